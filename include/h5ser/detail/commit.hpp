@@ -1,0 +1,75 @@
+// h5ser/detail/commit.hpp: staged loads. Nothing is written into the user's model until every
+// field has been read and checked; then the staged values move in, which cannot fail.
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace h5ser::detail {
+
+class commit_list {
+public:
+    struct action {
+        virtual ~action() = default;
+        virtual void apply() noexcept = 0;
+    };
+
+    template <class T>
+    struct move_action final : action {
+        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
+        void apply() noexcept override { *target = std::move(value); }
+        T* target;
+        T value;
+    };
+    struct copy_action final : action {
+        copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
+        void apply() noexcept override {
+            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
+        }
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+
+    /// Moves `value` into `*target` when the load succeeds.
+    template <class T>
+    void move_into(T& target, T&& value) {
+        static_assert(std::is_nothrow_move_assignable_v<T>,
+                      "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
+                      "give this type a noexcept move assignment");
+        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
+    }
+
+    /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
+    /// when the load succeeds; call `finish` after the actions that fill it.
+    template <class T>
+    struct staged {
+        std::unique_ptr<move_action<T>> slot;
+        T& value() noexcept { return slot->value; }
+    };
+    template <class T>
+    staged<T> stage(T& target, T initial) {
+        return {std::make_unique<move_action<T>>(target, std::move(initial))};
+    }
+    template <class T>
+    void finish(staged<T>&& s) {
+        actions_.push_back(std::move(s.slot));
+    }
+
+    /// Copies bytes into memory the model does not own (views) when the load succeeds.
+    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
+        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    }
+
+    void apply_all() noexcept {
+        for (auto& a : actions_) a->apply();
+        actions_.clear();
+    }
+
+private:
+    std::vector<std::unique_ptr<action>> actions_;
+};
+
+}  // namespace h5ser::detail

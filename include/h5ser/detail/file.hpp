@@ -1,0 +1,131 @@
+// h5ser/detail/file.hpp: opening files for loading, and atomic saves (temporary file, fsync,
+// rename, fsync of the directory), so an interrupted save never destroys the previous file.
+#pragma once
+
+#include <hdf5.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <system_error>
+
+#include "h5ser/detail/hash.hpp"
+#include "h5ser/detail/hdf5.hpp"
+
+namespace h5ser::detail {
+
+[[noreturn]] inline void throw_io(const std::string& file, const std::string& what, int err) {
+    throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
+}
+
+/// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
+inline handle writer_file_access(const where& at) {
+    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
+    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    return fapl;
+}
+
+inline handle open_for_reading(const std::string& path) {
+    const where at{path, {}, "/"};
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
+    }
+    if (std::filesystem::is_directory(path, ec)) {
+        throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
+    }
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
+    }
+    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
+}
+
+inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
+    const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0) | O_CLOEXEC);
+    if (fd < 0) throw_io(file, "cannot open '" + path + "' to flush it", errno);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
+}
+
+/// Writes go to `<target>.tmp-<random>` beside the target; commit() makes it durable and renames it
+/// over the target in one step. Until then (and if anything throws) the target is untouched, and
+/// the destructor removes the temporary file.
+class atomic_file {
+public:
+    explicit atomic_file(std::string target) : target_(std::move(target)) {
+        std::random_device entropy;
+        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy() ^ static_cast<std::uint64_t>(::getpid());
+        temp_ = target_ + ".tmp-" + to_hex(salt);
+        const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+        directory_ = dir.empty() ? std::string(".") : dir.string();
+    }
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() {
+        if (!committed_) ::unlink(temp_.c_str());
+    }
+
+    [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
+    [[nodiscard]] const std::string& target() const noexcept { return target_; }
+
+    /// Call after the HDF5 file is closed.
+    void commit() {
+        fsync_path(temp_, false, target_);
+        if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
+        committed_ = true;
+        fsync_path(directory_, true, target_);
+    }
+
+private:
+    std::string target_;
+    std::string temp_;
+    std::string directory_;
+    bool committed_ = false;
+};
+
+/// Creates the temporary HDF5 file, turning the usual failures into plain messages.
+inline handle create_for_writing(const atomic_file& out) {
+    const where at{out.target(), {}, "/"};
+    const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+        throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "directory '" + dir.string() + "' does not exist"});
+    }
+    if (std::filesystem::is_directory(out.target(), ec)) {
+        throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
+    }
+    handle fapl = writer_file_access(at);
+    // The root group lists its members in creation (field) order too, like every other group.
+    handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
+    check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
+          "H5Pset_link_creation_order");
+    const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
+    if (id < 0) {
+        // HDF5's own message names the errno only deep in its stack; check it ourselves first.
+        const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        const int err = errno;
+        if (fd >= 0) {
+            ::close(fd);
+            ::unlink(out.temp_path().c_str());
+        } else {
+            H5Eclear2(H5E_DEFAULT);
+            throw_io(out.target(), "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
+        }
+        throw_hdf5(at, "cannot create file '" + out.temp_path() + "'", errc::io);
+    }
+    return handle(id);
+}
+
+}  // namespace h5ser::detail

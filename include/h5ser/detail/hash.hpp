@@ -1,0 +1,71 @@
+// h5ser/detail/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
+// file fingerprint.
+#pragma once
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+
+namespace h5ser::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "h5ser: checksums and fingerprints are defined on little-endian element bytes; big-endian hosts "
+              "are not supported yet");
+
+inline std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept { return XXH3_64bits(data, bytes); }
+
+inline std::string to_hex(std::uint64_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
+    return out;
+}
+
+/// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
+/// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
+/// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
+class fingerprint_builder {
+public:
+    fingerprint_builder() : state_(XXH3_createState()) {
+        if (!state_) throw std::bad_alloc();
+        XXH3_64bits_reset(state_.get());
+    }
+
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                    std::uint64_t data_hash) noexcept {
+        const char nul = '\0';
+        XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
+        XXH3_64bits_update(state_.get(), &nul, 1);
+        XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
+        XXH3_64bits_update(state_.get(), &nul, 1);
+        add_u64(rank);
+        for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
+        add_u64(data_hash);
+    }
+
+    [[nodiscard]] std::string hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+
+private:
+    void add_u64(std::uint64_t v) noexcept {
+        std::array<unsigned char, 8> le{};
+        for (std::size_t i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
+        XXH3_64bits_update(state_.get(), le.data(), le.size());
+    }
+
+    struct state_free {
+        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+    };
+    std::unique_ptr<XXH3_state_t, state_free> state_;
+};
+
+}  // namespace h5ser::detail

@@ -1,0 +1,451 @@
+// h5ser/load.hpp: h5ser::load and h5ser::load_into, the walk from an HDF5 file to a C++ struct.
+//
+// A load first checks everything (presence, kind, dtype, shape of every field; objects the struct
+// does not know) and reads into staged values; only when nothing is wrong do the staged values move
+// into the model. A failed load throws one h5ser::error listing every problem and leaves the model
+// as it was.
+#pragma once
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/commit.hpp"
+#include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/file.hpp"
+#include "h5ser/detail/group.hpp"
+#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/problems.hpp"
+#include "h5ser/mapping.hpp"
+#include "h5ser/policy.hpp"
+#include "h5ser/reflect.hpp"
+#include "h5ser/save.hpp"
+#include "h5ser/version.hpp"
+
+namespace h5ser {
+
+namespace detail {
+
+template <save_mode Mode, bool Lenient>
+struct load_context {
+    static constexpr save_mode mode = Mode;
+    static constexpr bool lenient = Lenient;
+    std::string file;
+    bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
+    problem_list problems;
+    commit_list commits;
+
+    // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
+    [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+};
+
+/// Is a node of type T stored as an attribute (as opposed to a link: group or dataset)?
+template <class T>
+constexpr bool stored_as_attribute() {
+    constexpr node_kind kind = kind_of<T>();
+    if constexpr (kind == node_kind::optional) return stored_as_attribute<typename optional_traits<T>::element>();
+    else if constexpr (kind == node_kind::optimizer_wrapper) return stored_as_attribute<decltype(T::value)>();
+    else return kind == node_kind::attribute;
+}
+
+template <class T>
+std::string expected_text() {
+    constexpr node_kind kind = kind_of<T>();
+    if constexpr (kind == node_kind::dataset) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
+    else if constexpr (kind == node_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
+    else if constexpr (kind == node_kind::optional) return expected_text<typename optional_traits<T>::element>();
+    else if constexpr (kind == node_kind::optimizer_wrapper) return expected_text<decltype(T::value)>();
+    else return "group";
+}
+
+inline const char* h5_object_name(H5I_type_t type) noexcept {
+    switch (type) {
+        case H5I_GROUP: return "group";
+        case H5I_DATASET: return "dataset";
+        case H5I_DATATYPE: return "named datatype";
+        default: return "object";
+    }
+}
+
+/// Is `name` present where a node of type T would be? Reports soft and external links as unsafe.
+template <class T, class Ctx>
+bool present(Ctx& ctx, const member_listing& siblings, std::string_view name, const where& at) {
+    if constexpr (stored_as_attribute<T>()) {
+        return siblings.has_attribute(name);
+    } else {
+        const auto* link = siblings.find_link(name);
+        if (!link) return false;
+        if (link->type != H5L_TYPE_HARD) {
+            ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected_text<T>(),
+                              link_type_name(link->type), "h5ser does not follow links that may leave the file"});
+            return false;
+        }
+        return true;
+    }
+}
+
+/// Opens child `name` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
+template <class Ctx>
+handle open_child(Ctx& ctx, hid_t parent, std::string_view name, H5I_type_t want, const std::string& expected,
+                  const where& at) {
+    const std::string n(name);
+    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
+    const H5I_type_t type = object_type(object.get());
+    if (type != want) {
+        ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
+        return handle();
+    }
+    return object;
+}
+
+template <class Ctx, class T>
+void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target,
+               const where& at);
+
+// ---- datasets -------------------------------------------------------------------------------
+
+template <class Ctx, class X>
+void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = adapter::shape(std::as_const(target));
+
+    handle dataset = open_child(ctx, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+    if (!dataset) return;
+    const dataset_view view = inspect_dataset(dataset.get(), at);
+
+    std::array<std::size_t, rank> file_shape{};
+    const bool rank_ok = !view.shape.null && (rank == 0 ? view.shape.scalar : (!view.shape.scalar && view.shape.dims.size() == rank));
+    if (rank_ok)
+        for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(view.shape.dims[i]);
+
+    // An owning tensor that was never sized (every dimension 0) takes the file's shape.
+    bool unsized = false;
+    if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    const bool shape_ok = rank_ok && (unsized || file_shape == current);
+    const bool dtype_ok = view.dtype == dtype;
+    if (!dtype_ok || !shape_ok) {
+        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current);
+        ctx.problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
+                          "dataset " + expected, "dataset " + view.dtype + view.shape.text(), {}});
+        return;
+    }
+    if (!ctx.reading_data()) return;
+
+    std::size_t count = 1;
+    for (std::size_t d : file_shape) count *= d;
+    handle mem = read_memory_type<element>(view.type.get(), at);
+    const auto read_into = [&](void* buffer) {
+        if (count != 0) check(H5Dread(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if constexpr (std::is_same_v<element, bool>) {
+            const auto* bytes = static_cast<const unsigned char*>(buffer);
+            for (std::size_t i = 0; i < count; ++i) {
+                if (bytes[i] > 1) {
+                    ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
+                                      "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                    return false;
+                }
+            }
+        }
+        return true;
+    };
+    if constexpr (resizable_tensor<X>) {
+        X staged{};
+        adapter::resize_for_overwrite(staged, file_shape);
+        if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
+    } else {
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (read_into(bytes.data())) ctx.commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
+    }
+}
+
+// ---- structs --------------------------------------------------------------------------------
+
+inline bool is_reserved_root_attribute(std::string_view name) {
+    return std::find(reserved_root_names.begin(), reserved_root_names.end(), name) != reserved_root_names.end();
+}
+
+template <class Ctx>
+void report_unexpected(Ctx& ctx, const member_listing& listing, const std::vector<std::string_view>& links,
+                       const std::vector<std::string_view>& attributes, const where& at, bool root) {
+    if (!ctx.report_unexpected) return;
+    for (const auto& link : listing.links) {
+        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
+            const where w = at.child(link.name);
+            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", link_type_name(link.type) + std::string(" '") + link.name + "'",
+                              "the struct has no field of this name"});
+        }
+    }
+    if constexpr (Ctx::mode == save_mode::weights_only) return;  // weights-only files keep no attributes
+    for (const auto& attribute : listing.attributes) {
+        if (root && is_reserved_root_attribute(attribute)) continue;
+        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
+            const where w = at.child(attribute);
+            ctx.problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
+                              "the struct has no field of this name"});
+        }
+    }
+}
+
+template <class Ctx, class T>
+void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at, bool root = false) {
+    std::vector<std::string_view> links;
+    std::vector<std::string_view> attributes;
+    for_each_field(target, [&](std::string_view name, auto& field) {
+        using field_type = std::remove_cvref_t<decltype(field)>;
+        if constexpr (is_stored<field_type, Ctx::mode>()) {
+            (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
+            load_node(ctx, group, listing, name, field, at.child(name));
+        }
+    });
+    report_unexpected(ctx, listing, links, attributes, at, root);
+}
+
+// ---- sequences and maps ---------------------------------------------------------------------
+
+template <class Element>
+std::vector<std::string> child_names(const member_listing& listing) {
+    std::vector<std::string> names;
+    if constexpr (stored_as_attribute<Element>()) names = listing.attributes;
+    else
+        for (const auto& l : listing.links) names.push_back(l.name);
+    return names;
+}
+
+/// The element count of a sequence group: its children must be named "0" to "n-1".
+template <class Ctx, class Element>
+std::optional<std::size_t> sequence_length(Ctx& ctx, const member_listing& listing, const where& at) {
+    const auto names = child_names<Element>(listing);
+    std::vector<bool> seen(names.size(), false);
+    for (const auto& n : names) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
+        if (!canonical || index >= names.size() || seen[index]) {
+            ctx.problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
+                              "'" + n + "'", "a sequence group holds one child per index"});
+            return std::nullopt;
+        }
+        seen[index] = true;
+    }
+    return names.size();
+}
+
+template <class Ctx, class T>
+void load_sequence(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at) {
+    using traits = sequence_traits<T>;
+    using element = typename traits::element;
+    const auto length = sequence_length<Ctx, element>(ctx, listing, at);
+    if (!length) return;
+    const auto load_element = [&](std::size_t i, element& e) {
+        const std::string key = std::to_string(i);
+        load_node(ctx, group, listing, key, e, at.child(key, true));
+    };
+    if constexpr (traits::fixed_size) {
+        if (*length != traits::size) {
+            ctx.problems.add({errc::shape_mismatch, at.field, at.h5_or_root(), std::to_string(traits::size) + " elements",
+                              std::to_string(*length) + " elements", {}});
+            return;
+        }
+        for (std::size_t i = 0; i < traits::size; ++i) load_element(i, target[i]);
+    } else if (!target.empty()) {
+        // A sized vector is filled element by element and must have the file's length.
+        if (*length != target.size()) {
+            ctx.problems.add({errc::shape_mismatch, at.field, at.h5_or_root(), std::to_string(target.size()) + " elements",
+                              std::to_string(*length) + " elements", {}});
+            return;
+        }
+        for (std::size_t i = 0; i < target.size(); ++i) load_element(i, target[i]);
+    } else {
+        // An empty vector takes the file's length; its elements are staged, then moved in whole.
+        auto staged = ctx.commits.stage(target, T(*length));
+        for (std::size_t i = 0; i < *length; ++i) load_element(i, staged.value()[i]);
+        ctx.commits.finish(std::move(staged));
+    }
+}
+
+template <class Ctx, class T>
+void load_map(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at) {
+    using element = typename string_map_traits<T>::element;
+    const auto names = child_names<element>(listing);
+    if (target.empty()) {
+        auto staged = ctx.commits.stage(target, T{});
+        for (const auto& key : names) {
+            element& e = staged.value()[key];
+            load_node(ctx, group, listing, key, e, at.key(key));
+        }
+        ctx.commits.finish(std::move(staged));
+        return;
+    }
+    // A filled map is loaded key by key, like a struct whose fields are its keys.
+    for (auto& [key, e] : target) load_node(ctx, group, listing, key, e, at.key(key));
+    if (!ctx.report_unexpected) return;
+    for (const auto& key : names) {
+        if (target.find(key) == target.end()) {
+            const where w = at.key(key);
+            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+        }
+    }
+}
+
+// ---- dispatch -------------------------------------------------------------------------------
+
+template <class Ctx, class T>
+void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target,
+               const where& at) {
+    static_assert(assert_storable<T>());
+    constexpr node_kind kind = kind_of<T>();
+    if constexpr (kind == node_kind::optimizer_wrapper) {
+        load_node(ctx, parent, siblings, name, target.value, at);
+    } else if constexpr (kind == node_kind::optional) {
+        using element = typename optional_traits<T>::element;
+        if (!present<element>(ctx, siblings, name, at)) {
+            if (target && !Ctx::lenient) ctx.commits.move_into(target, T{});  // absent means empty
+            return;
+        }
+        auto staged = ctx.commits.stage(target, target ? T(*target) : T(element{}));
+        load_node(ctx, parent, siblings, name, *staged.value(), at);
+        ctx.commits.finish(std::move(staged));
+    } else {
+        if (!present<T>(ctx, siblings, name, at)) {
+            if (!Ctx::lenient) ctx.problems.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<T>(), {}, {}});
+            return;
+        }
+        if constexpr (kind == node_kind::dataset) {
+            load_dataset(ctx, parent, name, target, at);
+        } else if constexpr (kind == node_kind::attribute) {
+            const std::string n(name);
+            if (auto value = read_attribute<T>(parent, n, at, ctx.problems)) ctx.commits.move_into(target, std::move(*value));
+        } else {
+            handle group = open_child(ctx, parent, name, H5I_GROUP, expected_text<T>(), at);
+            if (!group) return;
+            const member_listing listing = list_members(group.get(), true, at);
+            if constexpr (kind == node_kind::sequence) load_sequence(ctx, group.get(), listing, target, at);
+            else if constexpr (kind == node_kind::map) load_map(ctx, group.get(), listing, target, at);
+            else load_fields(ctx, group.get(), listing, target, at);
+        }
+    }
+}
+
+// ---- files ----------------------------------------------------------------------------------
+
+struct file_header {
+    save_mode mode = save_mode::full_model;
+    int format_version = 0;
+};
+
+inline file_header read_header(hid_t root, const std::string& path) {
+    const where at{path, {}, "/"};
+    if (H5Aexists(root, "h5ser_format_version") <= 0) {
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute h5ser_format_version", {},
+                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
+    }
+    problem_list problems;
+    const auto version = read_attribute<int>(root, "h5ser_format_version", at, problems);
+    const auto mode = read_string_attribute(root, "h5ser_mode", at);
+    problems.throw_if_any(path);
+    file_header header;
+    header.format_version = *version;
+    if (*version > format_version || *version < 1) {
+        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
+                                  "format version " + std::to_string(*version),
+                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
+    }
+    if (mode && *mode == "weights_only") header.mode = save_mode::weights_only;
+    else if (mode && *mode == "full_model") header.mode = save_mode::full_model;
+    else
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
+                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
+    return header;
+}
+
+/// Does a weights-only file hold everything of T (no attributes, no optimizer state)?
+template <class T>
+constexpr bool weights_cover_everything() {
+    constexpr node_kind kind = kind_of<T>();
+    if constexpr (is_optimizer_state_v<T> || kind == node_kind::optimizer_wrapper || kind == node_kind::attribute) return false;
+    else if constexpr (kind == node_kind::dataset) return true;
+    else if constexpr (kind == node_kind::optional) return weights_cover_everything<typename optional_traits<T>::element>();
+    else if constexpr (kind == node_kind::sequence) return weights_cover_everything<typename sequence_traits<T>::element>();
+    else if constexpr (kind == node_kind::map) return weights_cover_everything<typename string_map_traits<T>::element>();
+    else if constexpr (is_reflectable_v<T>) {
+        return []<std::size_t... I>(std::index_sequence<I...>) {
+            return (weights_cover_everything<field_type_t<T, I>>() && ...);
+        }(std::make_index_sequence<field_count_v<T>>{});
+    } else {
+        return false;
+    }
+}
+
+template <save_mode Mode, bool Lenient, class Model>
+void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected) {
+    load_context<Mode, Lenient> ctx{path, report_unexpected && !Lenient, {}, {}};
+    const where at{path, {}, "/"};
+    const member_listing listing = list_members(root, true, at);
+    load_fields(ctx, root, listing, model, at, true);
+    ctx.problems.throw_if_any(path);
+    ctx.commits.apply_all();
+}
+
+template <class Policies, class Model>
+void load_model(Model& model, const std::string& path, bool fresh_model) {
+    quiet_hdf5_errors quiet;
+    handle file = open_for_reading(path);
+    const where at{path, {}, "/"};
+    handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    const file_header header = read_header(root.get(), path);
+
+    constexpr save_mode asked = Policies::mode;
+    if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
+        throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
+                                  "load it with h5ser::load_into<h5ser::weights_only>(model, path)"});
+    }
+    if constexpr (!weights_cover_everything<Model>() && !Policies::lenient) {
+        if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
+            throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
+                                      "it holds no hyperparameters or optimizer state; fill a model you set up with "
+                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>"});
+        }
+    }
+    const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
+    const bool report_unexpected = effective == header.mode;
+    if (effective == save_mode::weights_only) load_from<save_mode::weights_only, Policies::lenient>(root.get(), path, model, report_unexpected);
+    else load_from<save_mode::full_model, Policies::lenient>(root.get(), path, model, report_unexpected);
+}
+
+}  // namespace detail
+
+/// Loads a model from `path` into a new `Model`.
+///
+///     auto model = h5ser::load<Mlp>("m.h5");
+///
+/// Strict by default: one h5ser::error lists every missing field, unexpected object, shape and dtype
+/// mismatch. Tensors are read straight into freshly allocated storage.
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path) {
+    static_assert(detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
+    Model model{};
+    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true);
+    return model;
+}
+
+/// Fills an existing model from `path`. Tensors that already have a shape must match the file;
+/// empty ones take the file's shape. Fields a weights-only file does not hold keep their values.
+/// On any error the model is left exactly as it was.
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path) {
+    static_assert(detail::assert_model_type<Model>());
+    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false);
+}
+
+}  // namespace h5ser

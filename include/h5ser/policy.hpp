@@ -1,0 +1,87 @@
+// h5ser/policy.hpp: policy types that choose what save and load do.
+//
+//     h5ser::save(model, "m.h5");                             // full model
+//     h5ser::save<h5ser::weights_only>(model, "w.h5");        // tensors only
+//     h5ser::load_into<h5ser::lenient>(model, "old.h5");      // keep fields the file lacks
+//
+// Policies are empty types composed as template arguments in any order. Each names the category it
+// belongs to; two policies of one category in one call is a compile error.
+#pragma once
+
+#include <type_traits>
+
+namespace h5ser {
+
+namespace detail {
+enum class policy_category { mode, strictness };
+enum class save_mode { as_saved, full_model, weights_only };
+}  // namespace detail
+
+/// Every field: weights, hyperparameters, optimizer state, plus the schema. The default for save.
+struct full_model {
+    static constexpr auto h5ser_policy_category = detail::policy_category::mode;
+    static constexpr auto mode = detail::save_mode::full_model;
+};
+
+/// Tensors only, for checkpoints in training loops: attributes (hyperparameters) and fields marked
+/// as optimizer state are skipped. Loading with it reads only the tensors of either kind of file.
+struct weights_only {
+    static constexpr auto h5ser_policy_category = detail::policy_category::mode;
+    static constexpr auto mode = detail::save_mode::weights_only;
+};
+
+/// Loading fails with one error listing every missing field, unexpected object, shape and dtype
+/// mismatch. The default.
+struct strict {
+    static constexpr auto h5ser_policy_category = detail::policy_category::strictness;
+    static constexpr bool is_lenient = false;
+};
+
+/// Loading keeps the in-memory value of fields the file lacks and ignores objects the struct has no
+/// field for (schema evolution). Shape and dtype mismatches are still errors.
+struct lenient {
+    static constexpr auto h5ser_policy_category = detail::policy_category::strictness;
+    static constexpr bool is_lenient = true;
+};
+
+namespace detail {
+
+template <class P>
+concept policy = requires { P::h5ser_policy_category; };
+
+template <policy_category C, class... P>
+inline constexpr int count_of_category = ((P::h5ser_policy_category == C ? 1 : 0) + ... + 0);
+
+template <policy_category C, class Default, class... P>
+struct pick_policy {
+    using type = Default;
+};
+template <policy_category C, class Default, class First, class... Rest>
+struct pick_policy<C, Default, First, Rest...> {
+    using type = std::conditional_t<First::h5ser_policy_category == C, First,
+                                    typename pick_policy<C, Default, Rest...>::type>;
+};
+
+/// The policies of one call, each category resolved to its default when not given.
+template <class DefaultMode, class... P>
+struct policy_set {
+    static_assert((policy<P> && ...),
+                  "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
+                  "h5ser::weights_only, h5ser::strict or h5ser::lenient");
+    static_assert(count_of_category<policy_category::mode, P...> <= 1,
+                  "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
+    static_assert(count_of_category<policy_category::strictness, P...> <= 1,
+                  "h5ser: give at most one of h5ser::strict and h5ser::lenient");
+
+    static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
+    static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
+};
+
+// The default mode of load: whatever the file says it holds.
+struct as_saved {
+    static constexpr auto h5ser_policy_category = policy_category::mode;
+    static constexpr auto mode = save_mode::as_saved;
+};
+
+}  // namespace detail
+}  // namespace h5ser

@@ -1,0 +1,75 @@
+// h5ser/tensor_adapter.hpp: the customization point that makes any array type an HDF5 dataset.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <type_traits>
+#include <vector>
+
+#include "h5ser/element_type.hpp"
+#include "h5ser/tensor.hpp"
+
+namespace h5ser {
+
+/// Specialize `tensor_adapter<X>` to store your own array type `X` as a dataset. A specialization
+/// provides:
+///
+///     using element_type = E;                            // an h5ser::element_type
+///     static constexpr std::size_t rank = R;             // number of dimensions, 0 to 32
+///     static std::array<std::size_t, R> shape(const X&); // dimensions as HDF5 sees them (C order)
+///     static const E* data(const X&);                    // contiguous elements in C (row-major) order
+///     static E* data(X&);
+///
+/// and, if `X` owns its storage so that loading can size it from the file:
+///
+///     static void resize_for_overwrite(X&, const std::array<std::size_t, R>&);  // contents may be garbage
+///
+/// Without `resize_for_overwrite`, the in-memory shape must equal the file's (views, fixed-size
+/// types). A column-major type reports its dimensions reversed, so HDF5 sees the transposed
+/// C-order array it really holds. Built-in adapters: h5ser::tensor and std::vector of an element
+/// type (rank 1).
+template <class T>
+struct tensor_adapter {};
+
+template <class T, std::size_t Rank>
+struct tensor_adapter<tensor<T, Rank>> {
+    using element_type = T;
+    static constexpr std::size_t rank = Rank;
+    static const std::array<std::size_t, Rank>& shape(const tensor<T, Rank>& t) noexcept { return t.shape(); }
+    static const T* data(const tensor<T, Rank>& t) noexcept { return t.data(); }
+    static T* data(tensor<T, Rank>& t) noexcept { return t.data(); }
+    static void resize_for_overwrite(tensor<T, Rank>& t, const std::array<std::size_t, Rank>& shape) {
+        if (t.shape() != shape) t = tensor<T, Rank>(shape, uninitialized);
+    }
+};
+
+template <class T, class Alloc>
+    requires(element_type<T> && !std::is_same_v<T, bool>)  // std::vector<bool> is not contiguous
+struct tensor_adapter<std::vector<T, Alloc>> {
+    using element_type = T;
+    static constexpr std::size_t rank = 1;
+    static std::array<std::size_t, 1> shape(const std::vector<T, Alloc>& v) noexcept { return {v.size()}; }
+    static const T* data(const std::vector<T, Alloc>& v) noexcept { return v.data(); }
+    static T* data(std::vector<T, Alloc>& v) noexcept { return v.data(); }
+    static void resize_for_overwrite(std::vector<T, Alloc>& v, const std::array<std::size_t, 1>& shape) { v.resize(shape[0]); }
+};
+
+/// True when `tensor_adapter<T>` is specialized completely.
+template <class T>
+concept adapted_tensor = requires(const T& ct, T& t) {
+    typename tensor_adapter<T>::element_type;
+    requires element_type<typename tensor_adapter<T>::element_type>;
+    { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<std::array<std::size_t, tensor_adapter<T>::rank>>;
+    { tensor_adapter<T>::data(ct) } -> std::same_as<const typename tensor_adapter<T>::element_type*>;
+    { tensor_adapter<T>::data(t) } -> std::same_as<typename tensor_adapter<T>::element_type*>;
+};
+
+/// An adapted tensor that loading can size from the file.
+template <class T>
+concept resizable_tensor = adapted_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
+    tensor_adapter<T>::resize_for_overwrite(t, s);
+};
+
+}  // namespace h5ser

@@ -1,0 +1,114 @@
+// Helpers shared by the test suites: scratch directories, byte comparisons, and raw HDF5 calls to
+// build files h5ser would never write (so the loader's checks can be exercised).
+#pragma once
+
+#include <doctest/doctest.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <type_traits>
+
+#include <h5ser/h5ser.hpp>
+
+namespace test {
+
+/// A fresh directory under the build tree's temp area, removed when the test ends.
+class scratch_dir {
+public:
+    scratch_dir() {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::temp_directory_path() /
+                ("h5ser-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    scratch_dir(const scratch_dir&) = delete;
+    scratch_dir& operator=(const scratch_dir&) = delete;
+    ~scratch_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Bitwise equality of two tensors (NaN payloads, -0.0 and all).
+template <class T, std::size_t R>
+bool same_bytes(const h5ser::tensor<T, R>& a, const h5ser::tensor<T, R>& b) {
+    return a.shape() == b.shape() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
+}
+template <class T>
+    requires std::is_trivially_copyable_v<T>
+bool same_bytes(const T& a, const T& b) {
+    return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+/// Runs `f` and returns the h5ser::error it throws; fails the test if it throws nothing.
+template <class F>
+h5ser::error expect_error(F&& f) {
+    try {
+        f();
+    } catch (const h5ser::error& e) {
+        return e;
+    }
+    FAIL("expected h5ser::error, nothing was thrown");
+    throw std::logic_error("unreachable");
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// A raw HDF5 file for tests that need to plant things h5ser never writes.
+class raw_file {
+public:
+    explicit raw_file(const std::string& path, bool create = false) {
+        id_ = create ? H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
+                     : H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        REQUIRE(id_ >= 0);
+    }
+    raw_file(const raw_file&) = delete;
+    raw_file& operator=(const raw_file&) = delete;
+    ~raw_file() { H5Fclose(id_); }
+    [[nodiscard]] hid_t id() const { return id_; }
+
+    void write_int_attribute(const char* object, const char* name, long long value) {
+        const hid_t space = H5Screate(H5S_SCALAR);
+        const hid_t obj = H5Oopen(id_, object, H5P_DEFAULT);
+        if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+        const hid_t attr = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+        REQUIRE(H5Awrite(attr, H5T_NATIVE_LLONG, &value) >= 0);
+        H5Aclose(attr);
+        H5Oclose(obj);
+        H5Sclose(space);
+    }
+    void write_float_dataset(const char* path, std::initializer_list<hsize_t> dims, float fill = 1.0f) {
+        hsize_t d[8];
+        std::size_t n = 0, count = 1;
+        for (hsize_t x : dims) {
+            d[n++] = x;
+            count *= x;
+        }
+        std::vector<float> data(count, fill);
+        const hid_t space = H5Screate_simple(static_cast<int>(n), d, nullptr);
+        const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+        H5Pset_create_intermediate_group(lcpl, 1);
+        const hid_t ds = H5Dcreate2(id_, path, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        REQUIRE(ds >= 0);
+        REQUIRE(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >= 0);
+        H5Dclose(ds);
+        H5Pclose(lcpl);
+        H5Sclose(space);
+    }
+    void remove(const char* path) { REQUIRE(H5Ldelete(id_, path, H5P_DEFAULT) >= 0); }
+
+private:
+    hid_t id_ = H5I_INVALID_HID;
+};
+
+}  // namespace test
