@@ -74,9 +74,9 @@ private:
     }
 };
 
-/// bfloat16 (the top 16 bits of a float32). Stored in HDF5 as a 2-byte opaque type tagged
-/// "bfloat16", and datasets carry the attribute dtype="bfloat16" as Keras 3 does; h5py reads the
-/// raw bytes (numpy "|V2"), which `ml_dtypes.bfloat16` views without conversion.
+/// bfloat16 (the top 16 bits of a float32). Stored in HDF5 as a 2-byte opaque type, and datasets
+/// carry the attribute dtype="bfloat16", as Keras 3 writes them; h5py reads the raw bytes (numpy
+/// "|V2"), which `ml_dtypes.bfloat16` views without conversion.
 struct bfloat16 {
     std::uint16_t bits = 0;
 

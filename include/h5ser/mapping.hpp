@@ -87,6 +87,7 @@ constexpr node_kind kind_of() {
 /// Fails compilation for types h5ser cannot store, with a message that says what to write.
 template <class T>
 constexpr bool assert_storable() {
+    static_assert(!std::is_union_v<T>, "h5ser: unions cannot be stored; store the active member in a struct instead");
     static_assert(!std::is_pointer_v<T>,
                   "h5ser: pointers cannot be stored; hold the value itself, or an h5ser::tensor for arrays");
     static_assert(!std::is_reference_v<T>, "h5ser: reference members cannot be stored; hold the value itself");
@@ -99,9 +100,11 @@ constexpr bool assert_storable() {
     static_assert(!(std::is_class_v<T> && !std::is_union_v<T>) || kind_of<T>() != node_kind::group ||
                       std::is_aggregate_v<T>,
                   "h5ser: this type is neither a tensor, an attribute value, a supported container nor an aggregate "
-                  "struct. Use h5ser::tensor, an arithmetic type, std::string, std::vector, std::array, std::map<std::string, T>, "
-                  "std::optional or a plain struct; or specialize h5ser::tensor_adapter for your array type");
-    static_assert(kind_of<T>() != node_kind::unsupported || std::is_pointer_v<T> || std::is_reference_v<T> ||
+                  "struct. For a struct of your own: remove its user-declared constructors (use default member "
+                  "initializers), make all data members public and remove virtual functions. Otherwise use "
+                  "h5ser::tensor, an arithmetic type, std::string, std::vector, std::array, std::map<std::string, T>, "
+                  "std::optional, or specialize h5ser::tensor_adapter for your array type");
+    static_assert(kind_of<T>() != node_kind::unsupported || std::is_union_v<T> || std::is_pointer_v<T> || std::is_reference_v<T> ||
                       is_char_like_v<T> || std::is_same_v<T, long double> || std::is_array_v<T>,
                   "h5ser: this type cannot be stored. Use h5ser::tensor, an arithmetic type, std::string, "
                   "std::vector, std::array, std::map<std::string, T>, std::optional or a plain struct");

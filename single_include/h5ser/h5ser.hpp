@@ -248,9 +248,9 @@ private:
     }
 };
 
-/// bfloat16 (the top 16 bits of a float32). Stored in HDF5 as a 2-byte opaque type tagged
-/// "bfloat16", and datasets carry the attribute dtype="bfloat16" as Keras 3 does; h5py reads the
-/// raw bytes (numpy "|V2"), which `ml_dtypes.bfloat16` views without conversion.
+/// bfloat16 (the top 16 bits of a float32). Stored in HDF5 as a 2-byte opaque type, and datasets
+/// carry the attribute dtype="bfloat16", as Keras 3 writes them; h5py reads the raw bytes (numpy
+/// "|V2"), which `ml_dtypes.bfloat16` views without conversion.
 struct bfloat16 {
     std::uint16_t bits = 0;
 
@@ -1105,11 +1105,12 @@ inline handle make_float16_type(H5T_order_t order, const where& at) {
     return t;
 }
 
-// Opaque, so that no reader converts the bits to another float type behind the user's back.
+// A 2-byte opaque type, exactly what h5py writes for Keras's bfloat16 arrays (numpy "V2"): no
+// reader converts the bits to another float type behind the user's back, and h5py reads it. It
+// carries no tag because h5py cannot read opaque types with tags it did not write itself; datasets
+// are marked with the attribute dtype="bfloat16" instead (Keras 3's convention).
 inline handle make_bfloat16_type(const where& at) {
-    handle t = checked(H5Tcreate(H5T_OPAQUE, 2), at, "H5Tcreate(bfloat16)");
-    check(H5Tset_tag(t.get(), bfloat16_tag), at, "H5Tset_tag(bfloat16)");
-    return t;
+    return checked(H5Tcreate(H5T_OPAQUE, 2), at, "H5Tcreate(bfloat16)");
 }
 
 template <element_type T>
@@ -1151,7 +1152,8 @@ handle memory_type(const where& at) {
 
 /// Names the element type an HDF5 type holds, in the words of dtype_name<T>() ("float32", "bool",
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
-/// `bfloat16_marked`: the dataset carries Keras's attribute dtype="bfloat16".
+/// `bfloat16_marked`: a 2-byte opaque is bfloat16 (the dataset carries Keras's attribute
+/// dtype="bfloat16", or the field reading it is bfloat16). Opaques tagged "bfloat16" always are.
 inline std::string describe_type(hid_t type, bool bfloat16_marked = false) {
     const std::size_t size = H5Tget_size(type);
     const std::string bytes = std::to_string(size) + "-byte";
@@ -1464,7 +1466,8 @@ std::optional<T> read_attribute(hid_t object, const std::string& name, const whe
     handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
     handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
     const extent ext = read_extent(space.get(), at);
-    const std::string found_type = describe_type(type.get());
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    const std::string found_type = describe_type(type.get(), std::is_same_v<element, bfloat16>);
     constexpr std::string_view want_type = attribute_dtype_name<T>();
 
     const std::string want_shape = [&] {
@@ -1590,6 +1593,7 @@ constexpr node_kind kind_of() {
 /// Fails compilation for types h5ser cannot store, with a message that says what to write.
 template <class T>
 constexpr bool assert_storable() {
+    static_assert(!std::is_union_v<T>, "h5ser: unions cannot be stored; store the active member in a struct instead");
     static_assert(!std::is_pointer_v<T>,
                   "h5ser: pointers cannot be stored; hold the value itself, or an h5ser::tensor for arrays");
     static_assert(!std::is_reference_v<T>, "h5ser: reference members cannot be stored; hold the value itself");
@@ -1602,9 +1606,11 @@ constexpr bool assert_storable() {
     static_assert(!(std::is_class_v<T> && !std::is_union_v<T>) || kind_of<T>() != node_kind::group ||
                       std::is_aggregate_v<T>,
                   "h5ser: this type is neither a tensor, an attribute value, a supported container nor an aggregate "
-                  "struct. Use h5ser::tensor, an arithmetic type, std::string, std::vector, std::array, std::map<std::string, T>, "
-                  "std::optional or a plain struct; or specialize h5ser::tensor_adapter for your array type");
-    static_assert(kind_of<T>() != node_kind::unsupported || std::is_pointer_v<T> || std::is_reference_v<T> ||
+                  "struct. For a struct of your own: remove its user-declared constructors (use default member "
+                  "initializers), make all data members public and remove virtual functions. Otherwise use "
+                  "h5ser::tensor, an arithmetic type, std::string, std::vector, std::array, std::map<std::string, T>, "
+                  "std::optional, or specialize h5ser::tensor_adapter for your array type");
+    static_assert(kind_of<T>() != node_kind::unsupported || std::is_union_v<T> || std::is_pointer_v<T> || std::is_reference_v<T> ||
                       is_char_like_v<T> || std::is_same_v<T, long double> || std::is_array_v<T>,
                   "h5ser: this type cannot be stored. Use h5ser::tensor, an arithmetic type, std::string, "
                   "std::vector, std::array, std::map<std::string, T>, std::optional or a plain struct");

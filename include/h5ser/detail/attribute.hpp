@@ -241,7 +241,8 @@ std::optional<T> read_attribute(hid_t object, const std::string& name, const whe
     handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
     handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
     const extent ext = read_extent(space.get(), at);
-    const std::string found_type = describe_type(type.get());
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    const std::string found_type = describe_type(type.get(), std::is_same_v<element, bfloat16>);
     constexpr std::string_view want_type = attribute_dtype_name<T>();
 
     const std::string want_shape = [&] {

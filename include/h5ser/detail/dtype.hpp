@@ -35,11 +35,12 @@ inline handle make_float16_type(H5T_order_t order, const where& at) {
     return t;
 }
 
-// Opaque, so that no reader converts the bits to another float type behind the user's back.
+// A 2-byte opaque type, exactly what h5py writes for Keras's bfloat16 arrays (numpy "V2"): no
+// reader converts the bits to another float type behind the user's back, and h5py reads it. It
+// carries no tag because h5py cannot read opaque types with tags it did not write itself; datasets
+// are marked with the attribute dtype="bfloat16" instead (Keras 3's convention).
 inline handle make_bfloat16_type(const where& at) {
-    handle t = checked(H5Tcreate(H5T_OPAQUE, 2), at, "H5Tcreate(bfloat16)");
-    check(H5Tset_tag(t.get(), bfloat16_tag), at, "H5Tset_tag(bfloat16)");
-    return t;
+    return checked(H5Tcreate(H5T_OPAQUE, 2), at, "H5Tcreate(bfloat16)");
 }
 
 template <element_type T>
@@ -81,7 +82,8 @@ handle memory_type(const where& at) {
 
 /// Names the element type an HDF5 type holds, in the words of dtype_name<T>() ("float32", "bool",
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
-/// `bfloat16_marked`: the dataset carries Keras's attribute dtype="bfloat16".
+/// `bfloat16_marked`: a 2-byte opaque is bfloat16 (the dataset carries Keras's attribute
+/// dtype="bfloat16", or the field reading it is bfloat16). Opaques tagged "bfloat16" always are.
 inline std::string describe_type(hid_t type, bool bfloat16_marked = false) {
     const std::size_t size = H5Tget_size(type);
     const std::string bytes = std::to_string(size) + "-byte";

@@ -1,0 +1,27 @@
+# Compiles SOURCE, which must fail; the first error must carry the text after "// expect: " on the
+# source's first line, and Boost.PFR must not have been reached at all.
+file(READ "${SOURCE}" head LIMIT 1000)
+string(REGEX MATCH "^// expect: ([^\n]*)" ignored "${head}")
+set(expected "${CMAKE_MATCH_1}")
+string(REPLACE "|" ";" include_dirs "${INCLUDES}")
+set(flags -std=c++20 -fsyntax-only)
+foreach(dir IN LISTS include_dirs)
+  if(NOT dir STREQUAL "/usr/include")  # a default directory: -isystem would break #include_next
+    list(APPEND flags -isystem ${dir})
+  endif()
+endforeach()
+execute_process(COMMAND ${CXX} ${flags} -I${H5SER_INCLUDE} ${SOURCE}
+  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(result EQUAL 0)
+  message(FATAL_ERROR "${SOURCE} compiled, but it must not")
+endif()
+string(REGEX MATCH "error: [^\n]*" first_error "${out}")
+string(FIND "${first_error}" "${expected}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "first error does not say \"${expected}\":\n${first_error}\n\nfull output:\n${out}")
+endif()
+string(FIND "${out}" "Boost.PFR" pfr)
+if(NOT pfr EQUAL -1)
+  message(FATAL_ERROR "Boost.PFR's own error appeared:\n${out}")
+endif()
+message(STATUS "fails as expected: ${first_error}")
