@@ -237,3 +237,18 @@ TEST_CASE("saving into a missing or read-only directory names the directory") {
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("a file cut short is an h5ser::error that carries HDF5's error stack, not a crash") {
+    struct Big {
+        h5ser::tensor<float, 2> weights;
+    };
+    test::scratch_dir dir;
+    h5ser::save(Big{h5ser::tensor<float, 2>({256, 256})}, dir.file("big.h5"));
+    const auto size = std::filesystem::file_size(dir.file("big.h5"));
+    std::filesystem::resize_file(dir.file("big.h5"), size / 2);
+    const auto e = test::expect_error([&] { (void)h5ser::load<Big>(dir.file("big.h5")); });
+    CHECK((e.code() == h5ser::errc::hdf5 || e.code() == h5ser::errc::io));
+    CHECK_FALSE(e.hdf5_stack().empty());
+    CHECK(test::contains(e.what(), "big.h5"));
+    CHECK(test::contains(e.what(), "HDF5 error stack:"));
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages h5ser's build, tests and examples need, only those that are missing.
+set -euo pipefail
+packages=(cmake make g++ clang-14 pkg-config libhdf5-dev hdf5-tools libboost1.81-dev doctest-dev libxxhash-dev
+          python3 python3-h5py python3-numpy)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-debian: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

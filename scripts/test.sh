@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: the single header must be current; then GCC 12 and Clang 14
+# with -Wall -Wextra -Wpedantic -Werror, and GCC under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Each build runs the doctest suites (against include/ and single_include/), the h5py cross-checks,
+# the compile-fail tests and the examples.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+/usr/bin/python3 scripts/amalgamate.py --check
+
+jobs=$(nproc)
+run() {
+  local name=$1
+  shift
+  echo "=== build: $name"
+  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON "$@" >/dev/null
+  cmake --build "build/$name" -j"$jobs"
+  (cd "build/$name" && ctest --output-on-failure -j"$jobs")
+}
+run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release
+run clang -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Release
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  run sanitize -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DH5SER_SANITIZE=address,undefined
+echo "all builds passed"
