@@ -174,14 +174,25 @@ inline bool is_reserved_root_attribute(std::string_view name) {
     return std::find(reserved_root_names.begin(), reserved_root_names.end(), name) != reserved_root_names.end();
 }
 
+/// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
+inline std::string describe_link(hid_t group, const member_listing::link& link) {
+    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
+    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
+    if (!object) {
+        H5Eclear2(H5E_DEFAULT);
+        return "object '" + link.name + "'";
+    }
+    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
+}
+
 template <class Ctx>
-void report_unexpected(Ctx& ctx, const member_listing& listing, const std::vector<std::string_view>& links,
+void report_unexpected(Ctx& ctx, hid_t group, const member_listing& listing, const std::vector<std::string_view>& links,
                        const std::vector<std::string_view>& attributes, const where& at, bool root) {
     if (!ctx.report_unexpected) return;
     for (const auto& link : listing.links) {
         if (std::find(links.begin(), links.end(), link.name) == links.end()) {
             const where w = at.child(link.name);
-            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", link_type_name(link.type) + std::string(" '") + link.name + "'",
+            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
                               "the struct has no field of this name"});
         }
     }
@@ -207,7 +218,7 @@ void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target
             load_node(ctx, group, listing, name, field, at.child(name));
         }
     });
-    report_unexpected(ctx, listing, links, attributes, at, root);
+    report_unexpected(ctx, group, listing, links, attributes, at, root);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
