@@ -2436,20 +2436,23 @@ inline const char* h5_object_name(H5I_type_t type) noexcept {
     }
 }
 
-/// Is `name` present where a node of type T would be? Reports soft and external links as unsafe.
+enum class presence { absent, present, refused };
+
+/// Is `name` present where a node of type T would be? Soft and external links are refused (and
+/// reported), never followed.
 template <class T, class Ctx>
-bool present(Ctx& ctx, const member_listing& siblings, std::string_view name, const where& at) {
+presence find_member(Ctx& ctx, const member_listing& siblings, std::string_view name, const where& at) {
     if constexpr (stored_as_attribute<T>()) {
-        return siblings.has_attribute(name);
+        return siblings.has_attribute(name) ? presence::present : presence::absent;
     } else {
         const auto* link = siblings.find_link(name);
-        if (!link) return false;
+        if (!link) return presence::absent;
         if (link->type != H5L_TYPE_HARD) {
             ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected_text<T>(),
                               link_type_name(link->type), "h5ser does not follow links that may leave the file"});
-            return false;
+            return presence::refused;
         }
-        return true;
+        return presence::present;
     }
 }
 
@@ -2681,7 +2684,9 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
         load_node(ctx, parent, siblings, name, target.value, at);
     } else if constexpr (kind == node_kind::optional) {
         using element = typename optional_traits<T>::element;
-        if (!present<element>(ctx, siblings, name, at)) {
+        const presence found = find_member<element>(ctx, siblings, name, at);
+        if (found == presence::refused) return;
+        if (found == presence::absent) {
             if (target && !Ctx::lenient) ctx.commits.move_into(target, T{});  // absent means empty
             return;
         }
@@ -2689,7 +2694,9 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
         load_node(ctx, parent, siblings, name, *staged.value(), at);
         ctx.commits.finish(std::move(staged));
     } else {
-        if (!present<T>(ctx, siblings, name, at)) {
+        const presence found = find_member<T>(ctx, siblings, name, at);
+        if (found == presence::refused) return;
+        if (found == presence::absent) {
             if (!Ctx::lenient) ctx.problems.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<T>(), {}, {}});
             return;
         }
