@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/dataset.hpp"
@@ -16,6 +17,7 @@
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/json.hpp"
+#include "h5ser/detail/walk.hpp"
 #include "h5ser/mapping.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/reflect.hpp"
@@ -56,121 +58,98 @@ inline constexpr std::string_view mode_name(save_mode mode) noexcept {
     return mode == save_mode::weights_only ? "weights_only" : "full_model";
 }
 
-inline void check_child_name(std::string_view key, const where& at) {
-    if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
-        throw error(std::string(at.file),
-                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
-                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
-                            "and contain no '/')"});
-    }
-}
-
+/// Writes what the walk visits into an HDF5 file, and builds the schema and fingerprint on the way.
 template <save_mode Mode>
-struct save_context {
-    std::string_view file;
-    creation_plists plists;
-    fingerprint_builder fingerprint;
-    json_writer schema;
-};
+class file_writer {
+public:
+    static constexpr bool with_schema = Mode != save_mode::weights_only;
 
-template <save_mode Mode, class T>
-void save_node(save_context<Mode>& ctx, hid_t parent, std::string_view name, const T& value, const where& at,
-               bool optimizer = false);
+    file_writer(hid_t root, const where& at) : root_(root), plists_(at) {}
 
-template <save_mode Mode, class T>
-void save_fields(save_context<Mode>& ctx, hid_t group, const T& value, const where& at) {
-    for_each_field(value, [&](std::string_view name, const auto& field) {
-        using field_type = std::remove_cvref_t<decltype(field)>;
-        if constexpr (is_stored<field_type, Mode>()) save_node(ctx, group, name, field, at.child(name));
-    });
-}
-
-template <save_mode Mode, class T>
-void save_node(save_context<Mode>& ctx, hid_t parent, std::string_view name, const T& value, const where& at,
-               bool optimizer) {
-    static_assert(assert_storable<T>());
-    constexpr bool with_schema = Mode != save_mode::weights_only;
-    constexpr node_kind kind = kind_of<T>();
-    optimizer = optimizer || is_optimizer_state_v<T>;
-
-    if constexpr (kind == node_kind::optimizer_wrapper) {
-        save_node(ctx, parent, name, value.value, at, true);
-        return;
-    } else if constexpr (kind == node_kind::optional) {
-        if (value) {
-            save_node(ctx, parent, name, *value, at, optimizer);
-        } else if constexpr (with_schema) {
-            ctx.schema.begin_object(name);
-            ctx.schema.value("kind", "absent");
-            ctx.schema.end_object();
-        }
-        return;
-    } else {
+    template <class X>
+    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
+        using adapter = tensor_adapter<X>;
+        constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
+        const written_tensor w = write_dataset(parent(), name, value, plists_, at);
+        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
         if constexpr (with_schema) {
-            ctx.schema.begin_object(name);
-            if (optimizer) ctx.schema.boolean("optimizer_state", true);
+            open_schema(name, optimizer);
+            schema_.value("kind", "dataset");
+            schema_.value("dtype", dtype);
+            schema_.begin_array("shape");
+            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
+            schema_.end_array();
+            schema_.end_object();
         }
-        if constexpr (kind == node_kind::dataset) {
-            using adapter = tensor_adapter<T>;
-            constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
-            const written_tensor w = write_dataset(parent, name, value, ctx.plists, at);
-            ctx.fingerprint.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
-            if constexpr (with_schema) {
-                ctx.schema.value("kind", "dataset");
-                ctx.schema.value("dtype", dtype);
-                ctx.schema.begin_array("shape");
-                for (std::size_t i = 0; i < w.rank; ++i) ctx.schema.number({}, w.dims[i]);
-                ctx.schema.end_array();
-            }
-        } else if constexpr (kind == node_kind::attribute) {
-            write_attribute(parent, name, value, at);
-            if constexpr (with_schema) {
-                ctx.schema.value("kind", "attribute");
-                ctx.schema.value("dtype", attribute_dtype_name<T>());
-                if constexpr (attribute_codec<T>::is_list) {
-                    ctx.schema.begin_array("shape");
-                    ctx.schema.number({}, value.size());
-                    ctx.schema.end_array();
-                }
-            }
-        } else if constexpr (kind == node_kind::sequence) {
-            handle group = create_group(parent, name, ctx.plists, at);
-            if constexpr (with_schema) {
-                ctx.schema.value("kind", "sequence");
-                ctx.schema.number("length", value.size());
-                ctx.schema.begin_object("elements");
-            }
-            std::size_t index = 0;
-            for (const auto& element : value) {
-                const std::string key = std::to_string(index++);
-                save_node(ctx, group.get(), key, element, at.child(key, true), optimizer);
-            }
-            if constexpr (with_schema) ctx.schema.end_object();
-        } else if constexpr (kind == node_kind::map) {
-            handle group = create_group(parent, name, ctx.plists, at);
-            if constexpr (with_schema) {
-                ctx.schema.value("kind", "map");
-                ctx.schema.begin_object("entries");
-            }
-            for (const auto& [key, element] : value) {
-                check_child_name(key, at);
-                save_node(ctx, group.get(), key, element, at.key(key), optimizer);
-            }
-            if constexpr (with_schema) ctx.schema.end_object();
-        } else {
-            static_assert(kind == node_kind::group);
-            handle group = create_group(parent, name, ctx.plists, at);
-            if constexpr (with_schema) {
-                ctx.schema.value("kind", "group");
-                ctx.schema.value("type", type_name<T>());
-                ctx.schema.begin_object("fields");
-            }
-            save_fields(ctx, group.get(), value, at);
-            if constexpr (with_schema) ctx.schema.end_object();
-        }
-        if constexpr (with_schema) ctx.schema.end_object();
     }
-}
+
+    template <class X>
+    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
+        write_attribute(parent(), name, value, at);
+        if constexpr (with_schema) {
+            open_schema(name, optimizer);
+            schema_.value("kind", "attribute");
+            schema_.value("dtype", attribute_dtype_name<X>());
+            if constexpr (attribute_codec<X>::is_list) {
+                schema_.begin_array("shape");
+                schema_.number({}, value.size());
+                schema_.end_array();
+            }
+            schema_.end_object();
+        }
+    }
+
+    void absent(std::string_view name, const where&) {
+        if constexpr (with_schema) {
+            schema_.begin_object(name);
+            schema_.value("kind", "absent");
+            schema_.end_object();
+        }
+    }
+
+    void begin(std::string_view name, const where& at, const container_info& info) {
+        groups_.push_back(create_group(parent(), name, plists_, at));
+        if constexpr (with_schema) {
+            open_schema(name, info.optimizer);
+            if (info.kind == node_kind::sequence) {
+                schema_.value("kind", "sequence");
+                schema_.number("length", info.length);
+                schema_.begin_object("elements");
+            } else if (info.kind == node_kind::map) {
+                schema_.value("kind", "map");
+                schema_.begin_object("entries");
+            } else {
+                schema_.value("kind", "group");
+                schema_.value("type", info.type_name);
+                schema_.begin_object("fields");
+            }
+        }
+    }
+
+    void end(const container_info&) {
+        groups_.pop_back();
+        if constexpr (with_schema) {
+            schema_.end_object();
+            schema_.end_object();
+        }
+    }
+
+    json_writer& schema() noexcept { return schema_; }
+    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+
+private:
+    [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? root_ : groups_.back().get(); }
+    void open_schema(std::string_view name, bool optimizer) {
+        schema_.begin_object(name);
+        if (optimizer) schema_.boolean("optimizer_state", true);
+    }
+
+    hid_t root_;
+    creation_plists plists_;
+    std::vector<handle> groups_;  // open groups below the root, innermost last
+    fingerprint_builder fingerprint_;
+    json_writer schema_;
+};
 
 template <save_mode Mode, class Model>
 void save_model(const Model& model, const std::string& path) {
@@ -179,26 +158,26 @@ void save_model(const Model& model, const std::string& path) {
     {
         handle file = create_for_writing(out);
         const where root{path, {}, "/"};
-        save_context<Mode> ctx{path, creation_plists(root), {}, {}};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
+        file_writer<Mode> writer(root_group.get(), root);
         if constexpr (Mode != save_mode::weights_only) {
-            ctx.schema.begin_object();
-            ctx.schema.number("h5ser_schema", 1);
-            ctx.schema.value("type", type_name<Model>());
-            ctx.schema.value("kind", "group");
-            ctx.schema.begin_object("fields");
+            writer.schema().begin_object();
+            writer.schema().number("h5ser_schema", 1);
+            writer.schema().value("type", type_name<Model>());
+            writer.schema().value("kind", "group");
+            writer.schema().begin_object("fields");
         }
-        save_fields(ctx, root_group.get(), model, root);
+        walk_fields<Mode>(writer, model, root);
         write_attribute(root_group.get(), "h5ser_format_version", format_version, root);
         write_attribute(root_group.get(), "h5ser_mode", std::string(mode_name(Mode)), root);
         if constexpr (Mode != save_mode::weights_only) {
-            ctx.schema.end_object();
-            ctx.schema.end_object();
+            writer.schema().end_object();
+            writer.schema().end_object();
             write_attribute(root_group.get(), "h5ser_version", std::string(h5ser::version), root);
             write_attribute(root_group.get(), "model_type", std::string(type_name<Model>()), root);
-            write_attribute(root_group.get(), "schema", ctx.schema.str(), root);
+            write_attribute(root_group.get(), "schema", writer.schema().str(), root);
         }
-        write_attribute(root_group.get(), "fingerprint", ctx.fingerprint.hex(), root);
+        write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
         root_group.reset();
         if (H5Fclose(file.get()) < 0) throw_hdf5(root, "cannot close file", errc::io);
         static_cast<void>(file.release());
