@@ -112,3 +112,58 @@ private:
 };
 
 }  // namespace test
+
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+namespace test {
+
+/// How a piece of code run in a child process ended: its exit code (0 to 9), or a crash, attributed
+/// to libhdf5 or to anything else (h5ser, the test).
+enum class child_outcome { exit_0, exit_1, exit_2, crashed_in_libhdf5, crashed_elsewhere };
+
+namespace detail {
+// On SIGSEGV/SIGBUS/SIGFPE/SIGABRT: find the innermost stack frame outside libc and this handler and
+// exit 77 when it lies in libhdf5, 78 otherwise. Runs only in a forked child about to die anyway.
+inline void classify_crash(int) {
+    void* frames[64];
+    const int n = ::backtrace(frames, 64);
+    for (int i = 0; i < n; ++i) {
+        Dl_info info{};
+        if (::dladdr(frames[i], &info) == 0 || info.dli_fname == nullptr) continue;
+        const std::string object = info.dli_fname;
+        const std::string symbol = info.dli_sname ? info.dli_sname : "";
+        if (object.find("libc.so") != std::string::npos || symbol.find("classify_crash") != std::string::npos) continue;
+        if (object.find("libasan") != std::string::npos || object.find("libubsan") != std::string::npos) continue;
+        ::_exit(object.find("libhdf5") != std::string::npos ? 77 : 78);
+    }
+    ::_exit(78);
+}
+}  // namespace detail
+
+/// Runs `f` (returning 0, 1 or 2) in a forked child and reports how it ended.
+template <class F>
+child_outcome run_in_child(F&& f) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGABRT}) ::signal(sig, detail::classify_crash);
+        ::_exit(f());
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (WIFEXITED(status)) {
+        switch (WEXITSTATUS(status)) {
+            case 0: return child_outcome::exit_0;
+            case 1: return child_outcome::exit_1;
+            case 2: return child_outcome::exit_2;
+            case 77: return child_outcome::crashed_in_libhdf5;
+            default: break;
+        }
+    }
+    return child_outcome::crashed_elsewhere;
+}
+
+}  // namespace test

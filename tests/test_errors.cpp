@@ -179,7 +179,8 @@ TEST_CASE("a bool stored as a byte other than 0 or 1 is refused") {
         H5Tclose(type);
         H5Dclose(ds);
     }
-    const auto e = test::expect_error([&] { (void)h5ser::load<Flags>(dir.file("b.h5")); });
+    // The checksum would catch the rewrite first; skip it to reach the bool check.
+    const auto e = test::expect_error([&] { (void)h5ser::load<Flags, h5ser::no_verify>(dir.file("b.h5")); });
     CHECK(e.code() == h5ser::errc::invalid_value);
     CHECK(test::contains(e.what(), "byte value 7 at element 1"));
 }

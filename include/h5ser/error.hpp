@@ -25,7 +25,8 @@ enum class errc : int {
     invalid_value = 11,      ///< a value h5ser refuses to store or load (NUL in a string, bad bool)
     mode_mismatch = 12,      ///< e.g. load<T>() of a weights-only file
     hdf5 = 13,               ///< an HDF5 call failed unexpectedly; see hdf5_stack()
-    unsafe_file = 14,        ///< soft/external links and other objects a loader must not follow
+    unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
+    checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -45,6 +46,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::mode_mismatch: return "mode mismatch";
         case errc::hdf5: return "HDF5 error";
         case errc::unsafe_file: return "unsafe file";
+        case errc::checksum_mismatch: return "checksum mismatch";
     }
     return "error";
 }

@@ -11,10 +11,11 @@
 #include "h5ser/tensor.hpp"           // h5ser::tensor<T, Rank>
 #include "h5ser/tensor_adapter.hpp"   // h5ser::tensor_adapter: store your own array types
 #include "h5ser/reflect.hpp"          // h5ser::field_names_v, h5ser::type_name, h5ser::for_each_field
-#include "h5ser/policy.hpp"           // h5ser::full_model, weights_only, strict, lenient
+#include "h5ser/policy.hpp"           // h5ser::full_model, weights_only, strict, lenient, verify, no_verify
 #include "h5ser/optimizer_state.hpp"  // h5ser::optimizer_state, h5ser::is_optimizer_state
 #include "h5ser/mapping.hpp"          // how C++ types map onto HDF5
 #include "h5ser/version.hpp"          // h5ser::version, h5ser::format_version
 #include "h5ser/save.hpp"             // h5ser::save
 #include "h5ser/load.hpp"             // h5ser::load, h5ser::load_into
 #include "h5ser/inspect.hpp"          // h5ser::inspect: the tree of any HDF5 file
+#include "h5ser/fingerprint.hpp"      // h5ser::fingerprint, h5ser::file_fingerprint

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <limits>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -21,6 +23,7 @@
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/group.hpp"
+#include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/problems.hpp"
 #include "h5ser/mapping.hpp"
@@ -33,14 +36,16 @@ namespace h5ser {
 
 namespace detail {
 
-template <save_mode Mode, bool Lenient>
+template <save_mode Mode, bool Lenient, bool Verify>
 struct load_context {
     static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
     std::string file;
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     problem_list problems;
     commit_list commits;
+    fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
@@ -144,11 +149,34 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     }
     if (!ctx.reading_data()) return;
 
-    std::size_t count = 1;
-    for (std::size_t d : file_shape) count *= d;
+    std::uint64_t count = 1;
+    bool overflow = false;
+    for (std::size_t d : file_shape) {
+        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / sizeof(element) / d);
+        count *= d;
+    }
+    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * sizeof(element));
+    if (!unsafe.empty()) {
+        ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
+        return;
+    }
     handle mem = read_memory_type<element>(view.type.get(), at);
     const auto read_into = [&](void* buffer) {
         if (count != 0) check(H5Dread(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if constexpr (Ctx::verify) {
+            const std::uint64_t hash = hash_bytes(count ? buffer : static_cast<const void*>(""), count * sizeof(element));
+            if (const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at)) {
+                const std::string computed = checksum_text(hash);
+                if (*stored != computed) {
+                    ctx.problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored,
+                                      "data with " + computed, "the data differs from what was saved (corruption or tampering)"});
+                    return false;
+                }
+            }
+            std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
+            for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+            ctx.fingerprint.add_tensor(at.h5, dtype, dims.data(), rank, hash);
+        }
         if constexpr (std::is_same_v<element, bool>) {
             const auto* bytes = static_cast<const unsigned char*>(buffer);
             for (std::size_t i = 0; i < count; ++i) {
@@ -173,9 +201,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
 
 // ---- structs --------------------------------------------------------------------------------
 
-inline bool is_reserved_root_attribute(std::string_view name) {
-    return std::find(reserved_root_names.begin(), reserved_root_names.end(), name) != reserved_root_names.end();
-}
+inline bool is_reserved_root_attribute(std::string_view name) { return is_reserved_root_name(name); }
 
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
 inline std::string describe_link(hid_t group, const member_listing::link& link) {
@@ -404,12 +430,22 @@ constexpr bool weights_cover_everything() {
     }
 }
 
-template <save_mode Mode, bool Lenient, class Model>
+template <save_mode Mode, bool Lenient, bool Verify, class Model>
 void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected) {
-    load_context<Mode, Lenient> ctx{path, report_unexpected && !Lenient, {}, {}};
+    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}};
     const where at{path, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
+    // A strict load of everything the file holds read every tensor it lists: the fingerprint over
+    // them must be the one the file was saved with.
+    if constexpr (Verify) {
+        if (ctx.report_unexpected && ctx.problems.empty()) {
+            if (const auto stored = read_string_attribute(root, "fingerprint", at); stored && *stored != ctx.fingerprint.hex()) {
+                ctx.problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + ctx.fingerprint.hex(),
+                                  "the tensors differ from what was saved"});
+            }
+        }
+    }
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
 }
@@ -436,8 +472,10 @@ void load_model(Model& model, const std::string& path, bool fresh_model) {
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
     const bool report_unexpected = effective == header.mode;
-    if (effective == save_mode::weights_only) load_from<save_mode::weights_only, Policies::lenient>(root.get(), path, model, report_unexpected);
-    else load_from<save_mode::full_model, Policies::lenient>(root.get(), path, model, report_unexpected);
+    if (effective == save_mode::weights_only)
+        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
+    else
+        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
 }
 
 }  // namespace detail

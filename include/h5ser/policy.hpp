@@ -13,7 +13,7 @@
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness };
+enum class policy_category { mode, strictness, verification };
 enum class save_mode { as_saved, full_model, weights_only };
 }  // namespace detail
 
@@ -44,6 +44,19 @@ struct lenient {
     static constexpr bool is_lenient = true;
 };
 
+/// Loading checks every dataset against its checksum and the file against its fingerprint. The default.
+struct verify {
+    static constexpr auto h5ser_policy_category = detail::policy_category::verification;
+    static constexpr bool enabled = true;
+};
+
+/// Loading skips checksum and fingerprint verification (saves the hashing time; only for data you
+/// have verified another way).
+struct no_verify {
+    static constexpr auto h5ser_policy_category = detail::policy_category::verification;
+    static constexpr bool enabled = false;
+};
+
 namespace detail {
 
 template <class P>
@@ -67,14 +80,18 @@ template <class DefaultMode, class... P>
 struct policy_set {
     static_assert((policy<P> && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict or h5ser::lenient");
+                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify or h5ser::no_verify");
     static_assert(count_of_category<policy_category::mode, P...> <= 1,
                   "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
     static_assert(count_of_category<policy_category::strictness, P...> <= 1,
                   "h5ser: give at most one of h5ser::strict and h5ser::lenient");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
+    static_assert(count_of_category<policy_category::verification, P...> <= 1,
+                  "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
+
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
+    static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
 };
 
 // The default mode of load: whatever the file says it holds.

@@ -27,15 +27,16 @@ namespace h5ser {
 
 namespace detail {
 
-/// Root attributes h5ser writes; a root field of the same name would collide with them.
-inline constexpr std::array<std::string_view, 6> reserved_root_names = {
-    "h5ser_format_version", "h5ser_version", "h5ser_mode", "model_type", "schema", "fingerprint"};
+/// Root attribute names h5ser keeps for itself: everything starting with "h5ser_", and the
+/// DESIGN.md names model_type, schema and fingerprint. A root field of such a name would collide.
+constexpr bool is_reserved_root_name(std::string_view name) noexcept {
+    return name.substr(0, 6) == "h5ser_" || name == "model_type" || name == "schema" || name == "fingerprint";
+}
 
 template <class T>
 consteval bool root_fields_avoid_reserved_names() {
     for (std::string_view field : field_names_v<T>)
-        for (std::string_view reserved : reserved_root_names)
-            if (field == reserved) return false;
+        if (is_reserved_root_name(field)) return false;
     return true;
 }
 
@@ -47,8 +48,8 @@ constexpr bool assert_model_type() {
     if constexpr (assert_storable<T>()) {
         static_assert(root_fields_avoid_reserved_names<T>(),
                       "h5ser: a field of the model struct is named like one of h5ser's root attributes "
-                      "(h5ser_format_version, h5ser_version, h5ser_mode, model_type, schema, fingerprint); rename it "
-                      "or move it into a nested struct");
+                      "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
+                      "into a nested struct");
         return true;
     }
     return false;
@@ -179,8 +180,7 @@ void save_model(const Model& model, const std::string& path) {
         }
         write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
         root_group.reset();
-        if (H5Fclose(file.get()) < 0) throw_hdf5(root, "cannot close file", errc::io);
-        static_cast<void>(file.release());
+        if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
     }
     out.commit();
 }

@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <xxhash.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <cerrno>
 #include <filesystem>
@@ -66,7 +67,8 @@ enum class errc : int {
     invalid_value = 11,      ///< a value h5ser refuses to store or load (NUL in a string, bad bool)
     mode_mismatch = 12,      ///< e.g. load<T>() of a weights-only file
     hdf5 = 13,               ///< an HDF5 call failed unexpectedly; see hdf5_stack()
-    unsafe_file = 14,        ///< soft/external links and other objects a loader must not follow
+    unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
+    checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -86,6 +88,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::mode_mismatch: return "mode mismatch";
         case errc::hdf5: return "HDF5 error";
         case errc::unsafe_file: return "unsafe file";
+        case errc::checksum_mismatch: return "checksum mismatch";
     }
     return "error";
 }
@@ -819,7 +822,7 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness };
+enum class policy_category { mode, strictness, verification };
 enum class save_mode { as_saved, full_model, weights_only };
 }  // namespace detail
 
@@ -850,6 +853,19 @@ struct lenient {
     static constexpr bool is_lenient = true;
 };
 
+/// Loading checks every dataset against its checksum and the file against its fingerprint. The default.
+struct verify {
+    static constexpr auto h5ser_policy_category = detail::policy_category::verification;
+    static constexpr bool enabled = true;
+};
+
+/// Loading skips checksum and fingerprint verification (saves the hashing time; only for data you
+/// have verified another way).
+struct no_verify {
+    static constexpr auto h5ser_policy_category = detail::policy_category::verification;
+    static constexpr bool enabled = false;
+};
+
 namespace detail {
 
 template <class P>
@@ -873,14 +889,18 @@ template <class DefaultMode, class... P>
 struct policy_set {
     static_assert((policy<P> && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict or h5ser::lenient");
+                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify or h5ser::no_verify");
     static_assert(count_of_category<policy_category::mode, P...> <= 1,
                   "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
     static_assert(count_of_category<policy_category::strictness, P...> <= 1,
                   "h5ser: give at most one of h5ser::strict and h5ser::lenient");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
+    static_assert(count_of_category<policy_category::verification, P...> <= 1,
+                  "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
+
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
+    static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
 };
 
 // The default mode of load: whatever the file says it holds.
@@ -985,8 +1005,16 @@ public:
     [[nodiscard]] bool valid() const noexcept { return id_ >= 0; }
     explicit operator bool() const noexcept { return valid(); }
 
-    /// Gives up ownership without closing (after the id was closed by its own H5?close call).
+    /// Gives up ownership without closing.
     hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
+
+    /// Closes now and reports failure (negative) instead of swallowing it like the destructor.
+    /// Closing flushes buffered writes, so a failing write can surface only here. The id is given
+    /// up either way: closing a file id again after a failed close crashes HDF5 1.10.
+    [[nodiscard]] int close() noexcept {
+        const hid_t id = release();
+        return id >= 0 ? H5Idec_ref(id) : 0;
+    }
 
     void reset() noexcept {
         if (id_ >= 0) H5Idec_ref(id_);
@@ -1466,6 +1494,15 @@ std::optional<T> read_attribute(hid_t object, const std::string& name, const whe
     handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
     handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
     const extent ext = read_extent(space.get(), at);
+    // Every element takes at least one stored byte: a larger count is a lie that would make us
+    // allocate memory the file never backs.
+    if (ext.count() > H5Aget_storage_size(attr.get()) + 1) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
+                      "an attribute declaring " + std::to_string(ext.count()) + " elements in " +
+                          std::to_string(H5Aget_storage_size(attr.get())) + " bytes",
+                      {}});
+        return std::nullopt;
+    }
     // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
     const std::string found_type = describe_type(type.get(), std::is_same_v<element, bfloat16>);
     constexpr std::string_view want_type = attribute_dtype_name<T>();
@@ -1841,6 +1878,11 @@ inline handle make_dataspace(const hsize_t* dims, std::size_t rank, const where&
     return checked(H5Screate_simple(static_cast<int>(rank), dims, nullptr), at, "H5Screate_simple");
 }
 
+/// Every dataset h5ser writes carries the XXH3-64 of its element bytes (little-endian) as
+/// `h5ser_checksum = "xxh3-64:<16 hex digits>"`; loading verifies it.
+inline constexpr const char* checksum_attribute = "h5ser_checksum";
+inline std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
+
 /// What one stored tensor contributes to the file fingerprint.
 struct written_tensor {
     std::array<std::uint64_t, 32> dims{};
@@ -1881,6 +1923,8 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
         write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);  // Keras 3's marker
     }
     out.data_hash = hash_bytes(count ? static_cast<const void*>(data) : static_cast<const void*>(""), count * sizeof(element));
+    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
+    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);  // flushes HDF5's buffers
     return out;
 }
 
@@ -1889,6 +1933,10 @@ struct dataset_view {
     handle type;
     extent shape;
     std::string dtype;  ///< describe_type() of the file type
+    H5D_layout_t layout = H5D_CONTIGUOUS;
+    int external_files = 0;  ///< raw data kept in other files (H5Pset_external)
+    int filters = 0;
+    hsize_t stored_bytes = 0;
 };
 
 inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
@@ -1902,7 +1950,34 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
         bfloat16_marked = marker && *marker == "bfloat16";
     }
     v.dtype = describe_type(v.type.get(), bfloat16_marked);
+    handle dcpl = checked(H5Dget_create_plist(dataset), at, "H5Dget_create_plist");
+    v.layout = H5Pget_layout(dcpl.get());
+    v.external_files = H5Pget_external_count(dcpl.get());
+    v.filters = H5Pget_nfilters(dcpl.get());
+    v.stored_bytes = H5Dget_storage_size(dataset);
     return v;
+}
+
+// Deflate, the strongest common filter, compresses at most about 1032:1; a declared size beyond
+// this many times the stored bytes (plus a MiB of slack) is a "shape bomb", not compressed data.
+inline constexpr std::uint64_t max_compression_ratio = 1100;
+
+/// Why a dataset must not be read, or empty: external or virtual storage (data from other
+/// files), or a declared size the stored bytes cannot hold (a truncated file or a shape bomb,
+/// which would make the loader allocate memory the file never backs).
+inline std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t declared_bytes) {
+    if (v.layout == H5D_VIRTUAL) return "a virtual dataset (its data comes from other files)";
+    if (v.external_files > 0) return "an external dataset (its data is kept in other files)";
+    if (v.layout != H5D_CONTIGUOUS && v.layout != H5D_COMPACT && v.layout != H5D_CHUNKED) return "an unknown storage layout";
+    if (declared_bytes == 0) return {};
+    const bool plain = v.filters == 0 && v.layout != H5D_CHUNKED;
+    if (plain && v.stored_bytes != declared_bytes)
+        return "declares " + std::to_string(declared_bytes) + " bytes but stores " + std::to_string(v.stored_bytes) +
+               " (truncated, or a shape bomb)";
+    if (!plain && declared_bytes > v.stored_bytes * max_compression_ratio + (std::uint64_t{1} << 20))
+        return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
+               " (a shape bomb)";
+    return {};
 }
 
 }  // namespace h5ser::detail
@@ -1916,6 +1991,17 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
 
 
 namespace h5ser::detail {
+
+/// The system calls that make a save durable. Tests replace them to inject failures; programs
+/// never need to.
+struct durability_calls {
+    int (*fsync)(int) = ::fsync;
+    int (*rename)(const char*, const char*) = ::rename;
+};
+inline durability_calls& durability() noexcept {
+    static durability_calls calls;
+    return calls;
+}
 
 [[noreturn]] inline void throw_io(const std::string& file, const std::string& what, int err) {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
@@ -1950,23 +2036,42 @@ inline handle open_for_reading(const std::string& path) {
 inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
     const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0) | O_CLOEXEC);
     if (fd < 0) throw_io(file, "cannot open '" + path + "' to flush it", errno);
-    const int rc = ::fsync(fd);
+    const int rc = durability().fsync(fd);
     const int err = errno;
     ::close(fd);
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
-/// Writes go to `<target>.tmp-<random>` beside the target; commit() makes it durable and renames it
-/// over the target in one step. Until then (and if anything throws) the target is untouched, and
-/// the destructor removes the temporary file.
+/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
+/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
+inline void remove_stale_temporaries(const std::string& target) {
+    const std::filesystem::path path(target);
+    const std::string prefix = path.filename().string() + ".tmp-";
+    std::error_code ec;
+    const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string rest = name.substr(prefix.size());
+        const auto dash = rest.find('-');
+        if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) continue;
+        const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+    }
+}
+
+/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
+/// renames it over the target in one step. Until then (and if anything throws) the target is
+/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
 class atomic_file {
 public:
     explicit atomic_file(std::string target) : target_(std::move(target)) {
         std::random_device entropy;
-        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy() ^ static_cast<std::uint64_t>(::getpid());
-        temp_ = target_ + ".tmp-" + to_hex(salt);
+        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
+        temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
         const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
         directory_ = dir.empty() ? std::string(".") : dir.string();
+        remove_stale_temporaries(target_);
     }
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
@@ -1980,7 +2085,8 @@ public:
     /// Call after the HDF5 file is closed.
     void commit() {
         fsync_path(temp_, false, target_);
-        if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
+        if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
+            throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
         committed_ = true;
         fsync_path(directory_, true, target_);
     }
@@ -2196,15 +2302,16 @@ namespace h5ser {
 
 namespace detail {
 
-/// Root attributes h5ser writes; a root field of the same name would collide with them.
-inline constexpr std::array<std::string_view, 6> reserved_root_names = {
-    "h5ser_format_version", "h5ser_version", "h5ser_mode", "model_type", "schema", "fingerprint"};
+/// Root attribute names h5ser keeps for itself: everything starting with "h5ser_", and the
+/// DESIGN.md names model_type, schema and fingerprint. A root field of such a name would collide.
+constexpr bool is_reserved_root_name(std::string_view name) noexcept {
+    return name.substr(0, 6) == "h5ser_" || name == "model_type" || name == "schema" || name == "fingerprint";
+}
 
 template <class T>
 consteval bool root_fields_avoid_reserved_names() {
     for (std::string_view field : field_names_v<T>)
-        for (std::string_view reserved : reserved_root_names)
-            if (field == reserved) return false;
+        if (is_reserved_root_name(field)) return false;
     return true;
 }
 
@@ -2216,8 +2323,8 @@ constexpr bool assert_model_type() {
     if constexpr (assert_storable<T>()) {
         static_assert(root_fields_avoid_reserved_names<T>(),
                       "h5ser: a field of the model struct is named like one of h5ser's root attributes "
-                      "(h5ser_format_version, h5ser_version, h5ser_mode, model_type, schema, fingerprint); rename it "
-                      "or move it into a nested struct");
+                      "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
+                      "into a nested struct");
         return true;
     }
     return false;
@@ -2348,8 +2455,7 @@ void save_model(const Model& model, const std::string& path) {
         }
         write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
         root_group.reset();
-        if (H5Fclose(file.get()) < 0) throw_hdf5(root, "cannot close file", errc::io);
-        static_cast<void>(file.release());
+        if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
     }
     out.commit();
 }
@@ -2457,14 +2563,16 @@ namespace h5ser {
 
 namespace detail {
 
-template <save_mode Mode, bool Lenient>
+template <save_mode Mode, bool Lenient, bool Verify>
 struct load_context {
     static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
     std::string file;
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     problem_list problems;
     commit_list commits;
+    fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
@@ -2568,11 +2676,34 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     }
     if (!ctx.reading_data()) return;
 
-    std::size_t count = 1;
-    for (std::size_t d : file_shape) count *= d;
+    std::uint64_t count = 1;
+    bool overflow = false;
+    for (std::size_t d : file_shape) {
+        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / sizeof(element) / d);
+        count *= d;
+    }
+    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * sizeof(element));
+    if (!unsafe.empty()) {
+        ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
+        return;
+    }
     handle mem = read_memory_type<element>(view.type.get(), at);
     const auto read_into = [&](void* buffer) {
         if (count != 0) check(H5Dread(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if constexpr (Ctx::verify) {
+            const std::uint64_t hash = hash_bytes(count ? buffer : static_cast<const void*>(""), count * sizeof(element));
+            if (const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at)) {
+                const std::string computed = checksum_text(hash);
+                if (*stored != computed) {
+                    ctx.problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored,
+                                      "data with " + computed, "the data differs from what was saved (corruption or tampering)"});
+                    return false;
+                }
+            }
+            std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
+            for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+            ctx.fingerprint.add_tensor(at.h5, dtype, dims.data(), rank, hash);
+        }
         if constexpr (std::is_same_v<element, bool>) {
             const auto* bytes = static_cast<const unsigned char*>(buffer);
             for (std::size_t i = 0; i < count; ++i) {
@@ -2597,9 +2728,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
 
 // ---- structs --------------------------------------------------------------------------------
 
-inline bool is_reserved_root_attribute(std::string_view name) {
-    return std::find(reserved_root_names.begin(), reserved_root_names.end(), name) != reserved_root_names.end();
-}
+inline bool is_reserved_root_attribute(std::string_view name) { return is_reserved_root_name(name); }
 
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
 inline std::string describe_link(hid_t group, const member_listing::link& link) {
@@ -2828,12 +2957,22 @@ constexpr bool weights_cover_everything() {
     }
 }
 
-template <save_mode Mode, bool Lenient, class Model>
+template <save_mode Mode, bool Lenient, bool Verify, class Model>
 void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected) {
-    load_context<Mode, Lenient> ctx{path, report_unexpected && !Lenient, {}, {}};
+    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}};
     const where at{path, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
+    // A strict load of everything the file holds read every tensor it lists: the fingerprint over
+    // them must be the one the file was saved with.
+    if constexpr (Verify) {
+        if (ctx.report_unexpected && ctx.problems.empty()) {
+            if (const auto stored = read_string_attribute(root, "fingerprint", at); stored && *stored != ctx.fingerprint.hex()) {
+                ctx.problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + ctx.fingerprint.hex(),
+                                  "the tensors differ from what was saved"});
+            }
+        }
+    }
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
 }
@@ -2860,8 +2999,10 @@ void load_model(Model& model, const std::string& path, bool fresh_model) {
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
     const bool report_unexpected = effective == header.mode;
-    if (effective == save_mode::weights_only) load_from<save_mode::weights_only, Policies::lenient>(root.get(), path, model, report_unexpected);
-    else load_from<save_mode::full_model, Policies::lenient>(root.get(), path, model, report_unexpected);
+    if (effective == save_mode::weights_only)
+        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
+    else
+        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
 }
 
 }  // namespace detail
@@ -3057,6 +3198,74 @@ inline std::string to_string(const file_node& node) {
     std::string out;
     detail::render(node, "", out);
     return out;
+}
+
+}  // namespace h5ser
+
+// ---- h5ser/fingerprint.hpp ---------------------------------------------------------------------
+// h5ser/fingerprint.hpp: the fingerprint of a model in memory and of a file on disk, so a server
+// can confirm it runs the model it was told to.
+
+
+
+namespace h5ser {
+
+namespace detail {
+
+// Hashes the tensors the walk visits, exactly as the file writer does.
+class fingerprint_visitor {
+public:
+    template <class X>
+    void dataset(std::string_view, const X& value, const where& at, bool) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        const auto shape = adapter::shape(value);
+        std::array<std::uint64_t, adapter::rank == 0 ? 1 : adapter::rank> dims{};
+        std::size_t count = 1;
+        for (std::size_t i = 0; i < adapter::rank; ++i) {
+            dims[i] = shape[i];
+            count *= shape[i];
+        }
+        const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
+        builder_.add_tensor(at.h5, dtype_name<element>(), dims.data(), adapter::rank, hash_bytes(data, count * sizeof(element)));
+    }
+    template <class X>
+    void attribute(std::string_view, const X&, const where&, bool) {}
+    void absent(std::string_view, const where&) {}
+    void begin(std::string_view, const where&, const container_info&) {}
+    void end(const container_info&) {}
+
+    [[nodiscard]] std::string hex() const { return builder_.hex(); }
+
+private:
+    fingerprint_builder builder_;
+};
+
+}  // namespace detail
+
+/// The fingerprint `h5ser::save<Policies...>(model, path)` would store in the file's `fingerprint`
+/// attribute: XXH3-64 over every stored tensor (path, dtype, shape, element bytes) in field order,
+/// as 16 hex digits. Weights-only and full-model fingerprints differ when the model holds
+/// optimizer state (weights-only files leave it out).
+template <class... Policies, class Model>
+[[nodiscard]] std::string fingerprint(const Model& model) {
+    static_assert(detail::assert_model_type<Model>());
+    using policies = detail::policy_set<full_model, Policies...>;
+    detail::fingerprint_visitor visitor;
+    detail::walk_fields<policies::mode>(visitor, model, detail::where{{}, {}, "/"});
+    return visitor.hex();
+}
+
+/// The fingerprint stored in a file h5ser wrote (its `fingerprint` root attribute). Loading with
+/// h5ser::verify (the default) already checks it against the tensors it reads.
+[[nodiscard]] inline std::string file_fingerprint(const std::string& path) {
+    detail::quiet_hdf5_errors quiet;
+    detail::handle file = detail::open_for_reading(path);
+    const detail::where at{path, {}, "/"};
+    detail::handle root = detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    auto stored = detail::read_string_attribute(root.get(), "fingerprint", at);
+    if (!stored) throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute fingerprint", {}, {}});
+    return *stored;
 }
 
 }  // namespace h5ser

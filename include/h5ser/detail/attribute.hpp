@@ -241,6 +241,15 @@ std::optional<T> read_attribute(hid_t object, const std::string& name, const whe
     handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
     handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
     const extent ext = read_extent(space.get(), at);
+    // Every element takes at least one stored byte: a larger count is a lie that would make us
+    // allocate memory the file never backs.
+    if (ext.count() > H5Aget_storage_size(attr.get()) + 1) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
+                      "an attribute declaring " + std::to_string(ext.count()) + " elements in " +
+                          std::to_string(H5Aget_storage_size(attr.get())) + " bytes",
+                      {}});
+        return std::nullopt;
+    }
     // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
     const std::string found_type = describe_type(type.get(), std::is_same_v<element, bfloat16>);
     constexpr std::string_view want_type = attribute_dtype_name<T>();

@@ -32,6 +32,11 @@ inline handle make_dataspace(const hsize_t* dims, std::size_t rank, const where&
     return checked(H5Screate_simple(static_cast<int>(rank), dims, nullptr), at, "H5Screate_simple");
 }
 
+/// Every dataset h5ser writes carries the XXH3-64 of its element bytes (little-endian) as
+/// `h5ser_checksum = "xxh3-64:<16 hex digits>"`; loading verifies it.
+inline constexpr const char* checksum_attribute = "h5ser_checksum";
+inline std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
+
 /// What one stored tensor contributes to the file fingerprint.
 struct written_tensor {
     std::array<std::uint64_t, 32> dims{};
@@ -72,6 +77,8 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
         write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);  // Keras 3's marker
     }
     out.data_hash = hash_bytes(count ? static_cast<const void*>(data) : static_cast<const void*>(""), count * sizeof(element));
+    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
+    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);  // flushes HDF5's buffers
     return out;
 }
 
@@ -80,6 +87,10 @@ struct dataset_view {
     handle type;
     extent shape;
     std::string dtype;  ///< describe_type() of the file type
+    H5D_layout_t layout = H5D_CONTIGUOUS;
+    int external_files = 0;  ///< raw data kept in other files (H5Pset_external)
+    int filters = 0;
+    hsize_t stored_bytes = 0;
 };
 
 inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
@@ -93,7 +104,34 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
         bfloat16_marked = marker && *marker == "bfloat16";
     }
     v.dtype = describe_type(v.type.get(), bfloat16_marked);
+    handle dcpl = checked(H5Dget_create_plist(dataset), at, "H5Dget_create_plist");
+    v.layout = H5Pget_layout(dcpl.get());
+    v.external_files = H5Pget_external_count(dcpl.get());
+    v.filters = H5Pget_nfilters(dcpl.get());
+    v.stored_bytes = H5Dget_storage_size(dataset);
     return v;
+}
+
+// Deflate, the strongest common filter, compresses at most about 1032:1; a declared size beyond
+// this many times the stored bytes (plus a MiB of slack) is a "shape bomb", not compressed data.
+inline constexpr std::uint64_t max_compression_ratio = 1100;
+
+/// Why a dataset must not be read, or empty: external or virtual storage (data from other
+/// files), or a declared size the stored bytes cannot hold (a truncated file or a shape bomb,
+/// which would make the loader allocate memory the file never backs).
+inline std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t declared_bytes) {
+    if (v.layout == H5D_VIRTUAL) return "a virtual dataset (its data comes from other files)";
+    if (v.external_files > 0) return "an external dataset (its data is kept in other files)";
+    if (v.layout != H5D_CONTIGUOUS && v.layout != H5D_COMPACT && v.layout != H5D_CHUNKED) return "an unknown storage layout";
+    if (declared_bytes == 0) return {};
+    const bool plain = v.filters == 0 && v.layout != H5D_CHUNKED;
+    if (plain && v.stored_bytes != declared_bytes)
+        return "declares " + std::to_string(declared_bytes) + " bytes but stores " + std::to_string(v.stored_bytes) +
+               " (truncated, or a shape bomb)";
+    if (!plain && declared_bytes > v.stored_bytes * max_compression_ratio + (std::uint64_t{1} << 20))
+        return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
+               " (a shape bomb)";
+    return {};
 }
 
 }  // namespace h5ser::detail

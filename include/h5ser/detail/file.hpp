@@ -5,10 +5,12 @@
 #include <hdf5.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -19,6 +21,17 @@
 #include "h5ser/detail/hdf5.hpp"
 
 namespace h5ser::detail {
+
+/// The system calls that make a save durable. Tests replace them to inject failures; programs
+/// never need to.
+struct durability_calls {
+    int (*fsync)(int) = ::fsync;
+    int (*rename)(const char*, const char*) = ::rename;
+};
+inline durability_calls& durability() noexcept {
+    static durability_calls calls;
+    return calls;
+}
 
 [[noreturn]] inline void throw_io(const std::string& file, const std::string& what, int err) {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
@@ -53,23 +66,42 @@ inline handle open_for_reading(const std::string& path) {
 inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
     const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0) | O_CLOEXEC);
     if (fd < 0) throw_io(file, "cannot open '" + path + "' to flush it", errno);
-    const int rc = ::fsync(fd);
+    const int rc = durability().fsync(fd);
     const int err = errno;
     ::close(fd);
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
-/// Writes go to `<target>.tmp-<random>` beside the target; commit() makes it durable and renames it
-/// over the target in one step. Until then (and if anything throws) the target is untouched, and
-/// the destructor removes the temporary file.
+/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
+/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
+inline void remove_stale_temporaries(const std::string& target) {
+    const std::filesystem::path path(target);
+    const std::string prefix = path.filename().string() + ".tmp-";
+    std::error_code ec;
+    const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string rest = name.substr(prefix.size());
+        const auto dash = rest.find('-');
+        if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) continue;
+        const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+    }
+}
+
+/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
+/// renames it over the target in one step. Until then (and if anything throws) the target is
+/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
 class atomic_file {
 public:
     explicit atomic_file(std::string target) : target_(std::move(target)) {
         std::random_device entropy;
-        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy() ^ static_cast<std::uint64_t>(::getpid());
-        temp_ = target_ + ".tmp-" + to_hex(salt);
+        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
+        temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
         const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
         directory_ = dir.empty() ? std::string(".") : dir.string();
+        remove_stale_temporaries(target_);
     }
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
@@ -83,7 +115,8 @@ public:
     /// Call after the HDF5 file is closed.
     void commit() {
         fsync_path(temp_, false, target_);
-        if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
+        if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
+            throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
         committed_ = true;
         fsync_path(directory_, true, target_);
     }

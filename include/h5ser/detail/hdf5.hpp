@@ -34,8 +34,16 @@ public:
     [[nodiscard]] bool valid() const noexcept { return id_ >= 0; }
     explicit operator bool() const noexcept { return valid(); }
 
-    /// Gives up ownership without closing (after the id was closed by its own H5?close call).
+    /// Gives up ownership without closing.
     hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
+
+    /// Closes now and reports failure (negative) instead of swallowing it like the destructor.
+    /// Closing flushes buffered writes, so a failing write can surface only here. The id is given
+    /// up either way: closing a file id again after a failed close crashes HDF5 1.10.
+    [[nodiscard]] int close() noexcept {
+        const hid_t id = release();
+        return id >= 0 ? H5Idec_ref(id) : 0;
+    }
 
     void reset() noexcept {
         if (id_ >= 0) H5Idec_ref(id_);

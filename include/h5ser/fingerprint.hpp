@@ -1,0 +1,74 @@
+// h5ser/fingerprint.hpp: the fingerprint of a model in memory and of a file on disk, so a server
+// can confirm it runs the model it was told to.
+#pragma once
+
+#include <string>
+
+#include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/file.hpp"
+#include "h5ser/detail/hash.hpp"
+#include "h5ser/detail/walk.hpp"
+#include "h5ser/policy.hpp"
+#include "h5ser/save.hpp"
+
+namespace h5ser {
+
+namespace detail {
+
+// Hashes the tensors the walk visits, exactly as the file writer does.
+class fingerprint_visitor {
+public:
+    template <class X>
+    void dataset(std::string_view, const X& value, const where& at, bool) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        const auto shape = adapter::shape(value);
+        std::array<std::uint64_t, adapter::rank == 0 ? 1 : adapter::rank> dims{};
+        std::size_t count = 1;
+        for (std::size_t i = 0; i < adapter::rank; ++i) {
+            dims[i] = shape[i];
+            count *= shape[i];
+        }
+        const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
+        builder_.add_tensor(at.h5, dtype_name<element>(), dims.data(), adapter::rank, hash_bytes(data, count * sizeof(element)));
+    }
+    template <class X>
+    void attribute(std::string_view, const X&, const where&, bool) {}
+    void absent(std::string_view, const where&) {}
+    void begin(std::string_view, const where&, const container_info&) {}
+    void end(const container_info&) {}
+
+    [[nodiscard]] std::string hex() const { return builder_.hex(); }
+
+private:
+    fingerprint_builder builder_;
+};
+
+}  // namespace detail
+
+/// The fingerprint `h5ser::save<Policies...>(model, path)` would store in the file's `fingerprint`
+/// attribute: XXH3-64 over every stored tensor (path, dtype, shape, element bytes) in field order,
+/// as 16 hex digits. Weights-only and full-model fingerprints differ when the model holds
+/// optimizer state (weights-only files leave it out).
+template <class... Policies, class Model>
+[[nodiscard]] std::string fingerprint(const Model& model) {
+    static_assert(detail::assert_model_type<Model>());
+    using policies = detail::policy_set<full_model, Policies...>;
+    detail::fingerprint_visitor visitor;
+    detail::walk_fields<policies::mode>(visitor, model, detail::where{{}, {}, "/"});
+    return visitor.hex();
+}
+
+/// The fingerprint stored in a file h5ser wrote (its `fingerprint` root attribute). Loading with
+/// h5ser::verify (the default) already checks it against the tensors it reads.
+[[nodiscard]] inline std::string file_fingerprint(const std::string& path) {
+    detail::quiet_hdf5_errors quiet;
+    detail::handle file = detail::open_for_reading(path);
+    const detail::where at{path, {}, "/"};
+    detail::handle root = detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    auto stored = detail::read_string_attribute(root.get(), "fingerprint", at);
+    if (!stored) throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute fingerprint", {}, {}});
+    return *stored;
+}
+
+}  // namespace h5ser
