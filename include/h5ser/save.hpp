@@ -152,8 +152,13 @@ private:
     json_writer schema_;
 };
 
-template <save_mode Mode, class Model>
-void save_model(const Model& model, const std::string& path) {
+struct no_extra_root_attributes {
+    void operator()(hid_t, const where&) const noexcept {}
+};
+
+/// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
+template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
+void save_model(const Model& model, const std::string& path, const ExtraRootAttributes& extra = {}) {
     quiet_hdf5_errors quiet;
     atomic_file out(path);
     {
@@ -179,6 +184,7 @@ void save_model(const Model& model, const std::string& path) {
             write_attribute(root_group.get(), "schema", writer.schema().str(), root);
         }
         write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
+        extra(root_group.get(), root);
         root_group.reset();
         if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
     }

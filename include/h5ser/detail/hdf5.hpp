@@ -60,22 +60,24 @@ struct where {
     std::string field;
     std::string h5;
 
+    // Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
     [[nodiscard]] where child(std::string_view name, bool index = false) const {
         where w{file, field, h5};
         if (index) {
-            w.field += "[" + std::string(name) + "]";
+            w.field.append("[").append(name).append("]");
         } else {
-            if (!w.field.empty()) w.field += '.';
-            w.field += name;
+            if (!w.field.empty()) w.field.push_back('.');
+            w.field.append(name);
         }
-        if (w.h5.empty() || w.h5.back() != '/') w.h5 += '/';
-        w.h5 += name;
+        if (w.h5.empty() || w.h5.back() != '/') w.h5.push_back('/');
+        w.h5.append(name);
         return w;
     }
     /// A map entry: C++ path `field["key"]`.
     [[nodiscard]] where key(std::string_view name) const {
         where w = child(name, true);
-        w.field = field + "[\"" + std::string(name) + "\"]";
+        w.field = field;
+        w.field.append("[\"").append(name).append("\"]");
         return w;
     }
     [[nodiscard]] std::string h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
