@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: the single header must be current; then GCC 12 and Clang 14
-# with -Wall -Wextra -Wpedantic -Werror, and GCC under AddressSanitizer + UndefinedBehaviorSanitizer.
+# with -Wall -Wextra -Wpedantic -Werror, GCC under AddressSanitizer + UndefinedBehaviorSanitizer, and a
+# minute of libFuzzer (clang) over the loader.
 # Each build runs the doctest suites (against include/ and single_include/), the h5py cross-checks,
 # the compile-fail tests and the examples.
 set -euo pipefail
@@ -22,4 +23,7 @@ run gcc "" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Re
 run clang "-LE slow" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Release
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run sanitize "-LE slow" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DH5SER_SANITIZE=address,undefined
+# libFuzzer over the loader for a bounded time; a crash in h5ser fails, crashes inside libhdf5 are reported.
+run fuzz "-L fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DH5SER_BUILD_FUZZERS=ON -DH5SER_BUILD_TESTS=OFF -DH5SER_BUILD_EXAMPLES=OFF -DH5SER_FUZZ_SECONDS=60
 echo "all builds passed"
