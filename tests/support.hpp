@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -64,17 +65,32 @@ h5ser::error expect_error(F&& f) {
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-/// A raw HDF5 file for tests that need to plant things h5ser never writes.
+/// Removes h5ser's seal (see include/h5ser/detail/seal.hpp), so the file looks written by another
+/// program: loads then skip the seal check and reach the checks behind it.
+inline void unseal(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    REQUIRE(f != nullptr);
+    const char zeros[16] = {};
+    std::fwrite(zeros, 1, sizeof zeros, f);
+    std::fclose(f);
+}
+
+/// A raw HDF5 file for tests that need to plant things h5ser never writes. Editing a file h5ser
+/// wrote breaks its seal, so the file is unsealed once the edit is done: the tests then check what
+/// the loader does with such content in a file from another program.
 class raw_file {
 public:
-    explicit raw_file(const std::string& path, bool create = false) {
+    explicit raw_file(const std::string& path, bool create = false) : path_(path), created_(create) {
         id_ = create ? H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
                      : H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
         REQUIRE(id_ >= 0);
     }
     raw_file(const raw_file&) = delete;
     raw_file& operator=(const raw_file&) = delete;
-    ~raw_file() { H5Fclose(id_); }
+    ~raw_file() {
+        H5Fclose(id_);
+        if (!created_) unseal(path_);
+    }
     [[nodiscard]] hid_t id() const { return id_; }
 
     void write_int_attribute(const char* object, const char* name, long long value) {
@@ -108,6 +124,8 @@ public:
     void remove(const char* path) { REQUIRE(H5Ldelete(id_, path, H5P_DEFAULT) >= 0); }
 
 private:
+    std::string path_;
+    bool created_ = false;
     hid_t id_ = H5I_INVALID_HID;
 };
 

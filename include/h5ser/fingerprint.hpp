@@ -6,6 +6,7 @@
 
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/file.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/walk.hpp"
 #include "h5ser/policy.hpp"

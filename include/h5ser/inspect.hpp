@@ -11,6 +11,7 @@
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/dtype.hpp"
 #include "h5ser/detail/file.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hdf5.hpp"
 

@@ -26,6 +26,7 @@
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/problems.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/mapping.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/reflect.hpp"
@@ -453,7 +454,7 @@ void load_from(hid_t root, const std::string& path, Model& model, bool report_un
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model) {
     quiet_hdf5_errors quiet;
-    handle file = open_for_reading(path);
+    handle file = open_for_reading(path, Policies::verify);
     const where at{path, {}, "/"};
     handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
     const file_header header = read_header(root.get(), path);

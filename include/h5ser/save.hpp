@@ -17,6 +17,7 @@
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/json.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/detail/walk.hpp"
 #include "h5ser/mapping.hpp"
 #include "h5ser/policy.hpp"
@@ -73,6 +74,7 @@ public:
         constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
         const written_tensor w = write_dataset(parent(), name, value, plists_, at);
         fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
+        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
         if constexpr (with_schema) {
             open_schema(name, optimizer);
             schema_.value("kind", "dataset");
@@ -136,6 +138,7 @@ public:
     }
 
     json_writer& schema() noexcept { return schema_; }
+    [[nodiscard]] const std::vector<byte_range>& data_ranges() const noexcept { return data_ranges_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
 private:
@@ -150,6 +153,21 @@ private:
     std::vector<handle> groups_;  // open groups below the root, innermost last
     fingerprint_builder fingerprint_;
     json_writer schema_;
+    std::vector<byte_range> data_ranges_;
+};
+
+/// Counts the datasets a save will write (to size the seal's userblock).
+struct dataset_counter {
+    std::size_t count = 0;
+    template <class X>
+    void dataset(std::string_view, const X&, const where&, bool) noexcept {
+        ++count;
+    }
+    template <class X>
+    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
+    void absent(std::string_view, const where&) noexcept {}
+    void begin(std::string_view, const where&, const container_info&) noexcept {}
+    void end(const container_info&) noexcept {}
 };
 
 struct no_extra_root_attributes {
@@ -160,9 +178,13 @@ struct no_extra_root_attributes {
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const ExtraRootAttributes& extra = {}) {
     quiet_hdf5_errors quiet;
+    dataset_counter counter;
+    walk_fields<Mode>(counter, model, where{path, {}, "/"});
+    const std::uint64_t userblock = seal_userblock_size(counter.count);
     atomic_file out(path);
+    std::vector<byte_range> data_ranges;
     {
-        handle file = create_for_writing(out);
+        handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
         file_writer<Mode> writer(root_group.get(), root);
@@ -185,9 +207,11 @@ void save_model(const Model& model, const std::string& path, const ExtraRootAttr
         }
         write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
         extra(root_group.get(), root);
+        data_ranges = writer.data_ranges();
         root_group.reset();
         if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
     }
+    write_seal(out.temp_path(), userblock, std::move(data_ranges), path);
     out.commit();
 }
 

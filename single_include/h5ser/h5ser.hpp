@@ -37,6 +37,7 @@
 #include <random>
 #include <system_error>
 #include <cstdio>
+#include <sys/stat.h>
 #include <charconv>
 #include <fstream>
 
@@ -1831,10 +1832,7 @@ inline std::string to_hex(std::uint64_t value) {
 /// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
 class fingerprint_builder {
 public:
-    fingerprint_builder() : state_(XXH3_createState()) {
-        if (!state_) throw std::bad_alloc();
-        XXH3_64bits_reset(state_.get());
-    }
+    fingerprint_builder() : state_(new_state()) {}
 
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                     std::uint64_t data_hash) noexcept {
@@ -1850,6 +1848,17 @@ public:
 
     [[nodiscard]] std::string hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
 
+    struct state_free {
+        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+    };
+    using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
+    static state_ptr new_state() {
+        state_ptr s(XXH3_createState());
+        if (!s) throw std::bad_alloc();
+        XXH3_64bits_reset(s.get());
+        return s;
+    }
+
 private:
     void add_u64(std::uint64_t v) noexcept {
         std::array<unsigned char, 8> le{};
@@ -1857,11 +1866,16 @@ private:
         XXH3_64bits_update(state_.get(), le.data(), le.size());
     }
 
-    struct state_free {
-        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
-    };
-    std::unique_ptr<XXH3_state_t, state_free> state_;
+    state_ptr state_;
 };
+
+/// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
+inline std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
+    const auto state = fingerprint_builder::new_state();
+    XXH3_64bits_update(state.get(), seal.data(), 48);
+    if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
+    return XXH3_64bits_digest(state.get());
+}
 
 }  // namespace h5ser::detail
 
@@ -1891,6 +1905,8 @@ struct written_tensor {
     std::array<std::uint64_t, 32> dims{};
     std::size_t rank = 0;
     std::uint64_t data_hash = 0;
+    haddr_t offset = HADDR_UNDEF;  ///< where contiguous raw data starts in the file (for the seal)
+    hsize_t stored_bytes = 0;
 };
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
@@ -1927,6 +1943,9 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     }
     out.data_hash = hash_bytes(count ? static_cast<const void*>(data) : static_cast<const void*>(""), count * sizeof(element));
     write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
+    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
+    out.stored_bytes = H5Dget_storage_size(dataset.get());
+    H5Eclear2(H5E_DEFAULT);
     if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);  // flushes HDF5's buffers
     return out;
 }
@@ -2018,7 +2037,11 @@ inline handle writer_file_access(const where& at) {
     return fapl;
 }
 
-inline handle open_for_reading(const std::string& path) {
+void verify_seal(const std::string& path);  // seal.hpp
+
+/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
+/// seal (see seal.hpp) before the HDF5 library reads any of it.
+inline handle open_for_reading(const std::string& path, bool check_seal = true) {
     const where at{path, {}, "/"};
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
@@ -2027,6 +2050,7 @@ inline handle open_for_reading(const std::string& path) {
     if (std::filesystem::is_directory(path, ec)) {
         throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
+    if (check_seal) verify_seal(path);
     if (H5Fis_hdf5(path.c_str()) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
@@ -2101,8 +2125,9 @@ private:
     bool committed_ = false;
 };
 
-/// Creates the temporary HDF5 file, turning the usual failures into plain messages.
-inline handle create_for_writing(const atomic_file& out) {
+/// Creates the temporary HDF5 file with a userblock of `userblock` bytes (0: none) for the seal,
+/// turning the usual failures into plain messages.
+inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0) {
     const where at{out.target(), {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
     std::error_code ec;
@@ -2117,6 +2142,7 @@ inline handle create_for_writing(const atomic_file& out) {
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
           "H5Pset_link_creation_order");
+    if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
     if (id < 0) {
         // HDF5's own message names the errno only deep in its stack; check it ourselves first.
@@ -2212,6 +2238,178 @@ private:
     std::string text_;
     bool first_ = true;
 };
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/seal.hpp ---------------------------------------------------------------------
+// h5ser/detail/seal.hpp: the seal h5ser puts on every file it writes, so that a damaged file is
+// refused before the HDF5 library parses a byte of it.
+//
+// HDF5 1.10 checksums most of its metadata, but not the global heap where variable-length strings
+// live, and it trusts the sizes stored there: a flipped byte can crash or hang the library (found by
+// h5ser's fuzzer; see README). So h5ser reserves an HDF5 userblock (which HDF5 readers, h5py and
+// h5dump skip) and, once the file is complete, writes into it:
+//
+//   offset  size  content (little-endian)
+//   0       16    magic "h5ser seal v1\0\0\0"
+//   16      8     userblock size
+//   24      8     file size
+//   32      8     number N of tensor data ranges
+//   40      8     XXH3-64 of every byte from the userblock's end to the file's end, data ranges left
+//                 out (all HDF5 metadata, the global heap included)
+//   48      8     XXH3-64 of bytes 0-47 and the range table (the seal's own checksum)
+//   56      8     reserved (0)
+//   64      16*N  (offset, length) of each contiguous tensor's raw data, sorted by offset
+//
+// Tensor data is left out of the seal because every dataset carries its own checksum, verified as
+// it is read; so the seal costs a read of the metadata only.
+
+
+
+
+namespace h5ser::detail {
+
+inline constexpr std::array<char, 16> seal_magic = {'h', '5', 's', 'e', 'r', ' ', 's', 'e', 'a', 'l', ' ', 'v', '1', 0, 0, 0};
+inline constexpr std::size_t seal_header_size = 64;
+
+struct byte_range {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 512.
+inline std::uint64_t seal_userblock_size(std::size_t ranges) {
+    std::uint64_t size = 512;
+    while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges)) size *= 2;
+    return size;
+}
+
+class file_descriptor {
+public:
+    explicit file_descriptor(int fd) noexcept : fd_(fd) {}
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    ~file_descriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+
+inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint64_t load_u64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+    auto* out = static_cast<unsigned char*>(buffer);
+    while (size > 0) {
+        const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        out += n;
+        size -= static_cast<std::size_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
+inline std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+                                  const std::string& file) {
+    fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
+    std::vector<unsigned char> buffer(std::size_t{1} << 20);
+    const auto feed = [&](std::uint64_t from, std::uint64_t to) {
+        while (from < to) {
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
+            if (!read_exact(fd, buffer.data(), n, from)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
+            XXH3_64bits_update(state.get(), buffer.data(), n);
+            from += n;
+        }
+    };
+    std::uint64_t at = begin;
+    for (const auto& r : ranges) {
+        feed(at, r.offset);
+        at = r.offset + r.length;
+    }
+    feed(at, end);
+    return XXH3_64bits_digest(state.get());
+}
+
+/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
+inline void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+                       const std::string& file) {
+    std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
+    const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_io(file, "cannot stat '" + path + "'", errno);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+
+    std::vector<unsigned char> seal(seal_header_size + 16 * ranges.size(), 0);
+    std::memcpy(seal.data(), seal_magic.data(), seal_magic.size());
+    store_u64(&seal[16], userblock);
+    store_u64(&seal[24], size);
+    store_u64(&seal[32], ranges.size());
+    store_u64(&seal[40], hash_outside(fd.get(), userblock, size, ranges, file));
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+        store_u64(&seal[seal_header_size + 16 * i], ranges[i].offset);
+        store_u64(&seal[seal_header_size + 16 * i + 8], ranges[i].length);
+    }
+    store_u64(&seal[48], seal_checksum(seal));
+    if (::pwrite(fd.get(), seal.data(), seal.size(), 0) != static_cast<ssize_t>(seal.size()))
+        throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
+}
+
+/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
+/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
+inline void verify_seal(const std::string& path) {
+    const auto refuse = [&](const std::string& why) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
+                                  "the file's seal does not match: " + why +
+                                      " (the file was damaged, truncated or changed by another program since h5ser "
+                                      "wrote it; h5ser::no_verify skips this check)"});
+    };
+    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return;  // the HDF5 open reports it
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    std::array<unsigned char, seal_header_size> header{};
+    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return;
+    const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
+                                        [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+    int same = 0;
+    for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
+    if (matching.first != seal_magic.end()) {
+        if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
+        return;                                                  // not sealed: not written by h5ser
+    }
+    const std::uint64_t userblock = load_u64(&header[16]);
+    const std::uint64_t stored_size = load_u64(&header[24]);
+    const std::uint64_t count = load_u64(&header[32]);
+    if (userblock < 512 || (userblock & (userblock - 1)) != 0 || userblock > size || count > (userblock - seal_header_size) / 16)
+        refuse("its header is inconsistent");
+    if (stored_size != size)
+        refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
+    std::vector<unsigned char> seal(seal_header_size + 16 * count);
+    if (!read_exact(fd.get(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
+    std::vector<byte_range> ranges(count);
+    std::uint64_t previous_end = userblock;
+    for (std::size_t i = 0; i < count; ++i) {
+        ranges[i] = {load_u64(&seal[seal_header_size + 16 * i]), load_u64(&seal[seal_header_size + 16 * i + 8])};
+        if (ranges[i].offset < previous_end || ranges[i].length > size - ranges[i].offset) refuse("its range table is inconsistent");
+        previous_end = ranges[i].offset + ranges[i].length;
+    }
+    if (hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+}
 
 }  // namespace h5ser::detail
 
@@ -2351,6 +2549,7 @@ public:
         constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
         const written_tensor w = write_dataset(parent(), name, value, plists_, at);
         fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
+        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
         if constexpr (with_schema) {
             open_schema(name, optimizer);
             schema_.value("kind", "dataset");
@@ -2414,6 +2613,7 @@ public:
     }
 
     json_writer& schema() noexcept { return schema_; }
+    [[nodiscard]] const std::vector<byte_range>& data_ranges() const noexcept { return data_ranges_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
 private:
@@ -2428,6 +2628,21 @@ private:
     std::vector<handle> groups_;  // open groups below the root, innermost last
     fingerprint_builder fingerprint_;
     json_writer schema_;
+    std::vector<byte_range> data_ranges_;
+};
+
+/// Counts the datasets a save will write (to size the seal's userblock).
+struct dataset_counter {
+    std::size_t count = 0;
+    template <class X>
+    void dataset(std::string_view, const X&, const where&, bool) noexcept {
+        ++count;
+    }
+    template <class X>
+    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
+    void absent(std::string_view, const where&) noexcept {}
+    void begin(std::string_view, const where&, const container_info&) noexcept {}
+    void end(const container_info&) noexcept {}
 };
 
 struct no_extra_root_attributes {
@@ -2438,9 +2653,13 @@ struct no_extra_root_attributes {
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const ExtraRootAttributes& extra = {}) {
     quiet_hdf5_errors quiet;
+    dataset_counter counter;
+    walk_fields<Mode>(counter, model, where{path, {}, "/"});
+    const std::uint64_t userblock = seal_userblock_size(counter.count);
     atomic_file out(path);
+    std::vector<byte_range> data_ranges;
     {
-        handle file = create_for_writing(out);
+        handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
         file_writer<Mode> writer(root_group.get(), root);
@@ -2463,9 +2682,11 @@ void save_model(const Model& model, const std::string& path, const ExtraRootAttr
         }
         write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
         extra(root_group.get(), root);
+        data_ranges = writer.data_ranges();
         root_group.reset();
         if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
     }
+    write_seal(out.temp_path(), userblock, std::move(data_ranges), path);
     out.commit();
 }
 
@@ -2989,7 +3210,7 @@ void load_from(hid_t root, const std::string& path, Model& model, bool report_un
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model) {
     quiet_hdf5_errors quiet;
-    handle file = open_for_reading(path);
+    handle file = open_for_reading(path, Policies::verify);
     const where at{path, {}, "/"};
     handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
     const file_header header = read_header(root.get(), path);

@@ -42,6 +42,8 @@ struct written_tensor {
     std::array<std::uint64_t, 32> dims{};
     std::size_t rank = 0;
     std::uint64_t data_hash = 0;
+    haddr_t offset = HADDR_UNDEF;  ///< where contiguous raw data starts in the file (for the seal)
+    hsize_t stored_bytes = 0;
 };
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
@@ -78,6 +80,9 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     }
     out.data_hash = hash_bytes(count ? static_cast<const void*>(data) : static_cast<const void*>(""), count * sizeof(element));
     write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
+    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
+    out.stored_bytes = H5Dget_storage_size(dataset.get());
+    H5Eclear2(H5E_DEFAULT);
     if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);  // flushes HDF5's buffers
     return out;
 }

@@ -45,7 +45,11 @@ inline handle writer_file_access(const where& at) {
     return fapl;
 }
 
-inline handle open_for_reading(const std::string& path) {
+void verify_seal(const std::string& path);  // seal.hpp
+
+/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
+/// seal (see seal.hpp) before the HDF5 library reads any of it.
+inline handle open_for_reading(const std::string& path, bool check_seal = true) {
     const where at{path, {}, "/"};
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
@@ -54,6 +58,7 @@ inline handle open_for_reading(const std::string& path) {
     if (std::filesystem::is_directory(path, ec)) {
         throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
+    if (check_seal) verify_seal(path);
     if (H5Fis_hdf5(path.c_str()) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
@@ -128,8 +133,9 @@ private:
     bool committed_ = false;
 };
 
-/// Creates the temporary HDF5 file, turning the usual failures into plain messages.
-inline handle create_for_writing(const atomic_file& out) {
+/// Creates the temporary HDF5 file with a userblock of `userblock` bytes (0: none) for the seal,
+/// turning the usual failures into plain messages.
+inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0) {
     const where at{out.target(), {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
     std::error_code ec;
@@ -144,6 +150,7 @@ inline handle create_for_writing(const atomic_file& out) {
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
           "H5Pset_link_creation_order");
+    if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
     if (id < 0) {
         // HDF5's own message names the errno only deep in its stack; check it ourselves first.

@@ -15,6 +15,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace h5ser::detail {
 
@@ -36,10 +37,7 @@ inline std::string to_hex(std::uint64_t value) {
 /// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
 class fingerprint_builder {
 public:
-    fingerprint_builder() : state_(XXH3_createState()) {
-        if (!state_) throw std::bad_alloc();
-        XXH3_64bits_reset(state_.get());
-    }
+    fingerprint_builder() : state_(new_state()) {}
 
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                     std::uint64_t data_hash) noexcept {
@@ -55,6 +53,17 @@ public:
 
     [[nodiscard]] std::string hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
 
+    struct state_free {
+        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+    };
+    using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
+    static state_ptr new_state() {
+        state_ptr s(XXH3_createState());
+        if (!s) throw std::bad_alloc();
+        XXH3_64bits_reset(s.get());
+        return s;
+    }
+
 private:
     void add_u64(std::uint64_t v) noexcept {
         std::array<unsigned char, 8> le{};
@@ -62,10 +71,15 @@ private:
         XXH3_64bits_update(state_.get(), le.data(), le.size());
     }
 
-    struct state_free {
-        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
-    };
-    std::unique_ptr<XXH3_state_t, state_free> state_;
+    state_ptr state_;
 };
+
+/// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
+inline std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
+    const auto state = fingerprint_builder::new_state();
+    XXH3_64bits_update(state.get(), seal.data(), 48);
+    if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
+    return XXH3_64bits_digest(state.get());
+}
 
 }  // namespace h5ser::detail
