@@ -376,3 +376,15 @@ TEST_CASE("a failing write (file size limit) reports the error and leaves the pr
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(same_net(h5ser::load<Net>(dir.file("n.h5")), old_net));
 }
+
+TEST_CASE("files use HDF5's 1.8 file format, so HDF5 1.8 and later read them") {
+    test::scratch_dir dir;
+    h5ser::save(make_net(), dir.file("n.h5"));
+    const hid_t f = H5Fopen(dir.file("n.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    H5F_info2_t info{};
+    REQUIRE(H5Fget_info2(f, &info) >= 0);
+    CHECK(info.super.version == 2);      // 1.8's superblock (1.10 features would need version 3)
+    CHECK(info.sohm.version == 0);       // no shared object header messages
+    H5Fclose(f);
+}
