@@ -55,7 +55,7 @@ public:
         static_assert(detail::assert_model_type<Model>());
         using policies = detail::policy_set<full_model, Policies...>;
         const std::string path = path_for(step);
-        detail::save_model<policies::mode>(model, path, [&](hid_t root, const detail::where& at) {
+        detail::save_model<policies::mode>(model, path, policies::storage::plan(), [&](hid_t root, const detail::where& at) {
             detail::write_attribute(root, step_attribute, step, at);
             if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
         });

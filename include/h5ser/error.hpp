@@ -27,6 +27,7 @@ enum class errc : int {
     hdf5 = 13,               ///< an HDF5 call failed unexpectedly; see hdf5_stack()
     unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
     checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
+    missing_filter = 16,     ///< a compression filter (HDF5 plugin) is not available
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -47,6 +48,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::hdf5: return "HDF5 error";
         case errc::unsafe_file: return "unsafe file";
         case errc::checksum_mismatch: return "checksum mismatch";
+        case errc::missing_filter: return "missing filter";
     }
     return "error";
 }

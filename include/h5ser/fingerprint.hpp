@@ -38,6 +38,8 @@ public:
     void absent(std::string_view, const where&) {}
     void begin(std::string_view, const where&, const container_info&) {}
     void end(const container_info&) {}
+    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) {}
+    void pop_storage() {}
 
     [[nodiscard]] std::string hex() const { return builder_.hex(); }
 

@@ -57,7 +57,8 @@ template <class T>
 constexpr bool stored_as_attribute() {
     constexpr node_kind kind = kind_of<T>();
     if constexpr (kind == node_kind::optional) return stored_as_attribute<typename optional_traits<T>::element>();
-    else if constexpr (kind == node_kind::optimizer_wrapper) return stored_as_attribute<decltype(T::value)>();
+    else if constexpr (kind == node_kind::optimizer_wrapper || kind == node_kind::storage_wrapper)
+        return stored_as_attribute<decltype(T::value)>();
     else return kind == node_kind::attribute;
 }
 
@@ -67,7 +68,8 @@ std::string expected_text() {
     if constexpr (kind == node_kind::dataset) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
     else if constexpr (kind == node_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
     else if constexpr (kind == node_kind::optional) return expected_text<typename optional_traits<T>::element>();
-    else if constexpr (kind == node_kind::optimizer_wrapper) return expected_text<decltype(T::value)>();
+    else if constexpr (kind == node_kind::optimizer_wrapper || kind == node_kind::storage_wrapper)
+        return expected_text<decltype(T::value)>();
     else return "group";
 }
 
@@ -155,6 +157,11 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     for (std::size_t d : file_shape) {
         overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / sizeof(element) / d);
         count *= d;
+    }
+    if (!view.missing_filter.empty()) {
+        ctx.problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
+                          "the dataset cannot be decompressed without it"});
+        return;
     }
     const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * sizeof(element));
     if (!unsafe.empty()) {
@@ -345,7 +352,7 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
                const where& at) {
     static_assert(assert_storable<T>());
     constexpr node_kind kind = kind_of<T>();
-    if constexpr (kind == node_kind::optimizer_wrapper) {
+    if constexpr (kind == node_kind::optimizer_wrapper || kind == node_kind::storage_wrapper) {
         load_node(ctx, parent, siblings, name, target.value, at);
     } else if constexpr (kind == node_kind::optional) {
         using element = typename optional_traits<T>::element;

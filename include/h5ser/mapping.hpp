@@ -23,11 +23,25 @@
 #include "h5ser/optimizer_state.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/reflect.hpp"
+#include "h5ser/storage_policy.hpp"
 #include "h5ser/tensor_adapter.hpp"
 
 namespace h5ser::detail {
 
-enum class node_kind { group, dataset, attribute, sequence, map, optional, optimizer_wrapper, unsupported };
+enum class node_kind { group, dataset, attribute, sequence, map, optional, optimizer_wrapper, storage_wrapper, unsupported };
+
+template <class T>
+struct storage_wrapper_traits {
+    static constexpr bool value = false;
+};
+template <class T, class... P>
+struct storage_wrapper_traits<stored<T, P...>> {
+    static constexpr bool value = true;
+    using element = T;
+    using storage = storage_of<flatten_t<P...>>;
+    static_assert((storage_policy<P> && ...) || (requires { typename P::h5ser_bundle; } && ...),
+                  "h5ser::stored<T, Policies...>: only storage policies (layouts, filters, presets) apply to one field");
+};
 
 template <class T>
 struct sequence_traits {
@@ -74,7 +88,8 @@ struct is_optimizer_wrapper<optimizer_state<T>> : std::true_type {};
 
 template <class T>
 constexpr node_kind kind_of() {
-    if constexpr (is_optimizer_wrapper<T>::value) return node_kind::optimizer_wrapper;
+    if constexpr (storage_wrapper_traits<T>::value) return node_kind::storage_wrapper;
+    else if constexpr (is_optimizer_wrapper<T>::value) return node_kind::optimizer_wrapper;
     else if constexpr (optional_traits<T>::value) return node_kind::optional;
     else if constexpr (adapted_tensor<T>) return node_kind::dataset;
     else if constexpr (attribute_value<T>) return node_kind::attribute;
@@ -127,6 +142,7 @@ constexpr bool is_stored() {
         else if constexpr (kind == node_kind::sequence) return is_stored<typename sequence_traits<T>::element, Mode>();
         else if constexpr (kind == node_kind::map) return is_stored<typename string_map_traits<T>::element, Mode>();
         else if constexpr (kind == node_kind::optimizer_wrapper) return false;
+        else if constexpr (kind == node_kind::storage_wrapper) return is_stored<typename storage_wrapper_traits<T>::element, Mode>();
         else if constexpr (is_reflectable_v<T>) {
             return []<std::size_t... I>(std::index_sequence<I...>) {
                 return (is_stored<field_type_t<T, I>, Mode>() || ...);

@@ -8,7 +8,10 @@
 // belongs to; two policies of one category in one call is a compile error.
 #pragma once
 
+#include <tuple>
 #include <type_traits>
+
+#include "h5ser/storage_policy.hpp"
 
 namespace h5ser {
 
@@ -62,8 +65,11 @@ namespace detail {
 template <class P>
 concept policy = requires { P::h5ser_policy_category; };
 
-template <policy_category C, class... P>
-inline constexpr int count_of_category = ((P::h5ser_policy_category == C ? 1 : 0) + ... + 0);
+template <class P>
+constexpr int policy_category_of() {
+    if constexpr (policy<P>) return static_cast<int>(P::h5ser_policy_category);
+    else return -1;
+}
 
 template <policy_category C, class Default, class... P>
 struct pick_policy {
@@ -71,28 +77,34 @@ struct pick_policy {
 };
 template <policy_category C, class Default, class First, class... Rest>
 struct pick_policy<C, Default, First, Rest...> {
-    using type = std::conditional_t<First::h5ser_policy_category == C, First,
+    using type = std::conditional_t<policy_category_of<First>() == static_cast<int>(C), First,
                                     typename pick_policy<C, Default, Rest...>::type>;
 };
 
-/// The policies of one call, each category resolved to its default when not given.
+template <class DefaultMode, class Tuple>
+struct policy_set_of;
 template <class DefaultMode, class... P>
-struct policy_set {
-    static_assert((policy<P> && ...),
+struct policy_set_of<DefaultMode, std::tuple<P...>> {
+    static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify or h5ser::no_verify");
-    static_assert(count_of_category<policy_category::mode, P...> <= 1,
-                  "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
-    static_assert(count_of_category<policy_category::strictness, P...> <= 1,
-                  "h5ser: give at most one of h5ser::strict and h5ser::lenient");
+                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, a storage "
+                  "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
+                  "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
+    template <policy_category C>
+    static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
+    static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
+    static_assert(count<policy_category::strictness> <= 1, "h5ser: give at most one of h5ser::strict and h5ser::lenient");
+    static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
-    static_assert(count_of_category<policy_category::verification, P...> <= 1,
-                  "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
-
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
+    using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
+
+/// The policies of one call (presets expanded), each category resolved to its default when not given.
+template <class DefaultMode, class... P>
+using policy_set = policy_set_of<DefaultMode, flatten_t<P...>>;
 
 // The default mode of load: whatever the file says it holds.
 struct as_saved {

@@ -66,13 +66,26 @@ class file_writer {
 public:
     static constexpr bool with_schema = Mode != save_mode::weights_only;
 
-    file_writer(hid_t root, const where& at) : root_(root), plists_(at) {}
+    file_writer(hid_t root, const where& at, storage_plan storage) : root_(root), plists_(at) {
+        plans_.push_back(std::move(storage));
+    }
+
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        storage_plan plan = plans_.back().overridden_by(field, names_compact);
+        if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
+            plan.layout = layout_kind::chunked;
+            plan.chunk_dims = chunks;
+            plan.chunks_for_one_field = true;
+        }
+        plans_.push_back(std::move(plan));
+    }
+    void pop_storage() { plans_.pop_back(); }
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
         using adapter = tensor_adapter<X>;
         constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
-        const written_tensor w = write_dataset(parent(), name, value, plists_, at);
+        const written_tensor w = write_dataset(parent(), name, value, plists_, plans_.back(), at);
         fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
         if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
         if constexpr (with_schema) {
@@ -150,7 +163,8 @@ private:
 
     hid_t root_;
     creation_plists plists_;
-    std::vector<handle> groups_;  // open groups below the root, innermost last
+    std::vector<handle> groups_;       // open groups below the root, innermost last
+    std::vector<storage_plan> plans_;  // the storage plan in force, innermost override last
     fingerprint_builder fingerprint_;
     json_writer schema_;
     std::vector<byte_range> data_ranges_;
@@ -168,6 +182,8 @@ struct dataset_counter {
     void absent(std::string_view, const where&) noexcept {}
     void begin(std::string_view, const where&, const container_info&) noexcept {}
     void end(const container_info&) noexcept {}
+    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
+    void pop_storage() noexcept {}
 };
 
 struct no_extra_root_attributes {
@@ -176,7 +192,8 @@ struct no_extra_root_attributes {
 
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
-void save_model(const Model& model, const std::string& path, const ExtraRootAttributes& extra = {}) {
+void save_model(const Model& model, const std::string& path, const storage_plan& storage,
+                const ExtraRootAttributes& extra = {}) {
     quiet_hdf5_errors quiet;
     dataset_counter counter;
     walk_fields<Mode>(counter, model, where{path, {}, "/"});
@@ -187,7 +204,7 @@ void save_model(const Model& model, const std::string& path, const ExtraRootAttr
         handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
-        file_writer<Mode> writer(root_group.get(), root);
+        file_writer<Mode> writer(root_group.get(), root, storage);
         if constexpr (Mode != save_mode::weights_only) {
             writer.schema().begin_object();
             writer.schema().number("h5ser_schema", 1);
@@ -227,7 +244,7 @@ void save(const Model& model, const std::string& path) {
     static_assert(detail::assert_model_type<Model>());
     using policies = detail::policy_set<full_model, Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
-    detail::save_model<policies::mode>(model, path);
+    detail::save_model<policies::mode>(model, path, policies::storage::plan());
 }
 
 }  // namespace h5ser

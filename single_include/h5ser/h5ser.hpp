@@ -24,9 +24,11 @@
 #include <new>
 #include <concepts>
 #include <boost/pfr/detail/core.hpp>  // tie_as_tuple, sequence_tuple::get
+#include <tuple>
+#include <hdf5.h>
+#include <cmath>
 #include <map>
 #include <optional>
-#include <hdf5.h>
 #include <cstdlib>
 #include <xxhash.h>
 #include <fcntl.h>
@@ -71,6 +73,7 @@ enum class errc : int {
     hdf5 = 13,               ///< an HDF5 call failed unexpectedly; see hdf5_stack()
     unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
     checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
+    missing_filter = 16,     ///< a compression filter (HDF5 plugin) is not available
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -91,6 +94,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::hdf5: return "HDF5 error";
         case errc::unsafe_file: return "unsafe file";
         case errc::checksum_mismatch: return "checksum mismatch";
+        case errc::missing_filter: return "missing filter";
     }
     return "error";
 }
@@ -821,6 +825,321 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 // belongs to; two policies of one category in one call is a compile error.
 
 
+// ---- h5ser/storage_policy.hpp ------------------------------------------------------------------
+// h5ser/storage_policy.hpp: how tensors are laid out and filtered on disk.
+//
+//     h5ser::save<h5ser::compact>(model, "m.h5");                     // a preset
+//     h5ser::save<h5ser::shuffle, h5ser::deflate<6>>(model, "m.h5");  // filters imply chunking
+//     struct Model {
+//         h5ser::stored<h5ser::tensor<float, 2>, h5ser::deflate<9>> embedding;  // this field only
+//         h5ser::tensor<float, 1> bias;
+//     };
+//
+// Layout (one per call or field): contiguous, auto_chunk, chunked<dims...>. Tensors below
+// compact_below<bytes> (4 KiB by default) are stored in HDF5's compact layout when unfiltered: per
+// object overhead dominates for them. Filters compose in the order given (HDF5's pipeline order).
+// Compressors are marked optional, so a chunk that does not compress is stored as it is.
+
+
+
+namespace h5ser {
+
+namespace detail {
+enum class storage_category { layout, compact, filter };
+enum class layout_kind { contiguous, auto_chunk, chunked };
+
+/// One filter of a pipeline, as HDF5 wants it.
+struct filter_spec {
+    H5Z_filter_t id = 0;
+    unsigned flags = 0;  ///< H5Z_FLAG_OPTIONAL for compressors
+    std::vector<unsigned> values;
+    std::string_view name;     ///< "deflate", "lz4", ...
+    std::string_view install;  ///< how to make it available, for messages
+};
+}  // namespace detail
+
+// ---- layouts ----------------------------------------------------------------------------------
+
+/// Contiguous datasets, read and written in one piece: the fastest for whole-tensor I/O. Cannot be
+/// combined with filters.
+struct contiguous {
+    static constexpr auto h5ser_storage = detail::storage_category::layout;
+    static constexpr auto kind = detail::layout_kind::contiguous;
+};
+
+/// Chunks of roughly 16 KiB to 1 MiB, larger for larger datasets (the rule h5py uses), halving
+/// the largest dimensions first. The layout filters imply when none is given.
+struct auto_chunk {
+    static constexpr auto h5ser_storage = detail::storage_category::layout;
+    static constexpr auto kind = detail::layout_kind::auto_chunk;
+};
+
+/// Chunks of the given shape (clipped to the tensor's). Given for a whole save, it applies to the
+/// tensors of its rank and the others use auto_chunk; given for one field (h5ser::stored), the rank
+/// must match. `chunked<>` takes the shape at run time from the field's h5ser::stored wrapper
+/// (`.chunks`), or falls back to auto_chunk.
+template <std::size_t... Dims>
+struct chunked {
+    static constexpr auto h5ser_storage = detail::storage_category::layout;
+    static constexpr auto kind = detail::layout_kind::chunked;
+    static constexpr std::array<std::size_t, sizeof...(Dims)> dims{Dims...};
+};
+
+/// Unfiltered tensors smaller than `Bytes` go into HDF5's compact layout (inside the object
+/// header); 0 turns it off. The default is 4096.
+template <std::size_t Bytes>
+struct compact_below {
+    static_assert(Bytes <= 60000, "h5ser::compact_below: HDF5 compact datasets hold at most about 64 KiB");
+    static constexpr auto h5ser_storage = detail::storage_category::compact;
+    static constexpr std::size_t bytes = Bytes;
+};
+
+// ---- filters ----------------------------------------------------------------------------------
+
+/// gzip/zlib compression, levels 1 (fast) to 9 (small). Built into HDF5; h5py shows compression='gzip'.
+template <unsigned Level = 4>
+struct deflate {
+    static_assert(Level >= 1 && Level <= 9, "h5ser::deflate<Level>: Level is 1 to 9");
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() { return {H5Z_FILTER_DEFLATE, H5Z_FLAG_OPTIONAL, {Level}, "deflate", "built into HDF5"}; }
+};
+
+/// Byte shuffling, which helps compressors on floats. Built into HDF5.
+struct shuffle {
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() { return {H5Z_FILTER_SHUFFLE, 0, {}, "shuffle", "built into HDF5"}; }
+};
+
+/// A Fletcher-32 checksum per chunk, checked by HDF5 on every read. Built into HDF5.
+struct fletcher32 {
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() { return {H5Z_FILTER_FLETCHER32, 0, {}, "fletcher32", "built into HDF5"}; }
+};
+
+/// LZ4 (HDF5 filter 32004): very fast, modest ratio. Debian package hdf5-filter-plugin.
+template <unsigned BlockBytes = 0>
+struct lz4 {
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() { return {32004, H5Z_FLAG_OPTIONAL, {BlockBytes}, "lz4", "apt-get install hdf5-filter-plugin"}; }
+};
+
+/// BZip2 (HDF5 filter 307): slow, small files. Debian package hdf5-filter-plugin.
+template <unsigned BlockSize100k = 9>
+struct bzip2 {
+    static_assert(BlockSize100k >= 1 && BlockSize100k <= 9, "h5ser::bzip2<BlockSize>: 1 to 9");
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() { return {307, H5Z_FLAG_OPTIONAL, {BlockSize100k}, "bzip2", "apt-get install hdf5-filter-plugin"}; }
+};
+
+enum class blosc_shuffle : unsigned { none = 0, byte = 1, bit = 2 };
+enum class blosc_codec : unsigned { blosclz = 0, lz4 = 1, lz4hc = 2, zlib = 4, zstd = 5 };
+
+/// Blosc (HDF5 filter 32001) with its own shuffle (bitshuffle by default) and codec (lz4 or zstd
+/// are the useful ones). Debian package hdf5-filter-plugin-blosc-serial.
+template <unsigned Level = 5, blosc_codec Codec = blosc_codec::lz4, blosc_shuffle Shuffle = blosc_shuffle::bit>
+struct blosc {
+    static_assert(Level <= 9, "h5ser::blosc<Level>: Level is 0 to 9");
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() {
+        // The first four values are filled in by the filter itself.
+        return {32001, H5Z_FLAG_OPTIONAL, {0, 0, 0, 0, Level, static_cast<unsigned>(Shuffle), static_cast<unsigned>(Codec)},
+                "blosc", "apt-get install hdf5-filter-plugin-blosc-serial"};
+    }
+};
+
+/// Any registered HDF5 filter by id, with its client data values, as an optional filter.
+template <unsigned Id, unsigned... Values>
+struct plugin_filter {
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() {
+        return {static_cast<H5Z_filter_t>(Id), H5Z_FLAG_OPTIONAL, {Values...}, "plugin filter",
+                "install the HDF5 plugin that provides this filter id and make it visible through HDF5_PLUGIN_PATH"};
+    }
+};
+
+// ---- presets ----------------------------------------------------------------------------------
+
+/// Contiguous, unfiltered: the fastest saves and loads (the default).
+struct fast {
+    using h5ser_bundle = std::tuple<contiguous>;
+};
+/// Shuffle and deflate, chunked: smaller files for a moderate cost (see README for figures).
+struct compact {
+    using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<4>>;
+};
+/// Shuffle, deflate at level 9 and a Fletcher-32 checksum per chunk: the smallest files with
+/// built-in filters, for long-term storage.
+struct archival {
+    using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<9>, fletcher32>;
+};
+
+namespace detail {
+
+/// The storage decisions for one dataset.
+struct storage_plan {
+    layout_kind layout = layout_kind::contiguous;
+    bool layout_given = false;
+    std::vector<std::size_t> chunk_dims;  ///< for layout_kind::chunked; empty: take them at run time
+    bool chunks_for_one_field = false;    ///< set by h5ser::stored: a rank mismatch is an error
+    std::size_t compact_below = 4096;
+    std::vector<filter_spec> filters;
+
+    /// A field's own policies replace what it inherits, category by category. Naming a layout
+    /// without filters drops inherited filters when that layout is contiguous.
+    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const {
+        storage_plan out = *this;
+        if (field.layout_given) {
+            out.layout = field.layout;
+            out.layout_given = true;
+            out.chunk_dims = field.chunk_dims;
+            out.chunks_for_one_field = true;
+            if (field.layout == layout_kind::contiguous) out.filters.clear();
+        }
+        if (!field.filters.empty()) {
+            out.filters = field.filters;
+            if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
+        }
+        if (field_names_compact) out.compact_below = field.compact_below;
+        return out;
+    }
+};
+
+/// Short names and Debian packages of the registered HDF5 filters h5ser knows, for messages.
+struct known_filter {
+    H5Z_filter_t id;
+    std::string_view name;
+    std::string_view install;
+};
+inline constexpr known_filter known_filters[] = {
+    {1, "deflate", "built into HDF5"},
+    {2, "shuffle", "built into HDF5"},
+    {3, "fletcher32", "built into HDF5"},
+    {307, "bzip2", "apt-get install hdf5-filter-plugin"},
+    {32000, "lzf", "Debian's hdf5-plugin-lzf does not load into HDF5 1.10.8"},
+    {32001, "blosc", "apt-get install hdf5-filter-plugin-blosc-serial"},
+    {32004, "lz4", "apt-get install hdf5-filter-plugin"},
+    {32008, "bitshuffle", "no Debian 12 package; use h5ser::blosc, which bitshuffles"},
+    {32015, "zstd", "no Debian 12 package; use h5ser::blosc<5, h5ser::blosc_codec::zstd>"},
+};
+inline std::string describe_filter(H5Z_filter_t id) {
+    for (const auto& f : known_filters)
+        if (f.id == id) return std::string(f.name) + " (HDF5 filter " + std::to_string(id) + "; " + std::string(f.install) + ")";
+    return "HDF5 filter " + std::to_string(id) + " (install the plugin that provides it and point HDF5_PLUGIN_PATH at it)";
+}
+
+template <class P>
+concept storage_policy = !std::is_void_v<P> && requires { P::h5ser_storage; };
+
+template <class P, storage_category C>
+constexpr bool is_storage_category() {
+    if constexpr (storage_policy<P>) return P::h5ser_storage == C;
+    else return false;
+}
+
+template <class P>
+struct flatten_one {
+    using type = std::tuple<P>;
+};
+template <class P>
+    requires requires { typename P::h5ser_bundle; }
+struct flatten_one<P> {
+    using type = typename P::h5ser_bundle;
+};
+/// The policies with presets expanded into what they stand for.
+template <class... P>
+using flatten_t = decltype(std::tuple_cat(std::declval<typename flatten_one<P>::type>()...));
+
+template <class Tuple>
+struct storage_of;
+template <class... P>
+struct storage_of<std::tuple<P...>> {
+    static constexpr int layouts = ((is_storage_category<P, storage_category::layout>() ? 1 : 0) + ... + 0);
+    static constexpr int compacts = ((is_storage_category<P, storage_category::compact>() ? 1 : 0) + ... + 0);
+    static constexpr int filters = ((is_storage_category<P, storage_category::filter>() ? 1 : 0) + ... + 0);
+    static_assert(layouts <= 1, "h5ser: give at most one of h5ser::contiguous, h5ser::auto_chunk and h5ser::chunked<...>");
+    static_assert(compacts <= 1, "h5ser: give h5ser::compact_below<bytes> at most once");
+
+    template <class Q>
+    static void add(storage_plan& plan) {
+        if constexpr (storage_policy<Q>) {
+            if constexpr (Q::h5ser_storage == storage_category::layout) {
+                plan.layout = Q::kind;
+                plan.layout_given = true;
+                if constexpr (Q::kind == layout_kind::chunked) plan.chunk_dims.assign(Q::dims.begin(), Q::dims.end());
+            } else if constexpr (Q::h5ser_storage == storage_category::compact) {
+                plan.compact_below = Q::bytes;
+            } else {
+                plan.filters.push_back(Q::spec());
+            }
+        }
+    }
+    static storage_plan plan() {
+        storage_plan p;
+        (add<P>(p), ...);
+        if (!p.filters.empty() && !p.layout_given) p.layout = layout_kind::auto_chunk;  // filters imply chunking
+        return p;
+    }
+    static constexpr bool contiguous_with_filters = [] {
+        bool contiguous_given = false;
+        ((contiguous_given = contiguous_given || std::is_same_v<P, h5ser::contiguous>), ...);
+        static_cast<void>(contiguous_given);
+        return contiguous_given && filters > 0;
+    }();
+    static_assert(!contiguous_with_filters,
+                  "h5ser: contiguous datasets cannot be filtered; use h5ser::auto_chunk or h5ser::chunked<...> with filters");
+    static constexpr bool names_compact = compacts > 0;
+};
+
+/// h5py's chunk-size rule, in our words: aim at 16 KiB times 2^(log10 of the dataset's MiB),
+/// clamped to 8 KiB..1 MiB, and halve dimensions round-robin, from the first, until a chunk is
+/// within half of the aim (or at most the aim).
+inline std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size) {
+    constexpr double base = 16.0 * 1024, min_bytes = 8.0 * 1024, max_bytes = 1024.0 * 1024;
+    std::vector<hsize_t> chunks = shape;
+    double total = static_cast<double>(element_size);
+    for (auto& c : chunks) {
+        if (c == 0) c = 1;
+        total *= static_cast<double>(c);
+    }
+    double aim = base * std::pow(2.0, std::log10(total / (1024.0 * 1024)));
+    aim = std::min(std::max(aim, min_bytes), max_bytes);
+    for (std::size_t i = 0;; ++i) {
+        double bytes = static_cast<double>(element_size);
+        hsize_t elements = 1;
+        for (hsize_t c : chunks) {
+            bytes *= static_cast<double>(c);
+            elements *= c;
+        }
+        if ((bytes < aim || std::abs(bytes - aim) / aim < 0.5) && bytes < max_bytes) break;
+        if (elements == 1) break;
+        auto& dim = chunks[i % chunks.size()];
+        dim = (dim + 1) / 2;
+    }
+    return chunks;
+}
+
+}  // namespace detail
+
+/// Gives one field its own storage policies, replacing the call's for that field (and, for a
+/// struct, everything in it). Access the value with `*`, `->` or `.value`; `chunks` sets the chunk
+/// shape at run time for h5ser::chunked<>.
+///
+///     h5ser::stored<h5ser::tensor<float, 2>, h5ser::shuffle, h5ser::deflate<9>> embedding;
+///     embedding->shape();
+template <class T, class... Policies>
+struct stored {
+    T value{};
+    std::vector<std::size_t> chunks{};
+
+    T& operator*() noexcept { return value; }
+    const T& operator*() const noexcept { return value; }
+    T* operator->() noexcept { return &value; }
+    const T* operator->() const noexcept { return &value; }
+};
+
+}  // namespace h5ser
+
+
 namespace h5ser {
 
 namespace detail {
@@ -873,8 +1192,11 @@ namespace detail {
 template <class P>
 concept policy = requires { P::h5ser_policy_category; };
 
-template <policy_category C, class... P>
-inline constexpr int count_of_category = ((P::h5ser_policy_category == C ? 1 : 0) + ... + 0);
+template <class P>
+constexpr int policy_category_of() {
+    if constexpr (policy<P>) return static_cast<int>(P::h5ser_policy_category);
+    else return -1;
+}
 
 template <policy_category C, class Default, class... P>
 struct pick_policy {
@@ -882,28 +1204,34 @@ struct pick_policy {
 };
 template <policy_category C, class Default, class First, class... Rest>
 struct pick_policy<C, Default, First, Rest...> {
-    using type = std::conditional_t<First::h5ser_policy_category == C, First,
+    using type = std::conditional_t<policy_category_of<First>() == static_cast<int>(C), First,
                                     typename pick_policy<C, Default, Rest...>::type>;
 };
 
-/// The policies of one call, each category resolved to its default when not given.
+template <class DefaultMode, class Tuple>
+struct policy_set_of;
 template <class DefaultMode, class... P>
-struct policy_set {
-    static_assert((policy<P> && ...),
+struct policy_set_of<DefaultMode, std::tuple<P...>> {
+    static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify or h5ser::no_verify");
-    static_assert(count_of_category<policy_category::mode, P...> <= 1,
-                  "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
-    static_assert(count_of_category<policy_category::strictness, P...> <= 1,
-                  "h5ser: give at most one of h5ser::strict and h5ser::lenient");
+                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, a storage "
+                  "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
+                  "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
+    template <policy_category C>
+    static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
+    static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
+    static_assert(count<policy_category::strictness> <= 1, "h5ser: give at most one of h5ser::strict and h5ser::lenient");
+    static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
-    static_assert(count_of_category<policy_category::verification, P...> <= 1,
-                  "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
-
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
+    using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
+
+/// The policies of one call (presets expanded), each category resolved to its default when not given.
+template <class DefaultMode, class... P>
+using policy_set = policy_set_of<DefaultMode, flatten_t<P...>>;
 
 // The default mode of load: whatever the file says it holds.
 struct as_saved {
@@ -1574,7 +1902,20 @@ inline std::optional<std::string> read_string_attribute(hid_t object, const char
 
 namespace h5ser::detail {
 
-enum class node_kind { group, dataset, attribute, sequence, map, optional, optimizer_wrapper, unsupported };
+enum class node_kind { group, dataset, attribute, sequence, map, optional, optimizer_wrapper, storage_wrapper, unsupported };
+
+template <class T>
+struct storage_wrapper_traits {
+    static constexpr bool value = false;
+};
+template <class T, class... P>
+struct storage_wrapper_traits<stored<T, P...>> {
+    static constexpr bool value = true;
+    using element = T;
+    using storage = storage_of<flatten_t<P...>>;
+    static_assert((storage_policy<P> && ...) || (requires { typename P::h5ser_bundle; } && ...),
+                  "h5ser::stored<T, Policies...>: only storage policies (layouts, filters, presets) apply to one field");
+};
 
 template <class T>
 struct sequence_traits {
@@ -1621,7 +1962,8 @@ struct is_optimizer_wrapper<optimizer_state<T>> : std::true_type {};
 
 template <class T>
 constexpr node_kind kind_of() {
-    if constexpr (is_optimizer_wrapper<T>::value) return node_kind::optimizer_wrapper;
+    if constexpr (storage_wrapper_traits<T>::value) return node_kind::storage_wrapper;
+    else if constexpr (is_optimizer_wrapper<T>::value) return node_kind::optimizer_wrapper;
     else if constexpr (optional_traits<T>::value) return node_kind::optional;
     else if constexpr (adapted_tensor<T>) return node_kind::dataset;
     else if constexpr (attribute_value<T>) return node_kind::attribute;
@@ -1674,6 +2016,7 @@ constexpr bool is_stored() {
         else if constexpr (kind == node_kind::sequence) return is_stored<typename sequence_traits<T>::element, Mode>();
         else if constexpr (kind == node_kind::map) return is_stored<typename string_map_traits<T>::element, Mode>();
         else if constexpr (kind == node_kind::optimizer_wrapper) return false;
+        else if constexpr (kind == node_kind::storage_wrapper) return is_stored<typename storage_wrapper_traits<T>::element, Mode>();
         else if constexpr (is_reflectable_v<T>) {
             return []<std::size_t... I>(std::index_sequence<I...>) {
                 return (is_stored<field_type_t<T, I>, Mode>() || ...);
@@ -1727,19 +2070,15 @@ struct creation_plists {
     handle link;   ///< UTF-8 link names (map keys may be any Unicode text)
     handle group;  ///< track link creation order, so h5py and h5dump list fields in declaration order
     handle attribute;
-    handle dataset;
 
     explicit creation_plists(const where& at)
         : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
           group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
-          attribute(checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), at, "H5Pcreate(attribute)")),
-          dataset(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
+          attribute(checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), at, "H5Pcreate(attribute)")) {
         check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
         check(H5Pset_char_encoding(attribute.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
         check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
-        // Every element is written right after creation: filling with zeros first would write twice.
-        check(H5Pset_fill_time(dataset.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     }
 };
 
@@ -1909,10 +2248,55 @@ struct written_tensor {
     hsize_t stored_bytes = 0;
 };
 
+[[noreturn]] inline void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+    throw error(std::string(at.file),
+                problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
+                        std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
+                            when + "; " + std::string(f.install)});
+}
+
+/// The dataset creation property list for one tensor under `plan`: compact for small unfiltered
+/// tensors, contiguous, or chunked with the plan's filters. Scalars and empty tensors cannot be
+/// chunked in HDF5, so they are stored unfiltered.
+inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                            const where& at) {
+    handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
+    // Every element is written right after creation: filling with zeros first would write twice.
+    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    const std::uint64_t bytes = count * element_size;
+    const bool chunkable = rank > 0 && count > 0;
+    if (!chunkable || (plan.layout == layout_kind::contiguous && plan.filters.empty())) {
+        if (bytes < plan.compact_below) check(H5Pset_layout(dcpl.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
+        return dcpl;
+    }
+    std::vector<hsize_t> chunks;
+    const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
+                                 (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
+    if (explicit_chunks) {
+        if (plan.chunk_dims.size() != rank) {
+            throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5_or_root(),
+                                                      "a chunk shape of rank " + std::to_string(rank),
+                                                      "rank " + std::to_string(plan.chunk_dims.size()), {}});
+        }
+        for (std::size_t i = 0; i < rank; ++i)
+            chunks.push_back(std::max<hsize_t>(1, std::min<hsize_t>(dims[i], plan.chunk_dims[i])));
+    } else {
+        chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
+    }
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunks.data()), at, "H5Pset_chunk");
+    for (const auto& f : plan.filters) {
+        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
+        check(H5Pset_filter(dcpl.get(), f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
+    }
+    return dcpl;
+}
+
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
-                             const where& at) {
+                             const storage_plan& plan, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
@@ -1929,9 +2313,9 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     }
     handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
+    const handle dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
     const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(),
-                                        plists.dataset.get(), H5P_DEFAULT),
+    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl.get(), H5P_DEFAULT),
                              at, "cannot create dataset");
     const element* data = adapter::data(value);
     if (count != 0) {
@@ -1959,6 +2343,7 @@ struct dataset_view {
     int external_files = 0;  ///< raw data kept in other files (H5Pset_external)
     int filters = 0;
     hsize_t stored_bytes = 0;
+    std::string missing_filter;  ///< "lz4 (HDF5 filter 32004)" when a filter cannot be loaded
 };
 
 inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
@@ -1976,6 +2361,13 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
     v.layout = H5Pget_layout(dcpl.get());
     v.external_files = H5Pget_external_count(dcpl.get());
     v.filters = H5Pget_nfilters(dcpl.get());
+    for (int i = 0; i < v.filters && v.missing_filter.empty(); ++i) {
+        unsigned flags = 0;
+        std::size_t count = 0;
+        const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &count, nullptr, 0, nullptr, nullptr);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
+    }
+    H5Eclear2(H5E_DEFAULT);
     v.stored_bytes = H5Dget_storage_size(dataset);
     return v;
 }
@@ -2445,6 +2837,8 @@ inline void check_child_name(std::string_view key, const where& at) {
 ///     void absent(std::string_view name, const where& at);          // an empty std::optional
 ///     void begin(std::string_view name, const where& at, const container_info& info);
 ///     void end(const container_info& info);
+///     void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
+///     void pop_storage();
 template <save_mode Mode, class Visitor, class T>
 void walk(Visitor& visitor, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
@@ -2461,7 +2855,12 @@ void walk(Visitor& visitor, std::string_view name, const T& value, const where& 
     static_assert(assert_storable<T>());
     constexpr node_kind kind = kind_of<T>();
     optimizer = optimizer || is_optimizer_state_v<T>;
-    if constexpr (kind == node_kind::optimizer_wrapper) {
+    if constexpr (kind == node_kind::storage_wrapper) {
+        using storage = typename storage_wrapper_traits<T>::storage;
+        visitor.push_storage(storage::plan(), storage::names_compact, value.chunks);
+        walk<Mode>(visitor, name, value.value, at, optimizer);
+        visitor.pop_storage();
+    } else if constexpr (kind == node_kind::optimizer_wrapper) {
         walk<Mode>(visitor, name, value.value, at, true);
     } else if constexpr (kind == node_kind::optional) {
         if (value) walk<Mode>(visitor, name, *value, at, optimizer);
@@ -2541,13 +2940,26 @@ class file_writer {
 public:
     static constexpr bool with_schema = Mode != save_mode::weights_only;
 
-    file_writer(hid_t root, const where& at) : root_(root), plists_(at) {}
+    file_writer(hid_t root, const where& at, storage_plan storage) : root_(root), plists_(at) {
+        plans_.push_back(std::move(storage));
+    }
+
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        storage_plan plan = plans_.back().overridden_by(field, names_compact);
+        if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
+            plan.layout = layout_kind::chunked;
+            plan.chunk_dims = chunks;
+            plan.chunks_for_one_field = true;
+        }
+        plans_.push_back(std::move(plan));
+    }
+    void pop_storage() { plans_.pop_back(); }
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
         using adapter = tensor_adapter<X>;
         constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
-        const written_tensor w = write_dataset(parent(), name, value, plists_, at);
+        const written_tensor w = write_dataset(parent(), name, value, plists_, plans_.back(), at);
         fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
         if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
         if constexpr (with_schema) {
@@ -2625,7 +3037,8 @@ private:
 
     hid_t root_;
     creation_plists plists_;
-    std::vector<handle> groups_;  // open groups below the root, innermost last
+    std::vector<handle> groups_;       // open groups below the root, innermost last
+    std::vector<storage_plan> plans_;  // the storage plan in force, innermost override last
     fingerprint_builder fingerprint_;
     json_writer schema_;
     std::vector<byte_range> data_ranges_;
@@ -2643,6 +3056,8 @@ struct dataset_counter {
     void absent(std::string_view, const where&) noexcept {}
     void begin(std::string_view, const where&, const container_info&) noexcept {}
     void end(const container_info&) noexcept {}
+    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
+    void pop_storage() noexcept {}
 };
 
 struct no_extra_root_attributes {
@@ -2651,7 +3066,8 @@ struct no_extra_root_attributes {
 
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
-void save_model(const Model& model, const std::string& path, const ExtraRootAttributes& extra = {}) {
+void save_model(const Model& model, const std::string& path, const storage_plan& storage,
+                const ExtraRootAttributes& extra = {}) {
     quiet_hdf5_errors quiet;
     dataset_counter counter;
     walk_fields<Mode>(counter, model, where{path, {}, "/"});
@@ -2662,7 +3078,7 @@ void save_model(const Model& model, const std::string& path, const ExtraRootAttr
         handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
-        file_writer<Mode> writer(root_group.get(), root);
+        file_writer<Mode> writer(root_group.get(), root, storage);
         if constexpr (Mode != save_mode::weights_only) {
             writer.schema().begin_object();
             writer.schema().number("h5ser_schema", 1);
@@ -2702,7 +3118,7 @@ void save(const Model& model, const std::string& path) {
     static_assert(detail::assert_model_type<Model>());
     using policies = detail::policy_set<full_model, Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
-    detail::save_model<policies::mode>(model, path);
+    detail::save_model<policies::mode>(model, path, policies::storage::plan());
 }
 
 }  // namespace h5ser
@@ -2813,7 +3229,8 @@ template <class T>
 constexpr bool stored_as_attribute() {
     constexpr node_kind kind = kind_of<T>();
     if constexpr (kind == node_kind::optional) return stored_as_attribute<typename optional_traits<T>::element>();
-    else if constexpr (kind == node_kind::optimizer_wrapper) return stored_as_attribute<decltype(T::value)>();
+    else if constexpr (kind == node_kind::optimizer_wrapper || kind == node_kind::storage_wrapper)
+        return stored_as_attribute<decltype(T::value)>();
     else return kind == node_kind::attribute;
 }
 
@@ -2823,7 +3240,8 @@ std::string expected_text() {
     if constexpr (kind == node_kind::dataset) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
     else if constexpr (kind == node_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
     else if constexpr (kind == node_kind::optional) return expected_text<typename optional_traits<T>::element>();
-    else if constexpr (kind == node_kind::optimizer_wrapper) return expected_text<decltype(T::value)>();
+    else if constexpr (kind == node_kind::optimizer_wrapper || kind == node_kind::storage_wrapper)
+        return expected_text<decltype(T::value)>();
     else return "group";
 }
 
@@ -2911,6 +3329,11 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     for (std::size_t d : file_shape) {
         overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / sizeof(element) / d);
         count *= d;
+    }
+    if (!view.missing_filter.empty()) {
+        ctx.problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
+                          "the dataset cannot be decompressed without it"});
+        return;
     }
     const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * sizeof(element));
     if (!unsafe.empty()) {
@@ -3101,7 +3524,7 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
                const where& at) {
     static_assert(assert_storable<T>());
     constexpr node_kind kind = kind_of<T>();
-    if constexpr (kind == node_kind::optimizer_wrapper) {
+    if constexpr (kind == node_kind::optimizer_wrapper || kind == node_kind::storage_wrapper) {
         load_node(ctx, parent, siblings, name, target.value, at);
     } else if constexpr (kind == node_kind::optional) {
         using element = typename optional_traits<T>::element;
@@ -3464,6 +3887,8 @@ public:
     void absent(std::string_view, const where&) {}
     void begin(std::string_view, const where&, const container_info&) {}
     void end(const container_info&) {}
+    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) {}
+    void pop_storage() {}
 
     [[nodiscard]] std::string hex() const { return builder_.hex(); }
 
@@ -3545,7 +3970,7 @@ public:
         static_assert(detail::assert_model_type<Model>());
         using policies = detail::policy_set<full_model, Policies...>;
         const std::string path = path_for(step);
-        detail::save_model<policies::mode>(model, path, [&](hid_t root, const detail::where& at) {
+        detail::save_model<policies::mode>(model, path, policies::storage::plan(), [&](hid_t root, const detail::where& at) {
             detail::write_attribute(root, step_attribute, step, at);
             if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
         });

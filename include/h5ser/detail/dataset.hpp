@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/storage_policy.hpp"
 #include "h5ser/tensor_adapter.hpp"
 
 namespace h5ser::detail {
@@ -46,10 +48,55 @@ struct written_tensor {
     hsize_t stored_bytes = 0;
 };
 
+[[noreturn]] inline void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+    throw error(std::string(at.file),
+                problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
+                        std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
+                            when + "; " + std::string(f.install)});
+}
+
+/// The dataset creation property list for one tensor under `plan`: compact for small unfiltered
+/// tensors, contiguous, or chunked with the plan's filters. Scalars and empty tensors cannot be
+/// chunked in HDF5, so they are stored unfiltered.
+inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                            const where& at) {
+    handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
+    // Every element is written right after creation: filling with zeros first would write twice.
+    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    const std::uint64_t bytes = count * element_size;
+    const bool chunkable = rank > 0 && count > 0;
+    if (!chunkable || (plan.layout == layout_kind::contiguous && plan.filters.empty())) {
+        if (bytes < plan.compact_below) check(H5Pset_layout(dcpl.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
+        return dcpl;
+    }
+    std::vector<hsize_t> chunks;
+    const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
+                                 (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
+    if (explicit_chunks) {
+        if (plan.chunk_dims.size() != rank) {
+            throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5_or_root(),
+                                                      "a chunk shape of rank " + std::to_string(rank),
+                                                      "rank " + std::to_string(plan.chunk_dims.size()), {}});
+        }
+        for (std::size_t i = 0; i < rank; ++i)
+            chunks.push_back(std::max<hsize_t>(1, std::min<hsize_t>(dims[i], plan.chunk_dims[i])));
+    } else {
+        chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
+    }
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunks.data()), at, "H5Pset_chunk");
+    for (const auto& f : plan.filters) {
+        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
+        check(H5Pset_filter(dcpl.get(), f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
+    }
+    return dcpl;
+}
+
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
-                             const where& at) {
+                             const storage_plan& plan, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
@@ -66,9 +113,9 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     }
     handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
+    const handle dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
     const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(),
-                                        plists.dataset.get(), H5P_DEFAULT),
+    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl.get(), H5P_DEFAULT),
                              at, "cannot create dataset");
     const element* data = adapter::data(value);
     if (count != 0) {
@@ -96,6 +143,7 @@ struct dataset_view {
     int external_files = 0;  ///< raw data kept in other files (H5Pset_external)
     int filters = 0;
     hsize_t stored_bytes = 0;
+    std::string missing_filter;  ///< "lz4 (HDF5 filter 32004)" when a filter cannot be loaded
 };
 
 inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
@@ -113,6 +161,13 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
     v.layout = H5Pget_layout(dcpl.get());
     v.external_files = H5Pget_external_count(dcpl.get());
     v.filters = H5Pget_nfilters(dcpl.get());
+    for (int i = 0; i < v.filters && v.missing_filter.empty(); ++i) {
+        unsigned flags = 0;
+        std::size_t count = 0;
+        const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &count, nullptr, 0, nullptr, nullptr);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
+    }
+    H5Eclear2(H5E_DEFAULT);
     v.stored_bytes = H5Dget_storage_size(dataset);
     return v;
 }

@@ -16,19 +16,15 @@ struct creation_plists {
     handle link;   ///< UTF-8 link names (map keys may be any Unicode text)
     handle group;  ///< track link creation order, so h5py and h5dump list fields in declaration order
     handle attribute;
-    handle dataset;
 
     explicit creation_plists(const where& at)
         : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
           group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
-          attribute(checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), at, "H5Pcreate(attribute)")),
-          dataset(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
+          attribute(checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), at, "H5Pcreate(attribute)")) {
         check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
         check(H5Pset_char_encoding(attribute.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
         check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
-        // Every element is written right after creation: filling with zeros first would write twice.
-        check(H5Pset_fill_time(dataset.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     }
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/error.hpp"
@@ -38,6 +39,8 @@ inline void check_child_name(std::string_view key, const where& at) {
 ///     void absent(std::string_view name, const where& at);          // an empty std::optional
 ///     void begin(std::string_view name, const where& at, const container_info& info);
 ///     void end(const container_info& info);
+///     void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
+///     void pop_storage();
 template <save_mode Mode, class Visitor, class T>
 void walk(Visitor& visitor, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
@@ -54,7 +57,12 @@ void walk(Visitor& visitor, std::string_view name, const T& value, const where& 
     static_assert(assert_storable<T>());
     constexpr node_kind kind = kind_of<T>();
     optimizer = optimizer || is_optimizer_state_v<T>;
-    if constexpr (kind == node_kind::optimizer_wrapper) {
+    if constexpr (kind == node_kind::storage_wrapper) {
+        using storage = typename storage_wrapper_traits<T>::storage;
+        visitor.push_storage(storage::plan(), storage::names_compact, value.chunks);
+        walk<Mode>(visitor, name, value.value, at, optimizer);
+        visitor.pop_storage();
+    } else if constexpr (kind == node_kind::optimizer_wrapper) {
         walk<Mode>(visitor, name, value.value, at, true);
     } else if constexpr (kind == node_kind::optional) {
         if (value) walk<Mode>(visitor, name, *value, at, optimizer);
