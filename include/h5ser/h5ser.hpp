@@ -12,6 +12,7 @@
 #include "h5ser/tensor_adapter.hpp"   // h5ser::tensor_adapter: store your own array types
 #include "h5ser/reflect.hpp"          // h5ser::field_names_v, h5ser::type_name, h5ser::for_each_field
 #include "h5ser/policy.hpp"           // h5ser::full_model, weights_only, strict, lenient, verify, no_verify
+#include "h5ser/storage_policy.hpp"   // h5ser::contiguous, auto_chunk, chunked, deflate, ..., presets, stored
 #include "h5ser/optimizer_state.hpp"  // h5ser::optimizer_state, h5ser::is_optimizer_state
 #include "h5ser/mapping.hpp"          // how C++ types map onto HDF5
 #include "h5ser/version.hpp"          // h5ser::version, h5ser::format_version
@@ -20,3 +21,4 @@
 #include "h5ser/inspect.hpp"          // h5ser::inspect: the tree of any HDF5 file
 #include "h5ser/fingerprint.hpp"      // h5ser::fingerprint, h5ser::file_fingerprint
 #include "h5ser/checkpoint.hpp"       // h5ser::checkpoint_manager
+#include "h5ser/data.hpp"             // h5ser::data_file, h5ser::row_dataset: appendable arrays of rows

@@ -114,6 +114,15 @@ struct bzip2 {
     static detail::filter_spec spec() { return {307, H5Z_FLAG_OPTIONAL, {BlockSize100k}, "bzip2", "apt-get install hdf5-filter-plugin"}; }
 };
 
+/// LZF (HDF5 filter 32000), h5py's own fast compressor. Debian's hdf5-plugin-lzf does not load
+/// into HDF5 1.10.8, so on Debian 12 saving with it reports the filter as missing.
+struct lzf {
+    static constexpr auto h5ser_storage = detail::storage_category::filter;
+    static detail::filter_spec spec() {
+        return {32000, H5Z_FLAG_OPTIONAL, {}, "lzf", "Debian's hdf5-plugin-lzf does not load into HDF5 1.10.8; use h5ser::lz4<> or h5ser::blosc<>"};
+    }
+};
+
 enum class blosc_shuffle : unsigned { none = 0, byte = 1, bit = 2 };
 enum class blosc_codec : unsigned { blosclz = 0, lz4 = 1, lz4hc = 2, zlib = 4, zstd = 5 };
 

@@ -48,6 +48,18 @@ def main():
             check("32004" in f["square"]._filters, f"lz4 filter id in {f['square']._filters}")
         with h5py.File(os.path.join(d, "blosc.h5"), "r") as f:
             check("32001" in f["square"]._filters, f"blosc filter id in {f['square']._filters}")
+        with h5py.File(os.path.join(d, "data.h5"), "r") as f:
+            images = f["images"]
+            check(images.shape == (10, 28, 28) and images.maxshape == (None, 28, 28), f"rows: {images.shape} {images.maxshape}")
+            check(np.array_equal(images[()].ravel(), np.arange(10 * 28 * 28, dtype="<f4")), "rows: values")
+            log = f["log"]
+            check(log.dtype.names == ("id", "loss", "kept", "xy"), f"record fields {log.dtype.names}")
+            check(log.dtype["id"] == np.dtype("<i8") and log.dtype["loss"] == np.dtype("<f4") and log.dtype["kept"] == np.dtype("bool")
+                  and log.dtype["xy"] == np.dtype(("<f8", (2,))), f"record dtypes {log.dtype}")
+            rows = log[()]
+            check(rows["id"].tolist() == [0, 1, 2] and rows["kept"].tolist() == [False, True, False]
+                  and rows["xy"][2].tolist() == [2.0, -1.0], f"record values {rows}")
+            check(log.compression == "gzip", "records take storage policies")
     for m in failures:
         print("FAIL:", m)
     print(f"h5py storage check: {'FAILED' if failures else 'passed'}")
