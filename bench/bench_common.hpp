@@ -1,0 +1,47 @@
+// Shared helpers for the benchmarks: medians of repeated timings and a result table with ratios.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+inline double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+/// Runs `setup` (untimed) then `f` (timed) `repetitions` times; returns the median seconds.
+template <class Setup, class F>
+double time_median(int repetitions, Setup&& setup, F&& f) {
+    std::vector<double> times;
+    for (int i = 0; i < repetitions; ++i) {
+        setup();
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return median(times);
+}
+template <class F>
+double time_median(int repetitions, F&& f) {
+    return time_median(repetitions, [] {}, std::forward<F>(f));
+}
+
+struct row {
+    std::string name;
+    double seconds;
+};
+
+/// Prints rows with MB/s and the ratio baseline_seconds / seconds (above 1: faster than the baseline).
+inline void print(const char* title, const std::vector<row>& rows, double bytes, const row& baseline) {
+    std::printf("\n%s\n%-58s %9s %9s %14s\n", title, "program", "median s", "MB/s", "speed vs base");
+    for (const auto& r : rows)
+        std::printf("%-58s %9.3f %9.0f %13.2fx\n", r.name.c_str(), r.seconds, bytes / r.seconds / 1e6, baseline.seconds / r.seconds);
+    std::printf("(base: %s)\n", baseline.name.c_str());
+}
+
+}  // namespace bench
