@@ -2437,6 +2437,9 @@ inline durability_calls& durability() noexcept {
 inline handle writer_file_access(const where& at) {
     handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
+    // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
+    // tensors, without padding the many small objects.
+    check(H5Pset_alignment(fapl.get(), 1 << 20, 4096), at, "H5Pset_alignment");
     check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return fapl;
 }
@@ -2681,9 +2684,10 @@ struct byte_range {
     std::uint64_t length = 0;
 };
 
-/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 512.
+/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 4096, so
+/// that HDF5's alignment of large datasets (relative to the userblock's end) is page alignment.
 inline std::uint64_t seal_userblock_size(std::size_t ranges) {
-    std::uint64_t size = 512;
+    std::uint64_t size = 4096;
     while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges)) size *= 2;
     return size;
 }

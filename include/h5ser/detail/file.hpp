@@ -41,6 +41,9 @@ inline durability_calls& durability() noexcept {
 inline handle writer_file_access(const where& at) {
     handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
+    // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
+    // tensors, without padding the many small objects.
+    check(H5Pset_alignment(fapl.get(), 1 << 20, 4096), at, "H5Pset_alignment");
     check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return fapl;
 }

@@ -48,9 +48,10 @@ struct byte_range {
     std::uint64_t length = 0;
 };
 
-/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 512.
+/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 4096, so
+/// that HDF5's alignment of large datasets (relative to the userblock's end) is page alignment.
 inline std::uint64_t seal_userblock_size(std::size_t ranges) {
-    std::uint64_t size = 512;
+    std::uint64_t size = 4096;
     while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges)) size *= 2;
     return size;
 }
