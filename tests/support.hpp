@@ -40,6 +40,13 @@ private:
     std::filesystem::path path_;
 };
 
+/// How many entries a directory holds (a save must leave exactly the target, no temporaries).
+inline std::size_t count_files(const std::filesystem::path& dir) {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++n;
+    return n;
+}
+
 /// Bitwise equality of two tensors (NaN payloads, -0.0 and all).
 template <class T, std::size_t R>
 bool same_bytes(const h5ser::tensor<T, R>& a, const h5ser::tensor<T, R>& b) {

@@ -328,11 +328,6 @@ int failing_rename(const char*, const char*) {
     errno = EXDEV;
     return -1;
 }
-std::size_t count_files(const std::filesystem::path& dir) {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
-    return n;
-}
 }  // namespace
 
 TEST_CASE("a failing fsync or rename reports the error and leaves the previous file intact") {
@@ -349,14 +344,14 @@ TEST_CASE("a failing fsync or rename reports the error and leaves the previous f
     CHECK(e.code() == h5ser::errc::io);
     CHECK(test::contains(e.what(), "Input/output error"));
     CHECK(same_net(h5ser::load<Net>(dir.file("n.h5")), old_net));
-    CHECK(count_files(dir.path()) == 1);
+    CHECK(test::count_files(dir.path()) == 1);
 
     calls.rename = failing_rename;
     e = test::expect_error([&] { h5ser::save(new_net, dir.file("n.h5")); });
     calls.rename = ::rename;
     CHECK(test::contains(e.what(), "cannot rename"));
     CHECK(same_net(h5ser::load<Net>(dir.file("n.h5")), old_net));
-    CHECK(count_files(dir.path()) == 1);
+    CHECK(test::count_files(dir.path()) == 1);
 }
 
 TEST_CASE("a failing write (file size limit) reports the error and leaves the previous file intact") {
@@ -377,7 +372,7 @@ TEST_CASE("a failing write (file size limit) reports the error and leaves the pr
             h5ser::save(big, dir.file("n.h5"));
         } catch (const h5ser::error& err) {
             if (!test::contains(err.what(), "File too large")) ::_exit(4);  // the OS error reaches the user
-            ::_exit(count_files(dir.path()) == 1 ? 0 : 3);                 // and no temporary is left
+            ::_exit(test::count_files(dir.path()) == 1 ? 0 : 3);                 // and no temporary is left
         }
         ::_exit(1);
     }

@@ -229,7 +229,5 @@ TEST_CASE("saving over an existing file replaces it and leaves no temporary file
     Layer second = make_layer(2);
     h5ser::save(second, dir.file("m.h5"));
     CHECK(same_layer(h5ser::load<Layer>(dir.file("m.h5")), second));
-    int files = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
-    CHECK(files == 1);
+    CHECK(test::count_files(dir.path()) == 1);
 }

@@ -77,20 +77,15 @@ public:
 
     /// Every checkpoint in the directory, oldest first.
     [[nodiscard]] std::vector<checkpoint_info> list() const {
-        std::vector<checkpoint_info> out;
-        std::error_code ec;
-        for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
-            if (const auto step = step_of(it->path().filename().string())) {
-                out.push_back({*step, it->path().string(), read_metric(it->path().string())});
-            }
-        }
-        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
-        return out;
+        auto all = scan();
+        for (auto& c : all) c.metric = read_metric(c.path);
+        return all;
     }
 
     [[nodiscard]] std::optional<checkpoint_info> latest() const {
-        auto all = list();
+        auto all = scan();  // the newest is known from file names: open only that one for its metric
         if (all.empty()) return std::nullopt;
+        all.back().metric = read_metric(all.back().path);
         return all.back();
     }
 
@@ -112,6 +107,16 @@ public:
     static constexpr const char* metric_attribute = "h5ser_checkpoint_metric";
 
 private:
+    // The checkpoint files in the directory, oldest first, without opening them (no metrics).
+    [[nodiscard]] std::vector<checkpoint_info> scan() const {
+        std::vector<checkpoint_info> out;
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec))
+            if (const auto step = step_of(it->path().filename().string())) out.push_back({*step, it->path().string(), std::nullopt});
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+        return out;
+    }
+
     [[nodiscard]] bool better(double a, double b) const { return options_.higher_is_better ? a > b : a < b; }
 
     static std::optional<std::uint64_t> step_of(const std::string& name) {

@@ -337,10 +337,7 @@ public:
         detail::handle space = detail::checked(H5Screate_simple(RowRank + 1, dims.data(), max_dims.data()), at, "H5Screate_simple");
         detail::handle dcpl = detail::checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate");
         detail::check(H5Pset_chunk(dcpl.get(), RowRank + 1, chunk.data()), at, "H5Pset_chunk");
-        for (const auto& f : detail::storage_of<detail::flatten_t<Policies...>>::plan().filters) {
-            if (H5Zfilter_avail(f.id) <= 0) detail::throw_missing_filter(f, at, "to write with");
-            detail::check(H5Pset_filter(dcpl.get(), f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
-        }
+        detail::add_filters(dcpl.get(), detail::storage_of<detail::flatten_t<Policies...>>::plan().filters, at);
         detail::handle type;
         if constexpr (element_type<T>) type = detail::file_type<T>(at);
         else type = detail::record_type<T>(true, at);

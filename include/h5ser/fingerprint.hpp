@@ -21,17 +21,9 @@ class fingerprint_visitor {
 public:
     template <class X>
     void dataset(std::string_view, const X& value, const where& at, bool) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        const auto shape = adapter::shape(value);
-        std::array<std::uint64_t, adapter::rank == 0 ? 1 : adapter::rank> dims{};
-        std::size_t count = 1;
-        for (std::size_t i = 0; i < adapter::rank; ++i) {
-            dims[i] = shape[i];
-            count *= shape[i];
-        }
-        const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
-        builder_.add_tensor(at.h5, dtype_name<element>(), dims.data(), adapter::rank, hash_bytes(data, count * sizeof(element)));
+        std::size_t count = 0;
+        const written_tensor t = digest_tensor(value, count);
+        builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
     }
     template <class X>
     void attribute(std::string_view, const X&, const where&, bool) {}

@@ -209,8 +209,6 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
 
 // ---- structs --------------------------------------------------------------------------------
 
-inline bool is_reserved_root_attribute(std::string_view name) { return is_reserved_root_name(name); }
-
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
 inline std::string describe_link(hid_t group, const member_listing::link& link) {
     if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
@@ -235,7 +233,7 @@ void report_unexpected(Ctx& ctx, hid_t group, const member_listing& listing, con
     }
     if constexpr (Ctx::mode == save_mode::weights_only) return;  // weights-only files keep no attributes
     for (const auto& attribute : listing.attributes) {
-        if (root && is_reserved_root_attribute(attribute)) continue;
+        if (root && is_reserved_root_name(attribute)) continue;
         if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
             const where w = at.child(attribute);
             ctx.problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",

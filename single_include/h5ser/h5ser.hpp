@@ -2267,6 +2267,14 @@ struct written_tensor {
                             when + "; " + std::string(f.install)});
 }
 
+/// Adds `filters` to a chunked dataset's creation property list, refusing any this HDF5 cannot load.
+inline void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at) {
+    for (const auto& f : filters) {
+        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
+        check(H5Pset_filter(dcpl, f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
+    }
+}
+
 /// The dataset creation property list for one tensor under `plan`: compact for small unfiltered
 /// tensors, contiguous, or chunked with the plan's filters. Scalars and empty tensors cannot be
 /// chunked in HDF5, so they are stored unfiltered.
@@ -2298,11 +2306,27 @@ inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::
         chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
     }
     check(H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunks.data()), at, "H5Pset_chunk");
-    for (const auto& f : plan.filters) {
-        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
-        check(H5Pset_filter(dcpl.get(), f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
-    }
+    add_filters(dcpl.get(), plan.filters, at);
     return dcpl;
+}
+
+/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
+/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
+template <adapted_tensor X>
+written_tensor digest_tensor(const X& value, std::size_t& count) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    const auto shape = adapter::shape(value);
+    written_tensor out;
+    out.rank = adapter::rank;
+    count = 1;
+    for (std::size_t i = 0; i < adapter::rank; ++i) {
+        out.dims[i] = shape[i];
+        count *= shape[i];
+    }
+    const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
+    out.data_hash = hash_bytes(data, count * sizeof(element));
+    return out;
 }
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
@@ -2312,17 +2336,11 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
-    const auto shape = adapter::shape(value);
 
-    written_tensor out;
-    out.rank = rank;
+    std::size_t count = 0;
+    written_tensor out = digest_tensor(value, count);
     std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) {
-        dims[i] = static_cast<hsize_t>(shape[i]);
-        out.dims[i] = shape[i];
-        count *= shape[i];
-    }
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
     const handle dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
@@ -2337,7 +2355,6 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     if constexpr (std::is_same_v<element, bfloat16>) {
         write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);  // Keras 3's marker
     }
-    out.data_hash = hash_bytes(count ? static_cast<const void*>(data) : static_cast<const void*>(""), count * sizeof(element));
     write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
     out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
     out.stored_bytes = H5Dget_storage_size(dataset.get());
@@ -3397,8 +3414,6 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
 
 // ---- structs --------------------------------------------------------------------------------
 
-inline bool is_reserved_root_attribute(std::string_view name) { return is_reserved_root_name(name); }
-
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
 inline std::string describe_link(hid_t group, const member_listing::link& link) {
     if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
@@ -3423,7 +3438,7 @@ void report_unexpected(Ctx& ctx, hid_t group, const member_listing& listing, con
     }
     if constexpr (Ctx::mode == save_mode::weights_only) return;  // weights-only files keep no attributes
     for (const auto& attribute : listing.attributes) {
-        if (root && is_reserved_root_attribute(attribute)) continue;
+        if (root && is_reserved_root_name(attribute)) continue;
         if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
             const where w = at.child(attribute);
             ctx.problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
@@ -3886,17 +3901,9 @@ class fingerprint_visitor {
 public:
     template <class X>
     void dataset(std::string_view, const X& value, const where& at, bool) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        const auto shape = adapter::shape(value);
-        std::array<std::uint64_t, adapter::rank == 0 ? 1 : adapter::rank> dims{};
-        std::size_t count = 1;
-        for (std::size_t i = 0; i < adapter::rank; ++i) {
-            dims[i] = shape[i];
-            count *= shape[i];
-        }
-        const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
-        builder_.add_tensor(at.h5, dtype_name<element>(), dims.data(), adapter::rank, hash_bytes(data, count * sizeof(element)));
+        std::size_t count = 0;
+        const written_tensor t = digest_tensor(value, count);
+        builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
     }
     template <class X>
     void attribute(std::string_view, const X&, const where&, bool) {}
@@ -4008,20 +4015,15 @@ public:
 
     /// Every checkpoint in the directory, oldest first.
     [[nodiscard]] std::vector<checkpoint_info> list() const {
-        std::vector<checkpoint_info> out;
-        std::error_code ec;
-        for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
-            if (const auto step = step_of(it->path().filename().string())) {
-                out.push_back({*step, it->path().string(), read_metric(it->path().string())});
-            }
-        }
-        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
-        return out;
+        auto all = scan();
+        for (auto& c : all) c.metric = read_metric(c.path);
+        return all;
     }
 
     [[nodiscard]] std::optional<checkpoint_info> latest() const {
-        auto all = list();
+        auto all = scan();  // the newest is known from file names: open only that one for its metric
         if (all.empty()) return std::nullopt;
+        all.back().metric = read_metric(all.back().path);
         return all.back();
     }
 
@@ -4043,6 +4045,16 @@ public:
     static constexpr const char* metric_attribute = "h5ser_checkpoint_metric";
 
 private:
+    // The checkpoint files in the directory, oldest first, without opening them (no metrics).
+    [[nodiscard]] std::vector<checkpoint_info> scan() const {
+        std::vector<checkpoint_info> out;
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec))
+            if (const auto step = step_of(it->path().filename().string())) out.push_back({*step, it->path().string(), std::nullopt});
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+        return out;
+    }
+
     [[nodiscard]] bool better(double a, double b) const { return options_.higher_is_better ? a > b : a < b; }
 
     static std::optional<std::uint64_t> step_of(const std::string& name) {
@@ -4424,10 +4436,7 @@ public:
         detail::handle space = detail::checked(H5Screate_simple(RowRank + 1, dims.data(), max_dims.data()), at, "H5Screate_simple");
         detail::handle dcpl = detail::checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate");
         detail::check(H5Pset_chunk(dcpl.get(), RowRank + 1, chunk.data()), at, "H5Pset_chunk");
-        for (const auto& f : detail::storage_of<detail::flatten_t<Policies...>>::plan().filters) {
-            if (H5Zfilter_avail(f.id) <= 0) detail::throw_missing_filter(f, at, "to write with");
-            detail::check(H5Pset_filter(dcpl.get(), f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
-        }
+        detail::add_filters(dcpl.get(), detail::storage_of<detail::flatten_t<Policies...>>::plan().filters, at);
         detail::handle type;
         if constexpr (element_type<T>) type = detail::file_type<T>(at);
         else type = detail::record_type<T>(true, at);

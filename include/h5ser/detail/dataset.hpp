@@ -55,6 +55,14 @@ struct written_tensor {
                             when + "; " + std::string(f.install)});
 }
 
+/// Adds `filters` to a chunked dataset's creation property list, refusing any this HDF5 cannot load.
+inline void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at) {
+    for (const auto& f : filters) {
+        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
+        check(H5Pset_filter(dcpl, f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
+    }
+}
+
 /// The dataset creation property list for one tensor under `plan`: compact for small unfiltered
 /// tensors, contiguous, or chunked with the plan's filters. Scalars and empty tensors cannot be
 /// chunked in HDF5, so they are stored unfiltered.
@@ -86,11 +94,27 @@ inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::
         chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
     }
     check(H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunks.data()), at, "H5Pset_chunk");
-    for (const auto& f : plan.filters) {
-        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
-        check(H5Pset_filter(dcpl.get(), f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
-    }
+    add_filters(dcpl.get(), plan.filters, at);
     return dcpl;
+}
+
+/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
+/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
+template <adapted_tensor X>
+written_tensor digest_tensor(const X& value, std::size_t& count) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    const auto shape = adapter::shape(value);
+    written_tensor out;
+    out.rank = adapter::rank;
+    count = 1;
+    for (std::size_t i = 0; i < adapter::rank; ++i) {
+        out.dims[i] = shape[i];
+        count *= shape[i];
+    }
+    const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
+    out.data_hash = hash_bytes(data, count * sizeof(element));
+    return out;
 }
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
@@ -100,17 +124,11 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
-    const auto shape = adapter::shape(value);
 
-    written_tensor out;
-    out.rank = rank;
+    std::size_t count = 0;
+    written_tensor out = digest_tensor(value, count);
     std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) {
-        dims[i] = static_cast<hsize_t>(shape[i]);
-        out.dims[i] = shape[i];
-        count *= shape[i];
-    }
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
     const handle dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
@@ -125,7 +143,6 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     if constexpr (std::is_same_v<element, bfloat16>) {
         write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);  // Keras 3's marker
     }
-    out.data_hash = hash_bytes(count ? static_cast<const void*>(data) : static_cast<const void*>(""), count * sizeof(element));
     write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
     out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
     out.stored_bytes = H5Dget_storage_size(dataset.get());
