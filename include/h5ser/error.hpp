@@ -28,6 +28,9 @@ enum class errc : int {
     unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
     checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
     missing_filter = 16,     ///< a compression filter (HDF5 plugin) is not available
+    layer_count_mismatch = 17,   ///< Keras: the struct and the file have different numbers of layers with weights
+    weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
+    not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -49,6 +52,9 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::unsafe_file: return "unsafe file";
         case errc::checksum_mismatch: return "checksum mismatch";
         case errc::missing_filter: return "missing filter";
+        case errc::layer_count_mismatch: return "layer count mismatch";
+        case errc::weight_count_mismatch: return "weight count mismatch";
+        case errc::not_keras_file: return "not a Keras file";
     }
     return "error";
 }

@@ -75,6 +75,9 @@ enum class errc : int {
     unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
     checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
     missing_filter = 16,     ///< a compression filter (HDF5 plugin) is not available
+    layer_count_mismatch = 17,   ///< Keras: the struct and the file have different numbers of layers with weights
+    weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
+    not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -96,6 +99,9 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::unsafe_file: return "unsafe file";
         case errc::checksum_mismatch: return "checksum mismatch";
         case errc::missing_filter: return "missing filter";
+        case errc::layer_count_mismatch: return "layer count mismatch";
+        case errc::weight_count_mismatch: return "weight count mismatch";
+        case errc::not_keras_file: return "not a Keras file";
     }
     return "error";
 }
@@ -2549,9 +2555,14 @@ private:
     bool committed_ = false;
 };
 
+/// How a new file is laid out: h5ser's (HDF5 1.8 format, creation-order tracking, alignment), or
+/// HDF5's earliest format with default settings, which is what Keras writes and what every
+/// reader of Keras files expects.
+enum class file_style { h5ser, earliest };
+
 /// Creates the temporary HDF5 file with a userblock of `userblock` bytes (0: none) for the seal,
 /// turning the usual failures into plain messages.
-inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0) {
+inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
     const where at{out.target(), {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
     std::error_code ec;
@@ -2561,11 +2572,13 @@ inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock
     if (std::filesystem::is_directory(out.target(), ec)) {
         throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
-    handle fapl = writer_file_access(at);
-    // The root group lists its members in creation (field) order too, like every other group.
+    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
-    check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
-          "H5Pset_link_creation_order");
+    // The root group lists its members in creation (field) order too, like every other group.
+    if (style == file_style::h5ser)
+        check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
+              "H5Pset_link_creation_order");
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
     if (id < 0) {

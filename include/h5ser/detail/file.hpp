@@ -136,9 +136,14 @@ private:
     bool committed_ = false;
 };
 
+/// How a new file is laid out: h5ser's (HDF5 1.8 format, creation-order tracking, alignment), or
+/// HDF5's earliest format with default settings, which is what Keras writes and what every
+/// reader of Keras files expects.
+enum class file_style { h5ser, earliest };
+
 /// Creates the temporary HDF5 file with a userblock of `userblock` bytes (0: none) for the seal,
 /// turning the usual failures into plain messages.
-inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0) {
+inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
     const where at{out.target(), {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
     std::error_code ec;
@@ -148,11 +153,13 @@ inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock
     if (std::filesystem::is_directory(out.target(), ec)) {
         throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
-    handle fapl = writer_file_access(at);
-    // The root group lists its members in creation (field) order too, like every other group.
+    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
-    check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
-          "H5Pset_link_creation_order");
+    // The root group lists its members in creation (field) order too, like every other group.
+    if (style == file_style::h5ser)
+        check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
+              "H5Pset_link_creation_order");
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
     if (id < 0) {
