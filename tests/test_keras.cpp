@@ -418,3 +418,66 @@ TEST_CASE("Keras's JSON: Python's NaN/Infinity tokens, escapes and surrogate pai
     CHECK_THROWS_AS(parse_json(std::string(100000, '[')), std::runtime_error);  // no stack overflow
     CHECK_THROWS_AS(parse_json("\"unterminated"), std::runtime_error);
 }
+
+// ---- Keras 3 stores: layer order without name lists ---------------------------------------------
+
+namespace {
+
+/// Writes a Keras 3 .weights.h5 store with raw HDF5 calls, creating the layers in the order given
+/// (as Keras's save walk does); each layer gets vars/0 of `sizes[i]` floats, valued i + 1.
+void write_native_store(const std::string& path, const std::vector<std::pair<std::string, std::size_t>>& layers) {
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const hsize_t n = layers[i].second;
+        const std::vector<float> values(n, static_cast<float>(i + 1));
+        const hid_t space = H5Screate_simple(1, &n, nullptr);
+        const std::string name = "/layers/" + layers[i].first + "/vars/0";
+        const hid_t d = H5Dcreate2(f, name.c_str(), H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        REQUIRE(d >= 0);
+        H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+        H5Dclose(d);
+        H5Sclose(space);
+    }
+    H5Pclose(lcpl);
+    H5Fclose(f);
+}
+
+}  // namespace
+
+TEST_CASE("Keras 3 stores: layers in the order Keras created them, not HDF5's alphabetical order") {
+    test::scratch_dir dir;
+    const auto path = dir.file("model.weights.h5");
+    write_native_store(path, {{"normalization", 3}, {"dense", 5}});  // alphabetical order would swap them
+    struct Model {
+        f32<1> normalization;
+        f32<1> dense;
+    } m;
+    keras::load_weights(m, path);
+    CHECK(m.normalization.shape() == std::array<std::size_t, 1>{3});
+    CHECK(m.normalization(0) == 1.0f);
+    CHECK(m.dense.shape() == std::array<std::size_t, 1>{5});
+    CHECK(m.dense(4) == 2.0f);
+}
+
+TEST_CASE("Keras 3 stores: when creation order contradicts Keras's name counters, by_order refuses and by_name works") {
+    test::scratch_dir dir;
+    const auto path = dir.file("odd.weights.h5");
+    write_native_store(path, {{"dense_1", 2}, {"dense", 4}});
+    struct Model {
+        f32<1> dense;
+        f32<1> dense_1;
+    } m;
+    try {
+        keras::load_weights(m, path);
+        FAIL("guessed a layer order");
+    } catch (const h5ser::error& e) {
+        CHECK(e.code() == h5ser::errc::unsupported_format);
+        CHECK(std::string(e.what()).find("cannot tell the layer order of this store; load it by_name") != std::string::npos);
+    }
+    keras::load_weights<keras::by_name>(m, path);
+    CHECK(m.dense.shape() == std::array<std::size_t, 1>{4});
+    CHECK(m.dense_1.shape() == std::array<std::size_t, 1>{2});
+}

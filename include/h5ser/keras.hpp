@@ -390,6 +390,7 @@ inline std::vector<const h5ser::detail::keras_store::layer_ref*> weighted(const 
 }
 
 inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) {
+    if (run.file.order_problem) throw error(run.file.file, *run.file.order_problem);
     const auto saved = weighted(run.file);
     if (saved.size() != layers.size()) {
         std::vector<std::string> saved_names;

@@ -415,6 +415,7 @@ struct store {
     std::string weights_group;  ///< "/model_weights", "/" (legacy) or "/layers" (native)
     std::vector<layer_ref> layers;                   ///< model order, weightless layers included
     std::optional<std::vector<weight_ref>> optimizer;  ///< optimizer weights, when saved
+    std::optional<problem> order_problem;  ///< why `layers` may not be in model order (native stores)
 };
 
 /// Reads a list of names stored the way Keras stores `layer_names` / `weight_names`: one attribute,
@@ -658,10 +659,10 @@ inline void read_native(store& s) {
         H5Eclear2(H5E_DEFAULT);
         auto [base, counter] = split_counter(name);
         for (auto& [seen_base, seen_counter] : last_seen) {
-            if (seen_base == base && seen_counter >= counter)
-                throw error(s.file, problem{errc::unsupported_format, {}, layer.group, "layer groups created in model order",
-                                            "'" + name + "' created after a layer with a higher counter",
-                                            "cannot tell the layer order of this store; load it by name"});
+            if (seen_base == base && seen_counter >= counter && !s.order_problem)
+                s.order_problem = problem{errc::unsupported_format, {}, layer.group, "layer groups created in model order",
+                                          "'" + name + "' created after a layer with a higher counter",
+                                          "cannot tell the layer order of this store; load it by_name"};
         }
         last_seen.emplace_back(std::move(base), counter);
         s.layers.push_back(std::move(layer));
@@ -1054,6 +1055,7 @@ inline std::vector<const h5ser::detail::keras_store::layer_ref*> weighted(const 
 }
 
 inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) {
+    if (run.file.order_problem) throw error(run.file.file, *run.file.order_problem);
     const auto saved = weighted(run.file);
     if (saved.size() != layers.size()) {
         std::vector<std::string> saved_names;

@@ -69,6 +69,7 @@ struct store {
     std::string weights_group;  ///< "/model_weights", "/" (legacy) or "/layers" (native)
     std::vector<layer_ref> layers;                   ///< model order, weightless layers included
     std::optional<std::vector<weight_ref>> optimizer;  ///< optimizer weights, when saved
+    std::optional<problem> order_problem;  ///< why `layers` may not be in model order (native stores)
 };
 
 /// Reads a list of names stored the way Keras stores `layer_names` / `weight_names`: one attribute,
@@ -312,10 +313,10 @@ inline void read_native(store& s) {
         H5Eclear2(H5E_DEFAULT);
         auto [base, counter] = split_counter(name);
         for (auto& [seen_base, seen_counter] : last_seen) {
-            if (seen_base == base && seen_counter >= counter)
-                throw error(s.file, problem{errc::unsupported_format, {}, layer.group, "layer groups created in model order",
-                                            "'" + name + "' created after a layer with a higher counter",
-                                            "cannot tell the layer order of this store; load it by name"});
+            if (seen_base == base && seen_counter >= counter && !s.order_problem)
+                s.order_problem = problem{errc::unsupported_format, {}, layer.group, "layer groups created in model order",
+                                          "'" + name + "' created after a layer with a higher counter",
+                                          "cannot tell the layer order of this store; load it by_name"};
         }
         last_seen.emplace_back(std::move(base), counter);
         s.layers.push_back(std::move(layer));
