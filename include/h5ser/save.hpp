@@ -101,7 +101,7 @@ public:
 
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
-        write_attribute(parent(), name, value, at);
+        write_attribute(parent(), name, value, at, plists_.attributes());
         if constexpr (with_schema) {
             open_schema(name, optimizer);
             schema_.value("kind", "attribute");

@@ -1703,17 +1703,28 @@ inline void check_storable_string(const std::string& s, const where& at) {
     }
 }
 
+/// Ids one save reuses for every attribute it writes: making a property list and a string type per
+/// attribute costs about as much as writing the attribute (see bench_many_small).
+struct attribute_ids {
+    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
+    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
+};
+
 inline void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at) {
-    handle acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+                                       const where& at, hid_t acpl_id = H5I_INVALID_HID) {
+    handle own_acpl;
+    if (acpl_id < 0) {
+        own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+        acpl_id = own_acpl.get();
+    }
     const std::string n(name);
-    handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl.get(), H5P_DEFAULT), at,
+    handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl_id, H5P_DEFAULT), at,
                           "cannot create attribute");
     check(H5Awrite(attr.get(), type, data), at, "cannot write attribute");
 }
 
 template <attribute_value T>
-void write_attribute(hid_t object, std::string_view name, const T& value, const where& at) {
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
     using codec = attribute_codec<T>;
     using element = typename codec::element;
     const hsize_t count = [&]() -> hsize_t {
@@ -1733,16 +1744,26 @@ void write_attribute(hid_t object, std::string_view name, const T& value, const 
             check_storable_string(value, at);
             pointers.push_back(value.c_str());
         }
-        handle type = utf8_string_type(at);
+        handle own_type;
+        hid_t type = shared.utf8_string;
+        if (type < 0) {
+            own_type = utf8_string_type(at);
+            type = own_type.get();
+        }
         const char* none = nullptr;  // HDF5 refuses a null buffer even for zero elements
-        create_and_write_attribute(object, name, type.get(), space.get(), pointers.empty() ? &none : pointers.data(), at);
+        create_and_write_attribute(object, name, type, space.get(), pointers.empty() ? &none : pointers.data(), at, shared.create);
     } else {
         // The file type is little-endian; HDF5 converts from the memory type on write.
         handle ftype = file_type<element>(at);
         handle mtype = memory_type<element>(at);
-        handle acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+        handle own_acpl;
+        hid_t acpl = shared.create;
+        if (acpl < 0) {
+            own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+            acpl = own_acpl.get();
+        }
         const std::string n(name);
-        handle attr = checked(H5Acreate2(object, n.c_str(), ftype.get(), space.get(), acpl.get(), H5P_DEFAULT), at,
+        handle attr = checked(H5Acreate2(object, n.c_str(), ftype.get(), space.get(), acpl, H5P_DEFAULT), at,
                               "cannot create attribute");
         const element none{};  // HDF5 refuses a null buffer even for zero elements
         const void* data = &none;
@@ -1907,8 +1928,11 @@ std::optional<T> read_attribute(hid_t object, const std::string& name, const whe
 
 /// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
 inline std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at) {
-    if (H5Aexists(object, name) <= 0) return std::nullopt;
-    handle attr = checked(H5Aopen(object, name, H5P_DEFAULT), at, "cannot open attribute");
+    handle attr(H5Aopen(object, name, H5P_DEFAULT));  // one lookup, not H5Aexists and then H5Aopen
+    if (!attr) {
+        H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
     handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
     handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
     if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) return std::nullopt;
@@ -2087,17 +2111,27 @@ namespace h5ser::detail {
 struct creation_plists {
     handle link;   ///< UTF-8 link names (map keys may be any Unicode text)
     handle group;  ///< track link creation order, so h5py and h5dump list fields in declaration order
-    handle attribute;
+    handle attribute;    ///< UTF-8 attribute names
+    handle utf8_string;  ///< the string type of string attributes
+    handle contiguous;   ///< dataset creation: contiguous, never filled (every element is written)
+    handle compact;      ///< dataset creation: compact (data in the object header), never filled
 
     explicit creation_plists(const where& at)
         : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
           group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
-          attribute(checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), at, "H5Pcreate(attribute)")) {
+          attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
+          utf8_string(utf8_string_type(at)),
+          contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
+          compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
         check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
-        check(H5Pset_char_encoding(attribute.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
+        check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+        check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+        check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
         check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
     }
+
+    [[nodiscard]] attribute_ids attributes() const noexcept { return {attribute.get(), utf8_string.get()}; }
 };
 
 inline handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
@@ -2281,22 +2315,24 @@ inline void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, con
     }
 }
 
-/// The dataset creation property list for one tensor under `plan`: compact for small unfiltered
-/// tensors, contiguous, or chunked with the plan's filters. Scalars and empty tensors cannot be
-/// chunked in HDF5, so they are stored unfiltered.
+/// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
+/// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
+inline hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                             const creation_plists& plists) {
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    const bool chunkable = rank > 0 && count > 0;
+    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return H5I_INVALID_HID;
+    return count * element_size < plan.compact_below ? plists.compact.get() : plists.contiguous.get();
+}
+
+/// The dataset creation property list for one tensor that `plan` chunks (see unchunked_plist for
+/// the others), with the plan's filters.
 inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
                             const where& at) {
     handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
     // Every element is written right after creation: filling with zeros first would write twice.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
-    const std::uint64_t bytes = count * element_size;
-    const bool chunkable = rank > 0 && count > 0;
-    if (!chunkable || (plan.layout == layout_kind::contiguous && plan.filters.empty())) {
-        if (bytes < plan.compact_below) check(H5Pset_layout(dcpl.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
-        return dcpl;
-    }
     std::vector<hsize_t> chunks;
     const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
                                  (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
@@ -2349,9 +2385,14 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
-    const handle dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
+    handle own_dcpl;
+    hid_t dcpl = unchunked_plist(plan, dims.data(), rank, sizeof(element), plists);
+    if (dcpl < 0) {
+        own_dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
+        dcpl = own_dcpl.get();
+    }
     const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl.get(), H5P_DEFAULT),
+    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl, H5P_DEFAULT),
                              at, "cannot create dataset");
     const element* data = adapter::data(value);
     if (count != 0) {
@@ -2359,9 +2400,9 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
         check(H5Dwrite(dataset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
     }
     if constexpr (std::is_same_v<element, bfloat16>) {
-        write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);  // Keras 3's marker
+        write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
     }
-    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
+    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at, plists.attributes());
     out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
     out.stored_bytes = H5Dget_storage_size(dataset.get());
     H5Eclear2(H5E_DEFAULT);
@@ -2392,6 +2433,15 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
         bfloat16_marked = marker && *marker == "bfloat16";
     }
     v.dtype = describe_type(v.type.get(), bfloat16_marked);
+    v.stored_bytes = H5Dget_storage_size(dataset);
+    // An allocated contiguous dataset in this file has an offset; external, virtual, compact and
+    // chunked ones have none. Such a dataset has no filters and no external files, so the creation
+    // plist, which HDF5 copies on every request, need not be read (a third of a small tensor's load).
+    if (H5Dget_offset(dataset) != HADDR_UNDEF) {
+        v.layout = H5D_CONTIGUOUS;
+        return v;
+    }
+    H5Eclear2(H5E_DEFAULT);
     handle dcpl = checked(H5Dget_create_plist(dataset), at, "H5Dget_create_plist");
     v.layout = H5Pget_layout(dcpl.get());
     v.external_files = H5Pget_external_count(dcpl.get());
@@ -2403,7 +2453,6 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
         if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
     }
     H5Eclear2(H5E_DEFAULT);
-    v.stored_bytes = H5Dget_storage_size(dataset);
     return v;
 }
 
@@ -3021,7 +3070,7 @@ public:
 
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
-        write_attribute(parent(), name, value, at);
+        write_attribute(parent(), name, value, at, plists_.attributes());
         if constexpr (with_schema) {
             open_schema(name, optimizer);
             schema_.value("kind", "attribute");

@@ -100,17 +100,28 @@ inline void check_storable_string(const std::string& s, const where& at) {
     }
 }
 
+/// Ids one save reuses for every attribute it writes: making a property list and a string type per
+/// attribute costs about as much as writing the attribute (see bench_many_small).
+struct attribute_ids {
+    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
+    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
+};
+
 inline void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at) {
-    handle acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+                                       const where& at, hid_t acpl_id = H5I_INVALID_HID) {
+    handle own_acpl;
+    if (acpl_id < 0) {
+        own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+        acpl_id = own_acpl.get();
+    }
     const std::string n(name);
-    handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl.get(), H5P_DEFAULT), at,
+    handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl_id, H5P_DEFAULT), at,
                           "cannot create attribute");
     check(H5Awrite(attr.get(), type, data), at, "cannot write attribute");
 }
 
 template <attribute_value T>
-void write_attribute(hid_t object, std::string_view name, const T& value, const where& at) {
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
     using codec = attribute_codec<T>;
     using element = typename codec::element;
     const hsize_t count = [&]() -> hsize_t {
@@ -130,16 +141,26 @@ void write_attribute(hid_t object, std::string_view name, const T& value, const 
             check_storable_string(value, at);
             pointers.push_back(value.c_str());
         }
-        handle type = utf8_string_type(at);
+        handle own_type;
+        hid_t type = shared.utf8_string;
+        if (type < 0) {
+            own_type = utf8_string_type(at);
+            type = own_type.get();
+        }
         const char* none = nullptr;  // HDF5 refuses a null buffer even for zero elements
-        create_and_write_attribute(object, name, type.get(), space.get(), pointers.empty() ? &none : pointers.data(), at);
+        create_and_write_attribute(object, name, type, space.get(), pointers.empty() ? &none : pointers.data(), at, shared.create);
     } else {
         // The file type is little-endian; HDF5 converts from the memory type on write.
         handle ftype = file_type<element>(at);
         handle mtype = memory_type<element>(at);
-        handle acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+        handle own_acpl;
+        hid_t acpl = shared.create;
+        if (acpl < 0) {
+            own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+            acpl = own_acpl.get();
+        }
         const std::string n(name);
-        handle attr = checked(H5Acreate2(object, n.c_str(), ftype.get(), space.get(), acpl.get(), H5P_DEFAULT), at,
+        handle attr = checked(H5Acreate2(object, n.c_str(), ftype.get(), space.get(), acpl, H5P_DEFAULT), at,
                               "cannot create attribute");
         const element none{};  // HDF5 refuses a null buffer even for zero elements
         const void* data = &none;
@@ -304,8 +325,11 @@ std::optional<T> read_attribute(hid_t object, const std::string& name, const whe
 
 /// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
 inline std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at) {
-    if (H5Aexists(object, name) <= 0) return std::nullopt;
-    handle attr = checked(H5Aopen(object, name, H5P_DEFAULT), at, "cannot open attribute");
+    handle attr(H5Aopen(object, name, H5P_DEFAULT));  // one lookup, not H5Aexists and then H5Aopen
+    if (!attr) {
+        H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
     handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
     handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
     if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) return std::nullopt;

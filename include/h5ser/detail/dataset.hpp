@@ -63,22 +63,24 @@ inline void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, con
     }
 }
 
-/// The dataset creation property list for one tensor under `plan`: compact for small unfiltered
-/// tensors, contiguous, or chunked with the plan's filters. Scalars and empty tensors cannot be
-/// chunked in HDF5, so they are stored unfiltered.
+/// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
+/// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
+inline hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                             const creation_plists& plists) {
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    const bool chunkable = rank > 0 && count > 0;
+    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return H5I_INVALID_HID;
+    return count * element_size < plan.compact_below ? plists.compact.get() : plists.contiguous.get();
+}
+
+/// The dataset creation property list for one tensor that `plan` chunks (see unchunked_plist for
+/// the others), with the plan's filters.
 inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
                             const where& at) {
     handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
     // Every element is written right after creation: filling with zeros first would write twice.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
-    const std::uint64_t bytes = count * element_size;
-    const bool chunkable = rank > 0 && count > 0;
-    if (!chunkable || (plan.layout == layout_kind::contiguous && plan.filters.empty())) {
-        if (bytes < plan.compact_below) check(H5Pset_layout(dcpl.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
-        return dcpl;
-    }
     std::vector<hsize_t> chunks;
     const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
                                  (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
@@ -131,9 +133,14 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
-    const handle dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
+    handle own_dcpl;
+    hid_t dcpl = unchunked_plist(plan, dims.data(), rank, sizeof(element), plists);
+    if (dcpl < 0) {
+        own_dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
+        dcpl = own_dcpl.get();
+    }
     const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl.get(), H5P_DEFAULT),
+    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl, H5P_DEFAULT),
                              at, "cannot create dataset");
     const element* data = adapter::data(value);
     if (count != 0) {
@@ -141,9 +148,9 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
         check(H5Dwrite(dataset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
     }
     if constexpr (std::is_same_v<element, bfloat16>) {
-        write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);  // Keras 3's marker
+        write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
     }
-    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at);
+    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at, plists.attributes());
     out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
     out.stored_bytes = H5Dget_storage_size(dataset.get());
     H5Eclear2(H5E_DEFAULT);
@@ -174,6 +181,15 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
         bfloat16_marked = marker && *marker == "bfloat16";
     }
     v.dtype = describe_type(v.type.get(), bfloat16_marked);
+    v.stored_bytes = H5Dget_storage_size(dataset);
+    // An allocated contiguous dataset in this file has an offset; external, virtual, compact and
+    // chunked ones have none. Such a dataset has no filters and no external files, so the creation
+    // plist, which HDF5 copies on every request, need not be read (a third of a small tensor's load).
+    if (H5Dget_offset(dataset) != HADDR_UNDEF) {
+        v.layout = H5D_CONTIGUOUS;
+        return v;
+    }
+    H5Eclear2(H5E_DEFAULT);
     handle dcpl = checked(H5Dget_create_plist(dataset), at, "H5Dget_create_plist");
     v.layout = H5Pget_layout(dcpl.get());
     v.external_files = H5Pget_external_count(dcpl.get());
@@ -185,7 +201,6 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
         if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
     }
     H5Eclear2(H5E_DEFAULT);
-    v.stored_bytes = H5Dget_storage_size(dataset);
     return v;
 }
 

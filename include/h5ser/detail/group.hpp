@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/hdf5.hpp"
 
 namespace h5ser::detail {
@@ -15,17 +16,27 @@ namespace h5ser::detail {
 struct creation_plists {
     handle link;   ///< UTF-8 link names (map keys may be any Unicode text)
     handle group;  ///< track link creation order, so h5py and h5dump list fields in declaration order
-    handle attribute;
+    handle attribute;    ///< UTF-8 attribute names
+    handle utf8_string;  ///< the string type of string attributes
+    handle contiguous;   ///< dataset creation: contiguous, never filled (every element is written)
+    handle compact;      ///< dataset creation: compact (data in the object header), never filled
 
     explicit creation_plists(const where& at)
         : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
           group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
-          attribute(checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), at, "H5Pcreate(attribute)")) {
+          attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
+          utf8_string(utf8_string_type(at)),
+          contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
+          compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
         check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
-        check(H5Pset_char_encoding(attribute.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
+        check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+        check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+        check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
         check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
     }
+
+    [[nodiscard]] attribute_ids attributes() const noexcept { return {attribute.get(), utf8_string.get()}; }
 };
 
 inline handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
