@@ -25,5 +25,5 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppre
   run sanitize "-LE slow" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DH5SER_SANITIZE=address,undefined
 # libFuzzer over the loader for a bounded time; a crash in h5ser fails, crashes inside libhdf5 are reported.
 run fuzz "-L fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DH5SER_BUILD_FUZZERS=ON -DH5SER_BUILD_TESTS=OFF -DH5SER_BUILD_EXAMPLES=OFF -DH5SER_FUZZ_SECONDS=60
+  -DH5SER_BUILD_FUZZERS=ON -DH5SER_BUILD_TESTS=OFF -DH5SER_BUILD_EXAMPLES=OFF -DH5SER_BUILD_TOOLS=OFF -DH5SER_FUZZ_SECONDS=60
 echo "all builds passed"

@@ -5,10 +5,12 @@
 #include <hdf5.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/dtype.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/seal.hpp"
@@ -32,6 +34,10 @@ struct file_node {
     kind_type kind = kind_type::group;
     std::string dtype;                 ///< datasets: element type
     std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
+    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
+    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
+    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
+    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
     std::vector<attribute_info> attributes;
     std::vector<file_node> children;   ///< groups: in creation order when the file tracks it, else by name
 };
@@ -104,6 +110,11 @@ inline void inspect_object(hid_t object, file_node& node, const where& at) {
         const dataset_view view = inspect_dataset(object, at);
         node.dtype = view.dtype;
         for (hsize_t d : view.shape.dims) node.shape.push_back(static_cast<std::size_t>(d));
+        node.layout = view.layout == H5D_COMPACT ? "compact" : view.layout == H5D_CHUNKED ? "chunked"
+                    : view.layout == H5D_VIRTUAL ? "virtual" : "contiguous";
+        node.element_bytes = H5Tget_size(view.type.get());
+        node.stored_bytes = view.stored_bytes;
+        for (const H5Z_filter_t id : view.filter_ids) node.filters.push_back(filter_name(id));
         return;
     }
     if (H5Iget_type(object) != H5I_GROUP) {

@@ -215,6 +215,13 @@ inline constexpr known_filter known_filters[] = {
     {32008, "bitshuffle", "no Debian 12 package; use h5ser::blosc, which bitshuffles"},
     {32015, "zstd", "no Debian 12 package; use h5ser::blosc<5, h5ser::blosc_codec::zstd>"},
 };
+/// "deflate", "shuffle", "lz4", ... or "filter 307" for filters h5ser does not know.
+inline std::string filter_name(H5Z_filter_t id) {
+    for (const auto& f : known_filters)
+        if (f.id == id) return std::string(f.name);
+    return "filter " + std::to_string(id);
+}
+
 inline std::string describe_filter(H5Z_filter_t id) {
     for (const auto& f : known_filters)
         if (f.id == id) return std::string(f.name) + " (HDF5 filter " + std::to_string(id) + "; " + std::string(f.install) + ")";

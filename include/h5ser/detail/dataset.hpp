@@ -168,6 +168,7 @@ struct dataset_view {
     int filters = 0;
     hsize_t stored_bytes = 0;
     std::string missing_filter;  ///< "lz4 (HDF5 filter 32004)" when a filter cannot be loaded
+    std::vector<H5Z_filter_t> filter_ids;  ///< the filter pipeline, in order
 };
 
 inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
@@ -194,10 +195,11 @@ inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
     v.layout = H5Pget_layout(dcpl.get());
     v.external_files = H5Pget_external_count(dcpl.get());
     v.filters = H5Pget_nfilters(dcpl.get());
-    for (int i = 0; i < v.filters && v.missing_filter.empty(); ++i) {
+    for (int i = 0; i < v.filters; ++i) {
         unsigned flags = 0;
         std::size_t count = 0;
         const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &count, nullptr, 0, nullptr, nullptr);
+        if (id >= 0) v.filter_ids.push_back(id);
         if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
     }
     H5Eclear2(H5E_DEFAULT);

@@ -141,6 +141,15 @@ inline void write_seal(const std::string& path, std::uint64_t userblock, std::ve
 
 /// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
 /// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
+/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
+inline bool has_seal(const std::string& path) {
+    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    std::array<unsigned char, seal_header_size> header{};
+    return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
+           std::equal(seal_magic.begin(), seal_magic.end(), header.begin(),
+                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+}
+
 inline void verify_seal(const std::string& path) {
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Golden-output tests of the h5ser command-line tool (ls, verify, diff, schema, audit).
+
+Runs each command on files the tests create (cli_make_files) and, when present, on the real Keras
+files, and compares stdout and the exit code with tests/cli/golden/<case>.txt. Paths are replaced by
+<dir> and <fixtures>. After an intended change of output, regenerate with --update and review the diff.
+
+    run_cli_tests.py H5SER CLI_MAKE_FILES FIXTURES_DIR [--update]
+"""
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import h5py
+
+GOLDEN = pathlib.Path(__file__).resolve().parent / "golden"
+
+
+def flip_data_byte(src, dst, dataset, offset_in_data):
+    """Copies src to dst with one bit flipped inside `dataset`'s stored elements (not its metadata)."""
+    with h5py.File(src, "r") as f:
+        start = f[dataset].id.get_offset()
+    assert start is not None, f"{dataset} must be contiguous"
+    data = bytearray(pathlib.Path(src).read_bytes())
+    data[start + offset_in_data] ^= 0x10
+    pathlib.Path(dst).write_bytes(bytes(data))
+
+
+def write_h5py_leaky(path):
+    """A Keras-style weights file written with h5py that also holds a training set and an external link."""
+    import numpy as np
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([b"dense"])
+        f.attrs["keras_version"] = b"2.15.0"
+        f.attrs["backend"] = b"tensorflow"
+        g = f.create_group("dense")
+        g.attrs["weight_names"] = np.array([b"dense/kernel:0", b"dense/bias:0"])
+        g.create_dataset("dense/kernel:0", data=np.ones((784, 10), dtype=np.float32))
+        g.create_dataset("dense/bias:0", data=np.zeros((10,), dtype=np.float32))
+        f.create_dataset("x_train", data=np.zeros((400, 784), dtype=np.float32))
+        f["elsewhere"] = h5py.ExternalLink("other.h5", "/secrets")
+
+
+def main():
+    h5ser, make_files, fixtures = sys.argv[1:4]
+    update = "--update" in sys.argv[4:]
+    keras = pathlib.Path(fixtures) / "keras"
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([make_files, tmp], check=True)
+        flip_data_byte(f"{tmp}/model.h5", f"{tmp}/flipped.h5", "encoder/kernel", 4 * 100 + 2)
+        write_h5py_leaky(f"{tmp}/h5py_leaky.h5")
+        cases = [
+            ("ls", ["ls", "model.h5"]),
+            ("ls_json", ["ls", "model.h5", "--json"]),
+            ("ls_weights_only", ["ls", "weights.h5"]),
+            ("verify", ["verify", "model.h5"]),
+            ("verify_expected_fingerprint_differs", ["verify", "model.h5", "--expect-fingerprint", "0123456789abcdef"]),
+            ("verify_flipped_byte", ["verify", "flipped.h5"]),
+            ("verify_flipped_byte_json", ["verify", "flipped.h5", "--json"]),
+            ("diff_same", ["diff", "model.h5", "model.h5"]),
+            ("diff_one_weight_changed", ["diff", "model.h5", "model_changed.h5"]),
+            ("diff_one_weight_changed_json", ["diff", "model.h5", "model_changed.h5", "--json"]),
+            ("diff_full_vs_weights_only", ["diff", "model.h5", "weights.h5"]),
+            ("schema", ["schema", "model.h5"]),
+            ("schema_weights_only", ["schema", "weights.h5"]),
+            ("audit_clean", ["audit", "model.h5"]),
+            ("audit_training_set", ["audit", "leaky.h5"]),
+            ("audit_training_set_json", ["audit", "leaky.h5", "--json"]),
+            ("audit_keras_style_with_data_and_link", ["audit", "h5py_leaky.h5"]),
+            ("usage_error", ["frobnicate", "model.h5"]),
+            ("missing_file", ["ls", "absent.h5"]),
+        ]
+        keras_cases = [
+            ("ls_keras_2.3.1", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),
+            ("ls_keras_1.2.2", ["ls", str(keras / "k1.2.2_lstm_theano.h5")]),
+            ("ls_keras_3_weights", ["ls", str(keras / "k3_mlp_adam.weights.h5")]),
+            ("ls_keras_archive", ["ls", str(keras / "k2.15_windows_backslash.keras")]),
+            ("verify_keras_file", ["verify", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),
+            ("audit_keras_file", ["audit", str(keras / "k3.14_legacy_mlp_adam.h5")]),
+        ]
+        if keras.is_dir():
+            cases += keras_cases
+        else:
+            print(f"SKIPPED: Keras fixtures not found in {keras}; {len(keras_cases)} cases not run")
+        for name, args in cases:
+            run = subprocess.run([h5ser] + args, cwd=tmp, capture_output=True, text=True)
+            text = run.stdout + (run.stderr if run.returncode != 0 else "") + f"exit: {run.returncode}\n"
+            text = text.replace(tmp, "<dir>").replace(str(keras), "<fixtures>/keras")
+            golden = GOLDEN / f"{name}.txt"
+            if update:
+                golden.write_text(text)
+                continue
+            expected = golden.read_text() if golden.exists() else "(no golden file)\n"
+            if text != expected:
+                failures.append(name)
+                print(f"FAIL {name}: h5ser {' '.join(args)}\n--- expected\n{expected}--- got\n{text}")
+            else:
+                print(f"ok   {name}")
+    if update:
+        print(f"updated {len(cases)} golden files in {GOLDEN}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

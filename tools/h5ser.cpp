@@ -1,0 +1,86 @@
+// The h5ser command-line tool: what is in a model file, is it intact, how do two files differ.
+//
+//     h5ser ls FILE                        the tree as layers: shapes, dtypes, parameters, bytes, filters
+//     h5ser verify FILE [--expect-fingerprint HEX]   seal, checksums and fingerprint
+//     h5ser diff A B                       tensor by tensor: equal, or how far apart
+//     h5ser schema FILE                    the JSON schema of a full-model file
+//     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
+//
+// Every command takes --json. Exit codes: 0 success (or equal), 1 a failed check (or different,
+// or an error reading a file), 2 a usage error. Errors are one line on stderr.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "audit.hpp"
+#include "diff.hpp"
+#include "ls.hpp"
+#include "verify.hpp"
+
+namespace {
+
+int schema(const std::string& path) {
+    const h5ser::file_node tree = h5ser::inspect(path);
+    h5ser::detail::quiet_hdf5_errors quiet;
+    h5ser::detail::handle file = h5ser::detail::open_for_reading(path);
+    const h5ser::detail::where at{path, {}, "/"};
+    h5ser::detail::handle root = h5ser::detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    const auto text = h5ser::detail::read_string_attribute(root.get(), "schema", at);
+    if (!text) {
+        std::fprintf(stderr, "h5ser: %s has no schema (only full-model files written by h5ser have one)\n", path.c_str());
+        return 1;
+    }
+    std::fputs((*text + "\n").c_str(), stdout);
+    return 0;
+}
+
+/// The first line of an error: h5ser's messages can list several problems and an HDF5 stack.
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"h5ser: inspect, verify and compare model files (any HDF5 file; h5ser's and Keras's in their own terms)"};
+    app.require_subcommand(1);
+    bool as_json = false;
+    std::string file, other, expect;
+    auto* ls = app.add_subcommand("ls", "The tree as layers: dtype, shape, parameters, stored bytes, compression, filters");
+    ls->add_option("FILE", file, "HDF5 file (or .keras archive)")->required();
+    auto* verify = app.add_subcommand("verify", "Check the seal, every dataset's checksum and the fingerprint");
+    verify->add_option("FILE", file, "file written by h5ser")->required();
+    verify->add_option("--expect-fingerprint", expect, "fail unless the file's fingerprint is HEX");
+    auto* diff = app.add_subcommand("diff", "Compare two files tensor by tensor; exit 0 when equal, 1 when different");
+    diff->add_option("A", file, "first file")->required();
+    diff->add_option("B", other, "second file")->required();
+    auto* schema_cmd = app.add_subcommand("schema", "Print the JSON schema of a full-model file");
+    schema_cmd->add_option("FILE", file, "full-model file written by h5ser")->required();
+    auto* audit = app.add_subcommand("audit", "Flag what should not be in a weights file: data sets, large attributes, links out");
+    audit->add_option("FILE", file, "HDF5 file")->required();
+    std::uint64_t max_attribute_bytes = 64 * 1024;
+    audit->add_option("--max-attribute-bytes", max_attribute_bytes, "flag attributes larger than this (default 65536)");
+    for (auto* sub : {ls, verify, diff, schema_cmd, audit}) sub->add_flag("--json", as_json, "machine-readable output (JSON)");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "h5ser: %s (run h5ser --help)\n", e.what());
+        return 2;
+    }
+    try {
+        if (*ls) return h5ser_cli::ls(file, as_json);
+        if (*verify) return h5ser_cli::verify(file, expect, as_json);
+        if (*diff) return h5ser_cli::diff(file, other, as_json);
+        if (*schema_cmd) return schema(file);
+        if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
+    } catch (const h5ser::error& e) {
+        std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "h5ser: %s\n", first_line(e.what()).c_str());
+        return 1;
+    }
+    return 2;
+}
