@@ -87,3 +87,23 @@ TEST_CASE("the progress callback counts bytes upward and ends at the total") {
     }
     CHECK(calls.back().first == total);
 }
+
+TEST_CASE("save and load report progress: increasing byte counts that end at the total") {
+    test::scratch_dir dir;
+    const Model m = make_model(10);
+    const auto check_calls = [](const std::vector<std::pair<std::uint64_t, std::uint64_t>>& calls, std::uint64_t expected_total) {
+        REQUIRE(calls.size() >= 10);
+        for (std::size_t i = 0; i < calls.size(); ++i) {
+            CHECK(calls[i].second == expected_total);
+            CHECK(calls[i].first <= calls[i].second);
+            if (i) CHECK(calls[i].first >= calls[i - 1].first);
+        }
+        CHECK(calls.back().first == expected_total);
+    };
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> saved, loaded;
+    h5ser::save(m, dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { saved.emplace_back(done, total); });
+    check_calls(saved, 10 * (32 * 64 + 64) * sizeof(float));  // the tensors' bytes
+    const auto back = h5ser::load<Model>(dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { loaded.emplace_back(done, total); });
+    check_calls(loaded, std::filesystem::file_size(dir.file("m.h5")));  // the file's bytes
+    CHECK(test::same_bytes(back.layers[9].kernel, m.layers[9].kernel));
+}

@@ -16,6 +16,7 @@
 #include "h5ser/optimizer_state.hpp"  // h5ser::optimizer_state, h5ser::is_optimizer_state
 #include "h5ser/mapping.hpp"          // how C++ types map onto HDF5
 #include "h5ser/version.hpp"          // h5ser::version, h5ser::format_version
+#include "h5ser/progress.hpp"         // h5ser::progress_callback for long saves, loads and checks
 #include "h5ser/save.hpp"             // h5ser::save
 #include "h5ser/load.hpp"             // h5ser::load, h5ser::load_into
 #include "h5ser/inspect.hpp"          // h5ser::inspect: the tree of any HDF5 file

@@ -168,7 +168,7 @@ inline file_node inspect(const std::string& path) {
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
     file_node node;
-    node.path = "/";
+    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
     detail::inspect_object(root.get(), node, at);
     return node;
 }

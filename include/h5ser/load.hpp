@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <cstddef>
 #include <string>
@@ -29,6 +30,7 @@
 #include "h5ser/detail/seal.hpp"
 #include "h5ser/mapping.hpp"
 #include "h5ser/policy.hpp"
+#include "h5ser/progress.hpp"
 #include "h5ser/reflect.hpp"
 #include "h5ser/save.hpp"
 #include "h5ser/version.hpp"
@@ -47,6 +49,15 @@ struct load_context {
     problem_list problems;
     commit_list commits;
     fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
+    const progress_callback* progress = nullptr;
+    std::uint64_t total_bytes = 0;  ///< the file's size
+    std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
+
+    void advance(std::uint64_t bytes) {
+        if (!progress || !*progress) return;
+        done_bytes = std::min(total_bytes, done_bytes + bytes);
+        (*progress)(done_bytes, total_bytes);
+    }
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
@@ -205,6 +216,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
         std::vector<unsigned char> bytes(count * sizeof(element));
         if (read_into(bytes.data())) ctx.commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
     }
+    ctx.advance(view.stored_bytes);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -437,8 +449,12 @@ constexpr bool weights_cover_everything() {
 }
 
 template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected) {
-    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}};
+void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
+    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) {
+        std::error_code ec;
+        ctx.total_bytes = std::filesystem::file_size(path, ec);
+    }
     const where at{path, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
@@ -454,10 +470,11 @@ void load_from(hid_t root, const std::string& path, Model& model, bool report_un
     }
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
+    if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
 template <class Policies, class Model>
-void load_model(Model& model, const std::string& path, bool fresh_model) {
+void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
     handle file = open_for_reading(path, Policies::verify);
     const where at{path, {}, "/"};
@@ -479,9 +496,9 @@ void load_model(Model& model, const std::string& path, bool fresh_model) {
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
     const bool report_unexpected = effective == header.mode;
     if (effective == save_mode::weights_only)
-        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
+        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
     else
-        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
+        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
 }
 
 }  // namespace detail
@@ -491,13 +508,14 @@ void load_model(Model& model, const std::string& path, bool fresh_model) {
 ///     auto model = h5ser::load<Mlp>("m.h5");
 ///
 /// Strict by default: one h5ser::error lists every missing field, unexpected object, shape and dtype
-/// mismatch. Tensors are read straight into freshly allocated storage.
+/// mismatch. Tensors are read straight into freshly allocated storage. `progress` (optional) is
+/// told the file's bytes read so far (see h5ser/progress.hpp).
 template <class Model, class... Policies>
-[[nodiscard]] Model load(const std::string& path) {
+[[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true);
+    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true, progress);
     return model;
 }
 
@@ -505,9 +523,9 @@ template <class Model, class... Policies>
 /// empty ones take the file's shape. Fields a weights-only file does not hold keep their values.
 /// On any error the model is left exactly as it was.
 template <class... Policies, class Model>
-void load_into(Model& model, const std::string& path) {
+void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false);
+    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false, progress);
 }
 
 }  // namespace h5ser

@@ -21,6 +21,7 @@
 #include "h5ser/detail/walk.hpp"
 #include "h5ser/mapping.hpp"
 #include "h5ser/policy.hpp"
+#include "h5ser/progress.hpp"
 #include "h5ser/reflect.hpp"
 #include "h5ser/version.hpp"
 
@@ -60,13 +61,22 @@ inline constexpr std::string_view mode_name(save_mode mode) noexcept {
     return mode == save_mode::weights_only ? "weights_only" : "full_model";
 }
 
+/// The bytes of a tensor's elements.
+template <class X>
+std::uint64_t tensor_bytes(const X& value) noexcept {
+    std::uint64_t n = sizeof(typename tensor_adapter<X>::element_type);
+    for (const std::size_t d : tensor_adapter<X>::shape(value)) n *= d;
+    return n;
+}
+
 /// Writes what the walk visits into an HDF5 file, and builds the schema and fingerprint on the way.
 template <save_mode Mode>
 class file_writer {
 public:
     static constexpr bool with_schema = Mode != save_mode::weights_only;
 
-    file_writer(hid_t root, const where& at, storage_plan storage) : root_(root), plists_(at) {
+    file_writer(hid_t root, const where& at, storage_plan storage, const progress_callback& progress, std::uint64_t total_bytes)
+        : root_(root), plists_(at), progress_(progress), total_bytes_(total_bytes) {
         plans_.push_back(std::move(storage));
     }
 
@@ -88,6 +98,10 @@ public:
         const written_tensor w = write_dataset(parent(), name, value, plists_, plans_.back(), at);
         fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
         if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
+        if (progress_) {
+            done_bytes_ += tensor_bytes(value);
+            progress_(done_bytes_, total_bytes_);
+        }
         if constexpr (with_schema) {
             open_schema(name, optimizer);
             schema_.value("kind", "dataset");
@@ -168,14 +182,19 @@ private:
     fingerprint_builder fingerprint_;
     json_writer schema_;
     std::vector<byte_range> data_ranges_;
+    const progress_callback& progress_;
+    std::uint64_t total_bytes_ = 0;
+    std::uint64_t done_bytes_ = 0;
 };
 
-/// Counts the datasets a save will write (to size the seal's userblock).
+/// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
 struct dataset_counter {
     std::size_t count = 0;
+    std::uint64_t bytes = 0;
     template <class X>
-    void dataset(std::string_view, const X&, const where&, bool) noexcept {
+    void dataset(std::string_view, const X& value, const where&, bool) noexcept {
         ++count;
+        bytes += tensor_bytes(value);
     }
     template <class X>
     void attribute(std::string_view, const X&, const where&, bool) noexcept {}
@@ -193,7 +212,7 @@ struct no_extra_root_attributes {
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
-                const ExtraRootAttributes& extra = {}) {
+                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
     quiet_hdf5_errors quiet;
     dataset_counter counter;
     walk_fields<Mode>(counter, model, where{path, {}, "/"});
@@ -204,7 +223,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
         handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
-        file_writer<Mode> writer(root_group.get(), root, storage);
+        file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes);
         if constexpr (Mode != save_mode::weights_only) {
             writer.schema().begin_object();
             writer.schema().number("h5ser_schema", 1);
@@ -230,6 +249,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
     }
     write_seal(out.temp_path(), userblock, std::move(data_ranges), path);
     out.commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
 
 }  // namespace detail
@@ -239,12 +259,14 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 ///
 ///     h5ser::save(model, "m.h5");                          // every field, plus schema
 ///     h5ser::save<h5ser::weights_only>(model, "w.h5");     // tensors only
+///
+/// `progress` (optional) is told the tensor bytes written so far (see h5ser/progress.hpp).
 template <class... Policies, class Model>
-void save(const Model& model, const std::string& path) {
+void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     using policies = detail::policy_set<full_model, Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
-    detail::save_model<policies::mode>(model, path, policies::storage::plan());
+    detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }
 
 }  // namespace h5ser

@@ -17,12 +17,9 @@
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/seal.hpp"
 #include "h5ser/inspect.hpp"
+#include "h5ser/progress.hpp"
 
 namespace h5ser {
-
-/// Reports how far a long operation got: `done` of `total` bytes, called with increasing `done`,
-/// last with done == total.
-using progress_callback = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 /// The outcome for one dataset.
 struct dataset_check {

@@ -30,6 +30,7 @@
 #include <map>
 #include <optional>
 #include <cstdlib>
+#include <functional>
 #include <xxhash.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,7 +42,6 @@
 #include <cstdio>
 #include <sys/stat.h>
 #include <charconv>
-#include <functional>
 #include <fstream>
 #include <numeric>
 
@@ -2097,6 +2097,20 @@ inline constexpr int format_version = 1;
 
 }  // namespace h5ser
 
+// ---- h5ser/progress.hpp ------------------------------------------------------------------------
+// h5ser/progress.hpp: how long operations (save, load, verify) report how far they got.
+
+
+namespace h5ser {
+
+/// Called with `done` of `total` bytes as an operation proceeds: `done` never decreases, the last
+/// call has done == total. Saves count the tensors' bytes, loads and verification the file's.
+///
+///     h5ser::save(model, "m.h5", [](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+using progress_callback = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+}  // namespace h5ser
+
 // ---- h5ser/save.hpp ----------------------------------------------------------------------------
 // h5ser/save.hpp: h5ser::save, the walk from a C++ struct to an HDF5 file.
 
@@ -3048,13 +3062,22 @@ inline constexpr std::string_view mode_name(save_mode mode) noexcept {
     return mode == save_mode::weights_only ? "weights_only" : "full_model";
 }
 
+/// The bytes of a tensor's elements.
+template <class X>
+std::uint64_t tensor_bytes(const X& value) noexcept {
+    std::uint64_t n = sizeof(typename tensor_adapter<X>::element_type);
+    for (const std::size_t d : tensor_adapter<X>::shape(value)) n *= d;
+    return n;
+}
+
 /// Writes what the walk visits into an HDF5 file, and builds the schema and fingerprint on the way.
 template <save_mode Mode>
 class file_writer {
 public:
     static constexpr bool with_schema = Mode != save_mode::weights_only;
 
-    file_writer(hid_t root, const where& at, storage_plan storage) : root_(root), plists_(at) {
+    file_writer(hid_t root, const where& at, storage_plan storage, const progress_callback& progress, std::uint64_t total_bytes)
+        : root_(root), plists_(at), progress_(progress), total_bytes_(total_bytes) {
         plans_.push_back(std::move(storage));
     }
 
@@ -3076,6 +3099,10 @@ public:
         const written_tensor w = write_dataset(parent(), name, value, plists_, plans_.back(), at);
         fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
         if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
+        if (progress_) {
+            done_bytes_ += tensor_bytes(value);
+            progress_(done_bytes_, total_bytes_);
+        }
         if constexpr (with_schema) {
             open_schema(name, optimizer);
             schema_.value("kind", "dataset");
@@ -3156,14 +3183,19 @@ private:
     fingerprint_builder fingerprint_;
     json_writer schema_;
     std::vector<byte_range> data_ranges_;
+    const progress_callback& progress_;
+    std::uint64_t total_bytes_ = 0;
+    std::uint64_t done_bytes_ = 0;
 };
 
-/// Counts the datasets a save will write (to size the seal's userblock).
+/// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
 struct dataset_counter {
     std::size_t count = 0;
+    std::uint64_t bytes = 0;
     template <class X>
-    void dataset(std::string_view, const X&, const where&, bool) noexcept {
+    void dataset(std::string_view, const X& value, const where&, bool) noexcept {
         ++count;
+        bytes += tensor_bytes(value);
     }
     template <class X>
     void attribute(std::string_view, const X&, const where&, bool) noexcept {}
@@ -3181,7 +3213,7 @@ struct no_extra_root_attributes {
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
-                const ExtraRootAttributes& extra = {}) {
+                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
     quiet_hdf5_errors quiet;
     dataset_counter counter;
     walk_fields<Mode>(counter, model, where{path, {}, "/"});
@@ -3192,7 +3224,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
         handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
-        file_writer<Mode> writer(root_group.get(), root, storage);
+        file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes);
         if constexpr (Mode != save_mode::weights_only) {
             writer.schema().begin_object();
             writer.schema().number("h5ser_schema", 1);
@@ -3218,6 +3250,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
     }
     write_seal(out.temp_path(), userblock, std::move(data_ranges), path);
     out.commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
 
 }  // namespace detail
@@ -3227,12 +3260,14 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 ///
 ///     h5ser::save(model, "m.h5");                          // every field, plus schema
 ///     h5ser::save<h5ser::weights_only>(model, "w.h5");     // tensors only
+///
+/// `progress` (optional) is told the tensor bytes written so far (see h5ser/progress.hpp).
 template <class... Policies, class Model>
-void save(const Model& model, const std::string& path) {
+void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     using policies = detail::policy_set<full_model, Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
-    detail::save_model<policies::mode>(model, path, policies::storage::plan());
+    detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }
 
 }  // namespace h5ser
@@ -3333,6 +3368,15 @@ struct load_context {
     problem_list problems;
     commit_list commits;
     fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
+    const progress_callback* progress = nullptr;
+    std::uint64_t total_bytes = 0;  ///< the file's size
+    std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
+
+    void advance(std::uint64_t bytes) {
+        if (!progress || !*progress) return;
+        done_bytes = std::min(total_bytes, done_bytes + bytes);
+        (*progress)(done_bytes, total_bytes);
+    }
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
@@ -3491,6 +3535,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
         std::vector<unsigned char> bytes(count * sizeof(element));
         if (read_into(bytes.data())) ctx.commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
     }
+    ctx.advance(view.stored_bytes);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -3723,8 +3768,12 @@ constexpr bool weights_cover_everything() {
 }
 
 template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected) {
-    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}};
+void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
+    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) {
+        std::error_code ec;
+        ctx.total_bytes = std::filesystem::file_size(path, ec);
+    }
     const where at{path, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
@@ -3740,10 +3789,11 @@ void load_from(hid_t root, const std::string& path, Model& model, bool report_un
     }
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
+    if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
 template <class Policies, class Model>
-void load_model(Model& model, const std::string& path, bool fresh_model) {
+void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
     handle file = open_for_reading(path, Policies::verify);
     const where at{path, {}, "/"};
@@ -3765,9 +3815,9 @@ void load_model(Model& model, const std::string& path, bool fresh_model) {
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
     const bool report_unexpected = effective == header.mode;
     if (effective == save_mode::weights_only)
-        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
+        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
     else
-        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected);
+        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
 }
 
 }  // namespace detail
@@ -3777,13 +3827,14 @@ void load_model(Model& model, const std::string& path, bool fresh_model) {
 ///     auto model = h5ser::load<Mlp>("m.h5");
 ///
 /// Strict by default: one h5ser::error lists every missing field, unexpected object, shape and dtype
-/// mismatch. Tensors are read straight into freshly allocated storage.
+/// mismatch. Tensors are read straight into freshly allocated storage. `progress` (optional) is
+/// told the file's bytes read so far (see h5ser/progress.hpp).
 template <class Model, class... Policies>
-[[nodiscard]] Model load(const std::string& path) {
+[[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true);
+    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true, progress);
     return model;
 }
 
@@ -3791,9 +3842,9 @@ template <class Model, class... Policies>
 /// empty ones take the file's shape. Fields a weights-only file does not hold keep their values.
 /// On any error the model is left exactly as it was.
 template <class... Policies, class Model>
-void load_into(Model& model, const std::string& path) {
+void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false);
+    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false, progress);
 }
 
 }  // namespace h5ser
@@ -3956,7 +4007,7 @@ inline file_node inspect(const std::string& path) {
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
     file_node node;
-    node.path = "/";
+    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
     detail::inspect_object(root.get(), node, at);
     return node;
 }
@@ -4046,10 +4097,6 @@ template <class... Policies, class Model>
 
 
 namespace h5ser {
-
-/// Reports how far a long operation got: `done` of `total` bytes, called with increasing `done`,
-/// last with done == total.
-using progress_callback = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 /// The outcome for one dataset.
 struct dataset_check {

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <string>
 
-namespace {
+// A named namespace: GCC and Clang spell anonymous namespaces differently in type names, which the
+// schema golden output shows.
+namespace cli_files {
 
 struct Dense {
     h5ser::tensor<float, 2> kernel;
@@ -42,7 +44,9 @@ struct LeakyModel {
     std::string notes;
 };
 
-}  // namespace
+}  // namespace cli_files
+
+using namespace cli_files;
 
 int main(int argc, char** argv) {
     if (argc != 2) {
