@@ -5,6 +5,7 @@
 //     h5ser diff A B                       tensor by tensor: equal, or how far apart
 //     h5ser schema FILE                    the JSON schema of a full-model file
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
+//     h5ser convert IN OUT [--to h5ser|keras] [--preset default|fast|compact|archival]
 //
 // Every command takes --json. Exit codes: 0 success (or equal), 1 a failed check (or different,
 // or an error reading a file), 2 a usage error. Errors are one line on stderr.
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "audit.hpp"
+#include "convert.hpp"
 #include "diff.hpp"
 #include "ls.hpp"
 #include "verify.hpp"
@@ -59,6 +61,13 @@ int main(int argc, char** argv) {
     audit->add_option("FILE", file, "HDF5 file")->required();
     std::uint64_t max_attribute_bytes = 64 * 1024;
     audit->add_option("--max-attribute-bytes", max_attribute_bytes, "flag attributes larger than this (default 65536)");
+    auto* convert = app.add_subcommand("convert", "Keras file to h5ser's layout and back, or an h5ser file re-stored under another preset");
+    convert->add_option("IN", file, "Keras file (.h5, .weights.h5, .keras) or h5ser file")->required();
+    convert->add_option("OUT", other, "file to write (replaced atomically)")->required();
+    std::string to = "h5ser", preset = "default";
+    convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
+        ->check(CLI::IsMember({"h5ser", "keras"}));
+    convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compact", "archival"}));
     for (auto* sub : {ls, verify, diff, schema_cmd, audit}) sub->add_flag("--json", as_json, "machine-readable output (JSON)");
 
     try {
@@ -75,6 +84,7 @@ int main(int argc, char** argv) {
         if (*diff) return h5ser_cli::diff(file, other, as_json);
         if (*schema_cmd) return schema(file);
         if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
+        if (*convert) return h5ser_cli::convert(file, other, to, preset);
     } catch (const h5ser::error& e) {
         std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
         return 1;

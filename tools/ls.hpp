@@ -147,8 +147,9 @@ inline int ls(const std::string& path, bool as_json) {
     }
     std::string out = "file: " + path + "\n";
     if (is_h5ser) {
+        const std::string version = attribute_text(*tree, "h5ser_version");  // full-model files record it
         out += "h5ser: " + attribute_text(*tree, "h5ser_mode") + ", format " + attribute_text(*tree, "h5ser_format_version") +
-               ", written by h5ser " + attribute_text(*tree, "h5ser_version") + ", fingerprint " + attribute_text(*tree, "fingerprint") +
+               (version.empty() ? std::string() : ", written by h5ser " + version) + ", fingerprint " + attribute_text(*tree, "fingerprint") +
                (h5ser::detail::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
     }
     if (keras) {

@@ -4,6 +4,8 @@
 //   weights.h5        weights only
 //   leaky.h5          a model that also saved its training set (and a huge "notes" attribute)
 //     cli_make_files OUTDIR
+//     cli_make_files --load-converted FILE   loads `h5ser convert k2.3.1_mlp_sparse_xent.h5` output into a struct
+//     cli_make_files --load-model A B        loads both as Model (strict, verified) and compares them
 #include <h5ser/h5ser.hpp>
 
 #include <cstdio>
@@ -49,6 +51,27 @@ struct LeakyModel {
 using namespace cli_files;
 
 int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "--load-converted") {
+        struct Kernel {  // Keras's Dense layer "dense_1", converted: /dense_1/kernel, /dense_1/bias
+            h5ser::tensor<float, 2> kernel;
+            h5ser::tensor<float, 1> bias;
+        };
+        struct Converted {
+            Kernel dense_1;
+        } m;
+        h5ser::load_into<h5ser::weights_only>(m, argv[2]);  // strict and verified: checksums and fingerprint
+        std::printf("loaded dense_1.kernel [%zu, %zu], dense_1.bias [%zu]; fingerprint %s matches the file\n", m.dense_1.kernel.shape()[0],
+                    m.dense_1.kernel.shape()[1], m.dense_1.bias.shape()[0], h5ser::fingerprint<h5ser::weights_only>(m).c_str());
+        return h5ser::fingerprint<h5ser::weights_only>(m) == h5ser::file_fingerprint(argv[2]) ? 0 : 1;
+    }
+    if (argc == 4 && std::string(argv[1]) == "--load-model") {
+        const auto a = h5ser::load<Model>(argv[2]);
+        const auto b = h5ser::load<Model>(argv[3]);
+        const bool same = h5ser::fingerprint(a) == h5ser::fingerprint(b) && a.encoder.activation == b.encoder.activation &&
+                          a.epochs == b.epochs && a.adam.value.step == b.adam.value.step;
+        std::printf("both load as Model; %s\n", same ? "same tensors, hyperparameters and optimizer state" : "DIFFERENT");
+        return same ? 0 : 1;
+    }
     if (argc != 2) {
         std::fprintf(stderr, "usage: cli_make_files OUTDIR\n");
         return 2;

@@ -70,6 +70,13 @@ def main():
             ("audit_training_set", ["audit", "leaky.h5"]),
             ("audit_training_set_json", ["audit", "leaky.h5", "--json"]),
             ("audit_keras_style_with_data_and_link", ["audit", "h5py_leaky.h5"]),
+            ("convert_h5ser_to_keras", ["convert", "model.h5", "model_keras.h5", "--to", "keras"]),
+            ("ls_converted_to_keras", ["ls", "model_keras.h5"]),
+            ("convert_recompress_archival", ["convert", "model.h5", "model_archival.h5", "--preset", "archival"]),
+            ("ls_recompressed", ["ls", "model_archival.h5"]),
+            ("diff_recompressed", ["diff", "model.h5", "model_archival.h5"]),
+            ("verify_recompressed", ["verify", "model_archival.h5"]),
+            ("load_recompressed_into_struct", ["@make_files", "--load-model", "model.h5", "model_archival.h5"]),
             ("usage_error", ["frobnicate", "model.h5"]),
             ("missing_file", ["ls", "absent.h5"]),
         ]
@@ -80,13 +87,19 @@ def main():
             ("ls_keras_archive", ["ls", str(keras / "k2.15_windows_backslash.keras")]),
             ("verify_keras_file", ["verify", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),
             ("audit_keras_file", ["audit", str(keras / "k3.14_legacy_mlp_adam.h5")]),
+            ("convert_keras_to_h5ser", ["convert", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "k231.h5", "--preset", "compact"]),
+            ("verify_converted_keras", ["verify", "k231.h5"]),
+            ("load_converted_keras_into_struct", ["@make_files", "--load-converted", "k231.h5"]),
+            ("convert_keras_archive", ["convert", str(keras / "k2.15_windows_backslash.keras"), "k215.h5"]),
+            ("ls_converted_keras_archive", ["ls", "k215.h5"]),
         ]
         if keras.is_dir():
             cases += keras_cases
         else:
             print(f"SKIPPED: Keras fixtures not found in {keras}; {len(keras_cases)} cases not run")
         for name, args in cases:
-            run = subprocess.run([h5ser] + args, cwd=tmp, capture_output=True, text=True)
+            program = [make_files] + args[1:] if args[0] == "@make_files" else [h5ser] + args
+            run = subprocess.run(program, cwd=tmp, capture_output=True, text=True)
             text = run.stdout + (run.stderr if run.returncode != 0 else "") + f"exit: {run.returncode}\n"
             text = text.replace(tmp, "<dir>").replace(str(keras), "<fixtures>/keras")
             golden = GOLDEN / f"{name}.txt"
@@ -96,7 +109,7 @@ def main():
             expected = golden.read_text() if golden.exists() else "(no golden file)\n"
             if text != expected:
                 failures.append(name)
-                print(f"FAIL {name}: h5ser {' '.join(args)}\n--- expected\n{expected}--- got\n{text}")
+                print(f"FAIL {name}: {' '.join(args)}\n--- expected\n{expected}--- got\n{text}")
             else:
                 print(f"ok   {name}")
     if update:

@@ -1,0 +1,336 @@
+// `h5ser convert IN OUT`: Keras files to h5ser's layout and back, and h5ser files re-stored with
+// another storage preset (re-chunked, recompressed). No C++ struct is needed: tensors are copied
+// as the bytes and types the file holds.
+//
+//   Keras -> h5ser: one group per Keras layer with weights, one dataset per weight named after the
+//     weight ("dense_1/kernel:0" -> /dense_1/kernel); a weights-only h5ser file with checksums,
+//     fingerprint and seal, which h5ser::load_into<h5ser::weights_only> reads into a struct of layers.
+//   h5ser -> Keras: each top-level group (or dataset) is a layer, its tensors in field order the
+//     layer's weights; optimizer state is left out. The tf.keras save_weights layout.
+//   h5ser -> h5ser: the same tree, attributes and all, with the tensors stored under a new preset.
+#pragma once
+
+#include <h5ser/h5ser.hpp>
+#include <h5ser/keras.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "audit.hpp"
+#include "output.hpp"
+
+namespace h5ser_cli {
+
+namespace d = h5ser::detail;
+
+/// A tensor as a file holds it: its HDF5 type and its bytes.
+struct raw_tensor {
+    std::string dtype;
+    d::handle type;
+    std::vector<hsize_t> dims;
+    std::vector<unsigned char> bytes;
+};
+
+inline raw_tensor read_tensor(hid_t file, const std::string& path, const std::string& file_name) {
+    const d::where at{file_name, {}, path};
+    d::handle ds = d::checked(H5Dopen2(file, path.c_str(), H5P_DEFAULT), at, "cannot open dataset");
+    const d::dataset_view view = d::inspect_dataset(ds.get(), at);
+    raw_tensor t;
+    t.dtype = view.dtype;
+    t.dims.assign(view.shape.dims.begin(), view.shape.dims.end());
+    std::uint64_t count = view.shape.null ? 0 : 1;
+    for (hsize_t x : t.dims) count *= x;
+    const std::size_t element = H5Tget_size(view.type.get());
+    std::string why = view.missing_filter.empty() ? d::unsafe_dataset_reason(view, count * element) : "needs " + view.missing_filter;
+    if (H5Tget_class(view.type.get()) == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0) why = "not a tensor (strings)";
+    if (!why.empty()) throw h5ser::error(file_name, h5ser::problem{h5ser::errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
+    t.type = d::checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
+    t.bytes.resize(count * element);
+    if (count) d::check(H5Dread(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot read dataset");
+    return t;
+}
+
+/// Writes an h5ser file object by object: checksums, fingerprint (in writing order, which is field
+/// order), the data ranges for the seal, then the seal and an atomic rename.
+class h5ser_file_writer {
+public:
+    h5ser_file_writer(const std::string& path, h5ser::detail::storage_plan plan, std::size_t datasets)
+        : path_(path), out_(path), userblock_(d::seal_userblock_size(datasets)), plan_(std::move(plan)),
+          file_(d::create_for_writing(out_, userblock_)), plists_(d::where{path, {}, "/"}) {
+        root_ = d::checked(H5Gopen2(file_.get(), "/", H5P_DEFAULT), d::where{path, {}, "/"}, "cannot open root group");
+    }
+
+    [[nodiscard]] hid_t root() const noexcept { return root_.get(); }
+
+    /// The group at `path` ("/a/b"), created (with its parents) on first use.
+    hid_t group(const std::string& path) {
+        if (path.empty() || path == "/") return root_.get();
+        if (const auto it = groups_.find(path); it != groups_.end()) return it->second.get();
+        const auto slash = path.rfind('/');
+        const hid_t parent = group(path.substr(0, slash));
+        d::handle g = d::create_group(parent, path.substr(slash + 1), plists_, d::where{path_, {}, path});
+        return groups_.emplace(path, std::move(g)).first->second.get();
+    }
+
+    /// Writes `t` at `path`, stored as the plan says; returns the dataset so attributes can be added.
+    d::handle dataset(const std::string& path, const raw_tensor& t) {
+        const d::where at{path_, {}, path};
+        const auto slash = path.rfind('/');
+        const hid_t parent = group(path.substr(0, slash));
+        d::handle space = t.dims.empty() ? d::checked(H5Screate(H5S_SCALAR), at, "H5Screate") : d::make_dataspace(t.dims.data(), t.dims.size(), at);
+        const std::size_t element = H5Tget_size(t.type.get());
+        d::handle own;
+        hid_t dcpl = d::unchunked_plist(plan_, t.dims.data(), t.dims.size(), element, plists_);
+        if (dcpl < 0) {
+            own = d::dataset_plist(plan_, t.dims.data(), t.dims.size(), element, at);
+            dcpl = own.get();
+        }
+        const std::string name = path.substr(slash + 1);
+        d::handle ds = d::checked(H5Dcreate2(parent, name.c_str(), t.type.get(), space.get(), plists_.link.get(), dcpl, H5P_DEFAULT), at,
+                                  "cannot create dataset");
+        if (!t.bytes.empty()) d::check(H5Dwrite(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot write dataset");
+        const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
+        d::write_attribute(ds.get(), d::checksum_attribute, d::checksum_text(hash), at, plists_.attributes());
+        if (t.dtype == "bfloat16") d::write_attribute(ds.get(), "dtype", std::string("bfloat16"), at, plists_.attributes());
+        std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.end());
+        fingerprint_.add_tensor(path, t.dtype, dims.data(), dims.size(), hash);
+        const haddr_t offset = H5Dget_offset(ds.get());
+        H5Eclear2(H5E_DEFAULT);
+        if (offset != HADDR_UNDEF && H5Dget_storage_size(ds.get()) != 0) ranges_.push_back({offset, H5Dget_storage_size(ds.get())});
+        return ds;
+    }
+
+    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+    [[nodiscard]] const d::creation_plists& plists() const noexcept { return plists_; }
+
+    void commit() {
+        const d::where at{path_, {}, "/"};
+        groups_.clear();
+        root_.reset();
+        if (file_.close() < 0) d::throw_hdf5(at, "cannot write the file", h5ser::errc::io);
+        d::write_seal(out_.temp_path(), userblock_, std::move(ranges_), path_);
+        out_.commit();
+    }
+
+private:
+    std::string path_;
+    d::atomic_file out_;
+    std::uint64_t userblock_;
+    h5ser::detail::storage_plan plan_;
+    d::handle file_;
+    d::creation_plists plists_;
+    d::handle root_;
+    std::map<std::string, d::handle> groups_;
+    d::fingerprint_builder fingerprint_;
+    std::vector<d::byte_range> ranges_;
+};
+
+/// Copies every attribute of `from` to `to` as stored (any type), except those named in `skip`.
+inline void copy_attributes(hid_t from, hid_t to, const std::set<std::string>& skip, const d::where& at) {
+    const auto listing = d::list_members(from, false, at);
+    for (const auto& name : listing.attributes) {
+        if (skip.count(name)) continue;
+        d::handle attr = d::checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+        d::handle type = d::checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+        d::handle space = d::checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+        const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+        std::vector<unsigned char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 1)) * H5Tget_size(type.get()));
+        d::check(H5Aread(attr.get(), type.get(), buffer.data()), at, "cannot read attribute");
+        d::create_and_write_attribute(to, name, type.get(), space.get(), buffer.data(), at);
+        if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
+            H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
+    }
+}
+
+/// "dense_1/kernel:0" in layer dense_1 -> "kernel"; "bidirectional_1/forward_lstm_1/kernel:0" ->
+/// "forward_lstm_1/kernel"; Keras 3's "sequential/dense/kernel" in layer dense -> "kernel".
+inline std::string weight_field(const std::string& layer, std::string weight) {
+    if (weight.size() > 2 && weight.compare(weight.size() - 2, 2, ":0") == 0) weight.resize(weight.size() - 2);
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+        const auto slash = weight.find('/', start);
+        parts.push_back(weight.substr(start, slash - start));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    std::size_t first = parts.size() - 1;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+        if (parts[i] == layer) first = i + 1;
+    std::string out;
+    for (std::size_t i = first; i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
+    return out;
+}
+
+inline int keras_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan) {
+    d::quiet_hdf5_errors quiet;
+    const auto store = h5ser::detail::keras_store::open(in);
+    std::size_t count = 0;
+    for (const auto& l : store.layers) count += l.weights.size();
+    h5ser_file_writer w(out, plan, count);
+    std::size_t tensors = 0;
+    for (const auto& layer : store.layers) {
+        std::set<std::string> used;
+        for (const auto& weight : layer.weights) {
+            std::string field = weight_field(layer.name, weight.name);
+            for (int k = 1; used.count(field); ++k) field = weight_field(layer.name, weight.name) + "_" + std::to_string(k);
+            used.insert(field);
+            w.dataset("/" + layer.name + "/" + field, read_tensor(store.h5.get(), weight.path, in));
+            ++tensors;
+        }
+    }
+    const d::where root{out, {}, "/"};
+    d::write_attribute(w.root(), "h5ser_format_version", h5ser::format_version, root, w.plists().attributes());
+    d::write_attribute(w.root(), "h5ser_mode", std::string("weights_only"), root, w.plists().attributes());
+    d::write_attribute(w.root(), "fingerprint", w.fingerprint(), root, w.plists().attributes());
+    w.commit();
+    std::printf("converted %s (%s, keras %s) to %s: h5ser weights-only file, %zu tensors\n", in.c_str(),
+                h5ser::detail::keras_store::flavour_name(store.kind), store.keras_version.empty() ? "?" : store.keras_version.c_str(),
+                out.c_str(), tensors);
+    return 0;
+}
+
+/// Paths the schema marks as optimizer state (left out of Keras weight files).
+inline void optimizer_paths(const d::json_value& node, const std::string& path, std::set<std::string>& out, int depth = 0) {
+    if (depth > 64 || !node.is_object()) return;
+    if (const auto* o = node.find("optimizer_state"); o && o->boolean) {
+        out.insert(path);
+        return;
+    }
+    for (const char* key : {"fields", "elements", "entries"})
+        if (const auto* children = node.find(key); children && children->is_object())
+            for (std::size_t i = 0; i < children->keys.size(); ++i) optimizer_paths(children->items[i], path + "/" + children->keys[i], out, depth + 1);
+}
+
+inline void datasets_below(const h5ser::file_node& n, std::vector<const h5ser::file_node*>& out) {
+    if (n.kind == h5ser::file_node::kind_type::dataset) out.push_back(&n);
+    for (const auto& c : n.children) datasets_below(c, out);
+}
+
+inline int h5ser_to_keras(const std::string& in, const std::string& out) {
+    d::quiet_hdf5_errors quiet;
+    const h5ser::file_node tree = h5ser::inspect(in);
+    d::handle file = d::open_for_reading(in);
+    d::handle root = d::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), d::where{in, {}, "/"}, "cannot open root group");
+    std::set<std::string> skip;
+    if (const auto schema = d::read_string_attribute(root.get(), "schema", d::where{in, {}, "/"})) optimizer_paths(d::parse_json(*schema), "", skip);
+
+    struct layer {
+        std::string name;
+        std::vector<std::string> weight_names;
+        std::vector<raw_tensor> tensors;
+    };
+    std::vector<layer> layers;
+    for (const auto& child : tree.children) {
+        if (skip.count(child.path) || child.kind == h5ser::file_node::kind_type::other) continue;
+        std::vector<const h5ser::file_node*> found;
+        datasets_below(child, found);
+        if (found.empty()) continue;
+        layer l{child.name, {}, {}};
+        for (const auto* ds : found) {
+            bool optimizer = false;
+            for (const auto& s : skip) optimizer = optimizer || ds->path.rfind(s + "/", 0) == 0;
+            if (optimizer) continue;
+            const std::string rel = ds->path == child.path ? child.name : ds->path.substr(child.path.size() + 1);
+            l.weight_names.push_back(child.name + "/" + rel + ":0");
+            l.tensors.push_back(read_tensor(file.get(), ds->path, in));
+        }
+        layers.push_back(std::move(l));
+    }
+    d::atomic_file target(out);
+    {
+        d::handle f = d::create_for_writing(target, 0, d::file_style::earliest);
+        const d::where at{out, {}, "/"};
+        std::vector<const layer*> sorted;  // Keras creates layer groups sorted by name
+        for (const auto& l : layers) sorted.push_back(&l);
+        std::sort(sorted.begin(), sorted.end(), [](const layer* a, const layer* b) { return a->name < b->name; });
+        d::handle lcpl = d::checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate");
+        d::check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
+        for (const auto* l : sorted) {
+            d::handle g = d::checked(H5Gcreate2(f.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create group");
+            h5ser::keras::detail::write_string_list(g.get(), "weight_names", l->weight_names, h5ser::keras::string_encoding::fixed_length, at);
+            for (std::size_t i = 0; i < l->tensors.size(); ++i) {
+                const raw_tensor& t = l->tensors[i];
+                d::handle space = t.dims.empty() ? d::checked(H5Screate(H5S_SCALAR), at, "H5Screate") : d::make_dataspace(t.dims.data(), t.dims.size(), at);
+                d::handle ds = d::checked(H5Dcreate2(g.get(), l->weight_names[i].c_str(), t.type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                          at, "cannot create dataset");
+                if (!t.bytes.empty()) d::check(H5Dwrite(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot write");
+                if (t.dtype == "bfloat16") d::write_attribute(ds.get(), "dtype", std::string("bfloat16"), at);
+            }
+        }
+        std::vector<std::string> names;
+        for (const auto& l : layers) names.push_back(l.name);
+        h5ser::keras::detail::write_string_list(f.get(), "layer_names", names, h5ser::keras::string_encoding::fixed_length, at);
+        h5ser::keras::detail::write_string(f.get(), "backend", "tensorflow", h5ser::keras::string_encoding::fixed_length, at);
+        h5ser::keras::detail::write_string(f.get(), "keras_version", "2.15.0", h5ser::keras::string_encoding::fixed_length, at);
+        if (f.close() < 0) d::throw_hdf5(at, "cannot write the file", h5ser::errc::io);
+    }
+    target.commit();
+    std::size_t tensors = 0;
+    for (const auto& l : layers) tensors += l.tensors.size();
+    std::printf("converted %s to %s: Keras save_weights layout, %zu layers, %zu tensors%s\n", in.c_str(), out.c_str(), layers.size(), tensors,
+                skip.empty() ? "" : " (optimizer state left out)");
+    return 0;
+}
+
+inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& n, const std::string& in) {
+    for (const auto& c : n.children) {
+        const d::where at{in, {}, c.path};
+        if (c.kind == h5ser::file_node::kind_type::dataset) {
+            d::handle ds = w.dataset(c.path, read_tensor(file, c.path, in));
+            d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
+            copy_attributes(src.get(), ds.get(), {d::checksum_attribute, "dtype"}, at);
+        } else if (c.kind == h5ser::file_node::kind_type::group) {
+            const hid_t g = w.group(c.path);
+            d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
+            copy_attributes(src.get(), g, {}, at);
+            copy_tree(w, file, c, in);
+        } else {
+            throw h5ser::error(in, h5ser::problem{h5ser::errc::unsafe_file, {}, c.path, "groups and datasets", c.dtype, "links are not copied"});
+        }
+    }
+}
+
+inline int h5ser_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan) {
+    d::quiet_hdf5_errors quiet;
+    const h5ser::file_node tree = h5ser::inspect(in);
+    d::handle file = d::open_for_reading(in);
+    std::vector<const h5ser::file_node*> all;
+    datasets_below(tree, all);
+    h5ser_file_writer w(out, plan, all.size());
+    copy_tree(w, file.get(), tree, in);
+    d::handle root = d::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), d::where{in, {}, "/"}, "cannot open root group");
+    copy_attributes(root.get(), w.root(), {}, d::where{in, {}, "/"});
+    const std::string stored = d::read_string_attribute(root.get(), "fingerprint", d::where{in, {}, "/"}).value_or("");
+    if (stored != w.fingerprint())
+        throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch, {}, "/", "fingerprint " + stored, "fingerprint " + w.fingerprint(),
+                                              "the tensors read differ from what was saved; run h5ser verify"});
+    w.commit();
+    std::printf("converted %s to %s: same tree, %zu tensors re-stored, fingerprint %s unchanged\n", in.c_str(), out.c_str(), all.size(),
+                stored.c_str());
+    return 0;
+}
+
+inline h5ser::detail::storage_plan preset_plan(const std::string& name) {
+    using namespace h5ser::detail;
+    if (name == "fast") return storage_of<flatten_t<h5ser::fast>>::plan();
+    if (name == "compact") return storage_of<flatten_t<h5ser::compact>>::plan();
+    if (name == "archival") return storage_of<flatten_t<h5ser::archival>>::plan();
+    return storage_plan{};  // "default": what h5ser::save does without storage policies
+}
+
+inline int convert(const std::string& in, const std::string& out, const std::string& to, const std::string& preset) {
+    const bool keras_input = d::has_zip_signature(in) || [&] {
+        const auto tree = h5ser::inspect(in);
+        return attribute_text(tree, "h5ser_mode").empty();
+    }();
+    if (keras_input) {
+        if (to == "keras") throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value, {}, {}, "--to h5ser for a Keras file", "--to keras", {}});
+        return keras_to_h5ser(in, out, preset_plan(preset));
+    }
+    if (to == "keras") return h5ser_to_keras(in, out);
+    return h5ser_to_h5ser(in, out, preset_plan(preset));
+}
+
+}  // namespace h5ser_cli
