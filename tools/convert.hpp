@@ -25,6 +25,24 @@ namespace h5ser_cli {
 
 namespace d = h5ser::detail;
 
+/// What a conversion did, for the text or JSON report.
+struct conversion {
+    std::string from, to;  ///< layouts
+    std::size_t layers = 0, tensors = 0;
+    std::string fingerprint;  ///< of the h5ser output (empty for Keras output)
+    std::string note;
+};
+
+/// Reports tensor bytes copied so far to the progress bar.
+struct copy_progress {
+    progress_bar& bar;
+    std::uint64_t total = 0, done = 0;
+    void add(std::uint64_t bytes) {
+        done += bytes;
+        bar(std::min(done, total), total);
+    }
+};
+
 /// A tensor as a file holds it: its HDF5 type and its bytes.
 struct raw_tensor {
     std::string dtype;
@@ -163,11 +181,19 @@ inline std::string weight_field(const std::string& layer, std::string weight) {
     return out;
 }
 
-inline int keras_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan) {
+inline conversion keras_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
     const auto store = h5ser::detail::keras_store::open(in);
     std::size_t count = 0;
-    for (const auto& l : store.layers) count += l.weights.size();
+    copy_progress progress{bar};
+    for (const auto& l : store.layers) {
+        count += l.weights.size();
+        for (const auto& w : l.weights) {
+            d::handle ds(H5Dopen2(store.h5.get(), w.path.c_str(), H5P_DEFAULT));
+            if (ds) progress.total += H5Dget_storage_size(ds.get());
+        }
+    }
+    H5Eclear2(H5E_DEFAULT);
     h5ser_file_writer w(out, plan, count);
     std::size_t tensors = 0;
     for (const auto& layer : store.layers) {
@@ -176,7 +202,9 @@ inline int keras_to_h5ser(const std::string& in, const std::string& out, const h
             std::string field = weight_field(layer.name, weight.name);
             for (int k = 1; used.count(field); ++k) field = weight_field(layer.name, weight.name) + "_" + std::to_string(k);
             used.insert(field);
-            w.dataset("/" + layer.name + "/" + field, read_tensor(store.h5.get(), weight.path, in));
+            const raw_tensor t = read_tensor(store.h5.get(), weight.path, in);
+            w.dataset("/" + layer.name + "/" + field, t);
+            progress.add(t.bytes.size());
             ++tensors;
         }
     }
@@ -184,11 +212,12 @@ inline int keras_to_h5ser(const std::string& in, const std::string& out, const h
     d::write_attribute(w.root(), "h5ser_format_version", h5ser::format_version, root, w.plists().attributes());
     d::write_attribute(w.root(), "h5ser_mode", std::string("weights_only"), root, w.plists().attributes());
     d::write_attribute(w.root(), "fingerprint", w.fingerprint(), root, w.plists().attributes());
+    const std::string fingerprint = w.fingerprint();
     w.commit();
-    std::printf("converted %s (%s, keras %s) to %s: h5ser weights-only file, %zu tensors\n", in.c_str(),
-                h5ser::detail::keras_store::flavour_name(store.kind), store.keras_version.empty() ? "?" : store.keras_version.c_str(),
-                out.c_str(), tensors);
-    return 0;
+    std::size_t layers = 0;
+    for (const auto& l : store.layers) layers += l.weights.empty() ? 0 : 1;
+    return {std::string(h5ser::detail::keras_store::flavour_name(store.kind)) + ", keras " + (store.keras_version.empty() ? "?" : store.keras_version),
+            "h5ser weights-only file", layers, tensors, fingerprint, store.optimizer ? "optimizer weights left out" : ""};
 }
 
 /// Paths the schema marks as optimizer state (left out of Keras weight files).
@@ -208,7 +237,7 @@ inline void datasets_below(const h5ser::file_node& n, std::vector<const h5ser::f
     for (const auto& c : n.children) datasets_below(c, out);
 }
 
-inline int h5ser_to_keras(const std::string& in, const std::string& out) {
+inline conversion h5ser_to_keras(const std::string& in, const std::string& out, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
@@ -238,6 +267,9 @@ inline int h5ser_to_keras(const std::string& in, const std::string& out) {
         }
         layers.push_back(std::move(l));
     }
+    copy_progress progress{bar};
+    for (const auto& l : layers)
+        for (const auto& t : l.tensors) progress.total += t.bytes.size();
     d::atomic_file target(out);
     {
         d::handle f = d::create_for_writing(target, 0, d::file_style::earliest);
@@ -257,6 +289,7 @@ inline int h5ser_to_keras(const std::string& in, const std::string& out) {
                                           at, "cannot create dataset");
                 if (!t.bytes.empty()) d::check(H5Dwrite(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot write");
                 if (t.dtype == "bfloat16") d::write_attribute(ds.get(), "dtype", std::string("bfloat16"), at);
+                progress.add(t.bytes.size());
             }
         }
         std::vector<std::string> names;
@@ -269,37 +302,40 @@ inline int h5ser_to_keras(const std::string& in, const std::string& out) {
     target.commit();
     std::size_t tensors = 0;
     for (const auto& l : layers) tensors += l.tensors.size();
-    std::printf("converted %s to %s: Keras save_weights layout, %zu layers, %zu tensors%s\n", in.c_str(), out.c_str(), layers.size(), tensors,
-                skip.empty() ? "" : " (optimizer state left out)");
-    return 0;
+    return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)", layers.size(), tensors, {}, skip.empty() ? "" : "optimizer state left out"};
 }
 
-inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& n, const std::string& in) {
+inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& n, const std::string& in, copy_progress& progress) {
     for (const auto& c : n.children) {
         const d::where at{in, {}, c.path};
         if (c.kind == h5ser::file_node::kind_type::dataset) {
-            d::handle ds = w.dataset(c.path, read_tensor(file, c.path, in));
+            const raw_tensor t = read_tensor(file, c.path, in);
+            d::handle ds = w.dataset(c.path, t);
+            progress.add(t.bytes.size());
             d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
             copy_attributes(src.get(), ds.get(), {d::checksum_attribute, "dtype"}, at);
         } else if (c.kind == h5ser::file_node::kind_type::group) {
             const hid_t g = w.group(c.path);
             d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
             copy_attributes(src.get(), g, {}, at);
-            copy_tree(w, file, c, in);
+            copy_tree(w, file, c, in, progress);
         } else {
             throw h5ser::error(in, h5ser::problem{h5ser::errc::unsafe_file, {}, c.path, "groups and datasets", c.dtype, "links are not copied"});
         }
     }
 }
 
-inline int h5ser_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan) {
+inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan,
+                                 const std::string& preset, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
     std::vector<const h5ser::file_node*> all;
     datasets_below(tree, all);
     h5ser_file_writer w(out, plan, all.size());
-    copy_tree(w, file.get(), tree, in);
+    copy_progress progress{bar};
+    for (const auto* n : all) progress.total += elements(*n) * n->element_bytes;
+    copy_tree(w, file.get(), tree, in, progress);
     d::handle root = d::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), d::where{in, {}, "/"}, "cannot open root group");
     copy_attributes(root.get(), w.root(), {}, d::where{in, {}, "/"});
     const std::string stored = d::read_string_attribute(root.get(), "fingerprint", d::where{in, {}, "/"}).value_or("");
@@ -307,9 +343,7 @@ inline int h5ser_to_h5ser(const std::string& in, const std::string& out, const h
         throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch, {}, "/", "fingerprint " + stored, "fingerprint " + w.fingerprint(),
                                               "the tensors read differ from what was saved; run h5ser verify"});
     w.commit();
-    std::printf("converted %s to %s: same tree, %zu tensors re-stored, fingerprint %s unchanged\n", in.c_str(), out.c_str(), all.size(),
-                stored.c_str());
-    return 0;
+    return {"h5ser file", "h5ser file, preset " + preset, 0, all.size(), stored, "same tree and attributes; fingerprint unchanged"};
 }
 
 inline h5ser::detail::storage_plan preset_plan(const std::string& name) {
@@ -320,17 +354,34 @@ inline h5ser::detail::storage_plan preset_plan(const std::string& name) {
     return storage_plan{};  // "default": what h5ser::save does without storage policies
 }
 
-inline int convert(const std::string& in, const std::string& out, const std::string& to, const std::string& preset) {
+inline int convert(const std::string& in, const std::string& out, const std::string& to, const std::string& preset, bool as_json) {
     const bool keras_input = d::has_zip_signature(in) || [&] {
         const auto tree = h5ser::inspect(in);
         return attribute_text(tree, "h5ser_mode").empty();
     }();
-    if (keras_input) {
-        if (to == "keras") throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value, {}, {}, "--to h5ser for a Keras file", "--to keras", {}});
-        return keras_to_h5ser(in, out, preset_plan(preset));
+    if (keras_input && to == "keras")
+        throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value, {}, {}, "--to h5ser for a Keras file", "--to keras", {}});
+    progress_bar bar("convert", !as_json);
+    const conversion c = keras_input ? keras_to_h5ser(in, out, preset_plan(preset), bar)
+                         : to == "keras" ? h5ser_to_keras(in, out, bar)
+                                         : h5ser_to_h5ser(in, out, preset_plan(preset), preset, bar);
+    if (as_json) {
+        json j;
+        j.begin_object().string("in", in).string("out", out).string("from", c.from).string("to", c.to);
+        j.number("layers", static_cast<double>(c.layers)).number("tensors", static_cast<double>(c.tensors));
+        if (c.fingerprint.empty()) j.null("fingerprint");
+        else j.string("fingerprint", c.fingerprint);
+        j.string("note", c.note).end_object();
+        std::fputs(j.str().c_str(), stdout);
+        return 0;
     }
-    if (to == "keras") return h5ser_to_keras(in, out);
-    return h5ser_to_h5ser(in, out, preset_plan(preset));
+    std::string text = "converted " + in + " (" + c.from + ") to " + out + " (" + c.to + "): ";
+    if (c.layers) text += std::to_string(c.layers) + " layers, ";
+    text += std::to_string(c.tensors) + " tensors";
+    if (!c.fingerprint.empty()) text += ", fingerprint " + c.fingerprint;
+    if (!c.note.empty()) text += "; " + c.note;
+    std::fputs((text + "\n").c_str(), stdout);
+    return 0;
 }
 
 }  // namespace h5ser_cli

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
         ->check(CLI::IsMember({"h5ser", "keras"}));
     convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compact", "archival"}));
-    for (auto* sub : {ls, verify, diff, schema_cmd, audit}) sub->add_flag("--json", as_json, "machine-readable output (JSON)");
+    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert}) sub->add_flag("--json", as_json, "machine-readable output (JSON)");
 
     try {
         app.parse(argc, argv);
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
         if (*diff) return h5ser_cli::diff(file, other, as_json);
         if (*schema_cmd) return schema(file);
         if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
-        if (*convert) return h5ser_cli::convert(file, other, to, preset);
+        if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
     } catch (const h5ser::error& e) {
         std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
         return 1;

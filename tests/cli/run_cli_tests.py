@@ -73,6 +73,7 @@ def main():
             ("convert_h5ser_to_keras", ["convert", "model.h5", "model_keras.h5", "--to", "keras"]),
             ("ls_converted_to_keras", ["ls", "model_keras.h5"]),
             ("convert_recompress_archival", ["convert", "model.h5", "model_archival.h5", "--preset", "archival"]),
+            ("convert_recompress_json", ["convert", "model.h5", "model_fast.h5", "--preset", "fast", "--json"]),
             ("ls_recompressed", ["ls", "model_archival.h5"]),
             ("diff_recompressed", ["diff", "model.h5", "model_archival.h5"]),
             ("verify_recompressed", ["verify", "model_archival.h5"]),
