@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,30 @@ struct row {
     std::string name;
     double seconds;
 };
+
+/// Runs each program once per round, `rounds` times (A B C, A B C, ...), and returns each one's
+/// median. On a VM whose disk and memory speed drift over minutes, interleaving keeps the drift
+/// out of the ratios, which timing each program's repetitions in one block does not.
+struct program {
+    std::string name;
+    std::function<void()> run;
+};
+/// `settle` runs untimed before every program, e.g. sync() so that no program pays for the
+/// write-back of dirty pages another one left behind.
+inline std::vector<row> interleaved_medians(int rounds, const std::vector<program>& programs, const std::function<void()>& settle = {}) {
+    std::vector<std::vector<double>> times(programs.size());
+    for (int r = 0; r < rounds; ++r) {
+        for (std::size_t i = 0; i < programs.size(); ++i) {
+            if (settle) settle();
+            const auto t0 = std::chrono::steady_clock::now();
+            programs[i].run();
+            times[i].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+    }
+    std::vector<row> rows;
+    for (std::size_t i = 0; i < programs.size(); ++i) rows.push_back({programs[i].name, median(times[i])});
+    return rows;
+}
 
 /// Prints rows with MB/s and the ratio baseline_seconds / seconds (above 1: faster than the baseline).
 inline void print(const char* title, const std::vector<row>& rows, double bytes, const row& baseline) {
