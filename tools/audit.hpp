@@ -12,6 +12,7 @@
 
 #include "ls.hpp"
 #include "output.hpp"
+#include "schema.hpp"
 
 namespace h5ser_cli {
 
@@ -35,15 +36,6 @@ inline bool looks_like_samples(const std::string& name) {
         }
     }
     return false;
-}
-
-/// Paths of the datasets an h5ser schema declares (full-model files).
-inline void schema_datasets(const h5ser::detail::json_value& node, const std::string& path, std::set<std::string>& out, int depth = 0) {
-    if (depth > 64 || !node.is_object()) return;
-    if (node.string_at("kind") == "dataset") out.insert(path.empty() ? "/" : path);
-    for (const char* key : {"fields", "elements", "entries"})
-        if (const auto* children = node.find(key); children && children->is_object())
-            for (std::size_t i = 0; i < children->keys.size(); ++i) schema_datasets(children->items[i], path + "/" + children->keys[i], out, depth + 1);
 }
 
 inline void audit_node(const h5ser::file_node& n, const std::set<std::string>* declared, const std::set<std::string>* keras_weights,
@@ -106,9 +98,12 @@ inline int audit(const std::string& path, std::uint64_t max_attribute_bytes, boo
     const std::set<std::string>* keras_ptr = nullptr;
     d::handle file = d::open_for_reading(path, false);
     d::handle root(H5Gopen2(file.get(), "/", H5P_DEFAULT));
-    if (const auto schema = d::read_string_attribute(root.get(), "schema", d::where{path, {}, "/"})) {
+    if (const auto schema = schema_text(root.get(), path)) {
         try {
-            schema_datasets(d::parse_json(*schema), "", declared);
+            walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
+                if (node.string_at("kind") == "dataset") declared.insert(at);
+                return true;
+            });
             declared_ptr = &declared;
         } catch (const std::runtime_error&) {
             findings.push_back({"/@schema", "unreadable schema", "the schema attribute is not valid JSON"});

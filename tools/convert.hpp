@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "audit.hpp"
+#include "diff.hpp"
 #include "output.hpp"
 
 namespace h5ser_cli {
@@ -58,15 +59,11 @@ inline raw_tensor read_tensor(hid_t file, const std::string& path, const std::st
     raw_tensor t;
     t.dtype = view.dtype;
     t.dims.assign(view.shape.dims.begin(), view.shape.dims.end());
-    std::uint64_t count = view.shape.null ? 0 : 1;
-    for (hsize_t x : t.dims) count *= x;
-    const std::size_t element = H5Tget_size(view.type.get());
-    std::string why = view.missing_filter.empty() ? d::unsafe_dataset_reason(view, count * element) : "needs " + view.missing_filter;
-    if (H5Tget_class(view.type.get()) == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0) why = "not a tensor (strings)";
+    std::string why = H5Tget_class(view.type.get()) == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0
+                          ? "not a tensor (strings)"
+                          : d::read_elements(ds.get(), view, H5I_INVALID_HID, t.bytes);
     if (!why.empty()) throw h5ser::error(file_name, h5ser::problem{h5ser::errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
     t.type = d::checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
-    t.bytes.resize(count * element);
-    if (count) d::check(H5Dread(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot read dataset");
     return t;
 }
 
@@ -97,26 +94,16 @@ public:
         const d::where at{path_, {}, path};
         const auto slash = path.rfind('/');
         const hid_t parent = group(path.substr(0, slash));
-        d::handle space = t.dims.empty() ? d::checked(H5Screate(H5S_SCALAR), at, "H5Screate") : d::make_dataspace(t.dims.data(), t.dims.size(), at);
-        const std::size_t element = H5Tget_size(t.type.get());
-        d::handle own;
-        hid_t dcpl = d::unchunked_plist(plan_, t.dims.data(), t.dims.size(), element, plists_);
-        if (dcpl < 0) {
-            own = d::dataset_plist(plan_, t.dims.data(), t.dims.size(), element, at);
-            dcpl = own.get();
-        }
-        const std::string name = path.substr(slash + 1);
-        d::handle ds = d::checked(H5Dcreate2(parent, name.c_str(), t.type.get(), space.get(), plists_.link.get(), dcpl, H5P_DEFAULT), at,
-                                  "cannot create dataset");
-        if (!t.bytes.empty()) d::check(H5Dwrite(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot write dataset");
         const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
-        d::write_attribute(ds.get(), d::checksum_attribute, d::checksum_text(hash), at, plists_.attributes());
-        if (t.dtype == "bfloat16") d::write_attribute(ds.get(), "dtype", std::string("bfloat16"), at, plists_.attributes());
+        d::handle ds = d::create_checksummed_dataset(parent, path.substr(slash + 1),
+                                                     {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
+                                                     hash, plists_, plan_, at);
         std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.end());
         fingerprint_.add_tensor(path, t.dtype, dims.data(), dims.size(), hash);
-        const haddr_t offset = H5Dget_offset(ds.get());
+        const haddr_t offset = H5Dget_offset(ds.get());  // contiguous data: a range the seal leaves out of its hash
+        const hsize_t stored = H5Dget_storage_size(ds.get());
         H5Eclear2(H5E_DEFAULT);
-        if (offset != HADDR_UNDEF && H5Dget_storage_size(ds.get()) != 0) ranges_.push_back({offset, H5Dget_storage_size(ds.get())});
+        if (offset != HADDR_UNDEF && stored != 0) ranges_.push_back({offset, stored});
         return ds;
     }
 
@@ -220,89 +207,65 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
             "h5ser weights-only file", layers, tensors, fingerprint, store.optimizer ? "optimizer weights left out" : ""};
 }
 
-/// Paths the schema marks as optimizer state (left out of Keras weight files).
-inline void optimizer_paths(const d::json_value& node, const std::string& path, std::set<std::string>& out, int depth = 0) {
-    if (depth > 64 || !node.is_object()) return;
-    if (const auto* o = node.find("optimizer_state"); o && o->boolean) {
-        out.insert(path);
-        return;
-    }
-    for (const char* key : {"fields", "elements", "entries"})
-        if (const auto* children = node.find(key); children && children->is_object())
-            for (std::size_t i = 0; i < children->keys.size(); ++i) optimizer_paths(children->items[i], path + "/" + children->keys[i], out, depth + 1);
-}
-
-inline void datasets_below(const h5ser::file_node& n, std::vector<const h5ser::file_node*>& out) {
-    if (n.kind == h5ser::file_node::kind_type::dataset) out.push_back(&n);
-    for (const auto& c : n.children) datasets_below(c, out);
-}
-
 inline conversion h5ser_to_keras(const std::string& in, const std::string& out, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
     d::handle root = d::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), d::where{in, {}, "/"}, "cannot open root group");
     std::set<std::string> skip;
-    if (const auto schema = d::read_string_attribute(root.get(), "schema", d::where{in, {}, "/"})) optimizer_paths(d::parse_json(*schema), "", skip);
+    if (const auto schema = schema_text(root.get(), in))  // optimizer state stays out of Keras weight files
+        walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
+            const auto* optimizer = node.find("optimizer_state");
+            if (optimizer && optimizer->boolean) skip.insert(at);
+            return !(optimizer && optimizer->boolean);
+        });
 
-    struct layer {
-        std::string name;
-        std::vector<std::string> weight_names;
-        std::vector<raw_tensor> tensors;
-    };
-    std::vector<layer> layers;
+    // Each top-level group or dataset is one Keras layer; its tensors, as read, are the layer's
+    // weights. They are handed to the writer behind h5ser::keras::save_weights as struct layers.
+    std::vector<std::vector<raw_tensor>> tensors;
+    std::vector<h5ser::keras::detail::struct_layer> layers;
+    std::vector<std::vector<std::string>> rels;
     for (const auto& child : tree.children) {
         if (skip.count(child.path) || child.kind == h5ser::file_node::kind_type::other) continue;
         std::vector<const h5ser::file_node*> found;
-        datasets_below(child, found);
-        if (found.empty()) continue;
-        layer l{child.name, {}, {}};
+        collect_datasets(child, found);
+        std::vector<raw_tensor> read;
+        std::vector<std::string> rel;
         for (const auto* ds : found) {
             bool optimizer = false;
             for (const auto& s : skip) optimizer = optimizer || ds->path.rfind(s + "/", 0) == 0;
             if (optimizer) continue;
-            const std::string rel = ds->path == child.path ? child.name : ds->path.substr(child.path.size() + 1);
-            l.weight_names.push_back(child.name + "/" + rel + ":0");
-            l.tensors.push_back(read_tensor(file.get(), ds->path, in));
+            rel.push_back(ds->path == child.path ? child.name : ds->path.substr(child.path.size() + 1));
+            read.push_back(read_tensor(file.get(), ds->path, in));
         }
-        layers.push_back(std::move(l));
+        if (read.empty()) continue;
+        layers.push_back({child.name, child.name, true, {}});
+        tensors.push_back(std::move(read));
+        rels.push_back(std::move(rel));
     }
     copy_progress progress{bar};
-    for (const auto& l : layers)
-        for (const auto& t : l.tensors) progress.total += t.bytes.size();
-    d::atomic_file target(out);
-    {
-        d::handle f = d::create_for_writing(target, 0, d::file_style::earliest);
-        const d::where at{out, {}, "/"};
-        std::vector<const layer*> sorted;  // Keras creates layer groups sorted by name
-        for (const auto& l : layers) sorted.push_back(&l);
-        std::sort(sorted.begin(), sorted.end(), [](const layer* a, const layer* b) { return a->name < b->name; });
-        d::handle lcpl = d::checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate");
-        d::check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
-        for (const auto* l : sorted) {
-            d::handle g = d::checked(H5Gcreate2(f.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create group");
-            h5ser::keras::detail::write_string_list(g.get(), "weight_names", l->weight_names, h5ser::keras::string_encoding::fixed_length, at);
-            for (std::size_t i = 0; i < l->tensors.size(); ++i) {
-                const raw_tensor& t = l->tensors[i];
-                d::handle space = t.dims.empty() ? d::checked(H5Screate(H5S_SCALAR), at, "H5Screate") : d::make_dataspace(t.dims.data(), t.dims.size(), at);
-                d::handle ds = d::checked(H5Dcreate2(g.get(), l->weight_names[i].c_str(), t.type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-                                          at, "cannot create dataset");
-                if (!t.bytes.empty()) d::check(H5Dwrite(ds.get(), t.type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.bytes.data()), at, "cannot write");
-                if (t.dtype == "bfloat16") d::write_attribute(ds.get(), "dtype", std::string("bfloat16"), at);
+    std::size_t count = 0;
+    for (std::size_t l = 0; l < layers.size(); ++l) {  // `tensors` no longer grows: pointers into it stay valid
+        for (std::size_t i = 0; i < tensors[l].size(); ++i) {
+            const raw_tensor& t = tensors[l][i];
+            progress.total += t.bytes.size();
+            ++count;
+            h5ser::keras::detail::tensor_slot slot;
+            slot.field = layers[l].name + "." + rels[l][i];
+            slot.rel = rels[l][i];
+            slot.dtype = t.dtype;
+            slot.rank = t.dims.size();
+            slot.shape.assign(t.dims.begin(), t.dims.end());
+            slot.write = [&t, &progress](hid_t group, const std::string& name, const d::where& at) {
+                h5ser::keras::detail::write_weight(group, name, t.type.get(), t.type.get(), t.dims.data(), t.dims.size(),
+                                                   t.bytes.empty() ? nullptr : t.bytes.data(), t.dtype == "bfloat16", at);
                 progress.add(t.bytes.size());
-            }
+            };
+            layers[l].tensors.push_back(std::move(slot));
         }
-        std::vector<std::string> names;
-        for (const auto& l : layers) names.push_back(l.name);
-        h5ser::keras::detail::write_string_list(f.get(), "layer_names", names, h5ser::keras::string_encoding::fixed_length, at);
-        h5ser::keras::detail::write_string(f.get(), "backend", "tensorflow", h5ser::keras::string_encoding::fixed_length, at);
-        h5ser::keras::detail::write_string(f.get(), "keras_version", "2.15.0", h5ser::keras::string_encoding::fixed_length, at);
-        if (f.close() < 0) d::throw_hdf5(at, "cannot write the file", h5ser::errc::io);
     }
-    target.commit();
-    std::size_t tensors = 0;
-    for (const auto& l : layers) tensors += l.tensors.size();
-    return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)", layers.size(), tensors, {}, skip.empty() ? "" : "optimizer state left out"};
+    h5ser::keras::detail::save_layers(layers, out, {});
+    return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)", layers.size(), count, {}, skip.empty() ? "" : "optimizer state left out"};
 }
 
 inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& n, const std::string& in, copy_progress& progress) {
@@ -331,7 +294,7 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
     std::vector<const h5ser::file_node*> all;
-    datasets_below(tree, all);
+    collect_datasets(tree, all);
     h5ser_file_writer w(out, plan, all.size());
     copy_progress progress{bar};
     for (const auto* n : all) progress.total += elements(*n) * n->element_bytes;

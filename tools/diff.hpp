@@ -26,25 +26,19 @@ struct tensor_diff {
     double max_abs = 0, max_rel = 0;
 };
 
-inline void flatten(const h5ser::file_node& n, std::vector<const h5ser::file_node*>& out) {
+inline void collect_datasets(const h5ser::file_node& n, std::vector<const h5ser::file_node*>& out) {
     if (n.kind == h5ser::file_node::kind_type::dataset) out.push_back(&n);
-    for (const auto& c : n.children) flatten(c, out);
+    for (const auto& c : n.children) collect_datasets(c, out);
 }
 
-/// The bytes of a dataset as stored, or nothing when h5ser refuses to read it (unsafe, missing filter).
+/// The elements of a dataset as stored (or converted to `mem_type`), or nothing when h5ser refuses
+/// to read it (unsafe, missing filter).
 inline std::optional<std::vector<unsigned char>> read_raw(hid_t file, const std::string& path, const std::string& name, hid_t mem_type) {
     namespace d = h5ser::detail;
-    const d::where at{name, {}, path};
     d::handle ds(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
     if (!ds) return std::nullopt;
-    const d::dataset_view view = d::inspect_dataset(ds.get(), at);
-    std::uint64_t count = view.shape.null ? 0 : 1;
-    for (hsize_t x : view.shape.dims) count *= x;
-    d::handle own(mem_type < 0 ? H5Tcopy(view.type.get()) : H5I_INVALID_HID);
-    const hid_t type = mem_type < 0 ? own.get() : mem_type;
-    if (!view.missing_filter.empty() || !d::unsafe_dataset_reason(view, count * H5Tget_size(view.type.get())).empty()) return std::nullopt;
-    std::vector<unsigned char> bytes(count * H5Tget_size(type));
-    if (count && H5Dread(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0) return std::nullopt;
+    std::vector<unsigned char> bytes;
+    if (!d::read_elements(ds.get(), d::inspect_dataset(ds.get(), d::where{name, {}, path}), mem_type, bytes).empty()) return std::nullopt;
     return bytes;
 }
 
@@ -77,8 +71,8 @@ inline int diff(const std::string& a_path, const std::string& b_path, bool as_js
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node a_tree = h5ser::inspect(a_path), b_tree = h5ser::inspect(b_path);
     std::vector<const h5ser::file_node*> a, b;
-    flatten(a_tree, a);
-    flatten(b_tree, b);
+    collect_datasets(a_tree, a);
+    collect_datasets(b_tree, b);
     std::map<std::string, const h5ser::file_node*> in_b;
     for (const auto* n : b) in_b[n->path] = n;
     d::handle fa = d::open_for_reading(a_path), fb = d::open_for_reading(b_path);

@@ -18,24 +18,10 @@
 #include "convert.hpp"
 #include "diff.hpp"
 #include "ls.hpp"
+#include "schema.hpp"
 #include "verify.hpp"
 
 namespace {
-
-int schema(const std::string& path) {
-    const h5ser::file_node tree = h5ser::inspect(path);
-    h5ser::detail::quiet_hdf5_errors quiet;
-    h5ser::detail::handle file = h5ser::detail::open_for_reading(path);
-    const h5ser::detail::where at{path, {}, "/"};
-    h5ser::detail::handle root = h5ser::detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
-    const auto text = h5ser::detail::read_string_attribute(root.get(), "schema", at);
-    if (!text) {
-        std::fprintf(stderr, "h5ser: %s has no schema (only full-model files written by h5ser have one)\n", path.c_str());
-        return 1;
-    }
-    std::fputs((*text + "\n").c_str(), stdout);
-    return 0;
-}
 
 /// The first line of an error: h5ser's messages can list several problems and an HDF5 stack.
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -82,7 +68,7 @@ int main(int argc, char** argv) {
         if (*ls) return h5ser_cli::ls(file, as_json);
         if (*verify) return h5ser_cli::verify(file, expect, as_json);
         if (*diff) return h5ser_cli::diff(file, other, as_json);
-        if (*schema_cmd) return schema(file);
+        if (*schema_cmd) return h5ser_cli::schema(file);
         if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
         if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
     } catch (const h5ser::error& e) {

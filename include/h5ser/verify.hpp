@@ -102,29 +102,14 @@ struct verify_walk {
         }
         const dataset_view view = inspect_dataset(dataset.get(), at);
         result.dtype = view.dtype;
-        std::uint64_t count = view.shape.null ? 0 : 1;
-        for (hsize_t d : view.shape.dims) {
-            result.shape.push_back(static_cast<std::size_t>(d));
-            count *= d;
-        }
-        const std::size_t element = H5Tget_size(view.type.get());
-        std::string why = view.missing_filter.empty() ? unsafe_dataset_reason(view, count * element)
-                                                      : "needs filter " + view.missing_filter;
+        for (hsize_t d : view.shape.dims) result.shape.push_back(static_cast<std::size_t>(d));
         std::vector<unsigned char> bytes;
-        if (why.empty()) {
-            bytes.resize(count * element);
-            // The file's own type: the bytes as stored (little-endian), which is what checksums cover.
-            handle mem = checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
-            if (count != 0 && H5Dread(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()) < 0) {
-                H5Eclear2(H5E_DEFAULT);
-                why = "cannot be read (HDF5 error)";
-            }
-        }
+        const std::string why = read_elements(dataset.get(), view, H5I_INVALID_HID, bytes);  // as stored: what checksums cover
         if (!why.empty()) {
             result.result = dataset_check::status::unreadable;
             result.found = why;
         } else {
-            const std::uint64_t hash = hash_bytes(count ? static_cast<const void*>(bytes.data()) : static_cast<const void*>(""), bytes.size());
+            const std::uint64_t hash = hash_bytes(bytes.empty() ? static_cast<const void*>("") : static_cast<const void*>(bytes.data()), bytes.size());
             std::vector<std::uint64_t> dims(view.shape.dims.begin(), view.shape.dims.end());
             fingerprint.add_tensor(child, view.dtype, dims.data(), dims.size(), hash);
             result.found = checksum_text(hash);

@@ -847,6 +847,22 @@ bool read_into(X& target, h5ser::detail::commit_list& commits, hid_t dataset, hi
     return true;
 }
 
+/// Creates weight dataset `name` in a layer group and writes `data` (of `mem_type`) into it. Weight
+/// names contain '/', for which Keras (through h5py) creates intermediate groups; like Keras, the
+/// dataset is contiguous and unfiltered, and a bfloat16 one carries Keras 3's dtype="bfloat16".
+inline void write_weight(hid_t group, const std::string& name, hid_t file_type, hid_t mem_type, const hsize_t* dims, std::size_t rank,
+                         const void* data, bool bfloat16_marker, const where& at) {
+    handle space = h5ser::detail::make_dataspace(dims, rank, at);
+    handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)");
+    check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
+    handle dataset = checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at,
+                             "cannot create dataset");
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    if (count != 0) check(H5Dwrite(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
+    if (bfloat16_marker) h5ser::detail::write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);
+}
+
 template <class X>
 void write_tensor(const X& value, hid_t group, const std::string& name, const where& at) {
     using adapter = tensor_adapter<X>;
@@ -855,18 +871,9 @@ void write_tensor(const X& value, hid_t group, const std::string& name, const wh
     const auto shape = adapter::shape(value);
     std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = shape[i];
-    handle space = rank == 0 ? checked(H5Screate(H5S_SCALAR), at, "H5Screate") : h5ser::detail::make_dataspace(dims.data(), rank, at);
     handle type = h5ser::detail::file_type<element>(at);
-    // Weight names contain '/': Keras (through h5py) creates the intermediate groups.
-    handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)");
-    check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
-    handle dataset = checked(H5Dcreate2(group, name.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at,
-                             "cannot create dataset");
     handle mem = h5ser::detail::memory_type<element>(at);
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) count *= shape[i];
-    if (count != 0) check(H5Dwrite(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, adapter::data(value)), at, "cannot write dataset");
-    if constexpr (std::is_same_v<element, bfloat16>) h5ser::detail::write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);
+    write_weight(group, name, type.get(), mem.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, at);
 }
 
 template <class X>
@@ -1263,6 +1270,39 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
     return plan;
 }
 
+/// Writes `layers` (their tensors' write functions) in the tf.keras save_weights layout; what
+/// save_weights does once it has the struct's layers.
+inline void save_layers(const std::vector<struct_layer>& layers, const std::string& path, const save_options& options) {
+    const auto plan = plan_layers(layers, options, path);
+    h5ser::detail::quiet_hdf5_errors quiet;
+    h5ser::detail::atomic_file out(path);
+    {
+        handle file = h5ser::detail::create_for_writing(out, 0, h5ser::detail::file_style::earliest);
+        const where root{path, {}, "/"};
+        std::vector<std::string> names;
+        for (const auto& l : plan) names.push_back(l.name);
+        // Keras creates the layer groups sorted by name, and so do we (the order itself comes from layer_names).
+        std::vector<const layer_to_write*> sorted;
+        for (const auto& l : plan) sorted.push_back(&l);
+        std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+        for (const auto* l : sorted) {
+            const where at{path, l->source ? l->source->field : std::string(), "/" + l->name};
+            handle group = checked(H5Gcreate2(file.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create layer group");
+            write_string_list(group.get(), "weight_names", l->weight_names, options.strings, at);
+            if (!l->source) continue;
+            for (std::size_t i = 0; i < l->weight_names.size(); ++i) {
+                const where wat{path, l->source->tensors[i].field, at.h5 + "/" + l->weight_names[i]};
+                l->source->tensors[i].write(group.get(), l->weight_names[i], wat);
+            }
+        }
+        write_string_list(file.get(), "layer_names", names, options.strings, root);
+        write_string(file.get(), "backend", options.backend, options.strings, root);
+        write_string(file.get(), "keras_version", options.keras_version, options.strings, root);
+        if (file.close() < 0) h5ser::detail::throw_hdf5(root, "cannot write file", errc::io);
+    }
+    out.commit();
+}
+
 }  // namespace detail
 
 // ---- API --------------------------------------------------------------------------------------
@@ -1358,40 +1398,7 @@ inline model_config read_model_config(const std::string& path) {
 /// any failure.
 template <class Model>
 void save_weights(const Model& model, const std::string& path, const save_options& options = {}) {
-    const auto layers = detail::collect_layers(model);
-    const auto plan = detail::plan_layers(layers, options, path);
-    using detail::checked;
-    using detail::handle;
-    using detail::where;
-    h5ser::detail::quiet_hdf5_errors quiet;
-    h5ser::detail::atomic_file out(path);
-    {
-        handle file = h5ser::detail::create_for_writing(out, 0, h5ser::detail::file_style::earliest);
-        const where root{path, {}, "/"};
-        std::vector<std::string> names;
-        for (const auto& l : plan) names.push_back(l.name);
-        {
-            // Keras creates the layer groups sorted by name, and so do we (the order itself comes from layer_names).
-            std::vector<const detail::layer_to_write*> sorted;
-            for (const auto& l : plan) sorted.push_back(&l);
-            std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
-            for (const auto* l : sorted) {
-                const where at{path, l->source ? l->source->field : std::string(), "/" + l->name};
-                handle group = checked(H5Gcreate2(file.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create layer group");
-                detail::write_string_list(group.get(), "weight_names", l->weight_names, options.strings, at);
-                if (!l->source) continue;
-                for (std::size_t i = 0; i < l->weight_names.size(); ++i) {
-                    const where wat{path, l->source->tensors[i].field, at.h5 + "/" + l->weight_names[i]};
-                    l->source->tensors[i].write(group.get(), l->weight_names[i], wat);
-                }
-            }
-        }
-        detail::write_string_list(file.get(), "layer_names", names, options.strings, root);
-        detail::write_string(file.get(), "backend", options.backend, options.strings, root);
-        detail::write_string(file.get(), "keras_version", options.keras_version, options.strings, root);
-        if (file.close() < 0) h5ser::detail::throw_hdf5(root, "cannot write file", errc::io);
-    }
-    out.commit();
+    detail::save_layers(detail::collect_layers(model), path, options);
 }
 
 }  // namespace h5ser::keras

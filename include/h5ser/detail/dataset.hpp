@@ -119,6 +119,39 @@ written_tensor digest_tensor(const X& value, std::size_t& count) {
     return out;
 }
 
+/// Elements to store: their types in the file and in memory, their shape and their bytes.
+struct element_block {
+    hid_t file_type;
+    hid_t memory_type;
+    const hsize_t* dims;
+    std::size_t rank;
+    const void* data;  ///< may be null when there are no elements
+    bool bfloat16;     ///< marks the dataset dtype="bfloat16" (Keras 3's convention)
+};
+
+/// Creates dataset `name` in `parent`, stored as `plan` says, writes `e` and the checksum attribute
+/// of `data_hash` (the XXH3-64 of the element bytes). Returns the dataset, still open.
+inline handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, std::uint64_t data_hash,
+                                         const creation_plists& plists, const storage_plan& plan, const where& at) {
+    handle space = make_dataspace(e.dims, e.rank, at);
+    const std::size_t element_size = H5Tget_size(e.file_type);
+    handle own_dcpl;
+    hid_t dcpl = unchunked_plist(plan, e.dims, e.rank, element_size, plists);
+    if (dcpl < 0) {
+        own_dcpl = dataset_plist(plan, e.dims, e.rank, element_size, at);
+        dcpl = own_dcpl.get();
+    }
+    const std::string n(name);
+    handle dataset = checked(H5Dcreate2(parent, n.c_str(), e.file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
+                             "cannot create dataset");
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
+    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    if (e.bfloat16) write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
+    write_attribute(dataset.get(), checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+    return dataset;
+}
+
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
@@ -131,26 +164,11 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     written_tensor out = digest_tensor(value, count);
     std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
-    handle space = make_dataspace(dims.data(), rank, at);
     handle ftype = file_type<element>(at);
-    handle own_dcpl;
-    hid_t dcpl = unchunked_plist(plan, dims.data(), rank, sizeof(element), plists);
-    if (dcpl < 0) {
-        own_dcpl = dataset_plist(plan, dims.data(), rank, sizeof(element), at);
-        dcpl = own_dcpl.get();
-    }
-    const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), ftype.get(), space.get(), plists.link.get(), dcpl, H5P_DEFAULT),
-                             at, "cannot create dataset");
-    const element* data = adapter::data(value);
-    if (count != 0) {
-        handle mtype = memory_type<element>(at);
-        check(H5Dwrite(dataset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
-    }
-    if constexpr (std::is_same_v<element, bfloat16>) {
-        write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
-    }
-    write_attribute(dataset.get(), checksum_attribute, checksum_text(out.data_hash), at, plists.attributes());
+    handle mtype = memory_type<element>(at);
+    handle dataset = create_checksummed_dataset(
+        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>},
+        out.data_hash, plists, plan, at);
     out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
     out.stored_bytes = H5Dget_storage_size(dataset.get());
     H5Eclear2(H5E_DEFAULT);
@@ -225,6 +243,27 @@ inline std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t de
     if (!plain && declared_bytes > v.stored_bytes * max_compression_ratio + (std::uint64_t{1} << 20))
         return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
                " (a shape bomb)";
+    return {};
+}
+
+/// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
+/// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
+/// else why nothing was read: a missing filter plugin, an unsafe dataset, an HDF5 error.
+inline std::string read_elements(hid_t dataset, const dataset_view& view, hid_t mem_type, std::vector<unsigned char>& out) {
+    std::uint64_t count = view.shape.null ? 0 : 1;
+    for (const hsize_t d : view.shape.dims) count *= d;
+    if (!view.missing_filter.empty()) return "needs filter " + view.missing_filter;
+    if (std::string why = unsafe_dataset_reason(view, count * H5Tget_size(view.type.get())); !why.empty()) return why;
+    handle own;
+    if (mem_type < 0) {
+        own = handle(H5Tcopy(view.type.get()));
+        mem_type = own.get();
+    }
+    out.resize(count * H5Tget_size(mem_type));
+    if (count != 0 && H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return "cannot be read (HDF5 error)";
+    }
     return {};
 }
 
