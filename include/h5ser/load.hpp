@@ -179,11 +179,9 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
         ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
         return;
     }
-    handle mem = read_memory_type<element>(view.type.get(), at);
-    const auto read_into = [&](void* buffer) {
-        if (count != 0) check(H5Dread(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+    stage_dataset(ctx.commits, ctx.problems, target, dataset.get(), view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
         if constexpr (Ctx::verify) {
-            const std::uint64_t hash = hash_bytes(count ? buffer : static_cast<const void*>(""), count * sizeof(element));
+            const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
             if (const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at)) {
                 const std::string computed = checksum_text(hash);
                 if (*stored != computed) {
@@ -196,26 +194,8 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
             ctx.fingerprint.add_tensor(at.h5, dtype, dims.data(), rank, hash);
         }
-        if constexpr (std::is_same_v<element, bool>) {
-            const auto* bytes = static_cast<const unsigned char*>(buffer);
-            for (std::size_t i = 0; i < count; ++i) {
-                if (bytes[i] > 1) {
-                    ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
-                                      "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
-                    return false;
-                }
-            }
-        }
         return true;
-    };
-    if constexpr (resizable_tensor<X>) {
-        X staged{};
-        adapter::resize_for_overwrite(staged, file_shape);
-        if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
-    } else {
-        std::vector<unsigned char> bytes(count * sizeof(element));
-        if (read_into(bytes.data())) ctx.commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
-    }
+    });
     ctx.advance(view.stored_bytes);
 }
 

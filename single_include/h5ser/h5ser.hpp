@@ -2121,6 +2121,77 @@ using progress_callback = std::function<void(std::uint64_t done, std::uint64_t t
 
 
 
+// ---- h5ser/detail/commit.hpp -------------------------------------------------------------------
+// h5ser/detail/commit.hpp: staged loads. Nothing is written into the user's model until every
+// field has been read and checked; then the staged values move in, which cannot fail.
+
+
+namespace h5ser::detail {
+
+class commit_list {
+public:
+    struct action {
+        virtual ~action() = default;
+        virtual void apply() noexcept = 0;
+    };
+
+    template <class T>
+    struct move_action final : action {
+        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
+        void apply() noexcept override { *target = std::move(value); }
+        T* target;
+        T value;
+    };
+    struct copy_action final : action {
+        copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
+        void apply() noexcept override {
+            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
+        }
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+
+    /// Moves `value` into `*target` when the load succeeds.
+    template <class T>
+    void move_into(T& target, T&& value) {
+        static_assert(std::is_nothrow_move_assignable_v<T>,
+                      "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
+                      "give this type a noexcept move assignment");
+        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
+    }
+
+    /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
+    /// when the load succeeds; call `finish` after the actions that fill it.
+    template <class T>
+    struct staged {
+        std::unique_ptr<move_action<T>> slot;
+        T& value() noexcept { return slot->value; }
+    };
+    template <class T>
+    staged<T> stage(T& target, T initial) {
+        return {std::make_unique<move_action<T>>(target, std::move(initial))};
+    }
+    template <class T>
+    void finish(staged<T>&& s) {
+        actions_.push_back(std::move(s.slot));
+    }
+
+    /// Copies bytes into memory the model does not own (views) when the load succeeds.
+    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
+        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    }
+
+    void apply_all() noexcept {
+        for (auto& a : actions_) a->apply();
+        actions_.clear();
+    }
+
+private:
+    std::vector<std::unique_ptr<action>> actions_;
+};
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/group.hpp --------------------------------------------------------------------
 // h5ser/detail/group.hpp: HDF5 groups: creating them, opening children safely, listing members.
 
@@ -2539,6 +2610,44 @@ inline std::string read_elements(hid_t dataset, const dataset_view& view, hid_t 
         return "cannot be read (HDF5 error)";
     }
     return {};
+}
+
+/// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
+/// value for tensors that size themselves, bytes copied in later for views. `accept(bytes, size)`
+/// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
+/// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
+/// load commits.
+template <adapted_tensor X, class Accept>
+void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
+                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, const Accept& accept) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    std::size_t count = 1;
+    for (const std::size_t d : file_shape) count *= d;
+    handle mem = read_memory_type<element>(file_type, at);
+    const auto read = [&](void* buffer) {
+        if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if (!accept(static_cast<const void*>(buffer), count * sizeof(element))) return false;
+        if constexpr (std::is_same_v<element, bool>) {
+            const auto* bytes = static_cast<const unsigned char*>(buffer);
+            for (std::size_t i = 0; i < count; ++i) {
+                if (bytes[i] > 1) {
+                    problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
+                                  "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                    return false;
+                }
+            }
+        }
+        return true;
+    };
+    if constexpr (resizable_tensor<X>) {
+        X staged{};
+        adapter::resize_for_overwrite(staged, file_shape);
+        if (read(static_cast<void*>(adapter::data(staged)))) commits.move_into(target, std::move(staged));
+    } else {
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (read(bytes.data())) commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
+    }
 }
 
 }  // namespace h5ser::detail
@@ -3321,77 +3430,6 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 
 
 
-// ---- h5ser/detail/commit.hpp -------------------------------------------------------------------
-// h5ser/detail/commit.hpp: staged loads. Nothing is written into the user's model until every
-// field has been read and checked; then the staged values move in, which cannot fail.
-
-
-namespace h5ser::detail {
-
-class commit_list {
-public:
-    struct action {
-        virtual ~action() = default;
-        virtual void apply() noexcept = 0;
-    };
-
-    template <class T>
-    struct move_action final : action {
-        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
-        void apply() noexcept override { *target = std::move(value); }
-        T* target;
-        T value;
-    };
-    struct copy_action final : action {
-        copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
-        void apply() noexcept override {
-            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
-        }
-        void* target;
-        std::vector<unsigned char> bytes;
-    };
-
-    /// Moves `value` into `*target` when the load succeeds.
-    template <class T>
-    void move_into(T& target, T&& value) {
-        static_assert(std::is_nothrow_move_assignable_v<T>,
-                      "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
-                      "give this type a noexcept move assignment");
-        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
-    }
-
-    /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
-    /// when the load succeeds; call `finish` after the actions that fill it.
-    template <class T>
-    struct staged {
-        std::unique_ptr<move_action<T>> slot;
-        T& value() noexcept { return slot->value; }
-    };
-    template <class T>
-    staged<T> stage(T& target, T initial) {
-        return {std::make_unique<move_action<T>>(target, std::move(initial))};
-    }
-    template <class T>
-    void finish(staged<T>&& s) {
-        actions_.push_back(std::move(s.slot));
-    }
-
-    /// Copies bytes into memory the model does not own (views) when the load succeeds.
-    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
-        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
-    }
-
-    void apply_all() noexcept {
-        for (auto& a : actions_) a->apply();
-        actions_.clear();
-    }
-
-private:
-    std::vector<std::unique_ptr<action>> actions_;
-};
-
-}  // namespace h5ser::detail
-
 
 namespace h5ser {
 
@@ -3537,11 +3575,9 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
         ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
         return;
     }
-    handle mem = read_memory_type<element>(view.type.get(), at);
-    const auto read_into = [&](void* buffer) {
-        if (count != 0) check(H5Dread(dataset.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+    stage_dataset(ctx.commits, ctx.problems, target, dataset.get(), view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
         if constexpr (Ctx::verify) {
-            const std::uint64_t hash = hash_bytes(count ? buffer : static_cast<const void*>(""), count * sizeof(element));
+            const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
             if (const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at)) {
                 const std::string computed = checksum_text(hash);
                 if (*stored != computed) {
@@ -3554,26 +3590,8 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
             ctx.fingerprint.add_tensor(at.h5, dtype, dims.data(), rank, hash);
         }
-        if constexpr (std::is_same_v<element, bool>) {
-            const auto* bytes = static_cast<const unsigned char*>(buffer);
-            for (std::size_t i = 0; i < count; ++i) {
-                if (bytes[i] > 1) {
-                    ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
-                                      "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
-                    return false;
-                }
-            }
-        }
         return true;
-    };
-    if constexpr (resizable_tensor<X>) {
-        X staged{};
-        adapter::resize_for_overwrite(staged, file_shape);
-        if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
-    } else {
-        std::vector<unsigned char> bytes(count * sizeof(element));
-        if (read_into(bytes.data())) ctx.commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
-    }
+    });
     ctx.advance(view.stored_bytes);
 }
 

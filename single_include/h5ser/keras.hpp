@@ -798,7 +798,7 @@ struct tensor_slot {
     std::size_t rank = 0;
     std::vector<std::size_t> shape;  ///< current shape
     bool unsized = false;            ///< owning and empty: takes the file's shape
-    std::function<bool(h5ser::detail::commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
+    std::function<void(h5ser::detail::commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
                        const where& at, h5ser::detail::problem_list& problems)>
         read;                                                      ///< loads only
     std::function<void(hid_t group, const std::string& name, const where& at)> write;  ///< saves only
@@ -810,42 +810,6 @@ struct struct_layer {
     bool named = true;  ///< false for sequence elements, which by_name cannot address
     std::vector<tensor_slot> tensors;
 };
-
-template <class X>
-bool read_into(X& target, h5ser::detail::commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& file_shape,
-               const where& at, h5ser::detail::problem_list& problems) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
-    std::array<std::size_t, rank> dims{};
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) count *= (dims[i] = file_shape[i]);
-    handle mem = h5ser::detail::read_memory_type<element>(file_type, at);
-    const auto read = [&](void* buffer) {
-        if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        if constexpr (std::is_same_v<element, bool>) {
-            const auto* bytes = static_cast<const unsigned char*>(buffer);
-            for (std::size_t i = 0; i < count; ++i) {
-                if (bytes[i] > 1) {
-                    problems.add({errc::invalid_value, at.field, at.h5, "bool elements 0 or 1", "byte value " + std::to_string(bytes[i]), {}});
-                    return false;
-                }
-            }
-        }
-        return true;
-    };
-    if constexpr (resizable_tensor<X>) {
-        X staged{};
-        adapter::resize_for_overwrite(staged, dims);
-        if (!read(static_cast<void*>(adapter::data(staged)))) return false;
-        commits.move_into(target, std::move(staged));
-    } else {
-        std::vector<unsigned char> bytes(count * sizeof(element));
-        if (!read(bytes.data())) return false;
-        commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
-    }
-    return true;
-}
 
 /// Creates weight dataset `name` in a layer group and writes `data` (of `mem_type`) into it. Weight
 /// names contain '/', for which Keras (through h5py) creates intermediate groups; like Keras, the
@@ -894,7 +858,9 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
     } else {
         slot.read = [&value](h5ser::detail::commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
                              const where& at, h5ser::detail::problem_list& problems) {
-            return read_into(value, commits, dataset, file_type, shape, at, problems);
+            std::array<std::size_t, tensor_adapter<T>::rank> dims{};
+            for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
+            h5ser::detail::stage_dataset(commits, problems, value, dataset, file_type, dims, at, [](const void*, std::size_t) { return true; });
         };
     }
     return slot;

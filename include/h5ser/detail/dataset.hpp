@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/commit.hpp"
 #include "h5ser/detail/dtype.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/problems.hpp"
 #include "h5ser/storage_policy.hpp"
 #include "h5ser/tensor_adapter.hpp"
 
@@ -265,6 +267,44 @@ inline std::string read_elements(hid_t dataset, const dataset_view& view, hid_t 
         return "cannot be read (HDF5 error)";
     }
     return {};
+}
+
+/// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
+/// value for tensors that size themselves, bytes copied in later for views. `accept(bytes, size)`
+/// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
+/// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
+/// load commits.
+template <adapted_tensor X, class Accept>
+void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
+                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, const Accept& accept) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    std::size_t count = 1;
+    for (const std::size_t d : file_shape) count *= d;
+    handle mem = read_memory_type<element>(file_type, at);
+    const auto read = [&](void* buffer) {
+        if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if (!accept(static_cast<const void*>(buffer), count * sizeof(element))) return false;
+        if constexpr (std::is_same_v<element, bool>) {
+            const auto* bytes = static_cast<const unsigned char*>(buffer);
+            for (std::size_t i = 0; i < count; ++i) {
+                if (bytes[i] > 1) {
+                    problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
+                                  "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                    return false;
+                }
+            }
+        }
+        return true;
+    };
+    if constexpr (resizable_tensor<X>) {
+        X staged{};
+        adapter::resize_for_overwrite(staged, file_shape);
+        if (read(static_cast<void*>(adapter::data(staged)))) commits.move_into(target, std::move(staged));
+    } else {
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (read(bytes.data())) commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
+    }
 }
 
 }  // namespace h5ser::detail
