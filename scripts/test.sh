@@ -14,7 +14,7 @@ run() {
   local name=$1 ctest_args=$2
   shift 2
   echo "=== build: $name"
-  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON -DH5SER_REQUIRE_KERAS=ON "$@" >/dev/null
+  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON -DH5SER_REQUIRE_KERAS=ON -DH5SER_REQUIRE_MPI=ON "$@" >/dev/null
   cmake --build "build/$name" -j"$jobs"
   (cd "build/$name" && ctest --output-on-failure -j"$jobs" $ctest_args)
 }

@@ -31,6 +31,7 @@ enum class errc : int {
     layer_count_mismatch = 17,   ///< Keras: the struct and the file have different numbers of layers with weights
     weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
+    rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -55,6 +56,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::layer_count_mismatch: return "layer count mismatch";
         case errc::weight_count_mismatch: return "weight count mismatch";
         case errc::not_keras_file: return "not a Keras file";
+        case errc::rank_failed: return "another MPI rank failed";
     }
     return "error";
 }

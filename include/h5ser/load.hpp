@@ -363,7 +363,9 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
             return;
         }
         if constexpr (kind == node_kind::dataset) {
-            load_dataset(ctx, parent, name, target, at);
+            // A context may read tensors its own way (h5ser/mpi.hpp reads one slice per rank).
+            if constexpr (requires { ctx.load_dataset(parent, name, target, at); }) ctx.load_dataset(parent, name, target, at);
+            else load_dataset(ctx, parent, name, target, at);
         } else if constexpr (kind == node_kind::attribute) {
             const std::string n(name);
             if (auto value = read_attribute<T>(parent, n, at, ctx.problems)) ctx.commits.move_into(target, std::move(*value));
@@ -428,19 +430,16 @@ constexpr bool weights_cover_everything() {
     }
 }
 
-template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
-    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
-    if (progress) {
-        std::error_code ec;
-        ctx.total_bytes = std::filesystem::file_size(path, ec);
-    }
-    const where at{path, {}, "/"};
+/// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
+/// and, when the load covers everything the file holds, checks the file's fingerprint.
+template <class Ctx, class Model>
+void load_tree(Ctx& ctx, hid_t root, Model& model) {
+    const where at{ctx.file, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
-    if constexpr (Verify) {
+    if constexpr (Ctx::verify) {
         if (ctx.report_unexpected && ctx.problems.empty()) {
             if (const auto stored = read_string_attribute(root, "fingerprint", at); stored && *stored != ctx.fingerprint.hex()) {
                 ctx.problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + ctx.fingerprint.hex(),
@@ -448,19 +447,31 @@ void load_from(hid_t root, const std::string& path, Model& model, bool report_un
             }
         }
     }
+}
+
+template <save_mode Mode, bool Lenient, bool Verify, class Model>
+void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
+    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) {
+        std::error_code ec;
+        ctx.total_bytes = std::filesystem::file_size(path, ec);
+    }
+    load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
-template <class Policies, class Model>
-void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
-    handle file = open_for_reading(path, Policies::verify);
-    const where at{path, {}, "/"};
-    handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
-    const file_header header = read_header(root.get(), path);
+/// How a load reads a file: in which mode, and whether objects the struct lacks are errors.
+struct load_plan {
+    save_mode mode;
+    bool report_unexpected;
+};
 
+/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
+/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
+template <class Policies, class Model>
+load_plan plan_load(const file_header& header, const std::string& path, bool fresh_model) {
     constexpr save_mode asked = Policies::mode;
     if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
         throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
@@ -474,11 +485,20 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
         }
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    const bool report_unexpected = effective == header.mode;
-    if (effective == save_mode::weights_only)
-        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
+    return {effective, effective == header.mode};
+}
+
+template <class Policies, class Model>
+void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+    quiet_hdf5_errors quiet;
+    handle file = open_for_reading(path, Policies::verify);
+    const where at{path, {}, "/"};
+    handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
+    if (plan.mode == save_mode::weights_only)
+        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
     else
-        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
+        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
 }
 
 }  // namespace detail

@@ -93,24 +93,9 @@ public:
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        using adapter = tensor_adapter<X>;
-        constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
+        constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
         const written_tensor w = write_dataset(parent(), name, value, plists_, plans_.back(), at);
-        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
-        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
-        if (progress_) {
-            done_bytes_ += tensor_bytes(value);
-            progress_(done_bytes_, total_bytes_);
-        }
-        if constexpr (with_schema) {
-            open_schema(name, optimizer);
-            schema_.value("kind", "dataset");
-            schema_.value("dtype", dtype);
-            schema_.begin_array("shape");
-            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
-            schema_.end_array();
-            schema_.end_object();
-        }
+        record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
     }
 
     template <class X>
@@ -168,8 +153,33 @@ public:
     [[nodiscard]] const std::vector<byte_range>& data_ranges() const noexcept { return data_ranges_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
-private:
+protected:
+    // For writers that store tensors their own way (h5ser/mpi.hpp writes one slice per rank).
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? root_ : groups_.back().get(); }
+    [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
+    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.back(); }
+
+    /// Adds a written tensor to the fingerprint, the seal's data ranges, the progress and the schema.
+    void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes,
+                        const where& at, bool optimizer) {
+        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
+        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
+        if (progress_) {
+            done_bytes_ += bytes;
+            progress_(done_bytes_, total_bytes_);
+        }
+        if constexpr (with_schema) {
+            open_schema(name, optimizer);
+            schema_.value("kind", "dataset");
+            schema_.value("dtype", dtype);
+            schema_.begin_array("shape");
+            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
+            schema_.end_array();
+            schema_.end_object();
+        }
+    }
+
+private:
     void open_schema(std::string_view name, bool optimizer) {
         schema_.begin_object(name);
         if (optimizer) schema_.boolean("optimizer_state", true);
@@ -209,6 +219,31 @@ struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
+/// Writes `model` below `root_group` through `writer` (a file_writer<Mode>), then the root
+/// attributes: format version, mode, schema (full model) and fingerprint.
+template <save_mode Mode, class Writer, class Model, class ExtraRootAttributes>
+void write_model(Writer& writer, hid_t root_group, const Model& model, const where& root, const ExtraRootAttributes& extra) {
+    if constexpr (Mode != save_mode::weights_only) {
+        writer.schema().begin_object();
+        writer.schema().number("h5ser_schema", 1);
+        writer.schema().value("type", type_name<Model>());
+        writer.schema().value("kind", "group");
+        writer.schema().begin_object("fields");
+    }
+    walk_fields<Mode>(writer, model, root);
+    write_attribute(root_group, "h5ser_format_version", format_version, root);
+    write_attribute(root_group, "h5ser_mode", std::string(mode_name(Mode)), root);
+    if constexpr (Mode != save_mode::weights_only) {
+        writer.schema().end_object();
+        writer.schema().end_object();
+        write_attribute(root_group, "h5ser_version", std::string(h5ser::version), root);
+        write_attribute(root_group, "model_type", std::string(type_name<Model>()), root);
+        write_attribute(root_group, "schema", writer.schema().str(), root);
+    }
+    write_attribute(root_group, "fingerprint", writer.fingerprint(), root);
+    extra(root_group, root);
+}
+
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
@@ -224,25 +259,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
         file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes);
-        if constexpr (Mode != save_mode::weights_only) {
-            writer.schema().begin_object();
-            writer.schema().number("h5ser_schema", 1);
-            writer.schema().value("type", type_name<Model>());
-            writer.schema().value("kind", "group");
-            writer.schema().begin_object("fields");
-        }
-        walk_fields<Mode>(writer, model, root);
-        write_attribute(root_group.get(), "h5ser_format_version", format_version, root);
-        write_attribute(root_group.get(), "h5ser_mode", std::string(mode_name(Mode)), root);
-        if constexpr (Mode != save_mode::weights_only) {
-            writer.schema().end_object();
-            writer.schema().end_object();
-            write_attribute(root_group.get(), "h5ser_version", std::string(h5ser::version), root);
-            write_attribute(root_group.get(), "model_type", std::string(type_name<Model>()), root);
-            write_attribute(root_group.get(), "schema", writer.schema().str(), root);
-        }
-        write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
-        extra(root_group.get(), root);
+        write_model<Mode>(writer, root_group.get(), model, root, extra);
         data_ranges = writer.data_ranges();
         root_group.reset();
         if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);

@@ -79,6 +79,7 @@ enum class errc : int {
     layer_count_mismatch = 17,   ///< Keras: the struct and the file have different numbers of layers with weights
     weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
+    rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -103,6 +104,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::layer_count_mismatch: return "layer count mismatch";
         case errc::weight_count_mismatch: return "weight count mismatch";
         case errc::not_keras_file: return "not a Keras file";
+        case errc::rank_failed: return "another MPI rank failed";
     }
     return "error";
 }
@@ -2612,6 +2614,22 @@ inline std::string read_elements(hid_t dataset, const dataset_view& view, hid_t 
     return {};
 }
 
+/// For bool tensors: are all `count` elements read into `buffer` 0 or 1? Records a problem if not.
+template <class Element>
+bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t count, const where& at) {
+    if constexpr (std::is_same_v<Element, bool>) {
+        const auto* bytes = static_cast<const unsigned char*>(buffer);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (bytes[i] > 1) {
+                problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
+                              "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
 /// value for tensors that size themselves, bytes copied in later for views. `accept(bytes, size)`
 /// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
@@ -2627,18 +2645,8 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
     handle mem = read_memory_type<element>(file_type, at);
     const auto read = [&](void* buffer) {
         if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        if (!accept(static_cast<const void*>(buffer), count * sizeof(element))) return false;
-        if constexpr (std::is_same_v<element, bool>) {
-            const auto* bytes = static_cast<const unsigned char*>(buffer);
-            for (std::size_t i = 0; i < count; ++i) {
-                if (bytes[i] > 1) {
-                    problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
-                                  "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
-                    return false;
-                }
-            }
-        }
-        return true;
+        return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
+               check_bool_elements<element>(problems, buffer, count, at);
     };
     if constexpr (resizable_tensor<X>) {
         X staged{};
@@ -2690,10 +2698,9 @@ inline handle writer_file_access(const where& at) {
 
 void verify_seal(const std::string& path);  // seal.hpp
 
-/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
-/// seal (see seal.hpp) before the HDF5 library reads any of it.
-inline handle open_for_reading(const std::string& path, bool check_seal = true) {
-    const where at{path, {}, "/"};
+/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
+/// `check_seal`) holds and it is HDF5.
+inline void check_readable(const std::string& path, bool check_seal) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
@@ -2706,6 +2713,13 @@ inline handle open_for_reading(const std::string& path, bool check_seal = true) 
         H5Eclear2(H5E_DEFAULT);
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
+}
+
+/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
+/// seal (see seal.hpp) before the HDF5 library reads any of it.
+inline handle open_for_reading(const std::string& path, bool check_seal = true) {
+    const where at{path, {}, "/"};
+    check_readable(path, check_seal);
     handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
     check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
@@ -2781,41 +2795,54 @@ private:
 /// reader of Keras files expects.
 enum class file_style { h5ser, earliest };
 
-/// Creates the temporary HDF5 file with a userblock of `userblock` bytes (0: none) for the seal,
-/// turning the usual failures into plain messages.
-inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
-    const where at{out.target(), {}, "/"};
-    const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
+/// Refuses a save whose target is a directory or lies in a directory that does not exist.
+inline void check_target_path(const std::string& target) {
+    const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
-        throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "directory '" + dir.string() + "' does not exist"});
+        throw error(target, problem{errc::io, {}, {}, {}, {}, "directory '" + dir.string() + "' does not exist"});
     }
-    if (std::filesystem::is_directory(out.target(), ec)) {
-        throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
+    if (std::filesystem::is_directory(target, ec)) {
+        throw error(target, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
-    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+}
+
+/// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
+/// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
+inline handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
+                               hid_t fapl) {
+    const where at{target, {}, "/"};
+    const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     // The root group lists its members in creation (field) order too, like every other group.
     if (style == file_style::h5ser)
         check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
-    const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
+    const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl);
     if (id < 0) {
         // HDF5's own message names the errno only deep in its stack; check it ourselves first.
-        const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         const int err = errno;
         if (fd >= 0) {
             ::close(fd);
-            ::unlink(out.temp_path().c_str());
+            ::unlink(temp.c_str());
         } else {
             H5Eclear2(H5E_DEFAULT);
-            throw_io(out.target(), "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
+            throw_io(target, "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
         }
-        throw_hdf5(at, "cannot create file '" + out.temp_path() + "'", errc::io);
+        throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
     }
     return handle(id);
+}
+
+/// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
+inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
+    const where at{out.target(), {}, "/"};
+    check_target_path(out.target());
+    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    return create_hdf5_file(out.temp_path(), out.target(), userblock, style, fapl.get());
 }
 
 }  // namespace h5ser::detail
@@ -3242,24 +3269,9 @@ public:
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        using adapter = tensor_adapter<X>;
-        constexpr std::string_view dtype = dtype_name<typename adapter::element_type>();
+        constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
         const written_tensor w = write_dataset(parent(), name, value, plists_, plans_.back(), at);
-        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
-        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
-        if (progress_) {
-            done_bytes_ += tensor_bytes(value);
-            progress_(done_bytes_, total_bytes_);
-        }
-        if constexpr (with_schema) {
-            open_schema(name, optimizer);
-            schema_.value("kind", "dataset");
-            schema_.value("dtype", dtype);
-            schema_.begin_array("shape");
-            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
-            schema_.end_array();
-            schema_.end_object();
-        }
+        record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
     }
 
     template <class X>
@@ -3317,8 +3329,33 @@ public:
     [[nodiscard]] const std::vector<byte_range>& data_ranges() const noexcept { return data_ranges_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
-private:
+protected:
+    // For writers that store tensors their own way (h5ser/mpi.hpp writes one slice per rank).
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? root_ : groups_.back().get(); }
+    [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
+    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.back(); }
+
+    /// Adds a written tensor to the fingerprint, the seal's data ranges, the progress and the schema.
+    void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes,
+                        const where& at, bool optimizer) {
+        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
+        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
+        if (progress_) {
+            done_bytes_ += bytes;
+            progress_(done_bytes_, total_bytes_);
+        }
+        if constexpr (with_schema) {
+            open_schema(name, optimizer);
+            schema_.value("kind", "dataset");
+            schema_.value("dtype", dtype);
+            schema_.begin_array("shape");
+            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
+            schema_.end_array();
+            schema_.end_object();
+        }
+    }
+
+private:
     void open_schema(std::string_view name, bool optimizer) {
         schema_.begin_object(name);
         if (optimizer) schema_.boolean("optimizer_state", true);
@@ -3358,6 +3395,31 @@ struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
+/// Writes `model` below `root_group` through `writer` (a file_writer<Mode>), then the root
+/// attributes: format version, mode, schema (full model) and fingerprint.
+template <save_mode Mode, class Writer, class Model, class ExtraRootAttributes>
+void write_model(Writer& writer, hid_t root_group, const Model& model, const where& root, const ExtraRootAttributes& extra) {
+    if constexpr (Mode != save_mode::weights_only) {
+        writer.schema().begin_object();
+        writer.schema().number("h5ser_schema", 1);
+        writer.schema().value("type", type_name<Model>());
+        writer.schema().value("kind", "group");
+        writer.schema().begin_object("fields");
+    }
+    walk_fields<Mode>(writer, model, root);
+    write_attribute(root_group, "h5ser_format_version", format_version, root);
+    write_attribute(root_group, "h5ser_mode", std::string(mode_name(Mode)), root);
+    if constexpr (Mode != save_mode::weights_only) {
+        writer.schema().end_object();
+        writer.schema().end_object();
+        write_attribute(root_group, "h5ser_version", std::string(h5ser::version), root);
+        write_attribute(root_group, "model_type", std::string(type_name<Model>()), root);
+        write_attribute(root_group, "schema", writer.schema().str(), root);
+    }
+    write_attribute(root_group, "fingerprint", writer.fingerprint(), root);
+    extra(root_group, root);
+}
+
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
@@ -3373,25 +3435,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
         file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes);
-        if constexpr (Mode != save_mode::weights_only) {
-            writer.schema().begin_object();
-            writer.schema().number("h5ser_schema", 1);
-            writer.schema().value("type", type_name<Model>());
-            writer.schema().value("kind", "group");
-            writer.schema().begin_object("fields");
-        }
-        walk_fields<Mode>(writer, model, root);
-        write_attribute(root_group.get(), "h5ser_format_version", format_version, root);
-        write_attribute(root_group.get(), "h5ser_mode", std::string(mode_name(Mode)), root);
-        if constexpr (Mode != save_mode::weights_only) {
-            writer.schema().end_object();
-            writer.schema().end_object();
-            write_attribute(root_group.get(), "h5ser_version", std::string(h5ser::version), root);
-            write_attribute(root_group.get(), "model_type", std::string(type_name<Model>()), root);
-            write_attribute(root_group.get(), "schema", writer.schema().str(), root);
-        }
-        write_attribute(root_group.get(), "fingerprint", writer.fingerprint(), root);
-        extra(root_group.get(), root);
+        write_model<Mode>(writer, root_group.get(), model, root, extra);
         data_ranges = writer.data_ranges();
         root_group.reset();
         if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
@@ -3759,7 +3803,9 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
             return;
         }
         if constexpr (kind == node_kind::dataset) {
-            load_dataset(ctx, parent, name, target, at);
+            // A context may read tensors its own way (h5ser/mpi.hpp reads one slice per rank).
+            if constexpr (requires { ctx.load_dataset(parent, name, target, at); }) ctx.load_dataset(parent, name, target, at);
+            else load_dataset(ctx, parent, name, target, at);
         } else if constexpr (kind == node_kind::attribute) {
             const std::string n(name);
             if (auto value = read_attribute<T>(parent, n, at, ctx.problems)) ctx.commits.move_into(target, std::move(*value));
@@ -3824,19 +3870,16 @@ constexpr bool weights_cover_everything() {
     }
 }
 
-template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
-    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
-    if (progress) {
-        std::error_code ec;
-        ctx.total_bytes = std::filesystem::file_size(path, ec);
-    }
-    const where at{path, {}, "/"};
+/// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
+/// and, when the load covers everything the file holds, checks the file's fingerprint.
+template <class Ctx, class Model>
+void load_tree(Ctx& ctx, hid_t root, Model& model) {
+    const where at{ctx.file, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
-    if constexpr (Verify) {
+    if constexpr (Ctx::verify) {
         if (ctx.report_unexpected && ctx.problems.empty()) {
             if (const auto stored = read_string_attribute(root, "fingerprint", at); stored && *stored != ctx.fingerprint.hex()) {
                 ctx.problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + ctx.fingerprint.hex(),
@@ -3844,19 +3887,31 @@ void load_from(hid_t root, const std::string& path, Model& model, bool report_un
             }
         }
     }
+}
+
+template <save_mode Mode, bool Lenient, bool Verify, class Model>
+void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
+    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) {
+        std::error_code ec;
+        ctx.total_bytes = std::filesystem::file_size(path, ec);
+    }
+    load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
-template <class Policies, class Model>
-void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
-    handle file = open_for_reading(path, Policies::verify);
-    const where at{path, {}, "/"};
-    handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
-    const file_header header = read_header(root.get(), path);
+/// How a load reads a file: in which mode, and whether objects the struct lacks are errors.
+struct load_plan {
+    save_mode mode;
+    bool report_unexpected;
+};
 
+/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
+/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
+template <class Policies, class Model>
+load_plan plan_load(const file_header& header, const std::string& path, bool fresh_model) {
     constexpr save_mode asked = Policies::mode;
     if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
         throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
@@ -3870,11 +3925,20 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
         }
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    const bool report_unexpected = effective == header.mode;
-    if (effective == save_mode::weights_only)
-        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
+    return {effective, effective == header.mode};
+}
+
+template <class Policies, class Model>
+void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+    quiet_hdf5_errors quiet;
+    handle file = open_for_reading(path, Policies::verify);
+    const where at{path, {}, "/"};
+    handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
+    if (plan.mode == save_mode::weights_only)
+        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
     else
-        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, report_unexpected, progress);
+        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
 }
 
 }  // namespace detail

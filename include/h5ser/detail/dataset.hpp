@@ -269,6 +269,22 @@ inline std::string read_elements(hid_t dataset, const dataset_view& view, hid_t 
     return {};
 }
 
+/// For bool tensors: are all `count` elements read into `buffer` 0 or 1? Records a problem if not.
+template <class Element>
+bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t count, const where& at) {
+    if constexpr (std::is_same_v<Element, bool>) {
+        const auto* bytes = static_cast<const unsigned char*>(buffer);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (bytes[i] > 1) {
+                problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
+                              "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
 /// value for tensors that size themselves, bytes copied in later for views. `accept(bytes, size)`
 /// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
@@ -284,18 +300,8 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
     handle mem = read_memory_type<element>(file_type, at);
     const auto read = [&](void* buffer) {
         if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        if (!accept(static_cast<const void*>(buffer), count * sizeof(element))) return false;
-        if constexpr (std::is_same_v<element, bool>) {
-            const auto* bytes = static_cast<const unsigned char*>(buffer);
-            for (std::size_t i = 0; i < count; ++i) {
-                if (bytes[i] > 1) {
-                    problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
-                                  "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
-                    return false;
-                }
-            }
-        }
-        return true;
+        return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
+               check_bool_elements<element>(problems, buffer, count, at);
     };
     if constexpr (resizable_tensor<X>) {
         X staged{};

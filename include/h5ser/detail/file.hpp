@@ -50,10 +50,9 @@ inline handle writer_file_access(const where& at) {
 
 void verify_seal(const std::string& path);  // seal.hpp
 
-/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
-/// seal (see seal.hpp) before the HDF5 library reads any of it.
-inline handle open_for_reading(const std::string& path, bool check_seal = true) {
-    const where at{path, {}, "/"};
+/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
+/// `check_seal`) holds and it is HDF5.
+inline void check_readable(const std::string& path, bool check_seal) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
@@ -66,6 +65,13 @@ inline handle open_for_reading(const std::string& path, bool check_seal = true) 
         H5Eclear2(H5E_DEFAULT);
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
+}
+
+/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
+/// seal (see seal.hpp) before the HDF5 library reads any of it.
+inline handle open_for_reading(const std::string& path, bool check_seal = true) {
+    const where at{path, {}, "/"};
+    check_readable(path, check_seal);
     handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
     check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
@@ -141,41 +147,54 @@ private:
 /// reader of Keras files expects.
 enum class file_style { h5ser, earliest };
 
-/// Creates the temporary HDF5 file with a userblock of `userblock` bytes (0: none) for the seal,
-/// turning the usual failures into plain messages.
-inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
-    const where at{out.target(), {}, "/"};
-    const std::filesystem::path dir = std::filesystem::path(out.target()).parent_path();
+/// Refuses a save whose target is a directory or lies in a directory that does not exist.
+inline void check_target_path(const std::string& target) {
+    const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
-        throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "directory '" + dir.string() + "' does not exist"});
+        throw error(target, problem{errc::io, {}, {}, {}, {}, "directory '" + dir.string() + "' does not exist"});
     }
-    if (std::filesystem::is_directory(out.target(), ec)) {
-        throw error(out.target(), problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
+    if (std::filesystem::is_directory(target, ec)) {
+        throw error(target, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
-    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+}
+
+/// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
+/// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
+inline handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
+                               hid_t fapl) {
+    const where at{target, {}, "/"};
+    const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     // The root group lists its members in creation (field) order too, like every other group.
     if (style == file_style::h5ser)
         check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
-    const hid_t id = H5Fcreate(out.temp_path().c_str(), H5F_ACC_EXCL, fcpl.get(), fapl.get());
+    const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl);
     if (id < 0) {
         // HDF5's own message names the errno only deep in its stack; check it ourselves first.
-        const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         const int err = errno;
         if (fd >= 0) {
             ::close(fd);
-            ::unlink(out.temp_path().c_str());
+            ::unlink(temp.c_str());
         } else {
             H5Eclear2(H5E_DEFAULT);
-            throw_io(out.target(), "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
+            throw_io(target, "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
         }
-        throw_hdf5(at, "cannot create file '" + out.temp_path() + "'", errc::io);
+        throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
     }
     return handle(id);
+}
+
+/// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
+inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
+    const where at{out.target(), {}, "/"};
+    check_target_path(out.target());
+    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    return create_hdf5_file(out.temp_path(), out.target(), userblock, style, fapl.get());
 }
 
 }  // namespace h5ser::detail
