@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -58,6 +59,13 @@ inline std::vector<row> interleaved_medians(int rounds, const std::vector<progra
     }
     std::vector<row> rows;
     for (std::size_t i = 0; i < programs.size(); ++i) rows.push_back({programs[i].name, median(times[i])});
+    if (std::getenv("H5SER_BENCH_ALL_TIMES")) {  // every round's time, to see the spread behind a median
+        for (std::size_t i = 0; i < programs.size(); ++i) {
+            std::printf("  %-56s", programs[i].name.c_str());
+            for (const double t : times[i]) std::printf(" %7.3f", t);
+            std::printf("\n");
+        }
+    }
     return rows;
 }
 

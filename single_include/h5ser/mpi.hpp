@@ -624,7 +624,7 @@ public:
         written_tensor w;
         w.rank = rank;
         std::optional<split_geometry> split;
-        agreement_.together([&] { split = whole_tensor(records, at, dtype, sizeof(element), w); });
+        agreement_.together([&] { split = whole_tensor(records, at, sizeof(element), w); });
         const void* local = local_count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
         w.data_hash = split ? global_hash(comm_.get(), comm_.rank(), *split, local) : records[0][save_record::local_hash];
 
@@ -742,7 +742,7 @@ private:
     /// The whole tensor's dimensions (into `w`) and, unless it is replicated, how it is split.
     /// Throws when the ranks' records do not describe one tensor.
     std::optional<split_geometry> whole_tensor(const std::vector<std::array<std::uint64_t, save_record::size>>& records, const where& at,
-                                               std::string_view dtype, std::size_t element_size, written_tensor& w) const {
+                                               std::size_t element_size, written_tensor& w) const {
         std::vector<std::array<std::uint64_t, 1>> structure;
         for (const auto& r : records) structure.push_back({r[save_record::structure]});
         check_same_structure(structure, at);
@@ -794,7 +794,6 @@ private:
         }
         w.dims[g.axis] = covered;
         for (std::size_t i = 0; i < w.rank; ++i) g.dims.push_back(w.dims[i]);
-        (void)dtype;
         return g;
     }
 
