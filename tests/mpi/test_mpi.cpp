@@ -219,6 +219,11 @@ TEST_CASE("a sharded file loads on any number of ranks, split along another axis
     expected.adam->m = my_block(whole.adam->m, 1);
     CHECK(same_model(mine, expected));
 
+    // On 1 rank (each rank alone, MPI_COMM_SELF), split along another axis: the one rank gets all of it.
+    CHECK(same_model(h5ser::mpi::load<Model>(path, MPI_COMM_SELF, load_shards), whole));
+    const h5ser::mpi::sharding half{{"embedding", h5ser::mpi::shard::slice(1, 32, 32)}};
+    CHECK(same_bytes(h5ser::mpi::load<Model>(path, MPI_COMM_SELF, half).embedding, slice_of(whole.embedding, 1, 32, 32)));
+
     // Replicated on every rank: the whole model, from the sharded file and from a serial one.
     CHECK(same_model(h5ser::mpi::load<Model>(path, MPI_COMM_WORLD), whole));
     const std::string serial = dir + "/serial-for-load.h5";
