@@ -84,6 +84,26 @@ TEST_CASE("every dataset carries an XXH3-64 checksum that h5py-style readers can
     CHECK(found);
 }
 
+TEST_CASE("a tensor large enough to be hashed while it is written gets the checksum of its bytes") {
+    // 40 MiB: above detail::concurrent_hash::threshold, so hashed on a second thread during the write.
+    struct Big {
+        h5ser::tensor<float, 2> w;
+    };
+    static_assert(2560 * 4096 * sizeof(float) >= h5ser::detail::concurrent_hash::threshold);
+    test::scratch_dir dir;
+    Big big{h5ser::tensor<float, 2>({2560, 4096})};
+    for (std::size_t i = 0; i < big.w.size(); ++i) big.w.data()[i] = static_cast<float>(i % 9973) * 0.5f;
+    h5ser::save(big, dir.file("big.h5"));
+    const std::string expected = "xxh3-64:" + h5ser::detail::to_hex(XXH3_64bits(big.w.data(), big.w.size_bytes()));
+    std::string stored;
+    for (const auto& ds : h5ser::inspect(dir.file("big.h5")).children)
+        for (const auto& a : ds.attributes)
+            if (a.name == "h5ser_checksum") stored = a.value;
+    CHECK(stored == "\"" + expected + "\"");
+    CHECK(h5ser::file_fingerprint(dir.file("big.h5")) == h5ser::fingerprint(big));
+    CHECK(test::same_bytes(h5ser::load<Big>(dir.file("big.h5")).w, big.w));
+}
+
 TEST_CASE("a flipped bit in a tensor is a checksum mismatch that names the dataset") {
     test::scratch_dir dir;
     const Net saved = make_net();

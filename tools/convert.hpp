@@ -97,7 +97,7 @@ public:
         const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
         d::handle ds = d::create_checksummed_dataset(parent, path.substr(slash + 1),
                                                      {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
-                                                     hash, plists_, plan_, at);
+                                                     [hash] { return hash; }, plists_, plan_, at);
         std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.end());
         fingerprint_.add_tensor(path, t.dtype, dims.data(), dims.size(), hash);
         const haddr_t offset = H5Dget_offset(ds.get());  // contiguous data: a range the seal leaves out of its hash

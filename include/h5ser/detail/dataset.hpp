@@ -102,12 +102,10 @@ inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::
     return dcpl;
 }
 
-/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
-/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
+/// The dimensions (into the result) and element count of an in-memory tensor.
 template <adapted_tensor X>
-written_tensor digest_tensor(const X& value, std::size_t& count) {
+written_tensor tensor_extent(const X& value, std::size_t& count) {
     using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
     const auto shape = adapter::shape(value);
     written_tensor out;
     out.rank = adapter::rank;
@@ -116,8 +114,21 @@ written_tensor digest_tensor(const X& value, std::size_t& count) {
         out.dims[i] = shape[i];
         count *= shape[i];
     }
-    const void* data = count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
-    out.data_hash = hash_bytes(data, count * sizeof(element));
+    return out;
+}
+
+/// The element bytes of an in-memory tensor (a valid pointer even when there are none).
+template <adapted_tensor X>
+const void* element_bytes(const X& value, std::size_t count) {
+    return count ? static_cast<const void*>(tensor_adapter<X>::data(value)) : static_cast<const void*>("");
+}
+
+/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
+/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
+template <adapted_tensor X>
+written_tensor digest_tensor(const X& value, std::size_t& count) {
+    written_tensor out = tensor_extent(value, count);
+    out.data_hash = hash_bytes(element_bytes(value, count), count * sizeof(typename tensor_adapter<X>::element_type));
     return out;
 }
 
@@ -132,9 +143,11 @@ struct element_block {
 };
 
 /// Creates dataset `name` in `parent`, stored as `plan` says, writes `e` and the checksum attribute
-/// of `data_hash` (the XXH3-64 of the element bytes). Returns the dataset, still open.
-inline handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, std::uint64_t data_hash,
-                                         const creation_plists& plists, const storage_plan& plan, const where& at) {
+/// of `data_hash()`, the XXH3-64 of the element bytes, asked for once they are written (so it may
+/// be computed meanwhile: concurrent_hash). Returns the dataset, still open.
+template <class DataHash>
+handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, DataHash&& data_hash,
+                                  const creation_plists& plists, const storage_plan& plan, const where& at) {
     handle space = make_dataspace(e.dims, e.rank, at);
     const std::size_t element_size = H5Tget_size(e.file_type);
     handle own_dcpl;
@@ -150,7 +163,7 @@ inline handle create_checksummed_dataset(hid_t parent, std::string_view name, co
     for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
     if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
     if (e.bfloat16) write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
-    write_attribute(dataset.get(), checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+    write_attribute(dataset.get(), checksum_attribute, checksum_text(data_hash()), at, plists.attributes());
     return dataset;
 }
 
@@ -163,14 +176,16 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     constexpr std::size_t rank = adapter::rank;
 
     std::size_t count = 0;
-    written_tensor out = digest_tensor(value, count);
+    written_tensor out = tensor_extent(value, count);
     std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle ftype = file_type<element>(at);
     handle mtype = memory_type<element>(at);
+    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));
     handle dataset = create_checksummed_dataset(
         parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>},
-        out.data_hash, plists, plan, at);
+        data_hash, plists, plan, at);
+    out.data_hash = data_hash.get();
     out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
     out.stored_bytes = H5Dget_storage_size(dataset.get());
     H5Eclear2(H5E_DEFAULT);

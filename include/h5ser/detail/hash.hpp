@@ -15,6 +15,8 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 namespace h5ser::detail {
@@ -72,6 +74,41 @@ private:
     }
 
     state_ptr state_;
+};
+
+/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
+/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
+/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
+class concurrent_hash {
+public:
+    static constexpr std::size_t threshold = std::size_t{32} << 20;
+
+    concurrent_hash(const void* data, std::size_t bytes) {
+        if (bytes >= threshold) {
+            try {
+                worker_ = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
+                return;
+            } catch (const std::system_error&) {  // no thread to be had: hash here
+            }
+        }
+        hash_ = hash_bytes(data, bytes);
+    }
+    concurrent_hash(const concurrent_hash&) = delete;
+    concurrent_hash& operator=(const concurrent_hash&) = delete;
+    ~concurrent_hash() {
+        if (worker_.joinable()) worker_.join();  // the bytes must outlive the hashing, also on errors
+    }
+
+    /// Waits for the hash.
+    [[nodiscard]] std::uint64_t get() {
+        if (worker_.joinable()) worker_.join();
+        return hash_;
+    }
+    std::uint64_t operator()() { return get(); }
+
+private:
+    std::thread worker_;
+    std::uint64_t hash_ = 0;
 };
 
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
