@@ -17,7 +17,7 @@ namespace h5ser {
 namespace detail {
 
 // Hashes the tensors the walk visits, exactly as the file writer does.
-class fingerprint_visitor {
+class fingerprint_visitor : public ignoring_visitor {
 public:
     template <class X>
     void dataset(std::string_view, const X& value, const where& at, bool) {
@@ -25,13 +25,6 @@ public:
         const written_tensor t = digest_tensor(value, count);
         builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
     }
-    template <class X>
-    void attribute(std::string_view, const X&, const where&, bool) {}
-    void absent(std::string_view, const where&) {}
-    void begin(std::string_view, const where&, const container_info&) {}
-    void end(const container_info&) {}
-    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) {}
-    void pop_storage() {}
 
     [[nodiscard]] std::string hex() const { return builder_.hex(); }
 

@@ -23,6 +23,7 @@
 #error "h5ser/mpi.hpp needs the MPI build of HDF5 (Debian: libhdf5-openmpi-dev); link the CMake target h5ser::mpi"
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "h5ser/detail/mpi_collective.hpp"
@@ -96,7 +98,7 @@ public:
     /// of its fields (such as optimizer state, which a weights-only save or load leaves out).
     template <class Model>
     void check_all_used(const Model& model, const std::string& file) {
-        marker visitor{*this};
+        marker visitor(*this);
         walk_fields<save_mode::full_model>(visitor, model, where{file, {}, "/"});
         std::vector<problem> unknown;
         for (const auto& [key, s] : shards_) {
@@ -109,19 +111,13 @@ public:
 
 private:
     // Marks the entries naming a tensor field of the model.
-    struct marker {
+    struct marker : ignoring_visitor {
+        explicit marker(shard_lookup& l) noexcept : lookup(l) {}
         shard_lookup& lookup;
         template <class X>
         void dataset(std::string_view, const X&, const where& at, bool) {
             (void)lookup.find(at);
         }
-        template <class X>
-        void attribute(std::string_view, const X&, const where&, bool) noexcept {}
-        void absent(std::string_view, const where&) noexcept {}
-        void begin(std::string_view, const where&, const container_info&) noexcept {}
-        void end(const container_info&) noexcept {}
-        void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
-        void pop_storage() noexcept {}
     };
 
     const mpi::sharding& shards_;
@@ -445,7 +441,7 @@ template <save_mode Mode, class Model>
 void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const mpi::sharding& shards,
                    const storage_plan& storage, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
-    const private_comm comm(user_comm);
+    const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where root{path, {}, "/"};
     std::optional<atomic_file> out;  // rank 0 owns the temporary file, commits or removes it
@@ -762,7 +758,7 @@ void parallel_load_from(hid_t root, const std::string& path, Model& model, bool 
 template <class Policies, class Model>
 void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const mpi::sharding& shards, bool fresh_model) {
     quiet_hdf5_errors quiet;
-    const private_comm comm(user_comm);
+    const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where at{path, {}, "/"};
     // Rank 0 checks the seal (reading the metadata once); then all ranks open the file together.

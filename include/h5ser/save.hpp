@@ -198,7 +198,7 @@ private:
 };
 
 /// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
-struct dataset_counter {
+struct dataset_counter : ignoring_visitor {
     std::size_t count = 0;
     std::uint64_t bytes = 0;
     template <class X>
@@ -206,13 +206,6 @@ struct dataset_counter {
         ++count;
         bytes += tensor_bytes(value);
     }
-    template <class X>
-    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
-    void absent(std::string_view, const where&) noexcept {}
-    void begin(std::string_view, const where&, const container_info&) noexcept {}
-    void end(const container_info&) noexcept {}
-    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
-    void pop_storage() noexcept {}
 };
 
 struct no_extra_root_attributes {

@@ -3184,6 +3184,20 @@ inline void check_child_name(std::string_view key, const where& at) {
     }
 }
 
+/// A visitor that ignores everything: visitors that look only at some nodes (the tensors, say)
+/// derive from it and declare just those.
+struct ignoring_visitor {
+    template <class X>
+    void dataset(std::string_view, const X&, const where&, bool) noexcept {}
+    template <class X>
+    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
+    void absent(std::string_view, const where&) noexcept {}
+    void begin(std::string_view, const where&, const container_info&) noexcept {}
+    void end(const container_info&) noexcept {}
+    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
+    void pop_storage() noexcept {}
+};
+
 /// Visits `value` (stored under `name`, located at `at`) and everything below it that `Mode`
 /// stores. The visitor provides:
 ///     void dataset(std::string_view name, const X& tensor, const where& at, bool optimizer);
@@ -3425,7 +3439,7 @@ private:
 };
 
 /// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
-struct dataset_counter {
+struct dataset_counter : ignoring_visitor {
     std::size_t count = 0;
     std::uint64_t bytes = 0;
     template <class X>
@@ -3433,13 +3447,6 @@ struct dataset_counter {
         ++count;
         bytes += tensor_bytes(value);
     }
-    template <class X>
-    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
-    void absent(std::string_view, const where&) noexcept {}
-    void begin(std::string_view, const where&, const container_info&) noexcept {}
-    void end(const container_info&) noexcept {}
-    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
-    void pop_storage() noexcept {}
 };
 
 struct no_extra_root_attributes {
@@ -4210,7 +4217,7 @@ namespace h5ser {
 namespace detail {
 
 // Hashes the tensors the walk visits, exactly as the file writer does.
-class fingerprint_visitor {
+class fingerprint_visitor : public ignoring_visitor {
 public:
     template <class X>
     void dataset(std::string_view, const X& value, const where& at, bool) {
@@ -4218,13 +4225,6 @@ public:
         const written_tensor t = digest_tensor(value, count);
         builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
     }
-    template <class X>
-    void attribute(std::string_view, const X&, const where&, bool) {}
-    void absent(std::string_view, const where&) {}
-    void begin(std::string_view, const where&, const container_info&) {}
-    void end(const container_info&) {}
-    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) {}
-    void pop_storage() {}
 
     [[nodiscard]] std::string hex() const { return builder_.hex(); }
 

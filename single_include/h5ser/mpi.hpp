@@ -5,6 +5,7 @@
 #include "h5ser.hpp"
 #include <mpi.h>
 #include <hdf5.h>
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -12,8 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
-#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <utility>
@@ -61,7 +62,18 @@ namespace h5ser::detail {
 /// A duplicate of the user's communicator, so h5ser's messages never match the user's.
 class private_comm {
 public:
-    explicit private_comm(MPI_Comm user) {
+    /// Throws (before any collective call) when MPI is not running or `user` is MPI_COMM_NULL:
+    /// MPI's default error handler would abort the program instead.
+    private_comm(MPI_Comm user, const std::string& file) {
+        int initialized = 0;
+        int finalized = 0;
+        MPI_Initialized(&initialized);
+        MPI_Finalized(&finalized);
+        if (!initialized || finalized || user == MPI_COMM_NULL) {
+            throw error(file, problem{errc::invalid_value, {}, {}, "a communicator of a running MPI",
+                                      !initialized ? "MPI not initialized" : finalized ? "MPI finalized" : "MPI_COMM_NULL",
+                                      "call MPI_Init first, and pass the communicator of the ranks that save or load together"});
+        }
         MPI_Comm_dup(user, &comm_);
         MPI_Comm_rank(comm_, &rank_);
         MPI_Comm_size(comm_, &size_);
@@ -484,7 +496,7 @@ public:
     /// of its fields (such as optimizer state, which a weights-only save or load leaves out).
     template <class Model>
     void check_all_used(const Model& model, const std::string& file) {
-        marker visitor{*this};
+        marker visitor(*this);
         walk_fields<save_mode::full_model>(visitor, model, where{file, {}, "/"});
         std::vector<problem> unknown;
         for (const auto& [key, s] : shards_) {
@@ -497,19 +509,13 @@ public:
 
 private:
     // Marks the entries naming a tensor field of the model.
-    struct marker {
+    struct marker : ignoring_visitor {
+        explicit marker(shard_lookup& l) noexcept : lookup(l) {}
         shard_lookup& lookup;
         template <class X>
         void dataset(std::string_view, const X&, const where& at, bool) {
             (void)lookup.find(at);
         }
-        template <class X>
-        void attribute(std::string_view, const X&, const where&, bool) noexcept {}
-        void absent(std::string_view, const where&) noexcept {}
-        void begin(std::string_view, const where&, const container_info&) noexcept {}
-        void end(const container_info&) noexcept {}
-        void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
-        void pop_storage() noexcept {}
     };
 
     const mpi::sharding& shards_;
@@ -833,7 +839,7 @@ template <save_mode Mode, class Model>
 void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const mpi::sharding& shards,
                    const storage_plan& storage, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
-    const private_comm comm(user_comm);
+    const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where root{path, {}, "/"};
     std::optional<atomic_file> out;  // rank 0 owns the temporary file, commits or removes it
@@ -1150,7 +1156,7 @@ void parallel_load_from(hid_t root, const std::string& path, Model& model, bool 
 template <class Policies, class Model>
 void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const mpi::sharding& shards, bool fresh_model) {
     quiet_hdf5_errors quiet;
-    const private_comm comm(user_comm);
+    const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where at{path, {}, "/"};
     // Rank 0 checks the seal (reading the metadata once); then all ranks open the file together.

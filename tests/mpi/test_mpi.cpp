@@ -330,6 +330,9 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
         CHECK(leftovers(dir, {"model.h5"}).empty());
         MPI_Barrier(MPI_COMM_WORLD);
     }
+    SUBCASE("a null communicator is refused before anything is written") {
+        expect_every_rank_fails([&] { h5ser::mpi::save(my_shard(whole), path, MPI_COMM_NULL, save_shards); }, h5ser::errc::invalid_value, "");
+    }
     SUBCASE("a field of the sharding names no tensor") {
         h5ser::mpi::sharding shards = save_shards;
         shards.emplace("dense.kernal", h5ser::mpi::shard::split(0));

@@ -25,7 +25,18 @@ namespace h5ser::detail {
 /// A duplicate of the user's communicator, so h5ser's messages never match the user's.
 class private_comm {
 public:
-    explicit private_comm(MPI_Comm user) {
+    /// Throws (before any collective call) when MPI is not running or `user` is MPI_COMM_NULL:
+    /// MPI's default error handler would abort the program instead.
+    private_comm(MPI_Comm user, const std::string& file) {
+        int initialized = 0;
+        int finalized = 0;
+        MPI_Initialized(&initialized);
+        MPI_Finalized(&finalized);
+        if (!initialized || finalized || user == MPI_COMM_NULL) {
+            throw error(file, problem{errc::invalid_value, {}, {}, "a communicator of a running MPI",
+                                      !initialized ? "MPI not initialized" : finalized ? "MPI finalized" : "MPI_COMM_NULL",
+                                      "call MPI_Init first, and pass the communicator of the ranks that save or load together"});
+        }
         MPI_Comm_dup(user, &comm_);
         MPI_Comm_rank(comm_, &rank_);
         MPI_Comm_size(comm_, &size_);

@@ -32,6 +32,20 @@ inline void check_child_name(std::string_view key, const where& at) {
     }
 }
 
+/// A visitor that ignores everything: visitors that look only at some nodes (the tensors, say)
+/// derive from it and declare just those.
+struct ignoring_visitor {
+    template <class X>
+    void dataset(std::string_view, const X&, const where&, bool) noexcept {}
+    template <class X>
+    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
+    void absent(std::string_view, const where&) noexcept {}
+    void begin(std::string_view, const where&, const container_info&) noexcept {}
+    void end(const container_info&) noexcept {}
+    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
+    void pop_storage() noexcept {}
+};
+
 /// Visits `value` (stored under `name`, located at `at`) and everything below it that `Mode`
 /// stores. The visitor provides:
 ///     void dataset(std::string_view name, const X& tensor, const where& at, bool optimizer);
