@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,6 +53,8 @@ struct Model {
     h5ser::tensor<std::uint8_t, 1> flags;  // 0 elements
     std::vector<Dense> heads;              // heads[1].kernel split along rows
     h5ser::optimizer_state<Adam> adam;     // moments split like the embedding
+    std::map<std::string, h5ser::tensor<h5ser::bfloat16, 2>> experts;  // experts["b"] split along columns
+    std::optional<h5ser::tensor<bool, 1>> mask;                        // split along its one axis
     float learning_rate = 0;
     std::string name;
 };
@@ -76,6 +80,14 @@ Model whole_model() {
     m.adam->m = filled<float, 2>({1000, 64}, 10);
     m.adam->v = filled<float, 2>({1000, 64}, 11);
     m.adam->step = 1234;
+    for (const char* key : {"a", "b"}) {
+        h5ser::tensor<h5ser::bfloat16, 2> e({6, 9});
+        for (std::size_t i = 0; i < e.size(); ++i) e.data()[i] = h5ser::bfloat16(static_cast<float>(i) * (key[0] == 'a' ? 0.25f : -0.5f));
+        m.experts.emplace(key, std::move(e));
+    }
+    h5ser::tensor<bool, 1> mask({77});
+    for (std::size_t i = 0; i < mask.size(); ++i) mask.data()[i] = i % 3 == 0;
+    m.mask = std::move(mask);
     m.learning_rate = 0.001f;
     m.name = "sharded";
     return m;
@@ -114,7 +126,8 @@ const h5ser::mpi::sharding save_shards{
     {"embedding", h5ser::mpi::shard::split(0)},        {"/dense/kernel", h5ser::mpi::shard::split(1)},
     {"tiny", h5ser::mpi::shard::split(1)},             {"cube", h5ser::mpi::shard::split(2)},
     {"heads[1].kernel", h5ser::mpi::shard::split(0)},  {"adam.m", h5ser::mpi::shard::split(0)},
-    {"/adam/v", h5ser::mpi::shard::split(0)},
+    {"/adam/v", h5ser::mpi::shard::split(0)},          {"experts[\"b\"]", h5ser::mpi::shard::split(1)},
+    {"/mask", h5ser::mpi::shard::split(0)},
 };
 
 /// What this rank holds of the whole model under save_shards.
@@ -127,6 +140,8 @@ Model my_shard(const Model& whole) {
     m.heads[1].kernel = my_block(whole.heads[1].kernel, 0);
     m.adam->m = my_block(whole.adam->m, 0);
     m.adam->v = my_block(whole.adam->v, 0);
+    m.experts.at("b") = my_block(whole.experts.at("b"), 1);
+    m.mask = my_block(*whole.mask, 0);
     return m;
 }
 
@@ -139,7 +154,9 @@ bool same_model(const Model& a, const Model& b) {
     bool same = same_bytes(a.embedding, b.embedding) && same_bytes(a.dense.kernel, b.dense.kernel) && same_bytes(a.dense.bias, b.dense.bias) &&
                 same_bytes(a.tiny, b.tiny) && same_bytes(a.cube, b.cube) && same_bytes(a.flags, b.flags) && a.heads.size() == b.heads.size() &&
                 same_bytes(a.adam->m, b.adam->m) && same_bytes(a.adam->v, b.adam->v) && a.adam->step == b.adam->step &&
-                std::memcmp(&a.learning_rate, &b.learning_rate, sizeof(float)) == 0 && a.name == b.name;
+                std::memcmp(&a.learning_rate, &b.learning_rate, sizeof(float)) == 0 && a.name == b.name &&
+                a.experts.size() == b.experts.size() && a.mask.has_value() == b.mask.has_value() && (!a.mask || same_bytes(*a.mask, *b.mask));
+    for (const auto& [key, e] : a.experts) same = same && b.experts.count(key) && same_bytes(e, b.experts.at(key));
     for (std::size_t i = 0; same && i < a.heads.size(); ++i)
         same = same_bytes(a.heads[i].kernel, b.heads[i].kernel) && same_bytes(a.heads[i].bias, b.heads[i].bias);
     return same;
