@@ -163,36 +163,13 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     }
     if (!ctx.reading_data()) return;
 
-    std::uint64_t count = 1;
-    bool overflow = false;
-    for (std::size_t d : file_shape) {
-        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / sizeof(element) / d);
-        count *= d;
-    }
-    if (!view.missing_filter.empty()) {
-        ctx.problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
-                          "the dataset cannot be decompressed without it"});
-        return;
-    }
-    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * sizeof(element));
-    if (!unsafe.empty()) {
-        ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
-        return;
-    }
+    if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return;
     stage_dataset(ctx.commits, ctx.problems, target, dataset.get(), view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
         if constexpr (Ctx::verify) {
             const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
-            if (const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at)) {
-                const std::string computed = checksum_text(hash);
-                if (*stored != computed) {
-                    ctx.problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored,
-                                      "data with " + computed, "the data differs from what was saved (corruption or tampering)"});
-                    return false;
-                }
-            }
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            ctx.fingerprint.add_tensor(at.h5, dtype, dims.data(), rank, hash);
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset.get(), hash, dtype, dims.data(), rank, at);
         }
         return true;
     });

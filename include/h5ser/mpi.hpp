@@ -202,21 +202,21 @@ public:
 
         // 1. Every rank says what it holds; all check the same records.
         save_record mine;
-        std::size_t local_count = 1;
+        std::size_t local_count = 0;
+        const written_tensor local_extent = tensor_extent(value, local_count);
+        const void* local = element_bytes(value, local_count);
         agreement_.together([&] {
             const mpi::shard s = shards_.find(at);
             const auto shape = adapter::shape(value);
-            for (const std::size_t d : shape) local_count *= d;
             mine.v[save_record::structure] = XXH3_64bits_digest(structure_.get());
             mine.v[save_record::how] = static_cast<std::uint64_t>(s.how());
             mine.v[save_record::axis] = s.axis();
             mine.v[save_record::offset] = s.offset();
             mine.v[save_record::count] = s.count();
             mine.v[save_record::rank] = rank;
-            for (std::size_t i = 0; i < rank; ++i) mine.v[save_record::dims + i] = shape[i];
+            for (std::size_t i = 0; i < rank; ++i) mine.v[save_record::dims + i] = local_extent.dims[i];
             if (s.how() == mpi::shard::kind::replicated) {
-                const void* data = local_count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
-                mine.v[save_record::local_hash] = hash_bytes(data, local_count * sizeof(element));
+                mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
             } else if (s.axis() >= rank) {
                 throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
                                                           "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
@@ -233,44 +233,27 @@ public:
         w.rank = rank;
         std::optional<split_geometry> split;
         agreement_.together([&] { split = whole_tensor(records, at, sizeof(element), w); });
-        const void* local = local_count ? static_cast<const void*>(adapter::data(value)) : static_cast<const void*>("");
         w.data_hash = split ? global_hash(comm_.get(), comm_.rank(), *split, local) : records[0][save_record::local_hash];
 
         // 3. Write it, every rank its part, then its attributes (collective calls).
         std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
         for (std::size_t i = 0; i < rank; ++i) dims[i] = w.dims[i];
-        handle ftype;
         handle mtype;
         handle dataset;
-        hid_t dcpl = H5I_INVALID_HID;
-        handle own_dcpl;
+        bool compact = false;
         agreement_.together([&] {
-            ftype = file_type<element>(at);
+            handle ftype = file_type<element>(at);
             mtype = memory_type<element>(at);
-            dcpl = unchunked_plist(this->plan(), dims.data(), rank, sizeof(element), this->plists());
-            if (dcpl < 0) {
-                own_dcpl = dataset_plist(this->plan(), dims.data(), rank, sizeof(element), at);
-                dcpl = own_dcpl.get();
-            }
-            handle space = make_dataspace(dims.data(), rank, at);
-            const std::string n(name);
-            dataset = checked(H5Dcreate2(this->parent(), n.c_str(), ftype.get(), space.get(), this->plists().link.get(), dcpl, H5P_DEFAULT),
-                              at, "cannot create dataset");
+            dataset = create_tensor_dataset(this->parent(), name, ftype.get(), dims.data(), rank, this->plists(), this->plan(), at, &compact);
         });
-        const bool compact = dcpl == this->plists().compact.get();
         std::vector<unsigned char> whole;
         if (compact && split && split->total_bytes() > 0) whole = gather_whole(comm_.get(), comm_.rank(), *split, local);
         agreement_.together([&] {
             write_elements(dataset.get(), mtype.get(), dims.data(), rank, split, compact, compact && split ? whole.data() : local, at);
         });
         agreement_.together([&] {
-            if constexpr (std::is_same_v<element, bfloat16>)
-                write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, this->plists().attributes());
-            write_attribute(dataset.get(), checksum_attribute, checksum_text(w.data_hash), at, this->plists().attributes());
-            w.offset = H5Dget_offset(dataset.get());
-            w.stored_bytes = H5Dget_storage_size(dataset.get());
-            H5Eclear2(H5E_DEFAULT);
-            if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);
+            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, w.data_hash, this->plists(), at);
+            close_written_dataset(dataset, w, at);
         });
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
         agreement_.attempt([&] { this->record_dataset(name, dtype, w, local_count * sizeof(element), at, optimizer); });
@@ -394,13 +377,9 @@ private:
             g.slices.push_back({offset, count});
             next += count;
         }
-        std::uint64_t covered = 0;
-        for (const int r : g.ranks_by_offset()) {
-            if (g.slices[static_cast<std::size_t>(r)].offset != covered)
-                refuse("slices that cover axis " + std::to_string(g.axis) + " once, without gaps or overlaps", slice_text(g), {});
-            covered += g.slices[static_cast<std::size_t>(r)].count;
-        }
-        w.dims[g.axis] = covered;
+        const std::optional<std::uint64_t> extent = g.tiled_extent();
+        if (!extent) refuse("slices that cover axis " + std::to_string(g.axis) + " once, without gaps or overlaps", slice_text(g), {});
+        w.dims[g.axis] = *extent;
         for (std::size_t i = 0; i < w.rank; ++i) g.dims.push_back(w.dims[i]);
         return g;
     }
@@ -598,17 +577,7 @@ private:
                                 "dataset " + std::string(dtype) + " of rank " + std::to_string(rank), "dataset " + view.dtype + view.shape.text(), {}});
             return std::nullopt;
         }
-        if (!view.missing_filter.empty()) {
-            this->problems.add({errc::missing_filter, at.field, at.h5, "filters this HDF5 can load", view.missing_filter,
-                                "the dataset cannot be decompressed without it"});
-            return std::nullopt;
-        }
-        std::uint64_t declared = sizeof(element);
-        for (const hsize_t d : view.shape.dims) declared *= d;
-        if (const std::string unsafe = unsafe_dataset_reason(view, declared); !unsafe.empty()) {
-            this->problems.add({errc::unsafe_file, at.field, at.h5, "a dataset stored in this file", unsafe, {}});
-            return std::nullopt;
-        }
+        if (!dataset_is_readable(this->problems, view, sizeof(element), at)) return std::nullopt;
         const std::uint64_t extent = view.shape.dims[s.axis()];
         index_range slice = s.how() == mpi::shard::kind::split ? even_block(extent, comm->rank(), comm->size())
                                                               : index_range{s.offset(), s.count()};
@@ -680,10 +649,8 @@ private:
         g.axis = read.axis;
         g.element_size = sizeof(element);
         for (const auto& r : all) g.slices.push_back({r[load_record::offset], r[load_record::count]});
-        std::uint64_t covered = 0;
-        for (const int r : g.ranks_by_offset()) covered = g.slices[static_cast<std::size_t>(r)].offset == covered ? covered + g.slices[static_cast<std::size_t>(r)].count : ~std::uint64_t{0};
         std::uint64_t hash = 0;
-        if (Verify && covered == read.dims[read.axis]) {
+        if (Verify && g.tiled_extent() == read.dims[read.axis]) {
             hash = global_hash(comm->get(), comm->rank(), g, buffer);
         } else if (Verify) {
             split_geometry rows = g;
@@ -698,16 +665,10 @@ private:
             return;
         }
         if constexpr (Verify) {
-            if (const auto stored = read_string_attribute(read.dataset.get(), checksum_attribute, at)) {
-                if (*stored != checksum_text(hash)) {
-                    this->problems.add({errc::checksum_mismatch, at.field, at.h5, "data with " + *stored, "data with " + checksum_text(hash),
-                                        "the data differs from what was saved (corruption or tampering)"});
-                    return;
-                }
-            }
             std::array<std::uint64_t, rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
-            this->fingerprint.add_tensor(at.h5, dtype_name<element>(), dims.data(), rank, hash);
+            if (!verify_read_tensor(this->problems, this->fingerprint, read.dataset.get(), hash, dtype_name<element>(), dims.data(), rank, at))
+                return;
         }
         if (!check_bool_elements<element>(this->problems, buffer, count, at)) return;
         if constexpr (resizable_tensor<X>) this->commits.move_into(target, std::move(staged));
@@ -769,9 +730,7 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     handle root;
     load_plan plan{};
     agreement.together([&] {
-        handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-        check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
-        fapl = parallel_file_access(std::move(fapl), comm.get(), at);
+        const handle fapl = parallel_file_access(file_access(at), comm.get(), at);
         file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
     });
     agreement.together([&] {

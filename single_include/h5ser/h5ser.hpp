@@ -2307,6 +2307,16 @@ static_assert(std::endian::native == std::endian::little,
 
 inline std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept { return XXH3_64bits(data, bytes); }
 
+/// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
+inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint64_t load_u64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
 inline std::string to_hex(std::uint64_t value) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out(16, '0');
@@ -2349,7 +2359,7 @@ public:
 private:
     void add_u64(std::uint64_t v) noexcept {
         std::array<unsigned char, 8> le{};
-        for (std::size_t i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
+        store_u64(le.data(), v);
         XXH3_64bits_update(state_.get(), le.data(), le.size());
     }
 
@@ -2526,26 +2536,49 @@ struct element_block {
 /// Creates dataset `name` in `parent`, stored as `plan` says, writes `e` and the checksum attribute
 /// of `data_hash()`, the XXH3-64 of the element bytes, asked for once they are written (so it may
 /// be computed meanwhile: concurrent_hash). Returns the dataset, still open.
+/// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
+/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
+inline handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
+                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr) {
+    handle space = make_dataspace(dims, rank, at);
+    const std::size_t element_size = H5Tget_size(file_type);
+    handle own_dcpl;
+    hid_t dcpl = unchunked_plist(plan, dims, rank, element_size, plists);
+    if (dcpl < 0) {
+        own_dcpl = dataset_plist(plan, dims, rank, element_size, at);
+        dcpl = own_dcpl.get();
+    }
+    if (compact) *compact = dcpl == plists.compact.get();
+    const std::string n(name);
+    return checked(H5Dcreate2(parent, n.c_str(), file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
+                   "cannot create dataset");
+}
+
+/// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
+/// applies, and the checksum `data_hash` of its element bytes.
+inline void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at) {
+    if (bfloat16) write_attribute(dataset, "dtype", std::string("bfloat16"), at, plists.attributes());
+    write_attribute(dataset, checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+}
+
 template <class DataHash>
 handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, DataHash&& data_hash,
                                   const creation_plists& plists, const storage_plan& plan, const where& at) {
-    handle space = make_dataspace(e.dims, e.rank, at);
-    const std::size_t element_size = H5Tget_size(e.file_type);
-    handle own_dcpl;
-    hid_t dcpl = unchunked_plist(plan, e.dims, e.rank, element_size, plists);
-    if (dcpl < 0) {
-        own_dcpl = dataset_plist(plan, e.dims, e.rank, element_size, at);
-        dcpl = own_dcpl.get();
-    }
-    const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), e.file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
-                             "cannot create dataset");
+    handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
     if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
-    if (e.bfloat16) write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
-    write_attribute(dataset.get(), checksum_attribute, checksum_text(data_hash()), at, plists.attributes());
+    write_tensor_attributes(dataset.get(), e.bfloat16, data_hash(), plists, at);
     return dataset;
+}
+
+/// Notes where a written dataset's data lies (for the seal) and closes it, which flushes HDF5's
+/// buffers: a failing write can surface only here.
+inline void close_written_dataset(handle& dataset, written_tensor& out, const where& at) {
+    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
+    out.stored_bytes = H5Dget_storage_size(dataset.get());
+    H5Eclear2(H5E_DEFAULT);
+    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);
 }
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
@@ -2567,10 +2600,7 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
         parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>},
         data_hash, plists, plan, at);
     out.data_hash = data_hash.get();
-    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
-    out.stored_bytes = H5Dget_storage_size(dataset.get());
-    H5Eclear2(H5E_DEFAULT);
-    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);  // flushes HDF5's buffers
+    close_written_dataset(dataset, out, at);
     return out;
 }
 
@@ -2642,6 +2672,44 @@ inline std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t de
         return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
                " (a shape bomb)";
     return {};
+}
+
+/// Can the elements `view` declares, of `element_size` bytes each, be read? Records why not: a
+/// missing filter plugin, an element count that overflows, or unsafe_dataset_reason.
+inline bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at) {
+    if (!view.missing_filter.empty()) {
+        problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
+                      "the dataset cannot be decompressed without it"});
+        return false;
+    }
+    std::uint64_t count = 1;
+    bool overflow = false;
+    for (const hsize_t d : view.shape.dims) {
+        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / element_size / d);
+        count *= d;
+    }
+    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * element_size);
+    if (!unsafe.empty()) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
+        return false;
+    }
+    return true;
+}
+
+/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
+/// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
+inline bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
+                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
+    if (const auto stored = read_string_attribute(dataset, checksum_attribute, at)) {
+        const std::string computed = checksum_text(hash);
+        if (*stored != computed) {
+            problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored, "data with " + computed,
+                          "the data differs from what was saved (corruption or tampering)"});
+            return false;
+        }
+    }
+    fingerprint.add_tensor(at.h5, dtype, dims, rank, hash);
+    return true;
 }
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
@@ -2736,14 +2804,20 @@ inline durability_calls& durability() noexcept {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
 }
 
+/// The file access h5ser starts from: closing the file closes every object still open in it.
+inline handle file_access(const where& at) {
+    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    return fapl;
+}
+
 /// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
 inline handle writer_file_access(const where& at) {
-    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    handle fapl = file_access(at);
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
     // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
     // tensors, without padding the many small objects.
     check(H5Pset_alignment(fapl.get(), 1 << 20, 4096), at, "H5Pset_alignment");
-    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return fapl;
 }
 
@@ -2771,9 +2845,7 @@ inline void check_readable(const std::string& path, bool check_seal) {
 inline handle open_for_reading(const std::string& path, bool check_seal = true) {
     const where at{path, {}, "/"};
     check_readable(path, check_seal);
-    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
-    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
+    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
 }
 
 inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
@@ -2891,8 +2963,7 @@ inline handle create_hdf5_file(const std::string& temp, const std::string& targe
 inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
     const where at{out.target(), {}, "/"};
     check_target_path(out.target());
-    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    const handle fapl = style == file_style::h5ser ? writer_file_access(at) : file_access(at);
     return create_hdf5_file(out.temp_path(), out.target(), userblock, style, fapl.get());
 }
 
@@ -3035,14 +3106,6 @@ private:
     int fd_;
 };
 
-inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline std::uint64_t load_u64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
 
 inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
     auto* out = static_cast<unsigned char*>(buffer);
@@ -3661,36 +3724,13 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     }
     if (!ctx.reading_data()) return;
 
-    std::uint64_t count = 1;
-    bool overflow = false;
-    for (std::size_t d : file_shape) {
-        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / sizeof(element) / d);
-        count *= d;
-    }
-    if (!view.missing_filter.empty()) {
-        ctx.problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
-                          "the dataset cannot be decompressed without it"});
-        return;
-    }
-    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * sizeof(element));
-    if (!unsafe.empty()) {
-        ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
-        return;
-    }
+    if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return;
     stage_dataset(ctx.commits, ctx.problems, target, dataset.get(), view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
         if constexpr (Ctx::verify) {
             const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
-            if (const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at)) {
-                const std::string computed = checksum_text(hash);
-                if (*stored != computed) {
-                    ctx.problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored,
-                                      "data with " + computed, "the data differs from what was saved (corruption or tampering)"});
-                    return false;
-                }
-            }
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            ctx.fingerprint.add_tensor(at.h5, dtype, dims.data(), rank, hash);
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset.get(), hash, dtype, dims.data(), rank, at);
         }
         return true;
     });

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -145,26 +146,49 @@ struct element_block {
 /// Creates dataset `name` in `parent`, stored as `plan` says, writes `e` and the checksum attribute
 /// of `data_hash()`, the XXH3-64 of the element bytes, asked for once they are written (so it may
 /// be computed meanwhile: concurrent_hash). Returns the dataset, still open.
+/// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
+/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
+inline handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
+                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr) {
+    handle space = make_dataspace(dims, rank, at);
+    const std::size_t element_size = H5Tget_size(file_type);
+    handle own_dcpl;
+    hid_t dcpl = unchunked_plist(plan, dims, rank, element_size, plists);
+    if (dcpl < 0) {
+        own_dcpl = dataset_plist(plan, dims, rank, element_size, at);
+        dcpl = own_dcpl.get();
+    }
+    if (compact) *compact = dcpl == plists.compact.get();
+    const std::string n(name);
+    return checked(H5Dcreate2(parent, n.c_str(), file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
+                   "cannot create dataset");
+}
+
+/// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
+/// applies, and the checksum `data_hash` of its element bytes.
+inline void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at) {
+    if (bfloat16) write_attribute(dataset, "dtype", std::string("bfloat16"), at, plists.attributes());
+    write_attribute(dataset, checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+}
+
 template <class DataHash>
 handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, DataHash&& data_hash,
                                   const creation_plists& plists, const storage_plan& plan, const where& at) {
-    handle space = make_dataspace(e.dims, e.rank, at);
-    const std::size_t element_size = H5Tget_size(e.file_type);
-    handle own_dcpl;
-    hid_t dcpl = unchunked_plist(plan, e.dims, e.rank, element_size, plists);
-    if (dcpl < 0) {
-        own_dcpl = dataset_plist(plan, e.dims, e.rank, element_size, at);
-        dcpl = own_dcpl.get();
-    }
-    const std::string n(name);
-    handle dataset = checked(H5Dcreate2(parent, n.c_str(), e.file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
-                             "cannot create dataset");
+    handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
     if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
-    if (e.bfloat16) write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at, plists.attributes());  // Keras 3's marker
-    write_attribute(dataset.get(), checksum_attribute, checksum_text(data_hash()), at, plists.attributes());
+    write_tensor_attributes(dataset.get(), e.bfloat16, data_hash(), plists, at);
     return dataset;
+}
+
+/// Notes where a written dataset's data lies (for the seal) and closes it, which flushes HDF5's
+/// buffers: a failing write can surface only here.
+inline void close_written_dataset(handle& dataset, written_tensor& out, const where& at) {
+    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
+    out.stored_bytes = H5Dget_storage_size(dataset.get());
+    H5Eclear2(H5E_DEFAULT);
+    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);
 }
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
@@ -186,10 +210,7 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
         parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>},
         data_hash, plists, plan, at);
     out.data_hash = data_hash.get();
-    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
-    out.stored_bytes = H5Dget_storage_size(dataset.get());
-    H5Eclear2(H5E_DEFAULT);
-    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);  // flushes HDF5's buffers
+    close_written_dataset(dataset, out, at);
     return out;
 }
 
@@ -261,6 +282,44 @@ inline std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t de
         return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
                " (a shape bomb)";
     return {};
+}
+
+/// Can the elements `view` declares, of `element_size` bytes each, be read? Records why not: a
+/// missing filter plugin, an element count that overflows, or unsafe_dataset_reason.
+inline bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at) {
+    if (!view.missing_filter.empty()) {
+        problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
+                      "the dataset cannot be decompressed without it"});
+        return false;
+    }
+    std::uint64_t count = 1;
+    bool overflow = false;
+    for (const hsize_t d : view.shape.dims) {
+        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / element_size / d);
+        count *= d;
+    }
+    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * element_size);
+    if (!unsafe.empty()) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
+        return false;
+    }
+    return true;
+}
+
+/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
+/// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
+inline bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
+                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
+    if (const auto stored = read_string_attribute(dataset, checksum_attribute, at)) {
+        const std::string computed = checksum_text(hash);
+        if (*stored != computed) {
+            problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored, "data with " + computed,
+                          "the data differs from what was saved (corruption or tampering)"});
+            return false;
+        }
+    }
+    fingerprint.add_tensor(at.h5, dtype, dims, rank, hash);
+    return true;
 }
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's

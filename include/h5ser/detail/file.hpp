@@ -37,14 +37,20 @@ inline durability_calls& durability() noexcept {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
 }
 
+/// The file access h5ser starts from: closing the file closes every object still open in it.
+inline handle file_access(const where& at) {
+    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    return fapl;
+}
+
 /// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
 inline handle writer_file_access(const where& at) {
-    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    handle fapl = file_access(at);
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
     // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
     // tensors, without padding the many small objects.
     check(H5Pset_alignment(fapl.get(), 1 << 20, 4096), at, "H5Pset_alignment");
-    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return fapl;
 }
 
@@ -72,9 +78,7 @@ inline void check_readable(const std::string& path, bool check_seal) {
 inline handle open_for_reading(const std::string& path, bool check_seal = true) {
     const where at{path, {}, "/"};
     check_readable(path, check_seal);
-    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
-    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
+    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
 }
 
 inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
@@ -192,8 +196,7 @@ inline handle create_hdf5_file(const std::string& temp, const std::string& targe
 inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
     const where at{out.target(), {}, "/"};
     check_target_path(out.target());
-    handle fapl = style == file_style::h5ser ? writer_file_access(at) : checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
-    if (style == file_style::earliest) check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
+    const handle fapl = style == file_style::h5ser ? writer_file_access(at) : file_access(at);
     return create_hdf5_file(out.temp_path(), out.target(), userblock, style, fapl.get());
 }
 

@@ -27,6 +27,16 @@ static_assert(std::endian::native == std::endian::little,
 
 inline std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept { return XXH3_64bits(data, bytes); }
 
+/// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
+inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint64_t load_u64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
 inline std::string to_hex(std::uint64_t value) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string out(16, '0');
@@ -69,7 +79,7 @@ public:
 private:
     void add_u64(std::uint64_t v) noexcept {
         std::array<unsigned char, 8> le{};
-        for (std::size_t i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
+        store_u64(le.data(), v);
         XXH3_64bits_update(state_.get(), le.data(), le.size());
     }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/file.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/error.hpp"
 
@@ -87,10 +88,9 @@ inline handle open_hdf5_image(const std::vector<unsigned char>& image, const std
     const where at{display_path, {}, "/"};
     if (image.size() < 8 || image[0] != 0x89 || image[1] != 'H' || image[2] != 'D' || image[3] != 'F')
         throw error(display_path, problem{errc::not_hdf5, {}, {}, {}, {}, "the member has no HDF5 signature"});
-    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
+    handle fapl = file_access(at);
     check(H5Pset_fapl_core(fapl.get(), 1 << 20, 0), at, "H5Pset_fapl_core");
     check(H5Pset_file_image(fapl.get(), const_cast<unsigned char*>(image.data()), image.size()), at, "H5Pset_file_image");
-    check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return checked(H5Fopen(display_path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open the HDF5 image");
 }
 

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "h5ser/detail/hash.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::detail {
@@ -61,7 +62,9 @@ private:
 class message_writer {
 public:
     void u64(std::uint64_t v) {
-        for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<char>(v >> (8 * i)));
+        unsigned char le[8];
+        store_u64(le, v);
+        bytes_.append(reinterpret_cast<const char*>(le), sizeof le);
     }
     void text(const std::string& s) {
         u64(s.size());
@@ -77,23 +80,22 @@ class message_reader {
 public:
     explicit message_reader(const std::string& bytes) noexcept : bytes_(bytes) {}
     std::uint64_t u64() {
-        std::uint64_t v = 0;
-        for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(at(static_cast<std::size_t>(i)));
+        need(8);
+        const std::uint64_t v = load_u64(reinterpret_cast<const unsigned char*>(bytes_.data() + pos_));
         pos_ += 8;
         return v;
     }
     std::string text() {
         const std::uint64_t n = u64();
-        if (n > bytes_.size() - pos_) throw std::length_error("h5ser: malformed message between MPI ranks");
+        need(n);
         std::string s = bytes_.substr(pos_, static_cast<std::size_t>(n));
         pos_ += static_cast<std::size_t>(n);
         return s;
     }
 
 private:
-    [[nodiscard]] char at(std::size_t i) const {
-        if (pos_ + i >= bytes_.size()) throw std::length_error("h5ser: malformed message between MPI ranks");
-        return bytes_[pos_ + i];
+    void need(std::uint64_t n) const {
+        if (n > bytes_.size() - pos_) throw std::length_error("h5ser: malformed message between MPI ranks");
     }
     const std::string& bytes_;
     std::size_t pos_ = 0;

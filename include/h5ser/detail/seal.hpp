@@ -70,14 +70,6 @@ private:
     int fd_;
 };
 
-inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline std::uint64_t load_u64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
 
 inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
     auto* out = static_cast<unsigned char*>(buffer);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "h5ser/detail/hash.hpp"
@@ -58,6 +59,17 @@ struct split_geometry {
     [[nodiscard]] std::uint64_t total_bytes() const noexcept { return rows() * dims[axis] * step_bytes(); }
     /// Bytes of rank r's slice in one row.
     [[nodiscard]] std::uint64_t run_bytes(int r) const noexcept { return slices[static_cast<std::size_t>(r)].count * step_bytes(); }
+    /// The extent of the axis when the slices, in offset order, cover [0, extent) once with no gap
+    /// or overlap; nullopt otherwise.
+    [[nodiscard]] std::optional<std::uint64_t> tiled_extent() const {
+        std::uint64_t covered = 0;
+        for (const int r : ranks_by_offset()) {
+            const index_range& slice = slices[static_cast<std::size_t>(r)];
+            if (slice.offset != covered) return std::nullopt;
+            covered += slice.count;
+        }
+        return covered;
+    }
     /// The ranks in the order their slices appear along the axis.
     [[nodiscard]] std::vector<int> ranks_by_offset() const {
         std::vector<int> order(slices.size());
