@@ -1,4 +1,5 @@
 // h5ser::verify_file: checks a file without its struct, and reports progress as it goes.
+#include <filesystem>
 #include <cstdint>
 #include <fstream>
 #include <vector>

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "h5ser/config.hpp"
+
 namespace h5ser {
 
 /// Stable error codes. Their numeric values are part of the API: append only.
@@ -71,34 +73,20 @@ struct problem {
     std::string detail;      ///< free text when expected/found do not say it all
 
     /// "shape mismatch at layer_2.kernel (/layer_2/kernel): expected float32[4, 8], found float32[4, 9]"
-    [[nodiscard]] std::string describe() const {
-        std::string text(to_string(code));
-        if (!field_path.empty() || !hdf5_path.empty()) {
-            text += " at ";
-            text += field_path.empty() ? std::string("<root>") : field_path;
-            if (!hdf5_path.empty()) text += " (" + hdf5_path + ")";
-        }
-        if (!expected.empty() || !found.empty()) {
-            text += ": expected " + (expected.empty() ? std::string("nothing") : expected);
-            text += ", found " + (found.empty() ? std::string("nothing") : found);
-        }
-        if (!detail.empty()) text += (expected.empty() && found.empty() ? ": " : "; ") + detail;
-        return text;
-    }
+    [[nodiscard]] std::string describe() const;
 };
 
 /// The exception h5ser throws. `what()` is a complete, human-readable message; the accessors give
 /// the same facts to programs. A failed load lists every problem found, not just the first.
 class error : public std::runtime_error {
 public:
-    error(std::string file, std::vector<problem> problems, std::vector<std::string> hdf5_stack = {})
-        : std::runtime_error(compose(file, problems, hdf5_stack)),
-          file_(std::move(file)),
-          problems_(std::move(problems)),
-          hdf5_stack_(std::move(hdf5_stack)) {}
-
-    error(std::string file, problem single, std::vector<std::string> hdf5_stack = {})
-        : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
+    error(std::string file, std::vector<problem> problems, std::vector<std::string> hdf5_stack = {});
+    error(std::string file, problem single, std::vector<std::string> hdf5_stack = {});
+    error(const error&) = default;
+    error(error&&) = default;
+    error& operator=(const error&) = default;
+    error& operator=(error&&) = default;
+    ~error() override;  // out of line: with the compiled core, the vtable lives there
 
     /// The code of the first problem.
     [[nodiscard]] errc code() const noexcept { return problems_.empty() ? errc::io : problems_.front().code; }
@@ -120,27 +108,61 @@ private:
     }
 
     static std::string compose(const std::string& file, const std::vector<problem>& problems,
-                               const std::vector<std::string>& stack) {
-        std::string text = "h5ser: ";
-        if (problems.size() == 1) {
-            text += problems.front().describe();
-            if (!file.empty()) text += " [file '" + file + "']";
-        } else {
-            text += std::to_string(problems.size()) + " problems";
-            if (!file.empty()) text += " in '" + file + "'";
-            text += ":";
-            for (const auto& p : problems) text += "\n  - " + p.describe();
-        }
-        if (!stack.empty()) {
-            text += "\n  HDF5 error stack:";
-            for (const auto& line : stack) text += "\n    " + line;
-        }
-        return text;
-    }
+                               const std::vector<std::string>& stack);
 
     std::string file_;
     std::vector<problem> problems_;
     std::vector<std::string> hdf5_stack_;
 };
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (config.hpp) ----------------------------------------------------------
+
+H5SER_CORE_INLINE std::string problem::describe() const {
+    std::string text(to_string(code));
+    if (!field_path.empty() || !hdf5_path.empty()) {
+        text += " at ";
+        text += field_path.empty() ? std::string("<root>") : field_path;
+        if (!hdf5_path.empty()) text += " (" + hdf5_path + ")";
+    }
+    if (!expected.empty() || !found.empty()) {
+        text += ": expected " + (expected.empty() ? std::string("nothing") : expected);
+        text += ", found " + (found.empty() ? std::string("nothing") : found);
+    }
+    if (!detail.empty()) text += (expected.empty() && found.empty() ? ": " : "; ") + detail;
+    return text;
+}
+
+H5SER_CORE_INLINE error::error(std::string file, std::vector<problem> problems, std::vector<std::string> hdf5_stack)
+    : std::runtime_error(compose(file, problems, hdf5_stack)),
+      file_(std::move(file)),
+      problems_(std::move(problems)),
+      hdf5_stack_(std::move(hdf5_stack)) {}
+
+H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
+    : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
+
+H5SER_CORE_INLINE error::~error() = default;
+
+H5SER_CORE_INLINE std::string error::compose(const std::string& file, const std::vector<problem>& problems,
+                                             const std::vector<std::string>& stack) {
+    std::string text = "h5ser: ";
+    if (problems.size() == 1) {
+        text += problems.front().describe();
+        if (!file.empty()) text += " [file '" + file + "']";
+    } else {
+        text += std::to_string(problems.size()) + " problems";
+        if (!file.empty()) text += " in '" + file + "'";
+        text += ":";
+        for (const auto& p : problems) text += "\n  - " + p.describe();
+    }
+    if (!stack.empty()) {
+        text += "\n  HDF5 error stack:";
+        for (const auto& line : stack) text += "\n    " + line;
+    }
+    return text;
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser

@@ -11,6 +11,7 @@
 #include "h5ser/detail/walk.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/save.hpp"
+#include "h5ser/config.hpp"
 
 namespace h5ser {
 
@@ -49,7 +50,12 @@ template <class... Policies, class Model>
 
 /// The fingerprint stored in a file h5ser wrote (its `fingerprint` root attribute). Loading with
 /// h5ser::verify (the default) already checks it against the tensors it reads.
-[[nodiscard]] inline std::string file_fingerprint(const std::string& path) {
+[[nodiscard]] H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
     detail::quiet_hdf5_errors quiet;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
@@ -58,5 +64,7 @@ template <class... Policies, class Model>
     if (!stored) throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute fingerprint", {}, {}});
     return *stored;
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser

@@ -16,6 +16,7 @@
 #include "h5ser/detail/seal.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/config.hpp"
 
 namespace h5ser {
 
@@ -44,7 +45,20 @@ struct file_node {
 
 namespace detail {
 
-inline std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
+H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at);
+
+H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const where& at);
+
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at);
+
+H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at);
+
+H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, std::string& out);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
     const std::size_t count = ext.count();
     if (H5Tget_class(type) == H5T_STRING) {
         if (count != 1) return {};
@@ -76,7 +90,7 @@ inline std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, con
     return {};
 }
 
-inline void inspect_attributes(hid_t object, file_node& node, const where& at) {
+H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const where& at) {
     const member_listing listing = list_members(object, false, at);
     for (const auto& name : listing.attributes) {
         handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
@@ -88,7 +102,7 @@ inline void inspect_attributes(hid_t object, file_node& node, const where& at) {
     }
 }
 
-inline std::vector<std::string> links_in_order(hid_t group, const where& at) {
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at) {
     std::vector<std::string> names;
     auto on_link = [](hid_t, const char* name, const H5L_info_t*, void* sink) -> herr_t {
         static_cast<std::vector<std::string>*>(sink)->emplace_back(name);
@@ -103,7 +117,7 @@ inline std::vector<std::string> links_in_order(hid_t group, const where& at) {
     return names;
 }
 
-inline void inspect_object(hid_t object, file_node& node, const where& at) {
+H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at) {
     inspect_attributes(object, node, at);
     if (H5Iget_type(object) == H5I_DATASET) {
         node.kind = file_node::kind_type::dataset;
@@ -139,7 +153,7 @@ inline void inspect_object(hid_t object, file_node& node, const where& at) {
     }
 }
 
-inline void render(const file_node& node, const std::string& indent, std::string& out) {
+H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, std::string& out) {
     out += indent;
     if (node.kind == file_node::kind_type::dataset) {
         out += node.name + "  dataset " + node.dtype + "[";
@@ -158,11 +172,27 @@ inline void render(const file_node& node, const std::string& indent, std::string
     for (const auto& child : node.children) render(child, indent + "  ", out);
 }
 
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace detail
 
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
 /// short values). Soft and external links are listed, never followed.
-inline file_node inspect(const std::string& path) {
+H5SER_CORE_INLINE file_node inspect(const std::string& path);
+
+/// The tree as indented text, one object or attribute per line:
+///
+///     /
+///       @h5ser_mode  string = "full_model"
+///       layer_1/
+///         @units  int32 = 16
+///         kernel  dataset float32[4, 16]
+H5SER_CORE_INLINE std::string to_string(const file_node& node);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE file_node inspect(const std::string& path) {
     detail::quiet_hdf5_errors quiet;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
@@ -173,17 +203,12 @@ inline file_node inspect(const std::string& path) {
     return node;
 }
 
-/// The tree as indented text, one object or attribute per line:
-///
-///     /
-///       @h5ser_mode  string = "full_model"
-///       layer_1/
-///         @units  int32 = 16
-///         kernel  dataset float32[4, 16]
-inline std::string to_string(const file_node& node) {
+H5SER_CORE_INLINE std::string to_string(const file_node& node) {
     std::string out;
     detail::render(node, "", out);
     return out;
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <filesystem>
 #include <limits>
 #include <cstddef>
 #include <string>
@@ -34,17 +33,25 @@
 #include "h5ser/reflect.hpp"
 #include "h5ser/save.hpp"
 #include "h5ser/version.hpp"
+#include "h5ser/config.hpp"
+
+#if H5SER_CORE_DEFINITIONS
+#include <filesystem>
+#endif
 
 namespace h5ser {
 
 namespace detail {
 
-template <save_mode Mode, bool Lenient, bool Verify>
+// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
+// weights-only load skips at run time what only a full model holds), which halves the code a
+// translation unit that loads must compile.
+template <bool Lenient, bool Verify>
 struct load_context {
-    static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
     std::string file;
+    save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     problem_list problems;
     commit_list commits;
@@ -84,16 +91,12 @@ std::string expected_text() {
     else return "group";
 }
 
-inline const char* h5_object_name(H5I_type_t type) noexcept {
-    switch (type) {
-        case H5I_GROUP: return "group";
-        case H5I_DATASET: return "dataset";
-        case H5I_DATATYPE: return "named datatype";
-        default: return "object";
-    }
-}
+H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept;
 
 enum class presence { absent, present, refused };
+
+/// Records that a link to where `expected` should be is soft or external.
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
 
 /// Is `name` present where a node of type T would be? Soft and external links are refused (and
 /// reported), never followed.
@@ -105,8 +108,7 @@ presence find_member(Ctx& ctx, const member_listing& siblings, std::string_view 
         const auto* link = siblings.find_link(name);
         if (!link) return presence::absent;
         if (link->type != H5L_TYPE_HARD) {
-            ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected_text<T>(),
-                              link_type_name(link->type), "h5ser does not follow links that may leave the file"});
+            report_refused_link(ctx.problems, link->type, expected_text<T>(), at);
             return presence::refused;
         }
         return presence::present;
@@ -114,24 +116,28 @@ presence find_member(Ctx& ctx, const member_listing& siblings, std::string_view 
 }
 
 /// Opens child `name` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
-template <class Ctx>
-handle open_child(Ctx& ctx, hid_t parent, std::string_view name, H5I_type_t want, const std::string& expected,
-                  const where& at) {
-    const std::string n(name);
-    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
-    const H5I_type_t type = object_type(object.get());
-    if (type != want) {
-        ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
-        return handle();
-    }
-    return object;
-}
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at);
 
 template <class Ctx, class T>
 void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target,
                const where& at);
 
 // ---- datasets -------------------------------------------------------------------------------
+
+/// A dataset opened for loading into a tensor, checked against it.
+struct opened_tensor {
+    handle dataset;
+    dataset_view view;
+};
+
+/// Opens dataset `name` of `parent` and checks it holds `dtype` elements in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
+/// problem and returns nothing when not, or when `reading` is off (the load already failed).
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at);
 
 template <class Ctx, class X>
 void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
@@ -141,75 +147,38 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     constexpr std::string_view dtype = dtype_name<element>();
     const auto current = adapter::shape(std::as_const(target));
 
-    handle dataset = open_child(ctx, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
-    if (!dataset) return;
-    const dataset_view view = inspect_dataset(dataset.get(), at);
-
-    std::array<std::size_t, rank> file_shape{};
-    const bool rank_ok = !view.shape.null && (rank == 0 ? view.shape.scalar : (!view.shape.scalar && view.shape.dims.size() == rank));
-    if (rank_ok)
-        for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(view.shape.dims[i]);
-
     // An owning tensor that was never sized (every dimension 0) takes the file's shape.
     bool unsized = false;
     if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
-    const bool shape_ok = rank_ok && (unsized || file_shape == current);
-    const bool dtype_ok = view.dtype == dtype;
-    if (!dtype_ok || !shape_ok) {
-        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current);
-        ctx.problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
-                          "dataset " + expected, "dataset " + view.dtype + view.shape.text(), {}});
-        return;
-    }
-    if (!ctx.reading_data()) return;
-
-    if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return;
-    stage_dataset(ctx.commits, ctx.problems, target, dataset.get(), view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
+    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), rank, unsized,
+                                    ctx.reading_data(), at);
+    if (!opened) return;
+    std::array<std::size_t, rank> file_shape{};
+    for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
+    const hid_t dataset = opened->dataset.get();
+    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
         if constexpr (Ctx::verify) {
             const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset.get(), hash, dtype, dims.data(), rank, at);
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);
         }
         return true;
     });
-    ctx.advance(view.stored_bytes);
+    ctx.advance(opened->view.stored_bytes);
 }
 
 // ---- structs --------------------------------------------------------------------------------
 
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
-inline std::string describe_link(hid_t group, const member_listing::link& link) {
-    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
-    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
-    if (!object) {
-        H5Eclear2(H5E_DEFAULT);
-        return "object '" + link.name + "'";
-    }
-    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
-}
+H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link);
 
-template <class Ctx>
-void report_unexpected(Ctx& ctx, hid_t group, const member_listing& listing, const std::vector<std::string_view>& links,
-                       const std::vector<std::string_view>& attributes, const where& at, bool root) {
-    if (!ctx.report_unexpected) return;
-    for (const auto& link : listing.links) {
-        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
-            const where w = at.child(link.name);
-            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
-                              "the struct has no field of this name"});
-        }
-    }
-    if constexpr (Ctx::mode == save_mode::weights_only) return;  // weights-only files keep no attributes
-    for (const auto& attribute : listing.attributes) {
-        if (root && is_reserved_root_name(attribute)) continue;
-        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
-            const where w = at.child(attribute);
-            ctx.problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
-                              "the struct has no field of this name"});
-        }
-    }
-}
+/// Records, as unexpected, each link and attribute of `group` (`listing`) the struct does not
+/// name in `links` and `attributes`. Weights-only files keep no attributes; the root's reserved
+/// attributes (h5ser_*, schema, fingerprint, ...) are always expected.
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root);
 
 template <class Ctx, class T>
 void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at, bool root = false) {
@@ -217,12 +186,13 @@ void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target
     std::vector<std::string_view> attributes;
     for_each_field(target, [&](std::string_view name, auto& field) {
         using field_type = std::remove_cvref_t<decltype(field)>;
-        if constexpr (is_stored<field_type, Ctx::mode>()) {
+        if constexpr (is_stored<field_type, save_mode::full_model>()) {
+            if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
             (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
             load_node(ctx, group, listing, name, field, at.child(name));
         }
     });
-    report_unexpected(ctx, group, listing, links, attributes, at, root);
+    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, group, listing, links, attributes, at, root);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -347,7 +317,7 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
             const std::string n(name);
             if (auto value = read_attribute<T>(parent, n, at, ctx.problems)) ctx.commits.move_into(target, std::move(*value));
         } else {
-            handle group = open_child(ctx, parent, name, H5I_GROUP, expected_text<T>(), at);
+            handle group = open_child(ctx.problems, parent, name, H5I_GROUP, expected_text<T>(), at);
             if (!group) return;
             const member_listing listing = list_members(group.get(), true, at);
             if constexpr (kind == node_kind::sequence) load_sequence(ctx, group.get(), listing, target, at);
@@ -364,30 +334,10 @@ struct file_header {
     int format_version = 0;
 };
 
-inline file_header read_header(hid_t root, const std::string& path) {
-    const where at{path, {}, "/"};
-    if (H5Aexists(root, "h5ser_format_version") <= 0) {
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute h5ser_format_version", {},
-                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
-    }
-    problem_list problems;
-    const auto version = read_attribute<int>(root, "h5ser_format_version", at, problems);
-    const auto mode = read_string_attribute(root, "h5ser_mode", at);
-    problems.throw_if_any(path);
-    file_header header;
-    header.format_version = *version;
-    if (*version > format_version || *version < 1) {
-        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
-                                  "format version " + std::to_string(*version),
-                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
-    }
-    if (mode && *mode == "weights_only") header.mode = save_mode::weights_only;
-    else if (mode && *mode == "full_model") header.mode = save_mode::full_model;
-    else
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
-                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
-    return header;
-}
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path);
+
+/// The size of file `path`, for progress reports; 0 when it cannot be read.
+H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept;
 
 /// Does a weights-only file hold everything of T (no attributes, no optimizer state)?
 template <class T>
@@ -426,13 +376,11 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
     }
 }
 
-template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
-    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
-    if (progress) {
-        std::error_code ec;
-        ctx.total_bytes = std::filesystem::file_size(path, ec);
-    }
+template <bool Lenient, bool Verify, class Model>
+void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+               const progress_callback& progress) {
+    load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) ctx.total_bytes = file_size_or_zero(path);
     load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
@@ -472,11 +420,124 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
     const where at{path, {}, "/"};
     handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
     const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
-    if (plan.mode == save_mode::weights_only)
-        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
-    else
-        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
+    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress);
 }
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept {
+    switch (type) {
+        case H5I_GROUP: return "group";
+        case H5I_DATASET: return "dataset";
+        case H5I_DATATYPE: return "named datatype";
+        default: return "object";
+    }
+}
+
+H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link) {
+    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
+    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
+    if (!object) {
+        H5Eclear2(H5E_DEFAULT);
+        return "object '" + link.name + "'";
+    }
+    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
+}
+
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path) {
+    const where at{path, {}, "/"};
+    if (H5Aexists(root, "h5ser_format_version") <= 0) {
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute h5ser_format_version", {},
+                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
+    }
+    problem_list problems;
+    const auto version = read_attribute<int>(root, "h5ser_format_version", at, problems);
+    const auto mode = read_string_attribute(root, "h5ser_mode", at);
+    problems.throw_if_any(path);
+    file_header header;
+    header.format_version = *version;
+    if (*version > format_version || *version < 1) {
+        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
+                                  "format version " + std::to_string(*version),
+                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
+    }
+    if (mode && *mode == "weights_only") header.mode = save_mode::weights_only;
+    else if (mode && *mode == "full_model") header.mode = save_mode::full_model;
+    else
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
+                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
+    return header;
+}
+
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at) {
+    const std::string n(name);
+    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
+    const H5I_type_t type = object_type(object.get());
+    if (type != want) {
+        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
+        return handle();
+    }
+    return object;
+}
+
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at) {
+    problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected, link_type_name(type),
+                  "h5ser does not follow links that may leave the file"});
+}
+
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at) {
+    opened_tensor t;
+    t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+    if (!t.dataset) return std::nullopt;
+    t.view = inspect_dataset(t.dataset.get(), at);
+    const extent& shape = t.view.shape;
+    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    bool shape_ok = rank_ok;
+    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
+    const bool dtype_ok = t.view.dtype == dtype;
+    if (!dtype_ok || !shape_ok) {
+        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+        problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
+                      "dataset " + t.view.dtype + shape.text(), {}});
+        return std::nullopt;
+    }
+    if (!reading || !dataset_is_readable(problems, t.view, element_size, at)) return std::nullopt;
+    return t;
+}
+
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root) {
+    for (const auto& link : listing.links) {
+        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
+            const where w = at.child(link.name);
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
+                              "the struct has no field of this name"});
+        }
+    }
+    if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
+    for (const auto& attribute : listing.attributes) {
+        if (root && is_reserved_root_name(attribute)) continue;
+        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
+            const where w = at.child(attribute);
+            problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
+                              "the struct has no field of this name"});
+        }
+    }
+}
+
+H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return ec ? 0 : size;
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 

@@ -179,13 +179,13 @@ struct save_record {
 
 /// A file_writer whose tensors are written by all ranks together, each its slice.
 template <save_mode Mode>
-class parallel_file_writer : public file_writer<Mode> {
-    using base = file_writer<Mode>;
+class parallel_file_writer : public file_writer {
+    using base = file_writer;
 
 public:
     parallel_file_writer(hid_t root, const where& at, storage_plan storage, const progress_callback& progress, std::uint64_t local_bytes,
                          const private_comm& comm, rank_agreement& agreement, shard_lookup& shards)
-        : base(root, at, std::move(storage), progress, local_bytes),
+        : base(Mode, root, at, std::move(storage), progress, local_bytes),
           comm_(comm),
           agreement_(agreement),
           shards_(shards),
@@ -483,8 +483,8 @@ struct load_record {
 };
 inline constexpr std::uint64_t end_of_walk = ~std::uint64_t{0};
 
-template <save_mode Mode, bool Lenient, bool Verify>
-struct parallel_load_context : load_context<Mode, Lenient, Verify> {
+template <bool Lenient, bool Verify>
+struct parallel_load_context : load_context<Lenient, Verify> {
     const private_comm* comm = nullptr;
     shard_lookup* shards = nullptr;
     handle transfer;
@@ -569,7 +569,7 @@ private:
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;
         constexpr std::string_view dtype = dtype_name<element>();
-        handle dataset = open_child(*this, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+        handle dataset = open_child(this->problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
         if (!dataset) return std::nullopt;
         dataset_view view = inspect_dataset(dataset.get(), at);
         if (view.dtype != dtype || view.shape.null || view.shape.scalar || view.shape.dims.size() != rank) {
@@ -694,12 +694,13 @@ private:
     }
 };
 
-template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void parallel_load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const private_comm& comm,
-                        rank_agreement& agreement, const mpi::sharding& shards) {
+template <bool Lenient, bool Verify, class Model>
+void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+                        const private_comm& comm, rank_agreement& agreement, const mpi::sharding& shards) {
     shard_lookup lookup(shards);
-    parallel_load_context<Mode, Lenient, Verify> ctx;
+    parallel_load_context<Lenient, Verify> ctx;
     ctx.file = path;
+    ctx.mode = mode;
     ctx.report_unexpected = report_unexpected && !Lenient;
     ctx.comm = &comm;
     ctx.shards = &lookup;
@@ -737,12 +738,8 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
         root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
         plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
     });
-    if (plan.mode == save_mode::weights_only)
-        parallel_load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, comm,
-                                                                                        agreement, shards);
-    else
-        parallel_load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, comm,
-                                                                                      agreement, shards);
+    parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
+                                                            shards);
 }
 
 }  // namespace h5ser::detail

@@ -5,11 +5,13 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include "h5ser/config.hpp"
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/file.hpp"
@@ -69,26 +71,15 @@ std::uint64_t tensor_bytes(const X& value) noexcept {
     return n;
 }
 
-/// Writes what the walk visits into an HDF5 file, and builds the schema and fingerprint on the way.
-template <save_mode Mode>
+/// Writes what the walk visits into an HDF5 file, and builds the schema (full model) and
+/// fingerprint on the way. Only dataset() and attribute() depend on the field's type; the rest is
+/// compiled once with the core (h5ser/config.hpp).
 class file_writer {
 public:
-    static constexpr bool with_schema = Mode != save_mode::weights_only;
+    file_writer(save_mode mode, hid_t root, const where& at, storage_plan storage, const progress_callback& progress,
+                std::uint64_t total_bytes);
 
-    file_writer(hid_t root, const where& at, storage_plan storage, const progress_callback& progress, std::uint64_t total_bytes)
-        : root_(root), plists_(at), progress_(progress), total_bytes_(total_bytes) {
-        plans_.push_back(std::move(storage));
-    }
-
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
-        storage_plan plan = plans_.back().overridden_by(field, names_compact);
-        if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
-            plan.layout = layout_kind::chunked;
-            plan.chunk_dims = chunks;
-            plan.chunks_for_one_field = true;
-        }
-        plans_.push_back(std::move(plan));
-    }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
     void pop_storage() { plans_.pop_back(); }
 
     template <class X>
@@ -101,53 +92,14 @@ public:
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         write_attribute(parent(), name, value, at, plists_.attributes());
-        if constexpr (with_schema) {
-            open_schema(name, optimizer);
-            schema_.value("kind", "attribute");
-            schema_.value("dtype", attribute_dtype_name<X>());
-            if constexpr (attribute_codec<X>::is_list) {
-                schema_.begin_array("shape");
-                schema_.number({}, value.size());
-                schema_.end_array();
-            }
-            schema_.end_object();
-        }
+        std::optional<std::size_t> list_length;
+        if constexpr (attribute_codec<X>::is_list) list_length = value.size();
+        record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
     }
 
-    void absent(std::string_view name, const where&) {
-        if constexpr (with_schema) {
-            schema_.begin_object(name);
-            schema_.value("kind", "absent");
-            schema_.end_object();
-        }
-    }
-
-    void begin(std::string_view name, const where& at, const container_info& info) {
-        groups_.push_back(create_group(parent(), name, plists_, at));
-        if constexpr (with_schema) {
-            open_schema(name, info.optimizer);
-            if (info.kind == node_kind::sequence) {
-                schema_.value("kind", "sequence");
-                schema_.number("length", info.length);
-                schema_.begin_object("elements");
-            } else if (info.kind == node_kind::map) {
-                schema_.value("kind", "map");
-                schema_.begin_object("entries");
-            } else {
-                schema_.value("kind", "group");
-                schema_.value("type", info.type_name);
-                schema_.begin_object("fields");
-            }
-        }
-    }
-
-    void end(const container_info&) {
-        groups_.pop_back();
-        if constexpr (with_schema) {
-            schema_.end_object();
-            schema_.end_object();
-        }
-    }
+    void absent(std::string_view name, const where& at);
+    void begin(std::string_view name, const where& at, const container_info& info);
+    void end(const container_info& info);
 
     json_writer& schema() noexcept { return schema_; }
     [[nodiscard]] const std::vector<byte_range>& data_ranges() const noexcept { return data_ranges_; }
@@ -161,30 +113,14 @@ protected:
 
     /// Adds a written tensor to the fingerprint, the seal's data ranges, the progress and the schema.
     void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes,
-                        const where& at, bool optimizer) {
-        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
-        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
-        if (progress_) {
-            done_bytes_ += bytes;
-            progress_(done_bytes_, total_bytes_);
-        }
-        if constexpr (with_schema) {
-            open_schema(name, optimizer);
-            schema_.value("kind", "dataset");
-            schema_.value("dtype", dtype);
-            schema_.begin_array("shape");
-            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
-            schema_.end_array();
-            schema_.end_object();
-        }
-    }
+                        const where& at, bool optimizer);
 
 private:
-    void open_schema(std::string_view name, bool optimizer) {
-        schema_.begin_object(name);
-        if (optimizer) schema_.boolean("optimizer_state", true);
-    }
+    /// Adds a written attribute (`list_length`: of a list) to the schema.
+    void record_attribute(std::string_view name, std::string_view dtype, std::optional<std::size_t> list_length, bool optimizer);
+    void open_schema(std::string_view name, bool optimizer);
 
+    bool with_schema_;  ///< weights-only files have none
     hid_t root_;
     creation_plists plists_;
     std::vector<handle> groups_;       // open groups below the root, innermost last
@@ -212,7 +148,7 @@ struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
-/// Writes `model` below `root_group` through `writer` (a file_writer<Mode>), then the root
+/// Writes `model` below `root_group` through `writer` (a file_writer for Mode), then the root
 /// attributes: format version, mode, schema (full model) and fingerprint.
 template <save_mode Mode, class Writer, class Model, class ExtraRootAttributes>
 void write_model(Writer& writer, hid_t root_group, const Model& model, const where& root, const ExtraRootAttributes& extra) {
@@ -251,7 +187,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
         handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
-        file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes);
+        file_writer writer(Mode, root_group.get(), root, storage, progress, counter.bytes);
         write_model<Mode>(writer, root_group.get(), model, root, extra);
         data_ranges = writer.data_ranges();
         root_group.reset();
@@ -261,6 +197,96 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
     out.commit();
     if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE file_writer::file_writer(save_mode mode, hid_t root, const where& at, storage_plan storage,
+                                           const progress_callback& progress, std::uint64_t total_bytes)
+    : with_schema_(mode != save_mode::weights_only), root_(root), plists_(at), progress_(progress), total_bytes_(total_bytes) {
+    plans_.push_back(std::move(storage));
+}
+
+H5SER_CORE_INLINE void file_writer::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+    storage_plan plan = plans_.back().overridden_by(field, names_compact);
+    if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
+        plan.layout = layout_kind::chunked;
+        plan.chunk_dims = chunks;
+        plan.chunks_for_one_field = true;
+    }
+    plans_.push_back(std::move(plan));
+}
+
+H5SER_CORE_INLINE void file_writer::absent(std::string_view name, const where&) {
+    if (!with_schema_) return;
+    schema_.begin_object(name);
+    schema_.value("kind", "absent");
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::begin(std::string_view name, const where& at, const container_info& info) {
+    groups_.push_back(create_group(parent(), name, plists_, at));
+    if (!with_schema_) return;
+    open_schema(name, info.optimizer);
+    if (info.kind == node_kind::sequence) {
+        schema_.value("kind", "sequence");
+        schema_.number("length", info.length);
+        schema_.begin_object("elements");
+    } else if (info.kind == node_kind::map) {
+        schema_.value("kind", "map");
+        schema_.begin_object("entries");
+    } else {
+        schema_.value("kind", "group");
+        schema_.value("type", info.type_name);
+        schema_.begin_object("fields");
+    }
+}
+
+H5SER_CORE_INLINE void file_writer::end(const container_info&) {
+    groups_.pop_back();
+    if (!with_schema_) return;
+    schema_.end_object();
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w,
+                                                   std::uint64_t bytes, const where& at, bool optimizer) {
+    fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
+    if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
+    if (progress_) {
+        done_bytes_ += bytes;
+        progress_(done_bytes_, total_bytes_);
+    }
+    if (!with_schema_) return;
+    open_schema(name, optimizer);
+    schema_.value("kind", "dataset");
+    schema_.value("dtype", dtype);
+    schema_.begin_array("shape");
+    for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
+    schema_.end_array();
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::record_attribute(std::string_view name, std::string_view dtype,
+                                                     std::optional<std::size_t> list_length, bool optimizer) {
+    if (!with_schema_) return;
+    open_schema(name, optimizer);
+    schema_.value("kind", "attribute");
+    schema_.value("dtype", dtype);
+    if (list_length) {
+        schema_.begin_array("shape");
+        schema_.number({}, *list_length);
+        schema_.end_array();
+    }
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::open_schema(std::string_view name, bool optimizer) {
+    schema_.begin_object(name);
+    if (optimizer) schema_.boolean("optimizer_state", true);
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 

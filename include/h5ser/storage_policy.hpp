@@ -25,6 +25,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "h5ser/config.hpp"
+
 namespace h5ser {
 
 namespace detail {
@@ -216,17 +218,9 @@ inline constexpr known_filter known_filters[] = {
     {32015, "zstd", "no Debian 12 package; use h5ser::blosc<5, h5ser::blosc_codec::zstd>"},
 };
 /// "deflate", "shuffle", "lz4", ... or "filter 307" for filters h5ser does not know.
-inline std::string filter_name(H5Z_filter_t id) {
-    for (const auto& f : known_filters)
-        if (f.id == id) return std::string(f.name);
-    return "filter " + std::to_string(id);
-}
+H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id);
 
-inline std::string describe_filter(H5Z_filter_t id) {
-    for (const auto& f : known_filters)
-        if (f.id == id) return std::string(f.name) + " (HDF5 filter " + std::to_string(id) + "; " + std::string(f.install) + ")";
-    return "HDF5 filter " + std::to_string(id) + " (install the plugin that provides it and point HDF5_PLUGIN_PATH at it)";
-}
+H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id);
 
 template <class P>
 concept storage_policy = !std::is_void_v<P> && requires { P::h5ser_storage; };
@@ -294,7 +288,24 @@ struct storage_of<std::tuple<P...>> {
 /// h5py's chunk-size rule, in our words: aim at 16 KiB times 2^(log10 of the dataset's MiB),
 /// clamped to 8 KiB..1 MiB, and halve dimensions round-robin, from the first, until a chunk is
 /// within half of the aim (or at most the aim).
-inline std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size) {
+H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id) {
+    for (const auto& f : known_filters)
+        if (f.id == id) return std::string(f.name);
+    return "filter " + std::to_string(id);
+}
+
+H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id) {
+    for (const auto& f : known_filters)
+        if (f.id == id) return std::string(f.name) + " (HDF5 filter " + std::to_string(id) + "; " + std::string(f.install) + ")";
+    return "HDF5 filter " + std::to_string(id) + " (install the plugin that provides it and point HDF5_PLUGIN_PATH at it)";
+}
+
+H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size) {
     constexpr double base = 16.0 * 1024, min_bytes = 8.0 * 1024, max_bytes = 1024.0 * 1024;
     std::vector<hsize_t> chunks = shape;
     double total = static_cast<double>(element_size);
@@ -318,6 +329,8 @@ inline std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std:
     }
     return chunks;
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 

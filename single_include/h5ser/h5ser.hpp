@@ -57,6 +57,38 @@
 // h5ser/error.hpp: the one exception type h5ser throws, and the problems it lists.
 
 
+// ---- h5ser/config.hpp --------------------------------------------------------------------------
+// h5ser/config.hpp: header-only (the default) or with a separately compiled core.
+//
+// h5ser is header-only: include it and link HDF5. Every translation unit that saves or loads then
+// also compiles h5ser's non-template core (files, the seal, atomic saves, checks, error messages,
+// hashing) -- about half of its compile time. A project with many such translation units can
+// compile that core once instead, as fmt and spdlog allow:
+//
+//   - CMake: link `h5ser::compiled` instead of `h5ser::h5ser`. It builds `src/h5ser.cpp` into a
+//     static library and defines H5SER_COMPILED_CORE for everything that links it.
+//   - Anything else: define H5SER_COMPILED_CORE for every translation unit of the program, and
+//     compile `src/h5ser.cpp` once (or, with the single header, one .cpp file that defines
+//     H5SER_CORE_IMPLEMENTATION before including it).
+//
+// Both ways give the same behaviour and the same files. A program must use one of them
+// throughout: mixing the two defines the core functions twice.
+
+#if defined(H5SER_COMPILED_CORE) && !defined(H5SER_CORE_IMPLEMENTATION)
+// A user translation unit with the compiled core: the headers declare the core functions only.
+#define H5SER_CORE_DEFINITIONS 0
+#else
+// Header-only, or the core's own translation unit: the headers define them.
+#define H5SER_CORE_DEFINITIONS 1
+#endif
+
+#if defined(H5SER_COMPILED_CORE)
+#define H5SER_CORE_INLINE
+#else
+#define H5SER_CORE_INLINE inline
+#endif
+
+
 namespace h5ser {
 
 /// Stable error codes. Their numeric values are part of the API: append only.
@@ -120,34 +152,20 @@ struct problem {
     std::string detail;      ///< free text when expected/found do not say it all
 
     /// "shape mismatch at layer_2.kernel (/layer_2/kernel): expected float32[4, 8], found float32[4, 9]"
-    [[nodiscard]] std::string describe() const {
-        std::string text(to_string(code));
-        if (!field_path.empty() || !hdf5_path.empty()) {
-            text += " at ";
-            text += field_path.empty() ? std::string("<root>") : field_path;
-            if (!hdf5_path.empty()) text += " (" + hdf5_path + ")";
-        }
-        if (!expected.empty() || !found.empty()) {
-            text += ": expected " + (expected.empty() ? std::string("nothing") : expected);
-            text += ", found " + (found.empty() ? std::string("nothing") : found);
-        }
-        if (!detail.empty()) text += (expected.empty() && found.empty() ? ": " : "; ") + detail;
-        return text;
-    }
+    [[nodiscard]] std::string describe() const;
 };
 
 /// The exception h5ser throws. `what()` is a complete, human-readable message; the accessors give
 /// the same facts to programs. A failed load lists every problem found, not just the first.
 class error : public std::runtime_error {
 public:
-    error(std::string file, std::vector<problem> problems, std::vector<std::string> hdf5_stack = {})
-        : std::runtime_error(compose(file, problems, hdf5_stack)),
-          file_(std::move(file)),
-          problems_(std::move(problems)),
-          hdf5_stack_(std::move(hdf5_stack)) {}
-
-    error(std::string file, problem single, std::vector<std::string> hdf5_stack = {})
-        : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
+    error(std::string file, std::vector<problem> problems, std::vector<std::string> hdf5_stack = {});
+    error(std::string file, problem single, std::vector<std::string> hdf5_stack = {});
+    error(const error&) = default;
+    error(error&&) = default;
+    error& operator=(const error&) = default;
+    error& operator=(error&&) = default;
+    ~error() override;  // out of line: with the compiled core, the vtable lives there
 
     /// The code of the first problem.
     [[nodiscard]] errc code() const noexcept { return problems_.empty() ? errc::io : problems_.front().code; }
@@ -169,28 +187,62 @@ private:
     }
 
     static std::string compose(const std::string& file, const std::vector<problem>& problems,
-                               const std::vector<std::string>& stack) {
-        std::string text = "h5ser: ";
-        if (problems.size() == 1) {
-            text += problems.front().describe();
-            if (!file.empty()) text += " [file '" + file + "']";
-        } else {
-            text += std::to_string(problems.size()) + " problems";
-            if (!file.empty()) text += " in '" + file + "'";
-            text += ":";
-            for (const auto& p : problems) text += "\n  - " + p.describe();
-        }
-        if (!stack.empty()) {
-            text += "\n  HDF5 error stack:";
-            for (const auto& line : stack) text += "\n    " + line;
-        }
-        return text;
-    }
+                               const std::vector<std::string>& stack);
 
     std::string file_;
     std::vector<problem> problems_;
     std::vector<std::string> hdf5_stack_;
 };
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (config.hpp) ----------------------------------------------------------
+
+H5SER_CORE_INLINE std::string problem::describe() const {
+    std::string text(to_string(code));
+    if (!field_path.empty() || !hdf5_path.empty()) {
+        text += " at ";
+        text += field_path.empty() ? std::string("<root>") : field_path;
+        if (!hdf5_path.empty()) text += " (" + hdf5_path + ")";
+    }
+    if (!expected.empty() || !found.empty()) {
+        text += ": expected " + (expected.empty() ? std::string("nothing") : expected);
+        text += ", found " + (found.empty() ? std::string("nothing") : found);
+    }
+    if (!detail.empty()) text += (expected.empty() && found.empty() ? ": " : "; ") + detail;
+    return text;
+}
+
+H5SER_CORE_INLINE error::error(std::string file, std::vector<problem> problems, std::vector<std::string> hdf5_stack)
+    : std::runtime_error(compose(file, problems, hdf5_stack)),
+      file_(std::move(file)),
+      problems_(std::move(problems)),
+      hdf5_stack_(std::move(hdf5_stack)) {}
+
+H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
+    : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
+
+H5SER_CORE_INLINE error::~error() = default;
+
+H5SER_CORE_INLINE std::string error::compose(const std::string& file, const std::vector<problem>& problems,
+                                             const std::vector<std::string>& stack) {
+    std::string text = "h5ser: ";
+    if (problems.size() == 1) {
+        text += problems.front().describe();
+        if (!file.empty()) text += " [file '" + file + "']";
+    } else {
+        text += std::to_string(problems.size()) + " problems";
+        if (!file.empty()) text += " in '" + file + "'";
+        text += ":";
+        for (const auto& p : problems) text += "\n  - " + p.describe();
+    }
+    if (!stack.empty()) {
+        text += "\n  HDF5 error stack:";
+        for (const auto& line : stack) text += "\n    " + line;
+    }
+    return text;
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser
 
@@ -853,6 +905,7 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 
 
 
+
 namespace h5ser {
 
 namespace detail {
@@ -1044,17 +1097,9 @@ inline constexpr known_filter known_filters[] = {
     {32015, "zstd", "no Debian 12 package; use h5ser::blosc<5, h5ser::blosc_codec::zstd>"},
 };
 /// "deflate", "shuffle", "lz4", ... or "filter 307" for filters h5ser does not know.
-inline std::string filter_name(H5Z_filter_t id) {
-    for (const auto& f : known_filters)
-        if (f.id == id) return std::string(f.name);
-    return "filter " + std::to_string(id);
-}
+H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id);
 
-inline std::string describe_filter(H5Z_filter_t id) {
-    for (const auto& f : known_filters)
-        if (f.id == id) return std::string(f.name) + " (HDF5 filter " + std::to_string(id) + "; " + std::string(f.install) + ")";
-    return "HDF5 filter " + std::to_string(id) + " (install the plugin that provides it and point HDF5_PLUGIN_PATH at it)";
-}
+H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id);
 
 template <class P>
 concept storage_policy = !std::is_void_v<P> && requires { P::h5ser_storage; };
@@ -1122,7 +1167,24 @@ struct storage_of<std::tuple<P...>> {
 /// h5py's chunk-size rule, in our words: aim at 16 KiB times 2^(log10 of the dataset's MiB),
 /// clamped to 8 KiB..1 MiB, and halve dimensions round-robin, from the first, until a chunk is
 /// within half of the aim (or at most the aim).
-inline std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size) {
+H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id) {
+    for (const auto& f : known_filters)
+        if (f.id == id) return std::string(f.name);
+    return "filter " + std::to_string(id);
+}
+
+H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id) {
+    for (const auto& f : known_filters)
+        if (f.id == id) return std::string(f.name) + " (HDF5 filter " + std::to_string(id) + "; " + std::string(f.install) + ")";
+    return "HDF5 filter " + std::to_string(id) + " (install the plugin that provides it and point HDF5_PLUGIN_PATH at it)";
+}
+
+H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size) {
     constexpr double base = 16.0 * 1024, min_bytes = 8.0 * 1024, max_bytes = 1024.0 * 1024;
     std::vector<hsize_t> chunks = shape;
     double total = static_cast<double>(element_size);
@@ -1146,6 +1208,8 @@ inline std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std:
     }
     return chunks;
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 
@@ -1391,54 +1455,16 @@ struct where {
     std::string h5;
 
     // Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
-    [[nodiscard]] where child(std::string_view name, bool index = false) const {
-        where w{file, field, h5};
-        if (index) {
-            w.field.append("[").append(name).append("]");
-        } else {
-            if (!w.field.empty()) w.field.push_back('.');
-            w.field.append(name);
-        }
-        if (w.h5.empty() || w.h5.back() != '/') w.h5.push_back('/');
-        w.h5.append(name);
-        return w;
-    }
+    [[nodiscard]] where child(std::string_view name, bool index = false) const;
     /// A map entry: C++ path `field["key"]`.
-    [[nodiscard]] where key(std::string_view name) const {
-        where w = child(name, true);
-        w.field = field;
-        w.field.append("[\"").append(name).append("\"]");
-        return w;
-    }
-    [[nodiscard]] std::string h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
+    [[nodiscard]] where key(std::string_view name) const;
+    [[nodiscard]] std::string h5_or_root() const;
 };
 
 /// Reads HDF5's current error stack, innermost first, as "H5Dread: can't read data (Dataset: Read failed)".
-inline std::vector<std::string> hdf5_error_stack() {
-    std::vector<std::string> lines;
-    auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
-        auto& sink = *static_cast<std::vector<std::string>*>(out);
-        std::string line = e->func_name ? e->func_name : "?";
-        line += ": ";
-        line += e->desc ? e->desc : "";
-        char major[128] = {0};
-        char minor[128] = {0};
-        H5Eget_msg(e->maj_num, nullptr, major, sizeof major);
-        H5Eget_msg(e->min_num, nullptr, minor, sizeof minor);
-        line += std::string(" (") + major + ": " + minor + ")";
-        sink.push_back(std::move(line));
-        return 0;
-    };
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &lines);
-    H5Eclear2(H5E_DEFAULT);
-    return lines;
-}
+H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack();
 
-[[noreturn]] inline void throw_hdf5(const where& at, std::string what, errc code = errc::hdf5) {
-    auto stack = hdf5_error_stack();
-    throw error(std::string(at.file),
-                problem{code, at.field, at.h5_or_root(), {}, {}, std::move(what)}, std::move(stack));
-}
+[[noreturn]] H5SER_CORE_INLINE void throw_hdf5(const where& at, std::string what, errc code = errc::hdf5);
 
 /// Checks an id-returning HDF5 call and takes ownership of the id.
 inline handle checked(hid_t id, const where& at, std::string_view what) {
@@ -1467,6 +1493,59 @@ private:
     void* data_ = nullptr;
 };
 
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE where where::child(std::string_view name, bool index) const {
+    where w{file, field, h5};
+    if (index) {
+        w.field.append("[").append(name).append("]");
+    } else {
+        if (!w.field.empty()) w.field.push_back('.');
+        w.field.append(name);
+    }
+    if (w.h5.empty() || w.h5.back() != '/') w.h5.push_back('/');
+    w.h5.append(name);
+    return w;
+}
+
+H5SER_CORE_INLINE where where::key(std::string_view name) const {
+    where w = child(name, true);
+    w.field = field;
+    w.field.append("[\"").append(name).append("\"]");
+    return w;
+}
+
+H5SER_CORE_INLINE std::string where::h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
+
+H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
+    std::vector<std::string> lines;
+    auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
+        auto& sink = *static_cast<std::vector<std::string>*>(out);
+        std::string line = e->func_name ? e->func_name : "?";
+        line += ": ";
+        line += e->desc ? e->desc : "";
+        char major[128] = {0};
+        char minor[128] = {0};
+        H5Eget_msg(e->maj_num, nullptr, major, sizeof major);
+        H5Eget_msg(e->min_num, nullptr, minor, sizeof minor);
+        line += std::string(" (") + major + ": " + minor + ")";
+        sink.push_back(std::move(line));
+        return 0;
+    };
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &lines);
+    H5Eclear2(H5E_DEFAULT);
+    return lines;
+}
+
+H5SER_CORE_INLINE void throw_hdf5(const where& at, std::string what, errc code) {
+    auto stack = hdf5_error_stack();
+    throw error(std::string(at.file),
+                problem{code, at.field, at.h5_or_root(), {}, {}, std::move(what)}, std::move(stack));
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace h5ser::detail
 
 
@@ -1475,24 +1554,10 @@ namespace h5ser::detail {
 inline constexpr const char* bfloat16_tag = "bfloat16";
 
 // h5py's bool: an 8-bit enum {FALSE = 0, TRUE = 1}; numpy reads it as bool.
-inline handle make_bool_type(hid_t base, const where& at) {
-    handle t = checked(H5Tenum_create(base), at, "H5Tenum_create(bool)");
-    const signed char no = 0;
-    const signed char yes = 1;
-    check(H5Tenum_insert(t.get(), "FALSE", &no), at, "H5Tenum_insert(FALSE)");
-    check(H5Tenum_insert(t.get(), "TRUE", &yes), at, "H5Tenum_insert(TRUE)");
-    return t;
-}
+H5SER_CORE_INLINE handle make_bool_type(hid_t base, const where& at);
 
 // IEEE binary16 the way h5py builds it: sign bit 15, exponent bits 10-14, mantissa bits 0-9, bias 15.
-inline handle make_float16_type(H5T_order_t order, const where& at) {
-    handle t = checked(H5Tcopy(H5T_IEEE_F32LE), at, "H5Tcopy(float16)");
-    check(H5Tset_fields(t.get(), 15, 10, 5, 0, 10), at, "H5Tset_fields(float16)");
-    check(H5Tset_size(t.get(), 2), at, "H5Tset_size(float16)");
-    check(H5Tset_ebias(t.get(), 15), at, "H5Tset_ebias(float16)");
-    check(H5Tset_order(t.get(), order), at, "H5Tset_order(float16)");
-    return t;
-}
+H5SER_CORE_INLINE handle make_float16_type(H5T_order_t order, const where& at);
 
 // A 2-byte opaque type, exactly what h5py writes for Keras's bfloat16 arrays (numpy "V2"): no
 // reader converts the bits to another float type behind the user's back, and h5py reads it. It
@@ -1543,7 +1608,38 @@ handle memory_type(const where& at) {
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
 /// `bfloat16_marked`: a 2-byte opaque is bfloat16 (the dataset carries Keras's attribute
 /// dtype="bfloat16", or the field reading it is bfloat16). Opaques tagged "bfloat16" always are.
-inline std::string describe_type(hid_t type, bool bfloat16_marked = false) {
+H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked = false);
+
+/// Memory type to read `file_type` into an element of type T. bfloat16 is read with the file's own
+/// opaque type (HDF5 converts between opaques only when the tags are equal).
+template <element_type T>
+handle read_memory_type(hid_t file_type_id, const where& at) {
+    if constexpr (std::is_same_v<T, bfloat16>) return checked(H5Tcopy(file_type_id), at, "H5Tcopy");
+    else return memory_type<T>(at);
+}
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE handle make_bool_type(hid_t base, const where& at) {
+    handle t = checked(H5Tenum_create(base), at, "H5Tenum_create(bool)");
+    const signed char no = 0;
+    const signed char yes = 1;
+    check(H5Tenum_insert(t.get(), "FALSE", &no), at, "H5Tenum_insert(FALSE)");
+    check(H5Tenum_insert(t.get(), "TRUE", &yes), at, "H5Tenum_insert(TRUE)");
+    return t;
+}
+
+H5SER_CORE_INLINE handle make_float16_type(H5T_order_t order, const where& at) {
+    handle t = checked(H5Tcopy(H5T_IEEE_F32LE), at, "H5Tcopy(float16)");
+    check(H5Tset_fields(t.get(), 15, 10, 5, 0, 10), at, "H5Tset_fields(float16)");
+    check(H5Tset_size(t.get(), 2), at, "H5Tset_size(float16)");
+    check(H5Tset_ebias(t.get(), 15), at, "H5Tset_ebias(float16)");
+    check(H5Tset_order(t.get(), order), at, "H5Tset_order(float16)");
+    return t;
+}
+
+H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
     const std::size_t size = H5Tget_size(type);
     const std::string bytes = std::to_string(size) + "-byte";
     switch (H5Tget_class(type)) {
@@ -1596,13 +1692,7 @@ inline std::string describe_type(hid_t type, bool bfloat16_marked = false) {
     }
 }
 
-/// Memory type to read `file_type` into an element of type T. bfloat16 is read with the file's own
-/// opaque type (HDF5 converts between opaques only when the tags are equal).
-template <element_type T>
-handle read_memory_type(hid_t file_type_id, const where& at) {
-    if constexpr (std::is_same_v<T, bfloat16>) return checked(H5Tcopy(file_type_id), at, "H5Tcopy");
-    else return memory_type<T>(at);
-}
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail
 
@@ -1690,21 +1780,158 @@ constexpr std::string_view attribute_dtype_name() {
 
 // ---- writing --------------------------------------------------------------------------------
 
-inline handle utf8_string_type(const where& at) {
+H5SER_CORE_INLINE handle utf8_string_type(const where& at);
+
+H5SER_CORE_INLINE handle utf8_name_plist(hid_t class_id, const where& at);
+
+// Variable-length strings end at the first NUL: refuse data HDF5 would silently cut short.
+H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& at);
+
+/// Ids one save reuses for every attribute it writes: making a property list and a string type per
+/// attribute costs about as much as writing the attribute (see bench_many_small).
+struct attribute_ids {
+    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
+    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
+};
+
+H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
+                                       const where& at, hid_t acpl_id = H5I_INVALID_HID);
+
+/// Writes `count` strings (a scalar unless `is_list`) as a UTF-8 variable-length string attribute.
+H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
+                                   bool is_list, const where& at, const attribute_ids& shared);
+/// Writes `count` elements at `data` (a scalar unless `is_list`) of memory type `memory` as an
+/// attribute of file type `file`.
+H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
+                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
+
+template <attribute_value T>
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    const std::size_t count = [&]() -> std::size_t {
+        if constexpr (codec::is_list) return value.size();
+        else return 1;
+    }();
+    const auto* first = [&] {
+        if constexpr (codec::is_list) return value.data();
+        else return &value;
+    }();
+    if constexpr (std::is_same_v<element, std::string>) {
+        write_string_attribute(object, name, first, count, codec::is_list, at, shared);
+    } else {
+        // The file type is little-endian; HDF5 converts from the memory type on write.
+        const handle ftype = file_type<element>(at);
+        const handle mtype = memory_type<element>(at);
+        write_element_attribute(object, name, ftype.get(), mtype.get(), first, count, codec::is_list, at, shared);
+    }
+}
+
+// ---- reading --------------------------------------------------------------------------------
+
+/// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
+/// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
+                                             bool is_attribute, const where& at);
+
+struct extent {
+    bool scalar = false;  ///< H5S_SCALAR
+    bool null = false;    ///< H5S_NULL
+    std::vector<hsize_t> dims;
+
+    [[nodiscard]] std::size_t count() const {
+        std::size_t n = null ? 0 : 1;
+        for (hsize_t d : dims) n *= static_cast<std::size_t>(d);
+        return n;
+    }
+    [[nodiscard]] std::string text() const;
+};
+
+H5SER_CORE_INLINE extent read_extent(hid_t space, const where& at);
+
+/// An attribute opened for reading, whose type and shape match what the field wants.
+struct checked_attribute {
+    handle attr;
+    handle type;
+    handle space;
+    extent shape;
+};
+
+/// The shape an attribute field wants: a scalar, a list of `size` elements, or a list of any size.
+struct attribute_shape {
+    bool is_list = false;
+    std::optional<std::size_t> size;
+};
+
+/// Opens attribute `name` of `object` and checks it holds `want_type` elements in `want_shape`
+/// (a `bfloat16_field` accepts any 2-byte opaque type); records a problem and returns nothing if not.
+H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
+                                                               bool bfloat16_field, const attribute_shape& want_shape,
+                                                               const where& at, problem_list& problems);
+
+/// Checks that `count` bool bytes are 0 or 1; records a problem if not.
+H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
+
+/// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
+/// attribute has another type or shape than the field.
+template <attribute_value T>
+std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    attribute_shape want_shape{codec::is_list, std::nullopt};
+    if constexpr (is_std_array<T>::value) want_shape.size = is_std_array<T>::size;
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>, want_shape, at,
+                                         problems);
+    if (!opened) return std::nullopt;
+    const std::size_t count = opened->shape.count();
+
+    T value{};
+    if constexpr (std::is_same_v<element, std::string>) {
+        auto strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), count, true, at);
+        if constexpr (!codec::is_list) value = std::move(strings.front());
+        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
+        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
+    } else if constexpr (std::is_same_v<element, bool>) {
+        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
+        std::vector<signed char> bytes(count);
+        handle mem = memory_type<bool>(at);
+        check(H5Aread(opened->attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
+        if (!check_bool_bytes(bytes.data(), bytes.size(), at, problems)) return std::nullopt;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
+            else value = bytes[i] == 1;
+        }
+    } else {
+        handle mem = read_memory_type<element>(opened->type.get(), at);
+        void* data = nullptr;
+        if constexpr (codec::is_list) data = value.data();
+        else data = &value;
+        check(H5Aread(opened->attr.get(), mem.get(), data), at, "cannot read attribute");
+    }
+    return value;
+}
+
+/// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
+H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE handle utf8_string_type(const where& at) {
     handle t = checked(H5Tcopy(H5T_C_S1), at, "H5Tcopy(string)");
     check(H5Tset_size(t.get(), H5T_VARIABLE), at, "H5Tset_size(string)");
     check(H5Tset_cset(t.get(), H5T_CSET_UTF8), at, "H5Tset_cset(string)");
     return t;
 }
 
-inline handle utf8_name_plist(hid_t class_id, const where& at) {
+H5SER_CORE_INLINE handle utf8_name_plist(hid_t class_id, const where& at) {
     handle plist = checked(H5Pcreate(class_id), at, "H5Pcreate");
     check(H5Pset_char_encoding(plist.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
     return plist;
 }
 
-// Variable-length strings end at the first NUL: refuse data HDF5 would silently cut short.
-inline void check_storable_string(const std::string& s, const where& at) {
+H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& at) {
     if (const auto nul = s.find('\0'); nul != std::string::npos) {
         throw error(std::string(at.file),
                     problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
@@ -1714,15 +1941,8 @@ inline void check_storable_string(const std::string& s, const where& at) {
     }
 }
 
-/// Ids one save reuses for every attribute it writes: making a property list and a string type per
-/// attribute costs about as much as writing the attribute (see bench_many_small).
-struct attribute_ids {
-    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
-    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
-};
-
-inline void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at, hid_t acpl_id = H5I_INVALID_HID) {
+H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
+                                       const where& at, hid_t acpl_id) {
     handle own_acpl;
     if (acpl_id < 0) {
         own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
@@ -1734,64 +1954,7 @@ inline void create_and_write_attribute(hid_t object, std::string_view name, hid_
     check(H5Awrite(attr.get(), type, data), at, "cannot write attribute");
 }
 
-template <attribute_value T>
-void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    const hsize_t count = [&]() -> hsize_t {
-        if constexpr (codec::is_list) return value.size();
-        else return 1;
-    }();
-    handle space = codec::is_list ? checked(H5Screate_simple(1, &count, nullptr), at, "H5Screate_simple")
-                                  : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
-    if constexpr (std::is_same_v<element, std::string>) {
-        std::vector<const char*> pointers;
-        if constexpr (codec::is_list) {
-            for (const auto& s : value) {
-                check_storable_string(s, at);
-                pointers.push_back(s.c_str());
-            }
-        } else {
-            check_storable_string(value, at);
-            pointers.push_back(value.c_str());
-        }
-        handle own_type;
-        hid_t type = shared.utf8_string;
-        if (type < 0) {
-            own_type = utf8_string_type(at);
-            type = own_type.get();
-        }
-        const char* none = nullptr;  // HDF5 refuses a null buffer even for zero elements
-        create_and_write_attribute(object, name, type, space.get(), pointers.empty() ? &none : pointers.data(), at, shared.create);
-    } else {
-        // The file type is little-endian; HDF5 converts from the memory type on write.
-        handle ftype = file_type<element>(at);
-        handle mtype = memory_type<element>(at);
-        handle own_acpl;
-        hid_t acpl = shared.create;
-        if (acpl < 0) {
-            own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
-            acpl = own_acpl.get();
-        }
-        const std::string n(name);
-        handle attr = checked(H5Acreate2(object, n.c_str(), ftype.get(), space.get(), acpl, H5P_DEFAULT), at,
-                              "cannot create attribute");
-        const element none{};  // HDF5 refuses a null buffer even for zero elements
-        const void* data = &none;
-        if constexpr (codec::is_list) {
-            if (count != 0) data = value.data();
-        } else {
-            data = &value;
-        }
-        check(H5Awrite(attr.get(), mtype.get(), data), at, "cannot write attribute");
-    }
-}
-
-// ---- reading --------------------------------------------------------------------------------
-
-/// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
-/// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
-inline std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
                                              bool is_attribute, const where& at) {
     std::vector<std::string> out;
     out.reserve(count);
@@ -1829,26 +1992,15 @@ inline std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, h
     return out;
 }
 
-struct extent {
-    bool scalar = false;  ///< H5S_SCALAR
-    bool null = false;    ///< H5S_NULL
-    std::vector<hsize_t> dims;
+H5SER_CORE_INLINE std::string extent::text() const {
+    if (null) return "null dataspace";
+    if (scalar) return "scalar";
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
 
-    [[nodiscard]] std::size_t count() const {
-        std::size_t n = null ? 0 : 1;
-        for (hsize_t d : dims) n *= static_cast<std::size_t>(d);
-        return n;
-    }
-    [[nodiscard]] std::string text() const {
-        if (null) return "null dataspace";
-        if (scalar) return "scalar";
-        std::string s = "[";
-        for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-        return s + "]";
-    }
-};
-
-inline extent read_extent(hid_t space, const where& at) {
+H5SER_CORE_INLINE extent read_extent(hid_t space, const where& at) {
     extent e;
     const H5S_class_t cls = H5Sget_simple_extent_type(space);
     if (cls == H5S_NULL) {
@@ -1866,79 +2018,7 @@ inline extent read_extent(hid_t space, const where& at) {
     return e;
 }
 
-/// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
-/// attribute has another type or shape than the field.
-template <attribute_value T>
-std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
-    handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
-    handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
-    const extent ext = read_extent(space.get(), at);
-    // Every element takes at least one stored byte: a larger count is a lie that would make us
-    // allocate memory the file never backs.
-    if (ext.count() > H5Aget_storage_size(attr.get()) + 1) {
-        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
-                      "an attribute declaring " + std::to_string(ext.count()) + " elements in " +
-                          std::to_string(H5Aget_storage_size(attr.get())) + " bytes",
-                      {}});
-        return std::nullopt;
-    }
-    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
-    const std::string found_type = describe_type(type.get(), std::is_same_v<element, bfloat16>);
-    constexpr std::string_view want_type = attribute_dtype_name<T>();
-
-    const std::string want_shape = [&] {
-        if constexpr (!codec::is_list) return std::string("scalar");
-        else if constexpr (is_std_array<T>::value) return "[" + std::to_string(is_std_array<T>::size) + "]";
-        else return std::string("[n]");
-    }();
-    bool shape_ok = false;
-    if constexpr (!codec::is_list) shape_ok = ext.scalar;
-    else if constexpr (is_std_array<T>::value) shape_ok = !ext.scalar && ext.dims.size() == 1 && ext.dims[0] == is_std_array<T>::size;
-    else shape_ok = !ext.scalar && ext.dims.size() == 1;
-
-    const bool type_ok = found_type == want_type;
-    if (!type_ok || !shape_ok) {
-        problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
-                      "attribute " + std::string(want_type) + " " + want_shape,
-                      "attribute " + found_type + " " + ext.text(), {}});
-        return std::nullopt;
-    }
-
-    T value{};
-    if constexpr (std::is_same_v<element, std::string>) {
-        auto strings = read_strings(attr.get(), type.get(), space.get(), ext.count(), true, at);
-        if constexpr (!codec::is_list) value = std::move(strings.front());
-        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
-        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
-    } else if constexpr (std::is_same_v<element, bool>) {
-        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
-        std::vector<signed char> bytes(ext.count());
-        handle mem = memory_type<bool>(at);
-        check(H5Aread(attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            if (bytes[i] != 0 && bytes[i] != 1) {
-                problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool 0 or 1",
-                              "byte value " + std::to_string(bytes[i]), {}});
-                return std::nullopt;
-            }
-            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
-            else value = bytes[i] == 1;
-        }
-    } else {
-        handle mem = read_memory_type<element>(type.get(), at);
-        void* data = nullptr;
-        if constexpr (codec::is_list) data = value.data();
-        else data = &value;
-        check(H5Aread(attr.get(), mem.get(), data), at, "cannot read attribute");
-    }
-    return value;
-}
-
-/// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
-inline std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at) {
+H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at) {
     handle attr(H5Aopen(object, name, H5P_DEFAULT));  // one lookup, not H5Aexists and then H5Aopen
     if (!attr) {
         H5Eclear2(H5E_DEFAULT);
@@ -1949,6 +2029,87 @@ inline std::optional<std::string> read_string_attribute(hid_t object, const char
     if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) return std::nullopt;
     return read_strings(attr.get(), type.get(), space.get(), 1, true, at).front();
 }
+
+H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
+                                   bool is_list, const where& at, const attribute_ids& shared) {
+    const hsize_t dims = count;
+    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+    std::vector<const char*> pointers;
+    pointers.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        check_storable_string(strings[i], at);
+        pointers.push_back(strings[i].c_str());
+    }
+    handle own_type;
+    hid_t type = shared.utf8_string;
+    if (type < 0) {
+        own_type = utf8_string_type(at);
+        type = own_type.get();
+    }
+    const char* none = nullptr;  // HDF5 refuses a null buffer even for zero elements
+    create_and_write_attribute(object, name, type, space.get(), pointers.empty() ? &none : pointers.data(), at, shared.create);
+}
+
+H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
+                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared) {
+    const hsize_t dims = count;
+    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+    handle own_acpl;
+    hid_t acpl = shared.create;
+    if (acpl < 0) {
+        own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+        acpl = own_acpl.get();
+    }
+    const std::string n(name);
+    handle attr = checked(H5Acreate2(object, n.c_str(), file, space.get(), acpl, H5P_DEFAULT), at, "cannot create attribute");
+    const std::uint64_t none = 0;  // HDF5 refuses a null buffer even for zero elements
+    check(H5Awrite(attr.get(), memory, count != 0 ? data : &none), at, "cannot write attribute");
+}
+
+H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
+                                                               bool bfloat16_field, const attribute_shape& want_shape,
+                                                               const where& at, problem_list& problems) {
+    checked_attribute a;
+    a.attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    a.type = checked(H5Aget_type(a.attr.get()), at, "H5Aget_type");
+    a.space = checked(H5Aget_space(a.attr.get()), at, "H5Aget_space");
+    a.shape = read_extent(a.space.get(), at);
+    // Every element takes at least one stored byte: a larger count is a lie that would make us
+    // allocate memory the file never backs.
+    if (a.shape.count() > H5Aget_storage_size(a.attr.get()) + 1) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
+                      "an attribute declaring " + std::to_string(a.shape.count()) + " elements in " +
+                          std::to_string(H5Aget_storage_size(a.attr.get())) + " bytes",
+                      {}});
+        return std::nullopt;
+    }
+    const std::string found_type = describe_type(a.type.get(), bfloat16_field);
+    bool shape_ok = false;
+    if (!want_shape.is_list) shape_ok = a.shape.scalar;
+    else shape_ok = !a.shape.scalar && a.shape.dims.size() == 1 && (!want_shape.size || a.shape.dims[0] == *want_shape.size);
+    const bool type_ok = found_type == want_type;
+    if (!type_ok || !shape_ok) {
+        const std::string shape_text = !want_shape.is_list ? std::string("scalar")
+                                       : want_shape.size   ? "[" + std::to_string(*want_shape.size) + "]"
+                                                           : std::string("[n]");
+        problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
+                      "attribute " + std::string(want_type) + " " + shape_text, "attribute " + found_type + " " + a.shape.text(), {}});
+        return std::nullopt;
+    }
+    return a;
+}
+
+H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems) {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (bytes[i] != 0 && bytes[i] != 1) {
+            problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool 0 or 1", "byte value " + std::to_string(bytes[i]), {}});
+            return false;
+        }
+    }
+    return true;
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail
 
@@ -2212,29 +2373,12 @@ struct creation_plists {
     handle contiguous;   ///< dataset creation: contiguous, never filled (every element is written)
     handle compact;      ///< dataset creation: compact (data in the object header), never filled
 
-    explicit creation_plists(const where& at)
-        : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
-          group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
-          attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
-          utf8_string(utf8_string_type(at)),
-          contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
-          compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
-        check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
-        check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-        check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-        check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
-        check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
-              "H5Pset_link_creation_order");
-    }
+    explicit creation_plists(const where& at);
 
     [[nodiscard]] attribute_ids attributes() const noexcept { return {attribute.get(), utf8_string.get()}; }
 };
 
-inline handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
-    const std::string n(name);
-    return checked(H5Gcreate2(parent, n.c_str(), plists.link.get(), plists.group.get(), H5P_DEFAULT), at,
-                   "cannot create group");
-}
+H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at);
 
 /// The links and attributes of one object, for strictness checks and child lookup.
 struct member_listing {
@@ -2257,7 +2401,44 @@ struct member_listing {
     }
 };
 
-inline member_listing list_members(hid_t object, bool is_group, const where& at) {
+H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at);
+
+/// What kind of object a hard link leads to.
+inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
+
+inline const char* link_type_name(H5L_type_t type) noexcept {
+    switch (type) {
+        case H5L_TYPE_HARD: return "hard link";
+        case H5L_TYPE_SOFT: return "soft link";
+        case H5L_TYPE_EXTERNAL: return "external link";
+        default: return "user-defined link";
+    }
+}
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE creation_plists::creation_plists(const where& at) : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
+      group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
+      attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
+      utf8_string(utf8_string_type(at)),
+      contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
+      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
+    check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
+    check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
+    check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
+          "H5Pset_link_creation_order");
+}
+
+H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
+    const std::string n(name);
+    return checked(H5Gcreate2(parent, n.c_str(), plists.link.get(), plists.group.get(), H5P_DEFAULT), at,
+                   "cannot create group");
+}
+
+H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at) {
     member_listing out;
     if (is_group) {
         auto on_link = [](hid_t, const char* name, const H5L_info_t* info, void* sink) -> herr_t {
@@ -2276,17 +2457,7 @@ inline member_listing list_members(hid_t object, bool is_group, const where& at)
     return out;
 }
 
-/// What kind of object a hard link leads to.
-inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
-
-inline const char* link_type_name(H5L_type_t type) noexcept {
-    switch (type) {
-        case H5L_TYPE_HARD: return "hard link";
-        case H5L_TYPE_SOFT: return "soft link";
-        case H5L_TYPE_EXTERNAL: return "external link";
-        default: return "user-defined link";
-    }
-}
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail
 
@@ -2299,13 +2470,17 @@ inline const char* link_type_name(H5L_type_t type) noexcept {
 #endif
 
 
+
+#if H5SER_CORE_DEFINITIONS
+#endif
+
 namespace h5ser::detail {
 
 static_assert(std::endian::native == std::endian::little,
               "h5ser: checksums and fingerprints are defined on little-endian element bytes; big-endian hosts "
               "are not supported yet");
 
-inline std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept { return XXH3_64bits(data, bytes); }
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept;
 
 /// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
 inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
@@ -2317,12 +2492,7 @@ inline std::uint64_t load_u64(const unsigned char* p) noexcept {
     return v;
 }
 
-inline std::string to_hex(std::uint64_t value) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(16, '0');
-    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
-    return out;
-}
+H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
 
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
 /// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
@@ -2332,36 +2502,18 @@ public:
     fingerprint_builder() : state_(new_state()) {}
 
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
-                    std::uint64_t data_hash) noexcept {
-        const char nul = '\0';
-        XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
-        XXH3_64bits_update(state_.get(), &nul, 1);
-        XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
-        XXH3_64bits_update(state_.get(), &nul, 1);
-        add_u64(rank);
-        for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
-        add_u64(data_hash);
-    }
+                    std::uint64_t data_hash) noexcept;
 
-    [[nodiscard]] std::string hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+    [[nodiscard]] std::string hex() const;
 
     struct state_free {
         void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
     };
     using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
-    static state_ptr new_state() {
-        state_ptr s(XXH3_createState());
-        if (!s) throw std::bad_alloc();
-        XXH3_64bits_reset(s.get());
-        return s;
-    }
+    static state_ptr new_state();
 
 private:
-    void add_u64(std::uint64_t v) noexcept {
-        std::array<unsigned char, 8> le{};
-        store_u64(le.data(), v);
-        XXH3_64bits_update(state_.get(), le.data(), le.size());
-    }
+    void add_u64(std::uint64_t v) noexcept;
 
     state_ptr state_;
 };
@@ -2373,64 +2525,118 @@ class concurrent_hash {
 public:
     static constexpr std::size_t threshold = std::size_t{32} << 20;
 
-    concurrent_hash(const void* data, std::size_t bytes) {
-        if (bytes >= threshold) {
-            try {
-                worker_ = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
-                return;
-            } catch (const std::system_error&) {  // no thread to be had: hash here
-            }
-        }
-        hash_ = hash_bytes(data, bytes);
-    }
+    concurrent_hash(const void* data, std::size_t bytes);
     concurrent_hash(const concurrent_hash&) = delete;
     concurrent_hash& operator=(const concurrent_hash&) = delete;
-    ~concurrent_hash() {
-        if (worker_.joinable()) worker_.join();  // the bytes must outlive the hashing, also on errors
-    }
+    ~concurrent_hash();  // waits: the bytes must outlive the hashing, also on errors
 
     /// Waits for the hash.
-    [[nodiscard]] std::uint64_t get() {
-        if (worker_.joinable()) worker_.join();
-        return hash_;
-    }
+    [[nodiscard]] std::uint64_t get();
     std::uint64_t operator()() { return get(); }
 
 private:
-    std::thread worker_;
+    struct worker;  // a std::thread, kept out of this header (<thread> is costly to compile)
+    std::unique_ptr<worker> worker_;
     std::uint64_t hash_ = 0;
 };
 
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
-inline std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
+H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept {
+    return XXH3_64bits(data, bytes);
+}
+
+H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
+    return out;
+}
+
+H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                std::uint64_t data_hash) noexcept {
+    const char nul = '\0';
+    XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
+    XXH3_64bits_update(state_.get(), &nul, 1);
+    XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
+    XXH3_64bits_update(state_.get(), &nul, 1);
+    add_u64(rank);
+    for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
+    add_u64(data_hash);
+}
+
+H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+
+H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+    state_ptr s(XXH3_createState());
+    if (!s) throw std::bad_alloc();
+    XXH3_64bits_reset(s.get());
+    return s;
+}
+
+H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
+    std::array<unsigned char, 8> le{};
+    store_u64(le.data(), v);
+    XXH3_64bits_update(state_.get(), le.data(), le.size());
+}
+
+struct concurrent_hash::worker {
+    std::thread thread;
+};
+
+H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
+    if (bytes >= threshold) {
+        try {
+            worker_ = std::make_unique<worker>();
+            worker_->thread = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
+            return;
+        } catch (const std::system_error&) {  // no thread to be had: hash here
+            worker_.reset();
+        }
+    }
+    hash_ = hash_bytes(data, bytes);
+}
+
+H5SER_CORE_INLINE concurrent_hash::~concurrent_hash() {
+    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
+}
+
+H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
+    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
+    return hash_;
+}
+
+H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
     const auto state = fingerprint_builder::new_state();
     XXH3_64bits_update(state.get(), seal.data(), 48);
     if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
     return XXH3_64bits_digest(state.get());
 }
 
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace h5ser::detail
 
 
 namespace h5ser::detail {
 
+/// "float32[4, 8]": a dtype name and `rank` dimensions.
+H5SER_CORE_INLINE std::string shape_text(std::string_view dtype, const std::size_t* dims, std::size_t rank);
 template <std::size_t Rank>
 std::string shape_text(std::string_view dtype, const std::array<std::size_t, Rank>& shape) {
-    std::string s(dtype);
-    s += '[';
-    for (std::size_t i = 0; i < Rank; ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + ']';
+    return shape_text(dtype, shape.data(), Rank);
 }
 
-inline handle make_dataspace(const hsize_t* dims, std::size_t rank, const where& at) {
-    if (rank == 0) return checked(H5Screate(H5S_SCALAR), at, "H5Screate");
-    return checked(H5Screate_simple(static_cast<int>(rank), dims, nullptr), at, "H5Screate_simple");
-}
+H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, const where& at);
 
 /// Every dataset h5ser writes carries the XXH3-64 of its element bytes (little-endian) as
 /// `h5ser_checksum = "xxh3-64:<16 hex digits>"`; loading verifies it.
 inline constexpr const char* checksum_attribute = "h5ser_checksum";
-inline std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
+H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash);
 
 /// What one stored tensor contributes to the file fingerprint.
 struct written_tensor {
@@ -2441,57 +2647,20 @@ struct written_tensor {
     hsize_t stored_bytes = 0;
 };
 
-[[noreturn]] inline void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
-    throw error(std::string(at.file),
-                problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
-                        std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
-                            when + "; " + std::string(f.install)});
-}
+[[noreturn]] H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when);
 
 /// Adds `filters` to a chunked dataset's creation property list, refusing any this HDF5 cannot load.
-inline void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at) {
-    for (const auto& f : filters) {
-        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
-        check(H5Pset_filter(dcpl, f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
-    }
-}
+H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at);
 
 /// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
 /// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
-inline hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                             const creation_plists& plists) {
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
-    const bool chunkable = rank > 0 && count > 0;
-    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return H5I_INVALID_HID;
-    return count * element_size < plan.compact_below ? plists.compact.get() : plists.contiguous.get();
-}
+H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                             const creation_plists& plists);
 
 /// The dataset creation property list for one tensor that `plan` chunks (see unchunked_plist for
 /// the others), with the plan's filters.
-inline handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                            const where& at) {
-    handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
-    // Every element is written right after creation: filling with zeros first would write twice.
-    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-    std::vector<hsize_t> chunks;
-    const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
-                                 (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
-    if (explicit_chunks) {
-        if (plan.chunk_dims.size() != rank) {
-            throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5_or_root(),
-                                                      "a chunk shape of rank " + std::to_string(rank),
-                                                      "rank " + std::to_string(plan.chunk_dims.size()), {}});
-        }
-        for (std::size_t i = 0; i < rank; ++i)
-            chunks.push_back(std::max<hsize_t>(1, std::min<hsize_t>(dims[i], plan.chunk_dims[i])));
-    } else {
-        chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
-    }
-    check(H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunks.data()), at, "H5Pset_chunk");
-    add_filters(dcpl.get(), plan.filters, at);
-    return dcpl;
-}
+H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                            const where& at);
 
 /// The dimensions (into the result) and element count of an in-memory tensor.
 template <adapted_tensor X>
@@ -2538,28 +2707,12 @@ struct element_block {
 /// be computed meanwhile: concurrent_hash). Returns the dataset, still open.
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
-inline handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr) {
-    handle space = make_dataspace(dims, rank, at);
-    const std::size_t element_size = H5Tget_size(file_type);
-    handle own_dcpl;
-    hid_t dcpl = unchunked_plist(plan, dims, rank, element_size, plists);
-    if (dcpl < 0) {
-        own_dcpl = dataset_plist(plan, dims, rank, element_size, at);
-        dcpl = own_dcpl.get();
-    }
-    if (compact) *compact = dcpl == plists.compact.get();
-    const std::string n(name);
-    return checked(H5Dcreate2(parent, n.c_str(), file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
-                   "cannot create dataset");
-}
+H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
+                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
 /// applies, and the checksum `data_hash` of its element bytes.
-inline void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at) {
-    if (bfloat16) write_attribute(dataset, "dtype", std::string("bfloat16"), at, plists.attributes());
-    write_attribute(dataset, checksum_attribute, checksum_text(data_hash), at, plists.attributes());
-}
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at);
 
 template <class DataHash>
 handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, DataHash&& data_hash,
@@ -2574,12 +2727,7 @@ handle create_checksummed_dataset(hid_t parent, std::string_view name, const ele
 
 /// Notes where a written dataset's data lies (for the seal) and closes it, which flushes HDF5's
 /// buffers: a failing write can surface only here.
-inline void close_written_dataset(handle& dataset, written_tensor& out, const where& at) {
-    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
-    out.stored_bytes = H5Dget_storage_size(dataset.get());
-    H5Eclear2(H5E_DEFAULT);
-    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);
-}
+H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at);
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
@@ -2617,40 +2765,7 @@ struct dataset_view {
     std::vector<H5Z_filter_t> filter_ids;  ///< the filter pipeline, in order
 };
 
-inline dataset_view inspect_dataset(hid_t dataset, const where& at) {
-    dataset_view v;
-    v.type = checked(H5Dget_type(dataset), at, "H5Dget_type");
-    handle space = checked(H5Dget_space(dataset), at, "H5Dget_space");
-    v.shape = read_extent(space.get(), at);
-    bool bfloat16_marked = false;
-    if (H5Tget_class(v.type.get()) == H5T_OPAQUE) {
-        const auto marker = read_string_attribute(dataset, "dtype", at);
-        bfloat16_marked = marker && *marker == "bfloat16";
-    }
-    v.dtype = describe_type(v.type.get(), bfloat16_marked);
-    v.stored_bytes = H5Dget_storage_size(dataset);
-    // An allocated contiguous dataset in this file has an offset; external, virtual, compact and
-    // chunked ones have none. Such a dataset has no filters and no external files, so the creation
-    // plist, which HDF5 copies on every request, need not be read (a third of a small tensor's load).
-    if (H5Dget_offset(dataset) != HADDR_UNDEF) {
-        v.layout = H5D_CONTIGUOUS;
-        return v;
-    }
-    H5Eclear2(H5E_DEFAULT);
-    handle dcpl = checked(H5Dget_create_plist(dataset), at, "H5Dget_create_plist");
-    v.layout = H5Pget_layout(dcpl.get());
-    v.external_files = H5Pget_external_count(dcpl.get());
-    v.filters = H5Pget_nfilters(dcpl.get());
-    for (int i = 0; i < v.filters; ++i) {
-        unsigned flags = 0;
-        std::size_t count = 0;
-        const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &count, nullptr, 0, nullptr, nullptr);
-        if (id >= 0) v.filter_ids.push_back(id);
-        if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
-    }
-    H5Eclear2(H5E_DEFAULT);
-    return v;
-}
+H5SER_CORE_INLINE dataset_view inspect_dataset(hid_t dataset, const where& at);
 
 // Deflate, the strongest common filter, compresses at most about 1032:1; a declared size beyond
 // this many times the stored bytes (plus a MiB of slack) is a "shape bomb", not compressed data.
@@ -2659,79 +2774,21 @@ inline constexpr std::uint64_t max_compression_ratio = 1100;
 /// Why a dataset must not be read, or empty: external or virtual storage (data from other
 /// files), or a declared size the stored bytes cannot hold (a truncated file or a shape bomb,
 /// which would make the loader allocate memory the file never backs).
-inline std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t declared_bytes) {
-    if (v.layout == H5D_VIRTUAL) return "a virtual dataset (its data comes from other files)";
-    if (v.external_files > 0) return "an external dataset (its data is kept in other files)";
-    if (v.layout != H5D_CONTIGUOUS && v.layout != H5D_COMPACT && v.layout != H5D_CHUNKED) return "an unknown storage layout";
-    if (declared_bytes == 0) return {};
-    const bool plain = v.filters == 0 && v.layout != H5D_CHUNKED;
-    if (plain && v.stored_bytes != declared_bytes)
-        return "declares " + std::to_string(declared_bytes) + " bytes but stores " + std::to_string(v.stored_bytes) +
-               " (truncated, or a shape bomb)";
-    if (!plain && declared_bytes > v.stored_bytes * max_compression_ratio + (std::uint64_t{1} << 20))
-        return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
-               " (a shape bomb)";
-    return {};
-}
+H5SER_CORE_INLINE std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t declared_bytes);
 
 /// Can the elements `view` declares, of `element_size` bytes each, be read? Records why not: a
 /// missing filter plugin, an element count that overflows, or unsafe_dataset_reason.
-inline bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at) {
-    if (!view.missing_filter.empty()) {
-        problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
-                      "the dataset cannot be decompressed without it"});
-        return false;
-    }
-    std::uint64_t count = 1;
-    bool overflow = false;
-    for (const hsize_t d : view.shape.dims) {
-        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / element_size / d);
-        count *= d;
-    }
-    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * element_size);
-    if (!unsafe.empty()) {
-        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
-        return false;
-    }
-    return true;
-}
+H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at);
 
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
 /// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
-inline bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
-    if (const auto stored = read_string_attribute(dataset, checksum_attribute, at)) {
-        const std::string computed = checksum_text(hash);
-        if (*stored != computed) {
-            problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored, "data with " + computed,
-                          "the data differs from what was saved (corruption or tampering)"});
-            return false;
-        }
-    }
-    fingerprint.add_tensor(at.h5, dtype, dims, rank, hash);
-    return true;
-}
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
+                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
 /// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
 /// else why nothing was read: a missing filter plugin, an unsafe dataset, an HDF5 error.
-inline std::string read_elements(hid_t dataset, const dataset_view& view, hid_t mem_type, std::vector<unsigned char>& out) {
-    std::uint64_t count = view.shape.null ? 0 : 1;
-    for (const hsize_t d : view.shape.dims) count *= d;
-    if (!view.missing_filter.empty()) return "needs filter " + view.missing_filter;
-    if (std::string why = unsafe_dataset_reason(view, count * H5Tget_size(view.type.get())); !why.empty()) return why;
-    handle own;
-    if (mem_type < 0) {
-        own = handle(H5Tcopy(view.type.get()));
-        mem_type = own.get();
-    }
-    out.resize(count * H5Tget_size(mem_type));
-    if (count != 0 && H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return "cannot be read (HDF5 error)";
-    }
-    return {};
-}
+H5SER_CORE_INLINE std::string read_elements(hid_t dataset, const dataset_view& view, hid_t mem_type, std::vector<unsigned char>& out);
 
 /// For bool tensors: are all `count` elements read into `buffer` 0 or 1? Records a problem if not.
 template <class Element>
@@ -2777,6 +2834,202 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
     }
 }
 
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string shape_text(std::string_view dtype, const std::size_t* dims, std::size_t rank) {
+    std::string s(dtype);
+    s += '[';
+    for (std::size_t i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + ']';
+}
+
+H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, const where& at) {
+    if (rank == 0) return checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+    return checked(H5Screate_simple(static_cast<int>(rank), dims, nullptr), at, "H5Screate_simple");
+}
+
+H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
+
+H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+    throw error(std::string(at.file),
+                problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
+                        std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
+                            when + "; " + std::string(f.install)});
+}
+
+H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at) {
+    for (const auto& f : filters) {
+        if (H5Zfilter_avail(f.id) <= 0) throw_missing_filter(f, at, "to write with");
+        check(H5Pset_filter(dcpl, f.id, f.flags, f.values.size(), f.values.data()), at, "H5Pset_filter");
+    }
+}
+
+H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                             const creation_plists& plists) {
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    const bool chunkable = rank > 0 && count > 0;
+    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return H5I_INVALID_HID;
+    return count * element_size < plan.compact_below ? plists.compact.get() : plists.contiguous.get();
+}
+
+H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                            const where& at) {
+    handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
+    // Every element is written right after creation: filling with zeros first would write twice.
+    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    std::vector<hsize_t> chunks;
+    const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
+                                 (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
+    if (explicit_chunks) {
+        if (plan.chunk_dims.size() != rank) {
+            throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5_or_root(),
+                                                      "a chunk shape of rank " + std::to_string(rank),
+                                                      "rank " + std::to_string(plan.chunk_dims.size()), {}});
+        }
+        for (std::size_t i = 0; i < rank; ++i)
+            chunks.push_back(std::max<hsize_t>(1, std::min<hsize_t>(dims[i], plan.chunk_dims[i])));
+    } else {
+        chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
+    }
+    check(H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunks.data()), at, "H5Pset_chunk");
+    add_filters(dcpl.get(), plan.filters, at);
+    return dcpl;
+}
+
+H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
+                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
+    handle space = make_dataspace(dims, rank, at);
+    const std::size_t element_size = H5Tget_size(file_type);
+    handle own_dcpl;
+    hid_t dcpl = unchunked_plist(plan, dims, rank, element_size, plists);
+    if (dcpl < 0) {
+        own_dcpl = dataset_plist(plan, dims, rank, element_size, at);
+        dcpl = own_dcpl.get();
+    }
+    if (compact) *compact = dcpl == plists.compact.get();
+    const std::string n(name);
+    return checked(H5Dcreate2(parent, n.c_str(), file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
+                   "cannot create dataset");
+}
+
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at) {
+    if (bfloat16) write_attribute(dataset, "dtype", std::string("bfloat16"), at, plists.attributes());
+    write_attribute(dataset, checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+}
+
+H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at) {
+    out.offset = H5Dget_offset(dataset.get());  // HADDR_UNDEF unless contiguous and allocated
+    out.stored_bytes = H5Dget_storage_size(dataset.get());
+    H5Eclear2(H5E_DEFAULT);
+    if (dataset.close() < 0) throw_hdf5(at, "cannot write dataset", errc::io);
+}
+
+H5SER_CORE_INLINE dataset_view inspect_dataset(hid_t dataset, const where& at) {
+    dataset_view v;
+    v.type = checked(H5Dget_type(dataset), at, "H5Dget_type");
+    handle space = checked(H5Dget_space(dataset), at, "H5Dget_space");
+    v.shape = read_extent(space.get(), at);
+    bool bfloat16_marked = false;
+    if (H5Tget_class(v.type.get()) == H5T_OPAQUE) {
+        const auto marker = read_string_attribute(dataset, "dtype", at);
+        bfloat16_marked = marker && *marker == "bfloat16";
+    }
+    v.dtype = describe_type(v.type.get(), bfloat16_marked);
+    v.stored_bytes = H5Dget_storage_size(dataset);
+    // An allocated contiguous dataset in this file has an offset; external, virtual, compact and
+    // chunked ones have none. Such a dataset has no filters and no external files, so the creation
+    // plist, which HDF5 copies on every request, need not be read (a third of a small tensor's load).
+    if (H5Dget_offset(dataset) != HADDR_UNDEF) {
+        v.layout = H5D_CONTIGUOUS;
+        return v;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    handle dcpl = checked(H5Dget_create_plist(dataset), at, "H5Dget_create_plist");
+    v.layout = H5Pget_layout(dcpl.get());
+    v.external_files = H5Pget_external_count(dcpl.get());
+    v.filters = H5Pget_nfilters(dcpl.get());
+    for (int i = 0; i < v.filters; ++i) {
+        unsigned flags = 0;
+        std::size_t count = 0;
+        const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &count, nullptr, 0, nullptr, nullptr);
+        if (id >= 0) v.filter_ids.push_back(id);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0) v.missing_filter = describe_filter(id);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return v;
+}
+
+H5SER_CORE_INLINE std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t declared_bytes) {
+    if (v.layout == H5D_VIRTUAL) return "a virtual dataset (its data comes from other files)";
+    if (v.external_files > 0) return "an external dataset (its data is kept in other files)";
+    if (v.layout != H5D_CONTIGUOUS && v.layout != H5D_COMPACT && v.layout != H5D_CHUNKED) return "an unknown storage layout";
+    if (declared_bytes == 0) return {};
+    const bool plain = v.filters == 0 && v.layout != H5D_CHUNKED;
+    if (plain && v.stored_bytes != declared_bytes)
+        return "declares " + std::to_string(declared_bytes) + " bytes but stores " + std::to_string(v.stored_bytes) +
+               " (truncated, or a shape bomb)";
+    if (!plain && declared_bytes > v.stored_bytes * max_compression_ratio + (std::uint64_t{1} << 20))
+        return "declares " + std::to_string(declared_bytes) + " bytes but stores only " + std::to_string(v.stored_bytes) +
+               " (a shape bomb)";
+    return {};
+}
+
+H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at) {
+    if (!view.missing_filter.empty()) {
+        problems.add({errc::missing_filter, at.field, at.h5_or_root(), "filters this HDF5 can load", view.missing_filter,
+                      "the dataset cannot be decompressed without it"});
+        return false;
+    }
+    std::uint64_t count = 1;
+    bool overflow = false;
+    for (const hsize_t d : view.shape.dims) {
+        overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / element_size / d);
+        count *= d;
+    }
+    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * element_size);
+    if (!unsafe.empty()) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
+        return false;
+    }
+    return true;
+}
+
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
+                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
+    if (const auto stored = read_string_attribute(dataset, checksum_attribute, at)) {
+        const std::string computed = checksum_text(hash);
+        if (*stored != computed) {
+            problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored, "data with " + computed,
+                          "the data differs from what was saved (corruption or tampering)"});
+            return false;
+        }
+    }
+    fingerprint.add_tensor(at.h5, dtype, dims, rank, hash);
+    return true;
+}
+
+H5SER_CORE_INLINE std::string read_elements(hid_t dataset, const dataset_view& view, hid_t mem_type, std::vector<unsigned char>& out) {
+    std::uint64_t count = view.shape.null ? 0 : 1;
+    for (const hsize_t d : view.shape.dims) count *= d;
+    if (!view.missing_filter.empty()) return "needs filter " + view.missing_filter;
+    if (std::string why = unsafe_dataset_reason(view, count * H5Tget_size(view.type.get())); !why.empty()) return why;
+    handle own;
+    if (mem_type < 0) {
+        own = handle(H5Tcopy(view.type.get()));
+        mem_type = own.get();
+    }
+    out.resize(count * H5Tget_size(mem_type));
+    if (count != 0 && H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return "cannot be read (HDF5 error)";
+    }
+    return {};
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/file.hpp ---------------------------------------------------------------------
@@ -2786,6 +3039,9 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
 
 
 
+
+#if H5SER_CORE_DEFINITIONS
+#endif
 
 namespace h5ser::detail {
 
@@ -2800,19 +3056,85 @@ inline durability_calls& durability() noexcept {
     return calls;
 }
 
-[[noreturn]] inline void throw_io(const std::string& file, const std::string& what, int err) {
+[[noreturn]] H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err);
+
+/// The file access h5ser starts from: closing the file closes every object still open in it.
+H5SER_CORE_INLINE handle file_access(const where& at);
+
+/// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
+H5SER_CORE_INLINE handle writer_file_access(const where& at);
+
+void verify_seal(const std::string& path);  // seal.hpp
+
+/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
+/// `check_seal`) holds and it is HDF5.
+H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal);
+
+/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
+/// seal (see seal.hpp) before the HDF5 library reads any of it.
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal = true);
+
+H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file);
+
+/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
+/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
+H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
+
+/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
+/// renames it over the target in one step. Until then (and if anything throws) the target is
+/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
+class atomic_file {
+public:
+    explicit atomic_file(std::string target);
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() {
+        if (!committed_) ::unlink(temp_.c_str());
+    }
+
+    [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
+    [[nodiscard]] const std::string& target() const noexcept { return target_; }
+
+    /// Call after the HDF5 file is closed.
+    void commit();
+
+private:
+    std::string target_;
+    std::string temp_;
+    std::string directory_;
+    bool committed_ = false;
+};
+
+/// How a new file is laid out: h5ser's (HDF5 1.8 format, creation-order tracking, alignment), or
+/// HDF5's earliest format with default settings, which is what Keras writes and what every
+/// reader of Keras files expects.
+enum class file_style { h5ser, earliest };
+
+/// Refuses a save whose target is a directory or lies in a directory that does not exist.
+H5SER_CORE_INLINE void check_target_path(const std::string& target);
+
+/// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
+/// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
+H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
+                               hid_t fapl);
+
+/// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
+H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err) {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
 }
 
-/// The file access h5ser starts from: closing the file closes every object still open in it.
-inline handle file_access(const where& at) {
+H5SER_CORE_INLINE handle file_access(const where& at) {
     handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
     check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return fapl;
 }
 
-/// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
-inline handle writer_file_access(const where& at) {
+H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     handle fapl = file_access(at);
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
     // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
@@ -2821,11 +3143,7 @@ inline handle writer_file_access(const where& at) {
     return fapl;
 }
 
-void verify_seal(const std::string& path);  // seal.hpp
-
-/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
-/// `check_seal`) holds and it is HDF5.
-inline void check_readable(const std::string& path, bool check_seal) {
+H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
@@ -2840,15 +3158,13 @@ inline void check_readable(const std::string& path, bool check_seal) {
     }
 }
 
-/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
-/// seal (see seal.hpp) before the HDF5 library reads any of it.
-inline handle open_for_reading(const std::string& path, bool check_seal = true) {
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal) {
     const where at{path, {}, "/"};
     check_readable(path, check_seal);
     return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
 }
 
-inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
+H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file) {
     const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0) | O_CLOEXEC);
     if (fd < 0) throw_io(file, "cannot open '" + path + "' to flush it", errno);
     const int rc = durability().fsync(fd);
@@ -2857,9 +3173,7 @@ inline void fsync_path(const std::string& path, bool directory, const std::strin
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
-/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
-/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
-inline void remove_stale_temporaries(const std::string& target) {
+H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
     const std::filesystem::path path(target);
     const std::string prefix = path.filename().string() + ".tmp-";
     std::error_code ec;
@@ -2875,51 +3189,24 @@ inline void remove_stale_temporaries(const std::string& target) {
     }
 }
 
-/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
-/// renames it over the target in one step. Until then (and if anything throws) the target is
-/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
-class atomic_file {
-public:
-    explicit atomic_file(std::string target) : target_(std::move(target)) {
-        std::random_device entropy;
-        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
-        temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
-        const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
-        directory_ = dir.empty() ? std::string(".") : dir.string();
-        remove_stale_temporaries(target_);
-    }
-    atomic_file(const atomic_file&) = delete;
-    atomic_file& operator=(const atomic_file&) = delete;
-    ~atomic_file() {
-        if (!committed_) ::unlink(temp_.c_str());
-    }
+H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::move(target)) {
+    std::random_device entropy;
+    const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
+    temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
+    const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+    directory_ = dir.empty() ? std::string(".") : dir.string();
+    remove_stale_temporaries(target_);
+}
 
-    [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
-    [[nodiscard]] const std::string& target() const noexcept { return target_; }
+H5SER_CORE_INLINE void atomic_file::commit() {
+    fsync_path(temp_, false, target_);
+    if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
+        throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
+    committed_ = true;
+    fsync_path(directory_, true, target_);
+}
 
-    /// Call after the HDF5 file is closed.
-    void commit() {
-        fsync_path(temp_, false, target_);
-        if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
-            throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
-        committed_ = true;
-        fsync_path(directory_, true, target_);
-    }
-
-private:
-    std::string target_;
-    std::string temp_;
-    std::string directory_;
-    bool committed_ = false;
-};
-
-/// How a new file is laid out: h5ser's (HDF5 1.8 format, creation-order tracking, alignment), or
-/// HDF5's earliest format with default settings, which is what Keras writes and what every
-/// reader of Keras files expects.
-enum class file_style { h5ser, earliest };
-
-/// Refuses a save whose target is a directory or lies in a directory that does not exist.
-inline void check_target_path(const std::string& target) {
+H5SER_CORE_INLINE void check_target_path(const std::string& target) {
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
@@ -2930,9 +3217,7 @@ inline void check_target_path(const std::string& target) {
     }
 }
 
-/// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
-/// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
-inline handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
+H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
                                hid_t fapl) {
     const where at{target, {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
@@ -2959,13 +3244,14 @@ inline handle create_hdf5_file(const std::string& temp, const std::string& targe
     return handle(id);
 }
 
-/// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
-inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
+H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock, file_style style) {
     const where at{out.target(), {}, "/"};
     check_target_path(out.target());
     const handle fapl = style == file_style::h5ser ? writer_file_access(at) : file_access(at);
     return create_hdf5_file(out.temp_path(), out.target(), userblock, style, fapl.get());
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail
 
@@ -2973,29 +3259,10 @@ inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock
 // h5ser/detail/json.hpp: the small JSON writer behind the `schema` attribute.
 
 
+
 namespace h5ser::detail {
 
-inline void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (const char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out += c;  // UTF-8 passes through unchanged
-                }
-        }
-    }
-    out += '"';
-}
+H5SER_CORE_INLINE void append_json_string(std::string& out, std::string_view s);
 
 /// Writes JSON objects in order, inserting commas itself. Keys are given in the order the struct
 /// declares its fields, so the schema reads like the struct.
@@ -3045,6 +3312,33 @@ private:
     std::string text_;
     bool first_ = true;
 };
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (const char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    out += buf;
+                } else {
+                    out += c;  // UTF-8 passes through unchanged
+                }
+        }
+    }
+    out += '"';
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail
 
@@ -3107,7 +3401,27 @@ private:
 };
 
 
-inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+
+/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+                                  const std::string& file);
+
+/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+                       const std::string& file);
+
+/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
+/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
+/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
+H5SER_CORE_INLINE bool has_seal(const std::string& path);
+
+H5SER_CORE_INLINE void verify_seal(const std::string& path);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
     auto* out = static_cast<unsigned char*>(buffer);
     while (size > 0) {
         const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
@@ -3120,8 +3434,7 @@ inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t off
     return true;
 }
 
-/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
-inline std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                   const std::string& file) {
     fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
@@ -3142,8 +3455,7 @@ inline std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end
     return XXH3_64bits_digest(state.get());
 }
 
-/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
-inline void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
                        const std::string& file) {
     std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
     const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
@@ -3167,10 +3479,7 @@ inline void write_seal(const std::string& path, std::uint64_t userblock, std::ve
         throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
 }
 
-/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
-/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
-/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
-inline bool has_seal(const std::string& path) {
+H5SER_CORE_INLINE bool has_seal(const std::string& path) {
     const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     std::array<unsigned char, seal_header_size> header{};
     return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
@@ -3178,7 +3487,7 @@ inline bool has_seal(const std::string& path) {
                       [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-inline void verify_seal(const std::string& path) {
+H5SER_CORE_INLINE void verify_seal(const std::string& path) {
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's seal does not match: " + why +
@@ -3220,6 +3529,8 @@ inline void verify_seal(const std::string& path) {
     if (hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
 }
 
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/walk.hpp ---------------------------------------------------------------------
@@ -3238,14 +3549,7 @@ struct container_info {
     bool optimizer = false;      ///< inside optimizer state
 };
 
-inline void check_child_name(std::string_view key, const where& at) {
-    if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
-        throw error(std::string(at.file),
-                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
-                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
-                            "and contain no '/')"});
-    }
-}
+H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at);
 
 /// A visitor that ignores everything: visitors that look only at some nodes (the tensors, say)
 /// derive from it and declare just those.
@@ -3326,6 +3630,20 @@ void walk(Visitor& visitor, std::string_view name, const T& value, const where& 
     }
 }
 
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at) {
+    if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
+        throw error(std::string(at.file),
+                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
+                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
+                            "and contain no '/')"});
+    }
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace h5ser::detail
 
 
@@ -3373,26 +3691,15 @@ std::uint64_t tensor_bytes(const X& value) noexcept {
     return n;
 }
 
-/// Writes what the walk visits into an HDF5 file, and builds the schema and fingerprint on the way.
-template <save_mode Mode>
+/// Writes what the walk visits into an HDF5 file, and builds the schema (full model) and
+/// fingerprint on the way. Only dataset() and attribute() depend on the field's type; the rest is
+/// compiled once with the core (h5ser/config.hpp).
 class file_writer {
 public:
-    static constexpr bool with_schema = Mode != save_mode::weights_only;
+    file_writer(save_mode mode, hid_t root, const where& at, storage_plan storage, const progress_callback& progress,
+                std::uint64_t total_bytes);
 
-    file_writer(hid_t root, const where& at, storage_plan storage, const progress_callback& progress, std::uint64_t total_bytes)
-        : root_(root), plists_(at), progress_(progress), total_bytes_(total_bytes) {
-        plans_.push_back(std::move(storage));
-    }
-
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
-        storage_plan plan = plans_.back().overridden_by(field, names_compact);
-        if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
-            plan.layout = layout_kind::chunked;
-            plan.chunk_dims = chunks;
-            plan.chunks_for_one_field = true;
-        }
-        plans_.push_back(std::move(plan));
-    }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
     void pop_storage() { plans_.pop_back(); }
 
     template <class X>
@@ -3405,53 +3712,14 @@ public:
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         write_attribute(parent(), name, value, at, plists_.attributes());
-        if constexpr (with_schema) {
-            open_schema(name, optimizer);
-            schema_.value("kind", "attribute");
-            schema_.value("dtype", attribute_dtype_name<X>());
-            if constexpr (attribute_codec<X>::is_list) {
-                schema_.begin_array("shape");
-                schema_.number({}, value.size());
-                schema_.end_array();
-            }
-            schema_.end_object();
-        }
+        std::optional<std::size_t> list_length;
+        if constexpr (attribute_codec<X>::is_list) list_length = value.size();
+        record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
     }
 
-    void absent(std::string_view name, const where&) {
-        if constexpr (with_schema) {
-            schema_.begin_object(name);
-            schema_.value("kind", "absent");
-            schema_.end_object();
-        }
-    }
-
-    void begin(std::string_view name, const where& at, const container_info& info) {
-        groups_.push_back(create_group(parent(), name, plists_, at));
-        if constexpr (with_schema) {
-            open_schema(name, info.optimizer);
-            if (info.kind == node_kind::sequence) {
-                schema_.value("kind", "sequence");
-                schema_.number("length", info.length);
-                schema_.begin_object("elements");
-            } else if (info.kind == node_kind::map) {
-                schema_.value("kind", "map");
-                schema_.begin_object("entries");
-            } else {
-                schema_.value("kind", "group");
-                schema_.value("type", info.type_name);
-                schema_.begin_object("fields");
-            }
-        }
-    }
-
-    void end(const container_info&) {
-        groups_.pop_back();
-        if constexpr (with_schema) {
-            schema_.end_object();
-            schema_.end_object();
-        }
-    }
+    void absent(std::string_view name, const where& at);
+    void begin(std::string_view name, const where& at, const container_info& info);
+    void end(const container_info& info);
 
     json_writer& schema() noexcept { return schema_; }
     [[nodiscard]] const std::vector<byte_range>& data_ranges() const noexcept { return data_ranges_; }
@@ -3465,30 +3733,14 @@ protected:
 
     /// Adds a written tensor to the fingerprint, the seal's data ranges, the progress and the schema.
     void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes,
-                        const where& at, bool optimizer) {
-        fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
-        if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
-        if (progress_) {
-            done_bytes_ += bytes;
-            progress_(done_bytes_, total_bytes_);
-        }
-        if constexpr (with_schema) {
-            open_schema(name, optimizer);
-            schema_.value("kind", "dataset");
-            schema_.value("dtype", dtype);
-            schema_.begin_array("shape");
-            for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
-            schema_.end_array();
-            schema_.end_object();
-        }
-    }
+                        const where& at, bool optimizer);
 
 private:
-    void open_schema(std::string_view name, bool optimizer) {
-        schema_.begin_object(name);
-        if (optimizer) schema_.boolean("optimizer_state", true);
-    }
+    /// Adds a written attribute (`list_length`: of a list) to the schema.
+    void record_attribute(std::string_view name, std::string_view dtype, std::optional<std::size_t> list_length, bool optimizer);
+    void open_schema(std::string_view name, bool optimizer);
 
+    bool with_schema_;  ///< weights-only files have none
     hid_t root_;
     creation_plists plists_;
     std::vector<handle> groups_;       // open groups below the root, innermost last
@@ -3516,7 +3768,7 @@ struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
-/// Writes `model` below `root_group` through `writer` (a file_writer<Mode>), then the root
+/// Writes `model` below `root_group` through `writer` (a file_writer for Mode), then the root
 /// attributes: format version, mode, schema (full model) and fingerprint.
 template <save_mode Mode, class Writer, class Model, class ExtraRootAttributes>
 void write_model(Writer& writer, hid_t root_group, const Model& model, const where& root, const ExtraRootAttributes& extra) {
@@ -3555,7 +3807,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
         handle file = create_for_writing(out, userblock);
         const where root{path, {}, "/"};
         handle root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group");
-        file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes);
+        file_writer writer(Mode, root_group.get(), root, storage, progress, counter.bytes);
         write_model<Mode>(writer, root_group.get(), model, root, extra);
         data_ranges = writer.data_ranges();
         root_group.reset();
@@ -3565,6 +3817,96 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
     out.commit();
     if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE file_writer::file_writer(save_mode mode, hid_t root, const where& at, storage_plan storage,
+                                           const progress_callback& progress, std::uint64_t total_bytes)
+    : with_schema_(mode != save_mode::weights_only), root_(root), plists_(at), progress_(progress), total_bytes_(total_bytes) {
+    plans_.push_back(std::move(storage));
+}
+
+H5SER_CORE_INLINE void file_writer::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+    storage_plan plan = plans_.back().overridden_by(field, names_compact);
+    if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
+        plan.layout = layout_kind::chunked;
+        plan.chunk_dims = chunks;
+        plan.chunks_for_one_field = true;
+    }
+    plans_.push_back(std::move(plan));
+}
+
+H5SER_CORE_INLINE void file_writer::absent(std::string_view name, const where&) {
+    if (!with_schema_) return;
+    schema_.begin_object(name);
+    schema_.value("kind", "absent");
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::begin(std::string_view name, const where& at, const container_info& info) {
+    groups_.push_back(create_group(parent(), name, plists_, at));
+    if (!with_schema_) return;
+    open_schema(name, info.optimizer);
+    if (info.kind == node_kind::sequence) {
+        schema_.value("kind", "sequence");
+        schema_.number("length", info.length);
+        schema_.begin_object("elements");
+    } else if (info.kind == node_kind::map) {
+        schema_.value("kind", "map");
+        schema_.begin_object("entries");
+    } else {
+        schema_.value("kind", "group");
+        schema_.value("type", info.type_name);
+        schema_.begin_object("fields");
+    }
+}
+
+H5SER_CORE_INLINE void file_writer::end(const container_info&) {
+    groups_.pop_back();
+    if (!with_schema_) return;
+    schema_.end_object();
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w,
+                                                   std::uint64_t bytes, const where& at, bool optimizer) {
+    fingerprint_.add_tensor(at.h5, dtype, w.dims.data(), w.rank, w.data_hash);
+    if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) data_ranges_.push_back({w.offset, w.stored_bytes});
+    if (progress_) {
+        done_bytes_ += bytes;
+        progress_(done_bytes_, total_bytes_);
+    }
+    if (!with_schema_) return;
+    open_schema(name, optimizer);
+    schema_.value("kind", "dataset");
+    schema_.value("dtype", dtype);
+    schema_.begin_array("shape");
+    for (std::size_t i = 0; i < w.rank; ++i) schema_.number({}, w.dims[i]);
+    schema_.end_array();
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::record_attribute(std::string_view name, std::string_view dtype,
+                                                     std::optional<std::size_t> list_length, bool optimizer) {
+    if (!with_schema_) return;
+    open_schema(name, optimizer);
+    schema_.value("kind", "attribute");
+    schema_.value("dtype", dtype);
+    if (list_length) {
+        schema_.begin_array("shape");
+        schema_.number({}, *list_length);
+        schema_.end_array();
+    }
+    schema_.end_object();
+}
+
+H5SER_CORE_INLINE void file_writer::open_schema(std::string_view name, bool optimizer) {
+    schema_.begin_object(name);
+    if (optimizer) schema_.boolean("optimizer_state", true);
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 
@@ -3596,16 +3938,22 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 
 
 
+#if H5SER_CORE_DEFINITIONS
+#endif
+
 namespace h5ser {
 
 namespace detail {
 
-template <save_mode Mode, bool Lenient, bool Verify>
+// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
+// weights-only load skips at run time what only a full model holds), which halves the code a
+// translation unit that loads must compile.
+template <bool Lenient, bool Verify>
 struct load_context {
-    static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
     std::string file;
+    save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     problem_list problems;
     commit_list commits;
@@ -3645,16 +3993,12 @@ std::string expected_text() {
     else return "group";
 }
 
-inline const char* h5_object_name(H5I_type_t type) noexcept {
-    switch (type) {
-        case H5I_GROUP: return "group";
-        case H5I_DATASET: return "dataset";
-        case H5I_DATATYPE: return "named datatype";
-        default: return "object";
-    }
-}
+H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept;
 
 enum class presence { absent, present, refused };
+
+/// Records that a link to where `expected` should be is soft or external.
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
 
 /// Is `name` present where a node of type T would be? Soft and external links are refused (and
 /// reported), never followed.
@@ -3666,8 +4010,7 @@ presence find_member(Ctx& ctx, const member_listing& siblings, std::string_view 
         const auto* link = siblings.find_link(name);
         if (!link) return presence::absent;
         if (link->type != H5L_TYPE_HARD) {
-            ctx.problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected_text<T>(),
-                              link_type_name(link->type), "h5ser does not follow links that may leave the file"});
+            report_refused_link(ctx.problems, link->type, expected_text<T>(), at);
             return presence::refused;
         }
         return presence::present;
@@ -3675,24 +4018,28 @@ presence find_member(Ctx& ctx, const member_listing& siblings, std::string_view 
 }
 
 /// Opens child `name` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
-template <class Ctx>
-handle open_child(Ctx& ctx, hid_t parent, std::string_view name, H5I_type_t want, const std::string& expected,
-                  const where& at) {
-    const std::string n(name);
-    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
-    const H5I_type_t type = object_type(object.get());
-    if (type != want) {
-        ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
-        return handle();
-    }
-    return object;
-}
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at);
 
 template <class Ctx, class T>
 void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target,
                const where& at);
 
 // ---- datasets -------------------------------------------------------------------------------
+
+/// A dataset opened for loading into a tensor, checked against it.
+struct opened_tensor {
+    handle dataset;
+    dataset_view view;
+};
+
+/// Opens dataset `name` of `parent` and checks it holds `dtype` elements in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
+/// problem and returns nothing when not, or when `reading` is off (the load already failed).
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at);
 
 template <class Ctx, class X>
 void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
@@ -3702,75 +4049,38 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     constexpr std::string_view dtype = dtype_name<element>();
     const auto current = adapter::shape(std::as_const(target));
 
-    handle dataset = open_child(ctx, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
-    if (!dataset) return;
-    const dataset_view view = inspect_dataset(dataset.get(), at);
-
-    std::array<std::size_t, rank> file_shape{};
-    const bool rank_ok = !view.shape.null && (rank == 0 ? view.shape.scalar : (!view.shape.scalar && view.shape.dims.size() == rank));
-    if (rank_ok)
-        for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(view.shape.dims[i]);
-
     // An owning tensor that was never sized (every dimension 0) takes the file's shape.
     bool unsized = false;
     if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
-    const bool shape_ok = rank_ok && (unsized || file_shape == current);
-    const bool dtype_ok = view.dtype == dtype;
-    if (!dtype_ok || !shape_ok) {
-        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current);
-        ctx.problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
-                          "dataset " + expected, "dataset " + view.dtype + view.shape.text(), {}});
-        return;
-    }
-    if (!ctx.reading_data()) return;
-
-    if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return;
-    stage_dataset(ctx.commits, ctx.problems, target, dataset.get(), view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
+    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), rank, unsized,
+                                    ctx.reading_data(), at);
+    if (!opened) return;
+    std::array<std::size_t, rank> file_shape{};
+    for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
+    const hid_t dataset = opened->dataset.get();
+    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
         if constexpr (Ctx::verify) {
             const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset.get(), hash, dtype, dims.data(), rank, at);
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);
         }
         return true;
     });
-    ctx.advance(view.stored_bytes);
+    ctx.advance(opened->view.stored_bytes);
 }
 
 // ---- structs --------------------------------------------------------------------------------
 
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
-inline std::string describe_link(hid_t group, const member_listing::link& link) {
-    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
-    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
-    if (!object) {
-        H5Eclear2(H5E_DEFAULT);
-        return "object '" + link.name + "'";
-    }
-    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
-}
+H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link);
 
-template <class Ctx>
-void report_unexpected(Ctx& ctx, hid_t group, const member_listing& listing, const std::vector<std::string_view>& links,
-                       const std::vector<std::string_view>& attributes, const where& at, bool root) {
-    if (!ctx.report_unexpected) return;
-    for (const auto& link : listing.links) {
-        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
-            const where w = at.child(link.name);
-            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
-                              "the struct has no field of this name"});
-        }
-    }
-    if constexpr (Ctx::mode == save_mode::weights_only) return;  // weights-only files keep no attributes
-    for (const auto& attribute : listing.attributes) {
-        if (root && is_reserved_root_name(attribute)) continue;
-        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
-            const where w = at.child(attribute);
-            ctx.problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
-                              "the struct has no field of this name"});
-        }
-    }
-}
+/// Records, as unexpected, each link and attribute of `group` (`listing`) the struct does not
+/// name in `links` and `attributes`. Weights-only files keep no attributes; the root's reserved
+/// attributes (h5ser_*, schema, fingerprint, ...) are always expected.
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root);
 
 template <class Ctx, class T>
 void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at, bool root = false) {
@@ -3778,12 +4088,13 @@ void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target
     std::vector<std::string_view> attributes;
     for_each_field(target, [&](std::string_view name, auto& field) {
         using field_type = std::remove_cvref_t<decltype(field)>;
-        if constexpr (is_stored<field_type, Ctx::mode>()) {
+        if constexpr (is_stored<field_type, save_mode::full_model>()) {
+            if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
             (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
             load_node(ctx, group, listing, name, field, at.child(name));
         }
     });
-    report_unexpected(ctx, group, listing, links, attributes, at, root);
+    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, group, listing, links, attributes, at, root);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -3908,7 +4219,7 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
             const std::string n(name);
             if (auto value = read_attribute<T>(parent, n, at, ctx.problems)) ctx.commits.move_into(target, std::move(*value));
         } else {
-            handle group = open_child(ctx, parent, name, H5I_GROUP, expected_text<T>(), at);
+            handle group = open_child(ctx.problems, parent, name, H5I_GROUP, expected_text<T>(), at);
             if (!group) return;
             const member_listing listing = list_members(group.get(), true, at);
             if constexpr (kind == node_kind::sequence) load_sequence(ctx, group.get(), listing, target, at);
@@ -3925,30 +4236,10 @@ struct file_header {
     int format_version = 0;
 };
 
-inline file_header read_header(hid_t root, const std::string& path) {
-    const where at{path, {}, "/"};
-    if (H5Aexists(root, "h5ser_format_version") <= 0) {
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute h5ser_format_version", {},
-                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
-    }
-    problem_list problems;
-    const auto version = read_attribute<int>(root, "h5ser_format_version", at, problems);
-    const auto mode = read_string_attribute(root, "h5ser_mode", at);
-    problems.throw_if_any(path);
-    file_header header;
-    header.format_version = *version;
-    if (*version > format_version || *version < 1) {
-        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
-                                  "format version " + std::to_string(*version),
-                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
-    }
-    if (mode && *mode == "weights_only") header.mode = save_mode::weights_only;
-    else if (mode && *mode == "full_model") header.mode = save_mode::full_model;
-    else
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
-                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
-    return header;
-}
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path);
+
+/// The size of file `path`, for progress reports; 0 when it cannot be read.
+H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept;
 
 /// Does a weights-only file hold everything of T (no attributes, no optimizer state)?
 template <class T>
@@ -3987,13 +4278,11 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
     }
 }
 
-template <save_mode Mode, bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, bool report_unexpected, const progress_callback& progress) {
-    load_context<Mode, Lenient, Verify> ctx{path, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
-    if (progress) {
-        std::error_code ec;
-        ctx.total_bytes = std::filesystem::file_size(path, ec);
-    }
+template <bool Lenient, bool Verify, class Model>
+void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+               const progress_callback& progress) {
+    load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) ctx.total_bytes = file_size_or_zero(path);
     load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
@@ -4033,11 +4322,124 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
     const where at{path, {}, "/"};
     handle root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
     const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
-    if (plan.mode == save_mode::weights_only)
-        load_from<save_mode::weights_only, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
-    else
-        load_from<save_mode::full_model, Policies::lenient, Policies::verify>(root.get(), path, model, plan.report_unexpected, progress);
+    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress);
 }
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept {
+    switch (type) {
+        case H5I_GROUP: return "group";
+        case H5I_DATASET: return "dataset";
+        case H5I_DATATYPE: return "named datatype";
+        default: return "object";
+    }
+}
+
+H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link) {
+    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
+    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
+    if (!object) {
+        H5Eclear2(H5E_DEFAULT);
+        return "object '" + link.name + "'";
+    }
+    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
+}
+
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path) {
+    const where at{path, {}, "/"};
+    if (H5Aexists(root, "h5ser_format_version") <= 0) {
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute h5ser_format_version", {},
+                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
+    }
+    problem_list problems;
+    const auto version = read_attribute<int>(root, "h5ser_format_version", at, problems);
+    const auto mode = read_string_attribute(root, "h5ser_mode", at);
+    problems.throw_if_any(path);
+    file_header header;
+    header.format_version = *version;
+    if (*version > format_version || *version < 1) {
+        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
+                                  "format version " + std::to_string(*version),
+                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
+    }
+    if (mode && *mode == "weights_only") header.mode = save_mode::weights_only;
+    else if (mode && *mode == "full_model") header.mode = save_mode::full_model;
+    else
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
+                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
+    return header;
+}
+
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at) {
+    const std::string n(name);
+    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
+    const H5I_type_t type = object_type(object.get());
+    if (type != want) {
+        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
+        return handle();
+    }
+    return object;
+}
+
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at) {
+    problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected, link_type_name(type),
+                  "h5ser does not follow links that may leave the file"});
+}
+
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at) {
+    opened_tensor t;
+    t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+    if (!t.dataset) return std::nullopt;
+    t.view = inspect_dataset(t.dataset.get(), at);
+    const extent& shape = t.view.shape;
+    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    bool shape_ok = rank_ok;
+    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
+    const bool dtype_ok = t.view.dtype == dtype;
+    if (!dtype_ok || !shape_ok) {
+        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+        problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
+                      "dataset " + t.view.dtype + shape.text(), {}});
+        return std::nullopt;
+    }
+    if (!reading || !dataset_is_readable(problems, t.view, element_size, at)) return std::nullopt;
+    return t;
+}
+
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root) {
+    for (const auto& link : listing.links) {
+        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
+            const where w = at.child(link.name);
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
+                              "the struct has no field of this name"});
+        }
+    }
+    if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
+    for (const auto& attribute : listing.attributes) {
+        if (root && is_reserved_root_name(attribute)) continue;
+        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
+            const where w = at.child(attribute);
+            problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
+                              "the struct has no field of this name"});
+        }
+    }
+}
+
+H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return ec ? 0 : size;
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 
@@ -4102,7 +4504,20 @@ struct file_node {
 
 namespace detail {
 
-inline std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
+H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at);
+
+H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const where& at);
+
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at);
+
+H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at);
+
+H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, std::string& out);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
     const std::size_t count = ext.count();
     if (H5Tget_class(type) == H5T_STRING) {
         if (count != 1) return {};
@@ -4134,7 +4549,7 @@ inline std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, con
     return {};
 }
 
-inline void inspect_attributes(hid_t object, file_node& node, const where& at) {
+H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const where& at) {
     const member_listing listing = list_members(object, false, at);
     for (const auto& name : listing.attributes) {
         handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
@@ -4146,7 +4561,7 @@ inline void inspect_attributes(hid_t object, file_node& node, const where& at) {
     }
 }
 
-inline std::vector<std::string> links_in_order(hid_t group, const where& at) {
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at) {
     std::vector<std::string> names;
     auto on_link = [](hid_t, const char* name, const H5L_info_t*, void* sink) -> herr_t {
         static_cast<std::vector<std::string>*>(sink)->emplace_back(name);
@@ -4161,7 +4576,7 @@ inline std::vector<std::string> links_in_order(hid_t group, const where& at) {
     return names;
 }
 
-inline void inspect_object(hid_t object, file_node& node, const where& at) {
+H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at) {
     inspect_attributes(object, node, at);
     if (H5Iget_type(object) == H5I_DATASET) {
         node.kind = file_node::kind_type::dataset;
@@ -4197,7 +4612,7 @@ inline void inspect_object(hid_t object, file_node& node, const where& at) {
     }
 }
 
-inline void render(const file_node& node, const std::string& indent, std::string& out) {
+H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, std::string& out) {
     out += indent;
     if (node.kind == file_node::kind_type::dataset) {
         out += node.name + "  dataset " + node.dtype + "[";
@@ -4216,11 +4631,27 @@ inline void render(const file_node& node, const std::string& indent, std::string
     for (const auto& child : node.children) render(child, indent + "  ", out);
 }
 
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace detail
 
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
 /// short values). Soft and external links are listed, never followed.
-inline file_node inspect(const std::string& path) {
+H5SER_CORE_INLINE file_node inspect(const std::string& path);
+
+/// The tree as indented text, one object or attribute per line:
+///
+///     /
+///       @h5ser_mode  string = "full_model"
+///       layer_1/
+///         @units  int32 = 16
+///         kernel  dataset float32[4, 16]
+H5SER_CORE_INLINE std::string to_string(const file_node& node);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE file_node inspect(const std::string& path) {
     detail::quiet_hdf5_errors quiet;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
@@ -4231,18 +4662,13 @@ inline file_node inspect(const std::string& path) {
     return node;
 }
 
-/// The tree as indented text, one object or attribute per line:
-///
-///     /
-///       @h5ser_mode  string = "full_model"
-///       layer_1/
-///         @units  int32 = 16
-///         kernel  dataset float32[4, 16]
-inline std::string to_string(const file_node& node) {
+H5SER_CORE_INLINE std::string to_string(const file_node& node) {
     std::string out;
     detail::render(node, "", out);
     return out;
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser
 
@@ -4289,7 +4715,12 @@ template <class... Policies, class Model>
 
 /// The fingerprint stored in a file h5ser wrote (its `fingerprint` root attribute). Loading with
 /// h5ser::verify (the default) already checks it against the tensors it reads.
-[[nodiscard]] inline std::string file_fingerprint(const std::string& path) {
+[[nodiscard]] H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
     detail::quiet_hdf5_errors quiet;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
@@ -4298,6 +4729,8 @@ template <class... Policies, class Model>
     if (!stored) throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute fingerprint", {}, {}});
     return *stored;
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser
 
@@ -4358,60 +4791,69 @@ struct verify_walk {
     std::vector<std::pair<std::string, std::uint64_t>> datasets;  ///< path, stored bytes: pass 1
 
     // Datasets in field order: creation order, which h5ser tracks in every group.
-    void collect(hid_t group, const std::string& group_path, int depth) {
-        if (depth > 64) return;
-        for (const auto& name : links_in_order(group, where{path, {}, group_path})) {
-            const std::string child = (group_path == "/" ? "" : group_path) + "/" + name;
-            H5L_info_t info{};
-            if (H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD) {
-                H5Eclear2(H5E_DEFAULT);
-                continue;  // inspect/audit report links; verify checks what the file holds
-            }
-            handle object(H5Oopen(group, name.c_str(), H5P_DEFAULT));
-            if (!object) {
-                H5Eclear2(H5E_DEFAULT);
-                report.datasets.push_back({child, {}, {}, dataset_check::status::unreadable, {}, "cannot be opened"});
-                continue;
-            }
-            if (H5Iget_type(object.get()) == H5I_GROUP) collect(object.get(), child, depth + 1);
-            else if (H5Iget_type(object.get()) == H5I_DATASET) datasets.emplace_back(child, H5Dget_storage_size(object.get()));
-        }
-    }
+    void collect(hid_t group, const std::string& group_path, int depth);
 
-    void check(const std::string& child, std::uint64_t& done, std::uint64_t total, const progress_callback& progress) {
-        const where at{path, {}, child};
-        dataset_check result{child, {}, {}, dataset_check::status::ok, {}, {}};
-        handle dataset(H5Dopen2(file, child.c_str(), H5P_DEFAULT));
-        if (!dataset) {
-            H5Eclear2(H5E_DEFAULT);
-            result.result = dataset_check::status::unreadable;
-            result.found = "cannot be opened";
-            report.datasets.push_back(std::move(result));
-            return;
-        }
-        const dataset_view view = inspect_dataset(dataset.get(), at);
-        result.dtype = view.dtype;
-        for (hsize_t d : view.shape.dims) result.shape.push_back(static_cast<std::size_t>(d));
-        std::vector<unsigned char> bytes;
-        const std::string why = read_elements(dataset.get(), view, H5I_INVALID_HID, bytes);  // as stored: what checksums cover
-        if (!why.empty()) {
-            result.result = dataset_check::status::unreadable;
-            result.found = why;
-        } else {
-            const std::uint64_t hash = hash_bytes(bytes.empty() ? static_cast<const void*>("") : static_cast<const void*>(bytes.data()), bytes.size());
-            std::vector<std::uint64_t> dims(view.shape.dims.begin(), view.shape.dims.end());
-            fingerprint.add_tensor(child, view.dtype, dims.data(), dims.size(), hash);
-            result.found = checksum_text(hash);
-            const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at);
-            if (!stored) result.result = dataset_check::status::no_checksum;
-            else if (*stored != result.found) result.result = dataset_check::status::checksum_mismatch;
-            result.expected = stored.value_or("");
-        }
-        report.datasets.push_back(std::move(result));
-        done += view.stored_bytes;
-        if (progress) progress(std::min(done, total), total);
-    }
+    void check(const std::string& child, std::uint64_t& done, std::uint64_t total, const progress_callback& progress);
 };
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void verify_walk::collect(hid_t group, const std::string& group_path, int depth) {
+    if (depth > 64) return;
+    for (const auto& name : links_in_order(group, where{path, {}, group_path})) {
+        const std::string child = (group_path == "/" ? "" : group_path) + "/" + name;
+        H5L_info_t info{};
+        if (H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD) {
+            H5Eclear2(H5E_DEFAULT);
+            continue;  // inspect/audit report links; verify checks what the file holds
+        }
+        handle object(H5Oopen(group, name.c_str(), H5P_DEFAULT));
+        if (!object) {
+            H5Eclear2(H5E_DEFAULT);
+            report.datasets.push_back({child, {}, {}, dataset_check::status::unreadable, {}, "cannot be opened"});
+            continue;
+        }
+        if (H5Iget_type(object.get()) == H5I_GROUP) collect(object.get(), child, depth + 1);
+        else if (H5Iget_type(object.get()) == H5I_DATASET) datasets.emplace_back(child, H5Dget_storage_size(object.get()));
+    }
+}
+
+H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_t& done, std::uint64_t total, const progress_callback& progress) {
+    const where at{path, {}, child};
+    dataset_check result{child, {}, {}, dataset_check::status::ok, {}, {}};
+    handle dataset(H5Dopen2(file, child.c_str(), H5P_DEFAULT));
+    if (!dataset) {
+        H5Eclear2(H5E_DEFAULT);
+        result.result = dataset_check::status::unreadable;
+        result.found = "cannot be opened";
+        report.datasets.push_back(std::move(result));
+        return;
+    }
+    const dataset_view view = inspect_dataset(dataset.get(), at);
+    result.dtype = view.dtype;
+    for (hsize_t d : view.shape.dims) result.shape.push_back(static_cast<std::size_t>(d));
+    std::vector<unsigned char> bytes;
+    const std::string why = read_elements(dataset.get(), view, H5I_INVALID_HID, bytes);  // as stored: what checksums cover
+    if (!why.empty()) {
+        result.result = dataset_check::status::unreadable;
+        result.found = why;
+    } else {
+        const std::uint64_t hash = hash_bytes(bytes.empty() ? static_cast<const void*>("") : static_cast<const void*>(bytes.data()), bytes.size());
+        std::vector<std::uint64_t> dims(view.shape.dims.begin(), view.shape.dims.end());
+        fingerprint.add_tensor(child, view.dtype, dims.data(), dims.size(), hash);
+        result.found = checksum_text(hash);
+        const auto stored = read_string_attribute(dataset.get(), checksum_attribute, at);
+        if (!stored) result.result = dataset_check::status::no_checksum;
+        else if (*stored != result.found) result.result = dataset_check::status::checksum_mismatch;
+        result.expected = stored.value_or("");
+    }
+    report.datasets.push_back(std::move(result));
+    done += view.stored_bytes;
+    if (progress) progress(std::min(done, total), total);
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace detail
 
@@ -4419,7 +4861,12 @@ struct verify_walk {
 /// dataset against its `h5ser_checksum`, and the tensors against the root `fingerprint`. Throws
 /// h5ser::error only when the file cannot be opened as HDF5 at all; everything else is reported.
 /// `progress` (optional) is told the stored bytes checked so far.
-inline verify_report verify_file(const std::string& path, const progress_callback& progress = {}) {
+H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress = {});
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
     detail::quiet_hdf5_errors quiet;
     verify_report report;
     report.file = path;
@@ -4450,6 +4897,8 @@ inline verify_report verify_file(const std::string& path, const progress_callbac
     return report;
 }
 
+#endif  // H5SER_CORE_DEFINITIONS
+
 }  // namespace h5ser
 
 // ---- h5ser/checkpoint.hpp ----------------------------------------------------------------------
@@ -4465,6 +4914,9 @@ inline verify_report verify_file(const std::string& path, const progress_callbac
 
 
 
+#if H5SER_CORE_DEFINITIONS
+#endif
+
 namespace h5ser {
 
 struct checkpoint_options {
@@ -4479,17 +4931,49 @@ struct checkpoint_info {
     std::optional<double> metric;  ///< stored in the file as the root attribute h5ser_checkpoint_metric
 };
 
+namespace detail {
+
+/// The part of checkpoint_manager that does not depend on the model: the directory, its files,
+/// the `latest` pointer and pruning.
+class checkpoint_directory {
+public:
+    checkpoint_directory(std::string directory, checkpoint_options options);
+
+    [[nodiscard]] std::vector<checkpoint_info> list() const;
+    [[nodiscard]] std::optional<checkpoint_info> latest() const;
+    [[nodiscard]] std::optional<checkpoint_info> best() const;
+    [[nodiscard]] std::string path_for(std::uint64_t step) const;
+
+    static constexpr const char* step_attribute = "h5ser_checkpoint_step";
+    static constexpr const char* metric_attribute = "h5ser_checkpoint_metric";
+
+protected:
+    /// After checkpoint `path` is saved: points `latest` at it and deletes the checkpoints not kept.
+    void saved(const std::string& path) const;
+
+private:
+    [[nodiscard]] std::vector<checkpoint_info> scan() const;
+    [[nodiscard]] bool better(double a, double b) const { return options_.higher_is_better ? a > b : a < b; }
+    static std::optional<std::uint64_t> step_of(const std::string& name);
+    static std::optional<double> read_metric(const std::string& path);
+    void write_latest_pointer(const std::string& file_name) const;
+    void prune() const;
+
+    std::string directory_;
+    checkpoint_options options_;
+};
+
+}  // namespace detail
+
 /// Saves checkpoints as `<directory>/ckpt-<step, 6+ digits>.h5`, each written atomically, keeps the
 /// newest `keep_last` and the best `keep_best` and deletes the others, and updates the text file
 /// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies are those of
 /// h5ser::save and h5ser::load_into (full model by default: resuming needs the optimizer state).
 template <class Model, class... Policies>
-class checkpoint_manager {
+class checkpoint_manager : private detail::checkpoint_directory {
 public:
     explicit checkpoint_manager(std::string directory, checkpoint_options options = {})
-        : directory_(std::move(directory)), options_(options) {
-        std::filesystem::create_directories(directory_);
-    }
+        : checkpoint_directory(std::move(directory), options) {}
 
     /// Saves `model` as checkpoint `step`; returns its path. Once it returns, the checkpoint is on
     /// disk; a crash at any moment leaves every earlier checkpoint intact.
@@ -4501,8 +4985,7 @@ public:
             detail::write_attribute(root, step_attribute, step, at);
             if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
         });
-        write_latest_pointer(std::filesystem::path(path).filename().string());
-        prune();
+        saved(path);
         return path;
     }
 
@@ -4518,104 +5001,123 @@ public:
     }
 
     /// Every checkpoint in the directory, oldest first.
-    [[nodiscard]] std::vector<checkpoint_info> list() const {
-        auto all = scan();
-        for (auto& c : all) c.metric = read_metric(c.path);
-        return all;
-    }
-
-    [[nodiscard]] std::optional<checkpoint_info> latest() const {
-        auto all = scan();  // the newest is known from file names: open only that one for its metric
-        if (all.empty()) return std::nullopt;
-        all.back().metric = read_metric(all.back().path);
-        return all.back();
-    }
-
+    using checkpoint_directory::list;
+    /// The newest checkpoint, with its metric.
+    using checkpoint_directory::latest;
     /// The checkpoint with the best metric (ties: the newer one).
-    [[nodiscard]] std::optional<checkpoint_info> best() const {
-        std::optional<checkpoint_info> best;
-        for (auto& c : list())
-            if (c.metric && (!best || !better(*best->metric, *c.metric))) best = std::move(c);
-        return best;
-    }
-
-    [[nodiscard]] std::string path_for(std::uint64_t step) const {
-        char name[40];
-        std::snprintf(name, sizeof name, "ckpt-%06llu.h5", static_cast<unsigned long long>(step));
-        return (std::filesystem::path(directory_) / name).string();
-    }
-
-    static constexpr const char* step_attribute = "h5ser_checkpoint_step";
-    static constexpr const char* metric_attribute = "h5ser_checkpoint_metric";
-
-private:
-    // The checkpoint files in the directory, oldest first, without opening them (no metrics).
-    [[nodiscard]] std::vector<checkpoint_info> scan() const {
-        std::vector<checkpoint_info> out;
-        std::error_code ec;
-        for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec))
-            if (const auto step = step_of(it->path().filename().string())) out.push_back({*step, it->path().string(), std::nullopt});
-        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
-        return out;
-    }
-
-    [[nodiscard]] bool better(double a, double b) const { return options_.higher_is_better ? a > b : a < b; }
-
-    static std::optional<std::uint64_t> step_of(const std::string& name) {
-        if (name.size() < 9 || name.rfind("ckpt-", 0) != 0 || name.substr(name.size() - 3) != ".h5") return std::nullopt;
-        const std::string digits = name.substr(5, name.size() - 8);
-        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-        return std::stoull(digits);
-    }
-
-    static std::optional<double> read_metric(const std::string& path) {
-        detail::quiet_hdf5_errors quiet;
-        const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (id < 0) {
-            H5Eclear2(H5E_DEFAULT);
-            return std::nullopt;
-        }
-        detail::handle file(id);
-        const detail::where at{path, {}, "/"};
-        if (H5Aexists(file.get(), metric_attribute) <= 0) return std::nullopt;
-        detail::problem_list problems;
-        return detail::read_attribute<double>(file.get(), metric_attribute, at, problems);
-    }
-
-    // `latest` names the newest checkpoint for people and tools; restore_latest() does not need it.
-    void write_latest_pointer(const std::string& file_name) const {
-        const std::string target = (std::filesystem::path(directory_) / "latest").string();
-        detail::atomic_file out(target);
-        {
-            std::ofstream stream(out.temp_path(), std::ios::trunc);
-            stream << file_name << '\n';
-            stream.flush();
-            if (!stream) detail::throw_io(target, "cannot write '" + out.temp_path() + "'", errno);
-        }
-        out.commit();
-    }
-
-    void prune() const {
-        if (options_.keep_last == 0) return;
-        auto all = list();
-        std::vector<bool> keep(all.size(), false);
-        for (std::size_t i = 0; i < all.size() && i < options_.keep_last; ++i) keep[all.size() - 1 - i] = true;
-        std::vector<std::size_t> ranked;
-        for (std::size_t i = 0; i < all.size(); ++i)
-            if (all[i].metric) ranked.push_back(i);
-        std::stable_sort(ranked.begin(), ranked.end(), [&](std::size_t a, std::size_t b) {
-            return better(*all[a].metric, *all[b].metric) || (*all[a].metric == *all[b].metric && a > b);
-        });
-        for (std::size_t i = 0; i < ranked.size() && i < options_.keep_best; ++i) keep[ranked[i]] = true;
-        for (std::size_t i = 0; i < all.size(); ++i) {
-            std::error_code ec;
-            if (!keep[i]) std::filesystem::remove(all[i].path, ec);
-        }
-    }
-
-    std::string directory_;
-    checkpoint_options options_;
+    using checkpoint_directory::best;
+    /// Where checkpoint `step` is saved.
+    using checkpoint_directory::path_for;
+    using checkpoint_directory::step_attribute;
+    using checkpoint_directory::metric_attribute;
 };
+
+namespace detail {
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE checkpoint_directory::checkpoint_directory(std::string directory, checkpoint_options options)
+    : directory_(std::move(directory)), options_(options) {
+    std::filesystem::create_directories(directory_);
+}
+
+H5SER_CORE_INLINE std::vector<checkpoint_info> checkpoint_directory::list() const {
+    auto all = scan();
+    for (auto& c : all) c.metric = read_metric(c.path);
+    return all;
+}
+
+H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::latest() const {
+    auto all = scan();  // the newest is known from file names: open only that one for its metric
+    if (all.empty()) return std::nullopt;
+    all.back().metric = read_metric(all.back().path);
+    return all.back();
+}
+
+H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::best() const {
+    std::optional<checkpoint_info> best;
+    for (auto& c : list())
+        if (c.metric && (!best || !better(*best->metric, *c.metric))) best = std::move(c);
+    return best;
+}
+
+H5SER_CORE_INLINE std::string checkpoint_directory::path_for(std::uint64_t step) const {
+    char name[40];
+    std::snprintf(name, sizeof name, "ckpt-%06llu.h5", static_cast<unsigned long long>(step));
+    return (std::filesystem::path(directory_) / name).string();
+}
+
+H5SER_CORE_INLINE void checkpoint_directory::saved(const std::string& path) const {
+    write_latest_pointer(std::filesystem::path(path).filename().string());
+    prune();
+}
+
+// The checkpoint files in the directory, oldest first, without opening them (no metrics).
+H5SER_CORE_INLINE std::vector<checkpoint_info> checkpoint_directory::scan() const {
+    std::vector<checkpoint_info> out;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec))
+        if (const auto step = step_of(it->path().filename().string())) out.push_back({*step, it->path().string(), std::nullopt});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+    return out;
+}
+
+H5SER_CORE_INLINE std::optional<std::uint64_t> checkpoint_directory::step_of(const std::string& name) {
+    if (name.size() < 9 || name.rfind("ckpt-", 0) != 0 || name.substr(name.size() - 3) != ".h5") return std::nullopt;
+    const std::string digits = name.substr(5, name.size() - 8);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoull(digits);
+}
+
+H5SER_CORE_INLINE std::optional<double> checkpoint_directory::read_metric(const std::string& path) {
+    quiet_hdf5_errors quiet;
+    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
+    handle file(id);
+    const where at{path, {}, "/"};
+    if (H5Aexists(file.get(), metric_attribute) <= 0) return std::nullopt;
+    problem_list problems;
+    return read_attribute<double>(file.get(), metric_attribute, at, problems);
+}
+
+// `latest` names the newest checkpoint for people and tools; restore_latest() does not need it.
+H5SER_CORE_INLINE void checkpoint_directory::write_latest_pointer(const std::string& file_name) const {
+    const std::string target = (std::filesystem::path(directory_) / "latest").string();
+    atomic_file out(target);
+    {
+        std::ofstream stream(out.temp_path(), std::ios::trunc);
+        stream << file_name << '\n';
+        stream.flush();
+        if (!stream) throw_io(target, "cannot write '" + out.temp_path() + "'", errno);
+    }
+    out.commit();
+}
+
+H5SER_CORE_INLINE void checkpoint_directory::prune() const {
+    if (options_.keep_last == 0) return;
+    auto all = list();
+    std::vector<bool> keep(all.size(), false);
+    for (std::size_t i = 0; i < all.size() && i < options_.keep_last; ++i) keep[all.size() - 1 - i] = true;
+    std::vector<std::size_t> ranked;
+    for (std::size_t i = 0; i < all.size(); ++i)
+        if (all[i].metric) ranked.push_back(i);
+    std::stable_sort(ranked.begin(), ranked.end(), [&](std::size_t a, std::size_t b) {
+        return better(*all[a].metric, *all[b].metric) || (*all[a].metric == *all[b].metric && a > b);
+    });
+    for (std::size_t i = 0; i < ranked.size() && i < options_.keep_best; ++i) keep[ranked[i]] = true;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        std::error_code ec;
+        if (!keep[i]) std::filesystem::remove(all[i].path, ec);
+    }
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
+
+}  // namespace detail
 
 }  // namespace h5ser
 

@@ -4,8 +4,13 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${WORK}/pre
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "install failed")
 endif()
+# Under the sanitizers, the installed libh5ser.a is instrumented: the consumer links the runtimes.
+set(link_flags "")
+if(SANITIZE)
+  set(link_flags "-fsanitize=${SANITIZE}")
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${WORK}/prefix
-                        -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_C_COMPILER=${CC}
+                        -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_C_COMPILER=${CC} "-DCMAKE_EXE_LINKER_FLAGS=${link_flags}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "configuring the consumer failed:\n${out}")
@@ -17,6 +22,10 @@ endif()
 execute_process(COMMAND ${WORK}/build/consumer ${WORK}/m.h5 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the consumer failed")
+endif()
+execute_process(COMMAND ${WORK}/build/consumer_compiled ${WORK}/m-compiled.h5 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the h5ser::compiled consumer failed")
 endif()
 if(EXISTS ${WORK}/build/consumer_keras)
   execute_process(COMMAND ${WORK}/build/consumer_keras ${WORK}/keras.h5 RESULT_VARIABLE rc)

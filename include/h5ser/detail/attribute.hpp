@@ -15,6 +15,7 @@
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/problems.hpp"
 #include "h5ser/element_type.hpp"
+#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -76,21 +77,158 @@ constexpr std::string_view attribute_dtype_name() {
 
 // ---- writing --------------------------------------------------------------------------------
 
-inline handle utf8_string_type(const where& at) {
+H5SER_CORE_INLINE handle utf8_string_type(const where& at);
+
+H5SER_CORE_INLINE handle utf8_name_plist(hid_t class_id, const where& at);
+
+// Variable-length strings end at the first NUL: refuse data HDF5 would silently cut short.
+H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& at);
+
+/// Ids one save reuses for every attribute it writes: making a property list and a string type per
+/// attribute costs about as much as writing the attribute (see bench_many_small).
+struct attribute_ids {
+    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
+    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
+};
+
+H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
+                                       const where& at, hid_t acpl_id = H5I_INVALID_HID);
+
+/// Writes `count` strings (a scalar unless `is_list`) as a UTF-8 variable-length string attribute.
+H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
+                                   bool is_list, const where& at, const attribute_ids& shared);
+/// Writes `count` elements at `data` (a scalar unless `is_list`) of memory type `memory` as an
+/// attribute of file type `file`.
+H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
+                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
+
+template <attribute_value T>
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    const std::size_t count = [&]() -> std::size_t {
+        if constexpr (codec::is_list) return value.size();
+        else return 1;
+    }();
+    const auto* first = [&] {
+        if constexpr (codec::is_list) return value.data();
+        else return &value;
+    }();
+    if constexpr (std::is_same_v<element, std::string>) {
+        write_string_attribute(object, name, first, count, codec::is_list, at, shared);
+    } else {
+        // The file type is little-endian; HDF5 converts from the memory type on write.
+        const handle ftype = file_type<element>(at);
+        const handle mtype = memory_type<element>(at);
+        write_element_attribute(object, name, ftype.get(), mtype.get(), first, count, codec::is_list, at, shared);
+    }
+}
+
+// ---- reading --------------------------------------------------------------------------------
+
+/// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
+/// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
+                                             bool is_attribute, const where& at);
+
+struct extent {
+    bool scalar = false;  ///< H5S_SCALAR
+    bool null = false;    ///< H5S_NULL
+    std::vector<hsize_t> dims;
+
+    [[nodiscard]] std::size_t count() const {
+        std::size_t n = null ? 0 : 1;
+        for (hsize_t d : dims) n *= static_cast<std::size_t>(d);
+        return n;
+    }
+    [[nodiscard]] std::string text() const;
+};
+
+H5SER_CORE_INLINE extent read_extent(hid_t space, const where& at);
+
+/// An attribute opened for reading, whose type and shape match what the field wants.
+struct checked_attribute {
+    handle attr;
+    handle type;
+    handle space;
+    extent shape;
+};
+
+/// The shape an attribute field wants: a scalar, a list of `size` elements, or a list of any size.
+struct attribute_shape {
+    bool is_list = false;
+    std::optional<std::size_t> size;
+};
+
+/// Opens attribute `name` of `object` and checks it holds `want_type` elements in `want_shape`
+/// (a `bfloat16_field` accepts any 2-byte opaque type); records a problem and returns nothing if not.
+H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
+                                                               bool bfloat16_field, const attribute_shape& want_shape,
+                                                               const where& at, problem_list& problems);
+
+/// Checks that `count` bool bytes are 0 or 1; records a problem if not.
+H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
+
+/// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
+/// attribute has another type or shape than the field.
+template <attribute_value T>
+std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    attribute_shape want_shape{codec::is_list, std::nullopt};
+    if constexpr (is_std_array<T>::value) want_shape.size = is_std_array<T>::size;
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>, want_shape, at,
+                                         problems);
+    if (!opened) return std::nullopt;
+    const std::size_t count = opened->shape.count();
+
+    T value{};
+    if constexpr (std::is_same_v<element, std::string>) {
+        auto strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), count, true, at);
+        if constexpr (!codec::is_list) value = std::move(strings.front());
+        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
+        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
+    } else if constexpr (std::is_same_v<element, bool>) {
+        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
+        std::vector<signed char> bytes(count);
+        handle mem = memory_type<bool>(at);
+        check(H5Aread(opened->attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
+        if (!check_bool_bytes(bytes.data(), bytes.size(), at, problems)) return std::nullopt;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
+            else value = bytes[i] == 1;
+        }
+    } else {
+        handle mem = read_memory_type<element>(opened->type.get(), at);
+        void* data = nullptr;
+        if constexpr (codec::is_list) data = value.data();
+        else data = &value;
+        check(H5Aread(opened->attr.get(), mem.get(), data), at, "cannot read attribute");
+    }
+    return value;
+}
+
+/// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
+H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE handle utf8_string_type(const where& at) {
     handle t = checked(H5Tcopy(H5T_C_S1), at, "H5Tcopy(string)");
     check(H5Tset_size(t.get(), H5T_VARIABLE), at, "H5Tset_size(string)");
     check(H5Tset_cset(t.get(), H5T_CSET_UTF8), at, "H5Tset_cset(string)");
     return t;
 }
 
-inline handle utf8_name_plist(hid_t class_id, const where& at) {
+H5SER_CORE_INLINE handle utf8_name_plist(hid_t class_id, const where& at) {
     handle plist = checked(H5Pcreate(class_id), at, "H5Pcreate");
     check(H5Pset_char_encoding(plist.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
     return plist;
 }
 
-// Variable-length strings end at the first NUL: refuse data HDF5 would silently cut short.
-inline void check_storable_string(const std::string& s, const where& at) {
+H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& at) {
     if (const auto nul = s.find('\0'); nul != std::string::npos) {
         throw error(std::string(at.file),
                     problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
@@ -100,15 +238,8 @@ inline void check_storable_string(const std::string& s, const where& at) {
     }
 }
 
-/// Ids one save reuses for every attribute it writes: making a property list and a string type per
-/// attribute costs about as much as writing the attribute (see bench_many_small).
-struct attribute_ids {
-    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
-    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
-};
-
-inline void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at, hid_t acpl_id = H5I_INVALID_HID) {
+H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
+                                       const where& at, hid_t acpl_id) {
     handle own_acpl;
     if (acpl_id < 0) {
         own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
@@ -120,64 +251,7 @@ inline void create_and_write_attribute(hid_t object, std::string_view name, hid_
     check(H5Awrite(attr.get(), type, data), at, "cannot write attribute");
 }
 
-template <attribute_value T>
-void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    const hsize_t count = [&]() -> hsize_t {
-        if constexpr (codec::is_list) return value.size();
-        else return 1;
-    }();
-    handle space = codec::is_list ? checked(H5Screate_simple(1, &count, nullptr), at, "H5Screate_simple")
-                                  : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
-    if constexpr (std::is_same_v<element, std::string>) {
-        std::vector<const char*> pointers;
-        if constexpr (codec::is_list) {
-            for (const auto& s : value) {
-                check_storable_string(s, at);
-                pointers.push_back(s.c_str());
-            }
-        } else {
-            check_storable_string(value, at);
-            pointers.push_back(value.c_str());
-        }
-        handle own_type;
-        hid_t type = shared.utf8_string;
-        if (type < 0) {
-            own_type = utf8_string_type(at);
-            type = own_type.get();
-        }
-        const char* none = nullptr;  // HDF5 refuses a null buffer even for zero elements
-        create_and_write_attribute(object, name, type, space.get(), pointers.empty() ? &none : pointers.data(), at, shared.create);
-    } else {
-        // The file type is little-endian; HDF5 converts from the memory type on write.
-        handle ftype = file_type<element>(at);
-        handle mtype = memory_type<element>(at);
-        handle own_acpl;
-        hid_t acpl = shared.create;
-        if (acpl < 0) {
-            own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
-            acpl = own_acpl.get();
-        }
-        const std::string n(name);
-        handle attr = checked(H5Acreate2(object, n.c_str(), ftype.get(), space.get(), acpl, H5P_DEFAULT), at,
-                              "cannot create attribute");
-        const element none{};  // HDF5 refuses a null buffer even for zero elements
-        const void* data = &none;
-        if constexpr (codec::is_list) {
-            if (count != 0) data = value.data();
-        } else {
-            data = &value;
-        }
-        check(H5Awrite(attr.get(), mtype.get(), data), at, "cannot write attribute");
-    }
-}
-
-// ---- reading --------------------------------------------------------------------------------
-
-/// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
-/// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
-inline std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
                                              bool is_attribute, const where& at) {
     std::vector<std::string> out;
     out.reserve(count);
@@ -215,26 +289,15 @@ inline std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, h
     return out;
 }
 
-struct extent {
-    bool scalar = false;  ///< H5S_SCALAR
-    bool null = false;    ///< H5S_NULL
-    std::vector<hsize_t> dims;
+H5SER_CORE_INLINE std::string extent::text() const {
+    if (null) return "null dataspace";
+    if (scalar) return "scalar";
+    std::string s = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
 
-    [[nodiscard]] std::size_t count() const {
-        std::size_t n = null ? 0 : 1;
-        for (hsize_t d : dims) n *= static_cast<std::size_t>(d);
-        return n;
-    }
-    [[nodiscard]] std::string text() const {
-        if (null) return "null dataspace";
-        if (scalar) return "scalar";
-        std::string s = "[";
-        for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-        return s + "]";
-    }
-};
-
-inline extent read_extent(hid_t space, const where& at) {
+H5SER_CORE_INLINE extent read_extent(hid_t space, const where& at) {
     extent e;
     const H5S_class_t cls = H5Sget_simple_extent_type(space);
     if (cls == H5S_NULL) {
@@ -252,79 +315,7 @@ inline extent read_extent(hid_t space, const where& at) {
     return e;
 }
 
-/// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
-/// attribute has another type or shape than the field.
-template <attribute_value T>
-std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
-    handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
-    handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
-    const extent ext = read_extent(space.get(), at);
-    // Every element takes at least one stored byte: a larger count is a lie that would make us
-    // allocate memory the file never backs.
-    if (ext.count() > H5Aget_storage_size(attr.get()) + 1) {
-        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
-                      "an attribute declaring " + std::to_string(ext.count()) + " elements in " +
-                          std::to_string(H5Aget_storage_size(attr.get())) + " bytes",
-                      {}});
-        return std::nullopt;
-    }
-    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
-    const std::string found_type = describe_type(type.get(), std::is_same_v<element, bfloat16>);
-    constexpr std::string_view want_type = attribute_dtype_name<T>();
-
-    const std::string want_shape = [&] {
-        if constexpr (!codec::is_list) return std::string("scalar");
-        else if constexpr (is_std_array<T>::value) return "[" + std::to_string(is_std_array<T>::size) + "]";
-        else return std::string("[n]");
-    }();
-    bool shape_ok = false;
-    if constexpr (!codec::is_list) shape_ok = ext.scalar;
-    else if constexpr (is_std_array<T>::value) shape_ok = !ext.scalar && ext.dims.size() == 1 && ext.dims[0] == is_std_array<T>::size;
-    else shape_ok = !ext.scalar && ext.dims.size() == 1;
-
-    const bool type_ok = found_type == want_type;
-    if (!type_ok || !shape_ok) {
-        problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
-                      "attribute " + std::string(want_type) + " " + want_shape,
-                      "attribute " + found_type + " " + ext.text(), {}});
-        return std::nullopt;
-    }
-
-    T value{};
-    if constexpr (std::is_same_v<element, std::string>) {
-        auto strings = read_strings(attr.get(), type.get(), space.get(), ext.count(), true, at);
-        if constexpr (!codec::is_list) value = std::move(strings.front());
-        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
-        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
-    } else if constexpr (std::is_same_v<element, bool>) {
-        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
-        std::vector<signed char> bytes(ext.count());
-        handle mem = memory_type<bool>(at);
-        check(H5Aread(attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            if (bytes[i] != 0 && bytes[i] != 1) {
-                problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool 0 or 1",
-                              "byte value " + std::to_string(bytes[i]), {}});
-                return std::nullopt;
-            }
-            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
-            else value = bytes[i] == 1;
-        }
-    } else {
-        handle mem = read_memory_type<element>(type.get(), at);
-        void* data = nullptr;
-        if constexpr (codec::is_list) data = value.data();
-        else data = &value;
-        check(H5Aread(attr.get(), mem.get(), data), at, "cannot read attribute");
-    }
-    return value;
-}
-
-/// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
-inline std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at) {
+H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at) {
     handle attr(H5Aopen(object, name, H5P_DEFAULT));  // one lookup, not H5Aexists and then H5Aopen
     if (!attr) {
         H5Eclear2(H5E_DEFAULT);
@@ -335,5 +326,86 @@ inline std::optional<std::string> read_string_attribute(hid_t object, const char
     if (H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_type(space.get()) != H5S_SCALAR) return std::nullopt;
     return read_strings(attr.get(), type.get(), space.get(), 1, true, at).front();
 }
+
+H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
+                                   bool is_list, const where& at, const attribute_ids& shared) {
+    const hsize_t dims = count;
+    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+    std::vector<const char*> pointers;
+    pointers.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        check_storable_string(strings[i], at);
+        pointers.push_back(strings[i].c_str());
+    }
+    handle own_type;
+    hid_t type = shared.utf8_string;
+    if (type < 0) {
+        own_type = utf8_string_type(at);
+        type = own_type.get();
+    }
+    const char* none = nullptr;  // HDF5 refuses a null buffer even for zero elements
+    create_and_write_attribute(object, name, type, space.get(), pointers.empty() ? &none : pointers.data(), at, shared.create);
+}
+
+H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
+                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared) {
+    const hsize_t dims = count;
+    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+    handle own_acpl;
+    hid_t acpl = shared.create;
+    if (acpl < 0) {
+        own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
+        acpl = own_acpl.get();
+    }
+    const std::string n(name);
+    handle attr = checked(H5Acreate2(object, n.c_str(), file, space.get(), acpl, H5P_DEFAULT), at, "cannot create attribute");
+    const std::uint64_t none = 0;  // HDF5 refuses a null buffer even for zero elements
+    check(H5Awrite(attr.get(), memory, count != 0 ? data : &none), at, "cannot write attribute");
+}
+
+H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
+                                                               bool bfloat16_field, const attribute_shape& want_shape,
+                                                               const where& at, problem_list& problems) {
+    checked_attribute a;
+    a.attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    a.type = checked(H5Aget_type(a.attr.get()), at, "H5Aget_type");
+    a.space = checked(H5Aget_space(a.attr.get()), at, "H5Aget_space");
+    a.shape = read_extent(a.space.get(), at);
+    // Every element takes at least one stored byte: a larger count is a lie that would make us
+    // allocate memory the file never backs.
+    if (a.shape.count() > H5Aget_storage_size(a.attr.get()) + 1) {
+        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
+                      "an attribute declaring " + std::to_string(a.shape.count()) + " elements in " +
+                          std::to_string(H5Aget_storage_size(a.attr.get())) + " bytes",
+                      {}});
+        return std::nullopt;
+    }
+    const std::string found_type = describe_type(a.type.get(), bfloat16_field);
+    bool shape_ok = false;
+    if (!want_shape.is_list) shape_ok = a.shape.scalar;
+    else shape_ok = !a.shape.scalar && a.shape.dims.size() == 1 && (!want_shape.size || a.shape.dims[0] == *want_shape.size);
+    const bool type_ok = found_type == want_type;
+    if (!type_ok || !shape_ok) {
+        const std::string shape_text = !want_shape.is_list ? std::string("scalar")
+                                       : want_shape.size   ? "[" + std::to_string(*want_shape.size) + "]"
+                                                           : std::string("[n]");
+        problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
+                      "attribute " + std::string(want_type) + " " + shape_text, "attribute " + found_type + " " + a.shape.text(), {}});
+        return std::nullopt;
+    }
+    return a;
+}
+
+H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems) {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (bytes[i] != 0 && bytes[i] != 1) {
+            problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool 0 or 1", "byte value " + std::to_string(bytes[i]), {}});
+            return false;
+        }
+    }
+    return true;
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail

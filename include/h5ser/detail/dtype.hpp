@@ -10,30 +10,17 @@
 
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/element_type.hpp"
+#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
 inline constexpr const char* bfloat16_tag = "bfloat16";
 
 // h5py's bool: an 8-bit enum {FALSE = 0, TRUE = 1}; numpy reads it as bool.
-inline handle make_bool_type(hid_t base, const where& at) {
-    handle t = checked(H5Tenum_create(base), at, "H5Tenum_create(bool)");
-    const signed char no = 0;
-    const signed char yes = 1;
-    check(H5Tenum_insert(t.get(), "FALSE", &no), at, "H5Tenum_insert(FALSE)");
-    check(H5Tenum_insert(t.get(), "TRUE", &yes), at, "H5Tenum_insert(TRUE)");
-    return t;
-}
+H5SER_CORE_INLINE handle make_bool_type(hid_t base, const where& at);
 
 // IEEE binary16 the way h5py builds it: sign bit 15, exponent bits 10-14, mantissa bits 0-9, bias 15.
-inline handle make_float16_type(H5T_order_t order, const where& at) {
-    handle t = checked(H5Tcopy(H5T_IEEE_F32LE), at, "H5Tcopy(float16)");
-    check(H5Tset_fields(t.get(), 15, 10, 5, 0, 10), at, "H5Tset_fields(float16)");
-    check(H5Tset_size(t.get(), 2), at, "H5Tset_size(float16)");
-    check(H5Tset_ebias(t.get(), 15), at, "H5Tset_ebias(float16)");
-    check(H5Tset_order(t.get(), order), at, "H5Tset_order(float16)");
-    return t;
-}
+H5SER_CORE_INLINE handle make_float16_type(H5T_order_t order, const where& at);
 
 // A 2-byte opaque type, exactly what h5py writes for Keras's bfloat16 arrays (numpy "V2"): no
 // reader converts the bits to another float type behind the user's back, and h5py reads it. It
@@ -84,7 +71,38 @@ handle memory_type(const where& at) {
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
 /// `bfloat16_marked`: a 2-byte opaque is bfloat16 (the dataset carries Keras's attribute
 /// dtype="bfloat16", or the field reading it is bfloat16). Opaques tagged "bfloat16" always are.
-inline std::string describe_type(hid_t type, bool bfloat16_marked = false) {
+H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked = false);
+
+/// Memory type to read `file_type` into an element of type T. bfloat16 is read with the file's own
+/// opaque type (HDF5 converts between opaques only when the tags are equal).
+template <element_type T>
+handle read_memory_type(hid_t file_type_id, const where& at) {
+    if constexpr (std::is_same_v<T, bfloat16>) return checked(H5Tcopy(file_type_id), at, "H5Tcopy");
+    else return memory_type<T>(at);
+}
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE handle make_bool_type(hid_t base, const where& at) {
+    handle t = checked(H5Tenum_create(base), at, "H5Tenum_create(bool)");
+    const signed char no = 0;
+    const signed char yes = 1;
+    check(H5Tenum_insert(t.get(), "FALSE", &no), at, "H5Tenum_insert(FALSE)");
+    check(H5Tenum_insert(t.get(), "TRUE", &yes), at, "H5Tenum_insert(TRUE)");
+    return t;
+}
+
+H5SER_CORE_INLINE handle make_float16_type(H5T_order_t order, const where& at) {
+    handle t = checked(H5Tcopy(H5T_IEEE_F32LE), at, "H5Tcopy(float16)");
+    check(H5Tset_fields(t.get(), 15, 10, 5, 0, 10), at, "H5Tset_fields(float16)");
+    check(H5Tset_size(t.get(), 2), at, "H5Tset_size(float16)");
+    check(H5Tset_ebias(t.get(), 15), at, "H5Tset_ebias(float16)");
+    check(H5Tset_order(t.get(), order), at, "H5Tset_order(float16)");
+    return t;
+}
+
+H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
     const std::size_t size = H5Tget_size(type);
     const std::string bytes = std::to_string(size) + "-byte";
     switch (H5Tget_class(type)) {
@@ -137,12 +155,6 @@ inline std::string describe_type(hid_t type, bool bfloat16_marked = false) {
     }
 }
 
-/// Memory type to read `file_type` into an element of type T. bfloat16 is read with the file's own
-/// opaque type (HDF5 converts between opaques only when the tags are equal).
-template <element_type T>
-handle read_memory_type(hid_t file_type_id, const where& at) {
-    if constexpr (std::is_same_v<T, bfloat16>) return checked(H5Tcopy(file_type_id), at, "H5Tcopy");
-    else return memory_type<T>(at);
-}
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail

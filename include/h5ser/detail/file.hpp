@@ -12,13 +12,17 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <random>
 #include <string>
 #include <system_error>
 
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/config.hpp"
+
+#if H5SER_CORE_DEFINITIONS
+#include <filesystem>
+#include <random>
+#endif
 
 namespace h5ser::detail {
 
@@ -33,19 +37,85 @@ inline durability_calls& durability() noexcept {
     return calls;
 }
 
-[[noreturn]] inline void throw_io(const std::string& file, const std::string& what, int err) {
+[[noreturn]] H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err);
+
+/// The file access h5ser starts from: closing the file closes every object still open in it.
+H5SER_CORE_INLINE handle file_access(const where& at);
+
+/// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
+H5SER_CORE_INLINE handle writer_file_access(const where& at);
+
+void verify_seal(const std::string& path);  // seal.hpp
+
+/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
+/// `check_seal`) holds and it is HDF5.
+H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal);
+
+/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
+/// seal (see seal.hpp) before the HDF5 library reads any of it.
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal = true);
+
+H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file);
+
+/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
+/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
+H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
+
+/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
+/// renames it over the target in one step. Until then (and if anything throws) the target is
+/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
+class atomic_file {
+public:
+    explicit atomic_file(std::string target);
+    atomic_file(const atomic_file&) = delete;
+    atomic_file& operator=(const atomic_file&) = delete;
+    ~atomic_file() {
+        if (!committed_) ::unlink(temp_.c_str());
+    }
+
+    [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
+    [[nodiscard]] const std::string& target() const noexcept { return target_; }
+
+    /// Call after the HDF5 file is closed.
+    void commit();
+
+private:
+    std::string target_;
+    std::string temp_;
+    std::string directory_;
+    bool committed_ = false;
+};
+
+/// How a new file is laid out: h5ser's (HDF5 1.8 format, creation-order tracking, alignment), or
+/// HDF5's earliest format with default settings, which is what Keras writes and what every
+/// reader of Keras files expects.
+enum class file_style { h5ser, earliest };
+
+/// Refuses a save whose target is a directory or lies in a directory that does not exist.
+H5SER_CORE_INLINE void check_target_path(const std::string& target);
+
+/// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
+/// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
+H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
+                               hid_t fapl);
+
+/// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
+H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err) {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
 }
 
-/// The file access h5ser starts from: closing the file closes every object still open in it.
-inline handle file_access(const where& at) {
+H5SER_CORE_INLINE handle file_access(const where& at) {
     handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), at, "H5Pcreate(file access)");
     check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), at, "H5Pset_fclose_degree");
     return fapl;
 }
 
-/// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
-inline handle writer_file_access(const where& at) {
+H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     handle fapl = file_access(at);
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
     // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
@@ -54,11 +124,7 @@ inline handle writer_file_access(const where& at) {
     return fapl;
 }
 
-void verify_seal(const std::string& path);  // seal.hpp
-
-/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
-/// `check_seal`) holds and it is HDF5.
-inline void check_readable(const std::string& path, bool check_seal) {
+H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
@@ -73,15 +139,13 @@ inline void check_readable(const std::string& path, bool check_seal) {
     }
 }
 
-/// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
-/// seal (see seal.hpp) before the HDF5 library reads any of it.
-inline handle open_for_reading(const std::string& path, bool check_seal = true) {
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal) {
     const where at{path, {}, "/"};
     check_readable(path, check_seal);
     return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
 }
 
-inline void fsync_path(const std::string& path, bool directory, const std::string& file) {
+H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file) {
     const int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0) | O_CLOEXEC);
     if (fd < 0) throw_io(file, "cannot open '" + path + "' to flush it", errno);
     const int rc = durability().fsync(fd);
@@ -90,9 +154,7 @@ inline void fsync_path(const std::string& path, bool directory, const std::strin
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
-/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
-/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
-inline void remove_stale_temporaries(const std::string& target) {
+H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
     const std::filesystem::path path(target);
     const std::string prefix = path.filename().string() + ".tmp-";
     std::error_code ec;
@@ -108,51 +170,24 @@ inline void remove_stale_temporaries(const std::string& target) {
     }
 }
 
-/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
-/// renames it over the target in one step. Until then (and if anything throws) the target is
-/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
-class atomic_file {
-public:
-    explicit atomic_file(std::string target) : target_(std::move(target)) {
-        std::random_device entropy;
-        const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
-        temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
-        const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
-        directory_ = dir.empty() ? std::string(".") : dir.string();
-        remove_stale_temporaries(target_);
-    }
-    atomic_file(const atomic_file&) = delete;
-    atomic_file& operator=(const atomic_file&) = delete;
-    ~atomic_file() {
-        if (!committed_) ::unlink(temp_.c_str());
-    }
+H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::move(target)) {
+    std::random_device entropy;
+    const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
+    temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
+    const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+    directory_ = dir.empty() ? std::string(".") : dir.string();
+    remove_stale_temporaries(target_);
+}
 
-    [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
-    [[nodiscard]] const std::string& target() const noexcept { return target_; }
+H5SER_CORE_INLINE void atomic_file::commit() {
+    fsync_path(temp_, false, target_);
+    if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
+        throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
+    committed_ = true;
+    fsync_path(directory_, true, target_);
+}
 
-    /// Call after the HDF5 file is closed.
-    void commit() {
-        fsync_path(temp_, false, target_);
-        if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
-            throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
-        committed_ = true;
-        fsync_path(directory_, true, target_);
-    }
-
-private:
-    std::string target_;
-    std::string temp_;
-    std::string directory_;
-    bool committed_ = false;
-};
-
-/// How a new file is laid out: h5ser's (HDF5 1.8 format, creation-order tracking, alignment), or
-/// HDF5's earliest format with default settings, which is what Keras writes and what every
-/// reader of Keras files expects.
-enum class file_style { h5ser, earliest };
-
-/// Refuses a save whose target is a directory or lies in a directory that does not exist.
-inline void check_target_path(const std::string& target) {
+H5SER_CORE_INLINE void check_target_path(const std::string& target) {
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     std::error_code ec;
     if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
@@ -163,9 +198,7 @@ inline void check_target_path(const std::string& target) {
     }
 }
 
-/// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
-/// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
-inline handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
+H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
                                hid_t fapl) {
     const where at{target, {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
@@ -192,12 +225,13 @@ inline handle create_hdf5_file(const std::string& temp, const std::string& targe
     return handle(id);
 }
 
-/// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
-inline handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser) {
+H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock, file_style style) {
     const where at{out.target(), {}, "/"};
     check_target_path(out.target());
     const handle fapl = style == file_style::h5ser ? writer_file_access(at) : file_access(at);
     return create_hdf5_file(out.temp_path(), out.target(), userblock, style, fapl.get());
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail

@@ -16,8 +16,13 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <vector>
+
+#include "h5ser/config.hpp"
+
+#if H5SER_CORE_DEFINITIONS
+#include <thread>
+#endif
 
 namespace h5ser::detail {
 
@@ -25,7 +30,7 @@ static_assert(std::endian::native == std::endian::little,
               "h5ser: checksums and fingerprints are defined on little-endian element bytes; big-endian hosts "
               "are not supported yet");
 
-inline std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept { return XXH3_64bits(data, bytes); }
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept;
 
 /// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
 inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
@@ -37,12 +42,7 @@ inline std::uint64_t load_u64(const unsigned char* p) noexcept {
     return v;
 }
 
-inline std::string to_hex(std::uint64_t value) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(16, '0');
-    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
-    return out;
-}
+H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
 
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
 /// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
@@ -52,36 +52,18 @@ public:
     fingerprint_builder() : state_(new_state()) {}
 
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
-                    std::uint64_t data_hash) noexcept {
-        const char nul = '\0';
-        XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
-        XXH3_64bits_update(state_.get(), &nul, 1);
-        XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
-        XXH3_64bits_update(state_.get(), &nul, 1);
-        add_u64(rank);
-        for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
-        add_u64(data_hash);
-    }
+                    std::uint64_t data_hash) noexcept;
 
-    [[nodiscard]] std::string hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+    [[nodiscard]] std::string hex() const;
 
     struct state_free {
         void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
     };
     using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
-    static state_ptr new_state() {
-        state_ptr s(XXH3_createState());
-        if (!s) throw std::bad_alloc();
-        XXH3_64bits_reset(s.get());
-        return s;
-    }
+    static state_ptr new_state();
 
 private:
-    void add_u64(std::uint64_t v) noexcept {
-        std::array<unsigned char, 8> le{};
-        store_u64(le.data(), v);
-        XXH3_64bits_update(state_.get(), le.data(), le.size());
-    }
+    void add_u64(std::uint64_t v) noexcept;
 
     state_ptr state_;
 };
@@ -93,40 +75,98 @@ class concurrent_hash {
 public:
     static constexpr std::size_t threshold = std::size_t{32} << 20;
 
-    concurrent_hash(const void* data, std::size_t bytes) {
-        if (bytes >= threshold) {
-            try {
-                worker_ = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
-                return;
-            } catch (const std::system_error&) {  // no thread to be had: hash here
-            }
-        }
-        hash_ = hash_bytes(data, bytes);
-    }
+    concurrent_hash(const void* data, std::size_t bytes);
     concurrent_hash(const concurrent_hash&) = delete;
     concurrent_hash& operator=(const concurrent_hash&) = delete;
-    ~concurrent_hash() {
-        if (worker_.joinable()) worker_.join();  // the bytes must outlive the hashing, also on errors
-    }
+    ~concurrent_hash();  // waits: the bytes must outlive the hashing, also on errors
 
     /// Waits for the hash.
-    [[nodiscard]] std::uint64_t get() {
-        if (worker_.joinable()) worker_.join();
-        return hash_;
-    }
+    [[nodiscard]] std::uint64_t get();
     std::uint64_t operator()() { return get(); }
 
 private:
-    std::thread worker_;
+    struct worker;  // a std::thread, kept out of this header (<thread> is costly to compile)
+    std::unique_ptr<worker> worker_;
     std::uint64_t hash_ = 0;
 };
 
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
-inline std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
+H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept {
+    return XXH3_64bits(data, bytes);
+}
+
+H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
+    return out;
+}
+
+H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                std::uint64_t data_hash) noexcept {
+    const char nul = '\0';
+    XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
+    XXH3_64bits_update(state_.get(), &nul, 1);
+    XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
+    XXH3_64bits_update(state_.get(), &nul, 1);
+    add_u64(rank);
+    for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
+    add_u64(data_hash);
+}
+
+H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+
+H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+    state_ptr s(XXH3_createState());
+    if (!s) throw std::bad_alloc();
+    XXH3_64bits_reset(s.get());
+    return s;
+}
+
+H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
+    std::array<unsigned char, 8> le{};
+    store_u64(le.data(), v);
+    XXH3_64bits_update(state_.get(), le.data(), le.size());
+}
+
+struct concurrent_hash::worker {
+    std::thread thread;
+};
+
+H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
+    if (bytes >= threshold) {
+        try {
+            worker_ = std::make_unique<worker>();
+            worker_->thread = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
+            return;
+        } catch (const std::system_error&) {  // no thread to be had: hash here
+            worker_.reset();
+        }
+    }
+    hash_ = hash_bytes(data, bytes);
+}
+
+H5SER_CORE_INLINE concurrent_hash::~concurrent_hash() {
+    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
+}
+
+H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
+    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
+    return hash_;
+}
+
+H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
     const auto state = fingerprint_builder::new_state();
     XXH3_64bits_update(state.get(), seal.data(), 48);
     if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
     return XXH3_64bits_digest(state.get());
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail

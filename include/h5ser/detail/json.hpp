@@ -5,29 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include "h5ser/config.hpp"
+
 namespace h5ser::detail {
 
-inline void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (const char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out += c;  // UTF-8 passes through unchanged
-                }
-        }
-    }
-    out += '"';
-}
+H5SER_CORE_INLINE void append_json_string(std::string& out, std::string_view s);
 
 /// Writes JSON objects in order, inserting commas itself. Keys are given in the order the struct
 /// declares its fields, so the schema reads like the struct.
@@ -77,5 +59,32 @@ private:
     std::string text_;
     bool first_ = true;
 };
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (const char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    out += buf;
+                } else {
+                    out += c;  // UTF-8 passes through unchanged
+                }
+        }
+    }
+    out += '"';
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail

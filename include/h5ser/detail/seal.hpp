@@ -37,6 +37,7 @@
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/error.hpp"
+#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -71,7 +72,27 @@ private:
 };
 
 
-inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+
+/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+                                  const std::string& file);
+
+/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+                       const std::string& file);
+
+/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
+/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
+/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
+H5SER_CORE_INLINE bool has_seal(const std::string& path);
+
+H5SER_CORE_INLINE void verify_seal(const std::string& path);
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
     auto* out = static_cast<unsigned char*>(buffer);
     while (size > 0) {
         const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
@@ -84,8 +105,7 @@ inline bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t off
     return true;
 }
 
-/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
-inline std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                   const std::string& file) {
     fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
@@ -106,8 +126,7 @@ inline std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end
     return XXH3_64bits_digest(state.get());
 }
 
-/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
-inline void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
                        const std::string& file) {
     std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
     const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
@@ -131,10 +150,7 @@ inline void write_seal(const std::string& path, std::uint64_t userblock, std::ve
         throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
 }
 
-/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
-/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
-/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
-inline bool has_seal(const std::string& path) {
+H5SER_CORE_INLINE bool has_seal(const std::string& path) {
     const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     std::array<unsigned char, seal_header_size> header{};
     return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
@@ -142,7 +158,7 @@ inline bool has_seal(const std::string& path) {
                       [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-inline void verify_seal(const std::string& path) {
+H5SER_CORE_INLINE void verify_seal(const std::string& path) {
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's seal does not match: " + why +
@@ -183,5 +199,7 @@ inline void verify_seal(const std::string& path) {
     }
     if (hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
 }
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail

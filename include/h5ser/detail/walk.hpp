@@ -12,6 +12,7 @@
 #include "h5ser/error.hpp"
 #include "h5ser/mapping.hpp"
 #include "h5ser/reflect.hpp"
+#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -23,14 +24,7 @@ struct container_info {
     bool optimizer = false;      ///< inside optimizer state
 };
 
-inline void check_child_name(std::string_view key, const where& at) {
-    if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
-        throw error(std::string(at.file),
-                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
-                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
-                            "and contain no '/')"});
-    }
-}
+H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at);
 
 /// A visitor that ignores everything: visitors that look only at some nodes (the tensors, say)
 /// derive from it and declare just those.
@@ -110,5 +104,19 @@ void walk(Visitor& visitor, std::string_view name, const T& value, const where& 
         visitor.end(info);
     }
 }
+
+#if H5SER_CORE_DEFINITIONS
+// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at) {
+    if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
+        throw error(std::string(at.file),
+                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
+                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
+                            "and contain no '/')"});
+    }
+}
+
+#endif  // H5SER_CORE_DEFINITIONS
 
 }  // namespace h5ser::detail
