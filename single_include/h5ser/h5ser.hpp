@@ -217,11 +217,11 @@ H5SER_CORE_INLINE error::error(std::string file, std::vector<problem> problems, 
       file_(std::move(file)),
       problems_(std::move(problems)),
       hdf5_stack_(std::move(hdf5_stack)) {}
-
-H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
+                               
+                               H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
     : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
-
-H5SER_CORE_INLINE error::~error() = default;
+                               
+                               H5SER_CORE_INLINE error::~error() = default;
 
 H5SER_CORE_INLINE std::string error::compose(const std::string& file, const std::vector<problem>& problems,
                                              const std::vector<std::string>& stack) {
@@ -1454,7 +1454,7 @@ struct where {
     std::string field;
     std::string h5;
 
-    // Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
+    /// A field or sequence element (`index`: C++ path `field[name]`).
     [[nodiscard]] where child(std::string_view name, bool index = false) const;
     /// A map entry: C++ path `field["key"]`.
     [[nodiscard]] where key(std::string_view name) const;
@@ -1496,6 +1496,7 @@ private:
 #if H5SER_CORE_DEFINITIONS
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
 
+// Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
 H5SER_CORE_INLINE where where::child(std::string_view name, bool index) const {
     where w{file, field, h5};
     if (index) {
@@ -1517,8 +1518,8 @@ H5SER_CORE_INLINE where where::key(std::string_view name) const {
 }
 
 H5SER_CORE_INLINE std::string where::h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
-
-H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
+                                                
+                                                H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
     std::vector<std::string> lines;
     auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
         auto& sink = *static_cast<std::vector<std::string>*>(out);
@@ -1794,16 +1795,19 @@ struct attribute_ids {
     hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
 };
 
+/// Creates attribute `name` of `object` with elements of `type` in `space` and writes `data`,
+/// held in memory as `memory_type` (default: `type`). `acpl_id` < 0: a plist of UTF-8 names.
 H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at, hid_t acpl_id = H5I_INVALID_HID);
+                                                  const where& at, hid_t acpl_id = H5I_INVALID_HID,
+                                                  hid_t memory_type = H5I_INVALID_HID);
 
 /// Writes `count` strings (a scalar unless `is_list`) as a UTF-8 variable-length string attribute.
 H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
-                                   bool is_list, const where& at, const attribute_ids& shared);
+                                              bool is_list, const where& at, const attribute_ids& shared);
 /// Writes `count` elements at `data` (a scalar unless `is_list`) of memory type `memory` as an
 /// attribute of file type `file`.
 H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
-                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
+                                               std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
 
 template <attribute_value T>
 void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
@@ -1832,7 +1836,7 @@ void write_attribute(hid_t object, std::string_view name, const T& value, const 
 /// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
 /// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
 H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
-                                             bool is_attribute, const where& at);
+                                                        bool is_attribute, const where& at);
 
 struct extent {
     bool scalar = false;  ///< H5S_SCALAR
@@ -1866,8 +1870,8 @@ struct attribute_shape {
 /// Opens attribute `name` of `object` and checks it holds `want_type` elements in `want_shape`
 /// (a `bfloat16_field` accepts any 2-byte opaque type); records a problem and returns nothing if not.
 H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
-                                                               bool bfloat16_field, const attribute_shape& want_shape,
-                                                               const where& at, problem_list& problems);
+                                                                          bool bfloat16_field, const attribute_shape& want_shape,
+                                                                          const where& at, problem_list& problems);
 
 /// Checks that `count` bool bytes are 0 or 1; records a problem if not.
 H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
@@ -1942,7 +1946,7 @@ H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& 
 }
 
 H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at, hid_t acpl_id) {
+                                                  const where& at, hid_t acpl_id, hid_t memory_type) {
     handle own_acpl;
     if (acpl_id < 0) {
         own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
@@ -1951,11 +1955,17 @@ H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view
     const std::string n(name);
     handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl_id, H5P_DEFAULT), at,
                           "cannot create attribute");
-    check(H5Awrite(attr.get(), type, data), at, "cannot write attribute");
+    check(H5Awrite(attr.get(), memory_type < 0 ? type : memory_type, data), at, "cannot write attribute");
+}
+
+/// The dataspace of an attribute of `count` elements: a scalar unless `is_list`.
+H5SER_CORE_INLINE handle attribute_space(std::size_t count, bool is_list, const where& at) {
+    const hsize_t dims = count;
+    return is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
 }
 
 H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
-                                             bool is_attribute, const where& at) {
+                                                        bool is_attribute, const where& at) {
     std::vector<std::string> out;
     out.reserve(count);
     if (count == 0) return out;
@@ -2031,9 +2041,8 @@ H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object,
 }
 
 H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
-                                   bool is_list, const where& at, const attribute_ids& shared) {
-    const hsize_t dims = count;
-    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+                                              bool is_list, const where& at, const attribute_ids& shared) {
+    const handle space = attribute_space(count, is_list, at);
     std::vector<const char*> pointers;
     pointers.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -2051,24 +2060,15 @@ H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view nam
 }
 
 H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
-                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared) {
-    const hsize_t dims = count;
-    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
-    handle own_acpl;
-    hid_t acpl = shared.create;
-    if (acpl < 0) {
-        own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
-        acpl = own_acpl.get();
-    }
-    const std::string n(name);
-    handle attr = checked(H5Acreate2(object, n.c_str(), file, space.get(), acpl, H5P_DEFAULT), at, "cannot create attribute");
+                                               std::size_t count, bool is_list, const where& at, const attribute_ids& shared) {
+    const handle space = attribute_space(count, is_list, at);
     const std::uint64_t none = 0;  // HDF5 refuses a null buffer even for zero elements
-    check(H5Awrite(attr.get(), memory, count != 0 ? data : &none), at, "cannot write attribute");
+    create_and_write_attribute(object, name, file, space.get(), count != 0 ? data : &none, at, shared.create, memory);
 }
 
 H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
-                                                               bool bfloat16_field, const attribute_shape& want_shape,
-                                                               const where& at, problem_list& problems) {
+                                                                          bool bfloat16_field, const attribute_shape& want_shape,
+                                                                          const where& at, problem_list& problems) {
     checked_attribute a;
     a.attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
     a.type = checked(H5Aget_type(a.attr.get()), at, "H5Aget_type");
@@ -2418,7 +2418,8 @@ inline const char* link_type_name(H5L_type_t type) noexcept {
 #if H5SER_CORE_DEFINITIONS
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
 
-H5SER_CORE_INLINE creation_plists::creation_plists(const where& at) : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
+H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
+    : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
       group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
       attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
       utf8_string(utf8_string_type(at)),
@@ -2558,7 +2559,7 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
 }
 
 H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
-                std::uint64_t data_hash) noexcept {
+                                                       std::uint64_t data_hash) noexcept {
     const char nul = '\0';
     XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
     XXH3_64bits_update(state_.get(), &nul, 1);
@@ -2570,8 +2571,8 @@ H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path,
 }
 
 H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
-
-H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+                                                       
+                                                       H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
     state_ptr s(XXH3_createState());
     if (!s) throw std::bad_alloc();
     XXH3_64bits_reset(s.get());
@@ -2655,12 +2656,12 @@ H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& f
 /// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
 /// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
 H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                             const creation_plists& plists);
+                                        const creation_plists& plists);
 
 /// The dataset creation property list for one tensor that `plan` chunks (see unchunked_plist for
 /// the others), with the plan's filters.
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                            const where& at);
+                                       const where& at);
 
 /// The dimensions (into the result) and element count of an in-memory tensor.
 template <adapted_tensor X>
@@ -2708,7 +2709,7 @@ struct element_block {
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
 /// applies, and the checksum `data_hash` of its element bytes.
@@ -2783,7 +2784,7 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
 /// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
 H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
+                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
 /// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
@@ -2850,8 +2851,8 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
 }
 
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
-
-H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+                                            
+                                            H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
     throw error(std::string(at.file),
                 problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
                         std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
@@ -2866,7 +2867,7 @@ H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& f
 }
 
 H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                             const creation_plists& plists) {
+                                        const creation_plists& plists) {
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
     const bool chunkable = rank > 0 && count > 0;
@@ -2875,7 +2876,7 @@ H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t*
 }
 
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                            const where& at) {
+                                       const where& at) {
     handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
     // Every element is written right after creation: filling with zeros first would write twice.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
@@ -2899,7 +2900,7 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
 }
 
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
     handle space = make_dataspace(dims, rank, at);
     const std::size_t element_size = H5Tget_size(file_type);
     handle own_dcpl;
@@ -2997,7 +2998,7 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
 }
 
 H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
+                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
     if (const auto stored = read_string_attribute(dataset, checksum_attribute, at)) {
         const std::string computed = checksum_text(hash);
         if (*stored != computed) {
@@ -3116,7 +3117,7 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target);
 /// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
 /// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                               hid_t fapl);
+                                          hid_t fapl);
 
 /// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
 H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser);
@@ -3218,7 +3219,7 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target) {
 }
 
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                               hid_t fapl) {
+                                          hid_t fapl) {
     const where at{target, {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
@@ -3405,11 +3406,11 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
 
 /// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
-                                  const std::string& file);
+                                             const std::string& file);
 
 /// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                       const std::string& file);
+                                  const std::string& file);
 
 /// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
 /// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
@@ -3435,7 +3436,7 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
 }
 
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
-                                  const std::string& file) {
+                                             const std::string& file) {
     fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
     const auto feed = [&](std::uint64_t from, std::uint64_t to) {
@@ -3456,7 +3457,7 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
 }
 
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                       const std::string& file) {
+                                  const std::string& file) {
     std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
     const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);

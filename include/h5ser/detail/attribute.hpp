@@ -91,16 +91,19 @@ struct attribute_ids {
     hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
 };
 
+/// Creates attribute `name` of `object` with elements of `type` in `space` and writes `data`,
+/// held in memory as `memory_type` (default: `type`). `acpl_id` < 0: a plist of UTF-8 names.
 H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at, hid_t acpl_id = H5I_INVALID_HID);
+                                                  const where& at, hid_t acpl_id = H5I_INVALID_HID,
+                                                  hid_t memory_type = H5I_INVALID_HID);
 
 /// Writes `count` strings (a scalar unless `is_list`) as a UTF-8 variable-length string attribute.
 H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
-                                   bool is_list, const where& at, const attribute_ids& shared);
+                                              bool is_list, const where& at, const attribute_ids& shared);
 /// Writes `count` elements at `data` (a scalar unless `is_list`) of memory type `memory` as an
 /// attribute of file type `file`.
 H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
-                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
+                                               std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
 
 template <attribute_value T>
 void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
@@ -129,7 +132,7 @@ void write_attribute(hid_t object, std::string_view name, const T& value, const 
 /// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
 /// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
 H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
-                                             bool is_attribute, const where& at);
+                                                        bool is_attribute, const where& at);
 
 struct extent {
     bool scalar = false;  ///< H5S_SCALAR
@@ -163,8 +166,8 @@ struct attribute_shape {
 /// Opens attribute `name` of `object` and checks it holds `want_type` elements in `want_shape`
 /// (a `bfloat16_field` accepts any 2-byte opaque type); records a problem and returns nothing if not.
 H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
-                                                               bool bfloat16_field, const attribute_shape& want_shape,
-                                                               const where& at, problem_list& problems);
+                                                                          bool bfloat16_field, const attribute_shape& want_shape,
+                                                                          const where& at, problem_list& problems);
 
 /// Checks that `count` bool bytes are 0 or 1; records a problem if not.
 H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
@@ -239,7 +242,7 @@ H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& 
 }
 
 H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                       const where& at, hid_t acpl_id) {
+                                                  const where& at, hid_t acpl_id, hid_t memory_type) {
     handle own_acpl;
     if (acpl_id < 0) {
         own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
@@ -248,11 +251,17 @@ H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view
     const std::string n(name);
     handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl_id, H5P_DEFAULT), at,
                           "cannot create attribute");
-    check(H5Awrite(attr.get(), type, data), at, "cannot write attribute");
+    check(H5Awrite(attr.get(), memory_type < 0 ? type : memory_type, data), at, "cannot write attribute");
+}
+
+/// The dataspace of an attribute of `count` elements: a scalar unless `is_list`.
+H5SER_CORE_INLINE handle attribute_space(std::size_t count, bool is_list, const where& at) {
+    const hsize_t dims = count;
+    return is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
 }
 
 H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
-                                             bool is_attribute, const where& at) {
+                                                        bool is_attribute, const where& at) {
     std::vector<std::string> out;
     out.reserve(count);
     if (count == 0) return out;
@@ -328,9 +337,8 @@ H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object,
 }
 
 H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
-                                   bool is_list, const where& at, const attribute_ids& shared) {
-    const hsize_t dims = count;
-    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
+                                              bool is_list, const where& at, const attribute_ids& shared) {
+    const handle space = attribute_space(count, is_list, at);
     std::vector<const char*> pointers;
     pointers.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -348,24 +356,15 @@ H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view nam
 }
 
 H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
-                                    std::size_t count, bool is_list, const where& at, const attribute_ids& shared) {
-    const hsize_t dims = count;
-    handle space = is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
-    handle own_acpl;
-    hid_t acpl = shared.create;
-    if (acpl < 0) {
-        own_acpl = utf8_name_plist(H5P_ATTRIBUTE_CREATE, at);
-        acpl = own_acpl.get();
-    }
-    const std::string n(name);
-    handle attr = checked(H5Acreate2(object, n.c_str(), file, space.get(), acpl, H5P_DEFAULT), at, "cannot create attribute");
+                                               std::size_t count, bool is_list, const where& at, const attribute_ids& shared) {
+    const handle space = attribute_space(count, is_list, at);
     const std::uint64_t none = 0;  // HDF5 refuses a null buffer even for zero elements
-    check(H5Awrite(attr.get(), memory, count != 0 ? data : &none), at, "cannot write attribute");
+    create_and_write_attribute(object, name, file, space.get(), count != 0 ? data : &none, at, shared.create, memory);
 }
 
 H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
-                                                               bool bfloat16_field, const attribute_shape& want_shape,
-                                                               const where& at, problem_list& problems) {
+                                                                          bool bfloat16_field, const attribute_shape& want_shape,
+                                                                          const where& at, problem_list& problems) {
     checked_attribute a;
     a.attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
     a.type = checked(H5Aget_type(a.attr.get()), at, "H5Aget_type");

@@ -56,12 +56,12 @@ H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& f
 /// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
 /// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
 H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                             const creation_plists& plists);
+                                        const creation_plists& plists);
 
 /// The dataset creation property list for one tensor that `plan` chunks (see unchunked_plist for
 /// the others), with the plan's filters.
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                            const where& at);
+                                       const where& at);
 
 /// The dimensions (into the result) and element count of an in-memory tensor.
 template <adapted_tensor X>
@@ -109,7 +109,7 @@ struct element_block {
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
 /// applies, and the checksum `data_hash` of its element bytes.
@@ -184,7 +184,7 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
 /// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
 H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
+                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
 /// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
@@ -251,8 +251,8 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
 }
 
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
-
-H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+                                            
+                                            H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
     throw error(std::string(at.file),
                 problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
                         std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
@@ -267,7 +267,7 @@ H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& f
 }
 
 H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                             const creation_plists& plists) {
+                                        const creation_plists& plists) {
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
     const bool chunkable = rank > 0 && count > 0;
@@ -276,7 +276,7 @@ H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t*
 }
 
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
-                            const where& at) {
+                                       const where& at) {
     handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
     // Every element is written right after creation: filling with zeros first would write twice.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
@@ -300,7 +300,7 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
 }
 
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                    const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
     handle space = make_dataspace(dims, rank, at);
     const std::size_t element_size = H5Tget_size(file_type);
     handle own_dcpl;
@@ -398,7 +398,7 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
 }
 
 H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                               std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
+                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
     if (const auto stored = read_string_attribute(dataset, checksum_attribute, at)) {
         const std::string computed = checksum_text(hash);
         if (*stored != computed) {

@@ -67,7 +67,8 @@ inline const char* link_type_name(H5L_type_t type) noexcept {
 #if H5SER_CORE_DEFINITIONS
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
 
-H5SER_CORE_INLINE creation_plists::creation_plists(const where& at) : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
+H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
+    : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
       group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
       attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
       utf8_string(utf8_string_type(at)),

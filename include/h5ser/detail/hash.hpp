@@ -108,7 +108,7 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
 }
 
 H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
-                std::uint64_t data_hash) noexcept {
+                                                       std::uint64_t data_hash) noexcept {
     const char nul = '\0';
     XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
     XXH3_64bits_update(state_.get(), &nul, 1);
@@ -120,8 +120,8 @@ H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path,
 }
 
 H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
-
-H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+                                                       
+                                                       H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
     state_ptr s(XXH3_createState());
     if (!s) throw std::bad_alloc();
     XXH3_64bits_reset(s.get());

@@ -61,7 +61,7 @@ struct where {
     std::string field;
     std::string h5;
 
-    // Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
+    /// A field or sequence element (`index`: C++ path `field[name]`).
     [[nodiscard]] where child(std::string_view name, bool index = false) const;
     /// A map entry: C++ path `field["key"]`.
     [[nodiscard]] where key(std::string_view name) const;
@@ -103,6 +103,7 @@ private:
 #if H5SER_CORE_DEFINITIONS
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
 
+// Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
 H5SER_CORE_INLINE where where::child(std::string_view name, bool index) const {
     where w{file, field, h5};
     if (index) {
@@ -124,8 +125,8 @@ H5SER_CORE_INLINE where where::key(std::string_view name) const {
 }
 
 H5SER_CORE_INLINE std::string where::h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
-
-H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
+                                                
+                                                H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
     std::vector<std::string> lines;
     auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
         auto& sink = *static_cast<std::vector<std::string>*>(out);

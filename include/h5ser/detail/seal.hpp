@@ -76,11 +76,11 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
 
 /// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
-                                  const std::string& file);
+                                             const std::string& file);
 
 /// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                       const std::string& file);
+                                  const std::string& file);
 
 /// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
 /// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
@@ -106,7 +106,7 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
 }
 
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
-                                  const std::string& file) {
+                                             const std::string& file) {
     fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
     const auto feed = [&](std::uint64_t from, std::uint64_t to) {
@@ -127,7 +127,7 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
 }
 
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                       const std::string& file) {
+                                  const std::string& file) {
     std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
     const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);
