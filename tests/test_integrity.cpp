@@ -1,7 +1,10 @@
 // What is loaded is bit for bit what was saved, or the load fails loudly; saves never destroy the
 // previous file. Every hostile file here is made by the test from a good one.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -338,6 +341,60 @@ TEST_CASE("stale temporaries of killed saves are removed by the next save; a liv
     CHECK_FALSE(std::filesystem::exists(dir.file("n.h5.tmp-99999999-0123456789abcdef")));
     CHECK(std::filesystem::exists(live));
     CHECK(std::filesystem::exists(dir.file("other.h5.tmp-99999999-0123456789abcdef")));
+}
+
+namespace {
+struct big_model {
+    h5ser::tensor<float, 1> weights{{std::size_t{4} << 20}};  // 16 MiB
+};
+
+/// How many pages of the file open as `fd` (`bytes` long) are in the page cache.
+std::size_t resident_pages(int fd, std::size_t bytes) {
+    void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);  // never touched: no page is mapped in
+    REQUIRE(map != MAP_FAILED);
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> status((bytes + page - 1) / page);
+    REQUIRE(::mincore(map, bytes, status.data()) == 0);
+    ::munmap(map, bytes);
+    std::size_t n = 0;
+    for (const unsigned char s : status) n += s & 1;
+    return n;
+}
+
+void read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> buffer(1 << 20);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    }
+}
+}  // namespace
+
+TEST_CASE("a save drops the cached pages of the file it replaces, which stays intact until the rename") {
+    test::scratch_dir dir;
+    const std::string path = dir.file("big.h5");
+    big_model model;
+    for (std::size_t i = 0; i < model.weights.size(); ++i) model.weights.data()[i] = static_cast<float>(i);
+    h5ser::save(model, path);
+    read_all(path);
+    // The old file's inode outlives the rename while we hold it open: its cache can be observed.
+    const int old_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(old_fd >= 0);
+    struct stat st {};
+    REQUIRE(::fstat(old_fd, &st) == 0);
+    const auto bytes = static_cast<std::size_t>(st.st_size);
+    const std::size_t cached_before = resident_pages(old_fd, bytes);
+    if (cached_before == 0) {
+        MESSAGE("SKIPPED: the file system of " << path << " keeps no page cache to observe");
+        ::close(old_fd);
+        return;
+    }
+    model.weights.data()[0] = -1.0f;
+    h5ser::save(model, path);
+    const std::size_t cached_after = resident_pages(old_fd, bytes);
+    ::close(old_fd);
+    CHECK(cached_before * 4 > bytes / static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) * 3);  // it was cached
+    CHECK(cached_after < cached_before / 10);                                                   // and was dropped
+    CHECK(h5ser::load<big_model>(path).weights.data()[0] == -1.0f);
 }
 
 namespace {

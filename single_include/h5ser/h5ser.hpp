@@ -3081,6 +3081,9 @@ H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const
 /// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
 
+/// Asks the kernel to drop the cached pages of file `path` (if it exists). Its data stays on disk.
+H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept;
+
 /// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
 /// renames it over the target in one step. Until then (and if anything throws) the target is
 /// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
@@ -3197,6 +3200,19 @@ H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::mo
     const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
     directory_ = dir.empty() ? std::string(".") : dir.string();
     remove_stale_temporaries(target_);
+    // The new copy is written while the old one still exists, so its pages need memory beyond the
+    // old file's cached pages, which a program that truncates and rewrites its file reuses. Fresh
+    // memory is slow to come by on VMs: replacing a 1 GiB file took 1.5-3.0 s against 0.55 s for a
+    // truncating rewrite (bench_one_big, ext4 in RAM without discard), and as long as the rewrite
+    // once the old copy's pages are dropped first. The old file stays on disk, intact.
+    drop_cached_pages(target_);
+}
+
+H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;  // no previous file: nothing cached
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
 }
 
 H5SER_CORE_INLINE void atomic_file::commit() {
