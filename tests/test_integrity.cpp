@@ -108,6 +108,23 @@ TEST_CASE("a tensor large enough to be hashed while it is written gets the check
     CHECK(test::same_bytes(h5ser::load<Big>(dir.file("big.h5")).w, big.w));
 }
 
+TEST_CASE("a tensor large enough to be read in pieces and hashed meanwhile loads bit-exact, and a flipped bit is caught") {
+    // 80 MiB of rows of 16 KiB: two pieces of detail::read_and_hash (64 MiB each at most), the
+    // second one short, each hashed on a second thread while the next is read.
+    struct Big {
+        h5ser::tensor<float, 2> w;
+    };
+    test::scratch_dir dir;
+    Big big{h5ser::tensor<float, 2>({5120, 4096})};
+    for (std::size_t i = 0; i < big.w.size(); ++i) big.w.data()[i] = static_cast<float>(i % 10007) * 0.25f;
+    h5ser::save(big, dir.file("big.h5"));
+    CHECK(test::same_bytes(h5ser::load<Big>(dir.file("big.h5")).w, big.w));
+    flip_data_bit(dir.file("big.h5"), "/w", std::size_t{70} << 20, 5);  // in the second piece
+    const auto e = test::expect_error([&] { (void)h5ser::load<Big>(dir.file("big.h5")); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    CHECK(e.field_path() == "w");
+}
+
 TEST_CASE("a flipped bit in a tensor is a checksum mismatch that names the dataset") {
     test::scratch_dir dir;
     const Net saved = make_net();

@@ -156,9 +156,10 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     std::array<std::size_t, rank> file_shape{};
     for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
     const hid_t dataset = opened->dataset.get();
-    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
+    std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
+    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
+                  [&](const void*, std::size_t) {
         if constexpr (Ctx::verify) {
-            const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
             return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);

@@ -33,6 +33,8 @@
 #include <functional>
 #include <xxhash.h>
 #include <system_error>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <fcntl.h>
 #include <signal.h>
@@ -2541,6 +2543,28 @@ private:
     std::uint64_t hash_ = 0;
 };
 
+/// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
+/// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
+/// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
+class pipelined_hash {
+public:
+    pipelined_hash(const void* data, std::size_t bytes);
+    pipelined_hash(const pipelined_hash&) = delete;
+    pipelined_hash& operator=(const pipelined_hash&) = delete;
+    ~pipelined_hash();  // stops hashing and waits: the buffer may go away after an error
+
+    /// The first `prefix` bytes are final and may be hashed.
+    void ready(std::size_t prefix);
+    /// Waits for the hash of all the bytes, which must be ready.
+    [[nodiscard]] std::uint64_t get();
+
+private:
+    struct worker;  // a std::thread and what it shares with this one
+    const unsigned char* data_;
+    std::size_t bytes_;
+    std::unique_ptr<worker> worker_;
+};
+
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
 H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal);
 
@@ -2616,6 +2640,66 @@ H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& 
     XXH3_64bits_update(state.get(), seal.data(), 48);
     if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
     return XXH3_64bits_digest(state.get());
+}
+
+struct pipelined_hash::worker {
+    std::thread thread;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::size_t ready = 0;   ///< bytes final so far
+    bool stop = false;       ///< give up (the read failed)
+    std::uint64_t hash = 0;  ///< once the thread has hashed every byte
+};
+
+H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t bytes)
+    : data_(static_cast<const unsigned char*>(data)), bytes_(bytes) {
+    auto state = fingerprint_builder::new_state();  // allocated here, so that failing throws here
+    try {
+        worker_ = std::make_unique<worker>();
+        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes] {
+            std::size_t done = 0;
+            while (done < bytes) {
+                std::size_t upto = 0;
+                {
+                    std::unique_lock lock(w->mutex);
+                    w->changed.wait(lock, [&] { return w->stop || w->ready > done; });
+                    if (w->stop) return;
+                    upto = w->ready;
+                }
+                XXH3_64bits_update(state.get(), data + done, upto - done);
+                done = upto;
+            }
+            w->hash = XXH3_64bits_digest(state.get());
+        });
+    } catch (const std::system_error&) {  // no thread to be had: get() hashes everything
+        worker_.reset();
+    }
+}
+
+H5SER_CORE_INLINE pipelined_hash::~pipelined_hash() {
+    if (!worker_ || !worker_->thread.joinable()) return;
+    {
+        const std::lock_guard lock(worker_->mutex);
+        worker_->stop = true;
+    }
+    worker_->changed.notify_one();
+    worker_->thread.join();
+}
+
+H5SER_CORE_INLINE void pipelined_hash::ready(std::size_t prefix) {
+    if (!worker_) return;
+    {
+        const std::lock_guard lock(worker_->mutex);
+        worker_->ready = prefix;
+    }
+    worker_->changed.notify_one();
+}
+
+H5SER_CORE_INLINE std::uint64_t pipelined_hash::get() {
+    if (!worker_) return hash_bytes(bytes_ ? static_cast<const void*>(data_) : "", bytes_);
+    ready(bytes_);
+    worker_->thread.join();
+    return worker_->hash;
 }
 
 #endif  // H5SER_CORE_DEFINITIONS
@@ -2807,21 +2891,29 @@ bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t
     return true;
 }
 
+/// Reads every element of `dataset` into `buffer` (`bytes` bytes as `mem_type`) and returns the
+/// XXH3-64 of those bytes. Contiguous datasets of concurrent_hash::threshold bytes and more are read
+/// in pieces of whole rows (first axis), each hashed on a second thread while the next is read.
+H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at);
+
 /// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
-/// value for tensors that size themselves, bytes copied in later for views. `accept(bytes, size)`
+/// value for tensors that size themselves, bytes copied in later for views. With `hash`, the
+/// XXH3-64 of the bytes read is stored there (computed while reading) before `accept(bytes, size)`
 /// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
 /// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
 /// load commits.
 template <adapted_tensor X, class Accept>
 void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, const Accept& accept) {
+                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
+                   const Accept& accept) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     std::size_t count = 1;
     for (const std::size_t d : file_shape) count *= d;
     handle mem = read_memory_type<element>(file_type, at);
     const auto read = [&](void* buffer) {
-        if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if (hash) *hash = read_and_hash(dataset, mem.get(), buffer, count * sizeof(element), at);
+        else if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
         return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
                check_bool_elements<element>(problems, buffer, count, at);
     };
@@ -2837,6 +2929,37 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
 
 #if H5SER_CORE_DEFINITIONS
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at) {
+    if (bytes == 0) return hash_bytes("", 0);
+    const bool contiguous = H5Dget_offset(dataset) != HADDR_UNDEF;  // chunks would be decoded once per piece
+    H5Eclear2(H5E_DEFAULT);
+    handle file_space = checked(H5Dget_space(dataset), at, "H5Dget_space");
+    const int rank = H5Sget_simple_extent_ndims(file_space.get());
+    if (bytes < concurrent_hash::threshold || !contiguous || rank < 1) {
+        check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        return hash_bytes(buffer, bytes);
+    }
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    check(H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr), at, "H5Sget_simple_extent_dims");
+    constexpr std::size_t piece_bytes = std::size_t{64} << 20;
+    const std::size_t row_bytes = bytes / dims[0];
+    const hsize_t rows_per_piece = std::max<hsize_t>(1, piece_bytes / row_bytes);
+    auto* out = static_cast<unsigned char*>(buffer);
+    pipelined_hash hash(buffer, bytes);
+    std::vector<hsize_t> start(dims.size(), 0);
+    std::vector<hsize_t> count = dims;
+    for (hsize_t row = 0; row < dims[0]; row += count[0]) {
+        start[0] = row;
+        count[0] = std::min(rows_per_piece, dims[0] - row);
+        check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), at,
+              "H5Sselect_hyperslab");
+        const handle piece = checked(H5Screate_simple(rank, count.data(), nullptr), at, "H5Screate_simple");
+        check(H5Dread(dataset, mem_type, piece.get(), file_space.get(), H5P_DEFAULT, out + row * row_bytes), at, "cannot read dataset");
+        hash.ready((row + count[0]) * row_bytes);
+    }
+    return hash.get();
+}
 
 H5SER_CORE_INLINE std::string shape_text(std::string_view dtype, const std::size_t* dims, std::size_t rank) {
     std::string s(dtype);
@@ -4075,9 +4198,10 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     std::array<std::size_t, rank> file_shape{};
     for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
     const hid_t dataset = opened->dataset.get();
-    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, [&](const void* buffer, std::size_t bytes) {
+    std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
+    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
+                  [&](const void*, std::size_t) {
         if constexpr (Ctx::verify) {
-            const std::uint64_t hash = hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
             return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);

@@ -859,7 +859,8 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
                              const where& at, h5ser::detail::problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
             for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
-            h5ser::detail::stage_dataset(commits, problems, value, dataset, file_type, dims, at, [](const void*, std::size_t) { return true; });
+            h5ser::detail::stage_dataset(commits, problems, value, dataset, file_type, dims, at, nullptr,
+                                         [](const void*, std::size_t) { return true; });
         };
     }
     return slot;

@@ -207,21 +207,29 @@ bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t
     return true;
 }
 
+/// Reads every element of `dataset` into `buffer` (`bytes` bytes as `mem_type`) and returns the
+/// XXH3-64 of those bytes. Contiguous datasets of concurrent_hash::threshold bytes and more are read
+/// in pieces of whole rows (first axis), each hashed on a second thread while the next is read.
+H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at);
+
 /// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
-/// value for tensors that size themselves, bytes copied in later for views. `accept(bytes, size)`
+/// value for tensors that size themselves, bytes copied in later for views. With `hash`, the
+/// XXH3-64 of the bytes read is stored there (computed while reading) before `accept(bytes, size)`
 /// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
 /// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
 /// load commits.
 template <adapted_tensor X, class Accept>
 void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, const Accept& accept) {
+                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
+                   const Accept& accept) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     std::size_t count = 1;
     for (const std::size_t d : file_shape) count *= d;
     handle mem = read_memory_type<element>(file_type, at);
     const auto read = [&](void* buffer) {
-        if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        if (hash) *hash = read_and_hash(dataset, mem.get(), buffer, count * sizeof(element), at);
+        else if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
         return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
                check_bool_elements<element>(problems, buffer, count, at);
     };
@@ -237,6 +245,37 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
 
 #if H5SER_CORE_DEFINITIONS
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
+
+H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at) {
+    if (bytes == 0) return hash_bytes("", 0);
+    const bool contiguous = H5Dget_offset(dataset) != HADDR_UNDEF;  // chunks would be decoded once per piece
+    H5Eclear2(H5E_DEFAULT);
+    handle file_space = checked(H5Dget_space(dataset), at, "H5Dget_space");
+    const int rank = H5Sget_simple_extent_ndims(file_space.get());
+    if (bytes < concurrent_hash::threshold || !contiguous || rank < 1) {
+        check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        return hash_bytes(buffer, bytes);
+    }
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    check(H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr), at, "H5Sget_simple_extent_dims");
+    constexpr std::size_t piece_bytes = std::size_t{64} << 20;
+    const std::size_t row_bytes = bytes / dims[0];
+    const hsize_t rows_per_piece = std::max<hsize_t>(1, piece_bytes / row_bytes);
+    auto* out = static_cast<unsigned char*>(buffer);
+    pipelined_hash hash(buffer, bytes);
+    std::vector<hsize_t> start(dims.size(), 0);
+    std::vector<hsize_t> count = dims;
+    for (hsize_t row = 0; row < dims[0]; row += count[0]) {
+        start[0] = row;
+        count[0] = std::min(rows_per_piece, dims[0] - row);
+        check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), at,
+              "H5Sselect_hyperslab");
+        const handle piece = checked(H5Screate_simple(rank, count.data(), nullptr), at, "H5Screate_simple");
+        check(H5Dread(dataset, mem_type, piece.get(), file_space.get(), H5P_DEFAULT, out + row * row_bytes), at, "cannot read dataset");
+        hash.ready((row + count[0]) * row_bytes);
+    }
+    return hash.get();
+}
 
 H5SER_CORE_INLINE std::string shape_text(std::string_view dtype, const std::size_t* dims, std::size_t rank) {
     std::string s(dtype);

@@ -21,6 +21,8 @@
 #include "h5ser/config.hpp"
 
 #if H5SER_CORE_DEFINITIONS
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #endif
 
@@ -88,6 +90,28 @@ private:
     struct worker;  // a std::thread, kept out of this header (<thread> is costly to compile)
     std::unique_ptr<worker> worker_;
     std::uint64_t hash_ = 0;
+};
+
+/// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
+/// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
+/// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
+class pipelined_hash {
+public:
+    pipelined_hash(const void* data, std::size_t bytes);
+    pipelined_hash(const pipelined_hash&) = delete;
+    pipelined_hash& operator=(const pipelined_hash&) = delete;
+    ~pipelined_hash();  // stops hashing and waits: the buffer may go away after an error
+
+    /// The first `prefix` bytes are final and may be hashed.
+    void ready(std::size_t prefix);
+    /// Waits for the hash of all the bytes, which must be ready.
+    [[nodiscard]] std::uint64_t get();
+
+private:
+    struct worker;  // a std::thread and what it shares with this one
+    const unsigned char* data_;
+    std::size_t bytes_;
+    std::unique_ptr<worker> worker_;
 };
 
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
@@ -165,6 +189,66 @@ H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& 
     XXH3_64bits_update(state.get(), seal.data(), 48);
     if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
     return XXH3_64bits_digest(state.get());
+}
+
+struct pipelined_hash::worker {
+    std::thread thread;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::size_t ready = 0;   ///< bytes final so far
+    bool stop = false;       ///< give up (the read failed)
+    std::uint64_t hash = 0;  ///< once the thread has hashed every byte
+};
+
+H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t bytes)
+    : data_(static_cast<const unsigned char*>(data)), bytes_(bytes) {
+    auto state = fingerprint_builder::new_state();  // allocated here, so that failing throws here
+    try {
+        worker_ = std::make_unique<worker>();
+        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes] {
+            std::size_t done = 0;
+            while (done < bytes) {
+                std::size_t upto = 0;
+                {
+                    std::unique_lock lock(w->mutex);
+                    w->changed.wait(lock, [&] { return w->stop || w->ready > done; });
+                    if (w->stop) return;
+                    upto = w->ready;
+                }
+                XXH3_64bits_update(state.get(), data + done, upto - done);
+                done = upto;
+            }
+            w->hash = XXH3_64bits_digest(state.get());
+        });
+    } catch (const std::system_error&) {  // no thread to be had: get() hashes everything
+        worker_.reset();
+    }
+}
+
+H5SER_CORE_INLINE pipelined_hash::~pipelined_hash() {
+    if (!worker_ || !worker_->thread.joinable()) return;
+    {
+        const std::lock_guard lock(worker_->mutex);
+        worker_->stop = true;
+    }
+    worker_->changed.notify_one();
+    worker_->thread.join();
+}
+
+H5SER_CORE_INLINE void pipelined_hash::ready(std::size_t prefix) {
+    if (!worker_) return;
+    {
+        const std::lock_guard lock(worker_->mutex);
+        worker_->ready = prefix;
+    }
+    worker_->changed.notify_one();
+}
+
+H5SER_CORE_INLINE std::uint64_t pipelined_hash::get() {
+    if (!worker_) return hash_bytes(bytes_ ? static_cast<const void*>(data_) : "", bytes_);
+    ready(bytes_);
+    worker_->thread.join();
+    return worker_->hash;
 }
 
 #endif  // H5SER_CORE_DEFINITIONS
