@@ -35,7 +35,8 @@ double time_median(int repetitions, F&& f) {
 
 struct row {
     std::string name;
-    double seconds;
+    double seconds;        ///< the median
+    double fastest = 0.0;  ///< the fastest round (interleaved_medians only)
 };
 
 /// Runs each program once per round, `rounds` times (A B C, A B C, ...), and returns each one's
@@ -58,7 +59,8 @@ inline std::vector<row> interleaved_medians(int rounds, const std::vector<progra
         }
     }
     std::vector<row> rows;
-    for (std::size_t i = 0; i < programs.size(); ++i) rows.push_back({programs[i].name, median(times[i])});
+    for (std::size_t i = 0; i < programs.size(); ++i)
+        rows.push_back({programs[i].name, median(times[i]), *std::min_element(times[i].begin(), times[i].end())});
     if (std::getenv("H5SER_BENCH_ALL_TIMES")) {  // every round's time, to see the spread behind a median
         for (std::size_t i = 0; i < programs.size(); ++i) {
             std::printf("  %-56s", programs[i].name.c_str());
