@@ -138,11 +138,11 @@ H5SER_CORE_INLINE error::error(std::string file, std::vector<problem> problems, 
       file_(std::move(file)),
       problems_(std::move(problems)),
       hdf5_stack_(std::move(hdf5_stack)) {}
-                               
-                               H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
+
+H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
     : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
-                               
-                               H5SER_CORE_INLINE error::~error() = default;
+
+H5SER_CORE_INLINE error::~error() = default;
 
 H5SER_CORE_INLINE std::string error::compose(const std::string& file, const std::vector<problem>& problems,
                                              const std::vector<std::string>& stack) {

@@ -219,11 +219,11 @@ H5SER_CORE_INLINE error::error(std::string file, std::vector<problem> problems, 
       file_(std::move(file)),
       problems_(std::move(problems)),
       hdf5_stack_(std::move(hdf5_stack)) {}
-                               
-                               H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
+
+H5SER_CORE_INLINE error::error(std::string file, problem single, std::vector<std::string> hdf5_stack)
     : error(std::move(file), std::vector<problem>{std::move(single)}, std::move(hdf5_stack)) {}
-                               
-                               H5SER_CORE_INLINE error::~error() = default;
+
+H5SER_CORE_INLINE error::~error() = default;
 
 H5SER_CORE_INLINE std::string error::compose(const std::string& file, const std::vector<problem>& problems,
                                              const std::vector<std::string>& stack) {
@@ -1520,8 +1520,8 @@ H5SER_CORE_INLINE where where::key(std::string_view name) const {
 }
 
 H5SER_CORE_INLINE std::string where::h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
-                                                
-                                                H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
+
+H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
     std::vector<std::string> lines;
     auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
         auto& sink = *static_cast<std::vector<std::string>*>(out);
@@ -2521,28 +2521,6 @@ private:
     state_ptr state_;
 };
 
-/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
-/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
-/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
-class concurrent_hash {
-public:
-    static constexpr std::size_t threshold = std::size_t{32} << 20;
-
-    concurrent_hash(const void* data, std::size_t bytes);
-    concurrent_hash(const concurrent_hash&) = delete;
-    concurrent_hash& operator=(const concurrent_hash&) = delete;
-    ~concurrent_hash();  // waits: the bytes must outlive the hashing, also on errors
-
-    /// Waits for the hash.
-    [[nodiscard]] std::uint64_t get();
-    std::uint64_t operator()() { return get(); }
-
-private:
-    struct worker;  // a std::thread, kept out of this header (<thread> is costly to compile)
-    std::unique_ptr<worker> worker_;
-    std::uint64_t hash_ = 0;
-};
-
 /// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
 /// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
 /// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
@@ -2563,6 +2541,24 @@ private:
     const unsigned char* data_;
     std::size_t bytes_;
     std::unique_ptr<worker> worker_;
+};
+
+/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
+/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
+/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
+class concurrent_hash {
+public:
+    static constexpr std::size_t threshold = std::size_t{32} << 20;
+
+    concurrent_hash(const void* data, std::size_t bytes);
+
+    /// Waits for the hash.
+    [[nodiscard]] std::uint64_t get();
+    std::uint64_t operator()() { return get(); }
+
+private:
+    std::optional<pipelined_hash> pending_;  // a large input, all of it ready, hashed meanwhile
+    std::uint64_t hash_ = 0;
 };
 
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
@@ -2595,8 +2591,8 @@ H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path,
 }
 
 H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
-                                                       
-                                                       H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+
+H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
     state_ptr s(XXH3_createState());
     if (!s) throw std::bad_alloc();
     XXH3_64bits_reset(s.get());
@@ -2607,32 +2603,6 @@ H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
     std::array<unsigned char, 8> le{};
     store_u64(le.data(), v);
     XXH3_64bits_update(state_.get(), le.data(), le.size());
-}
-
-struct concurrent_hash::worker {
-    std::thread thread;
-};
-
-H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
-    if (bytes >= threshold) {
-        try {
-            worker_ = std::make_unique<worker>();
-            worker_->thread = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
-            return;
-        } catch (const std::system_error&) {  // no thread to be had: hash here
-            worker_.reset();
-        }
-    }
-    hash_ = hash_bytes(data, bytes);
-}
-
-H5SER_CORE_INLINE concurrent_hash::~concurrent_hash() {
-    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
-}
-
-H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
-    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
-    return hash_;
 }
 
 H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
@@ -2700,6 +2670,23 @@ H5SER_CORE_INLINE std::uint64_t pipelined_hash::get() {
     ready(bytes_);
     worker_->thread.join();
     return worker_->hash;
+}
+
+H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
+    if (bytes < threshold) {
+        hash_ = hash_bytes(data, bytes);
+        return;
+    }
+    pending_.emplace(data, bytes);  // its destructor waits: the bytes must outlive the hashing, also on errors
+    pending_->ready(bytes);
+}
+
+H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
+    if (pending_) {
+        hash_ = pending_->get();
+        pending_.reset();
+    }
+    return hash_;
 }
 
 #endif  // H5SER_CORE_DEFINITIONS
@@ -2931,15 +2918,16 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
 
 H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at) {
-    if (bytes == 0) return hash_bytes("", 0);
+    const auto read_whole = [&] {
+        if (bytes != 0) check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        return hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
+    };
+    if (bytes < concurrent_hash::threshold) return read_whole();  // most tensors: no more HDF5 calls than that
     const bool contiguous = H5Dget_offset(dataset) != HADDR_UNDEF;  // chunks would be decoded once per piece
     H5Eclear2(H5E_DEFAULT);
     handle file_space = checked(H5Dget_space(dataset), at, "H5Dget_space");
     const int rank = H5Sget_simple_extent_ndims(file_space.get());
-    if (bytes < concurrent_hash::threshold || !contiguous || rank < 1) {
-        check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        return hash_bytes(buffer, bytes);
-    }
+    if (!contiguous || rank < 1) return read_whole();
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     check(H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr), at, "H5Sget_simple_extent_dims");
     constexpr std::size_t piece_bytes = std::size_t{64} << 20;
@@ -2974,8 +2962,8 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
 }
 
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
-                                            
-                                            H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+
+H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
     throw error(std::string(at.file),
                 problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
                         std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +

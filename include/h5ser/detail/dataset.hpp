@@ -247,15 +247,16 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
 // ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
 
 H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at) {
-    if (bytes == 0) return hash_bytes("", 0);
+    const auto read_whole = [&] {
+        if (bytes != 0) check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        return hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
+    };
+    if (bytes < concurrent_hash::threshold) return read_whole();  // most tensors: no more HDF5 calls than that
     const bool contiguous = H5Dget_offset(dataset) != HADDR_UNDEF;  // chunks would be decoded once per piece
     H5Eclear2(H5E_DEFAULT);
     handle file_space = checked(H5Dget_space(dataset), at, "H5Dget_space");
     const int rank = H5Sget_simple_extent_ndims(file_space.get());
-    if (bytes < concurrent_hash::threshold || !contiguous || rank < 1) {
-        check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        return hash_bytes(buffer, bytes);
-    }
+    if (!contiguous || rank < 1) return read_whole();
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     check(H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr), at, "H5Sget_simple_extent_dims");
     constexpr std::size_t piece_bytes = std::size_t{64} << 20;
@@ -290,8 +291,8 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
 }
 
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
-                                            
-                                            H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
+
+H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
     throw error(std::string(at.file),
                 problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
                         std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +

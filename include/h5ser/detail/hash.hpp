@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -70,28 +71,6 @@ private:
     state_ptr state_;
 };
 
-/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
-/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
-/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
-class concurrent_hash {
-public:
-    static constexpr std::size_t threshold = std::size_t{32} << 20;
-
-    concurrent_hash(const void* data, std::size_t bytes);
-    concurrent_hash(const concurrent_hash&) = delete;
-    concurrent_hash& operator=(const concurrent_hash&) = delete;
-    ~concurrent_hash();  // waits: the bytes must outlive the hashing, also on errors
-
-    /// Waits for the hash.
-    [[nodiscard]] std::uint64_t get();
-    std::uint64_t operator()() { return get(); }
-
-private:
-    struct worker;  // a std::thread, kept out of this header (<thread> is costly to compile)
-    std::unique_ptr<worker> worker_;
-    std::uint64_t hash_ = 0;
-};
-
 /// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
 /// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
 /// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
@@ -112,6 +91,24 @@ private:
     const unsigned char* data_;
     std::size_t bytes_;
     std::unique_ptr<worker> worker_;
+};
+
+/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
+/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
+/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
+class concurrent_hash {
+public:
+    static constexpr std::size_t threshold = std::size_t{32} << 20;
+
+    concurrent_hash(const void* data, std::size_t bytes);
+
+    /// Waits for the hash.
+    [[nodiscard]] std::uint64_t get();
+    std::uint64_t operator()() { return get(); }
+
+private:
+    std::optional<pipelined_hash> pending_;  // a large input, all of it ready, hashed meanwhile
+    std::uint64_t hash_ = 0;
 };
 
 /// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
@@ -144,8 +141,8 @@ H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path,
 }
 
 H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
-                                                       
-                                                       H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+
+H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
     state_ptr s(XXH3_createState());
     if (!s) throw std::bad_alloc();
     XXH3_64bits_reset(s.get());
@@ -156,32 +153,6 @@ H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
     std::array<unsigned char, 8> le{};
     store_u64(le.data(), v);
     XXH3_64bits_update(state_.get(), le.data(), le.size());
-}
-
-struct concurrent_hash::worker {
-    std::thread thread;
-};
-
-H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
-    if (bytes >= threshold) {
-        try {
-            worker_ = std::make_unique<worker>();
-            worker_->thread = std::thread([this, data, bytes] { hash_ = hash_bytes(data, bytes); });
-            return;
-        } catch (const std::system_error&) {  // no thread to be had: hash here
-            worker_.reset();
-        }
-    }
-    hash_ = hash_bytes(data, bytes);
-}
-
-H5SER_CORE_INLINE concurrent_hash::~concurrent_hash() {
-    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
-}
-
-H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
-    if (worker_ && worker_->thread.joinable()) worker_->thread.join();
-    return hash_;
 }
 
 H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
@@ -249,6 +220,23 @@ H5SER_CORE_INLINE std::uint64_t pipelined_hash::get() {
     ready(bytes_);
     worker_->thread.join();
     return worker_->hash;
+}
+
+H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
+    if (bytes < threshold) {
+        hash_ = hash_bytes(data, bytes);
+        return;
+    }
+    pending_.emplace(data, bytes);  // its destructor waits: the bytes must outlive the hashing, also on errors
+    pending_->ready(bytes);
+}
+
+H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
+    if (pending_) {
+        hash_ = pending_->get();
+        pending_.reset();
+    }
+    return hash_;
 }
 
 #endif  // H5SER_CORE_DEFINITIONS

@@ -125,8 +125,8 @@ H5SER_CORE_INLINE where where::key(std::string_view name) const {
 }
 
 H5SER_CORE_INLINE std::string where::h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
-                                                
-                                                H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
+
+H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
     std::vector<std::string> lines;
     auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
         auto& sink = *static_cast<std::vector<std::string>*>(out);
