@@ -16,10 +16,18 @@ LOCAL = re.compile(r'^\s*#\s*include\s+"(h5ser/[^"]+)"')
 SYSTEM = re.compile(r'^\s*#\s*include\s+<([^>]+)>')
 
 
+INL = re.compile(r'^\s*#\s*include\s+"(h5ser/[^"]+-inl\.hpp)"')
+
+
 def amalgamate(entry: str, seen: set[str], preamble: list[str]) -> str:
-    """Inlines `entry` and the h5ser headers it includes, except those in `seen`."""
+    """Inlines `entry` and the h5ser headers it includes, except those in `seen`.
+
+    The compiled-core definitions (*-inl.hpp, each included by its header under
+    `#if H5SER_CORE_DEFINITIONS`) are collected into one such block at the end, after every
+    header they need, so that no declaration ends up inside the conditional block."""
     system: list[str] = []
     body: list[str] = []
+    deferred: list[str] = []
 
     def inline(name: str) -> None:
         if name in seen:
@@ -27,8 +35,21 @@ def amalgamate(entry: str, seen: set[str], preamble: list[str]) -> str:
         seen.add(name)
         text = (INCLUDE / name).read_text(encoding="utf-8")
         body.append(f"// ---- {name} " + "-" * max(0, 90 - len(name)))
-        for line in text.splitlines():
+        lines = text.splitlines()
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if (line.strip() == "#if H5SER_CORE_DEFINITIONS" and i + 2 < len(lines) and INL.match(lines[i + 1])
+                    and lines[i + 2].strip() == "#endif"):
+                deferred.append(INL.match(lines[i + 1]).group(1))
+                i += 3
+                continue
+            i += 1
             if line.strip() == "#pragma once":
+                continue
+            inl = INL.match(line)
+            if inl:  # an -inl.hpp including another: both are definitions
+                deferred.append(inl.group(1))
                 continue
             local = LOCAL.match(line)
             if local:
@@ -43,6 +64,25 @@ def amalgamate(entry: str, seen: set[str], preamble: list[str]) -> str:
         body.append("")
 
     inline(entry)
+    # The definitions, after every declaration they use.
+    done: set[str] = set()
+    definitions: list[str] = []
+    while deferred:
+        name = deferred.pop(0)
+        if name in done:
+            continue
+        done.add(name)
+        text = (INCLUDE / name).read_text(encoding="utf-8")
+        for line in text.splitlines():
+            local = LOCAL.match(line)
+            if local and not INL.match(line):
+                inline(local.group(1))
+        mark = len(body)
+        inline(name)
+        definitions.extend(body[mark:])
+        del body[mark:]
+    if definitions:
+        body += ["#if H5SER_CORE_DEFINITIONS", ""] + definitions + ["#endif  // H5SER_CORE_DEFINITIONS", ""]
     return "\n".join(preamble + system + [""] + body).rstrip() + "\n"
 
 

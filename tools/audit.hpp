@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "internals.hpp"
 #include "ls.hpp"
 #include "output.hpp"
 #include "schema.hpp"
@@ -60,7 +61,7 @@ inline void audit_node(const h5ser::file_node& n, const std::set<std::string>* d
 
 /// Attributes larger than `limit` bytes (h5ser's schema and Keras's configurations excepted).
 inline void large_attributes(hid_t object, const std::string& path, std::uint64_t limit, std::vector<finding>& out, int depth = 0) {
-    namespace d = h5ser::detail;
+    namespace d = internal;
     if (depth > 64) return;
     static const std::set<std::string> big_by_design = {"schema", "model_type", "model_config", "training_config"};
     const auto listing = d::list_members(object, H5Iget_type(object) == H5I_GROUP, d::where{{}, {}, path});
@@ -88,7 +89,7 @@ inline void large_attributes(hid_t object, const std::string& path, std::uint64_
 }
 
 inline int audit(const std::string& path, std::uint64_t max_attribute_bytes, bool as_json) {
-    namespace d = h5ser::detail;
+    namespace d = internal;
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(path);
     std::vector<finding> findings;
@@ -97,7 +98,7 @@ inline int audit(const std::string& path, std::uint64_t max_attribute_bytes, boo
     const std::set<std::string>* declared_ptr = nullptr;
     const std::set<std::string>* keras_ptr = nullptr;
     d::handle file = d::open_for_reading(path, false);
-    d::handle root(H5Gopen2(file.get(), "/", H5P_DEFAULT));
+    d::handle root = d::open_root(file.get(), path);
     if (const auto schema = schema_text(root.get(), path)) {
         try {
             walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
@@ -123,7 +124,7 @@ inline int audit(const std::string& path, std::uint64_t max_attribute_bytes, boo
         j.begin_object().string("file", path).boolean("clean", findings.empty()).begin_array("findings");
         for (const auto& f : findings) j.begin_object().string("path", f.path).string("kind", f.kind).string("why", f.why).end_object();
         j.end_array().end_object();
-        std::fputs(j.str().c_str(), stdout);
+        print_json(j);
         return findings.empty() ? 0 : 1;
     }
     std::string out = "file: " + path + "\n";

@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "audit.hpp"
+#include "internals.hpp"
 #include "diff.hpp"
 #include "output.hpp"
 
 namespace h5ser_cli {
 
-namespace d = h5ser::detail;
+namespace d = internal;
 
 /// What a conversion did, for the text or JSON report.
 struct conversion {
@@ -67,25 +68,22 @@ inline raw_tensor read_tensor(hid_t file, const std::string& path, const std::st
     return t;
 }
 
-/// Writes an h5ser file object by object: checksums, fingerprint (in writing order, which is field
-/// order), the data ranges for the seal, then the seal and an atomic rename.
+/// Writes an h5ser file object by object through the library's sealed-file writer: checksums,
+/// fingerprint (in writing order, which is field order), seal and atomic rename.
 class h5ser_file_writer {
 public:
-    h5ser_file_writer(const std::string& path, h5ser::detail::storage_plan plan, std::size_t datasets)
-        : path_(path), out_(path), userblock_(d::seal_userblock_size(datasets)), plan_(std::move(plan)),
-          file_(d::create_for_writing(out_, userblock_)), plists_(d::where{path, {}, "/"}) {
-        root_ = d::checked(H5Gopen2(file_.get(), "/", H5P_DEFAULT), d::where{path, {}, "/"}, "cannot open root group");
-    }
+    h5ser_file_writer(const std::string& path, d::storage_plan plan, std::size_t datasets)
+        : path_(path), plan_(std::move(plan)), file_(path, datasets) {}
 
-    [[nodiscard]] hid_t root() const noexcept { return root_.get(); }
+    [[nodiscard]] hid_t root() const noexcept { return file_.root(); }
 
     /// The group at `path` ("/a/b"), created (with its parents) on first use.
     hid_t group(const std::string& path) {
-        if (path.empty() || path == "/") return root_.get();
+        if (path.empty() || path == "/") return file_.root();
         if (const auto it = groups_.find(path); it != groups_.end()) return it->second.get();
         const auto slash = path.rfind('/');
         const hid_t parent = group(path.substr(0, slash));
-        d::handle g = d::create_group(parent, path.substr(slash + 1), plists_, d::where{path_, {}, path});
+        d::handle g = d::create_group(parent, path.substr(slash + 1), file_.plists(), d::where{path_, {}, path});
         return groups_.emplace(path, std::move(g)).first->second.get();
     }
 
@@ -97,39 +95,32 @@ public:
         const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
         d::handle ds = d::create_checksummed_dataset(parent, path.substr(slash + 1),
                                                      {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
-                                                     [hash] { return hash; }, plists_, plan_, at);
-        std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.end());
-        fingerprint_.add_tensor(path, t.dtype, dims.data(), dims.size(), hash);
-        const haddr_t offset = H5Dget_offset(ds.get());  // contiguous data: a range the seal leaves out of its hash
-        const hsize_t stored = H5Dget_storage_size(ds.get());
-        H5Eclear2(H5E_DEFAULT);
-        if (offset != HADDR_UNDEF && stored != 0) ranges_.push_back({offset, stored});
+                                                     [hash] { return hash; }, file_.plists(), plan_, at);
+        d::written_tensor w;
+        w.rank = t.dims.size();
+        std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
+        w.data_hash = hash;
+        d::note_storage(ds.get(), w);
+        file_.add_tensor(path, t.dtype, w);
         return ds;
     }
 
-    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
-    [[nodiscard]] const d::creation_plists& plists() const noexcept { return plists_; }
+    [[nodiscard]] std::string fingerprint() const { return file_.fingerprint(); }
+    [[nodiscard]] const d::creation_plists& plists() const noexcept { return file_.plists(); }
+    /// The root attributes of a weights-only file.
+    void write_weights_only_header() { file_.write_root_attributes(h5ser::detail::save_mode::weights_only); }
 
     void commit() {
-        const d::where at{path_, {}, "/"};
         groups_.clear();
-        root_.reset();
-        if (file_.close() < 0) d::throw_hdf5(at, "cannot write the file", h5ser::errc::io);
-        d::write_seal(out_.temp_path(), userblock_, std::move(ranges_), path_);
-        out_.commit();
+        file_.close();
+        file_.seal_and_commit();
     }
 
 private:
     std::string path_;
-    d::atomic_file out_;
-    std::uint64_t userblock_;
-    h5ser::detail::storage_plan plan_;
-    d::handle file_;
-    d::creation_plists plists_;
-    d::handle root_;
+    d::storage_plan plan_;
+    d::sealed_file_writer file_;
     std::map<std::string, d::handle> groups_;
-    d::fingerprint_builder fingerprint_;
-    std::vector<d::byte_range> ranges_;
 };
 
 /// Copies every attribute of `from` to `to` as stored (any type), except those named in `skip`.
@@ -168,9 +159,9 @@ inline std::string weight_field(const std::string& layer, std::string weight) {
     return out;
 }
 
-inline conversion keras_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan, progress_bar& bar) {
+inline conversion keras_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
-    const auto store = h5ser::detail::keras_store::open(in);
+    const auto store = d::open_store(in);
     std::size_t count = 0;
     copy_progress progress{bar};
     for (const auto& l : store.layers) {
@@ -195,15 +186,12 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
             ++tensors;
         }
     }
-    const d::where root{out, {}, "/"};
-    d::write_attribute(w.root(), "h5ser_format_version", h5ser::format_version, root, w.plists().attributes());
-    d::write_attribute(w.root(), "h5ser_mode", std::string("weights_only"), root, w.plists().attributes());
-    d::write_attribute(w.root(), "fingerprint", w.fingerprint(), root, w.plists().attributes());
+    w.write_weights_only_header();
     const std::string fingerprint = w.fingerprint();
     w.commit();
     std::size_t layers = 0;
     for (const auto& l : store.layers) layers += l.weights.empty() ? 0 : 1;
-    return {std::string(h5ser::detail::keras_store::flavour_name(store.kind)) + ", keras " + (store.keras_version.empty() ? "?" : store.keras_version),
+    return {std::string(d::flavour_name(store.kind)) + ", keras " + (store.keras_version.empty() ? "?" : store.keras_version),
             "h5ser weights-only file", layers, tensors, fingerprint, store.optimizer ? "optimizer weights left out" : ""};
 }
 
@@ -211,7 +199,7 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
-    d::handle root = d::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), d::where{in, {}, "/"}, "cannot open root group");
+    d::handle root = d::open_root(file.get(), in);
     std::set<std::string> skip;
     if (const auto schema = schema_text(root.get(), in))  // optimizer state stays out of Keras weight files
         walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
@@ -223,7 +211,7 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
     // Each top-level group or dataset is one Keras layer; its tensors, as read, are the layer's
     // weights. They are handed to the writer behind h5ser::keras::save_weights as struct layers.
     std::vector<std::vector<raw_tensor>> tensors;
-    std::vector<h5ser::keras::detail::struct_layer> layers;
+    std::vector<d::struct_layer> layers;
     std::vector<std::vector<std::string>> rels;
     for (const auto& child : tree.children) {
         if (skip.count(child.path) || child.kind == h5ser::file_node::kind_type::other) continue;
@@ -250,21 +238,21 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
             const raw_tensor& t = tensors[l][i];
             progress.total += t.bytes.size();
             ++count;
-            h5ser::keras::detail::tensor_slot slot;
+            d::tensor_slot slot;
             slot.field = layers[l].name + "." + rels[l][i];
             slot.rel = rels[l][i];
             slot.dtype = t.dtype;
             slot.rank = t.dims.size();
             slot.shape.assign(t.dims.begin(), t.dims.end());
             slot.write = [&t, &progress](hid_t group, const std::string& name, const d::where& at) {
-                h5ser::keras::detail::write_weight(group, name, t.type.get(), t.type.get(), t.dims.data(), t.dims.size(),
+                d::write_weight(group, name, t.type.get(), t.type.get(), t.dims.data(), t.dims.size(),
                                                    t.bytes.empty() ? nullptr : t.bytes.data(), t.dtype == "bfloat16", at);
                 progress.add(t.bytes.size());
             };
             layers[l].tensors.push_back(std::move(slot));
         }
     }
-    h5ser::keras::detail::save_layers(layers, out, {});
+    d::save_layers(layers, out, {});
     return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)", layers.size(), count, {}, skip.empty() ? "" : "optimizer state left out"};
 }
 
@@ -276,7 +264,7 @@ inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& 
             d::handle ds = w.dataset(c.path, t);
             progress.add(t.bytes.size());
             d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
-            copy_attributes(src.get(), ds.get(), {d::checksum_attribute, "dtype"}, at);
+            copy_attributes(src.get(), ds.get(), {d::format::checksum_attribute, d::format::dtype_marker_attribute}, at);
         } else if (c.kind == h5ser::file_node::kind_type::group) {
             const hid_t g = w.group(c.path);
             d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
@@ -288,7 +276,7 @@ inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& 
     }
 }
 
-inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const h5ser::detail::storage_plan& plan,
+inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan,
                                  const std::string& preset, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(in);
@@ -299,9 +287,9 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
     copy_progress progress{bar};
     for (const auto* n : all) progress.total += elements(*n) * n->element_bytes;
     copy_tree(w, file.get(), tree, in, progress);
-    d::handle root = d::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), d::where{in, {}, "/"}, "cannot open root group");
+    d::handle root = d::open_root(file.get(), in);
     copy_attributes(root.get(), w.root(), {}, d::where{in, {}, "/"});
-    const std::string stored = d::read_string_attribute(root.get(), "fingerprint", d::where{in, {}, "/"}).value_or("");
+    const std::string stored = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, d::where{in, {}, "/"}).value_or("");
     if (stored != w.fingerprint())
         throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch, {}, "/", "fingerprint " + stored, "fingerprint " + w.fingerprint(),
                                               "the tensors read differ from what was saved; run h5ser verify"});
@@ -309,7 +297,7 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
     return {"h5ser file", "h5ser file, preset " + preset, 0, all.size(), stored, "same tree and attributes; fingerprint unchanged"};
 }
 
-inline h5ser::detail::storage_plan preset_plan(const std::string& name) {
+inline d::storage_plan preset_plan(const std::string& name) {
     using namespace h5ser::detail;
     if (name == "fast") return storage_of<flatten_t<h5ser::fast>>::plan();
     if (name == "compact") return storage_of<flatten_t<h5ser::compact>>::plan();
@@ -335,7 +323,7 @@ inline int convert(const std::string& in, const std::string& out, const std::str
         if (c.fingerprint.empty()) j.null("fingerprint");
         else j.string("fingerprint", c.fingerprint);
         j.string("note", c.note).end_object();
-        std::fputs(j.str().c_str(), stdout);
+        print_json(j);
         return 0;
     }
     std::string text = "converted " + in + " (" + c.from + ") to " + out + " (" + c.to + "): ";

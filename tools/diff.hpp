@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "internals.hpp"
 #include "ls.hpp"
 #include "output.hpp"
 
@@ -34,7 +35,7 @@ inline void collect_datasets(const h5ser::file_node& n, std::vector<const h5ser:
 /// The elements of a dataset as stored (or converted to `mem_type`), or nothing when h5ser refuses
 /// to read it (unsafe, missing filter).
 inline std::optional<std::vector<unsigned char>> read_raw(hid_t file, const std::string& path, const std::string& name, hid_t mem_type) {
-    namespace d = h5ser::detail;
+    namespace d = internal;
     d::handle ds(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
     if (!ds) return std::nullopt;
     std::vector<unsigned char> bytes;
@@ -67,7 +68,7 @@ inline std::vector<double> as_doubles(const std::vector<unsigned char>& raw, con
 }
 
 inline int diff(const std::string& a_path, const std::string& b_path, bool as_json) {
-    namespace d = h5ser::detail;
+    namespace d = internal;
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node a_tree = h5ser::inspect(a_path), b_tree = h5ser::inspect(b_path);
     std::vector<const h5ser::file_node*> a, b;
@@ -140,7 +141,7 @@ inline int diff(const std::string& a_path, const std::string& b_path, bool as_js
             j.end_object();
         }
         j.end_array().end_object();
-        std::fputs(j.str().c_str(), stdout);
+        print_json(j);
         return equal ? 0 : 1;
     }
     std::string out = "A: " + a_path + "\nB: " + b_path + "\n";

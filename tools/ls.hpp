@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "internals.hpp"
 #include "output.hpp"
 
 namespace h5ser_cli {
@@ -107,7 +108,7 @@ inline void ls_json(const h5ser::file_node& n, json& j, std::string_view key = {
 inline int ls(const std::string& path, bool as_json) {
     const auto keras = keras_facts(path);
     std::optional<h5ser::file_node> tree;
-    if (!h5ser::detail::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
+    if (!internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
     const bool is_h5ser = tree && !attribute_text(*tree, "h5ser_mode").empty();
     const totals t = tree ? sum(*tree) : totals{};
     if (as_json) {
@@ -117,7 +118,7 @@ inline int ls(const std::string& path, bool as_json) {
             j.begin_object("h5ser");
             j.string("mode", attribute_text(*tree, "h5ser_mode")).string("format_version", attribute_text(*tree, "h5ser_format_version"));
             j.string("version", attribute_text(*tree, "h5ser_version")).string("fingerprint", attribute_text(*tree, "fingerprint"));
-            j.boolean("sealed", h5ser::detail::has_seal(path)).end_object();
+            j.boolean("sealed", internal::has_seal(path)).end_object();
         } else {
             j.null("h5ser");
         }
@@ -142,7 +143,7 @@ inline int ls(const std::string& path, bool as_json) {
         j.begin_object("totals").number("groups", static_cast<double>(t.groups)).number("datasets", static_cast<double>(t.datasets));
         j.number("params", static_cast<double>(t.params)).number("stored_bytes", static_cast<double>(t.stored)).number("ratio", t.ratio());
         j.end_object().end_object();
-        std::fputs(j.str().c_str(), stdout);
+        print_json(j);
         return 0;
     }
     std::string out = "file: " + path + "\n";
@@ -150,7 +151,7 @@ inline int ls(const std::string& path, bool as_json) {
         const std::string version = attribute_text(*tree, "h5ser_version");  // full-model files record it
         out += "h5ser: " + attribute_text(*tree, "h5ser_mode") + ", format " + attribute_text(*tree, "h5ser_format_version") +
                (version.empty() ? std::string() : ", written by h5ser " + version) + ", fingerprint " + attribute_text(*tree, "fingerprint") +
-               (h5ser::detail::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
+               (internal::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
     }
     if (keras) {
         out += "keras: " + keras->format + ", keras_version " + (keras->keras_version.empty() ? "unknown" : keras->keras_version) +

@@ -1,4 +1,4 @@
-// Output helpers of the h5ser command-line tool: a compact JSON builder, number formatting, and
+// Output helpers of the h5ser command-line tool: JSON reports, number formatting, and
 // the progress bar (drawn on stderr only when it is a terminal).
 #pragma once
 
@@ -11,75 +11,15 @@
 #include <string_view>
 #include <vector>
 
-#include <h5ser/detail/json.hpp>
+#include "internals.hpp"
 
 namespace h5ser_cli {
 
-/// Builds JSON text. Values are appended in order; `key` is ignored inside arrays.
-class json {
-public:
-    json& begin_object(std::string_view key = {}) { return open(key, '{'); }
-    json& end_object() { return close('}'); }
-    json& begin_array(std::string_view key = {}) { return open(key, '['); }
-    json& end_array() { return close(']'); }
-    json& string(std::string_view key, std::string_view value) {
-        prefix(key);
-        h5ser::detail::append_json_string(text_, value);
-        return *this;
-    }
-    json& number(std::string_view key, double value) {
-        prefix(key);
-        if (!std::isfinite(value)) {
-            text_ += "null";  // JSON has no NaN or infinity
-        } else if (value == std::floor(value) && std::fabs(value) < 9e15) {
-            text_ += std::to_string(static_cast<long long>(value));
-        } else {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%.9g", value);
-            text_ += buf;
-        }
-        return *this;
-    }
-    json& boolean(std::string_view key, bool value) {
-        prefix(key);
-        text_ += value ? "true" : "false";
-        return *this;
-    }
-    json& null(std::string_view key) {
-        prefix(key);
-        text_ += "null";
-        return *this;
-    }
-    [[nodiscard]] std::string str() const { return text_ + "\n"; }
+/// The library's JSON writer (the one behind the `schema` attribute) builds every --json report.
+using json = internal::json_writer;
 
-private:
-    json& open(std::string_view key, char c) {
-        prefix(key);
-        text_ += c;
-        first_.push_back(true);
-        in_array_.push_back(c == '[');
-        return *this;
-    }
-    json& close(char c) {
-        text_ += c;
-        first_.pop_back();
-        in_array_.pop_back();
-        return *this;
-    }
-    void prefix(std::string_view key) {
-        if (!first_.empty()) {
-            if (!first_.back()) text_ += ",";
-            first_.back() = false;
-        }
-        if (!in_array_.empty() && !in_array_.back()) {
-            h5ser::detail::append_json_string(text_, key);
-            text_ += ":";
-        }
-    }
-    std::string text_;
-    std::vector<bool> first_;
-    std::vector<bool> in_array_;
-};
+/// A --json report on stdout, one line.
+inline void print_json(const json& j) { std::fputs((j.str() + "\n").c_str(), stdout); }
 
 /// 1234567 -> "1,234,567"
 inline std::string grouped(std::uint64_t n) {
@@ -91,11 +31,7 @@ inline std::string grouped(std::uint64_t n) {
     return out;
 }
 
-inline std::string shape_text(const std::vector<std::size_t>& shape) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
+inline std::string shape_text(const std::vector<std::size_t>& shape) { return internal::dims_text(shape); }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal (never into pipes or logs).
 class progress_bar {

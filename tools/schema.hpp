@@ -3,6 +3,8 @@
 
 #include <h5ser/h5ser.hpp>
 
+#include "internals.hpp"
+
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -11,13 +13,13 @@ namespace h5ser_cli {
 
 /// The `schema` root attribute of a full-model h5ser file; nullopt for other files.
 inline std::optional<std::string> schema_text(hid_t root, const std::string& path) {
-    return h5ser::detail::read_string_attribute(root, "schema", h5ser::detail::where{path, {}, "/"});
+    return internal::read_string_attribute(root, internal::format::schema_attribute, internal::where{path, {}, "/"});
 }
 
 /// Calls visit(hdf5_path, node) for every node of an h5ser schema, depth first, in field order;
 /// when visit returns false, the node's children are skipped.
 template <class Visit>
-void walk_schema(const h5ser::detail::json_value& node, const std::string& path, const Visit& visit, int depth = 0) {
+void walk_schema(const internal::json_value& node, const std::string& path, const Visit& visit, int depth = 0) {
     if (depth > 64 || !node.is_object() || !visit(path.empty() ? std::string("/") : path, node)) return;
     for (const char* key : {"fields", "elements", "entries"})
         if (const auto* children = node.find(key); children && children->is_object())
@@ -25,10 +27,10 @@ void walk_schema(const h5ser::detail::json_value& node, const std::string& path,
 }
 
 inline int schema(const std::string& path) {
-    h5ser::detail::quiet_hdf5_errors quiet;
-    h5ser::detail::handle file = h5ser::detail::open_for_reading(path);
-    const h5ser::detail::where at{path, {}, "/"};
-    h5ser::detail::handle root = h5ser::detail::checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
+    internal::quiet_hdf5_errors quiet;
+    internal::handle file = internal::open_for_reading(path);
+    const internal::where at{path, {}, "/"};
+    internal::handle root = internal::open_root(file.get(), path);
     const auto text = schema_text(root.get(), path);
     if (!text) {
         std::fprintf(stderr, "h5ser: %s has no schema (only full-model files written by h5ser have one)\n", path.c_str());

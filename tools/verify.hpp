@@ -27,7 +27,7 @@ inline int verify(const std::string& path, const std::string& expect_fingerprint
             j.begin_object().string("path", d.path).string("status", h5ser::to_string(d.result)).string("expected", d.expected).string("found", d.found).end_object();
         }
         j.end_array().end_object();
-        std::fputs(j.str().c_str(), stdout);
+        print_json(j);
         return ok ? 0 : 1;
     }
     std::string out = "file: " + path + "\nseal: " + r.seal + "\n";

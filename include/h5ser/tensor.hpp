@@ -25,7 +25,7 @@ inline constexpr uninitialized_t uninitialized{};
 namespace detail {
 
 // 64-byte alignment: reading into a buffer off a cache-line boundary measured 1.43x slower
-// (DESIGN.md section 7), and it suits SIMD kernels on the user's side too.
+//, and it suits SIMD kernels on the user's side too.
 inline constexpr std::size_t tensor_alignment = 64;
 
 struct aligned_free {

@@ -3,27 +3,27 @@
 #pragma once
 
 #include "h5ser.hpp"
-#include <hdf5.h>
-#include <algorithm>
-#include <array>
 #include <cstddef>
-#include <cstring>
-#include <functional>
-#include <map>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
 #include <vector>
+#include <map>
+#include <stdexcept>
+#include <type_traits>
 #include <cmath>
 #include <cstdlib>
 #include <cstdint>
 #include <limits>
-#include <stdexcept>
+#include <string_view>
+#include <utility>
+#include <hdf5.h>
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <optional>
 #include <zip.h>
 #include <cstdio>
 #include <memory>
+#include <cstring>
 
 // ---- h5ser/keras.hpp ---------------------------------------------------------------------------
 // h5ser/keras.hpp: Keras interop (opt-in; link the CMake target h5ser::keras, which adds libzip).
@@ -48,13 +48,68 @@
 //     recurrent_kernel, bias) with gates i, f, c, o; BatchNormalization (gamma, beta, moving_mean,
 //     moving_variance); Keras 1 LSTM has 12 tensors (W_i, U_i, b_i, W_c, ..., b_o).
 //   - Tensors that are empty take the file's shape; tensors with a shape must match it exactly,
-//     and element types must match exactly: what is loaded is the file's bits.
-//   - Nothing is changed unless every weight loads (strong guarantee).
+
+// ---- h5ser/keras/types.hpp ---------------------------------------------------------------------
+// h5ser/keras/types.hpp: what the Keras interop API takes and returns.
 
 
+namespace h5ser::keras {
 
-// ---- h5ser/detail/json_reader.hpp --------------------------------------------------------------
-// h5ser/detail/json_reader.hpp: a small, tolerant JSON reader for the configurations Keras stores.
+/// Mapping policies for load_weights.
+struct by_order {};  ///< Keras's default: the k-th struct layer takes the k-th file layer with weights
+struct by_name {};   ///< struct field names are Keras layer names; file layers the struct lacks are ignored
+
+/// One weight as a Keras file holds it.
+struct weight_info {
+    std::string name;                ///< "dense_1/kernel:0" (legacy), "vars/0" (Keras 3 store)
+    std::string path;                ///< HDF5 path of the dataset
+    std::string dtype;               ///< "float32", ...
+    std::vector<std::size_t> shape;  ///< C order; empty for a scalar
+};
+
+/// One layer, in model order; weightless layers are listed too (with no weights).
+struct layer_info {
+    std::string name;        ///< Keras layer name
+    std::string class_name;  ///< "Dense", "LSTM", ... from the model configuration; "" when the file has none
+    std::vector<weight_info> weights;
+};
+
+/// What a Keras file says about the model it holds.
+struct model_config {
+    std::string format;         ///< which Keras layout the file uses
+    std::string keras_version;  ///< "2.1.3"; "1" for legacy files that name none (Keras's rule); "" in bare Keras 3 stores
+    std::string backend;        ///< "tensorflow", "theano", ...; "" when not recorded
+    std::string json;           ///< model_config (legacy .h5) or config.json (.keras); "" for weights-only files
+    std::string training_json;  ///< training_config, when saved
+    std::vector<layer_info> layers;
+    std::vector<weight_info> optimizer_weights;  ///< in the file's order; empty when none were saved
+};
+
+/// How save_weights writes the name lists and short strings.
+enum class string_encoding {
+    fixed_length,     ///< fixed-length ASCII (h5py 2 style): read by every Keras loader, old and new, with any h5py
+    variable_length,  ///< variable-length ASCII, what tf.keras with h5py 3 writes
+};
+
+struct save_options {
+    std::string keras_version = "2.15.0";  ///< recorded as keras_version; Keras converts weights only for "1"
+    std::string backend = "tensorflow";
+    string_encoding strings = string_encoding::fixed_length;
+    /// Layer and weight names to write, e.g. read_model_config(original).layers: layers with
+    /// weights pair with the struct's layers in order; weightless layers are written as Keras
+    /// does (an empty group). Empty: names come from the struct (layer = field name, weight =
+    /// "<layer>/<field>:0").
+    std::vector<layer_info> layout;
+};
+
+}  // namespace h5ser::keras
+
+// ---- h5ser/keras/load.hpp ----------------------------------------------------------------------
+// h5ser/keras/load.hpp: loading Keras files (weights, optimizer weights, the model's description).
+
+
+// ---- h5ser/keras/detail/json_reader.hpp --------------------------------------------------------
+// h5ser/keras/detail/json_reader.hpp: a small, tolerant JSON reader for the configurations Keras stores.
 //
 // Keras writes its JSON with Python's json.dumps, which emits the bare tokens NaN, Infinity and
 // -Infinity for non-finite floats. Strict parsers refuse those files; this one accepts them. It
@@ -62,7 +117,7 @@
 // the byte offset of the first error.
 
 
-namespace h5ser::detail {
+namespace h5ser::keras::detail {
 
 struct json_value {
     enum class type { null, boolean, number, string, array, object };
@@ -272,12 +327,18 @@ private:
 /// Parses `text`; throws std::runtime_error naming the byte offset of the first error.
 inline json_value parse_json(std::string_view text) { return json_parser(text).parse(); }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::keras::detail
 
-// ---- h5ser/detail/keras_store.hpp --------------------------------------------------------------
-// h5ser/detail/keras_store.hpp: finds the layers and weights in a file of any Keras generation.
+// ---- h5ser/keras/detail/layers.hpp -------------------------------------------------------------
+// h5ser/keras/detail/layers.hpp: the struct side of the Keras mapping: which fields are layers, and
+// the tensors of each in declaration order (see h5ser/keras.hpp for the rules).
+
+
+
+// ---- h5ser/keras/detail/store.hpp --------------------------------------------------------------
+// h5ser/keras/detail/store.hpp: finds the layers and weights in a file of any Keras generation.
 //
-// keras-h5-layout.md (in the project's shared notes) is the reference. In short:
+// docs/keras.md describes the layouts. In short:
 //   legacy .h5 (Keras 1, 2, tf.keras, Keras 3's legacy writer): `layer_names` on the root (weights
 //     only) or on /model_weights (full model) lists the layers in model order; each layer group's
 //     `weight_names` lists its weights in order, as paths relative to the layer group.
@@ -287,8 +348,8 @@ inline json_value parse_json(std::string_view text) { return json_parser(text).p
 
 
 
-// ---- h5ser/detail/keras_archive.hpp ------------------------------------------------------------
-// h5ser/detail/keras_archive.hpp: `.keras` zip archives (libzip), and HDF5 files opened from memory.
+// ---- h5ser/keras/detail/archive.hpp ------------------------------------------------------------
+// h5ser/keras/detail/archive.hpp: `.keras` zip archives (libzip), and HDF5 files opened from memory.
 //
 // A `.keras` file is a zip holding config.json, metadata.json and model.weights.h5. The weights
 // member is read into memory and opened with HDF5's core driver: nothing is extracted to disk.
@@ -297,7 +358,10 @@ inline json_value parse_json(std::string_view text) { return json_parser(text).p
 
 
 
-namespace h5ser::detail {
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 /// True when the file starts with a zip local-file header ("PK\3\4"): Keras sniffs the same way.
 inline bool has_zip_signature(const std::string& path) {
@@ -371,10 +435,13 @@ inline handle open_hdf5_image(const std::vector<unsigned char>& image, const std
     return checked(H5Fopen(display_path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open the HDF5 image");
 }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::keras::detail
 
 
-namespace h5ser::detail::keras_store {
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 enum class flavour {
     legacy_model,    ///< model.save("m.h5"): weights under /model_weights
@@ -493,7 +560,7 @@ inline std::string string_attribute_or(hid_t object, const char* name, const whe
 
 inline void read_legacy(store& s) {
     const where at{s.file, {}, "/"};
-    handle root = checked(H5Gopen2(s.h5.get(), "/", H5P_DEFAULT), at, "cannot open the root group");
+    handle root = open_root(s.h5.get(), s.file);
     s.config_json = string_attribute_or(root.get(), "model_config", at, {});
     s.training_json = string_attribute_or(root.get(), "training_config", at, {});
     // tf.keras's rule: a file without root layer_names but with model_weights is a full-model file.
@@ -501,7 +568,7 @@ inline void read_legacy(store& s) {
     if (read_name_list(root.get(), "layer_names", at)) {
         s.kind = flavour::legacy_weights;
         s.weights_group = "/";
-        weights = checked(H5Gopen2(s.h5.get(), "/", H5P_DEFAULT), at, "cannot open the root group");
+        weights = open_root(s.h5.get(), s.file);
     } else {
         s.kind = flavour::legacy_model;
         s.weights_group = "/model_weights";
@@ -685,7 +752,7 @@ inline bool is_legacy(hid_t file) {
 
 /// Opens any Keras weights file: legacy .h5, Keras 3 .weights.h5, or a .keras archive (by its zip
 /// signature, as Keras detects it).
-inline store open(const std::string& path) {
+inline store open_store(const std::string& path) {
     store s;
     s.file = path;
     quiet_hdf5_errors quiet;
@@ -714,72 +781,21 @@ inline store open(const std::string& path) {
     return s;
 }
 
-}  // namespace h5ser::detail::keras_store
+}  // namespace h5ser::keras::detail
+
+// ---- h5ser/keras/detail/weights.hpp ------------------------------------------------------------
+// h5ser/keras/detail/weights.hpp: writing one Keras weight dataset, and shapes and names as Keras
+// prints them in its messages.
 
 
-namespace h5ser::keras {
 
-/// Mapping policies for load_weights.
-struct by_order {};  ///< Keras's default: the k-th struct layer takes the k-th file layer with weights
-struct by_name {};   ///< struct field names are Keras layer names; file layers the struct lacks are ignored
 
-/// One weight as a Keras file holds it.
-struct weight_info {
-    std::string name;                ///< "dense_1/kernel:0" (legacy), "vars/0" (Keras 3 store)
-    std::string path;                ///< HDF5 path of the dataset
-    std::string dtype;               ///< "float32", ...
-    std::vector<std::size_t> shape;  ///< C order; empty for a scalar
-};
+namespace h5ser::keras::detail {
 
-/// One layer, in model order; weightless layers are listed too (with no weights).
-struct layer_info {
-    std::string name;        ///< Keras layer name
-    std::string class_name;  ///< "Dense", "LSTM", ... from the model configuration; "" when the file has none
-    std::vector<weight_info> weights;
-};
-
-/// What a Keras file says about the model it holds.
-struct model_config {
-    std::string format;         ///< which Keras layout the file uses
-    std::string keras_version;  ///< "2.1.3"; "1" for legacy files that name none (Keras's rule); "" in bare Keras 3 stores
-    std::string backend;        ///< "tensorflow", "theano", ...; "" when not recorded
-    std::string json;           ///< model_config (legacy .h5) or config.json (.keras); "" for weights-only files
-    std::string training_json;  ///< training_config, when saved
-    std::vector<layer_info> layers;
-    std::vector<weight_info> optimizer_weights;  ///< in the file's order; empty when none were saved
-};
-
-/// How save_weights writes the name lists and short strings.
-enum class string_encoding {
-    fixed_length,     ///< fixed-length ASCII (h5py 2 style): read by every Keras loader, old and new, with any h5py
-    variable_length,  ///< variable-length ASCII, what tf.keras with h5py 3 writes
-};
-
-struct save_options {
-    std::string keras_version = "2.15.0";  ///< recorded as keras_version; Keras converts weights only for "1"
-    std::string backend = "tensorflow";
-    string_encoding strings = string_encoding::fixed_length;
-    /// Layer and weight names to write, e.g. read_model_config(original).layers: layers with
-    /// weights pair with the struct's layers in order; weightless layers are written as Keras
-    /// does (an empty group). Empty: names come from the struct (layer = field name, weight =
-    /// "<layer>/<field>:0").
-    std::vector<layer_info> layout;
-};
-
-namespace detail {
-
-using h5ser::detail::check;
-using h5ser::detail::checked;
-using h5ser::detail::handle;
-using h5ser::detail::node_kind;
-using h5ser::detail::where;
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 /// "(4, 8)", "(40,)", "()": shapes as Keras prints them (Python tuples).
-inline std::string tuple_text(const std::vector<std::size_t>& shape) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + (shape.size() == 1 ? ",)" : ")");
-}
+inline std::string tuple_text(const std::vector<std::size_t>& shape) { return dims_text(shape, shape_style::python_tuple); }
 
 inline std::string name_list(const std::vector<std::string>& names) {
     std::string s;
@@ -787,7 +803,42 @@ inline std::string name_list(const std::vector<std::string>& names) {
     return s;
 }
 
-// ---- the struct side: layers and their tensors ------------------------------------------------
+
+/// Creates weight dataset `name` in a layer group and writes `data` (of `mem_type`) into it. Weight
+/// names contain '/', for which Keras (through h5py) creates intermediate groups; like Keras, the
+/// dataset is contiguous and unfiltered, and a bfloat16 one carries Keras 3's dtype="bfloat16".
+inline void write_weight(hid_t group, const std::string& name, hid_t file_type, hid_t mem_type, const hsize_t* dims, std::size_t rank,
+                         const void* data, bool bfloat16_marker, const where& at) {
+    handle space = make_dataspace(dims, rank, at);
+    handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)");
+    check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
+    handle dataset = checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at,
+                             "cannot create dataset");
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
+    if (count != 0) check(H5Dwrite(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
+    if (bfloat16_marker) write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);
+}
+
+template <class X>
+void write_tensor(const X& value, hid_t group, const std::string& name, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    const auto shape = adapter::shape(value);
+    std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = shape[i];
+    handle type = file_type<element>(at);
+    handle mem = memory_type<element>(at);
+    write_weight(group, name, type.get(), mem.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, at);
+}
+
+}  // namespace h5ser::keras::detail
+
+
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 /// One tensor of the struct. Load slots read into staged storage; save slots write the tensor.
 struct tensor_slot {
@@ -797,8 +848,8 @@ struct tensor_slot {
     std::size_t rank = 0;
     std::vector<std::size_t> shape;  ///< current shape
     bool unsized = false;            ///< owning and empty: takes the file's shape
-    std::function<void(h5ser::detail::commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                       const where& at, h5ser::detail::problem_list& problems)>
+    std::function<void(commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
+                       const where& at, problem_list& problems)>
         read;                                                      ///< loads only
     std::function<void(hid_t group, const std::string& name, const where& at)> write;  ///< saves only
 };
@@ -810,34 +861,6 @@ struct struct_layer {
     std::vector<tensor_slot> tensors;
 };
 
-/// Creates weight dataset `name` in a layer group and writes `data` (of `mem_type`) into it. Weight
-/// names contain '/', for which Keras (through h5py) creates intermediate groups; like Keras, the
-/// dataset is contiguous and unfiltered, and a bfloat16 one carries Keras 3's dtype="bfloat16".
-inline void write_weight(hid_t group, const std::string& name, hid_t file_type, hid_t mem_type, const hsize_t* dims, std::size_t rank,
-                         const void* data, bool bfloat16_marker, const where& at) {
-    handle space = h5ser::detail::make_dataspace(dims, rank, at);
-    handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)");
-    check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
-    handle dataset = checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at,
-                             "cannot create dataset");
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
-    if (count != 0) check(H5Dwrite(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
-    if (bfloat16_marker) h5ser::detail::write_attribute(dataset.get(), "dtype", std::string("bfloat16"), at);
-}
-
-template <class X>
-void write_tensor(const X& value, hid_t group, const std::string& name, const where& at) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
-    const auto shape = adapter::shape(value);
-    std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = shape[i];
-    handle type = h5ser::detail::file_type<element>(at);
-    handle mem = h5ser::detail::memory_type<element>(at);
-    write_weight(group, name, type.get(), mem.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, at);
-}
 
 template <class X>
 tensor_slot make_slot(X& value, std::string field, std::string rel) {
@@ -855,91 +878,133 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
     if constexpr (std::is_const_v<X>) {
         slot.write = [&value](hid_t group, const std::string& name, const where& at) { write_tensor(value, group, name, at); };
     } else {
-        slot.read = [&value](h5ser::detail::commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                             const where& at, h5ser::detail::problem_list& problems) {
+        slot.read = [&value](commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
+                             const where& at, problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
             for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
-            h5ser::detail::stage_dataset(commits, problems, value, dataset, file_type, dims, at, nullptr,
+            stage_dataset(commits, problems, value, dataset, file_type, dims, at, nullptr,
                                          [](const void*, std::size_t) { return true; });
         };
     }
     return slot;
 }
 
-inline std::string join_rel(const std::string& rel, std::string_view name) {
-    return rel.empty() ? std::string(name) : rel + "/" + std::string(name);
-}
-inline std::string index_path(const std::string& field, std::size_t i) {
-    std::string s = field;
-    s.append("[").append(std::to_string(i)).append("]");
-    return s;
-}
-inline std::string key_path(const std::string& field, std::string_view key) {
-    std::string s = field;
-    s.append("[\"").append(key).append("\"]");
-    return s;
-}
+/// A tensor's path inside its layer ("kernel", "forward/kernel", "cells/0/kernel"): the HDF5 path
+/// of `at`, which starts at the layer.
+inline std::string path_in_layer(const where& at) { return at.h5.empty() ? std::string() : at.h5.substr(1); }
 
-/// The tensors inside one layer field, depth first in declaration order.
 template <class F>
-void collect_tensors(F& value, const std::string& field, const std::string& rel, std::vector<tensor_slot>& out) {
-    using T = std::remove_const_t<F>;
-    static_assert(h5ser::detail::assert_storable<T>());
-    constexpr node_kind kind = h5ser::detail::kind_of<T>();
-    if constexpr (kind == node_kind::dataset) {
-        out.push_back(make_slot(value, field, rel));
-    } else if constexpr (kind == node_kind::storage_wrapper) {
-        collect_tensors(value.value, field, rel, out);
-    } else if constexpr (kind == node_kind::optional) {
-        if (value) collect_tensors(*value, field, rel, out);
-    } else if constexpr (kind == node_kind::sequence) {
-        std::size_t i = 0;
-        for (auto& element : value) {
-            collect_tensors(element, index_path(field, i), join_rel(rel, std::to_string(i)), out);
-            ++i;
-        }
-    } else if constexpr (kind == node_kind::map) {
-        for (auto& [key, element] : value) collect_tensors(element, key_path(field, key), join_rel(rel, key), out);
-    } else if constexpr (kind == node_kind::group) {
-        for_each_field(value, [&](std::string_view name, auto& member) {
-            collect_tensors(member, field.empty() ? std::string(name) : field + "." + std::string(name), join_rel(rel, name), out);
-        });
+void collect_tensors(F& value, const where& at, std::vector<tensor_slot>& out);
+
+/// The Keras mapping's visitor inside one layer: its tensors, depth first in declaration order.
+/// `at.field` is the C++ path, `at.h5` the path inside the layer.
+struct tensor_collector {
+    std::vector<tensor_slot>& out;
+    const where& at;
+
+    template <class X>
+    void tensor(X& x) {
+        out.push_back(make_slot(x, at.field, path_in_layer(at)));
     }
-    // attributes (hyperparameters) and optimizer state hold no layer weights
+    template <class X>
+    void attribute(X&) {}  // hyperparameters hold no layer weights
+    template <class X>
+    void optimizer_state(X&) {}  // nor does optimizer state
+    template <class X>
+    void stored(X& x) {
+        collect_tensors(x.value, at, out);
+    }
+    template <class X>
+    void optional(X& x) {
+        if (x) collect_tensors(*x, at, out);
+    }
+    template <class X>
+    void sequence(X& x) {
+        std::size_t i = 0;
+        for (auto& element : x) collect_tensors(element, at.child(std::to_string(i++), true), out);
+    }
+    template <class X>
+    void map(X& x) {
+        for (auto& [key, element] : x) collect_tensors(element, at.key(key), out);
+    }
+    template <class X>
+    void group(X& x) {
+        for_each_field(x, [&](std::string_view name, auto& member) { collect_tensors(member, at.child(name), out); });
+    }
+};
+
+template <class F>
+void collect_tensors(F& value, const where& at, std::vector<tensor_slot>& out) {
+    visit_field(tensor_collector{out, at}, value);
 }
 
 template <class F>
-void collect_layer(F& value, const std::string& field, const std::string& name, bool named, std::vector<struct_layer>& out) {
-    using T = std::remove_const_t<F>;
-    static_assert(h5ser::detail::assert_storable<T>());
-    constexpr node_kind kind = h5ser::detail::kind_of<T>();
-    if constexpr (kind == node_kind::storage_wrapper) {
-        collect_layer(value.value, field, name, named, out);
-    } else if constexpr (kind == node_kind::optional) {
-        if (value) collect_layer(*value, field, name, named, out);
-    } else if constexpr (kind == node_kind::sequence) {
+void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out);
+
+/// The Keras mapping's visitor for a top-level field: the Keras layers it stands for (see
+/// h5ser/keras.hpp). `name` is the Keras name: the field name, a map key, or "<field>_<i>".
+struct layer_collector {
+    std::vector<struct_layer>& out;
+    const where& at;
+    const std::string& name;
+    bool named;  ///< false for sequence elements, which by_name cannot address
+
+    template <class X>
+    void tensor(X& x) {
+        add_layer(x, where{{}, at.field, "/" + name});  // a lone tensor is a layer of one weight
+    }
+    template <class X>
+    void group(X& x) {
+        add_layer(x, where{{}, at.field, {}});
+    }
+    template <class X>
+    void attribute(X&) {}
+    template <class X>
+    void optimizer_state(X&) {}
+    template <class X>
+    void stored(X& x) {
+        collect_layer(x.value, at, name, named, out);
+    }
+    template <class X>
+    void optional(X& x) {
+        if (x) collect_layer(*x, at, name, named, out);
+    }
+    template <class X>
+    void sequence(X& x) {
         std::size_t i = 0;
-        for (auto& element : value) {
-            collect_layer(element, index_path(field, i), name + "_" + std::to_string(i), false, out);
-            ++i;
+        for (auto& element : x) {
+            const std::string index = std::to_string(i++);
+            collect_layer(element, at.child(index, true), name + "_" + index, false, out);
         }
-    } else if constexpr (kind == node_kind::map) {
-        for (auto& [key, element] : value) collect_layer(element, key_path(field, key), key, true, out);
-    } else if constexpr (kind == node_kind::dataset || kind == node_kind::group) {
-        struct_layer layer{field, name, named, {}};
-        collect_tensors(value, field, kind == node_kind::dataset ? name : std::string(), layer.tensors);
+    }
+    template <class X>
+    void map(X& x) {
+        for (auto& [key, element] : x) collect_layer(element, at.key(key), key, true, out);
+    }
+
+private:
+    template <class X>
+    void add_layer(X& x, const where& inside) {
+        struct_layer layer{at.field, name, named, {}};
+        collect_tensors(x, inside, layer.tensors);
         if (!layer.tensors.empty()) out.push_back(std::move(layer));
     }
+};
+
+template <class F>
+void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out) {
+    visit_field(layer_collector{out, at, name, named}, value);
 }
 
 template <class Model>
 std::vector<struct_layer> collect_layers(Model& model) {
     using T = std::remove_const_t<Model>;
-    static_assert(is_reflectable_v<T> && h5ser::detail::kind_of<T>() == node_kind::group,
+    static_assert(is_reflectable_v<T> && kind_of<T>() == field_kind::group,
                   "h5ser::keras: the model must be a plain aggregate struct whose fields are its layers "
                   "(structs of h5ser::tensor, single tensors, or containers of them)");
     std::vector<struct_layer> layers;
-    for_each_field(model, [&](std::string_view name, auto& field) { collect_layer(field, std::string(name), std::string(name), true, layers); });
+    const where root{{}, {}, {}};
+    for_each_field(model, [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
     return layers;
 }
 
@@ -948,22 +1013,33 @@ inline std::vector<std::string> names_of(const std::vector<struct_layer>& layers
     for (const auto& l : layers) out.push_back(l.field);
     return out;
 }
-inline std::vector<std::string> names_of(const std::vector<h5ser::detail::keras_store::layer_ref>& layers) {
+inline std::vector<std::string> names_of(const std::vector<layer_ref>& layers) {
     std::vector<std::string> out;
     for (const auto& l : layers) out.push_back(l.name);
     return out;
 }
 
-// ---- loading ----------------------------------------------------------------------------------
+}  // namespace h5ser::keras::detail
+
+// ---- h5ser/keras/detail/loader.hpp -------------------------------------------------------------
+// h5ser/keras/detail/loader.hpp: loading a Keras file's weights into the struct's layers, by order
+// or by name, with Keras's own messages for mismatches.
+
+
+
+
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 struct loader {
-    const h5ser::detail::keras_store::store& file;
-    h5ser::detail::problem_list problems;
-    h5ser::detail::commit_list commits;
+    const store& file;
+    problem_list problems;
+    commit_list commits;
 
     /// Loads the file weights `weights` into `slots` (one layer). `layer_index`/`layer_name` are
     /// only for messages.
-    void load_layer(const struct_layer& layer, const h5ser::detail::keras_store::layer_ref& saved, std::size_t layer_index) {
+    void load_layer(const struct_layer& layer, const layer_ref& saved, std::size_t layer_index) {
         if (layer.tensors.size() != saved.weights.size()) {
             std::vector<std::string> fields, weights;
             for (const auto& t : layer.tensors) fields.push_back(t.field);
@@ -981,14 +1057,14 @@ struct loader {
             load_tensor(layer.tensors[i], saved.weights[i], "layer #" + std::to_string(layer_index) + " (named " + saved.name + ")");
     }
 
-    void load_tensor(const tensor_slot& slot, const h5ser::detail::keras_store::weight_ref& saved, const std::string& owner) {
+    void load_tensor(const tensor_slot& slot, const weight_ref& saved, const std::string& owner) {
         const where at{file.file, slot.field, saved.path};
         handle dataset = checked(H5Oopen(file.h5.get(), saved.path.c_str(), H5P_DEFAULT), at, "cannot open weight");
         if (H5Iget_type(dataset.get()) != H5I_DATASET) {
             problems.add({errc::kind_mismatch, slot.field, saved.path, "dataset", "group", {}});
             return;
         }
-        const h5ser::detail::dataset_view view = h5ser::detail::inspect_dataset(dataset.get(), at);
+        const dataset_view view = inspect_dataset(dataset.get(), at);
         std::vector<std::size_t> file_shape(view.shape.dims.begin(), view.shape.dims.end());
         const bool rank_ok = !view.shape.null && file_shape.size() == slot.rank;
         if (!rank_ok || (!slot.unsized && file_shape != slot.shape)) {
@@ -1012,7 +1088,7 @@ struct loader {
         std::uint64_t bytes = 1;
         for (std::size_t d : file_shape) bytes *= d;
         bytes *= H5Tget_size(view.type.get());
-        if (const std::string unsafe = h5ser::detail::unsafe_dataset_reason(view, bytes); !unsafe.empty()) {
+        if (const std::string unsafe = unsafe_dataset_reason(view, bytes); !unsafe.empty()) {
             problems.add({errc::unsafe_file, slot.field, saved.path, "a dataset stored in this file", unsafe, {}});
             return;
         }
@@ -1020,8 +1096,8 @@ struct loader {
     }
 };
 
-inline std::vector<const h5ser::detail::keras_store::layer_ref*> weighted(const h5ser::detail::keras_store::store& s) {
-    std::vector<const h5ser::detail::keras_store::layer_ref*> out;
+inline std::vector<const layer_ref*> weighted(const store& s) {
+    std::vector<const layer_ref*> out;
     for (const auto& l : s.layers)
         if (!l.weights.empty()) out.push_back(&l);
     return out;
@@ -1064,7 +1140,7 @@ inline void load_by_name(loader& run, const std::vector<struct_layer>& layers) {
 inline std::string dataset_dtype(hid_t file, const std::string& path, const where& at, std::vector<std::size_t>& shape) {
     handle dataset = checked(H5Oopen(file, path.c_str(), H5P_DEFAULT), at, "cannot open weight");
     if (H5Iget_type(dataset.get()) != H5I_DATASET) return "group";
-    const auto view = h5ser::detail::inspect_dataset(dataset.get(), at);
+    const auto view = inspect_dataset(dataset.get(), at);
     shape.assign(view.shape.dims.begin(), view.shape.dims.end());
     return view.dtype;
 }
@@ -1072,10 +1148,10 @@ inline std::string dataset_dtype(hid_t file, const std::string& path, const wher
 /// Class names per layer name from a model configuration (legacy model_config or config.json):
 /// Sequential configs of Keras <= 2.1 are a list of layers, later ones {"layers": [...]}; layer
 /// names sit in "config": {"name"} or, in functional models, beside "class_name".
-inline void class_names(const h5ser::detail::json_value& node, std::map<std::string, std::string>& out, int depth = 0) {
+inline void class_names(const json_value& node, std::map<std::string, std::string>& out, int depth = 0) {
     if (depth > 64) return;
-    const h5ser::detail::json_value* config = node.find("config");
-    const h5ser::detail::json_value* list = config && config->is_array() ? config : (config ? config->find("layers") : nullptr);
+    const json_value* config = node.find("config");
+    const json_value* list = config && config->is_array() ? config : (config ? config->find("layers") : nullptr);
     if (!list || !list->is_array()) return;
     for (const auto& layer : list->items) {
         std::string name(layer.string_at("name"));
@@ -1085,7 +1161,111 @@ inline void class_names(const h5ser::detail::json_value& node, std::map<std::str
     }
 }
 
-// ---- writing ----------------------------------------------------------------------------------
+}  // namespace h5ser::keras::detail
+
+
+namespace h5ser::keras {
+
+/// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
+/// Keras 3 (full-model or save_weights files), Keras 3 .weights.h5, and .keras archives.
+/// Mapping is by_order (Keras's default) or by_name. Throws h5ser::error listing every mismatch;
+/// `model` is unchanged unless everything loads.
+template <class Mapping = by_order, class Model>
+void load_weights(Model& model, const std::string& path) {
+    static_assert(std::is_same_v<Mapping, by_order> || std::is_same_v<Mapping, by_name>,
+                  "h5ser::keras::load_weights<Mapping>: Mapping is h5ser::keras::by_order or h5ser::keras::by_name");
+    const auto layers = detail::collect_layers(model);
+    h5ser::detail::quiet_hdf5_errors quiet;
+    const auto file = detail::open_store(path);
+    detail::loader run{file, {}, {}};
+    if constexpr (std::is_same_v<Mapping, by_order>) detail::load_by_order(run, layers);
+    else detail::load_by_name(run, layers);
+    run.problems.throw_if_any(path);
+    run.commits.apply_all();
+}
+
+/// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
+/// `optimizer/vars`) into a struct whose tensors, in declaration order, take them in the file's
+/// order. Keras's own order: legacy files list them in weight_names (e.g. Adam: iterations, then
+/// all m, then all v, depending on the version); Keras 3 stores: iteration, learning_rate (if a
+/// plain float), then per trainable variable its slots (m, v). Scalars are rank-0 tensors.
+template <class Optimizer>
+void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
+    static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
+    std::vector<detail::tensor_slot> slots;
+    detail::collect_tensors(optimizer, h5ser::detail::where{}, slots);
+    h5ser::detail::quiet_hdf5_errors quiet;
+    const auto file = detail::open_store(path);
+    if (!file.optimizer)
+        throw error(path, problem{errc::missing_field, {}, file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
+                                  "optimizer weights", "none", "the model was saved without optimizer state"});
+    const auto& saved = *file.optimizer;
+    if (saved.size() != slots.size()) {
+        std::vector<std::string> fields;
+        for (const auto& s : slots) fields.push_back(s.field);
+        throw error(path, problem{errc::weight_count_mismatch, {}, file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
+                                  std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
+                                  std::to_string(saved.size()) + " weight(s)",
+                                  "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
+                                      " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
+    }
+    detail::loader run{file, {}, {}};
+    for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
+    run.problems.throw_if_any(path);
+    run.commits.apply_all();
+}
+
+/// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the
+/// names, shapes and dtypes of its weights, so a program can check the architecture it loads into.
+inline model_config read_model_config(const std::string& path) {
+    h5ser::detail::quiet_hdf5_errors quiet;
+    const auto file = detail::open_store(path);
+    model_config out;
+    out.format = detail::flavour_name(file.kind);
+    out.keras_version = file.keras_version;
+    out.backend = file.backend;
+    out.json = file.config_json;
+    out.training_json = file.training_json;
+    std::map<std::string, std::string> classes;
+    if (!file.config_json.empty()) {
+        try {
+            detail::class_names(detail::parse_json(file.config_json), classes);
+        } catch (const std::runtime_error& e) {
+            throw error(path, problem{errc::invalid_value, {}, "model_config", "JSON", {}, e.what()});
+        }
+    }
+    const auto describe = [&](const detail::weight_ref& w) {
+        weight_info info{w.name, w.path, {}, {}};
+        info.dtype = detail::dataset_dtype(file.h5.get(), w.path, h5ser::detail::where{path, {}, w.path}, info.shape);
+        return info;
+    };
+    for (const auto& layer : file.layers) {
+        layer_info info{layer.name, {}, {}};
+        if (const auto it = classes.find(layer.name); it != classes.end()) info.class_name = it->second;
+        for (const auto& w : layer.weights) info.weights.push_back(describe(w));
+        out.layers.push_back(std::move(info));
+    }
+    if (file.optimizer)
+        for (const auto& w : *file.optimizer) out.optimizer_weights.push_back(describe(w));
+    return out;
+}
+
+}  // namespace h5ser::keras
+
+// ---- h5ser/keras/save.hpp ----------------------------------------------------------------------
+// h5ser/keras/save.hpp: writing weights as tf.keras's save_weights does.
+
+
+// ---- h5ser/keras/detail/writer.hpp -------------------------------------------------------------
+// h5ser/keras/detail/writer.hpp: writing the tf.keras save_weights layout: layer groups, weight
+// datasets, the name lists (split as Keras splits them) and root attributes.
+
+
+
+
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 inline constexpr std::size_t object_header_limit = 64512;  // Keras's HDF5_OBJECT_HEADER_LIMIT
 
@@ -1240,10 +1420,10 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
 /// save_weights does once it has the struct's layers.
 inline void save_layers(const std::vector<struct_layer>& layers, const std::string& path, const save_options& options) {
     const auto plan = plan_layers(layers, options, path);
-    h5ser::detail::quiet_hdf5_errors quiet;
-    h5ser::detail::atomic_file out(path);
+    quiet_hdf5_errors quiet;
+    atomic_file out(path);
     {
-        handle file = h5ser::detail::create_for_writing(out, 0, h5ser::detail::file_style::earliest);
+        handle file = create_for_writing(out, 0, file_style::earliest);
         const where root{path, {}, "/"};
         std::vector<std::string> names;
         for (const auto& l : plan) names.push_back(l.name);
@@ -1264,98 +1444,15 @@ inline void save_layers(const std::vector<struct_layer>& layers, const std::stri
         write_string_list(file.get(), "layer_names", names, options.strings, root);
         write_string(file.get(), "backend", options.backend, options.strings, root);
         write_string(file.get(), "keras_version", options.keras_version, options.strings, root);
-        if (file.close() < 0) h5ser::detail::throw_hdf5(root, "cannot write file", errc::io);
+        if (file.close() < 0) throw_hdf5(root, "cannot write file", errc::io);
     }
     out.commit();
 }
 
-}  // namespace detail
+}  // namespace h5ser::keras::detail
 
-// ---- API --------------------------------------------------------------------------------------
 
-/// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
-/// Keras 3 (full-model or save_weights files), Keras 3 .weights.h5, and .keras archives.
-/// Mapping is by_order (Keras's default) or by_name. Throws h5ser::error listing every mismatch;
-/// `model` is unchanged unless everything loads.
-template <class Mapping = by_order, class Model>
-void load_weights(Model& model, const std::string& path) {
-    static_assert(std::is_same_v<Mapping, by_order> || std::is_same_v<Mapping, by_name>,
-                  "h5ser::keras::load_weights<Mapping>: Mapping is h5ser::keras::by_order or h5ser::keras::by_name");
-    const auto layers = detail::collect_layers(model);
-    h5ser::detail::quiet_hdf5_errors quiet;
-    const auto file = h5ser::detail::keras_store::open(path);
-    detail::loader run{file, {}, {}};
-    if constexpr (std::is_same_v<Mapping, by_order>) detail::load_by_order(run, layers);
-    else detail::load_by_name(run, layers);
-    run.problems.throw_if_any(path);
-    run.commits.apply_all();
-}
-
-/// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
-/// `optimizer/vars`) into a struct whose tensors, in declaration order, take them in the file's
-/// order. Keras's own order: legacy files list them in weight_names (e.g. Adam: iterations, then
-/// all m, then all v, depending on the version); Keras 3 stores: iteration, learning_rate (if a
-/// plain float), then per trainable variable its slots (m, v). Scalars are rank-0 tensors.
-template <class Optimizer>
-void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
-    static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
-    std::vector<detail::tensor_slot> slots;
-    detail::collect_tensors(optimizer, std::string(), std::string(), slots);
-    h5ser::detail::quiet_hdf5_errors quiet;
-    const auto file = h5ser::detail::keras_store::open(path);
-    if (!file.optimizer)
-        throw error(path, problem{errc::missing_field, {}, file.kind == h5ser::detail::keras_store::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
-                                  "optimizer weights", "none", "the model was saved without optimizer state"});
-    const auto& saved = *file.optimizer;
-    if (saved.size() != slots.size()) {
-        std::vector<std::string> fields;
-        for (const auto& s : slots) fields.push_back(s.field);
-        throw error(path, problem{errc::weight_count_mismatch, {}, file.kind == h5ser::detail::keras_store::flavour::native ? "/optimizer" : "/optimizer_weights",
-                                  std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
-                                  std::to_string(saved.size()) + " weight(s)",
-                                  "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
-                                      " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
-    }
-    detail::loader run{file, {}, {}};
-    for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
-    run.problems.throw_if_any(path);
-    run.commits.apply_all();
-}
-
-/// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the
-/// names, shapes and dtypes of its weights, so a program can check the architecture it loads into.
-inline model_config read_model_config(const std::string& path) {
-    h5ser::detail::quiet_hdf5_errors quiet;
-    const auto file = h5ser::detail::keras_store::open(path);
-    model_config out;
-    out.format = h5ser::detail::keras_store::flavour_name(file.kind);
-    out.keras_version = file.keras_version;
-    out.backend = file.backend;
-    out.json = file.config_json;
-    out.training_json = file.training_json;
-    std::map<std::string, std::string> classes;
-    if (!file.config_json.empty()) {
-        try {
-            detail::class_names(h5ser::detail::parse_json(file.config_json), classes);
-        } catch (const std::runtime_error& e) {
-            throw error(path, problem{errc::invalid_value, {}, "model_config", "JSON", {}, e.what()});
-        }
-    }
-    const auto describe = [&](const h5ser::detail::keras_store::weight_ref& w) {
-        weight_info info{w.name, w.path, {}, {}};
-        info.dtype = detail::dataset_dtype(file.h5.get(), w.path, h5ser::detail::where{path, {}, w.path}, info.shape);
-        return info;
-    };
-    for (const auto& layer : file.layers) {
-        layer_info info{layer.name, {}, {}};
-        if (const auto it = classes.find(layer.name); it != classes.end()) info.class_name = it->second;
-        for (const auto& w : layer.weights) info.weights.push_back(describe(w));
-        out.layers.push_back(std::move(info));
-    }
-    if (file.optimizer)
-        for (const auto& w : *file.optimizer) out.optimizer_weights.push_back(describe(w));
-    return out;
-}
+namespace h5ser::keras {
 
 /// Writes `model`'s weights as tf.keras 2.x `model.save_weights("w.h5")` does: root attributes
 /// layer_names, backend, keras_version; one group per layer with weight_names; datasets at

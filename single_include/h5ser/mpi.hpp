@@ -5,21 +5,22 @@
 #include "h5ser.hpp"
 #include <mpi.h>
 #include <hdf5.h>
+#include <string>
+#include <type_traits>
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 #include <exception>
 #include <stdexcept>
 #include <utility>
 #include <cstring>
 #include <numeric>
+#include <functional>
+#include <map>
 
 // ---- h5ser/mpi.hpp -----------------------------------------------------------------------------
 // h5ser/mpi.hpp: sharded checkpoints through parallel HDF5 (MPI-IO). Opt-in: link the CMake target
@@ -37,7 +38,7 @@
 // and the same hyperparameters (save checks this). Tensors not named in the sharding are
 // replicated: saved from rank 0 after checking every rank holds the same bytes, loaded whole by
 // every rank. An error on one rank is an error on every rank, and nothing hangs (see
-// detail/mpi_collective.hpp for the one rule that ensures it).
+// mpi/detail/collective.hpp for the one rule that ensures it).
 
 
 #ifndef H5_HAVE_PARALLEL
@@ -45,8 +46,20 @@
 #endif
 
 
-// ---- h5ser/detail/mpi_collective.hpp -----------------------------------------------------------
-// h5ser/detail/mpi_collective.hpp: what h5ser/mpi.hpp needs from MPI: a private communicator, an
+// ---- h5ser/mpi/detail/parallel_load.hpp --------------------------------------------------------
+// h5ser/mpi/detail/parallel_load.hpp: the MPI loader: the load walk with a tensor reader that
+// reads each rank's slice, all ranks together, and checks the checksums of the whole tensors.
+
+
+
+// ---- h5ser/mpi/detail/parallel_io.hpp ----------------------------------------------------------
+// h5ser/mpi/detail/parallel_io.hpp: what the parallel save and load share: the sharding of each
+// tensor, MPI-IO file access and transfers, slices of a dataspace.
+
+
+
+// ---- h5ser/mpi/detail/collective.hpp -----------------------------------------------------------
+// h5ser/mpi/detail/collective.hpp: what h5ser/mpi.hpp needs from MPI: a private communicator, an
 // error on one rank turned into an error on every rank, and byte transfers of any size.
 //
 // The rule that keeps a failing save or load from hanging: a rank never leaves the sequence of
@@ -57,7 +70,10 @@
 
 
 
-namespace h5ser::detail {
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 /// A duplicate of the user's communicator, so h5ser's messages never match the user's.
 class private_comm {
@@ -262,10 +278,10 @@ inline void wait_all(std::vector<MPI_Request>& requests) {
     requests.clear();
 }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::mpi::detail
 
-// ---- h5ser/detail/sharded_tensor.hpp -----------------------------------------------------------
-// h5ser/detail/sharded_tensor.hpp: a tensor split across MPI ranks along one axis: where each
+// ---- h5ser/mpi/detail/sharded_tensor.hpp -------------------------------------------------------
+// h5ser/mpi/detail/sharded_tensor.hpp: a tensor split across MPI ranks along one axis: where each
 // rank's slice lies, the checksum of the whole tensor, and the whole tensor gathered.
 //
 // h5ser's checksum of a tensor is the XXH3-64 of its row-major element bytes, whatever wrote it.
@@ -277,7 +293,10 @@ inline void wait_all(std::vector<MPI_Request>& requests) {
 
 
 
-namespace h5ser::detail {
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 /// A run of indices along one axis: [offset, offset + count).
 struct index_range {
@@ -445,7 +464,10 @@ inline std::vector<unsigned char> gather_whole(MPI_Comm comm, int rank, const sp
     return whole;
 }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::mpi::detail
+
+// ---- h5ser/mpi/sharding.hpp --------------------------------------------------------------------
+// h5ser/mpi/sharding.hpp: how the ranks hold each tensor of the model.
 
 
 namespace h5ser::mpi {
@@ -487,21 +509,24 @@ using sharding = std::map<std::string, shard, std::less<>>;
 
 }  // namespace h5ser::mpi
 
-namespace h5ser::detail {
+
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 /// Finds the shard of each tensor and remembers which entries were used.
 class shard_lookup {
 public:
-    explicit shard_lookup(const mpi::sharding& shards) : shards_(shards) {}
+    explicit shard_lookup(const sharding& shards) : shards_(shards) {}
 
-    [[nodiscard]] mpi::shard find(const where& at) {
+    [[nodiscard]] shard find(const where& at) {
         for (const std::string* key : {&at.h5, &at.field}) {
             if (const auto it = shards_.find(*key); it != shards_.end()) {
                 used_.push_back(it->first);
                 return it->second;
             }
         }
-        return mpi::shard::replicated();
+        return shard::replicated();
     }
 
     /// Throws when an entry names no tensor of `model`: none the save or load visited, and none
@@ -514,14 +539,14 @@ public:
         for (const auto& [key, s] : shards_) {
             if (std::find(used_.begin(), used_.end(), key) == used_.end())
                 unknown.push_back({errc::invalid_value, key, {}, "a tensor field of the model", "no such tensor",
-                                   "h5ser::mpi::sharding names a field the model does not store as a tensor"});
+                                   "h5ser::sharding names a field the model does not store as a tensor"});
         }
         if (!unknown.empty()) throw error(file, std::move(unknown));
     }
 
 private:
     // Marks the entries naming a tensor field of the model.
-    struct marker : ignoring_visitor {
+    struct marker : ignoring_sink {
         explicit marker(shard_lookup& l) noexcept : lookup(l) {}
         shard_lookup& lookup;
         template <class X>
@@ -530,7 +555,7 @@ private:
         }
     };
 
-    const mpi::sharding& shards_;
+    const sharding& shards_;
     std::vector<std::string_view> used_;
 };
 
@@ -578,7 +603,290 @@ inline std::string slice_text(const split_geometry& g) {
     return s;
 }
 
-// ---- saving ---------------------------------------------------------------------------------
+}  // namespace h5ser::mpi::detail
+
+
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
+/// What each rank tells the others about one tensor it is about to load.
+struct load_record {
+    static constexpr std::size_t size = 6;
+    enum : std::size_t { structure, sharded, reading, axis, offset, count };
+};
+inline constexpr std::uint64_t end_of_walk = ~std::uint64_t{0};
+
+/// The load walk's tensor reader on every rank (see whole_tensor_reader): replicated tensors are
+/// read whole by every rank, split ones each rank its slice, all ranks together.
+struct sliced_tensor_reader {
+    const private_comm* comm = nullptr;
+    shard_lookup* shards = nullptr;
+    handle transfer;
+    bool diverged = false;  ///< the ranks walk different models: no more collective calls
+
+    template <class Ctx, class X>
+    void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::size_t rank = adapter::rank;
+        constexpr std::string_view dtype = dtype_name<element>();
+        const shard s = shards->find(at);
+        std::array<std::uint64_t, load_record::size> mine{};
+        mine[load_record::structure] = hash_bytes(at.h5.data(), at.h5.size()) ^ hash_bytes(dtype.data(), dtype.size());
+        mine[load_record::sharded] = s.how() != shard::kind::replicated;
+        if (s.how() == shard::kind::replicated) {
+            if (!agree_on(ctx.problems, mine, at)) return;
+            h5ser::detail::load_dataset(ctx, parent, name, target, at);
+            return;
+        }
+        // A split tensor: this rank's slice, checked like a whole one, read by all ranks together.
+        std::optional<sliced_read> read;
+        if (s.axis() >= rank) {
+            ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank), "axis " + std::to_string(s.axis()),
+                                "h5ser::shard of a rank-" + std::to_string(rank) + " tensor"});
+        } else {
+            read = prepare_slice<X>(ctx, parent, name, target, s, at);
+        }
+        mine[load_record::reading] = read.has_value() && ctx.reading_data();
+        if (read) {
+            mine[load_record::axis] = s.axis();
+            mine[load_record::offset] = read->slice.offset;
+            mine[load_record::count] = read->slice.count;
+        }
+        const auto all = allgather(*comm, mine);
+        if (!check_same_walk(ctx.problems, all, at)) return;
+        for (const auto& r : all)
+            if (!r[load_record::reading]) return;  // the load fails anyway (some rank found a problem)
+        read_slice<X>(ctx, *read, all, target, at);
+    }
+
+    /// Collective: the last agreement of the walk (a rank with tensors left over finds out here).
+    void finish_walk(problem_list& problems, const where& at) {
+        std::array<std::uint64_t, load_record::size> mine{};
+        mine[load_record::structure] = end_of_walk;
+        agree_on(problems, mine, at);
+    }
+
+private:
+    struct sliced_read {
+        handle dataset;
+        handle file_type;
+        std::vector<hsize_t> dims;  ///< the whole tensor's
+        std::size_t axis = 0;
+        index_range slice;
+    };
+
+    bool check_same_walk(problem_list& problems, const std::vector<std::array<std::uint64_t, load_record::size>>& all, const where& at) {
+        for (std::size_t r = 1; r < all.size(); ++r) {
+            if (all[r][load_record::structure] != all[0][load_record::structure] || all[r][load_record::sharded] != all[0][load_record::sharded]) {
+                problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), "the same model and sharding on every MPI rank",
+                                    "another on rank " + std::to_string(r),
+                                    "every rank must load a model of the same fields with the same fields sharded"});
+                diverged = true;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    bool agree_on(problem_list& problems, const std::array<std::uint64_t, load_record::size>& mine, const where& at) {
+        if (diverged) return false;
+        return check_same_walk(problems, allgather(*comm, mine), at);
+    }
+
+    /// Opens the dataset and checks it against the target's dtype and this rank's slice shape.
+    template <class X, class Ctx>
+    std::optional<sliced_read> prepare_slice(Ctx& ctx, hid_t parent, std::string_view name, X& target, const shard& s, const where& at) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::size_t rank = adapter::rank;
+        constexpr std::string_view dtype = dtype_name<element>();
+        handle dataset = open_child(ctx.problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+        if (!dataset) return std::nullopt;
+        dataset_view view = inspect_dataset(dataset.get(), at);
+        if (view.dtype != dtype || view.shape.null || view.shape.scalar || view.shape.dims.size() != rank) {
+            ctx.problems.add({view.dtype != dtype ? errc::dtype_mismatch : errc::shape_mismatch, at.field, at.h5,
+                                "dataset " + std::string(dtype) + " of rank " + std::to_string(rank), "dataset " + view.dtype + view.shape.text(), {}});
+            return std::nullopt;
+        }
+        if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return std::nullopt;
+        const std::uint64_t extent = view.shape.dims[s.axis()];
+        index_range slice = s.how() == shard::kind::split ? even_block(extent, comm->rank(), comm->size())
+                                                              : index_range{s.offset(), s.count()};
+        if (slice.offset > extent || slice.count > extent - slice.offset) {
+            ctx.problems.add({errc::shape_mismatch, at.field, at.h5,
+                                "a slice [" + std::to_string(slice.offset) + ", " + std::to_string(slice.offset + slice.count) + ") along axis " +
+                                    std::to_string(s.axis()),
+                                "dataset " + view.dtype + view.shape.text(), {}});
+            return std::nullopt;
+        }
+        std::array<std::size_t, rank> slice_shape{};
+        for (std::size_t i = 0; i < rank; ++i) slice_shape[i] = i == s.axis() ? slice.count : view.shape.dims[i];
+        const auto current = adapter::shape(std::as_const(target));
+        bool unsized = false;
+        if constexpr (resizable_tensor<X>) unsized = std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+        if (!unsized && current != slice_shape) {
+            ctx.problems.add({errc::shape_mismatch, at.field, at.h5, "dataset " + shape_text(dtype, current),
+                                "a slice " + shape_text(dtype, slice_shape) + " of dataset " + view.dtype + view.shape.text(),
+                                "this rank's slice along axis " + std::to_string(s.axis())});
+            return std::nullopt;
+        }
+        return sliced_read{std::move(dataset), std::move(view.type), view.shape.dims, s.axis(), slice};
+    }
+
+    /// Collective: every rank reads its slice, the checksum of the whole tensor is computed and
+    /// checked, and the slice is staged for the target.
+    template <class X, class Ctx>
+    void read_slice(Ctx& ctx, sliced_read& read, const std::vector<std::array<std::uint64_t, load_record::size>>& all, X& target, const where& at) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::size_t rank = adapter::rank;
+        std::array<std::size_t, rank> slice_shape{};
+        std::array<hsize_t, rank> slice_dims{};
+        std::size_t count = 1;
+        for (std::size_t i = 0; i < rank; ++i) {
+            slice_dims[i] = i == read.axis ? read.slice.count : read.dims[i];
+            slice_shape[i] = static_cast<std::size_t>(slice_dims[i]);
+            count *= slice_shape[i];
+        }
+        handle memory_type_id = read_memory_type<element>(read.file_type.get(), at);
+        // Read straight into the value the target takes at commit (a tensor that sizes itself), or
+        // into bytes copied into it then (a view).
+        std::conditional_t<resizable_tensor<X>, X, std::vector<unsigned char>> staged{};
+        unsigned char nothing = 0;  // H5Dread wants a buffer even for no elements
+        void* buffer = &nothing;
+        if constexpr (resizable_tensor<X>) {
+            adapter::resize_for_overwrite(staged, slice_shape);
+            if (count) buffer = static_cast<void*>(adapter::data(staged));
+        } else {
+            staged.resize(count * sizeof(element));
+            if (count) buffer = staged.data();
+        }
+        std::string failure;
+        {
+            handle file_space(H5Dget_space(read.dataset.get()));
+            handle memory_space = make_dataspace(slice_dims.data(), rank, at);
+            if (count == 0) H5Sselect_none(memory_space.get());
+            select_slice(file_space.get(), rank, read.dims.data(), read.axis, read.slice, at);
+            if (H5Dread(read.dataset.get(), memory_type_id.get(), memory_space.get(), file_space.get(), transfer.get(),
+                        buffer) < 0) {
+                H5Eclear2(H5E_DEFAULT);
+                failure = "cannot be read (HDF5 error)";
+            }
+        }
+        // The checksum covers the whole tensor: from the slices when they cover the axis once,
+        // else from even blocks of rows each rank reads again.
+        split_geometry g;
+        g.dims.assign(read.dims.begin(), read.dims.end());
+        g.axis = read.axis;
+        g.element_size = sizeof(element);
+        for (const auto& r : all) g.slices.push_back({r[load_record::offset], r[load_record::count]});
+        std::uint64_t hash = 0;
+        if (Ctx::verify && g.tiled_extent() == read.dims[read.axis]) {
+            hash = global_hash(comm->get(), comm->rank(), g, buffer);
+        } else if (Ctx::verify) {
+            split_geometry rows = g;
+            rows.axis = 0;
+            rows.slices.clear();
+            for (int r = 0; r < comm->size(); ++r) rows.slices.push_back(even_block(read.dims[0], r, comm->size()));
+            const std::vector<unsigned char> block = read_rows(read, rows.slices[static_cast<std::size_t>(comm->rank())], memory_type_id.get(), failure, at);
+            hash = global_hash(comm->get(), comm->rank(), rows, block.data());
+        }
+        if (!failure.empty()) {
+            ctx.problems.add({errc::io, at.field, at.h5, {}, {}, "dataset " + failure});
+            return;
+        }
+        if constexpr (Ctx::verify) {
+            std::array<std::uint64_t, rank> dims{};
+            for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
+            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, read.dataset.get(), hash, dtype_name<element>(), dims.data(), rank, at))
+                return;
+        }
+        if (!check_bool_elements<element>(ctx.problems, buffer, count, at)) return;
+        if constexpr (resizable_tensor<X>) ctx.commits.move_into(target, std::move(staged));
+        else ctx.commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(staged));
+    }
+
+    /// Rows `rows` (along axis 0) of the dataset, as stored, read by this rank alone.
+    std::vector<unsigned char> read_rows(const sliced_read& read, index_range rows, hid_t memory_type_id, std::string& failure, const where& at) {
+        std::uint64_t per_row = H5Tget_size(memory_type_id);
+        for (std::size_t i = 1; i < read.dims.size(); ++i) per_row *= read.dims[i];
+        std::vector<unsigned char> block(rows.count * per_row);
+        if (block.empty()) return block;
+        std::vector<hsize_t> dims = read.dims;
+        dims[0] = rows.count;
+        handle file_space(H5Dget_space(read.dataset.get()));
+        handle memory_space = make_dataspace(dims.data(), dims.size(), at);
+        select_slice(file_space.get(), dims.size(), read.dims.data(), 0, rows, at);
+        if (H5Dread(read.dataset.get(), memory_type_id, memory_space.get(), file_space.get(), H5P_DEFAULT, block.data()) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            failure = "cannot be read (HDF5 error)";
+        }
+        return block;
+    }
+};
+
+template <bool Lenient, bool Verify, class Model>
+void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+                        const private_comm& comm, rank_agreement& agreement, const sharding& shards) {
+    shard_lookup lookup(shards);
+    load_context<Lenient, Verify, sliced_tensor_reader> ctx;
+    ctx.file = path;
+    ctx.mode = mode;
+    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.reader.comm = &comm;
+    ctx.reader.shards = &lookup;
+    const where at{path, {}, "/"};
+    agreement.together([&] { ctx.reader.transfer = collective_transfer(at); });
+    // The walk makes collective calls only through its reader, which agrees before each; anything it
+    // throws (an HDF5 failure) is kept and reported after the walk's last agreement.
+    agreement.attempt([&] { load_tree(ctx, root, model); });
+    ctx.reader.finish_walk(ctx.problems, at);
+    agreement.together([&] {
+        ctx.problems.throw_if_any(path);
+        lookup.check_all_used(model, path);
+    });
+    ctx.commits.apply_all();
+}
+
+template <class Policies, class Model>
+void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model) {
+    quiet_hdf5_errors quiet;
+    const private_comm comm(user_comm, path);
+    rank_agreement agreement(comm, path);
+    const where at{path, {}, "/"};
+    // Rank 0 checks the seal (reading the metadata once); then all ranks open the file together.
+    agreement.together([&] {
+        if (comm.rank() == 0) check_readable(path, Policies::verify);
+    });
+    handle file;
+    handle root;
+    load_plan plan{};
+    agreement.together([&] {
+        const handle fapl = parallel_file_access(file_access(at), comm.get(), at);
+        file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
+    });
+    agreement.together([&] {
+        root = open_root(file.get(), path);
+        plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
+    });
+    parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
+                                                            shards);
+}
+
+}  // namespace h5ser::mpi::detail
+
+// ---- h5ser/mpi/detail/parallel_save.hpp --------------------------------------------------------
+// h5ser/mpi/detail/parallel_save.hpp: the MPI writer: every rank writes its slices into one sealed
+// file, which is exactly what h5ser::save writes for the whole model.
+
+
+
+
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 /// What each rank tells the others about one tensor it is about to save.
 struct save_record {
@@ -587,15 +895,12 @@ struct save_record {
     std::array<std::uint64_t, size> v{};
 };
 
-/// A file_writer whose tensors are written by all ranks together, each its slice.
-template <save_mode Mode>
-class parallel_file_writer : public file_writer {
-    using base = file_writer;
-
+/// The save walk's sink on every rank: tensors are written by all ranks together, each its slice;
+/// everything else goes to the serial file_writer it wraps, once every rank agrees.
+class parallel_file_writer {
 public:
-    parallel_file_writer(hid_t root, const where& at, storage_plan storage, const progress_callback& progress, std::uint64_t local_bytes,
-                         const private_comm& comm, rank_agreement& agreement, shard_lookup& shards)
-        : base(Mode, root, at, std::move(storage), progress, local_bytes),
+    parallel_file_writer(file_writer& base, const where& at, const private_comm& comm, rank_agreement& agreement, shard_lookup& shards)
+        : base_(base),
           comm_(comm),
           agreement_(agreement),
           shards_(shards),
@@ -616,7 +921,7 @@ public:
         const written_tensor local_extent = tensor_extent(value, local_count);
         const void* local = element_bytes(value, local_count);
         agreement_.together([&] {
-            const mpi::shard s = shards_.find(at);
+            const shard s = shards_.find(at);
             const auto shape = adapter::shape(value);
             mine.v[save_record::structure] = XXH3_64bits_digest(structure_.get());
             mine.v[save_record::how] = static_cast<std::uint64_t>(s.how());
@@ -625,12 +930,12 @@ public:
             mine.v[save_record::count] = s.count();
             mine.v[save_record::rank] = rank;
             for (std::size_t i = 0; i < rank; ++i) mine.v[save_record::dims + i] = local_extent.dims[i];
-            if (s.how() == mpi::shard::kind::replicated) {
+            if (s.how() == shard::kind::replicated) {
                 mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
             } else if (s.axis() >= rank) {
                 throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
-                                                          "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
-            } else if (s.how() == mpi::shard::kind::slice && s.count() != shape[s.axis()]) {
+                                                          "axis " + std::to_string(s.axis()), "h5ser::shard of a rank-" + std::to_string(rank) + " tensor"});
+            } else if (s.how() == shard::kind::slice && s.count() != shape[s.axis()]) {
                 throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5,
                                                           "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
                                                           shape_text(dtype, shape), "the shard's count and the tensor this rank holds differ"});
@@ -654,7 +959,7 @@ public:
         agreement_.together([&] {
             handle ftype = file_type<element>(at);
             mtype = memory_type<element>(at);
-            dataset = create_tensor_dataset(this->parent(), name, ftype.get(), dims.data(), rank, this->plists(), this->plan(), at, &compact);
+            dataset = create_tensor_dataset(base_.parent(), name, ftype.get(), dims.data(), rank, base_.plists(), base_.plan(), at, &compact);
         });
         std::vector<unsigned char> whole;
         if (compact && split && split->total_bytes() > 0) whole = gather_whole(comm_.get(), comm_.rank(), *split, local);
@@ -662,11 +967,11 @@ public:
             write_elements(dataset.get(), mtype.get(), dims.data(), rank, split, compact, compact && split ? whole.data() : local, at);
         });
         agreement_.together([&] {
-            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, w.data_hash, this->plists(), at);
+            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, w.data_hash, base_.plists(), at);
             close_written_dataset(dataset, w, at);
         });
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
-        agreement_.attempt([&] { this->record_dataset(name, dtype, w, local_count * sizeof(element), at, optimizer); });
+        agreement_.attempt([&] { base_.record_dataset(name, dtype, w, local_count * sizeof(element), at, optimizer); });
     }
 
     template <class X>
@@ -683,22 +988,26 @@ public:
                                                               "another value on rank " + std::to_string(r),
                                                               "attributes are stored once; only tensors may differ between ranks"});
             }
-            base::attribute(name, value, at, optimizer);
+            base_.attribute(name, value, at, optimizer);
         });
     }
 
     void absent(std::string_view name, const where& at) {
         note_structure(at.h5, "absent");
-        agreement_.together([&] { base::absent(name, at); });
+        agreement_.together([&] { base_.absent(name, at); });
     }
     void begin(std::string_view name, const where& at, const container_info& info) {
         note_structure(at.h5, "group");
-        agreement_.together([&] { base::begin(name, at, info); });
+        agreement_.together([&] { base_.begin(name, at, info); });
     }
-    void end(const container_info& info) { base::end(info); }
+    void end(const container_info& info) { base_.end(info); }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        base_.push_storage(field, names_compact, chunks);
+    }
+    void pop_storage() { base_.pop_storage(); }
 
     /// Collective: checks, after the walk, that every rank walked the same model.
-    void finish(const where& at) {
+    void check_same_model(const where& at) {
         std::array<std::uint64_t, 1> digest{XXH3_64bits_digest(structure_.get())};
         const auto all = allgather(comm_, digest);
         agreement_.together([&] { check_same_structure(all, at); });
@@ -757,19 +1066,19 @@ private:
                 refuse("a tensor of rank " + std::to_string(first[save_record::rank]) + " on every MPI rank",
                        "rank " + std::to_string(records[r][save_record::rank]) + " on MPI rank " + std::to_string(r), {});
             if (records[r][save_record::how] != first[save_record::how] || records[r][save_record::axis] != first[save_record::axis])
-                refuse("the same h5ser::mpi::shard on every rank", "another on rank " + std::to_string(r), {});
+                refuse("the same h5ser::shard on every rank", "another on rank " + std::to_string(r), {});
         }
-        const auto how = static_cast<mpi::shard::kind>(first[save_record::how]);
-        if (how == mpi::shard::kind::replicated) {
+        const auto how = static_cast<shard::kind>(first[save_record::how]);
+        if (how == shard::kind::replicated) {
             for (std::size_t r = 1; r < records.size(); ++r) {
                 if (!std::equal(records[r].begin() + save_record::dims, records[r].end(), first.begin() + save_record::dims))
                     refuse("the same shape on every rank (the tensor is replicated)", "another shape on rank " + std::to_string(r),
-                           "name the field in h5ser::mpi::sharding if the ranks hold slices");
+                           "name the field in h5ser::sharding if the ranks hold slices");
                 if (records[r][save_record::local_hash] != first[save_record::local_hash])
                     throw error(std::string(at.file),
                                 problem{errc::invalid_value, at.field, at.h5, "the same elements on every rank (the tensor is replicated)",
                                         "other elements on rank " + std::to_string(r),
-                                        "name the field in h5ser::mpi::sharding if the ranks hold slices"});
+                                        "name the field in h5ser::sharding if the ranks hold slices"});
             }
             return std::nullopt;
         }
@@ -783,7 +1092,7 @@ private:
                     refuse("slices of one shape but along axis " + std::to_string(g.axis), "another shape on rank " + std::to_string(r), {});
             }
             const std::uint64_t count = records[r][save_record::dims + g.axis];
-            const std::uint64_t offset = how == mpi::shard::kind::split ? next : records[r][save_record::offset];
+            const std::uint64_t offset = how == shard::kind::split ? next : records[r][save_record::offset];
             g.slices.push_back({offset, count});
             next += count;
         }
@@ -819,6 +1128,7 @@ private:
         check(H5Dwrite(dataset, mtype, memory_space.get(), file_space.get(), transfer_.get(), data), at, "cannot write dataset");
     }
 
+    file_writer& base_;
     const private_comm& comm_;
     rank_agreement& agreement_;
     shard_lookup& shards_;
@@ -827,7 +1137,7 @@ private:
 };
 
 template <save_mode Mode, class Model>
-void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const mpi::sharding& shards,
+void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards,
                    const storage_plan& storage, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
     const private_comm comm(user_comm, path);
@@ -848,311 +1158,33 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
     std::uint64_t userblock = seal_userblock_size(counter.count);
     MPI_Bcast(&userblock, 1, MPI_UINT64_T, 0, comm.get());
 
-    std::vector<byte_range> data_ranges;
-    {
-        handle file;
-        agreement.together([&] {
-            handle fapl = parallel_file_access(writer_file_access(root), comm.get(), root);
-            file = create_hdf5_file(temp, path, userblock, file_style::h5ser, fapl.get());
-        });
-        handle root_group;
-        agreement.together([&] { root_group = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open root group"); });
-        shard_lookup lookup(shards);
-        parallel_file_writer<Mode> writer(root_group.get(), root, storage, progress, counter.bytes, comm, agreement, lookup);
-        // The walk agrees at every node; what write_model does after it (root attributes, all
-        // alike on every rank) is checked by the agreement that follows.
-        agreement.attempt([&] {
-            write_model<Mode>(writer, root_group.get(), model, root, no_extra_root_attributes{});
-            lookup.check_all_used(model, path);
-        });
-        agreement.agree();
-        writer.finish(root);
-        data_ranges = writer.data_ranges();
-        agreement.together([&] {
-            root_group.reset();
-            // Every rank's data reaches the file (MPI_File_sync) before the file closes.
-            check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), root, "cannot flush the file");
-            if (file.close() < 0) throw_hdf5(root, "cannot write the file", errc::io);
-        });
-    }
+    std::optional<sealed_file_writer> file;
+    agreement.together([&] {
+        const handle fapl = parallel_file_access(writer_file_access(root), comm.get(), root);
+        file.emplace(path, temp, userblock, fapl.get(), out ? &*out : nullptr);
+    });
+    shard_lookup lookup(shards);
+    file_writer serial(Mode, *file, storage, progress, counter.bytes);
+    parallel_file_writer writer(serial, root, comm, agreement, lookup);
+    // The walk agrees at every node; what write_model does after it (root attributes, all alike on
+    // every rank) is checked by the agreement that follows.
+    agreement.attempt([&] {
+        write_model<Mode>(writer, serial, model);
+        lookup.check_all_used(model, path);
+    });
+    agreement.agree();
+    writer.check_same_model(root);
+    // Every rank's data reaches the file (MPI_File_sync) before the file closes.
+    agreement.together([&] { file->close(true); });
     // All ranks have written and flushed: rank 0 seals the file and renames it over the target.
     agreement.together([&] {
-        if (comm.rank() != 0) return;
-        write_seal(temp, userblock, std::move(data_ranges), path);
-        out->commit();
+        if (comm.rank() == 0) file->seal_and_commit();
     });
     if (progress) agreement.together([&] { progress(counter.bytes, counter.bytes); });
 }
 
-// ---- loading --------------------------------------------------------------------------------
+}  // namespace h5ser::mpi::detail
 
-/// What each rank tells the others about one tensor it is about to load.
-struct load_record {
-    static constexpr std::size_t size = 6;
-    enum : std::size_t { structure, sharded, reading, axis, offset, count };
-};
-inline constexpr std::uint64_t end_of_walk = ~std::uint64_t{0};
-
-template <bool Lenient, bool Verify>
-struct parallel_load_context : load_context<Lenient, Verify> {
-    const private_comm* comm = nullptr;
-    shard_lookup* shards = nullptr;
-    handle transfer;
-    bool diverged = false;  ///< the ranks walk different models: no more collective calls
-
-    /// Tensors are read here (see load_node): replicated ones whole by every rank, split ones
-    /// each rank its slice, all ranks together.
-    template <class X>
-    void load_dataset(hid_t parent, std::string_view name, X& target, const where& at) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        constexpr std::size_t rank = adapter::rank;
-        constexpr std::string_view dtype = dtype_name<element>();
-        const mpi::shard s = shards->find(at);
-        std::array<std::uint64_t, load_record::size> mine{};
-        mine[load_record::structure] = hash_bytes(at.h5.data(), at.h5.size()) ^ hash_bytes(dtype.data(), dtype.size());
-        mine[load_record::sharded] = s.how() != mpi::shard::kind::replicated;
-        if (s.how() == mpi::shard::kind::replicated) {
-            if (!agree_on(mine, at)) return;
-            detail::load_dataset(*this, parent, name, target, at);
-            return;
-        }
-        // A split tensor: this rank's slice, checked like a whole one, read by all ranks together.
-        std::optional<sliced_read> read;
-        if (s.axis() >= rank) {
-            this->problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank), "axis " + std::to_string(s.axis()),
-                                "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
-        } else {
-            read = prepare_slice<X>(parent, name, target, s, at);
-        }
-        mine[load_record::reading] = read.has_value() && this->reading_data();
-        if (read) {
-            mine[load_record::axis] = s.axis();
-            mine[load_record::offset] = read->slice.offset;
-            mine[load_record::count] = read->slice.count;
-        }
-        const auto all = allgather(*comm, mine);
-        if (!check_same_walk(all, at)) return;
-        for (const auto& r : all)
-            if (!r[load_record::reading]) return;  // the load fails anyway (some rank found a problem)
-        read_slice<X>(*read, all, target, at);
-    }
-
-    /// Collective: the last agreement of the walk (a rank with tensors left over finds out here).
-    void finish_walk(const where& at) {
-        std::array<std::uint64_t, load_record::size> mine{};
-        mine[load_record::structure] = end_of_walk;
-        agree_on(mine, at);
-    }
-
-private:
-    struct sliced_read {
-        handle dataset;
-        handle file_type;
-        std::vector<hsize_t> dims;  ///< the whole tensor's
-        std::size_t axis = 0;
-        index_range slice;
-    };
-
-    bool check_same_walk(const std::vector<std::array<std::uint64_t, load_record::size>>& all, const where& at) {
-        for (std::size_t r = 1; r < all.size(); ++r) {
-            if (all[r][load_record::structure] != all[0][load_record::structure] || all[r][load_record::sharded] != all[0][load_record::sharded]) {
-                this->problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), "the same model and sharding on every MPI rank",
-                                    "another on rank " + std::to_string(r),
-                                    "every rank must load a model of the same fields with the same fields sharded"});
-                diverged = true;
-                return false;
-            }
-        }
-        return true;
-    }
-
-    bool agree_on(const std::array<std::uint64_t, load_record::size>& mine, const where& at) {
-        if (diverged) return false;
-        return check_same_walk(allgather(*comm, mine), at);
-    }
-
-    /// Opens the dataset and checks it against the target's dtype and this rank's slice shape.
-    template <class X>
-    std::optional<sliced_read> prepare_slice(hid_t parent, std::string_view name, X& target, const mpi::shard& s, const where& at) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        constexpr std::size_t rank = adapter::rank;
-        constexpr std::string_view dtype = dtype_name<element>();
-        handle dataset = open_child(this->problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
-        if (!dataset) return std::nullopt;
-        dataset_view view = inspect_dataset(dataset.get(), at);
-        if (view.dtype != dtype || view.shape.null || view.shape.scalar || view.shape.dims.size() != rank) {
-            this->problems.add({view.dtype != dtype ? errc::dtype_mismatch : errc::shape_mismatch, at.field, at.h5,
-                                "dataset " + std::string(dtype) + " of rank " + std::to_string(rank), "dataset " + view.dtype + view.shape.text(), {}});
-            return std::nullopt;
-        }
-        if (!dataset_is_readable(this->problems, view, sizeof(element), at)) return std::nullopt;
-        const std::uint64_t extent = view.shape.dims[s.axis()];
-        index_range slice = s.how() == mpi::shard::kind::split ? even_block(extent, comm->rank(), comm->size())
-                                                              : index_range{s.offset(), s.count()};
-        if (slice.offset > extent || slice.count > extent - slice.offset) {
-            this->problems.add({errc::shape_mismatch, at.field, at.h5,
-                                "a slice [" + std::to_string(slice.offset) + ", " + std::to_string(slice.offset + slice.count) + ") along axis " +
-                                    std::to_string(s.axis()),
-                                "dataset " + view.dtype + view.shape.text(), {}});
-            return std::nullopt;
-        }
-        std::array<std::size_t, rank> slice_shape{};
-        for (std::size_t i = 0; i < rank; ++i) slice_shape[i] = i == s.axis() ? slice.count : view.shape.dims[i];
-        const auto current = adapter::shape(std::as_const(target));
-        bool unsized = false;
-        if constexpr (resizable_tensor<X>) unsized = std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
-        if (!unsized && current != slice_shape) {
-            this->problems.add({errc::shape_mismatch, at.field, at.h5, "dataset " + shape_text(dtype, current),
-                                "a slice " + shape_text(dtype, slice_shape) + " of dataset " + view.dtype + view.shape.text(),
-                                "this rank's slice along axis " + std::to_string(s.axis())});
-            return std::nullopt;
-        }
-        return sliced_read{std::move(dataset), std::move(view.type), view.shape.dims, s.axis(), slice};
-    }
-
-    /// Collective: every rank reads its slice, the checksum of the whole tensor is computed and
-    /// checked, and the slice is staged for the target.
-    template <class X>
-    void read_slice(sliced_read& read, const std::vector<std::array<std::uint64_t, load_record::size>>& all, X& target, const where& at) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        constexpr std::size_t rank = adapter::rank;
-        std::array<std::size_t, rank> slice_shape{};
-        std::array<hsize_t, rank> slice_dims{};
-        std::size_t count = 1;
-        for (std::size_t i = 0; i < rank; ++i) {
-            slice_dims[i] = i == read.axis ? read.slice.count : read.dims[i];
-            slice_shape[i] = static_cast<std::size_t>(slice_dims[i]);
-            count *= slice_shape[i];
-        }
-        handle memory_type_id = read_memory_type<element>(read.file_type.get(), at);
-        // Read straight into the value the target takes at commit (a tensor that sizes itself), or
-        // into bytes copied into it then (a view).
-        std::conditional_t<resizable_tensor<X>, X, std::vector<unsigned char>> staged{};
-        unsigned char nothing = 0;  // H5Dread wants a buffer even for no elements
-        void* buffer = &nothing;
-        if constexpr (resizable_tensor<X>) {
-            adapter::resize_for_overwrite(staged, slice_shape);
-            if (count) buffer = static_cast<void*>(adapter::data(staged));
-        } else {
-            staged.resize(count * sizeof(element));
-            if (count) buffer = staged.data();
-        }
-        std::string failure;
-        {
-            handle file_space(H5Dget_space(read.dataset.get()));
-            handle memory_space = make_dataspace(slice_dims.data(), rank, at);
-            if (count == 0) H5Sselect_none(memory_space.get());
-            select_slice(file_space.get(), rank, read.dims.data(), read.axis, read.slice, at);
-            if (H5Dread(read.dataset.get(), memory_type_id.get(), memory_space.get(), file_space.get(), transfer.get(),
-                        buffer) < 0) {
-                H5Eclear2(H5E_DEFAULT);
-                failure = "cannot be read (HDF5 error)";
-            }
-        }
-        // The checksum covers the whole tensor: from the slices when they cover the axis once,
-        // else from even blocks of rows each rank reads again.
-        split_geometry g;
-        g.dims.assign(read.dims.begin(), read.dims.end());
-        g.axis = read.axis;
-        g.element_size = sizeof(element);
-        for (const auto& r : all) g.slices.push_back({r[load_record::offset], r[load_record::count]});
-        std::uint64_t hash = 0;
-        if (Verify && g.tiled_extent() == read.dims[read.axis]) {
-            hash = global_hash(comm->get(), comm->rank(), g, buffer);
-        } else if (Verify) {
-            split_geometry rows = g;
-            rows.axis = 0;
-            rows.slices.clear();
-            for (int r = 0; r < comm->size(); ++r) rows.slices.push_back(even_block(read.dims[0], r, comm->size()));
-            const std::vector<unsigned char> block = read_rows(read, rows.slices[static_cast<std::size_t>(comm->rank())], memory_type_id.get(), failure, at);
-            hash = global_hash(comm->get(), comm->rank(), rows, block.data());
-        }
-        if (!failure.empty()) {
-            this->problems.add({errc::io, at.field, at.h5, {}, {}, "dataset " + failure});
-            return;
-        }
-        if constexpr (Verify) {
-            std::array<std::uint64_t, rank> dims{};
-            for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
-            if (!verify_read_tensor(this->problems, this->fingerprint, read.dataset.get(), hash, dtype_name<element>(), dims.data(), rank, at))
-                return;
-        }
-        if (!check_bool_elements<element>(this->problems, buffer, count, at)) return;
-        if constexpr (resizable_tensor<X>) this->commits.move_into(target, std::move(staged));
-        else this->commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(staged));
-    }
-
-    /// Rows `rows` (along axis 0) of the dataset, as stored, read by this rank alone.
-    std::vector<unsigned char> read_rows(const sliced_read& read, index_range rows, hid_t memory_type_id, std::string& failure, const where& at) {
-        std::uint64_t per_row = H5Tget_size(memory_type_id);
-        for (std::size_t i = 1; i < read.dims.size(); ++i) per_row *= read.dims[i];
-        std::vector<unsigned char> block(rows.count * per_row);
-        if (block.empty()) return block;
-        std::vector<hsize_t> dims = read.dims;
-        dims[0] = rows.count;
-        handle file_space(H5Dget_space(read.dataset.get()));
-        handle memory_space = make_dataspace(dims.data(), dims.size(), at);
-        select_slice(file_space.get(), dims.size(), read.dims.data(), 0, rows, at);
-        if (H5Dread(read.dataset.get(), memory_type_id, memory_space.get(), file_space.get(), H5P_DEFAULT, block.data()) < 0) {
-            H5Eclear2(H5E_DEFAULT);
-            failure = "cannot be read (HDF5 error)";
-        }
-        return block;
-    }
-};
-
-template <bool Lenient, bool Verify, class Model>
-void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-                        const private_comm& comm, rank_agreement& agreement, const mpi::sharding& shards) {
-    shard_lookup lookup(shards);
-    parallel_load_context<Lenient, Verify> ctx;
-    ctx.file = path;
-    ctx.mode = mode;
-    ctx.report_unexpected = report_unexpected && !Lenient;
-    ctx.comm = &comm;
-    ctx.shards = &lookup;
-    const where at{path, {}, "/"};
-    agreement.together([&] { ctx.transfer = collective_transfer(at); });
-    // The walk makes collective calls only through ctx, which agrees before each; anything it
-    // throws (an HDF5 failure) is kept and reported after the walk's last agreement.
-    agreement.attempt([&] { load_tree(ctx, root, model); });
-    ctx.finish_walk(at);
-    agreement.together([&] {
-        ctx.problems.throw_if_any(path);
-        lookup.check_all_used(model, path);
-    });
-    ctx.commits.apply_all();
-}
-
-template <class Policies, class Model>
-void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const mpi::sharding& shards, bool fresh_model) {
-    quiet_hdf5_errors quiet;
-    const private_comm comm(user_comm, path);
-    rank_agreement agreement(comm, path);
-    const where at{path, {}, "/"};
-    // Rank 0 checks the seal (reading the metadata once); then all ranks open the file together.
-    agreement.together([&] {
-        if (comm.rank() == 0) check_readable(path, Policies::verify);
-    });
-    handle file;
-    handle root;
-    load_plan plan{};
-    agreement.together([&] {
-        const handle fapl = parallel_file_access(file_access(at), comm.get(), at);
-        file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
-    });
-    agreement.together([&] {
-        root = checked(H5Gopen2(file.get(), "/", H5P_DEFAULT), at, "cannot open root group");
-        plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
-    });
-    parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards);
-}
-
-}  // namespace h5ser::detail
 
 namespace h5ser::mpi {
 
@@ -1162,9 +1194,9 @@ namespace h5ser::mpi {
 /// `path` after every rank has written and flushed. `progress` is told this rank's tensor bytes.
 template <class... Policies, class Model>
 void save(const Model& model, const std::string& path, MPI_Comm comm, const sharding& shards = {}, const progress_callback& progress = {}) {
-    static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
-    static_assert(policies::mode != detail::save_mode::as_saved);
+    static_assert(h5ser::detail::assert_model_type<Model>());
+    using policies = h5ser::detail::policy_set<full_model, Policies...>;
+    static_assert(policies::mode != h5ser::detail::save_mode::as_saved);
     detail::parallel_save<policies::mode>(model, path, comm, shards, policies::storage::plan(), progress);
 }
 
@@ -1173,18 +1205,18 @@ void save(const Model& model, const std::string& path, MPI_Comm comm, const shar
 /// the checksums of the whole tensors and the fingerprint.
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
-    static_assert(detail::assert_model_type<Model>());
+    static_assert(h5ser::detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::mpi::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::parallel_load<detail::policy_set<detail::as_saved, Policies...>>(model, path, comm, shards, true);
+    detail::parallel_load<h5ser::detail::policy_set<h5ser::detail::as_saved, Policies...>>(model, path, comm, shards, true);
     return model;
 }
 
 /// Fills an existing model from `path` with every rank of `comm` (collective); see h5ser::load_into.
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
-    static_assert(detail::assert_model_type<Model>());
-    detail::parallel_load<detail::policy_set<detail::as_saved, Policies...>>(model, path, comm, shards, false);
+    static_assert(h5ser::detail::assert_model_type<Model>());
+    detail::parallel_load<h5ser::detail::policy_set<h5ser::detail::as_saved, Policies...>>(model, path, comm, shards, false);
 }
 
 }  // namespace h5ser::mpi

@@ -73,6 +73,9 @@ H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack();
 
 [[noreturn]] H5SER_CORE_INLINE void throw_hdf5(const where& at, std::string what, errc code = errc::hdf5);
 
+/// Throws an h5ser::error of code io: `what` failed with errno `err`.
+[[noreturn]] H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err);
+
 /// Checks an id-returning HDF5 call and takes ownership of the id.
 inline handle checked(hid_t id, const where& at, std::string_view what) {
     if (id < 0) throw_hdf5(at, std::string(what));
@@ -100,58 +103,8 @@ private:
     void* data_ = nullptr;
 };
 
-#if H5SER_CORE_DEFINITIONS
-// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
-
-// Built with append(): GCC 12 warns falsely (-Wrestrict, GCC bug 105329) on "[" + std::string.
-H5SER_CORE_INLINE where where::child(std::string_view name, bool index) const {
-    where w{file, field, h5};
-    if (index) {
-        w.field.append("[").append(name).append("]");
-    } else {
-        if (!w.field.empty()) w.field.push_back('.');
-        w.field.append(name);
-    }
-    if (w.h5.empty() || w.h5.back() != '/') w.h5.push_back('/');
-    w.h5.append(name);
-    return w;
-}
-
-H5SER_CORE_INLINE where where::key(std::string_view name) const {
-    where w = child(name, true);
-    w.field = field;
-    w.field.append("[\"").append(name).append("\"]");
-    return w;
-}
-
-H5SER_CORE_INLINE std::string where::h5_or_root() const { return h5.empty() ? std::string("/") : h5; }
-
-H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
-    std::vector<std::string> lines;
-    auto walk = [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
-        auto& sink = *static_cast<std::vector<std::string>*>(out);
-        std::string line = e->func_name ? e->func_name : "?";
-        line += ": ";
-        line += e->desc ? e->desc : "";
-        char major[128] = {0};
-        char minor[128] = {0};
-        H5Eget_msg(e->maj_num, nullptr, major, sizeof major);
-        H5Eget_msg(e->min_num, nullptr, minor, sizeof minor);
-        line += std::string(" (") + major + ": " + minor + ")";
-        sink.push_back(std::move(line));
-        return 0;
-    };
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &lines);
-    H5Eclear2(H5E_DEFAULT);
-    return lines;
-}
-
-H5SER_CORE_INLINE void throw_hdf5(const where& at, std::string what, errc code) {
-    auto stack = hdf5_error_stack();
-    throw error(std::string(at.file),
-                problem{code, at.field, at.h5_or_root(), {}, {}, std::move(what)}, std::move(stack));
-}
-
-#endif  // H5SER_CORE_DEFINITIONS
-
 }  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/hdf5-inl.hpp"
+#endif

@@ -1,90 +1,88 @@
-// h5ser/detail/json.hpp: the small JSON writer behind the `schema` attribute.
+// h5ser/detail/json.hpp: the one JSON writer: the `schema` attribute, and the h5ser tool's --json.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
+/// Appends `s` as a JSON string (quoted, escaped; UTF-8 passes through).
 H5SER_CORE_INLINE void append_json_string(std::string& out, std::string_view s);
 
-/// Writes JSON objects in order, inserting commas itself. Keys are given in the order the struct
-/// declares its fields, so the schema reads like the struct.
+/// Appends a JSON number: integral values as integers, others with 9 significant digits, null when
+/// not finite (JSON has no NaN or infinity).
+H5SER_CORE_INLINE void append_json_number(std::string& out, double value);
+
+/// Writes JSON in order, inserting commas itself: the `schema` attribute (keys in the order the
+/// struct declares its fields, so the schema reads like the struct) and the `--json` output of the
+/// h5ser tool. Calls chain; `key` is ignored inside arrays and at the top level.
 class json_writer {
 public:
-    void begin_object(std::string_view key = {}) {
+    json_writer& begin_object(std::string_view key = {}) { return open(key, '{'); }
+    json_writer& end_object() { return close('}'); }
+    json_writer& begin_array(std::string_view key = {}) { return open(key, '['); }
+    json_writer& end_array() { return close(']'); }
+    json_writer& string(std::string_view key, std::string_view value) {
         prefix(key);
-        text_ += '{';
-        first_ = true;
+        append_json_string(text_, value);
+        return *this;
     }
-    void end_object() {
-        text_ += '}';
-        first_ = false;
-    }
-    void begin_array(std::string_view key = {}) {
+    /// Integers as they are; floating-point numbers with 9 significant digits (null when not finite).
+    template <class Number>
+        requires std::is_arithmetic_v<Number>
+    json_writer& number(std::string_view key, Number value) {
         prefix(key);
-        text_ += '[';
-        first_ = true;
+        if constexpr (std::is_integral_v<Number>) text_ += std::to_string(value);
+        else append_json_number(text_, static_cast<double>(value));
+        return *this;
     }
-    void end_array() {
-        text_ += ']';
-        first_ = false;
-    }
-    void value(std::string_view key, std::string_view s) {
+    json_writer& boolean(std::string_view key, bool value) {
         prefix(key);
-        append_json_string(text_, s);
+        text_ += value ? "true" : "false";
+        return *this;
     }
-    void number(std::string_view key, unsigned long long n) {
+    json_writer& null(std::string_view key) {
         prefix(key);
-        text_ += std::to_string(n);
-    }
-    void boolean(std::string_view key, bool b) {
-        prefix(key);
-        text_ += b ? "true" : "false";
+        text_ += "null";
+        return *this;
     }
     [[nodiscard]] const std::string& str() const noexcept { return text_; }
 
 private:
+    json_writer& open(std::string_view key, char bracket) {
+        prefix(key);
+        text_ += bracket;
+        levels_.push_back({true, bracket == '['});
+        return *this;
+    }
+    json_writer& close(char bracket) {
+        text_ += bracket;
+        levels_.pop_back();
+        return *this;
+    }
     void prefix(std::string_view key) {
-        if (!first_) text_ += ',';
-        first_ = false;
-        if (!key.empty()) {
+        if (levels_.empty()) return;
+        if (!levels_.back().first) text_ += ',';
+        levels_.back().first = false;
+        if (!levels_.back().array) {
             append_json_string(text_, key);
             text_ += ':';
         }
     }
+    struct level {
+        bool first;  ///< nothing written at this level yet
+        bool array;
+    };
     std::string text_;
-    bool first_ = true;
+    std::vector<level> levels_;
 };
 
-#if H5SER_CORE_DEFINITIONS
-// ---- core definitions (compiled once with H5SER_COMPILED_CORE; see h5ser/config.hpp) ----
-
-H5SER_CORE_INLINE void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (const char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out += c;  // UTF-8 passes through unchanged
-                }
-        }
-    }
-    out += '"';
-}
-
-#endif  // H5SER_CORE_DEFINITIONS
-
 }  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/json-inl.hpp"
+#endif

@@ -1,6 +1,7 @@
 // h5ser/detail/problems.hpp: collects every problem of a load before one error reports them all.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,27 @@
 #include "h5ser/error.hpp"
 
 namespace h5ser::detail {
+
+/// How a shape is written: "[4, 8]" (h5ser's messages and listings), or as Python prints a tuple,
+/// "(4, 8)", "(40,)", "()" (Keras's messages, which h5ser's Keras interop repeats).
+enum class shape_style { brackets, python_tuple };
+
+/// The one way h5ser turns a shape into text.
+template <class Dim>
+std::string dims_text(const Dim* dims, std::size_t rank, shape_style style = shape_style::brackets) {
+    std::string s(1, style == shape_style::brackets ? '[' : '(');
+    for (std::size_t i = 0; i < rank; ++i) {
+        if (i) s += ", ";
+        s += std::to_string(dims[i]);
+    }
+    if (style == shape_style::python_tuple && rank == 1) s += ',';
+    s += style == shape_style::brackets ? ']' : ')';
+    return s;
+}
+template <class Dims>
+std::string dims_text(const Dims& dims, shape_style style = shape_style::brackets) {
+    return dims_text(dims.data(), dims.size(), style);
+}
 
 class problem_list {
 public:

@@ -1,4 +1,4 @@
-// h5ser/detail/keras_archive.hpp: `.keras` zip archives (libzip), and HDF5 files opened from memory.
+// h5ser/keras/detail/archive.hpp: `.keras` zip archives (libzip), and HDF5 files opened from memory.
 //
 // A `.keras` file is a zip holding config.json, metadata.json and model.weights.h5. The weights
 // member is read into memory and opened with HDF5's core driver: nothing is extracted to disk.
@@ -20,7 +20,10 @@
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/error.hpp"
 
-namespace h5ser::detail {
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 /// True when the file starts with a zip local-file header ("PK\3\4"): Keras sniffs the same way.
 inline bool has_zip_signature(const std::string& path) {
@@ -94,4 +97,4 @@ inline handle open_hdf5_image(const std::vector<unsigned char>& image, const std
     return checked(H5Fopen(display_path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open the HDF5 image");
 }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::keras::detail

@@ -1,6 +1,6 @@
-// h5ser/detail/keras_store.hpp: finds the layers and weights in a file of any Keras generation.
+// h5ser/keras/detail/store.hpp: finds the layers and weights in a file of any Keras generation.
 //
-// keras-h5-layout.md (in the project's shared notes) is the reference. In short:
+// docs/keras.md describes the layouts. In short:
 //   legacy .h5 (Keras 1, 2, tf.keras, Keras 3's legacy writer): `layer_names` on the root (weights
 //     only) or on /model_weights (full model) lists the layers in model order; each layer group's
 //     `weight_names` lists its weights in order, as paths relative to the layer group.
@@ -24,12 +24,15 @@
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/json_reader.hpp"
-#include "h5ser/detail/keras_archive.hpp"
-#include "h5ser/detail/seal.hpp"  // defines verify_seal, which file.hpp declares
+#include "h5ser/keras/detail/json_reader.hpp"
+#include "h5ser/keras/detail/archive.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/error.hpp"
 
-namespace h5ser::detail::keras_store {
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 enum class flavour {
     legacy_model,    ///< model.save("m.h5"): weights under /model_weights
@@ -148,7 +151,7 @@ inline std::string string_attribute_or(hid_t object, const char* name, const whe
 
 inline void read_legacy(store& s) {
     const where at{s.file, {}, "/"};
-    handle root = checked(H5Gopen2(s.h5.get(), "/", H5P_DEFAULT), at, "cannot open the root group");
+    handle root = open_root(s.h5.get(), s.file);
     s.config_json = string_attribute_or(root.get(), "model_config", at, {});
     s.training_json = string_attribute_or(root.get(), "training_config", at, {});
     // tf.keras's rule: a file without root layer_names but with model_weights is a full-model file.
@@ -156,7 +159,7 @@ inline void read_legacy(store& s) {
     if (read_name_list(root.get(), "layer_names", at)) {
         s.kind = flavour::legacy_weights;
         s.weights_group = "/";
-        weights = checked(H5Gopen2(s.h5.get(), "/", H5P_DEFAULT), at, "cannot open the root group");
+        weights = open_root(s.h5.get(), s.file);
     } else {
         s.kind = flavour::legacy_model;
         s.weights_group = "/model_weights";
@@ -340,7 +343,7 @@ inline bool is_legacy(hid_t file) {
 
 /// Opens any Keras weights file: legacy .h5, Keras 3 .weights.h5, or a .keras archive (by its zip
 /// signature, as Keras detects it).
-inline store open(const std::string& path) {
+inline store open_store(const std::string& path) {
     store s;
     s.file = path;
     quiet_hdf5_errors quiet;
@@ -369,4 +372,4 @@ inline store open(const std::string& path) {
     return s;
 }
 
-}  // namespace h5ser::detail::keras_store
+}  // namespace h5ser::keras::detail

@@ -1,4 +1,4 @@
-// h5ser/detail/sharded_tensor.hpp: a tensor split across MPI ranks along one axis: where each
+// h5ser/mpi/detail/sharded_tensor.hpp: a tensor split across MPI ranks along one axis: where each
 // rank's slice lies, the checksum of the whole tensor, and the whole tensor gathered.
 //
 // h5ser's checksum of a tensor is the XXH3-64 of its row-major element bytes, whatever wrote it.
@@ -20,9 +20,12 @@
 #include <vector>
 
 #include "h5ser/detail/hash.hpp"
-#include "h5ser/detail/mpi_collective.hpp"
+#include "h5ser/mpi/detail/collective.hpp"
 
-namespace h5ser::detail {
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 /// A run of indices along one axis: [offset, offset + count).
 struct index_range {
@@ -190,4 +193,4 @@ inline std::vector<unsigned char> gather_whole(MPI_Comm comm, int rank, const sp
     return whole;
 }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::mpi::detail

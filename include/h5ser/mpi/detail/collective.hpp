@@ -1,4 +1,4 @@
-// h5ser/detail/mpi_collective.hpp: what h5ser/mpi.hpp needs from MPI: a private communicator, an
+// h5ser/mpi/detail/collective.hpp: what h5ser/mpi.hpp needs from MPI: a private communicator, an
 // error on one rank turned into an error on every rank, and byte transfers of any size.
 //
 // The rule that keeps a failing save or load from hanging: a rank never leaves the sequence of
@@ -21,7 +21,10 @@
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/error.hpp"
 
-namespace h5ser::detail {
+namespace h5ser::mpi::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
 
 /// A duplicate of the user's communicator, so h5ser's messages never match the user's.
 class private_comm {
@@ -226,4 +229,4 @@ inline void wait_all(std::vector<MPI_Request>& requests) {
     requests.clear();
 }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::mpi::detail

@@ -1,4 +1,4 @@
-// h5ser/detail/json_reader.hpp: a small, tolerant JSON reader for the configurations Keras stores.
+// h5ser/keras/detail/json_reader.hpp: a small, tolerant JSON reader for the configurations Keras stores.
 //
 // Keras writes its JSON with Python's json.dumps, which emits the bare tokens NaN, Infinity and
 // -Infinity for non-finite floats. Strict parsers refuse those files; this one accepts them. It
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace h5ser::detail {
+namespace h5ser::keras::detail {
 
 struct json_value {
     enum class type { null, boolean, number, string, array, object };
@@ -227,4 +227,4 @@ private:
 /// Parses `text`; throws std::runtime_error naming the byte offset of the first error.
 inline json_value parse_json(std::string_view text) { return json_parser(text).parse(); }
 
-}  // namespace h5ser::detail
+}  // namespace h5ser::keras::detail

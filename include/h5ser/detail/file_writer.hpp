@@ -1,0 +1,166 @@
+// h5ser/detail/file_writer.hpp: the sink of the save walk that writes a model into an h5ser file:
+// groups, datasets and attributes, the schema of a full model, progress; and save_model, which
+// runs the walk into a sealed_file_writer.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "h5ser/config.hpp"
+#include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/group.hpp"
+#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/json.hpp"
+#include "h5ser/detail/save_walk.hpp"
+#include "h5ser/detail/sealed_file.hpp"
+#include "h5ser/progress.hpp"
+#include "h5ser/reflect.hpp"
+
+namespace h5ser::detail {
+
+/// The bytes of a tensor's elements.
+template <class X>
+std::uint64_t tensor_bytes(const X& value) noexcept {
+    std::uint64_t n = sizeof(typename tensor_adapter<X>::element_type);
+    for (const std::size_t d : tensor_adapter<X>::shape(value)) n *= d;
+    return n;
+}
+
+/// Writes what the save walk visits into `file`, and builds the schema (full model) on the way.
+/// Only dataset() and attribute() depend on the field's type; the rest is compiled once with the
+/// core (h5ser/config.hpp).
+///
+/// Writers that store tensors their own way (h5ser::mpi writes one slice per rank) wrap this one:
+/// they write through parent(), plists() and plan() and report each tensor to record_dataset().
+class file_writer {
+public:
+    file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage, const progress_callback& progress,
+                std::uint64_t total_bytes);
+
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
+    void pop_storage() { plans_.pop_back(); }
+
+    template <class X>
+    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
+        constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
+        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at);
+        record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
+    }
+
+    template <class X>
+    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
+        write_attribute(parent(), name, value, at, plists().attributes());
+        std::optional<std::size_t> list_length;
+        if constexpr (attribute_codec<X>::is_list) list_length = value.size();
+        record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
+    }
+
+    void absent(std::string_view name, const where& at);
+    void begin(std::string_view name, const where& at, const container_info& info);
+    void end(const container_info& info);
+
+    /// The group the next node is written into, the shared creation plists, the storage plan in force.
+    [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }
+    [[nodiscard]] const creation_plists& plists() const noexcept { return file_.plists(); }
+    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.back(); }
+
+    /// Adds a written tensor (`bytes` of it in memory) to the fingerprint and the seal's data
+    /// ranges, the progress and the schema.
+    void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes,
+                        const where& at, bool optimizer);
+
+    /// After the walk: the root attributes, with the schema of a full `model_type`.
+    void finish(std::string_view model_type);
+
+    [[nodiscard]] sealed_file_writer& file() noexcept { return file_; }
+    json_writer& schema() noexcept { return schema_; }
+
+private:
+    /// Adds a written attribute (`list_length`: of a list) to the schema.
+    void record_attribute(std::string_view name, std::string_view dtype, std::optional<std::size_t> list_length, bool optimizer);
+    void open_schema(std::string_view name, bool optimizer);
+
+    save_mode mode_;
+    sealed_file_writer& file_;
+    std::vector<handle> groups_;       // open groups below the root, innermost last
+    std::vector<storage_plan> plans_;  // the storage plan in force, innermost override last
+    json_writer schema_;
+    const progress_callback& progress_;
+    std::uint64_t total_bytes_ = 0;
+    std::uint64_t done_bytes_ = 0;
+};
+
+/// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
+struct dataset_counter : ignoring_sink {
+    std::size_t count = 0;
+    std::uint64_t bytes = 0;
+    template <class X>
+    void dataset(std::string_view, const X& value, const where&, bool) noexcept {
+        ++count;
+        bytes += tensor_bytes(value);
+    }
+};
+
+/// Hashes the tensors the save walk visits, exactly as the file writer does (h5ser::fingerprint).
+class fingerprint_sink : public ignoring_sink {
+public:
+    template <class X>
+    void dataset(std::string_view, const X& value, const where& at, bool) {
+        std::size_t count = 0;
+        const written_tensor t = digest_tensor(value, count);
+        builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
+    }
+
+    [[nodiscard]] std::string hex() const { return builder_.hex(); }
+
+private:
+    fingerprint_builder builder_;
+};
+
+/// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
+template <save_mode Mode, class Sink, class Model>
+void write_model(Sink& sink, file_writer& writer, const Model& model) {
+    if constexpr (Mode != save_mode::weights_only) {
+        writer.schema().begin_object();
+        writer.schema().number("h5ser_schema", 1);
+        writer.schema().string("type", type_name<Model>());
+        writer.schema().string("kind", "group");
+        writer.schema().begin_object("fields");
+    }
+    walk_fields<Mode>(sink, model, writer.file().at());
+    writer.finish(type_name<Model>());
+}
+
+struct no_extra_root_attributes {
+    void operator()(hid_t, const where&) const noexcept {}
+};
+
+/// Saves `model` to `path` atomically. `extra(root, at)` may add root attributes of its own
+/// (names starting with "h5ser_").
+template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
+void save_model(const Model& model, const std::string& path, const storage_plan& storage,
+                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
+    quiet_hdf5_errors quiet;
+    dataset_counter counter;
+    walk_fields<Mode>(counter, model, where{path, {}, "/"});
+    sealed_file_writer file(path, counter.count);
+    file_writer writer(Mode, file, storage, progress, counter.bytes);
+    write_model<Mode>(writer, writer, model);
+    extra(file.root(), file.at());
+    file.close();
+    file.seal_and_commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+}
+
+}  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/file_writer-inl.hpp"
+#endif

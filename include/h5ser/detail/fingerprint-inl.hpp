@@ -1,0 +1,25 @@
+// h5ser/detail/fingerprint-inl.hpp: definitions of h5ser/fingerprint.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+#pragma once
+
+#include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/file.hpp"
+#include "h5ser/detail/format.hpp"
+#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/seal.hpp"
+
+#include "h5ser/fingerprint.hpp"
+
+namespace h5ser {
+
+H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
+    detail::quiet_hdf5_errors quiet;
+    detail::handle file = detail::open_for_reading(path);
+    const detail::where at{path, {}, "/"};
+    detail::handle root = detail::open_root(file.get(), path);
+    auto stored = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at);
+    if (!stored) throw error(path, problem{errc::not_h5ser_file, {}, "/", "root attribute fingerprint", {}, {}});
+    return *stored;
+}
+
+}  // namespace h5ser

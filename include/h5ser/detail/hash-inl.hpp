@@ -1,0 +1,135 @@
+// h5ser/detail/hash-inl.hpp: definitions of h5ser/detail/hash.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "h5ser/detail/hash.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept {
+    return XXH3_64bits(data, bytes);
+}
+
+H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
+    return out;
+}
+
+H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                                                       std::uint64_t data_hash) noexcept {
+    const char nul = '\0';
+    XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
+    XXH3_64bits_update(state_.get(), &nul, 1);
+    XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
+    XXH3_64bits_update(state_.get(), &nul, 1);
+    add_u64(rank);
+    for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
+    add_u64(data_hash);
+}
+
+H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+
+H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
+    state_ptr s(XXH3_createState());
+    if (!s) throw std::bad_alloc();
+    XXH3_64bits_reset(s.get());
+    return s;
+}
+
+H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
+    std::array<unsigned char, 8> le{};
+    store_u64(le.data(), v);
+    XXH3_64bits_update(state_.get(), le.data(), le.size());
+}
+
+H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
+    const auto state = fingerprint_builder::new_state();
+    XXH3_64bits_update(state.get(), seal.data(), 48);
+    if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
+    return XXH3_64bits_digest(state.get());
+}
+
+struct pipelined_hash::worker {
+    std::thread thread;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::size_t ready = 0;   ///< bytes final so far
+    bool stop = false;       ///< give up (the read failed)
+    std::uint64_t hash = 0;  ///< once the thread has hashed every byte
+};
+
+H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t bytes)
+    : data_(static_cast<const unsigned char*>(data)), bytes_(bytes) {
+    auto state = fingerprint_builder::new_state();  // allocated here, so that failing throws here
+    try {
+        worker_ = std::make_unique<worker>();
+        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes] {
+            std::size_t done = 0;
+            while (done < bytes) {
+                std::size_t upto = 0;
+                {
+                    std::unique_lock lock(w->mutex);
+                    w->changed.wait(lock, [&] { return w->stop || w->ready > done; });
+                    if (w->stop) return;
+                    upto = w->ready;
+                }
+                XXH3_64bits_update(state.get(), data + done, upto - done);
+                done = upto;
+            }
+            w->hash = XXH3_64bits_digest(state.get());
+        });
+    } catch (const std::system_error&) {  // no thread to be had: get() hashes everything
+        worker_.reset();
+    }
+}
+
+H5SER_CORE_INLINE pipelined_hash::~pipelined_hash() {
+    if (!worker_ || !worker_->thread.joinable()) return;
+    {
+        const std::lock_guard lock(worker_->mutex);
+        worker_->stop = true;
+    }
+    worker_->changed.notify_one();
+    worker_->thread.join();
+}
+
+H5SER_CORE_INLINE void pipelined_hash::ready(std::size_t prefix) {
+    if (!worker_) return;
+    {
+        const std::lock_guard lock(worker_->mutex);
+        worker_->ready = prefix;
+    }
+    worker_->changed.notify_one();
+}
+
+H5SER_CORE_INLINE std::uint64_t pipelined_hash::get() {
+    if (!worker_) return hash_bytes(bytes_ ? static_cast<const void*>(data_) : "", bytes_);
+    ready(bytes_);
+    worker_->thread.join();
+    return worker_->hash;
+}
+
+H5SER_CORE_INLINE concurrent_hash::concurrent_hash(const void* data, std::size_t bytes) {
+    if (bytes < threshold) {
+        hash_ = hash_bytes(data, bytes);
+        return;
+    }
+    pending_.emplace(data, bytes);  // its destructor waits: the bytes must outlive the hashing, also on errors
+    pending_->ready(bytes);
+}
+
+H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
+    if (pending_) {
+        hash_ = pending_->get();
+        pending_.reset();
+    }
+    return hash_;
+}
+
+}  // namespace h5ser::detail

@@ -1,0 +1,97 @@
+// h5ser/detail/load_walk-inl.hpp: definitions of h5ser/detail/load_walk.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+#pragma once
+
+#include <filesystem>
+
+#include "h5ser/detail/load_walk.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept {
+    switch (type) {
+        case H5I_GROUP: return "group";
+        case H5I_DATASET: return "dataset";
+        case H5I_DATATYPE: return "named datatype";
+        default: return "object";
+    }
+}
+
+H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link) {
+    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
+    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
+    if (!object) {
+        H5Eclear2(H5E_DEFAULT);
+        return "object '" + link.name + "'";
+    }
+    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
+}
+
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at) {
+    const std::string n(name);
+    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
+    const H5I_type_t type = object_type(object.get());
+    if (type != want) {
+        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
+        return handle();
+    }
+    return object;
+}
+
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at) {
+    problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected, link_type_name(type),
+                  "h5ser does not follow links that may leave the file"});
+}
+
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at) {
+    opened_tensor t;
+    t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+    if (!t.dataset) return std::nullopt;
+    t.view = inspect_dataset(t.dataset.get(), at);
+    const extent& shape = t.view.shape;
+    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    bool shape_ok = rank_ok;
+    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
+    const bool dtype_ok = t.view.dtype == dtype;
+    if (!dtype_ok || !shape_ok) {
+        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+        problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
+                      "dataset " + t.view.dtype + shape.text(), {}});
+        return std::nullopt;
+    }
+    if (!reading || !dataset_is_readable(problems, t.view, element_size, at)) return std::nullopt;
+    return t;
+}
+
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root) {
+    for (const auto& link : listing.links) {
+        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
+            const where w = at.child(link.name);
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
+                              "the struct has no field of this name"});
+        }
+    }
+    if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
+    for (const auto& attribute : listing.attributes) {
+        if (root && format::is_reserved_root_name(attribute)) continue;
+        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
+            const where w = at.child(attribute);
+            problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
+                              "the struct has no field of this name"});
+        }
+    }
+}
+
+H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    return ec ? 0 : size;
+}
+
+}  // namespace h5ser::detail

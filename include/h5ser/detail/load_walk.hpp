@@ -1,0 +1,433 @@
+// h5ser/detail/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct.
+//
+// A load first checks everything (presence, kind, dtype, shape of every field; objects the struct
+// does not know) and reads into staged values; only when nothing is wrong do the staged values move
+// into the model (commit.hpp). A failed load throws one h5ser::error listing every problem and
+// leaves the model as it was.
+#pragma once
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "h5ser/config.hpp"
+#include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/commit.hpp"
+#include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/field_kind.hpp"
+#include "h5ser/detail/file.hpp"
+#include "h5ser/detail/format.hpp"
+#include "h5ser/detail/group.hpp"
+#include "h5ser/detail/hash.hpp"
+#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/problems.hpp"
+#include "h5ser/detail/seal.hpp"
+#include "h5ser/policy.hpp"
+#include "h5ser/progress.hpp"
+#include "h5ser/reflect.hpp"
+
+namespace h5ser::detail {
+
+/// The load walk's extension point for tensors: how a tensor whose dataset is present is read. This
+/// one reads it whole (load_dataset); h5ser::mpi passes one that reads each rank's slice.
+struct whole_tensor_reader {
+    template <class Ctx, class X>
+    void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at);
+};
+
+// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
+// weights-only load skips at run time what only a full model holds), which halves the code a
+// translation unit that loads must compile.
+template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader>
+struct load_context {
+    static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
+    std::string file;
+    save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
+    bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
+    problem_list problems;
+    commit_list commits;
+    fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
+    const progress_callback* progress = nullptr;
+    std::uint64_t total_bytes = 0;  ///< the file's size
+    std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
+    TensorReader reader{};
+
+    void advance(std::uint64_t bytes) {
+        if (!progress || !*progress) return;
+        done_bytes = std::min(total_bytes, done_bytes + bytes);
+        (*progress)(done_bytes, total_bytes);
+    }
+
+    // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
+    [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+};
+
+/// What the file should hold for a field of type T, for messages: "dataset float32", "group".
+template <class T>
+std::string expected_text() {
+    constexpr field_kind kind = kind_of<T>();
+    if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
+    else if constexpr (kind == field_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
+    else if constexpr (kind == field_kind::optional || kind == field_kind::optimizer_state || kind == field_kind::stored)
+        return expected_text<contained_t<T>>();
+    else return "group";
+}
+
+H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept;
+
+enum class presence { absent, present, refused };
+
+/// Records that a link to where `expected` should be is soft or external.
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
+
+/// Is `name` present where a node of type T would be? Soft and external links are refused (and
+/// reported), never followed.
+template <class T>
+presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at) {
+    if constexpr (stored_as_attribute<T>()) {
+        return siblings.has_attribute(name) ? presence::present : presence::absent;
+    } else {
+        const auto* link = siblings.find_link(name);
+        if (!link) return presence::absent;
+        if (link->type != H5L_TYPE_HARD) {
+            report_refused_link(problems, link->type, expected_text<T>(), at);
+            return presence::refused;
+        }
+        return presence::present;
+    }
+}
+
+/// Opens child `name` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at);
+
+template <class Ctx, class T>
+void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target, const where& at);
+
+// ---- datasets -------------------------------------------------------------------------------
+
+/// A dataset opened for loading into a tensor, checked against it.
+struct opened_tensor {
+    handle dataset;
+    dataset_view view;
+};
+
+/// Opens dataset `name` of `parent` and checks it holds `dtype` elements in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
+/// problem and returns nothing when not, or when `reading` is off (the load already failed).
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at);
+
+/// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
+template <class Ctx, class X>
+void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = adapter::shape(std::as_const(target));
+
+    // An owning tensor that was never sized (every dimension 0) takes the file's shape.
+    bool unsized = false;
+    if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), rank, unsized,
+                                    ctx.reading_data(), at);
+    if (!opened) return;
+    std::array<std::size_t, rank> file_shape{};
+    for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
+    const hid_t dataset = opened->dataset.get();
+    std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
+    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
+                  [&](const void*, std::size_t) {
+        if constexpr (Ctx::verify) {
+            std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
+            for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);
+        }
+        return true;
+    });
+    ctx.advance(opened->view.stored_bytes);
+}
+
+template <class Ctx, class X>
+void whole_tensor_reader::read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+    load_dataset(ctx, parent, name, target, at);
+}
+
+// ---- structs --------------------------------------------------------------------------------
+
+/// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
+H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link);
+
+/// Records, as unexpected, each link and attribute of `group` (`listing`) the struct does not
+/// name in `links` and `attributes`. Weights-only files keep no attributes; the root's reserved
+/// attributes (h5ser_*, schema, fingerprint, ...) are always expected.
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root);
+
+template <class Ctx, class T>
+void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at, bool root = false) {
+    std::vector<std::string_view> links;
+    std::vector<std::string_view> attributes;
+    for_each_field(target, [&](std::string_view name, auto& field) {
+        using field_type = std::remove_cvref_t<decltype(field)>;
+        if constexpr (is_stored<field_type, save_mode::full_model>()) {
+            if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
+            (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
+            load_node(ctx, group, listing, name, field, at.child(name));
+        }
+    });
+    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, group, listing, links, attributes, at, root);
+}
+
+// ---- sequences and maps ---------------------------------------------------------------------
+
+template <class Element>
+std::vector<std::string> child_names(const member_listing& listing) {
+    std::vector<std::string> names;
+    if constexpr (stored_as_attribute<Element>()) names = listing.attributes;
+    else
+        for (const auto& l : listing.links) names.push_back(l.name);
+    return names;
+}
+
+/// The element count of a sequence group: its children must be named "0" to "n-1".
+template <class Element>
+std::optional<std::size_t> sequence_length(problem_list& problems, const member_listing& listing, const where& at) {
+    const auto names = child_names<Element>(listing);
+    std::vector<bool> seen(names.size(), false);
+    for (const auto& n : names) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
+        if (!canonical || index >= names.size() || seen[index]) {
+            problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
+                          "'" + n + "'", "a sequence group holds one child per index"});
+            return std::nullopt;
+        }
+        seen[index] = true;
+    }
+    return names.size();
+}
+
+template <class Ctx, class T>
+void load_sequence(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at) {
+    using traits = sequence_traits<T>;
+    using element = typename traits::element;
+    const auto length = sequence_length<element>(ctx.problems, listing, at);
+    if (!length) return;
+    const auto load_element = [&](std::size_t i, element& e) {
+        const std::string key = std::to_string(i);
+        load_node(ctx, group, listing, key, e, at.child(key, true));
+    };
+    const auto check_length = [&](std::size_t expected) {
+        if (*length == expected) return true;
+        ctx.problems.add({errc::shape_mismatch, at.field, at.h5_or_root(), std::to_string(expected) + " elements",
+                          std::to_string(*length) + " elements", {}});
+        return false;
+    };
+    if constexpr (traits::fixed_size) {
+        if (!check_length(traits::size)) return;
+        for (std::size_t i = 0; i < traits::size; ++i) load_element(i, target[i]);
+    } else if (!target.empty()) {
+        // A sized vector is filled element by element and must have the file's length.
+        if (!check_length(target.size())) return;
+        for (std::size_t i = 0; i < target.size(); ++i) load_element(i, target[i]);
+    } else {
+        // An empty vector takes the file's length; its elements are staged, then moved in whole.
+        auto staged = ctx.commits.stage(target, T(*length));
+        for (std::size_t i = 0; i < *length; ++i) load_element(i, staged.value()[i]);
+        ctx.commits.finish(std::move(staged));
+    }
+}
+
+template <class Ctx, class T>
+void load_map(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at) {
+    using element = typename string_map_traits<T>::element;
+    const auto names = child_names<element>(listing);
+    if (target.empty()) {
+        auto staged = ctx.commits.stage(target, T{});
+        for (const auto& key : names) {
+            element& e = staged.value()[key];
+            load_node(ctx, group, listing, key, e, at.key(key));
+        }
+        ctx.commits.finish(std::move(staged));
+        return;
+    }
+    // A filled map is loaded key by key, like a struct whose fields are its keys.
+    for (auto& [key, e] : target) load_node(ctx, group, listing, key, e, at.key(key));
+    if (!ctx.report_unexpected) return;
+    for (const auto& key : names) {
+        if (target.find(key) == target.end()) {
+            const where w = at.key(key);
+            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+        }
+    }
+}
+
+// ---- the walk -------------------------------------------------------------------------------
+
+/// The load walk's visitor for one node: field `name` of `parent`, whose members are `siblings`.
+template <class Ctx>
+struct load_step {
+    Ctx& ctx;
+    hid_t parent;
+    const member_listing& siblings;
+    std::string_view name;
+    const where& at;
+
+    template <class X>
+    void tensor(X& x) {
+        if (present<X>()) ctx.reader.read(ctx, parent, name, x, at);
+    }
+    template <class X>
+    void attribute(X& x) {
+        if (!present<X>()) return;
+        if (auto value = read_attribute<X>(parent, std::string(name), at, ctx.problems)) ctx.commits.move_into(x, std::move(*value));
+    }
+    template <class X>
+    void group(X& x) {
+        if (const handle g = open_group<X>()) load_fields(ctx, g.get(), list_members(g.get(), true, at), x, at);
+    }
+    template <class X>
+    void sequence(X& x) {
+        if (const handle g = open_group<X>()) load_sequence(ctx, g.get(), list_members(g.get(), true, at), x, at);
+    }
+    template <class X>
+    void map(X& x) {
+        if (const handle g = open_group<X>()) load_map(ctx, g.get(), list_members(g.get(), true, at), x, at);
+    }
+    template <class X>
+    void optional(X& x) {
+        using element = contained_t<X>;
+        const presence found = find_member<element>(ctx.problems, siblings, name, at);
+        if (found == presence::refused) return;
+        if (found == presence::absent) {
+            if (x && !Ctx::lenient) ctx.commits.move_into(x, X{});  // absent means empty
+            return;
+        }
+        auto staged = ctx.commits.stage(x, x ? X(*x) : X(element{}));
+        load_node(ctx, parent, siblings, name, *staged.value(), at);
+        ctx.commits.finish(std::move(staged));
+    }
+    template <class X>
+    void optimizer_state(X& x) {
+        load_node(ctx, parent, siblings, name, x.value, at);
+    }
+    template <class X>
+    void stored(X& x) {
+        load_node(ctx, parent, siblings, name, x.value, at);
+    }
+
+private:
+    /// Is the field in the file? A missing one is a problem unless the load is lenient.
+    template <class X>
+    bool present() {
+        const presence found = find_member<X>(ctx.problems, siblings, name, at);
+        if (found == presence::absent && !Ctx::lenient)
+            ctx.problems.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
+        return found == presence::present;
+    }
+    template <class X>
+    handle open_group() {
+        if (!present<X>()) return handle();
+        return open_child(ctx.problems, parent, name, H5I_GROUP, expected_text<X>(), at);
+    }
+};
+
+/// Loads field `name` (located at `at`) of `parent`, whose members are `siblings`, into `target`.
+template <class Ctx, class T>
+void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target, const where& at) {
+    visit_field(load_step<Ctx>{ctx, parent, siblings, name, at}, target);
+}
+
+// ---- files ----------------------------------------------------------------------------------
+
+/// The size of file `path`, for progress reports; 0 when it cannot be read.
+H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept;
+
+/// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
+/// and, when the load covers everything the file holds, checks the file's fingerprint.
+template <class Ctx, class Model>
+void load_tree(Ctx& ctx, hid_t root, Model& model) {
+    const where at{ctx.file, {}, "/"};
+    const member_listing listing = list_members(root, true, at);
+    load_fields(ctx, root, listing, model, at, true);
+    // A strict load of everything the file holds read every tensor it lists: the fingerprint over
+    // them must be the one the file was saved with.
+    if constexpr (Ctx::verify) {
+        if (ctx.report_unexpected && ctx.problems.empty()) {
+            if (const auto stored = read_string_attribute(root, format::fingerprint_attribute, at); stored && *stored != ctx.fingerprint.hex()) {
+                ctx.problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + ctx.fingerprint.hex(),
+                                  "the tensors differ from what was saved"});
+            }
+        }
+    }
+}
+
+template <bool Lenient, bool Verify, class Model>
+void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+               const progress_callback& progress) {
+    load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    if (progress) ctx.total_bytes = file_size_or_zero(path);
+    load_tree(ctx, root, model);
+    ctx.problems.throw_if_any(path);
+    ctx.commits.apply_all();
+    if (progress) progress(ctx.total_bytes, ctx.total_bytes);
+}
+
+/// How a load reads a file: in which mode, and whether objects the struct lacks are errors.
+struct load_plan {
+    save_mode mode;
+    bool report_unexpected;
+};
+
+/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
+/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
+template <class Policies, class Model>
+load_plan plan_load(const file_header& header, const std::string& path, bool fresh_model) {
+    constexpr save_mode asked = Policies::mode;
+    if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
+        throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
+                                  "load it with h5ser::load_into<h5ser::weights_only>(model, path)"});
+    }
+    if constexpr (!weights_cover_everything<Model>() && !Policies::lenient) {
+        if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
+            throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
+                                      "it holds no hyperparameters or optimizer state; fill a model you set up with "
+                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>"});
+        }
+    }
+    const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
+    return {effective, effective == header.mode};
+}
+
+/// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed one).
+template <class Policies, class Model>
+void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+    quiet_hdf5_errors quiet;
+    handle file = open_for_reading(path, Policies::verify);
+    handle root = open_root(file.get(), path);
+    const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
+    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress);
+}
+
+}  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/load_walk-inl.hpp"
+#endif

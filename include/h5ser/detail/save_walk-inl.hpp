@@ -1,0 +1,18 @@
+// h5ser/detail/save_walk-inl.hpp: definitions of h5ser/detail/save_walk.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+#pragma once
+
+#include "h5ser/detail/save_walk.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at) {
+    if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
+        throw error(std::string(at.file),
+                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
+                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
+                            "and contain no '/')"});
+    }
+}
+
+}  // namespace h5ser::detail

@@ -1,0 +1,117 @@
+// h5ser/detail/seal-inl.hpp: definitions of h5ser/detail/seal.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+#pragma once
+
+#include "h5ser/detail/seal.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+    auto* out = static_cast<unsigned char*>(buffer);
+    while (size > 0) {
+        const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        out += n;
+        size -= static_cast<std::size_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+                                             const std::string& file) {
+    fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
+    std::vector<unsigned char> buffer(std::size_t{1} << 20);
+    const auto feed = [&](std::uint64_t from, std::uint64_t to) {
+        while (from < to) {
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
+            if (!read_exact(fd, buffer.data(), n, from)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
+            XXH3_64bits_update(state.get(), buffer.data(), n);
+            from += n;
+        }
+    };
+    std::uint64_t at = begin;
+    for (const auto& r : ranges) {
+        feed(at, r.offset);
+        at = r.offset + r.length;
+    }
+    feed(at, end);
+    return XXH3_64bits_digest(state.get());
+}
+
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+                                  const std::string& file) {
+    std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
+    const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_io(file, "cannot stat '" + path + "'", errno);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+
+    std::vector<unsigned char> seal(seal_header_size + 16 * ranges.size(), 0);
+    std::memcpy(seal.data(), seal_magic.data(), seal_magic.size());
+    store_u64(&seal[16], userblock);
+    store_u64(&seal[24], size);
+    store_u64(&seal[32], ranges.size());
+    store_u64(&seal[40], hash_outside(fd.get(), userblock, size, ranges, file));
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+        store_u64(&seal[seal_header_size + 16 * i], ranges[i].offset);
+        store_u64(&seal[seal_header_size + 16 * i + 8], ranges[i].length);
+    }
+    store_u64(&seal[48], seal_checksum(seal));
+    if (::pwrite(fd.get(), seal.data(), seal.size(), 0) != static_cast<ssize_t>(seal.size()))
+        throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
+}
+
+H5SER_CORE_INLINE bool has_seal(const std::string& path) {
+    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    std::array<unsigned char, seal_header_size> header{};
+    return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
+           std::equal(seal_magic.begin(), seal_magic.end(), header.begin(),
+                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+}
+
+H5SER_CORE_INLINE void verify_seal(const std::string& path) {
+    const auto refuse = [&](const std::string& why) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
+                                  "the file's seal does not match: " + why +
+                                      " (the file was damaged, truncated or changed by another program since h5ser "
+                                      "wrote it; h5ser::no_verify skips this check)"});
+    };
+    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return;  // the HDF5 open reports it
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    std::array<unsigned char, seal_header_size> header{};
+    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return;
+    const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
+                                        [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+    int same = 0;
+    for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
+    if (matching.first != seal_magic.end()) {
+        if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
+        return;                                                  // not sealed: not written by h5ser
+    }
+    const std::uint64_t userblock = load_u64(&header[16]);
+    const std::uint64_t stored_size = load_u64(&header[24]);
+    const std::uint64_t count = load_u64(&header[32]);
+    if (userblock < 512 || (userblock & (userblock - 1)) != 0 || userblock > size || count > (userblock - seal_header_size) / 16)
+        refuse("its header is inconsistent");
+    if (stored_size != size)
+        refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
+    std::vector<unsigned char> seal(seal_header_size + 16 * count);
+    if (!read_exact(fd.get(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
+    std::vector<byte_range> ranges(count);
+    std::uint64_t previous_end = userblock;
+    for (std::size_t i = 0; i < count; ++i) {
+        ranges[i] = {load_u64(&seal[seal_header_size + 16 * i]), load_u64(&seal[seal_header_size + 16 * i + 8])};
+        if (ranges[i].offset < previous_end || ranges[i].length > size - ranges[i].offset) refuse("its range table is inconsistent");
+        previous_end = ranges[i].offset + ranges[i].length;
+    }
+    if (hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+}
+
+}  // namespace h5ser::detail

@@ -1,0 +1,156 @@
+// h5ser/keras/detail/loader.hpp: loading a Keras file's weights into the struct's layers, by order
+// or by name, with Keras's own messages for mismatches.
+#pragma once
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "h5ser/detail/commit.hpp"
+#include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/problems.hpp"
+#include "h5ser/error.hpp"
+#include "h5ser/keras/detail/json_reader.hpp"
+#include "h5ser/keras/detail/layers.hpp"
+#include "h5ser/keras/detail/store.hpp"
+#include "h5ser/keras/detail/weights.hpp"
+
+namespace h5ser::keras::detail {
+
+using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
+
+struct loader {
+    const store& file;
+    problem_list problems;
+    commit_list commits;
+
+    /// Loads the file weights `weights` into `slots` (one layer). `layer_index`/`layer_name` are
+    /// only for messages.
+    void load_layer(const struct_layer& layer, const layer_ref& saved, std::size_t layer_index) {
+        if (layer.tensors.size() != saved.weights.size()) {
+            std::vector<std::string> fields, weights;
+            for (const auto& t : layer.tensors) fields.push_back(t.field);
+            for (const auto& w : saved.weights) weights.push_back(w.name);
+            problems.add({errc::weight_count_mismatch, layer.field, saved.group,
+                          std::to_string(layer.tensors.size()) + " weight(s) (" + name_list(fields) + ")",
+                          std::to_string(saved.weights.size()) + " weight(s)" + (weights.empty() ? "" : " (" + name_list(weights) + ")"),
+                          "Weight count mismatch for layer #" + std::to_string(layer_index) + " (named " + layer.field +
+                              " in the current model, " + saved.name + " in the save file). Layer expects " +
+                              std::to_string(layer.tensors.size()) + " weight(s). Received " + std::to_string(saved.weights.size()) +
+                              " saved weight(s)"});
+            return;
+        }
+        for (std::size_t i = 0; i < layer.tensors.size(); ++i)
+            load_tensor(layer.tensors[i], saved.weights[i], "layer #" + std::to_string(layer_index) + " (named " + saved.name + ")");
+    }
+
+    void load_tensor(const tensor_slot& slot, const weight_ref& saved, const std::string& owner) {
+        const where at{file.file, slot.field, saved.path};
+        handle dataset = checked(H5Oopen(file.h5.get(), saved.path.c_str(), H5P_DEFAULT), at, "cannot open weight");
+        if (H5Iget_type(dataset.get()) != H5I_DATASET) {
+            problems.add({errc::kind_mismatch, slot.field, saved.path, "dataset", "group", {}});
+            return;
+        }
+        const dataset_view view = inspect_dataset(dataset.get(), at);
+        std::vector<std::size_t> file_shape(view.shape.dims.begin(), view.shape.dims.end());
+        const bool rank_ok = !view.shape.null && file_shape.size() == slot.rank;
+        if (!rank_ok || (!slot.unsized && file_shape != slot.shape)) {
+            const std::string expects = slot.unsized ? "of rank " + std::to_string(slot.rank) : tuple_text(slot.shape);
+            problems.add({errc::shape_mismatch, slot.field, saved.path, std::string(slot.dtype) + " " + expects,
+                          view.dtype + " " + (view.shape.null ? std::string("null dataspace") : tuple_text(file_shape)),
+                          "Shape mismatch in " + owner + " for weight " + saved.name + ". Weight expects shape " + expects +
+                              ". Received saved weight with shape " + tuple_text(file_shape)});
+            return;
+        }
+        if (view.dtype != slot.dtype) {
+            problems.add({errc::dtype_mismatch, slot.field, saved.path, std::string(slot.dtype), view.dtype,
+                          "weight " + saved.name + " of " + owner + " has another element type; h5ser loads bits, it does not convert"});
+            return;
+        }
+        if (!problems.empty()) return;  // the load fails anyway: check metadata only
+        if (!view.missing_filter.empty()) {
+            problems.add({errc::missing_filter, slot.field, saved.path, "filters this HDF5 can load", view.missing_filter, {}});
+            return;
+        }
+        std::uint64_t bytes = 1;
+        for (std::size_t d : file_shape) bytes *= d;
+        bytes *= H5Tget_size(view.type.get());
+        if (const std::string unsafe = unsafe_dataset_reason(view, bytes); !unsafe.empty()) {
+            problems.add({errc::unsafe_file, slot.field, saved.path, "a dataset stored in this file", unsafe, {}});
+            return;
+        }
+        slot.read(commits, dataset.get(), view.type.get(), file_shape, at, problems);
+    }
+};
+
+inline std::vector<const layer_ref*> weighted(const store& s) {
+    std::vector<const layer_ref*> out;
+    for (const auto& l : s.layers)
+        if (!l.weights.empty()) out.push_back(&l);
+    return out;
+}
+
+inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) {
+    if (run.file.order_problem) throw error(run.file.file, *run.file.order_problem);
+    const auto saved = weighted(run.file);
+    if (saved.size() != layers.size()) {
+        std::vector<std::string> saved_names;
+        for (const auto* l : saved) saved_names.push_back(l->name);
+        throw error(run.file.file,
+                    problem{errc::layer_count_mismatch, {}, run.file.weights_group,
+                            std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
+                            std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")",
+                            "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
+                                " layers, found " + std::to_string(saved.size()) + " saved layers."});
+    }
+    for (std::size_t k = 0; k < layers.size(); ++k) run.load_layer(layers[k], *saved[k], k);
+}
+
+inline void load_by_name(loader& run, const std::vector<struct_layer>& layers) {
+    for (const auto& layer : layers) {
+        if (!layer.named) {
+            throw error(run.file.file, problem{errc::invalid_value, layer.field, {}, "a field named after its Keras layer",
+                                               "an element of a sequence", "by_name maps field names to layer names; use a "
+                                               "std::map<std::string, layer> or named fields, or load by_order"});
+        }
+        const auto& all = run.file.layers;
+        const auto it = std::find_if(all.begin(), all.end(), [&](const auto& l) { return l.name == layer.name; });
+        if (it == all.end()) {
+            run.problems.add({errc::missing_field, layer.field, run.file.weights_group, "a saved layer named " + layer.name,
+                              "layers " + name_list(names_of(all)), "the save file has no layer of this name"});
+            continue;
+        }
+        run.load_layer(layer, *it, static_cast<std::size_t>(it - all.begin()));
+    }
+}
+
+inline std::string dataset_dtype(hid_t file, const std::string& path, const where& at, std::vector<std::size_t>& shape) {
+    handle dataset = checked(H5Oopen(file, path.c_str(), H5P_DEFAULT), at, "cannot open weight");
+    if (H5Iget_type(dataset.get()) != H5I_DATASET) return "group";
+    const auto view = inspect_dataset(dataset.get(), at);
+    shape.assign(view.shape.dims.begin(), view.shape.dims.end());
+    return view.dtype;
+}
+
+/// Class names per layer name from a model configuration (legacy model_config or config.json):
+/// Sequential configs of Keras <= 2.1 are a list of layers, later ones {"layers": [...]}; layer
+/// names sit in "config": {"name"} or, in functional models, beside "class_name".
+inline void class_names(const json_value& node, std::map<std::string, std::string>& out, int depth = 0) {
+    if (depth > 64) return;
+    const json_value* config = node.find("config");
+    const json_value* list = config && config->is_array() ? config : (config ? config->find("layers") : nullptr);
+    if (!list || !list->is_array()) return;
+    for (const auto& layer : list->items) {
+        std::string name(layer.string_at("name"));
+        if (const auto* c = layer.find("config"); name.empty() && c) name = std::string(c->string_at("name"));
+        if (!name.empty()) out.emplace(name, std::string(layer.string_at("class_name")));
+        class_names(layer, out, depth + 1);  // nested models
+    }
+}
+
+}  // namespace h5ser::keras::detail

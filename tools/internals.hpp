@@ -1,0 +1,65 @@
+// The library internals the h5ser tool uses, on purpose and nowhere else. Everything else comes
+// from the public API (h5ser::inspect, h5ser::verify_file, h5ser::keras::read_model_config, ...).
+// The tool works on files without a C++ struct, so it needs what the API keeps for structs:
+// tensors copied as the bytes and types a file holds, and h5ser files written object by object.
+#pragma once
+
+#include <h5ser/h5ser.hpp>
+#include <h5ser/keras.hpp>
+
+namespace h5ser_cli::internal {
+
+// HDF5 ids, locations for messages, and HDF5's error stack as h5ser::error.
+using h5ser::detail::check;
+using h5ser::detail::checked;
+using h5ser::detail::handle;
+using h5ser::detail::quiet_hdf5_errors;
+using h5ser::detail::throw_hdf5;
+using h5ser::detail::where;
+
+// Reading any HDF5 file (after the seal check, where there is one) as stored.
+using h5ser::detail::dataset_view;
+using h5ser::detail::extent;
+using h5ser::detail::has_seal;
+using h5ser::detail::inspect_dataset;
+using h5ser::detail::list_members;
+using h5ser::detail::open_for_reading;
+using h5ser::detail::open_root;
+using h5ser::detail::read_elements;
+using h5ser::detail::read_extent;
+using h5ser::detail::read_string_attribute;
+using h5ser::detail::read_strings;
+
+// Writing an h5ser file tensor by tensor (`h5ser convert`): the one sealed-file writer of the
+// library, with its checksummed datasets, groups and attributes.
+namespace format = h5ser::detail::format;
+using h5ser::detail::create_and_write_attribute;
+using h5ser::detail::create_checksummed_dataset;
+using h5ser::detail::create_group;
+using h5ser::detail::creation_plists;
+using h5ser::detail::hash_bytes;
+using h5ser::detail::note_storage;
+using h5ser::detail::sealed_file_writer;
+using h5ser::detail::storage_plan;
+using h5ser::detail::write_attribute;
+using h5ser::detail::written_tensor;
+
+// Shapes as text, as the library writes them in messages.
+using h5ser::detail::dims_text;
+
+// JSON: the library's writer (for --json), and the reader of the schema and of Keras configurations.
+using h5ser::detail::json_writer;
+using h5ser::keras::detail::json_value;
+using h5ser::keras::detail::parse_json;
+
+// Keras files without a struct: the layer list of any Keras layout, and the save_weights writer
+// fed with tensors read from an h5ser file.
+using h5ser::keras::detail::flavour_name;
+using h5ser::keras::detail::has_zip_signature;
+using h5ser::keras::detail::open_store;
+using h5ser::keras::detail::save_layers;
+using h5ser::keras::detail::struct_layer;
+using h5ser::keras::detail::tensor_slot;
+using h5ser::keras::detail::write_weight;
+
+}  // namespace h5ser_cli::internal
