@@ -108,7 +108,7 @@ public:
     [[nodiscard]] std::string fingerprint() const { return file_.fingerprint(); }
     [[nodiscard]] const d::creation_plists& plists() const noexcept { return file_.plists(); }
     /// The root attributes of a weights-only file.
-    void write_weights_only_header() { file_.write_root_attributes(h5ser::detail::save_mode::weights_only); }
+    void write_weights_only_header() { file_.write_root_attributes(d::save_mode::weights_only); }
 
     void commit() {
         groups_.clear();

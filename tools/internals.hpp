@@ -33,6 +33,7 @@ using h5ser::detail::read_strings;
 // Writing an h5ser file tensor by tensor (`h5ser convert`): the one sealed-file writer of the
 // library, with its checksummed datasets, groups and attributes.
 namespace format = h5ser::detail::format;
+using h5ser::detail::save_mode;
 using h5ser::detail::create_and_write_attribute;
 using h5ser::detail::create_checksummed_dataset;
 using h5ser::detail::create_group;

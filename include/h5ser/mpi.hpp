@@ -27,8 +27,8 @@
 #include <type_traits>
 
 #include "h5ser/h5ser.hpp"  // the serial API works on the same files, in the same program
-#include "h5ser/mpi/detail/parallel_load.hpp"
-#include "h5ser/mpi/detail/parallel_save.hpp"
+#include "h5ser/mpi/detail/loader.hpp"
+#include "h5ser/mpi/detail/writer.hpp"
 #include "h5ser/mpi/sharding.hpp"
 
 namespace h5ser::mpi {

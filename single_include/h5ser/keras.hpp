@@ -335,8 +335,8 @@ inline json_value parse_json(std::string_view text) { return json_parser(text).p
 
 
 
-// ---- h5ser/keras/detail/store.hpp --------------------------------------------------------------
-// h5ser/keras/detail/store.hpp: finds the layers and weights in a file of any Keras generation.
+// ---- h5ser/keras/detail/reader.hpp -------------------------------------------------------------
+// h5ser/keras/detail/reader.hpp: the Keras reader: the layers and weights of a file of any Keras generation.
 //
 // docs/keras.md describes the layouts. In short:
 //   legacy .h5 (Keras 1, 2, tf.keras, Keras 3's legacy writer): `layer_names` on the root (weights

@@ -46,8 +46,8 @@
 #endif
 
 
-// ---- h5ser/mpi/detail/parallel_load.hpp --------------------------------------------------------
-// h5ser/mpi/detail/parallel_load.hpp: the MPI loader: the load walk with a tensor reader that
+// ---- h5ser/mpi/detail/loader.hpp ---------------------------------------------------------------
+// h5ser/mpi/detail/loader.hpp: the MPI loader: the load walk with a tensor reader that
 // reads each rank's slice, all ranks together, and checks the checksums of the whole tensors.
 
 
@@ -877,8 +877,8 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
 
 }  // namespace h5ser::mpi::detail
 
-// ---- h5ser/mpi/detail/parallel_save.hpp --------------------------------------------------------
-// h5ser/mpi/detail/parallel_save.hpp: the MPI writer: every rank writes its slices into one sealed
+// ---- h5ser/mpi/detail/writer.hpp ---------------------------------------------------------------
+// h5ser/mpi/detail/writer.hpp: the MPI writer: every rank writes its slices into one sealed
 // file, which is exactly what h5ser::save writes for the whole model.
 
 

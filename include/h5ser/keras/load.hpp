@@ -12,7 +12,7 @@
 #include "h5ser/keras/detail/json_reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/loader.hpp"
-#include "h5ser/keras/detail/store.hpp"
+#include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/types.hpp"
 #include "h5ser/reflect.hpp"
 

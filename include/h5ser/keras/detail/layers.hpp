@@ -19,7 +19,7 @@
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/problems.hpp"
-#include "h5ser/keras/detail/store.hpp"
+#include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
 #include "h5ser/reflect.hpp"
 #include "h5ser/tensor_adapter.hpp"

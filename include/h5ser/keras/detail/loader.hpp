@@ -17,7 +17,7 @@
 #include "h5ser/error.hpp"
 #include "h5ser/keras/detail/json_reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
-#include "h5ser/keras/detail/store.hpp"
+#include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
 
 namespace h5ser::keras::detail {

@@ -1,4 +1,4 @@
-// h5ser/mpi/detail/parallel_load.hpp: the MPI loader: the load walk with a tensor reader that
+// h5ser/mpi/detail/loader.hpp: the MPI loader: the load walk with a tensor reader that
 // reads each rank's slice, all ranks together, and checks the checksums of the whole tensors.
 #pragma once
 

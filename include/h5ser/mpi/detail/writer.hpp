@@ -1,4 +1,4 @@
-// h5ser/mpi/detail/parallel_save.hpp: the MPI writer: every rank writes its slices into one sealed
+// h5ser/mpi/detail/writer.hpp: the MPI writer: every rank writes its slices into one sealed
 // file, which is exactly what h5ser::save writes for the whole model.
 #pragma once
 
