@@ -539,7 +539,7 @@ public:
         for (const auto& [key, s] : shards_) {
             if (std::find(used_.begin(), used_.end(), key) == used_.end())
                 unknown.push_back({errc::invalid_value, key, {}, "a tensor field of the model", "no such tensor",
-                                   "h5ser::sharding names a field the model does not store as a tensor"});
+                                   "h5ser::mpi::sharding names a field the model does not store as a tensor"});
         }
         if (!unknown.empty()) throw error(file, std::move(unknown));
     }
@@ -644,7 +644,7 @@ struct sliced_tensor_reader {
         std::optional<sliced_read> read;
         if (s.axis() >= rank) {
             ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank), "axis " + std::to_string(s.axis()),
-                                "h5ser::shard of a rank-" + std::to_string(rank) + " tensor"});
+                                "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
         } else {
             read = prepare_slice<X>(ctx, parent, name, target, s, at);
         }
@@ -934,7 +934,7 @@ public:
                 mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
             } else if (s.axis() >= rank) {
                 throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
-                                                          "axis " + std::to_string(s.axis()), "h5ser::shard of a rank-" + std::to_string(rank) + " tensor"});
+                                                          "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
             } else if (s.how() == shard::kind::slice && s.count() != shape[s.axis()]) {
                 throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5,
                                                           "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
@@ -1066,19 +1066,19 @@ private:
                 refuse("a tensor of rank " + std::to_string(first[save_record::rank]) + " on every MPI rank",
                        "rank " + std::to_string(records[r][save_record::rank]) + " on MPI rank " + std::to_string(r), {});
             if (records[r][save_record::how] != first[save_record::how] || records[r][save_record::axis] != first[save_record::axis])
-                refuse("the same h5ser::shard on every rank", "another on rank " + std::to_string(r), {});
+                refuse("the same h5ser::mpi::shard on every rank", "another on rank " + std::to_string(r), {});
         }
         const auto how = static_cast<shard::kind>(first[save_record::how]);
         if (how == shard::kind::replicated) {
             for (std::size_t r = 1; r < records.size(); ++r) {
                 if (!std::equal(records[r].begin() + save_record::dims, records[r].end(), first.begin() + save_record::dims))
                     refuse("the same shape on every rank (the tensor is replicated)", "another shape on rank " + std::to_string(r),
-                           "name the field in h5ser::sharding if the ranks hold slices");
+                           "name the field in h5ser::mpi::sharding if the ranks hold slices");
                 if (records[r][save_record::local_hash] != first[save_record::local_hash])
                     throw error(std::string(at.file),
                                 problem{errc::invalid_value, at.field, at.h5, "the same elements on every rank (the tensor is replicated)",
                                         "other elements on rank " + std::to_string(r),
-                                        "name the field in h5ser::sharding if the ranks hold slices"});
+                                        "name the field in h5ser::mpi::sharding if the ranks hold slices"});
             }
             return std::nullopt;
         }

@@ -283,7 +283,8 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
     h5ser::mpi::save(my_shard(whole), path, MPI_COMM_WORLD, save_shards);
     const int last = world_size() - 1;
 
-    const auto expect_every_rank_fails = [&](auto&& save, h5ser::errc code, const std::string& field) {
+    // `says`: text the message must contain (the API names users write, for one).
+    const auto expect_every_rank_fails = [&](auto&& save, h5ser::errc code, const std::string& field, const std::string& says = {}) {
         bool threw = false;
         try {
             save();
@@ -291,6 +292,7 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
             threw = true;
             CHECK(e.code() == code);
             CHECK(e.field_path() == field);
+            CHECK(std::string(e.what()).find(says) != std::string::npos);
             MESSAGE(std::string(e.what()));
         }
         CHECK(threw);
@@ -354,7 +356,7 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
         h5ser::mpi::sharding shards = save_shards;
         shards.emplace("dense.kernal", h5ser::mpi::shard::split(0));
         expect_every_rank_fails([&] { h5ser::mpi::save(my_shard(whole), path, MPI_COMM_WORLD, shards); }, h5ser::errc::invalid_value,
-                                "dense.kernal");
+                                "dense.kernal", "h5ser::mpi::sharding names a field the model does not store as a tensor");
     }
     SUBCASE("a load that fails on the last rank leaves every rank's model as it was") {
         Model mine = whole_model();

@@ -59,7 +59,7 @@ struct sliced_tensor_reader {
         std::optional<sliced_read> read;
         if (s.axis() >= rank) {
             ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank), "axis " + std::to_string(s.axis()),
-                                "h5ser::shard of a rank-" + std::to_string(rank) + " tensor"});
+                                "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
         } else {
             read = prepare_slice<X>(ctx, parent, name, target, s, at);
         }

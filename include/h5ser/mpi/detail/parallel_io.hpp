@@ -52,7 +52,7 @@ public:
         for (const auto& [key, s] : shards_) {
             if (std::find(used_.begin(), used_.end(), key) == used_.end())
                 unknown.push_back({errc::invalid_value, key, {}, "a tensor field of the model", "no such tensor",
-                                   "h5ser::sharding names a field the model does not store as a tensor"});
+                                   "h5ser::mpi::sharding names a field the model does not store as a tensor"});
         }
         if (!unknown.empty()) throw error(file, std::move(unknown));
     }

@@ -74,7 +74,7 @@ public:
                 mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
             } else if (s.axis() >= rank) {
                 throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
-                                                          "axis " + std::to_string(s.axis()), "h5ser::shard of a rank-" + std::to_string(rank) + " tensor"});
+                                                          "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
             } else if (s.how() == shard::kind::slice && s.count() != shape[s.axis()]) {
                 throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5,
                                                           "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
@@ -206,19 +206,19 @@ private:
                 refuse("a tensor of rank " + std::to_string(first[save_record::rank]) + " on every MPI rank",
                        "rank " + std::to_string(records[r][save_record::rank]) + " on MPI rank " + std::to_string(r), {});
             if (records[r][save_record::how] != first[save_record::how] || records[r][save_record::axis] != first[save_record::axis])
-                refuse("the same h5ser::shard on every rank", "another on rank " + std::to_string(r), {});
+                refuse("the same h5ser::mpi::shard on every rank", "another on rank " + std::to_string(r), {});
         }
         const auto how = static_cast<shard::kind>(first[save_record::how]);
         if (how == shard::kind::replicated) {
             for (std::size_t r = 1; r < records.size(); ++r) {
                 if (!std::equal(records[r].begin() + save_record::dims, records[r].end(), first.begin() + save_record::dims))
                     refuse("the same shape on every rank (the tensor is replicated)", "another shape on rank " + std::to_string(r),
-                           "name the field in h5ser::sharding if the ranks hold slices");
+                           "name the field in h5ser::mpi::sharding if the ranks hold slices");
                 if (records[r][save_record::local_hash] != first[save_record::local_hash])
                     throw error(std::string(at.file),
                                 problem{errc::invalid_value, at.field, at.h5, "the same elements on every rank (the tensor is replicated)",
                                         "other elements on rank " + std::to_string(r),
-                                        "name the field in h5ser::sharding if the ranks hold slices"});
+                                        "name the field in h5ser::mpi::sharding if the ranks hold slices"});
             }
             return std::nullopt;
         }
