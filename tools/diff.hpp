@@ -83,14 +83,14 @@ inline int diff(const std::string& a_path, const std::string& b_path, bool as_js
     progress_bar bar("diff", !as_json);
     std::vector<tensor_diff> rows;
     for (const auto* n : a) {
-        tensor_diff r{n->path, {}, n->dtype + shape_text(n->shape), {}, 0, 0, 0, 0};
+        tensor_diff r{n->path, {}, n->dtype + internal::dims_text(n->shape), {}, 0, 0, 0, 0};
         const auto it = in_b.find(n->path);
         if (it == in_b.end()) {
             r.status = "only in A";
         } else {
             const h5ser::file_node& m = *it->second;
             in_b.erase(it);
-            r.b = m.dtype + shape_text(m.shape);
+            r.b = m.dtype + internal::dims_text(m.shape);
             if (n->dtype != m.dtype) r.status = "dtype differs";
             else if (n->shape != m.shape) r.status = "shape differs";
             else {
@@ -124,7 +124,7 @@ inline int diff(const std::string& a_path, const std::string& b_path, bool as_js
         rows.push_back(std::move(r));
     }
     for (const auto* n : b)
-        if (in_b.count(n->path)) rows.push_back({n->path, "only in B", {}, n->dtype + shape_text(n->shape), 0, 0, 0, 0});
+        if (in_b.count(n->path)) rows.push_back({n->path, "only in B", {}, n->dtype + internal::dims_text(n->shape), 0, 0, 0, 0});
     const bool equal = std::all_of(rows.begin(), rows.end(), [](const tensor_diff& r) { return r.status == "equal"; });
 
     if (as_json) {

@@ -63,7 +63,7 @@ inline std::optional<h5ser::keras::model_config> keras_facts(const std::string& 
 inline void ls_text(const h5ser::file_node& n, const std::string& indent, std::string& out) {
     const totals t = sum(n);
     std::string name = indent + (n.kind == h5ser::file_node::kind_type::group ? (n.name.empty() ? "/" : n.name + "/") : n.name);
-    std::string type = n.kind == h5ser::file_node::kind_type::dataset ? n.dtype + shape_text(n.shape)
+    std::string type = n.kind == h5ser::file_node::kind_type::dataset ? n.dtype + internal::dims_text(n.shape)
                        : n.kind == h5ser::file_node::kind_type::group ? "group"
                                                                        : (n.dtype.empty() ? "other" : n.dtype);
     char line[512];
@@ -162,7 +162,7 @@ inline int ls(const std::string& path, bool as_json) {
             out += "  " + std::to_string(i) + ". " + l.name + (l.class_name.empty() ? "" : " (" + l.class_name + ")") + ": ";
             if (l.weights.empty()) out += "no weights";
             for (std::size_t k = 0; k < l.weights.size(); ++k)
-                out += (k ? ", " : "") + l.weights[k].name + " " + l.weights[k].dtype + shape_text(l.weights[k].shape);
+                out += (k ? ", " : "") + l.weights[k].name + " " + l.weights[k].dtype + internal::dims_text(l.weights[k].shape);
             out += "\n";
         }
         if (!keras->optimizer_weights.empty()) out += "keras optimizer weights: " + std::to_string(keras->optimizer_weights.size()) + "\n";

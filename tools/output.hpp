@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -30,8 +29,6 @@ inline std::string grouped(std::uint64_t n) {
     }
     return out;
 }
-
-inline std::string shape_text(const std::vector<std::size_t>& shape) { return internal::dims_text(shape); }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal (never into pipes or logs).
 class progress_bar {

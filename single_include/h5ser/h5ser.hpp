@@ -1863,7 +1863,7 @@ template <class T>
     requires(optional_traits<T>::value)
 struct contained<T> : std::type_identity<typename optional_traits<T>::element> {};
 template <class T>
-    requires(sequence_traits<T>::value && !attribute_value<T>)
+    requires(sequence_traits<T>::value)
 struct contained<T> : std::type_identity<typename sequence_traits<T>::element> {};
 template <class T>
     requires(string_map_traits<T>::value)
@@ -1902,15 +1902,6 @@ constexpr bool assert_storable() {
                   "std::vector, std::array, std::map<std::string, T>, std::optional or a plain struct");
     if constexpr (kind_of<T>() == field_kind::group) return assert_reflectable<T>();
     else return kind_of<T>() != field_kind::unsupported;
-}
-
-/// Does `Test<U>()` hold for some field of the struct T (`Any`), or for all of them?
-template <class T, template <class> class Test, bool Any>
-constexpr bool fields_satisfy() {
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-        if constexpr (Any) return (Test<field_type_t<T, I>>::value || ...);
-        else return (Test<field_type_t<T, I>>::value && ...);
-    }(std::make_index_sequence<field_count_v<T>>{});
 }
 
 /// Is anything of T written in `Mode`? Weights-only files hold tensors outside optimizer state.
