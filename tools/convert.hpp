@@ -68,12 +68,26 @@ inline raw_tensor read_tensor(hid_t file, const std::string& path, const std::st
     return t;
 }
 
+/// Copies attribute `name` of `from` to `to` as stored (any type).
+inline void copy_attribute(hid_t from, hid_t to, const std::string& name, const d::where& at) {
+    d::handle attr = d::checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    d::handle type = d::checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+    d::handle space = d::checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 1)) * H5Tget_size(type.get()));
+    d::check(H5Aread(attr.get(), type.get(), buffer.data()), at, "cannot read attribute");
+    d::create_and_write_attribute(to, name, type.get(), space.get(), buffer.data(), at);
+    if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
+        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
+}
+
 /// Writes an h5ser file object by object through the library's sealed-file writer: checksums,
 /// fingerprint (in writing order, which is field order), seal and atomic rename.
 class h5ser_file_writer {
 public:
-    h5ser_file_writer(const std::string& path, d::storage_plan plan, std::size_t datasets)
-        : path_(path), plan_(std::move(plan)), file_(path, datasets) {}
+    /// `manifest_bytes`: at least the size of the manifest of what will be written.
+    h5ser_file_writer(const std::string& path, d::storage_plan plan, std::size_t datasets, std::size_t manifest_bytes)
+        : path_(path), plan_(std::move(plan)), file_(path, datasets, manifest_bytes) {}
 
     [[nodiscard]] hid_t root() const noexcept { return file_.root(); }
 
@@ -84,6 +98,7 @@ public:
         const auto slash = path.rfind('/');
         const hid_t parent = group(path.substr(0, slash));
         d::handle g = d::create_group(parent, path.substr(slash + 1), file_.plists(), d::where{path_, {}, path});
+        file_.add_group(path);
         return groups_.emplace(path, std::move(g)).first->second.get();
     }
 
@@ -93,16 +108,38 @@ public:
         const auto slash = path.rfind('/');
         const hid_t parent = group(path.substr(0, slash));
         const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
-        d::handle ds = d::create_checksummed_dataset(parent, path.substr(slash + 1),
-                                                     {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
-                                                     [hash] { return hash; }, file_.plists(), plan_, at);
+        d::handle ds = d::write_new_dataset(parent, path.substr(slash + 1),
+                                            {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
+                                            file_.plists(), plan_, at);
         d::written_tensor w;
         w.rank = t.dims.size();
         std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
         w.data_hash = hash;
         d::note_storage(ds.get(), w);
-        file_.add_tensor(path, t.dtype, w);
+        file_.add_tensor(path, t.dtype, w, plan_);
         return ds;
+    }
+
+    /// Copies every attribute of `from` to `to` (the object at `path`) as stored, except those
+    /// named in `skip`, and lists them in the manifest.
+    void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const d::where& at) {
+        for (const auto& name : d::list_members(from, false, at).attributes) {
+            if (skip.count(name)) continue;
+            copy_attribute(from, to, name, at);
+            file_.add_stored_attribute(from, path, name, at);
+        }
+    }
+
+    /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
+    /// but the format version, which is this library's.
+    void copy_root_attributes(hid_t source, d::save_mode mode, const d::where& at) {
+        for (const auto& name : d::list_members(source, false, at).attributes) {
+            if (name == d::format::version_attribute) continue;
+            copy_attribute(source, file_.root(), name, at);
+            if (!d::format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
+        }
+        d::write_attribute(file_.root(), d::format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+        file_.set_mode(mode);
     }
 
     [[nodiscard]] std::string fingerprint() const { return file_.fingerprint(); }
@@ -123,21 +160,16 @@ private:
     std::map<std::string, d::handle> groups_;
 };
 
-/// Copies every attribute of `from` to `to` as stored (any type), except those named in `skip`.
-inline void copy_attributes(hid_t from, hid_t to, const std::set<std::string>& skip, const d::where& at) {
-    const auto listing = d::list_members(from, false, at);
-    for (const auto& name : listing.attributes) {
-        if (skip.count(name)) continue;
-        d::handle attr = d::checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
-        d::handle type = d::checked(H5Aget_type(attr.get()), at, "H5Aget_type");
-        d::handle space = d::checked(H5Aget_space(attr.get()), at, "H5Aget_space");
-        const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-        std::vector<unsigned char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 1)) * H5Tget_size(type.get()));
-        d::check(H5Aread(attr.get(), type.get(), buffer.data()), at, "cannot read attribute");
-        d::create_and_write_attribute(to, name, type.get(), space.get(), buffer.data(), at);
-        if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
-            H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
+/// An upper bound of the manifest of an h5ser file holding `datasets` (their paths and ranks),
+/// the groups above them and no attributes, stored as `plan` says.
+inline std::size_t manifest_bound(const std::vector<std::pair<std::string, std::size_t>>& datasets, const d::storage_plan& plan) {
+    std::size_t bytes = d::manifest_header_size;
+    for (const auto& [path, rank] : datasets) {
+        bytes += d::manifest_record_header_size + path.size() + 8 + 8 * rank + 4 * plan.filters.size() + 24;
+        for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+            bytes += d::manifest_record_header_size + slash;  // each group above it, counted once per dataset
     }
+    return bytes;
 }
 
 /// "dense_1/kernel:0" in layer dense_1 -> "kernel"; "bidirectional_1/forward_lstm_1/kernel:0" ->
@@ -164,15 +196,20 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
     const auto store = d::open_store(in);
     std::size_t count = 0;
     copy_progress progress{bar};
+    std::vector<std::pair<std::string, std::size_t>> planned;  // path (a bound: the longest field name) and rank
     for (const auto& l : store.layers) {
         count += l.weights.size();
         for (const auto& w : l.weights) {
             d::handle ds(H5Dopen2(store.h5.get(), w.path.c_str(), H5P_DEFAULT));
-            if (ds) progress.total += H5Dget_storage_size(ds.get());
+            if (!ds) continue;
+            progress.total += H5Dget_storage_size(ds.get());
+            const d::handle space(H5Dget_space(ds.get()));
+            const int rank = space ? H5Sget_simple_extent_ndims(space.get()) : 0;
+            planned.emplace_back("/" + l.name + "/" + w.name + "_" + std::to_string(l.weights.size()), static_cast<std::size_t>(std::max(rank, 0)));
         }
     }
     H5Eclear2(H5E_DEFAULT);
-    h5ser_file_writer w(out, plan, count);
+    h5ser_file_writer w(out, plan, count, manifest_bound(planned, plan));
     std::size_t tensors = 0;
     for (const auto& layer : store.layers) {
         std::set<std::string> used;
@@ -256,6 +293,31 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
     return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)", layers.size(), count, {}, skip.empty() ? "" : "optimizer state left out"};
 }
 
+/// The bytes the attributes of `tree` (a format-1 file's, open as `file`'s root `root`) take in a
+/// manifest: those copy_tree and copy_root_attributes list.
+inline std::size_t attribute_bytes(hid_t root, const h5ser::file_node& tree, const std::string& in) {
+    d::manifest_builder m;
+    const auto add = [&](hid_t object, const std::string& path, bool dataset, bool is_root) {
+        const d::where at{in, {}, path};
+        for (const auto& name : d::list_members(object, false, at).attributes) {
+            if (dataset && (name == d::format::checksum_attribute || name == d::format::dtype_marker_attribute)) continue;
+            if (is_root && d::format::is_reserved_root_name(name)) continue;
+            d::add_stored_attribute(m, object, path, name, at);
+        }
+    };
+    add(root, "/", false, true);
+    const auto visit = [&](const auto& self, const h5ser::file_node& n) -> void {
+        for (const auto& c : n.children) {
+            if (c.kind == h5ser::file_node::kind_type::other) continue;
+            const d::handle object = d::checked(H5Oopen(root, c.path.c_str(), H5P_DEFAULT), d::where{in, {}, c.path}, "cannot open");
+            add(object.get(), c.path, c.kind == h5ser::file_node::kind_type::dataset, false);
+            self(self, c);
+        }
+    };
+    visit(visit, tree);
+    return m.size() - d::manifest_header_size;
+}
+
 inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& n, const std::string& in, copy_progress& progress) {
     for (const auto& c : n.children) {
         const d::where at{in, {}, c.path};
@@ -264,11 +326,11 @@ inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& 
             d::handle ds = w.dataset(c.path, t);
             progress.add(t.bytes.size());
             d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
-            copy_attributes(src.get(), ds.get(), {d::format::checksum_attribute, d::format::dtype_marker_attribute}, at);
+            w.copy_attributes(src.get(), ds.get(), c.path, {d::format::checksum_attribute, d::format::dtype_marker_attribute}, at);
         } else if (c.kind == h5ser::file_node::kind_type::group) {
             const hid_t g = w.group(c.path);
             d::handle src = d::checked(H5Oopen(file, c.path.c_str(), H5P_DEFAULT), at, "cannot open");
-            copy_attributes(src.get(), g, {}, at);
+            w.copy_attributes(src.get(), g, c.path, {}, at);
             copy_tree(w, file, c, in, progress);
         } else {
             throw h5ser::error(in, h5ser::problem{h5ser::errc::unsafe_file, {}, c.path, "groups and datasets", c.dtype, "links are not copied"});
@@ -280,15 +342,27 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
                                  const std::string& preset, progress_bar& bar) {
     d::quiet_hdf5_errors quiet;
     const h5ser::file_node tree = h5ser::inspect(in);
-    d::handle file = d::open_for_reading(in);
+    std::optional<d::manifest> source_manifest;
+    d::handle file = d::open_for_reading(in, true, &source_manifest);
+    d::handle root = d::open_root(file.get(), in);
+    const d::file_header header = d::read_header(root.get(), in, source_manifest ? &*source_manifest : nullptr, true);
     std::vector<const h5ser::file_node*> all;
     collect_datasets(tree, all);
-    h5ser_file_writer w(out, plan, all.size());
+    // The copy lists what the source lists: its manifest's size bounds the new one (filters
+    // aside); a format-1 source has none, so its tree is measured, attributes included.
+    std::size_t manifest_bytes = 0;
+    if (source_manifest) {
+        manifest_bytes = source_manifest->size_bytes() + all.size() * 4 * plan.filters.size();
+    } else {
+        std::vector<std::pair<std::string, std::size_t>> planned;
+        for (const auto* n : all) planned.emplace_back(n->path, n->shape.size());
+        manifest_bytes = manifest_bound(planned, plan) + attribute_bytes(root.get(), tree, in);
+    }
+    h5ser_file_writer w(out, plan, all.size(), manifest_bytes);
     copy_progress progress{bar};
     for (const auto* n : all) progress.total += elements(*n) * n->element_bytes;
     copy_tree(w, file.get(), tree, in, progress);
-    d::handle root = d::open_root(file.get(), in);
-    copy_attributes(root.get(), w.root(), {}, d::where{in, {}, "/"});
+    w.copy_root_attributes(root.get(), header.mode, d::where{in, {}, "/"});
     const std::string stored = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, d::where{in, {}, "/"}).value_or("");
     if (stored != w.fingerprint())
         throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch, {}, "/", "fingerprint " + stored, "fingerprint " + w.fingerprint(),

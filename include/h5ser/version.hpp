@@ -12,6 +12,6 @@ inline constexpr const char* version = "0.1.0";
 
 /// The layout version written to every file (attribute `h5ser_format_version`). Loaders refuse
 /// files of a newer format version; it changes only when older loaders would misread new files.
-inline constexpr int format_version = 1;
+inline constexpr int format_version = 2;
 
 }  // namespace h5ser

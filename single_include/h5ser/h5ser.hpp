@@ -31,13 +31,14 @@
 #include <optional>
 #include <cstdlib>
 #include <functional>
+#include <unordered_map>
 #include <xxhash.h>
 #include <system_error>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <signal.h>
 #include <charconv>
 #include <numeric>
 #include <condition_variable>
@@ -1994,7 +1995,7 @@ inline constexpr const char* version = "0.1.0";
 
 /// The layout version written to every file (attribute `h5ser_format_version`). Loaders refuse
 /// files of a newer format version; it changes only when older loaders would misread new files.
-inline constexpr int format_version = 1;
+inline constexpr int format_version = 2;
 
 }  // namespace h5ser
 
@@ -2106,6 +2107,372 @@ private:
 
 
 
+// ---- h5ser/detail/manifest.hpp -----------------------------------------------------------------
+// h5ser/detail/manifest.hpp: the manifest of a format-2 file, one table of everything h5ser wrote
+// into it, kept in the userblock beside the seal and readable without the HDF5 library.
+//
+// For each group its path; for each dataset its path, dtype, shape, layout, filters, where its raw
+// data lies (absolute file offset and stored bytes) and the XXH3-64 of its element bytes; for each
+// attribute of the field tree its object, name, dtype, shape and value. Records come in save order:
+// depth first, in field order, each group before what it holds. The root's own attributes
+// (format.hpp) are not records; the manifest's header carries the format version, mode and
+// fingerprint instead. docs/format.md specifies the bytes:
+//
+//   manifest header (48 bytes)
+//   0   16  magic "h5ser manifest\0\0"
+//   16  8   XXH3-64 of bytes 24 to the manifest's end (its own checksum)
+//   24  4   format version (2)
+//   28  4   mode: 0 full model, 1 weights only
+//   32  8   fingerprint (the value of the root attribute, as a number)
+//   40  8   number of records R
+//   48      R records
+//
+//   record
+//   0   1   kind: 1 group, 2 dataset, 3 attribute
+//   1   1   layout of a dataset: 0 compact, 1 contiguous, 2 chunked (0 otherwise)
+//   2   1   rank: a dataset's (0-32); an attribute's, 0 scalar or 1 list (0 for groups)
+//   3   1   number F of filters (datasets)
+//   4   4   byte length P of the path
+//   8   4   byte length A of the attribute name (0 unless an attribute)
+//   12  4   byte length D of the dtype name (0 for groups)
+//   16      path (UTF-8, absolute: the object's, or for an attribute the object holding it), name, dtype
+//           8 * rank: the dimensions
+//           4 * F: the HDF5 filter ids, in pipeline order
+//           datasets: 8 offset of the raw data in the file (0 when not contiguous or not allocated),
+//                     8 stored bytes, 8 XXH3-64 of the element bytes
+//           attributes: 8 byte length V of the value, then the value: each element's
+//                     little-endian bytes (bool: one byte 0 or 1); strings each as a 4-byte
+//                     length and UTF-8 bytes
+//
+// The parser trusts nothing: every length is checked against the bytes present, every data range
+// against the file's size, before a record is handed out.
+
+
+// ---- h5ser/detail/hash.hpp ---------------------------------------------------------------------
+// h5ser/detail/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
+// file fingerprint.
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+
+
+
+namespace h5ser::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "h5ser: checksums and fingerprints are defined on little-endian element bytes; big-endian hosts "
+              "are not supported yet");
+
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept;
+
+/// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
+inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint64_t load_u64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
+
+/// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
+/// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
+/// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
+class fingerprint_builder {
+public:
+    fingerprint_builder() : state_(new_state()) {}
+
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                    std::uint64_t data_hash) noexcept;
+
+    [[nodiscard]] std::uint64_t value() const noexcept;
+    [[nodiscard]] std::string hex() const;
+
+    struct state_free {
+        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
+    };
+    using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
+    static state_ptr new_state();
+
+private:
+    void add_u64(std::uint64_t v) noexcept;
+
+    state_ptr state_;
+};
+
+/// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
+/// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
+/// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
+class pipelined_hash {
+public:
+    pipelined_hash(const void* data, std::size_t bytes);
+    pipelined_hash(const pipelined_hash&) = delete;
+    pipelined_hash& operator=(const pipelined_hash&) = delete;
+    ~pipelined_hash();  // stops hashing and waits: the buffer may go away after an error
+
+    /// The first `prefix` bytes are final and may be hashed.
+    void ready(std::size_t prefix);
+    /// Waits for the hash of all the bytes, which must be ready.
+    [[nodiscard]] std::uint64_t get();
+
+private:
+    struct worker;  // a std::thread and what it shares with this one
+    const unsigned char* data_;
+    std::size_t bytes_;
+    std::unique_ptr<worker> worker_;
+};
+
+/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
+/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
+/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
+class concurrent_hash {
+public:
+    static constexpr std::size_t threshold = std::size_t{32} << 20;
+
+    concurrent_hash(const void* data, std::size_t bytes);
+
+    /// Waits for the hash.
+    [[nodiscard]] std::uint64_t get();
+    std::uint64_t operator()() { return get(); }
+
+private:
+    std::optional<pipelined_hash> pending_;  // a large input, all of it ready, hashed meanwhile
+    std::uint64_t hash_ = 0;
+};
+
+/// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
+H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal);
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser::detail {
+
+inline constexpr std::array<char, 16> manifest_magic = {'h', '5', 's', 'e', 'r', ' ', 'm', 'a', 'n', 'i', 'f', 'e', 's', 't', 0, 0};
+inline constexpr std::size_t manifest_header_size = 48;
+inline constexpr std::size_t manifest_record_header_size = 16;
+inline constexpr std::uint32_t manifest_format_version = static_cast<std::uint32_t>(h5ser::format_version);
+
+enum class record_kind : std::uint8_t { group = 1, dataset = 2, attribute = 3 };
+enum class record_layout : std::uint8_t { compact = 0, contiguous = 1, chunked = 2 };
+
+/// One record of a parsed manifest; its strings and arrays point into the manifest's bytes.
+struct manifest_record {
+    record_kind kind = record_kind::group;
+    record_layout layout = record_layout::compact;
+    std::size_t rank = 0;
+    std::string_view path;
+    std::string_view name;   ///< attributes only
+    std::string_view dtype;  ///< datasets and attributes
+    const unsigned char* dims_bytes = nullptr;
+    const unsigned char* filter_bytes = nullptr;
+    std::size_t filter_count = 0;
+    std::uint64_t offset = 0;  ///< datasets: raw data's file offset, 0 when there is none
+    std::uint64_t length = 0;  ///< datasets: stored bytes
+    std::uint64_t checksum = 0;
+    std::string_view value;  ///< attributes: the encoded value
+
+    [[nodiscard]] std::uint64_t dim(std::size_t i) const noexcept { return load_u64(dims_bytes + 8 * i); }
+    [[nodiscard]] std::uint32_t filter(std::size_t i) const noexcept;
+    [[nodiscard]] std::uint64_t element_count() const noexcept;
+};
+
+/// Bytes per element of a manifest dtype name; 0 for "string" and unknown names.
+H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noexcept;
+
+/// A parsed, checked manifest.
+class manifest {
+public:
+    /// Parses `bytes`, the manifest of a file of `file_size` bytes whose HDF5 data starts at
+    /// `userblock`. Anything inconsistent is an h5ser::error naming `file` and what is wrong.
+    manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock, const std::string& file);
+
+    manifest(const manifest&) = delete;
+    manifest& operator=(const manifest&) = delete;
+    manifest(manifest&&) = default;
+    manifest& operator=(manifest&&) = default;
+
+    [[nodiscard]] std::uint32_t format_version() const noexcept { return version_; }
+    [[nodiscard]] save_mode mode() const noexcept { return mode_; }
+    [[nodiscard]] std::uint64_t fingerprint() const noexcept { return fingerprint_; }
+    [[nodiscard]] const std::vector<manifest_record>& records() const noexcept { return records_; }
+    [[nodiscard]] std::size_t size_bytes() const noexcept { return bytes_.size(); }
+
+    /// The record of the dataset at `path` ("/layer/kernel"), or null.
+    [[nodiscard]] const manifest_record* dataset(std::string_view path) const;
+
+private:
+    std::vector<unsigned char> bytes_;
+    std::uint32_t version_ = 0;
+    save_mode mode_ = save_mode::full_model;
+    std::uint64_t fingerprint_ = 0;
+    std::vector<manifest_record> records_;
+    std::unordered_map<std::string_view, std::size_t> datasets_;
+};
+
+/// Builds a manifest as a file is written; the same calls on a model not yet written give the
+/// exact size its userblock must hold (size()).
+class manifest_builder {
+public:
+    manifest_builder();
+
+    void group(std::string_view path);
+    void dataset(std::string_view path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank, record_layout layout,
+                 const std::vector<std::uint32_t>& filters, std::uint64_t offset, std::uint64_t length, std::uint64_t checksum);
+    /// An attribute of `object_path` whose value is already encoded (`value`; `count` elements,
+    /// a list when `is_list`).
+    void attribute(std::string_view object_path, std::string_view name, std::string_view dtype, bool is_list, std::size_t count,
+                   std::string_view value);
+
+    template <attribute_value T>
+    void attribute(std::string_view object_path, std::string_view name, const T& value);
+
+    /// The manifest's size in bytes, header included.
+    [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
+    [[nodiscard]] std::size_t record_count() const noexcept { return records_; }
+
+    /// The finished manifest: its header with `mode` and `fingerprint`, then the records.
+    [[nodiscard]] std::vector<unsigned char> finish(save_mode mode, std::uint64_t fingerprint) const;
+
+private:
+    void begin_record(record_kind kind, record_layout layout, std::size_t rank, std::size_t filters, std::string_view path,
+                      std::string_view name, std::string_view dtype);
+    void put_u32(std::uint32_t v);
+    void put_u64(std::uint64_t v);
+    void put(std::string_view bytes) { bytes_.insert(bytes_.end(), bytes.begin(), bytes.end()); }
+
+    std::vector<unsigned char> bytes_;
+    std::size_t records_ = 0;
+};
+
+/// Appends the manifest encoding of one attribute element to `out`.
+template <class Element>
+void encode_attribute_element(std::string& out, const Element& e) {
+    if constexpr (std::is_same_v<Element, std::string>) {
+        const auto n = static_cast<std::uint32_t>(e.size());
+        for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+        out += e;
+    } else if constexpr (std::is_same_v<Element, bool>) {
+        out.push_back(e ? 1 : 0);
+    } else {
+        char raw[sizeof(Element)];
+        std::memcpy(raw, &e, sizeof(Element));
+        if constexpr (std::endian::native == std::endian::big) std::reverse(raw, raw + sizeof(Element));  // the file's order
+        out.append(raw, sizeof(Element));
+    }
+}
+
+template <attribute_value T>
+void manifest_builder::attribute(std::string_view object_path, std::string_view name, const T& value) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    std::string encoded;
+    std::size_t count = 1;
+    if constexpr (codec::is_list) {
+        count = value.size();
+        for (const auto& e : value) encode_attribute_element<element>(encoded, static_cast<element>(e));
+    } else {
+        encode_attribute_element<element>(encoded, static_cast<element>(value));
+    }
+    attribute(object_path, name, attribute_dtype_name<T>(), codec::is_list, count, encoded);
+}
+
+}  // namespace h5ser::detail
+
+
+// ---- h5ser/detail/seal.hpp ---------------------------------------------------------------------
+// h5ser/detail/seal.hpp: the seal h5ser puts on every file it writes, so that a damaged file is
+// refused before the HDF5 library parses a byte of it.
+//
+// HDF5 1.10 checksums most of its metadata, but not the global heap where variable-length strings
+// live, and it trusts the sizes stored there: a flipped byte can crash or hang the library (found by
+// h5ser's fuzzer; see docs/integrity.md). So h5ser reserves an HDF5 userblock (which HDF5 readers, h5py and
+// h5dump skip) and, once the file is complete, writes into it:
+//
+//   offset  size  content (little-endian)
+//   0       16    magic "h5ser seal v1\0\0\0"
+//   16      8     userblock size
+//   24      8     file size
+//   32      8     number N of tensor data ranges
+//   40      8     XXH3-64 of every byte from the userblock's end to the file's end, data ranges left
+//                 out (all HDF5 metadata, the global heap included)
+//   48      8     XXH3-64 of bytes 0-47 and the range table (the seal's own checksum)
+//   56      8     byte length M of the manifest (format 2; 0 in format 1)
+//   64      16*N  (offset, length) of each contiguous tensor's raw data, sorted by offset
+//   64+16N  M     the manifest (manifest.hpp), which carries its own checksum
+//
+// Tensor data is left out of the seal because every tensor has its own checksum (in the manifest;
+// in format 1, an attribute of its dataset), verified as it is read; so the seal costs a read of
+// the metadata only.
+
+
+
+
+namespace h5ser::detail {
+
+inline constexpr std::array<char, 16> seal_magic = {'h', '5', 's', 'e', 'r', ' ', 's', 'e', 'a', 'l', ' ', 'v', '1', 0, 0, 0};
+inline constexpr std::size_t seal_header_size = 64;
+
+struct byte_range {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+/// The userblock size for a file with up to `ranges` data ranges and a manifest of
+/// `manifest_bytes`: a power of two, at least 4096, so that HDF5's alignment of large datasets
+/// (relative to the userblock's end) is page alignment.
+inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifest_bytes) {
+    std::uint64_t size = 4096;
+    while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges) + manifest_bytes) size *= 2;
+    return size;
+}
+
+class file_descriptor {
+public:
+    explicit file_descriptor(int fd) noexcept : fd_(fd) {}
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    ~file_descriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+
+/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+                                             const std::string& file);
+
+/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free, with its
+/// `manifest` (empty: none).
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+                                  const std::vector<unsigned char>& manifest_bytes, const std::string& file);
+
+/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
+H5SER_CORE_INLINE bool has_seal(const std::string& path);
+
+/// Checks the seal of an h5ser file before HDF5 reads it, and returns the file's manifest (format
+/// 2), checked too. Files without a seal (written by h5py, Keras or another program) pass
+/// unchecked, and format-1 files have no manifest: both give nullopt. A damaged seal or manifest,
+/// or changed metadata, is an error.
+H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path);
+
+/// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata`: without it, the
+/// seal's header and range table and the manifest are still checked (each has its own checksum),
+/// for readers that trust the metadata another reader checked.
+H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata);
+
+}  // namespace h5ser::detail
+
+
 
 namespace h5ser::detail {
 
@@ -2172,8 +2539,9 @@ struct file_header {
 };
 
 /// Reads and checks the root attributes of an h5ser file: not an h5ser file, a newer format, or an
-/// unknown mode is an h5ser::error.
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path);
+/// unknown mode is an h5ser::error. With `sealed_read` (the seal was checked), a format-2 file
+/// must have come with its manifest, `contents`, and agree with it.
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr, bool sealed_read = false);
 
 /// The root attributes of a file being written; a weights-only file has no schema or model type.
 struct root_attributes {
@@ -2252,106 +2620,6 @@ inline const char* link_type_name(H5L_type_t type) noexcept {
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/hash.hpp ---------------------------------------------------------------------
-// h5ser/detail/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
-// file fingerprint.
-
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-
-
-
-namespace h5ser::detail {
-
-static_assert(std::endian::native == std::endian::little,
-              "h5ser: checksums and fingerprints are defined on little-endian element bytes; big-endian hosts "
-              "are not supported yet");
-
-H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept;
-
-/// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
-inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-inline std::uint64_t load_u64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-    return v;
-}
-
-H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
-
-/// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
-/// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
-/// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
-class fingerprint_builder {
-public:
-    fingerprint_builder() : state_(new_state()) {}
-
-    void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
-                    std::uint64_t data_hash) noexcept;
-
-    [[nodiscard]] std::string hex() const;
-
-    struct state_free {
-        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
-    };
-    using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
-    static state_ptr new_state();
-
-private:
-    void add_u64(std::uint64_t v) noexcept;
-
-    state_ptr state_;
-};
-
-/// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
-/// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
-/// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
-class pipelined_hash {
-public:
-    pipelined_hash(const void* data, std::size_t bytes);
-    pipelined_hash(const pipelined_hash&) = delete;
-    pipelined_hash& operator=(const pipelined_hash&) = delete;
-    ~pipelined_hash();  // stops hashing and waits: the buffer may go away after an error
-
-    /// The first `prefix` bytes are final and may be hashed.
-    void ready(std::size_t prefix);
-    /// Waits for the hash of all the bytes, which must be ready.
-    [[nodiscard]] std::uint64_t get();
-
-private:
-    struct worker;  // a std::thread and what it shares with this one
-    const unsigned char* data_;
-    std::size_t bytes_;
-    std::unique_ptr<worker> worker_;
-};
-
-/// The XXH3-64 of bytes that are about to be written, computed on another thread while they are:
-/// saving a large tensor then takes the longer of writing and hashing instead of both (hashing
-/// runs at about 9 GB/s, a tenth of a 1 GiB save; bench_one_big). Small inputs are hashed at once.
-class concurrent_hash {
-public:
-    static constexpr std::size_t threshold = std::size_t{32} << 20;
-
-    concurrent_hash(const void* data, std::size_t bytes);
-
-    /// Waits for the hash.
-    [[nodiscard]] std::uint64_t get();
-    std::uint64_t operator()() { return get(); }
-
-private:
-    std::optional<pipelined_hash> pending_;  // a large input, all of it ready, hashed meanwhile
-    std::uint64_t hash_ = 0;
-};
-
-/// The seal's own checksum: bytes 0-47 and the range table from byte 64 on (see seal.hpp).
-H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal);
-
-}  // namespace h5ser::detail
-
-
 
 namespace h5ser::detail {
 
@@ -2364,8 +2632,8 @@ std::string shape_text(std::string_view dtype, const std::array<std::size_t, Ran
 
 H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, const where& at);
 
-/// The value of a dataset's checksum attribute (format::checksum_attribute): "xxh3-64:<16 hex
-/// digits>", the XXH3-64 of its element bytes (little-endian); loading verifies it.
+/// A tensor checksum as text, "xxh3-64:<16 hex digits>": the value of format 1's checksum
+/// attribute (format::checksum_attribute), and how messages show checksums.
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash);
 
 /// What one stored tensor contributes to the file fingerprint.
@@ -2381,6 +2649,9 @@ struct written_tensor {
 
 /// Adds `filters` to a chunked dataset's creation property list, refusing any this HDF5 cannot load.
 H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at);
+
+/// How `plan` stores a tensor of `rank` dimensions and `count` elements of `element_size` bytes.
+H5SER_CORE_INLINE record_layout stored_layout(const storage_plan& plan, std::size_t rank, std::uint64_t count, std::size_t element_size);
 
 /// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
 /// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
@@ -2432,28 +2703,19 @@ struct element_block {
     bool bfloat16;     ///< marks the dataset dtype="bfloat16" (Keras 3's convention)
 };
 
-/// Creates dataset `name` in `parent`, stored as `plan` says, writes `e` and the checksum attribute
-/// of `data_hash()`, the XXH3-64 of the element bytes, asked for once they are written (so it may
-/// be computed meanwhile: concurrent_hash). Returns the dataset, still open.
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
                                                const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
-/// applies, and the checksum `data_hash` of its element bytes.
-H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at);
+/// applies. (Format 1 added the checksum attribute here; format 2 keeps checksums in the manifest.)
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, const creation_plists& plists, const where& at);
 
-template <class DataHash>
-handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, DataHash&& data_hash,
-                                  const creation_plists& plists, const storage_plan& plan, const where& at) {
-    handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
-    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
-    write_tensor_attributes(dataset.get(), e.bfloat16, data_hash(), plists, at);
-    return dataset;
-}
+/// Creates dataset `name` in `parent`, stored as `plan` says, and writes `e` into it. Returns the
+/// dataset, still open.
+H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, const element_block& e, const creation_plists& plists,
+                                           const storage_plan& plan, const where& at);
 
 /// Notes where a written dataset's contiguous data lies in the file, and how many bytes it stores
 /// (for the seal's data ranges).
@@ -2477,10 +2739,10 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle ftype = file_type<element>(at);
     handle mtype = memory_type<element>(at);
-    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));
-    handle dataset = create_checksummed_dataset(
-        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>},
-        data_hash, plists, plan, at);
+    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
+    handle dataset = write_new_dataset(
+        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>}, plists,
+        plan, at);
     out.data_hash = data_hash.get();
     close_written_dataset(dataset, out, at);
     return out;
@@ -2514,10 +2776,18 @@ H5SER_CORE_INLINE std::string unsafe_dataset_reason(const dataset_view& v, std::
 /// missing filter plugin, an element count that overflows, or unsafe_dataset_reason.
 H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at);
 
-/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
-/// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
+/// The checksum the file keeps for the dataset at `h5_path`, as text: from the manifest of a
+/// format-2 file (`contents`), else from format 1's checksum attribute of `dataset`; nullopt when
+/// it keeps none.
+H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
+                                                             const where& at);
+
+/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
+/// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
+/// the tensor to `fingerprint`. A mismatch is a problem.
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
+                                          std::size_t rank, const where& at);
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
 /// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
@@ -2792,9 +3062,10 @@ void walk(Sink& sink, std::string_view name, const T& value, const where& at, bo
 // checkpoint manager, h5ser::mpi::save and `h5ser convert`.
 //
 // A file is written to a temporary beside its target (file.hpp's atomic_file), with a userblock
-// sized for the seal; the writer keeps the fingerprint and the seal's data ranges of the tensors
-// written, writes the format's root attributes (format.hpp), then seals the closed file
-// (seal.hpp) and renames it over the target. Until then the target is untouched.
+// sized for the seal and the manifest; the writer keeps the fingerprint, the seal's data ranges
+// and the manifest (manifest.hpp) of what is written, writes the format's root attributes
+// (format.hpp), then seals the closed file (seal.hpp) and renames it over the target. Until then
+// the target is untouched.
 
 
 
@@ -2825,13 +3096,14 @@ H5SER_CORE_INLINE handle file_access(const where& at);
 /// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
 H5SER_CORE_INLINE handle writer_file_access(const where& at);
 
-/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
-/// `check_seal`) holds and it is HDF5.
-H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal);
+/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal and
+/// manifest (if `check_seal`) hold and it is HDF5. Returns the manifest of a format-2 file.
+H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal);
 
 /// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
-/// seal (see seal.hpp) before the HDF5 library reads any of it.
-H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal = true);
+/// seal (see seal.hpp) before the HDF5 library reads any of it, and its manifest, if it has one,
+/// is handed to `contents`.
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal = true, std::optional<manifest>* contents = nullptr);
 
 /// The root group of an open file (`path` for messages).
 H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path);
@@ -2889,91 +3161,18 @@ H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/seal.hpp ---------------------------------------------------------------------
-// h5ser/detail/seal.hpp: the seal h5ser puts on every file it writes, so that a damaged file is
-// refused before the HDF5 library parses a byte of it.
-//
-// HDF5 1.10 checksums most of its metadata, but not the global heap where variable-length strings
-// live, and it trusts the sizes stored there: a flipped byte can crash or hang the library (found by
-// h5ser's fuzzer; see docs/integrity.md). So h5ser reserves an HDF5 userblock (which HDF5 readers, h5py and
-// h5dump skip) and, once the file is complete, writes into it:
-//
-//   offset  size  content (little-endian)
-//   0       16    magic "h5ser seal v1\0\0\0"
-//   16      8     userblock size
-//   24      8     file size
-//   32      8     number N of tensor data ranges
-//   40      8     XXH3-64 of every byte from the userblock's end to the file's end, data ranges left
-//                 out (all HDF5 metadata, the global heap included)
-//   48      8     XXH3-64 of bytes 0-47 and the range table (the seal's own checksum)
-//   56      8     reserved (0)
-//   64      16*N  (offset, length) of each contiguous tensor's raw data, sorted by offset
-//
-// Tensor data is left out of the seal because every dataset carries its own checksum, verified as
-// it is read; so the seal costs a read of the metadata only.
-
-
-
 
 namespace h5ser::detail {
 
-inline constexpr std::array<char, 16> seal_magic = {'h', '5', 's', 'e', 'r', ' ', 's', 'e', 'a', 'l', ' ', 'v', '1', 0, 0, 0};
-inline constexpr std::size_t seal_header_size = 64;
-
-struct byte_range {
-    std::uint64_t offset = 0;
-    std::uint64_t length = 0;
-};
-
-/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 4096, so
-/// that HDF5's alignment of large datasets (relative to the userblock's end) is page alignment.
-inline std::uint64_t seal_userblock_size(std::size_t ranges) {
-    std::uint64_t size = 4096;
-    while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges)) size *= 2;
-    return size;
-}
-
-class file_descriptor {
-public:
-    explicit file_descriptor(int fd) noexcept : fd_(fd) {}
-    file_descriptor(const file_descriptor&) = delete;
-    file_descriptor& operator=(const file_descriptor&) = delete;
-    ~file_descriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
-
-H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
-
-/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
-H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
-                                             const std::string& file);
-
-/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
-H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                                  const std::string& file);
-
-/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
-/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
-/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
-H5SER_CORE_INLINE bool has_seal(const std::string& path);
-
-H5SER_CORE_INLINE void verify_seal(const std::string& path);
-
-}  // namespace h5ser::detail
-
-
-
-namespace h5ser::detail {
+/// Adds attribute `name` of `object` (at `object_path`), as stored in an HDF5 file, to `m`.
+H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
+                                            const where& at);
 
 class sealed_file_writer {
 public:
-    /// Creates the temporary file for `path`, with room in the seal for `datasets` data ranges.
-    sealed_file_writer(const std::string& path, std::size_t datasets);
+    /// Creates the temporary file for `path`, with room in the userblock for the data ranges of
+    /// `datasets` and a manifest of `manifest_bytes` (a manifest_builder given the same records).
+    sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
 
     /// For the ranks of an MPI save: every rank creates the same temporary `temp` through `fapl`
     /// (MPI-IO) with the same `userblock`; `owner` is the atomic_file of the rank that seals and
@@ -2987,9 +3186,25 @@ public:
     [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
     [[nodiscard]] const where& at() const noexcept { return at_; }
 
-    /// Adds a tensor written at `h5_path` to the fingerprint and its contiguous data to the seal's
-    /// data ranges. Call in field order: the fingerprint depends on it.
-    void add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w);
+    /// Adds a tensor written at `h5_path`, stored as `plan` says, to the fingerprint and the
+    /// manifest, and its contiguous data to the seal's data ranges. Call in field order: the
+    /// fingerprint depends on it.
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w, const storage_plan& plan);
+    /// Adds a group written at `h5_path` to the manifest.
+    void add_group(std::string_view h5_path) { manifest_.group(h5_path); }
+    /// Adds attribute `name` of the object at `object_path` to the manifest.
+    template <attribute_value T>
+    void add_attribute(std::string_view object_path, std::string_view name, const T& value) {
+        manifest_.attribute(object_path, name, value);
+    }
+    /// Adds attribute `name` of `object` (at `object_path`), as stored in another h5ser file, to the
+    /// manifest (`h5ser convert` copies attributes it did not write from C++ values).
+    void add_stored_attribute(hid_t object, std::string_view object_path, const std::string& name, const where& at) {
+        detail::add_stored_attribute(manifest_, object, object_path, name, at);
+    }
+    /// The mode the manifest records, for writers that copy the root attributes instead of
+    /// calling write_root_attributes.
+    void set_mode(save_mode mode) noexcept { mode_ = mode; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
     /// Writes the format's root attributes, with the fingerprint of the tensors added so far.
@@ -3013,7 +3228,13 @@ private:
     handle root_;
     fingerprint_builder fingerprint_;
     std::vector<byte_range> ranges_;
+    manifest_builder manifest_;
+    save_mode mode_ = save_mode::full_model;
 };
+
+/// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.
+H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                          const storage_plan& plan);
 
 }  // namespace h5ser::detail
 
@@ -3029,6 +3250,22 @@ std::uint64_t tensor_bytes(const X& value) noexcept {
     return n;
 }
 
+/// The storage plan in force during a save walk: the save's own, overridden by h5ser::stored
+/// fields on the way down (push) and restored on the way up (pop).
+class storage_stack {
+public:
+    explicit storage_stack(storage_plan save) { plans_.push_back(std::move(save)); }
+    void push(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
+    void pop() { plans_.pop_back(); }
+    [[nodiscard]] const storage_plan& top() const noexcept { return plans_.back(); }
+
+private:
+    std::vector<storage_plan> plans_;  // innermost override last
+};
+
+/// The HDF5 path of the object holding attribute `name`, from the attribute's own path `at`.
+H5SER_CORE_INLINE std::string_view attribute_owner(const where& at, std::string_view name) noexcept;
+
 /// Writes what the save walk visits into `file`, and builds the schema (full model) on the way.
 /// Only dataset() and attribute() depend on the field's type; the rest is compiled once with the
 /// core (h5ser/config.hpp).
@@ -3040,8 +3277,10 @@ public:
     file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage, const progress_callback& progress,
                 std::uint64_t total_bytes);
 
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
-    void pop_storage() { plans_.pop_back(); }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        plans_.push(field, names_compact, chunks);
+    }
+    void pop_storage() { plans_.pop(); }
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -3053,6 +3292,7 @@ public:
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         write_attribute(parent(), name, value, at, plists().attributes());
+        file_.add_attribute(attribute_owner(at, name), name, value);
         std::optional<std::size_t> list_length;
         if constexpr (attribute_codec<X>::is_list) list_length = value.size();
         record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
@@ -3065,7 +3305,7 @@ public:
     /// The group the next node is written into, the shared creation plists, the storage plan in force.
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }
     [[nodiscard]] const creation_plists& plists() const noexcept { return file_.plists(); }
-    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.back(); }
+    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.top(); }
 
     /// Adds a written tensor (`bytes` of it in memory) to the fingerprint and the seal's data
     /// ranges, the progress and the schema.
@@ -3086,22 +3326,44 @@ private:
     save_mode mode_;
     sealed_file_writer& file_;
     std::vector<handle> groups_;       // open groups below the root, innermost last
-    std::vector<storage_plan> plans_;  // the storage plan in force, innermost override last
+    storage_stack plans_;
     json_writer schema_;
     const progress_callback& progress_;
     std::uint64_t total_bytes_ = 0;
     std::uint64_t done_bytes_ = 0;
 };
 
-/// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
-struct dataset_counter : ignoring_sink {
-    std::size_t count = 0;
-    std::uint64_t bytes = 0;
+/// What a save will write, found before the file is created: the number of datasets and the
+/// size of the manifest (to size the userblock), and the tensors' bytes (for progress). It
+/// records into a manifest_builder exactly what the file writer will, offsets and checksums aside.
+class save_census : public ignoring_sink {
+public:
+    explicit save_census(storage_plan storage) : plans_(std::move(storage)) {}
+
     template <class X>
-    void dataset(std::string_view, const X& value, const where&, bool) noexcept {
+    void dataset(std::string_view, const X& value, const where& at, bool) {
         ++count;
         bytes += tensor_bytes(value);
+        std::size_t elements = 0;
+        const written_tensor w = tensor_extent(value, elements);
+        add_dataset_record(manifest, at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), w, plans_.top());
     }
+    template <class X>
+    void attribute(std::string_view name, const X& value, const where& at, bool) {
+        manifest.attribute(attribute_owner(at, name), name, value);
+    }
+    void begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        plans_.push(field, names_compact, chunks);
+    }
+    void pop_storage() { plans_.pop(); }
+
+    std::size_t count = 0;
+    std::uint64_t bytes = 0;
+    manifest_builder manifest;
+
+private:
+    storage_stack plans_;
 };
 
 /// Hashes the tensors the save walk visits, exactly as the file writer does (h5ser::fingerprint).
@@ -3144,9 +3406,9 @@ template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
                 const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
     quiet_hdf5_errors quiet;
-    dataset_counter counter;
+    save_census counter(storage);
     walk_fields<Mode>(counter, model, where{path, {}, "/"});
-    sealed_file_writer file(path, counter.count);
+    sealed_file_writer file(path, counter.count, counter.manifest.size());
     file_writer writer(Mode, file, storage, progress, counter.bytes);
     write_model<Mode>(writer, writer, model);
     extra(file.root(), file.at());
@@ -3219,6 +3481,7 @@ struct load_context {
     std::uint64_t total_bytes = 0;  ///< the file's size
     std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
     TensorReader reader{};
+    const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -3312,7 +3575,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
         if constexpr (Ctx::verify) {
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), rank, at);
         }
         return true;
     });
@@ -3538,8 +3801,9 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress) {
+               const progress_callback& progress, const manifest* contents) {
     load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    ctx.contents = contents;
     if (progress) ctx.total_bytes = file_size_or_zero(path);
     load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
@@ -3577,10 +3841,13 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
-    handle file = open_for_reading(path, Policies::verify);
+    std::optional<manifest> contents;
+    handle file = open_for_reading(path, Policies::verify, &contents);
     handle root = open_root(file.get(), path);
-    const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress);
+    const file_header header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
+    const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
+    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress,
+                                                   contents ? &*contents : nullptr);
 }
 
 }  // namespace h5ser::detail
@@ -4689,100 +4956,6 @@ H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t co
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/format-inl.hpp ---------------------------------------------------------------
-// h5ser/detail/format-inl.hpp: definitions of h5ser/detail/format.hpp (compiled once with the
-// compiled core; see h5ser/config.hpp).
-
-
-namespace h5ser::detail {
-
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path) {
-    const where at{path, {}, "/"};
-    if (H5Aexists(root, format::version_attribute) <= 0) {
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", std::string("root attribute ") + format::version_attribute, {},
-                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
-    }
-    problem_list problems;
-    const auto version = read_attribute<int>(root, format::version_attribute, at, problems);
-    const auto mode = read_string_attribute(root, format::mode_attribute, at);
-    problems.throw_if_any(path);
-    file_header header;
-    header.format_version = *version;
-    if (*version > format_version || *version < 1) {
-        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
-                                  "format version " + std::to_string(*version),
-                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
-    }
-    if (mode && *mode == format::mode_name(save_mode::weights_only)) header.mode = save_mode::weights_only;
-    else if (mode && *mode == format::mode_name(save_mode::full_model)) header.mode = save_mode::full_model;
-    else
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
-                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
-    return header;
-}
-
-H5SER_CORE_INLINE void write_root_attributes(hid_t root, const root_attributes& a, const where& at, const attribute_ids& ids) {
-    write_attribute(root, format::version_attribute, format_version, at, ids);
-    write_attribute(root, format::mode_attribute, std::string(format::mode_name(a.mode)), at, ids);
-    if (a.mode != save_mode::weights_only) {
-        write_attribute(root, format::library_version_attribute, std::string(h5ser::version), at, ids);
-        write_attribute(root, format::model_type_attribute, std::string(a.model_type), at, ids);
-        write_attribute(root, format::schema_attribute, std::string(a.schema), at, ids);
-    }
-    write_attribute(root, format::fingerprint_attribute, std::string(a.fingerprint), at, ids);
-}
-
-}  // namespace h5ser::detail
-
-// ---- h5ser/detail/group-inl.hpp ----------------------------------------------------------------
-// h5ser/detail/group-inl.hpp: definitions of h5ser/detail/group.hpp (compiled once with the compiled core; see
-// h5ser/config.hpp).
-
-
-namespace h5ser::detail {
-
-H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
-    : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
-      group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
-      attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
-      utf8_string(utf8_string_type(at)),
-      contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
-      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
-    check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
-    check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-    check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
-    check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
-    check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
-          "H5Pset_link_creation_order");
-}
-
-H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
-    const std::string n(name);
-    return checked(H5Gcreate2(parent, n.c_str(), plists.link.get(), plists.group.get(), H5P_DEFAULT), at,
-                   "cannot create group");
-}
-
-H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at) {
-    member_listing out;
-    if (is_group) {
-        auto on_link = [](hid_t, const char* name, const H5L_info_t* info, void* sink) -> herr_t {
-            static_cast<member_listing*>(sink)->links.push_back({name, info->type});
-            return 0;
-        };
-        hsize_t index = 0;
-        check(H5Literate(object, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &out), at, "cannot list group");
-    }
-    auto on_attribute = [](hid_t, const char* name, const H5A_info_t*, void* sink) -> herr_t {
-        static_cast<member_listing*>(sink)->attributes.emplace_back(name);
-        return 0;
-    };
-    hsize_t index = 0;
-    check(H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, on_attribute, &out), at, "cannot list attributes");
-    return out;
-}
-
-}  // namespace h5ser::detail
-
 // ---- h5ser/detail/hash-inl.hpp -----------------------------------------------------------------
 // h5ser/detail/hash-inl.hpp: definitions of h5ser/detail/hash.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -4814,7 +4987,8 @@ H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path,
     add_u64(data_hash);
 }
 
-H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+H5SER_CORE_INLINE std::uint64_t fingerprint_builder::value() const noexcept { return XXH3_64bits_digest(state_.get()); }
+H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(value()); }
 
 H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
     state_ptr s(XXH3_createState());
@@ -4915,6 +5089,441 @@ H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/manifest-inl.hpp -------------------------------------------------------------
+// h5ser/detail/manifest-inl.hpp: definitions of h5ser/detail/manifest.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+namespace manifest_bytes {
+
+inline std::uint32_t load_u32(const unsigned char* p) noexcept {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 | static_cast<std::uint32_t>(p[2]) << 16 |
+           static_cast<std::uint32_t>(p[3]) << 24;
+}
+
+}  // namespace manifest_bytes
+
+H5SER_CORE_INLINE std::uint32_t manifest_record::filter(std::size_t i) const noexcept {
+    return manifest_bytes::load_u32(filter_bytes + 4 * i);
+}
+
+H5SER_CORE_INLINE std::uint64_t manifest_record::element_count() const noexcept {
+    std::uint64_t n = 1;
+    for (std::size_t i = 0; i < rank; ++i) n *= dim(i);
+    return n;
+}
+
+H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noexcept {
+    if (dtype == "float64" || dtype == "int64" || dtype == "uint64") return 8;
+    if (dtype == "float32" || dtype == "int32" || dtype == "uint32") return 4;
+    if (dtype == "float16" || dtype == "bfloat16" || dtype == "int16" || dtype == "uint16") return 2;
+    if (dtype == "int8" || dtype == "uint8" || dtype == "bool") return 1;
+    return 0;
+}
+
+H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock,
+                                     const std::string& file)
+    : bytes_(std::move(bytes)) {
+    const auto refuse = [&](const std::string& why) {
+        throw error(file, problem{errc::checksum_mismatch, {}, "/", {}, {},
+                                  "the file's manifest is damaged: " + why +
+                                      " (the file was damaged or changed by another program since h5ser wrote it)"});
+    };
+    const std::size_t size = bytes_.size();
+    if (size < manifest_header_size || std::memcmp(bytes_.data(), manifest_magic.data(), manifest_magic.size()) != 0)
+        refuse("its magic bytes differ");
+    if (hash_bytes(bytes_.data() + 24, size - 24) != load_u64(&bytes_[16])) refuse("its checksum differs");
+    version_ = manifest_bytes::load_u32(&bytes_[24]);
+    if (version_ != manifest_format_version) refuse("it says format version " + std::to_string(version_));
+    const std::uint32_t mode = manifest_bytes::load_u32(&bytes_[28]);
+    if (mode > 1) refuse("it names an unknown mode " + std::to_string(mode));
+    mode_ = mode == 1 ? save_mode::weights_only : save_mode::full_model;
+    fingerprint_ = load_u64(&bytes_[32]);
+    const std::uint64_t count = load_u64(&bytes_[40]);
+    if (count > (size - manifest_header_size) / manifest_record_header_size) refuse("its record count exceeds its size");
+    records_.reserve(static_cast<std::size_t>(count));
+
+    std::size_t at = manifest_header_size;
+    // Takes `n` bytes at the cursor, or refuses the manifest when fewer are left.
+    const auto take = [&](std::uint64_t n, const char* what) -> const unsigned char* {
+        if (n > size - at) refuse(std::string("record ") + std::to_string(records_.size()) + " runs past the end (" + what + ")");
+        const unsigned char* p = bytes_.data() + at;
+        at += static_cast<std::size_t>(n);
+        return p;
+    };
+    const auto text = [](const unsigned char* p, std::size_t n) { return std::string_view(reinterpret_cast<const char*>(p), n); };
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const unsigned char* h = take(manifest_record_header_size, "header");
+        manifest_record r;
+        const unsigned kind = h[0];
+        const unsigned layout = h[1];
+        if (kind < 1 || kind > 3) refuse("record " + std::to_string(i) + " has kind " + std::to_string(kind));
+        if (layout > 2) refuse("record " + std::to_string(i) + " has layout " + std::to_string(layout));
+        r.kind = static_cast<record_kind>(kind);
+        r.layout = static_cast<record_layout>(layout);
+        r.rank = h[2];
+        r.filter_count = h[3];
+        const std::uint32_t path_length = manifest_bytes::load_u32(h + 4);
+        const std::uint32_t name_length = manifest_bytes::load_u32(h + 8);
+        const std::uint32_t dtype_length = manifest_bytes::load_u32(h + 12);
+        r.path = text(take(path_length, "path"), path_length);
+        r.name = text(take(name_length, "name"), name_length);
+        r.dtype = text(take(dtype_length, "dtype"), dtype_length);
+        const std::string which = "record " + std::to_string(i) + " ('" + std::string(r.path) + "')";
+        if (r.path.empty() || r.path.front() != '/') refuse(which + " has no absolute path");
+        if (r.rank > (r.kind == record_kind::attribute ? 1U : r.kind == record_kind::dataset ? 32U : 0U))
+            refuse(which + " has rank " + std::to_string(r.rank));
+        if (r.kind != record_kind::dataset && (r.filter_count != 0 || layout != 0)) refuse(which + " has storage but is no dataset");
+        if ((r.kind == record_kind::attribute) != !r.name.empty()) refuse(which + " has a name but is no attribute, or the reverse");
+        if (r.kind != record_kind::group && manifest_element_size(r.dtype) == 0 && !(r.kind == record_kind::attribute && r.dtype == "string"))
+            refuse(which + " has the unknown dtype '" + std::string(r.dtype) + "'");
+        r.dims_bytes = take(8 * static_cast<std::uint64_t>(r.rank), "dimensions");
+        r.filter_bytes = take(4 * static_cast<std::uint64_t>(r.filter_count), "filters");
+        if (r.kind == record_kind::dataset) {
+            const unsigned char* d = take(24, "data");
+            r.offset = load_u64(d);
+            r.length = load_u64(d + 8);
+            r.checksum = load_u64(d + 16);
+            // The element count must not overflow, and data stored plainly must be exactly the tensor's bytes.
+            std::uint64_t elements = 1;
+            const std::uint64_t element_size = manifest_element_size(r.dtype);
+            for (std::size_t k = 0; k < r.rank; ++k) {
+                const std::uint64_t dim = r.dim(k);
+                if (dim != 0 && elements > std::numeric_limits<std::uint64_t>::max() / element_size / dim)
+                    refuse(which + " has an element count that overflows");
+                elements *= dim;
+            }
+            if (r.layout != record_layout::chunked && r.length != elements * element_size)
+                refuse(which + " stores " + std::to_string(r.length) + " bytes for " + std::to_string(elements * element_size));
+            if (r.layout == record_layout::contiguous && r.length != 0 &&
+                (r.offset < userblock || r.offset > file_size || r.length > file_size - r.offset))
+                refuse(which + " has its data at bytes " + std::to_string(r.offset) + " + " + std::to_string(r.length) + ", outside the " +
+                       std::to_string(file_size) + "-byte file");
+            if (r.layout != record_layout::contiguous && r.offset != 0) refuse(which + " has a data offset but is not contiguous");
+            if (r.layout == record_layout::chunked && r.length > file_size) refuse(which + " stores more bytes than the file holds");
+        } else if (r.kind == record_kind::attribute) {
+            const std::uint64_t value_length = load_u64(take(8, "value length"));
+            r.value = text(take(value_length, "value"), static_cast<std::size_t>(value_length));
+        }
+        if (r.kind == record_kind::dataset && !datasets_.emplace(r.path, records_.size()).second)
+            refuse(which + " names a dataset twice");
+        records_.push_back(r);
+    }
+    if (at != size) refuse(std::to_string(size - at) + " bytes follow the last record");
+}
+
+H5SER_CORE_INLINE const manifest_record* manifest::dataset(std::string_view path) const {
+    const auto it = datasets_.find(path);
+    return it == datasets_.end() ? nullptr : &records_[it->second];
+}
+
+H5SER_CORE_INLINE manifest_builder::manifest_builder() : bytes_(manifest_header_size, 0) {}
+
+H5SER_CORE_INLINE void manifest_builder::put_u32(std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<unsigned char>((v >> (8 * i)) & 0xff));
+}
+
+H5SER_CORE_INLINE void manifest_builder::put_u64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<unsigned char>((v >> (8 * i)) & 0xff));
+}
+
+H5SER_CORE_INLINE void manifest_builder::begin_record(record_kind kind, record_layout layout, std::size_t rank, std::size_t filters,
+                                                      std::string_view path, std::string_view name, std::string_view dtype) {
+    bytes_.push_back(static_cast<unsigned char>(kind));
+    bytes_.push_back(static_cast<unsigned char>(layout));
+    bytes_.push_back(static_cast<unsigned char>(rank));
+    bytes_.push_back(static_cast<unsigned char>(filters));
+    put_u32(static_cast<std::uint32_t>(path.size()));
+    put_u32(static_cast<std::uint32_t>(name.size()));
+    put_u32(static_cast<std::uint32_t>(dtype.size()));
+    put(path);
+    put(name);
+    put(dtype);
+    ++records_;
+}
+
+H5SER_CORE_INLINE void manifest_builder::group(std::string_view path) {
+    begin_record(record_kind::group, record_layout::compact, 0, 0, path, {}, {});
+}
+
+H5SER_CORE_INLINE void manifest_builder::dataset(std::string_view path, std::string_view dtype, const std::uint64_t* dims,
+                                                 std::size_t rank, record_layout layout, const std::vector<std::uint32_t>& filters,
+                                                 std::uint64_t offset, std::uint64_t length, std::uint64_t checksum) {
+    begin_record(record_kind::dataset, layout, rank, filters.size(), path, {}, dtype);
+    for (std::size_t i = 0; i < rank; ++i) put_u64(dims[i]);
+    for (const std::uint32_t f : filters) put_u32(f);
+    put_u64(layout == record_layout::contiguous ? offset : 0);
+    put_u64(length);
+    put_u64(checksum);
+}
+
+H5SER_CORE_INLINE void manifest_builder::attribute(std::string_view object_path, std::string_view name, std::string_view dtype,
+                                                   bool is_list, std::size_t count, std::string_view value) {
+    begin_record(record_kind::attribute, record_layout::compact, is_list ? 1 : 0, 0, object_path, name, dtype);
+    if (is_list) put_u64(count);
+    put_u64(value.size());
+    put(value);
+}
+
+H5SER_CORE_INLINE std::vector<unsigned char> manifest_builder::finish(save_mode mode, std::uint64_t fingerprint) const {
+    std::vector<unsigned char> out = bytes_;
+    std::memcpy(out.data(), manifest_magic.data(), manifest_magic.size());
+    const std::uint32_t version = manifest_format_version;
+    const std::uint32_t mode_code = mode == save_mode::weights_only ? 1 : 0;
+    for (int i = 0; i < 4; ++i) out[24 + i] = static_cast<unsigned char>((version >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i) out[28 + i] = static_cast<unsigned char>((mode_code >> (8 * i)) & 0xff);
+    store_u64(&out[32], fingerprint);
+    store_u64(&out[40], records_);
+    store_u64(&out[16], hash_bytes(out.data() + 24, out.size() - 24));
+    return out;
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/seal-inl.hpp -----------------------------------------------------------------
+// h5ser/detail/seal-inl.hpp: definitions of h5ser/detail/seal.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+    auto* out = static_cast<unsigned char*>(buffer);
+    while (size > 0) {
+        const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        out += n;
+        size -= static_cast<std::size_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
+                                             const std::string& file) {
+    fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
+    std::vector<unsigned char> buffer(std::size_t{1} << 20);
+    const auto feed = [&](std::uint64_t from, std::uint64_t to) {
+        while (from < to) {
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
+            if (!read_exact(fd, buffer.data(), n, from)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
+            XXH3_64bits_update(state.get(), buffer.data(), n);
+            from += n;
+        }
+    };
+    std::uint64_t at = begin;
+    for (const auto& r : ranges) {
+        feed(at, r.offset);
+        at = r.offset + r.length;
+    }
+    feed(at, end);
+    return XXH3_64bits_digest(state.get());
+}
+
+H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
+                                  const std::vector<unsigned char>& manifest_bytes, const std::string& file) {
+    std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
+    const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_io(file, "cannot stat '" + path + "'", errno);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+
+    std::vector<unsigned char> seal(seal_header_size + 16 * ranges.size(), 0);
+    if (seal.size() + manifest_bytes.size() > userblock)
+        throw error(file, problem{errc::io, {}, "/", {}, {}, "the seal and manifest do not fit the userblock (an h5ser bug)"});
+    std::memcpy(seal.data(), seal_magic.data(), seal_magic.size());
+    store_u64(&seal[16], userblock);
+    store_u64(&seal[24], size);
+    store_u64(&seal[32], ranges.size());
+    store_u64(&seal[40], hash_outside(fd.get(), userblock, size, ranges, file));
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+        store_u64(&seal[seal_header_size + 16 * i], ranges[i].offset);
+        store_u64(&seal[seal_header_size + 16 * i + 8], ranges[i].length);
+    }
+    store_u64(&seal[48], seal_checksum(seal));
+    store_u64(&seal[56], manifest_bytes.size());  // not in the seal's checksum: the manifest has its own
+    seal.insert(seal.end(), manifest_bytes.begin(), manifest_bytes.end());
+    if (::pwrite(fd.get(), seal.data(), seal.size(), 0) != static_cast<ssize_t>(seal.size()))
+        throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
+}
+
+H5SER_CORE_INLINE bool has_seal(const std::string& path) {
+    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    std::array<unsigned char, seal_header_size> header{};
+    return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
+           std::equal(seal_magic.begin(), seal_magic.end(), header.begin(),
+                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+}
+
+H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata) {
+    const auto refuse = [&](const std::string& why) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
+                                  "the file's seal does not match: " + why +
+                                      " (the file was damaged, truncated or changed by another program since h5ser "
+                                      "wrote it; h5ser::no_verify skips this check)"});
+    };
+    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return std::nullopt;  // the HDF5 open reports it
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return std::nullopt;
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    std::array<unsigned char, seal_header_size> header{};
+    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return std::nullopt;
+    const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
+                                        [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+    int same = 0;
+    for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
+    if (matching.first != seal_magic.end()) {
+        if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
+        return std::nullopt;                                     // not sealed: not written by h5ser
+    }
+    const std::uint64_t userblock = load_u64(&header[16]);
+    const std::uint64_t stored_size = load_u64(&header[24]);
+    const std::uint64_t count = load_u64(&header[32]);
+    if (userblock < 512 || (userblock & (userblock - 1)) != 0 || userblock > size || count > (userblock - seal_header_size) / 16)
+        refuse("its header is inconsistent");
+    if (stored_size != size)
+        refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
+    std::vector<unsigned char> seal(seal_header_size + 16 * count);
+    if (!read_exact(fd.get(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
+    std::vector<byte_range> ranges(count);
+    std::uint64_t previous_end = userblock;
+    for (std::size_t i = 0; i < count; ++i) {
+        ranges[i] = {load_u64(&seal[seal_header_size + 16 * i]), load_u64(&seal[seal_header_size + 16 * i + 8])};
+        if (ranges[i].offset < previous_end || ranges[i].length > size - ranges[i].offset) refuse("its range table is inconsistent");
+        previous_end = ranges[i].offset + ranges[i].length;
+    }
+    const std::uint64_t manifest_size = load_u64(&header[56]);
+    if (manifest_size > userblock - seal.size()) refuse("its manifest would end past the userblock");
+    std::optional<manifest> contents;
+    if (manifest_size != 0) {
+        std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
+        if (!read_exact(fd.get(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
+        contents.emplace(std::move(bytes), size, userblock, path);
+    }
+    if (hash_metadata && hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    return contents;
+}
+
+H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path) { return read_seal(path, true); }
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/format-inl.hpp ---------------------------------------------------------------
+// h5ser/detail/format-inl.hpp: definitions of h5ser/detail/format.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents, bool sealed_read) {
+    const where at{path, {}, "/"};
+    if (H5Aexists(root, format::version_attribute) <= 0) {
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", std::string("root attribute ") + format::version_attribute, {},
+                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
+    }
+    problem_list problems;
+    const auto version = read_attribute<int>(root, format::version_attribute, at, problems);
+    const auto mode = read_string_attribute(root, format::mode_attribute, at);
+    problems.throw_if_any(path);
+    file_header header;
+    header.format_version = *version;
+    if (*version > format_version || *version < 1) {
+        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
+                                  "format version " + std::to_string(*version),
+                                  "the file was written by a newer h5ser; upgrade h5ser to load it"});
+    }
+    if (mode && *mode == format::mode_name(save_mode::weights_only)) header.mode = save_mode::weights_only;
+    else if (mode && *mode == format::mode_name(save_mode::full_model)) header.mode = save_mode::full_model;
+    else
+        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
+                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
+    // A format-2 file read past its seal must have come with its manifest, which agrees with the
+    // root attributes; checksums are only there.
+    // (A file whose seal was stripped reads like a file from another program: no manifest, so no
+    // checksums per dataset, but a strict load still checks the fingerprint.)
+    if (sealed_read && header.format_version >= 2 && !contents && has_seal(path)) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", "a format-2 file with its seal and manifest", "neither",
+                                  "the file's seal was removed or damaged since h5ser wrote it"});
+    }
+    if (contents && (contents->format_version() != static_cast<std::uint32_t>(header.format_version) || contents->mode() != header.mode)) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/",
+                                  "format version " + std::to_string(header.format_version) + ", " + std::string(format::mode_name(header.mode)),
+                                  "a manifest of format version " + std::to_string(contents->format_version()) + ", " +
+                                      std::string(format::mode_name(contents->mode())),
+                                  "the root attributes and the manifest disagree: the file was changed since h5ser wrote it"});
+    }
+    return header;
+}
+
+H5SER_CORE_INLINE void write_root_attributes(hid_t root, const root_attributes& a, const where& at, const attribute_ids& ids) {
+    write_attribute(root, format::version_attribute, format_version, at, ids);
+    write_attribute(root, format::mode_attribute, std::string(format::mode_name(a.mode)), at, ids);
+    if (a.mode != save_mode::weights_only) {
+        write_attribute(root, format::library_version_attribute, std::string(h5ser::version), at, ids);
+        write_attribute(root, format::model_type_attribute, std::string(a.model_type), at, ids);
+        write_attribute(root, format::schema_attribute, std::string(a.schema), at, ids);
+    }
+    write_attribute(root, format::fingerprint_attribute, std::string(a.fingerprint), at, ids);
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/group-inl.hpp ----------------------------------------------------------------
+// h5ser/detail/group-inl.hpp: definitions of h5ser/detail/group.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
+    : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
+      group(checked(H5Pcreate(H5P_GROUP_CREATE), at, "H5Pcreate(group)")),
+      attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
+      utf8_string(utf8_string_type(at)),
+      contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
+      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
+    check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
+    check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
+    check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
+          "H5Pset_link_creation_order");
+}
+
+H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
+    const std::string n(name);
+    return checked(H5Gcreate2(parent, n.c_str(), plists.link.get(), plists.group.get(), H5P_DEFAULT), at,
+                   "cannot create group");
+}
+
+H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at) {
+    member_listing out;
+    if (is_group) {
+        auto on_link = [](hid_t, const char* name, const H5L_info_t* info, void* sink) -> herr_t {
+            static_cast<member_listing*>(sink)->links.push_back({name, info->type});
+            return 0;
+        };
+        hsize_t index = 0;
+        check(H5Literate(object, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &out), at, "cannot list group");
+    }
+    auto on_attribute = [](hid_t, const char* name, const H5A_info_t*, void* sink) -> herr_t {
+        static_cast<member_listing*>(sink)->attributes.emplace_back(name);
+        return 0;
+    };
+    hsize_t index = 0;
+    check(H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, on_attribute, &out), at, "cannot list attributes");
+    return out;
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/dataset-inl.hpp --------------------------------------------------------------
 // h5ser/detail/dataset-inl.hpp: definitions of h5ser/detail/dataset.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -4979,13 +5588,22 @@ H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& f
     }
 }
 
+H5SER_CORE_INLINE record_layout stored_layout(const storage_plan& plan, std::size_t rank, std::uint64_t count, std::size_t element_size) {
+    const bool chunkable = rank > 0 && count > 0;  // HDF5 cannot chunk scalars and empty tensors
+    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return record_layout::chunked;
+    return count * element_size < plan.compact_below ? record_layout::compact : record_layout::contiguous;
+}
+
 H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
                                         const creation_plists& plists) {
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
-    const bool chunkable = rank > 0 && count > 0;
-    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return H5I_INVALID_HID;
-    return count * element_size < plan.compact_below ? plists.compact.get() : plists.contiguous.get();
+    switch (stored_layout(plan, rank, count, element_size)) {
+        case record_layout::chunked: return H5I_INVALID_HID;
+        case record_layout::compact: return plists.compact.get();
+        case record_layout::contiguous: break;
+    }
+    return plists.contiguous.get();
 }
 
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
@@ -5028,9 +5646,18 @@ H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view na
                    "cannot create dataset");
 }
 
-H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at) {
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, const creation_plists& plists, const where& at) {
     if (bfloat16) write_attribute(dataset, format::dtype_marker_attribute, std::string(bfloat16_tag), at, plists.attributes());
-    write_attribute(dataset, format::checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+}
+
+H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, const element_block& e, const creation_plists& plists,
+                                           const storage_plan& plan, const where& at) {
+    handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
+    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    write_tensor_attributes(dataset.get(), e.bfloat16, plists, at);
+    return dataset;
 }
 
 H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out) {
@@ -5114,9 +5741,23 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
     return true;
 }
 
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
-    if (const auto stored = read_string_attribute(dataset, format::checksum_attribute, at)) {
+H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
+                                                             const where& at) {
+    if (!contents) return read_string_attribute(dataset, format::checksum_attribute, at);
+    if (const manifest_record* r = contents->dataset(h5_path)) return checksum_text(r->checksum);
+    return std::nullopt;
+}
+
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
+                                          std::size_t rank, const where& at) {
+    const auto stored = stored_checksum(contents, dataset, at.h5, at);
+    if (contents && !stored) {
+        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "a dataset listed in the file's manifest", "a dataset it does not list",
+                      "the file was changed by another program since h5ser wrote it"});
+        return false;
+    }
+    if (stored) {
         const std::string computed = checksum_text(hash);
         if (*stored != computed) {
             problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored, "data with " + computed,
@@ -5233,7 +5874,7 @@ H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     return fapl;
 }
 
-H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal) {
+H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
@@ -5241,16 +5882,19 @@ H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal) 
     if (std::filesystem::is_directory(path, ec)) {
         throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
-    if (check_seal) verify_seal(path);
+    std::optional<manifest> contents;
+    if (check_seal) contents = verify_seal(path);
     if (H5Fis_hdf5(path.c_str()) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
+    return contents;
 }
 
-H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal) {
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal, std::optional<manifest>* contents) {
     const where at{path, {}, "/"};
-    check_readable(path, check_seal);
+    std::optional<manifest> checked_contents = check_readable(path, check_seal);
+    if (contents) *contents = std::move(checked_contents);
     return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
 }
 
@@ -5362,123 +6006,6 @@ H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/seal-inl.hpp -----------------------------------------------------------------
-// h5ser/detail/seal-inl.hpp: definitions of h5ser/detail/seal.hpp (compiled once with the compiled core; see
-// h5ser/config.hpp).
-
-
-namespace h5ser::detail {
-
-H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
-    auto* out = static_cast<unsigned char*>(buffer);
-    while (size > 0) {
-        const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        out += n;
-        size -= static_cast<std::size_t>(n);
-        offset += static_cast<std::uint64_t>(n);
-    }
-    return true;
-}
-
-H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
-                                             const std::string& file) {
-    fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
-    std::vector<unsigned char> buffer(std::size_t{1} << 20);
-    const auto feed = [&](std::uint64_t from, std::uint64_t to) {
-        while (from < to) {
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
-            if (!read_exact(fd, buffer.data(), n, from)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
-            XXH3_64bits_update(state.get(), buffer.data(), n);
-            from += n;
-        }
-    };
-    std::uint64_t at = begin;
-    for (const auto& r : ranges) {
-        feed(at, r.offset);
-        at = r.offset + r.length;
-    }
-    feed(at, end);
-    return XXH3_64bits_digest(state.get());
-}
-
-H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                                  const std::string& file) {
-    std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
-    const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw_io(file, "cannot stat '" + path + "'", errno);
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-
-    std::vector<unsigned char> seal(seal_header_size + 16 * ranges.size(), 0);
-    std::memcpy(seal.data(), seal_magic.data(), seal_magic.size());
-    store_u64(&seal[16], userblock);
-    store_u64(&seal[24], size);
-    store_u64(&seal[32], ranges.size());
-    store_u64(&seal[40], hash_outside(fd.get(), userblock, size, ranges, file));
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-        store_u64(&seal[seal_header_size + 16 * i], ranges[i].offset);
-        store_u64(&seal[seal_header_size + 16 * i + 8], ranges[i].length);
-    }
-    store_u64(&seal[48], seal_checksum(seal));
-    if (::pwrite(fd.get(), seal.data(), seal.size(), 0) != static_cast<ssize_t>(seal.size()))
-        throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
-}
-
-H5SER_CORE_INLINE bool has_seal(const std::string& path) {
-    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    std::array<unsigned char, seal_header_size> header{};
-    return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
-           std::equal(seal_magic.begin(), seal_magic.end(), header.begin(),
-                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
-}
-
-H5SER_CORE_INLINE void verify_seal(const std::string& path) {
-    const auto refuse = [&](const std::string& why) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
-                                  "the file's seal does not match: " + why +
-                                      " (the file was damaged, truncated or changed by another program since h5ser "
-                                      "wrote it; h5ser::no_verify skips this check)"});
-    };
-    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return;  // the HDF5 open reports it
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return;
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    std::array<unsigned char, seal_header_size> header{};
-    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return;
-    const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
-                                        [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
-    int same = 0;
-    for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
-    if (matching.first != seal_magic.end()) {
-        if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
-        return;                                                  // not sealed: not written by h5ser
-    }
-    const std::uint64_t userblock = load_u64(&header[16]);
-    const std::uint64_t stored_size = load_u64(&header[24]);
-    const std::uint64_t count = load_u64(&header[32]);
-    if (userblock < 512 || (userblock & (userblock - 1)) != 0 || userblock > size || count > (userblock - seal_header_size) / 16)
-        refuse("its header is inconsistent");
-    if (stored_size != size)
-        refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
-    std::vector<unsigned char> seal(seal_header_size + 16 * count);
-    if (!read_exact(fd.get(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
-    if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
-    std::vector<byte_range> ranges(count);
-    std::uint64_t previous_end = userblock;
-    for (std::size_t i = 0; i < count; ++i) {
-        ranges[i] = {load_u64(&seal[seal_header_size + 16 * i]), load_u64(&seal[seal_header_size + 16 * i + 8])};
-        if (ranges[i].offset < previous_end || ranges[i].length > size - ranges[i].offset) refuse("its range table is inconsistent");
-        previous_end = ranges[i].offset + ranges[i].length;
-    }
-    if (hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
-}
-
-}  // namespace h5ser::detail
-
 // ---- h5ser/detail/sealed_file-inl.hpp ----------------------------------------------------------
 // h5ser/detail/sealed_file-inl.hpp: definitions of h5ser/detail/sealed_file.hpp (compiled once
 // with the compiled core; see h5ser/config.hpp).
@@ -5486,9 +6013,9 @@ H5SER_CORE_INLINE void verify_seal(const std::string& path) {
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets)
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, own_(std::in_place, path), owner_(&*own_), temp_(own_->temp_path()),
-      userblock_(seal_userblock_size(datasets)), file_(create_for_writing(*own_, userblock_)), plists_(at_),
+      userblock_(seal_userblock_size(datasets, manifest_bytes)), file_(create_for_writing(*own_, userblock_)), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl,
@@ -5497,12 +6024,55 @@ H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path
       file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, fapl)), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
-H5SER_CORE_INLINE void sealed_file_writer::add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w) {
+H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                          const storage_plan& plan) {
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < w.rank; ++i) count *= w.dims[i];
+    const record_layout layout = stored_layout(plan, w.rank, count, manifest_element_size(dtype));
+    std::vector<std::uint32_t> filters;
+    if (layout == record_layout::chunked)
+        for (const auto& f : plan.filters) filters.push_back(static_cast<std::uint32_t>(f.id));
+    const bool placed = layout == record_layout::contiguous && w.offset != HADDR_UNDEF && w.stored_bytes != 0;
+    m.dataset(h5_path, dtype, w.dims.data(), w.rank, layout, filters, placed ? w.offset : 0, w.stored_bytes, w.data_hash);
+}
+
+H5SER_CORE_INLINE void sealed_file_writer::add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                                      const storage_plan& plan) {
     fingerprint_.add_tensor(h5_path, dtype, w.dims.data(), w.rank, w.data_hash);
     if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) ranges_.push_back({w.offset, w.stored_bytes});
+    add_dataset_record(manifest_, h5_path, dtype, w, plan);
+}
+
+H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
+                                            const where& at) {
+    const handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    const handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+    const handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+    const extent shape = read_extent(space.get(), at);
+    const std::size_t count = shape.count();
+    const bool is_list = !shape.scalar;
+    std::string dtype = describe_type(type.get());
+    if (H5Tget_class(type.get()) == H5T_OPAQUE && H5Tget_size(type.get()) == 2) dtype = "bfloat16";  // attributes carry no marker
+    std::string encoded;
+    if (dtype == "string") {
+        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at)) encode_attribute_element(encoded, e);
+    } else {
+        const std::size_t size = manifest_element_size(dtype);
+        if (size == 0 || H5Tget_size(type.get()) != size)
+            throw error(std::string(at.file), problem{errc::dtype_mismatch, {}, std::string(object_path) + "/" + name,
+                                                      "an attribute of an h5ser dtype", dtype, {}});
+        // Little-endian, as manifests keep elements: a copy of the stored type in that byte order.
+        const handle little = checked(H5Tcopy(type.get()), at, "H5Tcopy");
+        if (H5Tget_class(type.get()) == H5T_INTEGER || H5Tget_class(type.get()) == H5T_FLOAT)
+            check(H5Tset_order(little.get(), H5T_ORDER_LE), at, "H5Tset_order");
+        encoded.resize(count * size);
+        if (count != 0) check(H5Aread(attr.get(), little.get(), encoded.data()), at, "cannot read attribute");
+    }
+    m.attribute(object_path, name, dtype, is_list, count, encoded);
 }
 
 H5SER_CORE_INLINE void sealed_file_writer::write_root_attributes(save_mode mode, std::string_view model_type, std::string_view schema) {
+    mode_ = mode;
     const std::string fingerprint = fingerprint_.hex();
     detail::write_root_attributes(root_.get(), {mode, model_type, schema, fingerprint}, at_, plists_.attributes());
 }
@@ -5514,7 +6084,7 @@ H5SER_CORE_INLINE void sealed_file_writer::close(bool flush_all) {
 }
 
 H5SER_CORE_INLINE void sealed_file_writer::seal_and_commit() {
-    write_seal(temp_, userblock_, std::move(ranges_), path_);
+    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, fingerprint_.value()), path_);
     if (owner_) owner_->commit();
 }
 
@@ -5529,11 +6099,15 @@ namespace h5ser::detail {
 
 H5SER_CORE_INLINE file_writer::file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage,
                                            const progress_callback& progress, std::uint64_t total_bytes)
-    : mode_(mode), file_(file), progress_(progress), total_bytes_(total_bytes) {
-    plans_.push_back(std::move(storage));
+    : mode_(mode), file_(file), plans_(std::move(storage)), progress_(progress), total_bytes_(total_bytes) {}
+
+H5SER_CORE_INLINE std::string_view attribute_owner(const where& at, std::string_view name) noexcept {
+    const std::string_view path = at.h5;
+    if (path.size() <= name.size() + 1) return "/";
+    return path.substr(0, path.size() - name.size() - 1);
 }
 
-H5SER_CORE_INLINE void file_writer::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+H5SER_CORE_INLINE void storage_stack::push(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
     storage_plan plan = plans_.back().overridden_by(field, names_compact);
     if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
         plan.layout = layout_kind::chunked;
@@ -5552,6 +6126,7 @@ H5SER_CORE_INLINE void file_writer::absent(std::string_view name, const where&) 
 
 H5SER_CORE_INLINE void file_writer::begin(std::string_view name, const where& at, const container_info& info) {
     groups_.push_back(create_group(parent(), name, plists(), at));
+    file_.add_group(at.h5);
     if (mode_ == save_mode::weights_only) return;
     open_schema(name, info.optimizer);
     if (info.kind == field_kind::sequence) {
@@ -5577,7 +6152,7 @@ H5SER_CORE_INLINE void file_writer::end(const container_info&) {
 
 H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w,
                                                    std::uint64_t bytes, const where& at, bool optimizer) {
-    file_.add_tensor(at.h5, dtype, w);
+    file_.add_tensor(at.h5, dtype, w, plan());
     if (progress_) {
         done_bytes_ += bytes;
         progress_(done_bytes_, total_bytes_);
@@ -5894,6 +6469,7 @@ struct verify_walk {
     hid_t file;
     const std::string& path;
     verify_report& report;
+    const manifest* contents;  ///< format 2: where the checksums are
     fingerprint_builder fingerprint;
     std::vector<std::pair<std::string, std::uint64_t>> datasets;  ///< path, stored bytes: pass 1
 
@@ -5947,10 +6523,10 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
         std::vector<std::uint64_t> dims(view.shape.dims.begin(), view.shape.dims.end());
         fingerprint.add_tensor(child, view.dtype, dims.data(), dims.size(), hash);
         result.found = checksum_text(hash);
-        const auto stored = read_string_attribute(dataset.get(), format::checksum_attribute, at);
-        if (!stored) result.result = dataset_check::status::no_checksum;
+        const auto stored = stored_checksum(contents, dataset.get(), child, at);
+        if (!stored) result.result = contents ? dataset_check::status::checksum_mismatch : dataset_check::status::no_checksum;
         else if (*stored != result.found) result.result = dataset_check::status::checksum_mismatch;
-        result.expected = stored.value_or("");
+        result.expected = stored.value_or(contents ? "a dataset listed in the manifest" : "");
     }
     report.datasets.push_back(std::move(result));
     done += view.stored_bytes;
@@ -5968,8 +6544,9 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     detail::handle file = detail::open_for_reading(path, false);  // "not found" and "not HDF5" are errors
     file.reset();
     bool broken = false;
+    std::optional<detail::manifest> contents;
     try {
-        detail::verify_seal(path);
+        contents = detail::verify_seal(path);
         report.seal_ok = detail::has_seal(path);
         report.seal = report.seal_ok ? "intact" : "none (h5ser did not write this file)";
     } catch (const error& e) {
@@ -5982,13 +6559,23 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::open_root(file.get(), path);
     report.stored_fingerprint = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at).value_or("");
-    detail::verify_walk walk{file.get(), path, report, {}, {}};
+    detail::verify_walk walk{file.get(), path, report, contents ? &*contents : nullptr, {}, {}};
     walk.collect(root.get(), "/", 0);
     std::uint64_t total = 0, done = 0;
     for (const auto& d : walk.datasets) total += d.second;
     for (const auto& d : walk.datasets) walk.check(d.first, done, total, progress);
     if (progress && (walk.datasets.empty() || done < total)) progress(total, total);
     report.computed_fingerprint = walk.fingerprint.hex();
+    if (contents) {  // the manifest must describe the same file as the root attributes
+        std::size_t listed = 0;
+        for (const auto& r : contents->records()) listed += r.kind == detail::record_kind::dataset;
+        if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != walk.datasets.size()) {
+            report.seal_ok = false;
+            report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
+                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(walk.datasets.size()) +
+                          " and says " + report.stored_fingerprint;
+        }
+    }
     return report;
 }
 

@@ -800,7 +800,8 @@ private:
         if constexpr (Ctx::verify) {
             std::array<std::uint64_t, rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
-            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, read.dataset.get(), hash, dtype_name<element>(), dims.data(), rank, at))
+            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, read.dataset.get(), hash, dtype_name<element>(), dims.data(),
+                                    rank, at))
                 return;
         }
         if (!check_bool_elements<element>(ctx.problems, buffer, count, at)) return;
@@ -829,9 +830,10 @@ private:
 
 template <bool Lenient, bool Verify, class Model>
 void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-                        const private_comm& comm, rank_agreement& agreement, const sharding& shards) {
+                        const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents) {
     shard_lookup lookup(shards);
     load_context<Lenient, Verify, sliced_tensor_reader> ctx;
+    ctx.contents = contents;
     ctx.file = path;
     ctx.mode = mode;
     ctx.report_unexpected = report_unexpected && !Lenient;
@@ -856,9 +858,12 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where at{path, {}, "/"};
-    // Rank 0 checks the seal (reading the metadata once); then all ranks open the file together.
+    // Rank 0 checks the seal (reading the metadata once), the others read the manifest (checked by
+    // its own checksum) for the tensors' checksums; then all ranks open the file together.
+    std::optional<manifest> contents;
     agreement.together([&] {
-        if (comm.rank() == 0) check_readable(path, Policies::verify);
+        if (comm.rank() == 0) contents = check_readable(path, Policies::verify);
+        else if (Policies::verify) contents = read_seal(path, false);
     });
     handle file;
     handle root;
@@ -869,10 +874,11 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     });
     agreement.together([&] {
         root = open_root(file.get(), path);
-        plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
+        const manifest* m = contents ? &*contents : nullptr;
+        plan = plan_load<Policies, Model>(read_header(root.get(), path, m, Policies::verify), path, fresh_model);
     });
     parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards);
+                                                            shards, contents ? &*contents : nullptr);
 }
 
 }  // namespace h5ser::mpi::detail
@@ -967,7 +973,7 @@ public:
             write_elements(dataset.get(), mtype.get(), dims.data(), rank, split, compact, compact && split ? whole.data() : local, at);
         });
         agreement_.together([&] {
-            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, w.data_hash, base_.plists(), at);
+            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, base_.plists(), at);
             close_written_dataset(dataset, w, at);
         });
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
@@ -1145,7 +1151,7 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
     const where root{path, {}, "/"};
     std::optional<atomic_file> out;  // rank 0 owns the temporary file, commits or removes it
     std::string temp;
-    dataset_counter counter;
+    save_census counter(storage);
     agreement.together([&] {
         walk_fields<Mode>(counter, model, root);
         check_target_path(path);
@@ -1155,7 +1161,9 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
         }
     });
     temp = broadcast_bytes(comm.get(), 0, temp);
-    std::uint64_t userblock = seal_userblock_size(counter.count);
+    // Ranks count their own slices: the manifest's size is the same for the whole tensors, except
+    // that a slice may be empty where the whole tensor is chunked with filters (4 bytes per filter).
+    std::uint64_t userblock = seal_userblock_size(counter.count, counter.manifest.size() + counter.count * 4 * storage.filters.size());
     MPI_Bcast(&userblock, 1, MPI_UINT64_T, 0, comm.get());
 
     std::optional<sealed_file_writer> file;

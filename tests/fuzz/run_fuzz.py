@@ -3,7 +3,10 @@
 A crash whose innermost frame outside libc and the sanitizer runtime lies in libhdf5 is a known
 limitation of the HDF5 library (reported, listed in README); a crash anywhere else (h5ser) fails.
 
-    run_fuzz.py FUZZER CORPUS_MAKER WORKDIR SECONDS
+    run_fuzz.py FUZZER CORPUS_MAKER WORKDIR SECONDS [CORPUS_KIND]
+
+CORPUS_KIND is passed to the corpus maker after the corpus directory ("manifest": seeds for
+fuzz_manifest).
 """
 import os
 import re
@@ -29,11 +32,12 @@ def culprit(report: str) -> str:
 
 def main() -> int:
     fuzzer, maker, work, seconds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    kind = sys.argv[5:6]
     shutil.rmtree(work, ignore_errors=True)
     corpus, artifacts = os.path.join(work, "corpus"), os.path.join(work, "artifacts") + "/"
     os.makedirs(corpus)
     os.makedirs(artifacts)
-    subprocess.run([maker, corpus], check=True)
+    subprocess.run([maker, corpus] + kind, check=True)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1", UBSAN_OPTIONS="print_stacktrace=1")
     run = subprocess.run([fuzzer, corpus, f"-max_total_time={seconds}", "-fork=1", "-ignore_crashes=1", "-ignore_ooms=1",
                           "-ignore_timeouts=1", "-timeout=20", "-rss_limit_mb=4096", f"-artifact_prefix={artifacts}"],

@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,23 @@ TEST_CASE("a sharded save writes the file h5ser::save writes for the whole model
     CHECK(h5ser::verify_file(sharded).ok());
     // Same groups, datasets, dtypes, shapes, storage, filters and attribute values.
     CHECK(layout_of(sharded) == layout_of(serial));
+    // And the same manifest, record for record (the data may lie elsewhere in the file).
+    const auto listed = [](const std::string& path) {
+        const auto contents = h5ser::detail::verify_seal(path);
+        REQUIRE(contents.has_value());
+        std::vector<std::string> records;
+        for (const auto& r : contents->records()) {
+            std::ostringstream text;
+            text << static_cast<int>(r.kind) << ' ' << r.path << ' ' << r.name << ' ' << r.dtype << " layout " << static_cast<int>(r.layout)
+                 << " stored " << r.length << " checksum " << r.checksum << " value " << r.value;
+            for (std::size_t i = 0; i < r.rank; ++i) text << ' ' << r.dim(i);
+            for (std::size_t i = 0; i < r.filter_count; ++i) text << " f" << r.filter(i);
+            records.push_back(text.str());
+        }
+        return records;
+    };
+    CHECK(listed(sharded) == listed(serial));
+    CHECK(listed(sharded).size() > 5);
 }
 
 TEST_CASE("a sharded file loads on any number of ranks, split along another axis") {

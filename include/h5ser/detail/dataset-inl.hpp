@@ -63,13 +63,22 @@ H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& f
     }
 }
 
+H5SER_CORE_INLINE record_layout stored_layout(const storage_plan& plan, std::size_t rank, std::uint64_t count, std::size_t element_size) {
+    const bool chunkable = rank > 0 && count > 0;  // HDF5 cannot chunk scalars and empty tensors
+    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return record_layout::chunked;
+    return count * element_size < plan.compact_below ? record_layout::compact : record_layout::contiguous;
+}
+
 H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
                                         const creation_plists& plists) {
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
-    const bool chunkable = rank > 0 && count > 0;
-    if (chunkable && !(plan.layout == layout_kind::contiguous && plan.filters.empty())) return H5I_INVALID_HID;
-    return count * element_size < plan.compact_below ? plists.compact.get() : plists.contiguous.get();
+    switch (stored_layout(plan, rank, count, element_size)) {
+        case record_layout::chunked: return H5I_INVALID_HID;
+        case record_layout::compact: return plists.compact.get();
+        case record_layout::contiguous: break;
+    }
+    return plists.contiguous.get();
 }
 
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
@@ -112,9 +121,18 @@ H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view na
                    "cannot create dataset");
 }
 
-H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at) {
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, const creation_plists& plists, const where& at) {
     if (bfloat16) write_attribute(dataset, format::dtype_marker_attribute, std::string(bfloat16_tag), at, plists.attributes());
-    write_attribute(dataset, format::checksum_attribute, checksum_text(data_hash), at, plists.attributes());
+}
+
+H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, const element_block& e, const creation_plists& plists,
+                                           const storage_plan& plan, const where& at) {
+    handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
+    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    write_tensor_attributes(dataset.get(), e.bfloat16, plists, at);
+    return dataset;
 }
 
 H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out) {
@@ -198,9 +216,23 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
     return true;
 }
 
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at) {
-    if (const auto stored = read_string_attribute(dataset, format::checksum_attribute, at)) {
+H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
+                                                             const where& at) {
+    if (!contents) return read_string_attribute(dataset, format::checksum_attribute, at);
+    if (const manifest_record* r = contents->dataset(h5_path)) return checksum_text(r->checksum);
+    return std::nullopt;
+}
+
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
+                                          std::size_t rank, const where& at) {
+    const auto stored = stored_checksum(contents, dataset, at.h5, at);
+    if (contents && !stored) {
+        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "a dataset listed in the file's manifest", "a dataset it does not list",
+                      "the file was changed by another program since h5ser wrote it"});
+        return false;
+    }
+    if (stored) {
         const std::string computed = checksum_text(hash);
         if (*stored != computed) {
             problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + *stored, "data with " + computed,

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/manifest.hpp"
 #include "h5ser/detail/problems.hpp"
 #include "h5ser/storage_policy.hpp"
 #include "h5ser/tensor_adapter.hpp"
@@ -35,8 +37,8 @@ std::string shape_text(std::string_view dtype, const std::array<std::size_t, Ran
 
 H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, const where& at);
 
-/// The value of a dataset's checksum attribute (format::checksum_attribute): "xxh3-64:<16 hex
-/// digits>", the XXH3-64 of its element bytes (little-endian); loading verifies it.
+/// A tensor checksum as text, "xxh3-64:<16 hex digits>": the value of format 1's checksum
+/// attribute (format::checksum_attribute), and how messages show checksums.
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash);
 
 /// What one stored tensor contributes to the file fingerprint.
@@ -52,6 +54,9 @@ struct written_tensor {
 
 /// Adds `filters` to a chunked dataset's creation property list, refusing any this HDF5 cannot load.
 H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at);
+
+/// How `plan` stores a tensor of `rank` dimensions and `count` elements of `element_size` bytes.
+H5SER_CORE_INLINE record_layout stored_layout(const storage_plan& plan, std::size_t rank, std::uint64_t count, std::size_t element_size);
 
 /// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
 /// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
@@ -103,28 +108,19 @@ struct element_block {
     bool bfloat16;     ///< marks the dataset dtype="bfloat16" (Keras 3's convention)
 };
 
-/// Creates dataset `name` in `parent`, stored as `plan` says, writes `e` and the checksum attribute
-/// of `data_hash()`, the XXH3-64 of the element bytes, asked for once they are written (so it may
-/// be computed meanwhile: concurrent_hash). Returns the dataset, still open.
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
                                                const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
-/// applies, and the checksum `data_hash` of its element bytes.
-H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, std::uint64_t data_hash, const creation_plists& plists, const where& at);
+/// applies. (Format 1 added the checksum attribute here; format 2 keeps checksums in the manifest.)
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, const creation_plists& plists, const where& at);
 
-template <class DataHash>
-handle create_checksummed_dataset(hid_t parent, std::string_view name, const element_block& e, DataHash&& data_hash,
-                                  const creation_plists& plists, const storage_plan& plan, const where& at) {
-    handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
-    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
-    write_tensor_attributes(dataset.get(), e.bfloat16, data_hash(), plists, at);
-    return dataset;
-}
+/// Creates dataset `name` in `parent`, stored as `plan` says, and writes `e` into it. Returns the
+/// dataset, still open.
+H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, const element_block& e, const creation_plists& plists,
+                                           const storage_plan& plan, const where& at);
 
 /// Notes where a written dataset's contiguous data lies in the file, and how many bytes it stores
 /// (for the seal's data ranges).
@@ -148,10 +144,10 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle ftype = file_type<element>(at);
     handle mtype = memory_type<element>(at);
-    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));
-    handle dataset = create_checksummed_dataset(
-        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>},
-        data_hash, plists, plan, at);
+    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
+    handle dataset = write_new_dataset(
+        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>}, plists,
+        plan, at);
     out.data_hash = data_hash.get();
     close_written_dataset(dataset, out, at);
     return out;
@@ -185,10 +181,18 @@ H5SER_CORE_INLINE std::string unsafe_dataset_reason(const dataset_view& v, std::
 /// missing filter plugin, an element count that overflows, or unsafe_dataset_reason.
 H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at);
 
-/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum attribute of
-/// `dataset` (when it has one), and adds the tensor to `fingerprint`. A mismatch is a problem.
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, hid_t dataset, std::uint64_t hash,
-                                          std::string_view dtype, const std::uint64_t* dims, std::size_t rank, const where& at);
+/// The checksum the file keeps for the dataset at `h5_path`, as text: from the manifest of a
+/// format-2 file (`contents`), else from format 1's checksum attribute of `dataset`; nullopt when
+/// it keeps none.
+H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
+                                                             const where& at);
+
+/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
+/// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
+/// the tensor to `fingerprint`. A mismatch is a problem.
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
+                                          std::size_t rank, const where& at);
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
 /// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,

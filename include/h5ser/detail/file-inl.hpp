@@ -25,7 +25,7 @@ H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     return fapl;
 }
 
-H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal) {
+H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
@@ -33,16 +33,19 @@ H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal) 
     if (std::filesystem::is_directory(path, ec)) {
         throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
     }
-    if (check_seal) verify_seal(path);
+    std::optional<manifest> contents;
+    if (check_seal) contents = verify_seal(path);
     if (H5Fis_hdf5(path.c_str()) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
+    return contents;
 }
 
-H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal) {
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal, std::optional<manifest>* contents) {
     const where at{path, {}, "/"};
-    check_readable(path, check_seal);
+    std::optional<manifest> checked_contents = check_readable(path, check_seal);
+    if (contents) *contents = std::move(checked_contents);
     return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
 }
 

@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <system_error>
 
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/manifest.hpp"
 #include "h5ser/config.hpp"
 
 namespace h5ser::detail {
@@ -39,13 +41,14 @@ H5SER_CORE_INLINE handle file_access(const where& at);
 /// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
 H5SER_CORE_INLINE handle writer_file_access(const where& at);
 
-/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal (if
-/// `check_seal`) holds and it is HDF5.
-H5SER_CORE_INLINE void check_readable(const std::string& path, bool check_seal);
+/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal and
+/// manifest (if `check_seal`) hold and it is HDF5. Returns the manifest of a format-2 file.
+H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal);
 
 /// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
-/// seal (see seal.hpp) before the HDF5 library reads any of it.
-H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal = true);
+/// seal (see seal.hpp) before the HDF5 library reads any of it, and its manifest, if it has one,
+/// is handed to `contents`.
+H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal = true, std::optional<manifest>* contents = nullptr);
 
 /// The root group of an open file (`path` for messages).
 H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path);

@@ -8,11 +8,15 @@ namespace h5ser::detail {
 
 H5SER_CORE_INLINE file_writer::file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage,
                                            const progress_callback& progress, std::uint64_t total_bytes)
-    : mode_(mode), file_(file), progress_(progress), total_bytes_(total_bytes) {
-    plans_.push_back(std::move(storage));
+    : mode_(mode), file_(file), plans_(std::move(storage)), progress_(progress), total_bytes_(total_bytes) {}
+
+H5SER_CORE_INLINE std::string_view attribute_owner(const where& at, std::string_view name) noexcept {
+    const std::string_view path = at.h5;
+    if (path.size() <= name.size() + 1) return "/";
+    return path.substr(0, path.size() - name.size() - 1);
 }
 
-H5SER_CORE_INLINE void file_writer::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+H5SER_CORE_INLINE void storage_stack::push(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
     storage_plan plan = plans_.back().overridden_by(field, names_compact);
     if (!chunks.empty()) {  // a chunk shape given at run time, in the field's h5ser::stored wrapper
         plan.layout = layout_kind::chunked;
@@ -31,6 +35,7 @@ H5SER_CORE_INLINE void file_writer::absent(std::string_view name, const where&) 
 
 H5SER_CORE_INLINE void file_writer::begin(std::string_view name, const where& at, const container_info& info) {
     groups_.push_back(create_group(parent(), name, plists(), at));
+    file_.add_group(at.h5);
     if (mode_ == save_mode::weights_only) return;
     open_schema(name, info.optimizer);
     if (info.kind == field_kind::sequence) {
@@ -56,7 +61,7 @@ H5SER_CORE_INLINE void file_writer::end(const container_info&) {
 
 H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w,
                                                    std::uint64_t bytes, const where& at, bool optimizer) {
-    file_.add_tensor(at.h5, dtype, w);
+    file_.add_tensor(at.h5, dtype, w, plan());
     if (progress_) {
         done_bytes_ += bytes;
         progress_(done_bytes_, total_bytes_);

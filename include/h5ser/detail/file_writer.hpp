@@ -33,6 +33,22 @@ std::uint64_t tensor_bytes(const X& value) noexcept {
     return n;
 }
 
+/// The storage plan in force during a save walk: the save's own, overridden by h5ser::stored
+/// fields on the way down (push) and restored on the way up (pop).
+class storage_stack {
+public:
+    explicit storage_stack(storage_plan save) { plans_.push_back(std::move(save)); }
+    void push(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
+    void pop() { plans_.pop_back(); }
+    [[nodiscard]] const storage_plan& top() const noexcept { return plans_.back(); }
+
+private:
+    std::vector<storage_plan> plans_;  // innermost override last
+};
+
+/// The HDF5 path of the object holding attribute `name`, from the attribute's own path `at`.
+H5SER_CORE_INLINE std::string_view attribute_owner(const where& at, std::string_view name) noexcept;
+
 /// Writes what the save walk visits into `file`, and builds the schema (full model) on the way.
 /// Only dataset() and attribute() depend on the field's type; the rest is compiled once with the
 /// core (h5ser/config.hpp).
@@ -44,8 +60,10 @@ public:
     file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage, const progress_callback& progress,
                 std::uint64_t total_bytes);
 
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks);
-    void pop_storage() { plans_.pop_back(); }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        plans_.push(field, names_compact, chunks);
+    }
+    void pop_storage() { plans_.pop(); }
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -57,6 +75,7 @@ public:
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         write_attribute(parent(), name, value, at, plists().attributes());
+        file_.add_attribute(attribute_owner(at, name), name, value);
         std::optional<std::size_t> list_length;
         if constexpr (attribute_codec<X>::is_list) list_length = value.size();
         record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
@@ -69,7 +88,7 @@ public:
     /// The group the next node is written into, the shared creation plists, the storage plan in force.
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }
     [[nodiscard]] const creation_plists& plists() const noexcept { return file_.plists(); }
-    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.back(); }
+    [[nodiscard]] const storage_plan& plan() const noexcept { return plans_.top(); }
 
     /// Adds a written tensor (`bytes` of it in memory) to the fingerprint and the seal's data
     /// ranges, the progress and the schema.
@@ -90,22 +109,44 @@ private:
     save_mode mode_;
     sealed_file_writer& file_;
     std::vector<handle> groups_;       // open groups below the root, innermost last
-    std::vector<storage_plan> plans_;  // the storage plan in force, innermost override last
+    storage_stack plans_;
     json_writer schema_;
     const progress_callback& progress_;
     std::uint64_t total_bytes_ = 0;
     std::uint64_t done_bytes_ = 0;
 };
 
-/// Counts the datasets a save will write (to size the seal's userblock) and their bytes (for progress).
-struct dataset_counter : ignoring_sink {
-    std::size_t count = 0;
-    std::uint64_t bytes = 0;
+/// What a save will write, found before the file is created: the number of datasets and the
+/// size of the manifest (to size the userblock), and the tensors' bytes (for progress). It
+/// records into a manifest_builder exactly what the file writer will, offsets and checksums aside.
+class save_census : public ignoring_sink {
+public:
+    explicit save_census(storage_plan storage) : plans_(std::move(storage)) {}
+
     template <class X>
-    void dataset(std::string_view, const X& value, const where&, bool) noexcept {
+    void dataset(std::string_view, const X& value, const where& at, bool) {
         ++count;
         bytes += tensor_bytes(value);
+        std::size_t elements = 0;
+        const written_tensor w = tensor_extent(value, elements);
+        add_dataset_record(manifest, at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), w, plans_.top());
     }
+    template <class X>
+    void attribute(std::string_view name, const X& value, const where& at, bool) {
+        manifest.attribute(attribute_owner(at, name), name, value);
+    }
+    void begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+        plans_.push(field, names_compact, chunks);
+    }
+    void pop_storage() { plans_.pop(); }
+
+    std::size_t count = 0;
+    std::uint64_t bytes = 0;
+    manifest_builder manifest;
+
+private:
+    storage_stack plans_;
 };
 
 /// Hashes the tensors the save walk visits, exactly as the file writer does (h5ser::fingerprint).
@@ -148,9 +189,9 @@ template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
                 const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
     quiet_hdf5_errors quiet;
-    dataset_counter counter;
+    save_census counter(storage);
     walk_fields<Mode>(counter, model, where{path, {}, "/"});
-    sealed_file_writer file(path, counter.count);
+    sealed_file_writer file(path, counter.count, counter.manifest.size());
     file_writer writer(Mode, file, storage, progress, counter.bytes);
     write_model<Mode>(writer, writer, model);
     extra(file.root(), file.at());

@@ -13,6 +13,8 @@
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/manifest.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/reflect.hpp"
 #include "h5ser/version.hpp"
@@ -82,8 +84,9 @@ struct file_header {
 };
 
 /// Reads and checks the root attributes of an h5ser file: not an h5ser file, a newer format, or an
-/// unknown mode is an h5ser::error.
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path);
+/// unknown mode is an h5ser::error. With `sealed_read` (the seal was checked), a format-2 file
+/// must have come with its manifest, `contents`, and agree with it.
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr, bool sealed_read = false);
 
 /// The root attributes of a file being written; a weights-only file has no schema or model type.
 struct root_attributes {

@@ -33,7 +33,8 @@ H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path,
     add_u64(data_hash);
 }
 
-H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(XXH3_64bits_digest(state_.get())); }
+H5SER_CORE_INLINE std::uint64_t fingerprint_builder::value() const noexcept { return XXH3_64bits_digest(state_.get()); }
+H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(value()); }
 
 H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
     state_ptr s(XXH3_createState());

@@ -51,6 +51,7 @@ public:
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                     std::uint64_t data_hash) noexcept;
 
+    [[nodiscard]] std::uint64_t value() const noexcept;
     [[nodiscard]] std::string hex() const;
 
     struct state_free {

@@ -30,6 +30,7 @@
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/manifest.hpp"
 #include "h5ser/detail/problems.hpp"
 #include "h5ser/detail/seal.hpp"
 #include "h5ser/policy.hpp"
@@ -62,6 +63,7 @@ struct load_context {
     std::uint64_t total_bytes = 0;  ///< the file's size
     std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
     TensorReader reader{};
+    const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -155,7 +157,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
         if constexpr (Ctx::verify) {
             std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, dataset, hash, dtype, dims.data(), rank, at);
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), rank, at);
         }
         return true;
     });
@@ -381,8 +383,9 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress) {
+               const progress_callback& progress, const manifest* contents) {
     load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+    ctx.contents = contents;
     if (progress) ctx.total_bytes = file_size_or_zero(path);
     load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
@@ -420,10 +423,13 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
-    handle file = open_for_reading(path, Policies::verify);
+    std::optional<manifest> contents;
+    handle file = open_for_reading(path, Policies::verify, &contents);
     handle root = open_root(file.get(), path);
-    const load_plan plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress);
+    const file_header header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
+    const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
+    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress,
+                                                   contents ? &*contents : nullptr);
 }
 
 }  // namespace h5ser::detail

@@ -41,7 +41,7 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
 }
 
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                                  const std::string& file) {
+                                  const std::vector<unsigned char>& manifest_bytes, const std::string& file) {
     std::sort(ranges.begin(), ranges.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
     const file_descriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (fd.get() < 0) throw_io(file, "cannot open '" + path + "' to seal it", errno);
@@ -50,6 +50,8 @@ H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblo
     const auto size = static_cast<std::uint64_t>(st.st_size);
 
     std::vector<unsigned char> seal(seal_header_size + 16 * ranges.size(), 0);
+    if (seal.size() + manifest_bytes.size() > userblock)
+        throw error(file, problem{errc::io, {}, "/", {}, {}, "the seal and manifest do not fit the userblock (an h5ser bug)"});
     std::memcpy(seal.data(), seal_magic.data(), seal_magic.size());
     store_u64(&seal[16], userblock);
     store_u64(&seal[24], size);
@@ -60,6 +62,8 @@ H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblo
         store_u64(&seal[seal_header_size + 16 * i + 8], ranges[i].length);
     }
     store_u64(&seal[48], seal_checksum(seal));
+    store_u64(&seal[56], manifest_bytes.size());  // not in the seal's checksum: the manifest has its own
+    seal.insert(seal.end(), manifest_bytes.begin(), manifest_bytes.end());
     if (::pwrite(fd.get(), seal.data(), seal.size(), 0) != static_cast<ssize_t>(seal.size()))
         throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
 }
@@ -72,7 +76,7 @@ H5SER_CORE_INLINE bool has_seal(const std::string& path) {
                       [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-H5SER_CORE_INLINE void verify_seal(const std::string& path) {
+H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata) {
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's seal does not match: " + why +
@@ -80,19 +84,19 @@ H5SER_CORE_INLINE void verify_seal(const std::string& path) {
                                       "wrote it; h5ser::no_verify skips this check)"});
     };
     const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return;  // the HDF5 open reports it
+    if (fd.get() < 0) return std::nullopt;  // the HDF5 open reports it
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return;
+    if (::fstat(fd.get(), &st) != 0) return std::nullopt;
     const auto size = static_cast<std::uint64_t>(st.st_size);
     std::array<unsigned char, seal_header_size> header{};
-    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return;
+    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return std::nullopt;
     const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
                                         [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
     int same = 0;
     for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
     if (matching.first != seal_magic.end()) {
         if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
-        return;                                                  // not sealed: not written by h5ser
+        return std::nullopt;                                     // not sealed: not written by h5ser
     }
     const std::uint64_t userblock = load_u64(&header[16]);
     const std::uint64_t stored_size = load_u64(&header[24]);
@@ -111,7 +115,18 @@ H5SER_CORE_INLINE void verify_seal(const std::string& path) {
         if (ranges[i].offset < previous_end || ranges[i].length > size - ranges[i].offset) refuse("its range table is inconsistent");
         previous_end = ranges[i].offset + ranges[i].length;
     }
-    if (hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    const std::uint64_t manifest_size = load_u64(&header[56]);
+    if (manifest_size > userblock - seal.size()) refuse("its manifest would end past the userblock");
+    std::optional<manifest> contents;
+    if (manifest_size != 0) {
+        std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
+        if (!read_exact(fd.get(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
+        contents.emplace(std::move(bytes), size, userblock, path);
+    }
+    if (hash_metadata && hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    return contents;
 }
+
+H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path) { return read_seal(path, true); }
 
 }  // namespace h5ser::detail

@@ -14,11 +14,13 @@
 //   40      8     XXH3-64 of every byte from the userblock's end to the file's end, data ranges left
 //                 out (all HDF5 metadata, the global heap included)
 //   48      8     XXH3-64 of bytes 0-47 and the range table (the seal's own checksum)
-//   56      8     reserved (0)
+//   56      8     byte length M of the manifest (format 2; 0 in format 1)
 //   64      16*N  (offset, length) of each contiguous tensor's raw data, sorted by offset
+//   64+16N  M     the manifest (manifest.hpp), which carries its own checksum
 //
-// Tensor data is left out of the seal because every dataset carries its own checksum, verified as
-// it is read; so the seal costs a read of the metadata only.
+// Tensor data is left out of the seal because every tensor has its own checksum (in the manifest;
+// in format 1, an attribute of its dataset), verified as it is read; so the seal costs a read of
+// the metadata only.
 #pragma once
 
 #include <fcntl.h>
@@ -30,12 +32,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/hash.hpp"
+#include "h5ser/detail/manifest.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/config.hpp"
 
@@ -49,11 +53,12 @@ struct byte_range {
     std::uint64_t length = 0;
 };
 
-/// The userblock size for a file with up to `ranges` data ranges: a power of two, at least 4096, so
-/// that HDF5's alignment of large datasets (relative to the userblock's end) is page alignment.
-inline std::uint64_t seal_userblock_size(std::size_t ranges) {
+/// The userblock size for a file with up to `ranges` data ranges and a manifest of
+/// `manifest_bytes`: a power of two, at least 4096, so that HDF5's alignment of large datasets
+/// (relative to the userblock's end) is page alignment.
+inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifest_bytes) {
     std::uint64_t size = 4096;
-    while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges)) size *= 2;
+    while (size < seal_header_size + 16 * static_cast<std::uint64_t>(ranges) + manifest_bytes) size *= 2;
     return size;
 }
 
@@ -77,16 +82,24 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                              const std::string& file);
 
-/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free.
+/// Seals a complete (closed) HDF5 file whose first `userblock` bytes HDF5 left free, with its
+/// `manifest` (empty: none).
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
-                                  const std::string& file);
+                                  const std::vector<unsigned char>& manifest_bytes, const std::string& file);
 
-/// Checks the seal of an h5ser file before HDF5 reads it. Files without a seal (written by h5py,
-/// Keras or another program) pass unchecked; a damaged seal or changed metadata is an error.
 /// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
 H5SER_CORE_INLINE bool has_seal(const std::string& path);
 
-H5SER_CORE_INLINE void verify_seal(const std::string& path);
+/// Checks the seal of an h5ser file before HDF5 reads it, and returns the file's manifest (format
+/// 2), checked too. Files without a seal (written by h5py, Keras or another program) pass
+/// unchecked, and format-1 files have no manifest: both give nullopt. A damaged seal or manifest,
+/// or changed metadata, is an error.
+H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path);
+
+/// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata`: without it, the
+/// seal's header and range table and the manifest are still checked (each has its own checksum),
+/// for readers that trust the metadata another reader checked.
+H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata);
 
 }  // namespace h5ser::detail
 

@@ -2,9 +2,10 @@
 // checkpoint manager, h5ser::mpi::save and `h5ser convert`.
 //
 // A file is written to a temporary beside its target (file.hpp's atomic_file), with a userblock
-// sized for the seal; the writer keeps the fingerprint and the seal's data ranges of the tensors
-// written, writes the format's root attributes (format.hpp), then seals the closed file
-// (seal.hpp) and renames it over the target. Until then the target is untouched.
+// sized for the seal and the manifest; the writer keeps the fingerprint, the seal's data ranges
+// and the manifest (manifest.hpp) of what is written, writes the format's root attributes
+// (format.hpp), then seals the closed file (seal.hpp) and renames it over the target. Until then
+// the target is untouched.
 #pragma once
 
 #include <hdf5.h>
@@ -23,14 +24,20 @@
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/manifest.hpp"
 #include "h5ser/detail/seal.hpp"
 
 namespace h5ser::detail {
 
+/// Adds attribute `name` of `object` (at `object_path`), as stored in an HDF5 file, to `m`.
+H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
+                                            const where& at);
+
 class sealed_file_writer {
 public:
-    /// Creates the temporary file for `path`, with room in the seal for `datasets` data ranges.
-    sealed_file_writer(const std::string& path, std::size_t datasets);
+    /// Creates the temporary file for `path`, with room in the userblock for the data ranges of
+    /// `datasets` and a manifest of `manifest_bytes` (a manifest_builder given the same records).
+    sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
 
     /// For the ranks of an MPI save: every rank creates the same temporary `temp` through `fapl`
     /// (MPI-IO) with the same `userblock`; `owner` is the atomic_file of the rank that seals and
@@ -44,9 +51,25 @@ public:
     [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
     [[nodiscard]] const where& at() const noexcept { return at_; }
 
-    /// Adds a tensor written at `h5_path` to the fingerprint and its contiguous data to the seal's
-    /// data ranges. Call in field order: the fingerprint depends on it.
-    void add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w);
+    /// Adds a tensor written at `h5_path`, stored as `plan` says, to the fingerprint and the
+    /// manifest, and its contiguous data to the seal's data ranges. Call in field order: the
+    /// fingerprint depends on it.
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w, const storage_plan& plan);
+    /// Adds a group written at `h5_path` to the manifest.
+    void add_group(std::string_view h5_path) { manifest_.group(h5_path); }
+    /// Adds attribute `name` of the object at `object_path` to the manifest.
+    template <attribute_value T>
+    void add_attribute(std::string_view object_path, std::string_view name, const T& value) {
+        manifest_.attribute(object_path, name, value);
+    }
+    /// Adds attribute `name` of `object` (at `object_path`), as stored in another h5ser file, to the
+    /// manifest (`h5ser convert` copies attributes it did not write from C++ values).
+    void add_stored_attribute(hid_t object, std::string_view object_path, const std::string& name, const where& at) {
+        detail::add_stored_attribute(manifest_, object, object_path, name, at);
+    }
+    /// The mode the manifest records, for writers that copy the root attributes instead of
+    /// calling write_root_attributes.
+    void set_mode(save_mode mode) noexcept { mode_ = mode; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
     /// Writes the format's root attributes, with the fingerprint of the tensors added so far.
@@ -70,7 +93,13 @@ private:
     handle root_;
     fingerprint_builder fingerprint_;
     std::vector<byte_range> ranges_;
+    manifest_builder manifest_;
+    save_mode mode_ = save_mode::full_model;
 };
+
+/// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.
+H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                          const storage_plan& plan);
 
 }  // namespace h5ser::detail
 

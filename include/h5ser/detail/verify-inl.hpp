@@ -20,6 +20,7 @@ struct verify_walk {
     hid_t file;
     const std::string& path;
     verify_report& report;
+    const manifest* contents;  ///< format 2: where the checksums are
     fingerprint_builder fingerprint;
     std::vector<std::pair<std::string, std::uint64_t>> datasets;  ///< path, stored bytes: pass 1
 
@@ -73,10 +74,10 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
         std::vector<std::uint64_t> dims(view.shape.dims.begin(), view.shape.dims.end());
         fingerprint.add_tensor(child, view.dtype, dims.data(), dims.size(), hash);
         result.found = checksum_text(hash);
-        const auto stored = read_string_attribute(dataset.get(), format::checksum_attribute, at);
-        if (!stored) result.result = dataset_check::status::no_checksum;
+        const auto stored = stored_checksum(contents, dataset.get(), child, at);
+        if (!stored) result.result = contents ? dataset_check::status::checksum_mismatch : dataset_check::status::no_checksum;
         else if (*stored != result.found) result.result = dataset_check::status::checksum_mismatch;
-        result.expected = stored.value_or("");
+        result.expected = stored.value_or(contents ? "a dataset listed in the manifest" : "");
     }
     report.datasets.push_back(std::move(result));
     done += view.stored_bytes;
@@ -94,8 +95,9 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     detail::handle file = detail::open_for_reading(path, false);  // "not found" and "not HDF5" are errors
     file.reset();
     bool broken = false;
+    std::optional<detail::manifest> contents;
     try {
-        detail::verify_seal(path);
+        contents = detail::verify_seal(path);
         report.seal_ok = detail::has_seal(path);
         report.seal = report.seal_ok ? "intact" : "none (h5ser did not write this file)";
     } catch (const error& e) {
@@ -108,13 +110,23 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::open_root(file.get(), path);
     report.stored_fingerprint = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at).value_or("");
-    detail::verify_walk walk{file.get(), path, report, {}, {}};
+    detail::verify_walk walk{file.get(), path, report, contents ? &*contents : nullptr, {}, {}};
     walk.collect(root.get(), "/", 0);
     std::uint64_t total = 0, done = 0;
     for (const auto& d : walk.datasets) total += d.second;
     for (const auto& d : walk.datasets) walk.check(d.first, done, total, progress);
     if (progress && (walk.datasets.empty() || done < total)) progress(total, total);
     report.computed_fingerprint = walk.fingerprint.hex();
+    if (contents) {  // the manifest must describe the same file as the root attributes
+        std::size_t listed = 0;
+        for (const auto& r : contents->records()) listed += r.kind == detail::record_kind::dataset;
+        if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != walk.datasets.size()) {
+            report.seal_ok = false;
+            report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
+                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(walk.datasets.size()) +
+                          " and says " + report.stored_fingerprint;
+        }
+    }
     return report;
 }
 

@@ -215,7 +215,8 @@ private:
         if constexpr (Ctx::verify) {
             std::array<std::uint64_t, rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
-            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, read.dataset.get(), hash, dtype_name<element>(), dims.data(), rank, at))
+            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, read.dataset.get(), hash, dtype_name<element>(), dims.data(),
+                                    rank, at))
                 return;
         }
         if (!check_bool_elements<element>(ctx.problems, buffer, count, at)) return;
@@ -244,9 +245,10 @@ private:
 
 template <bool Lenient, bool Verify, class Model>
 void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-                        const private_comm& comm, rank_agreement& agreement, const sharding& shards) {
+                        const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents) {
     shard_lookup lookup(shards);
     load_context<Lenient, Verify, sliced_tensor_reader> ctx;
+    ctx.contents = contents;
     ctx.file = path;
     ctx.mode = mode;
     ctx.report_unexpected = report_unexpected && !Lenient;
@@ -271,9 +273,12 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where at{path, {}, "/"};
-    // Rank 0 checks the seal (reading the metadata once); then all ranks open the file together.
+    // Rank 0 checks the seal (reading the metadata once), the others read the manifest (checked by
+    // its own checksum) for the tensors' checksums; then all ranks open the file together.
+    std::optional<manifest> contents;
     agreement.together([&] {
-        if (comm.rank() == 0) check_readable(path, Policies::verify);
+        if (comm.rank() == 0) contents = check_readable(path, Policies::verify);
+        else if (Policies::verify) contents = read_seal(path, false);
     });
     handle file;
     handle root;
@@ -284,10 +289,11 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     });
     agreement.together([&] {
         root = open_root(file.get(), path);
-        plan = plan_load<Policies, Model>(read_header(root.get(), path), path, fresh_model);
+        const manifest* m = contents ? &*contents : nullptr;
+        plan = plan_load<Policies, Model>(read_header(root.get(), path, m, Policies::verify), path, fresh_model);
     });
     parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards);
+                                                            shards, contents ? &*contents : nullptr);
 }
 
 }  // namespace h5ser::mpi::detail

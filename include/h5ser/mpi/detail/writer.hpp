@@ -107,7 +107,7 @@ public:
             write_elements(dataset.get(), mtype.get(), dims.data(), rank, split, compact, compact && split ? whole.data() : local, at);
         });
         agreement_.together([&] {
-            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, w.data_hash, base_.plists(), at);
+            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, base_.plists(), at);
             close_written_dataset(dataset, w, at);
         });
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
@@ -285,7 +285,7 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
     const where root{path, {}, "/"};
     std::optional<atomic_file> out;  // rank 0 owns the temporary file, commits or removes it
     std::string temp;
-    dataset_counter counter;
+    save_census counter(storage);
     agreement.together([&] {
         walk_fields<Mode>(counter, model, root);
         check_target_path(path);
@@ -295,7 +295,9 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
         }
     });
     temp = broadcast_bytes(comm.get(), 0, temp);
-    std::uint64_t userblock = seal_userblock_size(counter.count);
+    // Ranks count their own slices: the manifest's size is the same for the whole tensors, except
+    // that a slice may be empty where the whole tensor is chunked with filters (4 bytes per filter).
+    std::uint64_t userblock = seal_userblock_size(counter.count, counter.manifest.size() + counter.count * 4 * storage.filters.size());
     MPI_Bcast(&userblock, 1, MPI_UINT64_T, 0, comm.get());
 
     std::optional<sealed_file_writer> file;
