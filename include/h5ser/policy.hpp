@@ -16,7 +16,7 @@
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification };
+enum class policy_category { mode, strictness, verification, memory };
 enum class save_mode { as_saved, full_model, weights_only };
 }  // namespace detail
 
@@ -60,6 +60,21 @@ struct no_verify {
     static constexpr bool enabled = false;
 };
 
+/// Loading maps a sealed format-2 file and hands out its contiguous tensors as views of the mapping
+/// (private, copy-on-write: writing to a tensor never changes the file), verified on the mapping.
+/// The default. See docs/performance.md for what mapping adds.
+struct mapped_memory {
+    static constexpr auto h5ser_policy_category = detail::policy_category::memory;
+    static constexpr bool map = true;
+};
+
+/// Loading copies every tensor into memory of its own (as HDF5 reads do): nothing refers to the
+/// file once the load returns.
+struct owned_memory {
+    static constexpr auto h5ser_policy_category = detail::policy_category::memory;
+    static constexpr bool map = false;
+};
+
 namespace detail {
 
 template <class P>
@@ -87,7 +102,8 @@ template <class DefaultMode, class... P>
 struct policy_set_of<DefaultMode, std::tuple<P...>> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, a storage "
+                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+                  "h5ser::mapped_memory, h5ser::owned_memory, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
     template <policy_category C>
@@ -95,10 +111,12 @@ struct policy_set_of<DefaultMode, std::tuple<P...>> {
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
     static_assert(count<policy_category::strictness> <= 1, "h5ser: give at most one of h5ser::strict and h5ser::lenient");
     static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
+    static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
+    static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 

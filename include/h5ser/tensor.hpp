@@ -24,6 +24,8 @@ inline constexpr uninitialized_t uninitialized{};
 
 namespace detail {
 
+struct tensor_views;
+
 // 64-byte alignment: reading into a buffer off a cache-line boundary measured 1.43x slower
 //, and it suits SIMD kernels on the user's side too.
 inline constexpr std::size_t tensor_alignment = 64;
@@ -52,6 +54,11 @@ constexpr std::size_t checked_element_count(const std::array<std::size_t, Rank>&
 ///
 /// A default-constructed tensor is empty (every dimension 0) and is sized by loading. Storage is
 /// 64-byte aligned. Copies are deep; moves are cheap and leave the source empty.
+///
+/// A tensor h5ser::load returns may view the loaded file's mapping instead of owning its memory
+/// (maps_file()): it behaves the same. Writing to it changes this tensor only (the mapping is
+/// private, copy-on-write), copying it copies, and the mapping lives as long as a tensor uses it,
+/// even after the file is replaced or deleted.
 template <class T, std::size_t Rank>
 class tensor {
     static_assert(element_type<T>,
@@ -72,27 +79,29 @@ public:
 
     /// Allocates `shape` and fills it with zeros.
     tensor(shape_type shape) : tensor(shape, uninitialized) {  // NOLINT(google-explicit-constructor): tensor({2, 3})
-        if (size_ != 0) std::memset(static_cast<void*>(data_.get()), 0, size_ * sizeof(T));
+        if (size_ != 0) std::memset(static_cast<void*>(data_), 0, size_ * sizeof(T));
     }
 
     /// Allocates `shape` without initialising the elements; write every element before reading it.
     tensor(shape_type shape, uninitialized_t) : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))) {
         if (size_ != 0) {
-            data_.reset(static_cast<T*>(::operator new(size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
+            owned_.reset(static_cast<T*>(::operator new(size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
+            data_ = owned_.get();
         }
     }
 
     /// Allocates `shape` and copies `values` (row-major); their number must equal the element count.
     tensor(shape_type shape, std::initializer_list<T> values) : tensor(shape, uninitialized) {
         if (values.size() != size_) throw std::invalid_argument("h5ser::tensor: number of values does not match the shape");
-        std::copy(values.begin(), values.end(), data_.get());
+        std::copy(values.begin(), values.end(), data_);
     }
 
     tensor(const tensor& other) : tensor(other.shape_, uninitialized) {
-        if (size_ != 0) std::memcpy(static_cast<void*>(data_.get()), other.data_.get(), size_ * sizeof(T));
+        if (size_ != 0) std::memcpy(static_cast<void*>(data_), other.data_, size_ * sizeof(T));
     }
     tensor(tensor&& other) noexcept
-        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), data_(std::move(other.data_)) {}
+        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), owned_(std::move(other.owned_)),
+          mapping_(std::move(other.mapping_)), data_(std::exchange(other.data_, nullptr)) {}
     tensor& operator=(const tensor& other) {
         if (this != &other) *this = tensor(other);
         return *this;
@@ -100,7 +109,9 @@ public:
     tensor& operator=(tensor&& other) noexcept {
         shape_ = std::exchange(other.shape_, shape_type{});
         size_ = std::exchange(other.size_, 0);
-        data_ = std::move(other.data_);
+        owned_ = std::move(other.owned_);
+        mapping_ = std::move(other.mapping_);
+        data_ = std::exchange(other.data_, nullptr);
         return *this;
     }
     ~tensor() = default;
@@ -109,8 +120,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t size_bytes() const noexcept { return size_ * sizeof(T); }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] T* data() noexcept { return data_.get(); }
-    [[nodiscard]] const T* data() const noexcept { return data_.get(); }
+    [[nodiscard]] T* data() noexcept { return data_; }
+    [[nodiscard]] const T* data() const noexcept { return data_; }
+    /// Does this tensor view a mapped file (h5ser::load's default for large tensors) rather than
+    /// own its memory? Either way it behaves the same; h5ser::owned_memory asks loads for owned memory.
+    [[nodiscard]] bool maps_file() const noexcept { return mapping_ != nullptr; }
     [[nodiscard]] T* begin() noexcept { return data(); }
     [[nodiscard]] T* end() noexcept { return data() + size_; }
     [[nodiscard]] const T* begin() const noexcept { return data(); }
@@ -120,12 +134,12 @@ public:
     template <class... Index>
         requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...))
     [[nodiscard]] T& operator()(Index... index) noexcept {
-        return data_.get()[offset(index...)];
+        return data_[offset(index...)];
     }
     template <class... Index>
         requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...))
     [[nodiscard]] const T& operator()(Index... index) const noexcept {
-        return data_.get()[offset(index...)];
+        return data_[offset(index...)];
     }
 
     /// Same shape and equal elements (by the element type's ==, so NaN != NaN).
@@ -134,6 +148,8 @@ public:
     }
 
 private:
+    friend struct detail::tensor_views;
+
     template <class... Index>
     [[nodiscard]] std::size_t offset(Index... index) const noexcept {
         const std::array<std::size_t, Rank> idx{static_cast<std::size_t>(index)...};
@@ -147,7 +163,27 @@ private:
 
     shape_type shape_{};
     std::size_t size_ = 0;
-    std::unique_ptr<T[], detail::aligned_free> data_;
+    std::unique_ptr<T[], detail::aligned_free> owned_;  ///< the elements, unless they are mapped
+    std::shared_ptr<const void> mapping_;              ///< keeps the mapped file alive for a view
+    T* data_ = nullptr;
 };
+
+namespace detail {
+
+/// Makes tensors that view memory kept alive by `keep` (a mapped file); for the loader.
+struct tensor_views {
+    template <class T, std::size_t Rank>
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
+        tensor<T, Rank> t;
+        t.owned_.reset();
+        t.shape_ = shape;
+        t.size_ = checked_element_count(shape, sizeof(T));
+        t.mapping_ = std::move(keep);
+        t.data_ = t.size_ ? data : nullptr;
+        return t;
+    }
+};
+
+}  // namespace detail
 
 }  // namespace h5ser

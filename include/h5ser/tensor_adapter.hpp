@@ -4,6 +4,7 @@
 #include <array>
 #include <concepts>
 #include <cstddef>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -26,7 +27,13 @@ namespace h5ser {
 ///     static void resize_for_overwrite(X&, const std::array<std::size_t, R>&);  // contents may be garbage
 ///
 /// Without `resize_for_overwrite`, the in-memory shape must equal the file's (views, fixed-size
-/// types). A column-major type reports its dimensions reversed, so HDF5 sees the transposed
+/// types). A type that can view memory it does not own may also provide
+///
+///     static X view(const std::array<std::size_t, R>&, E* data, std::shared_ptr<const void> keep);
+///
+/// which returns an `X` of that shape over `data` (64-byte aligned, C order), holding `keep` as long
+/// as it uses the memory: loads of sealed format-2 files then hand out views of the mapped file
+/// instead of copies (h5ser::mapped_memory). Types without it are filled by one copy. A column-major type reports its dimensions reversed, so HDF5 sees the transposed
 /// C-order array it really holds. Built-in adapters: h5ser::tensor and std::vector of an element
 /// type (rank 1).
 template <class T>
@@ -40,7 +47,10 @@ struct tensor_adapter<tensor<T, Rank>> {
     static const T* data(const tensor<T, Rank>& t) noexcept { return t.data(); }
     static T* data(tensor<T, Rank>& t) noexcept { return t.data(); }
     static void resize_for_overwrite(tensor<T, Rank>& t, const std::array<std::size_t, Rank>& shape) {
-        if (t.shape() != shape) t = tensor<T, Rank>(shape, uninitialized);
+        if (t.shape() != shape || t.maps_file()) t = tensor<T, Rank>(shape, uninitialized);
+    }
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
+        return detail::tensor_views::view(shape, data, std::move(keep));
     }
 };
 
@@ -71,5 +81,13 @@ template <class T>
 concept resizable_tensor = adapted_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
     tensor_adapter<T>::resize_for_overwrite(t, s);
 };
+
+/// An adapted tensor that loading can make a view of mapped memory (see tensor_adapter).
+template <class T>
+concept viewable_tensor =
+    resizable_tensor<T> && requires(const std::array<std::size_t, tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
+                                    std::shared_ptr<const void> keep) {
+        { tensor_adapter<T>::view(s, p, keep) } -> std::same_as<T>;
+    };
 
 }  // namespace h5ser

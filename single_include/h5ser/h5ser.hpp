@@ -41,12 +41,14 @@
 #include <signal.h>
 #include <charconv>
 #include <numeric>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <sys/mman.h>
 #include <fstream>
 
 // ---- h5ser/h5ser.hpp ---------------------------------------------------------------------------
@@ -360,6 +362,8 @@ inline constexpr uninitialized_t uninitialized{};
 
 namespace detail {
 
+struct tensor_views;
+
 // 64-byte alignment: reading into a buffer off a cache-line boundary measured 1.43x slower
 //, and it suits SIMD kernels on the user's side too.
 inline constexpr std::size_t tensor_alignment = 64;
@@ -388,6 +392,11 @@ constexpr std::size_t checked_element_count(const std::array<std::size_t, Rank>&
 ///
 /// A default-constructed tensor is empty (every dimension 0) and is sized by loading. Storage is
 /// 64-byte aligned. Copies are deep; moves are cheap and leave the source empty.
+///
+/// A tensor h5ser::load returns may view the loaded file's mapping instead of owning its memory
+/// (maps_file()): it behaves the same. Writing to it changes this tensor only (the mapping is
+/// private, copy-on-write), copying it copies, and the mapping lives as long as a tensor uses it,
+/// even after the file is replaced or deleted.
 template <class T, std::size_t Rank>
 class tensor {
     static_assert(element_type<T>,
@@ -408,27 +417,29 @@ public:
 
     /// Allocates `shape` and fills it with zeros.
     tensor(shape_type shape) : tensor(shape, uninitialized) {  // NOLINT(google-explicit-constructor): tensor({2, 3})
-        if (size_ != 0) std::memset(static_cast<void*>(data_.get()), 0, size_ * sizeof(T));
+        if (size_ != 0) std::memset(static_cast<void*>(data_), 0, size_ * sizeof(T));
     }
 
     /// Allocates `shape` without initialising the elements; write every element before reading it.
     tensor(shape_type shape, uninitialized_t) : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))) {
         if (size_ != 0) {
-            data_.reset(static_cast<T*>(::operator new(size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
+            owned_.reset(static_cast<T*>(::operator new(size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
+            data_ = owned_.get();
         }
     }
 
     /// Allocates `shape` and copies `values` (row-major); their number must equal the element count.
     tensor(shape_type shape, std::initializer_list<T> values) : tensor(shape, uninitialized) {
         if (values.size() != size_) throw std::invalid_argument("h5ser::tensor: number of values does not match the shape");
-        std::copy(values.begin(), values.end(), data_.get());
+        std::copy(values.begin(), values.end(), data_);
     }
 
     tensor(const tensor& other) : tensor(other.shape_, uninitialized) {
-        if (size_ != 0) std::memcpy(static_cast<void*>(data_.get()), other.data_.get(), size_ * sizeof(T));
+        if (size_ != 0) std::memcpy(static_cast<void*>(data_), other.data_, size_ * sizeof(T));
     }
     tensor(tensor&& other) noexcept
-        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), data_(std::move(other.data_)) {}
+        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), owned_(std::move(other.owned_)),
+          mapping_(std::move(other.mapping_)), data_(std::exchange(other.data_, nullptr)) {}
     tensor& operator=(const tensor& other) {
         if (this != &other) *this = tensor(other);
         return *this;
@@ -436,7 +447,9 @@ public:
     tensor& operator=(tensor&& other) noexcept {
         shape_ = std::exchange(other.shape_, shape_type{});
         size_ = std::exchange(other.size_, 0);
-        data_ = std::move(other.data_);
+        owned_ = std::move(other.owned_);
+        mapping_ = std::move(other.mapping_);
+        data_ = std::exchange(other.data_, nullptr);
         return *this;
     }
     ~tensor() = default;
@@ -445,8 +458,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t size_bytes() const noexcept { return size_ * sizeof(T); }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] T* data() noexcept { return data_.get(); }
-    [[nodiscard]] const T* data() const noexcept { return data_.get(); }
+    [[nodiscard]] T* data() noexcept { return data_; }
+    [[nodiscard]] const T* data() const noexcept { return data_; }
+    /// Does this tensor view a mapped file (h5ser::load's default for large tensors) rather than
+    /// own its memory? Either way it behaves the same; h5ser::owned_memory asks loads for owned memory.
+    [[nodiscard]] bool maps_file() const noexcept { return mapping_ != nullptr; }
     [[nodiscard]] T* begin() noexcept { return data(); }
     [[nodiscard]] T* end() noexcept { return data() + size_; }
     [[nodiscard]] const T* begin() const noexcept { return data(); }
@@ -456,12 +472,12 @@ public:
     template <class... Index>
         requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...))
     [[nodiscard]] T& operator()(Index... index) noexcept {
-        return data_.get()[offset(index...)];
+        return data_[offset(index...)];
     }
     template <class... Index>
         requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...))
     [[nodiscard]] const T& operator()(Index... index) const noexcept {
-        return data_.get()[offset(index...)];
+        return data_[offset(index...)];
     }
 
     /// Same shape and equal elements (by the element type's ==, so NaN != NaN).
@@ -470,6 +486,8 @@ public:
     }
 
 private:
+    friend struct detail::tensor_views;
+
     template <class... Index>
     [[nodiscard]] std::size_t offset(Index... index) const noexcept {
         const std::array<std::size_t, Rank> idx{static_cast<std::size_t>(index)...};
@@ -483,8 +501,28 @@ private:
 
     shape_type shape_{};
     std::size_t size_ = 0;
-    std::unique_ptr<T[], detail::aligned_free> data_;
+    std::unique_ptr<T[], detail::aligned_free> owned_;  ///< the elements, unless they are mapped
+    std::shared_ptr<const void> mapping_;              ///< keeps the mapped file alive for a view
+    T* data_ = nullptr;
 };
+
+namespace detail {
+
+/// Makes tensors that view memory kept alive by `keep` (a mapped file); for the loader.
+struct tensor_views {
+    template <class T, std::size_t Rank>
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
+        tensor<T, Rank> t;
+        t.owned_.reset();
+        t.shape_ = shape;
+        t.size_ = checked_element_count(shape, sizeof(T));
+        t.mapping_ = std::move(keep);
+        t.data_ = t.size_ ? data : nullptr;
+        return t;
+    }
+};
+
+}  // namespace detail
 
 }  // namespace h5ser
 
@@ -509,7 +547,13 @@ namespace h5ser {
 ///     static void resize_for_overwrite(X&, const std::array<std::size_t, R>&);  // contents may be garbage
 ///
 /// Without `resize_for_overwrite`, the in-memory shape must equal the file's (views, fixed-size
-/// types). A column-major type reports its dimensions reversed, so HDF5 sees the transposed
+/// types). A type that can view memory it does not own may also provide
+///
+///     static X view(const std::array<std::size_t, R>&, E* data, std::shared_ptr<const void> keep);
+///
+/// which returns an `X` of that shape over `data` (64-byte aligned, C order), holding `keep` as long
+/// as it uses the memory: loads of sealed format-2 files then hand out views of the mapped file
+/// instead of copies (h5ser::mapped_memory). Types without it are filled by one copy. A column-major type reports its dimensions reversed, so HDF5 sees the transposed
 /// C-order array it really holds. Built-in adapters: h5ser::tensor and std::vector of an element
 /// type (rank 1).
 template <class T>
@@ -523,7 +567,10 @@ struct tensor_adapter<tensor<T, Rank>> {
     static const T* data(const tensor<T, Rank>& t) noexcept { return t.data(); }
     static T* data(tensor<T, Rank>& t) noexcept { return t.data(); }
     static void resize_for_overwrite(tensor<T, Rank>& t, const std::array<std::size_t, Rank>& shape) {
-        if (t.shape() != shape) t = tensor<T, Rank>(shape, uninitialized);
+        if (t.shape() != shape || t.maps_file()) t = tensor<T, Rank>(shape, uninitialized);
+    }
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
+        return detail::tensor_views::view(shape, data, std::move(keep));
     }
 };
 
@@ -554,6 +601,14 @@ template <class T>
 concept resizable_tensor = adapted_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
     tensor_adapter<T>::resize_for_overwrite(t, s);
 };
+
+/// An adapted tensor that loading can make a view of mapped memory (see tensor_adapter).
+template <class T>
+concept viewable_tensor =
+    resizable_tensor<T> && requires(const std::array<std::size_t, tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
+                                    std::shared_ptr<const void> keep) {
+        { tensor_adapter<T>::view(s, p, keep) } -> std::same_as<T>;
+    };
 
 }  // namespace h5ser
 
@@ -1175,7 +1230,7 @@ struct stored {
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification };
+enum class policy_category { mode, strictness, verification, memory };
 enum class save_mode { as_saved, full_model, weights_only };
 }  // namespace detail
 
@@ -1219,6 +1274,21 @@ struct no_verify {
     static constexpr bool enabled = false;
 };
 
+/// Loading maps a sealed format-2 file and hands out its contiguous tensors as views of the mapping
+/// (private, copy-on-write: writing to a tensor never changes the file), verified on the mapping.
+/// The default. See docs/performance.md for what mapping adds.
+struct mapped_memory {
+    static constexpr auto h5ser_policy_category = detail::policy_category::memory;
+    static constexpr bool map = true;
+};
+
+/// Loading copies every tensor into memory of its own (as HDF5 reads do): nothing refers to the
+/// file once the load returns.
+struct owned_memory {
+    static constexpr auto h5ser_policy_category = detail::policy_category::memory;
+    static constexpr bool map = false;
+};
+
 namespace detail {
 
 template <class P>
@@ -1246,7 +1316,8 @@ template <class DefaultMode, class... P>
 struct policy_set_of<DefaultMode, std::tuple<P...>> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, a storage "
+                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+                  "h5ser::mapped_memory, h5ser::owned_memory, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
     template <policy_category C>
@@ -1254,10 +1325,12 @@ struct policy_set_of<DefaultMode, std::tuple<P...>> {
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
     static_assert(count<policy_category::strictness> <= 1, "h5ser: give at most one of h5ser::strict and h5ser::lenient");
     static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
+    static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
+    static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
@@ -2059,6 +2132,18 @@ public:
         std::vector<unsigned char> bytes;
     };
 
+    struct copy_from_action final : action {
+        copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
+            : target(t), source(s), bytes(n), keep(std::move(k)) {}
+        void apply() noexcept override {
+            if (bytes != 0) std::memcpy(target, source, bytes);
+        }
+        void* target;
+        const void* source;
+        std::size_t bytes;
+        std::shared_ptr<const void> keep;  ///< keeps `source` (a mapped file) alive
+    };
+
     /// Moves `value` into `*target` when the load succeeds.
     template <class T>
     void move_into(T& target, T&& value) {
@@ -2087,6 +2172,12 @@ public:
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
     void copy_into(void* target, std::vector<unsigned char>&& bytes) {
         actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    }
+
+    /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
+    /// model owns when the load succeeds: no staging copy.
+    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
+        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
     }
 
     void apply_all() noexcept {
@@ -2203,6 +2294,39 @@ private:
     state_ptr state_;
 };
 
+/// The tensors a load read, in field order, and their hashes, some of which may come later (tensors
+/// hashed together on the mapping at the end of the walk): the fingerprint is built once all are in.
+class digest_list {
+public:
+    /// Adds a tensor whose hash is known.
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank, std::uint64_t hash);
+    /// Adds a tensor whose hash set_hash() gives later; returns its index for that.
+    std::size_t add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank);
+    void set_hash(std::size_t index, std::uint64_t hash) noexcept { entries_[index].hash = hash; }
+    /// The fingerprint of all tensors added (fingerprint_builder), as hex.
+    [[nodiscard]] std::string hex() const;
+
+private:
+    struct entry {
+        std::string path;
+        std::string_view dtype;  ///< a dtype name: static storage
+        std::vector<std::uint64_t> dims;
+        std::uint64_t hash = 0;
+    };
+    std::vector<entry> entries_;
+};
+
+/// A range of memory to hash, and its hash once hash_all has run.
+struct hash_job {
+    const void* data = nullptr;
+    std::size_t bytes = 0;
+    std::uint64_t hash = 0;
+};
+
+/// Hashes every job (XXH3-64), on this thread and one more when there is enough to share: largest
+/// first, each thread taking the next job when it is done with one.
+H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs);
+
 /// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
 /// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
 /// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.
@@ -2301,12 +2425,16 @@ public:
     [[nodiscard]] std::uint64_t fingerprint() const noexcept { return fingerprint_; }
     [[nodiscard]] const std::vector<manifest_record>& records() const noexcept { return records_; }
     [[nodiscard]] std::size_t size_bytes() const noexcept { return bytes_.size(); }
+    [[nodiscard]] const unsigned char* bytes() const noexcept { return bytes_.data(); }
+    /// The size of the file the manifest was read from, which every data range lies within.
+    [[nodiscard]] std::uint64_t file_size() const noexcept { return file_size_; }
 
     /// The record of the dataset at `path` ("/layer/kernel"), or null.
     [[nodiscard]] const manifest_record* dataset(std::string_view path) const;
 
 private:
     std::vector<unsigned char> bytes_;
+    std::uint64_t file_size_ = 0;
     std::uint32_t version_ = 0;
     save_mode mode_ = save_mode::full_model;
     std::uint64_t fingerprint_ = 0;
@@ -2785,7 +2913,7 @@ H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* con
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
 /// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
 /// the tensor to `fingerprint`. A mismatch is a problem.
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
                                           hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
                                           std::size_t rank, const where& at);
 
@@ -3454,11 +3582,74 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 
 
 
+// ---- h5ser/detail/mapped_file.hpp --------------------------------------------------------------
+// h5ser/detail/mapped_file.hpp: a loaded file mapped into memory, private and copy-on-write, kept
+// alive by the tensors that view it (as safetensors and GGUF load theirs, but verified first).
+//
+// A private mapping is the file's page cache until a page is written: writing to a loaded tensor
+// copies that page and never reaches the file. The mapping holds the file's inode, so a later
+// atomic save (rename over the path) or a deletion leaves the views intact. What mapping adds is
+// documented in docs/performance.md: another program that truncates or rewrites the file in place
+// changes pages not yet read, and an I/O error on a page becomes SIGBUS.
+
+
 
 namespace h5ser::detail {
 
+class mapped_file {
+public:
+    /// Maps all of `path`, which must have `expected_size` bytes (the size its seal was checked
+    /// with); throws an h5ser::error (errc::io, or checksum_mismatch when the file changed).
+    static std::shared_ptr<const mapped_file> map(const std::string& path, std::uint64_t expected_size);
+
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    ~mapped_file();
+
+    /// The first byte. Writable: the mapping is private, so writes stay in this process.
+    [[nodiscard]] unsigned char* data() const noexcept { return static_cast<unsigned char*>(base_); }
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+private:
+    mapped_file(void* base, std::uint64_t size) noexcept : base_(base), size_(size) {}
+    void* base_;
+    std::uint64_t size_;
+};
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser::detail {
+
+/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
+/// them together, on both cores) against its manifest checksum.
+struct mapped_check {
+    hash_job job;
+    std::uint64_t expected = 0;
+    std::size_t digest = 0;  ///< its index in the load's digest_list
+    std::string field;
+    std::string h5;
+};
+
+/// Hashes the tensors of `checks` (on up to two threads), records each mismatch as a problem and
+/// completes their entries of `digests`.
+H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
+
+/// The manifest record of the tensor at `h5_path` when a load can take it from `mapping`:
+/// contiguous, with its elements 64-byte aligned in memory (h5ser::tensor's promise). Null
+/// otherwise (no mapping, compact or chunked, or unaligned): the tensor is read through HDF5.
+H5SER_CORE_INLINE const manifest_record* mappable_record(const manifest* contents, const mapped_file* mapping, std::string_view h5_path);
+
+/// Maps `path` for a load when it is a sealed format-2 file: `contents` is its manifest when
+/// `verified` (the seal was checked), else it is read here (its own checksum, offsets and lengths
+/// checked; a file without an intact one is not mapped). Returns null when the file is not mapped.
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, bool verified,
+                                                                     std::optional<manifest>& contents);
+
 /// The load walk's extension point for tensors: how a tensor whose dataset is present is read. This
-/// one reads it whole (load_dataset); h5ser::mpi passes one that reads each rank's slice.
+/// one takes it from the mapped file when it can (load_mapped), else reads it whole through HDF5
+/// (load_dataset); h5ser::mpi passes one that reads each rank's slice.
 struct whole_tensor_reader {
     template <class Ctx, class X>
     void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at);
@@ -3476,12 +3667,14 @@ struct load_context {
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     problem_list problems;
     commit_list commits;
-    fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
+    digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
     std::uint64_t total_bytes = 0;  ///< the file's size
     std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
     TensorReader reader{};
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
+    std::shared_ptr<const mapped_file> mapping;  ///< the file, mapped: tensors are views of it or copied from it
+    std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -3543,6 +3736,11 @@ struct opened_tensor {
     dataset_view view;
 };
 
+/// Does a stored tensor of `found_dtype` and `shape` fit a field of `dtype` in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`)? Records a problem if not.
+H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
+                                      const std::size_t* current, std::size_t rank, bool unsized, const where& at);
+
 /// Opens dataset `name` of `parent` and checks it holds `dtype` elements in the shape `current`
 /// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
 /// problem and returns nothing when not, or when `reading` is off (the load already failed).
@@ -3582,9 +3780,51 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     ctx.advance(opened->view.stored_bytes);
 }
 
+/// Takes tensor `target` from the mapped file (record `r`): a view of the mapping for types that
+/// can view (viewable_tensor) and are unsized, else copied, into a new value or, for a tensor that
+/// already has its shape, into its own memory when the load commits. Its hash is checked after the
+/// walk (Ctx::verify); HDF5 is not called.
+template <class Ctx, class X>
+void load_mapped(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = adapter::shape(std::as_const(target));
+    bool unsized = false;
+    if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), rank, unsized, at) || !ctx.reading_data()) return;
+    std::array<std::size_t, rank> file_shape{};
+    std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i] = static_cast<std::size_t>(r.dim(i));
+    const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
+    element* elements = r.length ? reinterpret_cast<element*>(ctx.mapping->data() + r.offset) : nullptr;
+    if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
+    if constexpr (Ctx::verify)
+        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0}, r.checksum,
+                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5});
+    ctx.advance(r.length);
+    if constexpr (viewable_tensor<X>) {
+        if (unsized) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
+    }
+    if constexpr (resizable_tensor<X>) {
+        if (unsized) {
+            X staged{};
+            adapter::resize_for_overwrite(staged, file_shape);
+            if (count != 0) std::memcpy(static_cast<void*>(adapter::data(staged)), elements, static_cast<std::size_t>(r.length));
+            return ctx.commits.move_into(target, std::move(staged));
+        }
+    }
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
+}
+
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
-    load_dataset(ctx, parent, name, target, at);
+    if (const manifest_record* r = mappable_record(ctx.contents, ctx.mapping.get(), at.h5)) load_mapped(ctx, *r, target, at);
+    else load_dataset(ctx, parent, name, target, at);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -3787,6 +4027,7 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
     const where at{ctx.file, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
+    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
@@ -3801,9 +4042,14 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress, const manifest* contents) {
-    load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping) {
+    load_context<Lenient, Verify> ctx;
+    ctx.file = path;
+    ctx.mode = mode;
+    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.progress = &progress;
     ctx.contents = contents;
+    ctx.mapping = std::move(mapping);
     if (progress) ctx.total_bytes = file_size_or_zero(path);
     load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
@@ -3843,11 +4089,17 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
     quiet_hdf5_errors quiet;
     std::optional<manifest> contents;
     handle file = open_for_reading(path, Policies::verify, &contents);
+    std::shared_ptr<const mapped_file> mapping;
+    if constexpr (Policies::map) mapping = map_for_loading(path, Policies::verify, contents);
     handle root = open_root(file.get(), path);
-    const file_header header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
+    const file_header header = read_header(root.get(), path, Policies::verify && contents ? &*contents : nullptr, Policies::verify);
+    if (contents && (contents->mode() != header.mode || contents->format_version() != static_cast<std::uint32_t>(header.format_version))) {
+        contents.reset();  // unverified, and not this file's: read it through HDF5 alone
+        mapping.reset();
+    }
     const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
     load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress,
-                                                   contents ? &*contents : nullptr);
+                                                   contents ? &*contents : nullptr, std::move(mapping));
 }
 
 }  // namespace h5ser::detail
@@ -5087,6 +5339,50 @@ H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
     return hash_;
 }
 
+H5SER_CORE_INLINE void digest_list::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims,
+                                               std::size_t rank, std::uint64_t hash) {
+    entries_.push_back({std::string(h5_path), dtype, std::vector<std::uint64_t>(dims, dims + rank), hash});
+}
+
+H5SER_CORE_INLINE std::size_t digest_list::add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims,
+                                                       std::size_t rank) {
+    add_tensor(h5_path, dtype, dims, rank, 0);
+    return entries_.size() - 1;
+}
+
+H5SER_CORE_INLINE std::string digest_list::hex() const {
+    fingerprint_builder builder;
+    for (const auto& e : entries_) builder.add_tensor(e.path, e.dtype, e.dims.data(), e.dims.size(), e.hash);
+    return builder.hex();
+}
+
+H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs) {
+    std::vector<std::size_t> order(jobs.size());
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        order[i] = i;
+        total += jobs[i].bytes;
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return jobs[a].bytes > jobs[b].bytes; });
+    std::atomic<std::size_t> next{0};
+    const auto work = [&]() noexcept {
+        for (std::size_t i; (i = next.fetch_add(1)) < order.size();) {
+            hash_job& job = jobs[order[i]];
+            job.hash = hash_bytes(job.bytes ? job.data : static_cast<const void*>(""), job.bytes);
+        }
+    };
+    // A second thread pays off once there is more to hash than a thread's start costs (~50 us).
+    std::optional<std::thread> helper;
+    if (total >= (std::size_t{1} << 20) && jobs.size() > 1 && std::thread::hardware_concurrency() > 1) {
+        try {
+            helper.emplace(work);
+        } catch (const std::system_error&) {  // no thread to be had: this one does it all
+        }
+    }
+    work();
+    if (helper) helper->join();
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/manifest-inl.hpp -------------------------------------------------------------
@@ -5126,7 +5422,7 @@ H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noex
 
 H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock,
                                      const std::string& file)
-    : bytes_(std::move(bytes)) {
+    : bytes_(std::move(bytes)), file_size_(file_size) {
     const auto refuse = [&](const std::string& why) {
         throw error(file, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's manifest is damaged: " + why +
@@ -5748,7 +6044,7 @@ H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* con
     return std::nullopt;
 }
 
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
                                           hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
                                           std::size_t rank, const where& at) {
     const auto stored = stored_checksum(contents, dataset, at.h5, at);
@@ -5868,9 +6164,11 @@ H5SER_CORE_INLINE handle file_access(const where& at) {
 H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     handle fapl = file_access(at);
     check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), at, "H5Pset_libver_bounds");
-    // Objects of 1 MiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
-    // tensors, without padding the many small objects.
-    check(H5Pset_alignment(fapl.get(), 1 << 20, 4096), at, "H5Pset_alignment");
+    // Objects of 64 KiB and more start on a 4 KiB boundary: page-aligned reads and writes of big
+    // tensors, which a mapped load can hand out as views (h5ser::tensor promises 64-byte alignment),
+    // without padding the many small objects (smaller tensors are copied: at most 4 KiB of padding
+    // per aligned tensor, 6% of the smallest).
+    check(H5Pset_alignment(fapl.get(), 64 << 10, 4096), at, "H5Pset_alignment");
     return fapl;
 }
 
@@ -6198,6 +6496,40 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/mapped_file-inl.hpp ----------------------------------------------------------
+// h5ser/detail/mapped_file-inl.hpp: definitions of h5ser/detail/mapped_file.hpp (compiled once
+// with the compiled core; see h5ser/config.hpp).
+
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> mapped_file::map(const std::string& path, std::uint64_t expected_size) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw_io(path, "cannot open the file to map it", errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw_io(path, "cannot stat the file to map it", err);
+    }
+    if (static_cast<std::uint64_t>(st.st_size) != expected_size) {
+        ::close(fd);
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", std::to_string(expected_size) + " bytes",
+                                  std::to_string(st.st_size) + " bytes", "the file changed while it was being loaded"});
+    }
+    void* base = ::mmap(nullptr, static_cast<std::size_t>(expected_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    const int err = errno;
+    ::close(fd);  // the mapping keeps the file (its inode) alive
+    if (base == MAP_FAILED) throw_io(path, "cannot map the file", err);
+    return std::shared_ptr<const mapped_file>(new mapped_file(base, expected_size));
+}
+
+H5SER_CORE_INLINE mapped_file::~mapped_file() { ::munmap(base_, static_cast<std::size_t>(size_)); }
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/load_walk-inl.hpp ------------------------------------------------------------
 // h5ser/detail/load_walk-inl.hpp: definitions of h5ser/detail/load_walk.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
@@ -6242,6 +6574,19 @@ H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t ty
                   "h5ser does not follow links that may leave the file"});
 }
 
+H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
+                                      const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
+    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    bool shape_ok = rank_ok;
+    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
+    const bool dtype_ok = found_dtype == dtype;
+    if (dtype_ok && shape_ok) return true;
+    const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+    problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
+                  "dataset " + std::string(found_dtype) + shape.text(), {}});
+    return false;
+}
+
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
                                                            std::string_view dtype, std::size_t element_size,
                                                            const std::size_t* current, std::size_t rank, bool unsized,
@@ -6250,17 +6595,7 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
     t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
     if (!t.dataset) return std::nullopt;
     t.view = inspect_dataset(t.dataset.get(), at);
-    const extent& shape = t.view.shape;
-    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
-    bool shape_ok = rank_ok;
-    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
-    const bool dtype_ok = t.view.dtype == dtype;
-    if (!dtype_ok || !shape_ok) {
-        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
-        problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
-                      "dataset " + t.view.dtype + shape.text(), {}});
-        return std::nullopt;
-    }
+    if (!tensor_matches(problems, t.view.dtype, t.view.shape, dtype, current, rank, unsized, at)) return std::nullopt;
     if (!reading || !dataset_is_readable(problems, t.view, element_size, at)) return std::nullopt;
     return t;
 }
@@ -6284,6 +6619,51 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                               "the struct has no field of this name"});
         }
     }
+}
+
+H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks) {
+    if (checks.empty()) return;
+    std::vector<hash_job> jobs;
+    jobs.reserve(checks.size());
+    for (const auto& c : checks) jobs.push_back(c.job);
+    hash_all(jobs);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        digests.set_hash(checks[i].digest, jobs[i].hash);
+        if (jobs[i].hash != checks[i].expected) {
+            problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
+                          "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
+                          "the data differs from what was saved (corruption or tampering)"});
+        }
+    }
+    checks.clear();
+}
+
+H5SER_CORE_INLINE const manifest_record* mappable_record(const manifest* contents, const mapped_file* mapping, std::string_view h5_path) {
+    if (!contents || !mapping) return nullptr;
+    const manifest_record* r = contents->dataset(h5_path);
+    if (!r || r->layout != record_layout::contiguous) return nullptr;
+    if (r->length != 0 && (r->offset == 0 || reinterpret_cast<std::uintptr_t>(mapping->data() + r->offset) % tensor_alignment != 0)) return nullptr;
+    return r;
+}
+
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, bool verified, std::optional<manifest>& contents) {
+    if (!verified) {
+        try {
+            contents = read_seal(path, false);
+        } catch (const error&) {
+            return nullptr;  // not verifying: a damaged seal or manifest only means no mapping
+        }
+    }
+    if (!contents) return nullptr;
+    std::shared_ptr<const mapped_file> mapping = mapped_file::map(path, contents->file_size());
+    // The mapping must be the file whose manifest was read (not one renamed over it since).
+    const std::uint64_t ranges = load_u64(mapping->data() + 32);
+    const std::uint64_t at = seal_header_size + 16 * ranges;
+    if (at > mapping->size() || contents->size_bytes() > mapping->size() - at ||
+        std::memcmp(mapping->data() + at, contents->bytes(), contents->size_bytes()) != 0) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {}, "the file changed while it was being loaded"});
+    }
+    return mapping;
 }
 
 H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {

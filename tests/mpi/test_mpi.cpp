@@ -213,6 +213,9 @@ TEST_CASE("a sharded save writes the file h5ser::save writes for the whole model
     // The serial loader (checksums, fingerprint and seal checked) gets the whole model back.
     const Model loaded = h5ser::load<Model>(sharded);
     CHECK(same_model(loaded, whole));
+    CHECK(loaded.embedding.maps_file());  // 250 KiB, contiguous: a view of the mapped file
+    CHECK(loaded.dense.kernel.maps_file());
+    CHECK(same_model(h5ser::load<Model, h5ser::owned_memory>(sharded), whole));
     CHECK(h5ser::file_fingerprint(sharded) == h5ser::fingerprint(whole));
     CHECK(h5ser::verify_file(sharded).ok());
     // Same groups, datasets, dtypes, shapes, storage, filters and attribute values.

@@ -33,6 +33,18 @@ public:
         std::vector<unsigned char> bytes;
     };
 
+    struct copy_from_action final : action {
+        copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
+            : target(t), source(s), bytes(n), keep(std::move(k)) {}
+        void apply() noexcept override {
+            if (bytes != 0) std::memcpy(target, source, bytes);
+        }
+        void* target;
+        const void* source;
+        std::size_t bytes;
+        std::shared_ptr<const void> keep;  ///< keeps `source` (a mapped file) alive
+    };
+
     /// Moves `value` into `*target` when the load succeeds.
     template <class T>
     void move_into(T& target, T&& value) {
@@ -61,6 +73,12 @@ public:
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
     void copy_into(void* target, std::vector<unsigned char>&& bytes) {
         actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    }
+
+    /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
+    /// model owns when the load succeeds: no staging copy.
+    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
+        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
     }
 
     void apply_all() noexcept {

@@ -223,7 +223,7 @@ H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* con
     return std::nullopt;
 }
 
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
                                           hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
                                           std::size_t rank, const where& at) {
     const auto stored = stored_checksum(contents, dataset, at.h5, at);

@@ -190,7 +190,7 @@ H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* con
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
 /// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
 /// the tensor to `fingerprint`. A mismatch is a problem.
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, fingerprint_builder& fingerprint, const manifest* contents,
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
                                           hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
                                           std::size_t rank, const where& at);
 

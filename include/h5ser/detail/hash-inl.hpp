@@ -2,6 +2,8 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -131,6 +133,50 @@ H5SER_CORE_INLINE std::uint64_t concurrent_hash::get() {
         pending_.reset();
     }
     return hash_;
+}
+
+H5SER_CORE_INLINE void digest_list::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims,
+                                               std::size_t rank, std::uint64_t hash) {
+    entries_.push_back({std::string(h5_path), dtype, std::vector<std::uint64_t>(dims, dims + rank), hash});
+}
+
+H5SER_CORE_INLINE std::size_t digest_list::add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims,
+                                                       std::size_t rank) {
+    add_tensor(h5_path, dtype, dims, rank, 0);
+    return entries_.size() - 1;
+}
+
+H5SER_CORE_INLINE std::string digest_list::hex() const {
+    fingerprint_builder builder;
+    for (const auto& e : entries_) builder.add_tensor(e.path, e.dtype, e.dims.data(), e.dims.size(), e.hash);
+    return builder.hex();
+}
+
+H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs) {
+    std::vector<std::size_t> order(jobs.size());
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        order[i] = i;
+        total += jobs[i].bytes;
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return jobs[a].bytes > jobs[b].bytes; });
+    std::atomic<std::size_t> next{0};
+    const auto work = [&]() noexcept {
+        for (std::size_t i; (i = next.fetch_add(1)) < order.size();) {
+            hash_job& job = jobs[order[i]];
+            job.hash = hash_bytes(job.bytes ? job.data : static_cast<const void*>(""), job.bytes);
+        }
+    };
+    // A second thread pays off once there is more to hash than a thread's start costs (~50 us).
+    std::optional<std::thread> helper;
+    if (total >= (std::size_t{1} << 20) && jobs.size() > 1 && std::thread::hardware_concurrency() > 1) {
+        try {
+            helper.emplace(work);
+        } catch (const std::system_error&) {  // no thread to be had: this one does it all
+        }
+    }
+    work();
+    if (helper) helper->join();
 }
 
 }  // namespace h5ser::detail

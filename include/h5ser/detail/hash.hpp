@@ -66,6 +66,39 @@ private:
     state_ptr state_;
 };
 
+/// The tensors a load read, in field order, and their hashes, some of which may come later (tensors
+/// hashed together on the mapping at the end of the walk): the fingerprint is built once all are in.
+class digest_list {
+public:
+    /// Adds a tensor whose hash is known.
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank, std::uint64_t hash);
+    /// Adds a tensor whose hash set_hash() gives later; returns its index for that.
+    std::size_t add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank);
+    void set_hash(std::size_t index, std::uint64_t hash) noexcept { entries_[index].hash = hash; }
+    /// The fingerprint of all tensors added (fingerprint_builder), as hex.
+    [[nodiscard]] std::string hex() const;
+
+private:
+    struct entry {
+        std::string path;
+        std::string_view dtype;  ///< a dtype name: static storage
+        std::vector<std::uint64_t> dims;
+        std::uint64_t hash = 0;
+    };
+    std::vector<entry> entries_;
+};
+
+/// A range of memory to hash, and its hash once hash_all has run.
+struct hash_job {
+    const void* data = nullptr;
+    std::size_t bytes = 0;
+    std::uint64_t hash = 0;
+};
+
+/// Hashes every job (XXH3-64), on this thread and one more when there is enough to share: largest
+/// first, each thread taking the next job when it is done with one.
+H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs);
+
 /// The XXH3-64 of a buffer that is being filled from its start (a tensor being read), computed on
 /// another thread as its pieces arrive: verifying a large tensor then costs the longer of reading
 /// and hashing instead of both. Without a thread to be had, get() hashes the whole buffer.

@@ -44,6 +44,19 @@ H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t ty
                   "h5ser does not follow links that may leave the file"});
 }
 
+H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
+                                      const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
+    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    bool shape_ok = rank_ok;
+    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
+    const bool dtype_ok = found_dtype == dtype;
+    if (dtype_ok && shape_ok) return true;
+    const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+    problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
+                  "dataset " + std::string(found_dtype) + shape.text(), {}});
+    return false;
+}
+
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
                                                            std::string_view dtype, std::size_t element_size,
                                                            const std::size_t* current, std::size_t rank, bool unsized,
@@ -52,17 +65,7 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
     t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
     if (!t.dataset) return std::nullopt;
     t.view = inspect_dataset(t.dataset.get(), at);
-    const extent& shape = t.view.shape;
-    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
-    bool shape_ok = rank_ok;
-    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
-    const bool dtype_ok = t.view.dtype == dtype;
-    if (!dtype_ok || !shape_ok) {
-        const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
-        problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
-                      "dataset " + t.view.dtype + shape.text(), {}});
-        return std::nullopt;
-    }
+    if (!tensor_matches(problems, t.view.dtype, t.view.shape, dtype, current, rank, unsized, at)) return std::nullopt;
     if (!reading || !dataset_is_readable(problems, t.view, element_size, at)) return std::nullopt;
     return t;
 }
@@ -86,6 +89,51 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                               "the struct has no field of this name"});
         }
     }
+}
+
+H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks) {
+    if (checks.empty()) return;
+    std::vector<hash_job> jobs;
+    jobs.reserve(checks.size());
+    for (const auto& c : checks) jobs.push_back(c.job);
+    hash_all(jobs);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        digests.set_hash(checks[i].digest, jobs[i].hash);
+        if (jobs[i].hash != checks[i].expected) {
+            problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
+                          "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
+                          "the data differs from what was saved (corruption or tampering)"});
+        }
+    }
+    checks.clear();
+}
+
+H5SER_CORE_INLINE const manifest_record* mappable_record(const manifest* contents, const mapped_file* mapping, std::string_view h5_path) {
+    if (!contents || !mapping) return nullptr;
+    const manifest_record* r = contents->dataset(h5_path);
+    if (!r || r->layout != record_layout::contiguous) return nullptr;
+    if (r->length != 0 && (r->offset == 0 || reinterpret_cast<std::uintptr_t>(mapping->data() + r->offset) % tensor_alignment != 0)) return nullptr;
+    return r;
+}
+
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, bool verified, std::optional<manifest>& contents) {
+    if (!verified) {
+        try {
+            contents = read_seal(path, false);
+        } catch (const error&) {
+            return nullptr;  // not verifying: a damaged seal or manifest only means no mapping
+        }
+    }
+    if (!contents) return nullptr;
+    std::shared_ptr<const mapped_file> mapping = mapped_file::map(path, contents->file_size());
+    // The mapping must be the file whose manifest was read (not one renamed over it since).
+    const std::uint64_t ranges = load_u64(mapping->data() + 32);
+    const std::uint64_t at = seal_header_size + 16 * ranges;
+    if (at > mapping->size() || contents->size_bytes() > mapping->size() - at ||
+        std::memcmp(mapping->data() + at, contents->bytes(), contents->size_bytes()) != 0) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {}, "the file changed while it was being loaded"});
+    }
+    return mapping;
 }
 
 H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {

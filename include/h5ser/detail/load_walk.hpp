@@ -13,6 +13,8 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +33,7 @@
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/manifest.hpp"
+#include "h5ser/detail/mapped_file.hpp"
 #include "h5ser/detail/problems.hpp"
 #include "h5ser/detail/seal.hpp"
 #include "h5ser/policy.hpp"
@@ -39,8 +42,34 @@
 
 namespace h5ser::detail {
 
+/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
+/// them together, on both cores) against its manifest checksum.
+struct mapped_check {
+    hash_job job;
+    std::uint64_t expected = 0;
+    std::size_t digest = 0;  ///< its index in the load's digest_list
+    std::string field;
+    std::string h5;
+};
+
+/// Hashes the tensors of `checks` (on up to two threads), records each mismatch as a problem and
+/// completes their entries of `digests`.
+H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
+
+/// The manifest record of the tensor at `h5_path` when a load can take it from `mapping`:
+/// contiguous, with its elements 64-byte aligned in memory (h5ser::tensor's promise). Null
+/// otherwise (no mapping, compact or chunked, or unaligned): the tensor is read through HDF5.
+H5SER_CORE_INLINE const manifest_record* mappable_record(const manifest* contents, const mapped_file* mapping, std::string_view h5_path);
+
+/// Maps `path` for a load when it is a sealed format-2 file: `contents` is its manifest when
+/// `verified` (the seal was checked), else it is read here (its own checksum, offsets and lengths
+/// checked; a file without an intact one is not mapped). Returns null when the file is not mapped.
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, bool verified,
+                                                                     std::optional<manifest>& contents);
+
 /// The load walk's extension point for tensors: how a tensor whose dataset is present is read. This
-/// one reads it whole (load_dataset); h5ser::mpi passes one that reads each rank's slice.
+/// one takes it from the mapped file when it can (load_mapped), else reads it whole through HDF5
+/// (load_dataset); h5ser::mpi passes one that reads each rank's slice.
 struct whole_tensor_reader {
     template <class Ctx, class X>
     void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at);
@@ -58,12 +87,14 @@ struct load_context {
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     problem_list problems;
     commit_list commits;
-    fingerprint_builder fingerprint;  ///< of the tensors as read, to compare with the file's
+    digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
     std::uint64_t total_bytes = 0;  ///< the file's size
     std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
     TensorReader reader{};
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
+    std::shared_ptr<const mapped_file> mapping;  ///< the file, mapped: tensors are views of it or copied from it
+    std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -125,6 +156,11 @@ struct opened_tensor {
     dataset_view view;
 };
 
+/// Does a stored tensor of `found_dtype` and `shape` fit a field of `dtype` in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`)? Records a problem if not.
+H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
+                                      const std::size_t* current, std::size_t rank, bool unsized, const where& at);
+
 /// Opens dataset `name` of `parent` and checks it holds `dtype` elements in the shape `current`
 /// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
 /// problem and returns nothing when not, or when `reading` is off (the load already failed).
@@ -164,9 +200,51 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     ctx.advance(opened->view.stored_bytes);
 }
 
+/// Takes tensor `target` from the mapped file (record `r`): a view of the mapping for types that
+/// can view (viewable_tensor) and are unsized, else copied, into a new value or, for a tensor that
+/// already has its shape, into its own memory when the load commits. Its hash is checked after the
+/// walk (Ctx::verify); HDF5 is not called.
+template <class Ctx, class X>
+void load_mapped(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = adapter::shape(std::as_const(target));
+    bool unsized = false;
+    if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), rank, unsized, at) || !ctx.reading_data()) return;
+    std::array<std::size_t, rank> file_shape{};
+    std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i] = static_cast<std::size_t>(r.dim(i));
+    const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
+    element* elements = r.length ? reinterpret_cast<element*>(ctx.mapping->data() + r.offset) : nullptr;
+    if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
+    if constexpr (Ctx::verify)
+        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0}, r.checksum,
+                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5});
+    ctx.advance(r.length);
+    if constexpr (viewable_tensor<X>) {
+        if (unsized) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
+    }
+    if constexpr (resizable_tensor<X>) {
+        if (unsized) {
+            X staged{};
+            adapter::resize_for_overwrite(staged, file_shape);
+            if (count != 0) std::memcpy(static_cast<void*>(adapter::data(staged)), elements, static_cast<std::size_t>(r.length));
+            return ctx.commits.move_into(target, std::move(staged));
+        }
+    }
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
+}
+
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
-    load_dataset(ctx, parent, name, target, at);
+    if (const manifest_record* r = mappable_record(ctx.contents, ctx.mapping.get(), at.h5)) load_mapped(ctx, *r, target, at);
+    else load_dataset(ctx, parent, name, target, at);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -369,6 +447,7 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
     const where at{ctx.file, {}, "/"};
     const member_listing listing = list_members(root, true, at);
     load_fields(ctx, root, listing, model, at, true);
+    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
@@ -383,9 +462,14 @@ void load_tree(Ctx& ctx, hid_t root, Model& model) {
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress, const manifest* contents) {
-    load_context<Lenient, Verify> ctx{path, mode, report_unexpected && !Lenient, {}, {}, {}, &progress, 0, 0};
+               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping) {
+    load_context<Lenient, Verify> ctx;
+    ctx.file = path;
+    ctx.mode = mode;
+    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.progress = &progress;
     ctx.contents = contents;
+    ctx.mapping = std::move(mapping);
     if (progress) ctx.total_bytes = file_size_or_zero(path);
     load_tree(ctx, root, model);
     ctx.problems.throw_if_any(path);
@@ -425,11 +509,17 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
     quiet_hdf5_errors quiet;
     std::optional<manifest> contents;
     handle file = open_for_reading(path, Policies::verify, &contents);
+    std::shared_ptr<const mapped_file> mapping;
+    if constexpr (Policies::map) mapping = map_for_loading(path, Policies::verify, contents);
     handle root = open_root(file.get(), path);
-    const file_header header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
+    const file_header header = read_header(root.get(), path, Policies::verify && contents ? &*contents : nullptr, Policies::verify);
+    if (contents && (contents->mode() != header.mode || contents->format_version() != static_cast<std::uint32_t>(header.format_version))) {
+        contents.reset();  // unverified, and not this file's: read it through HDF5 alone
+        mapping.reset();
+    }
     const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
     load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress,
-                                                   contents ? &*contents : nullptr);
+                                                   contents ? &*contents : nullptr, std::move(mapping));
 }
 
 }  // namespace h5ser::detail

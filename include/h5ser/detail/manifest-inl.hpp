@@ -37,7 +37,7 @@ H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noex
 
 H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock,
                                      const std::string& file)
-    : bytes_(std::move(bytes)) {
+    : bytes_(std::move(bytes)), file_size_(file_size) {
     const auto refuse = [&](const std::string& why) {
         throw error(file, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's manifest is damaged: " + why +

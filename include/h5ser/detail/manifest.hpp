@@ -107,12 +107,16 @@ public:
     [[nodiscard]] std::uint64_t fingerprint() const noexcept { return fingerprint_; }
     [[nodiscard]] const std::vector<manifest_record>& records() const noexcept { return records_; }
     [[nodiscard]] std::size_t size_bytes() const noexcept { return bytes_.size(); }
+    [[nodiscard]] const unsigned char* bytes() const noexcept { return bytes_.data(); }
+    /// The size of the file the manifest was read from, which every data range lies within.
+    [[nodiscard]] std::uint64_t file_size() const noexcept { return file_size_; }
 
     /// The record of the dataset at `path` ("/layer/kernel"), or null.
     [[nodiscard]] const manifest_record* dataset(std::string_view path) const;
 
 private:
     std::vector<unsigned char> bytes_;
+    std::uint64_t file_size_ = 0;
     std::uint32_t version_ = 0;
     save_mode mode_ = save_mode::full_model;
     std::uint64_t fingerprint_ = 0;

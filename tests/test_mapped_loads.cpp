@@ -1,0 +1,213 @@
+// Loads of sealed format-2 files map the file: contiguous tensors are views of the mapping (private,
+// copy-on-write), verified on the mapping before the model changes; everything else is read
+// through HDF5. h5ser::owned_memory asks for copies.
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "data/format1/format1_model.hpp"
+#include "support.hpp"
+
+namespace {
+
+template <class T, std::size_t R>
+bool aligned(const h5ser::tensor<T, R>& t) {
+    return t.size() == 0 || reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0;
+}
+
+bool same_tensors(const format1::Model& a, const format1::Model& b) {
+    using test::same_bytes;
+    bool ok = same_bytes(a.first.kernel, b.first.kernel) && same_bytes(a.first.bias, b.first.bias) && same_bytes(a.embedding, b.embedding) &&
+              same_bytes(a.bytes, b.bytes) && same_bytes(a.mask, b.mask) && same_bytes(a.half, b.half) && same_bytes(a.brain, b.brain) &&
+              same_bytes(a.counter, b.counter) && same_bytes(a.compressed.value, b.compressed.value) &&
+              same_bytes(a.adam.value.m, b.adam.value.m) && a.blocks.size() == b.blocks.size() && a.head && b.head &&
+              same_bytes(a.head->kernel, b.head->kernel);
+    for (std::size_t i = 0; ok && i < a.blocks.size(); ++i) ok = same_bytes(a.blocks[i].kernel, b.blocks[i].kernel);
+    for (const auto& [k, v] : b.experts) ok = ok && a.experts.count(k) && same_bytes(a.experts.at(k), v);
+    return ok;
+}
+
+std::size_t count_mapped(const format1::Model& m) {
+    std::size_t n = m.first.kernel.maps_file() + m.first.bias.maps_file() + m.embedding.maps_file() + m.bytes.maps_file() +
+                    m.mask.maps_file() + m.half.maps_file() + m.brain.maps_file() + m.adam.value.m.maps_file();
+    for (const auto& b : m.blocks) n += b.kernel.maps_file() + b.bias.maps_file();
+    return n;
+}
+
+bool all_aligned(const format1::Model& m) {
+    bool ok = aligned(m.first.kernel) && aligned(m.first.bias) && aligned(m.embedding) && aligned(m.bytes) && aligned(m.mask) &&
+              aligned(m.half) && aligned(m.brain) && aligned(m.counter) && aligned(m.compressed.value) && aligned(m.adam.value.m);
+    for (const auto& b : m.blocks) ok = ok && aligned(b.kernel) && aligned(b.bias);
+    for (const auto& [k, v] : m.experts) ok = ok && aligned(v);
+    return ok;
+}
+
+/// The process's anonymous resident memory (RssAnon), in bytes.
+std::size_t rss_anon() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
+    return 0;
+}
+
+struct Weights {
+    h5ser::tensor<float, 2> big;   // 128 KiB: page-aligned in the file, so a view
+    h5ser::tensor<float, 1> small;  // 40 bytes
+};
+
+Weights make_weights(float sign) {
+    Weights w{h5ser::tensor<float, 2>({128, 256}), h5ser::tensor<float, 1>({10})};
+    for (std::size_t i = 0; i < w.big.size(); ++i) w.big.data()[i] = sign * static_cast<float>(i % 313);
+    for (std::size_t i = 0; i < w.small.size(); ++i) w.small.data()[i] = sign * static_cast<float>(i);
+    return w;
+}
+
+}  // namespace
+
+TEST_CASE("mapped and owned loads are bit-exact for every dtype, and every tensor is 64-byte aligned") {
+    test::scratch_dir dir;
+    const format1::Model saved = format1::make_model();
+    h5ser::save<h5ser::compact_below<0>>(saved, dir.file("m.h5"));  // every unfiltered tensor contiguous
+    const auto mapped = h5ser::load<format1::Model>(dir.file("m.h5"));
+    const auto unverified = h5ser::load<format1::Model, h5ser::no_verify>(dir.file("m.h5"));
+    const auto owned = h5ser::load<format1::Model, h5ser::owned_memory>(dir.file("m.h5"));
+    CHECK(same_tensors(mapped, saved));
+    CHECK(same_tensors(unverified, saved));
+    CHECK(same_tensors(owned, saved));
+    CHECK(all_aligned(mapped));
+    CHECK(all_aligned(owned));
+    CHECK(count_mapped(owned) == 0);
+    // The 8 KiB embedding lies page-aligned (HDF5 aligns it past the userblock); smaller tensors are
+    // views where they happen to be 64-byte aligned in the file and copies where not.
+    CHECK(mapped.embedding.maps_file());
+    CHECK(unverified.embedding.maps_file());
+    CHECK(count_mapped(mapped) >= 1);
+    CHECK_FALSE(mapped.compressed.value.maps_file());  // chunked and deflated: read through HDF5
+    CHECK(h5ser::fingerprint(mapped) == h5ser::file_fingerprint(dir.file("m.h5")));
+
+    // Format-1 files have no manifest: read through HDF5, owned.
+    const auto old = h5ser::load<format1::Model>(std::string(H5SER_TEST_DATA_DIR) + "/format1/full_model.h5");
+    CHECK_FALSE(old.embedding.maps_file());
+    CHECK(all_aligned(old));
+}
+
+TEST_CASE("writing to a mapped tensor changes that tensor only: the file stays verifiable, copies are owned") {
+    test::scratch_dir dir;
+    const Weights saved = make_weights(1);
+    h5ser::save(saved, dir.file("m.h5"));
+    auto loaded = h5ser::load<Weights>(dir.file("m.h5"));
+    REQUIRE(loaded.big.maps_file());
+    CHECK(aligned(loaded.big));
+    CHECK(aligned(loaded.small));
+    h5ser::tensor<float, 2> copy = loaded.big;
+    CHECK_FALSE(copy.maps_file());
+    CHECK(test::same_bytes(copy, saved.big));
+    loaded.big(3, 5) = 1e30f;
+    CHECK(loaded.big(3, 5) == 1e30f);
+    CHECK(copy(3, 5) == saved.big(3, 5));
+    CHECK(h5ser::verify_file(dir.file("m.h5")).ok());
+    CHECK(test::same_bytes(h5ser::load<Weights>(dir.file("m.h5")).big, saved.big));
+    h5ser::tensor<float, 2> moved = std::move(loaded.big);
+    CHECK(moved.maps_file());
+    CHECK(moved(3, 5) == 1e30f);
+    CHECK_FALSE(loaded.big.maps_file());  // NOLINT(bugprone-use-after-move): a moved-from tensor is empty
+    CHECK(loaded.big.empty());
+}
+
+TEST_CASE("tensors loaded from a file keep their values when a later save replaces or deletes the file") {
+    test::scratch_dir dir;
+    const Weights first = make_weights(1);
+    h5ser::save(first, dir.file("m.h5"));
+    const auto loaded = h5ser::load<Weights>(dir.file("m.h5"));
+    REQUIRE(loaded.big.maps_file());
+    const Weights second = make_weights(-1);
+    h5ser::save(second, dir.file("m.h5"));  // atomic: a new file renamed over the old one
+    CHECK(test::same_bytes(loaded.big, first.big));
+    CHECK(test::same_bytes(h5ser::load<Weights>(dir.file("m.h5")).big, second.big));
+    std::filesystem::remove(dir.file("m.h5"));
+    CHECK(test::same_bytes(loaded.big, first.big));
+}
+
+TEST_CASE("a flipped bit in a mapped tensor is a checksum mismatch naming it; no_verify maps without reading it") {
+    test::scratch_dir dir;
+    const Weights saved = make_weights(1);
+    h5ser::save(saved, dir.file("m.h5"));
+    const auto contents = h5ser::detail::verify_seal(dir.file("m.h5"));
+    REQUIRE(contents.has_value());
+    const auto* big = contents->dataset("/big");
+    REQUIRE(big != nullptr);
+    {
+        std::fstream f(dir.file("m.h5"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekg(static_cast<std::streamoff>(big->offset + 4 * 1000));
+        const char c = static_cast<char>(f.get());
+        f.seekp(static_cast<std::streamoff>(big->offset + 4 * 1000));
+        f.put(static_cast<char>(c ^ 0x01));
+    }
+    Weights target = make_weights(-1);
+    const auto e = test::expect_error([&] { h5ser::load_into(target, dir.file("m.h5")); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    CHECK(e.field_path() == "big");
+    CHECK(e.hdf5_path() == "/big");
+    CHECK(test::contains(e.what(), "the data differs from what was saved"));
+    CHECK(test::same_bytes(target.big, make_weights(-1).big));  // left as it was
+    const auto unchecked = h5ser::load<Weights, h5ser::no_verify>(dir.file("m.h5"));
+    CHECK(unchecked.big.maps_file());
+    CHECK(unchecked.big.data()[1000] != saved.big.data()[1000]);
+}
+
+TEST_CASE("load_into a corrupted file checks everything on the mapping first: the model is unchanged, and no second copy is made") {
+    struct Big {
+        h5ser::tensor<float, 2> a;
+        h5ser::tensor<float, 2> b;
+    };
+    test::scratch_dir dir;
+    constexpr std::size_t rows = 16384, cols = 1024;  // 64 MiB each, 128 MiB in all
+    Big saved{h5ser::tensor<float, 2>({rows, cols}, h5ser::uninitialized), h5ser::tensor<float, 2>({rows, cols}, h5ser::uninitialized)};
+    for (std::size_t i = 0; i < saved.a.size(); ++i) {
+        saved.a.data()[i] = static_cast<float>(i % 1000);
+        saved.b.data()[i] = static_cast<float>(i % 777);
+    }
+    h5ser::save(saved, dir.file("big.h5"));
+    const auto contents = h5ser::detail::verify_seal(dir.file("big.h5"));
+    REQUIRE(contents.has_value());
+    const auto* b = contents->dataset("/b");
+    REQUIRE(b != nullptr);
+    {
+        std::fstream f(dir.file("big.h5"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(b->offset + b->length - 5));
+        f.put('\x7f');
+    }
+
+    Big target{h5ser::tensor<float, 2>({rows, cols}), h5ser::tensor<float, 2>({rows, cols})};  // zeros, resident
+    const std::size_t before = rss_anon();
+    std::atomic<bool> done{false};
+    std::size_t peak = before;
+    std::thread sampler([&] {
+        while (!done) {
+            peak = std::max(peak, rss_anon());
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    });
+    const auto e = test::expect_error([&] { h5ser::load_into(target, dir.file("big.h5")); });
+    done = true;
+    sampler.join();
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    CHECK(e.hdf5_path() == "/b");
+    CHECK(std::all_of(target.a.begin(), target.a.end(), [](float x) { return x == 0.0f; }));  // nothing written
+    CHECK(std::all_of(target.b.begin(), target.b.end(), [](float x) { return x == 0.0f; }));
+    MESSAGE("anonymous memory grew by ", (peak - before) >> 20, " MiB during the load (the model is 128 MiB)");
+    CHECK(peak - before < (std::size_t{64} << 20));  // staging the tensors would add 128 MiB
+
+    // The good file loads in place: the target keeps its own memory.
+    h5ser::save(saved, dir.file("big.h5"));
+    const float* a_memory = target.a.data();
+    h5ser::load_into(target, dir.file("big.h5"));
+    CHECK(target.a.data() == a_memory);
+    CHECK_FALSE(target.a.maps_file());
+    CHECK(test::same_bytes(target.a, saved.a));
+    CHECK(test::same_bytes(target.b, saved.b));
+}
