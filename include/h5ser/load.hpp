@@ -16,7 +16,9 @@ namespace h5ser {
 ///     auto model = h5ser::load<Mlp>("m.h5");
 ///
 /// Strict by default: one h5ser::error lists every missing field, unexpected object, shape and dtype
-/// mismatch. Tensors are read straight into freshly allocated storage. `progress` (optional) is
+/// mismatch. A sealed format-2 file is mapped: its contiguous tensors are views of the mapping,
+/// verified before the model is returned (h5ser::owned_memory copies them instead; see
+/// docs/performance.md for what mapping adds). `progress` (optional) is
 /// told the file's bytes read so far (see h5ser/progress.hpp).
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {

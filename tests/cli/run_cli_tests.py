@@ -9,6 +9,7 @@ files, and compares stdout and the exit code with tests/cli/golden/<case>.txt. P
 """
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,8 @@ def main():
         subprocess.run([make_files, tmp], check=True)
         flip_data_byte(f"{tmp}/model.h5", f"{tmp}/flipped.h5", "encoder/kernel", 4 * 100 + 2)
         write_h5py_leaky(f"{tmp}/h5py_leaky.h5")
+        # A format-1 file written by h5ser 0.1.0 (test data): every command reads it, convert makes it format 2.
+        shutil.copy(pathlib.Path(__file__).resolve().parent.parent / "data" / "format1" / "full_model.h5", f"{tmp}/format1.h5")
         cases = [
             ("ls", ["ls", "model.h5"]),
             ("ls_json", ["ls", "model.h5", "--json"]),
@@ -78,6 +81,12 @@ def main():
             ("diff_recompressed", ["diff", "model.h5", "model_archival.h5"]),
             ("verify_recompressed", ["verify", "model_archival.h5"]),
             ("load_recompressed_into_struct", ["@make_files", "--load-model", "model.h5", "model_archival.h5"]),
+            ("ls_format1", ["ls", "format1.h5"]),
+            ("verify_format1", ["verify", "format1.h5"]),
+            ("convert_format1_to_format2", ["convert", "format1.h5", "format2.h5"]),
+            ("ls_format1_converted", ["ls", "format2.h5"]),
+            ("diff_format1_converted", ["diff", "format1.h5", "format2.h5"]),
+            ("verify_format1_converted", ["verify", "format2.h5"]),
             ("usage_error", ["frobnicate", "model.h5"]),
             ("missing_file", ["ls", "absent.h5"]),
         ]

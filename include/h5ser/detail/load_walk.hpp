@@ -169,6 +169,18 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
                                                            const std::size_t* current, std::size_t rank, bool unsized,
                                                            bool reading, const where& at);
 
+/// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
+/// does; any other must match the file.
+template <class X>
+bool takes_file_shape(const X& target) {
+    if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
+        const auto current = tensor_adapter<X>::shape(target);
+        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    } else {
+        return false;
+    }
+}
+
 /// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
 template <class Ctx, class X>
 void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
@@ -177,10 +189,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     constexpr std::size_t rank = adapter::rank;
     constexpr std::string_view dtype = dtype_name<element>();
     const auto current = adapter::shape(std::as_const(target));
-
-    // An owning tensor that was never sized (every dimension 0) takes the file's shape.
-    bool unsized = false;
-    if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    const bool unsized = takes_file_shape(target);
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), rank, unsized,
                                     ctx.reading_data(), at);
     if (!opened) return;
@@ -211,8 +220,7 @@ void load_mapped(Ctx& ctx, const manifest_record& r, X& target, const where& at)
     constexpr std::size_t rank = adapter::rank;
     constexpr std::string_view dtype = dtype_name<element>();
     const auto current = adapter::shape(std::as_const(target));
-    bool unsized = false;
-    if constexpr (resizable_tensor<X>) unsized = rank > 0 && std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    const bool unsized = takes_file_shape(target);
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));

@@ -1,0 +1,360 @@
+// W5: loading a GPT-2-small-shaped model (148 float32 tensors, 124,439,808 parameters, 498 MB),
+// each load a whole fresh process of this same binary (start-up and dynamic linking count alike on
+// every side), against the ways other formats load the same tensors:
+//
+//   mmap + touch        one byte per page of every tensor (safetensors' mechanism, nothing verified)
+//   mmap + XXH3         every tensor hashed on the mapping (zero-copy, verified)
+//   pread               every tensor read into a fresh 64-byte aligned buffer (POSIX)
+//   raw HDF5 C          H5Dread of every dataset into a fresh buffer
+//   h5py                every dataset into numpy (Debian's python3-h5py)
+//
+// mmap and pread read a flat file of the same tensors, each 64-byte aligned (as safetensors and GGUF
+// lay theirs out); raw HDF5 C and h5py read h5ser's file.
+// Rounds are interleaved; medians and ranges are printed, with ratios against the baselines.
+// With --cold (root only), the page cache is dropped before every load. Saves are timed too,
+// against raw HDF5 plus fsync.
+//
+//     bench_gpt2 [rounds] [dir] [--cold] [--tiny]
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <h5ser/h5ser.hpp>
+
+#include "bench_common.hpp"
+
+extern char** environ;
+
+namespace {
+
+struct Linear {
+    h5ser::tensor<float, 2> weight;
+    h5ser::tensor<float, 1> bias;
+};
+struct LayerNorm {
+    h5ser::tensor<float, 1> weight;
+    h5ser::tensor<float, 1> bias;
+};
+struct Attention {
+    Linear c_attn;
+    Linear c_proj;
+};
+struct Mlp {
+    Linear c_fc;
+    Linear c_proj;
+};
+struct Block {
+    LayerNorm ln_1;
+    Attention attn;
+    LayerNorm ln_2;
+    Mlp mlp;
+};
+struct Gpt2 {
+    h5ser::tensor<float, 2> wte;
+    h5ser::tensor<float, 2> wpe;
+    std::vector<Block> h;
+    LayerNorm ln_f;
+};
+
+struct shape {
+    std::size_t vocab = 50257, context = 1024, width = 768, layers = 12;
+};
+
+h5ser::tensor<float, 2> filled(std::size_t rows, std::size_t cols, std::uint32_t seed) {
+    h5ser::tensor<float, 2> t({rows, cols}, h5ser::uninitialized);
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (float& v : t) {
+        x = x * 1664525u + 1013904223u;
+        v = static_cast<float>(x >> 8) * (1.0f / 16777216.0f) - 0.5f;
+    }
+    return t;
+}
+h5ser::tensor<float, 1> filled(std::size_t n, std::uint32_t seed) {
+    auto t2 = filled(1, n, seed);
+    h5ser::tensor<float, 1> t({n}, h5ser::uninitialized);
+    std::memcpy(t.data(), t2.data(), n * sizeof(float));
+    return t;
+}
+
+Gpt2 make_model(const shape& s) {
+    std::uint32_t seed = 1;
+    const auto linear = [&](std::size_t in, std::size_t out) { return Linear{filled(in, out, seed++), filled(out, seed++)}; };
+    const auto norm = [&] { return LayerNorm{filled(s.width, seed++), filled(s.width, seed++)}; };
+    Gpt2 m{filled(s.vocab, s.width, seed++), filled(s.context, s.width, seed++), {}, {}};
+    for (std::size_t i = 0; i < s.layers; ++i) {
+        Block b;
+        b.ln_1 = norm();
+        b.attn = {linear(s.width, 3 * s.width), linear(s.width, s.width)};
+        b.ln_2 = norm();
+        b.mlp = {linear(s.width, 4 * s.width), linear(4 * s.width, s.width)};
+        m.h.push_back(std::move(b));
+    }
+    m.ln_f = norm();
+    return m;
+}
+
+// ---- the loads, each in a fresh process -------------------------------------------------------
+
+struct tensor_place {
+    std::string path;
+    std::uint64_t offset = 0;
+    std::uint64_t bytes = 0;
+};
+
+/// Writes every dataset of the HDF5 file `file` into the flat file `flat`, each at a 64-byte
+/// aligned offset, and returns where (the baselines' table; paths name the datasets in `file`).
+std::vector<tensor_place> write_flat(const std::string& file, const std::string& flat) {
+    std::vector<tensor_place> out;
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    H5Ovisit(
+        f, H5_INDEX_NAME, H5_ITER_NATIVE,
+        [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+            if (info->type == H5O_TYPE_DATASET) static_cast<std::vector<tensor_place>*>(data)->push_back({std::string("/") + name, 0, 0});
+            return 0;
+        },
+        &out);
+    std::ofstream bin(flat, std::ios::binary | std::ios::trunc);
+    std::uint64_t at = 0;
+    for (auto& p : out) {
+        const hid_t d = H5Dopen2(f, p.path.c_str(), H5P_DEFAULT);
+        const hid_t space = H5Dget_space(d);
+        p.bytes = static_cast<std::uint64_t>(H5Sget_simple_extent_npoints(space)) * sizeof(float);
+        std::vector<char> buffer(p.bytes);
+        H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
+        H5Sclose(space);
+        H5Dclose(d);
+        p.offset = (at + 63) / 64 * 64;
+        bin.seekp(static_cast<std::streamoff>(p.offset));
+        bin.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        at = p.offset + p.bytes;
+    }
+    H5Fclose(f);
+    bin.close();
+    const int fd = ::open(flat.c_str(), O_RDONLY);
+    ::fsync(fd);
+    ::close(fd);
+    return out;
+}
+
+void write_places(const std::string& file, const std::vector<tensor_place>& places) {
+    std::ofstream out(file);
+    for (const auto& p : places) out << p.path << ' ' << p.offset << ' ' << p.bytes << '\n';
+}
+
+std::vector<tensor_place> read_places(const std::string& file) {
+    std::vector<tensor_place> out;
+    std::ifstream in(file);
+    tensor_place p;
+    while (in >> p.path >> p.offset >> p.bytes) out.push_back(p);
+    return out;
+}
+
+volatile std::uint64_t sink = 0;
+
+int load_in_this_process(const std::string& kind, const std::string& file, const std::string& places_file) {
+    const std::string flat = places_file + ".bin";
+    if (kind == "h5ser") {
+        const auto m = h5ser::load<Gpt2>(file);
+        sink = sink + m.h.size();
+    } else if (kind == "h5ser-no-verify") {
+        const auto m = h5ser::load<Gpt2, h5ser::no_verify>(file);
+        sink = sink + m.h.size();
+    } else if (kind == "h5ser-owned") {
+        const auto m = h5ser::load<Gpt2, h5ser::owned_memory>(file);
+        sink = sink + m.h.size();
+    } else if (kind == "raw-hdf5") {
+        const auto places = read_places(places_file);
+        const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        for (const auto& p : places) {
+            const hid_t d = H5Dopen2(f, p.path.c_str(), H5P_DEFAULT);
+            void* buffer = ::operator new(p.bytes, std::align_val_t{64});
+            if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0) return 1;
+            sink = sink + static_cast<unsigned char*>(buffer)[p.bytes / 2];
+            H5Dclose(d);  // buffers are kept, as a load keeps its tensors
+        }
+        H5Fclose(f);
+    } else if (kind == "pread") {
+        const auto places = read_places(places_file);
+        const int fd = ::open(flat.c_str(), O_RDONLY);
+        for (const auto& p : places) {
+            auto* buffer = static_cast<unsigned char*>(::operator new(p.bytes, std::align_val_t{64}));
+            for (std::uint64_t done = 0; done < p.bytes;) {
+                const ssize_t n = ::pread(fd, buffer + done, p.bytes - done, static_cast<off_t>(p.offset + done));
+                if (n <= 0) return 1;
+                done += static_cast<std::uint64_t>(n);
+            }
+            sink = sink + buffer[p.bytes / 2];
+        }
+        ::close(fd);
+    } else if (kind == "mmap-touch" || kind == "mmap-xxh3") {
+        const auto places = read_places(places_file);
+        const int fd = ::open(flat.c_str(), O_RDONLY);
+        struct stat st {};
+        ::fstat(fd, &st);
+        void* base = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+        ::close(fd);
+        if (base == MAP_FAILED) return 1;
+        const auto* bytes = static_cast<const unsigned char*>(base);
+        for (const auto& p : places) {
+            if (kind == "mmap-xxh3") {
+                sink = sink + XXH3_64bits(bytes + p.offset, p.bytes);
+            } else {
+                for (std::uint64_t i = 0; i < p.bytes; i += 4096) sink = sink + bytes[p.offset + i];
+            }
+        }
+        ::munmap(base, static_cast<std::size_t>(st.st_size));
+    } else {
+        return 2;
+    }
+    return 0;
+}
+
+/// Runs `argv` as a child process and waits for it; aborts the benchmark if it fails.
+void run_process(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) std::abort();
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "%s %s failed\n", args[0].c_str(), args.size() > 2 ? args[2].c_str() : "");
+        std::exit(1);
+    }
+}
+
+void drop_page_cache() {
+    ::sync();
+    std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
+}
+
+// ---- saves -----------------------------------------------------------------------------------
+
+void raw_hdf5_save(const Gpt2& m, const std::string& path) {
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const auto write = [&](const char* name, const float* data, std::size_t rows, std::size_t cols) {
+        const hsize_t dims[2] = {rows, cols};
+        const hid_t space = H5Screate_simple(cols ? 2 : 1, dims, nullptr);
+        const hid_t d = H5Dcreate2(f, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+        H5Dclose(d);
+        H5Sclose(space);
+    };
+    write("wte", m.wte.data(), m.wte.shape()[0], m.wte.shape()[1]);
+    write("wpe", m.wpe.data(), m.wpe.shape()[0], m.wpe.shape()[1]);
+    int i = 0;
+    for (const Block& b : m.h) {
+        const std::string p = "h" + std::to_string(i++) + "_";
+        write((p + "ln_1_w").c_str(), b.ln_1.weight.data(), b.ln_1.weight.size(), 0);
+        write((p + "ln_1_b").c_str(), b.ln_1.bias.data(), b.ln_1.bias.size(), 0);
+        for (const Linear* l : {&b.attn.c_attn, &b.attn.c_proj, &b.mlp.c_fc, &b.mlp.c_proj}) {
+            const std::string q = p + std::to_string(reinterpret_cast<std::uintptr_t>(l) % 9973);
+            write((q + "w").c_str(), l->weight.data(), l->weight.shape()[0], l->weight.shape()[1]);
+            write((q + "b").c_str(), l->bias.data(), l->bias.size(), 0);
+        }
+        write((p + "ln_2_w").c_str(), b.ln_2.weight.data(), b.ln_2.weight.size(), 0);
+        write((p + "ln_2_b").c_str(), b.ln_2.bias.data(), b.ln_2.bias.size(), 0);
+    }
+    write("ln_f_w", m.ln_f.weight.data(), m.ln_f.weight.size(), 0);
+    write("ln_f_b", m.ln_f.bias.data(), m.ln_f.bias.size(), 0);
+    H5Fclose(f);
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ::fsync(fd);
+    ::close(fd);
+}
+
+void print_rows(const char* title, const std::vector<bench::row>& rows, const std::vector<std::vector<double>>& ranges,
+                const std::vector<std::string>& bases) {
+    std::printf("\n%s\n%-34s %9s %19s", title, "load (fresh process)", "median s", "range s");
+    for (const auto& b : bases) std::printf("  x %-12s", b.c_str());
+    std::printf("\n");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::printf("%-34s %9.3f %9.3f-%-9.3f", rows[i].name.c_str(), rows[i].seconds, ranges[i].front(), ranges[i].back());
+        for (const auto& b : bases) {
+            const auto it = std::find_if(rows.begin(), rows.end(), [&](const bench::row& r) { return r.name == b; });
+            std::printf("  %13.2f", rows[i].seconds / it->seconds);
+        }
+        std::printf("\n");
+    }
+    std::printf("(x base: this load's median time / the base's; below 1 is faster)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 5 && std::strcmp(argv[1], "--load") == 0) return load_in_this_process(argv[2], argv[3], argv[4]);
+    int rounds = 7;
+    std::filesystem::path dir = ".";
+    bool cold = false, tiny = false;
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--cold") == 0) cold = true;
+        else if (std::strcmp(argv[i], "--tiny") == 0) tiny = true;
+        else if (positional++ == 0) rounds = std::atoi(argv[i]);
+        else dir = argv[i];
+    }
+    shape s;
+    if (tiny) s = {500, 64, 64, 2};
+    const Gpt2 model = make_model(s);
+    const std::string file = (dir / "bench_gpt2.h5").string();
+    const std::string places_file = (dir / "bench_gpt2.places").string();
+    const std::string raw_file = (dir / "bench_gpt2_raw.h5").string();
+
+    // Saves, interleaved: h5ser (atomic, sealed, fsynced) against raw HDF5 + fsync.
+    const auto saves = bench::interleaved_medians(
+        std::max(3, rounds / 2),
+        {{"raw HDF5 C + fsync", [&] { raw_hdf5_save(model, raw_file); }}, {"h5ser::save", [&] { h5ser::save(model, file); }}},
+        [] { ::sync(); });
+    std::uint64_t bytes = 0;
+    const auto places = write_flat(file, places_file + ".bin");
+    for (const auto& p : places) bytes += p.bytes;
+    write_places(places_file, places);
+    std::printf("W5: %zu tensors, %llu bytes of tensor data, file %llu bytes%s\n", places.size(), static_cast<unsigned long long>(bytes),
+                static_cast<unsigned long long>(std::filesystem::file_size(file)), cold ? ", cold page cache" : ", warm page cache");
+    bench::print("saves", saves, static_cast<double>(bytes), saves[0]);
+
+    const std::string self = argv[0];
+    std::vector<bench::program> programs;
+    for (const char* kind : {"mmap-touch", "mmap-xxh3", "pread", "raw-hdf5", "h5ser", "h5ser-no-verify", "h5ser-owned"})
+        programs.push_back({kind, [=] { run_process({self, "--load", kind, file, places_file}); }});
+    const bool have_h5py = std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0;
+    const std::string h5py_script =
+        "import h5py,sys\nf=h5py.File(sys.argv[1],'r')\nout=[]\nf.visititems(lambda n,o: out.append(o[()]) if isinstance(o,h5py.Dataset) else None)\n";
+    if (have_h5py)
+        programs.push_back({"h5py", [=] { run_process({"/usr/bin/python3", "-c", h5py_script, file}); }});
+    for (auto& p : programs) p.run();  // warm the page cache and the binaries
+    std::vector<std::vector<double>> times(programs.size());
+    for (int r = 0; r < rounds; ++r) {
+        for (std::size_t i = 0; i < programs.size(); ++i) {
+            if (cold) drop_page_cache();
+            const auto t0 = std::chrono::steady_clock::now();
+            programs[i].run();
+            times[i].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+    }
+    std::vector<bench::row> rows;
+    for (std::size_t i = 0; i < programs.size(); ++i) {
+        std::sort(times[i].begin(), times[i].end());
+        rows.push_back({programs[i].name, bench::median(times[i]), times[i].front()});
+    }
+    print_rows(cold ? "loads, cold page cache" : "loads, warm page cache", rows, times, {"mmap-touch", "mmap-xxh3", "pread", "raw-hdf5"});
+    std::filesystem::remove(raw_file);
+    std::filesystem::remove(places_file);
+    std::filesystem::remove(places_file + ".bin");
+    std::filesystem::remove(file);
+    return 0;
+}
