@@ -29,6 +29,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -164,6 +165,17 @@ std::vector<tensor_place> read_places(const std::string& file) {
 
 volatile std::uint64_t sink = 0;
 
+struct aligned_delete {
+    void operator()(unsigned char* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
+};
+/// The baselines' fresh buffers, freed when the load ends, as a loaded model's tensors are.
+using buffers = std::vector<std::unique_ptr<unsigned char, aligned_delete>>;
+
+unsigned char* fresh_buffer(buffers& kept, std::uint64_t bytes) {
+    kept.emplace_back(static_cast<unsigned char*>(::operator new(bytes, std::align_val_t{64})));
+    return kept.back().get();
+}
+
 int load_in_this_process(const std::string& kind, const std::string& file, const std::string& places_file) {
     const std::string flat = places_file + ".bin";
     if (kind == "h5ser") {
@@ -178,19 +190,21 @@ int load_in_this_process(const std::string& kind, const std::string& file, const
     } else if (kind == "raw-hdf5") {
         const auto places = read_places(places_file);
         const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        buffers kept;
         for (const auto& p : places) {
             const hid_t d = H5Dopen2(f, p.path.c_str(), H5P_DEFAULT);
-            void* buffer = ::operator new(p.bytes, std::align_val_t{64});
+            unsigned char* buffer = fresh_buffer(kept, p.bytes);
             if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer) < 0) return 1;
-            sink = sink + static_cast<unsigned char*>(buffer)[p.bytes / 2];
-            H5Dclose(d);  // buffers are kept, as a load keeps its tensors
+            sink = sink + buffer[p.bytes / 2];
+            H5Dclose(d);
         }
         H5Fclose(f);
     } else if (kind == "pread") {
         const auto places = read_places(places_file);
         const int fd = ::open(flat.c_str(), O_RDONLY);
+        buffers kept;
         for (const auto& p : places) {
-            auto* buffer = static_cast<unsigned char*>(::operator new(p.bytes, std::align_val_t{64}));
+            unsigned char* buffer = fresh_buffer(kept, p.bytes);
             for (std::uint64_t done = 0; done < p.bytes;) {
                 const ssize_t n = ::pread(fd, buffer + done, p.bytes - done, static_cast<off_t>(p.offset + done));
                 if (n <= 0) return 1;

@@ -62,7 +62,7 @@ TEST_CASE("keep_best keeps the best checkpoints by the metric stored in each fil
     CHECK(steps(accuracy.list()) == std::vector<std::uint64_t>{2, 3});
 }
 
-TEST_CASE("an empty directory restores nothing; a broken newest checkpoint is an error, not skipped") {
+TEST_CASE("an empty directory restores nothing, a broken newest checkpoint is an error, not skipped") {
     test::scratch_dir dir;
     h5ser::checkpoint_manager<Weights> checkpoints(dir.file("run"));
     Weights model;

@@ -58,7 +58,7 @@ TEST_CASE("an unexpected dataset is reported with its path") {
     CHECK(test::contains(e.what(), "the struct has no field of this name"));
 }
 
-TEST_CASE("a wrong shape names both shapes; load_into leaves the model untouched") {
+TEST_CASE("a wrong shape names both shapes, load_into leaves the model untouched") {
     test::scratch_dir dir;
     h5ser::save(make_mlp(), dir.file("m.h5"));
     Mlp target = make_mlp();
@@ -186,7 +186,7 @@ TEST_CASE("a bool stored as a byte other than 0 or 1 is refused") {
     CHECK(test::contains(e.what(), "byte value 7 at element 1"));
 }
 
-TEST_CASE("strings with NUL bytes and unusable map keys are refused at save; the previous file survives") {
+TEST_CASE("strings with NUL bytes and unusable map keys are refused at save, the previous file survives") {
     struct Named {
         std::string label;
         std::map<std::string, int> table;
@@ -239,7 +239,7 @@ TEST_CASE("saving into a missing or read-only directory names the directory") {
     CHECK(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("a file cut short is refused by its seal; without a seal HDF5's error stack says why") {
+TEST_CASE("a file cut short is refused by its seal, without a seal HDF5's error stack says why") {
     struct Big {
         h5ser::tensor<float, 2> weights;
     };

@@ -361,7 +361,7 @@ TEST_CASE("a file changed by another program after h5ser sealed it is refused, u
     CHECK(e2.field_path() == "first.name");
 }
 
-TEST_CASE("stale temporaries of killed saves are removed by the next save; a live one is kept") {
+TEST_CASE("stale temporaries of killed saves are removed by the next save, a live one is kept") {
     test::scratch_dir dir;
     h5ser::save(make_net(), dir.file("n.h5"));
     // A process id that cannot exist (above pid_max) stands for a killed writer.

@@ -316,7 +316,7 @@ TEST_CASE("a weight path through a soft link is refused, not followed") {
 
 // ---- writing files Keras loads ------------------------------------------------------------------
 
-TEST_CASE("save_weights writes the tf.keras layout; load_weights reads it back bit for bit") {
+TEST_CASE("save_weights writes the tf.keras layout, load_weights reads it back bit for bit") {
     test::scratch_dir dir;
     struct Block {
         f32<2> kernel;
@@ -399,7 +399,7 @@ TEST_CASE("save_weights with a layout from read_model_config checks the struct a
 
 // ---- the JSON reader behind read_model_config -----------------------------------------------------
 
-TEST_CASE("Keras's JSON: Python's NaN/Infinity tokens, escapes and surrogate pairs; hostile nesting is refused") {
+TEST_CASE("Keras's JSON: Python's NaN/Infinity tokens, escapes and surrogate pairs, hostile nesting is refused") {
     using h5ser::keras::detail::parse_json;
     const auto v = parse_json(R"({"a": [1.5, -2e3, NaN, Infinity, -Infinity], "s": "x\"\u00e9\ud83d\ude00", "t": true, "n": null})");
     REQUIRE(v.is_object());

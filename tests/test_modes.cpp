@@ -198,7 +198,7 @@ TEST_CASE("lenient loading keeps in-memory values for missing fields and ignores
     CHECK(e.code() == h5ser::errc::dtype_mismatch);
 }
 
-TEST_CASE("sized containers must match the file; empty ones take its size") {
+TEST_CASE("sized containers must match the file, empty ones take its size") {
     test::scratch_dir dir;
     h5ser::save(make_model(), dir.file("full.h5"));
     Model two_blocks = make_model();

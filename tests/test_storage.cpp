@@ -100,7 +100,7 @@ TEST_CASE("layouts are what was asked for") {
     CHECK(facts(dir.file("chunked.h5"), "/kernel").chunks == std::vector<hsize_t>{64, 100});
 }
 
-TEST_CASE("a field's chunk shape of the wrong rank names the field; a call-wide one applies to its rank only") {
+TEST_CASE("a field's chunk shape of the wrong rank names the field, a call-wide one applies to its rank only") {
     struct Cube {
         h5ser::tensor<float, 3> c;
     };
@@ -155,7 +155,7 @@ TEST_CASE("on quantized weights the compact preset is measurably smaller than co
     CHECK(smallest <= small + 4096);
 }
 
-TEST_CASE("a filter this HDF5 cannot load is an error at save time naming it; the previous file survives") {
+TEST_CASE("a filter this HDF5 cannot load is an error at save time naming it, the previous file survives") {
     test::scratch_dir dir;
     const Weights w = make_weights(16, false);
     h5ser::save(w, dir.file("w.h5"));

@@ -46,7 +46,7 @@ void flip_element_bit(const std::string& path, const char* dataset) {
 
 }  // namespace
 
-TEST_CASE("verify_file: an intact file passes; its fingerprint is the one save computed") {
+TEST_CASE("verify_file: an intact file passes, its fingerprint is the one save computed") {
     test::scratch_dir dir;
     const Model m = make_model(3);
     h5ser::save(m, dir.file("m.h5"));
