@@ -259,3 +259,108 @@ TEST_CASE("the manifest parser refuses or accepts any mutation of a manifest, an
     }
     CHECK(refused > rounds / 2);
 }
+
+TEST_CASE("a compact tensor's copy in the manifest is checked by its checksum like any tensor data") {
+    test::scratch_dir dir;
+    const format1::Model saved = format1::make_model();
+    h5ser::save(saved, dir.file("m.h5"));
+    const auto contents = h5ser::detail::verify_seal(dir.file("m.h5"));
+    REQUIRE(contents.has_value());
+    const auto* bias = contents->dataset("/first/bias");
+    REQUIRE(bias != nullptr);
+    REQUIRE(bias->layout == h5ser::detail::record_layout::compact);
+    REQUIRE(bias->value.size() == saved.first.bias.size_bytes());
+    CHECK(std::memcmp(bias->value.data(), saved.first.bias.data(), bias->value.size()) == 0);  // the element bytes
+
+    // Forge the copy (the manifest's own checksum recomputed): the tensor's checksum refuses it.
+    auto forged = read_bytes(dir.file("m.h5"));
+    const manifest_place m = find_manifest(forged);
+    const std::size_t copy_at = m.first + static_cast<std::size_t>(reinterpret_cast<const unsigned char*>(bias->value.data()) - contents->bytes());
+    forged[copy_at + 5] ^= 0x10;
+    reseal_manifest(forged, m);
+    write_bytes(dir.file("forged.h5"), forged);
+    const auto e = test::expect_error([&] { (void)h5ser::load<format1::Model>(dir.file("forged.h5")); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    CHECK(e.field_path() == "first.bias");
+    // HDF5's own copy is intact: a load through HDF5 reads it.
+    CHECK(same(h5ser::load<format1::Model, h5ser::owned_memory>(dir.file("forged.h5")).first.bias, saved.first.bias));
+}
+
+TEST_CASE("the manifest parser refuses a manifest that is not a tree: objects outside listed groups, names twice, short values") {
+    using h5ser::detail::manifest;
+    using h5ser::detail::manifest_builder;
+    using h5ser::detail::record_layout;
+    const auto parse_error = [](const manifest_builder& b) -> std::string {
+        try {
+            const manifest parsed(b.finish(h5ser::detail::save_mode::full_model, 0), 1 << 20, 4096, "m.h5");
+            return {};
+        } catch (const h5ser::error& e) {
+            return e.what();
+        }
+    };
+    const std::uint64_t dims[1] = {2};
+    const float values[2] = {1, 2};
+    {
+        manifest_builder b;  // no records (a model without fields): still a root (found by the fuzzer)
+        CHECK(parse_error(b).empty());
+        const manifest parsed(b.finish(h5ser::detail::save_mode::full_model, 0), 1 << 20, 4096, "m.h5");
+        REQUIRE(parsed.group("/") != nullptr);
+        CHECK(parsed.group("/")->links.empty());
+    }
+    {
+        manifest_builder b;  // a tree: accepted
+        b.group("/a");
+        b.dataset("/a/k", "float32", dims, 1, record_layout::compact, {}, 0, 8, 0, values);
+        b.attribute("/a", "units", std::int32_t{3});
+        b.attribute("/a/k", "note", std::string("x"));  // an attribute of a dataset
+        b.attribute("/", "tags", std::vector<std::string>{"p", "q"});
+        CHECK(parse_error(b).empty());
+        const manifest parsed(b.finish(h5ser::detail::save_mode::full_model, 0), 1 << 20, 4096, "m.h5");
+        REQUIRE(parsed.group("/") != nullptr);
+        REQUIRE(parsed.group("/a") != nullptr);
+        CHECK(parsed.group("/a/k") == nullptr);
+        CHECK(parsed.group("/")->links.size() == 1);
+        CHECK(parsed.group("/")->attributes.size() == 1);
+        CHECK(parsed.group("/a")->links.size() == 1);
+        CHECK(parsed.group("/a")->attributes.size() == 1);
+        CHECK(parsed.records()[parsed.group("/a")->links[0]].link_name() == "k");
+    }
+    {
+        manifest_builder b;  // a dataset in a group not listed before it
+        b.dataset("/a/k", "float32", dims, 1, record_layout::compact, {}, 0, 8, 0, values);
+        b.group("/a");
+        CHECK(test::contains(parse_error(b), "lies in no group listed before it"));
+    }
+    {
+        manifest_builder b;
+        b.group("/a");
+        b.dataset("/a", "float32", dims, 1, record_layout::compact, {}, 0, 8, 0, values);
+        CHECK(test::contains(parse_error(b), "names an object twice"));
+    }
+    {
+        manifest_builder b;
+        b.group("/a/");
+        CHECK(test::contains(parse_error(b), "empty link name"));
+    }
+    {
+        manifest_builder b;
+        b.attribute("/nowhere", "x", std::int32_t{1});
+        CHECK(test::contains(parse_error(b), "an attribute of an object not listed before it"));
+    }
+    {
+        manifest_builder b;
+        b.attribute("/", "x", std::int32_t{1});
+        b.attribute("/", "x", std::int32_t{2});
+        CHECK(test::contains(parse_error(b), "names attribute 'x' twice"));
+    }
+    {
+        manifest_builder b;  // 3 bytes for an int32
+        b.attribute("/", "x", "int32", false, 1, std::string_view("\1\2\3", 3));
+        CHECK(test::contains(parse_error(b), "does not hold its 1 elements"));
+    }
+    {
+        manifest_builder b;  // a string whose length runs past the value
+        b.attribute("/", "s", "string", false, 1, std::string_view("\x09\0\0\0abc", 7));
+        CHECK(test::contains(parse_error(b), "does not hold its 1 elements"));
+    }
+}

@@ -236,3 +236,114 @@ TEST_CASE("tensor types without a view form are filled by one copy from the mapp
     CHECK(target.big == saved.big);
     CHECK(target.small == saved.small);
 }
+
+namespace {
+
+/// The most HDF5 files this process had open at once while a load ran (sampled at every progress
+/// report, that is after every tensor).
+template <class Load>
+std::size_t hdf5_files_open_during(const Load& load) {
+    std::size_t most = 0;
+    const h5ser::progress_callback progress = [&](std::uint64_t, std::uint64_t) {
+        most = std::max(most, static_cast<std::size_t>(H5Fget_obj_count(static_cast<hid_t>(H5F_OBJ_ALL), H5F_OBJ_FILE)));
+    };
+    load(progress);
+    return most;
+}
+
+/// A model the format-1 files hold, read with a wrong type or a missing field in many places.
+struct Mismatched {
+    struct Dense {
+        h5ser::tensor<double, 2> kernel;  // float32 in the file
+        h5ser::tensor<float, 1> bias;
+        std::string units;  // int32 in the file
+    };
+    Dense first;                                         // its activation is missing here
+    std::vector<Dense> blocks;
+    std::map<std::string, h5ser::tensor<float, 1>> experts;  // float64 in the file
+    h5ser::tensor<float, 3> embedding;                   // rank 2 in the file
+    h5ser::tensor<float, 1> missing;                     // not in the file
+    std::array<std::string, 2> tags;                     // 3 in the file
+};
+
+}  // namespace
+
+TEST_CASE("a sealed file loads from its manifest: HDF5 opens the file only for chunked tensors") {
+    test::scratch_dir dir;
+    const Weights saved = make_weights(1);
+    h5ser::save(saved, dir.file("w.h5"));
+    CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights>(dir.file("w.h5"), progress); }) == 0);
+    CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights, h5ser::no_verify>(dir.file("w.h5"), progress); }) == 0);
+    CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights, h5ser::owned_memory>(dir.file("w.h5"), progress); }) == 1);
+
+    // A model with a chunked tensor: the file is opened for it; the rest still comes from the manifest.
+    const format1::Model model = format1::make_model();
+    h5ser::save(model, dir.file("m.h5"));
+    format1::Model loaded;
+    CHECK(hdf5_files_open_during([&](const auto& progress) { loaded = h5ser::load<format1::Model>(dir.file("m.h5"), progress); }) == 1);
+    CHECK(same_tensors(loaded, model));
+    CHECK(all_aligned(loaded));
+    CHECK(loaded.first.units == model.first.units);
+    CHECK(loaded.first.activation == model.first.activation);
+    CHECK(loaded.tags == model.tags);
+    CHECK(loaded.adam.value.learning_rate == model.adam.value.learning_rate);
+    CHECK(loaded.adam.value.step == model.adam.value.step);
+    CHECK_FALSE(loaded.absent.has_value());
+    CHECK(h5ser::fingerprint(loaded) == h5ser::file_fingerprint(dir.file("m.h5")));
+    // Compact tensors (by default those under 4 KiB) come from their manifest record's copy: owned.
+    CHECK_FALSE(loaded.first.bias.maps_file());
+    CHECK_FALSE(loaded.experts.at("b").maps_file());
+}
+
+TEST_CASE("loads from the manifest and through HDF5 report the same problems in the same words") {
+    test::scratch_dir dir;
+    h5ser::save(format1::make_model(), dir.file("m.h5"));
+    const auto from_manifest = test::expect_error([&] { (void)h5ser::load<Mismatched>(dir.file("m.h5")); });
+    const auto through_hdf5 = test::expect_error([&] { (void)h5ser::load<Mismatched, h5ser::owned_memory>(dir.file("m.h5")); });
+    CHECK(std::string(from_manifest.what()) == through_hdf5.what());
+    CHECK(from_manifest.problems().size() == through_hdf5.problems().size());
+    CHECK(from_manifest.problems().size() >= 8);
+    MESSAGE(std::string(from_manifest.what()));
+    for (const char* part : {"first.kernel", "first.units", "first.activation", "experts[\"a\"]", "embedding", "missing", "tags",
+                             "unexpected", "head"}) {
+        CHECK_MESSAGE(test::contains(from_manifest.what(), part), part);
+    }
+    // Lenient loads skip the same things either way.
+    struct Part {
+        format1::Dense first;
+        std::vector<format1::Dense> blocks;
+    };
+    const auto a = h5ser::load<Part, h5ser::lenient>(dir.file("m.h5"));
+    const auto b = h5ser::load<Part, h5ser::lenient, h5ser::owned_memory>(dir.file("m.h5"));
+    CHECK(test::same_bytes(a.first.kernel, b.first.kernel));
+    CHECK(a.blocks.size() == 2);
+    CHECK(b.blocks.size() == 2);
+    CHECK(a.first.activation == b.first.activation);
+}
+
+TEST_CASE("a file edited in place by another program is refused, or read through HDF5 without verification") {
+    test::scratch_dir dir;
+    const Weights saved = make_weights(1);
+    h5ser::save(saved, dir.file("w.h5"));
+    {  // Another program adds a dataset: HDF5 changes the metadata; the seal no longer holds.
+        const hid_t f = H5Fopen(dir.file("w.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        const hsize_t n = 3;
+        const hid_t space = H5Screate_simple(1, &n, nullptr);
+        const hid_t d = H5Dcreate2(f, "extra", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        const float values[3] = {1, 2, 3};
+        H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+        H5Dclose(d);
+        H5Sclose(space);
+        H5Fclose(f);
+    }
+    const auto e = test::expect_error([&] { (void)h5ser::load<Weights>(dir.file("w.h5")); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    // Without verification the seal only decides the way in: HDF5's tree shows the new dataset.
+    const auto e2 = test::expect_error([&] { (void)h5ser::load<Weights, h5ser::no_verify>(dir.file("w.h5")); });
+    CHECK(e2.code() == h5ser::errc::unexpected_field);
+    CHECK(e2.hdf5_path() == "/extra");
+    const auto loaded = h5ser::load<Weights, h5ser::no_verify, h5ser::lenient>(dir.file("w.h5"));
+    CHECK_FALSE(loaded.big.maps_file());
+    CHECK(test::same_bytes(loaded.big, saved.big));
+}

@@ -115,6 +115,7 @@ public:
         w.rank = t.dims.size();
         std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
         w.data_hash = hash;
+        if (!t.bytes.empty()) w.elements = t.bytes.data();
         d::note_storage(ds.get(), w);
         file_.add_tensor(path, t.dtype, w, plan_);
         return ds;
@@ -160,12 +161,26 @@ private:
     std::map<std::string, d::handle> groups_;
 };
 
-/// An upper bound of the manifest of an h5ser file holding `datasets` (their paths and ranks),
-/// the groups above them and no attributes, stored as `plan` says.
-inline std::size_t manifest_bound(const std::vector<std::pair<std::string, std::size_t>>& datasets, const d::storage_plan& plan) {
+/// A dataset a conversion will write: its path, rank and element bytes.
+struct planned_dataset {
+    std::string path;
+    std::size_t rank = 0;
+    std::uint64_t bytes = 0;
+};
+
+/// The bytes a dataset of `bytes` element bytes adds to a manifest's record when `plan` may store
+/// it compact (the record keeps a copy of compact data).
+inline std::uint64_t compact_copy_bound(std::uint64_t bytes, const d::storage_plan& plan) {
+    return bytes < plan.compact_below ? bytes : 0;
+}
+
+/// An upper bound of the manifest of an h5ser file holding `datasets`, the groups above them and
+/// no attributes, stored as `plan` says.
+inline std::size_t manifest_bound(const std::vector<planned_dataset>& datasets, const d::storage_plan& plan) {
     std::size_t bytes = d::manifest_header_size;
-    for (const auto& [path, rank] : datasets) {
-        bytes += d::manifest_record_header_size + path.size() + 8 + 8 * rank + 4 * plan.filters.size() + 24;
+    for (const auto& [path, rank, data] : datasets) {
+        bytes += d::manifest_record_header_size + path.size() + 8 + 8 * rank + 4 * plan.filters.size() + 24 +
+                 compact_copy_bound(data, plan);
         for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
             bytes += d::manifest_record_header_size + slash;  // each group above it, counted once per dataset
     }
@@ -196,7 +211,7 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
     const auto store = d::open_store(in);
     std::size_t count = 0;
     copy_progress progress{bar};
-    std::vector<std::pair<std::string, std::size_t>> planned;  // path (a bound: the longest field name) and rank
+    std::vector<planned_dataset> planned;  // paths are bounds: the longest field name
     for (const auto& l : store.layers) {
         count += l.weights.size();
         for (const auto& w : l.weights) {
@@ -204,8 +219,12 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
             if (!ds) continue;
             progress.total += H5Dget_storage_size(ds.get());
             const d::handle space(H5Dget_space(ds.get()));
+            const d::handle type(H5Dget_type(ds.get()));
             const int rank = space ? H5Sget_simple_extent_ndims(space.get()) : 0;
-            planned.emplace_back("/" + l.name + "/" + w.name + "_" + std::to_string(l.weights.size()), static_cast<std::size_t>(std::max(rank, 0)));
+            const hssize_t points = space ? H5Sget_simple_extent_npoints(space.get()) : 0;
+            const std::size_t element = type ? H5Tget_size(type.get()) : 0;
+            planned.push_back({"/" + l.name + "/" + w.name + "_" + std::to_string(l.weights.size()),
+                               static_cast<std::size_t>(std::max(rank, 0)), static_cast<std::uint64_t>(std::max<hssize_t>(points, 0)) * element});
         }
     }
     H5Eclear2(H5E_DEFAULT);
@@ -353,9 +372,10 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
     std::size_t manifest_bytes = 0;
     if (source_manifest) {
         manifest_bytes = source_manifest->size_bytes() + all.size() * 4 * plan.filters.size();
+        for (const auto* n : all) manifest_bytes += compact_copy_bound(elements(*n) * n->element_bytes, plan);
     } else {
-        std::vector<std::pair<std::string, std::size_t>> planned;
-        for (const auto* n : all) planned.emplace_back(n->path, n->shape.size());
+        std::vector<planned_dataset> planned;
+        for (const auto* n : all) planned.push_back({n->path, n->shape.size(), elements(*n) * n->element_bytes});
         manifest_bytes = manifest_bound(planned, plan) + attribute_bytes(root.get(), tree, in);
     }
     h5ser_file_writer w(out, plan, all.size(), manifest_bytes);

@@ -626,7 +626,8 @@ struct sliced_tensor_reader {
     bool diverged = false;  ///< the ranks walk different models: no more collective calls
 
     template <class Ctx, class X>
-    void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+    void read(Ctx& ctx, const tree_group& group, std::string_view name, X& target, const where& at) {
+        const hid_t parent = ctx.tree->hdf5_group(group, at);
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;
@@ -829,10 +830,11 @@ private:
 };
 
 template <bool Lenient, bool Verify, class Model>
-void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+void parallel_load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
                         const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents) {
     shard_lookup lookup(shards);
     load_context<Lenient, Verify, sliced_tensor_reader> ctx;
+    ctx.tree = &tree;
     ctx.contents = contents;
     ctx.file = path;
     ctx.mode = mode;
@@ -843,7 +845,7 @@ void parallel_load_from(hid_t root, const std::string& path, Model& model, save_
     agreement.together([&] { ctx.reader.transfer = collective_transfer(at); });
     // The walk makes collective calls only through its reader, which agrees before each; anything it
     // throws (an HDF5 failure) is kept and reported after the walk's last agreement.
-    agreement.attempt([&] { load_tree(ctx, root, model); });
+    agreement.attempt([&] { load_tree(ctx, model); });
     ctx.reader.finish_walk(ctx.problems, at);
     agreement.together([&] {
         ctx.problems.throw_if_any(path);
@@ -866,18 +868,19 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
         else if (Policies::verify) contents = read_seal(path, false);
     });
     handle file;
-    handle root;
     load_plan plan{};
     agreement.together([&] {
         const handle fapl = parallel_file_access(file_access(at), comm.get(), at);
         file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
     });
     agreement.together([&] {
-        root = open_root(file.get(), path);
+        const handle root = open_root(file.get(), path);
         const manifest* m = contents ? &*contents : nullptr;
         plan = plan_load<Policies, Model>(read_header(root.get(), path, m, Policies::verify), path, fresh_model);
     });
-    parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
+    // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
+    file_tree tree(path, std::move(file));
+    parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement,
                                                             shards, contents ? &*contents : nullptr);
 }
 
@@ -976,6 +979,7 @@ public:
             write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, base_.plists(), at);
             close_written_dataset(dataset, w, at);
         });
+        w.elements = compact && split ? whole.data() : local;
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
         agreement_.attempt([&] { base_.record_dataset(name, dtype, w, local_count * sizeof(element), at, optimizer); });
     }
@@ -1162,8 +1166,12 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
     });
     temp = broadcast_bytes(comm.get(), 0, temp);
     // Ranks count their own slices: the manifest's size is the same for the whole tensors, except
-    // that a slice may be empty where the whole tensor is chunked with filters (4 bytes per filter).
-    std::uint64_t userblock = seal_userblock_size(counter.count, counter.manifest.size() + counter.count * 4 * storage.filters.size());
+    // that a slice may be empty where the whole tensor is chunked with filters (4 bytes per filter),
+    // and that a compact tensor's record holds its whole data, which is at most the slices' sum.
+    std::uint64_t compact_bytes = counter.compact_bytes;
+    MPI_Allreduce(MPI_IN_PLACE, &compact_bytes, 1, MPI_UINT64_T, MPI_SUM, comm.get());
+    std::uint64_t userblock =
+        seal_userblock_size(counter.count, counter.manifest.size() + counter.count * 4 * storage.filters.size() + compact_bytes);
     MPI_Bcast(&userblock, 1, MPI_UINT64_T, 0, comm.get());
 
     std::optional<sealed_file_writer> file;

@@ -57,6 +57,8 @@ def parse_manifest(m, file_size, userblock):
             r["offset"], r["length"], r["checksum"] = struct.unpack("<QQQ", take(24))
             if layout == 1 and r["length"] and (r["offset"] < userblock or r["offset"] + r["length"] > file_size):
                 raise Refused(f"manifest: {r['path']} lies outside the file")
+            if layout == 0:
+                r["data"] = take(r["length"])  # a compact dataset's element bytes
         elif r["kind"] == "attribute":
             (n,) = struct.unpack("<Q", take(8))
             r["value"] = take(n)
@@ -177,6 +179,7 @@ def verify(path):
         if f.attrs.get("h5ser_mode") not in ("full_model", "weights_only"):
             raise Refused("unknown mode")
         listed = {}
+        copies = {}  # compact datasets: the element bytes their manifest records keep
         if version == 2:
             if not manifest_bytes:
                 raise Refused("a format-2 file without a manifest")
@@ -212,6 +215,8 @@ def verify(path):
                             or r["length"] != obj.id.get_storage_size() or (offset is not None and r["length"] and offset != r["offset"])):
                         raise Refused(f"manifest: dataset {p} differs from the file's")
                     listed[p] = r["checksum"]
+                    if "data" in r:
+                        copies[p] = r["data"]
         fingerprint = xxhash.xxh3_64()
         n = 0
         for ds in datasets(f):
@@ -221,6 +226,8 @@ def verify(path):
             stored = f"{listed[ds.name]:016x}" if version == 2 else ds.attrs.get("h5ser_checksum", "")[8:]
             if stored != f"{digest:016x}":
                 raise Refused(f"{ds.name}: checksum mismatch")
+            if version == 2 and ds.name in copies and copies[ds.name] != element_bytes:
+                raise Refused(f"manifest: the copy of compact dataset {ds.name} differs from the file's")
             dtype = dtype_name(ds)
             fingerprint.update(ds.name.encode() + b"\0" + dtype.encode() + b"\0")
             fingerprint.update(struct.pack("<Q", len(ds.shape)))

@@ -165,20 +165,23 @@ H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t 
                       {}});
         return std::nullopt;
     }
-    const std::string found_type = describe_type(a.type.get(), bfloat16_field);
-    bool shape_ok = false;
-    if (!want_shape.is_list) shape_ok = a.shape.scalar;
-    else shape_ok = !a.shape.scalar && a.shape.dims.size() == 1 && (!want_shape.size || a.shape.dims[0] == *want_shape.size);
-    const bool type_ok = found_type == want_type;
-    if (!type_ok || !shape_ok) {
-        const std::string shape_text = !want_shape.is_list ? std::string("scalar")
-                                       : want_shape.size   ? "[" + std::to_string(*want_shape.size) + "]"
-                                                           : std::string("[n]");
-        problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
-                      "attribute " + std::string(want_type) + " " + shape_text, "attribute " + found_type + " " + a.shape.text(), {}});
-        return std::nullopt;
-    }
+    if (!attribute_fits(describe_type(a.type.get(), bfloat16_field), a.shape, want_type, want_shape, at, problems)) return std::nullopt;
     return a;
+}
+
+H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
+                                      const attribute_shape& want_shape, const where& at, problem_list& problems) {
+    bool shape_ok = false;
+    if (!want_shape.is_list) shape_ok = shape.scalar;
+    else shape_ok = !shape.scalar && shape.dims.size() == 1 && (!want_shape.size || shape.dims[0] == *want_shape.size);
+    const bool type_ok = found_type == want_type;
+    if (type_ok && shape_ok) return true;
+    const std::string shape_text = !want_shape.is_list ? std::string("scalar")
+                                   : want_shape.size   ? "[" + std::to_string(*want_shape.size) + "]"
+                                                       : std::string("[n]");
+    problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
+                  "attribute " + std::string(want_type) + " " + shape_text, "attribute " + std::string(found_type) + " " + shape.text(), {}});
+    return false;
 }
 
 H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems) {

@@ -163,6 +163,19 @@ struct attribute_shape {
     std::optional<std::size_t> size;
 };
 
+/// Does an attribute of `found_type` elements in `shape` fit a field that wants `want_type` in
+/// `want_shape`? Records a problem if not.
+H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
+                                      const attribute_shape& want_shape, const where& at, problem_list& problems);
+
+/// The shape attribute field type T wants.
+template <attribute_value T>
+attribute_shape wanted_attribute_shape() {
+    attribute_shape want{attribute_codec<T>::is_list, std::nullopt};
+    if constexpr (is_std_array<T>::value) want.size = is_std_array<T>::size;
+    return want;
+}
+
 /// Opens attribute `name` of `object` and checks it holds `want_type` elements in `want_shape`
 /// (a `bfloat16_field` accepts any 2-byte opaque type); records a problem and returns nothing if not.
 H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
@@ -178,11 +191,9 @@ template <attribute_value T>
 std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
     using codec = attribute_codec<T>;
     using element = typename codec::element;
-    attribute_shape want_shape{codec::is_list, std::nullopt};
-    if constexpr (is_std_array<T>::value) want_shape.size = is_std_array<T>::size;
     // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
-    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>, want_shape, at,
-                                         problems);
+    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>,
+                                         wanted_attribute_shape<T>(), at, problems);
     if (!opened) return std::nullopt;
     const std::size_t count = opened->shape.count();
 

@@ -48,6 +48,9 @@ struct written_tensor {
     std::uint64_t data_hash = 0;
     haddr_t offset = HADDR_UNDEF;  ///< where contiguous raw data starts in the file (for the seal)
     hsize_t stored_bytes = 0;
+    /// The element bytes (little-endian), for the manifest record of a compact dataset, which keeps
+    /// a copy; valid until the tensor is recorded.
+    const void* elements = nullptr;
 };
 
 [[noreturn]] H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when);
@@ -80,6 +83,7 @@ written_tensor tensor_extent(const X& value, std::size_t& count) {
         out.dims[i] = shape[i];
         count *= shape[i];
     }
+    if (count != 0) out.elements = tensor_adapter<X>::data(value);
     return out;
 }
 

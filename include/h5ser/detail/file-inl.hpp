@@ -104,6 +104,13 @@ H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept {
     ::close(fd);
 }
 
+H5SER_CORE_INLINE void atomic_file::start_writeback() noexcept {
+#if defined(__linux__)
+    if (writeback_fd_ < 0) writeback_fd_ = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (writeback_fd_ >= 0) ::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
 H5SER_CORE_INLINE void atomic_file::commit() {
     fsync_path(temp_, false, target_);
     if (durability().rename(temp_.c_str(), target_.c_str()) != 0)

@@ -71,11 +71,17 @@ public:
     atomic_file(const atomic_file&) = delete;
     atomic_file& operator=(const atomic_file&) = delete;
     ~atomic_file() {
+        if (writeback_fd_ >= 0) ::close(writeback_fd_);
         if (!committed_) ::unlink(temp_.c_str());
     }
 
     [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
     [[nodiscard]] const std::string& target() const noexcept { return target_; }
+
+    /// Asks the kernel to start writing the temporary's dirty pages to disk now, without waiting:
+    /// the disk works while the save goes on, and commit's fsync waits only for what is left (on
+    /// this VM, 0.25 s of a 498 MB save's fsync became 0.05 s). A hint: it changes no guarantee.
+    void start_writeback() noexcept;
 
     /// Call after the HDF5 file is closed.
     void commit();
@@ -84,6 +90,7 @@ private:
     std::string target_;
     std::string temp_;
     std::string directory_;
+    int writeback_fd_ = -1;
     bool committed_ = false;
 };
 

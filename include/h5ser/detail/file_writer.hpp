@@ -127,9 +127,11 @@ public:
     void dataset(std::string_view, const X& value, const where& at, bool) {
         ++count;
         bytes += tensor_bytes(value);
+        using element = typename tensor_adapter<X>::element_type;
         std::size_t elements = 0;
         const written_tensor w = tensor_extent(value, elements);
-        add_dataset_record(manifest, at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), w, plans_.top());
+        add_dataset_record(manifest, at.h5, dtype_name<element>(), w, plans_.top());
+        if (stored_layout(plans_.top(), w.rank, elements, sizeof(element)) == record_layout::compact) compact_bytes += elements * sizeof(element);
     }
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool) {
@@ -143,6 +145,7 @@ public:
 
     std::size_t count = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t compact_bytes = 0;  ///< element bytes of the compact datasets (their records hold them)
     manifest_builder manifest;
 
 private:

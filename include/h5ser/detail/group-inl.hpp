@@ -43,6 +43,7 @@ H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const
     };
     hsize_t index = 0;
     check(H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, on_attribute, &out), at, "cannot list attributes");
+    out.sort_by_name();
     return out;
 }
 

@@ -3,6 +3,8 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,19 +36,23 @@ struct member_listing {
     struct link {
         std::string name;
         H5L_type_t type;
+        H5I_type_t object = H5I_BADID;  ///< what it leads to, when known without opening it (from a manifest)
     };
-    std::vector<link> links;
-    std::vector<std::string> attributes;
+    std::vector<link> links;              ///< sorted by name (sort_by_name)
+    std::vector<std::string> attributes;  ///< sorted
 
+    /// Sorts both lists by name (byte order), as lookups need: a sequence of 5,000 layers looks
+    /// up 5,000 names in one listing.
+    void sort_by_name() {
+        std::sort(links.begin(), links.end(), [](const link& a, const link& b) { return a.name < b.name; });
+        std::sort(attributes.begin(), attributes.end());
+    }
     [[nodiscard]] const link* find_link(std::string_view name) const noexcept {
-        for (const auto& l : links)
-            if (l.name == name) return &l;
-        return nullptr;
+        const auto it = std::lower_bound(links.begin(), links.end(), name, [](const link& l, std::string_view n) { return l.name < n; });
+        return it != links.end() && it->name == name ? &*it : nullptr;
     }
     [[nodiscard]] bool has_attribute(std::string_view name) const noexcept {
-        for (const auto& a : attributes)
-            if (a == name) return true;
-        return false;
+        return std::binary_search(attributes.begin(), attributes.end(), name, std::less<>());
     }
 };
 
@@ -54,6 +60,15 @@ H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const
 
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
+
+inline const char* h5_object_name(H5I_type_t type) noexcept {
+    switch (type) {
+        case H5I_GROUP: return "group";
+        case H5I_DATASET: return "dataset";
+        case H5I_DATATYPE: return "named datatype";
+        default: return "object";
+    }
+}
 
 inline const char* link_type_name(H5L_type_t type) noexcept {
     switch (type) {

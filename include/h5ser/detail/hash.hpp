@@ -29,13 +29,18 @@ static_assert(std::endian::native == std::endian::little,
 
 H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept;
 
-/// 64-bit integers as 8 little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
+/// 64-bit (and 32-bit) integers as 8 (4) little-endian bytes: in fingerprints, the seal and messages between MPI ranks.
 inline void store_u64(unsigned char* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
 }
 inline std::uint64_t load_u64(const unsigned char* p) noexcept {
     std::uint64_t v = 0;
     for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+inline std::uint32_t load_u32(const unsigned char* p) noexcept {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
     return v;
 }
 

@@ -8,23 +8,9 @@
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept {
-    switch (type) {
-        case H5I_GROUP: return "group";
-        case H5I_DATASET: return "dataset";
-        case H5I_DATATYPE: return "named datatype";
-        default: return "object";
-    }
-}
-
-H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link) {
+H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link) {
     if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
-    const handle object(H5Oopen(group, link.name.c_str(), H5P_DEFAULT));
-    if (!object) {
-        H5Eclear2(H5E_DEFAULT);
-        return "object '" + link.name + "'";
-    }
-    return h5_object_name(H5Iget_type(object.get())) + std::string(" '") + link.name + "'";
+    return h5_object_name(tree.object_type(group, link)) + std::string(" '") + link.name + "'";
 }
 
 H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
@@ -70,13 +56,14 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
     return t;
 }
 
-H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
                                          const std::vector<std::string_view>& links,
                                          const std::vector<std::string_view>& attributes, const where& at, bool root) {
+    const member_listing& listing = group.members();
     for (const auto& link : listing.links) {
         if (std::find(links.begin(), links.end(), link.name) == links.end()) {
             const where w = at.child(link.name);
-            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(group, link),
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link),
                               "the struct has no field of this name"});
         }
     }
@@ -108,32 +95,35 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     checks.clear();
 }
 
-H5SER_CORE_INLINE const manifest_record* mappable_record(const manifest* contents, const mapped_file* mapping, std::string_view h5_path) {
-    if (!contents || !mapping) return nullptr;
-    const manifest_record* r = contents->dataset(h5_path);
-    if (!r || r->layout != record_layout::contiguous) return nullptr;
-    if (r->length != 0 && (r->offset == 0 || reinterpret_cast<std::uintptr_t>(mapping->data() + r->offset) % tensor_alignment != 0)) return nullptr;
-    return r;
-}
-
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, bool verified, std::optional<manifest>& contents) {
-    if (!verified) {
-        try {
-            contents = read_seal(path, false);
-        } catch (const error&) {
-            return nullptr;  // not verifying: a damaged seal or manifest only means no mapping
-        }
-    }
-    if (!contents) return nullptr;
-    std::shared_ptr<const mapped_file> mapping = mapped_file::map(path, contents->file_size());
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, const manifest& contents) {
+    std::shared_ptr<const mapped_file> mapping = mapped_file::map(path, contents.file_size());
     // The mapping must be the file whose manifest was read (not one renamed over it since).
     const std::uint64_t ranges = load_u64(mapping->data() + 32);
     const std::uint64_t at = seal_header_size + 16 * ranges;
-    if (at > mapping->size() || contents->size_bytes() > mapping->size() - at ||
-        std::memcmp(mapping->data() + at, contents->bytes(), contents->size_bytes()) != 0) {
+    if (at > mapping->size() || contents.size_bytes() > mapping->size() - at ||
+        std::memcmp(mapping->data() + at, contents.bytes(), contents.size_bytes()) != 0) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {}, "the file changed while it was being loaded"});
     }
     return mapping;
+}
+
+H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& path) noexcept {
+    try {
+        return verify_seal(path);
+    } catch (...) {
+        return std::nullopt;  // not verifying: a damaged seal or manifest only means no mapping
+    }
+}
+
+H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
+                                         const digest_list& read, const where& at) {
+    std::optional<std::string> stored;
+    if (tree.from_manifest()) stored = to_hex(contents->fingerprint());
+    else stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
+    if (stored && *stored != read.hex()) {
+        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + read.hex(),
+                      "the tensors differ from what was saved"});
+    }
 }
 
 H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {

@@ -28,6 +28,7 @@
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/file.hpp"
+#include "h5ser/detail/file_tree.hpp"
 #include "h5ser/detail/format.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hash.hpp"
@@ -56,23 +57,16 @@ struct mapped_check {
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
-/// The manifest record of the tensor at `h5_path` when a load can take it from `mapping`:
-/// contiguous, with its elements 64-byte aligned in memory (h5ser::tensor's promise). Null
-/// otherwise (no mapping, compact or chunked, or unaligned): the tensor is read through HDF5.
-H5SER_CORE_INLINE const manifest_record* mappable_record(const manifest* contents, const mapped_file* mapping, std::string_view h5_path);
+/// Maps the sealed format-2 file `path`, whose checked manifest is `contents`, for a load.
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, const manifest& contents);
 
-/// Maps `path` for a load when it is a sealed format-2 file: `contents` is its manifest when
-/// `verified` (the seal was checked), else it is read here (its own checksum, offsets and lengths
-/// checked; a file without an intact one is not mapped). Returns null when the file is not mapped.
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, bool verified,
-                                                                     std::optional<manifest>& contents);
-
-/// The load walk's extension point for tensors: how a tensor whose dataset is present is read. This
-/// one takes it from the mapped file when it can (load_mapped), else reads it whole through HDF5
-/// (load_dataset); h5ser::mpi passes one that reads each rank's slice.
+/// The load walk's extension point for tensors: how a tensor whose dataset is present in group
+/// `parent` is read. This one takes it from the mapped file when the load maps one and the tensor
+/// is not chunked (load_mapped), else reads it whole through HDF5 (load_dataset); h5ser::mpi
+/// passes one that reads each rank's slice.
 struct whole_tensor_reader {
     template <class Ctx, class X>
-    void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at);
+    void read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at);
 };
 
 // The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
@@ -92,8 +86,10 @@ struct load_context {
     std::uint64_t total_bytes = 0;  ///< the file's size
     std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
     TensorReader reader{};
+    file_tree* tree = nullptr;           ///< where the walk reads groups and attributes
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
-    std::shared_ptr<const mapped_file> mapping;  ///< the file, mapped: tensors are views of it or copied from it
+    /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
+    std::shared_ptr<const mapped_file> mapping;
     std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
 
     void advance(std::uint64_t bytes) {
@@ -117,8 +113,6 @@ std::string expected_text() {
     else return "group";
 }
 
-H5SER_CORE_INLINE const char* h5_object_name(H5I_type_t type) noexcept;
-
 enum class presence { absent, present, refused };
 
 /// Records that a link to where `expected` should be is soft or external.
@@ -141,12 +135,12 @@ presence find_member(problem_list& problems, const member_listing& siblings, std
     }
 }
 
-/// Opens child `name` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
+/// Opens child `name` of `parent` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
 H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
                                     const std::string& expected, const where& at);
 
 template <class Ctx, class T>
-void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target, const where& at);
+void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
 
 // ---- datasets -------------------------------------------------------------------------------
 
@@ -209,12 +203,14 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     ctx.advance(opened->view.stored_bytes);
 }
 
-/// Takes tensor `target` from the mapped file (record `r`): a view of the mapping for types that
-/// can view (viewable_tensor) and are unsized, else copied, into a new value or, for a tensor that
-/// already has its shape, into its own memory when the load commits. Its hash is checked after the
-/// walk (Ctx::verify); HDF5 is not called.
+/// Takes tensor `target` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
+/// compact one, in its manifest record: a view of the mapping for types that can view
+/// (viewable_tensor), are unsized and whose bytes lie 64-byte aligned in the mapping
+/// (h5ser::tensor's promise); else copied, into a new value or, for a tensor that already has its
+/// shape, into its own memory when the load commits. Its hash is checked after the walk
+/// (Ctx::verify); HDF5 is not called.
 template <class Ctx, class X>
-void load_mapped(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
+void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes, bool in_mapping, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
@@ -229,14 +225,16 @@ void load_mapped(Ctx& ctx, const manifest_record& r, X& target, const where& at)
     std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i] = static_cast<std::size_t>(r.dim(i));
     const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
-    element* elements = r.length ? reinterpret_cast<element*>(ctx.mapping->data() + r.offset) : nullptr;
+    // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
+    element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
+    const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
     if constexpr (Ctx::verify)
         ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0}, r.checksum,
                                      ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5});
     ctx.advance(r.length);
     if constexpr (viewable_tensor<X>) {
-        if (unsized) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
+        if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
     }
     if constexpr (resizable_tensor<X>) {
         if (unsized) {
@@ -250,25 +248,34 @@ void load_mapped(Ctx& ctx, const manifest_record& r, X& target, const where& at)
 }
 
 template <class Ctx, class X>
-void whole_tensor_reader::read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
-    if (const manifest_record* r = mappable_record(ctx.contents, ctx.mapping.get(), at.h5)) load_mapped(ctx, *r, target, at);
-    else load_dataset(ctx, parent, name, target, at);
+void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
+    if (ctx.mapping) {
+        const manifest_record* r = ctx.contents->dataset(at.h5);
+        if (!r) {
+            ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected_text<X>(), "group", {}});
+            return;
+        }
+        if (r->layout == record_layout::contiguous) return load_mapped(ctx, *r, ctx.mapping->data() + r->offset, true, target, at);
+        if (r->layout == record_layout::compact)
+            return load_mapped(ctx, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, target, at);
+    }
+    load_dataset(ctx, ctx.tree->hdf5_group(parent, at), name, target, at);
 }
 
 // ---- structs --------------------------------------------------------------------------------
 
-/// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link leads to.
-H5SER_CORE_INLINE std::string describe_link(hid_t group, const member_listing::link& link);
+/// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link of `group` leads to.
+H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link);
 
-/// Records, as unexpected, each link and attribute of `group` (`listing`) the struct does not
-/// name in `links` and `attributes`. Weights-only files keep no attributes; the root's reserved
-/// attributes (h5ser_*, schema, fingerprint, ...) are always expected.
-H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, hid_t group, const member_listing& listing,
+/// Records, as unexpected, each link and attribute of `group` the struct does not name in `links`
+/// and `attributes`. Weights-only files keep no attributes; the root's reserved attributes
+/// (h5ser_*, schema, fingerprint, ...) are always expected.
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
                                          const std::vector<std::string_view>& links,
                                          const std::vector<std::string_view>& attributes, const where& at, bool root);
 
 template <class Ctx, class T>
-void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at, bool root = false) {
+void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
     std::vector<std::string_view> links;
     std::vector<std::string_view> attributes;
     for_each_field(target, [&](std::string_view name, auto& field) {
@@ -276,10 +283,10 @@ void load_fields(Ctx& ctx, hid_t group, const member_listing& listing, T& target
         if constexpr (is_stored<field_type, save_mode::full_model>()) {
             if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
             (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
-            load_node(ctx, group, listing, name, field, at.child(name));
+            load_node(ctx, group, name, field, at.child(name));
         }
     });
-    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, group, listing, links, attributes, at, root);
+    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, *ctx.tree, group, links, attributes, at, root);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -313,14 +320,14 @@ std::optional<std::size_t> sequence_length(problem_list& problems, const member_
 }
 
 template <class Ctx, class T>
-void load_sequence(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at) {
+void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at) {
     using traits = sequence_traits<T>;
     using element = typename traits::element;
-    const auto length = sequence_length<element>(ctx.problems, listing, at);
+    const auto length = sequence_length<element>(ctx.problems, group.members(), at);
     if (!length) return;
     const auto load_element = [&](std::size_t i, element& e) {
         const std::string key = std::to_string(i);
-        load_node(ctx, group, listing, key, e, at.child(key, true));
+        load_node(ctx, group, key, e, at.child(key, true));
     };
     const auto check_length = [&](std::size_t expected) {
         if (*length == expected) return true;
@@ -344,20 +351,20 @@ void load_sequence(Ctx& ctx, hid_t group, const member_listing& listing, T& targ
 }
 
 template <class Ctx, class T>
-void load_map(Ctx& ctx, hid_t group, const member_listing& listing, T& target, const where& at) {
+void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at) {
     using element = typename string_map_traits<T>::element;
-    const auto names = child_names<element>(listing);
+    const auto names = child_names<element>(group.members());
     if (target.empty()) {
         auto staged = ctx.commits.stage(target, T{});
         for (const auto& key : names) {
             element& e = staged.value()[key];
-            load_node(ctx, group, listing, key, e, at.key(key));
+            load_node(ctx, group, key, e, at.key(key));
         }
         ctx.commits.finish(std::move(staged));
         return;
     }
     // A filled map is loaded key by key, like a struct whose fields are its keys.
-    for (auto& [key, e] : target) load_node(ctx, group, listing, key, e, at.key(key));
+    for (auto& [key, e] : target) load_node(ctx, group, key, e, at.key(key));
     if (!ctx.report_unexpected) return;
     for (const auto& key : names) {
         if (target.find(key) == target.end()) {
@@ -369,12 +376,11 @@ void load_map(Ctx& ctx, hid_t group, const member_listing& listing, T& target, c
 
 // ---- the walk -------------------------------------------------------------------------------
 
-/// The load walk's visitor for one node: field `name` of `parent`, whose members are `siblings`.
+/// The load walk's visitor for one node: field `name` of group `parent`.
 template <class Ctx>
 struct load_step {
     Ctx& ctx;
-    hid_t parent;
-    const member_listing& siblings;
+    const tree_group& parent;
     std::string_view name;
     const where& at;
 
@@ -385,62 +391,65 @@ struct load_step {
     template <class X>
     void attribute(X& x) {
         if (!present<X>()) return;
-        if (auto value = read_attribute<X>(parent, std::string(name), at, ctx.problems)) ctx.commits.move_into(x, std::move(*value));
+        std::optional<X> value;
+        if (const manifest_record* r = ctx.tree->attribute(parent, name)) value = decode_attribute<X>(*r, at, ctx.problems);
+        else value = read_attribute<X>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
+        if (value) ctx.commits.move_into(x, std::move(*value));
     }
     template <class X>
     void group(X& x) {
-        if (const handle g = open_group<X>()) load_fields(ctx, g.get(), list_members(g.get(), true, at), x, at);
+        if (const auto g = open_group<X>()) load_fields(ctx, *g, x, at);
     }
     template <class X>
     void sequence(X& x) {
-        if (const handle g = open_group<X>()) load_sequence(ctx, g.get(), list_members(g.get(), true, at), x, at);
+        if (const auto g = open_group<X>()) load_sequence(ctx, *g, x, at);
     }
     template <class X>
     void map(X& x) {
-        if (const handle g = open_group<X>()) load_map(ctx, g.get(), list_members(g.get(), true, at), x, at);
+        if (const auto g = open_group<X>()) load_map(ctx, *g, x, at);
     }
     template <class X>
     void optional(X& x) {
         using element = contained_t<X>;
-        const presence found = find_member<element>(ctx.problems, siblings, name, at);
+        const presence found = find_member<element>(ctx.problems, parent.members(), name, at);
         if (found == presence::refused) return;
         if (found == presence::absent) {
             if (x && !Ctx::lenient) ctx.commits.move_into(x, X{});  // absent means empty
             return;
         }
         auto staged = ctx.commits.stage(x, x ? X(*x) : X(element{}));
-        load_node(ctx, parent, siblings, name, *staged.value(), at);
+        load_node(ctx, parent, name, *staged.value(), at);
         ctx.commits.finish(std::move(staged));
     }
     template <class X>
     void optimizer_state(X& x) {
-        load_node(ctx, parent, siblings, name, x.value, at);
+        load_node(ctx, parent, name, x.value, at);
     }
     template <class X>
     void stored(X& x) {
-        load_node(ctx, parent, siblings, name, x.value, at);
+        load_node(ctx, parent, name, x.value, at);
     }
 
 private:
     /// Is the field in the file? A missing one is a problem unless the load is lenient.
     template <class X>
     bool present() {
-        const presence found = find_member<X>(ctx.problems, siblings, name, at);
+        const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
         if (found == presence::absent && !Ctx::lenient)
             ctx.problems.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
         return found == presence::present;
     }
     template <class X>
-    handle open_group() {
-        if (!present<X>()) return handle();
-        return open_child(ctx.problems, parent, name, H5I_GROUP, expected_text<X>(), at);
+    std::optional<tree_group> open_group() {
+        if (!present<X>()) return std::nullopt;
+        return ctx.tree->open_group(ctx.problems, parent, name, expected_text<X>(), at);
     }
 };
 
-/// Loads field `name` (located at `at`) of `parent`, whose members are `siblings`, into `target`.
+/// Loads field `name` (located at `at`) of group `parent` into `target`.
 template <class Ctx, class T>
-void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::string_view name, T& target, const where& at) {
-    visit_field(load_step<Ctx>{ctx, parent, siblings, name, at}, target);
+void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at) {
+    visit_field(load_step<Ctx>{ctx, parent, name, at}, target);
 }
 
 // ---- files ----------------------------------------------------------------------------------
@@ -448,30 +457,31 @@ void load_node(Ctx& ctx, hid_t parent, const member_listing& siblings, std::stri
 /// The size of file `path`, for progress reports; 0 when it cannot be read.
 H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept;
 
+/// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
+/// against the file's (its manifest's, else its root attribute's); records a problem if not.
+H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
+                                         const digest_list& read, const where& at);
+
 /// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
 /// and, when the load covers everything the file holds, checks the file's fingerprint.
 template <class Ctx, class Model>
-void load_tree(Ctx& ctx, hid_t root, Model& model) {
+void load_tree(Ctx& ctx, Model& model) {
     const where at{ctx.file, {}, "/"};
-    const member_listing listing = list_members(root, true, at);
-    load_fields(ctx, root, listing, model, at, true);
+    const tree_group root = ctx.tree->root(at);
+    load_fields(ctx, root, model, at, true);
     if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
-        if (ctx.report_unexpected && ctx.problems.empty()) {
-            if (const auto stored = read_string_attribute(root, format::fingerprint_attribute, at); stored && *stored != ctx.fingerprint.hex()) {
-                ctx.problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + ctx.fingerprint.hex(),
-                                  "the tensors differ from what was saved"});
-            }
-        }
+        if (ctx.report_unexpected && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
     }
 }
 
 template <bool Lenient, bool Verify, class Model>
-void load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+void load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
                const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping) {
     load_context<Lenient, Verify> ctx;
+    ctx.tree = &tree;
     ctx.file = path;
     ctx.mode = mode;
     ctx.report_unexpected = report_unexpected && !Lenient;
@@ -479,7 +489,7 @@ void load_from(hid_t root, const std::string& path, Model& model, save_mode mode
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
     if (progress) ctx.total_bytes = file_size_or_zero(path);
-    load_tree(ctx, root, model);
+    load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
@@ -511,22 +521,40 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
     return {effective, effective == header.mode};
 }
 
+/// The manifest of `path` when its seal is intact, else nothing (no seal, or a damaged one): for a
+/// load that does not verify but maps when it can.
+H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& path) noexcept;
+
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed one).
+///
+/// A sealed format-2 file whose seal checks out is mapped (unless h5ser::owned_memory), and the
+/// walk reads its manifest, which the seal proves is the file's tree; HDF5 opens the file only for
+/// chunked tensors. Other files are walked through HDF5. A load that does not verify still checks
+/// the seal (the metadata only) before it trusts a manifest, and reads through HDF5 when it fails.
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
     quiet_hdf5_errors quiet;
-    std::optional<manifest> contents;
-    handle file = open_for_reading(path, Policies::verify, &contents);
+    const where at{path, {}, "/"};
+    std::optional<manifest> contents = check_readable(path, Policies::verify);
+    if constexpr (!Policies::verify && Policies::map) contents = intact_manifest(path);
     std::shared_ptr<const mapped_file> mapping;
-    if constexpr (Policies::map) mapping = map_for_loading(path, Policies::verify, contents);
-    handle root = open_root(file.get(), path);
-    const file_header header = read_header(root.get(), path, Policies::verify && contents ? &*contents : nullptr, Policies::verify);
-    if (contents && (contents->mode() != header.mode || contents->format_version() != static_cast<std::uint32_t>(header.format_version))) {
-        contents.reset();  // unverified, and not this file's: read it through HDF5 alone
-        mapping.reset();
+    if constexpr (Policies::map) {
+        if (contents) mapping = map_for_loading(path, *contents);
+    }
+    std::optional<file_tree> tree;
+    file_header header;
+    if (mapping) {
+        tree.emplace(path, *contents);
+        header.mode = contents->mode();
+        header.format_version = static_cast<int>(contents->format_version());
+    } else {
+        handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
+        const handle root = open_root(file.get(), path);
+        header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
+        tree.emplace(path, std::move(file));
     }
     const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, progress,
+    load_from<Policies::lenient, Policies::verify>(*tree, path, model, plan.mode, plan.report_unexpected, progress,
                                                    contents ? &*contents : nullptr, std::move(mapping));
 }
 

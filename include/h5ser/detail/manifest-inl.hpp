@@ -8,17 +8,8 @@
 
 namespace h5ser::detail {
 
-namespace manifest_bytes {
-
-inline std::uint32_t load_u32(const unsigned char* p) noexcept {
-    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 | static_cast<std::uint32_t>(p[2]) << 16 |
-           static_cast<std::uint32_t>(p[3]) << 24;
-}
-
-}  // namespace manifest_bytes
-
 H5SER_CORE_INLINE std::uint32_t manifest_record::filter(std::size_t i) const noexcept {
-    return manifest_bytes::load_u32(filter_bytes + 4 * i);
+    return load_u32(filter_bytes + 4 * i);
 }
 
 H5SER_CORE_INLINE std::uint64_t manifest_record::element_count() const noexcept {
@@ -47,15 +38,16 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
     if (size < manifest_header_size || std::memcmp(bytes_.data(), manifest_magic.data(), manifest_magic.size()) != 0)
         refuse("its magic bytes differ");
     if (hash_bytes(bytes_.data() + 24, size - 24) != load_u64(&bytes_[16])) refuse("its checksum differs");
-    version_ = manifest_bytes::load_u32(&bytes_[24]);
+    version_ = load_u32(&bytes_[24]);
     if (version_ != manifest_format_version) refuse("it says format version " + std::to_string(version_));
-    const std::uint32_t mode = manifest_bytes::load_u32(&bytes_[28]);
+    const std::uint32_t mode = load_u32(&bytes_[28]);
     if (mode > 1) refuse("it names an unknown mode " + std::to_string(mode));
     mode_ = mode == 1 ? save_mode::weights_only : save_mode::full_model;
     fingerprint_ = load_u64(&bytes_[32]);
     const std::uint64_t count = load_u64(&bytes_[40]);
     if (count > (size - manifest_header_size) / manifest_record_header_size) refuse("its record count exceeds its size");
     records_.reserve(static_cast<std::size_t>(count));
+    groups_.emplace("/", manifest_group{});  // the root, which has no record
 
     std::size_t at = manifest_header_size;
     // Takes `n` bytes at the cursor, or refuses the manifest when fewer are left.
@@ -77,9 +69,9 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
         r.layout = static_cast<record_layout>(layout);
         r.rank = h[2];
         r.filter_count = h[3];
-        const std::uint32_t path_length = manifest_bytes::load_u32(h + 4);
-        const std::uint32_t name_length = manifest_bytes::load_u32(h + 8);
-        const std::uint32_t dtype_length = manifest_bytes::load_u32(h + 12);
+        const std::uint32_t path_length = load_u32(h + 4);
+        const std::uint32_t name_length = load_u32(h + 8);
+        const std::uint32_t dtype_length = load_u32(h + 12);
         r.path = text(take(path_length, "path"), path_length);
         r.name = text(take(name_length, "name"), name_length);
         r.dtype = text(take(dtype_length, "dtype"), dtype_length);
@@ -115,15 +107,59 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
                        std::to_string(file_size) + "-byte file");
             if (r.layout != record_layout::contiguous && r.offset != 0) refuse(which + " has a data offset but is not contiguous");
             if (r.layout == record_layout::chunked && r.length > file_size) refuse(which + " stores more bytes than the file holds");
+            if (r.layout == record_layout::compact) r.value = text(take(r.length, "compact data"), static_cast<std::size_t>(r.length));
         } else if (r.kind == record_kind::attribute) {
             const std::uint64_t value_length = load_u64(take(8, "value length"));
             r.value = text(take(value_length, "value"), static_cast<std::size_t>(value_length));
+            if (!attribute_value_fits(r)) refuse(which + " has a value that does not hold its " + std::to_string(r.element_count()) + " elements");
         }
-        if (r.kind == record_kind::dataset && !datasets_.emplace(r.path, records_.size()).second)
-            refuse(which + " names a dataset twice");
+        if (const std::string misplaced = place(r); !misplaced.empty()) refuse(which + " " + misplaced);
         records_.push_back(r);
     }
     if (at != size) refuse(std::to_string(size - at) + " bytes follow the last record");
+}
+
+H5SER_CORE_INLINE bool manifest::attribute_value_fits(const manifest_record& r) noexcept {
+    const std::uint64_t count = r.element_count();
+    if (r.dtype != "string") return count <= r.value.size() && r.value.size() == count * manifest_element_size(r.dtype);
+    // Strings: each a 4-byte length and that many bytes, exactly filling the value.
+    std::size_t at = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        if (r.value.size() - at < 4) return false;
+        const std::uint32_t n = load_u32(reinterpret_cast<const unsigned char*>(r.value.data()) + at);
+        at += 4;
+        if (n > r.value.size() - at) return false;
+        at += n;
+    }
+    return at == r.value.size();
+}
+
+H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
+    const std::size_t index = records_.size();
+    if (r.kind == record_kind::attribute) {
+        // Attributes of groups are listed with their group; those of datasets need only the dataset.
+        const auto g = groups_.find(r.path);
+        if (g == groups_.end()) return datasets_.count(r.path) ? "" : "is an attribute of an object not listed before it";
+        for (const std::size_t a : g->second.attributes)
+            if (records_[a].name == r.name) return "names attribute '" + std::string(r.name) + "' twice";
+        g->second.attributes.push_back(index);
+        return {};
+    }
+    // A group or dataset: inside a group listed before it, under a name no other object there has.
+    const std::size_t slash = r.path.rfind('/');
+    if (r.link_name().empty()) return "has an empty link name";
+    const auto parent = groups_.find(slash == 0 ? std::string_view("/") : r.path.substr(0, slash));
+    if (parent == groups_.end()) return "lies in no group listed before it";
+    if (datasets_.count(r.path) || groups_.count(r.path)) return "names an object twice";
+    parent->second.links.push_back(index);
+    if (r.kind == record_kind::dataset) datasets_.emplace(r.path, index);
+    else groups_.emplace(r.path, manifest_group{});
+    return {};
+}
+
+H5SER_CORE_INLINE const manifest_group* manifest::group(std::string_view path) const {
+    const auto it = groups_.find(path);
+    return it == groups_.end() ? nullptr : &it->second;
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::dataset(std::string_view path) const {
@@ -162,13 +198,18 @@ H5SER_CORE_INLINE void manifest_builder::group(std::string_view path) {
 
 H5SER_CORE_INLINE void manifest_builder::dataset(std::string_view path, std::string_view dtype, const std::uint64_t* dims,
                                                  std::size_t rank, record_layout layout, const std::vector<std::uint32_t>& filters,
-                                                 std::uint64_t offset, std::uint64_t length, std::uint64_t checksum) {
+                                                 std::uint64_t offset, std::uint64_t length, std::uint64_t checksum,
+                                                 const void* elements) {
     begin_record(record_kind::dataset, layout, rank, filters.size(), path, {}, dtype);
     for (std::size_t i = 0; i < rank; ++i) put_u64(dims[i]);
     for (const std::uint32_t f : filters) put_u32(f);
     put_u64(layout == record_layout::contiguous ? offset : 0);
     put_u64(length);
     put_u64(checksum);
+    if (layout == record_layout::compact && length != 0) {
+        const auto* bytes = static_cast<const unsigned char*>(elements);
+        bytes_.insert(bytes_.end(), bytes, bytes + length);
+    }
 }
 
 H5SER_CORE_INLINE void manifest_builder::attribute(std::string_view object_path, std::string_view name, std::string_view dtype,

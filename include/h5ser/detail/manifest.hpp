@@ -29,13 +29,15 @@
 //           8 * rank: the dimensions
 //           4 * F: the HDF5 filter ids, in pipeline order
 //           datasets: 8 offset of the raw data in the file (0 when not contiguous or not allocated),
-//                     8 stored bytes, 8 XXH3-64 of the element bytes
+//                     8 stored bytes, 8 XXH3-64 of the element bytes; compact ones then their
+//                     element bytes (a copy of what HDF5 keeps in the dataset's object header)
 //           attributes: 8 byte length V of the value, then the value: each element's
 //                     little-endian bytes (bool: one byte 0 or 1); strings each as a 4-byte
 //                     length and UTF-8 bytes
 //
 // The parser trusts nothing: every length is checked against the bytes present, every data range
-// against the file's size, before a record is handed out.
+// against the file's size, every object's group against the records before it, before a record
+// is handed out. A checked manifest is a tree a load can walk without the HDF5 library.
 #pragma once
 
 #include <algorithm>
@@ -44,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -80,7 +83,10 @@ struct manifest_record {
     std::uint64_t offset = 0;  ///< datasets: raw data's file offset, 0 when there is none
     std::uint64_t length = 0;  ///< datasets: stored bytes
     std::uint64_t checksum = 0;
-    std::string_view value;  ///< attributes: the encoded value
+    std::string_view value;  ///< attributes: the encoded value; compact datasets: their element bytes
+
+    /// The last component of the path: a group's or dataset's link name (the root's is empty).
+    [[nodiscard]] std::string_view link_name() const noexcept { return path.substr(path.rfind('/') + 1); }
 
     [[nodiscard]] std::uint64_t dim(std::size_t i) const noexcept { return load_u64(dims_bytes + 8 * i); }
     [[nodiscard]] std::uint32_t filter(std::size_t i) const noexcept;
@@ -89,6 +95,12 @@ struct manifest_record {
 
 /// Bytes per element of a manifest dtype name; 0 for "string" and unknown names.
 H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noexcept;
+
+/// What a group of a manifest holds: indices into manifest::records().
+struct manifest_group {
+    std::vector<std::size_t> links;       ///< its groups and datasets, in save order
+    std::vector<std::size_t> attributes;  ///< its attributes, in save order
+};
 
 /// A parsed, checked manifest.
 class manifest {
@@ -113,8 +125,16 @@ public:
 
     /// The record of the dataset at `path` ("/layer/kernel"), or null.
     [[nodiscard]] const manifest_record* dataset(std::string_view path) const;
+    /// What the group at `path` holds ("/" is the root), or null when no group is there.
+    [[nodiscard]] const manifest_group* group(std::string_view path) const;
 
 private:
+    /// Does an attribute record's value hold exactly its elements?
+    static bool attribute_value_fits(const manifest_record& r) noexcept;
+    /// Adds record `r` (next in records_) to the tree; returns why it cannot be there, or "": its
+    /// group must be listed before it, its name unique there.
+    std::string place(const manifest_record& r);
+
     std::vector<unsigned char> bytes_;
     std::uint64_t file_size_ = 0;
     std::uint32_t version_ = 0;
@@ -122,6 +142,7 @@ private:
     std::uint64_t fingerprint_ = 0;
     std::vector<manifest_record> records_;
     std::unordered_map<std::string_view, std::size_t> datasets_;
+    std::unordered_map<std::string_view, manifest_group> groups_;  ///< "/" and every group record
 };
 
 /// Builds a manifest as a file is written; the same calls on a model not yet written give the
@@ -131,8 +152,10 @@ public:
     manifest_builder();
 
     void group(std::string_view path);
+    /// A dataset; `elements` are its `length` element bytes when it is compact (kept in its record).
     void dataset(std::string_view path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank, record_layout layout,
-                 const std::vector<std::uint32_t>& filters, std::uint64_t offset, std::uint64_t length, std::uint64_t checksum);
+                 const std::vector<std::uint32_t>& filters, std::uint64_t offset, std::uint64_t length, std::uint64_t checksum,
+                 const void* elements);
     /// An attribute of `object_path` whose value is already encoded (`value`; `count` elements,
     /// a list when `is_list`).
     void attribute(std::string_view object_path, std::string_view name, std::string_view dtype, bool is_list, std::size_t count,
@@ -174,6 +197,42 @@ void encode_attribute_element(std::string& out, const Element& e) {
         if constexpr (std::endian::native == std::endian::big) std::reverse(raw, raw + sizeof(Element));  // the file's order
         out.append(raw, sizeof(Element));
     }
+}
+
+/// The value of attribute field T from its manifest record `r` (checked by the parser: the value
+/// holds exactly its elements); records a problem and returns nothing when the record's dtype or
+/// shape is not the field's, or a bool byte is not 0 or 1 (as read_attribute does from HDF5).
+template <attribute_value T>
+std::optional<T> decode_attribute(const manifest_record& r, const where& at, problem_list& problems) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    extent shape;
+    shape.scalar = r.rank == 0;
+    if (r.rank == 1) shape.dims.push_back(r.dim(0));
+    if (!attribute_fits(r.dtype, shape, attribute_dtype_name<T>(), wanted_attribute_shape<T>(), at, problems)) return std::nullopt;
+    const std::size_t count = shape.count();
+    const auto* p = reinterpret_cast<const unsigned char*>(r.value.data());
+    T value{};
+    element* elements = nullptr;
+    if constexpr (!codec::is_list) {
+        elements = reinterpret_cast<element*>(&value);  // an enum is read as its underlying type
+    } else {
+        if constexpr (!is_std_array<T>::value) value.resize(count);
+        elements = value.data();
+    }
+    if constexpr (std::is_same_v<element, std::string>) {
+        for (std::size_t i = 0; i < count; ++i) {
+            const std::uint32_t n = load_u32(p);
+            elements[i].assign(reinterpret_cast<const char*>(p + 4), n);
+            p += 4 + n;
+        }
+    } else if constexpr (std::is_same_v<element, bool>) {
+        if (!check_bool_bytes(reinterpret_cast<const signed char*>(p), count, at, problems)) return std::nullopt;
+        for (std::size_t i = 0; i < count; ++i) elements[i] = p[i] == 1;
+    } else {
+        if (count != 0) std::memcpy(static_cast<void*>(elements), p, count * sizeof(element));  // little-endian hosts only (hash.hpp)
+    }
+    return value;
 }
 
 template <attribute_value T>

@@ -21,22 +21,35 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
 
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                              const std::string& file) {
+    // Reads in windows of up to 1 MiB and hashes the parts outside the ranges. A window reads over
+    // small ranges (a model of many small tensors leaves thousands of short gaps between them: one
+    // read each would be thousands of system calls) and stops where a range of 64 KiB or more
+    // begins, which is skipped unread.
+    constexpr std::uint64_t window = std::uint64_t{1} << 20;
+    constexpr std::uint64_t read_over = std::uint64_t{64} << 10;
     fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
-    std::vector<unsigned char> buffer(std::size_t{1} << 20);
-    const auto feed = [&](std::uint64_t from, std::uint64_t to) {
-        while (from < to) {
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), to - from));
-            if (!read_exact(fd, buffer.data(), n, from)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
-            XXH3_64bits_update(state.get(), buffer.data(), n);
-            from += n;
-        }
-    };
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(window));
+    std::size_t next = 0;  // the first range that may end after `at`
     std::uint64_t at = begin;
-    for (const auto& r : ranges) {
-        feed(at, r.offset);
-        at = r.offset + r.length;
+    while (at < end) {
+        while (next < ranges.size() && ranges[next].offset + ranges[next].length <= at) ++next;
+        if (next < ranges.size() && ranges[next].offset <= at) {  // inside a range: skip the rest of it
+            at = ranges[next].offset + ranges[next].length;
+            continue;
+        }
+        std::uint64_t stop = std::min(end, at + window);
+        for (std::size_t r = next; r < ranges.size() && ranges[r].offset < stop; ++r)
+            if (ranges[r].length >= read_over && ranges[r].offset > at) stop = ranges[r].offset;
+        const std::size_t n = static_cast<std::size_t>(stop - at);
+        if (!read_exact(fd, buffer.data(), n, at)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
+        std::uint64_t piece = at;  // hash [piece, stop) minus the small ranges inside it
+        for (std::size_t r = next; r < ranges.size() && ranges[r].offset < stop; ++r) {
+            if (ranges[r].offset > piece) XXH3_64bits_update(state.get(), buffer.data() + (piece - at), static_cast<std::size_t>(ranges[r].offset - piece));
+            piece = std::max(piece, ranges[r].offset + ranges[r].length);
+        }
+        if (piece < stop) XXH3_64bits_update(state.get(), buffer.data() + (piece - at), static_cast<std::size_t>(stop - piece));
+        at = std::max(stop, piece);
     }
-    feed(at, end);
     return XXH3_64bits_digest(state.get());
 }
 

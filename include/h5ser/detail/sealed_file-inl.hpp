@@ -26,7 +26,9 @@ H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view 
     if (layout == record_layout::chunked)
         for (const auto& f : plan.filters) filters.push_back(static_cast<std::uint32_t>(f.id));
     const bool placed = layout == record_layout::contiguous && w.offset != HADDR_UNDEF && w.stored_bytes != 0;
-    m.dataset(h5_path, dtype, w.dims.data(), w.rank, layout, filters, placed ? w.offset : 0, w.stored_bytes, w.data_hash);
+    // Compact data is exactly the element bytes (known before the file is written: save_census).
+    const std::uint64_t stored = layout == record_layout::compact ? count * manifest_element_size(dtype) : w.stored_bytes;
+    m.dataset(h5_path, dtype, w.dims.data(), w.rank, layout, filters, placed ? w.offset : 0, stored, w.data_hash, w.elements);
 }
 
 H5SER_CORE_INLINE void sealed_file_writer::add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w,
@@ -34,6 +36,13 @@ H5SER_CORE_INLINE void sealed_file_writer::add_tensor(std::string_view h5_path, 
     fingerprint_.add_tensor(h5_path, dtype, w.dims.data(), w.rank, w.data_hash);
     if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) ranges_.push_back({w.offset, w.stored_bytes});
     add_dataset_record(manifest_, h5_path, dtype, w, plan);
+    // Every 32 MiB of tensor data, the disk starts on what was written (the commit's fsync waits
+    // for the rest). Serial saves only: an MPI save's ranks write through MPI-IO.
+    unflushed_bytes_ += w.stored_bytes;
+    if (own_ && unflushed_bytes_ >= (std::uint64_t{32} << 20)) {
+        own_->start_writeback();
+        unflushed_bytes_ = 0;
+    }
 }
 
 H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,

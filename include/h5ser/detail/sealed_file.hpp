@@ -95,6 +95,7 @@ private:
     std::vector<byte_range> ranges_;
     manifest_builder manifest_;
     save_mode mode_ = save_mode::full_model;
+    std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
 };
 
 /// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.

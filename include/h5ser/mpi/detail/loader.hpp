@@ -41,7 +41,8 @@ struct sliced_tensor_reader {
     bool diverged = false;  ///< the ranks walk different models: no more collective calls
 
     template <class Ctx, class X>
-    void read(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+    void read(Ctx& ctx, const tree_group& group, std::string_view name, X& target, const where& at) {
+        const hid_t parent = ctx.tree->hdf5_group(group, at);
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;
@@ -244,10 +245,11 @@ private:
 };
 
 template <bool Lenient, bool Verify, class Model>
-void parallel_load_from(hid_t root, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
+void parallel_load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
                         const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents) {
     shard_lookup lookup(shards);
     load_context<Lenient, Verify, sliced_tensor_reader> ctx;
+    ctx.tree = &tree;
     ctx.contents = contents;
     ctx.file = path;
     ctx.mode = mode;
@@ -258,7 +260,7 @@ void parallel_load_from(hid_t root, const std::string& path, Model& model, save_
     agreement.together([&] { ctx.reader.transfer = collective_transfer(at); });
     // The walk makes collective calls only through its reader, which agrees before each; anything it
     // throws (an HDF5 failure) is kept and reported after the walk's last agreement.
-    agreement.attempt([&] { load_tree(ctx, root, model); });
+    agreement.attempt([&] { load_tree(ctx, model); });
     ctx.reader.finish_walk(ctx.problems, at);
     agreement.together([&] {
         ctx.problems.throw_if_any(path);
@@ -281,18 +283,19 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
         else if (Policies::verify) contents = read_seal(path, false);
     });
     handle file;
-    handle root;
     load_plan plan{};
     agreement.together([&] {
         const handle fapl = parallel_file_access(file_access(at), comm.get(), at);
         file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), at, "cannot open file");
     });
     agreement.together([&] {
-        root = open_root(file.get(), path);
+        const handle root = open_root(file.get(), path);
         const manifest* m = contents ? &*contents : nullptr;
         plan = plan_load<Policies, Model>(read_header(root.get(), path, m, Policies::verify), path, fresh_model);
     });
-    parallel_load_from<Policies::lenient, Policies::verify>(root.get(), path, model, plan.mode, plan.report_unexpected, comm, agreement,
+    // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
+    file_tree tree(path, std::move(file));
+    parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement,
                                                             shards, contents ? &*contents : nullptr);
 }
 

@@ -110,6 +110,7 @@ public:
             write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, base_.plists(), at);
             close_written_dataset(dataset, w, at);
         });
+        w.elements = compact && split ? whole.data() : local;
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
         agreement_.attempt([&] { base_.record_dataset(name, dtype, w, local_count * sizeof(element), at, optimizer); });
     }
@@ -296,8 +297,12 @@ void parallel_save(const Model& model, const std::string& path, MPI_Comm user_co
     });
     temp = broadcast_bytes(comm.get(), 0, temp);
     // Ranks count their own slices: the manifest's size is the same for the whole tensors, except
-    // that a slice may be empty where the whole tensor is chunked with filters (4 bytes per filter).
-    std::uint64_t userblock = seal_userblock_size(counter.count, counter.manifest.size() + counter.count * 4 * storage.filters.size());
+    // that a slice may be empty where the whole tensor is chunked with filters (4 bytes per filter),
+    // and that a compact tensor's record holds its whole data, which is at most the slices' sum.
+    std::uint64_t compact_bytes = counter.compact_bytes;
+    MPI_Allreduce(MPI_IN_PLACE, &compact_bytes, 1, MPI_UINT64_T, MPI_SUM, comm.get());
+    std::uint64_t userblock =
+        seal_userblock_size(counter.count, counter.manifest.size() + counter.count * 4 * storage.filters.size() + compact_bytes);
     MPI_Bcast(&userblock, 1, MPI_UINT64_T, 0, comm.get());
 
     std::optional<sealed_file_writer> file;
