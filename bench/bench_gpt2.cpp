@@ -7,6 +7,8 @@
 //   pread               every tensor read into a fresh 64-byte aligned buffer (POSIX)
 //   raw HDF5 C          H5Dread of every dataset into a fresh buffer
 //   h5py                every dataset into numpy (Debian's python3-h5py)
+//   libtorch            torch::load's archive of the same tensors (bench_torch_io, built when
+//                       Debian's libtorch-dev is installed)
 //
 // mmap and pread read a flat file of the same tensors, each 64-byte aligned (as safetensors and GGUF
 // lay theirs out); raw HDF5 C and h5py read h5ser's file.
@@ -109,11 +111,9 @@ Gpt2 make_model(const shape& s) {
 
 // ---- the loads, each in a fresh process -------------------------------------------------------
 
-struct tensor_place {
-    std::string path;
-    std::uint64_t offset = 0;
-    std::uint64_t bytes = 0;
-};
+using bench::read_places;
+using bench::tensor_place;
+using bench::write_places;
 
 /// Writes every dataset of the HDF5 file `file` into the flat file `flat`, each at a 64-byte
 /// aligned offset, and returns where (the baselines' table; paths name the datasets in `file`).
@@ -147,19 +147,6 @@ std::vector<tensor_place> write_flat(const std::string& file, const std::string&
     const int fd = ::open(flat.c_str(), O_RDONLY);
     ::fsync(fd);
     ::close(fd);
-    return out;
-}
-
-void write_places(const std::string& file, const std::vector<tensor_place>& places) {
-    std::ofstream out(file);
-    for (const auto& p : places) out << p.path << ' ' << p.offset << ' ' << p.bytes << '\n';
-}
-
-std::vector<tensor_place> read_places(const std::string& file) {
-    std::vector<tensor_place> out;
-    std::ifstream in(file);
-    tensor_place p;
-    while (in >> p.path >> p.offset >> p.bytes) out.push_back(p);
     return out;
 }
 
@@ -350,6 +337,13 @@ int main(int argc, char** argv) {
         "import h5py,sys\nf=h5py.File(sys.argv[1],'r')\nout=[]\nf.visititems(lambda n,o: out.append(o[()]) if isinstance(o,h5py.Dataset) else None)\n";
     if (have_h5py)
         programs.push_back({"h5py", [=] { run_process({"/usr/bin/python3", "-c", h5py_script, file}); }});
+#ifdef H5SER_BENCH_TORCH_IO
+    const std::string torch_file = (dir / "bench_gpt2.pt").string();
+    run_process({H5SER_BENCH_TORCH_IO, "save", places_file, places_file + ".bin", torch_file});
+    programs.push_back({"libtorch", [=] { run_process({H5SER_BENCH_TORCH_IO, "load", torch_file, places_file}); }});
+#else
+    std::printf("\nno libtorch baseline: bench_torch_io is built when Debian's libtorch-dev is installed\n");
+#endif
     for (auto& p : programs) p.run();  // warm the page cache and the binaries
     std::vector<std::vector<double>> times(programs.size());
     for (int r = 0; r < rounds; ++r) {
@@ -370,5 +364,8 @@ int main(int argc, char** argv) {
     std::filesystem::remove(places_file);
     std::filesystem::remove(places_file + ".bin");
     std::filesystem::remove(file);
+#ifdef H5SER_BENCH_TORCH_IO
+    std::filesystem::remove(torch_file);
+#endif
     return 0;
 }
