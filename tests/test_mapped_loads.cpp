@@ -347,3 +347,22 @@ TEST_CASE("a file edited in place by another program is refused, or read through
     CHECK_FALSE(loaded.big.maps_file());
     CHECK(test::same_bytes(loaded.big, saved.big));
 }
+
+TEST_CASE("a tensor of 64 MiB and more is saved in pieces of whole rows, the last one short, and loads bit for bit") {
+    struct Big {
+        h5ser::tensor<float, 2> w;
+    };
+    test::scratch_dir dir;
+    constexpr std::size_t rows = 16411, cols = 1024;  // 64.1 MiB: pieces of 8192 rows, then 27
+    static_assert(rows * cols * sizeof(float) >= h5ser::detail::written_in_pieces_from);
+    Big saved{h5ser::tensor<float, 2>({rows, cols}, h5ser::uninitialized)};
+    for (std::size_t i = 0; i < saved.w.size(); ++i) saved.w.data()[i] = static_cast<float>((i * 2654435761u) % 100003);
+    h5ser::save(saved, dir.file("big.h5"));
+    const auto contents = h5ser::detail::verify_seal(dir.file("big.h5"));
+    REQUIRE(contents.has_value());
+    CHECK(contents->dataset("/w")->layout == h5ser::detail::record_layout::contiguous);
+    CHECK(contents->dataset("/w")->checksum == XXH3_64bits(saved.w.data(), saved.w.size_bytes()));
+    CHECK(test::same_bytes(h5ser::load<Big>(dir.file("big.h5")).w, saved.w));
+    CHECK(test::same_bytes(h5ser::load<Big, h5ser::owned_memory>(dir.file("big.h5")).w, saved.w));  // through HDF5
+    CHECK(h5ser::verify_file(dir.file("big.h5")).ok());
+}

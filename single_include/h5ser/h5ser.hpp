@@ -2920,7 +2920,13 @@ struct element_block {
     std::size_t rank;
     const void* data;  ///< may be null when there are no elements
     bool bfloat16;     ///< marks the dataset dtype="bfloat16" (Keras 3's convention)
+    /// When set, a contiguous tensor of written_in_pieces_from bytes or more is written in pieces of
+    /// whole rows, and this is called after each (a save starts the disk's writeback there).
+    const std::function<void()>* after_piece = nullptr;
 };
+
+/// Contiguous tensors this large are written in pieces when element_block::after_piece is set.
+inline constexpr std::uint64_t written_in_pieces_from = std::uint64_t{64} << 20;
 
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
@@ -2947,7 +2953,7 @@ H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& ou
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
-                             const storage_plan& plan, const where& at) {
+                             const storage_plan& plan, const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
@@ -2960,8 +2966,8 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     handle mtype = memory_type<element>(at);
     concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
     handle dataset = write_new_dataset(
-        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>}, plists,
-        plan, at);
+        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece},
+        plists, plan, at);
     out.data_hash = data_hash.get();
     close_written_dataset(dataset, out, at);
     return out;
@@ -3409,6 +3415,9 @@ public:
     sealed_file_writer& operator=(const sealed_file_writer&) = delete;
 
     [[nodiscard]] hid_t root() const noexcept { return root_.get(); }
+    /// Starts the disk's writeback of what was written so far (a serial save's; empty for MPI
+    /// ranks): for write_dataset to call between the pieces of a large tensor.
+    [[nodiscard]] const std::function<void()>* writeback() const noexcept { return &writeback_; }
     [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
     [[nodiscard]] const where& at() const noexcept { return at_; }
 
@@ -3457,6 +3466,7 @@ private:
     manifest_builder manifest_;
     save_mode mode_ = save_mode::full_model;
     std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
+    std::function<void()> writeback_;
 };
 
 /// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.
@@ -3512,7 +3522,7 @@ public:
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
         constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
-        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at);
+        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at, file_.writeback());
         record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
     }
 
@@ -6218,7 +6228,29 @@ H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, 
     handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
-    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    const std::size_t element_size = H5Tget_size(e.memory_type);
+    const std::uint64_t bytes = count * element_size;
+    if (e.after_piece && *e.after_piece && e.rank > 0 && e.dims[0] > 1 && bytes >= written_in_pieces_from &&
+        stored_layout(plan, e.rank, count, element_size) == record_layout::contiguous) {
+        // Pieces of about 32 MiB of whole rows: the disk writes one while HDF5 copies the next.
+        const std::uint64_t row = bytes / e.dims[0];
+        const hsize_t rows = std::max<hsize_t>(1, (std::uint64_t{32} << 20) / row);
+        handle file_space = checked(H5Dget_space(dataset.get()), at, "H5Dget_space");
+        std::array<hsize_t, 32> start{}, extent{};
+        for (std::size_t i = 1; i < e.rank; ++i) extent[i] = e.dims[i];
+        for (hsize_t first = 0; first < e.dims[0]; first += rows) {
+            start[0] = first;
+            extent[0] = std::min<hsize_t>(rows, e.dims[0] - first);
+            check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), at, "H5Sselect_hyperslab");
+            const handle memory_space = checked(H5Screate_simple(static_cast<int>(e.rank), extent.data(), nullptr), at, "H5Screate_simple");
+            check(H5Dwrite(dataset.get(), e.memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                           static_cast<const unsigned char*>(e.data) + first * row),
+                  at, "cannot write dataset");
+            (*e.after_piece)();
+        }
+    } else if (count != 0) {
+        check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    }
     write_tensor_attributes(dataset.get(), e.bfloat16, plists, at);
     return dataset;
 }
@@ -6588,7 +6620,7 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, own_(std::in_place, path), owner_(&*own_), temp_(own_->temp_path()),
       userblock_(seal_userblock_size(datasets, manifest_bytes)), file_(create_for_writing(*own_, userblock_)), plists_(at_),
-      root_(open_root(file_.get(), path_)) {}
+      root_(open_root(file_.get(), path_)), writeback_([this] { own_->start_writeback(); }) {}
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl,
                                                          atomic_file* owner)

@@ -130,7 +130,29 @@ H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, 
     handle dataset = create_tensor_dataset(parent, name, e.file_type, e.dims, e.rank, plists, plan, at);
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < e.rank; ++i) count *= e.dims[i];
-    if (count != 0) check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    const std::size_t element_size = H5Tget_size(e.memory_type);
+    const std::uint64_t bytes = count * element_size;
+    if (e.after_piece && *e.after_piece && e.rank > 0 && e.dims[0] > 1 && bytes >= written_in_pieces_from &&
+        stored_layout(plan, e.rank, count, element_size) == record_layout::contiguous) {
+        // Pieces of about 32 MiB of whole rows: the disk writes one while HDF5 copies the next.
+        const std::uint64_t row = bytes / e.dims[0];
+        const hsize_t rows = std::max<hsize_t>(1, (std::uint64_t{32} << 20) / row);
+        handle file_space = checked(H5Dget_space(dataset.get()), at, "H5Dget_space");
+        std::array<hsize_t, 32> start{}, extent{};
+        for (std::size_t i = 1; i < e.rank; ++i) extent[i] = e.dims[i];
+        for (hsize_t first = 0; first < e.dims[0]; first += rows) {
+            start[0] = first;
+            extent[0] = std::min<hsize_t>(rows, e.dims[0] - first);
+            check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), at, "H5Sselect_hyperslab");
+            const handle memory_space = checked(H5Screate_simple(static_cast<int>(e.rank), extent.data(), nullptr), at, "H5Screate_simple");
+            check(H5Dwrite(dataset.get(), e.memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                           static_cast<const unsigned char*>(e.data) + first * row),
+                  at, "cannot write dataset");
+            (*e.after_piece)();
+        }
+    } else if (count != 0) {
+        check(H5Dwrite(dataset.get(), e.memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.data), at, "cannot write dataset");
+    }
     write_tensor_attributes(dataset.get(), e.bfloat16, plists, at);
     return dataset;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -110,7 +111,13 @@ struct element_block {
     std::size_t rank;
     const void* data;  ///< may be null when there are no elements
     bool bfloat16;     ///< marks the dataset dtype="bfloat16" (Keras 3's convention)
+    /// When set, a contiguous tensor of written_in_pieces_from bytes or more is written in pieces of
+    /// whole rows, and this is called after each (a save starts the disk's writeback there).
+    const std::function<void()>* after_piece = nullptr;
 };
+
+/// Contiguous tensors this large are written in pieces when element_block::after_piece is set.
+inline constexpr std::uint64_t written_in_pieces_from = std::uint64_t{64} << 20;
 
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
@@ -137,7 +144,7 @@ H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& ou
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
-                             const storage_plan& plan, const where& at) {
+                             const storage_plan& plan, const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
@@ -150,8 +157,8 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
     handle mtype = memory_type<element>(at);
     concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
     handle dataset = write_new_dataset(
-        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>}, plists,
-        plan, at);
+        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece},
+        plists, plan, at);
     out.data_hash = data_hash.get();
     close_written_dataset(dataset, out, at);
     return out;

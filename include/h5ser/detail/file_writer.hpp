@@ -68,7 +68,7 @@ public:
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
         constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
-        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at);
+        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at, file_.writeback());
         record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
     }
 

@@ -9,7 +9,7 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, own_(std::in_place, path), owner_(&*own_), temp_(own_->temp_path()),
       userblock_(seal_userblock_size(datasets, manifest_bytes)), file_(create_for_writing(*own_, userblock_)), plists_(at_),
-      root_(open_root(file_.get(), path_)) {}
+      root_(open_root(file_.get(), path_)), writeback_([this] { own_->start_writeback(); }) {}
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl,
                                                          atomic_file* owner)

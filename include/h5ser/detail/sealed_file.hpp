@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,9 @@ public:
     sealed_file_writer& operator=(const sealed_file_writer&) = delete;
 
     [[nodiscard]] hid_t root() const noexcept { return root_.get(); }
+    /// Starts the disk's writeback of what was written so far (a serial save's; empty for MPI
+    /// ranks): for write_dataset to call between the pieces of a large tensor.
+    [[nodiscard]] const std::function<void()>* writeback() const noexcept { return &writeback_; }
     [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
     [[nodiscard]] const where& at() const noexcept { return at_; }
 
@@ -96,6 +100,7 @@ private:
     manifest_builder manifest_;
     save_mode mode_ = save_mode::full_model;
     std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
+    std::function<void()> writeback_;
 };
 
 /// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.
