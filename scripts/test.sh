@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: the single header must be current; then GCC 12 and Clang 14
-# with -Wall -Wextra -Wpedantic -Werror, GCC under AddressSanitizer + UndefinedBehaviorSanitizer, and a
-# minute of libFuzzer (clang) over the loader.
+# with -Wall -Wextra -Wpedantic -Werror, GCC under AddressSanitizer + UndefinedBehaviorSanitizer, GCC
+# under ThreadSanitizer for the asynchronous saves, and a minute of libFuzzer (clang) over the loader.
 # Each build runs the doctest suites (against include/, single_include/ and, but for Clang, the
 # compiled core h5ser::compiled), the h5py cross-checks, the compile-fail tests and the examples.
 set -euo pipefail
@@ -25,6 +25,14 @@ run gcc "" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Re
 run clang "-LE slow" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Release -DH5SER_TEST_COMPILED_CORE=OFF
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
   run sanitize "-LE slow" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DH5SER_SANITIZE=address,undefined
+# ThreadSanitizer over the asynchronous saves (a background writer thread), GCC: only their suite.
+start=$SECONDS
+echo "=== build: tsan"
+cmake -S . -B build/tsan -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DH5SER_SANITIZE=thread \
+  -DH5SER_BUILD_EXAMPLES=OFF -DH5SER_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/tsan -j"$jobs" --target h5ser_async_tests
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/h5ser_async_tests
+echo "=== build: tsan passed in $((SECONDS - start)) s"
 # libFuzzer over the loader for a bounded time; a crash in h5ser fails, crashes inside libhdf5 are reported.
 run fuzz "-L fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DH5SER_BUILD_FUZZERS=ON -DH5SER_BUILD_TESTS=OFF -DH5SER_BUILD_EXAMPLES=OFF -DH5SER_BUILD_TOOLS=OFF -DH5SER_FUZZ_SECONDS=60

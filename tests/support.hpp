@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <type_traits>
 
@@ -71,6 +72,16 @@ h5ser::error expect_error(F&& f) {
 }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// A memory figure of this process from /proc/self/status ("VmRSS", "VmHWM", "RssAnon"), in
+/// bytes; 0 when it is not there.
+inline std::uint64_t status_bytes(const std::string& field) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1)) * 1024;
+    return 0;
+}
 
 /// Removes h5ser's seal (see include/h5ser/detail/seal.hpp), so the file looks written by another
 /// program: loads then skip the seal check and reach the checks behind it.

@@ -498,6 +498,28 @@ TEST_CASE("a failing write (file size limit) reports the error and leaves the pr
     CHECK(same_net(h5ser::load<Net>(dir.file("n.h5")), old_net));
 }
 
+TEST_CASE("files keep no wall-clock times, so a model saves to the same bytes whenever it is saved") {
+    test::scratch_dir dir;
+    struct Chunky {
+        h5ser::stored<h5ser::tensor<float, 2>, h5ser::chunked<2, 2>, h5ser::deflate<1>> packed;
+        Net net;
+    };
+    Chunky model{{h5ser::tensor<float, 2>({4, 4})}, make_net()};
+    h5ser::save(model, dir.file("m.h5"));
+    const hid_t f = H5Fopen(dir.file("m.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    std::vector<std::string> timed;
+    auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* out) -> herr_t {
+        if (info->ctime != 0 || info->mtime != 0 || info->atime != 0 || info->btime != 0)
+            static_cast<std::vector<std::string>*>(out)->push_back(name);
+        return 0;
+    };
+    REQUIRE(H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, visit, &timed, H5O_INFO_TIME) >= 0);
+    H5Fclose(f);
+    INFO("objects with times: " << timed.size() << (timed.empty() ? "" : ", the first " + timed.front()));
+    CHECK(timed.empty());  // the root group (".") and every group and dataset, chunked ones too
+}
+
 TEST_CASE("files use HDF5's 1.8 file format, so HDF5 1.8 and later read them") {
     test::scratch_dir dir;
     h5ser::save(make_net(), dir.file("n.h5"));

@@ -46,13 +46,7 @@ bool all_aligned(const format1::Model& m) {
 }
 
 /// The process's anonymous resident memory (RssAnon), in bytes.
-std::size_t rss_anon() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
-    return 0;
-}
+std::size_t rss_anon() { return test::status_bytes("RssAnon"); }
 
 struct Weights {
     h5ser::tensor<float, 2> big;   // 128 KiB: page-aligned in the file, so a view

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "h5ser/detail/format.hpp"
 #include "h5ser/load.hpp"
 #include "h5ser/save.hpp"
+#include "h5ser/save_async.hpp"
 
 namespace h5ser {
 
@@ -44,30 +46,70 @@ namespace h5ser {
 /// newest `keep_last` and the best `keep_best` and deletes the others, and updates the text file
 /// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies are those of
 /// h5ser::save and h5ser::load_into (full model by default: resuming needs the optimizer state).
+///
+/// save_async writes checkpoints in the background (see h5ser::save_async), one at a time per
+/// manager; the manager keeps the staging memory for the next one, and its destructor waits for
+/// the checkpoint in flight.
 template <class Model, class... Policies>
 class checkpoint_manager : private detail::checkpoint_directory {
+    using policies = detail::policy_set<full_model, Policies...>;
+
+    /// The root attributes of a checkpoint: its step, and its metric if any.
+    struct checkpoint_attributes {
+        std::uint64_t step;
+        std::optional<double> metric;
+        void operator()(hid_t root, const detail::where& at) const {
+            detail::write_attribute(root, step_attribute, step, at);
+            if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
+        }
+    };
+
 public:
     explicit checkpoint_manager(std::string directory, checkpoint_options options = {})
         : checkpoint_directory(std::move(directory), options) {}
 
     /// Saves `model` as checkpoint `step`; returns its path. Once it returns, the checkpoint is on
-    /// disk; a crash at any moment leaves every earlier checkpoint intact.
+    /// disk; a crash at any moment leaves every earlier checkpoint intact. A save_async in flight
+    /// is waited for first, and its error thrown if nobody has seen it.
     std::string save(const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
         static_assert(detail::assert_model_type<Model>());
-        using policies = detail::policy_set<full_model, Policies...>;
+        if (saver_) saver_->settle();
         const std::string path = path_for(step);
-        detail::save_model<policies::mode>(model, path, policies::storage::plan(), [&](hid_t root, const detail::where& at) {
-            detail::write_attribute(root, step_attribute, step, at);
-            if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
-        });
+        detail::save_model<policies::mode>(model, path, policies::storage::plan(), checkpoint_attributes{step, metric});
         saved(path);
         return path;
+    }
+
+    /// Saves `model` as checkpoint `step` in the background: returns once a snapshot of `model` is
+    /// taken, so training may go on at once (see h5ser::save_async). Only once the checkpoint is
+    /// committed does `latest` point at it and are older checkpoints pruned: a crash at any moment
+    /// leaves every earlier checkpoint intact. A save_async while one runs waits for it first, and
+    /// throws its error (saving nothing) if nobody has seen it; wait() and the returned
+    /// pending_save report the error of this one.
+    [[nodiscard("the checkpoint is written in the background: keep the pending_save, or call wait() later")]] pending_save save_async(
+        const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
+        static_assert(detail::assert_model_type<Model>());
+        if (!saver_) saver_ = std::make_unique<detail::background_saver>();
+        const std::string path = path_for(step);
+        return detail::pending_save_access::make(saver_->start(
+            [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
+            [directory = static_cast<const checkpoint_directory&>(*this), attributes = checkpoint_attributes{step, metric}](
+                const detail::model_snapshot& snapshot) {
+                detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), attributes);
+                directory.saved(snapshot.path());
+            }));
+    }
+
+    /// Waits until the checkpoint save_async is writing, if any, is committed; rethrows its error.
+    void wait() {
+        if (saver_) saver_->wait();
     }
 
     /// Loads the newest checkpoint into `model` (h5ser::load_into) and returns its step, or nothing
     /// when there is no checkpoint. Checkpoint files only ever appear complete, so the newest file
     /// is the newest complete checkpoint, whatever moment a previous run was killed at. A newest
-    /// checkpoint that fails to load is an error, not silently skipped.
+    /// checkpoint that fails to load is an error, not silently skipped. A save_async in flight is
+    /// waited for first (its error is left for wait()).
     std::optional<std::uint64_t> restore_latest(Model& model) const {
         const auto newest = latest();
         if (!newest) return std::nullopt;
@@ -76,15 +118,33 @@ public:
     }
 
     /// Every checkpoint in the directory, oldest first.
-    using checkpoint_directory::list;
+    [[nodiscard]] std::vector<checkpoint_info> list() const {
+        settled();
+        return checkpoint_directory::list();
+    }
     /// The newest checkpoint, with its metric.
-    using checkpoint_directory::latest;
+    [[nodiscard]] std::optional<checkpoint_info> latest() const {
+        settled();
+        return checkpoint_directory::latest();
+    }
     /// The checkpoint with the best metric (ties: the newer one).
-    using checkpoint_directory::best;
+    [[nodiscard]] std::optional<checkpoint_info> best() const {
+        settled();
+        return checkpoint_directory::best();
+    }
     /// Where checkpoint `step` is saved.
     using checkpoint_directory::path_for;
     using checkpoint_directory::step_attribute;
     using checkpoint_directory::metric_attribute;
+
+private:
+    /// Waits for the save_async in flight, whose commit changes the directory (its error is left
+    /// for wait() and the next save).
+    void settled() const {
+        if (saver_) saver_->wait_quietly();
+    }
+
+    std::unique_ptr<detail::background_saver> saver_;  // made by the first save_async
 };
 
 }  // namespace h5ser

@@ -18,6 +18,7 @@
 #include "h5ser/version.hpp"          // h5ser::version, h5ser::format_version
 #include "h5ser/progress.hpp"         // h5ser::progress_callback for long saves, loads and checks
 #include "h5ser/save.hpp"             // h5ser::save
+#include "h5ser/save_async.hpp"       // h5ser::save_async, h5ser::pending_save: saves in the background
 #include "h5ser/load.hpp"             // h5ser::load, h5ser::load_into
 #include "h5ser/inspect.hpp"          // h5ser::inspect: the tree of any HDF5 file
 #include "h5ser/fingerprint.hpp"      // h5ser::fingerprint, h5ser::file_fingerprint

@@ -39,15 +39,18 @@
 #include <unistd.h>
 #include <cerrno>
 #include <signal.h>
-#include <charconv>
-#include <numeric>
+#include <filesystem>
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <charconv>
+#include <numeric>
 #include <cstdio>
-#include <filesystem>
 #include <random>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <fstream>
 
@@ -3335,8 +3338,12 @@ H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path);
 
 H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file);
 
-/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
-/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
+/// Removes the temporaries `<name>.tmp-<pid>-<random>` in `directory` whose writing process no
+/// longer exists, of every `<name>` that `is_target` accepts: what a save killed before its commit
+/// left behind. A temporary of a live process (a concurrent save) is kept.
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+                                                   const std::function<bool(std::string_view name)>& is_target);
+/// Removes the stale temporaries of `target` (remove_stale_temporaries_in).
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
 
 /// Asks the kernel to drop the cached pages of file `path` (if it exists). Its data stays on disk.
@@ -3622,39 +3629,56 @@ private:
     fingerprint_builder builder_;
 };
 
-/// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
-template <save_mode Mode, class Sink, class Model>
-void write_model(Sink& sink, file_writer& writer, const Model& model) {
+/// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
+/// a writer wrapping it), between the schema's opening and the root attributes.
+template <save_mode Mode, class Sink, class Walk>
+void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
     if constexpr (Mode != save_mode::weights_only) {
         writer.schema().begin_object();
         writer.schema().number("h5ser_schema", 1);
-        writer.schema().string("type", type_name<Model>());
+        writer.schema().string("type", model_type);
         writer.schema().string("kind", "group");
         writer.schema().begin_object("fields");
     }
-    walk_fields<Mode>(sink, model, writer.file().at());
-    writer.finish(type_name<Model>());
+    walk(sink, writer.file().at());
+    writer.finish(model_type);
+}
+
+/// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
+template <save_mode Mode, class Sink, class Model>
+void write_model(Sink& sink, file_writer& writer, const Model& model) {
+    write_walk<Mode>(sink, writer, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
 struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
+/// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
+/// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
+/// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
+template <save_mode Mode, class Walk, class ExtraRootAttributes>
+void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
+                  const ExtraRootAttributes& extra, const progress_callback& progress) {
+    quiet_hdf5_errors quiet;
+    save_census counter(storage);
+    walk(counter, where{path, {}, "/"});
+    sealed_file_writer file(path, counter.count, counter.manifest.size());
+    file_writer writer(Mode, file, storage, progress, counter.bytes);
+    write_walk<Mode>(writer, writer, model_type, walk);
+    extra(file.root(), file.at());
+    file.close();
+    file.seal_and_commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+}
+
 /// Saves `model` to `path` atomically. `extra(root, at)` may add root attributes of its own
 /// (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
                 const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
-    quiet_hdf5_errors quiet;
-    save_census counter(storage);
-    walk_fields<Mode>(counter, model, where{path, {}, "/"});
-    sealed_file_writer file(path, counter.count, counter.manifest.size());
-    file_writer writer(Mode, file, storage, progress, counter.bytes);
-    write_model<Mode>(writer, writer, model);
-    extra(file.root(), file.at());
-    file.close();
-    file.seal_and_commit();
-    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+    save_walk_of<Mode>(path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage,
+                       extra, progress);
 }
 
 }  // namespace h5ser::detail
@@ -3677,6 +3701,433 @@ void save(const Model& model, const std::string& path, const progress_callback& 
     static_assert(policies::mode != detail::save_mode::as_saved);
     detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }
+
+}  // namespace h5ser
+
+// ---- h5ser/save_async.hpp ----------------------------------------------------------------------
+// h5ser/save_async.hpp: h5ser::save_async, a save that writes in the background while the caller
+// goes on (training, say).
+
+
+// ---- h5ser/detail/background_save.hpp ----------------------------------------------------------
+// h5ser/detail/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
+// checkpoint_manager::save_async), one at a time, from snapshots (snapshot.hpp) in staging memory
+// it keeps for the next save.
+
+
+// ---- h5ser/detail/snapshot.hpp -----------------------------------------------------------------
+// h5ser/detail/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
+// staging memory, so that the file can be written later, on another thread, while the caller
+// changes the model (h5ser::save_async). Replaying the snapshot into the file writer writes the
+// same file, byte for byte, as saving the model at the moment the snapshot was taken.
+
+
+
+namespace h5ser::detail {
+
+/// A tensor of a snapshot: its shape, and its elements in staging memory.
+template <class E, std::size_t Rank>
+struct staged_tensor {
+    E* data = nullptr;  ///< null when there are no elements
+    std::array<std::size_t, Rank> shape{};
+};
+
+}  // namespace h5ser::detail
+
+namespace h5ser {
+
+template <class E, std::size_t Rank>
+struct tensor_adapter<detail::staged_tensor<E, Rank>> {
+    using element_type = E;
+    static constexpr std::size_t rank = Rank;
+    static const std::array<std::size_t, Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
+    static const E* data(const detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
+    static E* data(detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
+};
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+/// Memory that snapshots copy tensors into, kept from one snapshot to the next: after the first,
+/// taking a snapshot copies into pages that are already there, at memory speed.
+class staging_buffer {
+public:
+    /// At least `bytes` bytes, 64-byte aligned, contents undefined. Reallocates when the buffer is
+    /// too small, or more than twice too large (a much smaller model is saved now).
+    H5SER_CORE_INLINE std::byte* reserve(std::size_t bytes);
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    void release() noexcept {
+        memory_.reset();
+        capacity_ = 0;
+    }
+
+private:
+    struct free_aligned {
+        void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+    };
+    std::unique_ptr<std::byte[], free_aligned> memory_;
+    std::size_t capacity_ = 0;
+};
+
+/// The bytes of one tensor of a snapshot: where they are in the model until the snapshot copies
+/// them, and where the copy is.
+struct staged_bytes {
+    const void* source = nullptr;
+    std::size_t size = 0;
+    void* staged = nullptr;
+};
+
+/// One node of a recorded save walk, replayed into either sink that writes a file: the census
+/// (save_census) and the file writer.
+struct snapshot_node {
+    snapshot_node() = default;
+    snapshot_node(const snapshot_node&) = delete;
+    snapshot_node& operator=(const snapshot_node&) = delete;
+    virtual ~snapshot_node() = default;
+    virtual void replay(save_census& sink) const = 0;
+    virtual void replay(file_writer& sink) const = 0;
+};
+
+/// Implements both replays with `Derived::into(sink)`, a template over the sink.
+template <class Derived>
+struct replayed_node : snapshot_node {
+    void replay(save_census& sink) const final { static_cast<const Derived&>(*this).into(sink); }
+    void replay(file_writer& sink) const final { static_cast<const Derived&>(*this).into(sink); }
+};
+
+/// A save walk taken down as it happens (the snapshot is the walk's sink), then replayed, any
+/// number of times, into the sinks of a file. Tensors are recorded as pointers into the model
+/// until copy_tensors() copies them; attributes, names and paths are copied as they are recorded.
+/// Not movable: recorded locations refer to its own path.
+class model_snapshot {
+public:
+    model_snapshot(std::string path, std::string_view model_type) : path_(std::move(path)), model_type_(model_type) {}
+    model_snapshot(const model_snapshot&) = delete;
+    model_snapshot& operator=(const model_snapshot&) = delete;
+
+    /// Where the walk starts: the root group of the file at path().
+    [[nodiscard]] where root() const { return where{path_, {}, "/"}; }
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] std::string_view model_type() const noexcept { return model_type_; }
+
+    // The save walk's sink (save_walk.hpp).
+    template <class X>
+    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        std::size_t count = 0;
+        const written_tensor extent = tensor_extent(value, count);
+        auto node = std::make_unique<dataset_node<element, adapter::rank>>(name, at, optimizer);
+        for (std::size_t i = 0; i < adapter::rank; ++i) node->shape[i] = static_cast<std::size_t>(extent.dims[i]);
+        node->bytes = {count ? extent.elements : nullptr, count * sizeof(element), nullptr};
+        tensors_.push_back(&node->bytes);
+        nodes_.push_back(std::move(node));
+    }
+    template <class X>
+    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
+        nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
+    }
+    void absent(std::string_view name, const where& at) { nodes_.push_back(std::make_unique<absent_node>(name, at)); }
+    void begin(std::string_view name, const where& at, const container_info& info) {
+        nodes_.push_back(std::make_unique<begin_node>(name, at, info));
+    }
+    void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
+        nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
+    }
+    void pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+
+    /// The staging memory copy_tensors() needs: every tensor's bytes, each 64-byte aligned.
+    [[nodiscard]] H5SER_CORE_INLINE std::size_t staging_bytes() const noexcept;
+
+    /// Copies every tensor into `staging` (staging_bytes() bytes, 64-byte aligned); from then on
+    /// the snapshot refers to nothing of the model. Large snapshots are copied by two threads.
+    H5SER_CORE_INLINE void copy_tensors(std::byte* staging);
+
+    /// Replays the walk into `sink`.
+    H5SER_CORE_INLINE void replay(save_census& sink) const;
+    H5SER_CORE_INLINE void replay(file_writer& sink) const;
+
+private:
+    struct named {
+        named(std::string_view n, const where& a) : name(n), at(a) {}
+        std::string name;
+        where at;  // its file is path_
+    };
+    template <class E, std::size_t Rank>
+    struct dataset_node final : replayed_node<dataset_node<E, Rank>>, named {
+        dataset_node(std::string_view n, const where& a, bool o) : named(n, a), optimizer(o) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            const staged_tensor<E, Rank> tensor{static_cast<E*>(bytes.staged), shape};
+            sink.dataset(name, tensor, at, optimizer);
+        }
+        bool optimizer;
+        std::array<std::size_t, Rank> shape{};
+        staged_bytes bytes;
+    };
+    template <class X>
+    struct attribute_node final : replayed_node<attribute_node<X>>, named {
+        attribute_node(std::string_view n, const where& a, bool o, const X& v) : named(n, a), optimizer(o), value(v) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.attribute(name, value, at, optimizer);
+        }
+        bool optimizer;
+        X value;
+    };
+    struct absent_node final : replayed_node<absent_node>, named {
+        using named::named;
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.absent(name, at);
+        }
+    };
+    struct begin_node final : replayed_node<begin_node>, named {
+        begin_node(std::string_view n, const where& a, const container_info& i) : named(n, a), info(i) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.begin(name, at, info);
+        }
+        container_info info;  // its type_name is a type_name<T>(): static storage
+    };
+    struct end_node final : replayed_node<end_node> {
+        explicit end_node(const container_info& i) : info(i) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.end(info);
+        }
+        container_info info;
+    };
+    struct storage_node final : replayed_node<storage_node> {
+        storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.push_storage(plan, names_compact, chunks);
+        }
+        storage_plan plan;
+        bool names_compact;
+        std::vector<std::size_t> chunks;
+    };
+    struct storage_end_node final : replayed_node<storage_end_node> {
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.pop_storage();
+        }
+    };
+
+    std::string path_;
+    std::string_view model_type_;  // a type_name<Model>(): static storage
+    std::vector<std::unique_ptr<snapshot_node>> nodes_;
+    std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+};
+
+/// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.
+template <save_mode Mode, class Model>
+std::unique_ptr<model_snapshot> take_snapshot(const Model& model, const std::string& path, staging_buffer& staging) {
+    auto snapshot = std::make_unique<model_snapshot>(path, type_name<Model>());
+    walk_fields<Mode>(*snapshot, model, snapshot->root());
+    snapshot->copy_tensors(staging.reserve(snapshot->staging_bytes()));
+    return snapshot;
+}
+
+/// Writes the file of `snapshot` (taken in `Mode`), as save_model writes the model's.
+template <save_mode Mode, class ExtraRootAttributes = no_extra_root_attributes>
+void save_snapshot(const model_snapshot& snapshot, const storage_plan& storage, const ExtraRootAttributes& extra = {},
+                   const progress_callback& progress = {}) {
+    save_walk_of<Mode>(snapshot.path(), snapshot.model_type(), [&](auto& sink, const where&) { snapshot.replay(sink); }, storage, extra,
+                       progress);
+}
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser::detail {
+
+/// Lowers the CPU priority of the calling thread (nice +10, Linux), so that a save written in the
+/// background takes the CPU time the caller's threads leave, and training keeps its cores. Threads
+/// it starts (the hashing helper) inherit it.
+H5SER_CORE_INLINE void lower_this_threads_priority() noexcept;
+
+/// What the caller and the thread writing one save share: whether it is done, and how it ended.
+class save_job {
+public:
+    explicit save_job(std::string path) : path_(std::move(path)) {}
+
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+
+    /// Waits until the save is committed or failed; rethrows its error, which counts as seen.
+    H5SER_CORE_INLINE void wait();
+    /// Waits until the save is committed or failed, without rethrowing.
+    H5SER_CORE_INLINE void wait_quietly();
+    /// The error nobody has seen yet (marking it seen), or null.
+    H5SER_CORE_INLINE std::exception_ptr take_unseen_error();
+
+    /// The writing thread's last act: `error` is null when the file is committed.
+    H5SER_CORE_INLINE void finish(std::exception_ptr error) noexcept;
+
+private:
+    std::string path_;
+    std::mutex mutex_;
+    std::condition_variable finished_;
+    std::atomic<bool> done_{false};
+    std::exception_ptr error_;  // guarded by mutex_
+    bool seen_ = false;         // guarded by mutex_
+};
+
+/// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
+/// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
+/// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
+class background_saver {
+public:
+    background_saver() = default;
+    background_saver(const background_saver&) = delete;
+    background_saver& operator=(const background_saver&) = delete;
+    /// Waits for the save in flight. An error nobody saw cannot be thrown from here: it is
+    /// written to stderr.
+    H5SER_CORE_INLINE ~background_saver();
+
+    /// Waits for the save in flight, takes a snapshot with `snapshot(staging)` (which returns a
+    /// std::unique_ptr<model_snapshot>) on the calling thread, and starts `write(snapshot)` on the
+    /// saver's thread. Throws, without starting anything, the error of the previous save if nobody
+    /// has seen it (unchanged: its file() names that save's path), or what `snapshot` throws.
+    template <class TakeSnapshot, class Write>
+    std::shared_ptr<save_job> start(TakeSnapshot&& snapshot, Write&& write) {
+        const std::lock_guard lock(mutex_);
+        finish_previous();
+        std::unique_ptr<model_snapshot> taken = snapshot(staging_);
+        auto job = std::make_shared<save_job>(taken->path());
+        launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
+        return job;
+    }
+
+    /// Waits for the save in flight, if any; rethrows its error (which then counts as seen).
+    H5SER_CORE_INLINE void wait();
+    /// Waits for the save in flight, if any; rethrows its error if nobody has seen it.
+    void settle() {
+        const std::lock_guard lock(mutex_);
+        finish_previous();
+    }
+    /// Waits for the save in flight, if any, without rethrowing.
+    H5SER_CORE_INLINE void wait_quietly();
+    /// Waits for the save in flight, then frees the staging memory.
+    H5SER_CORE_INLINE void release_staging();
+
+private:
+    /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
+    H5SER_CORE_INLINE void finish_previous();
+    template <class Work>
+    void launch(const std::shared_ptr<save_job>& job, Work work) {
+        thread_ = std::thread([job, work = std::move(work)]() mutable {
+            lower_this_threads_priority();
+            std::exception_ptr error;
+            {
+                Work owned = std::move(work);  // the snapshot is freed before the job is done
+                try {
+                    owned();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+            }
+            job->finish(error);
+        });
+        job_ = job;
+    }
+
+    std::mutex mutex_;  // one caller at a time
+    std::thread thread_;
+    std::shared_ptr<save_job> job_;  // the last save started
+    staging_buffer staging_;
+};
+
+/// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
+/// is destroyed (waiting for a save in flight) before HDF5 shuts down at exit.
+H5SER_CORE_INLINE background_saver& process_saver();
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser {
+
+namespace detail {
+struct pending_save_access;
+}  // namespace detail
+
+/// A save running in the background (h5ser::save_async, checkpoint_manager::save_async).
+///
+/// Destroying it does not wait and does not cancel: the save goes on. If it fails and nobody
+/// calls wait(), the next save_async of the same saver throws that error (and saves nothing),
+/// and if there is no next one, the error is written to stderr when the saver is destroyed (at
+/// exit for h5ser::save_async, with its checkpoint_manager otherwise): a failure never goes unnoticed.
+class pending_save {
+public:
+    pending_save() = default;
+
+    /// Has the save ended: committed, or failed? Never blocks.
+    [[nodiscard]] bool ready() const noexcept { return !job_ || job_->done(); }
+    /// Waits until the file is durably committed (as h5ser::save commits: temporary, fsync,
+    /// rename, directory fsync); rethrows the save's h5ser::error, every time it is called.
+    void wait() const {
+        if (job_) job_->wait();
+    }
+    /// The path being saved.
+    [[nodiscard]] const std::string& path() const noexcept {
+        static const std::string none;
+        return job_ ? job_->path() : none;
+    }
+
+private:
+    friend struct detail::pending_save_access;
+    explicit pending_save(std::shared_ptr<detail::save_job> job) noexcept : job_(std::move(job)) {}
+    std::shared_ptr<detail::save_job> job_;
+};
+
+namespace detail {
+struct pending_save_access {
+    static pending_save make(std::shared_ptr<save_job> job) noexcept { return pending_save(std::move(job)); }
+};
+}  // namespace detail
+
+/// Saves `model` to `path` as h5ser::save does (same policies, same file, byte for byte), but
+/// returns as soon as a snapshot of the model is taken: its tensors are copied into staging
+/// memory, and a background thread writes the file from the copy. The caller may change or
+/// destroy the model at once.
+///
+///     auto pending = h5ser::save_async<h5ser::weights_only>(model, "epoch-3.h5");
+///     train(model);        // meanwhile the file is written
+///     pending.wait();      // committed, or throws the save's h5ser::error
+///
+/// Memory: the staging copy holds every tensor of the model once, and is kept for the next
+/// save_async (release_staging_memory() frees it). At most one save is in flight in the process: a
+/// save_async while one runs first waits for it (backpressure, never a queue), so peak memory is
+/// the model plus one copy of its tensors. Saves that must run in parallel use checkpoint_managers
+/// of their own. `progress` is called on the background thread.
+///
+/// Errors the snapshot finds (a map key HDF5 cannot hold) are thrown here, and so is the error of
+/// the previous save_async if nobody waited for it; errors of the write come from wait().
+template <class... Policies, class Model>
+[[nodiscard("the save runs in the background: keep the pending_save and wait() for it")]] pending_save save_async(
+    const Model& model, const std::string& path, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    using policies = detail::policy_set<full_model, Policies...>;
+    static_assert(policies::mode != detail::save_mode::as_saved);
+    return detail::pending_save_access::make(detail::process_saver().start(
+        [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
+        [progress](const detail::model_snapshot& snapshot) {
+            detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
+        }));
+}
+
+/// Waits for the save_async in flight, if any, and rethrows its error if nobody has seen it.
+inline void wait_for_saves() { detail::process_saver().wait(); }
+
+/// Waits for the save_async in flight, if any, then frees the staging memory save_async keeps
+/// for the next save (as large as the tensors of the last model saved).
+inline void release_staging_memory() { detail::process_saver().release_staging(); }
 
 }  // namespace h5ser
 
@@ -4536,7 +4987,6 @@ public:
     static constexpr const char* step_attribute = format::checkpoint_step_attribute;
     static constexpr const char* metric_attribute = format::checkpoint_metric_attribute;
 
-protected:
     /// After checkpoint `path` is saved: points `latest` at it and deletes the checkpoints not kept.
     void saved(const std::string& path) const;
 
@@ -4562,30 +5012,70 @@ namespace h5ser {
 /// newest `keep_last` and the best `keep_best` and deletes the others, and updates the text file
 /// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies are those of
 /// h5ser::save and h5ser::load_into (full model by default: resuming needs the optimizer state).
+///
+/// save_async writes checkpoints in the background (see h5ser::save_async), one at a time per
+/// manager; the manager keeps the staging memory for the next one, and its destructor waits for
+/// the checkpoint in flight.
 template <class Model, class... Policies>
 class checkpoint_manager : private detail::checkpoint_directory {
+    using policies = detail::policy_set<full_model, Policies...>;
+
+    /// The root attributes of a checkpoint: its step, and its metric if any.
+    struct checkpoint_attributes {
+        std::uint64_t step;
+        std::optional<double> metric;
+        void operator()(hid_t root, const detail::where& at) const {
+            detail::write_attribute(root, step_attribute, step, at);
+            if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
+        }
+    };
+
 public:
     explicit checkpoint_manager(std::string directory, checkpoint_options options = {})
         : checkpoint_directory(std::move(directory), options) {}
 
     /// Saves `model` as checkpoint `step`; returns its path. Once it returns, the checkpoint is on
-    /// disk; a crash at any moment leaves every earlier checkpoint intact.
+    /// disk; a crash at any moment leaves every earlier checkpoint intact. A save_async in flight
+    /// is waited for first, and its error thrown if nobody has seen it.
     std::string save(const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
         static_assert(detail::assert_model_type<Model>());
-        using policies = detail::policy_set<full_model, Policies...>;
+        if (saver_) saver_->settle();
         const std::string path = path_for(step);
-        detail::save_model<policies::mode>(model, path, policies::storage::plan(), [&](hid_t root, const detail::where& at) {
-            detail::write_attribute(root, step_attribute, step, at);
-            if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
-        });
+        detail::save_model<policies::mode>(model, path, policies::storage::plan(), checkpoint_attributes{step, metric});
         saved(path);
         return path;
+    }
+
+    /// Saves `model` as checkpoint `step` in the background: returns once a snapshot of `model` is
+    /// taken, so training may go on at once (see h5ser::save_async). Only once the checkpoint is
+    /// committed does `latest` point at it and are older checkpoints pruned: a crash at any moment
+    /// leaves every earlier checkpoint intact. A save_async while one runs waits for it first, and
+    /// throws its error (saving nothing) if nobody has seen it; wait() and the returned
+    /// pending_save report the error of this one.
+    [[nodiscard("the checkpoint is written in the background: keep the pending_save, or call wait() later")]] pending_save save_async(
+        const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
+        static_assert(detail::assert_model_type<Model>());
+        if (!saver_) saver_ = std::make_unique<detail::background_saver>();
+        const std::string path = path_for(step);
+        return detail::pending_save_access::make(saver_->start(
+            [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
+            [directory = static_cast<const checkpoint_directory&>(*this), attributes = checkpoint_attributes{step, metric}](
+                const detail::model_snapshot& snapshot) {
+                detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), attributes);
+                directory.saved(snapshot.path());
+            }));
+    }
+
+    /// Waits until the checkpoint save_async is writing, if any, is committed; rethrows its error.
+    void wait() {
+        if (saver_) saver_->wait();
     }
 
     /// Loads the newest checkpoint into `model` (h5ser::load_into) and returns its step, or nothing
     /// when there is no checkpoint. Checkpoint files only ever appear complete, so the newest file
     /// is the newest complete checkpoint, whatever moment a previous run was killed at. A newest
-    /// checkpoint that fails to load is an error, not silently skipped.
+    /// checkpoint that fails to load is an error, not silently skipped. A save_async in flight is
+    /// waited for first (its error is left for wait()).
     std::optional<std::uint64_t> restore_latest(Model& model) const {
         const auto newest = latest();
         if (!newest) return std::nullopt;
@@ -4594,15 +5084,33 @@ public:
     }
 
     /// Every checkpoint in the directory, oldest first.
-    using checkpoint_directory::list;
+    [[nodiscard]] std::vector<checkpoint_info> list() const {
+        settled();
+        return checkpoint_directory::list();
+    }
     /// The newest checkpoint, with its metric.
-    using checkpoint_directory::latest;
+    [[nodiscard]] std::optional<checkpoint_info> latest() const {
+        settled();
+        return checkpoint_directory::latest();
+    }
     /// The checkpoint with the best metric (ties: the newer one).
-    using checkpoint_directory::best;
+    [[nodiscard]] std::optional<checkpoint_info> best() const {
+        settled();
+        return checkpoint_directory::best();
+    }
     /// Where checkpoint `step` is saved.
     using checkpoint_directory::path_for;
     using checkpoint_directory::step_attribute;
     using checkpoint_directory::metric_attribute;
+
+private:
+    /// Waits for the save_async in flight, whose commit changes the directory (its error is left
+    /// for wait() and the next save).
+    void settled() const {
+        if (saver_) saver_->wait_quietly();
+    }
+
+    std::unique_ptr<detail::background_saver> saver_;  // made by the first save_async
 };
 
 }  // namespace h5ser
@@ -6067,6 +6575,8 @@ H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
     check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
     check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
           "H5Pset_link_creation_order");
+    // No wall-clock times in object headers: the same model saves to the same bytes.
+    for (const handle* plist : {&group, &contiguous, &compact}) check(H5Pset_obj_track_times(plist->get(), false), at, "H5Pset_obj_track_times");
 }
 
 H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
@@ -6184,6 +6694,7 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
     handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
     // Every element is written right after creation: filling with zeros first would write twice.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_obj_track_times(dcpl.get(), false), at, "H5Pset_obj_track_times");  // as creation_plists
     std::vector<hsize_t> chunks;
     const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
                                  (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
@@ -6508,20 +7019,28 @@ H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
-H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
-    const std::filesystem::path path(target);
-    const std::string prefix = path.filename().string() + ".tmp-";
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+                                                   const std::function<bool(std::string_view name)>& is_target) {
+    constexpr std::string_view marker = ".tmp-";
     std::error_code ec;
-    const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string rest = name.substr(prefix.size());
+        const auto at = name.rfind(marker);
+        if (at == std::string::npos || at == 0 || !is_target(std::string_view(name).substr(0, at))) continue;
+        const std::string rest = name.substr(at + marker.size());
         const auto dash = rest.find('-');
         if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) continue;
         const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+        std::error_code ignored;
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ignored);
     }
+}
+
+H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
+    const std::filesystem::path path(target);
+    const std::string name = path.filename().string();
+    remove_stale_temporaries_in(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
+                                [&](std::string_view candidate) { return candidate == name; });
 }
 
 H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::move(target)) {
@@ -6583,6 +7102,7 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
     if (style == file_style::h5ser)
         check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
+    check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl);
     if (id < 0) {
@@ -6807,6 +7327,202 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
     schema_.end_object();  // fields
     schema_.end_object();  // the model
     file_.write_root_attributes(mode_, model_type, schema_.str());
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/snapshot-inl.hpp -------------------------------------------------------------
+// h5ser/detail/snapshot-inl.hpp: definitions of h5ser/detail/snapshot.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+namespace snapshot_detail {
+constexpr std::size_t alignment = 64;
+constexpr std::size_t aligned(std::size_t bytes) noexcept { return (bytes + alignment - 1) / alignment * alignment; }
+// Below this, a second thread costs more than it saves.
+constexpr std::size_t copied_by_two_threads_from = std::size_t{32} << 20;
+}  // namespace snapshot_detail
+
+H5SER_CORE_INLINE std::byte* staging_buffer::reserve(std::size_t bytes) {
+    if (bytes > capacity_ || (capacity_ > 2 * bytes && capacity_ > (std::size_t{1} << 20))) {
+        memory_.reset();
+        capacity_ = 0;
+        const std::size_t size = bytes == 0 ? snapshot_detail::alignment : bytes;
+        memory_.reset(static_cast<std::byte*>(::operator new[](size, std::align_val_t{snapshot_detail::alignment})));
+        capacity_ = size;
+    }
+    return memory_.get();
+}
+
+H5SER_CORE_INLINE std::size_t model_snapshot::staging_bytes() const noexcept {
+    std::size_t total = 0;
+    for (const staged_bytes* t : tensors_) total += snapshot_detail::aligned(t->size);
+    return total;
+}
+
+H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
+    struct piece {
+        std::byte* to;
+        const std::byte* from;
+        std::size_t size;
+    };
+    std::vector<piece> pieces;
+    pieces.reserve(tensors_.size());
+    std::size_t offset = 0, total = 0;
+    for (staged_bytes* t : tensors_) {
+        if (t->size == 0) continue;
+        t->staged = staging + offset;
+        pieces.push_back({staging + offset, static_cast<const std::byte*>(t->source), t->size});
+        offset += snapshot_detail::aligned(t->size);
+        total += t->size;
+        t->source = nullptr;  // from now on, nothing of the model is referred to
+    }
+    const auto copy = [](const piece* first, const piece* last) {
+        for (; first != last; ++first) std::memcpy(first->to, first->from, first->size);
+    };
+    if (total < snapshot_detail::copied_by_two_threads_from || std::thread::hardware_concurrency() < 2) {
+        copy(pieces.data(), pieces.data() + pieces.size());
+        return;
+    }
+    // Two threads copy half the bytes each: the piece that straddles the middle is split in two.
+    std::size_t first_half = 0, split = 0;
+    while (split < pieces.size() && first_half + pieces[split].size <= total / 2) first_half += pieces[split++].size;
+    std::vector<piece> second(pieces.begin() + static_cast<std::ptrdiff_t>(split), pieces.end());
+    pieces.resize(split);
+    if (!second.empty() && first_half < total / 2) {
+        const std::size_t head = total / 2 - first_half;
+        pieces.push_back({second.front().to, second.front().from, head});
+        second.front().to += head;
+        second.front().from += head;
+        second.front().size -= head;
+    }
+    std::thread helper;
+    try {
+        helper = std::thread(copy, second.data(), second.data() + second.size());
+    } catch (const std::system_error&) {  // no thread to be had: copy it all here
+        copy(second.data(), second.data() + second.size());
+    }
+    copy(pieces.data(), pieces.data() + pieces.size());
+    if (helper.joinable()) helper.join();
+}
+
+H5SER_CORE_INLINE void model_snapshot::replay(save_census& sink) const {
+    for (const auto& node : nodes_) node->replay(sink);
+}
+
+H5SER_CORE_INLINE void model_snapshot::replay(file_writer& sink) const {
+    for (const auto& node : nodes_) node->replay(sink);
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/background_save-inl.hpp ------------------------------------------------------
+// h5ser/detail/background_save-inl.hpp: definitions of h5ser/detail/background_save.hpp (compiled
+// once with the compiled core; see h5ser/config.hpp).
+
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void lower_this_threads_priority() noexcept {
+#if defined(__linux__)
+    // On Linux the nice value is a thread's own: PRIO_PROCESS with a thread id changes that thread.
+    const auto thread = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int current = ::getpriority(PRIO_PROCESS, thread);
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, thread, std::min(current + 10, 19));
+#endif
+}
+
+H5SER_CORE_INLINE void save_job::wait() {
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+    if (error_) {
+        seen_ = true;
+        std::rethrow_exception(error_);
+    }
+}
+
+H5SER_CORE_INLINE void save_job::wait_quietly() {
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+}
+
+H5SER_CORE_INLINE std::exception_ptr save_job::take_unseen_error() {
+    const std::lock_guard lock(mutex_);
+    if (!error_ || seen_) return nullptr;
+    seen_ = true;
+    return error_;
+}
+
+H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
+    {
+        const std::lock_guard lock(mutex_);
+        error_ = std::move(error);
+        done_.store(true, std::memory_order_release);
+    }
+    finished_.notify_all();
+}
+
+H5SER_CORE_INLINE background_saver::~background_saver() {
+    if (thread_.joinable()) thread_.join();
+    if (!job_) return;
+    if (const std::exception_ptr error = job_->take_unseen_error()) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", job_->path().c_str(), e.what());
+        } catch (...) {
+            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", job_->path().c_str());
+        }
+    }
+}
+
+H5SER_CORE_INLINE void background_saver::finish_previous() {
+    if (thread_.joinable()) thread_.join();
+    if (!job_) return;
+    const std::shared_ptr<save_job> previous = std::exchange(job_, nullptr);
+    if (const std::exception_ptr error = previous->take_unseen_error()) std::rethrow_exception(error);
+}
+
+H5SER_CORE_INLINE void background_saver::wait() {
+    std::shared_ptr<save_job> job;
+    {
+        const std::lock_guard lock(mutex_);
+        job = job_;
+    }
+    if (job) job->wait();
+}
+
+H5SER_CORE_INLINE void background_saver::wait_quietly() {
+    std::shared_ptr<save_job> job;
+    {
+        const std::lock_guard lock(mutex_);
+        job = job_;
+    }
+    if (job) job->wait_quietly();
+}
+
+H5SER_CORE_INLINE void background_saver::release_staging() {
+    const std::lock_guard lock(mutex_);
+    if (thread_.joinable()) thread_.join();
+    staging_.release();
+}
+
+H5SER_CORE_INLINE background_saver& process_saver() {
+    struct holder {
+        // HDF5 registers its exit handler when it starts; starting it before this object is
+        // complete makes that handler run after this object's destructor, which waits for the
+        // save in flight: a program may return from main right after save_async.
+        holder() { H5open(); }
+        background_saver saver;
+    };
+    static holder instance;
+    return instance.saver;
 }
 
 }  // namespace h5ser::detail
@@ -7366,6 +8082,8 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE checkpoint_directory::checkpoint_directory(std::string directory, checkpoint_options options)
     : directory_(std::move(directory)), options_(options) {
     std::filesystem::create_directories(directory_);
+    // A run killed while saving checkpoint N left N's temporary; the next run saves other steps.
+    remove_stale_temporaries_in(directory_, [](std::string_view name) { return step_of(std::string(name)).has_value(); });
 }
 
 H5SER_CORE_INLINE std::vector<checkpoint_info> checkpoint_directory::list() const {

@@ -19,6 +19,8 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE checkpoint_directory::checkpoint_directory(std::string directory, checkpoint_options options)
     : directory_(std::move(directory)), options_(options) {
     std::filesystem::create_directories(directory_);
+    // A run killed while saving checkpoint N left N's temporary; the next run saves other steps.
+    remove_stale_temporaries_in(directory_, [](std::string_view name) { return step_of(std::string(name)).has_value(); });
 }
 
 H5SER_CORE_INLINE std::vector<checkpoint_info> checkpoint_directory::list() const {

@@ -27,7 +27,6 @@ public:
     static constexpr const char* step_attribute = format::checkpoint_step_attribute;
     static constexpr const char* metric_attribute = format::checkpoint_metric_attribute;
 
-protected:
     /// After checkpoint `path` is saved: points `latest` at it and deletes the checkpoints not kept.
     void saved(const std::string& path) const;
 

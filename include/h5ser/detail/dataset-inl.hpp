@@ -86,6 +86,7 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
     handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)");
     // Every element is written right after creation: filling with zeros first would write twice.
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_obj_track_times(dcpl.get(), false), at, "H5Pset_obj_track_times");  // as creation_plists
     std::vector<hsize_t> chunks;
     const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
                                  (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);

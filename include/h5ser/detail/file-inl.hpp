@@ -64,20 +64,28 @@ H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
-H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
-    const std::filesystem::path path(target);
-    const std::string prefix = path.filename().string() + ".tmp-";
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+                                                   const std::function<bool(std::string_view name)>& is_target) {
+    constexpr std::string_view marker = ".tmp-";
     std::error_code ec;
-    const std::filesystem::path dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-        const std::string rest = name.substr(prefix.size());
+        const auto at = name.rfind(marker);
+        if (at == std::string::npos || at == 0 || !is_target(std::string_view(name).substr(0, at))) continue;
+        const std::string rest = name.substr(at + marker.size());
         const auto dash = rest.find('-');
         if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) continue;
         const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ec);
+        std::error_code ignored;
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ignored);
     }
+}
+
+H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
+    const std::filesystem::path path(target);
+    const std::string name = path.filename().string();
+    remove_stale_temporaries_in(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
+                                [&](std::string_view candidate) { return candidate == name; });
 }
 
 H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::move(target)) {
@@ -139,6 +147,7 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
     if (style == file_style::h5ser)
         check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
               "H5Pset_link_creation_order");
+    check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl);
     if (id < 0) {

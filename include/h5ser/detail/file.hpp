@@ -13,8 +13,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "h5ser/detail/hash.hpp"
@@ -55,8 +58,12 @@ H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path);
 
 H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file);
 
-/// Removes `<target>.tmp-<pid>-<random>` files whose writing process no longer exists: what a
-/// save killed midway left behind. A temporary of a live process (a concurrent save) is kept.
+/// Removes the temporaries `<name>.tmp-<pid>-<random>` in `directory` whose writing process no
+/// longer exists, of every `<name>` that `is_target` accepts: what a save killed before its commit
+/// left behind. A temporary of a live process (a concurrent save) is kept.
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+                                                   const std::function<bool(std::string_view name)>& is_target);
+/// Removes the stale temporaries of `target` (remove_stale_temporaries_in).
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
 
 /// Asks the kernel to drop the cached pages of file `path` (if it exists). Its data stays on disk.

@@ -168,39 +168,56 @@ private:
     fingerprint_builder builder_;
 };
 
-/// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
-template <save_mode Mode, class Sink, class Model>
-void write_model(Sink& sink, file_writer& writer, const Model& model) {
+/// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
+/// a writer wrapping it), between the schema's opening and the root attributes.
+template <save_mode Mode, class Sink, class Walk>
+void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
     if constexpr (Mode != save_mode::weights_only) {
         writer.schema().begin_object();
         writer.schema().number("h5ser_schema", 1);
-        writer.schema().string("type", type_name<Model>());
+        writer.schema().string("type", model_type);
         writer.schema().string("kind", "group");
         writer.schema().begin_object("fields");
     }
-    walk_fields<Mode>(sink, model, writer.file().at());
-    writer.finish(type_name<Model>());
+    walk(sink, writer.file().at());
+    writer.finish(model_type);
+}
+
+/// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
+template <save_mode Mode, class Sink, class Model>
+void write_model(Sink& sink, file_writer& writer, const Model& model) {
+    write_walk<Mode>(sink, writer, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
 struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
+/// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
+/// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
+/// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
+template <save_mode Mode, class Walk, class ExtraRootAttributes>
+void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
+                  const ExtraRootAttributes& extra, const progress_callback& progress) {
+    quiet_hdf5_errors quiet;
+    save_census counter(storage);
+    walk(counter, where{path, {}, "/"});
+    sealed_file_writer file(path, counter.count, counter.manifest.size());
+    file_writer writer(Mode, file, storage, progress, counter.bytes);
+    write_walk<Mode>(writer, writer, model_type, walk);
+    extra(file.root(), file.at());
+    file.close();
+    file.seal_and_commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+}
+
 /// Saves `model` to `path` atomically. `extra(root, at)` may add root attributes of its own
 /// (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
                 const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
-    quiet_hdf5_errors quiet;
-    save_census counter(storage);
-    walk_fields<Mode>(counter, model, where{path, {}, "/"});
-    sealed_file_writer file(path, counter.count, counter.manifest.size());
-    file_writer writer(Mode, file, storage, progress, counter.bytes);
-    write_model<Mode>(writer, writer, model);
-    extra(file.root(), file.at());
-    file.close();
-    file.seal_and_commit();
-    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+    save_walk_of<Mode>(path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage,
+                       extra, progress);
 }
 
 }  // namespace h5ser::detail

@@ -1,0 +1,115 @@
+// h5ser/detail/background_save-inl.hpp: definitions of h5ser/detail/background_save.hpp (compiled
+// once with the compiled core; see h5ser/config.hpp).
+#pragma once
+
+#include <hdf5.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "h5ser/detail/background_save.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void lower_this_threads_priority() noexcept {
+#if defined(__linux__)
+    // On Linux the nice value is a thread's own: PRIO_PROCESS with a thread id changes that thread.
+    const auto thread = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int current = ::getpriority(PRIO_PROCESS, thread);
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, thread, std::min(current + 10, 19));
+#endif
+}
+
+H5SER_CORE_INLINE void save_job::wait() {
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+    if (error_) {
+        seen_ = true;
+        std::rethrow_exception(error_);
+    }
+}
+
+H5SER_CORE_INLINE void save_job::wait_quietly() {
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+}
+
+H5SER_CORE_INLINE std::exception_ptr save_job::take_unseen_error() {
+    const std::lock_guard lock(mutex_);
+    if (!error_ || seen_) return nullptr;
+    seen_ = true;
+    return error_;
+}
+
+H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
+    {
+        const std::lock_guard lock(mutex_);
+        error_ = std::move(error);
+        done_.store(true, std::memory_order_release);
+    }
+    finished_.notify_all();
+}
+
+H5SER_CORE_INLINE background_saver::~background_saver() {
+    if (thread_.joinable()) thread_.join();
+    if (!job_) return;
+    if (const std::exception_ptr error = job_->take_unseen_error()) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", job_->path().c_str(), e.what());
+        } catch (...) {
+            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", job_->path().c_str());
+        }
+    }
+}
+
+H5SER_CORE_INLINE void background_saver::finish_previous() {
+    if (thread_.joinable()) thread_.join();
+    if (!job_) return;
+    const std::shared_ptr<save_job> previous = std::exchange(job_, nullptr);
+    if (const std::exception_ptr error = previous->take_unseen_error()) std::rethrow_exception(error);
+}
+
+H5SER_CORE_INLINE void background_saver::wait() {
+    std::shared_ptr<save_job> job;
+    {
+        const std::lock_guard lock(mutex_);
+        job = job_;
+    }
+    if (job) job->wait();
+}
+
+H5SER_CORE_INLINE void background_saver::wait_quietly() {
+    std::shared_ptr<save_job> job;
+    {
+        const std::lock_guard lock(mutex_);
+        job = job_;
+    }
+    if (job) job->wait_quietly();
+}
+
+H5SER_CORE_INLINE void background_saver::release_staging() {
+    const std::lock_guard lock(mutex_);
+    if (thread_.joinable()) thread_.join();
+    staging_.release();
+}
+
+H5SER_CORE_INLINE background_saver& process_saver() {
+    struct holder {
+        // HDF5 registers its exit handler when it starts; starting it before this object is
+        // complete makes that handler run after this object's destructor, which waits for the
+        // save in flight: a program may return from main right after save_async.
+        holder() { H5open(); }
+        background_saver saver;
+    };
+    static holder instance;
+    return instance.saver;
+}
+
+}  // namespace h5ser::detail
