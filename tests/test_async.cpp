@@ -2,6 +2,8 @@
 // taken at the call, byte for byte, whatever the caller does next; failures surface; memory and
 // the number of saves in flight stay bounded. Also built alone under ThreadSanitizer in CI.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -265,6 +267,56 @@ TEST_CASE("a full disk (a file size limit) surfaces from wait() and leaves the p
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(file_bytes(dir.file("m.h5")) == old_bytes);
+}
+
+TEST_CASE("a full disk (ENOSPC on a 1 MiB tmpfs) surfaces from wait() and leaves the previous file intact") {
+    test::scratch_dir dir;
+    const std::string disk = dir.file("disk");
+    std::filesystem::create_directories(disk);
+    if (sanitized || ::geteuid() != 0) {
+        MESSAGE("SKIPPED: mounting a tmpfs needs root (and no sanitizer: a forked child of a threaded process)");
+        return;
+    }
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // A mount namespace of the child's own: the tmpfs is gone with it.
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1m") != 0)
+            ::_exit(77);
+        const std::string path = disk + "/m.h5";
+        try {
+            h5ser::save(make_everything(12), path);
+        } catch (...) {
+            ::_exit(6);
+        }
+        const std::string old_bytes = file_bytes(path);
+        Everything big = make_everything(13);
+        big.blocks[0] = make_block(1024, 512, 13);  // 2 MiB: more than the disk holds beside the old file
+        try {
+            auto pending = h5ser::save_async(big, path);
+            big.blocks.clear();
+            pending.wait();
+        } catch (const h5ser::error& err) {
+            if (!test::contains(err.what(), "No space left on device")) {
+                std::fprintf(stderr, "%s\n", err.what());
+                ::_exit(4);
+            }
+            if (file_bytes(path) != old_bytes) ::_exit(3);
+            ::_exit(test::count_files(disk) == 1 ? 0 : 2);  // the temporary is gone too
+        } catch (...) {
+            ::_exit(5);
+        }
+        ::_exit(1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        MESSAGE("SKIPPED: this machine does not let a process mount a tmpfs in a namespace of its own");
+        return;
+    }
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("progress is reported from the background thread, which runs at a lower priority, up to done == total") {
