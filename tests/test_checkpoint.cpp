@@ -101,3 +101,55 @@ TEST_CASE("a run killed at any moment restarts from the newest complete checkpoi
         CHECK(checkpoints.latest()->step == *step + 1);
     }
 }
+
+namespace {
+/// Flips one bit of the first element of the contiguous dataset `dataset` in the file at `path`.
+void flip_first_element(const std::string& path, const char* dataset) {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(file >= 0);
+    const hid_t ds = H5Dopen2(file, dataset, H5P_DEFAULT);
+    const haddr_t offset = H5Dget_offset(ds);
+    H5Dclose(ds);
+    H5Fclose(file);
+    REQUIRE(offset != HADDR_UNDEF);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    char byte = 0;
+    f.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x10);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(&byte, 1);
+}
+bool filtered(const std::string& path, const char* dataset) {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t ds = H5Dopen2(file, dataset, H5P_DEFAULT);
+    const hid_t dcpl = H5Dget_create_plist(ds);
+    const int filters = H5Pget_nfilters(dcpl);
+    H5Pclose(dcpl);
+    H5Dclose(ds);
+    H5Fclose(file);
+    return filters > 0;
+}
+}  // namespace
+
+TEST_CASE("a checkpoint_manager gives the storage policies of its pack to saves and the load policies to restores") {
+    test::scratch_dir dir;
+    h5ser::checkpoint_manager<Weights, h5ser::weights_only, h5ser::compact, h5ser::no_verify> compressed(dir.file("compressed"));
+    compressed.save(at_step(1), 1);
+    CHECK(filtered(compressed.path_for(1), "/w"));  // the save used h5ser::compact
+    Weights restored;
+    CHECK(compressed.restore_latest(restored) == 1u);
+    CHECK(test::same_bytes(restored.w, at_step(1).w));
+
+    h5ser::checkpoint_manager<Weights, h5ser::contiguous, h5ser::no_verify> unverified(dir.file("plain"));
+    unverified.save(at_step(2), 2);
+    CHECK_FALSE(filtered(unverified.path_for(2), "/w"));
+    flip_first_element(unverified.path_for(2), "/w");
+    // The restore used h5ser::no_verify: the tensor is loaded as stored, checksum unchecked.
+    CHECK(unverified.restore_latest(restored) == 2u);
+    CHECK_FALSE(test::same_bytes(restored.w, at_step(2).w));
+    // A manager of the same directory without no_verify refuses it.
+    h5ser::checkpoint_manager<Weights> verified(dir.file("plain"));
+    const auto e = test::expect_error([&] { (void)verified.restore_latest(restored); });
+    CHECK(test::contains(e.what(), "checksum"));
+}

@@ -2,7 +2,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "support.hpp"
@@ -55,6 +57,35 @@ TEST_CASE("rows append in batches and read back as ranges, picked rows and batch
     }
     CHECK(seen == 124);
     CHECK(batches == 3);
+}
+
+TEST_CASE("a row dataset outliving its data_file, and a moved data_file, still name the file in errors") {
+    test::scratch_dir dir;
+    std::optional<h5ser::row_dataset<float, 1>> orphan;
+    {
+        auto file = h5ser::data_file::create(dir.file("d.h5"));
+        orphan.emplace(file.create_rows<float, 1>("x", {16}));
+    }  // the data_file is gone; HDF5 keeps the file open for its dataset
+    auto e = test::expect_error([&] { orphan->append(rows_from(0, 5, 15)); });
+    CHECK(e.file() == dir.file("d.h5"));
+    CHECK(e.code() == h5ser::errc::shape_mismatch);
+    orphan.reset();
+
+    // A short name lives inside the std::string itself, which a move does not carry over.
+    const auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path());
+    std::optional<h5ser::data_file> moved;
+    {
+        auto file = h5ser::data_file::create("s.h5");
+        moved.emplace(std::move(file));
+    }
+    auto rows = moved->create_rows<float, 1>("y", {16});
+    moved.reset();
+    std::filesystem::current_path(cwd);
+    e = test::expect_error([&] { rows.append(rows_from(0, 5, 15)); });
+    CHECK(e.file() == "s.h5");
+    e = test::expect_error([&] { (void)rows.read(3, 1); });
+    CHECK(e.file() == "s.h5");
 }
 
 TEST_CASE("a batch of the wrong row shape and reads out of range are errors naming the dataset") {

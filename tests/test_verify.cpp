@@ -108,3 +108,24 @@ TEST_CASE("save and load report progress: increasing byte counts that end at the
     check_calls(loaded, std::filesystem::file_size(dir.file("m.h5")));  // the file's bytes
     CHECK(test::same_bytes(back.layers[9].kernel, m.layers[9].kernel));
 }
+
+TEST_CASE("verify_file: a file another program wrote is reported as such, not as damaged") {
+    test::scratch_dir dir;
+    {
+        test::raw_file f(dir.file("foreign.h5"), true);
+        f.write_float_dataset("/layer/kernel", {4, 3}, 0.5f);
+        f.write_float_dataset("/layer/bias", {3});
+    }
+    const h5ser::verify_report foreign = h5ser::verify_file(dir.file("foreign.h5"));
+    CHECK_FALSE(foreign.written_by_h5ser);
+    CHECK(foreign.readable());
+    CHECK_FALSE(foreign.ok());  // nothing to check it against
+    REQUIRE(foreign.datasets.size() == 2);
+    CHECK(foreign.datasets[0].result == h5ser::dataset_check::status::no_checksum);
+    CHECK(foreign.computed_fingerprint.size() == 16);
+
+    h5ser::save(make_model(2), dir.file("mine.h5"));
+    const h5ser::verify_report mine = h5ser::verify_file(dir.file("mine.h5"));
+    CHECK(mine.written_by_h5ser);
+    CHECK(mine.ok());
+}

@@ -35,9 +35,10 @@ int main(int argc, char** argv) {
     std::string file, other, expect;
     auto* ls = app.add_subcommand("ls", "The tree as layers: dtype, shape, parameters, stored bytes, compression, filters");
     ls->add_option("FILE", file, "HDF5 file (or .keras archive)")->required();
-    auto* verify = app.add_subcommand("verify", "Check the seal, every dataset's checksum and the fingerprint");
-    verify->add_option("FILE", file, "file written by h5ser")->required();
-    verify->add_option("--expect-fingerprint", expect, "fail unless the file's fingerprint is HEX");
+    auto* verify = app.add_subcommand("verify", "Check the seal, every dataset's checksum and the fingerprint; exit 0 intact, 1 damaged, "
+                                                "3 not written by h5ser (nothing to check against)");
+    verify->add_option("FILE", file, "HDF5 file (h5ser's are checked in full; others only in that they read whole)")->required();
+    verify->add_option("--expect-fingerprint", expect, "fail unless the file's fingerprint is HEX (for any file: its tensors' fingerprint)");
     auto* diff = app.add_subcommand("diff", "Compare two files tensor by tensor; exit 0 when equal, 1 when different");
     diff->add_option("A", file, "first file")->required();
     diff->add_option("B", other, "second file")->required();

@@ -1,4 +1,5 @@
-// `h5ser verify FILE`: the seal, every checksum and the fingerprint of a file h5ser wrote.
+// `h5ser verify FILE`: the seal, every checksum and the fingerprint of a file h5ser wrote; of
+// another program's file, what can be checked (it reads whole) and what cannot.
 #pragma once
 
 #include <h5ser/h5ser.hpp>
@@ -9,9 +10,54 @@
 
 namespace h5ser_cli {
 
+/// The exit codes of `h5ser verify` (docs/cli.md).
+enum verify_exit : int {
+    verified = 0,        ///< h5ser's file is intact (or a foreign file matches --expect-fingerprint)
+    damaged = 1,         ///< a bad seal, checksum or fingerprint, an unreadable dataset, or a different expected fingerprint
+    not_verifiable = 3,  ///< a file h5ser did not write, which reads whole: nothing to check it against
+};
+
+/// `verify` of a file h5ser did not write: says what was checked and what cannot be.
+inline int verify_foreign(const h5ser::verify_report& r, const std::string& path, const std::string& expect_fingerprint, bool as_json) {
+    std::size_t unreadable = 0;
+    for (const auto& d : r.datasets) unreadable += d.result == h5ser::dataset_check::status::unreadable;
+    const bool compared = !expect_fingerprint.empty();
+    const bool matches = compared && expect_fingerprint == r.computed_fingerprint;
+    const int code = unreadable != 0 || (compared && !matches) ? damaged : matches ? verified : not_verifiable;
+    if (as_json) {
+        json j;
+        j.begin_object().string("file", path).boolean("ok", code == verified).boolean("written_by_h5ser", false);
+        j.string("cannot_check", "no seal, no checksums, no stored fingerprint: not written by h5ser");
+        j.number("datasets", static_cast<double>(r.datasets.size())).number("unreadable", static_cast<double>(unreadable));
+        j.string("computed_fingerprint", r.computed_fingerprint);
+        if (compared) j.string("expected_fingerprint", expect_fingerprint);
+        j.begin_array("problems");
+        for (const auto& d : r.datasets) {
+            if (d.result != h5ser::dataset_check::status::unreadable) continue;
+            j.begin_object().string("path", d.path).string("status", h5ser::to_string(d.result)).string("found", d.found).end_object();
+        }
+        j.end_array().end_object();
+        print_json(j);
+        return code;
+    }
+    std::string out = "file: " + path + "\n";
+    out += "not written by h5ser: no seal, no checksums and no stored fingerprint to check its tensors against\n";
+    for (const auto& d : r.datasets)
+        if (d.result == h5ser::dataset_check::status::unreadable) out += "UNREADABLE " + d.path + ": " + d.found + "\n";
+    out += "checked: the file opens as HDF5; " + std::to_string(r.datasets.size() - unreadable) + " of " + std::to_string(r.datasets.size()) +
+           " datasets read whole\n";
+    out += "fingerprint of its tensors: " + r.computed_fingerprint;
+    if (compared) out += matches ? ", as expected\n" : ", expected " + expect_fingerprint + ": DIFFERENT\n";
+    else out += " (give it as --expect-fingerprint to check against it)\n";
+    out += code == verified ? "OK (against the expected fingerprint)\n" : code == damaged ? "FAILED\n" : "NOT VERIFIABLE\n";
+    std::fputs(out.c_str(), stdout);
+    return code;
+}
+
 inline int verify(const std::string& path, const std::string& expect_fingerprint, bool as_json) {
     progress_bar bar("verify", !as_json);
     const h5ser::verify_report r = h5ser::verify_file(path, [&](std::uint64_t done, std::uint64_t total) { bar(done, total); });
+    if (!r.written_by_h5ser) return verify_foreign(r, path, expect_fingerprint, as_json);
     const bool expected_ok = expect_fingerprint.empty() || expect_fingerprint == r.stored_fingerprint;
     const bool ok = r.ok() && expected_ok;
     std::size_t bad = 0;
@@ -28,7 +74,7 @@ inline int verify(const std::string& path, const std::string& expect_fingerprint
         }
         j.end_array().end_object();
         print_json(j);
-        return ok ? 0 : 1;
+        return ok ? verified : damaged;
     }
     std::string out = "file: " + path + "\nseal: " + r.seal + "\n";
     for (const auto& d : r.datasets) {
@@ -45,7 +91,7 @@ inline int verify(const std::string& path, const std::string& expect_fingerprint
         out += "expected fingerprint " + expect_fingerprint + (expected_ok ? ": matches\n" : ": DIFFERENT\n");
     out += ok ? "OK\n" : "FAILED\n";
     std::fputs(out.c_str(), stdout);
-    return ok ? 0 : 1;
+    return ok ? verified : damaged;
 }
 
 }  // namespace h5ser_cli

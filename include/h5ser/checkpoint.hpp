@@ -44,15 +44,19 @@ namespace h5ser {
 
 /// Saves checkpoints as `<directory>/ckpt-<step, 6+ digits>.h5`, each written atomically, keeps the
 /// newest `keep_last` and the best `keep_best` and deletes the others, and updates the text file
-/// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies are those of
-/// h5ser::save and h5ser::load_into (full model by default: resuming needs the optimizer state).
+/// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies may be those of
+/// h5ser::save and of h5ser::load_into, in one pack: saves take the mode (full model by default:
+/// resuming needs the optimizer state) and the storage policies, restores the mode and the load
+/// policies.
+///
+///     h5ser::checkpoint_manager<Model, h5ser::weights_only, h5ser::compact, h5ser::no_verify> checkpoints("run");
 ///
 /// save_async writes checkpoints in the background (see h5ser::save_async), one at a time per
 /// manager; the manager keeps the staging memory for the next one, and its destructor waits for
 /// the checkpoint in flight.
 template <class Model, class... Policies>
 class checkpoint_manager : private detail::checkpoint_directory {
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::checkpoint_save_policies<Policies...>;  // the mode and storage policies
 
     /// The root attributes of a checkpoint: its step, and its metric if any.
     struct checkpoint_attributes {
@@ -113,7 +117,8 @@ public:
     std::optional<std::uint64_t> restore_latest(Model& model) const {
         const auto newest = latest();
         if (!newest) return std::nullopt;
-        load_into<Policies...>(model, newest->path);
+        static_assert(detail::assert_model_type<Model>());
+        detail::load_model<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
         return newest->step;
     }
 

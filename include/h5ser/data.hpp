@@ -328,12 +328,9 @@ public:
     }
 
 private:
-    data_file(detail::handle file, std::string path) : file_(std::move(file)), path_(std::move(path)), root_{{}, {}, "/"} {
-        root_.file = path_;
-    }
+    data_file(detail::handle file, const std::string& path) : file_(std::move(file)), root_{path, {}, "/"} {}
     detail::handle file_;
-    std::string path_;
-    detail::where root_;
+    detail::where root_;  // owns the file's name: row datasets and moved data_files keep it
 };
 
 }  // namespace h5ser

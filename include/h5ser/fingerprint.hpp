@@ -19,7 +19,7 @@ namespace h5ser {
 template <class... Policies, class Model>
 [[nodiscard]] std::string fingerprint(const Model& model) {
     static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::save_policies<Policies...>;
     detail::fingerprint_sink visitor;
     detail::walk_fields<policies::mode>(visitor, model, detail::where{{}, {}, "/"});
     return visitor.hex();

@@ -25,7 +25,7 @@ template <class Model, class... Policies>
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true, progress);
+    detail::load_model<detail::load_policies<Policies...>>(model, path, true, progress);
     return model;
 }
 
@@ -35,7 +35,7 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false, progress);
+    detail::load_model<detail::load_policies<Policies...>>(model, path, false, progress);
 }
 
 }  // namespace h5ser

@@ -5,11 +5,13 @@
 //     h5ser::load_into<h5ser::lenient>(model, "old.h5");      // keep fields the file lacks
 //
 // Policies are empty types composed as template arguments in any order. Each names the category it
-// belongs to; two policies of one category in one call is a compile error.
+// belongs to; two policies of one category in one call is a compile error, and so is a policy the
+// call cannot use (a storage policy given to a load, h5ser::lenient given to a save).
 #pragma once
 
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "h5ser/storage_policy.hpp"
 
@@ -96,16 +98,59 @@ struct pick_policy<C, Default, First, Rest...> {
                                     typename pick_policy<C, Default, Rest...>::type>;
 };
 
-template <class DefaultMode, class Tuple>
+// The default mode of load: whatever the file says it holds.
+struct as_saved {
+    static constexpr auto h5ser_policy_category = policy_category::mode;
+    static constexpr auto mode = save_mode::as_saved;
+};
+
+/// Which call a set of policies is for: each takes only the policies it can use, so that a policy
+/// is never silently ignored.
+enum class policy_call {
+    save,      ///< save, save_async, fingerprint, h5ser::mpi::save: the mode and storage policies
+    load,      ///< load, load_into: the mode, strictness, verification and memory
+    mpi_load,  ///< h5ser::mpi::load, load_into: as load, but no memory policy (ranks read their slices)
+};
+
+template <class P>
+constexpr bool is_save_policy() {
+    return storage_policy<P> || policy_category_of<P>() == static_cast<int>(policy_category::mode);
+}
+template <class P>
+constexpr bool is_mpi_load_policy() {
+    return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory);
+}
+/// Not an h5ser policy at all: policy_set_of's first check says so.
+template <class P>
+constexpr bool is_foreign() {
+    return !policy<P> && !storage_policy<P>;
+}
+
+template <class DefaultMode, class Tuple, policy_call Call>
 struct policy_set_of;
-template <class DefaultMode, class... P>
-struct policy_set_of<DefaultMode, std::tuple<P...>> {
+template <class DefaultMode, class... P, policy_call Call>
+struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
+    static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
+                  "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
+                  "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
+                  "..., presets such as h5ser::compact); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+                  "h5ser::mapped_memory and h5ser::owned_memory are load policies");
+    static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
+                  "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
+                  "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
+                  "h5ser::owned_memory; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
+                  "is read as it was stored");
+    static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
+                  "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
+                  "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
+                  "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply, and storage policies are "
+                  "for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
@@ -120,15 +165,41 @@ struct policy_set_of<DefaultMode, std::tuple<P...>> {
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
-/// The policies of one call (presets expanded), each category resolved to its default when not given.
-template <class DefaultMode, class... P>
-using policy_set = policy_set_of<DefaultMode, flatten_t<P...>>;
+/// The policies of a save (presets expanded), each category resolved to its default when not given.
+template <class... P>
+using save_policies = policy_set_of<full_model, flatten_t<P...>, policy_call::save>;
+/// The policies of a load.
+template <class... P>
+using load_policies = policy_set_of<as_saved, flatten_t<P...>, policy_call::load>;
+/// The policies of an MPI load.
+template <class... P>
+using mpi_load_policies = policy_set_of<as_saved, flatten_t<P...>, policy_call::mpi_load>;
 
-// The default mode of load: whatever the file says it holds.
-struct as_saved {
-    static constexpr auto h5ser_policy_category = policy_category::mode;
-    static constexpr auto mode = save_mode::as_saved;
+/// The policies of `Tuple` that `Keep<P>::value` accepts, as a tuple.
+template <template <class> class Keep, class Tuple>
+struct filter_policies;
+template <template <class> class Keep>
+struct filter_policies<Keep, std::tuple<>> {
+    using type = std::tuple<>;
 };
+template <template <class> class Keep, class First, class... Rest>
+struct filter_policies<Keep, std::tuple<First, Rest...>> {
+    using rest = typename filter_policies<Keep, std::tuple<Rest...>>::type;
+    using type = std::conditional_t<Keep<First>::value, decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())),
+                                    rest>;
+};
+template <class P>
+struct kept_for_saves : std::bool_constant<is_foreign<P>() || is_save_policy<P>()> {};
+template <class P>
+struct kept_for_loads : std::bool_constant<!storage_policy<P>> {};
+
+/// checkpoint_manager's one pack holds the policies of its saves and of its restores: the saves
+/// take the mode and the storage policies, the restores the mode and the load policies. Anything
+/// else still fails policy_set_of's first check.
+template <class... P>
+using checkpoint_save_policies = policy_set_of<full_model, typename filter_policies<kept_for_saves, flatten_t<P...>>::type, policy_call::save>;
+template <class... P>
+using checkpoint_load_policies = policy_set_of<as_saved, typename filter_policies<kept_for_loads, flatten_t<P...>>::type, policy_call::load>;
 
 }  // namespace detail
 }  // namespace h5ser

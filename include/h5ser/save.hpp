@@ -20,7 +20,7 @@ namespace h5ser {
 template <class... Policies, class Model>
 void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::save_policies<Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
     detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }

@@ -73,7 +73,7 @@ template <class... Policies, class Model>
 [[nodiscard("the save runs in the background: keep the pending_save and wait() for it")]] pending_save save_async(
     const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::save_policies<Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
     return detail::pending_save_access::make(detail::process_saver().start(
         [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },

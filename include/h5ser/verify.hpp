@@ -39,8 +39,19 @@ struct verify_report {
     std::string stored_fingerprint;    ///< the root `fingerprint` attribute ("" when absent)
     std::string computed_fingerprint;  ///< over the tensors as they are in the file
     std::vector<dataset_check> datasets;  ///< in field (creation) order
+    /// False for files of other programs (h5py, Keras): no seal and no h5ser root attributes, so
+    /// there are no checksums and no fingerprint to check the tensors against. Their datasets are
+    /// still read whole (status no_checksum when that works, unreadable when not), and
+    /// computed_fingerprint is theirs, to compare with a fingerprint known some other way.
+    bool written_by_h5ser = true;
 
     [[nodiscard]] bool fingerprint_ok() const { return !stored_fingerprint.empty() && stored_fingerprint == computed_fingerprint; }
+    /// Every dataset of a file h5ser did not write reads whole (nothing more can be checked).
+    [[nodiscard]] bool readable() const {
+        for (const auto& d : datasets)
+            if (d.result == dataset_check::status::unreadable) return false;
+        return true;
+    }
     /// Sealed, every dataset matches its checksum, and the fingerprint matches.
     [[nodiscard]] bool ok() const {
         for (const auto& d : datasets)

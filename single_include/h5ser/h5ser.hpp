@@ -908,7 +908,8 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 //     h5ser::load_into<h5ser::lenient>(model, "old.h5");      // keep fields the file lacks
 //
 // Policies are empty types composed as template arguments in any order. Each names the category it
-// belongs to; two policies of one category in one call is a compile error.
+// belongs to; two policies of one category in one call is a compile error, and so is a policy the
+// call cannot use (a storage policy given to a load, h5ser::lenient given to a save).
 
 
 // ---- h5ser/storage_policy.hpp ------------------------------------------------------------------
@@ -1313,16 +1314,59 @@ struct pick_policy<C, Default, First, Rest...> {
                                     typename pick_policy<C, Default, Rest...>::type>;
 };
 
-template <class DefaultMode, class Tuple>
+// The default mode of load: whatever the file says it holds.
+struct as_saved {
+    static constexpr auto h5ser_policy_category = policy_category::mode;
+    static constexpr auto mode = save_mode::as_saved;
+};
+
+/// Which call a set of policies is for: each takes only the policies it can use, so that a policy
+/// is never silently ignored.
+enum class policy_call {
+    save,      ///< save, save_async, fingerprint, h5ser::mpi::save: the mode and storage policies
+    load,      ///< load, load_into: the mode, strictness, verification and memory
+    mpi_load,  ///< h5ser::mpi::load, load_into: as load, but no memory policy (ranks read their slices)
+};
+
+template <class P>
+constexpr bool is_save_policy() {
+    return storage_policy<P> || policy_category_of<P>() == static_cast<int>(policy_category::mode);
+}
+template <class P>
+constexpr bool is_mpi_load_policy() {
+    return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory);
+}
+/// Not an h5ser policy at all: policy_set_of's first check says so.
+template <class P>
+constexpr bool is_foreign() {
+    return !policy<P> && !storage_policy<P>;
+}
+
+template <class DefaultMode, class Tuple, policy_call Call>
 struct policy_set_of;
-template <class DefaultMode, class... P>
-struct policy_set_of<DefaultMode, std::tuple<P...>> {
+template <class DefaultMode, class... P, policy_call Call>
+struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
+    static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
+                  "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
+                  "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
+                  "..., presets such as h5ser::compact); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+                  "h5ser::mapped_memory and h5ser::owned_memory are load policies");
+    static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
+                  "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
+                  "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
+                  "h5ser::owned_memory; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
+                  "is read as it was stored");
+    static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
+                  "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
+                  "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
+                  "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply, and storage policies are "
+                  "for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
@@ -1337,15 +1381,41 @@ struct policy_set_of<DefaultMode, std::tuple<P...>> {
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
-/// The policies of one call (presets expanded), each category resolved to its default when not given.
-template <class DefaultMode, class... P>
-using policy_set = policy_set_of<DefaultMode, flatten_t<P...>>;
+/// The policies of a save (presets expanded), each category resolved to its default when not given.
+template <class... P>
+using save_policies = policy_set_of<full_model, flatten_t<P...>, policy_call::save>;
+/// The policies of a load.
+template <class... P>
+using load_policies = policy_set_of<as_saved, flatten_t<P...>, policy_call::load>;
+/// The policies of an MPI load.
+template <class... P>
+using mpi_load_policies = policy_set_of<as_saved, flatten_t<P...>, policy_call::mpi_load>;
 
-// The default mode of load: whatever the file says it holds.
-struct as_saved {
-    static constexpr auto h5ser_policy_category = policy_category::mode;
-    static constexpr auto mode = save_mode::as_saved;
+/// The policies of `Tuple` that `Keep<P>::value` accepts, as a tuple.
+template <template <class> class Keep, class Tuple>
+struct filter_policies;
+template <template <class> class Keep>
+struct filter_policies<Keep, std::tuple<>> {
+    using type = std::tuple<>;
 };
+template <template <class> class Keep, class First, class... Rest>
+struct filter_policies<Keep, std::tuple<First, Rest...>> {
+    using rest = typename filter_policies<Keep, std::tuple<Rest...>>::type;
+    using type = std::conditional_t<Keep<First>::value, decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())),
+                                    rest>;
+};
+template <class P>
+struct kept_for_saves : std::bool_constant<is_foreign<P>() || is_save_policy<P>()> {};
+template <class P>
+struct kept_for_loads : std::bool_constant<!storage_policy<P>> {};
+
+/// checkpoint_manager's one pack holds the policies of its saves and of its restores: the saves
+/// take the mode and the storage policies, the restores the mode and the load policies. Anything
+/// else still fails policy_set_of's first check.
+template <class... P>
+using checkpoint_save_policies = policy_set_of<full_model, typename filter_policies<kept_for_saves, flatten_t<P...>>::type, policy_call::save>;
+template <class... P>
+using checkpoint_load_policies = policy_set_of<as_saved, typename filter_policies<kept_for_loads, flatten_t<P...>>::type, policy_call::load>;
 
 }  // namespace detail
 }  // namespace h5ser
@@ -1470,9 +1540,27 @@ private:
     hid_t id_ = H5I_INVALID_HID;
 };
 
+/// The file a `where` names. Owned, so that a `where` kept by an object (a row_dataset, a writer)
+/// stays valid whatever happens to the string it was made from; shared, so that copying a `where`,
+/// which the walks do at every node, allocates nothing for it.
+class file_name {
+public:
+    file_name() = default;
+    file_name(std::string_view name) : name_(std::make_shared<const std::string>(name)) {}  // NOLINT: implicit by design
+    file_name(const std::string& name) : file_name(std::string_view(name)) {}             // NOLINT
+    file_name(const char* name) : file_name(std::string_view(name)) {}                    // NOLINT
+
+    operator std::string_view() const noexcept { return view(); }  // NOLINT
+    [[nodiscard]] std::string_view view() const noexcept { return name_ ? std::string_view(*name_) : std::string_view(); }
+    [[nodiscard]] bool empty() const noexcept { return view().empty(); }
+
+private:
+    std::shared_ptr<const std::string> name_;
+};
+
 /// Where an operation happens, for messages: the file, the C++ field path and the HDF5 path.
 struct where {
-    std::string_view file;
+    file_name file;
     std::string field;
     std::string h5;
 
@@ -3697,7 +3785,7 @@ namespace h5ser {
 template <class... Policies, class Model>
 void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::save_policies<Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
     detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }
@@ -3799,7 +3887,6 @@ struct replayed_node : snapshot_node {
 /// A save walk taken down as it happens (the snapshot is the walk's sink), then replayed, any
 /// number of times, into the sinks of a file. Tensors are recorded as pointers into the model
 /// until copy_tensors() copies them; attributes, names and paths are copied as they are recorded.
-/// Not movable: recorded locations refer to its own path.
 class model_snapshot {
 public:
     model_snapshot(std::string path, std::string_view model_type) : path_(std::move(path)), model_type_(model_type) {}
@@ -3853,7 +3940,7 @@ private:
     struct named {
         named(std::string_view n, const where& a) : name(n), at(a) {}
         std::string name;
-        where at;  // its file is path_
+        where at;
     };
     template <class E, std::size_t Rank>
     struct dataset_node final : replayed_node<dataset_node<E, Rank>>, named {
@@ -4113,7 +4200,7 @@ template <class... Policies, class Model>
 [[nodiscard("the save runs in the background: keep the pending_save and wait() for it")]] pending_save save_async(
     const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::save_policies<Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
     return detail::pending_save_access::make(detail::process_saver().start(
         [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
@@ -4790,7 +4877,7 @@ template <class Model, class... Policies>
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, true, progress);
+    detail::load_model<detail::load_policies<Policies...>>(model, path, true, progress);
     return model;
 }
 
@@ -4800,7 +4887,7 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_model<detail::policy_set<detail::as_saved, Policies...>>(model, path, false, progress);
+    detail::load_model<detail::load_policies<Policies...>>(model, path, false, progress);
 }
 
 }  // namespace h5ser
@@ -4867,7 +4954,7 @@ namespace h5ser {
 template <class... Policies, class Model>
 [[nodiscard]] std::string fingerprint(const Model& model) {
     static_assert(detail::assert_model_type<Model>());
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::save_policies<Policies...>;
     detail::fingerprint_sink visitor;
     detail::walk_fields<policies::mode>(visitor, model, detail::where{{}, {}, "/"});
     return visitor.hex();
@@ -4916,8 +5003,19 @@ struct verify_report {
     std::string stored_fingerprint;    ///< the root `fingerprint` attribute ("" when absent)
     std::string computed_fingerprint;  ///< over the tensors as they are in the file
     std::vector<dataset_check> datasets;  ///< in field (creation) order
+    /// False for files of other programs (h5py, Keras): no seal and no h5ser root attributes, so
+    /// there are no checksums and no fingerprint to check the tensors against. Their datasets are
+    /// still read whole (status no_checksum when that works, unreadable when not), and
+    /// computed_fingerprint is theirs, to compare with a fingerprint known some other way.
+    bool written_by_h5ser = true;
 
     [[nodiscard]] bool fingerprint_ok() const { return !stored_fingerprint.empty() && stored_fingerprint == computed_fingerprint; }
+    /// Every dataset of a file h5ser did not write reads whole (nothing more can be checked).
+    [[nodiscard]] bool readable() const {
+        for (const auto& d : datasets)
+            if (d.result == dataset_check::status::unreadable) return false;
+        return true;
+    }
     /// Sealed, every dataset matches its checksum, and the fingerprint matches.
     [[nodiscard]] bool ok() const {
         for (const auto& d : datasets)
@@ -5010,15 +5108,19 @@ namespace h5ser {
 
 /// Saves checkpoints as `<directory>/ckpt-<step, 6+ digits>.h5`, each written atomically, keeps the
 /// newest `keep_last` and the best `keep_best` and deletes the others, and updates the text file
-/// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies are those of
-/// h5ser::save and h5ser::load_into (full model by default: resuming needs the optimizer state).
+/// `<directory>/latest` (the newest checkpoint's file name) atomically. Policies may be those of
+/// h5ser::save and of h5ser::load_into, in one pack: saves take the mode (full model by default:
+/// resuming needs the optimizer state) and the storage policies, restores the mode and the load
+/// policies.
+///
+///     h5ser::checkpoint_manager<Model, h5ser::weights_only, h5ser::compact, h5ser::no_verify> checkpoints("run");
 ///
 /// save_async writes checkpoints in the background (see h5ser::save_async), one at a time per
 /// manager; the manager keeps the staging memory for the next one, and its destructor waits for
 /// the checkpoint in flight.
 template <class Model, class... Policies>
 class checkpoint_manager : private detail::checkpoint_directory {
-    using policies = detail::policy_set<full_model, Policies...>;
+    using policies = detail::checkpoint_save_policies<Policies...>;  // the mode and storage policies
 
     /// The root attributes of a checkpoint: its step, and its metric if any.
     struct checkpoint_attributes {
@@ -5079,7 +5181,8 @@ public:
     std::optional<std::uint64_t> restore_latest(Model& model) const {
         const auto newest = latest();
         if (!newest) return std::nullopt;
-        load_into<Policies...>(model, newest->path);
+        static_assert(detail::assert_model_type<Model>());
+        detail::load_model<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
         return newest->step;
     }
 
@@ -5484,12 +5587,9 @@ public:
     }
 
 private:
-    data_file(detail::handle file, std::string path) : file_(std::move(file)), path_(std::move(path)), root_{{}, {}, "/"} {
-        root_.file = path_;
-    }
+    data_file(detail::handle file, const std::string& path) : file_(std::move(file)), root_{path, {}, "/"} {}
     detail::handle file_;
-    std::string path_;
-    detail::where root_;
+    detail::where root_;  // owns the file's name: row datasets and moved data_files keep it
 };
 
 }  // namespace h5ser
@@ -8049,6 +8149,7 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::open_root(file.get(), path);
     report.stored_fingerprint = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at).value_or("");
+    report.written_by_h5ser = report.seal_ok || H5Aexists(root.get(), detail::format::version_attribute) > 0;
     detail::verify_walk walk{file.get(), path, report, contents ? &*contents : nullptr, {}, {}};
     walk.collect(root.get(), "/", 0);
     std::uint64_t total = 0, done = 0;

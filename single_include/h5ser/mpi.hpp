@@ -1211,7 +1211,7 @@ namespace h5ser::mpi {
 template <class... Policies, class Model>
 void save(const Model& model, const std::string& path, MPI_Comm comm, const sharding& shards = {}, const progress_callback& progress = {}) {
     static_assert(h5ser::detail::assert_model_type<Model>());
-    using policies = h5ser::detail::policy_set<full_model, Policies...>;
+    using policies = h5ser::detail::save_policies<Policies...>;
     static_assert(policies::mode != h5ser::detail::save_mode::as_saved);
     detail::parallel_save<policies::mode>(model, path, comm, shards, policies::storage::plan(), progress);
 }
@@ -1224,7 +1224,7 @@ template <class Model, class... Policies>
     static_assert(h5ser::detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::mpi::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::parallel_load<h5ser::detail::policy_set<h5ser::detail::as_saved, Policies...>>(model, path, comm, shards, true);
+    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true);
     return model;
 }
 
@@ -1232,7 +1232,7 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
     static_assert(h5ser::detail::assert_model_type<Model>());
-    detail::parallel_load<h5ser::detail::policy_set<h5ser::detail::as_saved, Policies...>>(model, path, comm, shards, false);
+    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false);
 }
 
 }  // namespace h5ser::mpi

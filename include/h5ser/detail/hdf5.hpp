@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,9 +56,27 @@ private:
     hid_t id_ = H5I_INVALID_HID;
 };
 
+/// The file a `where` names. Owned, so that a `where` kept by an object (a row_dataset, a writer)
+/// stays valid whatever happens to the string it was made from; shared, so that copying a `where`,
+/// which the walks do at every node, allocates nothing for it.
+class file_name {
+public:
+    file_name() = default;
+    file_name(std::string_view name) : name_(std::make_shared<const std::string>(name)) {}  // NOLINT: implicit by design
+    file_name(const std::string& name) : file_name(std::string_view(name)) {}             // NOLINT
+    file_name(const char* name) : file_name(std::string_view(name)) {}                    // NOLINT
+
+    operator std::string_view() const noexcept { return view(); }  // NOLINT
+    [[nodiscard]] std::string_view view() const noexcept { return name_ ? std::string_view(*name_) : std::string_view(); }
+    [[nodiscard]] bool empty() const noexcept { return view().empty(); }
+
+private:
+    std::shared_ptr<const std::string> name_;
+};
+
 /// Where an operation happens, for messages: the file, the C++ field path and the HDF5 path.
 struct where {
-    std::string_view file;
+    file_name file;
     std::string field;
     std::string h5;
 

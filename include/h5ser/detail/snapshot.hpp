@@ -96,7 +96,6 @@ struct replayed_node : snapshot_node {
 /// A save walk taken down as it happens (the snapshot is the walk's sink), then replayed, any
 /// number of times, into the sinks of a file. Tensors are recorded as pointers into the model
 /// until copy_tensors() copies them; attributes, names and paths are copied as they are recorded.
-/// Not movable: recorded locations refer to its own path.
 class model_snapshot {
 public:
     model_snapshot(std::string path, std::string_view model_type) : path_(std::move(path)), model_type_(model_type) {}
@@ -150,7 +149,7 @@ private:
     struct named {
         named(std::string_view n, const where& a) : name(n), at(a) {}
         std::string name;
-        where at;  // its file is path_
+        where at;
     };
     template <class E, std::size_t Rank>
     struct dataset_node final : replayed_node<dataset_node<E, Rank>>, named {

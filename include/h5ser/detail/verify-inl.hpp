@@ -110,6 +110,7 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::open_root(file.get(), path);
     report.stored_fingerprint = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at).value_or("");
+    report.written_by_h5ser = report.seal_ok || H5Aexists(root.get(), detail::format::version_attribute) > 0;
     detail::verify_walk walk{file.get(), path, report, contents ? &*contents : nullptr, {}, {}};
     walk.collect(root.get(), "/", 0);
     std::uint64_t total = 0, done = 0;
