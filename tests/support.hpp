@@ -73,6 +73,24 @@ h5ser::error expect_error(F&& f) {
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+/// Flips one bit of byte `byte` of a contiguous dataset's elements in the file (its offset from
+/// HDF5): damage the seal's metadata hash does not cover, which only the tensor's checksum finds.
+inline void flip_element_bit(const std::string& path, const char* dataset, std::size_t byte = 17) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+    const haddr_t offset = d >= 0 ? H5Dget_offset(d) : HADDR_UNDEF;
+    if (d >= 0) H5Dclose(d);
+    H5Fclose(f);
+    REQUIRE(offset != HADDR_UNDEF);
+    std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(offset + byte));
+    char c = 0;
+    io.get(c);
+    io.seekp(static_cast<std::streamoff>(offset + byte));
+    io.put(static_cast<char>(c ^ 0x04));
+}
+
 /// A memory figure of this process from /proc/self/status ("VmRSS", "VmHWM", "RssAnon"), in
 /// bytes; 0 when it is not there.
 inline std::uint64_t status_bytes(const std::string& field) {

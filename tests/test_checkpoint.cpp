@@ -103,23 +103,6 @@ TEST_CASE("a run killed at any moment restarts from the newest complete checkpoi
 }
 
 namespace {
-/// Flips one bit of the first element of the contiguous dataset `dataset` in the file at `path`.
-void flip_first_element(const std::string& path, const char* dataset) {
-    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    REQUIRE(file >= 0);
-    const hid_t ds = H5Dopen2(file, dataset, H5P_DEFAULT);
-    const haddr_t offset = H5Dget_offset(ds);
-    H5Dclose(ds);
-    H5Fclose(file);
-    REQUIRE(offset != HADDR_UNDEF);
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(offset));
-    char byte = 0;
-    f.read(&byte, 1);
-    byte = static_cast<char>(byte ^ 0x10);
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.write(&byte, 1);
-}
 bool filtered(const std::string& path, const char* dataset) {
     const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     const hid_t ds = H5Dopen2(file, dataset, H5P_DEFAULT);
@@ -144,7 +127,7 @@ TEST_CASE("a checkpoint_manager gives the storage policies of its pack to saves 
     h5ser::checkpoint_manager<Weights, h5ser::contiguous, h5ser::no_verify> unverified(dir.file("plain"));
     unverified.save(at_step(2), 2);
     CHECK_FALSE(filtered(unverified.path_for(2), "/w"));
-    flip_first_element(unverified.path_for(2), "/w");
+    test::flip_element_bit(unverified.path_for(2), "/w", 0);
     // The restore used h5ser::no_verify: the tensor is loaded as stored, checksum unchecked.
     CHECK(unverified.restore_latest(restored) == 2u);
     CHECK_FALSE(test::same_bytes(restored.w, at_step(2).w));

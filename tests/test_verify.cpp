@@ -28,22 +28,6 @@ Model make_model(std::size_t layers) {
     return m;
 }
 
-/// Flips one bit inside a contiguous dataset's elements (its file offset from HDF5).
-void flip_element_bit(const std::string& path, const char* dataset) {
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
-    const haddr_t offset = H5Dget_offset(d);
-    H5Dclose(d);
-    H5Fclose(f);
-    REQUIRE(offset != HADDR_UNDEF);
-    std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
-    io.seekg(static_cast<std::streamoff>(offset + 17));
-    char c = 0;
-    io.get(c);
-    io.seekp(static_cast<std::streamoff>(offset + 17));
-    io.put(static_cast<char>(c ^ 0x04));
-}
-
 }  // namespace
 
 TEST_CASE("verify_file: an intact file passes, its fingerprint is the one save computed") {
@@ -62,7 +46,7 @@ TEST_CASE("verify_file: an intact file passes, its fingerprint is the one save c
 TEST_CASE("verify_file: a flipped bit in one tensor names that tensor and breaks the fingerprint") {
     test::scratch_dir dir;
     h5ser::save(make_model(3), dir.file("m.h5"));
-    flip_element_bit(dir.file("m.h5"), "/layers/1/kernel");
+    test::flip_element_bit(dir.file("m.h5"), "/layers/1/kernel");
     const auto report = h5ser::verify_file(dir.file("m.h5"));
     CHECK_FALSE(report.ok());
     CHECK(report.seal_ok);  // element bytes are covered by checksums, not by the seal

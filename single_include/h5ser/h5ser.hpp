@@ -2914,6 +2914,11 @@ inline const char* h5_object_name(H5I_type_t type) noexcept {
     }
 }
 
+/// Opens child `name` of `parent` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a
+/// kind_mismatch problem (`expected` against what it is) and returns no handle otherwise.
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at);
+
 inline const char* link_type_name(H5L_type_t type) noexcept {
     switch (type) {
         case H5L_TYPE_HARD: return "hard link";
@@ -4433,10 +4438,6 @@ presence find_member(problem_list& problems, const member_listing& siblings, std
         return presence::present;
     }
 }
-
-/// Opens child `name` of `parent` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
-H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
-                                    const std::string& expected, const where& at);
 
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
@@ -6685,6 +6686,18 @@ H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const
                    "cannot create group");
 }
 
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at) {
+    const std::string n(name);
+    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
+    const H5I_type_t type = object_type(object.get());
+    if (type != want) {
+        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
+        return handle();
+    }
+    return object;
+}
+
 H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at) {
     member_listing out;
     if (is_group) {
@@ -7656,8 +7669,8 @@ H5SER_CORE_INLINE tree_group file_tree::root(const where& at) {
     tree_group g;
     g.path_ = "/";
     if (contents_) {
-        g.entry_ = contents_->group("/");
-        if (g.entry_) g.members_ = tree_detail::manifest_members(*contents_, *g.entry_);
+        g.entry_ = contents_->group("/");  // a checked manifest always lists its root
+        g.members_ = tree_detail::manifest_members(*contents_, *g.entry_);
     } else {
         g.id_ = open_root(file_.get(), path_);
         g.members_ = list_members(g.id_.get(), true, at);
@@ -7679,13 +7692,8 @@ H5SER_CORE_INLINE std::optional<tree_group> file_tree::open_group(problem_list& 
         g.members_ = tree_detail::manifest_members(*contents_, *g.entry_);
         return g;
     }
-    const std::string n(name);
-    g.id_ = checked(H5Oopen(parent.id_.get(), n.c_str(), H5P_DEFAULT), at, "cannot open object");
-    const H5I_type_t type = H5Iget_type(g.id_.get());
-    if (type != H5I_GROUP) {
-        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
-        return std::nullopt;
-    }
+    g.id_ = open_child(problems, parent.id_.get(), name, H5I_GROUP, expected, at);
+    if (!g.id_) return std::nullopt;
     g.members_ = list_members(g.id_.get(), true, at);
     return g;
 }
@@ -7701,7 +7709,7 @@ H5SER_CORE_INLINE H5I_type_t file_tree::object_type(const tree_group& group, con
 }
 
 H5SER_CORE_INLINE const manifest_record* file_tree::attribute(const tree_group& group, std::string_view name) const {
-    if (!contents_ || !group.entry_) return nullptr;
+    if (!contents_) return nullptr;  // with a manifest, every group has its entry
     for (const std::size_t i : group.entry_->attributes)
         if (contents_->records()[i].name == name) return &contents_->records()[i];
     return nullptr;
@@ -7761,18 +7769,6 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link) {
     if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
     return h5_object_name(tree.object_type(group, link)) + std::string(" '") + link.name + "'";
-}
-
-H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
-                                    const std::string& expected, const where& at) {
-    const std::string n(name);
-    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
-    const H5I_type_t type = object_type(object.get());
-    if (type != want) {
-        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
-        return handle();
-    }
-    return object;
 }
 
 H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at) {

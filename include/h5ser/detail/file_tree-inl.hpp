@@ -29,8 +29,8 @@ H5SER_CORE_INLINE tree_group file_tree::root(const where& at) {
     tree_group g;
     g.path_ = "/";
     if (contents_) {
-        g.entry_ = contents_->group("/");
-        if (g.entry_) g.members_ = tree_detail::manifest_members(*contents_, *g.entry_);
+        g.entry_ = contents_->group("/");  // a checked manifest always lists its root
+        g.members_ = tree_detail::manifest_members(*contents_, *g.entry_);
     } else {
         g.id_ = open_root(file_.get(), path_);
         g.members_ = list_members(g.id_.get(), true, at);
@@ -52,13 +52,8 @@ H5SER_CORE_INLINE std::optional<tree_group> file_tree::open_group(problem_list& 
         g.members_ = tree_detail::manifest_members(*contents_, *g.entry_);
         return g;
     }
-    const std::string n(name);
-    g.id_ = checked(H5Oopen(parent.id_.get(), n.c_str(), H5P_DEFAULT), at, "cannot open object");
-    const H5I_type_t type = H5Iget_type(g.id_.get());
-    if (type != H5I_GROUP) {
-        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
-        return std::nullopt;
-    }
+    g.id_ = open_child(problems, parent.id_.get(), name, H5I_GROUP, expected, at);
+    if (!g.id_) return std::nullopt;
     g.members_ = list_members(g.id_.get(), true, at);
     return g;
 }
@@ -74,7 +69,7 @@ H5SER_CORE_INLINE H5I_type_t file_tree::object_type(const tree_group& group, con
 }
 
 H5SER_CORE_INLINE const manifest_record* file_tree::attribute(const tree_group& group, std::string_view name) const {
-    if (!contents_ || !group.entry_) return nullptr;
+    if (!contents_) return nullptr;  // with a manifest, every group has its entry
     for (const std::size_t i : group.entry_->attributes)
         if (contents_->records()[i].name == name) return &contents_->records()[i];
     return nullptr;

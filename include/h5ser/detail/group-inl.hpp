@@ -29,6 +29,18 @@ H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const
                    "cannot create group");
 }
 
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at) {
+    const std::string n(name);
+    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
+    const H5I_type_t type = object_type(object.get());
+    if (type != want) {
+        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
+        return handle();
+    }
+    return object;
+}
+
 H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at) {
     member_listing out;
     if (is_group) {

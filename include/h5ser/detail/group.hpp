@@ -11,6 +11,7 @@
 
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/problems.hpp"
 #include "h5ser/config.hpp"
 
 namespace h5ser::detail {
@@ -69,6 +70,11 @@ inline const char* h5_object_name(H5I_type_t type) noexcept {
         default: return "object";
     }
 }
+
+/// Opens child `name` of `parent` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a
+/// kind_mismatch problem (`expected` against what it is) and returns no handle otherwise.
+H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
+                                    const std::string& expected, const where& at);
 
 inline const char* link_type_name(H5L_type_t type) noexcept {
     switch (type) {

@@ -13,18 +13,6 @@ H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_gr
     return h5_object_name(tree.object_type(group, link)) + std::string(" '") + link.name + "'";
 }
 
-H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
-                                    const std::string& expected, const where& at) {
-    const std::string n(name);
-    handle object = checked(H5Oopen(parent, n.c_str(), H5P_DEFAULT), at, "cannot open object");
-    const H5I_type_t type = object_type(object.get());
-    if (type != want) {
-        problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected, h5_object_name(type), {}});
-        return handle();
-    }
-    return object;
-}
-
 H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at) {
     problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected, link_type_name(type),
                   "h5ser does not follow links that may leave the file"});

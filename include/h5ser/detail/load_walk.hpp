@@ -135,10 +135,6 @@ presence find_member(problem_list& problems, const member_listing& siblings, std
     }
 }
 
-/// Opens child `name` of `parent` and checks it is a `want` (H5I_GROUP or H5I_DATASET); records a problem otherwise.
-H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,
-                                    const std::string& expected, const where& at);
-
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
 
