@@ -232,6 +232,35 @@ TEST_CASE("a failing fsync surfaces from wait() and leaves the previous file int
     CHECK(test::count_files(dir.path()) == 1);
 }
 
+namespace {
+/// For a forked child (test::run_in_child) whose disk cannot hold a model with a block of
+/// `rows` x `cols` floats: save_async over the file at `path` must fail from wait() with an error
+/// saying `expected`, and leave the file and its directory as they were. Returns 0 when so, else 1
+/// with the reason on stderr.
+int save_async_onto_full_disk(const std::string& path, std::size_t rows, std::size_t cols, const char* expected) {
+    const auto fail = [](const std::string& why) {
+        std::fprintf(stderr, "%s\n", why.c_str());
+        return 1;
+    };
+    const std::string old_bytes = file_bytes(path);
+    Everything big = make_everything(9);
+    big.blocks[0] = make_block(rows, cols, 9);
+    try {
+        auto pending = h5ser::save_async(big, path);
+        big.blocks.clear();
+        pending.wait();
+    } catch (const h5ser::error& err) {
+        if (!test::contains(err.what(), expected)) return fail(err.what());
+        if (file_bytes(path) != old_bytes) return fail("the previous file changed");
+        if (test::count_files(std::filesystem::path(path).parent_path()) != 1) return fail("a temporary was left behind");
+        return 0;
+    } catch (...) {
+        return fail("not an h5ser::error");
+    }
+    return fail("the save succeeded");
+}
+}  // namespace
+
 TEST_CASE("a full disk (a file size limit) surfaces from wait() and leaves the previous file intact") {
     test::scratch_dir dir;
     const Everything old_model = make_everything(8);
@@ -241,31 +270,14 @@ TEST_CASE("a full disk (a file size limit) surfaces from wait() and leaves the p
         MESSAGE("SKIPPED under sanitizers: a forked child of a threaded process");
         return;
     }
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
+    const auto outcome = test::run_in_child([&] {
         // The kernel refuses writes past 64 KiB with EFBIG, as a full disk refuses them with ENOSPC.
         ::signal(SIGXFSZ, SIG_IGN);
         rlimit limit{65536, 65536};
         ::setrlimit(RLIMIT_FSIZE, &limit);
-        Everything big = make_everything(9);
-        big.blocks[0] = make_block(256, 256, 9);  // 256 KiB
-        try {
-            auto pending = h5ser::save_async(big, dir.file("m.h5"));
-            big.blocks.clear();
-            pending.wait();
-        } catch (const h5ser::error& err) {
-            if (!test::contains(err.what(), "File too large")) ::_exit(4);
-            ::_exit(test::count_files(dir.path()) == 1 ? 0 : 3);
-        } catch (...) {
-            ::_exit(5);
-        }
-        ::_exit(1);
-    }
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+        return save_async_onto_full_disk(dir.file("m.h5"), 256, 256, "File too large");  // 256 KiB
+    });
+    CHECK(outcome == test::child_outcome::exit_0);
     CHECK(file_bytes(dir.file("m.h5")) == old_bytes);
 }
 
@@ -277,46 +289,25 @@ TEST_CASE("a full disk (ENOSPC on a 1 MiB tmpfs) surfaces from wait() and leaves
         MESSAGE("SKIPPED: mounting a tmpfs needs root (and no sanitizer: a forked child of a threaded process)");
         return;
     }
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
+    const auto outcome = test::run_in_child([&] {
         // A mount namespace of the child's own: the tmpfs is gone with it.
         if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
             ::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1m") != 0)
-            ::_exit(77);
+            return 2;
         const std::string path = disk + "/m.h5";
         try {
             h5ser::save(make_everything(12), path);
         } catch (...) {
-            ::_exit(6);
+            return 1;
         }
-        const std::string old_bytes = file_bytes(path);
-        Everything big = make_everything(13);
-        big.blocks[0] = make_block(1024, 512, 13);  // 2 MiB: more than the disk holds beside the old file
-        try {
-            auto pending = h5ser::save_async(big, path);
-            big.blocks.clear();
-            pending.wait();
-        } catch (const h5ser::error& err) {
-            if (!test::contains(err.what(), "No space left on device")) {
-                std::fprintf(stderr, "%s\n", err.what());
-                ::_exit(4);
-            }
-            if (file_bytes(path) != old_bytes) ::_exit(3);
-            ::_exit(test::count_files(disk) == 1 ? 0 : 2);  // the temporary is gone too
-        } catch (...) {
-            ::_exit(5);
-        }
-        ::_exit(1);
-    }
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    REQUIRE(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 77) {
+        // 2 MiB: more than the disk holds beside the old file.
+        return save_async_onto_full_disk(path, 1024, 512, "No space left on device");
+    });
+    if (outcome == test::child_outcome::exit_2) {
         MESSAGE("SKIPPED: this machine does not let a process mount a tmpfs in a namespace of its own");
         return;
     }
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(outcome == test::child_outcome::exit_0);
 }
 
 TEST_CASE("progress is reported from the background thread, which runs at a lower priority, up to done == total") {

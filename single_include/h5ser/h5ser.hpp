@@ -3937,9 +3937,11 @@ public:
     /// the snapshot refers to nothing of the model. Large snapshots are copied by two threads.
     H5SER_CORE_INLINE void copy_tensors(std::byte* staging);
 
-    /// Replays the walk into `sink`.
-    H5SER_CORE_INLINE void replay(save_census& sink) const;
-    H5SER_CORE_INLINE void replay(file_writer& sink) const;
+    /// Replays the walk into `sink`: a save_census or a file_writer (the sinks snapshot_node knows).
+    template <class Sink>
+    void replay(Sink& sink) const {
+        for (const auto& node : nodes_) node->replay(sink);
+    }
 
 private:
     struct named {
@@ -4111,6 +4113,10 @@ public:
 private:
     /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
     H5SER_CORE_INLINE void finish_previous();
+    /// Joins the thread of the last save started and hands that save over (job_ is then empty).
+    H5SER_CORE_INLINE std::shared_ptr<save_job> join_last();
+    /// The last save started, if any (for waiting on it without holding mutex_).
+    H5SER_CORE_INLINE std::shared_ptr<save_job> last_job();
     template <class Work>
     void launch(const std::shared_ptr<save_job>& job, Work work) {
         thread_ = std::thread([job, work = std::move(work)]() mutable {
@@ -7522,14 +7528,6 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
     if (helper.joinable()) helper.join();
 }
 
-H5SER_CORE_INLINE void model_snapshot::replay(save_census& sink) const {
-    for (const auto& node : nodes_) node->replay(sink);
-}
-
-H5SER_CORE_INLINE void model_snapshot::replay(file_writer& sink) const {
-    for (const auto& node : nodes_) node->replay(sink);
-}
-
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/background_save-inl.hpp ------------------------------------------------------
@@ -7582,42 +7580,39 @@ H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
 }
 
 H5SER_CORE_INLINE background_saver::~background_saver() {
-    if (thread_.joinable()) thread_.join();
-    if (!job_) return;
-    if (const std::exception_ptr error = job_->take_unseen_error()) {
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", job_->path().c_str(), e.what());
-        } catch (...) {
-            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", job_->path().c_str());
-        }
+    const std::shared_ptr<save_job> last = join_last();
+    const std::exception_ptr error = last ? last->take_unseen_error() : nullptr;
+    if (!error) return;
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", last->path().c_str(), e.what());
+    } catch (...) {
+        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", last->path().c_str());
     }
+}
+
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::join_last() {
+    if (thread_.joinable()) thread_.join();
+    return std::exchange(job_, nullptr);
 }
 
 H5SER_CORE_INLINE void background_saver::finish_previous() {
-    if (thread_.joinable()) thread_.join();
-    if (!job_) return;
-    const std::shared_ptr<save_job> previous = std::exchange(job_, nullptr);
-    if (const std::exception_ptr error = previous->take_unseen_error()) std::rethrow_exception(error);
+    const std::shared_ptr<save_job> previous = join_last();
+    if (const std::exception_ptr error = previous ? previous->take_unseen_error() : nullptr) std::rethrow_exception(error);
+}
+
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::last_job() {
+    const std::lock_guard lock(mutex_);
+    return job_;
 }
 
 H5SER_CORE_INLINE void background_saver::wait() {
-    std::shared_ptr<save_job> job;
-    {
-        const std::lock_guard lock(mutex_);
-        job = job_;
-    }
-    if (job) job->wait();
+    if (const auto job = last_job()) job->wait();
 }
 
 H5SER_CORE_INLINE void background_saver::wait_quietly() {
-    std::shared_ptr<save_job> job;
-    {
-        const std::lock_guard lock(mutex_);
-        job = job_;
-    }
-    if (job) job->wait_quietly();
+    if (const auto job = last_job()) job->wait_quietly();
 }
 
 H5SER_CORE_INLINE void background_saver::release_staging() {

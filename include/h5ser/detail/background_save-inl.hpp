@@ -56,42 +56,39 @@ H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
 }
 
 H5SER_CORE_INLINE background_saver::~background_saver() {
-    if (thread_.joinable()) thread_.join();
-    if (!job_) return;
-    if (const std::exception_ptr error = job_->take_unseen_error()) {
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", job_->path().c_str(), e.what());
-        } catch (...) {
-            std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", job_->path().c_str());
-        }
+    const std::shared_ptr<save_job> last = join_last();
+    const std::exception_ptr error = last ? last->take_unseen_error() : nullptr;
+    if (!error) return;
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", last->path().c_str(), e.what());
+    } catch (...) {
+        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", last->path().c_str());
     }
+}
+
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::join_last() {
+    if (thread_.joinable()) thread_.join();
+    return std::exchange(job_, nullptr);
 }
 
 H5SER_CORE_INLINE void background_saver::finish_previous() {
-    if (thread_.joinable()) thread_.join();
-    if (!job_) return;
-    const std::shared_ptr<save_job> previous = std::exchange(job_, nullptr);
-    if (const std::exception_ptr error = previous->take_unseen_error()) std::rethrow_exception(error);
+    const std::shared_ptr<save_job> previous = join_last();
+    if (const std::exception_ptr error = previous ? previous->take_unseen_error() : nullptr) std::rethrow_exception(error);
+}
+
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::last_job() {
+    const std::lock_guard lock(mutex_);
+    return job_;
 }
 
 H5SER_CORE_INLINE void background_saver::wait() {
-    std::shared_ptr<save_job> job;
-    {
-        const std::lock_guard lock(mutex_);
-        job = job_;
-    }
-    if (job) job->wait();
+    if (const auto job = last_job()) job->wait();
 }
 
 H5SER_CORE_INLINE void background_saver::wait_quietly() {
-    std::shared_ptr<save_job> job;
-    {
-        const std::lock_guard lock(mutex_);
-        job = job_;
-    }
-    if (job) job->wait_quietly();
+    if (const auto job = last_job()) job->wait_quietly();
 }
 
 H5SER_CORE_INLINE void background_saver::release_staging() {

@@ -90,6 +90,10 @@ public:
 private:
     /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
     H5SER_CORE_INLINE void finish_previous();
+    /// Joins the thread of the last save started and hands that save over (job_ is then empty).
+    H5SER_CORE_INLINE std::shared_ptr<save_job> join_last();
+    /// The last save started, if any (for waiting on it without holding mutex_).
+    H5SER_CORE_INLINE std::shared_ptr<save_job> last_job();
     template <class Work>
     void launch(const std::shared_ptr<save_job>& job, Work work) {
         thread_ = std::thread([job, work = std::move(work)]() mutable {

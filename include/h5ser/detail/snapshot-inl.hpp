@@ -80,12 +80,4 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
     if (helper.joinable()) helper.join();
 }
 
-H5SER_CORE_INLINE void model_snapshot::replay(save_census& sink) const {
-    for (const auto& node : nodes_) node->replay(sink);
-}
-
-H5SER_CORE_INLINE void model_snapshot::replay(file_writer& sink) const {
-    for (const auto& node : nodes_) node->replay(sink);
-}
-
 }  // namespace h5ser::detail

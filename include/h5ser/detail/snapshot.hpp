@@ -141,9 +141,11 @@ public:
     /// the snapshot refers to nothing of the model. Large snapshots are copied by two threads.
     H5SER_CORE_INLINE void copy_tensors(std::byte* staging);
 
-    /// Replays the walk into `sink`.
-    H5SER_CORE_INLINE void replay(save_census& sink) const;
-    H5SER_CORE_INLINE void replay(file_writer& sink) const;
+    /// Replays the walk into `sink`: a save_census or a file_writer (the sinks snapshot_node knows).
+    template <class Sink>
+    void replay(Sink& sink) const {
+        for (const auto& node : nodes_) node->replay(sink);
+    }
 
 private:
     struct named {
