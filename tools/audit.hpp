@@ -90,7 +90,7 @@ inline void large_attributes(hid_t object, const std::string& path, std::uint64_
 
 inline int audit(const std::string& path, std::uint64_t max_attribute_bytes, bool as_json) {
     namespace d = internal;
-    d::quiet_hdf5_errors quiet;
+    d::hdf5_scope hdf5;
     const h5ser::file_node tree = h5ser::inspect(path);
     std::vector<finding> findings;
 

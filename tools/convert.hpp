@@ -207,7 +207,7 @@ inline std::string weight_field(const std::string& layer, std::string weight) {
 }
 
 inline conversion keras_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, progress_bar& bar) {
-    d::quiet_hdf5_errors quiet;
+    d::hdf5_scope hdf5;
     const auto store = d::open_store(in);
     std::size_t count = 0;
     copy_progress progress{bar};
@@ -252,7 +252,7 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
 }
 
 inline conversion h5ser_to_keras(const std::string& in, const std::string& out, progress_bar& bar) {
-    d::quiet_hdf5_errors quiet;
+    d::hdf5_scope hdf5;
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
     d::handle root = d::open_root(file.get(), in);
@@ -359,7 +359,7 @@ inline void copy_tree(h5ser_file_writer& w, hid_t file, const h5ser::file_node& 
 
 inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan,
                                  const std::string& preset, progress_bar& bar) {
-    d::quiet_hdf5_errors quiet;
+    d::hdf5_scope hdf5;
     const h5ser::file_node tree = h5ser::inspect(in);
     std::optional<d::manifest> source_manifest;
     d::handle file = d::open_for_reading(in, true, &source_manifest);

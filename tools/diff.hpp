@@ -69,7 +69,7 @@ inline std::vector<double> as_doubles(const std::vector<unsigned char>& raw, con
 
 inline int diff(const std::string& a_path, const std::string& b_path, bool as_json) {
     namespace d = internal;
-    d::quiet_hdf5_errors quiet;
+    d::hdf5_scope hdf5;
     const h5ser::file_node a_tree = h5ser::inspect(a_path), b_tree = h5ser::inspect(b_path);
     std::vector<const h5ser::file_node*> a, b;
     collect_datasets(a_tree, a);

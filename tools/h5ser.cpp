@@ -7,8 +7,11 @@
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
 //     h5ser convert IN OUT [--to h5ser|keras] [--preset default|fast|compact|archival]
 //
-// Every command takes --json. Exit codes: 0 success (or equal), 1 a failed check (or different,
-// or an error reading a file), 2 a usage error. Errors are one line on stderr.
+// Every command takes --json and --trusted. Exit codes: 0 success (or equal), 1 a failed check (or
+// different, or an error reading a file), 2 a usage error. Errors are one line on stderr.
+//
+// Files h5ser did not seal (Keras's, h5py's) are parsed in a child process, so that a damaged one
+// cannot crash or hang the tool (isolate.hpp); --trusted parses them in place.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -17,6 +20,7 @@
 #include "audit.hpp"
 #include "convert.hpp"
 #include "diff.hpp"
+#include "isolate.hpp"
 #include "ls.hpp"
 #include "schema.hpp"
 #include "verify.hpp"
@@ -55,7 +59,12 @@ int main(int argc, char** argv) {
     convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
         ->check(CLI::IsMember({"h5ser", "keras"}));
     convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compact", "archival"}));
-    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert}) sub->add_flag("--json", as_json, "machine-readable output (JSON)");
+    bool trusted = false;
+    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert}) {
+        sub->add_flag("--json", as_json, "machine-readable output (JSON)");
+        sub->add_flag("--trusted", trusted, "parse files h5ser did not seal in this process (by default, in a child process that a "
+                                            "damaged file cannot crash or hang the tool through)");
+    }
 
     try {
         app.parse(argc, argv);
@@ -65,19 +74,29 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "h5ser: %s (run h5ser --help)\n", e.what());
         return 2;
     }
+    const auto command = [&]() -> int {
+        try {
+            if (*ls) return h5ser_cli::ls(file, as_json);
+            if (*verify) return h5ser_cli::verify(file, expect, as_json);
+            if (*diff) return h5ser_cli::diff(file, other, as_json);
+            if (*schema_cmd) return h5ser_cli::schema(file);
+            if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
+            if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
+        } catch (const h5ser::error& e) {
+            std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
+            return 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "h5ser: %s\n", first_line(e.what()).c_str());
+            return 1;
+        }
+        return 2;
+    };
+    std::vector<std::string> inputs{file};
+    if (*diff) inputs.push_back(other);
     try {
-        if (*ls) return h5ser_cli::ls(file, as_json);
-        if (*verify) return h5ser_cli::verify(file, expect, as_json);
-        if (*diff) return h5ser_cli::diff(file, other, as_json);
-        if (*schema_cmd) return h5ser_cli::schema(file);
-        if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
-        if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
-    } catch (const h5ser::error& e) {
+        return h5ser_cli::run_command(inputs, trusted, command);
+    } catch (const std::exception& e) {  // the child crashed or hung
         std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
         return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "h5ser: %s\n", first_line(e.what()).c_str());
-        return 1;
     }
-    return 2;
 }

@@ -13,9 +13,14 @@ namespace h5ser_cli::internal {
 using h5ser::detail::check;
 using h5ser::detail::checked;
 using h5ser::detail::handle;
-using h5ser::detail::quiet_hdf5_errors;
+using h5ser::detail::hdf5_scope;
 using h5ser::detail::throw_hdf5;
 using h5ser::detail::where;
+
+// Parsing files h5ser did not seal in a child process (the library's isolation).
+using h5ser::detail::isolation;
+using h5ser::detail::needs_isolation;
+using h5ser::detail::run_isolated;
 
 // Reading any HDF5 file (after the seal check, where there is one) as stored.
 using h5ser::detail::dataset_view;

@@ -27,7 +27,7 @@ void walk_schema(const internal::json_value& node, const std::string& path, cons
 }
 
 inline int schema(const std::string& path) {
-    internal::quiet_hdf5_errors quiet;
+    internal::hdf5_scope hdf5;
     internal::handle file = internal::open_for_reading(path);
     const internal::where at{path, {}, "/"};
     internal::handle root = internal::open_root(file.get(), path);

@@ -118,7 +118,7 @@ public:
         const auto newest = latest();
         if (!newest) return std::nullopt;
         static_assert(detail::assert_model_type<Model>());
-        detail::load_model<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
+        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
         return newest->step;
     }
 

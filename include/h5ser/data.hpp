@@ -65,7 +65,7 @@ public:
     /// Appends `rows` rows from contiguous memory (rows x row elements).
     void append(const T* data, std::size_t rows) {
         if (rows == 0) return;
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         auto dims = extent();
         const hsize_t first = dims[0];
         dims[0] += rows;
@@ -110,7 +110,7 @@ public:
 
     /// Reads rows [first, first + count) into `out`, which holds count x row elements.
     void read(std::size_t first, std::size_t count, T* out) const {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         check_range(first, count);
         if (count == 0) return;
         select(first, count, [&](hid_t memory, hid_t file) {
@@ -127,7 +127,7 @@ public:
     /// Reads the rows at `indices` (any order, repeats allowed) into `out`, in that order. Only the
     /// chunks holding those rows are read.
     void read_rows(const std::vector<std::size_t>& indices, T* out) const {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const std::size_t rows = size();
         for (std::size_t i : indices)
             if (i >= rows) check_range(i, 1);
@@ -249,7 +249,7 @@ class data_file {
 public:
     /// Creates (or truncates) `path`.
     static data_file create(const std::string& path) {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const detail::where at{path, {}, "/"};
         detail::handle fapl = detail::writer_file_access(at);
         const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
@@ -258,7 +258,7 @@ public:
     }
     /// Opens an existing data file, for appending unless `writable` is false.
     static data_file open(const std::string& path, bool writable = true) {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         if (!writable) return data_file(detail::open_for_reading(path, false), path);
         detail::handle probe = detail::open_for_reading(path, false);  // the usual "not found / not HDF5" errors
         probe.reset();
@@ -274,7 +274,7 @@ public:
     template <class T, std::size_t RowRank = 0, class... Policies>
     row_dataset<T, RowRank> create_rows(const std::string& name, std::array<std::size_t, RowRank> row_shape = {},
                                         std::size_t rows_per_chunk = 0) {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const detail::where at = root_.child(name);
         std::array<hsize_t, RowRank + 1> dims{}, max_dims{}, chunk{};
         max_dims[0] = H5S_UNLIMITED;
@@ -302,7 +302,7 @@ public:
     /// Opens row dataset `name`; its element type and rank must be T and RowRank + 1.
     template <class T, std::size_t RowRank = 0>
     row_dataset<T, RowRank> rows(const std::string& name) const {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const detail::where at = root_.child(name);
         detail::handle dataset = detail::checked(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), at, "no such row dataset");
         const detail::dataset_view view = detail::inspect_dataset(dataset.get(), at);

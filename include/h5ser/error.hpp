@@ -34,6 +34,7 @@ enum class errc : int {
     weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
     rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
+    isolation_failed = 21,       ///< a file h5ser did not seal crashed or hung the child process that parsed it
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -59,6 +60,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::weight_count_mismatch: return "weight count mismatch";
         case errc::not_keras_file: return "not a Keras file";
         case errc::rank_failed: return "another MPI rank failed";
+        case errc::isolation_failed: return "isolated parse failed";
     }
     return "error";
 }

@@ -11,7 +11,7 @@
 #include "h5ser/tensor.hpp"           // h5ser::tensor<T, Rank>
 #include "h5ser/tensor_adapter.hpp"   // h5ser::tensor_adapter: store your own array types
 #include "h5ser/reflect.hpp"          // h5ser::field_names_v, h5ser::type_name, h5ser::for_each_field
-#include "h5ser/policy.hpp"           // h5ser::full_model, weights_only, strict, lenient, verify, no_verify
+#include "h5ser/policy.hpp"           // h5ser::full_model, weights_only, strict, lenient, verify, no_verify, trusted, untrusted
 #include "h5ser/storage_policy.hpp"   // h5ser::contiguous, auto_chunk, chunked, deflate, ..., presets, stored
 #include "h5ser/optimizer_state.hpp"  // h5ser::optimizer_state, h5ser::is_optimizer_state
 #include "h5ser/mapping.hpp"          // how C++ types map onto HDF5

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/policy.hpp"
 
 namespace h5ser {
 
@@ -34,9 +35,26 @@ struct file_node {
     std::vector<file_node> children;   ///< groups: in creation order when the file tracks it, else by name
 };
 
+namespace detail {
+/// inspect, in this process.
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
+/// inspect, in a child process when `mode` says so for this file.
+H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode);
+}  // namespace detail
+
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
 /// short values). Soft and external links are listed, never followed.
-H5SER_CORE_INLINE file_node inspect(const std::string& path);
+///
+/// A file h5ser did not seal is read in a child process, so that a damaged one cannot crash or
+/// hang the program; `Policies` may be h5ser::trusted (read it here) or h5ser::untrusted (read
+/// sealed files in a child too). See docs/integrity.md.
+template <class... Policies>
+file_node inspect(const std::string& path) {
+    static_assert(((detail::policy_category_of<Policies>() == static_cast<int>(detail::policy_category::trust)) && ...),
+                  "h5ser::inspect takes h5ser::trusted or h5ser::untrusted");
+    static_assert(sizeof...(Policies) <= 1, "h5ser::inspect: give at most one of h5ser::trusted and h5ser::untrusted");
+    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_unsealed, Policies...>::type::isolate);
+}
 
 /// The tree as indented text, one object or attribute per line:
 ///

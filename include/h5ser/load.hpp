@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "h5ser/detail/format.hpp"
+#include "h5ser/detail/isolated_load.hpp"
 #include "h5ser/detail/load_walk.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
@@ -18,14 +19,16 @@ namespace h5ser {
 /// Strict by default: one h5ser::error lists every missing field, unexpected object, shape and dtype
 /// mismatch. A sealed format-2 file is mapped: its contiguous tensors are views of the mapping,
 /// verified before the model is returned (h5ser::owned_memory copies them instead; see
-/// docs/performance.md for what mapping adds). `progress` (optional) is
+/// docs/performance.md for what mapping adds). A file h5ser did not seal (written by h5py, or by
+/// h5ser before seals) is parsed in a child process, so that a damaged one cannot crash or hang
+/// the program (h5ser::trusted skips that; see docs/integrity.md). `progress` (optional) is
 /// told the file's bytes read so far (see h5ser/progress.hpp).
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_model<detail::load_policies<Policies...>>(model, path, true, progress);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress);
     return model;
 }
 
@@ -35,7 +38,7 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_model<detail::load_policies<Policies...>>(model, path, false, progress);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
 }
 
 }  // namespace h5ser

@@ -18,8 +18,14 @@
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification, memory };
+enum class policy_category { mode, strictness, verification, memory, trust };
 enum class save_mode { as_saved, full_model, weights_only };
+/// Which files a load parses in a child process (detail/isolation.hpp).
+enum class isolation {
+    unsealed,  ///< the default: files without an h5ser seal (sealed ones are checked before HDF5 parses them)
+    always,    ///< h5ser::untrusted: every file
+    never,     ///< h5ser::trusted: none
+};
 }  // namespace detail
 
 /// Every field: weights, hyperparameters, optimizer state, plus the schema. The default for save.
@@ -77,7 +83,30 @@ struct owned_memory {
     static constexpr bool map = false;
 };
 
+/// Loading parses the file in a child process even when h5ser sealed it: for files from sources
+/// you do not trust, since the seal is an unkeyed hash that detects damage, not forgery. By
+/// default, only files without an h5ser seal (Keras's, h5py's) are parsed in a child; see
+/// docs/integrity.md.
+struct untrusted {
+    static constexpr auto h5ser_policy_category = detail::policy_category::trust;
+    static constexpr auto isolate = detail::isolation::always;
+};
+
+/// Loading parses the file in this process, even when h5ser did not seal it: for files you vouch
+/// for (written by your own pipeline), to save the child process (about a millisecond, more for a
+/// big program; see docs/performance.md). A damaged file can then crash or hang the program.
+struct trusted {
+    static constexpr auto h5ser_policy_category = detail::policy_category::trust;
+    static constexpr auto isolate = detail::isolation::never;
+};
+
 namespace detail {
+
+// The default trust: isolate the files that have no seal.
+struct isolate_unsealed {
+    static constexpr auto h5ser_policy_category = policy_category::trust;
+    static constexpr auto isolate = isolation::unsealed;
+};
 
 template <class P>
 concept policy = requires { P::h5ser_policy_category; };
@@ -108,8 +137,8 @@ struct as_saved {
 /// is never silently ignored.
 enum class policy_call {
     save,      ///< save, save_async, fingerprint, h5ser::mpi::save: the mode and storage policies
-    load,      ///< load, load_into: the mode, strictness, verification and memory
-    mpi_load,  ///< h5ser::mpi::load, load_into: as load, but no memory policy (ranks read their slices)
+    load,      ///< load, load_into: the mode, strictness, verification, memory and trust
+    mpi_load,  ///< h5ser::mpi::load, load_into: as load, but no memory policy (ranks read their slices) and no trust (no child)
 };
 
 template <class P>
@@ -118,7 +147,8 @@ constexpr bool is_save_policy() {
 }
 template <class P>
 constexpr bool is_mpi_load_policy() {
-    return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory);
+    return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory) &&
+           policy_category_of<P>() != static_cast<int>(policy_category::trust);
 }
 /// Not an h5ser policy at all: policy_set_of's first check says so.
 template <class P>
@@ -133,23 +163,24 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, a storage "
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
     static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
                   "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
                   "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
                   "..., presets such as h5ser::compact); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory and h5ser::owned_memory are load policies");
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted and h5ser::untrusted are load policies");
     static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
                   "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
                   "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
+                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
                   "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
-                  "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply, and storage policies are "
+                  "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply; MPI ranks cannot parse in "
+                  "a child process, so h5ser::trusted and h5ser::untrusted do not apply; storage policies are "
                   "for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
@@ -157,11 +188,13 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(count<policy_category::strictness> <= 1, "h5ser: give at most one of h5ser::strict and h5ser::lenient");
     static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
     static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
+    static_assert(count<policy_category::trust> <= 1, "h5ser: give at most one of h5ser::trusted and h5ser::untrusted");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
+    static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_unsealed, P...>::type::isolate;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 

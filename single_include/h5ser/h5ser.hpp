@@ -30,6 +30,7 @@
 #include <map>
 #include <optional>
 #include <cstdlib>
+#include <shared_mutex>
 #include <functional>
 #include <unordered_map>
 #include <xxhash.h>
@@ -45,12 +46,17 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <chrono>
 #include <charconv>
 #include <numeric>
 #include <cstdio>
 #include <random>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <fstream>
 
@@ -121,6 +127,7 @@ enum class errc : int {
     weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
     rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
+    isolation_failed = 21,       ///< a file h5ser did not seal crashed or hung the child process that parsed it
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -146,6 +153,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::weight_count_mismatch: return "weight count mismatch";
         case errc::not_keras_file: return "not a Keras file";
         case errc::rank_failed: return "another MPI rank failed";
+        case errc::isolation_failed: return "isolated parse failed";
     }
     return "error";
 }
@@ -1234,8 +1242,14 @@ struct stored {
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification, memory };
+enum class policy_category { mode, strictness, verification, memory, trust };
 enum class save_mode { as_saved, full_model, weights_only };
+/// Which files a load parses in a child process (detail/isolation.hpp).
+enum class isolation {
+    unsealed,  ///< the default: files without an h5ser seal (sealed ones are checked before HDF5 parses them)
+    always,    ///< h5ser::untrusted: every file
+    never,     ///< h5ser::trusted: none
+};
 }  // namespace detail
 
 /// Every field: weights, hyperparameters, optimizer state, plus the schema. The default for save.
@@ -1293,7 +1307,30 @@ struct owned_memory {
     static constexpr bool map = false;
 };
 
+/// Loading parses the file in a child process even when h5ser sealed it: for files from sources
+/// you do not trust, since the seal is an unkeyed hash that detects damage, not forgery. By
+/// default, only files without an h5ser seal (Keras's, h5py's) are parsed in a child; see
+/// docs/integrity.md.
+struct untrusted {
+    static constexpr auto h5ser_policy_category = detail::policy_category::trust;
+    static constexpr auto isolate = detail::isolation::always;
+};
+
+/// Loading parses the file in this process, even when h5ser did not seal it: for files you vouch
+/// for (written by your own pipeline), to save the child process (about a millisecond, more for a
+/// big program; see docs/performance.md). A damaged file can then crash or hang the program.
+struct trusted {
+    static constexpr auto h5ser_policy_category = detail::policy_category::trust;
+    static constexpr auto isolate = detail::isolation::never;
+};
+
 namespace detail {
+
+// The default trust: isolate the files that have no seal.
+struct isolate_unsealed {
+    static constexpr auto h5ser_policy_category = policy_category::trust;
+    static constexpr auto isolate = isolation::unsealed;
+};
 
 template <class P>
 concept policy = requires { P::h5ser_policy_category; };
@@ -1324,8 +1361,8 @@ struct as_saved {
 /// is never silently ignored.
 enum class policy_call {
     save,      ///< save, save_async, fingerprint, h5ser::mpi::save: the mode and storage policies
-    load,      ///< load, load_into: the mode, strictness, verification and memory
-    mpi_load,  ///< h5ser::mpi::load, load_into: as load, but no memory policy (ranks read their slices)
+    load,      ///< load, load_into: the mode, strictness, verification, memory and trust
+    mpi_load,  ///< h5ser::mpi::load, load_into: as load, but no memory policy (ranks read their slices) and no trust (no child)
 };
 
 template <class P>
@@ -1334,7 +1371,8 @@ constexpr bool is_save_policy() {
 }
 template <class P>
 constexpr bool is_mpi_load_policy() {
-    return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory);
+    return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory) &&
+           policy_category_of<P>() != static_cast<int>(policy_category::trust);
 }
 /// Not an h5ser policy at all: policy_set_of's first check says so.
 template <class P>
@@ -1349,23 +1387,24 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, a storage "
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
     static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
                   "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
                   "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
                   "..., presets such as h5ser::compact); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory and h5ser::owned_memory are load policies");
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted and h5ser::untrusted are load policies");
     static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
                   "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
                   "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
+                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
                   "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
-                  "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply, and storage policies are "
+                  "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply; MPI ranks cannot parse in "
+                  "a child process, so h5ser::trusted and h5ser::untrusted do not apply; storage policies are "
                   "for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
@@ -1373,11 +1412,13 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(count<policy_category::strictness> <= 1, "h5ser: give at most one of h5ser::strict and h5ser::lenient");
     static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
     static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
+    static_assert(count<policy_category::trust> <= 1, "h5ser: give at most one of h5ser::trusted and h5ser::untrusted");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
+    static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_unsealed, P...>::type::isolate;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
@@ -1589,21 +1630,30 @@ inline void check(herr_t status, const where& at, std::string_view what) {
     if (status < 0) throw_hdf5(at, std::string(what));
 }
 
-/// Silences HDF5's automatic error printing for the lifetime of this object and restores the
-/// caller's handler afterwards, so programs that use HDF5 themselves keep their own setting.
-class quiet_hdf5_errors {
+/// The gate h5ser::detail::run_isolated (isolation.hpp) forks under, exclusively: every
+/// hdf5_scope holds it shared, so that a child is never forked while an h5ser thread is inside
+/// libhdf5 (whose global lock would then stay locked in the child).
+H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept;
+/// How many hdf5_scope objects this thread has open (only the outermost takes the gate).
+H5SER_CORE_INLINE int& hdf5_scope_depth() noexcept;
+/// True in an isolated child: there, nothing takes the gate (the forking thread held it).
+H5SER_CORE_INLINE bool& in_isolated_child() noexcept;
+
+/// Held around h5ser's use of libhdf5 (every call that opens, reads or writes a file). Silences
+/// HDF5's automatic error printing and restores the caller's handler afterwards (h5ser reports
+/// errors itself, with the field path; programs that use HDF5 themselves keep their own setting),
+/// and holds the fork gate shared.
+class hdf5_scope {
 public:
-    quiet_hdf5_errors() noexcept {
-        H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    }
-    quiet_hdf5_errors(const quiet_hdf5_errors&) = delete;
-    quiet_hdf5_errors& operator=(const quiet_hdf5_errors&) = delete;
-    ~quiet_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+    hdf5_scope() noexcept;
+    hdf5_scope(const hdf5_scope&) = delete;
+    hdf5_scope& operator=(const hdf5_scope&) = delete;
+    ~hdf5_scope();
 
 private:
     H5E_auto2_t func_ = nullptr;
     void* data_ = nullptr;
+    bool gated_ = false;
 };
 
 }  // namespace h5ser::detail
@@ -3484,8 +3534,9 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target);
 
 /// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
 /// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
+/// `temp` must not exist, unless `truncate` (then it is emptied).
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl);
+                                          hid_t fapl, bool truncate = false);
 
 /// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
 H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser);
@@ -3500,6 +3551,9 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
                                             const where& at);
 
+/// Tag of the sealed_file_writer that writes into an existing file in place.
+struct in_place_t {};
+
 class sealed_file_writer {
 public:
     /// Creates the temporary file for `path`, with room in the userblock for the data ranges of
@@ -3510,6 +3564,10 @@ public:
     /// (MPI-IO) with the same `userblock`; `owner` is the atomic_file of the rank that seals and
     /// commits (rank 0), null on the others.
     sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl, atomic_file* owner);
+
+    /// Writes into the existing file `path` in place: no temporary, no fsync, no rename. For the
+    /// memory file an isolated child sends a loaded model back in, which nothing else reads.
+    sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
 
     sealed_file_writer(const sealed_file_writer&) = delete;
     sealed_file_writer& operator=(const sealed_file_writer&) = delete;
@@ -3747,31 +3805,39 @@ struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
+/// How save_walk_of writes its file: atomically over the target (every save), or into an existing
+/// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
+enum class file_target { replace_atomically, write_in_place };
+
 /// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
 /// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Walk, class ExtraRootAttributes>
 void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
-                  const ExtraRootAttributes& extra, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
+                  const ExtraRootAttributes& extra, const progress_callback& progress,
+                  file_target target = file_target::replace_atomically) {
+    hdf5_scope hdf5;
     save_census counter(storage);
     walk(counter, where{path, {}, "/"});
-    sealed_file_writer file(path, counter.count, counter.manifest.size());
-    file_writer writer(Mode, file, storage, progress, counter.bytes);
+    std::optional<sealed_file_writer> file;
+    if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
+    else file.emplace(path, counter.count, counter.manifest.size());
+    file_writer writer(Mode, *file, storage, progress, counter.bytes);
     write_walk<Mode>(writer, writer, model_type, walk);
-    extra(file.root(), file.at());
-    file.close();
-    file.seal_and_commit();
+    extra(file->root(), file->at());
+    file->close();
+    file->seal_and_commit();
     if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
 
-/// Saves `model` to `path` atomically. `extra(root, at)` may add root attributes of its own
-/// (names starting with "h5ser_").
+/// Saves `model` to `path` atomically (or in place: file_target). `extra(root, at)` may add root
+/// attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
-                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
+                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {},
+                file_target target = file_target::replace_atomically) {
     save_walk_of<Mode>(path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage,
-                       extra, progress);
+                       extra, progress, target);
 }
 
 }  // namespace h5ser::detail
@@ -4231,6 +4297,260 @@ inline void release_staging_memory() { detail::process_saver().release_staging()
 
 // ---- h5ser/load.hpp ----------------------------------------------------------------------------
 // h5ser/load.hpp: h5ser::load and h5ser::load_into, from an HDF5 file to a C++ struct.
+
+
+// ---- h5ser/detail/isolated_load.hpp ------------------------------------------------------------
+// h5ser/detail/isolated_load.hpp: loading a model from a file that is parsed in a child process
+// (isolation.hpp): h5ser::load of a file h5ser did not seal, and the Keras loaders.
+//
+// The child loads into its copy of the model, exactly as the caller would have, then writes the
+// model as a sealed full-model h5ser file into a memory file; the parent loads that on the trusted
+// path (seal, manifest, mapping), so the foreign file is parsed once, by the child, and the parent
+// never hands it to libhdf5. The model changes only if both loads succeed, as with every load.
+
+
+// ---- h5ser/detail/isolation.hpp ----------------------------------------------------------------
+// h5ser/detail/isolation.hpp: parsing files h5ser did not seal where a crash or a hang of libhdf5
+// cannot reach the caller.
+//
+// HDF5 1.10 trusts much of what a file says (the global heap's sizes above all): a damaged or
+// hostile file can crash it or send it into an endless loop. A file h5ser wrote is checked against
+// its seal before libhdf5 reads it; any other file (Keras's, h5py's) is parsed by run_isolated in a
+// forked child, which runs the same h5ser code and sends its result back through a pipe (as wire
+// bytes, wire.hpp), or, for a model, as a sealed h5ser file in memory (scratch_file) that the parent
+// then loads on the trusted path. The parent never parses the foreign file itself, and the file is
+// read once.
+//
+// The child is killed when it exceeds a time limit that grows with the file's size
+// (isolation_time_limit); a crash, a time-out or a reply that does not decode becomes an
+// h5ser::error with code errc::isolation_failed.
+//
+// Forking from a program with threads: the child has only the forking thread, and a lock another
+// thread held at that instant stays held in the child. So:
+//   - the fork happens inside an HDF5 call (a callback of H5Ewalk2), which holds HDF5's global
+//     lock: no other thread, h5ser's or the program's, is inside libhdf5 at that instant;
+//   - h5ser's own use of libhdf5 (every hdf5_scope of hdf5.hpp, on any thread: background saves
+//     included) holds the fork gate shared, and run_isolated forks under it exclusively;
+//   - as a last guard, the child's first act is one HDF5 call; if it does not report back within a
+//     second, the child is killed and the fork tried again a little later;
+//   - the child touches no other shared state of the parent, runs with default handlers for the
+//     crash signals and no core dumps, dies with its parent, and leaves with _exit.
+
+
+// ---- h5ser/detail/wire.hpp ---------------------------------------------------------------------
+// h5ser/detail/wire.hpp: the bytes an isolated child sends its parent (isolation.hpp): results
+// such as a file_node tree or a Keras model_config, and the h5ser::error it threw.
+//
+// Values are written field by field: integers, enums and floating-point values as their bytes,
+// strings and vectors as a 64-bit count and their elements, aggregates as their fields in
+// declaration order (the reflection h5ser uses for models). Both ends are the same program, so
+// there is no versioning. The reader trusts nothing: the child may have been corrupted by the file
+// it parsed, so every count is checked against the bytes left, nesting is bounded, and a reply that
+// does not decode is an error, never a crash.
+
+
+
+namespace h5ser::detail {
+
+/// A reply that does not decode (the parent turns it into an h5ser::error).
+struct wire_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class T>
+struct is_std_vector : std::false_type {};
+template <class T, class A>
+struct is_std_vector<std::vector<T, A>> : std::true_type {};
+
+template <class T>
+concept wire_scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
+
+class wire_writer {
+public:
+    template <class T>
+    void write(const T& value) {
+        if constexpr (wire_scalar<T>) {
+            append(&value, sizeof(T));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            count(value.size());
+            append(value.data(), value.size());
+        } else if constexpr (is_std_vector<T>::value) {
+            count(value.size());
+            for (const auto& element : value) write(element);
+        } else {
+            static_assert(reflection_check<T>::ok, "h5ser::detail::wire_writer: a type the isolated child cannot send");
+            write_fields(value, std::make_index_sequence<reflection_check<T>::flat_count>{});
+        }
+    }
+
+    [[nodiscard]] std::string take() && { return std::move(bytes_); }
+
+private:
+    template <class T, std::size_t... I>
+    void write_fields(const T& value, std::index_sequence<I...>) {
+        (write(get_field<I>(value)), ...);
+    }
+    void count(std::size_t n) { write(static_cast<std::uint64_t>(n)); }
+    void append(const void* data, std::size_t size) { bytes_.append(static_cast<const char*>(data), size); }
+
+    std::string bytes_;
+};
+
+class wire_reader {
+public:
+    explicit wire_reader(std::string_view bytes) noexcept : rest_(bytes) {}
+
+    template <class T>
+    void read(T& value) {
+        if constexpr (std::is_same_v<T, bool>) {
+            unsigned char byte = 0;
+            take(&byte, 1);
+            if (byte > 1) throw wire_error("a boolean that is neither 0 nor 1");
+            value = byte != 0;
+        } else if constexpr (wire_scalar<T>) {
+            take(&value, sizeof(T));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            const std::size_t n = count(1);
+            value.assign(rest_.data(), n);
+            rest_.remove_prefix(n);
+        } else if constexpr (is_std_vector<T>::value) {
+            // Every element takes at least one byte, so a count beyond the bytes left is a lie.
+            const std::size_t n = count(1);
+            const depth_guard guard(depth_);
+            value.clear();
+            value.resize(n);
+            for (auto& element : value) read(element);
+        } else {
+            read_fields(value, std::make_index_sequence<reflection_check<T>::flat_count>{});
+        }
+    }
+
+    /// Throws unless every byte was read.
+    void finish() const {
+        if (!rest_.empty()) throw wire_error("bytes left over after the reply");
+    }
+
+private:
+    // Nested vectors (a file_node's children) recurse; a corrupted child must not overflow the
+    // parent's stack. HDF5 files nest far less deeply than this.
+    static constexpr int max_depth = 256;
+    struct depth_guard {
+        int& depth;
+        explicit depth_guard(int& d) : depth(d) {
+            if (++depth > max_depth) throw wire_error("the reply nests too deeply");
+        }
+        ~depth_guard() { --depth; }
+        depth_guard(const depth_guard&) = delete;
+        depth_guard& operator=(const depth_guard&) = delete;
+    };
+
+    template <class T, std::size_t... I>
+    void read_fields(T& value, std::index_sequence<I...>) {
+        (read(get_field<I>(value)), ...);
+    }
+    std::size_t count(std::size_t min_element_bytes) {
+        std::uint64_t n = 0;
+        take(&n, sizeof n);
+        if (n > rest_.size() / min_element_bytes) throw wire_error("a count larger than the reply");
+        return static_cast<std::size_t>(n);
+    }
+    void take(void* out, std::size_t size) {
+        if (rest_.size() < size) throw wire_error("the reply ends early");
+        std::memcpy(out, rest_.data(), size);
+        rest_.remove_prefix(size);
+    }
+
+    std::string_view rest_;
+    int depth_ = 0;
+};
+
+/// `value` as wire bytes.
+template <class T>
+std::string to_wire(const T& value) {
+    wire_writer w;
+    w.write(value);
+    return std::move(w).take();
+}
+
+/// The value `bytes` hold; throws wire_error unless they are exactly one T.
+template <class T>
+T from_wire(std::string_view bytes) {
+    wire_reader r(bytes);
+    T value{};
+    r.read(value);
+    r.finish();
+    return value;
+}
+
+}  // namespace h5ser::detail
+
+
+namespace h5ser::detail {
+
+/// Does `path` need isolating under `mode`? (unsealed: when it is a file without an h5ser seal).
+H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
+
+/// How long an isolated parse of a file of `bytes` may take: 30 s plus 1 s per 8 MiB, or the
+/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds) when set. A sound parse takes a small
+/// fraction of that even from a slow disk or under sanitizers; a hang is an endless loop.
+H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes);
+
+/// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
+/// callback that reports to `progress` in the parent. The child's h5ser::error is rethrown as it was
+/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit of `file`'s
+/// size) or a malformed reply throws an h5ser::error with errc::isolation_failed naming `file`.
+/// In the child of another run_isolated, `work` runs in place.
+H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file,
+                                                 const std::function<std::string(const progress_callback&)>& work,
+                                                 const progress_callback& progress = {});
+
+/// The h5ser::error for an isolated parse of `file` whose child `what` ("crashed with signal 11 ...").
+H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what);
+
+/// run_isolated_bytes for a `work(progress)` returning a Result (sent as wire bytes) or nothing.
+template <class Result, class Work>
+Result run_isolated(const std::string& file, const Work& work, const progress_callback& progress = {}) {
+    const std::string bytes = run_isolated_bytes(
+        file,
+        [&](const progress_callback& child_progress) -> std::string {
+            if constexpr (std::is_void_v<Result>) {
+                work(child_progress);
+                return {};
+            } else {
+                return to_wire(work(child_progress));
+            }
+        },
+        progress);
+    if constexpr (!std::is_void_v<Result>) {
+        try {
+            return from_wire<Result>(bytes);
+        } catch (const wire_error& e) {
+            throw isolation_error(file, std::string("sent a malformed reply (") + e.what() + ")");
+        }
+    }
+}
+
+/// The file an isolated child writes a loaded model into, as a sealed h5ser file, and the parent
+/// then loads: in /dev/shm when it has room, else in the temporary directory; removed when this
+/// object goes (mapped tensors keep its memory).
+class scratch_file {
+public:
+    explicit scratch_file(const std::string& for_file);
+    scratch_file(const scratch_file&) = delete;
+    scratch_file& operator=(const scratch_file&) = delete;
+    ~scratch_file();
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+/// Rethrows `e`, an error of loading the scratch file of an isolated load of `file`, as an error
+/// of `file`.
+[[noreturn]] H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file);
+
+}  // namespace h5ser::detail
 
 
 // ---- h5ser/detail/load_walk.hpp ----------------------------------------------------------------
@@ -4839,7 +5159,7 @@ H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& pat
 /// the seal (the metadata only) before it trusts a manifest, and reads through HDF5 when it fails.
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     const where at{path, {}, "/"};
     std::optional<manifest> contents = check_readable(path, Policies::verify);
     if constexpr (!Policies::verify && Policies::map) contents = intact_manifest(path);
@@ -4868,6 +5188,46 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
 
 
 
+namespace h5ser::detail {
+
+/// Runs `load(model, progress)`, a load of `file` into `model`, in an isolated child, and moves
+/// the result into `model`. The parent's load of the child's reply verifies and maps (or copies)
+/// as `Policies` (a policy_set_of) say.
+template <class Policies, class Model, class Load>
+void load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
+    const scratch_file reply(file);
+    run_isolated<void>(
+        file,
+        [&](const progress_callback& child_progress) {
+            load(model, child_progress);  // the child's copy of the model
+            save_model<save_mode::full_model>(model, reply.path(), save_policies<>::storage::plan(), no_extra_root_attributes{}, {},
+                                              file_target::write_in_place);
+        },
+        progress);
+    using reply_policies = load_policies<full_model, std::conditional_t<Policies::verify, h5ser::verify, no_verify>,
+                                         std::conditional_t<Policies::map, mapped_memory, owned_memory>, trusted>;
+    try {
+        load_model<reply_policies>(model, reply.path(), false, {});
+    } catch (const error& e) {
+        rethrow_for_file(e, file);
+    }
+}
+
+/// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
+/// one), in a child process when Policies::isolate says so for this file.
+template <class Policies, class Model>
+void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+    if (!needs_isolation(Policies::isolate, path)) {
+        load_model<Policies>(model, path, fresh_model, progress);
+        return;
+    }
+    load_isolated<Policies>(
+        model, path, [&](Model& copy, const progress_callback& p) { load_model<Policies>(copy, path, fresh_model, p); }, progress);
+}
+
+}  // namespace h5ser::detail
+
+
 namespace h5ser {
 
 /// Loads a model from `path` into a new `Model`.
@@ -4877,14 +5237,16 @@ namespace h5ser {
 /// Strict by default: one h5ser::error lists every missing field, unexpected object, shape and dtype
 /// mismatch. A sealed format-2 file is mapped: its contiguous tensors are views of the mapping,
 /// verified before the model is returned (h5ser::owned_memory copies them instead; see
-/// docs/performance.md for what mapping adds). `progress` (optional) is
+/// docs/performance.md for what mapping adds). A file h5ser did not seal (written by h5py, or by
+/// h5ser before seals) is parsed in a child process, so that a damaged one cannot crash or hang
+/// the program (h5ser::trusted skips that; see docs/integrity.md). `progress` (optional) is
 /// told the file's bytes read so far (see h5ser/progress.hpp).
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_model<detail::load_policies<Policies...>>(model, path, true, progress);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress);
     return model;
 }
 
@@ -4894,7 +5256,7 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_model<detail::load_policies<Policies...>>(model, path, false, progress);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
 }
 
 }  // namespace h5ser
@@ -4930,9 +5292,26 @@ struct file_node {
     std::vector<file_node> children;   ///< groups: in creation order when the file tracks it, else by name
 };
 
+namespace detail {
+/// inspect, in this process.
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
+/// inspect, in a child process when `mode` says so for this file.
+H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode);
+}  // namespace detail
+
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
 /// short values). Soft and external links are listed, never followed.
-H5SER_CORE_INLINE file_node inspect(const std::string& path);
+///
+/// A file h5ser did not seal is read in a child process, so that a damaged one cannot crash or
+/// hang the program; `Policies` may be h5ser::trusted (read it here) or h5ser::untrusted (read
+/// sealed files in a child too). See docs/integrity.md.
+template <class... Policies>
+file_node inspect(const std::string& path) {
+    static_assert(((detail::policy_category_of<Policies>() == static_cast<int>(detail::policy_category::trust)) && ...),
+                  "h5ser::inspect takes h5ser::trusted or h5ser::untrusted");
+    static_assert(sizeof...(Policies) <= 1, "h5ser::inspect: give at most one of h5ser::trusted and h5ser::untrusted");
+    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_unsealed, Policies...>::type::isolate);
+}
 
 /// The tree as indented text, one object or attribute per line:
 ///
@@ -5189,7 +5568,7 @@ public:
         const auto newest = latest();
         if (!newest) return std::nullopt;
         static_assert(detail::assert_model_type<Model>());
-        detail::load_model<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
+        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
         return newest->step;
     }
 
@@ -5331,7 +5710,7 @@ public:
     /// Appends `rows` rows from contiguous memory (rows x row elements).
     void append(const T* data, std::size_t rows) {
         if (rows == 0) return;
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         auto dims = extent();
         const hsize_t first = dims[0];
         dims[0] += rows;
@@ -5376,7 +5755,7 @@ public:
 
     /// Reads rows [first, first + count) into `out`, which holds count x row elements.
     void read(std::size_t first, std::size_t count, T* out) const {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         check_range(first, count);
         if (count == 0) return;
         select(first, count, [&](hid_t memory, hid_t file) {
@@ -5393,7 +5772,7 @@ public:
     /// Reads the rows at `indices` (any order, repeats allowed) into `out`, in that order. Only the
     /// chunks holding those rows are read.
     void read_rows(const std::vector<std::size_t>& indices, T* out) const {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const std::size_t rows = size();
         for (std::size_t i : indices)
             if (i >= rows) check_range(i, 1);
@@ -5515,7 +5894,7 @@ class data_file {
 public:
     /// Creates (or truncates) `path`.
     static data_file create(const std::string& path) {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const detail::where at{path, {}, "/"};
         detail::handle fapl = detail::writer_file_access(at);
         const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
@@ -5524,7 +5903,7 @@ public:
     }
     /// Opens an existing data file, for appending unless `writable` is false.
     static data_file open(const std::string& path, bool writable = true) {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         if (!writable) return data_file(detail::open_for_reading(path, false), path);
         detail::handle probe = detail::open_for_reading(path, false);  // the usual "not found / not HDF5" errors
         probe.reset();
@@ -5540,7 +5919,7 @@ public:
     template <class T, std::size_t RowRank = 0, class... Policies>
     row_dataset<T, RowRank> create_rows(const std::string& name, std::array<std::size_t, RowRank> row_shape = {},
                                         std::size_t rows_per_chunk = 0) {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const detail::where at = root_.child(name);
         std::array<hsize_t, RowRank + 1> dims{}, max_dims{}, chunk{};
         max_dims[0] = H5S_UNLIMITED;
@@ -5568,7 +5947,7 @@ public:
     /// Opens row dataset `name`; its element type and rank must be T and RowRank + 1.
     template <class T, std::size_t RowRank = 0>
     row_dataset<T, RowRank> rows(const std::string& name) const {
-        detail::quiet_hdf5_errors quiet;
+        detail::hdf5_scope hdf5;
         const detail::where at = root_.child(name);
         detail::handle dataset = detail::checked(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), at, "no such row dataset");
         const detail::dataset_view view = detail::inspect_dataset(dataset.get(), at);
@@ -5764,6 +6143,36 @@ H5SER_CORE_INLINE void throw_hdf5(const where& at, std::string what, errc code) 
 
 H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err) {
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
+}
+
+H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept {
+    static std::shared_mutex gate;
+    return gate;
+}
+
+H5SER_CORE_INLINE int& hdf5_scope_depth() noexcept {
+    thread_local int depth = 0;
+    return depth;
+}
+
+H5SER_CORE_INLINE bool& in_isolated_child() noexcept {
+    static bool child = false;
+    return child;
+}
+
+H5SER_CORE_INLINE hdf5_scope::hdf5_scope() noexcept {
+    if (hdf5_scope_depth()++ == 0 && !in_isolated_child()) {
+        fork_gate().lock_shared();
+        gated_ = true;
+    }
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+H5SER_CORE_INLINE hdf5_scope::~hdf5_scope() {
+    H5Eset_auto2(H5E_DEFAULT, func_, data_);
+    --hdf5_scope_depth();
+    if (gated_) fork_gate().unlock_shared();
 }
 
 }  // namespace h5ser::detail
@@ -7213,7 +7622,7 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target) {
 }
 
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl) {
+                                          hid_t fapl, bool truncate) {
     const where at{target, {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
@@ -7223,7 +7632,8 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
               "H5Pset_link_creation_order");
     check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
-    const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl);
+    const hid_t id = H5Fcreate(temp.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl.get(), fapl);
+    if (id < 0 && truncate) throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
     if (id < 0) {
         // HDF5's own message names the errno only deep in its stack; check it ourselves first.
         const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -7265,6 +7675,11 @@ H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path
                                                          atomic_file* owner)
     : path_(path), at_{path_, {}, "/"}, owner_(owner), temp_(temp), userblock_(userblock),
       file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, fapl)), plists_(at_),
+      root_(open_root(file_.get(), path_)) {}
+
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
+    : path_(path), at_{path_, {}, "/"}, temp_(path), userblock_(seal_userblock_size(datasets, manifest_bytes)),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get(), true)), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
 H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
@@ -7635,6 +8050,355 @@ H5SER_CORE_INLINE background_saver& process_saver() {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/isolation-inl.hpp ------------------------------------------------------------
+// h5ser/detail/isolation-inl.hpp: definitions of h5ser/detail/isolation.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+
+
+
+
+
+namespace h5ser::detail {
+
+namespace isolation_detail {
+
+// Each message from the child: a tag byte, the payload's length (8 bytes), the payload.
+enum class tag : char {
+    ready = 'R',     ///< the child made its first HDF5 call: HDF5's lock was free
+    progress = 'P',  ///< two uint64: done, total
+    result = 'O',    ///< work's bytes
+    error = 'E',     ///< a wire-encoded thrown_error
+    other = 'X',     ///< what() of another exception
+};
+
+/// An h5ser::error as the child sends it.
+struct thrown_error {
+    std::string file;
+    std::vector<problem> problems;
+    std::vector<std::string> hdf5_stack;
+};
+
+/// A child must report its first HDF5 call within this; if not, a thread of the parent held HDF5's
+/// lock at the fork, and the fork is tried again.
+constexpr std::chrono::milliseconds ready_within{1000};
+/// The largest reply accepted (a file_node tree of a file with a million objects is ~100 MB).
+constexpr std::size_t max_reply_bytes = std::size_t{1} << 30;
+
+inline bool write_all(int fd, const void* data, std::size_t size) noexcept {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+inline void send(int fd, tag t, std::string_view payload) noexcept {
+    const std::uint64_t length = payload.size();
+    char header[9];
+    header[0] = static_cast<char>(t);
+    std::memcpy(header + 1, &length, 8);
+    if (!write_all(fd, header, sizeof header) || !write_all(fd, payload.data(), payload.size())) ::_exit(3);
+}
+
+[[noreturn]] inline void child_main(int out, pid_t parent, const std::function<std::string(const progress_callback&)>& work) noexcept {
+    in_isolated_child() = true;
+    // Die with the parent; keep no core file of a crash (the parent reports it); crash signals
+    // take their default action (not a handler of the program's, which would report a crash of
+    // the program); none is blocked.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(4);
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP, SIGPIPE}) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+    // Blocks for good if another thread of the parent held HDF5's global lock at the fork.
+    H5E_auto2_t func = nullptr;
+    void* data = nullptr;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    send(out, tag::ready, {});
+
+    const progress_callback report = [out](std::uint64_t done, std::uint64_t total) {
+        char payload[16];
+        std::memcpy(payload, &done, 8);
+        std::memcpy(payload + 8, &total, 8);
+        send(out, tag::progress, std::string_view(payload, sizeof payload));
+    };
+    try {
+        const std::string result = work(report);
+        send(out, tag::result, result);
+    } catch (const error& e) {
+        send(out, tag::error, to_wire(thrown_error{e.file(), e.problems(), e.hdf5_stack()}));
+    } catch (const std::exception& e) {
+        send(out, tag::other, e.what());
+    } catch (...) {
+        send(out, tag::other, "an exception that is not a std::exception");
+    }
+    ::_exit(0);
+}
+
+struct fork_request {
+    int* fds;
+    pid_t parent;
+    const std::function<std::string(const progress_callback&)>* work;
+    pid_t pid = -1;
+    int error = 0;
+};
+
+inline herr_t fork_in_callback(unsigned, const H5E_error2_t*, void* data) noexcept {
+    auto& r = *static_cast<fork_request*>(data);
+    r.pid = ::fork();
+    if (r.pid == 0) {
+        ::close(r.fds[0]);
+        child_main(r.fds[1], r.parent, *r.work);
+    }
+    if (r.pid < 0) r.error = errno;
+    return 0;
+}
+
+/// Forks inside an HDF5 call, holding HDF5's global lock: no other thread is inside libhdf5 at the
+/// fork, so the child cannot inherit that lock held by a thread it does not have. HDF5 1.10 has no
+/// API to take the lock, but it holds it while it runs a callback: H5Ewalk2 over an error stack
+/// of our own with one record calls fork_in_callback once. The child runs (and leaves) inside the
+/// callback, its own HDF5 calls nested in the walk, as a callback's may be.
+inline void fork_holding_hdf5_lock(fork_request& r) {
+    const hid_t stack = H5Ecreate_stack();
+    if (stack >= 0 && H5Epush2(stack, __FILE__, "run_isolated", __LINE__, H5E_ERR_CLS, H5E_ARGS, H5E_BADVALUE, "fork") >= 0 &&
+        H5Ewalk2(stack, H5E_WALK_UPWARD, fork_in_callback, &r) >= 0 && (r.pid != -1 || r.error != 0)) {
+        H5Eclose_stack(stack);
+        return;
+    }
+    if (stack >= 0) H5Eclose_stack(stack);
+    fork_in_callback(0, nullptr, &r);  // not reached with a working HDF5; the ready check covers it
+}
+
+/// How one child ended, seen from the parent.
+struct attempt_outcome {
+    bool hdf5_busy = false;  ///< no ready message in time: try again
+    std::optional<tag> final_tag;
+    std::string payload;
+    std::string failure;  ///< why there is no final message
+};
+
+inline std::string signal_text(int sig) {
+    const char* name = ::sigabbrev_np(sig);
+    const char* text = ::sigdescr_np(sig);
+    std::string s = "signal " + std::to_string(sig);
+    if (name) s += std::string(" (SIG") + name + (text ? std::string(": ") + text : std::string()) + ")";
+    return s;
+}
+
+/// Kills and reaps `pid`: how it ended as text, or "" when that is unknown (the program ignores
+/// SIGCHLD, so the kernel reaped it). A child that already ended keeps its own status; one still
+/// running (its reply complete, or its pipe closed by a corrupted child) cannot keep the caller
+/// waiting.
+inline std::string reap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    pid_t r;
+    do r = ::waitpid(pid, &status, 0);
+    while (r < 0 && errno == EINTR);
+    if (r != pid) return {};
+    if (WIFSIGNALED(status)) return "crashed with " + signal_text(WTERMSIG(status));
+    if (WIFEXITED(status)) return "ended with exit status " + std::to_string(WEXITSTATUS(status)) + " without a reply";
+    return {};
+}
+
+inline attempt_outcome attempt(const std::function<std::string(const progress_callback&)>& work, const progress_callback& progress,
+                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds limit, const std::string& file) {
+    using clock = std::chrono::steady_clock;
+    const pid_t parent = ::getpid();
+    int fds[2];
+    pid_t pid = -1;
+    int fork_errno = 0;
+    {
+        // Fork only while no h5ser thread is inside libhdf5. A thread that is itself in an
+        // hdf5_scope (a progress callback calling back into h5ser) cannot wait for the others.
+        // The pipe is made and its write end closed under the gate too, so that no other
+        // isolated child inherits it (and delays the end of this one's reply).
+        std::unique_lock<std::shared_mutex> gate(fork_gate(), std::defer_lock);
+        if (hdf5_scope_depth() == 0) gate.lock();
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw_io(file, "cannot create a pipe for the isolated parse", errno);
+        fork_request request{fds, parent, &work};
+        fork_holding_hdf5_lock(request);
+        pid = request.pid;
+        fork_errno = request.error;
+        ::close(fds[1]);
+    }
+    const file_descriptor in(fds[0]);
+    if (pid < 0) throw_io(file, "cannot fork a child for the isolated parse", fork_errno);
+
+    attempt_outcome out;
+    std::string buffer;
+    bool ready = false;
+    const auto ready_deadline = clock::now() + ready_within;  // the start, apart from the time limit
+    std::size_t parsed = 0;
+    while (!out.final_tag) {
+        const auto until = ready ? deadline : ready_deadline;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()).count();
+        pollfd p{in.get(), POLLIN, 0};
+        const int n = left > 0 ? ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000))) : 0;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 && clock::now() < until) continue;
+        if (n == 0) {
+            reap(pid);
+            if (!ready) {
+                out.hdf5_busy = true;
+                return out;
+            }
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(limit.count()) / 1000.0);
+            out.failure = std::string("did not finish within its time limit of ") + seconds +
+                          " s (a hang; the environment variable H5SER_ISOLATION_TIME_LIMIT sets another limit)";
+            return out;
+        }
+        char chunk[65536];
+        ssize_t got;
+        do got = ::read(in.get(), chunk, sizeof chunk);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) break;  // the child ended (or closed its end) without a final message
+        buffer.append(chunk, static_cast<std::size_t>(got));
+        if (buffer.size() - parsed > max_reply_bytes + 9) {
+            reap(pid);
+            out.failure = "sent a reply larger than " + std::to_string(max_reply_bytes >> 20) + " MiB";
+            return out;
+        }
+        while (buffer.size() - parsed >= 9) {
+            std::uint64_t length = 0;
+            std::memcpy(&length, buffer.data() + parsed + 1, 8);
+            if (length > max_reply_bytes) {
+                reap(pid);
+                out.failure = "sent a malformed reply (a message of " + std::to_string(length) + " bytes)";
+                return out;
+            }
+            if (buffer.size() - parsed - 9 < length) break;
+            const auto t = static_cast<tag>(buffer[parsed]);
+            const std::string_view payload(buffer.data() + parsed + 9, static_cast<std::size_t>(length));
+            parsed += 9 + static_cast<std::size_t>(length);
+            if (t == tag::ready && !ready && length == 0) {
+                ready = true;
+            } else if (t == tag::progress && ready && length == 16) {
+                std::uint64_t done = 0, total = 0;
+                std::memcpy(&done, payload.data(), 8);
+                std::memcpy(&total, payload.data() + 8, 8);
+                if (progress) progress(done, total);
+            } else if (ready && (t == tag::result || t == tag::error || t == tag::other)) {
+                out.final_tag = t;
+                out.payload.assign(payload);
+                break;
+            } else {
+                reap(pid);
+                out.failure = "sent a malformed reply (an unexpected message)";
+                return out;
+            }
+        }
+        if (parsed > (1u << 20)) {
+            buffer.erase(0, parsed);
+            parsed = 0;
+        }
+    }
+    const std::string status = reap(pid);
+    if (!out.final_tag) out.failure = status.empty() ? std::string("ended without a reply") : status;
+    return out;
+}
+
+}  // namespace isolation_detail
+
+H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) {
+    if (mode == isolation::never || in_isolated_child()) return false;
+    if (mode == isolation::always) return true;
+    std::error_code ec;
+    // What is not a regular file fails in the loader's own checks, with their messages.
+    if (!std::filesystem::is_regular_file(path, ec)) return false;
+    return !has_seal(path);
+}
+
+H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes) {
+    if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
+        char* end = nullptr;
+        const double seconds = std::strtod(text, &end);
+        if (end != text && seconds > 0 && seconds < 1e7) return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    }
+    return std::chrono::milliseconds(30'000 + static_cast<long long>(bytes / ((std::uint64_t{8} << 20) / 1000)));
+}
+
+H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
+    return error(file, problem{errc::isolation_failed, {}, {}, {}, {},
+                               "the child process that parsed it (as every file h5ser did not seal) " + std::move(what)});
+}
+
+H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
+                                                 const progress_callback& progress) {
+    using namespace isolation_detail;
+    if (in_isolated_child()) return work(progress);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    const std::chrono::milliseconds limit = isolation_time_limit(ec ? 0 : size);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::chrono::milliseconds pause{10};
+    for (;;) {
+        attempt_outcome out = attempt(work, progress, deadline, limit, file);
+        if (out.hdf5_busy) {
+            if (std::chrono::steady_clock::now() + pause >= deadline)
+                throw isolation_error(file, "could not start: libhdf5 was busy in another thread of this program at every try");
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::milliseconds{500});
+            continue;
+        }
+        if (!out.final_tag) throw isolation_error(file, std::move(out.failure));
+        switch (*out.final_tag) {
+            case tag::result: return std::move(out.payload);
+            case tag::error: {
+                thrown_error e;
+                try {
+                    e = from_wire<thrown_error>(out.payload);
+                } catch (const wire_error& w) {
+                    throw isolation_error(file, std::string("sent a malformed reply (") + w.what() + ")");
+                }
+                if (e.problems.empty()) throw isolation_error(file, "sent an error without a problem");
+                throw error(std::move(e.file), std::move(e.problems), std::move(e.hdf5_stack));
+            }
+            default: throw std::runtime_error(out.payload);
+        }
+    }
+}
+
+H5SER_CORE_INLINE scratch_file::scratch_file(const std::string& for_file) {
+    // In memory when /dev/shm has room for a copy of the file (twice over: HDF5's layout may be
+    // less compact than the original's), else in the temporary directory. A memfd would be the
+    // natural home, but HDF5 resolves its /proc/self/fd link to a name that does not exist.
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::file_size(for_file, ec);
+    std::string directory = std::filesystem::temp_directory_path(ec).string();
+    if (directory.empty()) directory = "/tmp";
+    struct statvfs shm {};
+    if (::statvfs("/dev/shm", &shm) == 0 && static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
+        directory = "/dev/shm";
+    path_ = directory + "/h5ser-isolated-load-" + std::to_string(::getpid()) + "-XXXXXX";
+    fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
+    if (fd_ < 0) throw_io(for_file, "cannot create a scratch file in '" + directory + "' for the isolated load", errno);
+}
+
+H5SER_CORE_INLINE scratch_file::~scratch_file() {
+    ::unlink(path_.c_str());
+    ::close(fd_);
+}
+
+H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file) {
+    std::vector<problem> problems = e.problems();
+    for (auto& p : problems)
+        p.detail += std::string(p.detail.empty() ? "" : "; ") + "in the isolated child's copy of the model (" + e.file() + ")";
+    throw error(file, std::move(problems), e.hdf5_stack());
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/file_tree-inl.hpp ------------------------------------------------------------
 // h5ser/detail/file_tree-inl.hpp: definitions of h5ser/detail/file_tree.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
@@ -7995,20 +8759,25 @@ H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, 
     for (const auto& child : node.children) render(child, indent + "  ", out);
 }
 
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
+    hdf5_scope hdf5;
+    handle file = open_for_reading(path);
+    const where at{path, {}, "/"};
+    handle root = open_root(file.get(), path);
+    file_node node;
+    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
+    inspect_object(root.get(), node, at);
+    return node;
+}
+
+H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });
+    return inspect_file(path);
+}
+
 }  // namespace h5ser::detail
 
 namespace h5ser {
-
-H5SER_CORE_INLINE file_node inspect(const std::string& path) {
-    detail::quiet_hdf5_errors quiet;
-    detail::handle file = detail::open_for_reading(path);
-    const detail::where at{path, {}, "/"};
-    detail::handle root = detail::open_root(file.get(), path);
-    file_node node;
-    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
-    detail::inspect_object(root.get(), node, at);
-    return node;
-}
 
 H5SER_CORE_INLINE std::string to_string(const file_node& node) {
     std::string out;
@@ -8027,7 +8796,7 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node) {
 namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
-    detail::quiet_hdf5_errors quiet;
+    detail::hdf5_scope hdf5;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::open_root(file.get(), path);
@@ -8119,7 +8888,7 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
-    detail::quiet_hdf5_errors quiet;
+    detail::hdf5_scope hdf5;
     verify_report report;
     report.file = path;
     detail::handle file = detail::open_for_reading(path, false);  // "not found" and "not HDF5" are errors
@@ -8227,7 +8996,7 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> checkpoint_directory::step_of(con
 }
 
 H5SER_CORE_INLINE std::optional<double> checkpoint_directory::read_metric(const std::string& path) {
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (id < 0) {
         H5Eclear2(H5E_DEFAULT);

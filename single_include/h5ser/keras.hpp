@@ -755,7 +755,7 @@ inline bool is_legacy(hid_t file) {
 inline store open_store(const std::string& path) {
     store s;
     s.file = path;
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     if (has_zip_signature(path)) {
         zip_archive zip(path);
         s.image = zip.read("model.weights.h5");
@@ -1163,65 +1163,20 @@ inline void class_names(const json_value& node, std::map<std::string, std::strin
 
 }  // namespace h5ser::keras::detail
 
+// ---- h5ser/keras/detail/model_config.hpp -------------------------------------------------------
+// h5ser/keras/detail/model_config.hpp: reading what a Keras file says about its model
+// (h5ser::keras::read_model_config, which runs it in a child process unless trusted).
 
-namespace h5ser::keras {
 
-/// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
-/// Keras 3 (full-model or save_weights files), Keras 3 .weights.h5, and .keras archives.
-/// Mapping is by_order (Keras's default) or by_name. Throws h5ser::error listing every mismatch;
-/// `model` is unchanged unless everything loads.
-template <class Mapping = by_order, class Model>
-void load_weights(Model& model, const std::string& path) {
-    static_assert(std::is_same_v<Mapping, by_order> || std::is_same_v<Mapping, by_name>,
-                  "h5ser::keras::load_weights<Mapping>: Mapping is h5ser::keras::by_order or h5ser::keras::by_name");
-    const auto layers = detail::collect_layers(model);
-    h5ser::detail::quiet_hdf5_errors quiet;
-    const auto file = detail::open_store(path);
-    detail::loader run{file, {}, {}};
-    if constexpr (std::is_same_v<Mapping, by_order>) detail::load_by_order(run, layers);
-    else detail::load_by_name(run, layers);
-    run.problems.throw_if_any(path);
-    run.commits.apply_all();
-}
 
-/// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
-/// `optimizer/vars`) into a struct whose tensors, in declaration order, take them in the file's
-/// order. Keras's own order: legacy files list them in weight_names (e.g. Adam: iterations, then
-/// all m, then all v, depending on the version); Keras 3 stores: iteration, learning_rate (if a
-/// plain float), then per trainable variable its slots (m, v). Scalars are rank-0 tensors.
-template <class Optimizer>
-void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
-    static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
-    std::vector<detail::tensor_slot> slots;
-    detail::collect_tensors(optimizer, h5ser::detail::where{}, slots);
-    h5ser::detail::quiet_hdf5_errors quiet;
-    const auto file = detail::open_store(path);
-    if (!file.optimizer)
-        throw error(path, problem{errc::missing_field, {}, file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
-                                  "optimizer weights", "none", "the model was saved without optimizer state"});
-    const auto& saved = *file.optimizer;
-    if (saved.size() != slots.size()) {
-        std::vector<std::string> fields;
-        for (const auto& s : slots) fields.push_back(s.field);
-        throw error(path, problem{errc::weight_count_mismatch, {}, file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
-                                  std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
-                                  std::to_string(saved.size()) + " weight(s)",
-                                  "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
-                                      " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
-    }
-    detail::loader run{file, {}, {}};
-    for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
-    run.problems.throw_if_any(path);
-    run.commits.apply_all();
-}
+namespace h5ser::keras::detail {
 
-/// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the
-/// names, shapes and dtypes of its weights, so a program can check the architecture it loads into.
-inline model_config read_model_config(const std::string& path) {
-    h5ser::detail::quiet_hdf5_errors quiet;
-    const auto file = detail::open_store(path);
+/// The layout, versions, configuration and layers of the Keras file `path`, parsed in this process.
+inline model_config read_config(const std::string& path) {
+    h5ser::detail::hdf5_scope hdf5;
+    const auto file = open_store(path);
     model_config out;
-    out.format = detail::flavour_name(file.kind);
+    out.format = flavour_name(file.kind);
     out.keras_version = file.keras_version;
     out.backend = file.backend;
     out.json = file.config_json;
@@ -1229,14 +1184,14 @@ inline model_config read_model_config(const std::string& path) {
     std::map<std::string, std::string> classes;
     if (!file.config_json.empty()) {
         try {
-            detail::class_names(detail::parse_json(file.config_json), classes);
+            class_names(parse_json(file.config_json), classes);
         } catch (const std::runtime_error& e) {
             throw error(path, problem{errc::invalid_value, {}, "model_config", "JSON", {}, e.what()});
         }
     }
-    const auto describe = [&](const detail::weight_ref& w) {
+    const auto describe = [&](const weight_ref& w) {
         weight_info info{w.name, w.path, {}, {}};
-        info.dtype = detail::dataset_dtype(file.h5.get(), w.path, h5ser::detail::where{path, {}, w.path}, info.shape);
+        info.dtype = dataset_dtype(file.h5.get(), w.path, h5ser::detail::where{path, {}, w.path}, info.shape);
         return info;
     };
     for (const auto& layer : file.layers) {
@@ -1248,6 +1203,120 @@ inline model_config read_model_config(const std::string& path) {
     if (file.optimizer)
         for (const auto& w : *file.optimizer) out.optimizer_weights.push_back(describe(w));
     return out;
+}
+
+}  // namespace h5ser::keras::detail
+
+
+namespace h5ser::keras {
+
+namespace detail {
+
+template <class P>
+constexpr bool is_mapping = std::is_same_v<P, by_order> || std::is_same_v<P, by_name>;
+template <class P>
+constexpr bool is_trust = std::is_same_v<P, h5ser::trusted> || std::is_same_v<P, h5ser::untrusted>;
+
+/// The policies of a Keras load: the mapping (load_weights only) and the trust.
+template <bool TakesMapping, class... P>
+struct load_policies {
+    static_assert(((is_trust<P> || (TakesMapping && is_mapping<P>)) && ...),
+                  "h5ser::keras: load_weights takes h5ser::keras::by_order or h5ser::keras::by_name, and h5ser::trusted or "
+                  "h5ser::untrusted; load_optimizer_weights and read_model_config take h5ser::trusted or h5ser::untrusted");
+    static_assert(((is_mapping<P> ? 1 : 0) + ... + 0) <= 1, "h5ser::keras: give at most one of by_order and by_name");
+    static_assert(((is_trust<P> ? 1 : 0) + ... + 0) <= 1, "h5ser::keras: give at most one of h5ser::trusted and h5ser::untrusted");
+    static constexpr bool by_name = (std::is_same_v<P, keras::by_name> || ...);
+    // Keras files carry no h5ser seal: parsed in a child unless h5ser::trusted.
+    static constexpr auto isolate = (std::is_same_v<P, h5ser::trusted> || ...) ? h5ser::detail::isolation::never
+                                                                                 : h5ser::detail::isolation::always;
+    // The parent's load of the child's reply: verified, into memory of the model's own.
+    static constexpr bool verify = true;
+    static constexpr bool map = false;
+};
+
+/// Runs `load(model)` in place, or in a child process (h5ser/detail/isolated_load.hpp).
+template <class Policies, class Model, class Load>
+void run_load(Model& model, const std::string& path, const Load& load) {
+    if (!h5ser::detail::needs_isolation(Policies::isolate, path)) {
+        load(model);
+        return;
+    }
+    h5ser::detail::load_isolated<Policies>(model, path, [&](Model& copy, const progress_callback&) { load(copy); }, {});
+}
+
+}  // namespace detail
+
+/// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
+/// Keras 3 (full-model or save_weights files), Keras 3 .weights.h5, and .keras archives.
+/// Mapping is by_order (Keras's default) or by_name. Throws h5ser::error listing every mismatch;
+/// `model` is unchanged unless everything loads.
+///
+///     h5ser::keras::load_weights(model, "mlp.h5");
+///     h5ser::keras::load_weights<h5ser::keras::by_name>(model, "mlp.weights.h5");
+///
+/// The file is parsed in a child process, so that a damaged or hostile file cannot crash or hang
+/// the program (errc::isolation_failed says what happened); h5ser::trusted parses it in this
+/// process. See docs/integrity.md.
+template <class... Policies, class Model>
+void load_weights(Model& model, const std::string& path) {
+    using policies = detail::load_policies<true, Policies...>;
+    const auto layers = detail::collect_layers(model);
+    (void)layers;  // checked here, in the caller's process, before anything runs
+    detail::run_load<policies>(model, path, [&](Model& target) {
+        const auto target_layers = detail::collect_layers(target);
+        h5ser::detail::hdf5_scope hdf5;
+        const auto file = detail::open_store(path);
+        detail::loader run{file, {}, {}};
+        if constexpr (policies::by_name) detail::load_by_name(run, target_layers);
+        else detail::load_by_order(run, target_layers);
+        run.problems.throw_if_any(path);
+        run.commits.apply_all();
+    });
+}
+
+/// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
+/// `optimizer/vars`) into a struct whose tensors, in declaration order, take them in the file's
+/// order. Keras's own order: legacy files list them in weight_names (e.g. Adam: iterations, then
+/// all m, then all v, depending on the version); Keras 3 stores: iteration, learning_rate (if a
+/// plain float), then per trainable variable its slots (m, v). Scalars are rank-0 tensors.
+template <class... Policies, class Optimizer>
+void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
+    static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
+    using policies = detail::load_policies<false, Policies...>;
+    detail::run_load<policies>(optimizer, path, [&](Optimizer& target) {
+        std::vector<detail::tensor_slot> slots;
+        detail::collect_tensors(target, h5ser::detail::where{}, slots);
+        h5ser::detail::hdf5_scope hdf5;
+        const auto file = detail::open_store(path);
+        if (!file.optimizer)
+            throw error(path, problem{errc::missing_field, {}, file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
+                                      "optimizer weights", "none", "the model was saved without optimizer state"});
+        const auto& saved = *file.optimizer;
+        if (saved.size() != slots.size()) {
+            std::vector<std::string> fields;
+            for (const auto& s : slots) fields.push_back(s.field);
+            throw error(path, problem{errc::weight_count_mismatch, {}, file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
+                                      std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
+                                      std::to_string(saved.size()) + " weight(s)",
+                                      "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
+                                          " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
+        }
+        detail::loader run{file, {}, {}};
+        for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
+        run.problems.throw_if_any(path);
+        run.commits.apply_all();
+    });
+}
+
+/// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the
+/// names, shapes and dtypes of its weights, so a program can check the architecture it loads into.
+/// Parsed in a child process unless h5ser::trusted (see load_weights).
+template <class... Policies>
+model_config read_model_config(const std::string& path) {
+    using policies = detail::load_policies<false, Policies...>;
+    if (h5ser::detail::needs_isolation(policies::isolate, path))
+        return h5ser::detail::run_isolated<model_config>(path, [&](const progress_callback&) { return detail::read_config(path); });
+    return detail::read_config(path);
 }
 
 }  // namespace h5ser::keras
@@ -1420,7 +1489,7 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
 /// save_weights does once it has the struct's layers.
 inline void save_layers(const std::vector<struct_layer>& layers, const std::string& path, const save_options& options) {
     const auto plan = plan_layers(layers, options, path);
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     atomic_file out(path);
     {
         handle file = create_for_writing(out, 0, file_style::earliest);

@@ -856,7 +856,7 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
 
 template <class Policies, class Model>
 void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model) {
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where at{path, {}, "/"};
@@ -1149,7 +1149,7 @@ private:
 template <save_mode Mode, class Model>
 void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards,
                    const storage_plan& storage, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
     const where root{path, {}, "/"};

@@ -3,10 +3,12 @@
 A crash whose innermost frame outside libc and the sanitizer runtime lies in libhdf5 is a known
 limitation of the HDF5 library (reported, listed in README); a crash anywhere else (h5ser) fails.
 
-    run_fuzz.py FUZZER CORPUS_MAKER WORKDIR SECONDS [CORPUS_KIND]
+    run_fuzz.py FUZZER CORPUS_MAKER WORKDIR SECONDS [CORPUS_KIND [FIXTURES_DIR]]
 
-CORPUS_KIND is passed to the corpus maker after the corpus directory ("manifest": seeds for
-fuzz_manifest).
+CORPUS_KIND "manifest" is passed to the corpus maker after the corpus directory (seeds for
+fuzz_manifest). "seal": the corpus maker's h5ser files and the Keras fixtures' HDF5 files; "zip":
+the fixtures' .keras archives; "json": their config.json and metadata.json, and the model_config
+of the legacy Keras files (read with h5py). FIXTURES_DIR holds keras/ (the shared fixtures).
 """
 import os
 import re
@@ -30,6 +32,30 @@ def culprit(report: str) -> str:
     return "unknown"
 
 
+def keras_seeds(kind: str, fixtures: str, corpus: str) -> None:
+    import zipfile
+    names = sorted(os.listdir(fixtures))
+    for name in names:
+        path = os.path.join(fixtures, name)
+        if kind == "seal" and name.endswith(".h5"):
+            shutil.copy(path, os.path.join(corpus, name))
+        elif kind == "zip" and name.endswith(".keras"):
+            shutil.copy(path, os.path.join(corpus, name))
+        elif kind == "json" and name.endswith(".keras"):
+            with zipfile.ZipFile(path) as z:
+                for member in ("config.json", "metadata.json"):
+                    if member in z.namelist():
+                        with open(os.path.join(corpus, f"{name}-{member}"), "wb") as out:
+                            out.write(z.read(member))
+        elif kind == "json" and name.endswith(".h5"):
+            import h5py
+            with h5py.File(path, "r") as f:
+                config = f.attrs.get("model_config")
+                if config is not None:
+                    with open(os.path.join(corpus, f"{name}-model_config.json"), "wb") as out:
+                        out.write(config if isinstance(config, bytes) else str(config).encode())
+
+
 def main() -> int:
     fuzzer, maker, work, seconds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     kind = sys.argv[5:6]
@@ -37,7 +63,12 @@ def main() -> int:
     corpus, artifacts = os.path.join(work, "corpus"), os.path.join(work, "artifacts") + "/"
     os.makedirs(corpus)
     os.makedirs(artifacts)
-    subprocess.run([maker, corpus] + kind, check=True)
+    if kind in (["seal"], ["zip"], ["json"]):
+        keras_seeds(kind[0], os.path.join(sys.argv[6], "keras"), corpus)
+        if kind == ["seal"]:
+            subprocess.run([maker, corpus], check=True)
+    else:
+        subprocess.run([maker, corpus] + kind, check=True)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1", UBSAN_OPTIONS="print_stacktrace=1")
     run = subprocess.run([fuzzer, corpus, f"-max_total_time={seconds}", "-fork=1", "-ignore_crashes=1", "-ignore_ooms=1",
                           "-ignore_timeouts=1", "-timeout=20", "-rss_limit_mb=4096", f"-artifact_prefix={artifacts}"],

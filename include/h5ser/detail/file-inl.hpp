@@ -139,7 +139,7 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target) {
 }
 
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl) {
+                                          hid_t fapl, bool truncate) {
     const where at{target, {}, "/"};
     const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
@@ -149,7 +149,8 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
               "H5Pset_link_creation_order");
     check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
-    const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_EXCL, fcpl.get(), fapl);
+    const hid_t id = H5Fcreate(temp.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl.get(), fapl);
+    if (id < 0 && truncate) throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
     if (id < 0) {
         // HDF5's own message names the errno only deep in its stack; check it ourselves first.
         const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -111,8 +111,9 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target);
 
 /// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
 /// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
+/// `temp` must not exist, unless `truncate` (then it is emptied).
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl);
+                                          hid_t fapl, bool truncate = false);
 
 /// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
 H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser);

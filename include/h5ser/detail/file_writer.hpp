@@ -193,31 +193,39 @@ struct no_extra_root_attributes {
     void operator()(hid_t, const where&) const noexcept {}
 };
 
+/// How save_walk_of writes its file: atomically over the target (every save), or into an existing
+/// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
+enum class file_target { replace_atomically, write_in_place };
+
 /// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
 /// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
 /// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Walk, class ExtraRootAttributes>
 void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
-                  const ExtraRootAttributes& extra, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
+                  const ExtraRootAttributes& extra, const progress_callback& progress,
+                  file_target target = file_target::replace_atomically) {
+    hdf5_scope hdf5;
     save_census counter(storage);
     walk(counter, where{path, {}, "/"});
-    sealed_file_writer file(path, counter.count, counter.manifest.size());
-    file_writer writer(Mode, file, storage, progress, counter.bytes);
+    std::optional<sealed_file_writer> file;
+    if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
+    else file.emplace(path, counter.count, counter.manifest.size());
+    file_writer writer(Mode, *file, storage, progress, counter.bytes);
     write_walk<Mode>(writer, writer, model_type, walk);
-    extra(file.root(), file.at());
-    file.close();
-    file.seal_and_commit();
+    extra(file->root(), file->at());
+    file->close();
+    file->seal_and_commit();
     if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
 
-/// Saves `model` to `path` atomically. `extra(root, at)` may add root attributes of its own
-/// (names starting with "h5ser_").
+/// Saves `model` to `path` atomically (or in place: file_target). `extra(root, at)` may add root
+/// attributes of its own (names starting with "h5ser_").
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
-                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {}) {
+                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {},
+                file_target target = file_target::replace_atomically) {
     save_walk_of<Mode>(path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage,
-                       extra, progress);
+                       extra, progress, target);
 }
 
 }  // namespace h5ser::detail

@@ -13,7 +13,7 @@
 namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
-    detail::quiet_hdf5_errors quiet;
+    detail::hdf5_scope hdf5;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
     detail::handle root = detail::open_root(file.get(), path);

@@ -61,4 +61,34 @@ H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what
     throw error(file, problem{errc::io, {}, {}, {}, {}, what + ": " + std::strerror(err)});
 }
 
+H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept {
+    static std::shared_mutex gate;
+    return gate;
+}
+
+H5SER_CORE_INLINE int& hdf5_scope_depth() noexcept {
+    thread_local int depth = 0;
+    return depth;
+}
+
+H5SER_CORE_INLINE bool& in_isolated_child() noexcept {
+    static bool child = false;
+    return child;
+}
+
+H5SER_CORE_INLINE hdf5_scope::hdf5_scope() noexcept {
+    if (hdf5_scope_depth()++ == 0 && !in_isolated_child()) {
+        fork_gate().lock_shared();
+        gated_ = true;
+    }
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+H5SER_CORE_INLINE hdf5_scope::~hdf5_scope() {
+    H5Eset_auto2(H5E_DEFAULT, func_, data_);
+    --hdf5_scope_depth();
+    if (gated_) fork_gate().unlock_shared();
+}
+
 }  // namespace h5ser::detail

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,21 +106,30 @@ inline void check(herr_t status, const where& at, std::string_view what) {
     if (status < 0) throw_hdf5(at, std::string(what));
 }
 
-/// Silences HDF5's automatic error printing for the lifetime of this object and restores the
-/// caller's handler afterwards, so programs that use HDF5 themselves keep their own setting.
-class quiet_hdf5_errors {
+/// The gate h5ser::detail::run_isolated (isolation.hpp) forks under, exclusively: every
+/// hdf5_scope holds it shared, so that a child is never forked while an h5ser thread is inside
+/// libhdf5 (whose global lock would then stay locked in the child).
+H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept;
+/// How many hdf5_scope objects this thread has open (only the outermost takes the gate).
+H5SER_CORE_INLINE int& hdf5_scope_depth() noexcept;
+/// True in an isolated child: there, nothing takes the gate (the forking thread held it).
+H5SER_CORE_INLINE bool& in_isolated_child() noexcept;
+
+/// Held around h5ser's use of libhdf5 (every call that opens, reads or writes a file). Silences
+/// HDF5's automatic error printing and restores the caller's handler afterwards (h5ser reports
+/// errors itself, with the field path; programs that use HDF5 themselves keep their own setting),
+/// and holds the fork gate shared.
+class hdf5_scope {
 public:
-    quiet_hdf5_errors() noexcept {
-        H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    }
-    quiet_hdf5_errors(const quiet_hdf5_errors&) = delete;
-    quiet_hdf5_errors& operator=(const quiet_hdf5_errors&) = delete;
-    ~quiet_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+    hdf5_scope() noexcept;
+    hdf5_scope(const hdf5_scope&) = delete;
+    hdf5_scope& operator=(const hdf5_scope&) = delete;
+    ~hdf5_scope();
 
 private:
     H5E_auto2_t func_ = nullptr;
     void* data_ = nullptr;
+    bool gated_ = false;
 };
 
 }  // namespace h5ser::detail

@@ -8,8 +8,10 @@
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/isolation.hpp"
 #include "h5ser/detail/seal.hpp"
 
+#include "h5ser/detail/isolation.hpp"
 #include "h5ser/inspect.hpp"
 
 namespace h5ser::detail {
@@ -126,20 +128,25 @@ H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, 
     for (const auto& child : node.children) render(child, indent + "  ", out);
 }
 
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
+    hdf5_scope hdf5;
+    handle file = open_for_reading(path);
+    const where at{path, {}, "/"};
+    handle root = open_root(file.get(), path);
+    file_node node;
+    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
+    inspect_object(root.get(), node, at);
+    return node;
+}
+
+H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });
+    return inspect_file(path);
+}
+
 }  // namespace h5ser::detail
 
 namespace h5ser {
-
-H5SER_CORE_INLINE file_node inspect(const std::string& path) {
-    detail::quiet_hdf5_errors quiet;
-    detail::handle file = detail::open_for_reading(path);
-    const detail::where at{path, {}, "/"};
-    detail::handle root = detail::open_root(file.get(), path);
-    file_node node;
-    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
-    detail::inspect_object(root.get(), node, at);
-    return node;
-}
 
 H5SER_CORE_INLINE std::string to_string(const file_node& node) {
     std::string out;

@@ -529,7 +529,7 @@ H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& pat
 /// the seal (the metadata only) before it trusts a manifest, and reads through HDF5 when it fails.
 template <class Policies, class Model>
 void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     const where at{path, {}, "/"};
     std::optional<manifest> contents = check_readable(path, Policies::verify);
     if constexpr (!Policies::verify && Policies::map) contents = intact_manifest(path);

@@ -34,6 +34,9 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
                                             const where& at);
 
+/// Tag of the sealed_file_writer that writes into an existing file in place.
+struct in_place_t {};
+
 class sealed_file_writer {
 public:
     /// Creates the temporary file for `path`, with room in the userblock for the data ranges of
@@ -44,6 +47,10 @@ public:
     /// (MPI-IO) with the same `userblock`; `owner` is the atomic_file of the rank that seals and
     /// commits (rank 0), null on the others.
     sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl, atomic_file* owner);
+
+    /// Writes into the existing file `path` in place: no temporary, no fsync, no rename. For the
+    /// memory file an isolated child sends a loaded model back in, which nothing else reads.
+    sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
 
     sealed_file_writer(const sealed_file_writer&) = delete;
     sealed_file_writer& operator=(const sealed_file_writer&) = delete;

@@ -89,7 +89,7 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
-    detail::quiet_hdf5_errors quiet;
+    detail::hdf5_scope hdf5;
     verify_report report;
     report.file = path;
     detail::handle file = detail::open_for_reading(path, false);  // "not found" and "not HDF5" are errors

@@ -346,7 +346,7 @@ inline bool is_legacy(hid_t file) {
 inline store open_store(const std::string& path) {
     store s;
     s.file = path;
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     if (has_zip_signature(path)) {
         zip_archive zip(path);
         s.image = zip.read("model.weights.h5");

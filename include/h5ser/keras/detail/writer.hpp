@@ -173,7 +173,7 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
 /// save_weights does once it has the struct's layers.
 inline void save_layers(const std::vector<struct_layer>& layers, const std::string& path, const save_options& options) {
     const auto plan = plan_layers(layers, options, path);
-    quiet_hdf5_errors quiet;
+    hdf5_scope hdf5;
     atomic_file out(path);
     {
         handle file = create_for_writing(out, 0, file_style::earliest);
