@@ -62,6 +62,22 @@ TEST_CASE("keep_best keeps the best checkpoints by the metric stored in each fil
     CHECK(steps(accuracy.list()) == std::vector<std::uint64_t>{2, 3});
 }
 
+TEST_CASE("a checkpoint whose seal does not hold lists without a metric: HDF5 never parses it") {
+    test::scratch_dir dir;
+    h5ser::checkpoint_manager<Weights> checkpoints(dir.file("run"), {.keep_last = 3});
+    checkpoints.save(at_step(1), 1, 0.5);
+    checkpoints.save(at_step(2), 2, 0.25);
+    {
+        std::fstream f(dir.file("run/ckpt-000001.h5"), std::ios::binary | std::ios::in | std::ios::out);
+        f.seekp(40);  // the seal's hash of the HDF5 metadata (include/h5ser/detail/seal.hpp)
+        f.put('\x5a');
+    }
+    const auto all = checkpoints.list();
+    REQUIRE(all.size() == 2);
+    CHECK_FALSE(all[0].metric.has_value());
+    CHECK(all[1].metric == 0.25);
+}
+
 TEST_CASE("an empty directory restores nothing, a broken newest checkpoint is an error, not skipped") {
     test::scratch_dir dir;
     h5ser::checkpoint_manager<Weights> checkpoints(dir.file("run"));

@@ -189,6 +189,14 @@ TEST_CASE("isolation: an h5ser file without its seal loads in a child, identical
     REQUIRE(!done.empty());
     CHECK(done.back() == std::filesystem::file_size(path));  // the child's progress reached the caller
 
+    // verify_file and file_fingerprint read it in a child too; their results come back whole.
+    const h5ser::verify_report report = h5ser::verify_file(path);
+    CHECK(!report.seal_ok);
+    CHECK(report.computed_fingerprint == h5ser::fingerprint(saved));
+    CHECK(report.datasets.size() == 2);
+    CHECK(report.datasets[0].path == "/w");
+    CHECK(h5ser::file_fingerprint(path) == h5ser::fingerprint(saved));
+
     // load_into keeps its all-or-nothing promise across the process boundary.
     tagged_model target = sample_model();
     target.name = "before";

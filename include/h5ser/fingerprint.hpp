@@ -26,7 +26,8 @@ template <class... Policies, class Model>
 }
 
 /// The fingerprint stored in a file h5ser wrote (its `fingerprint` root attribute). Loading with
-/// h5ser::verify (the default) already checks it against the tensors it reads.
+/// h5ser::verify (the default) already checks it against the tensors it reads. A file without a
+/// seal is read in a child process (docs/integrity.md).
 [[nodiscard]] H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path);
 
 }  // namespace h5ser

@@ -62,8 +62,10 @@ struct verify_report {
 
 /// Checks a file h5ser wrote, without its struct: the seal (before HDF5 reads anything), every
 /// dataset against its `h5ser_checksum`, and the tensors against the root `fingerprint`. Throws
-/// h5ser::error only when the file cannot be opened as HDF5 at all; everything else is reported.
-/// `progress` (optional) is told the stored bytes checked so far.
+/// h5ser::error only when the file cannot be opened as HDF5 at all, or (errc::isolation_failed)
+/// when a file h5ser did not seal crashes or hangs the child process that reads it (see
+/// docs/integrity.md); everything else is reported. `progress` (optional) is told the stored bytes
+/// checked so far.
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress = {});
 
 }  // namespace h5ser

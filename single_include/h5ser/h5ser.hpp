@@ -5347,7 +5347,8 @@ template <class... Policies, class Model>
 }
 
 /// The fingerprint stored in a file h5ser wrote (its `fingerprint` root attribute). Loading with
-/// h5ser::verify (the default) already checks it against the tensors it reads.
+/// h5ser::verify (the default) already checks it against the tensors it reads. A file without a
+/// seal is read in a child process (docs/integrity.md).
 [[nodiscard]] H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path);
 
 }  // namespace h5ser
@@ -5412,8 +5413,10 @@ struct verify_report {
 
 /// Checks a file h5ser wrote, without its struct: the seal (before HDF5 reads anything), every
 /// dataset against its `h5ser_checksum`, and the tensors against the root `fingerprint`. Throws
-/// h5ser::error only when the file cannot be opened as HDF5 at all; everything else is reported.
-/// `progress` (optional) is told the stored bytes checked so far.
+/// h5ser::error only when the file cannot be opened as HDF5 at all, or (errc::isolation_failed)
+/// when a file h5ser did not seal crashes or hangs the child process that reads it (see
+/// docs/integrity.md); everything else is reported. `progress` (optional) is told the stored bytes
+/// checked so far.
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress = {});
 
 }  // namespace h5ser
@@ -8796,6 +8799,8 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node) {
 namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
+    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+        return detail::run_isolated<std::string>(path, [&](const progress_callback&) { return file_fingerprint(path); });
     detail::hdf5_scope hdf5;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};
@@ -8888,6 +8893,8 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
+    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+        return detail::run_isolated<verify_report>(path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
     detail::hdf5_scope hdf5;
     verify_report report;
     report.file = path;
@@ -8996,6 +9003,13 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> checkpoint_directory::step_of(con
 }
 
 H5SER_CORE_INLINE std::optional<double> checkpoint_directory::read_metric(const std::string& path) {
+    // A checkpoint h5ser sealed, and whose seal holds, before HDF5 parses it: a damaged or foreign
+    // file in the directory has no metric (its restore reports what is wrong with it).
+    try {
+        if (!verify_seal(path)) return std::nullopt;
+    } catch (const error&) {
+        return std::nullopt;
+    }
     hdf5_scope hdf5;
     const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (id < 0) {

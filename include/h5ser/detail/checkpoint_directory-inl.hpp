@@ -10,6 +10,7 @@
 
 #include "h5ser/checkpoint.hpp"  // checkpoint_options, checkpoint_info
 #include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/seal.hpp"
 #include "h5ser/detail/checkpoint_directory.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/hdf5.hpp"
@@ -72,6 +73,13 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> checkpoint_directory::step_of(con
 }
 
 H5SER_CORE_INLINE std::optional<double> checkpoint_directory::read_metric(const std::string& path) {
+    // A checkpoint h5ser sealed, and whose seal holds, before HDF5 parses it: a damaged or foreign
+    // file in the directory has no metric (its restore reports what is wrong with it).
+    try {
+        if (!verify_seal(path)) return std::nullopt;
+    } catch (const error&) {
+        return std::nullopt;
+    }
     hdf5_scope hdf5;
     const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (id < 0) {

@@ -6,6 +6,7 @@
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/format.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/isolation.hpp"
 #include "h5ser/detail/seal.hpp"
 
 #include "h5ser/fingerprint.hpp"
@@ -13,6 +14,8 @@
 namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
+    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+        return detail::run_isolated<std::string>(path, [&](const progress_callback&) { return file_fingerprint(path); });
     detail::hdf5_scope hdf5;
     detail::handle file = detail::open_for_reading(path);
     const detail::where at{path, {}, "/"};

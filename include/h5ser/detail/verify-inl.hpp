@@ -10,6 +10,7 @@
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/inspect-inl.hpp"
+#include "h5ser/detail/isolation.hpp"
 #include "h5ser/detail/seal.hpp"
 
 #include "h5ser/verify.hpp"
@@ -89,6 +90,8 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
+    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+        return detail::run_isolated<verify_report>(path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
     detail::hdf5_scope hdf5;
     verify_report report;
     report.file = path;
