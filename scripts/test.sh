@@ -16,7 +16,7 @@ run() {
   shift 2
   local start=$SECONDS
   echo "=== build: $name"
-  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON -DH5SER_REQUIRE_KERAS=ON -DH5SER_REQUIRE_MPI=ON "$@" >/dev/null
+  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON -DH5SER_REQUIRE_KERAS=ON -DH5SER_REQUIRE_MPI=ON -DH5SER_REQUIRE_ADAPTERS=ON "$@" >/dev/null
   cmake --build "build/$name" -j"$jobs"
   (cd "build/$name" && ctest --output-on-failure -j"$jobs" $ctest_args)
   echo "=== build: $name passed in $((SECONDS - start)) s"

@@ -71,6 +71,13 @@ h5ser::error expect_error(F&& f) {
     throw std::logic_error("unreachable");
 }
 
+/// Every byte of a file (REQUIREs that it can be read).
+inline std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 /// Flips one bit of byte `byte` of a contiguous dataset's elements in the file (its offset from

@@ -126,12 +126,6 @@ void scribble(Everything& e) {
     for (Slots& s : *e.adam) fill(s.m, 995);
 }
 
-std::string file_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in.good());
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 TEST_CASE("save_async writes the file save would have written at the call, byte for byte, though the model changes at once") {
@@ -139,7 +133,7 @@ TEST_CASE("save_async writes the file save would have written at the call, byte 
     Everything model = make_everything(1);
     h5ser::save(model, dir.file("sync.h5"));
     h5ser::save(model, dir.file("sync-again.h5"));
-    REQUIRE(file_bytes(dir.file("sync.h5")) == file_bytes(dir.file("sync-again.h5")));  // saves are deterministic
+    REQUIRE(test::file_bytes(dir.file("sync.h5")) == test::file_bytes(dir.file("sync-again.h5")));  // saves are deterministic
 
     h5ser::pending_save pending = h5ser::save_async(model, dir.file("async.h5"));
     scribble(model);  // the snapshot is taken: the caller owns the model again
@@ -147,7 +141,7 @@ TEST_CASE("save_async writes the file save would have written at the call, byte 
     pending.wait();
     CHECK(pending.ready());
     CHECK(pending.path() == dir.file("async.h5"));
-    CHECK(file_bytes(dir.file("async.h5")) == file_bytes(dir.file("sync.h5")));
+    CHECK(test::file_bytes(dir.file("async.h5")) == test::file_bytes(dir.file("sync.h5")));
     CHECK(h5ser::fingerprint(make_everything(1)) == h5ser::file_fingerprint(dir.file("async.h5")));
 
     // Weights only, with the call's storage policies.
@@ -157,7 +151,7 @@ TEST_CASE("save_async writes the file save would have written at the call, byte 
     auto weights = h5ser::save_async<h5ser::weights_only, h5ser::compact>(changing, dir.file("w-async.h5"));
     scribble(changing);
     weights.wait();
-    CHECK(file_bytes(dir.file("w-async.h5")) == file_bytes(dir.file("w-sync.h5")));
+    CHECK(test::file_bytes(dir.file("w-async.h5")) == test::file_bytes(dir.file("w-sync.h5")));
 }
 
 TEST_CASE("a model destroyed right after save_async is saved whole") {
@@ -220,7 +214,7 @@ TEST_CASE("a failing fsync surfaces from wait() and leaves the previous file int
     test::scratch_dir dir;
     const Everything old_model = make_everything(6);
     h5ser::save(old_model, dir.file("m.h5"));
-    const std::string old_bytes = file_bytes(dir.file("m.h5"));
+    const std::string old_bytes = test::file_bytes(dir.file("m.h5"));
     auto& calls = h5ser::detail::durability();
     calls.fsync = failing_fsync;
     auto pending = h5ser::save_async(make_everything(7), dir.file("m.h5"));
@@ -228,7 +222,7 @@ TEST_CASE("a failing fsync surfaces from wait() and leaves the previous file int
     calls.fsync = ::fsync;
     CHECK(e.code() == h5ser::errc::io);
     CHECK(test::contains(e.what(), "Input/output error"));
-    CHECK(file_bytes(dir.file("m.h5")) == old_bytes);
+    CHECK(test::file_bytes(dir.file("m.h5")) == old_bytes);
     CHECK(test::count_files(dir.path()) == 1);
 }
 
@@ -242,7 +236,7 @@ int save_async_onto_full_disk(const std::string& path, std::size_t rows, std::si
         std::fprintf(stderr, "%s\n", why.c_str());
         return 1;
     };
-    const std::string old_bytes = file_bytes(path);
+    const std::string old_bytes = test::file_bytes(path);
     Everything big = make_everything(9);
     big.blocks[0] = make_block(rows, cols, 9);
     try {
@@ -251,7 +245,7 @@ int save_async_onto_full_disk(const std::string& path, std::size_t rows, std::si
         pending.wait();
     } catch (const h5ser::error& err) {
         if (!test::contains(err.what(), expected)) return fail(err.what());
-        if (file_bytes(path) != old_bytes) return fail("the previous file changed");
+        if (test::file_bytes(path) != old_bytes) return fail("the previous file changed");
         if (test::count_files(std::filesystem::path(path).parent_path()) != 1) return fail("a temporary was left behind");
         return 0;
     } catch (...) {
@@ -265,7 +259,7 @@ TEST_CASE("a full disk (a file size limit) surfaces from wait() and leaves the p
     test::scratch_dir dir;
     const Everything old_model = make_everything(8);
     h5ser::save(old_model, dir.file("m.h5"));
-    const std::string old_bytes = file_bytes(dir.file("m.h5"));
+    const std::string old_bytes = test::file_bytes(dir.file("m.h5"));
     if (sanitized) {
         MESSAGE("SKIPPED under sanitizers: a forked child of a threaded process");
         return;
@@ -278,7 +272,7 @@ TEST_CASE("a full disk (a file size limit) surfaces from wait() and leaves the p
         return save_async_onto_full_disk(dir.file("m.h5"), 256, 256, "File too large");  // 256 KiB
     });
     CHECK(outcome == test::child_outcome::exit_0);
-    CHECK(file_bytes(dir.file("m.h5")) == old_bytes);
+    CHECK(test::file_bytes(dir.file("m.h5")) == old_bytes);
 }
 
 TEST_CASE("a full disk (ENOSPC on a 1 MiB tmpfs) surfaces from wait() and leaves the previous file intact") {

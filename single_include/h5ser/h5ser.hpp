@@ -23,6 +23,7 @@
 #include <memory>
 #include <new>
 #include <concepts>
+#include <span>
 #include <boost/pfr/detail/core.hpp>  // tie_as_tuple, sequence_tuple::get
 #include <tuple>
 #include <hdf5.h>
@@ -549,7 +550,7 @@ namespace h5ser {
 ///
 ///     using element_type = E;                            // an h5ser::element_type
 ///     static constexpr std::size_t rank = R;             // number of dimensions, 0 to 32
-///     static std::array<std::size_t, R> shape(const X&); // dimensions as HDF5 sees them (C order)
+///     static std::array<std::size_t, R> shape(const X&); // the logical dimensions: (rows, cols) for a matrix
 ///     static const E* data(const X&);                    // contiguous elements in C (row-major) order
 ///     static E* data(X&);
 ///
@@ -564,9 +565,20 @@ namespace h5ser {
 ///
 /// which returns an `X` of that shape over `data` (64-byte aligned, C order), holding `keep` as long
 /// as it uses the memory: loads of sealed format-2 files then hand out views of the mapped file
-/// instead of copies (h5ser::mapped_memory). Types without it are filled by one copy. A column-major type reports its dimensions reversed, so HDF5 sees the transposed
-/// C-order array it really holds. Built-in adapters: h5ser::tensor and std::vector of an element
-/// type (rank 1).
+/// instead of copies (h5ser::mapped_memory). Types without it are filled by one copy.
+///
+/// A type whose elements are not in C order (a column-major matrix) must not pretend otherwise:
+/// reporting its dimensions reversed would store the transpose, so that h5py, Keras and every
+/// other reader see the wrong matrix (HighFive's Eigen support did this for years). Instead of
+/// `data()`, such a type provides
+///
+///     static void copy_to_c_order(const X&, E* out);     // its elements, in C order of shape()
+///     static void copy_from_c_order(X&, const E* in);    // X already has the shape
+///
+/// and h5ser copies through a C-order buffer on the way out and in (one transposition each way;
+/// see docs/adapters.md for the cost). Built-in adapters: h5ser::tensor, std::vector of an element
+/// type (rank 1) and std::span (rank 1, loaded in place); h5ser/eigen.hpp adds Eigen's matrices
+/// and arrays.
 template <class T>
 struct tensor_adapter {};
 
@@ -596,6 +608,20 @@ struct tensor_adapter<std::vector<T, Alloc>> {
     static void resize_for_overwrite(std::vector<T, Alloc>& v, const std::array<std::size_t, 1>& shape) { v.resize(shape[0]); }
 };
 
+/// A view of the caller's memory (pinned or device-staging buffers): saved from it, and loaded into
+/// it (a mapped load copies straight from the file's mapping, with no allocation); its size must
+/// equal the file's. Dynamic extent only: a fixed-extent span has no default state, which makes a
+/// struct holding one impossible to reflect.
+template <class T>
+    requires(element_type<T> && !std::is_const_v<T>)
+struct tensor_adapter<std::span<T>> {
+    using element_type = T;
+    static constexpr std::size_t rank = 1;
+    static std::array<std::size_t, 1> shape(const std::span<T>& s) noexcept { return {s.size()}; }
+    static const T* data(const std::span<T>& s) noexcept { return s.data(); }
+    static T* data(std::span<T>& s) noexcept { return s.data(); }
+};
+
 /// True when `tensor_adapter<T>` is specialized completely.
 template <class T>
 concept adapted_tensor = requires(const T& ct, T& t) {
@@ -607,9 +633,25 @@ concept adapted_tensor = requires(const T& ct, T& t) {
     { tensor_adapter<T>::data(t) } -> std::same_as<typename tensor_adapter<T>::element_type*>;
 };
 
+/// A tensor whose elements are not in C order: h5ser copies it through a C-order buffer (see
+/// tensor_adapter).
+template <class T>
+concept reordered_tensor = requires(const T& ct, T& t, typename tensor_adapter<T>::element_type* out,
+                                    const typename tensor_adapter<T>::element_type* in) {
+    requires element_type<typename tensor_adapter<T>::element_type>;
+    { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<std::array<std::size_t, tensor_adapter<T>::rank>>;
+    tensor_adapter<T>::copy_to_c_order(ct, out);
+    tensor_adapter<T>::copy_from_c_order(t, in);
+};
+
+/// Anything h5ser stores as a dataset.
+template <class T>
+concept stored_tensor = adapted_tensor<T> || reordered_tensor<T>;
+
 /// An adapted tensor that loading can size from the file.
 template <class T>
-concept resizable_tensor = adapted_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
+concept resizable_tensor = stored_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
     tensor_adapter<T>::resize_for_overwrite(t, s);
 };
 
@@ -2066,7 +2108,7 @@ constexpr field_kind kind_of() {
     if constexpr (stored_traits<T>::value) return field_kind::stored;
     else if constexpr (is_optimizer_wrapper<T>::value) return field_kind::optimizer_state;
     else if constexpr (optional_traits<T>::value) return field_kind::optional;
-    else if constexpr (adapted_tensor<T>) return field_kind::tensor;
+    else if constexpr (stored_tensor<T>) return field_kind::tensor;
     else if constexpr (attribute_value<T>) return field_kind::attribute;
     else if constexpr (sequence_traits<T>::value) return field_kind::sequence;
     else if constexpr (string_map_traits<T>::value) return field_kind::map;
@@ -2119,15 +2161,53 @@ constexpr bool assert_storable() {
                       std::is_aggregate_v<T>,
                   "h5ser: this type is neither a tensor, an attribute value, a supported container nor an aggregate "
                   "struct. For a struct of your own: remove its user-declared constructors (use default member "
-                  "initializers), make all data members public and remove virtual functions. Otherwise use "
-                  "h5ser::tensor, an arithmetic type, std::string, std::vector, std::array, std::map<std::string, T>, "
-                  "std::optional, or specialize h5ser::tensor_adapter for your array type");
+                  "initializers), make all data members public and remove virtual functions. For Eigen matrices "
+                  "and arrays, #include <h5ser/eigen.hpp>. Otherwise use h5ser::tensor, an arithmetic type, "
+                  "std::string, std::vector, std::array, std::map<std::string, T>, std::optional, or specialize "
+                  "h5ser::tensor_adapter for your array type (h5ser/tensor_adapter.hpp)");
     static_assert(kind_of<T>() != field_kind::unsupported || std::is_union_v<T> || std::is_pointer_v<T> || std::is_reference_v<T> ||
                       is_char_like_v<T> || std::is_same_v<T, long double> || std::is_array_v<T>,
                   "h5ser: this type cannot be stored. Use h5ser::tensor, an arithmetic type, std::string, "
                   "std::vector, std::array, std::map<std::string, T>, std::optional or a plain struct");
     if constexpr (kind_of<T>() == field_kind::group) return assert_reflectable<T>();
     else return kind_of<T>() != field_kind::unsupported;
+}
+
+/// A field's name as a type (its characters): a check instantiated with it shows the name in the
+/// compiler's "in instantiation of" line, which static_assert's literal message cannot. A pack of
+/// chars, which GCC 12 and Clang 14 both print as characters ('i', 'd', 's'); Clang prints a
+/// char-array template argument as numbers.
+template <char... Name>
+struct field_named {};
+template <class T, std::size_t I, std::size_t... C>
+field_named<field_name<T, I>()[C]...> field_named_of(std::index_sequence<C...>);  // for decltype only
+template <class T, std::size_t I>
+using field_named_t = decltype(field_named_of<T, I>(std::make_index_sequence<field_name<T, I>().size()>{}));
+
+template <class T>
+constexpr bool assert_fields_storable();
+
+/// Checks that field `Name` of struct `Parent`, of type `Field`, can be stored. Its instantiation
+/// names all three, so the first error about a field says which field it is and what its type is:
+///
+///     In instantiation of 'constexpr bool h5ser::detail::assert_field_storable() [with Parent = Dense;
+///       Name = h5ser::detail::field_named<'i', 'd', 's'>; Field = std::set<int>]'
+///     error: static assertion failed: h5ser: this type is neither a tensor, ...
+template <class Parent, class Name, class Field>
+constexpr bool assert_field_storable() {
+    if constexpr (!assert_storable<Field>()) return false;
+    else if constexpr (holds_one_type_v<Field>) return assert_field_storable<Parent, Name, contained_t<Field>>();
+    else if constexpr (kind_of<Field>() == field_kind::group) return assert_fields_storable<Field>();
+    else return true;
+}
+
+/// Checks every field of struct T, nested ones included (assert_field_storable), before any walk
+/// instantiates them.
+template <class T>
+constexpr bool assert_fields_storable() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return (assert_field_storable<T, field_named_t<T, I>, field_type_t<T, I>>() && ...);
+    }(std::make_index_sequence<field_count_v<T>>{});
 }
 
 /// Is anything of T written in `Mode`? Weights-only files hold tensors outside optimizer state.
@@ -2330,6 +2410,16 @@ public:
     /// model owns when the load succeeds: no staging copy.
     void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
         actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
+    }
+
+    /// Where the actions added from now on start (for apply_since).
+    [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
+
+    /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
+    /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
+    void apply_since(std::size_t mark) noexcept {
+        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
+        actions_.resize(mark);
     }
 
     void apply_all() noexcept {
@@ -2865,7 +2955,7 @@ constexpr bool assert_model_type() {
     static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
                   "h5ser: save and load take a struct (the model) whose fields are stored; wrap a lone tensor or "
                   "container in a struct");
-    if constexpr (assert_storable<T>()) {
+    if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
         static_assert(root_fields_avoid_reserved_names<T>(),
                       "h5ser: a field of the model struct is named like one of h5ser's root attributes "
                       "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
@@ -3307,6 +3397,84 @@ private:
 // the same HDF5 paths. It turns the model into events for a sink: file_writer.hpp writes them.
 
 
+// ---- h5ser/detail/c_order.hpp ------------------------------------------------------------------
+// h5ser/detail/c_order.hpp: tensors whose elements are not in C order (reordered_tensor, e.g. a
+// column-major Eigen matrix). HDF5 datasets are C order, and every reader (h5py, Keras) takes them
+// so: the save walk stores a C-order copy of such a tensor, and the load walk reads into a C-order
+// tensor and copies that into the field, before the load commits. Everything else (the sinks, the
+// readers, checksums, the manifest) only ever sees C-order tensors.
+
+
+
+namespace h5ser::detail {
+
+/// Copies the `rows` x `cols` column-major matrix at `in` to `out` in C order. With rows and cols
+/// swapped, the same copy turns a C-order matrix into a column-major one. In tiles of 32 x 32, so
+/// that the reads and writes of a tile stay in the cache: a plain loop over one side strides
+/// through the other a whole column or row at a time (0.4 s against 0.04 s for 64 MiB of floats).
+template <class E>
+void transpose(const E* in, E* out, std::size_t rows, std::size_t cols) noexcept {
+    constexpr std::size_t tile = 32;
+    for (std::size_t i0 = 0; i0 < rows; i0 += tile) {
+        const std::size_t i1 = std::min(i0 + tile, rows);
+        for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
+            const std::size_t j1 = std::min(j0 + tile, cols);
+            for (std::size_t i = i0; i < i1; ++i)
+                for (std::size_t j = j0; j < j1; ++j) out[i * cols + j] = in[j * rows + i];
+        }
+    }
+}
+
+/// The C-order tensor a reordered tensor of type X is stored as.
+template <class X>
+using c_order_tensor_t = tensor<typename tensor_adapter<X>::element_type, tensor_adapter<X>::rank>;
+
+/// `value` as a C-order tensor (one copy, a transposition for a column-major matrix).
+template <reordered_tensor X>
+c_order_tensor_t<X> c_order_copy(const X& value) {
+    using adapter = tensor_adapter<X>;
+    const auto shape = adapter::shape(value);
+    std::array<std::size_t, adapter::rank> dims{};
+    for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
+    c_order_tensor_t<X> out(dims, uninitialized);
+    if (out.size() != 0) adapter::copy_to_c_order(value, out.data());
+    return out;
+}
+
+/// Passes `value` to `use` as a tensor in C order: itself, or its C-order copy.
+template <stored_tensor X, class Use>
+decltype(auto) with_c_order(const X& value, Use&& use) {
+    if constexpr (adapted_tensor<X>) return std::forward<Use>(use)(value);
+    else return std::forward<Use>(use)(c_order_copy(value));
+}
+
+/// Loads a reordered `target` through a C-order tensor: `load(staged)` reads into `staged` (sized
+/// like `target`, or empty when `target` takes the file's shape) and records its problems and
+/// commits on `commits` as any tensor load does. Those commits fill `staged` only, so they are
+/// applied at once; the elements are then copied into a new value of X that moves into `target`
+/// when the whole load commits. Nothing reaches `target` before that.
+template <reordered_tensor X, class Load>
+void load_through_c_order(commit_list& commits, X& target, bool takes_file_shape, const Load& load) {
+    using adapter = tensor_adapter<X>;
+    c_order_tensor_t<X> staged;
+    if (!takes_file_shape) {
+        const auto shape = adapter::shape(std::as_const(target));
+        std::array<std::size_t, adapter::rank> dims{};
+        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
+        staged = c_order_tensor_t<X>(dims, uninitialized);
+    }
+    const std::size_t mark = commits.mark();
+    load(staged);
+    if (commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
+    commits.apply_since(mark);
+    X value{};
+    if constexpr (resizable_tensor<X>) adapter::resize_for_overwrite(value, staged.shape());
+    if (staged.size() != 0) adapter::copy_from_c_order(value, staged.data());
+    commits.move_into(target, std::move(value));
+}
+
+}  // namespace h5ser::detail
+
 
 namespace h5ser::detail {
 
@@ -3367,7 +3535,10 @@ struct save_step {
 
     template <class X>
     void tensor(const X& x) {
-        sink.dataset(name, x, at, optimizer);
+        // A reordered tensor is copied into C order for each sink (the census records the bytes of
+        // compact datasets in the manifest, so it needs them too), and handed over as a temporary:
+        // a sink that keeps pointers past the call (the snapshot) keeps the copy too.
+        with_c_order(x, [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); });
     }
     template <class X>
     void attribute(const X& x) {
@@ -3982,6 +4153,14 @@ public:
         tensors_.push_back(&node->bytes);
         nodes_.push_back(std::move(node));
     }
+    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp): kept
+    /// until the snapshot is done with it, since its elements are copied after the walk.
+    template <class T, std::size_t Rank>
+    void dataset(std::string_view name, tensor<T, Rank>&& value, const where& at, bool optimizer) {
+        auto kept = std::make_shared<tensor<T, Rank>>(std::move(value));
+        dataset(name, std::as_const(*kept), at, optimizer);
+        temporaries_.push_back(std::move(kept));
+    }
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
@@ -4081,6 +4260,7 @@ private:
     std::string_view model_type_;  // a type_name<Model>(): static storage
     std::vector<std::unique_ptr<snapshot_node>> nodes_;
     std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+    std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
 };
 
 /// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.
@@ -5012,7 +5192,9 @@ struct load_step {
 
     template <class X>
     void tensor(X& x) {
-        if (present<X>()) ctx.reader.read(ctx, parent, name, x, at);
+        if (!present<X>()) return;
+        if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
+        else load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& staged) { ctx.reader.read(ctx, parent, name, staged, at); });
     }
     template <class X>
     void attribute(X& x) {

@@ -876,14 +876,23 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
     if constexpr (resizable_tensor<T>)
         slot.unsized = adapter::rank > 0 && std::all_of(shape.begin(), shape.end(), [](std::size_t d) { return d == 0; });
     if constexpr (std::is_const_v<X>) {
-        slot.write = [&value](hid_t group, const std::string& name, const where& at) { write_tensor(value, group, name, at); };
+        slot.write = [&value](hid_t group, const std::string& name, const where& at) {
+            with_c_order(value, [&](const auto& c_order) { write_tensor(c_order, group, name, at); });
+        };
     } else {
-        slot.read = [&value](commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                             const where& at, problem_list& problems) {
+        slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
+                                                     const where& at, problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
             for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
-            stage_dataset(commits, problems, value, dataset, file_type, dims, at, nullptr,
-                                         [](const void*, std::size_t) { return true; });
+            const auto stage = [&](auto& target) {
+                stage_dataset(commits, problems, target, dataset, file_type, dims, at, nullptr, [](const void*, std::size_t) { return true; });
+            };
+            if constexpr (adapted_tensor<T>) {
+                (void)unsized;
+                stage(value);
+            } else {
+                load_through_c_order(commits, value, unsized, stage);
+            }
         };
     }
     return slot;

@@ -1,5 +1,8 @@
 # Compiles SOURCE, which must fail; the first error must carry the text after "// expect: " on the
-# source's first line, and Boost.PFR must not have been reached at all.
+# source's first line, and Boost.PFR must not have been reached at all. Each later line
+# "// expect-context: TEXT" must appear in the first diagnostic: the error line with the
+# "In instantiation of" / "required from" lines before it (GCC) or the notes after it (Clang), up to
+# the next error.
 file(READ "${SOURCE}" head LIMIT 1000)
 string(REGEX MATCH "^// expect: ([^\n]*)" ignored "${head}")
 set(expected "${CMAKE_MATCH_1}")
@@ -20,6 +23,25 @@ string(FIND "${first_error}" "${expected}" at)
 if(at EQUAL -1)
   message(FATAL_ERROR "first error does not say \"${expected}\":\n${first_error}\n\nfull output:\n${out}")
 endif()
+string(REGEX MATCHALL "// expect-context: [^\n]*" contexts "${head}")
+string(FIND "${out}" "${first_error}" first_at)
+string(LENGTH "${first_error}" first_length)
+math(EXPR after_first "${first_at} + ${first_length}")
+string(SUBSTRING "${out}" ${after_first} -1 rest)
+string(FIND "${rest}" "error:" next_error)
+if(next_error EQUAL -1)
+  set(first_diagnostic "${out}")
+else()
+  math(EXPR first_end "${after_first} + ${next_error}")
+  string(SUBSTRING "${out}" 0 ${first_end} first_diagnostic)
+endif()
+foreach(context IN LISTS contexts)
+  string(REPLACE "// expect-context: " "" wanted "${context}")
+  string(FIND "${first_diagnostic}" "${wanted}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "the first diagnostic does not show \"${wanted}\":\n${first_diagnostic}")
+  endif()
+endforeach()
 string(FIND "${out}" "Boost.PFR" pfr)
 if(NOT pfr EQUAL -1)
   message(FATAL_ERROR "Boost.PFR's own error appeared:\n${out}")

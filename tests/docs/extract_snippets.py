@@ -9,7 +9,7 @@ comments right before the block:
     <!-- snippet-global: struct Model { h5ser::tensor<float, 1> w; }; -->   declarations before it
     <!-- snippet-setup: Model model; -->                                      statements before it
 
-usage: extract_snippets.py OUT_DIR FILE.md...   (writes OUT_DIR/{core,keras,mpi}/<name>.cpp)
+usage: extract_snippets.py OUT_DIR FILE.md...   (writes OUT_DIR/{core,keras,mpi,adapters}/<name>.cpp)
 """
 import pathlib
 import re
@@ -48,15 +48,21 @@ def translation_unit(code, hints):
             declarations.append(statement)
         else:
             body.append(statement)
-    part = "mpi" if "h5ser::mpi" in code or "h5ser/mpi.hpp" in code else "keras" if "h5ser::keras" in code else "core"
-    header = {"core": "h5ser/h5ser.hpp", "keras": "h5ser/keras.hpp", "mpi": "h5ser/mpi.hpp"}[part]
-    text = "\n".join([f"#include <{header}>", *includes, "", *declarations, "", "void snippet_body() {", *body, "}", ""])
+    if "h5ser::mpi" in code or "h5ser/mpi.hpp" in code:
+        part, headers = "mpi", ["h5ser/mpi.hpp"]
+    elif "Eigen::" in code:  # the adapters: h5ser::eigen (with Keras, whose loaders take them too)
+        part, headers = "adapters", ["h5ser/eigen.hpp", "h5ser/keras.hpp"]
+    elif "h5ser::keras" in code:
+        part, headers = "keras", ["h5ser/keras.hpp"]
+    else:
+        part, headers = "core", ["h5ser/h5ser.hpp"]
+    text = "\n".join([*(f"#include <{h}>" for h in headers), *includes, "", *declarations, "", "void snippet_body() {", *body, "}", ""])
     return part, text
 
 
 def main():
     out = pathlib.Path(sys.argv[1])
-    for part in ("core", "keras", "mpi"):
+    for part in ("core", "keras", "mpi", "adapters"):
         (out / part).mkdir(parents=True, exist_ok=True)
         for old in (out / part).glob("*.cpp"):
             old.unlink()

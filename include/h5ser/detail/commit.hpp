@@ -81,6 +81,16 @@ public:
         actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
     }
 
+    /// Where the actions added from now on start (for apply_since).
+    [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
+
+    /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
+    /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
+    void apply_since(std::size_t mark) noexcept {
+        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
+        actions_.resize(mark);
+    }
+
     void apply_all() noexcept {
         for (auto& a : actions_) a->apply();
         actions_.clear();

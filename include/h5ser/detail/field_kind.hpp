@@ -95,7 +95,7 @@ constexpr field_kind kind_of() {
     if constexpr (stored_traits<T>::value) return field_kind::stored;
     else if constexpr (is_optimizer_wrapper<T>::value) return field_kind::optimizer_state;
     else if constexpr (optional_traits<T>::value) return field_kind::optional;
-    else if constexpr (adapted_tensor<T>) return field_kind::tensor;
+    else if constexpr (stored_tensor<T>) return field_kind::tensor;
     else if constexpr (attribute_value<T>) return field_kind::attribute;
     else if constexpr (sequence_traits<T>::value) return field_kind::sequence;
     else if constexpr (string_map_traits<T>::value) return field_kind::map;
@@ -148,15 +148,53 @@ constexpr bool assert_storable() {
                       std::is_aggregate_v<T>,
                   "h5ser: this type is neither a tensor, an attribute value, a supported container nor an aggregate "
                   "struct. For a struct of your own: remove its user-declared constructors (use default member "
-                  "initializers), make all data members public and remove virtual functions. Otherwise use "
-                  "h5ser::tensor, an arithmetic type, std::string, std::vector, std::array, std::map<std::string, T>, "
-                  "std::optional, or specialize h5ser::tensor_adapter for your array type");
+                  "initializers), make all data members public and remove virtual functions. For Eigen matrices "
+                  "and arrays, #include <h5ser/eigen.hpp>. Otherwise use h5ser::tensor, an arithmetic type, "
+                  "std::string, std::vector, std::array, std::map<std::string, T>, std::optional, or specialize "
+                  "h5ser::tensor_adapter for your array type (h5ser/tensor_adapter.hpp)");
     static_assert(kind_of<T>() != field_kind::unsupported || std::is_union_v<T> || std::is_pointer_v<T> || std::is_reference_v<T> ||
                       is_char_like_v<T> || std::is_same_v<T, long double> || std::is_array_v<T>,
                   "h5ser: this type cannot be stored. Use h5ser::tensor, an arithmetic type, std::string, "
                   "std::vector, std::array, std::map<std::string, T>, std::optional or a plain struct");
     if constexpr (kind_of<T>() == field_kind::group) return assert_reflectable<T>();
     else return kind_of<T>() != field_kind::unsupported;
+}
+
+/// A field's name as a type (its characters): a check instantiated with it shows the name in the
+/// compiler's "in instantiation of" line, which static_assert's literal message cannot. A pack of
+/// chars, which GCC 12 and Clang 14 both print as characters ('i', 'd', 's'); Clang prints a
+/// char-array template argument as numbers.
+template <char... Name>
+struct field_named {};
+template <class T, std::size_t I, std::size_t... C>
+field_named<field_name<T, I>()[C]...> field_named_of(std::index_sequence<C...>);  // for decltype only
+template <class T, std::size_t I>
+using field_named_t = decltype(field_named_of<T, I>(std::make_index_sequence<field_name<T, I>().size()>{}));
+
+template <class T>
+constexpr bool assert_fields_storable();
+
+/// Checks that field `Name` of struct `Parent`, of type `Field`, can be stored. Its instantiation
+/// names all three, so the first error about a field says which field it is and what its type is:
+///
+///     In instantiation of 'constexpr bool h5ser::detail::assert_field_storable() [with Parent = Dense;
+///       Name = h5ser::detail::field_named<'i', 'd', 's'>; Field = std::set<int>]'
+///     error: static assertion failed: h5ser: this type is neither a tensor, ...
+template <class Parent, class Name, class Field>
+constexpr bool assert_field_storable() {
+    if constexpr (!assert_storable<Field>()) return false;
+    else if constexpr (holds_one_type_v<Field>) return assert_field_storable<Parent, Name, contained_t<Field>>();
+    else if constexpr (kind_of<Field>() == field_kind::group) return assert_fields_storable<Field>();
+    else return true;
+}
+
+/// Checks every field of struct T, nested ones included (assert_field_storable), before any walk
+/// instantiates them.
+template <class T>
+constexpr bool assert_fields_storable() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return (assert_field_storable<T, field_named_t<T, I>, field_type_t<T, I>>() && ...);
+    }(std::make_index_sequence<field_count_v<T>>{});
 }
 
 /// Is anything of T written in `Mode`? Weights-only files hold tensors outside optimizer state.

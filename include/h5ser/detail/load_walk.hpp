@@ -24,6 +24,7 @@
 
 #include "h5ser/config.hpp"
 #include "h5ser/detail/attribute.hpp"
+#include "h5ser/detail/c_order.hpp"
 #include "h5ser/detail/commit.hpp"
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/field_kind.hpp"
@@ -382,7 +383,9 @@ struct load_step {
 
     template <class X>
     void tensor(X& x) {
-        if (present<X>()) ctx.reader.read(ctx, parent, name, x, at);
+        if (!present<X>()) return;
+        if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
+        else load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& staged) { ctx.reader.read(ctx, parent, name, staged, at); });
     }
     template <class X>
     void attribute(X& x) {

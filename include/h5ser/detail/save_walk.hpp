@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/c_order.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/error.hpp"
@@ -74,7 +75,10 @@ struct save_step {
 
     template <class X>
     void tensor(const X& x) {
-        sink.dataset(name, x, at, optimizer);
+        // A reordered tensor is copied into C order for each sink (the census records the bytes of
+        // compact datasets in the manifest, so it needs them too), and handed over as a temporary:
+        // a sink that keeps pointers past the call (the snapshot) keeps the copy too.
+        with_c_order(x, [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); });
     }
     template <class X>
     void attribute(const X& x) {

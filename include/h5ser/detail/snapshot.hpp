@@ -120,6 +120,14 @@ public:
         tensors_.push_back(&node->bytes);
         nodes_.push_back(std::move(node));
     }
+    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp): kept
+    /// until the snapshot is done with it, since its elements are copied after the walk.
+    template <class T, std::size_t Rank>
+    void dataset(std::string_view name, tensor<T, Rank>&& value, const where& at, bool optimizer) {
+        auto kept = std::make_shared<tensor<T, Rank>>(std::move(value));
+        dataset(name, std::as_const(*kept), at, optimizer);
+        temporaries_.push_back(std::move(kept));
+    }
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
@@ -219,6 +227,7 @@ private:
     std::string_view model_type_;  // a type_name<Model>(): static storage
     std::vector<std::unique_ptr<snapshot_node>> nodes_;
     std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+    std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
 };
 
 /// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.

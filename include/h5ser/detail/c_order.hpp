@@ -1,0 +1,83 @@
+// h5ser/detail/c_order.hpp: tensors whose elements are not in C order (reordered_tensor, e.g. a
+// column-major Eigen matrix). HDF5 datasets are C order, and every reader (h5py, Keras) takes them
+// so: the save walk stores a C-order copy of such a tensor, and the load walk reads into a C-order
+// tensor and copies that into the field, before the load commits. Everything else (the sinks, the
+// readers, checksums, the manifest) only ever sees C-order tensors.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include "h5ser/detail/commit.hpp"
+#include "h5ser/tensor.hpp"
+#include "h5ser/tensor_adapter.hpp"
+
+namespace h5ser::detail {
+
+/// Copies the `rows` x `cols` column-major matrix at `in` to `out` in C order. With rows and cols
+/// swapped, the same copy turns a C-order matrix into a column-major one. In tiles of 32 x 32, so
+/// that the reads and writes of a tile stay in the cache: a plain loop over one side strides
+/// through the other a whole column or row at a time (0.4 s against 0.04 s for 64 MiB of floats).
+template <class E>
+void transpose(const E* in, E* out, std::size_t rows, std::size_t cols) noexcept {
+    constexpr std::size_t tile = 32;
+    for (std::size_t i0 = 0; i0 < rows; i0 += tile) {
+        const std::size_t i1 = std::min(i0 + tile, rows);
+        for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
+            const std::size_t j1 = std::min(j0 + tile, cols);
+            for (std::size_t i = i0; i < i1; ++i)
+                for (std::size_t j = j0; j < j1; ++j) out[i * cols + j] = in[j * rows + i];
+        }
+    }
+}
+
+/// The C-order tensor a reordered tensor of type X is stored as.
+template <class X>
+using c_order_tensor_t = tensor<typename tensor_adapter<X>::element_type, tensor_adapter<X>::rank>;
+
+/// `value` as a C-order tensor (one copy, a transposition for a column-major matrix).
+template <reordered_tensor X>
+c_order_tensor_t<X> c_order_copy(const X& value) {
+    using adapter = tensor_adapter<X>;
+    const auto shape = adapter::shape(value);
+    std::array<std::size_t, adapter::rank> dims{};
+    for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
+    c_order_tensor_t<X> out(dims, uninitialized);
+    if (out.size() != 0) adapter::copy_to_c_order(value, out.data());
+    return out;
+}
+
+/// Passes `value` to `use` as a tensor in C order: itself, or its C-order copy.
+template <stored_tensor X, class Use>
+decltype(auto) with_c_order(const X& value, Use&& use) {
+    if constexpr (adapted_tensor<X>) return std::forward<Use>(use)(value);
+    else return std::forward<Use>(use)(c_order_copy(value));
+}
+
+/// Loads a reordered `target` through a C-order tensor: `load(staged)` reads into `staged` (sized
+/// like `target`, or empty when `target` takes the file's shape) and records its problems and
+/// commits on `commits` as any tensor load does. Those commits fill `staged` only, so they are
+/// applied at once; the elements are then copied into a new value of X that moves into `target`
+/// when the whole load commits. Nothing reaches `target` before that.
+template <reordered_tensor X, class Load>
+void load_through_c_order(commit_list& commits, X& target, bool takes_file_shape, const Load& load) {
+    using adapter = tensor_adapter<X>;
+    c_order_tensor_t<X> staged;
+    if (!takes_file_shape) {
+        const auto shape = adapter::shape(std::as_const(target));
+        std::array<std::size_t, adapter::rank> dims{};
+        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
+        staged = c_order_tensor_t<X>(dims, uninitialized);
+    }
+    const std::size_t mark = commits.mark();
+    load(staged);
+    if (commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
+    commits.apply_since(mark);
+    X value{};
+    if constexpr (resizable_tensor<X>) adapter::resize_for_overwrite(value, staged.shape());
+    if (staged.size() != 0) adapter::copy_from_c_order(value, staged.data());
+    commits.move_into(target, std::move(value));
+}
+
+}  // namespace h5ser::detail
