@@ -8395,6 +8395,13 @@ inline std::string reap(pid_t pid) {
     return {};
 }
 
+inline std::string time_limit_text(std::chrono::milliseconds limit) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(limit.count()) / 1000.0);
+    return std::string("did not finish within its time limit of ") + seconds +
+           " s (a hang; the environment variable H5SER_ISOLATION_TIME_LIMIT sets another limit)";
+}
+
 inline attempt_outcome attempt(const std::function<std::string(const progress_callback&)>& work, const progress_callback& progress,
                                std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds limit, const std::string& file) {
     using clock = std::chrono::steady_clock;
@@ -8437,10 +8444,7 @@ inline attempt_outcome attempt(const std::function<std::string(const progress_ca
                 out.hdf5_busy = true;
                 return out;
             }
-            char seconds[32];
-            std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(limit.count()) / 1000.0);
-            out.failure = std::string("did not finish within its time limit of ") + seconds +
-                          " s (a hang; the environment variable H5SER_ISOLATION_TIME_LIMIT sets another limit)";
+            out.failure = time_limit_text(limit);
             return out;
         }
         char chunk[65536];
@@ -8490,6 +8494,12 @@ inline attempt_outcome attempt(const std::function<std::string(const progress_ca
     }
     const std::string status = reap(pid);
     if (!out.final_tag) out.failure = status.empty() ? std::string("ended without a reply") : status;
+    // A reply read after the deadline is late too, even if it was already in the pipe: the limit
+    // holds whatever the order in which the reads happen to come.
+    if (out.final_tag && clock::now() > deadline) {
+        out.final_tag.reset();
+        out.failure = time_limit_text(limit);
+    }
     return out;
 }
 
