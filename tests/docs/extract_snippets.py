@@ -50,8 +50,8 @@ def translation_unit(code, hints):
             body.append(statement)
     if "h5ser::mpi" in code or "h5ser/mpi.hpp" in code:
         part, headers = "mpi", ["h5ser/mpi.hpp"]
-    elif "Eigen::" in code:  # the adapters: h5ser::eigen (with Keras, whose loaders take them too)
-        part, headers = "adapters", ["h5ser/eigen.hpp", "h5ser/keras.hpp"]
+    elif "Eigen::" in code or "xt::" in code:  # the adapters (with Keras, whose loaders take them too)
+        part, headers = "adapters", ["h5ser/eigen.hpp", "h5ser/xtensor.hpp", "h5ser/keras.hpp"]
     elif "h5ser::keras" in code:
         part, headers = "keras", ["h5ser/keras.hpp"]
     else:
