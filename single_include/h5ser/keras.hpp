@@ -1243,16 +1243,6 @@ struct load_policies {
     static constexpr bool map = false;
 };
 
-/// Runs `load(model)` in place, or in a child process (h5ser/detail/isolated_load.hpp).
-template <class Policies, class Model, class Load>
-void run_load(Model& model, const std::string& path, const Load& load) {
-    if (!h5ser::detail::needs_isolation(Policies::isolate, path)) {
-        load(model);
-        return;
-    }
-    h5ser::detail::load_isolated<Policies>(model, path, [&](Model& copy, const progress_callback&) { load(copy); }, {});
-}
-
 }  // namespace detail
 
 /// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
@@ -1269,9 +1259,7 @@ void run_load(Model& model, const std::string& path, const Load& load) {
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path) {
     using policies = detail::load_policies<true, Policies...>;
-    const auto layers = detail::collect_layers(model);
-    (void)layers;  // checked here, in the caller's process, before anything runs
-    detail::run_load<policies>(model, path, [&](Model& target) {
+    h5ser::detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
         const auto target_layers = detail::collect_layers(target);
         h5ser::detail::hdf5_scope hdf5;
         const auto file = detail::open_store(path);
@@ -1280,7 +1268,7 @@ void load_weights(Model& model, const std::string& path) {
         else detail::load_by_order(run, target_layers);
         run.problems.throw_if_any(path);
         run.commits.apply_all();
-    });
+    }, {});
 }
 
 /// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
@@ -1292,7 +1280,7 @@ template <class... Policies, class Optimizer>
 void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
     static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
     using policies = detail::load_policies<false, Policies...>;
-    detail::run_load<policies>(optimizer, path, [&](Optimizer& target) {
+    h5ser::detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
         std::vector<detail::tensor_slot> slots;
         detail::collect_tensors(target, h5ser::detail::where{}, slots);
         h5ser::detail::hdf5_scope hdf5;
@@ -1314,7 +1302,7 @@ void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
         for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
         run.problems.throw_if_any(path);
         run.commits.apply_all();
-    });
+    }, {});
 }
 
 /// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the

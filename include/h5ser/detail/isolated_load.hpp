@@ -41,16 +41,20 @@ void load_isolated(Model& model, const std::string& file, const Load& load, cons
     }
 }
 
+/// Runs `load(model, progress)`, a load of `path` into `model`, in place, or in a child process
+/// (load_isolated) when Policies::isolate says so for this file.
+template <class Policies, class Model, class Load>
+void load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
+    if (needs_isolation(Policies::isolate, path)) load_isolated<Policies>(model, path, load, progress);
+    else load(model, progress);
+}
+
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
 /// one), in a child process when Policies::isolate says so for this file.
 template <class Policies, class Model>
 void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
-    if (!needs_isolation(Policies::isolate, path)) {
-        load_model<Policies>(model, path, fresh_model, progress);
-        return;
-    }
-    load_isolated<Policies>(
-        model, path, [&](Model& copy, const progress_callback& p) { load_model<Policies>(copy, path, fresh_model, p); }, progress);
+    load_in_place_or_isolated<Policies>(
+        model, path, [&](Model& target, const progress_callback& p) { load_model<Policies>(target, path, fresh_model, p); }, progress);
 }
 
 }  // namespace h5ser::detail
