@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,17 @@ h5ser::error expect_error(F&& f) {
     }
     FAIL("expected h5ser::error, nothing was thrown");
     throw std::logic_error("unreachable");
+}
+
+/// Does Debian's /usr/bin/python3 have h5py? Tests that need it print "SKIPPED:" otherwise.
+inline bool have_h5py() { return std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0; }
+
+/// Runs the Python `script` with /usr/bin/python3 on `file` (sys.argv[1]), from a file in `dir`;
+/// returns its exit status (0 when every assert in it held).
+inline int run_h5py_script(const scratch_dir& dir, const std::string& script, const std::string& file) {
+    const std::string path = dir.file("check.py");
+    std::ofstream(path) << script;
+    return std::system(("/usr/bin/python3 " + path + " " + file).c_str());
 }
 
 /// Every byte of a file (REQUIREs that it can be read).

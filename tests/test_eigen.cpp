@@ -145,7 +145,7 @@ TEST_CASE("eigen: the file holds M(i, j) at [i, j] in both storage orders (read 
 }
 
 TEST_CASE("eigen: h5py sees shape (rows, cols) and f[i, j] == M(i, j) for both storage orders") {
-    if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0) {
+    if (!test::have_h5py()) {
         std::printf("SKIPPED: /usr/bin/python3 has no h5py\n");
         return;
     }
@@ -163,12 +163,7 @@ TEST_CASE("eigen: h5py sees shape (rows, cols) and f[i, j] == M(i, j) for both s
         "            assert d[i, j] == 100 * i + j + offset, (name, i, j, d[i, j])\n"
         "assert list(f['row_vector'][()]) == [10, 11, 12, 13, 14]\n"
         "assert f['vector'].shape == (6,)\n";
-    const std::string path = dir.file("check.py");
-    std::FILE* out = std::fopen(path.c_str(), "w");
-    REQUIRE(out != nullptr);
-    std::fputs(script.c_str(), out);
-    std::fclose(out);
-    CHECK(std::system(("/usr/bin/python3 " + path + " " + dir.file("eigen.h5")).c_str()) == 0);
+    CHECK(test::run_h5py_script(dir, script, dir.file("eigen.h5")) == 0);
 }
 
 TEST_CASE("eigen: a failed load leaves the matrices as they were, and fixed sizes must match the file") {

@@ -19,6 +19,8 @@ struct XModel {
     xt::xtensor_fixed<std::int32_t, xt::xshape<2, 3>> fixed;
     xt::xtensor<float, 0> scalar;
     xt::xtensor<std::uint8_t, 2> empty;  // zero-sized
+    xt::xarray<double> any_rank;         // rank known at run time
+    xt::xarray<std::int16_t, xt::layout_type::column_major> any_rank_col_major;
 };
 
 XModel sample() {
@@ -33,12 +35,16 @@ XModel sample() {
     m.scalar = xt::xtensor<float, 0>::from_shape({});
     m.scalar() = 3.5f;
     m.empty = xt::xtensor<std::uint8_t, 2>::from_shape({0, 4});
+    m.any_rank = xt::xarray<double>::from_shape({2, 1, 3, 2});
+    for (std::size_t i = 0; i < m.any_rank.size(); ++i) m.any_rank.data()[i] = -1.5 * static_cast<double>(i);
+    m.any_rank_col_major = {{1, 2, 3}, {4, 5, 6}};
     return m;
 }
 
 bool same(const XModel& a, const XModel& b) {
     return a.cube == b.cube && a.col_major == b.col_major && a.ids == b.ids && a.fixed == b.fixed && a.scalar() == b.scalar() &&
-           a.empty.shape() == b.empty.shape();
+           a.empty.shape() == b.empty.shape() && a.any_rank == b.any_rank && a.any_rank.shape() == b.any_rank.shape() &&
+           a.any_rank_col_major == b.any_rank_col_major;
 }
 
 struct AsTensors {
@@ -48,6 +54,8 @@ struct AsTensors {
     h5ser::tensor<std::int32_t, 2> fixed;
     h5ser::tensor<float, 0> scalar;
     h5ser::tensor<std::uint8_t, 2> empty;
+    h5ser::tensor<double, 4> any_rank;
+    h5ser::tensor<std::int16_t, 2> any_rank_col_major;
 };
 
 }  // namespace
@@ -76,6 +84,9 @@ TEST_CASE("xtensor: the file holds x(i, j) at [i, j] in both layouts (read back 
     CHECK(t.cube(1, 2, 3) == saved.cube(1, 2, 3));
     CHECK(t.fixed(1, 0) == 4);
     CHECK(t.scalar() == 3.5f);
+    CHECK(t.any_rank(1, 0, 2, 1) == saved.any_rank(1, 0, 2, 1));
+    CHECK(t.any_rank_col_major(1, 0) == 4);
+    CHECK(t.any_rank_col_major(0, 2) == 3);
     if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0) return;
     const std::string check = "/usr/bin/python3 -c \"import h5py, sys; f = h5py.File(sys.argv[1], 'r'); c = f['col_major'][()]; "
                               "assert c.shape == (3, 5); assert all(c[i, j] == 100 * i + j + 0.25 for i in range(3) for j in range(5)); "
@@ -96,4 +107,35 @@ TEST_CASE("xtensor: fixed shapes must match the file, and a failed load changes 
     CHECK(e.code() == h5ser::errc::shape_mismatch);
     CHECK(e.field_path() == "fixed");
     CHECK(w.fixed(2, 1) == -1);
+}
+
+TEST_CASE("xtensor: an xarray takes the rank and shape of the file, whatever it held") {
+    test::scratch_dir dir;
+    const XModel saved = sample();
+    h5ser::save(saved, dir.file("x.h5"));
+    XModel m = sample();
+    m.any_rank = xt::xarray<double>::from_shape({7});  // another rank
+    m.any_rank_col_major = xt::xarray<std::int16_t, xt::layout_type::column_major>::from_shape({1, 1, 1});
+    h5ser::load_into(m, dir.file("x.h5"));
+    CHECK(m.any_rank.shape() == saved.any_rank.shape());
+    CHECK(m.any_rank == saved.any_rank);
+    CHECK(m.any_rank_col_major == saved.any_rank_col_major);
+
+    // A rank-0 xarray (xtensor's default: one element) and a scalar dataset.
+    struct Scalar {
+        xt::xarray<float> value;
+    };
+    Scalar s;
+    s.value = xt::xarray<float>(2.5f);
+    h5ser::save(s, dir.file("scalar.h5"));
+    const auto loaded = h5ser::load<Scalar>(dir.file("scalar.h5"));
+    CHECK(loaded.value.dimension() == 0);
+    CHECK(loaded.value() == 2.5f);
+    // The dtype still has to match.
+    struct Ints {
+        xt::xarray<std::int32_t> value;
+    };
+    const auto e = test::expect_error([&] { (void)h5ser::load<Ints>(dir.file("scalar.h5")); });
+    CHECK(e.code() == h5ser::errc::dtype_mismatch);
+    CHECK(test::contains(e.what(), "int32 of any rank"));
 }

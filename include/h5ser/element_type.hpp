@@ -1,10 +1,13 @@
 // h5ser/element_type.hpp: which C++ types can be tensor elements and scalar attributes.
 #pragma once
 
+#include <array>
 #include <climits>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "h5ser/float16.hpp"
 
@@ -42,6 +45,68 @@ constexpr std::string_view dtype_name() noexcept {
         constexpr std::string_view names[] = {"uint8", "uint16", "", "uint32", "", "", "", "uint64"};
         return names[sizeof(T) - 1];
     }
+}
+
+/// An element type as a run-time value, for tensors whose element type is known only at run time
+/// (torch::Tensor; see the run-time form of h5ser::tensor_adapter).
+enum class element_kind : std::uint8_t {
+    bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, bfloat16, float32, float64
+};
+
+/// Every element_kind, in declaration order.
+inline constexpr std::array<element_kind, 13> all_element_kinds = {
+    element_kind::bool_,  element_kind::int8,   element_kind::int16,    element_kind::int32,   element_kind::int64,
+    element_kind::uint8,  element_kind::uint16, element_kind::uint32,   element_kind::uint64,  element_kind::float16,
+    element_kind::bfloat16, element_kind::float32, element_kind::float64};
+
+/// The element_kind of element type T.
+template <element_type T>
+constexpr element_kind element_kind_of() noexcept {
+    if constexpr (std::is_same_v<T, bool>) return element_kind::bool_;
+    else if constexpr (std::is_same_v<T, float>) return element_kind::float32;
+    else if constexpr (std::is_same_v<T, double>) return element_kind::float64;
+    else if constexpr (std::is_same_v<T, float16>) return element_kind::float16;
+    else if constexpr (std::is_same_v<T, bfloat16>) return element_kind::bfloat16;
+    else if constexpr (std::is_signed_v<T>) {
+        constexpr element_kind kinds[] = {element_kind::int8, element_kind::int16, {}, element_kind::int32, {}, {}, {}, element_kind::int64};
+        return kinds[sizeof(T) - 1];
+    } else {
+        constexpr element_kind kinds[] = {element_kind::uint8, element_kind::uint16, {}, element_kind::uint32, {}, {}, {}, element_kind::uint64};
+        return kinds[sizeof(T) - 1];
+    }
+}
+
+/// Calls `f.template operator()<T>()` with the element type T of `kind`, and returns its result.
+template <class F>
+constexpr decltype(auto) with_element_type(element_kind kind, F&& f) {
+    switch (kind) {
+        case element_kind::bool_: return std::forward<F>(f).template operator()<bool>();
+        case element_kind::int8: return std::forward<F>(f).template operator()<std::int8_t>();
+        case element_kind::int16: return std::forward<F>(f).template operator()<std::int16_t>();
+        case element_kind::int32: return std::forward<F>(f).template operator()<std::int32_t>();
+        case element_kind::int64: return std::forward<F>(f).template operator()<std::int64_t>();
+        case element_kind::uint8: return std::forward<F>(f).template operator()<std::uint8_t>();
+        case element_kind::uint16: return std::forward<F>(f).template operator()<std::uint16_t>();
+        case element_kind::uint32: return std::forward<F>(f).template operator()<std::uint32_t>();
+        case element_kind::uint64: return std::forward<F>(f).template operator()<std::uint64_t>();
+        case element_kind::float16: return std::forward<F>(f).template operator()<float16>();
+        case element_kind::bfloat16: return std::forward<F>(f).template operator()<bfloat16>();
+        case element_kind::float32: return std::forward<F>(f).template operator()<float>();
+        case element_kind::float64: break;
+    }
+    return std::forward<F>(f).template operator()<double>();
+}
+
+/// The numpy-style name of `kind`, as dtype_name<T>() names its type.
+constexpr std::string_view dtype_name(element_kind kind) noexcept {
+    return with_element_type(kind, []<class T>() { return dtype_name<T>(); });
+}
+
+/// The element_kind dtype_name() names `name`; nothing for any other name.
+constexpr std::optional<element_kind> element_kind_named(std::string_view name) noexcept {
+    for (const element_kind kind : all_element_kinds)
+        if (dtype_name(kind) == name) return kind;
+    return std::nullopt;
 }
 
 }  // namespace h5ser

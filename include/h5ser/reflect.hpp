@@ -42,6 +42,11 @@ constexpr bool assert_reflectable() noexcept {
                   "h5ser: C array members (T x[N]) cannot be reflected. Use std::array<T, N> for a few values, "
                   "or h5ser::tensor<T, Rank> for weights (a member without a usable default constructor or a "
                   "reference member also triggers this message)");
+    static_assert(!check::fields_not_found,
+                  "h5ser: h5ser finds no fields in this struct although it holds data: a member has no default "
+                  "state, so the struct cannot be initialized member by member. A fixed-extent std::span<T, N> "
+                  "does this: use std::span<T> (dynamic extent), or h5ser::tensor. So do reference members "
+                  "(hold the value) and members whose type has no default constructor");
     return check::ok;
 }
 

@@ -34,8 +34,9 @@ struct aligned_free {
     void operator()(void* p) const noexcept { ::operator delete(p, std::align_val_t{tensor_alignment}); }
 };
 
-template <std::size_t Rank>
-constexpr std::size_t checked_element_count(const std::array<std::size_t, Rank>& shape, std::size_t element_size) {
+/// The element count of `shape` (a range of dimensions), refusing one whose bytes overflow size_t.
+template <class Shape>
+constexpr std::size_t checked_element_count(const Shape& shape, std::size_t element_size) {
     std::size_t count = 1;
     for (std::size_t d : shape) {
         if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) throw std::length_error("h5ser::tensor: shape overflows size_t");

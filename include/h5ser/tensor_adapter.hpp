@@ -1,11 +1,15 @@
 // h5ser/tensor_adapter.hpp: the customization point that makes any array type an HDF5 dataset.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <concepts>
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -13,6 +17,74 @@
 #include "h5ser/tensor.hpp"
 
 namespace h5ser {
+
+/// The rank of a tensor whose number of dimensions is known only at run time (xt::xarray,
+/// torch::Tensor): see the run-time form of tensor_adapter.
+inline constexpr std::size_t dynamic_rank = std::dynamic_extent;
+
+/// The shape of a tensor whose rank is known only at run time: at most 32 dimensions (HDF5's limit).
+class dynamic_shape {
+public:
+    static constexpr std::size_t max_rank = 32;
+
+    dynamic_shape() = default;
+    dynamic_shape(std::initializer_list<std::size_t> dims) { assign(dims.begin(), dims.end()); }
+    /// The dimensions of a range of integers (std::vector, xtensor's shapes, torch's IntArrayRef).
+    template <class Range>
+        requires requires(const Range& r) {
+            std::begin(r);
+            std::end(r);
+        }
+    explicit dynamic_shape(const Range& dims) {
+        assign(std::begin(dims), std::end(dims));
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return rank_; }
+    [[nodiscard]] bool empty() const noexcept { return rank_ == 0; }
+    [[nodiscard]] const std::size_t* data() const noexcept { return dims_.data(); }
+    [[nodiscard]] const std::size_t* begin() const noexcept { return dims_.data(); }
+    [[nodiscard]] const std::size_t* end() const noexcept { return dims_.data() + rank_; }
+    [[nodiscard]] std::size_t operator[](std::size_t i) const noexcept { return dims_[i]; }
+    std::size_t& operator[](std::size_t i) noexcept { return dims_[i]; }
+    /// The number of elements: the product of the dimensions (1 for rank 0).
+    [[nodiscard]] std::size_t elements() const noexcept {
+        std::size_t n = 1;
+        for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
+        return n;
+    }
+    friend bool operator==(const dynamic_shape& a, const dynamic_shape& b) noexcept {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+private:
+    template <class It, class End>
+    void assign(It first, End last) {
+        for (; first != last; ++first) {
+            if (rank_ == max_rank) throw std::length_error("h5ser::dynamic_shape: more than 32 dimensions (HDF5's limit)");
+            const auto d = *first;
+            if (d < 0) throw std::invalid_argument("h5ser::dynamic_shape: a negative dimension");
+            dims_[rank_++] = static_cast<std::size_t>(d);
+        }
+    }
+    std::array<std::size_t, max_rank> dims_{};
+    std::size_t rank_ = 0;
+};
+
+namespace detail {
+template <std::size_t Rank>
+struct shape_type_of : std::type_identity<std::array<std::size_t, Rank>> {};
+template <>
+struct shape_type_of<dynamic_rank> : std::type_identity<dynamic_shape> {};
+}  // namespace detail
+
+/// The shape of a tensor of `Rank` dimensions: std::array<std::size_t, Rank>, or dynamic_shape for
+/// dynamic_rank.
+template <std::size_t Rank>
+using shape_of_rank = typename detail::shape_type_of<Rank>::type;
+
+/// The element_type of a run-time-typed tensor (torch::Tensor), whose element type is known only
+/// at run time: see the run-time form of tensor_adapter.
+struct runtime_element {};
 
 /// Specialize `tensor_adapter<X>` to store your own array type `X` as a dataset. A specialization
 /// provides:
@@ -45,9 +117,32 @@ namespace h5ser {
 ///     static void copy_from_c_order(X&, const E* in);    // X already has the shape
 ///
 /// and h5ser copies through a C-order buffer on the way out and in (one transposition each way;
-/// see docs/adapters.md for the cost). Built-in adapters: h5ser::tensor, std::vector of an element
-/// type (rank 1) and std::span (rank 1, loaded in place); h5ser/eigen.hpp adds Eigen's matrices
-/// and arrays.
+/// see docs/adapters.md for the cost).
+///
+/// A type whose rank is known only at run time (xt::xarray) says `rank = h5ser::dynamic_rank`; its
+/// shape() returns an h5ser::dynamic_shape, and resize_for_overwrite (required) and view take one.
+/// Such a tensor always takes the file's shape when it is loaded, whatever its rank was.
+///
+/// A type whose element type, too, is known only at run time (torch::Tensor) has the run-time form:
+///
+///     using element_type = h5ser::runtime_element;
+///     static constexpr std::size_t rank = h5ser::dynamic_rank;
+///     static std::string refusal(const X&);         // why it cannot be saved ("a CUDA tensor"), or ""
+///     static h5ser::element_kind kind(const X&);     // its element type (when refusal() is "")
+///     static h5ser::dynamic_shape shape(const X&);
+///     static const void* data(const X&);             // its elements in C order, or nullptr if they are not:
+///     static void copy_to_c_order(const X&, void* out);  //   then h5ser copies them with this
+///     static bool holds(h5ser::element_kind);        // can an X have elements of this type?
+///     static X view(h5ser::element_kind, const h5ser::dynamic_shape&, void* data, std::shared_ptr<const void> keep);
+///
+/// Loading it takes the element type and shape from the file, reads the elements into memory h5ser
+/// allocates (or finds them in the mapped file), and calls view() with `keep` owning that memory:
+/// the X it returns keeps `keep` as long as it uses `data` (64-byte aligned, C order; null, and
+/// `keep` empty, when there are no elements), so a load copies nothing more. A file whose element type holds() refuses is an h5ser::error.
+///
+/// Built-in adapters: h5ser::tensor, std::vector of an element type (rank 1) and std::span (rank 1,
+/// loaded in place); h5ser/eigen.hpp adds Eigen's matrices and arrays, h5ser/xtensor.hpp xtensor's
+/// containers, and h5ser/torch.hpp torch::Tensor.
 template <class T>
 struct tensor_adapter {};
 
@@ -97,7 +192,7 @@ concept adapted_tensor = requires(const T& ct, T& t) {
     typename tensor_adapter<T>::element_type;
     requires element_type<typename tensor_adapter<T>::element_type>;
     { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
-    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<std::array<std::size_t, tensor_adapter<T>::rank>>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<shape_of_rank<tensor_adapter<T>::rank>>;
     { tensor_adapter<T>::data(ct) } -> std::same_as<const typename tensor_adapter<T>::element_type*>;
     { tensor_adapter<T>::data(t) } -> std::same_as<typename tensor_adapter<T>::element_type*>;
 };
@@ -109,25 +204,47 @@ concept reordered_tensor = requires(const T& ct, T& t, typename tensor_adapter<T
                                     const typename tensor_adapter<T>::element_type* in) {
     requires element_type<typename tensor_adapter<T>::element_type>;
     { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
-    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<std::array<std::size_t, tensor_adapter<T>::rank>>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<shape_of_rank<tensor_adapter<T>::rank>>;
     tensor_adapter<T>::copy_to_c_order(ct, out);
     tensor_adapter<T>::copy_from_c_order(t, in);
 };
 
-/// Anything h5ser stores as a dataset.
-template <class T>
-concept stored_tensor = adapted_tensor<T> || reordered_tensor<T>;
-
 /// An adapted tensor that loading can size from the file.
 template <class T>
-concept resizable_tensor = stored_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
+concept resizable_tensor = (adapted_tensor<T> || reordered_tensor<T>) && requires(T& t, const shape_of_rank<tensor_adapter<T>::rank>& s) {
     tensor_adapter<T>::resize_for_overwrite(t, s);
 };
+
+/// A tensor of a static element type: h5ser stores it as a dataset of that type. One whose rank is
+/// known only at run time must be resizable (it takes the file's shape).
+template <class T>
+concept static_typed_tensor =
+    (adapted_tensor<T> || reordered_tensor<T>) && (tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
+
+/// A tensor whose element type and rank are known only at run time (the run-time form of
+/// tensor_adapter: torch::Tensor).
+template <class T>
+concept runtime_typed_tensor = requires(const T& ct, void* out, element_kind kind, const dynamic_shape& shape,
+                                        std::shared_ptr<const void> keep) {
+    requires std::same_as<typename tensor_adapter<T>::element_type, runtime_element>;
+    requires tensor_adapter<T>::rank == dynamic_rank;
+    { tensor_adapter<T>::refusal(ct) } -> std::convertible_to<std::string>;
+    { tensor_adapter<T>::kind(ct) } -> std::same_as<element_kind>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<dynamic_shape>;
+    { tensor_adapter<T>::data(ct) } -> std::same_as<const void*>;
+    tensor_adapter<T>::copy_to_c_order(ct, out);
+    { tensor_adapter<T>::holds(kind) } -> std::same_as<bool>;
+    { tensor_adapter<T>::view(kind, shape, out, keep) } -> std::same_as<T>;
+};
+
+/// Anything h5ser stores as a dataset.
+template <class T>
+concept stored_tensor = static_typed_tensor<T> || runtime_typed_tensor<T>;
 
 /// An adapted tensor that loading can make a view of mapped memory (see tensor_adapter).
 template <class T>
 concept viewable_tensor =
-    resizable_tensor<T> && requires(const std::array<std::size_t, tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
+    resizable_tensor<T> && requires(const shape_of_rank<tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
                                     std::shared_ptr<const void> keep) {
         { tensor_adapter<T>::view(s, p, keep) } -> std::same_as<T>;
     };

@@ -13,23 +13,24 @@
 #include <vector>
 #include <bit>
 #include <cstdint>
+#include <array>
 #include <climits>
+#include <optional>
 #include <type_traits>
 #include <algorithm>
-#include <array>
 #include <cassert>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <new>
 #include <concepts>
+#include <initializer_list>
 #include <span>
 #include <boost/pfr/detail/core.hpp>  // tie_as_tuple, sequence_tuple::get
 #include <tuple>
 #include <hdf5.h>
 #include <cmath>
 #include <map>
-#include <optional>
 #include <cstdlib>
 #include <shared_mutex>
 #include <functional>
@@ -357,6 +358,68 @@ constexpr std::string_view dtype_name() noexcept {
     }
 }
 
+/// An element type as a run-time value, for tensors whose element type is known only at run time
+/// (torch::Tensor; see the run-time form of h5ser::tensor_adapter).
+enum class element_kind : std::uint8_t {
+    bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, bfloat16, float32, float64
+};
+
+/// Every element_kind, in declaration order.
+inline constexpr std::array<element_kind, 13> all_element_kinds = {
+    element_kind::bool_,  element_kind::int8,   element_kind::int16,    element_kind::int32,   element_kind::int64,
+    element_kind::uint8,  element_kind::uint16, element_kind::uint32,   element_kind::uint64,  element_kind::float16,
+    element_kind::bfloat16, element_kind::float32, element_kind::float64};
+
+/// The element_kind of element type T.
+template <element_type T>
+constexpr element_kind element_kind_of() noexcept {
+    if constexpr (std::is_same_v<T, bool>) return element_kind::bool_;
+    else if constexpr (std::is_same_v<T, float>) return element_kind::float32;
+    else if constexpr (std::is_same_v<T, double>) return element_kind::float64;
+    else if constexpr (std::is_same_v<T, float16>) return element_kind::float16;
+    else if constexpr (std::is_same_v<T, bfloat16>) return element_kind::bfloat16;
+    else if constexpr (std::is_signed_v<T>) {
+        constexpr element_kind kinds[] = {element_kind::int8, element_kind::int16, {}, element_kind::int32, {}, {}, {}, element_kind::int64};
+        return kinds[sizeof(T) - 1];
+    } else {
+        constexpr element_kind kinds[] = {element_kind::uint8, element_kind::uint16, {}, element_kind::uint32, {}, {}, {}, element_kind::uint64};
+        return kinds[sizeof(T) - 1];
+    }
+}
+
+/// Calls `f.template operator()<T>()` with the element type T of `kind`, and returns its result.
+template <class F>
+constexpr decltype(auto) with_element_type(element_kind kind, F&& f) {
+    switch (kind) {
+        case element_kind::bool_: return std::forward<F>(f).template operator()<bool>();
+        case element_kind::int8: return std::forward<F>(f).template operator()<std::int8_t>();
+        case element_kind::int16: return std::forward<F>(f).template operator()<std::int16_t>();
+        case element_kind::int32: return std::forward<F>(f).template operator()<std::int32_t>();
+        case element_kind::int64: return std::forward<F>(f).template operator()<std::int64_t>();
+        case element_kind::uint8: return std::forward<F>(f).template operator()<std::uint8_t>();
+        case element_kind::uint16: return std::forward<F>(f).template operator()<std::uint16_t>();
+        case element_kind::uint32: return std::forward<F>(f).template operator()<std::uint32_t>();
+        case element_kind::uint64: return std::forward<F>(f).template operator()<std::uint64_t>();
+        case element_kind::float16: return std::forward<F>(f).template operator()<float16>();
+        case element_kind::bfloat16: return std::forward<F>(f).template operator()<bfloat16>();
+        case element_kind::float32: return std::forward<F>(f).template operator()<float>();
+        case element_kind::float64: break;
+    }
+    return std::forward<F>(f).template operator()<double>();
+}
+
+/// The numpy-style name of `kind`, as dtype_name<T>() names its type.
+constexpr std::string_view dtype_name(element_kind kind) noexcept {
+    return with_element_type(kind, []<class T>() { return dtype_name<T>(); });
+}
+
+/// The element_kind dtype_name() names `name`; nothing for any other name.
+constexpr std::optional<element_kind> element_kind_named(std::string_view name) noexcept {
+    for (const element_kind kind : all_element_kinds)
+        if (dtype_name(kind) == name) return kind;
+    return std::nullopt;
+}
+
 }  // namespace h5ser
 
 // ---- h5ser/tensor.hpp --------------------------------------------------------------------------
@@ -384,8 +447,9 @@ struct aligned_free {
     void operator()(void* p) const noexcept { ::operator delete(p, std::align_val_t{tensor_alignment}); }
 };
 
-template <std::size_t Rank>
-constexpr std::size_t checked_element_count(const std::array<std::size_t, Rank>& shape, std::size_t element_size) {
+/// The element count of `shape` (a range of dimensions), refusing one whose bytes overflow size_t.
+template <class Shape>
+constexpr std::size_t checked_element_count(const Shape& shape, std::size_t element_size) {
     std::size_t count = 1;
     for (std::size_t d : shape) {
         if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) throw std::length_error("h5ser::tensor: shape overflows size_t");
@@ -545,6 +609,74 @@ struct tensor_views {
 
 namespace h5ser {
 
+/// The rank of a tensor whose number of dimensions is known only at run time (xt::xarray,
+/// torch::Tensor): see the run-time form of tensor_adapter.
+inline constexpr std::size_t dynamic_rank = std::dynamic_extent;
+
+/// The shape of a tensor whose rank is known only at run time: at most 32 dimensions (HDF5's limit).
+class dynamic_shape {
+public:
+    static constexpr std::size_t max_rank = 32;
+
+    dynamic_shape() = default;
+    dynamic_shape(std::initializer_list<std::size_t> dims) { assign(dims.begin(), dims.end()); }
+    /// The dimensions of a range of integers (std::vector, xtensor's shapes, torch's IntArrayRef).
+    template <class Range>
+        requires requires(const Range& r) {
+            std::begin(r);
+            std::end(r);
+        }
+    explicit dynamic_shape(const Range& dims) {
+        assign(std::begin(dims), std::end(dims));
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return rank_; }
+    [[nodiscard]] bool empty() const noexcept { return rank_ == 0; }
+    [[nodiscard]] const std::size_t* data() const noexcept { return dims_.data(); }
+    [[nodiscard]] const std::size_t* begin() const noexcept { return dims_.data(); }
+    [[nodiscard]] const std::size_t* end() const noexcept { return dims_.data() + rank_; }
+    [[nodiscard]] std::size_t operator[](std::size_t i) const noexcept { return dims_[i]; }
+    std::size_t& operator[](std::size_t i) noexcept { return dims_[i]; }
+    /// The number of elements: the product of the dimensions (1 for rank 0).
+    [[nodiscard]] std::size_t elements() const noexcept {
+        std::size_t n = 1;
+        for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
+        return n;
+    }
+    friend bool operator==(const dynamic_shape& a, const dynamic_shape& b) noexcept {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+private:
+    template <class It, class End>
+    void assign(It first, End last) {
+        for (; first != last; ++first) {
+            if (rank_ == max_rank) throw std::length_error("h5ser::dynamic_shape: more than 32 dimensions (HDF5's limit)");
+            const auto d = *first;
+            if (d < 0) throw std::invalid_argument("h5ser::dynamic_shape: a negative dimension");
+            dims_[rank_++] = static_cast<std::size_t>(d);
+        }
+    }
+    std::array<std::size_t, max_rank> dims_{};
+    std::size_t rank_ = 0;
+};
+
+namespace detail {
+template <std::size_t Rank>
+struct shape_type_of : std::type_identity<std::array<std::size_t, Rank>> {};
+template <>
+struct shape_type_of<dynamic_rank> : std::type_identity<dynamic_shape> {};
+}  // namespace detail
+
+/// The shape of a tensor of `Rank` dimensions: std::array<std::size_t, Rank>, or dynamic_shape for
+/// dynamic_rank.
+template <std::size_t Rank>
+using shape_of_rank = typename detail::shape_type_of<Rank>::type;
+
+/// The element_type of a run-time-typed tensor (torch::Tensor), whose element type is known only
+/// at run time: see the run-time form of tensor_adapter.
+struct runtime_element {};
+
 /// Specialize `tensor_adapter<X>` to store your own array type `X` as a dataset. A specialization
 /// provides:
 ///
@@ -576,9 +708,32 @@ namespace h5ser {
 ///     static void copy_from_c_order(X&, const E* in);    // X already has the shape
 ///
 /// and h5ser copies through a C-order buffer on the way out and in (one transposition each way;
-/// see docs/adapters.md for the cost). Built-in adapters: h5ser::tensor, std::vector of an element
-/// type (rank 1) and std::span (rank 1, loaded in place); h5ser/eigen.hpp adds Eigen's matrices
-/// and arrays.
+/// see docs/adapters.md for the cost).
+///
+/// A type whose rank is known only at run time (xt::xarray) says `rank = h5ser::dynamic_rank`; its
+/// shape() returns an h5ser::dynamic_shape, and resize_for_overwrite (required) and view take one.
+/// Such a tensor always takes the file's shape when it is loaded, whatever its rank was.
+///
+/// A type whose element type, too, is known only at run time (torch::Tensor) has the run-time form:
+///
+///     using element_type = h5ser::runtime_element;
+///     static constexpr std::size_t rank = h5ser::dynamic_rank;
+///     static std::string refusal(const X&);         // why it cannot be saved ("a CUDA tensor"), or ""
+///     static h5ser::element_kind kind(const X&);     // its element type (when refusal() is "")
+///     static h5ser::dynamic_shape shape(const X&);
+///     static const void* data(const X&);             // its elements in C order, or nullptr if they are not:
+///     static void copy_to_c_order(const X&, void* out);  //   then h5ser copies them with this
+///     static bool holds(h5ser::element_kind);        // can an X have elements of this type?
+///     static X view(h5ser::element_kind, const h5ser::dynamic_shape&, void* data, std::shared_ptr<const void> keep);
+///
+/// Loading it takes the element type and shape from the file, reads the elements into memory h5ser
+/// allocates (or finds them in the mapped file), and calls view() with `keep` owning that memory:
+/// the X it returns keeps `keep` as long as it uses `data` (64-byte aligned, C order; null, and
+/// `keep` empty, when there are no elements), so a load copies nothing more. A file whose element type holds() refuses is an h5ser::error.
+///
+/// Built-in adapters: h5ser::tensor, std::vector of an element type (rank 1) and std::span (rank 1,
+/// loaded in place); h5ser/eigen.hpp adds Eigen's matrices and arrays, h5ser/xtensor.hpp xtensor's
+/// containers, and h5ser/torch.hpp torch::Tensor.
 template <class T>
 struct tensor_adapter {};
 
@@ -628,7 +783,7 @@ concept adapted_tensor = requires(const T& ct, T& t) {
     typename tensor_adapter<T>::element_type;
     requires element_type<typename tensor_adapter<T>::element_type>;
     { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
-    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<std::array<std::size_t, tensor_adapter<T>::rank>>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<shape_of_rank<tensor_adapter<T>::rank>>;
     { tensor_adapter<T>::data(ct) } -> std::same_as<const typename tensor_adapter<T>::element_type*>;
     { tensor_adapter<T>::data(t) } -> std::same_as<typename tensor_adapter<T>::element_type*>;
 };
@@ -640,25 +795,47 @@ concept reordered_tensor = requires(const T& ct, T& t, typename tensor_adapter<T
                                     const typename tensor_adapter<T>::element_type* in) {
     requires element_type<typename tensor_adapter<T>::element_type>;
     { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
-    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<std::array<std::size_t, tensor_adapter<T>::rank>>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<shape_of_rank<tensor_adapter<T>::rank>>;
     tensor_adapter<T>::copy_to_c_order(ct, out);
     tensor_adapter<T>::copy_from_c_order(t, in);
 };
 
-/// Anything h5ser stores as a dataset.
-template <class T>
-concept stored_tensor = adapted_tensor<T> || reordered_tensor<T>;
-
 /// An adapted tensor that loading can size from the file.
 template <class T>
-concept resizable_tensor = stored_tensor<T> && requires(T& t, const std::array<std::size_t, tensor_adapter<T>::rank>& s) {
+concept resizable_tensor = (adapted_tensor<T> || reordered_tensor<T>) && requires(T& t, const shape_of_rank<tensor_adapter<T>::rank>& s) {
     tensor_adapter<T>::resize_for_overwrite(t, s);
 };
+
+/// A tensor of a static element type: h5ser stores it as a dataset of that type. One whose rank is
+/// known only at run time must be resizable (it takes the file's shape).
+template <class T>
+concept static_typed_tensor =
+    (adapted_tensor<T> || reordered_tensor<T>) && (tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
+
+/// A tensor whose element type and rank are known only at run time (the run-time form of
+/// tensor_adapter: torch::Tensor).
+template <class T>
+concept runtime_typed_tensor = requires(const T& ct, void* out, element_kind kind, const dynamic_shape& shape,
+                                        std::shared_ptr<const void> keep) {
+    requires std::same_as<typename tensor_adapter<T>::element_type, runtime_element>;
+    requires tensor_adapter<T>::rank == dynamic_rank;
+    { tensor_adapter<T>::refusal(ct) } -> std::convertible_to<std::string>;
+    { tensor_adapter<T>::kind(ct) } -> std::same_as<element_kind>;
+    { tensor_adapter<T>::shape(ct) } -> std::convertible_to<dynamic_shape>;
+    { tensor_adapter<T>::data(ct) } -> std::same_as<const void*>;
+    tensor_adapter<T>::copy_to_c_order(ct, out);
+    { tensor_adapter<T>::holds(kind) } -> std::same_as<bool>;
+    { tensor_adapter<T>::view(kind, shape, out, keep) } -> std::same_as<T>;
+};
+
+/// Anything h5ser stores as a dataset.
+template <class T>
+concept stored_tensor = static_typed_tensor<T> || runtime_typed_tensor<T>;
 
 /// An adapted tensor that loading can make a view of mapped memory (see tensor_adapter).
 template <class T>
 concept viewable_tensor =
-    resizable_tensor<T> && requires(const std::array<std::size_t, tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
+    resizable_tensor<T> && requires(const shape_of_rank<tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
                                     std::shared_ptr<const void> keep) {
         { tensor_adapter<T>::view(s, p, keep) } -> std::same_as<T>;
     };
@@ -765,7 +942,10 @@ struct reflection_check {
             return has_c_array_member<T, flat_count>(std::make_index_sequence<flat_count>{});
         else return false;
     }();
-    static constexpr bool ok = is_aggregate && !has_base && !too_many_fields && !has_c_array;
+    /// No initializer list fits, yet T holds data: a member has no default state (a fixed-extent
+    /// std::span, a reference), which makes T{} ill-formed, so no field count can be found.
+    static constexpr bool fields_not_found = is_aggregate && !has_base && flat_count == 0 && !std::is_empty_v<T>;
+    static constexpr bool ok = is_aggregate && !has_base && !too_many_fields && !has_c_array && !fields_not_found;
 };
 
 // ---- names from __PRETTY_FUNCTION__ ------------------------------------------------------------
@@ -896,6 +1076,11 @@ constexpr bool assert_reflectable() noexcept {
                   "h5ser: C array members (T x[N]) cannot be reflected. Use std::array<T, N> for a few values, "
                   "or h5ser::tensor<T, Rank> for weights (a member without a usable default constructor or a "
                   "reference member also triggers this message)");
+    static_assert(!check::fields_not_found,
+                  "h5ser: h5ser finds no fields in this struct although it holds data: a member has no default "
+                  "state, so the struct cannot be initialized member by member. A fixed-extent std::span<T, N> "
+                  "does this: use std::span<T> (dynamic extent), or h5ser::tensor. So do reference members "
+                  "(hold the value) and members whose type has no default constructor");
     return check::ok;
 }
 
@@ -2341,6 +2526,12 @@ using progress_callback = std::function<void(std::uint64_t done, std::uint64_t t
 
 namespace h5ser::detail {
 
+/// Does moving a T into a field never throw? Its move assignment is noexcept, or it is a type
+/// whose move assignment only moves a pointer but is not declared noexcept (libtorch's at::Tensor:
+/// h5ser/torch.hpp specializes this).
+template <class T>
+struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
+
 class commit_list {
 public:
     struct action {
@@ -2379,7 +2570,7 @@ public:
     /// Moves `value` into `*target` when the load succeeds.
     template <class T>
     void move_into(T& target, T&& value) {
-        static_assert(std::is_nothrow_move_assignable_v<T>,
+        static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
         actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
@@ -2949,12 +3140,16 @@ consteval bool root_fields_avoid_reserved_names() {
 }
 
 /// Fails compilation unless T can be the root of a file: a struct whose field names do not
-/// collide with the root attributes.
+/// collide with the root attributes, or a std::map<std::string, X> (a state dict), whose keys are
+/// checked when it is saved.
 template <class T>
 constexpr bool assert_model_type() {
+    if constexpr (string_map_traits<T>::value) {
+        return assert_field_storable<T, field_named<'[', ']'>, contained_t<T>>();
+    } else {
     static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
-                  "h5ser: save and load take a struct (the model) whose fields are stored; wrap a lone tensor or "
-                  "container in a struct");
+                  "h5ser: save and load take a struct (the model) whose fields are stored, or a "
+                  "std::map<std::string, X>; wrap a lone tensor or other container in a struct");
     if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
         static_assert(root_fields_avoid_reserved_names<T>(),
                       "h5ser: a field of the model struct is named like one of h5ser's root attributes "
@@ -2963,6 +3158,7 @@ constexpr bool assert_model_type() {
         return true;
     }
     return false;
+    }
 }
 
 /// What a file's root attributes say about how to read it.
@@ -3121,11 +3317,11 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
 template <adapted_tensor X>
 written_tensor tensor_extent(const X& value, std::size_t& count) {
     using adapter = tensor_adapter<X>;
-    const auto shape = adapter::shape(value);
+    const auto& shape = adapter::shape(value);
     written_tensor out;
-    out.rank = adapter::rank;
+    out.rank = shape.size();
     count = 1;
-    for (std::size_t i = 0; i < adapter::rank; ++i) {
+    for (std::size_t i = 0; i < out.rank; ++i) {
         out.dims[i] = shape[i];
         count *= shape[i];
     }
@@ -3192,11 +3388,11 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
                              const storage_plan& plan, const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
 
     std::size_t count = 0;
     written_tensor out = tensor_extent(value, count);
-    std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
+    const std::size_t rank = out.rank;
+    std::array<hsize_t, dynamic_shape::max_rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle ftype = file_type<element>(at);
     handle mtype = memory_type<element>(at);
@@ -3284,7 +3480,7 @@ H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, voi
 /// load commits.
 template <adapted_tensor X, class Accept>
 void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
+                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
                    const Accept& accept) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
@@ -3405,6 +3601,106 @@ private:
 // readers, checksums, the manifest) only ever sees C-order tensors.
 
 
+// ---- h5ser/detail/dynamic_tensor.hpp -----------------------------------------------------------
+// h5ser/detail/dynamic_tensor.hpp: tensors whose element type is known only at run time
+// (runtime_typed_tensor: torch::Tensor). The walks turn one into a dynamic_tensor<E> of its
+// element type E, a tensor of static element type and run-time rank, and from there on it takes
+// the path of every other tensor: the sinks, the readers, checksums and the manifest see only
+// tensors of a static element type.
+
+
+
+namespace h5ser::detail {
+
+/// A C-order tensor of element type E and a rank known at run time: a view of elements kept alive
+/// by `keep` (a mapped file, another tensor), or of memory it allocated itself (then `keep` owns
+/// it), or a view of memory it does not keep (a save's view of the caller's tensor).
+template <class E>
+class dynamic_tensor {
+public:
+    dynamic_tensor() = default;
+    /// Allocates `shape`, 64-byte aligned, elements indeterminate.
+    dynamic_tensor(const dynamic_shape& shape, uninitialized_t) : shape_(shape) {
+        const std::size_t count = checked_element_count(shape, sizeof(E));
+        if (count == 0) return;
+        data_ = static_cast<E*>(::operator new(count * sizeof(E), std::align_val_t{tensor_alignment}));
+        keep_ = std::shared_ptr<const void>(data_, aligned_free{});
+    }
+    /// Views `data` in the shape `shape`, keeping `keep` as long as this or a copy lives.
+    dynamic_tensor(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep)
+        : shape_(shape), data_(shape.elements() ? data : nullptr), keep_(std::move(keep)) {}
+
+    [[nodiscard]] const dynamic_shape& shape() const noexcept { return shape_; }
+    [[nodiscard]] std::size_t size() const noexcept { return shape_.elements(); }
+    [[nodiscard]] E* data() const noexcept { return data_; }
+    /// What keeps the elements alive: their owner, or nothing for a view of memory it does not keep.
+    [[nodiscard]] const std::shared_ptr<const void>& keep() const noexcept { return keep_; }
+
+private:
+    dynamic_shape shape_;
+    E* data_ = nullptr;
+    std::shared_ptr<const void> keep_;
+};
+
+}  // namespace h5ser::detail
+
+namespace h5ser {
+
+template <class E>
+struct tensor_adapter<detail::dynamic_tensor<E>> {
+    using element_type = E;
+    static constexpr std::size_t rank = dynamic_rank;
+    static const dynamic_shape& shape(const detail::dynamic_tensor<E>& t) noexcept { return t.shape(); }
+    static const E* data(const detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
+    static E* data(detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
+    static void resize_for_overwrite(detail::dynamic_tensor<E>& t, const dynamic_shape& shape) {
+        t = detail::dynamic_tensor<E>(shape, uninitialized);
+    }
+    static detail::dynamic_tensor<E> view(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep) {
+        return {shape, data, std::move(keep)};
+    }
+};
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+/// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
+template <class X>
+shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
+    using adapter = tensor_adapter<X>;
+    const auto& shape = adapter::shape(value);
+    if constexpr (adapter::rank == dynamic_rank) {
+        return dynamic_shape(shape);
+    } else {
+        std::array<std::size_t, adapter::rank> dims{};
+        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = static_cast<std::size_t>(shape[i]);
+        return dims;
+    }
+}
+
+/// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:
+/// a view of its memory when its elements are in C order, else a C-order copy (a temporary: a sink
+/// that keeps pointers past the call keeps the copy too). Throws `refuse(reason)` for a tensor the
+/// adapter cannot save (runtime_typed_tensor::refusal).
+template <runtime_typed_tensor X, class Use, class Refuse>
+void with_static_type(const X& value, Use&& use, const Refuse& refuse) {
+    using adapter = tensor_adapter<X>;
+    if (std::string reason = adapter::refusal(value); !reason.empty()) refuse(std::move(reason));
+    with_element_type(adapter::kind(value), [&]<class E>() {
+        const dynamic_shape shape(adapter::shape(value));
+        if (const void* data = adapter::data(value); data || shape.elements() == 0) {
+            use(dynamic_tensor<E>(shape, static_cast<E*>(const_cast<void*>(data)), nullptr));
+        } else {
+            dynamic_tensor<E> copy(shape, uninitialized);
+            adapter::copy_to_c_order(value, static_cast<void*>(copy.data()));
+            use(std::move(copy));
+        }
+    });
+}
+
+}  // namespace h5ser::detail
+
 
 namespace h5ser::detail {
 
@@ -3425,24 +3721,26 @@ void transpose(const E* in, E* out, std::size_t rows, std::size_t cols) noexcept
     }
 }
 
-/// The C-order tensor a reordered tensor of type X is stored as.
+template <class E, std::size_t Rank>
+struct c_order_tensor : std::type_identity<tensor<E, Rank>> {};
+template <class E>
+struct c_order_tensor<E, dynamic_rank> : std::type_identity<dynamic_tensor<E>> {};
+
+/// The C-order tensor a reordered tensor of type X is stored as: an h5ser::tensor of its rank, or
+/// a dynamic_tensor when the rank is known only at run time.
 template <class X>
-using c_order_tensor_t = tensor<typename tensor_adapter<X>::element_type, tensor_adapter<X>::rank>;
+using c_order_tensor_t = typename c_order_tensor<typename tensor_adapter<X>::element_type, tensor_adapter<X>::rank>::type;
 
 /// `value` as a C-order tensor (one copy, a transposition for a column-major matrix).
 template <reordered_tensor X>
 c_order_tensor_t<X> c_order_copy(const X& value) {
-    using adapter = tensor_adapter<X>;
-    const auto shape = adapter::shape(value);
-    std::array<std::size_t, adapter::rank> dims{};
-    for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
-    c_order_tensor_t<X> out(dims, uninitialized);
-    if (out.size() != 0) adapter::copy_to_c_order(value, out.data());
+    c_order_tensor_t<X> out(shape_of(value), uninitialized);
+    if (out.size() != 0) tensor_adapter<X>::copy_to_c_order(value, out.data());
     return out;
 }
 
 /// Passes `value` to `use` as a tensor in C order: itself, or its C-order copy.
-template <stored_tensor X, class Use>
+template <static_typed_tensor X, class Use>
 decltype(auto) with_c_order(const X& value, Use&& use) {
     if constexpr (adapted_tensor<X>) return std::forward<Use>(use)(value);
     else return std::forward<Use>(use)(c_order_copy(value));
@@ -3457,12 +3755,7 @@ template <reordered_tensor X, class Load>
 void load_through_c_order(commit_list& commits, X& target, bool takes_file_shape, const Load& load) {
     using adapter = tensor_adapter<X>;
     c_order_tensor_t<X> staged;
-    if (!takes_file_shape) {
-        const auto shape = adapter::shape(std::as_const(target));
-        std::array<std::size_t, adapter::rank> dims{};
-        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
-        staged = c_order_tensor_t<X>(dims, uninitialized);
-    }
+    if (!takes_file_shape) staged = c_order_tensor_t<X>(shape_of(std::as_const(target)), uninitialized);
     const std::size_t mark = commits.mark();
     load(staged);
     if (commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
@@ -3488,6 +3781,13 @@ struct container_info {
 
 /// Refuses a map key HDF5 cannot hold as a link name.
 H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at);
+
+/// Refuses a key of a map that is the root of a file, which h5ser reserves for its root attributes
+/// (h5ser_*, model_type, schema, fingerprint), as it refuses such a field name at compile time.
+H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
+
+/// Refuses to save the tensor at `at`, which its adapter cannot save for `reason` (a CUDA tensor).
+[[noreturn]] H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason);
 
 /// What the save walk tells a sink about the nodes `Mode` stores:
 ///
@@ -3516,13 +3816,24 @@ struct ignoring_sink {
 template <save_mode Mode, class Sink, class T>
 void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
-/// Walks the fields of the struct `value` (located at `at`) that `Mode` stores.
+/// Walks what `Mode` stores of the members of `value` (located at `at`): the fields of a struct,
+/// or the entries of a string-keyed map that is the root of a file (h5ser::save(state_dict, path)).
 template <save_mode Mode, class Sink, class T>
 void walk_fields(Sink& sink, const T& value, const where& at) {
-    for_each_field(value, [&](std::string_view name, const auto& field) {
-        using field_type = std::remove_cvref_t<decltype(field)>;
-        if constexpr (is_stored<field_type, Mode>()) walk<Mode>(sink, name, field, at.child(name));
-    });
+    if constexpr (string_map_traits<T>::value) {
+        if constexpr (is_stored<T, Mode>()) {
+            for (const auto& [key, element] : value) {
+                check_child_name(key, at);
+                check_root_key(key, at);
+                walk<Mode>(sink, key, element, at.key(key));
+            }
+        }
+    } else {
+        for_each_field(value, [&](std::string_view name, const auto& field) {
+            using field_type = std::remove_cvref_t<decltype(field)>;
+            if constexpr (is_stored<field_type, Mode>()) walk<Mode>(sink, name, field, at.child(name));
+        });
+    }
 }
 
 /// The save walk's visitor for one node: `name` at `at`, inside optimizer state or not.
@@ -3537,8 +3848,11 @@ struct save_step {
     void tensor(const X& x) {
         // A reordered tensor is copied into C order for each sink (the census records the bytes of
         // compact datasets in the manifest, so it needs them too), and handed over as a temporary:
-        // a sink that keeps pointers past the call (the snapshot) keeps the copy too.
-        with_c_order(x, [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); });
+        // a sink that keeps pointers past the call (the snapshot) keeps the copy too. A run-time-
+        // typed one becomes a dynamic_tensor of its element type (a view, or a C-order copy).
+        const auto to_sink = [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); };
+        if constexpr (runtime_typed_tensor<X>) with_static_type(x, to_sink, [&](std::string reason) { refuse_tensor(at, std::move(reason)); });
+        else with_c_order(x, to_sink);
     }
     template <class X>
     void attribute(const X& x) {
@@ -4059,7 +4373,7 @@ namespace h5ser::detail {
 template <class E, std::size_t Rank>
 struct staged_tensor {
     E* data = nullptr;  ///< null when there are no elements
-    std::array<std::size_t, Rank> shape{};
+    shape_of_rank<Rank> shape{};
 };
 
 }  // namespace h5ser::detail
@@ -4070,7 +4384,7 @@ template <class E, std::size_t Rank>
 struct tensor_adapter<detail::staged_tensor<E, Rank>> {
     using element_type = E;
     static constexpr std::size_t rank = Rank;
-    static const std::array<std::size_t, Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
+    static const shape_of_rank<Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
     static const E* data(const detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
     static E* data(detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
 };
@@ -4148,16 +4462,18 @@ public:
         std::size_t count = 0;
         const written_tensor extent = tensor_extent(value, count);
         auto node = std::make_unique<dataset_node<element, adapter::rank>>(name, at, optimizer);
-        for (std::size_t i = 0; i < adapter::rank; ++i) node->shape[i] = static_cast<std::size_t>(extent.dims[i]);
+        node->shape = shape_of(value);
         node->bytes = {count ? extent.elements : nullptr, count * sizeof(element), nullptr};
         tensors_.push_back(&node->bytes);
         nodes_.push_back(std::move(node));
     }
-    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp): kept
-    /// until the snapshot is done with it, since its elements are copied after the walk.
-    template <class T, std::size_t Rank>
-    void dataset(std::string_view name, tensor<T, Rank>&& value, const where& at, bool optimizer) {
-        auto kept = std::make_shared<tensor<T, Rank>>(std::move(value));
+    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp, or a
+    /// run-time-typed tensor's view or copy, dynamic_tensor.hpp): kept until the snapshot is done
+    /// with it, since its elements are copied after the walk.
+    template <class X>
+        requires(!std::is_lvalue_reference_v<X>)
+    void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
+        auto kept = std::make_shared<X>(std::move(value));
         dataset(name, std::as_const(*kept), at, optimizer);
         temporaries_.push_back(std::move(kept));
     }
@@ -4203,7 +4519,7 @@ private:
             sink.dataset(name, tensor, at, optimizer);
         }
         bool optimizer;
-        std::array<std::size_t, Rank> shape{};
+        shape_of_rank<Rank> shape{};
         staged_bytes bytes;
     };
     template <class X>
@@ -4916,7 +5232,8 @@ struct load_context {
 template <class T>
 std::string expected_text() {
     constexpr field_kind kind = kind_of<T>();
-    if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
+    if constexpr (runtime_typed_tensor<T>) return "dataset of any element type";
+    else if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
     else if constexpr (kind == field_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
     else if constexpr (kind == field_kind::optional || kind == field_kind::optimizer_state || kind == field_kind::stored)
         return expected_text<contained_t<T>>();
@@ -4970,10 +5287,12 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
                                                            bool reading, const where& at);
 
 /// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
-/// does; any other must match the file.
+/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
 template <class X>
 bool takes_file_shape(const X& target) {
-    if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
+    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
+        return true;  // static_typed_tensor: resizable
+    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
         const auto current = tensor_adapter<X>::shape(target);
         return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
     } else {
@@ -4981,28 +5300,45 @@ bool takes_file_shape(const X& target) {
     }
 }
 
+/// The shape of a stored tensor (`dims`, checked by tensor_matches to have a tensor of `Rank`'s
+/// rank) as shape_of_rank<Rank>.
+template <std::size_t Rank, class Dims>
+shape_of_rank<Rank> file_shape_of(const Dims& dims) {
+    if constexpr (Rank == dynamic_rank) {
+        return dynamic_shape(dims);
+    } else {
+        std::array<std::size_t, Rank> shape{};
+        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
+        return shape;
+    }
+}
+
+/// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
+/// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
+/// recorded, when there is no such dataset.
+H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
+                                                          const manifest* contents, std::string_view name, const where& at);
+
 /// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
 template <class Ctx, class X>
 void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
     constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = adapter::shape(std::as_const(target));
+    const auto current = shape_of(std::as_const(target));
     const bool unsized = takes_file_shape(target);
-    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), rank, unsized,
+    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
     if (!opened) return;
-    std::array<std::size_t, rank> file_shape{};
-    for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
+    const auto file_shape = file_shape_of<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
     stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
                   [&](const void*, std::size_t) {
         if constexpr (Ctx::verify) {
-            std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
-            for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), rank, at);
+            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), file_shape.size(), at);
         }
         return true;
     });
@@ -5019,17 +5355,17 @@ template <class Ctx, class X>
 void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes, bool in_mapping, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
     constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = adapter::shape(std::as_const(target));
+    const auto current = shape_of(std::as_const(target));
     const bool unsized = takes_file_shape(target);
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), rank, unsized, at) || !ctx.reading_data()) return;
-    std::array<std::size_t, rank> file_shape{};
-    std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i] = static_cast<std::size_t>(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    const auto file_shape = file_shape_of<adapter::rank>(shape.dims);
+    const std::size_t rank = file_shape.size();
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
     const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
     // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
     element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
@@ -5156,10 +5492,13 @@ void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at
     }
 }
 
+/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`), whose
+/// reserved attributes are no entries.
 template <class Ctx, class T>
-void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at) {
+void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
     using element = typename string_map_traits<T>::element;
-    const auto names = child_names<element>(group.members());
+    auto names = child_names<element>(group.members());
+    if (root) std::erase_if(names, [](const std::string& n) { return format::is_reserved_root_name(n); });
     if (target.empty()) {
         auto staged = ctx.commits.stage(target, T{});
         for (const auto& key : names) {
@@ -5193,7 +5532,8 @@ struct load_step {
     template <class X>
     void tensor(X& x) {
         if (!present<X>()) return;
-        if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
+        if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
+        else if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
         else load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& staged) { ctx.reader.read(ctx, parent, name, staged, at); });
     }
     template <class X>
@@ -5239,6 +5579,29 @@ struct load_step {
     }
 
 private:
+    /// A run-time-typed tensor takes the element type and the shape of the file's dataset: it is
+    /// read as a dynamic_tensor of that type (owning its memory, or a view of the mapped file),
+    /// which the adapter's view() then wraps. Nothing reaches `x` before the load commits.
+    template <class X>
+    void runtime_typed(X& x) {
+        using adapter = tensor_adapter<X>;
+        const std::optional<std::string> found = stored_dtype(ctx.problems, *ctx.tree, parent, ctx.contents, name, at);
+        if (!found) return;
+        const std::optional<element_kind> kind = element_kind_named(*found);
+        if (!kind || !adapter::holds(*kind)) {
+            ctx.problems.add({errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset of an element type " + std::string(type_name<X>()) + " holds",
+                              "dataset " + *found, {}});
+            return;
+        }
+        with_element_type(*kind, [&]<class E>() {
+            dynamic_tensor<E> staged;
+            const std::size_t mark = ctx.commits.mark();
+            ctx.reader.read(ctx, parent, name, staged, at);
+            if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
+            ctx.commits.apply_since(mark);
+            ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
+        });
+    }
     /// Is the field in the file? A missing one is a problem unless the load is lenient.
     template <class X>
     bool present() {
@@ -5276,7 +5639,8 @@ template <class Ctx, class Model>
 void load_tree(Ctx& ctx, Model& model) {
     const where at{ctx.file, {}, "/"};
     const tree_group root = ctx.tree->root(at);
-    load_fields(ctx, root, model, at, true);
+    if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
+    else load_fields(ctx, root, model, at, true);
     if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
@@ -7672,6 +8036,20 @@ H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at) {
     }
 }
 
+H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at) {
+    if (format::is_reserved_root_name(key)) {
+        throw error(std::string(at.file),
+                    problem{errc::invalid_value, at.field, at.key(key).h5, {}, {},
+                            "map key '" + std::string(key) + "' is reserved at the root of a file (h5ser keeps model_type, schema, "
+                            "fingerprint and every name starting with h5ser_ for itself)"});
+    }
+}
+
+H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason) {
+    throw error(std::string(at.file),
+                problem{errc::invalid_value, at.field, at.h5_or_root(), "a tensor h5ser can store", std::move(reason), {}});
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/file-inl.hpp -----------------------------------------------------------------
@@ -8736,15 +9114,28 @@ H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t ty
 
 H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
                                       const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
-    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    // rank == dynamic_rank: a tensor whose rank is known only at run time takes any (and is unsized).
+    const bool rank_ok = !shape.null && (rank == dynamic_rank || (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank)));
     bool shape_ok = rank_ok;
     for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
     const bool dtype_ok = found_dtype == dtype;
     if (dtype_ok && shape_ok) return true;
-    const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+    const std::string expected = rank == dynamic_rank ? std::string(dtype) + " of any rank"
+                                 : unsized            ? std::string(dtype) + " of rank " + std::to_string(rank)
+                                                      : shape_text(dtype, current, rank);
     problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
                   "dataset " + std::string(found_dtype) + shape.text(), {}});
     return false;
+}
+
+H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
+                                                          const manifest* contents, std::string_view name, const where& at) {
+    if (contents) {
+        if (const manifest_record* r = contents->dataset(at.h5)) return std::string(r->dtype);
+    }
+    const handle dataset = open_child(problems, tree.hdf5_group(parent, at), name, H5I_DATASET, "dataset of any element type", at);
+    if (!dataset) return std::nullopt;
+    return inspect_dataset(dataset.get(), at).dtype;
 }
 
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,

@@ -4,6 +4,7 @@
 
 #include "h5ser.hpp"
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
 #include <xtensor/xfixed.hpp>
 #include <xtensor/xtensor.hpp>
 #include <array>
@@ -16,11 +17,12 @@
 //     #include <h5ser/xtensor.hpp>
 //     struct Conv { xt::xtensor<float, 4> kernel; xt::xtensor<float, 1> bias; };
 //
-// xt::xtensor<T, N> (any layout) and xt::xtensor_fixed<T, xt::xshape<...>>, of an h5ser element type.
-// Row-major ones (xtensor's default) are written from their own memory and read into it; a
-// column-major (or dynamic-layout) one goes through a C-order copy (h5ser/tensor_adapter.hpp), so
-// that the file holds x(i, j, ...) at [i, j, ...] either way. xt::xarray, whose rank is known only at
-// run time, is not supported yet. Empty xtensors take the file's shape; fixed ones must match it.
+// xt::xtensor<T, N> (any layout), xt::xtensor_fixed<T, xt::xshape<...>> and xt::xarray<T>, of an
+// h5ser element type. Row-major ones (xtensor's default) are written from their own memory and
+// read into it; a column-major (or dynamic-layout) one goes through a C-order copy
+// (h5ser/tensor_adapter.hpp), so that the file holds x(i, j, ...) at [i, j, ...] either way. Empty
+// xtensors take the file's shape, fixed ones must match it, and an xarray, whose rank is known only
+// at run time, always takes the file's shape and rank (h5ser::dynamic_rank).
 
 
 
@@ -28,7 +30,7 @@
 namespace h5ser {
 namespace xtensor_detail {
 
-/// The adapter of an xtensor container X of static rank N with layout L.
+/// The adapter of an xtensor container X of rank N (h5ser::dynamic_rank for xarray) with layout L.
 template <class X, std::size_t N, xt::layout_type L, bool Resizable>
 struct container_adapter {
     using element_type = typename X::value_type;
@@ -36,10 +38,14 @@ struct container_adapter {
     /// Elements in C order: a row-major container, or any of rank 0 or 1.
     static constexpr bool in_c_order = L == xt::layout_type::row_major || N <= 1;
 
-    static std::array<std::size_t, N> shape(const X& x) noexcept {
-        std::array<std::size_t, N> out{};
-        for (std::size_t i = 0; i < N; ++i) out[i] = static_cast<std::size_t>(x.shape()[i]);
-        return out;
+    static shape_of_rank<N> shape(const X& x) {
+        if constexpr (N == dynamic_rank) {
+            return dynamic_shape(x.shape());
+        } else {
+            std::array<std::size_t, N> out{};
+            for (std::size_t i = 0; i < N; ++i) out[i] = static_cast<std::size_t>(x.shape()[i]);
+            return out;
+        }
     }
     static const element_type* data(const X& x) noexcept
         requires in_c_order
@@ -54,18 +60,19 @@ struct container_adapter {
     static void copy_to_c_order(const X& x, element_type* out)
         requires(!in_c_order)
     {
-        auto c_order = xt::adapt(out, x.size(), xt::no_ownership(), shape(x));  // row-major, over `out`
+        auto c_order = xt::adapt(out, x.size(), xt::no_ownership(), x.shape());  // row-major, over `out`
         c_order = x;
     }
     static void copy_from_c_order(X& x, const element_type* in)
         requires(!in_c_order)
     {
-        x = xt::adapt(in, x.size(), xt::no_ownership(), shape(x));
+        x = xt::adapt(in, x.size(), xt::no_ownership(), x.shape());
     }
-    static void resize_for_overwrite(X& x, const std::array<std::size_t, N>& s)
+    static void resize_for_overwrite(X& x, const shape_of_rank<N>& s)
         requires Resizable
     {
-        x.resize(s);
+        if constexpr (N == dynamic_rank) x.resize(typename X::shape_type(s.begin(), s.end()));
+        else x.resize(s);
     }
 };
 
@@ -75,6 +82,11 @@ template <class EC, std::size_t N, xt::layout_type L, class Tag>
     requires element_type<typename EC::value_type>
 struct tensor_adapter<xt::xtensor_container<EC, N, L, Tag>>
     : xtensor_detail::container_adapter<xt::xtensor_container<EC, N, L, Tag>, N, L, true> {};
+
+template <class EC, xt::layout_type L, class SC, class Tag>
+    requires element_type<typename EC::value_type>
+struct tensor_adapter<xt::xarray_container<EC, L, SC, Tag>>
+    : xtensor_detail::container_adapter<xt::xarray_container<EC, L, SC, Tag>, dynamic_rank, L, true> {};
 
 template <class ET, class S, xt::layout_type L, bool SH, class Tag>
     requires element_type<ET>

@@ -50,6 +50,8 @@ def translation_unit(code, hints):
             body.append(statement)
     if "h5ser::mpi" in code or "h5ser/mpi.hpp" in code:
         part, headers = "mpi", ["h5ser/mpi.hpp"]
+    elif "torch::" in code or "at::" in code:
+        part, headers = "torch", ["h5ser/torch.hpp"]
     elif "Eigen::" in code or "xt::" in code:  # the adapters (with Keras, whose loaders take them too)
         part, headers = "adapters", ["h5ser/eigen.hpp", "h5ser/xtensor.hpp", "h5ser/keras.hpp"]
     elif "h5ser::keras" in code:
@@ -62,7 +64,7 @@ def translation_unit(code, hints):
 
 def main():
     out = pathlib.Path(sys.argv[1])
-    for part in ("core", "keras", "mpi", "adapters"):
+    for part in ("core", "keras", "mpi", "adapters", "torch"):
         (out / part).mkdir(parents=True, exist_ok=True)
         for old in (out / part).glob("*.cpp"):
             old.unlink()

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "h5ser/detail/commit.hpp"
+#include "h5ser/detail/dynamic_tensor.hpp"
 #include "h5ser/tensor.hpp"
 #include "h5ser/tensor_adapter.hpp"
 
@@ -32,24 +34,26 @@ void transpose(const E* in, E* out, std::size_t rows, std::size_t cols) noexcept
     }
 }
 
-/// The C-order tensor a reordered tensor of type X is stored as.
+template <class E, std::size_t Rank>
+struct c_order_tensor : std::type_identity<tensor<E, Rank>> {};
+template <class E>
+struct c_order_tensor<E, dynamic_rank> : std::type_identity<dynamic_tensor<E>> {};
+
+/// The C-order tensor a reordered tensor of type X is stored as: an h5ser::tensor of its rank, or
+/// a dynamic_tensor when the rank is known only at run time.
 template <class X>
-using c_order_tensor_t = tensor<typename tensor_adapter<X>::element_type, tensor_adapter<X>::rank>;
+using c_order_tensor_t = typename c_order_tensor<typename tensor_adapter<X>::element_type, tensor_adapter<X>::rank>::type;
 
 /// `value` as a C-order tensor (one copy, a transposition for a column-major matrix).
 template <reordered_tensor X>
 c_order_tensor_t<X> c_order_copy(const X& value) {
-    using adapter = tensor_adapter<X>;
-    const auto shape = adapter::shape(value);
-    std::array<std::size_t, adapter::rank> dims{};
-    for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
-    c_order_tensor_t<X> out(dims, uninitialized);
-    if (out.size() != 0) adapter::copy_to_c_order(value, out.data());
+    c_order_tensor_t<X> out(shape_of(value), uninitialized);
+    if (out.size() != 0) tensor_adapter<X>::copy_to_c_order(value, out.data());
     return out;
 }
 
 /// Passes `value` to `use` as a tensor in C order: itself, or its C-order copy.
-template <stored_tensor X, class Use>
+template <static_typed_tensor X, class Use>
 decltype(auto) with_c_order(const X& value, Use&& use) {
     if constexpr (adapted_tensor<X>) return std::forward<Use>(use)(value);
     else return std::forward<Use>(use)(c_order_copy(value));
@@ -64,12 +68,7 @@ template <reordered_tensor X, class Load>
 void load_through_c_order(commit_list& commits, X& target, bool takes_file_shape, const Load& load) {
     using adapter = tensor_adapter<X>;
     c_order_tensor_t<X> staged;
-    if (!takes_file_shape) {
-        const auto shape = adapter::shape(std::as_const(target));
-        std::array<std::size_t, adapter::rank> dims{};
-        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = shape[i];
-        staged = c_order_tensor_t<X>(dims, uninitialized);
-    }
+    if (!takes_file_shape) staged = c_order_tensor_t<X>(shape_of(std::as_const(target)), uninitialized);
     const std::size_t mark = commits.mark();
     load(staged);
     if (commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)

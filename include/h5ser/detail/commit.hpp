@@ -10,6 +10,12 @@
 
 namespace h5ser::detail {
 
+/// Does moving a T into a field never throw? Its move assignment is noexcept, or it is a type
+/// whose move assignment only moves a pointer but is not declared noexcept (libtorch's at::Tensor:
+/// h5ser/torch.hpp specializes this).
+template <class T>
+struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
+
 class commit_list {
 public:
     struct action {
@@ -48,7 +54,7 @@ public:
     /// Moves `value` into `*target` when the load succeeds.
     template <class T>
     void move_into(T& target, T&& value) {
-        static_assert(std::is_nothrow_move_assignable_v<T>,
+        static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
         actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));

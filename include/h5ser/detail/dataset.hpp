@@ -76,11 +76,11 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
 template <adapted_tensor X>
 written_tensor tensor_extent(const X& value, std::size_t& count) {
     using adapter = tensor_adapter<X>;
-    const auto shape = adapter::shape(value);
+    const auto& shape = adapter::shape(value);
     written_tensor out;
-    out.rank = adapter::rank;
+    out.rank = shape.size();
     count = 1;
-    for (std::size_t i = 0; i < adapter::rank; ++i) {
+    for (std::size_t i = 0; i < out.rank; ++i) {
         out.dims[i] = shape[i];
         count *= shape[i];
     }
@@ -147,11 +147,11 @@ written_tensor write_dataset(hid_t parent, std::string_view name, const X& value
                              const storage_plan& plan, const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
 
     std::size_t count = 0;
     written_tensor out = tensor_extent(value, count);
-    std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
+    const std::size_t rank = out.rank;
+    std::array<hsize_t, dynamic_shape::max_rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
     handle ftype = file_type<element>(at);
     handle mtype = memory_type<element>(at);
@@ -239,7 +239,7 @@ H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, voi
 /// load commits.
 template <adapted_tensor X, class Accept>
 void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const std::array<std::size_t, tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
+                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
                    const Accept& accept) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;

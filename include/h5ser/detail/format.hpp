@@ -61,12 +61,16 @@ consteval bool root_fields_avoid_reserved_names() {
 }
 
 /// Fails compilation unless T can be the root of a file: a struct whose field names do not
-/// collide with the root attributes.
+/// collide with the root attributes, or a std::map<std::string, X> (a state dict), whose keys are
+/// checked when it is saved.
 template <class T>
 constexpr bool assert_model_type() {
+    if constexpr (string_map_traits<T>::value) {
+        return assert_field_storable<T, field_named<'[', ']'>, contained_t<T>>();
+    } else {
     static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
-                  "h5ser: save and load take a struct (the model) whose fields are stored; wrap a lone tensor or "
-                  "container in a struct");
+                  "h5ser: save and load take a struct (the model) whose fields are stored, or a "
+                  "std::map<std::string, X>; wrap a lone tensor or other container in a struct");
     if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
         static_assert(root_fields_avoid_reserved_names<T>(),
                       "h5ser: a field of the model struct is named like one of h5ser's root attributes "
@@ -75,6 +79,7 @@ constexpr bool assert_model_type() {
         return true;
     }
     return false;
+    }
 }
 
 /// What a file's root attributes say about how to read it.

@@ -20,15 +20,28 @@ H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t ty
 
 H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
                                       const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
-    const bool rank_ok = !shape.null && (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank));
+    // rank == dynamic_rank: a tensor whose rank is known only at run time takes any (and is unsized).
+    const bool rank_ok = !shape.null && (rank == dynamic_rank || (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank)));
     bool shape_ok = rank_ok;
     for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
     const bool dtype_ok = found_dtype == dtype;
     if (dtype_ok && shape_ok) return true;
-    const std::string expected = unsized ? std::string(dtype) + " of rank " + std::to_string(rank) : shape_text(dtype, current, rank);
+    const std::string expected = rank == dynamic_rank ? std::string(dtype) + " of any rank"
+                                 : unsized            ? std::string(dtype) + " of rank " + std::to_string(rank)
+                                                      : shape_text(dtype, current, rank);
     problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
                   "dataset " + std::string(found_dtype) + shape.text(), {}});
     return false;
+}
+
+H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
+                                                          const manifest* contents, std::string_view name, const where& at) {
+    if (contents) {
+        if (const manifest_record* r = contents->dataset(at.h5)) return std::string(r->dtype);
+    }
+    const handle dataset = open_child(problems, tree.hdf5_group(parent, at), name, H5I_DATASET, "dataset of any element type", at);
+    if (!dataset) return std::nullopt;
+    return inspect_dataset(dataset.get(), at).dtype;
 }
 
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,

@@ -27,6 +27,7 @@
 #include "h5ser/detail/c_order.hpp"
 #include "h5ser/detail/commit.hpp"
 #include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/dynamic_tensor.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/file_tree.hpp"
@@ -107,7 +108,8 @@ struct load_context {
 template <class T>
 std::string expected_text() {
     constexpr field_kind kind = kind_of<T>();
-    if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
+    if constexpr (runtime_typed_tensor<T>) return "dataset of any element type";
+    else if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
     else if constexpr (kind == field_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
     else if constexpr (kind == field_kind::optional || kind == field_kind::optimizer_state || kind == field_kind::stored)
         return expected_text<contained_t<T>>();
@@ -161,10 +163,12 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
                                                            bool reading, const where& at);
 
 /// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
-/// does; any other must match the file.
+/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
 template <class X>
 bool takes_file_shape(const X& target) {
-    if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
+    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
+        return true;  // static_typed_tensor: resizable
+    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
         const auto current = tensor_adapter<X>::shape(target);
         return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
     } else {
@@ -172,28 +176,45 @@ bool takes_file_shape(const X& target) {
     }
 }
 
+/// The shape of a stored tensor (`dims`, checked by tensor_matches to have a tensor of `Rank`'s
+/// rank) as shape_of_rank<Rank>.
+template <std::size_t Rank, class Dims>
+shape_of_rank<Rank> file_shape_of(const Dims& dims) {
+    if constexpr (Rank == dynamic_rank) {
+        return dynamic_shape(dims);
+    } else {
+        std::array<std::size_t, Rank> shape{};
+        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
+        return shape;
+    }
+}
+
+/// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
+/// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
+/// recorded, when there is no such dataset.
+H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
+                                                          const manifest* contents, std::string_view name, const where& at);
+
 /// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
 template <class Ctx, class X>
 void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
     constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = adapter::shape(std::as_const(target));
+    const auto current = shape_of(std::as_const(target));
     const bool unsized = takes_file_shape(target);
-    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), rank, unsized,
+    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
     if (!opened) return;
-    std::array<std::size_t, rank> file_shape{};
-    for (std::size_t i = 0; i < rank; ++i) file_shape[i] = static_cast<std::size_t>(opened->view.shape.dims[i]);
+    const auto file_shape = file_shape_of<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
     stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
                   [&](const void*, std::size_t) {
         if constexpr (Ctx::verify) {
-            std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
-            for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), rank, at);
+            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), file_shape.size(), at);
         }
         return true;
     });
@@ -210,17 +231,17 @@ template <class Ctx, class X>
 void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes, bool in_mapping, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
     constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = adapter::shape(std::as_const(target));
+    const auto current = shape_of(std::as_const(target));
     const bool unsized = takes_file_shape(target);
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), rank, unsized, at) || !ctx.reading_data()) return;
-    std::array<std::size_t, rank> file_shape{};
-    std::array<std::uint64_t, rank == 0 ? 1 : rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i] = static_cast<std::size_t>(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    const auto file_shape = file_shape_of<adapter::rank>(shape.dims);
+    const std::size_t rank = file_shape.size();
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
     const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
     // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
     element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
@@ -347,10 +368,13 @@ void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at
     }
 }
 
+/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`), whose
+/// reserved attributes are no entries.
 template <class Ctx, class T>
-void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at) {
+void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
     using element = typename string_map_traits<T>::element;
-    const auto names = child_names<element>(group.members());
+    auto names = child_names<element>(group.members());
+    if (root) std::erase_if(names, [](const std::string& n) { return format::is_reserved_root_name(n); });
     if (target.empty()) {
         auto staged = ctx.commits.stage(target, T{});
         for (const auto& key : names) {
@@ -384,7 +408,8 @@ struct load_step {
     template <class X>
     void tensor(X& x) {
         if (!present<X>()) return;
-        if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
+        if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
+        else if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
         else load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& staged) { ctx.reader.read(ctx, parent, name, staged, at); });
     }
     template <class X>
@@ -430,6 +455,29 @@ struct load_step {
     }
 
 private:
+    /// A run-time-typed tensor takes the element type and the shape of the file's dataset: it is
+    /// read as a dynamic_tensor of that type (owning its memory, or a view of the mapped file),
+    /// which the adapter's view() then wraps. Nothing reaches `x` before the load commits.
+    template <class X>
+    void runtime_typed(X& x) {
+        using adapter = tensor_adapter<X>;
+        const std::optional<std::string> found = stored_dtype(ctx.problems, *ctx.tree, parent, ctx.contents, name, at);
+        if (!found) return;
+        const std::optional<element_kind> kind = element_kind_named(*found);
+        if (!kind || !adapter::holds(*kind)) {
+            ctx.problems.add({errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset of an element type " + std::string(type_name<X>()) + " holds",
+                              "dataset " + *found, {}});
+            return;
+        }
+        with_element_type(*kind, [&]<class E>() {
+            dynamic_tensor<E> staged;
+            const std::size_t mark = ctx.commits.mark();
+            ctx.reader.read(ctx, parent, name, staged, at);
+            if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
+            ctx.commits.apply_since(mark);
+            ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
+        });
+    }
     /// Is the field in the file? A missing one is a problem unless the load is lenient.
     template <class X>
     bool present() {
@@ -467,7 +515,8 @@ template <class Ctx, class Model>
 void load_tree(Ctx& ctx, Model& model) {
     const where at{ctx.file, {}, "/"};
     const tree_group root = ctx.tree->root(at);
-    load_fields(ctx, root, model, at, true);
+    if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
+    else load_fields(ctx, root, model, at, true);
     if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.

@@ -96,7 +96,10 @@ struct reflection_check {
             return has_c_array_member<T, flat_count>(std::make_index_sequence<flat_count>{});
         else return false;
     }();
-    static constexpr bool ok = is_aggregate && !has_base && !too_many_fields && !has_c_array;
+    /// No initializer list fits, yet T holds data: a member has no default state (a fixed-extent
+    /// std::span, a reference), which makes T{} ill-formed, so no field count can be found.
+    static constexpr bool fields_not_found = is_aggregate && !has_base && flat_count == 0 && !std::is_empty_v<T>;
+    static constexpr bool ok = is_aggregate && !has_base && !too_many_fields && !has_c_array && !fields_not_found;
 };
 
 // ---- names from __PRETTY_FUNCTION__ ------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include "h5ser/config.hpp"
 #include "h5ser/detail/c_order.hpp"
+#include "h5ser/detail/dynamic_tensor.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/error.hpp"
@@ -28,6 +29,13 @@ struct container_info {
 
 /// Refuses a map key HDF5 cannot hold as a link name.
 H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at);
+
+/// Refuses a key of a map that is the root of a file, which h5ser reserves for its root attributes
+/// (h5ser_*, model_type, schema, fingerprint), as it refuses such a field name at compile time.
+H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
+
+/// Refuses to save the tensor at `at`, which its adapter cannot save for `reason` (a CUDA tensor).
+[[noreturn]] H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason);
 
 /// What the save walk tells a sink about the nodes `Mode` stores:
 ///
@@ -56,13 +64,24 @@ struct ignoring_sink {
 template <save_mode Mode, class Sink, class T>
 void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
-/// Walks the fields of the struct `value` (located at `at`) that `Mode` stores.
+/// Walks what `Mode` stores of the members of `value` (located at `at`): the fields of a struct,
+/// or the entries of a string-keyed map that is the root of a file (h5ser::save(state_dict, path)).
 template <save_mode Mode, class Sink, class T>
 void walk_fields(Sink& sink, const T& value, const where& at) {
-    for_each_field(value, [&](std::string_view name, const auto& field) {
-        using field_type = std::remove_cvref_t<decltype(field)>;
-        if constexpr (is_stored<field_type, Mode>()) walk<Mode>(sink, name, field, at.child(name));
-    });
+    if constexpr (string_map_traits<T>::value) {
+        if constexpr (is_stored<T, Mode>()) {
+            for (const auto& [key, element] : value) {
+                check_child_name(key, at);
+                check_root_key(key, at);
+                walk<Mode>(sink, key, element, at.key(key));
+            }
+        }
+    } else {
+        for_each_field(value, [&](std::string_view name, const auto& field) {
+            using field_type = std::remove_cvref_t<decltype(field)>;
+            if constexpr (is_stored<field_type, Mode>()) walk<Mode>(sink, name, field, at.child(name));
+        });
+    }
 }
 
 /// The save walk's visitor for one node: `name` at `at`, inside optimizer state or not.
@@ -77,8 +96,11 @@ struct save_step {
     void tensor(const X& x) {
         // A reordered tensor is copied into C order for each sink (the census records the bytes of
         // compact datasets in the manifest, so it needs them too), and handed over as a temporary:
-        // a sink that keeps pointers past the call (the snapshot) keeps the copy too.
-        with_c_order(x, [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); });
+        // a sink that keeps pointers past the call (the snapshot) keeps the copy too. A run-time-
+        // typed one becomes a dynamic_tensor of its element type (a view, or a C-order copy).
+        const auto to_sink = [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); };
+        if constexpr (runtime_typed_tensor<X>) with_static_type(x, to_sink, [&](std::string reason) { refuse_tensor(at, std::move(reason)); });
+        else with_c_order(x, to_sink);
     }
     template <class X>
     void attribute(const X& x) {

@@ -10,10 +10,12 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/dynamic_tensor.hpp"
 #include "h5ser/detail/file_writer.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/save_walk.hpp"
@@ -26,7 +28,7 @@ namespace h5ser::detail {
 template <class E, std::size_t Rank>
 struct staged_tensor {
     E* data = nullptr;  ///< null when there are no elements
-    std::array<std::size_t, Rank> shape{};
+    shape_of_rank<Rank> shape{};
 };
 
 }  // namespace h5ser::detail
@@ -37,7 +39,7 @@ template <class E, std::size_t Rank>
 struct tensor_adapter<detail::staged_tensor<E, Rank>> {
     using element_type = E;
     static constexpr std::size_t rank = Rank;
-    static const std::array<std::size_t, Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
+    static const shape_of_rank<Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
     static const E* data(const detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
     static E* data(detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
 };
@@ -115,16 +117,18 @@ public:
         std::size_t count = 0;
         const written_tensor extent = tensor_extent(value, count);
         auto node = std::make_unique<dataset_node<element, adapter::rank>>(name, at, optimizer);
-        for (std::size_t i = 0; i < adapter::rank; ++i) node->shape[i] = static_cast<std::size_t>(extent.dims[i]);
+        node->shape = shape_of(value);
         node->bytes = {count ? extent.elements : nullptr, count * sizeof(element), nullptr};
         tensors_.push_back(&node->bytes);
         nodes_.push_back(std::move(node));
     }
-    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp): kept
-    /// until the snapshot is done with it, since its elements are copied after the walk.
-    template <class T, std::size_t Rank>
-    void dataset(std::string_view name, tensor<T, Rank>&& value, const where& at, bool optimizer) {
-        auto kept = std::make_shared<tensor<T, Rank>>(std::move(value));
+    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp, or a
+    /// run-time-typed tensor's view or copy, dynamic_tensor.hpp): kept until the snapshot is done
+    /// with it, since its elements are copied after the walk.
+    template <class X>
+        requires(!std::is_lvalue_reference_v<X>)
+    void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
+        auto kept = std::make_shared<X>(std::move(value));
         dataset(name, std::as_const(*kept), at, optimizer);
         temporaries_.push_back(std::move(kept));
     }
@@ -170,7 +174,7 @@ private:
             sink.dataset(name, tensor, at, optimizer);
         }
         bool optimizer;
-        std::array<std::size_t, Rank> shape{};
+        shape_of_rank<Rank> shape{};
         staged_bytes bytes;
     };
     template <class X>

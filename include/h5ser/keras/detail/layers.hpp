@@ -54,6 +54,9 @@ struct struct_layer {
 template <class X>
 tensor_slot make_slot(X& value, std::string field, std::string rel) {
     using T = std::remove_const_t<X>;
+    static_assert(tensor_adapter<T>::rank != dynamic_rank,
+                  "h5ser::keras: tensors whose rank is known only at run time (xt::xarray, torch::Tensor) cannot hold "
+                  "Keras weights yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
     using adapter = tensor_adapter<T>;
     tensor_slot slot;
     slot.field = std::move(field);
