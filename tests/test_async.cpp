@@ -22,17 +22,7 @@ namespace {
 
 // Sanitizers' shadow memory and quarantine make resident memory meaningless, and ThreadSanitizer
 // does not support threads in a child forked from a threaded process.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+constexpr bool sanitized = test::address_sanitized || test::thread_sanitized;
 
 enum class Activation : std::uint8_t { relu = 1, gelu = 200 };
 

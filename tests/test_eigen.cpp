@@ -191,11 +191,8 @@ TEST_CASE("eigen: a failed load leaves the matrices as they were, and fixed size
 }
 
 TEST_CASE("eigen: Keras weights load into an Eigen-typed struct as into h5ser tensors") {
-    const std::filesystem::path path = std::filesystem::path(H5SER_FIXTURES_DIR) / "keras" / "k3_mlp_adam.weights.h5";
-    if (!std::filesystem::exists(path)) {
-        std::printf("SKIPPED: Keras fixture %s not found\n", path.c_str());
-        return;
-    }
+    const std::string path = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
+    if (path.empty()) return;
     struct Dense {
         Eigen::MatrixXf kernel;  // column-major: transposed on the way in
         Eigen::VectorXf bias;
@@ -204,9 +201,9 @@ TEST_CASE("eigen: Keras weights load into an Eigen-typed struct as into h5ser te
         Dense dense, dense_1, dense_2;
     };
     Mlp eigen;
-    h5ser::keras::load_weights(eigen, path.string());
+    h5ser::keras::load_weights(eigen, path);
     fixtures::Mlp3 tensors;
-    h5ser::keras::load_weights(tensors, path.string());
+    h5ser::keras::load_weights(tensors, path);
     CHECK(indexed_alike(eigen.dense.kernel, tensors.dense.kernel));
     CHECK(indexed_alike(eigen.dense_2.kernel, tensors.dense_2.kernel));
     REQUIRE(eigen.dense_1.bias.size() == static_cast<Eigen::Index>(tensors.dense_1.bias.size()));

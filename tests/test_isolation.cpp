@@ -24,26 +24,8 @@ namespace keras = h5ser::keras;
 
 // Under AddressSanitizer, the child's bad read may be caught by ASan's memcpy interceptor, which
 // reports it and exits with status 1 instead of taking the SIGSEGV.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool address_sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool address_sanitized = true;
-#else
-constexpr bool address_sanitized = false;
-#endif
-#else
-constexpr bool address_sanitized = false;
-#endif
+using test::address_sanitized;
 
-std::string keras_fixture(const std::string& name) {
-    const std::filesystem::path path = std::filesystem::path(H5SER_FIXTURES_DIR) / "keras" / name;
-    if (!std::filesystem::exists(path)) {
-        std::printf("SKIPPED: Keras fixture %s not found (configure with -DH5SER_FIXTURES_DIR=...)\n", path.c_str());
-        return {};
-    }
-    return path.string();
-}
 
 /// A copy of `source` at `to` with bit `bit` of byte `byte` flipped.
 void flipped_copy(const std::string& source, const std::string& to, std::size_t byte, int bit) {
@@ -120,7 +102,7 @@ public:
 }  // namespace
 
 TEST_CASE("isolation: the issue's reproducers crash libhdf5 in the child, and the caller gets errc::isolation_failed") {
-    const auto native = keras_fixture("k3_mlp_adam.weights.h5");
+    const auto native = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
     if (native.empty()) return;
     test::scratch_dir dir;
     const std::string bad = dir.file("bad.weights.h5");
@@ -147,7 +129,7 @@ TEST_CASE("isolation: the issue's reproducers crash libhdf5 in the child, and th
 }
 
 TEST_CASE("isolation: a child that exceeds the time limit is killed, and the error says so") {
-    const auto native = keras_fixture("k3_mlp_adam.weights.h5");
+    const auto native = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
     if (native.empty()) return;
     // No fixture hangs reproducibly in every HDF5 build, so the limit is made shorter than any
     // child needs: a sound parse is then reported as a hang, the way a real one is.
@@ -160,7 +142,7 @@ TEST_CASE("isolation: a child that exceeds the time limit is killed, and the err
 
 TEST_CASE("isolation: Keras files load the same with isolation on and off, byte for byte") {
     for (const char* name : {"k3.14_legacy_mlp_adam.h5", "k3_mlp_adam.weights.h5", "k2.15_windows_backslash.keras"}) {
-        const auto path = keras_fixture(name);
+        const auto path = fixtures::keras_fixture(name);
         if (path.empty()) return;
         CAPTURE(name);
         fixtures::Mlp3 isolated, in_process;
@@ -170,8 +152,8 @@ TEST_CASE("isolation: Keras files load the same with isolation on and off, byte 
         CHECK(isolated.dense.kernel.size_bytes() == in_process.dense.kernel.size_bytes());
         CHECK(std::memcmp(isolated.dense.kernel.data(), in_process.dense.kernel.data(), isolated.dense.kernel.size_bytes()) == 0);
         CHECK(h5ser::detail::to_wire(keras::read_model_config(path)) == h5ser::detail::to_wire(keras::read_model_config<h5ser::trusted>(path)));
-        CHECK(h5ser::to_string(h5ser::inspect(path.ends_with(".keras") ? keras_fixture("k3_mlp_adam.weights.h5") : path)) ==
-              h5ser::to_string(h5ser::inspect<h5ser::trusted>(path.ends_with(".keras") ? keras_fixture("k3_mlp_adam.weights.h5") : path)));
+        CHECK(h5ser::to_string(h5ser::inspect(path.ends_with(".keras") ? fixtures::keras_fixture("k3_mlp_adam.weights.h5") : path)) ==
+              h5ser::to_string(h5ser::inspect<h5ser::trusted>(path.ends_with(".keras") ? fixtures::keras_fixture("k3_mlp_adam.weights.h5") : path)));
     }
 }
 
@@ -233,7 +215,7 @@ TEST_CASE("isolation: h5ser::untrusted parses a sealed file in a child, h5ser::t
 }
 
 TEST_CASE("isolation: forking is safe while another thread saves in the background and another calls libhdf5") {
-    const auto native = keras_fixture("k3_mlp_adam.weights.h5");
+    const auto native = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
     if (native.empty()) return;
     test::scratch_dir dir;
     fixtures::Mlp3 expected;

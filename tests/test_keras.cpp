@@ -17,16 +17,6 @@ namespace {
 using fixtures::f32;
 namespace keras = h5ser::keras;
 
-/// A fixture's path, or "" (with a line ctest turns into "Skipped") when the folder is absent.
-std::string fixture(const std::string& name) {
-    const std::filesystem::path path = std::filesystem::path(H5SER_FIXTURES_DIR) / "keras" / name;
-    if (!std::filesystem::exists(path)) {
-        std::printf("SKIPPED: Keras fixture %s not found (configure with -DH5SER_FIXTURES_DIR=...)\n", path.c_str());
-        return {};
-    }
-    return path.string();
-}
-
 /// The bytes of a dataset as HDF5 stores them, read with the plain C API: the oracle.
 std::vector<unsigned char> raw_bytes(const std::string& file, const std::string& path) {
     const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -64,7 +54,7 @@ std::string message_of(const std::function<void()>& f) {
 // ---- real Keras files ---------------------------------------------------------------------------
 
 TEST_CASE("Keras 1.2.2 (Theano): 12-tensor LSTM and Dense load bit for bit, in weight_names order") {
-    const auto path = fixture("k1.2.2_lstm_theano.h5");
+    const auto path = fixtures::keras_fixture("k1.2.2_lstm_theano.h5");
     if (path.empty()) return;
     fixtures::K1LstmModel m;
     keras::load_weights(m, path);
@@ -78,8 +68,8 @@ TEST_CASE("Keras 1.2.2 (Theano): 12-tensor LSTM and Dense load bit for bit, in w
 }
 
 TEST_CASE("Keras 2.0.6: full-model file and save_weights file give the same weights") {
-    const auto full = fixture("k2.0.6_lstm.h5");
-    const auto weights = fixture("k2.0.6_lstm.weights_only.h5");
+    const auto full = fixtures::keras_fixture("k2.0.6_lstm.h5");
+    const auto weights = fixtures::keras_fixture("k2.0.6_lstm.weights_only.h5");
     if (full.empty() || weights.empty()) return;
     fixtures::LstmModel a, b;
     keras::load_weights(a, full);
@@ -97,8 +87,8 @@ TEST_CASE("Keras 2.0.6: full-model file and save_weights file give the same weig
 }
 
 TEST_CASE("Keras 2.1.3: Bidirectional weights at nested paths, and a single-tensor Embedding layer") {
-    const auto bidir = fixture("k2.1.3_bidirectional_lstm.h5");
-    const auto emb = fixture("k2.1.3_embedding_lstm.h5");
+    const auto bidir = fixtures::keras_fixture("k2.1.3_bidirectional_lstm.h5");
+    const auto emb = fixtures::keras_fixture("k2.1.3_embedding_lstm.h5");
     if (bidir.empty() || emb.empty()) return;
     fixtures::BidirectionalModel b;
     keras::load_weights(b, bidir);
@@ -111,8 +101,8 @@ TEST_CASE("Keras 2.1.3: Bidirectional weights at nested paths, and a single-tens
 }
 
 TEST_CASE("weightless Keras layers are skipped (Activation, InputLayer written as empty float64 arrays)") {
-    const auto mlp = fixture("k2.3.1_mlp_sparse_xent.h5");
-    const auto conv = fixture("tfk2.2.4_conv1d_bn_vlen.h5");
+    const auto mlp = fixtures::keras_fixture("k2.3.1_mlp_sparse_xent.h5");
+    const auto conv = fixtures::keras_fixture("tfk2.2.4_conv1d_bn_vlen.h5");
     if (mlp.empty() || conv.empty()) return;
     fixtures::SoftmaxMlp m;
     keras::load_weights(m, mlp);
@@ -126,9 +116,9 @@ TEST_CASE("weightless Keras layers are skipped (Activation, InputLayer written a
 }
 
 TEST_CASE("Keras 3: legacy .h5, .weights.h5 and a Keras 2.15 .keras archive, with Adam state") {
-    const auto legacy = fixture("k3.14_legacy_mlp_adam.h5");
-    const auto native = fixture("k3_mlp_adam.weights.h5");
-    const auto archive = fixture("k2.15_windows_backslash.keras");
+    const auto legacy = fixtures::keras_fixture("k3.14_legacy_mlp_adam.h5");
+    const auto native = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
+    const auto archive = fixtures::keras_fixture("k2.15_windows_backslash.keras");
     if (legacy.empty() || native.empty() || archive.empty()) return;
 
     fixtures::Mlp3 a;
@@ -161,7 +151,7 @@ TEST_CASE("Keras 3: legacy .h5, .weights.h5 and a Keras 2.15 .keras archive, wit
 }
 
 TEST_CASE("by_name maps field names to Keras layer names, whatever the field order") {
-    const auto path = fixture("k3.14_legacy_mlp_adam.h5");
+    const auto path = fixtures::keras_fixture("k3.14_legacy_mlp_adam.h5");
     if (path.empty()) return;
     struct Reordered {
         fixtures::Dense dense_2;
@@ -182,8 +172,8 @@ TEST_CASE("by_name maps field names to Keras layer names, whatever the field ord
 }
 
 TEST_CASE("read_model_config: versions, configuration JSON, layers with classes, weight names and shapes") {
-    const auto path = fixture("k2.3.1_mlp_sparse_xent.h5");
-    const auto archive = fixture("k2.15_windows_backslash.keras");
+    const auto path = fixtures::keras_fixture("k2.3.1_mlp_sparse_xent.h5");
+    const auto archive = fixtures::keras_fixture("k2.15_windows_backslash.keras");
     if (path.empty() || archive.empty()) return;
     const auto config = keras::read_model_config(path);
     CHECK(config.keras_version == "2.3.1");
@@ -214,7 +204,7 @@ TEST_CASE("read_model_config: versions, configuration JSON, layers with classes,
 // ---- errors that read like Keras's own ------------------------------------------------------------
 
 TEST_CASE("layer count, weight count and shape mismatches: Keras's words plus the C++ field path") {
-    const auto path = fixture("k2.0.6_lstm.h5");
+    const auto path = fixtures::keras_fixture("k2.0.6_lstm.h5");
     if (path.empty()) return;
     const std::string in_file = " [file '" + path + "']";
 

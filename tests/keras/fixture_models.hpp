@@ -6,8 +6,24 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
 
 namespace fixtures {
+
+#ifdef H5SER_FIXTURES_DIR
+/// The path of real Keras file `name` in H5SER_FIXTURES_DIR/keras, or "" (after printing
+/// "SKIPPED:", which CTest reports as a skip) when the fixtures are not there.
+inline std::string keras_fixture(const std::string& name) {
+    const std::filesystem::path path = std::filesystem::path(H5SER_FIXTURES_DIR) / "keras" / name;
+    if (!std::filesystem::exists(path)) {
+        std::printf("SKIPPED: Keras fixture %s not found (configure with -DH5SER_FIXTURES_DIR=...)\n", path.c_str());
+        return {};
+    }
+    return path.string();
+}
+#endif
 
 template <std::size_t R>
 using f32 = h5ser::tensor<float, R>;
