@@ -59,23 +59,6 @@ inline constexpr std::array<element_kind, 13> all_element_kinds = {
     element_kind::uint8,  element_kind::uint16, element_kind::uint32,   element_kind::uint64,  element_kind::float16,
     element_kind::bfloat16, element_kind::float32, element_kind::float64};
 
-/// The element_kind of element type T.
-template <element_type T>
-constexpr element_kind element_kind_of() noexcept {
-    if constexpr (std::is_same_v<T, bool>) return element_kind::bool_;
-    else if constexpr (std::is_same_v<T, float>) return element_kind::float32;
-    else if constexpr (std::is_same_v<T, double>) return element_kind::float64;
-    else if constexpr (std::is_same_v<T, float16>) return element_kind::float16;
-    else if constexpr (std::is_same_v<T, bfloat16>) return element_kind::bfloat16;
-    else if constexpr (std::is_signed_v<T>) {
-        constexpr element_kind kinds[] = {element_kind::int8, element_kind::int16, {}, element_kind::int32, {}, {}, {}, element_kind::int64};
-        return kinds[sizeof(T) - 1];
-    } else {
-        constexpr element_kind kinds[] = {element_kind::uint8, element_kind::uint16, {}, element_kind::uint32, {}, {}, {}, element_kind::uint64};
-        return kinds[sizeof(T) - 1];
-    }
-}
-
 /// Calls `f.template operator()<T>()` with the element type T of `kind`, and returns its result.
 template <class F>
 constexpr decltype(auto) with_element_type(element_kind kind, F&& f) {

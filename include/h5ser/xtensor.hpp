@@ -35,15 +35,7 @@ struct container_adapter {
     /// Elements in C order: a row-major container, or any of rank 0 or 1.
     static constexpr bool in_c_order = L == xt::layout_type::row_major || N <= 1;
 
-    static shape_of_rank<N> shape(const X& x) {
-        if constexpr (N == dynamic_rank) {
-            return dynamic_shape(x.shape());
-        } else {
-            std::array<std::size_t, N> out{};
-            for (std::size_t i = 0; i < N; ++i) out[i] = static_cast<std::size_t>(x.shape()[i]);
-            return out;
-        }
-    }
+    static shape_of_rank<N> shape(const X& x) { return detail::to_shape<N>(x.shape()); }
     static const element_type* data(const X& x) noexcept
         requires in_c_order
     {

@@ -370,23 +370,6 @@ inline constexpr std::array<element_kind, 13> all_element_kinds = {
     element_kind::uint8,  element_kind::uint16, element_kind::uint32,   element_kind::uint64,  element_kind::float16,
     element_kind::bfloat16, element_kind::float32, element_kind::float64};
 
-/// The element_kind of element type T.
-template <element_type T>
-constexpr element_kind element_kind_of() noexcept {
-    if constexpr (std::is_same_v<T, bool>) return element_kind::bool_;
-    else if constexpr (std::is_same_v<T, float>) return element_kind::float32;
-    else if constexpr (std::is_same_v<T, double>) return element_kind::float64;
-    else if constexpr (std::is_same_v<T, float16>) return element_kind::float16;
-    else if constexpr (std::is_same_v<T, bfloat16>) return element_kind::bfloat16;
-    else if constexpr (std::is_signed_v<T>) {
-        constexpr element_kind kinds[] = {element_kind::int8, element_kind::int16, {}, element_kind::int32, {}, {}, {}, element_kind::int64};
-        return kinds[sizeof(T) - 1];
-    } else {
-        constexpr element_kind kinds[] = {element_kind::uint8, element_kind::uint16, {}, element_kind::uint32, {}, {}, {}, element_kind::uint64};
-        return kinds[sizeof(T) - 1];
-    }
-}
-
 /// Calls `f.template operator()<T>()` with the element type T of `kind`, and returns its result.
 template <class F>
 constexpr decltype(auto) with_element_type(element_kind kind, F&& f) {
@@ -3665,18 +3648,23 @@ struct tensor_adapter<detail::dynamic_tensor<E>> {
 
 namespace h5ser::detail {
 
+/// `dims` (any indexable range of dimensions: an adapter's shape, a file's extent, holding `Rank`
+/// of them unless Rank is dynamic_rank) as shape_of_rank<Rank>.
+template <std::size_t Rank, class Dims>
+shape_of_rank<Rank> to_shape(const Dims& dims) {
+    if constexpr (Rank == dynamic_rank) {
+        return dynamic_shape(dims);
+    } else {
+        std::array<std::size_t, Rank> shape{};
+        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
+        return shape;
+    }
+}
+
 /// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
 template <class X>
 shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
-    using adapter = tensor_adapter<X>;
-    const auto& shape = adapter::shape(value);
-    if constexpr (adapter::rank == dynamic_rank) {
-        return dynamic_shape(shape);
-    } else {
-        std::array<std::size_t, adapter::rank> dims{};
-        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = static_cast<std::size_t>(shape[i]);
-        return dims;
-    }
+    return to_shape<tensor_adapter<X>::rank>(tensor_adapter<X>::shape(value));
 }
 
 /// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:
@@ -5300,19 +5288,6 @@ bool takes_file_shape(const X& target) {
     }
 }
 
-/// The shape of a stored tensor (`dims`, checked by tensor_matches to have a tensor of `Rank`'s
-/// rank) as shape_of_rank<Rank>.
-template <std::size_t Rank, class Dims>
-shape_of_rank<Rank> file_shape_of(const Dims& dims) {
-    if constexpr (Rank == dynamic_rank) {
-        return dynamic_shape(dims);
-    } else {
-        std::array<std::size_t, Rank> shape{};
-        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
-        return shape;
-    }
-}
-
 /// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
 /// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
 /// recorded, when there is no such dataset.
@@ -5330,7 +5305,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
     if (!opened) return;
-    const auto file_shape = file_shape_of<adapter::rank>(opened->view.shape.dims);
+    const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
     stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
@@ -5362,7 +5337,7 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
     if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
-    const auto file_shape = file_shape_of<adapter::rank>(shape.dims);
+    const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const std::size_t rank = file_shape.size();
     std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];

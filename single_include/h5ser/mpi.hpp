@@ -512,6 +512,16 @@ using sharding = std::map<std::string, shard, std::less<>>;
 
 namespace h5ser::mpi::detail {
 
+/// Checked by the sharded writer and loader for each tensor they meet: the shard and slice logic
+/// works on tensors of a static rank.
+template <class X>
+constexpr bool takes_static_rank() {
+    static_assert(tensor_adapter<X>::rank != dynamic_rank,
+                  "h5ser::mpi: sharded checkpoints do not take tensors whose rank is known only at run time "
+                  "(xt::xarray, torch::Tensor) yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
+    return true;
+}
+
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
 /// Finds the shard of each tensor and remembers which entries were used.
@@ -627,9 +637,7 @@ struct sliced_tensor_reader {
 
     template <class Ctx, class X>
     void read(Ctx& ctx, const tree_group& group, std::string_view name, X& target, const where& at) {
-        static_assert(tensor_adapter<X>::rank != dynamic_rank,
-                      "h5ser::mpi: sharded checkpoints do not take tensors whose rank is known only at run time "
-                      "(xt::xarray, torch::Tensor) yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
+        static_assert(takes_static_rank<X>());
         const hid_t parent = ctx.tree->hdf5_group(group, at);
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
@@ -921,9 +929,7 @@ public:
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        static_assert(tensor_adapter<X>::rank != dynamic_rank,
-                      "h5ser::mpi: sharded checkpoints do not take tensors whose rank is known only at run time "
-                      "(xt::xarray, torch::Tensor) yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
+        static_assert(takes_static_rank<X>());
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;

@@ -71,18 +71,23 @@ struct tensor_adapter<detail::dynamic_tensor<E>> {
 
 namespace h5ser::detail {
 
+/// `dims` (any indexable range of dimensions: an adapter's shape, a file's extent, holding `Rank`
+/// of them unless Rank is dynamic_rank) as shape_of_rank<Rank>.
+template <std::size_t Rank, class Dims>
+shape_of_rank<Rank> to_shape(const Dims& dims) {
+    if constexpr (Rank == dynamic_rank) {
+        return dynamic_shape(dims);
+    } else {
+        std::array<std::size_t, Rank> shape{};
+        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
+        return shape;
+    }
+}
+
 /// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
 template <class X>
 shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
-    using adapter = tensor_adapter<X>;
-    const auto& shape = adapter::shape(value);
-    if constexpr (adapter::rank == dynamic_rank) {
-        return dynamic_shape(shape);
-    } else {
-        std::array<std::size_t, adapter::rank> dims{};
-        for (std::size_t i = 0; i < adapter::rank; ++i) dims[i] = static_cast<std::size_t>(shape[i]);
-        return dims;
-    }
+    return to_shape<tensor_adapter<X>::rank>(tensor_adapter<X>::shape(value));
 }
 
 /// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:

@@ -176,19 +176,6 @@ bool takes_file_shape(const X& target) {
     }
 }
 
-/// The shape of a stored tensor (`dims`, checked by tensor_matches to have a tensor of `Rank`'s
-/// rank) as shape_of_rank<Rank>.
-template <std::size_t Rank, class Dims>
-shape_of_rank<Rank> file_shape_of(const Dims& dims) {
-    if constexpr (Rank == dynamic_rank) {
-        return dynamic_shape(dims);
-    } else {
-        std::array<std::size_t, Rank> shape{};
-        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
-        return shape;
-    }
-}
-
 /// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
 /// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
 /// recorded, when there is no such dataset.
@@ -206,7 +193,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
     if (!opened) return;
-    const auto file_shape = file_shape_of<adapter::rank>(opened->view.shape.dims);
+    const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
     stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
@@ -238,7 +225,7 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
     if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
-    const auto file_shape = file_shape_of<adapter::rank>(shape.dims);
+    const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const std::size_t rank = file_shape.size();
     std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
     for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];

@@ -42,9 +42,7 @@ struct sliced_tensor_reader {
 
     template <class Ctx, class X>
     void read(Ctx& ctx, const tree_group& group, std::string_view name, X& target, const where& at) {
-        static_assert(tensor_adapter<X>::rank != dynamic_rank,
-                      "h5ser::mpi: sharded checkpoints do not take tensors whose rank is known only at run time "
-                      "(xt::xarray, torch::Tensor) yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
+        static_assert(takes_static_rank<X>());
         const hid_t parent = ctx.tree->hdf5_group(group, at);
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;

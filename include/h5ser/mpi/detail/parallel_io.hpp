@@ -22,8 +22,19 @@
 #include "h5ser/mpi/detail/collective.hpp"
 #include "h5ser/mpi/detail/sharded_tensor.hpp"
 #include "h5ser/mpi/sharding.hpp"
+#include "h5ser/tensor_adapter.hpp"
 
 namespace h5ser::mpi::detail {
+
+/// Checked by the sharded writer and loader for each tensor they meet: the shard and slice logic
+/// works on tensors of a static rank.
+template <class X>
+constexpr bool takes_static_rank() {
+    static_assert(tensor_adapter<X>::rank != dynamic_rank,
+                  "h5ser::mpi: sharded checkpoints do not take tensors whose rank is known only at run time "
+                  "(xt::xarray, torch::Tensor) yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
+    return true;
+}
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 

@@ -49,9 +49,7 @@ public:
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        static_assert(tensor_adapter<X>::rank != dynamic_rank,
-                      "h5ser::mpi: sharded checkpoints do not take tensors whose rank is known only at run time "
-                      "(xt::xarray, torch::Tensor) yet; use h5ser::tensor<T, Rank>, Eigen or xt::xtensor<T, N>");
+        static_assert(takes_static_rank<X>());
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;
