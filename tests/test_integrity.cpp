@@ -364,16 +364,23 @@ TEST_CASE("a file changed by another program after h5ser sealed it is refused, u
 TEST_CASE("stale temporaries of killed saves are removed by the next save, a live one is kept") {
     test::scratch_dir dir;
     h5ser::save(make_net(), dir.file("n.h5"));
-    // A process id that cannot exist (above pid_max) stands for a killed writer.
-    std::ofstream(dir.file("n.h5.tmp-99999999-0123456789abcdef")) << "half a file";
+    // A killed writer's temporary: nobody holds its lock, and it has not changed for an hour. A
+    // live writer holds the lock (here this process, through `held`).
+    const auto an_hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+    const std::string dead = dir.file("n.h5.tmp-99999999-0123456789abcdef");
+    std::ofstream(dead) << "half a file";
     const std::string live = dir.file("n.h5.tmp-" + std::to_string(::getpid()) + "-fedcba9876543210");
     std::ofstream(live) << "being written";
     std::ofstream(dir.file("other.h5.tmp-99999999-0123456789abcdef")) << "another target's";
+    for (const auto& f : {dead, live, dir.file("other.h5.tmp-99999999-0123456789abcdef")}) std::filesystem::last_write_time(f, an_hour_ago);
+    const int held = ::open(live.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(h5ser::detail::lock_temporary(held));
     CHECK(same_net(h5ser::load<Net>(dir.file("n.h5")), make_net()));  // temporaries never confuse a load
     h5ser::save(make_net(), dir.file("n.h5"));
-    CHECK_FALSE(std::filesystem::exists(dir.file("n.h5.tmp-99999999-0123456789abcdef")));
+    CHECK_FALSE(std::filesystem::exists(dead));
     CHECK(std::filesystem::exists(live));
     CHECK(std::filesystem::exists(dir.file("other.h5.tmp-99999999-0123456789abcdef")));
+    ::close(held);
 }
 
 namespace {

@@ -29,7 +29,7 @@ struct command_reply {
 inline int run_command(const std::vector<std::string>& inputs, bool trusted, const std::function<int()>& command) {
     bool isolate = false;
     for (const auto& f : inputs)
-        isolate = isolate || internal::needs_isolation(trusted ? internal::isolation::never : internal::isolation::unsealed, f);
+        isolate = isolate || internal::needs_isolation(trusted ? internal::isolation::never : internal::isolation::hdf5_parses, f);
     if (!isolate) return command();
     const command_reply reply = internal::run_isolated<command_reply>(inputs.front(), [&](const h5ser::progress_callback&) {
         std::FILE* captured = std::tmpfile();

@@ -62,9 +62,10 @@ class checkpoint_manager : private detail::checkpoint_directory {
     struct checkpoint_attributes {
         std::uint64_t step;
         std::optional<double> metric;
-        void operator()(hid_t root, const detail::where& at) const {
-            detail::write_attribute(root, step_attribute, step, at);
-            if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
+        template <class Sink>
+        void operator()(Sink& sink) const {
+            sink.add(step_attribute, step);
+            if (metric) sink.add(metric_attribute, *metric);
         }
     };
 
@@ -74,11 +75,14 @@ public:
 
     /// Saves `model` as checkpoint `step`; returns its path. Once it returns, the checkpoint is on
     /// disk; a crash at any moment leaves every earlier checkpoint intact. A save_async in flight
-    /// is waited for first, and its error thrown if nobody has seen it.
+    /// is waited for first, and its error thrown if nobody has seen it. Steps only go forward: a
+    /// step lower than the newest checkpoint's in the directory is an error (saving nothing), as it
+    /// would never be the latest; a run resumed from an earlier step removes the newer checkpoints
+    /// first, or saves into another directory. The same step again replaces its checkpoint.
     std::string save(const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
         static_assert(detail::assert_model_type<Model>());
         if (saver_) saver_->settle();
-        const std::string path = path_for(step);
+        const std::string path = path_for_new(step);
         detail::save_model<policies::mode>(model, path, policies::storage::plan(), checkpoint_attributes{step, metric});
         saved(path);
         return path;
@@ -94,7 +98,8 @@ public:
         const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
         static_assert(detail::assert_model_type<Model>());
         if (!saver_) saver_ = std::make_unique<detail::background_saver>();
-        const std::string path = path_for(step);
+        saver_->wait_quietly();  // its commit may add a newer checkpoint (its error is thrown by start)
+        const std::string path = path_for_new(step);
         return detail::pending_save_access::make(saver_->start(
             [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
             [directory = static_cast<const checkpoint_directory&>(*this), attributes = checkpoint_attributes{step, metric}](

@@ -35,6 +35,7 @@ enum class errc : int {
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
     rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
     isolation_failed = 21,       ///< a file h5ser did not seal crashed or hung the child process that parsed it
+    file_changed = 22,           ///< the file was replaced or rewritten while it was being loaded (every retry)
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -61,6 +62,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::not_keras_file: return "not a Keras file";
         case errc::rank_failed: return "another MPI rank failed";
         case errc::isolation_failed: return "isolated parse failed";
+        case errc::file_changed: return "file changed while loading";
     }
     return "error";
 }

@@ -53,7 +53,7 @@ file_node inspect(const std::string& path) {
     static_assert(((detail::policy_category_of<Policies>() == static_cast<int>(detail::policy_category::trust)) && ...),
                   "h5ser::inspect takes h5ser::trusted or h5ser::untrusted");
     static_assert(sizeof...(Policies) <= 1, "h5ser::inspect: give at most one of h5ser::trusted and h5ser::untrusted");
-    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_unsealed, Policies...>::type::isolate);
+    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_hdf5_parses, Policies...>::type::isolate);
 }
 
 /// The tree as indented text, one object or attribute per line:

@@ -22,7 +22,7 @@ enum class policy_category { mode, strictness, verification, memory, trust };
 enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation.hpp).
 enum class isolation {
-    unsealed,  ///< the default: files without an h5ser seal (sealed ones are checked before HDF5 parses them)
+    hdf5_parses,  ///< the default: every file libhdf5 must parse (all but intact sealed files loaded from their manifest and mapping)
     always,    ///< h5ser::untrusted: every file
     never,     ///< h5ser::trusted: none
 };
@@ -92,9 +92,11 @@ struct untrusted {
     static constexpr auto isolate = detail::isolation::always;
 };
 
-/// Loading parses the file in this process, even when h5ser did not seal it: for files you vouch
-/// for (written by your own pipeline), to save the child process (about a millisecond, more for a
-/// big program; see docs/performance.md). A damaged file can then crash or hang the program.
+/// Loading parses the file in this process whenever libhdf5 must parse it (files h5ser did not
+/// seal, format-1 files, chunked tensors, a seal that does not match under h5ser::no_verify...):
+/// for files you vouch for (written by your own pipeline), to save the child process (about a
+/// millisecond, more for a big program; see docs/performance.md). A damaged or hostile file can
+/// then crash or hang the program: the seal is a check against damage, not a signature.
 struct trusted {
     static constexpr auto h5ser_policy_category = detail::policy_category::trust;
     static constexpr auto isolate = detail::isolation::never;
@@ -102,10 +104,10 @@ struct trusted {
 
 namespace detail {
 
-// The default trust: isolate the files that have no seal.
-struct isolate_unsealed {
+// The default trust: every parse by libhdf5 runs in a child process.
+struct isolate_hdf5_parses {
     static constexpr auto h5ser_policy_category = policy_category::trust;
-    static constexpr auto isolate = isolation::unsealed;
+    static constexpr auto isolate = isolation::hdf5_parses;
 };
 
 template <class P>
@@ -194,7 +196,7 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
-    static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_unsealed, P...>::type::isolate;
+    static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_hdf5_parses, P...>::type::isolate;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "h5ser/detail/background_save.hpp"
 #include "h5ser/detail/file_writer.hpp"
 #include "h5ser/detail/format.hpp"
 #include "h5ser/policy.hpp"
@@ -16,12 +17,15 @@ namespace h5ser {
 ///     h5ser::save(model, "m.h5");                          // every field, plus schema
 ///     h5ser::save<h5ser::weights_only>(model, "w.h5");     // tensors only
 ///
-/// `progress` (optional) is told the tensor bytes written so far (see h5ser/progress.hpp).
+/// An h5ser::save_async of the same path still in flight is waited for first, so the file holds
+/// this save's model. `progress` (optional) is told the tensor bytes written so far (see
+/// h5ser/progress.hpp).
 template <class... Policies, class Model>
 void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     using policies = detail::save_policies<Policies...>;
     static_assert(policies::mode != detail::save_mode::as_saved);
+    detail::settle_saves_of(path);
     detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }
 

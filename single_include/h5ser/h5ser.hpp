@@ -34,6 +34,11 @@
 #include <cstdlib>
 #include <shared_mutex>
 #include <functional>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <xxhash.h>
 #include <system_error>
@@ -41,13 +46,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <sys/types.h>
 #include <signal.h>
 #include <filesystem>
-#include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <chrono>
 #include <charconv>
 #include <numeric>
@@ -130,6 +131,7 @@ enum class errc : int {
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
     rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
     isolation_failed = 21,       ///< a file h5ser did not seal crashed or hung the child process that parsed it
+    file_changed = 22,           ///< the file was replaced or rewritten while it was being loaded (every retry)
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -156,6 +158,7 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::not_keras_file: return "not a Keras file";
         case errc::rank_failed: return "another MPI rank failed";
         case errc::isolation_failed: return "isolated parse failed";
+        case errc::file_changed: return "file changed while loading";
     }
     return "error";
 }
@@ -1456,7 +1459,7 @@ enum class policy_category { mode, strictness, verification, memory, trust };
 enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation.hpp).
 enum class isolation {
-    unsealed,  ///< the default: files without an h5ser seal (sealed ones are checked before HDF5 parses them)
+    hdf5_parses,  ///< the default: every file libhdf5 must parse (all but intact sealed files loaded from their manifest and mapping)
     always,    ///< h5ser::untrusted: every file
     never,     ///< h5ser::trusted: none
 };
@@ -1526,9 +1529,11 @@ struct untrusted {
     static constexpr auto isolate = detail::isolation::always;
 };
 
-/// Loading parses the file in this process, even when h5ser did not seal it: for files you vouch
-/// for (written by your own pipeline), to save the child process (about a millisecond, more for a
-/// big program; see docs/performance.md). A damaged file can then crash or hang the program.
+/// Loading parses the file in this process whenever libhdf5 must parse it (files h5ser did not
+/// seal, format-1 files, chunked tensors, a seal that does not match under h5ser::no_verify...):
+/// for files you vouch for (written by your own pipeline), to save the child process (about a
+/// millisecond, more for a big program; see docs/performance.md). A damaged or hostile file can
+/// then crash or hang the program: the seal is a check against damage, not a signature.
 struct trusted {
     static constexpr auto h5ser_policy_category = detail::policy_category::trust;
     static constexpr auto isolate = detail::isolation::never;
@@ -1536,10 +1541,10 @@ struct trusted {
 
 namespace detail {
 
-// The default trust: isolate the files that have no seal.
-struct isolate_unsealed {
+// The default trust: every parse by libhdf5 runs in a child process.
+struct isolate_hdf5_parses {
     static constexpr auto h5ser_policy_category = policy_category::trust;
-    static constexpr auto isolate = isolation::unsealed;
+    static constexpr auto isolate = isolation::hdf5_parses;
 };
 
 template <class P>
@@ -1628,7 +1633,7 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
-    static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_unsealed, P...>::type::isolate;
+    static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_hdf5_parses, P...>::type::isolate;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
@@ -2490,6 +2495,124 @@ using progress_callback = std::function<void(std::uint64_t done, std::uint64_t t
 // h5ser/save.hpp: h5ser::save, from a C++ struct to an HDF5 file.
 
 
+// ---- h5ser/detail/background_save.hpp ----------------------------------------------------------
+// h5ser/detail/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
+// checkpoint_manager::save_async), one at a time, from snapshots (snapshot.hpp) in staging memory
+// it keeps for the next save.
+
+
+// ---- h5ser/detail/snapshot.hpp -----------------------------------------------------------------
+// h5ser/detail/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
+// staging memory, so that the file can be written later, on another thread, while the caller
+// changes the model (h5ser::save_async). Replaying the snapshot into the file writer writes the
+// same file, byte for byte, as saving the model at the moment the snapshot was taken.
+
+
+// ---- h5ser/detail/dynamic_tensor.hpp -----------------------------------------------------------
+// h5ser/detail/dynamic_tensor.hpp: tensors whose element type is known only at run time
+// (runtime_typed_tensor: torch::Tensor). The walks turn one into a dynamic_tensor<E> of its
+// element type E, a tensor of static element type and run-time rank, and from there on it takes
+// the path of every other tensor: the sinks, the readers, checksums and the manifest see only
+// tensors of a static element type.
+
+
+
+namespace h5ser::detail {
+
+/// A C-order tensor of element type E and a rank known at run time: a view of elements kept alive
+/// by `keep` (a mapped file, another tensor), or of memory it allocated itself (then `keep` owns
+/// it), or a view of memory it does not keep (a save's view of the caller's tensor).
+template <class E>
+class dynamic_tensor {
+public:
+    dynamic_tensor() = default;
+    /// Allocates `shape`, 64-byte aligned, elements indeterminate.
+    dynamic_tensor(const dynamic_shape& shape, uninitialized_t) : shape_(shape) {
+        const std::size_t count = checked_element_count(shape, sizeof(E));
+        if (count == 0) return;
+        data_ = static_cast<E*>(::operator new(count * sizeof(E), std::align_val_t{tensor_alignment}));
+        keep_ = std::shared_ptr<const void>(data_, aligned_free{});
+    }
+    /// Views `data` in the shape `shape`, keeping `keep` as long as this or a copy lives.
+    dynamic_tensor(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep)
+        : shape_(shape), data_(shape.elements() ? data : nullptr), keep_(std::move(keep)) {}
+
+    [[nodiscard]] const dynamic_shape& shape() const noexcept { return shape_; }
+    [[nodiscard]] std::size_t size() const noexcept { return shape_.elements(); }
+    [[nodiscard]] E* data() const noexcept { return data_; }
+    /// What keeps the elements alive: their owner, or nothing for a view of memory it does not keep.
+    [[nodiscard]] const std::shared_ptr<const void>& keep() const noexcept { return keep_; }
+
+private:
+    dynamic_shape shape_;
+    E* data_ = nullptr;
+    std::shared_ptr<const void> keep_;
+};
+
+}  // namespace h5ser::detail
+
+namespace h5ser {
+
+template <class E>
+struct tensor_adapter<detail::dynamic_tensor<E>> {
+    using element_type = E;
+    static constexpr std::size_t rank = dynamic_rank;
+    static const dynamic_shape& shape(const detail::dynamic_tensor<E>& t) noexcept { return t.shape(); }
+    static const E* data(const detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
+    static E* data(detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
+    static void resize_for_overwrite(detail::dynamic_tensor<E>& t, const dynamic_shape& shape) {
+        t = detail::dynamic_tensor<E>(shape, uninitialized);
+    }
+    static detail::dynamic_tensor<E> view(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep) {
+        return {shape, data, std::move(keep)};
+    }
+};
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+/// `dims` (any indexable range of dimensions: an adapter's shape, a file's extent, holding `Rank`
+/// of them unless Rank is dynamic_rank) as shape_of_rank<Rank>.
+template <std::size_t Rank, class Dims>
+shape_of_rank<Rank> to_shape(const Dims& dims) {
+    if constexpr (Rank == dynamic_rank) {
+        return dynamic_shape(dims);
+    } else {
+        std::array<std::size_t, Rank> shape{};
+        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
+        return shape;
+    }
+}
+
+/// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
+template <class X>
+shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
+    return to_shape<tensor_adapter<X>::rank>(tensor_adapter<X>::shape(value));
+}
+
+/// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:
+/// a view of its memory when its elements are in C order, else a C-order copy (a temporary: a sink
+/// that keeps pointers past the call keeps the copy too). Throws `refuse(reason)` for a tensor the
+/// adapter cannot save (runtime_typed_tensor::refusal).
+template <runtime_typed_tensor X, class Use, class Refuse>
+void with_static_type(const X& value, Use&& use, const Refuse& refuse) {
+    using adapter = tensor_adapter<X>;
+    if (std::string reason = adapter::refusal(value); !reason.empty()) refuse(std::move(reason));
+    with_element_type(adapter::kind(value), [&]<class E>() {
+        const dynamic_shape shape(adapter::shape(value));
+        if (const void* data = adapter::data(value); data || shape.elements() == 0) {
+            use(dynamic_tensor<E>(shape, static_cast<E*>(const_cast<void*>(data)), nullptr));
+        } else {
+            dynamic_tensor<E> copy(shape, uninitialized);
+            adapter::copy_to_c_order(value, static_cast<void*>(copy.data()));
+            use(std::move(copy));
+        }
+    });
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/file_writer.hpp --------------------------------------------------------------
 // h5ser/detail/file_writer.hpp: the sink of the save walk that writes a model into an h5ser file:
 // groups, datasets and attributes, the schema of a full model, progress; and save_model, which
@@ -2865,6 +2988,10 @@ public:
     [[nodiscard]] const manifest_record* dataset(std::string_view path) const;
     /// What the group at `path` holds ("/" is the root), or null when no group is there.
     [[nodiscard]] const manifest_group* group(std::string_view path) const;
+    /// The record of attribute `name` of the object at `path`, or null.
+    [[nodiscard]] const manifest_record* attribute(std::string_view path, std::string_view name) const;
+    /// Does it list a chunked dataset (whose data only HDF5 can read)?
+    [[nodiscard]] bool has_chunked_data() const noexcept { return has_chunked_; }
 
 private:
     /// Does an attribute record's value hold exactly its elements?
@@ -2881,6 +3008,10 @@ private:
     std::vector<manifest_record> records_;
     std::unordered_map<std::string_view, std::size_t> datasets_;
     std::unordered_map<std::string_view, manifest_group> groups_;  ///< "/" and every group record
+    /// Every attribute record by attribute_key(path, name): lookups and the duplicate check in
+    /// constant time, so that a manifest of many attributes is parsed in linear time.
+    std::unordered_map<std::string, std::size_t> attributes_;
+    bool has_chunked_ = false;
 };
 
 /// Builds a manifest as a file is written; the same calls on a model not yet written give the
@@ -3018,6 +3149,88 @@ void manifest_builder::attribute(std::string_view object_path, std::string_view 
 
 
 
+// ---- h5ser/detail/opened_file.hpp --------------------------------------------------------------
+// h5ser/detail/opened_file.hpp: a file opened once for reading, so that everything a load looks at
+// (the seal, the manifest, the mapping, what HDF5 opens) is the same file.
+//
+// A save replaces its target by renaming a new file over it (file.hpp). A load that opened the path
+// several times (once to check the seal, once to map it, once more for HDF5) could see two
+// versions, each intact, and mix them, or report a checksum mismatch where nothing was damaged. So
+// a load opens the path once, checks and maps that descriptor, and compares what HDF5 opens by name
+// against it (device and inode): a file replaced in between is errc::file_changed, which the load
+// entry retries a few times (load_file.hpp).
+
+
+
+
+
+namespace h5ser::detail {
+
+/// An owned POSIX file descriptor (-1: none).
+class file_descriptor {
+public:
+    explicit file_descriptor(int fd = -1) noexcept : fd_(fd) {}
+    file_descriptor(file_descriptor&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    file_descriptor& operator=(file_descriptor&& other) noexcept {
+        if (this != &other) {
+            if (fd_ >= 0) ::close(fd_);
+            fd_ = other.fd_;
+            other.fd_ = -1;
+        }
+        return *this;
+    }
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    ~file_descriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+
+/// Which file a descriptor or a name leads to.
+struct file_identity {
+    dev_t device = 0;
+    ino_t inode = 0;
+    friend bool operator==(const file_identity&, const file_identity&) = default;
+};
+
+/// A regular file opened read-only, with its identity and its size at the open.
+class opened_file {
+public:
+    /// Opens `path`. Throws errc::file_not_found when it does not exist, errc::io when it is a
+    /// directory, a FIFO, a device or a socket (none can be a model file, and opening or reading a
+    /// FIFO would wait for a writer forever) or cannot be opened.
+    H5SER_CORE_INLINE static opened_file open(const std::string& path);
+
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+    [[nodiscard]] const file_identity& identity() const noexcept { return identity_; }
+
+    /// Throws errc::file_changed unless `hdf5_file`, an HDF5 file opened by this file's name with
+    /// the default (sec2) driver, is this file.
+    H5SER_CORE_INLINE void check_same(hid_t hdf5_file, const where& at) const;
+
+    /// Opens this file's name in HDF5, read-only with `fapl`, and checks that HDF5 opened this file.
+    H5SER_CORE_INLINE handle open_hdf5(hid_t fapl, const where& at) const;
+
+private:
+    opened_file() = default;
+    file_descriptor fd_;
+    std::string path_;
+    std::uint64_t size_ = 0;
+    file_identity identity_;
+};
+
+/// The error of a load that found `path` replaced or rewritten while it read it: `what` says how.
+H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::string& what);
+
+}  // namespace h5ser::detail
+
+
 
 namespace h5ser::detail {
 
@@ -3038,20 +3251,6 @@ inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifes
     return size;
 }
 
-class file_descriptor {
-public:
-    explicit file_descriptor(int fd) noexcept : fd_(fd) {}
-    file_descriptor(const file_descriptor&) = delete;
-    file_descriptor& operator=(const file_descriptor&) = delete;
-    ~file_descriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
-
 H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
 
 /// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
@@ -3063,18 +3262,41 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
                                   const std::vector<unsigned char>& manifest_bytes, const std::string& file);
 
-/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
+/// Does the file start with an h5ser seal? (Whether it is intact is check_seal's question.) False
+/// for what cannot be opened or is no regular file.
 H5SER_CORE_INLINE bool has_seal(const std::string& path);
 
-/// Checks the seal of an h5ser file before HDF5 reads it, and returns the file's manifest (format
-/// 2), checked too. Files without a seal (written by h5py, Keras or another program) pass
-/// unchecked, and format-1 files have no manifest: both give nullopt. A damaged seal or manifest,
-/// or changed metadata, is an error.
+/// What the seal of a file says about it.
+enum class seal_status {
+    none,    ///< no seal: a file another program wrote (or h5ser before seals)
+    intact,  ///< the seal, its range table, the manifest and (when hashed) the metadata check out
+    broken,  ///< a seal whose header, range table, manifest or metadata hash does not match
+};
+
+struct seal_check {
+    seal_status status = seal_status::none;
+    std::optional<manifest> contents;  ///< intact format-2 files: the checked manifest
+    std::optional<error> damage;       ///< broken: what does not match (errc::checksum_mismatch)
+};
+
+/// Checks the seal of `file` from its descriptor, hashing the HDF5 metadata when `hash_metadata`
+/// (without it, the seal's header and range table and the manifest are still checked: each has its
+/// own checksum). A damaged seal is reported, not thrown; I/O errors are thrown. The metadata hash
+/// comes before the manifest is parsed, so that the work done on a damaged file is bounded by a
+/// linear pass over its metadata.
+H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata);
+
+/// Does `file` carry an HDF5 signature (at byte 0, 512, 1024, 2048, ...: where HDF5 looks)?
+H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file);
+
+/// Checks the seal of `path` before HDF5 reads it, and returns the file's manifest (format 2),
+/// checked too. Files without a seal (written by h5py, Keras or another program) pass unchecked,
+/// and format-1 files have no manifest: both give nullopt, and so does a path that cannot be
+/// opened (the caller's open reports it). A damaged seal or manifest, or changed metadata, is an
+/// error.
 H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path);
 
-/// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata`: without it, the
-/// seal's header and range table and the manifest are still checked (each has its own checksum),
-/// for readers that trust the metadata another reader checked.
+/// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata` (see check_seal).
 H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata);
 
 }  // namespace h5ser::detail
@@ -3584,111 +3806,6 @@ private:
 // readers, checksums, the manifest) only ever sees C-order tensors.
 
 
-// ---- h5ser/detail/dynamic_tensor.hpp -----------------------------------------------------------
-// h5ser/detail/dynamic_tensor.hpp: tensors whose element type is known only at run time
-// (runtime_typed_tensor: torch::Tensor). The walks turn one into a dynamic_tensor<E> of its
-// element type E, a tensor of static element type and run-time rank, and from there on it takes
-// the path of every other tensor: the sinks, the readers, checksums and the manifest see only
-// tensors of a static element type.
-
-
-
-namespace h5ser::detail {
-
-/// A C-order tensor of element type E and a rank known at run time: a view of elements kept alive
-/// by `keep` (a mapped file, another tensor), or of memory it allocated itself (then `keep` owns
-/// it), or a view of memory it does not keep (a save's view of the caller's tensor).
-template <class E>
-class dynamic_tensor {
-public:
-    dynamic_tensor() = default;
-    /// Allocates `shape`, 64-byte aligned, elements indeterminate.
-    dynamic_tensor(const dynamic_shape& shape, uninitialized_t) : shape_(shape) {
-        const std::size_t count = checked_element_count(shape, sizeof(E));
-        if (count == 0) return;
-        data_ = static_cast<E*>(::operator new(count * sizeof(E), std::align_val_t{tensor_alignment}));
-        keep_ = std::shared_ptr<const void>(data_, aligned_free{});
-    }
-    /// Views `data` in the shape `shape`, keeping `keep` as long as this or a copy lives.
-    dynamic_tensor(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep)
-        : shape_(shape), data_(shape.elements() ? data : nullptr), keep_(std::move(keep)) {}
-
-    [[nodiscard]] const dynamic_shape& shape() const noexcept { return shape_; }
-    [[nodiscard]] std::size_t size() const noexcept { return shape_.elements(); }
-    [[nodiscard]] E* data() const noexcept { return data_; }
-    /// What keeps the elements alive: their owner, or nothing for a view of memory it does not keep.
-    [[nodiscard]] const std::shared_ptr<const void>& keep() const noexcept { return keep_; }
-
-private:
-    dynamic_shape shape_;
-    E* data_ = nullptr;
-    std::shared_ptr<const void> keep_;
-};
-
-}  // namespace h5ser::detail
-
-namespace h5ser {
-
-template <class E>
-struct tensor_adapter<detail::dynamic_tensor<E>> {
-    using element_type = E;
-    static constexpr std::size_t rank = dynamic_rank;
-    static const dynamic_shape& shape(const detail::dynamic_tensor<E>& t) noexcept { return t.shape(); }
-    static const E* data(const detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
-    static E* data(detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
-    static void resize_for_overwrite(detail::dynamic_tensor<E>& t, const dynamic_shape& shape) {
-        t = detail::dynamic_tensor<E>(shape, uninitialized);
-    }
-    static detail::dynamic_tensor<E> view(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep) {
-        return {shape, data, std::move(keep)};
-    }
-};
-
-}  // namespace h5ser
-
-namespace h5ser::detail {
-
-/// `dims` (any indexable range of dimensions: an adapter's shape, a file's extent, holding `Rank`
-/// of them unless Rank is dynamic_rank) as shape_of_rank<Rank>.
-template <std::size_t Rank, class Dims>
-shape_of_rank<Rank> to_shape(const Dims& dims) {
-    if constexpr (Rank == dynamic_rank) {
-        return dynamic_shape(dims);
-    } else {
-        std::array<std::size_t, Rank> shape{};
-        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
-        return shape;
-    }
-}
-
-/// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
-template <class X>
-shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
-    return to_shape<tensor_adapter<X>::rank>(tensor_adapter<X>::shape(value));
-}
-
-/// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:
-/// a view of its memory when its elements are in C order, else a C-order copy (a temporary: a sink
-/// that keeps pointers past the call keeps the copy too). Throws `refuse(reason)` for a tensor the
-/// adapter cannot save (runtime_typed_tensor::refusal).
-template <runtime_typed_tensor X, class Use, class Refuse>
-void with_static_type(const X& value, Use&& use, const Refuse& refuse) {
-    using adapter = tensor_adapter<X>;
-    if (std::string reason = adapter::refusal(value); !reason.empty()) refuse(std::move(reason));
-    with_element_type(adapter::kind(value), [&]<class E>() {
-        const dynamic_shape shape(adapter::shape(value));
-        if (const void* data = adapter::data(value); data || shape.elements() == 0) {
-            use(dynamic_tensor<E>(shape, static_cast<E*>(const_cast<void*>(data)), nullptr));
-        } else {
-            dynamic_tensor<E> copy(shape, uninitialized);
-            adapter::copy_to_c_order(value, static_cast<void*>(copy.data()));
-            use(std::move(copy));
-        }
-    });
-}
-
-}  // namespace h5ser::detail
-
 
 namespace h5ser::detail {
 
@@ -3940,8 +4057,12 @@ H5SER_CORE_INLINE handle file_access(const where& at);
 /// File access for files h5ser writes: readable by HDF5 1.8 and later; all objects closed with the file.
 H5SER_CORE_INLINE handle writer_file_access(const where& at);
 
-/// The checks open_for_reading makes before HDF5 opens `path`: it exists, is a file, its seal and
-/// manifest (if `check_seal`) hold and it is HDF5. Returns the manifest of a format-2 file.
+/// The checks open_for_reading makes of `file` (opened: it exists and is a regular file) before
+/// HDF5 opens it: its seal and manifest (if `check_seal`) hold and it is HDF5. Returns the
+/// manifest of a format-2 file.
+H5SER_CORE_INLINE std::optional<manifest> check_opened(const opened_file& file, bool check_seal);
+
+/// check_opened of `path`, opened for the check.
 H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal);
 
 /// Opens a file to load or inspect. With `check_seal`, a file h5ser wrote is checked against its
@@ -3954,9 +4075,23 @@ H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path);
 
 H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const std::string& file);
 
-/// Removes the temporaries `<name>.tmp-<pid>-<random>` in `directory` whose writing process no
-/// longer exists, of every `<name>` that `is_target` accepts: what a save killed before its commit
-/// left behind. A temporary of a live process (a concurrent save) is kept.
+/// The `<name>` part of the temporaries of a file named `name`: `name` itself, or, when the
+/// temporary's name would exceed NAME_MAX (255 bytes), its start and a hash of the whole.
+H5SER_CORE_INLINE std::string temporary_stem(std::string_view name);
+
+/// Is the temporary file `path` being written? Its writer holds an open-file-description lock on
+/// it (atomic_file), which the kernel (or the NFS lock manager) drops when the writer dies,
+/// whatever its PID namespace or host. Where locks are not available, whether process `pid` of
+/// the temporary's name lives here decides.
+H5SER_CORE_INLINE bool temporary_in_use(const std::string& path, long pid);
+
+/// Takes the lock of a temporary being written on `fd` (see temporary_in_use); false if the file
+/// system has no locks.
+H5SER_CORE_INLINE bool lock_temporary(int fd) noexcept;
+
+/// Removes the temporaries `<stem>.tmp-<pid>-<random>` in `directory` nobody is writing
+/// (temporary_in_use), of every stem that `is_target` accepts: what a save killed before its
+/// commit left behind. A temporary of a live save, in this process or another, is kept.
 H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
                                                    const std::function<bool(std::string_view name)>& is_target);
 /// Removes the stale temporaries of `target` (remove_stale_temporaries_in).
@@ -3965,9 +4100,11 @@ H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
 /// Asks the kernel to drop the cached pages of file `path` (if it exists). Its data stays on disk.
 H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept;
 
-/// Writes go to `<target>.tmp-<pid>-<random>` beside the target; commit() makes it durable and
-/// renames it over the target in one step. Until then (and if anything throws) the target is
-/// untouched, and the destructor removes the temporary file. Loads never look at temporaries.
+/// Writes go to `<stem>.tmp-<pid>-<random>` beside the target (temporary_stem), created empty and
+/// locked (temporary_in_use) by the constructor; commit() makes it durable and renames it over the
+/// target in one step. Until then (and if anything throws) the target is untouched, and the
+/// destructor removes the temporary file. Loads never look at temporaries. A target that is a
+/// symbolic link is followed: the file it names is replaced and the link stays.
 class atomic_file {
 public:
     explicit atomic_file(std::string target);
@@ -3976,6 +4113,7 @@ public:
     ~atomic_file() {
         if (writeback_fd_ >= 0) ::close(writeback_fd_);
         if (!committed_) ::unlink(temp_.c_str());
+        if (lock_fd_ >= 0) ::close(lock_fd_);  // drops the lock, after the unlink
     }
 
     [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
@@ -3991,8 +4129,10 @@ public:
 
 private:
     std::string target_;
+    std::string destination_;  ///< target_ with symbolic links followed: what commit() replaces
     std::string temp_;
     std::string directory_;
+    int lock_fd_ = -1;  ///< holds the temporary's lock until the commit or the destructor
     int writeback_fd_ = -1;
     bool committed_ = false;
 };
@@ -4007,9 +4147,10 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target);
 
 /// Creates the temporary HDF5 file `temp` (for `target`) with file access `fapl` and a userblock
 /// of `userblock` bytes (0: none) for the seal, turning the usual failures into plain messages.
-/// `temp` must not exist, unless `truncate` (then it is emptied).
+/// `temp` exists (atomic_file created it) and is emptied; HDF5's own file locking is off for it: the
+/// temporary carries h5ser's lock (temporary_in_use), and nobody else opens it.
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl, bool truncate = false);
+                                          hid_t fapl);
 
 /// Creates the temporary file of `out`, laid out as `style` says (see create_hdf5_file).
 H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_t userblock = 0, file_style style = file_style::h5ser);
@@ -4274,8 +4415,28 @@ void write_model(Sink& sink, file_writer& writer, const Model& model) {
     write_walk<Mode>(sink, writer, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
+/// Where the extra root attributes of a save (a checkpoint's step and metric) go: `add(name,
+/// value)` of the census records them in the manifest it sizes; the file's writes them and
+/// records them in the file's manifest, so that readers find them without libhdf5.
+struct extra_attributes_census {
+    manifest_builder& manifest;
+    template <attribute_value T>
+    void add(const char* name, const T& value) {
+        manifest.attribute("/", name, value);
+    }
+};
+struct extra_attributes_writer {
+    sealed_file_writer& file;
+    template <attribute_value T>
+    void add(const char* name, const T& value) {
+        write_attribute(file.root(), name, value, file.at());
+        file.add_attribute("/", name, value);
+    }
+};
+
 struct no_extra_root_attributes {
-    void operator()(hid_t, const where&) const noexcept {}
+    template <class Sink>
+    void operator()(Sink&) const noexcept {}
 };
 
 /// How save_walk_of writes its file: atomically over the target (every save), or into an existing
@@ -4284,7 +4445,8 @@ enum class file_target { replace_atomically, write_in_place };
 
 /// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
 /// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
-/// `extra(root, at)` may add root attributes of its own (names starting with "h5ser_").
+/// `extra(sink)` may add root attributes of its own (names starting with "h5ser_") with
+/// sink.add(name, value) (extra_attributes_census, extra_attributes_writer).
 template <save_mode Mode, class Walk, class ExtraRootAttributes>
 void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
                   const ExtraRootAttributes& extra, const progress_callback& progress,
@@ -4292,19 +4454,22 @@ void save_walk_of(const std::string& path, std::string_view model_type, const Wa
     hdf5_scope hdf5;
     save_census counter(storage);
     walk(counter, where{path, {}, "/"});
+    extra_attributes_census census{counter.manifest};
+    extra(census);
     std::optional<sealed_file_writer> file;
     if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
     else file.emplace(path, counter.count, counter.manifest.size());
     file_writer writer(Mode, *file, storage, progress, counter.bytes);
     write_walk<Mode>(writer, writer, model_type, walk);
-    extra(file->root(), file->at());
+    extra_attributes_writer extra_writer{*file};
+    extra(extra_writer);
     file->close();
     file->seal_and_commit();
     if (progress) progress(counter.bytes, counter.bytes);  // durable now
 }
 
-/// Saves `model` to `path` atomically (or in place: file_target). `extra(root, at)` may add root
-/// attributes of its own (names starting with "h5ser_").
+/// Saves `model` to `path` atomically (or in place: file_target). `extra(sink)` may add root
+/// attributes of its own (names starting with "h5ser_"; see save_walk_of).
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
 void save_model(const Model& model, const std::string& path, const storage_plan& storage,
                 const ExtraRootAttributes& extra = {}, const progress_callback& progress = {},
@@ -4314,44 +4479,6 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 }
 
 }  // namespace h5ser::detail
-
-
-
-namespace h5ser {
-
-/// Saves `model` to `path`, atomically: the file at `path` is replaced only once the new one is
-/// complete and on disk, so a crash or an error leaves the previous file as it was.
-///
-///     h5ser::save(model, "m.h5");                          // every field, plus schema
-///     h5ser::save<h5ser::weights_only>(model, "w.h5");     // tensors only
-///
-/// `progress` (optional) is told the tensor bytes written so far (see h5ser/progress.hpp).
-template <class... Policies, class Model>
-void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
-    static_assert(detail::assert_model_type<Model>());
-    using policies = detail::save_policies<Policies...>;
-    static_assert(policies::mode != detail::save_mode::as_saved);
-    detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
-}
-
-}  // namespace h5ser
-
-// ---- h5ser/save_async.hpp ----------------------------------------------------------------------
-// h5ser/save_async.hpp: h5ser::save_async, a save that writes in the background while the caller
-// goes on (training, say).
-
-
-// ---- h5ser/detail/background_save.hpp ----------------------------------------------------------
-// h5ser/detail/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
-// checkpoint_manager::save_async), one at a time, from snapshots (snapshot.hpp) in staging memory
-// it keeps for the next save.
-
-
-// ---- h5ser/detail/snapshot.hpp -----------------------------------------------------------------
-// h5ser/detail/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
-// staging memory, so that the file can be written later, on another thread, while the caller
-// changes the model (h5ser::save_async). Replaying the snapshot into the file writer writes the
-// same file, byte for byte, as saving the model at the moment the snapshot was taken.
 
 
 
@@ -4595,6 +4722,12 @@ namespace h5ser::detail {
 /// it starts (the hashing helper) inherit it.
 H5SER_CORE_INLINE void lower_this_threads_priority() noexcept;
 
+/// Is the calling thread one a background_saver writes on?
+inline bool& on_saver_thread() noexcept {
+    static thread_local bool flag = false;
+    return flag;
+}
+
 /// What the caller and the thread writing one save share: whether it is done, and how it ended.
 class save_job {
 public:
@@ -4622,6 +4755,10 @@ private:
     bool seen_ = false;         // guarded by mutex_
 };
 
+/// Registers `job`, a save started in the background, as in flight for its path until it is done:
+/// see settle_saves_of.
+H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job);
+
 /// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
 /// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
 /// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
@@ -4645,6 +4782,7 @@ public:
         std::unique_ptr<model_snapshot> taken = snapshot(staging_);
         auto job = std::make_shared<save_job>(taken->path());
         launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
+        register_in_flight(job);
         return job;
     }
 
@@ -4670,6 +4808,7 @@ private:
     template <class Work>
     void launch(const std::shared_ptr<save_job>& job, Work work) {
         thread_ = std::thread([job, work = std::move(work)]() mutable {
+            on_saver_thread() = true;
             lower_this_threads_priority();
             std::exception_ptr error;
             {
@@ -4691,11 +4830,46 @@ private:
     staging_buffer staging_;
 };
 
+/// Waits (without rethrowing: its error is for whoever waits on that save) for every save of
+/// `path` this process started in the background and has not finished, so that a later save or
+/// load of the same path comes after it: a save_async(v1, p) followed by save(v2, p) leaves v2,
+/// and a load after save_async sees what it saved. Not on a saver's own thread (its saves are
+/// one at a time) and not in an isolated child (which has no saver threads).
+H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
+
 /// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
 /// is destroyed (waiting for a save in flight) before HDF5 shuts down at exit.
 H5SER_CORE_INLINE background_saver& process_saver();
 
 }  // namespace h5ser::detail
+
+
+
+namespace h5ser {
+
+/// Saves `model` to `path`, atomically: the file at `path` is replaced only once the new one is
+/// complete and on disk, so a crash or an error leaves the previous file as it was.
+///
+///     h5ser::save(model, "m.h5");                          // every field, plus schema
+///     h5ser::save<h5ser::weights_only>(model, "w.h5");     // tensors only
+///
+/// An h5ser::save_async of the same path still in flight is waited for first, so the file holds
+/// this save's model. `progress` (optional) is told the tensor bytes written so far (see
+/// h5ser/progress.hpp).
+template <class... Policies, class Model>
+void save(const Model& model, const std::string& path, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    using policies = detail::save_policies<Policies...>;
+    static_assert(policies::mode != detail::save_mode::as_saved);
+    detail::settle_saves_of(path);
+    detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
+}
+
+}  // namespace h5ser
+
+// ---- h5ser/save_async.hpp ----------------------------------------------------------------------
+// h5ser/save_async.hpp: h5ser::save_async, a save that writes in the background while the caller
+// goes on (training, say).
 
 
 
@@ -4971,12 +5145,14 @@ T from_wire(std::string_view bytes) {
 
 namespace h5ser::detail {
 
-/// Does `path` need isolating under `mode`? (unsealed: when it is a file without an h5ser seal).
+/// Does a parse of `path` by libhdf5 need isolating under `mode`? Yes for every regular file,
+/// sealed or not, unless `mode` is isolation::never (h5ser::trusted) or this is the child.
 H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
 
-/// How long an isolated parse of a file of `bytes` may take: 30 s plus 1 s per 8 MiB, or the
-/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds) when set. A sound parse takes a small
-/// fraction of that even from a slow disk or under sanitizers; a hang is an endless loop.
+/// How long an isolated parse of a file of `bytes` may take: 5 s plus 1 s per 8 MiB, or the
+/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds, above 0; anything else is an error)
+/// when set. A sound parse takes a small fraction of that even from a slow disk or under
+/// sanitizers; a hang is an endless loop.
 H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes);
 
 /// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
@@ -5016,7 +5192,8 @@ Result run_isolated(const std::string& file, const Work& work, const progress_ca
 
 /// The file an isolated child writes a loaded model into, as a sealed h5ser file, and the parent
 /// then loads: in /dev/shm when it has room, else in the temporary directory; removed when this
-/// object goes (mapped tensors keep its memory).
+/// object goes (mapped tensors keep its memory). It is locked as a save's temporary is, and the
+/// scratch files of killed callers (unlocked) are removed when a new one is made.
 class scratch_file {
 public:
     explicit scratch_file(const std::string& for_file);
@@ -5082,9 +5259,9 @@ class file_tree {
 public:
     /// The tree of the HDF5 file `path`, open as `file`.
     file_tree(std::string path, handle file) : path_(std::move(path)), file_(std::move(file)) {}
-    /// The tree `contents` lists, the checked manifest of the sealed file `path`; HDF5 opens the
-    /// file only when hdf5_group() is called.
-    file_tree(std::string path, const manifest& contents) : path_(std::move(path)), contents_(&contents) {}
+    /// The tree `contents` lists, the checked manifest of the sealed file `opened`; HDF5 opens
+    /// the file (checking it is `opened`) only when hdf5_group() is called.
+    file_tree(const opened_file& opened, const manifest& contents) : path_(opened.path()), opened_(&opened), contents_(&contents) {}
 
     file_tree(const file_tree&) = delete;
     file_tree& operator=(const file_tree&) = delete;
@@ -5111,6 +5288,7 @@ public:
 private:
     std::string path_;
     handle file_;
+    const opened_file* opened_ = nullptr;
     const manifest* contents_ = nullptr;
 };
 
@@ -5133,9 +5311,10 @@ namespace h5ser::detail {
 
 class mapped_file {
 public:
-    /// Maps all of `path`, which must have `expected_size` bytes (the size its seal was checked
-    /// with); throws an h5ser::error (errc::io, or checksum_mismatch when the file changed).
-    static std::shared_ptr<const mapped_file> map(const std::string& path, std::uint64_t expected_size);
+    /// Maps all of `file`, through the descriptor its seal was checked on, which must still have
+    /// `expected_size` bytes (the size the seal was checked with); throws an h5ser::error
+    /// (errc::io, or errc::file_changed when another program truncated or extended it since).
+    static std::shared_ptr<const mapped_file> map(const opened_file& file, std::uint64_t expected_size);
 
     mapped_file(const mapped_file&) = delete;
     mapped_file& operator=(const mapped_file&) = delete;
@@ -5171,9 +5350,6 @@ struct mapped_check {
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
-/// Maps the sealed format-2 file `path`, whose checked manifest is `contents`, for a load.
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, const manifest& contents);
-
 /// The load walk's extension point for tensors: how a tensor whose dataset is present in group
 /// `parent` is read. This one takes it from the mapped file when the load maps one and the tensor
 /// is not chunked (load_mapped), else reads it whole through HDF5 (load_dataset); h5ser::mpi
@@ -5204,6 +5380,9 @@ struct load_context {
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
     /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
     std::shared_ptr<const mapped_file> mapping;
+    /// A format-2 file loaded into memory of its own (h5ser::owned_memory): `tree` reads the
+    /// manifest, and tensors are read from this file with pread (load_read).
+    const opened_file* source = nullptr;
     std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
 
     void advance(std::uint64_t bytes) {
@@ -5364,14 +5543,65 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
 }
 
+/// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
+/// fingerprint, and a problem when it is not the manifest's checksum.
+H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
+                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
+
+/// Reads tensor `target` (record `r`, contiguous in the file) with pread from the file the load
+/// opened (`ctx.source`), into memory of its own (h5ser::owned_memory): straight into a new value
+/// for an unsized tensor, else into a staging buffer copied into the tensor when the load commits.
+/// Its hash is checked on the bytes read (Ctx::verify). HDF5 is not called; a read error is an
+/// h5ser::error, never a signal (as a mapping's page would be).
+template <class Ctx, class X>
+void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = shape_of(std::as_const(target));
+    const bool unsized = takes_file_shape(target);
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    const auto file_shape = to_shape<adapter::rank>(shape.dims);
+    const std::size_t rank = file_shape.size();
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+    const auto bytes = static_cast<std::size_t>(r.length);
+    const auto count = bytes / sizeof(element);
+    // Reads into `into`, checks it; false (a problem recorded) when anything is wrong.
+    const auto read_into = [&](void* into) {
+        if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
+            throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
+        if constexpr (Ctx::verify) {
+            const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
+            check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+        }
+        ctx.advance(r.length);
+        return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
+    };
+    if constexpr (resizable_tensor<X>) {
+        if (unsized) {
+            X staged{};
+            adapter::resize_for_overwrite(staged, file_shape);
+            if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
+            return;
+        }
+    }
+    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
+    if (read_into(staging.get())) ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, staging);
+}
+
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
-    if (ctx.mapping) {
+    if (ctx.mapping || ctx.source) {
         const manifest_record* r = ctx.contents->dataset(at.h5);
         if (!r) {
             ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected_text<X>(), "group", {}});
             return;
         }
+        if (r->layout == record_layout::contiguous && !ctx.mapping) return load_read(ctx, *r, target, at);
         if (r->layout == record_layout::contiguous) return load_mapped(ctx, *r, ctx.mapping->data() + r->offset, true, target, at);
         if (r->layout == record_layout::compact)
             return load_mapped(ctx, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, target, at);
@@ -5600,9 +5830,6 @@ void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& tar
 
 // ---- files ----------------------------------------------------------------------------------
 
-/// The size of file `path`, for progress reports; 0 when it cannot be read.
-H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept;
-
 /// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
 /// against the file's (its manifest's, else its root attribute's); records a problem if not.
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
@@ -5625,8 +5852,10 @@ void load_tree(Ctx& ctx, Model& model) {
 }
 
 template <bool Lenient, bool Verify, class Model>
-void load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping) {
+void load_from(file_tree& tree, const opened_file& file, Model& model, save_mode mode, bool report_unexpected,
+               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
+               const opened_file* source) {
+    const std::string& path = file.path();
     load_context<Lenient, Verify> ctx;
     ctx.tree = &tree;
     ctx.file = path;
@@ -5635,7 +5864,8 @@ void load_from(file_tree& tree, const std::string& path, Model& model, save_mode
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
-    if (progress) ctx.total_bytes = file_size_or_zero(path);
+    ctx.source = source;
+    ctx.total_bytes = file.size();
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
@@ -5668,41 +5898,42 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
     return {effective, effective == header.mode};
 }
 
-/// The manifest of `path` when its seal is intact, else nothing (no seal, or a damaged one): for a
-/// load that does not verify but maps when it can.
-H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& path) noexcept;
-
-/// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed one).
+/// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
+/// (`fresh_model`: h5ser::load's default-constructed one), in this process.
 ///
-/// A sealed format-2 file whose seal checks out is mapped (unless h5ser::owned_memory), and the
-/// walk reads its manifest, which the seal proves is the file's tree; HDF5 opens the file only for
-/// chunked tensors. Other files are walked through HDF5. A load that does not verify still checks
-/// the seal (the metadata only) before it trusts a manifest, and reads through HDF5 when it fails.
+/// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
+/// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
+/// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
+/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked through HDF5. Whatever HDF5 opens by name is checked
+/// to be `file` (errc::file_changed if another file was renamed over the name since).
 template <class Policies, class Model>
-void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
     hdf5_scope hdf5;
+    const std::string& path = file.path();
     const where at{path, {}, "/"};
-    std::optional<manifest> contents = check_readable(path, Policies::verify);
-    if constexpr (!Policies::verify && Policies::map) contents = intact_manifest(path);
-    std::shared_ptr<const mapped_file> mapping;
-    if constexpr (Policies::map) {
-        if (contents) mapping = map_for_loading(path, *contents);
+    if (seal.damage && Policies::verify) throw *seal.damage;
+    if (seal.status != seal_status::intact && !has_hdf5_signature(file)) {
+        if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
+        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
+    const manifest* contents = seal.contents ? &*seal.contents : nullptr;
+    std::shared_ptr<const mapped_file> mapping;
+    if (contents && Policies::map) mapping = mapped_file::map(file, contents->file_size());
     std::optional<file_tree> tree;
     file_header header;
-    if (mapping) {
-        tree.emplace(path, *contents);
+    if (contents) {
+        tree.emplace(file, *contents);
         header.mode = contents->mode();
         header.format_version = static_cast<int>(contents->format_version());
     } else {
-        handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
-        const handle root = open_root(file.get(), path);
-        header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
-        tree.emplace(path, std::move(file));
+        handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+        const handle root = open_root(hdf5_file.get(), path);
+        header = read_header(root.get(), path, contents, Policies::verify);
+        tree.emplace(path, std::move(hdf5_file));
     }
     const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(*tree, path, model, plan.mode, plan.report_unexpected, progress,
-                                                   contents ? &*contents : nullptr, std::move(mapping));
+    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan.mode, plan.report_unexpected, progress, contents,
+                                                   std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
 
 }  // namespace h5ser::detail
@@ -5710,6 +5941,9 @@ void load_model(Model& model, const std::string& path, bool fresh_model, const p
 
 
 namespace h5ser::detail {
+
+template <class Policies, class Model>
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress);
 
 /// Runs `load(model, progress)`, a load of `file` into `model`, in an isolated child, and moves
 /// the result into `model`. The parent's load of the child's reply verifies and maps (or copies)
@@ -5721,14 +5955,15 @@ void load_isolated(Model& model, const std::string& file, const Load& load, cons
         file,
         [&](const progress_callback& child_progress) {
             load(model, child_progress);  // the child's copy of the model
-            save_model<save_mode::full_model>(model, reply.path(), save_policies<>::storage::plan(), no_extra_root_attributes{}, {},
-                                              file_target::write_in_place);
+            // Every tensor contiguous (none compact), so the reply maps as a sealed original would.
+            save_model<save_mode::full_model>(model, reply.path(), save_policies<compact_below<0>>::storage::plan(),
+                                              no_extra_root_attributes{}, {}, file_target::write_in_place);
         },
         progress);
     using reply_policies = load_policies<full_model, std::conditional_t<Policies::verify, h5ser::verify, no_verify>,
                                          std::conditional_t<Policies::map, mapped_memory, owned_memory>, trusted>;
     try {
-        load_model<reply_policies>(model, reply.path(), false, {});
+        load_file_once<reply_policies>(model, reply.path(), false, {});
     } catch (const error& e) {
         rethrow_for_file(e, file);
     }
@@ -5742,12 +5977,54 @@ void load_in_place_or_isolated(Model& model, const std::string& path, const Load
     else load(model, progress);
 }
 
+/// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
+/// process? Every parse of a file not declared h5ser::trusted does: the seal is a check against
+/// damage, not a signature (anyone can recompute it), so only a load that needs no libhdf5 at all
+/// (an intact format-2 file without chunked tensors: the manifest and the mapping) stays in place.
+template <class Policies>
+bool parses_in_child(const seal_check& seal) {
+    if (Policies::isolate == isolation::never || in_isolated_child()) return false;
+    if (Policies::isolate == isolation::always) return true;
+    return seal.status != seal_status::intact || !seal.contents || seal.contents->has_chunked_data();
+}
+
+/// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
+/// child process when parses_in_child says so; the child loads the same open file.
+template <class Policies, class Model>
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+    const opened_file file = opened_file::open(path);
+    const seal_check seal = check_seal(file, true);
+    if (seal.damage) {
+        if (Policies::verify) throw *seal.damage;
+        if (Policies::isolate == isolation::never && !in_isolated_child()) {
+            problem p = seal.damage->problems().front();
+            p.detail += "; h5ser::trusted loads such a file only after it was saved again (without h5ser::trusted, h5ser::no_verify "
+                        "loads it in a child process)";
+            throw error(path, std::move(p));
+        }
+    }
+    const auto load_here = [&](Model& target, const progress_callback& p) { load_model<Policies>(target, file, seal, fresh_model, p); };
+    if (parses_in_child<Policies>(seal)) load_isolated<Policies>(model, path, load_here, progress);
+    else load_here(model, progress);
+}
+
+/// How often a load tries again when the file was replaced while it read it (errc::file_changed).
+inline constexpr int load_attempts = 3;
+
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
-/// one), in a child process when Policies::isolate says so for this file.
+/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores. Waits for this
+/// process's asynchronous saves of `path` first (a later call on a path sees the earlier save), and
+/// tries again when another program replaced the file during the load.
 template <class Policies, class Model>
 void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
-    load_in_place_or_isolated<Policies>(
-        model, path, [&](Model& target, const progress_callback& p) { load_model<Policies>(target, path, fresh_model, p); }, progress);
+    settle_saves_of(path);
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return load_file_once<Policies>(model, path, fresh_model, progress);
+        } catch (const error& e) {
+            if (e.code() != errc::file_changed || attempt == load_attempts) throw;
+        }
+    }
 }
 
 }  // namespace h5ser::detail
@@ -5835,7 +6112,7 @@ file_node inspect(const std::string& path) {
     static_assert(((detail::policy_category_of<Policies>() == static_cast<int>(detail::policy_category::trust)) && ...),
                   "h5ser::inspect takes h5ser::trusted or h5ser::untrusted");
     static_assert(sizeof...(Policies) <= 1, "h5ser::inspect: give at most one of h5ser::trusted and h5ser::untrusted");
-    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_unsealed, Policies...>::type::isolate);
+    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_hdf5_parses, Policies...>::type::isolate);
 }
 
 /// The tree as indented text, one object or attribute per line:
@@ -5995,11 +6272,16 @@ public:
     [[nodiscard]] std::optional<checkpoint_info> latest() const;
     [[nodiscard]] std::optional<checkpoint_info> best() const;
     [[nodiscard]] std::string path_for(std::uint64_t step) const;
+    /// path_for(step) for a new save; throws (errc::io) when the directory holds a newer
+    /// checkpoint: the newest checkpoint is the one with the highest step, and a save of an older
+    /// step would be pruned at once or restored never (see checkpoint_manager::save).
+    [[nodiscard]] std::string path_for_new(std::uint64_t step) const;
 
     static constexpr const char* step_attribute = format::checkpoint_step_attribute;
     static constexpr const char* metric_attribute = format::checkpoint_metric_attribute;
 
-    /// After checkpoint `path` is saved: points `latest` at it and deletes the checkpoints not kept.
+    /// After checkpoint `path` is saved: points `latest` at it and deletes the checkpoints not kept
+    /// (never `path` itself).
     void saved(const std::string& path) const;
 
 private:
@@ -6008,7 +6290,7 @@ private:
     static std::optional<std::uint64_t> step_of(const std::string& name);
     static std::optional<double> read_metric(const std::string& path);
     void write_latest_pointer(const std::string& file_name) const;
-    void prune() const;
+    void prune(const std::string& just_saved) const;
 
     std::string directory_;
     checkpoint_options options_;
@@ -6040,9 +6322,10 @@ class checkpoint_manager : private detail::checkpoint_directory {
     struct checkpoint_attributes {
         std::uint64_t step;
         std::optional<double> metric;
-        void operator()(hid_t root, const detail::where& at) const {
-            detail::write_attribute(root, step_attribute, step, at);
-            if (metric) detail::write_attribute(root, metric_attribute, *metric, at);
+        template <class Sink>
+        void operator()(Sink& sink) const {
+            sink.add(step_attribute, step);
+            if (metric) sink.add(metric_attribute, *metric);
         }
     };
 
@@ -6052,11 +6335,14 @@ public:
 
     /// Saves `model` as checkpoint `step`; returns its path. Once it returns, the checkpoint is on
     /// disk; a crash at any moment leaves every earlier checkpoint intact. A save_async in flight
-    /// is waited for first, and its error thrown if nobody has seen it.
+    /// is waited for first, and its error thrown if nobody has seen it. Steps only go forward: a
+    /// step lower than the newest checkpoint's in the directory is an error (saving nothing), as it
+    /// would never be the latest; a run resumed from an earlier step removes the newer checkpoints
+    /// first, or saves into another directory. The same step again replaces its checkpoint.
     std::string save(const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
         static_assert(detail::assert_model_type<Model>());
         if (saver_) saver_->settle();
-        const std::string path = path_for(step);
+        const std::string path = path_for_new(step);
         detail::save_model<policies::mode>(model, path, policies::storage::plan(), checkpoint_attributes{step, metric});
         saved(path);
         return path;
@@ -6072,7 +6358,8 @@ public:
         const Model& model, std::uint64_t step, std::optional<double> metric = std::nullopt) {
         static_assert(detail::assert_model_type<Model>());
         if (!saver_) saver_ = std::make_unique<detail::background_saver>();
-        const std::string path = path_for(step);
+        saver_->wait_quietly();  // its commit may add a newer checkpoint (its error is thrown by start)
+        const std::string path = path_for_new(step);
         return detail::pending_save_access::make(saver_->start(
             [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
             [directory = static_cast<const checkpoint_directory&>(*this), attributes = checkpoint_attributes{step, metric}](
@@ -7167,6 +7454,18 @@ H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs) {
 
 namespace h5ser::detail {
 
+namespace manifest_detail {
+/// The key of attribute `name` of the object at `path`: unambiguous, as the parser refuses NUL
+/// bytes in paths and names (HDF5 names cannot hold them either).
+inline std::string attribute_key(std::string_view path, std::string_view name) {
+    std::string key;
+    key.reserve(path.size() + 1 + name.size());
+    key.append(path).push_back('\0');
+    key.append(name);
+    return key;
+}
+}  // namespace manifest_detail
+
 H5SER_CORE_INLINE std::uint32_t manifest_record::filter(std::size_t i) const noexcept {
     return load_u32(filter_bytes + 4 * i);
 }
@@ -7236,6 +7535,8 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
         r.dtype = text(take(dtype_length, "dtype"), dtype_length);
         const std::string which = "record " + std::to_string(i) + " ('" + std::string(r.path) + "')";
         if (r.path.empty() || r.path.front() != '/') refuse(which + " has no absolute path");
+        if (r.path.find('\0') != std::string_view::npos || r.name.find('\0') != std::string_view::npos)
+            refuse(which + " has a NUL byte in its path or name");
         if (r.rank > (r.kind == record_kind::attribute ? 1U : r.kind == record_kind::dataset ? 32U : 0U))
             refuse(which + " has rank " + std::to_string(r.rank));
         if (r.kind != record_kind::dataset && (r.filter_count != 0 || layout != 0)) refuse(which + " has storage but is no dataset");
@@ -7254,6 +7555,9 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
             const std::uint64_t element_size = manifest_element_size(r.dtype);
             for (std::size_t k = 0; k < r.rank; ++k) {
                 const std::uint64_t dim = r.dim(k);
+                // A tensor of zero elements may still name huge dimensions, which no index type holds.
+                if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::ptrdiff_t>::max()))
+                    refuse(which + " has dimension " + std::to_string(dim) + ", larger than any index");
                 if (dim != 0 && elements > std::numeric_limits<std::uint64_t>::max() / element_size / dim)
                     refuse(which + " has an element count that overflows");
                 elements *= dim;
@@ -7266,6 +7570,7 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
                        std::to_string(file_size) + "-byte file");
             if (r.layout != record_layout::contiguous && r.offset != 0) refuse(which + " has a data offset but is not contiguous");
             if (r.layout == record_layout::chunked && r.length > file_size) refuse(which + " stores more bytes than the file holds");
+            if (r.layout == record_layout::chunked) has_chunked_ = true;
             if (r.layout == record_layout::compact) r.value = text(take(r.length, "compact data"), static_cast<std::size_t>(r.length));
         } else if (r.kind == record_kind::attribute) {
             const std::uint64_t value_length = load_u64(take(8, "value length"));
@@ -7298,10 +7603,10 @@ H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
     if (r.kind == record_kind::attribute) {
         // Attributes of groups are listed with their group; those of datasets need only the dataset.
         const auto g = groups_.find(r.path);
-        if (g == groups_.end()) return datasets_.count(r.path) ? "" : "is an attribute of an object not listed before it";
-        for (const std::size_t a : g->second.attributes)
-            if (records_[a].name == r.name) return "names attribute '" + std::string(r.name) + "' twice";
-        g->second.attributes.push_back(index);
+        if (g == groups_.end() && !datasets_.count(r.path)) return "is an attribute of an object not listed before it";
+        if (!attributes_.emplace(manifest_detail::attribute_key(r.path, r.name), index).second)
+            return "names attribute '" + std::string(r.name) + "' twice";
+        if (g != groups_.end()) g->second.attributes.push_back(index);
         return {};
     }
     // A group or dataset: inside a group listed before it, under a name no other object there has.
@@ -7319,6 +7624,11 @@ H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
 H5SER_CORE_INLINE const manifest_group* manifest::group(std::string_view path) const {
     const auto it = groups_.find(path);
     return it == groups_.end() ? nullptr : &it->second;
+}
+
+H5SER_CORE_INLINE const manifest_record* manifest::attribute(std::string_view path, std::string_view name) const {
+    const auto it = attributes_.find(manifest_detail::attribute_key(path, name));
+    return it == attributes_.end() ? nullptr : &records_[it->second];
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::dataset(std::string_view path) const {
@@ -7390,6 +7700,64 @@ H5SER_CORE_INLINE std::vector<unsigned char> manifest_builder::finish(save_mode 
     store_u64(&out[40], records_);
     store_u64(&out[16], hash_bytes(out.data() + 24, out.size() - 24));
     return out;
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/opened_file-inl.hpp ----------------------------------------------------------
+// h5ser/detail/opened_file-inl.hpp: definitions of h5ser/detail/opened_file.hpp (compiled once
+// with the compiled core; see h5ser/config.hpp).
+
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE opened_file opened_file::open(const std::string& path) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. Reads of a
+    // regular file ignore the flag.
+    opened_file f;
+    f.path_ = path;
+    f.fd_ = file_descriptor(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (f.fd() < 0) {
+        const int err = errno;
+        if (err == ENOENT || err == ENOTDIR) throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
+        throw_io(path, "cannot open the file", err);
+    }
+    struct stat st {};
+    if (::fstat(f.fd(), &st) != 0) throw_io(path, "cannot stat the file", errno);
+    if (S_ISDIR(st.st_mode)) throw error(path, problem{errc::io, {}, {}, "a regular file", "a directory", "is a directory, not a file"});
+    if (!S_ISREG(st.st_mode)) {
+        const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a regular file";
+        throw error(path, problem{errc::io, {}, {}, "a regular file", kind, "h5ser reads models from regular files only"});
+    }
+    f.size_ = static_cast<std::uint64_t>(st.st_size);
+    f.identity_ = {st.st_dev, st.st_ino};
+    return f;
+}
+
+H5SER_CORE_INLINE void opened_file::check_same(hid_t hdf5_file, const where& at) const {
+    void* vfd = nullptr;
+    if (H5Fget_vfd_handle(hdf5_file, H5P_DEFAULT, &vfd) < 0 || !vfd) {
+        H5Eclear2(H5E_DEFAULT);
+        throw_hdf5(at, "cannot read which file HDF5 opened");
+    }
+    struct stat st {};
+    if (::fstat(*static_cast<const int*>(vfd), &st) != 0) throw_io(path_, "cannot stat the file HDF5 opened", errno);
+    if (file_identity{st.st_dev, st.st_ino} != identity_)
+        throw file_changed_error(path_, "another file was renamed over its name after the load opened it");
+}
+
+H5SER_CORE_INLINE handle opened_file::open_hdf5(hid_t fapl, const where& at) const {
+    handle file = checked(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, fapl), at, "cannot open file");
+    check_same(file.get(), at);
+    return file;
+}
+
+H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::string& what) {
+    return error(path, problem{errc::file_changed, {}, "/", {}, {},
+                               "the file was replaced or changed while it was being loaded (" + what +
+                                   "); nothing was loaded. A save of the same path by another program is the usual cause: load again"});
 }
 
 }  // namespace h5ser::detail
@@ -7476,36 +7844,34 @@ H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblo
         throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
 }
 
-H5SER_CORE_INLINE bool has_seal(const std::string& path) {
-    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    std::array<unsigned char, seal_header_size> header{};
-    return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
-           std::equal(seal_magic.begin(), seal_magic.end(), header.begin(),
-                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+namespace seal_detail {
+
+inline bool starts_with_magic(const unsigned char* header) noexcept {
+    return std::equal(seal_magic.begin(), seal_magic.end(), header, [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata) {
+/// The checks of check_seal; throws errc::checksum_mismatch for a damaged seal, returns the
+/// manifest (format 2) or nothing (format 1), and sets `sealed` once the magic matched.
+inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
+    const std::string& path = file.path();
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's seal does not match: " + why +
-                                      " (the file was damaged, truncated or changed by another program since h5ser "
-                                      "wrote it; h5ser::no_verify skips this check)"});
+                                      " (the file was damaged, truncated or changed by another program since h5ser wrote it)"});
     };
-    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return std::nullopt;  // the HDF5 open reports it
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return std::nullopt;
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::uint64_t size = file.size();
     std::array<unsigned char, seal_header_size> header{};
-    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return std::nullopt;
-    const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
-                                        [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
-    int same = 0;
-    for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
-    if (matching.first != seal_magic.end()) {
-        if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
-        return std::nullopt;                                     // not sealed: not written by h5ser
+    if (size < 512 || !read_exact(file.fd(), header.data(), header.size(), 0)) return std::nullopt;
+    if (!starts_with_magic(header.data())) {
+        int same = 0;
+        for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
+        if (same >= 12) {  // one or a few flipped bytes
+            sealed = true;
+            refuse("its magic bytes are damaged");
+        }
+        return std::nullopt;  // not sealed: not written by h5ser
     }
+    sealed = true;
     const std::uint64_t userblock = load_u64(&header[16]);
     const std::uint64_t stored_size = load_u64(&header[24]);
     const std::uint64_t count = load_u64(&header[32]);
@@ -7514,7 +7880,7 @@ H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, boo
     if (stored_size != size)
         refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
     std::vector<unsigned char> seal(seal_header_size + 16 * count);
-    if (!read_exact(fd.get(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (!read_exact(file.fd(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
     if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
     std::vector<byte_range> ranges(count);
     std::uint64_t previous_end = userblock;
@@ -7525,14 +7891,76 @@ H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, boo
     }
     const std::uint64_t manifest_size = load_u64(&header[56]);
     if (manifest_size > userblock - seal.size()) refuse("its manifest would end past the userblock");
-    std::optional<manifest> contents;
-    if (manifest_size != 0) {
-        std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
-        if (!read_exact(fd.get(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
-        contents.emplace(std::move(bytes), size, userblock, path);
+    // The metadata first: a linear pass over the file that bounds the work spent on a damaged one
+    // before its manifest is parsed.
+    if (hash_metadata && hash_outside(file.fd(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    if (manifest_size == 0) return std::nullopt;
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
+    if (!read_exact(file.fd(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
+    std::optional<manifest> contents(std::in_place, std::move(bytes), size, userblock, path);
+    // Each contiguous tensor's data must be one of the ranges the metadata hash left out, and no
+    // two tensors the same one: else a tensor could cover HDF5 metadata, or share bytes with another.
+    std::vector<byte_range> listed;
+    for (const manifest_record& r : contents->records())
+        if (r.kind == record_kind::dataset && r.layout == record_layout::contiguous && r.length != 0) listed.push_back({r.offset, r.length});
+    std::sort(listed.begin(), listed.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+        if (i > 0 && listed[i].offset < listed[i - 1].offset + listed[i - 1].length)
+            refuse("two tensors of its manifest share bytes at offset " + std::to_string(listed[i].offset));
+        const auto found = std::lower_bound(ranges.begin(), ranges.end(), listed[i].offset,
+                                            [](const byte_range& r, std::uint64_t offset) { return r.offset < offset; });
+        if (found == ranges.end() || found->offset != listed[i].offset || found->length != listed[i].length)
+            refuse("a tensor of its manifest at offset " + std::to_string(listed[i].offset) + " is not one of its data ranges");
     }
-    if (hash_metadata && hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
     return contents;
+}
+
+}  // namespace seal_detail
+
+H5SER_CORE_INLINE bool has_seal(const std::string& path) {
+    try {
+        const opened_file file = opened_file::open(path);
+        std::array<unsigned char, seal_header_size> header{};
+        return read_exact(file.fd(), header.data(), header.size(), 0) && seal_detail::starts_with_magic(header.data());
+    } catch (const error&) {
+        return false;
+    }
+}
+
+H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata) {
+    seal_check out;
+    bool sealed = false;
+    try {
+        out.contents = seal_detail::read_intact_seal(file, hash_metadata, sealed);
+        out.status = sealed ? seal_status::intact : seal_status::none;
+    } catch (const error& e) {
+        if (e.code() != errc::checksum_mismatch) throw;
+        out.status = seal_status::broken;
+        out.contents.reset();
+        out.damage = e;
+    }
+    return out;
+}
+
+H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file) {
+    // HDF5 looks for its superblock at 0 and at every power of two from 512 below the file's end.
+    static constexpr unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char found[8];
+    for (std::uint64_t at = 0; at + sizeof found <= file.size(); at = at == 0 ? 512 : 2 * at)
+        if (read_exact(file.fd(), found, sizeof found, at) && std::memcmp(found, signature, sizeof found) == 0) return true;
+    return false;
+}
+
+H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata) {
+    std::optional<opened_file> file;
+    try {
+        file.emplace(opened_file::open(path));
+    } catch (const error&) {
+        return std::nullopt;  // the caller's open reports it
+    }
+    seal_check checked = check_seal(*file, hash_metadata);
+    if (checked.damage) throw *checked.damage;
+    return std::move(checked.contents);
 }
 
 H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path) { return read_seal(path, true); }
@@ -8052,28 +8480,27 @@ H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     return fapl;
 }
 
-H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-        throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
-    }
-    if (std::filesystem::is_directory(path, ec)) {
-        throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
-    }
+H5SER_CORE_INLINE std::optional<manifest> check_opened(const opened_file& file, bool check_seal) {
     std::optional<manifest> contents;
-    if (check_seal) contents = verify_seal(path);
-    if (H5Fis_hdf5(path.c_str()) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
+    if (check_seal) {
+        seal_check seal = detail::check_seal(file, true);
+        if (seal.damage) throw *seal.damage;
+        contents = std::move(seal.contents);
     }
+    if (!has_hdf5_signature(file)) throw error(file.path(), problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     return contents;
+}
+
+H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal) {
+    return check_opened(opened_file::open(path), check_seal);
 }
 
 H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal, std::optional<manifest>* contents) {
     const where at{path, {}, "/"};
-    std::optional<manifest> checked_contents = check_readable(path, check_seal);
+    const opened_file file = opened_file::open(path);
+    std::optional<manifest> checked_contents = check_opened(file, check_seal);
     if (contents) *contents = std::move(checked_contents);
-    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
+    return file.open_hdf5(file_access(at).get(), at);
 }
 
 H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path) {
@@ -8089,6 +8516,33 @@ H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
+H5SER_CORE_INLINE std::string temporary_stem(std::string_view name) {
+    // ".tmp-" + a PID (at most 10 digits) + "-" + 16 hex digits: 32 bytes at most.
+    constexpr std::size_t suffix = 32, name_max = 255, hash_text = 17;  // "~" + 16 hex digits
+    if (name.size() + suffix <= name_max) return std::string(name);
+    return std::string(name.substr(0, name_max - suffix - hash_text)) + "~" + to_hex(hash_bytes(name.data(), name.size()));
+}
+
+H5SER_CORE_INLINE bool lock_temporary(int fd) noexcept {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;  // the whole file: l_start = l_len = 0
+    return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
+}
+
+H5SER_CORE_INLINE bool temporary_in_use(const std::string& path, long pid) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return errno != ENOENT;  // gone already, or not ours to judge
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    const bool asked = ::fcntl(fd, F_OFD_GETLK, &lock) == 0;
+    ::close(fd);
+    if (asked) return lock.l_type != F_UNLCK;  // its writer holds the lock while it lives
+    // Without locks, the PID is all there is: alive here, or a writer elsewhere.
+    return pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
 H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
                                                    const std::function<bool(std::string_view name)>& is_target) {
     constexpr std::string_view marker = ".tmp-";
@@ -8102,30 +8556,64 @@ H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& 
         if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) continue;
         const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
         std::error_code ignored;
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ignored);
+        if (!temporary_in_use(it->path().string(), pid)) std::filesystem::remove(it->path(), ignored);
     }
 }
 
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
     const std::filesystem::path path(target);
-    const std::string name = path.filename().string();
+    const std::string stem = temporary_stem(path.filename().string());
     remove_stale_temporaries_in(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
-                                [&](std::string_view candidate) { return candidate == name; });
+                                [&](std::string_view candidate) { return candidate == stem; });
 }
 
+namespace file_detail {
+
+/// `path` with symbolic links followed (up to 40, as the kernel does): the file a save replaces.
+inline std::string follow_links(const std::string& path) {
+    std::filesystem::path at(path);
+    for (int i = 0; i < 40; ++i) {
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(at, ec)) return at.string();
+        const std::filesystem::path link = std::filesystem::read_symlink(at, ec);
+        if (ec) return at.string();
+        at = link.is_absolute() ? link : at.parent_path() / link;
+    }
+    throw error(path, problem{errc::io, {}, {}, {}, {}, "too many levels of symbolic links"});
+}
+
+}  // namespace file_detail
+
 H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::move(target)) {
+    destination_ = file_detail::follow_links(target_);
+    check_target_path(destination_);
     std::random_device entropy;
     const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
-    temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
-    const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+    const std::filesystem::path destination(destination_);
+    const std::filesystem::path dir = destination.parent_path();
     directory_ = dir.empty() ? std::string(".") : dir.string();
-    remove_stale_temporaries(target_);
+    temp_ = (dir / (temporary_stem(destination.filename().string()) + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt))).string();
+    remove_stale_temporaries(destination_);
+    // The temporary exists and is locked from here on, so that no other save's sweep takes it for
+    // the leftover of a dead one.
+    lock_fd_ = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (lock_fd_ < 0) throw_io(target_, "cannot create a file in '" + directory_ + "'", errno);
+    // Without locks, temporary_in_use falls back to the PID. Another save's sweep may have taken
+    // the file in the instant before the lock: then the name leads elsewhere, and it is made again.
+    for (int attempt = 0; lock_temporary(lock_fd_) && attempt < 3; ++attempt) {
+        struct stat held {}, named {};
+        if (::fstat(lock_fd_, &held) == 0 && ::stat(temp_.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+            break;
+        ::close(lock_fd_);
+        lock_fd_ = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (lock_fd_ < 0) throw_io(target_, "cannot create a file in '" + directory_ + "'", errno);
+    }
     // The new copy is written while the old one still exists, so its pages need memory beyond the
     // old file's cached pages, which a program that truncates and rewrites its file reuses. Fresh
     // memory is slow to come by on VMs: replacing a 1 GiB file took 1.5-3.0 s against 0.55 s for a
     // truncating rewrite (bench_one_big, ext4 in RAM without discard), and as long as the rewrite
     // once the old copy's pages are dropped first. The old file stays on disk, intact.
-    drop_cached_pages(target_);
+    drop_cached_pages(destination_);
 }
 
 H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept {
@@ -8146,7 +8634,7 @@ H5SER_CORE_INLINE void atomic_file::start_writeback() noexcept {
 
 H5SER_CORE_INLINE void atomic_file::commit() {
     fsync_path(temp_, false, target_);
-    if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
+    if (durability().rename(temp_.c_str(), destination_.c_str()) != 0)
         throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
     committed_ = true;
     fsync_path(directory_, true, target_);
@@ -8164,9 +8652,8 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target) {
 }
 
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl, bool truncate) {
+                                          hid_t fapl) {
     const where at{target, {}, "/"};
-    const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     // The root group lists its members in creation (field) order too, like every other group.
     if (style == file_style::h5ser)
@@ -8174,21 +8661,12 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
               "H5Pset_link_creation_order");
     check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
-    const hid_t id = H5Fcreate(temp.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl.get(), fapl);
-    if (id < 0 && truncate) throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
-    if (id < 0) {
-        // HDF5's own message names the errno only deep in its stack; check it ourselves first.
-        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        const int err = errno;
-        if (fd >= 0) {
-            ::close(fd);
-            ::unlink(temp.c_str());
-        } else {
-            H5Eclear2(H5E_DEFAULT);
-            throw_io(target, "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
-        }
-        throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
-    }
+    // HDF5's flock() would conflict with the temporary's own lock where the file system emulates
+    // flock() with byte-range locks (NFS).
+    const handle access = checked(H5Pcopy(fapl), at, "H5Pcopy(file access)");
+    check(H5Pset_file_locking(access.get(), false, true), at, "H5Pset_file_locking");
+    const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, fcpl.get(), access.get());
+    if (id < 0) throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
     return handle(id);
 }
 
@@ -8221,7 +8699,7 @@ H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, temp_(path), userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get(), true)), plists_(at_),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get())), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
 H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
@@ -8578,6 +9056,53 @@ H5SER_CORE_INLINE void background_saver::release_staging() {
     staging_.release();
 }
 
+namespace saves_in_flight {
+
+/// A path as the key of its saves: absolute and lexically normal, so that "m.h5" and "./m.h5" meet
+/// (symbolic links are not resolved: a save replaces the link itself, see docs/integrity.md).
+inline std::string key_of(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    return (ec ? std::filesystem::path(path) : absolute).lexically_normal().string();
+}
+
+struct registry {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::weak_ptr<save_job>>> jobs;  ///< by key_of its path
+};
+
+inline registry& the_registry() {
+    static registry* r = new registry;  // never destroyed: savers may finish during static destruction
+    return *r;
+}
+
+}  // namespace saves_in_flight
+
+H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job) {
+    auto& r = saves_in_flight::the_registry();
+    std::string key = saves_in_flight::key_of(job->path());
+    const std::lock_guard lock(r.mutex);
+    std::erase_if(r.jobs, [](const auto& entry) {
+        const auto j = entry.second.lock();
+        return !j || j->done();
+    });
+    r.jobs.emplace_back(std::move(key), job);
+}
+
+H5SER_CORE_INLINE void settle_saves_of(const std::string& path) {
+    if (on_saver_thread() || in_isolated_child()) return;
+    auto& r = saves_in_flight::the_registry();
+    std::vector<std::shared_ptr<save_job>> waiting;
+    {
+        const std::lock_guard lock(r.mutex);
+        if (r.jobs.empty()) return;
+        const std::string key = saves_in_flight::key_of(path);
+        for (const auto& [k, weak] : r.jobs)
+            if (const auto j = weak.lock(); j && k == key && !j->done()) waiting.push_back(j);
+    }
+    for (const auto& j : waiting) j->wait_quietly();
+}
+
 H5SER_CORE_INLINE background_saver& process_saver() {
     struct holder {
         // HDF5 registers its exit handler when it starts; starting it before this object is
@@ -8864,25 +9389,32 @@ inline attempt_outcome attempt(const std::function<std::string(const progress_ca
 
 H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) {
     if (mode == isolation::never || in_isolated_child()) return false;
-    if (mode == isolation::always) return true;
+    // What is not a regular file fails in the caller's own checks (opened_file), with their
+    // messages. Any other file libhdf5 is about to parse: a seal is no reason to trust it, as
+    // anyone can recompute one (h5ser::load decides for itself: parses_in_child).
     std::error_code ec;
-    // What is not a regular file fails in the loader's own checks, with their messages.
-    if (!std::filesystem::is_regular_file(path, ec)) return false;
-    return !has_seal(path);
+    return std::filesystem::is_regular_file(path, ec);
 }
 
 H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes) {
     if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
         char* end = nullptr;
         const double seconds = std::strtod(text, &end);
-        if (end != text && seconds > 0 && seconds < 1e7) return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        while (end && *end == ' ') ++end;
+        if (end == text || !end || *end != '\0' || !(seconds > 0) || seconds >= 1e7)
+            throw error(std::string("H5SER_ISOLATION_TIME_LIMIT"),
+                        problem{errc::isolation_failed, {}, {}, "a number of seconds above 0 (such as 2.5)", "'" + std::string(text) + "'",
+                                "the environment variable sets the time limit of isolated parses; unset it for the default"});
+        return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(std::ceil(seconds * 1000))));
     }
-    return std::chrono::milliseconds(30'000 + static_cast<long long>(bytes / ((std::uint64_t{8} << 20) / 1000)));
+    // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
+    // fraction of that, from a cold disk or under sanitizers.
+    return std::chrono::milliseconds(5'000 + std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
 }
 
 H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
     return error(file, problem{errc::isolation_failed, {}, {}, {}, {},
-                               "the child process that parsed it (as every file h5ser did not seal) " + std::move(what)});
+                               "the child process that parsed it (as every file not declared trusted) " + std::move(what)});
 }
 
 H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
@@ -8932,9 +9464,20 @@ H5SER_CORE_INLINE scratch_file::scratch_file(const std::string& for_file) {
     struct statvfs shm {};
     if (::statvfs("/dev/shm", &shm) == 0 && static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
         directory = "/dev/shm";
-    path_ = directory + "/h5ser-isolated-load-" + std::to_string(::getpid()) + "-XXXXXX";
+    const std::string prefix = "h5ser-isolated-load-";
+    path_ = directory + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";
     fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
     if (fd_ < 0) throw_io(for_file, "cannot create a scratch file in '" + directory + "' for the isolated load", errno);
+    (void)lock_temporary(fd_);
+    // A caller killed during an isolated load left its scratch file: memory, in /dev/shm. Remove
+    // those nobody holds (as a save removes the temporaries of saves killed before their commit).
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0 || it->path() == path_) continue;
+        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        std::error_code ignored;
+        if (!temporary_in_use(it->path().string(), pid)) std::filesystem::remove(it->path(), ignored);
+    }
 }
 
 H5SER_CORE_INLINE scratch_file::~scratch_file() {
@@ -9020,15 +9563,12 @@ H5SER_CORE_INLINE H5I_type_t file_tree::object_type(const tree_group& group, con
 }
 
 H5SER_CORE_INLINE const manifest_record* file_tree::attribute(const tree_group& group, std::string_view name) const {
-    if (!contents_) return nullptr;  // with a manifest, every group has its entry
-    for (const std::size_t i : group.entry_->attributes)
-        if (contents_->records()[i].name == name) return &contents_->records()[i];
-    return nullptr;
+    return contents_ ? contents_->attribute(group.path_, name) : nullptr;
 }
 
 H5SER_CORE_INLINE hid_t file_tree::hdf5_group(const tree_group& group, const where& at) {
     if (group.id_) return group.id_.get();
-    if (!file_) file_ = checked(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
+    if (!file_) file_ = opened_->open_hdf5(file_access(at).get(), at);
     group.id_ = checked(H5Gopen2(file_.get(), group.path_.c_str(), H5P_DEFAULT), at, "cannot open group");
     return group.id_.get();
 }
@@ -9044,24 +9584,14 @@ H5SER_CORE_INLINE hid_t file_tree::hdf5_group(const tree_group& group, const whe
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> mapped_file::map(const std::string& path, std::uint64_t expected_size) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw_io(path, "cannot open the file to map it", errno);
+H5SER_CORE_INLINE std::shared_ptr<const mapped_file> mapped_file::map(const opened_file& file, std::uint64_t expected_size) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int err = errno;
-        ::close(fd);
-        throw_io(path, "cannot stat the file to map it", err);
-    }
-    if (static_cast<std::uint64_t>(st.st_size) != expected_size) {
-        ::close(fd);
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", std::to_string(expected_size) + " bytes",
-                                  std::to_string(st.st_size) + " bytes", "the file changed while it was being loaded"});
-    }
-    void* base = ::mmap(nullptr, static_cast<std::size_t>(expected_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    const int err = errno;
-    ::close(fd);  // the mapping keeps the file (its inode) alive
-    if (base == MAP_FAILED) throw_io(path, "cannot map the file", err);
+    if (::fstat(file.fd(), &st) != 0) throw_io(file.path(), "cannot stat the file to map it", errno);
+    if (static_cast<std::uint64_t>(st.st_size) != expected_size)
+        throw file_changed_error(file.path(), "it had " + std::to_string(expected_size) + " bytes, then " + std::to_string(st.st_size));
+    // The mapping keeps the file (its inode) alive once the descriptor is closed.
+    void* base = ::mmap(nullptr, static_cast<std::size_t>(expected_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd(), 0);
+    if (base == MAP_FAILED) throw_io(file.path(), "cannot map the file", errno);
     return std::shared_ptr<const mapped_file>(new mapped_file(base, expected_size));
 }
 
@@ -9072,7 +9602,6 @@ H5SER_CORE_INLINE mapped_file::~mapped_file() { ::munmap(base_, static_cast<std:
 // ---- h5ser/detail/load_walk-inl.hpp ------------------------------------------------------------
 // h5ser/detail/load_walk-inl.hpp: definitions of h5ser/detail/load_walk.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
-
 
 
 namespace h5ser::detail {
@@ -9091,7 +9620,11 @@ H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view f
                                       const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
     // rank == dynamic_rank: a tensor whose rank is known only at run time takes any (and is unsized).
     const bool rank_ok = !shape.null && (rank == dynamic_rank || (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank)));
-    bool shape_ok = rank_ok;
+    // No tensor type indexes past PTRDIFF_MAX (Eigen asserts): a file may still say so, for a
+    // tensor of zero elements.
+    const bool indexable = std::all_of(shape.dims.begin(), shape.dims.end(),
+                                       [](auto d) { return static_cast<std::uint64_t>(d) <= static_cast<std::uint64_t>(PTRDIFF_MAX); });
+    bool shape_ok = rank_ok && indexable;
     for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
     const bool dtype_ok = found_dtype == dtype;
     if (dtype_ok && shape_ok) return true;
@@ -9165,23 +9698,12 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     checks.clear();
 }
 
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, const manifest& contents) {
-    std::shared_ptr<const mapped_file> mapping = mapped_file::map(path, contents.file_size());
-    // The mapping must be the file whose manifest was read (not one renamed over it since).
-    const std::uint64_t ranges = load_u64(mapping->data() + 32);
-    const std::uint64_t at = seal_header_size + 16 * ranges;
-    if (at > mapping->size() || contents.size_bytes() > mapping->size() - at ||
-        std::memcmp(mapping->data() + at, contents.bytes(), contents.size_bytes()) != 0) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {}, "the file changed while it was being loaded"});
-    }
-    return mapping;
-}
-
-H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& path) noexcept {
-    try {
-        return verify_seal(path);
-    } catch (...) {
-        return std::nullopt;  // not verifying: a damaged seal or manifest only means no mapping
+H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
+                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
+    digests.add_tensor(at.h5, dtype, dims, rank, hash);
+    if (hash != r.checksum) {
+        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
+                      "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
     }
 }
 
@@ -9194,12 +9716,6 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
         problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + read.hex(),
                       "the tensors differ from what was saved"});
     }
-}
-
-H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    return ec ? 0 : size;
 }
 
 }  // namespace h5ser::detail
@@ -9361,7 +9877,14 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node) {
 namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
-    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+    // An intact format-2 file says it in its manifest, which needs no libhdf5; any other file is
+    // parsed in a child process (see detail/isolation.hpp).
+    if (!detail::in_isolated_child()) {
+        const detail::opened_file file = detail::opened_file::open(path);
+        const detail::seal_check seal = detail::check_seal(file, true);
+        if (seal.contents) return detail::to_hex(seal.contents->fingerprint());
+    }
+    if (detail::needs_isolation(detail::isolation::hdf5_parses, path))
         return detail::run_isolated<std::string>(path, [&](const progress_callback&) { return file_fingerprint(path); });
     detail::hdf5_scope hdf5;
     detail::handle file = detail::open_for_reading(path);
@@ -9455,7 +9978,7 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
-    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+    if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation.hpp
         return detail::run_isolated<verify_report>(path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
     detail::hdf5_scope hdf5;
     verify_report report;
@@ -9531,9 +10054,20 @@ H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::latest() 
 
 H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::best() const {
     std::optional<checkpoint_info> best;
-    for (auto& c : list())
-        if (c.metric && (!best || !better(*best->metric, *c.metric))) best = std::move(c);
+    for (auto& c : list())  // a NaN metric (a diverged run) is no metric: it is never the best
+        if (c.metric && !std::isnan(*c.metric) && (!best || !better(*best->metric, *c.metric))) best = std::move(c);
     return best;
+}
+
+H5SER_CORE_INLINE std::string checkpoint_directory::path_for_new(std::uint64_t step) const {
+    const auto all = scan();
+    if (!all.empty() && all.back().step > step)
+        throw error(path_for(step), problem{errc::io, {}, {}, "a step of at least " + std::to_string(all.back().step),
+                                            "step " + std::to_string(step),
+                                            "the directory holds a newer checkpoint (" + all.back().path +
+                                                "), which would stay the latest; to resume a run from an earlier step, remove "
+                                                "the newer checkpoints or save into another directory"});
+    return path_for(step);
 }
 
 H5SER_CORE_INLINE std::string checkpoint_directory::path_for(std::uint64_t step) const {
@@ -9544,7 +10078,7 @@ H5SER_CORE_INLINE std::string checkpoint_directory::path_for(std::uint64_t step)
 
 H5SER_CORE_INLINE void checkpoint_directory::saved(const std::string& path) const {
     write_latest_pointer(std::filesystem::path(path).filename().string());
-    prune();
+    prune(path);
 }
 
 // The checkpoint files in the directory, oldest first, without opening them (no metrics).
@@ -9561,28 +10095,46 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> checkpoint_directory::step_of(con
     if (name.size() < 9 || name.rfind("ckpt-", 0) != 0 || name.substr(name.size() - 3) != ".h5") return std::nullopt;
     const std::string digits = name.substr(5, name.size() - 8);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoull(digits);
+    std::uint64_t step = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;  // more than 64 bits: not one of ours
+    return step;
 }
 
 H5SER_CORE_INLINE std::optional<double> checkpoint_directory::read_metric(const std::string& path) {
-    // A checkpoint h5ser sealed, and whose seal holds, before HDF5 parses it: a damaged or foreign
-    // file in the directory has no metric (its restore reports what is wrong with it).
+    // From the manifest of a checkpoint h5ser sealed, whose seal holds: no libhdf5. A damaged or
+    // foreign file in the directory has no metric (its restore reports what is wrong with it);
+    // a format-1 checkpoint (no manifest) is read in a child process, as every libhdf5 parse.
     try {
-        if (!verify_seal(path)) return std::nullopt;
+        const opened_file file = opened_file::open(path);
+        const seal_check seal = check_seal(file, true);
+        if (seal.status != seal_status::intact) return std::nullopt;
+        problem_list problems;
+        const where at{path, {}, "/"};
+        // Checkpoints list their step and metric in the manifest; older ones did not, and are
+        // read through HDF5.
+        if (seal.contents && seal.contents->attribute("/", step_attribute)) {
+            const manifest_record* r = seal.contents->attribute("/", metric_attribute);
+            return r ? decode_attribute<double>(*r, at, problems) : std::nullopt;
+        }
+        struct stored_metric {  // what the isolated child sends back
+            bool present = false;
+            double value = 0;
+        };
+        const auto read = [&]() -> stored_metric {
+            hdf5_scope hdf5;
+            const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+            if (H5Aexists(hdf5_file.get(), metric_attribute) <= 0) return {};
+            const auto value = read_attribute<double>(hdf5_file.get(), metric_attribute, at, problems);
+            return value ? stored_metric{true, *value} : stored_metric{};
+        };
+        const stored_metric metric = needs_isolation(isolation::hdf5_parses, path)
+                                         ? run_isolated<stored_metric>(path, [&](const progress_callback&) { return read(); })
+                                         : read();
+        return metric.present ? std::optional<double>(metric.value) : std::nullopt;
     } catch (const error&) {
         return std::nullopt;
     }
-    hdf5_scope hdf5;
-    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (id < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return std::nullopt;
-    }
-    handle file(id);
-    const where at{path, {}, "/"};
-    if (H5Aexists(file.get(), metric_attribute) <= 0) return std::nullopt;
-    problem_list problems;
-    return read_attribute<double>(file.get(), metric_attribute, at, problems);
 }
 
 // `latest` names the newest checkpoint for people and tools; restore_latest() does not need it.
@@ -9598,14 +10150,16 @@ H5SER_CORE_INLINE void checkpoint_directory::write_latest_pointer(const std::str
     out.commit();
 }
 
-H5SER_CORE_INLINE void checkpoint_directory::prune() const {
+H5SER_CORE_INLINE void checkpoint_directory::prune(const std::string& just_saved) const {
     if (options_.keep_last == 0) return;
     auto all = list();
     std::vector<bool> keep(all.size(), false);
     for (std::size_t i = 0; i < all.size() && i < options_.keep_last; ++i) keep[all.size() - 1 - i] = true;
     std::vector<std::size_t> ranked;
-    for (std::size_t i = 0; i < all.size(); ++i)
-        if (all[i].metric) ranked.push_back(i);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (all[i].metric && !std::isnan(*all[i].metric)) ranked.push_back(i);
+        if (all[i].path == just_saved) keep[i] = true;
+    }
     std::stable_sort(ranked.begin(), ranked.end(), [&](std::size_t a, std::size_t b) {
         return better(*all[a].metric, *all[b].metric) || (*all[a].metric == *all[b].metric && a > b);
     });

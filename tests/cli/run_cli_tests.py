@@ -45,6 +45,25 @@ def write_h5py_leaky(path):
         f["elsewhere"] = h5py.ExternalLink("other.h5", "/secrets")
 
 
+def forge_seal(src, dst):
+    """Puts a valid h5ser seal on a file h5ser did not write (a 4 KiB userblock in front, which HDF5
+    skips), as anyone can: the seal detects damage, it is no signature. False without xxhash."""
+    try:
+        import xxhash
+    except ImportError:
+        return False
+    body = pathlib.Path(src).read_bytes()
+    userblock = 4096
+    seal = bytearray(userblock)
+    seal[0:16] = b"h5ser seal v1\0\0\0"
+    seal[16:24] = userblock.to_bytes(8, "little")
+    seal[24:32] = (userblock + len(body)).to_bytes(8, "little")
+    seal[40:48] = xxhash.xxh3_64(body).intdigest().to_bytes(8, "little")  # no data ranges
+    seal[48:56] = xxhash.xxh3_64(bytes(seal[0:48])).intdigest().to_bytes(8, "little")
+    pathlib.Path(dst).write_bytes(bytes(seal) + body)
+    return True
+
+
 def main():
     h5ser, make_files, fixtures = sys.argv[1:4]
     update = "--update" in sys.argv[4:]
@@ -56,12 +75,15 @@ def main():
         write_h5py_leaky(f"{tmp}/h5py_leaky.h5")
         # A format-1 file written by h5ser 0.1.0 (test data): every command reads it, convert makes it format 2.
         shutil.copy(pathlib.Path(__file__).resolve().parent.parent / "data" / "format1" / "full_model.h5", f"{tmp}/format1.h5")
+        sealed_crasher = False
         if keras.is_dir():
             # The issue's reproducer: this bit makes libhdf5 1.10.8 crash (SIGSEGV in H5HG_read) when
             # `h5ser ls` reads the file in place; in the child process the tool reports it instead.
             data = bytearray((keras / "k3.14_legacy_mlp_adam.h5").read_bytes())
             data[6565] ^= 1 << 4
             pathlib.Path(f"{tmp}/keras_crashing.h5").write_bytes(bytes(data))
+            # The same file with a forged seal: before, the tool trusted the seal and crashed.
+            sealed_crasher = forge_seal(f"{tmp}/keras_crashing.h5", f"{tmp}/sealed_crashing.h5")
         cases = [
             ("ls", ["ls", "model.h5"]),
             ("ls_json", ["ls", "model.h5", "--json"]),
@@ -116,6 +138,8 @@ def main():
             ("ls_keras_crashing_file", ["ls", "keras_crashing.h5"]),
             ("ls_keras_2.3.1_trusted", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "--trusted"]),
         ]
+        if keras.is_dir() and sealed_crasher:
+            keras_cases += [("ls_forged_seal_on_crasher", ["ls", "sealed_crashing.h5"])]
         if keras.is_dir():
             cases += keras_cases
         else:

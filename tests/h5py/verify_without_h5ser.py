@@ -191,8 +191,11 @@ def verify(path):
                 raise Refused("manifest: fingerprint differs from the root attribute")
             # The manifest lists exactly what h5py sees below the root, in save order, and the
             # root's attributes that are fields.
+            # A checkpoint's step and metric are listed too (format.md; older checkpoints lack them).
+            listed_root = {r["name"] for r in records if r["kind"] == "attribute" and r["path"] == "/"}
             expected = [("attribute", "/", (a, f.attrs[a])) for a in f.attrs
-                        if not (a.startswith("h5ser_") or a in RESERVED_ROOT)]
+                        if not (a.startswith("h5ser_") or a in RESERVED_ROOT)
+                        or (a in ("h5ser_checkpoint_step", "h5ser_checkpoint_metric") and a in listed_root)]
             expected += list(walk(f, "/", version))
             seen = [(r["kind"], r["path"]) for r in records]
             if sorted(seen) != sorted((k, p) for k, p, _ in expected):

@@ -30,5 +30,7 @@ int main(int argc, char** argv) {
     m.adam->iterations = 12;
     h5ser::save(m, dir + "/full.h5");
     h5ser::save<h5ser::weights_only>(m, dir + "/weights.h5");
+    // A checkpoint, whose manifest lists its step and metric as root attributes (docs/format.md).
+    h5ser::checkpoint_manager<decltype(m)>(dir, {.keep_last = 0}).save(m, 7, 0.25);
     return 0;
 }

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <vector>
 
 #include "h5ser/detail/background_save.hpp"
 
@@ -95,6 +97,53 @@ H5SER_CORE_INLINE void background_saver::release_staging() {
     const std::lock_guard lock(mutex_);
     if (thread_.joinable()) thread_.join();
     staging_.release();
+}
+
+namespace saves_in_flight {
+
+/// A path as the key of its saves: absolute and lexically normal, so that "m.h5" and "./m.h5" meet
+/// (symbolic links are not resolved: a save replaces the link itself, see docs/integrity.md).
+inline std::string key_of(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    return (ec ? std::filesystem::path(path) : absolute).lexically_normal().string();
+}
+
+struct registry {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::weak_ptr<save_job>>> jobs;  ///< by key_of its path
+};
+
+inline registry& the_registry() {
+    static registry* r = new registry;  // never destroyed: savers may finish during static destruction
+    return *r;
+}
+
+}  // namespace saves_in_flight
+
+H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job) {
+    auto& r = saves_in_flight::the_registry();
+    std::string key = saves_in_flight::key_of(job->path());
+    const std::lock_guard lock(r.mutex);
+    std::erase_if(r.jobs, [](const auto& entry) {
+        const auto j = entry.second.lock();
+        return !j || j->done();
+    });
+    r.jobs.emplace_back(std::move(key), job);
+}
+
+H5SER_CORE_INLINE void settle_saves_of(const std::string& path) {
+    if (on_saver_thread() || in_isolated_child()) return;
+    auto& r = saves_in_flight::the_registry();
+    std::vector<std::shared_ptr<save_job>> waiting;
+    {
+        const std::lock_guard lock(r.mutex);
+        if (r.jobs.empty()) return;
+        const std::string key = saves_in_flight::key_of(path);
+        for (const auto& [k, weak] : r.jobs)
+            if (const auto j = weak.lock(); j && k == key && !j->done()) waiting.push_back(j);
+    }
+    for (const auto& j : waiting) j->wait_quietly();
 }
 
 H5SER_CORE_INLINE background_saver& process_saver() {

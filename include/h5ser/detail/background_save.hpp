@@ -22,6 +22,12 @@ namespace h5ser::detail {
 /// it starts (the hashing helper) inherit it.
 H5SER_CORE_INLINE void lower_this_threads_priority() noexcept;
 
+/// Is the calling thread one a background_saver writes on?
+inline bool& on_saver_thread() noexcept {
+    static thread_local bool flag = false;
+    return flag;
+}
+
 /// What the caller and the thread writing one save share: whether it is done, and how it ended.
 class save_job {
 public:
@@ -49,6 +55,10 @@ private:
     bool seen_ = false;         // guarded by mutex_
 };
 
+/// Registers `job`, a save started in the background, as in flight for its path until it is done:
+/// see settle_saves_of.
+H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job);
+
 /// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
 /// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
 /// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
@@ -72,6 +82,7 @@ public:
         std::unique_ptr<model_snapshot> taken = snapshot(staging_);
         auto job = std::make_shared<save_job>(taken->path());
         launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
+        register_in_flight(job);
         return job;
     }
 
@@ -97,6 +108,7 @@ private:
     template <class Work>
     void launch(const std::shared_ptr<save_job>& job, Work work) {
         thread_ = std::thread([job, work = std::move(work)]() mutable {
+            on_saver_thread() = true;
             lower_this_threads_priority();
             std::exception_ptr error;
             {
@@ -117,6 +129,13 @@ private:
     std::shared_ptr<save_job> job_;  // the last save started
     staging_buffer staging_;
 };
+
+/// Waits (without rethrowing: its error is for whoever waits on that save) for every save of
+/// `path` this process started in the background and has not finished, so that a later save or
+/// load of the same path comes after it: a save_async(v1, p) followed by save(v2, p) leaves v2,
+/// and a load after save_async sees what it saved. Not on a saver's own thread (its saves are
+/// one at a time) and not in an isolated child (which has no saver threads).
+H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
 
 /// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
 /// is destroyed (waiting for a save in flight) before HDF5 shuts down at exit.

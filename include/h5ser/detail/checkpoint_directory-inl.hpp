@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +16,9 @@
 #include "h5ser/detail/checkpoint_directory.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/isolation.hpp"
+#include "h5ser/detail/manifest.hpp"
+#include "h5ser/detail/opened_file.hpp"
 
 namespace h5ser::detail {
 
@@ -39,9 +44,20 @@ H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::latest() 
 
 H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::best() const {
     std::optional<checkpoint_info> best;
-    for (auto& c : list())
-        if (c.metric && (!best || !better(*best->metric, *c.metric))) best = std::move(c);
+    for (auto& c : list())  // a NaN metric (a diverged run) is no metric: it is never the best
+        if (c.metric && !std::isnan(*c.metric) && (!best || !better(*best->metric, *c.metric))) best = std::move(c);
     return best;
+}
+
+H5SER_CORE_INLINE std::string checkpoint_directory::path_for_new(std::uint64_t step) const {
+    const auto all = scan();
+    if (!all.empty() && all.back().step > step)
+        throw error(path_for(step), problem{errc::io, {}, {}, "a step of at least " + std::to_string(all.back().step),
+                                            "step " + std::to_string(step),
+                                            "the directory holds a newer checkpoint (" + all.back().path +
+                                                "), which would stay the latest; to resume a run from an earlier step, remove "
+                                                "the newer checkpoints or save into another directory"});
+    return path_for(step);
 }
 
 H5SER_CORE_INLINE std::string checkpoint_directory::path_for(std::uint64_t step) const {
@@ -52,7 +68,7 @@ H5SER_CORE_INLINE std::string checkpoint_directory::path_for(std::uint64_t step)
 
 H5SER_CORE_INLINE void checkpoint_directory::saved(const std::string& path) const {
     write_latest_pointer(std::filesystem::path(path).filename().string());
-    prune();
+    prune(path);
 }
 
 // The checkpoint files in the directory, oldest first, without opening them (no metrics).
@@ -69,28 +85,46 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> checkpoint_directory::step_of(con
     if (name.size() < 9 || name.rfind("ckpt-", 0) != 0 || name.substr(name.size() - 3) != ".h5") return std::nullopt;
     const std::string digits = name.substr(5, name.size() - 8);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoull(digits);
+    std::uint64_t step = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;  // more than 64 bits: not one of ours
+    return step;
 }
 
 H5SER_CORE_INLINE std::optional<double> checkpoint_directory::read_metric(const std::string& path) {
-    // A checkpoint h5ser sealed, and whose seal holds, before HDF5 parses it: a damaged or foreign
-    // file in the directory has no metric (its restore reports what is wrong with it).
+    // From the manifest of a checkpoint h5ser sealed, whose seal holds: no libhdf5. A damaged or
+    // foreign file in the directory has no metric (its restore reports what is wrong with it);
+    // a format-1 checkpoint (no manifest) is read in a child process, as every libhdf5 parse.
     try {
-        if (!verify_seal(path)) return std::nullopt;
+        const opened_file file = opened_file::open(path);
+        const seal_check seal = check_seal(file, true);
+        if (seal.status != seal_status::intact) return std::nullopt;
+        problem_list problems;
+        const where at{path, {}, "/"};
+        // Checkpoints list their step and metric in the manifest; older ones did not, and are
+        // read through HDF5.
+        if (seal.contents && seal.contents->attribute("/", step_attribute)) {
+            const manifest_record* r = seal.contents->attribute("/", metric_attribute);
+            return r ? decode_attribute<double>(*r, at, problems) : std::nullopt;
+        }
+        struct stored_metric {  // what the isolated child sends back
+            bool present = false;
+            double value = 0;
+        };
+        const auto read = [&]() -> stored_metric {
+            hdf5_scope hdf5;
+            const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+            if (H5Aexists(hdf5_file.get(), metric_attribute) <= 0) return {};
+            const auto value = read_attribute<double>(hdf5_file.get(), metric_attribute, at, problems);
+            return value ? stored_metric{true, *value} : stored_metric{};
+        };
+        const stored_metric metric = needs_isolation(isolation::hdf5_parses, path)
+                                         ? run_isolated<stored_metric>(path, [&](const progress_callback&) { return read(); })
+                                         : read();
+        return metric.present ? std::optional<double>(metric.value) : std::nullopt;
     } catch (const error&) {
         return std::nullopt;
     }
-    hdf5_scope hdf5;
-    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (id < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return std::nullopt;
-    }
-    handle file(id);
-    const where at{path, {}, "/"};
-    if (H5Aexists(file.get(), metric_attribute) <= 0) return std::nullopt;
-    problem_list problems;
-    return read_attribute<double>(file.get(), metric_attribute, at, problems);
 }
 
 // `latest` names the newest checkpoint for people and tools; restore_latest() does not need it.
@@ -106,14 +140,16 @@ H5SER_CORE_INLINE void checkpoint_directory::write_latest_pointer(const std::str
     out.commit();
 }
 
-H5SER_CORE_INLINE void checkpoint_directory::prune() const {
+H5SER_CORE_INLINE void checkpoint_directory::prune(const std::string& just_saved) const {
     if (options_.keep_last == 0) return;
     auto all = list();
     std::vector<bool> keep(all.size(), false);
     for (std::size_t i = 0; i < all.size() && i < options_.keep_last; ++i) keep[all.size() - 1 - i] = true;
     std::vector<std::size_t> ranked;
-    for (std::size_t i = 0; i < all.size(); ++i)
-        if (all[i].metric) ranked.push_back(i);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (all[i].metric && !std::isnan(*all[i].metric)) ranked.push_back(i);
+        if (all[i].path == just_saved) keep[i] = true;
+    }
     std::stable_sort(ranked.begin(), ranked.end(), [&](std::size_t a, std::size_t b) {
         return better(*all[a].metric, *all[b].metric) || (*all[a].metric == *all[b].metric && a > b);
     });

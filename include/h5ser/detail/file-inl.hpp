@@ -6,7 +6,7 @@
 #include <random>
 
 #include "h5ser/detail/file.hpp"
-#include "h5ser/detail/seal.hpp"  // verify_seal
+#include "h5ser/detail/seal.hpp"  // check_seal
 
 namespace h5ser::detail {
 
@@ -27,28 +27,27 @@ H5SER_CORE_INLINE handle writer_file_access(const where& at) {
     return fapl;
 }
 
-H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-        throw error(path, problem{errc::file_not_found, {}, {}, {}, {}, "no such file"});
-    }
-    if (std::filesystem::is_directory(path, ec)) {
-        throw error(path, problem{errc::io, {}, {}, {}, {}, "is a directory, not a file"});
-    }
+H5SER_CORE_INLINE std::optional<manifest> check_opened(const opened_file& file, bool check_seal) {
     std::optional<manifest> contents;
-    if (check_seal) contents = verify_seal(path);
-    if (H5Fis_hdf5(path.c_str()) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
+    if (check_seal) {
+        seal_check seal = detail::check_seal(file, true);
+        if (seal.damage) throw *seal.damage;
+        contents = std::move(seal.contents);
     }
+    if (!has_hdf5_signature(file)) throw error(file.path(), problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     return contents;
+}
+
+H5SER_CORE_INLINE std::optional<manifest> check_readable(const std::string& path, bool check_seal) {
+    return check_opened(opened_file::open(path), check_seal);
 }
 
 H5SER_CORE_INLINE handle open_for_reading(const std::string& path, bool check_seal, std::optional<manifest>* contents) {
     const where at{path, {}, "/"};
-    std::optional<manifest> checked_contents = check_readable(path, check_seal);
+    const opened_file file = opened_file::open(path);
+    std::optional<manifest> checked_contents = check_opened(file, check_seal);
     if (contents) *contents = std::move(checked_contents);
-    return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
+    return file.open_hdf5(file_access(at).get(), at);
 }
 
 H5SER_CORE_INLINE handle open_root(hid_t file, const std::string& path) {
@@ -64,6 +63,33 @@ H5SER_CORE_INLINE void fsync_path(const std::string& path, bool directory, const
     if (rc != 0) throw_io(file, "fsync of '" + path + "' failed", err);
 }
 
+H5SER_CORE_INLINE std::string temporary_stem(std::string_view name) {
+    // ".tmp-" + a PID (at most 10 digits) + "-" + 16 hex digits: 32 bytes at most.
+    constexpr std::size_t suffix = 32, name_max = 255, hash_text = 17;  // "~" + 16 hex digits
+    if (name.size() + suffix <= name_max) return std::string(name);
+    return std::string(name.substr(0, name_max - suffix - hash_text)) + "~" + to_hex(hash_bytes(name.data(), name.size()));
+}
+
+H5SER_CORE_INLINE bool lock_temporary(int fd) noexcept {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;  // the whole file: l_start = l_len = 0
+    return ::fcntl(fd, F_OFD_SETLK, &lock) == 0;
+}
+
+H5SER_CORE_INLINE bool temporary_in_use(const std::string& path, long pid) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return errno != ENOENT;  // gone already, or not ours to judge
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    const bool asked = ::fcntl(fd, F_OFD_GETLK, &lock) == 0;
+    ::close(fd);
+    if (asked) return lock.l_type != F_UNLCK;  // its writer holds the lock while it lives
+    // Without locks, the PID is all there is: alive here, or a writer elsewhere.
+    return pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
 H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
                                                    const std::function<bool(std::string_view name)>& is_target) {
     constexpr std::string_view marker = ".tmp-";
@@ -77,30 +103,64 @@ H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& 
         if (dash == std::string::npos || dash == 0 || rest.find_first_not_of("0123456789") != dash) continue;
         const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
         std::error_code ignored;
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), ignored);
+        if (!temporary_in_use(it->path().string(), pid)) std::filesystem::remove(it->path(), ignored);
     }
 }
 
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
     const std::filesystem::path path(target);
-    const std::string name = path.filename().string();
+    const std::string stem = temporary_stem(path.filename().string());
     remove_stale_temporaries_in(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
-                                [&](std::string_view candidate) { return candidate == name; });
+                                [&](std::string_view candidate) { return candidate == stem; });
 }
 
+namespace file_detail {
+
+/// `path` with symbolic links followed (up to 40, as the kernel does): the file a save replaces.
+inline std::string follow_links(const std::string& path) {
+    std::filesystem::path at(path);
+    for (int i = 0; i < 40; ++i) {
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(at, ec)) return at.string();
+        const std::filesystem::path link = std::filesystem::read_symlink(at, ec);
+        if (ec) return at.string();
+        at = link.is_absolute() ? link : at.parent_path() / link;
+    }
+    throw error(path, problem{errc::io, {}, {}, {}, {}, "too many levels of symbolic links"});
+}
+
+}  // namespace file_detail
+
 H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::move(target)) {
+    destination_ = file_detail::follow_links(target_);
+    check_target_path(destination_);
     std::random_device entropy;
     const std::uint64_t salt = (std::uint64_t{entropy()} << 32) ^ entropy();
-    temp_ = target_ + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt);
-    const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+    const std::filesystem::path destination(destination_);
+    const std::filesystem::path dir = destination.parent_path();
     directory_ = dir.empty() ? std::string(".") : dir.string();
-    remove_stale_temporaries(target_);
+    temp_ = (dir / (temporary_stem(destination.filename().string()) + ".tmp-" + std::to_string(::getpid()) + "-" + to_hex(salt))).string();
+    remove_stale_temporaries(destination_);
+    // The temporary exists and is locked from here on, so that no other save's sweep takes it for
+    // the leftover of a dead one.
+    lock_fd_ = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (lock_fd_ < 0) throw_io(target_, "cannot create a file in '" + directory_ + "'", errno);
+    // Without locks, temporary_in_use falls back to the PID. Another save's sweep may have taken
+    // the file in the instant before the lock: then the name leads elsewhere, and it is made again.
+    for (int attempt = 0; lock_temporary(lock_fd_) && attempt < 3; ++attempt) {
+        struct stat held {}, named {};
+        if (::fstat(lock_fd_, &held) == 0 && ::stat(temp_.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+            break;
+        ::close(lock_fd_);
+        lock_fd_ = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (lock_fd_ < 0) throw_io(target_, "cannot create a file in '" + directory_ + "'", errno);
+    }
     // The new copy is written while the old one still exists, so its pages need memory beyond the
     // old file's cached pages, which a program that truncates and rewrites its file reuses. Fresh
     // memory is slow to come by on VMs: replacing a 1 GiB file took 1.5-3.0 s against 0.55 s for a
     // truncating rewrite (bench_one_big, ext4 in RAM without discard), and as long as the rewrite
     // once the old copy's pages are dropped first. The old file stays on disk, intact.
-    drop_cached_pages(target_);
+    drop_cached_pages(destination_);
 }
 
 H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept {
@@ -121,7 +181,7 @@ H5SER_CORE_INLINE void atomic_file::start_writeback() noexcept {
 
 H5SER_CORE_INLINE void atomic_file::commit() {
     fsync_path(temp_, false, target_);
-    if (durability().rename(temp_.c_str(), target_.c_str()) != 0)
+    if (durability().rename(temp_.c_str(), destination_.c_str()) != 0)
         throw_io(target_, "cannot rename '" + temp_ + "' over the target", errno);
     committed_ = true;
     fsync_path(directory_, true, target_);
@@ -139,9 +199,8 @@ H5SER_CORE_INLINE void check_target_path(const std::string& target) {
 }
 
 H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::string& target, std::uint64_t userblock, file_style style,
-                                          hid_t fapl, bool truncate) {
+                                          hid_t fapl) {
     const where at{target, {}, "/"};
-    const std::filesystem::path dir = std::filesystem::path(target).parent_path();
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     // The root group lists its members in creation (field) order too, like every other group.
     if (style == file_style::h5ser)
@@ -149,21 +208,12 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
               "H5Pset_link_creation_order");
     check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
-    const hid_t id = H5Fcreate(temp.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl.get(), fapl);
-    if (id < 0 && truncate) throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
-    if (id < 0) {
-        // HDF5's own message names the errno only deep in its stack; check it ourselves first.
-        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        const int err = errno;
-        if (fd >= 0) {
-            ::close(fd);
-            ::unlink(temp.c_str());
-        } else {
-            H5Eclear2(H5E_DEFAULT);
-            throw_io(target, "cannot create a file in '" + (dir.empty() ? std::string(".") : dir.string()) + "'", err);
-        }
-        throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
-    }
+    // HDF5's flock() would conflict with the temporary's own lock where the file system emulates
+    // flock() with byte-range locks (NFS).
+    const handle access = checked(H5Pcopy(fapl), at, "H5Pcopy(file access)");
+    check(H5Pset_file_locking(access.get(), false, true), at, "H5Pset_file_locking");
+    const hid_t id = H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, fcpl.get(), access.get());
+    if (id < 0) throw_hdf5(at, "cannot create file '" + temp + "'", errc::io);
     return handle(id);
 }
 

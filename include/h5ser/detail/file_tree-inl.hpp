@@ -69,15 +69,12 @@ H5SER_CORE_INLINE H5I_type_t file_tree::object_type(const tree_group& group, con
 }
 
 H5SER_CORE_INLINE const manifest_record* file_tree::attribute(const tree_group& group, std::string_view name) const {
-    if (!contents_) return nullptr;  // with a manifest, every group has its entry
-    for (const std::size_t i : group.entry_->attributes)
-        if (contents_->records()[i].name == name) return &contents_->records()[i];
-    return nullptr;
+    return contents_ ? contents_->attribute(group.path_, name) : nullptr;
 }
 
 H5SER_CORE_INLINE hid_t file_tree::hdf5_group(const tree_group& group, const where& at) {
     if (group.id_) return group.id_.get();
-    if (!file_) file_ = checked(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
+    if (!file_) file_ = opened_->open_hdf5(file_access(at).get(), at);
     group.id_ = checked(H5Gopen2(file_.get(), group.path_.c_str(), H5P_DEFAULT), at, "cannot open group");
     return group.id_.get();
 }

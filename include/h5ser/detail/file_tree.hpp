@@ -18,6 +18,7 @@
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/manifest.hpp"
+#include "h5ser/detail/opened_file.hpp"
 #include "h5ser/detail/problems.hpp"
 
 namespace h5ser::detail {
@@ -42,9 +43,9 @@ class file_tree {
 public:
     /// The tree of the HDF5 file `path`, open as `file`.
     file_tree(std::string path, handle file) : path_(std::move(path)), file_(std::move(file)) {}
-    /// The tree `contents` lists, the checked manifest of the sealed file `path`; HDF5 opens the
-    /// file only when hdf5_group() is called.
-    file_tree(std::string path, const manifest& contents) : path_(std::move(path)), contents_(&contents) {}
+    /// The tree `contents` lists, the checked manifest of the sealed file `opened`; HDF5 opens
+    /// the file (checking it is `opened`) only when hdf5_group() is called.
+    file_tree(const opened_file& opened, const manifest& contents) : path_(opened.path()), opened_(&opened), contents_(&contents) {}
 
     file_tree(const file_tree&) = delete;
     file_tree& operator=(const file_tree&) = delete;
@@ -71,6 +72,7 @@ public:
 private:
     std::string path_;
     handle file_;
+    const opened_file* opened_ = nullptr;
     const manifest* contents_ = nullptr;
 };
 

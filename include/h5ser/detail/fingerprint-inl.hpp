@@ -14,7 +14,14 @@
 namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
-    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+    // An intact format-2 file says it in its manifest, which needs no libhdf5; any other file is
+    // parsed in a child process (see detail/isolation.hpp).
+    if (!detail::in_isolated_child()) {
+        const detail::opened_file file = detail::opened_file::open(path);
+        const detail::seal_check seal = detail::check_seal(file, true);
+        if (seal.contents) return detail::to_hex(seal.contents->fingerprint());
+    }
+    if (detail::needs_isolation(detail::isolation::hdf5_parses, path))
         return detail::run_isolated<std::string>(path, [&](const progress_callback&) { return file_fingerprint(path); });
     detail::hdf5_scope hdf5;
     detail::handle file = detail::open_for_reading(path);

@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,9 +25,10 @@
 #include <optional>
 #include <thread>
 
+#include "h5ser/detail/file.hpp"  // lock_temporary, temporary_in_use
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/isolation.hpp"
-#include "h5ser/detail/seal.hpp"  // has_seal
+#include "h5ser/detail/opened_file.hpp"  // file_descriptor
 
 namespace h5ser::detail {
 
@@ -291,25 +294,32 @@ inline attempt_outcome attempt(const std::function<std::string(const progress_ca
 
 H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) {
     if (mode == isolation::never || in_isolated_child()) return false;
-    if (mode == isolation::always) return true;
+    // What is not a regular file fails in the caller's own checks (opened_file), with their
+    // messages. Any other file libhdf5 is about to parse: a seal is no reason to trust it, as
+    // anyone can recompute one (h5ser::load decides for itself: parses_in_child).
     std::error_code ec;
-    // What is not a regular file fails in the loader's own checks, with their messages.
-    if (!std::filesystem::is_regular_file(path, ec)) return false;
-    return !has_seal(path);
+    return std::filesystem::is_regular_file(path, ec);
 }
 
 H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes) {
     if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
         char* end = nullptr;
         const double seconds = std::strtod(text, &end);
-        if (end != text && seconds > 0 && seconds < 1e7) return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        while (end && *end == ' ') ++end;
+        if (end == text || !end || *end != '\0' || !(seconds > 0) || seconds >= 1e7)
+            throw error(std::string("H5SER_ISOLATION_TIME_LIMIT"),
+                        problem{errc::isolation_failed, {}, {}, "a number of seconds above 0 (such as 2.5)", "'" + std::string(text) + "'",
+                                "the environment variable sets the time limit of isolated parses; unset it for the default"});
+        return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(std::ceil(seconds * 1000))));
     }
-    return std::chrono::milliseconds(30'000 + static_cast<long long>(bytes / ((std::uint64_t{8} << 20) / 1000)));
+    // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
+    // fraction of that, from a cold disk or under sanitizers.
+    return std::chrono::milliseconds(5'000 + std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
 }
 
 H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
     return error(file, problem{errc::isolation_failed, {}, {}, {}, {},
-                               "the child process that parsed it (as every file h5ser did not seal) " + std::move(what)});
+                               "the child process that parsed it (as every file not declared trusted) " + std::move(what)});
 }
 
 H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
@@ -359,9 +369,20 @@ H5SER_CORE_INLINE scratch_file::scratch_file(const std::string& for_file) {
     struct statvfs shm {};
     if (::statvfs("/dev/shm", &shm) == 0 && static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
         directory = "/dev/shm";
-    path_ = directory + "/h5ser-isolated-load-" + std::to_string(::getpid()) + "-XXXXXX";
+    const std::string prefix = "h5ser-isolated-load-";
+    path_ = directory + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";
     fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
     if (fd_ < 0) throw_io(for_file, "cannot create a scratch file in '" + directory + "' for the isolated load", errno);
+    (void)lock_temporary(fd_);
+    // A caller killed during an isolated load left its scratch file: memory, in /dev/shm. Remove
+    // those nobody holds (as a save removes the temporaries of saves killed before their commit).
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0 || it->path() == path_) continue;
+        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        std::error_code ignored;
+        if (!temporary_in_use(it->path().string(), pid)) std::filesystem::remove(it->path(), ignored);
+    }
 }
 
 H5SER_CORE_INLINE scratch_file::~scratch_file() {

@@ -41,12 +41,14 @@
 
 namespace h5ser::detail {
 
-/// Does `path` need isolating under `mode`? (unsealed: when it is a file without an h5ser seal).
+/// Does a parse of `path` by libhdf5 need isolating under `mode`? Yes for every regular file,
+/// sealed or not, unless `mode` is isolation::never (h5ser::trusted) or this is the child.
 H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
 
-/// How long an isolated parse of a file of `bytes` may take: 30 s plus 1 s per 8 MiB, or the
-/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds) when set. A sound parse takes a small
-/// fraction of that even from a slow disk or under sanitizers; a hang is an endless loop.
+/// How long an isolated parse of a file of `bytes` may take: 5 s plus 1 s per 8 MiB, or the
+/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds, above 0; anything else is an error)
+/// when set. A sound parse takes a small fraction of that even from a slow disk or under
+/// sanitizers; a hang is an endless loop.
 H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes);
 
 /// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
@@ -86,7 +88,8 @@ Result run_isolated(const std::string& file, const Work& work, const progress_ca
 
 /// The file an isolated child writes a loaded model into, as a sealed h5ser file, and the parent
 /// then loads: in /dev/shm when it has room, else in the temporary directory; removed when this
-/// object goes (mapped tensors keep its memory).
+/// object goes (mapped tensors keep its memory). It is locked as a save's temporary is, and the
+/// scratch files of killed callers (unlocked) are removed when a new one is made.
 class scratch_file {
 public:
     explicit scratch_file(const std::string& for_file);

@@ -2,8 +2,6 @@
 // the compiled core; see h5ser/config.hpp).
 #pragma once
 
-#include <filesystem>
-
 #include "h5ser/detail/load_walk.hpp"
 
 namespace h5ser::detail {
@@ -22,7 +20,11 @@ H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view f
                                       const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
     // rank == dynamic_rank: a tensor whose rank is known only at run time takes any (and is unsized).
     const bool rank_ok = !shape.null && (rank == dynamic_rank || (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank)));
-    bool shape_ok = rank_ok;
+    // No tensor type indexes past PTRDIFF_MAX (Eigen asserts): a file may still say so, for a
+    // tensor of zero elements.
+    const bool indexable = std::all_of(shape.dims.begin(), shape.dims.end(),
+                                       [](auto d) { return static_cast<std::uint64_t>(d) <= static_cast<std::uint64_t>(PTRDIFF_MAX); });
+    bool shape_ok = rank_ok && indexable;
     for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
     const bool dtype_ok = found_dtype == dtype;
     if (dtype_ok && shape_ok) return true;
@@ -96,23 +98,12 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     checks.clear();
 }
 
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, const manifest& contents) {
-    std::shared_ptr<const mapped_file> mapping = mapped_file::map(path, contents.file_size());
-    // The mapping must be the file whose manifest was read (not one renamed over it since).
-    const std::uint64_t ranges = load_u64(mapping->data() + 32);
-    const std::uint64_t at = seal_header_size + 16 * ranges;
-    if (at > mapping->size() || contents.size_bytes() > mapping->size() - at ||
-        std::memcmp(mapping->data() + at, contents.bytes(), contents.size_bytes()) != 0) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {}, "the file changed while it was being loaded"});
-    }
-    return mapping;
-}
-
-H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& path) noexcept {
-    try {
-        return verify_seal(path);
-    } catch (...) {
-        return std::nullopt;  // not verifying: a damaged seal or manifest only means no mapping
+H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
+                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
+    digests.add_tensor(at.h5, dtype, dims, rank, hash);
+    if (hash != r.checksum) {
+        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
+                      "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
     }
 }
 
@@ -125,12 +116,6 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
         problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + read.hex(),
                       "the tensors differ from what was saved"});
     }
-}
-
-H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    return ec ? 0 : size;
 }
 
 }  // namespace h5ser::detail

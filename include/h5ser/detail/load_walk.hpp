@@ -59,9 +59,6 @@ struct mapped_check {
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
-/// Maps the sealed format-2 file `path`, whose checked manifest is `contents`, for a load.
-H5SER_CORE_INLINE std::shared_ptr<const mapped_file> map_for_loading(const std::string& path, const manifest& contents);
-
 /// The load walk's extension point for tensors: how a tensor whose dataset is present in group
 /// `parent` is read. This one takes it from the mapped file when the load maps one and the tensor
 /// is not chunked (load_mapped), else reads it whole through HDF5 (load_dataset); h5ser::mpi
@@ -92,6 +89,9 @@ struct load_context {
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
     /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
     std::shared_ptr<const mapped_file> mapping;
+    /// A format-2 file loaded into memory of its own (h5ser::owned_memory): `tree` reads the
+    /// manifest, and tensors are read from this file with pread (load_read).
+    const opened_file* source = nullptr;
     std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
 
     void advance(std::uint64_t bytes) {
@@ -252,14 +252,65 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
 }
 
+/// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
+/// fingerprint, and a problem when it is not the manifest's checksum.
+H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
+                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
+
+/// Reads tensor `target` (record `r`, contiguous in the file) with pread from the file the load
+/// opened (`ctx.source`), into memory of its own (h5ser::owned_memory): straight into a new value
+/// for an unsized tensor, else into a staging buffer copied into the tensor when the load commits.
+/// Its hash is checked on the bytes read (Ctx::verify). HDF5 is not called; a read error is an
+/// h5ser::error, never a signal (as a mapping's page would be).
+template <class Ctx, class X>
+void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = shape_of(std::as_const(target));
+    const bool unsized = takes_file_shape(target);
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    const auto file_shape = to_shape<adapter::rank>(shape.dims);
+    const std::size_t rank = file_shape.size();
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+    const auto bytes = static_cast<std::size_t>(r.length);
+    const auto count = bytes / sizeof(element);
+    // Reads into `into`, checks it; false (a problem recorded) when anything is wrong.
+    const auto read_into = [&](void* into) {
+        if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
+            throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
+        if constexpr (Ctx::verify) {
+            const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
+            check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+        }
+        ctx.advance(r.length);
+        return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
+    };
+    if constexpr (resizable_tensor<X>) {
+        if (unsized) {
+            X staged{};
+            adapter::resize_for_overwrite(staged, file_shape);
+            if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
+            return;
+        }
+    }
+    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
+    if (read_into(staging.get())) ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, staging);
+}
+
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
-    if (ctx.mapping) {
+    if (ctx.mapping || ctx.source) {
         const manifest_record* r = ctx.contents->dataset(at.h5);
         if (!r) {
             ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected_text<X>(), "group", {}});
             return;
         }
+        if (r->layout == record_layout::contiguous && !ctx.mapping) return load_read(ctx, *r, target, at);
         if (r->layout == record_layout::contiguous) return load_mapped(ctx, *r, ctx.mapping->data() + r->offset, true, target, at);
         if (r->layout == record_layout::compact)
             return load_mapped(ctx, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, target, at);
@@ -488,9 +539,6 @@ void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& tar
 
 // ---- files ----------------------------------------------------------------------------------
 
-/// The size of file `path`, for progress reports; 0 when it cannot be read.
-H5SER_CORE_INLINE std::uint64_t file_size_or_zero(const std::string& path) noexcept;
-
 /// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
 /// against the file's (its manifest's, else its root attribute's); records a problem if not.
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
@@ -513,8 +561,10 @@ void load_tree(Ctx& ctx, Model& model) {
 }
 
 template <bool Lenient, bool Verify, class Model>
-void load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping) {
+void load_from(file_tree& tree, const opened_file& file, Model& model, save_mode mode, bool report_unexpected,
+               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
+               const opened_file* source) {
+    const std::string& path = file.path();
     load_context<Lenient, Verify> ctx;
     ctx.tree = &tree;
     ctx.file = path;
@@ -523,7 +573,8 @@ void load_from(file_tree& tree, const std::string& path, Model& model, save_mode
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
-    if (progress) ctx.total_bytes = file_size_or_zero(path);
+    ctx.source = source;
+    ctx.total_bytes = file.size();
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
@@ -556,41 +607,42 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
     return {effective, effective == header.mode};
 }
 
-/// The manifest of `path` when its seal is intact, else nothing (no seal, or a damaged one): for a
-/// load that does not verify but maps when it can.
-H5SER_CORE_INLINE std::optional<manifest> intact_manifest(const std::string& path) noexcept;
-
-/// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed one).
+/// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
+/// (`fresh_model`: h5ser::load's default-constructed one), in this process.
 ///
-/// A sealed format-2 file whose seal checks out is mapped (unless h5ser::owned_memory), and the
-/// walk reads its manifest, which the seal proves is the file's tree; HDF5 opens the file only for
-/// chunked tensors. Other files are walked through HDF5. A load that does not verify still checks
-/// the seal (the metadata only) before it trusts a manifest, and reads through HDF5 when it fails.
+/// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
+/// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
+/// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
+/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked through HDF5. Whatever HDF5 opens by name is checked
+/// to be `file` (errc::file_changed if another file was renamed over the name since).
 template <class Policies, class Model>
-void load_model(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
     hdf5_scope hdf5;
+    const std::string& path = file.path();
     const where at{path, {}, "/"};
-    std::optional<manifest> contents = check_readable(path, Policies::verify);
-    if constexpr (!Policies::verify && Policies::map) contents = intact_manifest(path);
-    std::shared_ptr<const mapped_file> mapping;
-    if constexpr (Policies::map) {
-        if (contents) mapping = map_for_loading(path, *contents);
+    if (seal.damage && Policies::verify) throw *seal.damage;
+    if (seal.status != seal_status::intact && !has_hdf5_signature(file)) {
+        if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
+        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
+    const manifest* contents = seal.contents ? &*seal.contents : nullptr;
+    std::shared_ptr<const mapped_file> mapping;
+    if (contents && Policies::map) mapping = mapped_file::map(file, contents->file_size());
     std::optional<file_tree> tree;
     file_header header;
-    if (mapping) {
-        tree.emplace(path, *contents);
+    if (contents) {
+        tree.emplace(file, *contents);
         header.mode = contents->mode();
         header.format_version = static_cast<int>(contents->format_version());
     } else {
-        handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access(at).get()), at, "cannot open file");
-        const handle root = open_root(file.get(), path);
-        header = read_header(root.get(), path, contents ? &*contents : nullptr, Policies::verify);
-        tree.emplace(path, std::move(file));
+        handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+        const handle root = open_root(hdf5_file.get(), path);
+        header = read_header(root.get(), path, contents, Policies::verify);
+        tree.emplace(path, std::move(hdf5_file));
     }
     const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(*tree, path, model, plan.mode, plan.report_unexpected, progress,
-                                                   contents ? &*contents : nullptr, std::move(mapping));
+    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan.mode, plan.report_unexpected, progress, contents,
+                                                   std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
 
 }  // namespace h5ser::detail

@@ -8,6 +8,18 @@
 
 namespace h5ser::detail {
 
+namespace manifest_detail {
+/// The key of attribute `name` of the object at `path`: unambiguous, as the parser refuses NUL
+/// bytes in paths and names (HDF5 names cannot hold them either).
+inline std::string attribute_key(std::string_view path, std::string_view name) {
+    std::string key;
+    key.reserve(path.size() + 1 + name.size());
+    key.append(path).push_back('\0');
+    key.append(name);
+    return key;
+}
+}  // namespace manifest_detail
+
 H5SER_CORE_INLINE std::uint32_t manifest_record::filter(std::size_t i) const noexcept {
     return load_u32(filter_bytes + 4 * i);
 }
@@ -77,6 +89,8 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
         r.dtype = text(take(dtype_length, "dtype"), dtype_length);
         const std::string which = "record " + std::to_string(i) + " ('" + std::string(r.path) + "')";
         if (r.path.empty() || r.path.front() != '/') refuse(which + " has no absolute path");
+        if (r.path.find('\0') != std::string_view::npos || r.name.find('\0') != std::string_view::npos)
+            refuse(which + " has a NUL byte in its path or name");
         if (r.rank > (r.kind == record_kind::attribute ? 1U : r.kind == record_kind::dataset ? 32U : 0U))
             refuse(which + " has rank " + std::to_string(r.rank));
         if (r.kind != record_kind::dataset && (r.filter_count != 0 || layout != 0)) refuse(which + " has storage but is no dataset");
@@ -95,6 +109,9 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
             const std::uint64_t element_size = manifest_element_size(r.dtype);
             for (std::size_t k = 0; k < r.rank; ++k) {
                 const std::uint64_t dim = r.dim(k);
+                // A tensor of zero elements may still name huge dimensions, which no index type holds.
+                if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::ptrdiff_t>::max()))
+                    refuse(which + " has dimension " + std::to_string(dim) + ", larger than any index");
                 if (dim != 0 && elements > std::numeric_limits<std::uint64_t>::max() / element_size / dim)
                     refuse(which + " has an element count that overflows");
                 elements *= dim;
@@ -107,6 +124,7 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
                        std::to_string(file_size) + "-byte file");
             if (r.layout != record_layout::contiguous && r.offset != 0) refuse(which + " has a data offset but is not contiguous");
             if (r.layout == record_layout::chunked && r.length > file_size) refuse(which + " stores more bytes than the file holds");
+            if (r.layout == record_layout::chunked) has_chunked_ = true;
             if (r.layout == record_layout::compact) r.value = text(take(r.length, "compact data"), static_cast<std::size_t>(r.length));
         } else if (r.kind == record_kind::attribute) {
             const std::uint64_t value_length = load_u64(take(8, "value length"));
@@ -139,10 +157,10 @@ H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
     if (r.kind == record_kind::attribute) {
         // Attributes of groups are listed with their group; those of datasets need only the dataset.
         const auto g = groups_.find(r.path);
-        if (g == groups_.end()) return datasets_.count(r.path) ? "" : "is an attribute of an object not listed before it";
-        for (const std::size_t a : g->second.attributes)
-            if (records_[a].name == r.name) return "names attribute '" + std::string(r.name) + "' twice";
-        g->second.attributes.push_back(index);
+        if (g == groups_.end() && !datasets_.count(r.path)) return "is an attribute of an object not listed before it";
+        if (!attributes_.emplace(manifest_detail::attribute_key(r.path, r.name), index).second)
+            return "names attribute '" + std::string(r.name) + "' twice";
+        if (g != groups_.end()) g->second.attributes.push_back(index);
         return {};
     }
     // A group or dataset: inside a group listed before it, under a name no other object there has.
@@ -160,6 +178,11 @@ H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
 H5SER_CORE_INLINE const manifest_group* manifest::group(std::string_view path) const {
     const auto it = groups_.find(path);
     return it == groups_.end() ? nullptr : &it->second;
+}
+
+H5SER_CORE_INLINE const manifest_record* manifest::attribute(std::string_view path, std::string_view name) const {
+    const auto it = attributes_.find(manifest_detail::attribute_key(path, name));
+    return it == attributes_.end() ? nullptr : &records_[it->second];
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::dataset(std::string_view path) const {

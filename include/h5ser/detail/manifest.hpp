@@ -127,6 +127,10 @@ public:
     [[nodiscard]] const manifest_record* dataset(std::string_view path) const;
     /// What the group at `path` holds ("/" is the root), or null when no group is there.
     [[nodiscard]] const manifest_group* group(std::string_view path) const;
+    /// The record of attribute `name` of the object at `path`, or null.
+    [[nodiscard]] const manifest_record* attribute(std::string_view path, std::string_view name) const;
+    /// Does it list a chunked dataset (whose data only HDF5 can read)?
+    [[nodiscard]] bool has_chunked_data() const noexcept { return has_chunked_; }
 
 private:
     /// Does an attribute record's value hold exactly its elements?
@@ -143,6 +147,10 @@ private:
     std::vector<manifest_record> records_;
     std::unordered_map<std::string_view, std::size_t> datasets_;
     std::unordered_map<std::string_view, manifest_group> groups_;  ///< "/" and every group record
+    /// Every attribute record by attribute_key(path, name): lookups and the duplicate check in
+    /// constant time, so that a manifest of many attributes is parsed in linear time.
+    std::unordered_map<std::string, std::size_t> attributes_;
+    bool has_chunked_ = false;
 };
 
 /// Builds a manifest as a file is written; the same calls on a model not yet written give the

@@ -14,14 +14,16 @@
 #include <string>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/opened_file.hpp"
 
 namespace h5ser::detail {
 
 class mapped_file {
 public:
-    /// Maps all of `path`, which must have `expected_size` bytes (the size its seal was checked
-    /// with); throws an h5ser::error (errc::io, or checksum_mismatch when the file changed).
-    static std::shared_ptr<const mapped_file> map(const std::string& path, std::uint64_t expected_size);
+    /// Maps all of `file`, through the descriptor its seal was checked on, which must still have
+    /// `expected_size` bytes (the size the seal was checked with); throws an h5ser::error
+    /// (errc::io, or errc::file_changed when another program truncated or extended it since).
+    static std::shared_ptr<const mapped_file> map(const opened_file& file, std::uint64_t expected_size);
 
     mapped_file(const mapped_file&) = delete;
     mapped_file& operator=(const mapped_file&) = delete;

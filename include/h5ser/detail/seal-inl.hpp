@@ -81,36 +81,34 @@ H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblo
         throw_io(file, "cannot write the seal of '" + path + "'", errno ? errno : EIO);
 }
 
-H5SER_CORE_INLINE bool has_seal(const std::string& path) {
-    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    std::array<unsigned char, seal_header_size> header{};
-    return fd.get() >= 0 && read_exact(fd.get(), header.data(), header.size(), 0) &&
-           std::equal(seal_magic.begin(), seal_magic.end(), header.begin(),
-                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+namespace seal_detail {
+
+inline bool starts_with_magic(const unsigned char* header) noexcept {
+    return std::equal(seal_magic.begin(), seal_magic.end(), header, [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata) {
+/// The checks of check_seal; throws errc::checksum_mismatch for a damaged seal, returns the
+/// manifest (format 2) or nothing (format 1), and sets `sealed` once the magic matched.
+inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
+    const std::string& path = file.path();
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
                                   "the file's seal does not match: " + why +
-                                      " (the file was damaged, truncated or changed by another program since h5ser "
-                                      "wrote it; h5ser::no_verify skips this check)"});
+                                      " (the file was damaged, truncated or changed by another program since h5ser wrote it)"});
     };
-    const file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return std::nullopt;  // the HDF5 open reports it
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return std::nullopt;
-    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::uint64_t size = file.size();
     std::array<unsigned char, seal_header_size> header{};
-    if (size < 512 || !read_exact(fd.get(), header.data(), header.size(), 0)) return std::nullopt;
-    const auto matching = std::mismatch(seal_magic.begin(), seal_magic.end(), header.begin(),
-                                        [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
-    int same = 0;
-    for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
-    if (matching.first != seal_magic.end()) {
-        if (same >= 12) refuse("its magic bytes are damaged");  // one or a few flipped bytes
-        return std::nullopt;                                     // not sealed: not written by h5ser
+    if (size < 512 || !read_exact(file.fd(), header.data(), header.size(), 0)) return std::nullopt;
+    if (!starts_with_magic(header.data())) {
+        int same = 0;
+        for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
+        if (same >= 12) {  // one or a few flipped bytes
+            sealed = true;
+            refuse("its magic bytes are damaged");
+        }
+        return std::nullopt;  // not sealed: not written by h5ser
     }
+    sealed = true;
     const std::uint64_t userblock = load_u64(&header[16]);
     const std::uint64_t stored_size = load_u64(&header[24]);
     const std::uint64_t count = load_u64(&header[32]);
@@ -119,7 +117,7 @@ H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, boo
     if (stored_size != size)
         refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
     std::vector<unsigned char> seal(seal_header_size + 16 * count);
-    if (!read_exact(fd.get(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (!read_exact(file.fd(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
     if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
     std::vector<byte_range> ranges(count);
     std::uint64_t previous_end = userblock;
@@ -130,14 +128,76 @@ H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, boo
     }
     const std::uint64_t manifest_size = load_u64(&header[56]);
     if (manifest_size > userblock - seal.size()) refuse("its manifest would end past the userblock");
-    std::optional<manifest> contents;
-    if (manifest_size != 0) {
-        std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
-        if (!read_exact(fd.get(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
-        contents.emplace(std::move(bytes), size, userblock, path);
+    // The metadata first: a linear pass over the file that bounds the work spent on a damaged one
+    // before its manifest is parsed.
+    if (hash_metadata && hash_outside(file.fd(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    if (manifest_size == 0) return std::nullopt;
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
+    if (!read_exact(file.fd(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
+    std::optional<manifest> contents(std::in_place, std::move(bytes), size, userblock, path);
+    // Each contiguous tensor's data must be one of the ranges the metadata hash left out, and no
+    // two tensors the same one: else a tensor could cover HDF5 metadata, or share bytes with another.
+    std::vector<byte_range> listed;
+    for (const manifest_record& r : contents->records())
+        if (r.kind == record_kind::dataset && r.layout == record_layout::contiguous && r.length != 0) listed.push_back({r.offset, r.length});
+    std::sort(listed.begin(), listed.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+        if (i > 0 && listed[i].offset < listed[i - 1].offset + listed[i - 1].length)
+            refuse("two tensors of its manifest share bytes at offset " + std::to_string(listed[i].offset));
+        const auto found = std::lower_bound(ranges.begin(), ranges.end(), listed[i].offset,
+                                            [](const byte_range& r, std::uint64_t offset) { return r.offset < offset; });
+        if (found == ranges.end() || found->offset != listed[i].offset || found->length != listed[i].length)
+            refuse("a tensor of its manifest at offset " + std::to_string(listed[i].offset) + " is not one of its data ranges");
     }
-    if (hash_metadata && hash_outside(fd.get(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
     return contents;
+}
+
+}  // namespace seal_detail
+
+H5SER_CORE_INLINE bool has_seal(const std::string& path) {
+    try {
+        const opened_file file = opened_file::open(path);
+        std::array<unsigned char, seal_header_size> header{};
+        return read_exact(file.fd(), header.data(), header.size(), 0) && seal_detail::starts_with_magic(header.data());
+    } catch (const error&) {
+        return false;
+    }
+}
+
+H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata) {
+    seal_check out;
+    bool sealed = false;
+    try {
+        out.contents = seal_detail::read_intact_seal(file, hash_metadata, sealed);
+        out.status = sealed ? seal_status::intact : seal_status::none;
+    } catch (const error& e) {
+        if (e.code() != errc::checksum_mismatch) throw;
+        out.status = seal_status::broken;
+        out.contents.reset();
+        out.damage = e;
+    }
+    return out;
+}
+
+H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file) {
+    // HDF5 looks for its superblock at 0 and at every power of two from 512 below the file's end.
+    static constexpr unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char found[8];
+    for (std::uint64_t at = 0; at + sizeof found <= file.size(); at = at == 0 ? 512 : 2 * at)
+        if (read_exact(file.fd(), found, sizeof found, at) && std::memcmp(found, signature, sizeof found) == 0) return true;
+    return false;
+}
+
+H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata) {
+    std::optional<opened_file> file;
+    try {
+        file.emplace(opened_file::open(path));
+    } catch (const error&) {
+        return std::nullopt;  // the caller's open reports it
+    }
+    seal_check checked = check_seal(*file, hash_metadata);
+    if (checked.damage) throw *checked.damage;
+    return std::move(checked.contents);
 }
 
 H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path) { return read_seal(path, true); }

@@ -40,6 +40,7 @@
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/hash.hpp"
 #include "h5ser/detail/manifest.hpp"
+#include "h5ser/detail/opened_file.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/config.hpp"
 
@@ -62,20 +63,6 @@ inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifes
     return size;
 }
 
-class file_descriptor {
-public:
-    explicit file_descriptor(int fd) noexcept : fd_(fd) {}
-    file_descriptor(const file_descriptor&) = delete;
-    file_descriptor& operator=(const file_descriptor&) = delete;
-    ~file_descriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
-
 H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
 
 /// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
@@ -87,18 +74,41 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,
                                   const std::vector<unsigned char>& manifest_bytes, const std::string& file);
 
-/// Does the file start with an h5ser seal? (Whether it is intact is verify_seal's question.)
+/// Does the file start with an h5ser seal? (Whether it is intact is check_seal's question.) False
+/// for what cannot be opened or is no regular file.
 H5SER_CORE_INLINE bool has_seal(const std::string& path);
 
-/// Checks the seal of an h5ser file before HDF5 reads it, and returns the file's manifest (format
-/// 2), checked too. Files without a seal (written by h5py, Keras or another program) pass
-/// unchecked, and format-1 files have no manifest: both give nullopt. A damaged seal or manifest,
-/// or changed metadata, is an error.
+/// What the seal of a file says about it.
+enum class seal_status {
+    none,    ///< no seal: a file another program wrote (or h5ser before seals)
+    intact,  ///< the seal, its range table, the manifest and (when hashed) the metadata check out
+    broken,  ///< a seal whose header, range table, manifest or metadata hash does not match
+};
+
+struct seal_check {
+    seal_status status = seal_status::none;
+    std::optional<manifest> contents;  ///< intact format-2 files: the checked manifest
+    std::optional<error> damage;       ///< broken: what does not match (errc::checksum_mismatch)
+};
+
+/// Checks the seal of `file` from its descriptor, hashing the HDF5 metadata when `hash_metadata`
+/// (without it, the seal's header and range table and the manifest are still checked: each has its
+/// own checksum). A damaged seal is reported, not thrown; I/O errors are thrown. The metadata hash
+/// comes before the manifest is parsed, so that the work done on a damaged file is bounded by a
+/// linear pass over its metadata.
+H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata);
+
+/// Does `file` carry an HDF5 signature (at byte 0, 512, 1024, 2048, ...: where HDF5 looks)?
+H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file);
+
+/// Checks the seal of `path` before HDF5 reads it, and returns the file's manifest (format 2),
+/// checked too. Files without a seal (written by h5py, Keras or another program) pass unchecked,
+/// and format-1 files have no manifest: both give nullopt, and so does a path that cannot be
+/// opened (the caller's open reports it). A damaged seal or manifest, or changed metadata, is an
+/// error.
 H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path);
 
-/// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata`: without it, the
-/// seal's header and range table and the manifest are still checked (each has its own checksum),
-/// for readers that trust the metadata another reader checked.
+/// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata` (see check_seal).
 H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata);
 
 }  // namespace h5ser::detail

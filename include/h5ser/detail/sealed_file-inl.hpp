@@ -19,7 +19,7 @@ H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, temp_(path), userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get(), true)), plists_(at_),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get())), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
 H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,

@@ -90,7 +90,7 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
-    if (detail::needs_isolation(detail::isolation::unsealed, path))  // see detail/isolation.hpp
+    if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation.hpp
         return detail::run_isolated<verify_report>(path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
     detail::hdf5_scope hdf5;
     verify_report report;
