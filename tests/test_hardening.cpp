@@ -320,7 +320,7 @@ bool whole(const versioned& m) {
 
 /// Loads `path` with `load` for `seconds` while another process saves versions 1 and 2 over it in
 /// turn (each save an atomic rename); checks every load returned one whole version or said that
-/// the file changed while it was loading. Returns the number of loads.
+/// the file changed while it was loading. Returns how many loads said so.
 template <class... SavePolicies, class Load>
 int load_while_saving(const std::string& path, double seconds, const Load& load) {
     h5ser::save<SavePolicies...>(version_of(1), path);
@@ -354,10 +354,10 @@ int load_while_saving(const std::string& path, double seconds, const Load& load)
     ::waitpid(saver, nullptr, 0);
     CAPTURE(loads);
     CAPTURE(changed);
+    CHECK(loads > 0);
     CHECK(wrong == 0);
     CHECK(other == 0);
-    CHECK(changed < loads);
-    return loads;
+    return changed;
 }
 
 }  // namespace
@@ -368,13 +368,17 @@ TEST_CASE("hardening: loads racing saves of the same path by another process ret
     test::scratch_dir dir;
     const std::string path = dir.file("raced.h5");
     const double seconds = test::address_sanitized ? 1.5 : 0.75;
-    CHECK(load_while_saving(path, seconds, [&] { return h5ser::load<versioned>(path); }) > 0);
-    CHECK(load_while_saving(path, seconds, [&] { return h5ser::load<versioned, h5ser::no_verify>(path); }) > 0);
-    CHECK(load_while_saving(path, seconds, [&] { return h5ser::load<versioned, h5ser::owned_memory>(path); }) > 0);
+    // Loads from the manifest read only the descriptor they opened: a rename over the path never
+    // even makes them try again.
+    CHECK(load_while_saving(path, seconds, [&] { return h5ser::load<versioned>(path); }) == 0);
+    CHECK(load_while_saving(path, seconds, [&] { return h5ser::load<versioned, h5ser::no_verify>(path); }) == 0);
+    CHECK(load_while_saving(path, seconds, [&] { return h5ser::load<versioned, h5ser::owned_memory>(path); }) == 0);
     // Chunked tensors are read through HDF5, in a child by default and here with h5ser::trusted:
-    // what HDF5 opens by name is checked to be the file the load opened.
-    CHECK(load_while_saving<h5ser::compact>(path, seconds, [&] { return h5ser::load<versioned>(path); }) > 0);
-    CHECK(load_while_saving<h5ser::compact>(path, seconds, [&] { return h5ser::load<versioned, h5ser::trusted>(path); }) > 0);
+    // what HDF5 opens by name is checked to be the file the load opened (a busy machine may see
+    // every attempt of a load find another file: errc::file_changed, never a mix).
+    MESSAGE("chunked, replaced while loading: " << load_while_saving<h5ser::compact>(path, seconds, [&] { return h5ser::load<versioned>(path); }));
+    MESSAGE("chunked, trusted, replaced while loading: "
+            << load_while_saving<h5ser::compact>(path, seconds, [&] { return h5ser::load<versioned, h5ser::trusted>(path); }));
 }
 
 namespace {
