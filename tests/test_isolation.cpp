@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -218,6 +219,15 @@ TEST_CASE("isolation: h5ser::untrusted parses a sealed file in a child, h5ser::t
 }
 
 TEST_CASE("isolation: forking is safe while another thread saves in the background and another calls libhdf5") {
+    if (test::address_sanitized) {
+        // GCC 12's AddressSanitizer takes no lock of its allocator around fork (LLVM's does since
+        // 2023): a child forked while the saver thread is in malloc waits for good inside
+        // malloc (seen with gdb: __sanitizer::SizeClassAllocator64::GetFromAllocator), which the
+        // time limit turns into an isolation error. glibc's malloc is fork-safe; this test runs
+        // in the other builds.
+        MESSAGE("SKIPPED under AddressSanitizer: its allocator is not fork-safe with other threads");
+        return;
+    }
     const auto native = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
     if (native.empty()) return;
     test::scratch_dir dir;
@@ -225,13 +235,14 @@ TEST_CASE("isolation: forking is safe while another thread saves in the backgrou
     keras::load_weights<h5ser::trusted>(expected, native);
     const std::string expected_print = h5ser::fingerprint(expected);
 
-    std::atomic<bool> stop{false};
     std::atomic<int> saves{0}, raw_calls{0};
+    // jthreads: a load that throws ends the test with its message (the threads stop and join),
+    // not with std::terminate.
     // h5ser's own threads: save_async's background writer, fed continuously.
-    std::thread saver([&] {
+    std::jthread saver([&](const std::stop_token& stop) {
         tagged_model m = sample_model();
         m.w = h5ser::tensor<float, 2>({512, 512});
-        for (int i = 0; !stop; ++i) {
+        while (!stop.stop_requested()) {
             h5ser::save_async(m, dir.file("bg.h5")).wait();
             ++saves;
         }
@@ -240,8 +251,8 @@ TEST_CASE("isolation: forking is safe while another thread saves in the backgrou
     // see): the child may inherit it locked and is then started again.
     const std::string raw = dir.file("raw.h5");
     h5ser::save(sample_model(), raw);
-    std::thread hdf5_user([&] {
-        while (!stop) {
+    std::jthread hdf5_user([&](const std::stop_token& stop) {
+        while (!stop.stop_requested()) {
             const hid_t f = H5Fopen(raw.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
             if (f >= 0) H5Fclose(f);
             ++raw_calls;
@@ -253,7 +264,8 @@ TEST_CASE("isolation: forking is safe while another thread saves in the backgrou
         keras::load_weights(m, native);
         REQUIRE(h5ser::fingerprint(m) == expected_print);
     }
-    stop = true;
+    saver.request_stop();
+    hdf5_user.request_stop();
     saver.join();
     hdf5_user.join();
     h5ser::wait_for_saves();
