@@ -39,23 +39,18 @@ using h5ser::detail::read_strings;
 // library, with its checksummed datasets, groups and attributes.
 namespace format = h5ser::detail::format;
 using h5ser::detail::save_mode;
-using h5ser::detail::create_and_write_attribute;
-using h5ser::detail::write_new_dataset;
-using h5ser::detail::add_stored_attribute;
 using h5ser::detail::manifest;
-using h5ser::detail::manifest_builder;
-using h5ser::detail::manifest_header_size;
-using h5ser::detail::manifest_record_header_size;
 using h5ser::detail::file_header;
 using h5ser::detail::read_header;
-using h5ser::detail::create_group;
-using h5ser::detail::creation_plists;
-using h5ser::detail::hash_bytes;
-using h5ser::detail::note_storage;
-using h5ser::detail::sealed_file_writer;
 using h5ser::detail::storage_plan;
-using h5ser::detail::write_attribute;
-using h5ser::detail::written_tensor;
+using h5ser::detail::manifest_size_of;
+using h5ser::detail::planned_tensor;
+using h5ser::detail::raw_tensor;
+using h5ser::detail::read_raw_tensor;
+using h5ser::detail::tree_copy_options;
+using h5ser::detail::tree_copy_result;
+using h5ser::detail::tree_writer;
+using h5ser::detail::copy_h5ser_file;
 
 // Shapes as text, as the library writes them in messages.
 using h5ser::detail::dims_text;

@@ -15,30 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "h5ser/checkpoint_options.hpp"
 #include "h5ser/config.hpp"
+#include "h5ser/detail/checkpoint_directory.hpp"
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/format.hpp"
 #include "h5ser/load.hpp"
 #include "h5ser/save.hpp"
 #include "h5ser/save_async.hpp"
 
-namespace h5ser {
-
-struct checkpoint_options {
-    std::size_t keep_last = 5;      ///< the newest N checkpoints are kept (0: keep every checkpoint)
-    std::size_t keep_best = 0;      ///< the N best by metric are kept too, however old
-    bool higher_is_better = false;  ///< false: a lower metric is better (a loss); true: accuracy and such
-};
-
-struct checkpoint_info {
-    std::uint64_t step = 0;
-    std::string path;
-    std::optional<double> metric;  ///< stored in the file as the root attribute h5ser_checkpoint_metric
-};
-
-}  // namespace h5ser
-
-#include "h5ser/detail/checkpoint_directory.hpp"  // needs the two structs above
 
 namespace h5ser {
 

@@ -5,7 +5,7 @@
 #include <type_traits>
 
 #include "h5ser/detail/format.hpp"
-#include "h5ser/detail/isolated_load.hpp"
+#include "h5ser/detail/load_file.hpp"
 #include "h5ser/detail/load_walk.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"

@@ -26,22 +26,9 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/storage_plan.hpp"
 
 namespace h5ser {
-
-namespace detail {
-enum class storage_category { layout, compact, filter };
-enum class layout_kind { contiguous, auto_chunk, chunked };
-
-/// One filter of a pipeline, as HDF5 wants it.
-struct filter_spec {
-    H5Z_filter_t id = 0;
-    unsigned flags = 0;  ///< H5Z_FLAG_OPTIONAL for compressors
-    std::vector<unsigned> values;
-    std::string_view name;     ///< "deflate", "lz4", ...
-    std::string_view install;  ///< how to make it available, for messages
-};
-}  // namespace detail
 
 // ---- layouts ----------------------------------------------------------------------------------
 
@@ -169,12 +156,6 @@ struct archival {
     using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<6>, fletcher32>;
 };
 
-}  // namespace h5ser
-
-// How the policies above combine into one plan per dataset.
-#include "h5ser/detail/storage_plan.hpp"
-
-namespace h5ser {
 
 /// Gives one field its own storage policies, replacing the call's for that field (and, for a
 /// struct, everything in it). Access the value with `*`, `->` or `.value`; `chunks` sets the chunk

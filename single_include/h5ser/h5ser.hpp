@@ -51,6 +51,7 @@
 #include <filesystem>
 #include <chrono>
 #include <charconv>
+#include <set>
 #include <numeric>
 #include <cstdio>
 #include <random>
@@ -1150,10 +1151,20 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 
 
 
+// ---- h5ser/detail/storage_plan.hpp -------------------------------------------------------------
+// h5ser/detail/storage_plan.hpp: the storage policies of a call or a field, combined into one plan
+// per dataset (layout, chunks, compact threshold, filter pipeline); the filters h5ser knows by name.
+// The policies themselves are h5ser/storage_policy.hpp's.
+
+
+
 
 namespace h5ser {
+struct contiguous;  // storage_policy.hpp
+}  // namespace h5ser
 
-namespace detail {
+namespace h5ser::detail {
+
 enum class storage_category { layout, compact, filter };
 enum class layout_kind { contiguous, auto_chunk, chunked };
 
@@ -1165,7 +1176,131 @@ struct filter_spec {
     std::string_view name;     ///< "deflate", "lz4", ...
     std::string_view install;  ///< how to make it available, for messages
 };
-}  // namespace detail
+
+/// The storage decisions for one dataset.
+struct storage_plan {
+    layout_kind layout = layout_kind::contiguous;
+    bool layout_given = false;
+    std::vector<std::size_t> chunk_dims;  ///< for layout_kind::chunked; empty: take them at run time
+    bool chunks_for_one_field = false;    ///< set by h5ser::stored: a rank mismatch is an error
+    std::size_t compact_below = 4096;
+    std::vector<filter_spec> filters;
+
+    /// A field's own policies replace what it inherits, category by category. Naming a layout
+    /// without filters drops inherited filters when that layout is contiguous.
+    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const {
+        storage_plan out = *this;
+        if (field.layout_given) {
+            out.layout = field.layout;
+            out.layout_given = true;
+            out.chunk_dims = field.chunk_dims;
+            out.chunks_for_one_field = true;
+            if (field.layout == layout_kind::contiguous) out.filters.clear();
+        }
+        if (!field.filters.empty()) {
+            out.filters = field.filters;
+            if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
+        }
+        if (field_names_compact) out.compact_below = field.compact_below;
+        return out;
+    }
+};
+
+/// Short names and Debian packages of the registered HDF5 filters h5ser knows, for messages.
+struct known_filter {
+    H5Z_filter_t id;
+    std::string_view name;
+    std::string_view install;
+};
+inline constexpr known_filter known_filters[] = {
+    {1, "deflate", "built into HDF5"},
+    {2, "shuffle", "built into HDF5"},
+    {3, "fletcher32", "built into HDF5"},
+    {307, "bzip2", "apt-get install hdf5-filter-plugin"},
+    {32000, "lzf", "Debian's hdf5-plugin-lzf does not load into HDF5 1.10.8"},
+    {32001, "blosc", "apt-get install hdf5-filter-plugin-blosc-serial"},
+    {32004, "lz4", "apt-get install hdf5-filter-plugin"},
+    {32008, "bitshuffle", "no Debian 12 package; use h5ser::blosc, which bitshuffles"},
+    {32015, "zstd", "no Debian 12 package; use h5ser::blosc<5, h5ser::blosc_codec::zstd>"},
+};
+/// "deflate", "shuffle", "lz4", ... or "filter 307" for filters h5ser does not know.
+H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id);
+
+H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id);
+
+template <class P>
+concept storage_policy = !std::is_void_v<P> && requires { P::h5ser_storage; };
+
+template <class P, storage_category C>
+constexpr bool is_storage_category() {
+    if constexpr (storage_policy<P>) return P::h5ser_storage == C;
+    else return false;
+}
+
+template <class P>
+struct flatten_one {
+    using type = std::tuple<P>;
+};
+template <class P>
+    requires requires { typename P::h5ser_bundle; }
+struct flatten_one<P> {
+    using type = typename P::h5ser_bundle;
+};
+/// The policies with presets expanded into what they stand for.
+template <class... P>
+using flatten_t = decltype(std::tuple_cat(std::declval<typename flatten_one<P>::type>()...));
+
+template <class Tuple>
+struct storage_of;
+template <class... P>
+struct storage_of<std::tuple<P...>> {
+    static constexpr int layouts = ((is_storage_category<P, storage_category::layout>() ? 1 : 0) + ... + 0);
+    static constexpr int compacts = ((is_storage_category<P, storage_category::compact>() ? 1 : 0) + ... + 0);
+    static constexpr int filters = ((is_storage_category<P, storage_category::filter>() ? 1 : 0) + ... + 0);
+    static_assert(layouts <= 1, "h5ser: give at most one of h5ser::contiguous, h5ser::auto_chunk and h5ser::chunked<...>");
+    static_assert(compacts <= 1, "h5ser: give h5ser::compact_below<bytes> at most once");
+
+    template <class Q>
+    static void add(storage_plan& plan) {
+        if constexpr (storage_policy<Q>) {
+            if constexpr (Q::h5ser_storage == storage_category::layout) {
+                plan.layout = Q::kind;
+                plan.layout_given = true;
+                if constexpr (Q::kind == layout_kind::chunked) plan.chunk_dims.assign(Q::dims.begin(), Q::dims.end());
+            } else if constexpr (Q::h5ser_storage == storage_category::compact) {
+                plan.compact_below = Q::bytes;
+            } else {
+                plan.filters.push_back(Q::spec());
+            }
+        }
+    }
+    static storage_plan plan() {
+        storage_plan p;
+        (add<P>(p), ...);
+        if (!p.filters.empty() && !p.layout_given) p.layout = layout_kind::auto_chunk;  // filters imply chunking
+        return p;
+    }
+    static constexpr bool contiguous_with_filters = [] {
+        bool contiguous_given = false;
+        ((contiguous_given = contiguous_given || std::is_same_v<P, h5ser::contiguous>), ...);
+        static_cast<void>(contiguous_given);
+        return contiguous_given && filters > 0;
+    }();
+    static_assert(!contiguous_with_filters,
+                  "h5ser: contiguous datasets cannot be filtered; use h5ser::auto_chunk or h5ser::chunked<...> with filters");
+    static constexpr bool names_compact = compacts > 0;
+};
+
+/// h5py's chunk-size rule, in our words: aim at 16 KiB times 2^(log10 of the dataset's MiB),
+/// clamped to 8 KiB..1 MiB, and halve dimensions round-robin, from the first, until a chunk is
+/// within half of the aim (or at most the aim).
+H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size);
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser {
 
 // ---- layouts ----------------------------------------------------------------------------------
 
@@ -1293,143 +1428,6 @@ struct archival {
     using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<6>, fletcher32>;
 };
 
-}  // namespace h5ser
-
-// How the policies above combine into one plan per dataset.
-// ---- h5ser/detail/storage_plan.hpp -------------------------------------------------------------
-// h5ser/detail/storage_plan.hpp: the storage policies of a call or a field, combined into one plan
-// per dataset (layout, chunks, compact threshold, filter pipeline); the filters h5ser knows by name.
-// Included by h5ser/storage_policy.hpp after the policies it combines.
-
-
-
-
-namespace h5ser::detail {
-
-/// The storage decisions for one dataset.
-struct storage_plan {
-    layout_kind layout = layout_kind::contiguous;
-    bool layout_given = false;
-    std::vector<std::size_t> chunk_dims;  ///< for layout_kind::chunked; empty: take them at run time
-    bool chunks_for_one_field = false;    ///< set by h5ser::stored: a rank mismatch is an error
-    std::size_t compact_below = 4096;
-    std::vector<filter_spec> filters;
-
-    /// A field's own policies replace what it inherits, category by category. Naming a layout
-    /// without filters drops inherited filters when that layout is contiguous.
-    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const {
-        storage_plan out = *this;
-        if (field.layout_given) {
-            out.layout = field.layout;
-            out.layout_given = true;
-            out.chunk_dims = field.chunk_dims;
-            out.chunks_for_one_field = true;
-            if (field.layout == layout_kind::contiguous) out.filters.clear();
-        }
-        if (!field.filters.empty()) {
-            out.filters = field.filters;
-            if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
-        }
-        if (field_names_compact) out.compact_below = field.compact_below;
-        return out;
-    }
-};
-
-/// Short names and Debian packages of the registered HDF5 filters h5ser knows, for messages.
-struct known_filter {
-    H5Z_filter_t id;
-    std::string_view name;
-    std::string_view install;
-};
-inline constexpr known_filter known_filters[] = {
-    {1, "deflate", "built into HDF5"},
-    {2, "shuffle", "built into HDF5"},
-    {3, "fletcher32", "built into HDF5"},
-    {307, "bzip2", "apt-get install hdf5-filter-plugin"},
-    {32000, "lzf", "Debian's hdf5-plugin-lzf does not load into HDF5 1.10.8"},
-    {32001, "blosc", "apt-get install hdf5-filter-plugin-blosc-serial"},
-    {32004, "lz4", "apt-get install hdf5-filter-plugin"},
-    {32008, "bitshuffle", "no Debian 12 package; use h5ser::blosc, which bitshuffles"},
-    {32015, "zstd", "no Debian 12 package; use h5ser::blosc<5, h5ser::blosc_codec::zstd>"},
-};
-/// "deflate", "shuffle", "lz4", ... or "filter 307" for filters h5ser does not know.
-H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id);
-
-H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id);
-
-template <class P>
-concept storage_policy = !std::is_void_v<P> && requires { P::h5ser_storage; };
-
-template <class P, storage_category C>
-constexpr bool is_storage_category() {
-    if constexpr (storage_policy<P>) return P::h5ser_storage == C;
-    else return false;
-}
-
-template <class P>
-struct flatten_one {
-    using type = std::tuple<P>;
-};
-template <class P>
-    requires requires { typename P::h5ser_bundle; }
-struct flatten_one<P> {
-    using type = typename P::h5ser_bundle;
-};
-/// The policies with presets expanded into what they stand for.
-template <class... P>
-using flatten_t = decltype(std::tuple_cat(std::declval<typename flatten_one<P>::type>()...));
-
-template <class Tuple>
-struct storage_of;
-template <class... P>
-struct storage_of<std::tuple<P...>> {
-    static constexpr int layouts = ((is_storage_category<P, storage_category::layout>() ? 1 : 0) + ... + 0);
-    static constexpr int compacts = ((is_storage_category<P, storage_category::compact>() ? 1 : 0) + ... + 0);
-    static constexpr int filters = ((is_storage_category<P, storage_category::filter>() ? 1 : 0) + ... + 0);
-    static_assert(layouts <= 1, "h5ser: give at most one of h5ser::contiguous, h5ser::auto_chunk and h5ser::chunked<...>");
-    static_assert(compacts <= 1, "h5ser: give h5ser::compact_below<bytes> at most once");
-
-    template <class Q>
-    static void add(storage_plan& plan) {
-        if constexpr (storage_policy<Q>) {
-            if constexpr (Q::h5ser_storage == storage_category::layout) {
-                plan.layout = Q::kind;
-                plan.layout_given = true;
-                if constexpr (Q::kind == layout_kind::chunked) plan.chunk_dims.assign(Q::dims.begin(), Q::dims.end());
-            } else if constexpr (Q::h5ser_storage == storage_category::compact) {
-                plan.compact_below = Q::bytes;
-            } else {
-                plan.filters.push_back(Q::spec());
-            }
-        }
-    }
-    static storage_plan plan() {
-        storage_plan p;
-        (add<P>(p), ...);
-        if (!p.filters.empty() && !p.layout_given) p.layout = layout_kind::auto_chunk;  // filters imply chunking
-        return p;
-    }
-    static constexpr bool contiguous_with_filters = [] {
-        bool contiguous_given = false;
-        ((contiguous_given = contiguous_given || std::is_same_v<P, h5ser::contiguous>), ...);
-        static_cast<void>(contiguous_given);
-        return contiguous_given && filters > 0;
-    }();
-    static_assert(!contiguous_with_filters,
-                  "h5ser: contiguous datasets cannot be filtered; use h5ser::auto_chunk or h5ser::chunked<...> with filters");
-    static constexpr bool names_compact = compacts > 0;
-};
-
-/// h5py's chunk-size rule, in our words: aim at 16 KiB times 2^(log10 of the dataset's MiB),
-/// clamped to 8 KiB..1 MiB, and halve dimensions round-robin, from the first, until a chunk is
-/// within half of the aim (or at most the aim).
-H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& shape, std::size_t element_size);
-
-}  // namespace h5ser::detail
-
-
-
-namespace h5ser {
 
 /// Gives one field its own storage policies, replacing the call's for that field (and, for a
 /// struct, everything in it). Access the value with `*`, `->` or `.value`; `chunks` sets the chunk
@@ -3443,6 +3441,10 @@ struct member_listing {
 
 H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at);
 
+/// The names of the links of `group`, in creation order when the file tracks it (h5ser files do:
+/// that is field order), else by name.
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at);
+
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
 
@@ -4165,6 +4167,10 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
                                             const where& at);
 
+/// The file access of a scratch file (sealed_file_writer's in_place): as writer_file_access, with
+/// every object 64-byte aligned.
+H5SER_CORE_INLINE handle scratch_file_access(const where& at);
+
 /// Tag of the sealed_file_writer that writes into an existing file in place.
 struct in_place_t {};
 
@@ -4213,6 +4219,9 @@ public:
     /// calling write_root_attributes.
     void set_mode(save_mode mode) noexcept { mode_ = mode; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+    /// Records `fingerprint` in the manifest instead of the one of the tensors added (a copy that
+    /// keeps its source's: tree_copy.hpp).
+    void carry_fingerprint(std::uint64_t fingerprint) noexcept { carried_fingerprint_ = fingerprint; }
 
     /// Writes the format's root attributes, with the fingerprint of the tensors added so far.
     void write_root_attributes(save_mode mode, std::string_view model_type = {}, std::string_view schema = {});
@@ -4237,6 +4246,7 @@ private:
     std::vector<byte_range> ranges_;
     manifest_builder manifest_;
     save_mode mode_ = save_mode::full_model;
+    std::optional<std::uint64_t> carried_fingerprint_;
     std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
     std::function<void()> writeback_;
 };
@@ -4957,14 +4967,16 @@ inline void release_staging_memory() { detail::process_saver().release_staging()
 // h5ser/load.hpp: h5ser::load and h5ser::load_into, from an HDF5 file to a C++ struct.
 
 
-// ---- h5ser/detail/isolated_load.hpp ------------------------------------------------------------
-// h5ser/detail/isolated_load.hpp: loading a model from a file that is parsed in a child process
-// (isolation.hpp): h5ser::load of a file h5ser did not seal, and the Keras loaders.
+// ---- h5ser/detail/load_file.hpp ----------------------------------------------------------------
+// h5ser/detail/load_file.hpp: the entry of every load of an h5ser file (h5ser::load, load_into,
+// the checkpoint manager's restores): opens the file once, checks its seal, maps it, plans the
+// walk (load_walk.hpp), and chooses between loading in this process and in an isolated child.
 //
-// The child loads into its copy of the model, exactly as the caller would have, then writes the
-// model as a sealed full-model h5ser file into a memory file; the parent loads that on the trusted
-// path (seal, manifest, mapping), so the foreign file is parsed once, by the child, and the parent
-// never hands it to libhdf5. The model changes only if both loads succeed, as with every load.
+// A file that needs libhdf5 (one h5ser did not seal, or sealed with chunked tensors) is parsed by
+// a child process (isolation.hpp), which loads it as the caller would have, into its copy of the
+// model, and then copies the file's tree into a sealed scratch file (tree_copy.hpp) that the caller
+// maps and loads with the same walk: the foreign file never reaches libhdf5 in the caller, and no
+// save of the model is compiled into a load. The model changes only if both loads succeed.
 
 
 // ---- h5ser/detail/isolation.hpp ----------------------------------------------------------------
@@ -4975,9 +4987,8 @@ inline void release_staging_memory() { detail::process_saver().release_staging()
 // hostile file can crash it or send it into an endless loop. A file h5ser wrote is checked against
 // its seal before libhdf5 reads it; any other file (Keras's, h5py's) is parsed by run_isolated in a
 // forked child, which runs the same h5ser code and sends its result back through a pipe (as wire
-// bytes, wire.hpp), or, for a model, as a sealed h5ser file in memory (scratch_file) that the parent
-// then loads on the trusted path. The parent never parses the foreign file itself, and the file is
-// read once.
+// bytes, wire.hpp), or, for a load, as a sealed h5ser file in memory (scratch_file) that the parent
+// then maps (load_file.hpp). The parent never parses the foreign file itself.
 //
 // The child is killed when it exceeds a time limit that grows with the file's size
 // (isolation_time_limit); a crash, a time-out or a reply that does not decode becomes an
@@ -5215,7 +5226,8 @@ private:
 
 
 // ---- h5ser/detail/load_walk.hpp ----------------------------------------------------------------
-// h5ser/detail/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct.
+// h5ser/detail/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct. Its entry,
+// which opens the file, checks its seal, maps it and plans the walk, is load_file.hpp.
 //
 // A load first checks everything (presence, kind, dtype, shape of every field; objects the struct
 // does not know) and reads into staged values; only when nothing is wrong do the staged values move
@@ -5369,6 +5381,7 @@ struct load_context {
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
+    bool check_fingerprint = true;   ///< compare the file's fingerprint when report_unexpected (load_plan)
     problem_list problems;
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
@@ -5847,20 +5860,28 @@ void load_tree(Ctx& ctx, Model& model) {
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
-        if (ctx.report_unexpected && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        if (ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
     }
 }
 
+/// How a load reads a file: in which mode, whether objects the struct lacks are errors, and
+/// whether a strict load of everything compares the file's fingerprint.
+struct load_plan {
+    save_mode mode;
+    bool report_unexpected;
+    bool check_fingerprint = true;
+};
+
 template <bool Lenient, bool Verify, class Model>
-void load_from(file_tree& tree, const opened_file& file, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
-               const opened_file* source) {
+void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
+               const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
     const std::string& path = file.path();
     load_context<Lenient, Verify> ctx;
     ctx.tree = &tree;
     ctx.file = path;
-    ctx.mode = mode;
-    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.mode = plan.mode;
+    ctx.report_unexpected = plan.report_unexpected && !Lenient;
+    ctx.check_fingerprint = plan.check_fingerprint;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
@@ -5872,11 +5893,144 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, save_mode
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
-/// How a load reads a file: in which mode, and whether objects the struct lacks are errors.
-struct load_plan {
-    save_mode mode;
-    bool report_unexpected;
+}  // namespace h5ser::detail
+
+
+// ---- h5ser/detail/tree_copy.hpp ----------------------------------------------------------------
+// h5ser/detail/tree_copy.hpp: an h5ser file copied object by object, without its C++ struct,
+// into a new sealed format-2 file.
+//
+// Two users: `h5ser convert IN.h5 OUT.h5` (the same tree re-stored under another storage preset)
+// and the isolated load (load_file.hpp), whose child process, once its load of a file that needs
+// libhdf5 succeeded, sends the file back to the caller as a sealed copy the caller maps. Neither
+// needs a save of the model: the copy is made of the bytes and types the file holds, by code
+// compiled once (with the compiled core), not per model type.
+
+
+
+
+namespace h5ser::detail {
+
+/// A tensor as a file holds it: its HDF5 type and its element bytes.
+struct raw_tensor {
+    std::string dtype;
+    handle type;
+    std::vector<hsize_t> dims;
+    std::vector<unsigned char> bytes;
 };
+
+/// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error
+/// (errc::unsafe_file) names it when it holds no tensor (strings, unsafe storage, a missing filter).
+H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name);
+
+/// Copies attribute `name` of `from` to `to` as stored (any type).
+H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& name, const where& at);
+
+/// Writes an h5ser file object by object through the one sealed-file writer: checksums, fingerprint
+/// (in writing order), manifest, seal, and the atomic rename (or, `in_place`, a scratch file
+/// written where it is).
+class tree_writer {
+public:
+    /// `manifest_bytes`: at least the size of the manifest of what will be written.
+    tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes, bool in_place = false);
+
+    [[nodiscard]] hid_t root() const noexcept { return file_.root(); }
+    [[nodiscard]] const creation_plists& plists() const noexcept { return file_.plists(); }
+
+    /// The group at `path` ("/a/b"), created (with its parents) on first use.
+    hid_t group(const std::string& path);
+
+    /// Writes `t` at `path`, stored as the plan says, its manifest checksum `checksum` (the hash of
+    /// its bytes when none is given); returns the dataset so attributes can be added.
+    handle dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum = std::nullopt);
+
+    /// Copies every attribute of `from` to `to` (the object at `path`) as stored, except those named
+    /// in `skip`, and lists them in the manifest.
+    void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
+
+    /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
+    /// but the format version, which is this library's.
+    void copy_root_attributes(hid_t source, save_mode mode, const where& at);
+    /// The root attributes of a weights-only file.
+    void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
+    /// Records `fingerprint` in the manifest instead of the one of the tensors written.
+    void carry_fingerprint(std::uint64_t fingerprint) noexcept { file_.carry_fingerprint(fingerprint); }
+
+    [[nodiscard]] std::string fingerprint() const { return file_.fingerprint(); }
+
+    void commit();
+
+private:
+    std::string path_;
+    storage_plan plan_;
+    sealed_file_writer file_;
+    std::map<std::string, handle> groups_;
+};
+
+/// How copy_h5ser_file copies.
+struct tree_copy_options {
+    storage_plan plan;  ///< how the copy stores its tensors
+    /// Each tensor's manifest checksum is the one the source keeps for it (its manifest's, or format
+    /// 1's checksum attribute; the hash of the bytes copied when it keeps none), and the fingerprint
+    /// the source's: a verified load of the copy then checks the bytes against what the source says
+    /// was saved, wherever they changed since. Off: the copy's own hashes, as a new file has.
+    bool carry_checksums = false;
+    /// Leaves out links and objects h5ser files do not hold (soft and external links, named types,
+    /// datasets of strings) instead of refusing them: for a copy of what a load already read.
+    bool skip_foreign_objects = false;
+    bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
+    /// When given, the fingerprint of the tensors copied must be this (the source's record of what
+    /// was saved), or the copy is abandoned before it replaces `out` (errc::checksum_mismatch).
+    std::optional<std::string> expected_fingerprint;
+    progress_callback progress;  ///< told the tensor bytes copied so far
+};
+
+/// What copy_h5ser_file copied.
+struct tree_copy_result {
+    std::string fingerprint;  ///< of the tensors as copied
+    std::size_t tensors = 0;
+    bool carried_fingerprint = false;  ///< carry_checksums, and the source keeps a fingerprint
+};
+
+/// A tensor a new file will hold: its path, dtype, dimensions and element size.
+struct planned_tensor {
+    std::string path;
+    std::string dtype;
+    std::vector<std::uint64_t> dims;
+    std::uint64_t element_bytes = 0;
+};
+
+/// The size of the manifest of a file that holds `tensors` (stored as `plan` says), the groups
+/// above them and no attributes: the manifest builder's, on records without data.
+H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>& tensors, const storage_plan& plan);
+
+/// Copies the h5ser file open as `file` (named `path`; `contents`: its manifest, when its seal
+/// holds; `header`: its root attributes, read_header) into a new sealed format-2 file at `out`:
+/// the same groups, datasets and attributes, in the order the file created them, datasets stored as
+/// `options.plan` says.
+H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
+                                              const std::string& out, const tree_copy_options& options);
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser::detail {
+
+/// What the walk takes of a load's policies: the mode, strictness, verification and memory, with
+/// the trust left out. A load in place and the caller's load of an isolated child's copy share one
+/// instantiation of the walk.
+template <save_mode Mode, bool Lenient, bool Verify, bool Map>
+struct walk_policies {
+    static constexpr save_mode mode = Mode;
+    static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
+    static constexpr bool map = Map;
+    static constexpr isolation isolate = isolation::never;
+};
+template <class Policies>
+using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
+
 
 /// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
@@ -5895,7 +6049,7 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
         }
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    return {effective, effective == header.mode};
+    return {effective, effective == header.mode, true};
 }
 
 /// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
@@ -5906,8 +6060,12 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
 /// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked through HDF5. Whatever HDF5 opens by name is checked
 /// to be `file` (errc::file_changed if another file was renamed over the name since).
+///
+/// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
+/// (an isolated child's copy of a file that keeps none).
 template <class Policies, class Model>
-void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
+void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
+                bool check_fingerprint = true) {
     hdf5_scope hdf5;
     const std::string& path = file.path();
     const where at{path, {}, "/"};
@@ -5931,61 +6089,50 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
         header = read_header(root.get(), path, contents, Policies::verify);
         tree.emplace(path, std::move(hdf5_file));
     }
-    const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan.mode, plan.report_unexpected, progress, contents,
+    load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
+    plan.check_fingerprint = check_fingerprint;
+    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
-}
-
-}  // namespace h5ser::detail
-
-
-
-namespace h5ser::detail {
-
-template <class Policies, class Model>
-void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress);
-
-/// Runs `load(model, progress)`, a load of `file` into `model`, in an isolated child, and moves
-/// the result into `model`. The parent's load of the child's reply verifies and maps (or copies)
-/// as `Policies` (a policy_set_of) say.
-template <class Policies, class Model, class Load>
-void load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
-    const scratch_file reply(file);
-    run_isolated<void>(
-        file,
-        [&](const progress_callback& child_progress) {
-            load(model, child_progress);  // the child's copy of the model
-            // Every tensor contiguous (none compact), so the reply maps as a sealed original would.
-            save_model<save_mode::full_model>(model, reply.path(), save_policies<compact_below<0>>::storage::plan(),
-                                              no_extra_root_attributes{}, {}, file_target::write_in_place);
-        },
-        progress);
-    using reply_policies = load_policies<full_model, std::conditional_t<Policies::verify, h5ser::verify, no_verify>,
-                                         std::conditional_t<Policies::map, mapped_memory, owned_memory>, trusted>;
-    try {
-        load_file_once<reply_policies>(model, reply.path(), false, {});
-    } catch (const error& e) {
-        rethrow_for_file(e, file);
-    }
-}
-
-/// Runs `load(model, progress)`, a load of `path` into `model`, in place, or in a child process
-/// (load_isolated) when Policies::isolate says so for this file.
-template <class Policies, class Model, class Load>
-void load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
-    if (needs_isolation(Policies::isolate, path)) load_isolated<Policies>(model, path, load, progress);
-    else load(model, progress);
 }
 
 /// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
 /// process? Every parse of a file not declared h5ser::trusted does: the seal is a check against
-/// damage, not a signature (anyone can recompute it), so only a load that needs no libhdf5 at all
+/// damage, not a signature (anyone can recompute one), so only a load that needs no libhdf5 at all
 /// (an intact format-2 file without chunked tensors: the manifest and the mapping) stays in place.
 template <class Policies>
 bool parses_in_child(const seal_check& seal) {
     if (Policies::isolate == isolation::never || in_isolated_child()) return false;
     if (Policies::isolate == isolation::always) return true;
     return seal.status != seal_status::intact || !seal.contents || seal.contents->has_chunked_data();
+}
+
+/// The child's part of an isolated load of `file` (its seal `seal`) into `model`, its copy of the
+/// caller's: loads it as the caller would have (every check, and every error, the caller's), then
+/// copies the file's tree into the sealed scratch file `reply`, keeping the checksums and
+/// fingerprint the file holds, so that the caller's verified load of the copy checks the bytes
+/// against what the file says was saved. Returns whether the file keeps a fingerprint (the copy's
+/// is then the file's; one that keeps none is not checked, as in place).
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply);
+
+/// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
+/// then loads the child's copy here with the same walk (walk_policies_of).
+template <class Policies, class Model>
+void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
+    using walk = walk_policies_of<Policies>;
+    const scratch_file reply(file.path());
+    const bool kept_fingerprint = run_isolated<bool>(
+        file.path(),
+        [&](const progress_callback& child_progress) {
+            load_model<walk>(model, file, seal, fresh_model, child_progress);
+            return copy_for_reply(file, seal, Policies::verify, reply.path());
+        },
+        progress);
+    try {
+        const opened_file copy = opened_file::open(reply.path());
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, kept_fingerprint);
+    } catch (const error& e) {
+        rethrow_for_file(e, file.path());
+    }
 }
 
 /// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
@@ -6003,9 +6150,11 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
             throw error(path, std::move(p));
         }
     }
-    const auto load_here = [&](Model& target, const progress_callback& p) { load_model<Policies>(target, file, seal, fresh_model, p); };
-    if (parses_in_child<Policies>(seal)) load_isolated<Policies>(model, path, load_here, progress);
-    else load_here(model, progress);
+    // A trusted load decides at compile time: it never compiles the isolated path.
+    if constexpr (Policies::isolate != isolation::never) {
+        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress);
+    }
+    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress);
 }
 
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
@@ -6028,6 +6177,7 @@ void load_file(Model& model, const std::string& path, bool fresh_model, const pr
 }
 
 }  // namespace h5ser::detail
+
 
 
 namespace h5ser {
@@ -6236,6 +6386,10 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
 //     }
 
 
+// ---- h5ser/checkpoint_options.hpp --------------------------------------------------------------
+// h5ser/checkpoint_options.hpp: what h5ser::checkpoint_manager (h5ser/checkpoint.hpp) is told
+// to keep, and what it reports of each checkpoint.
+
 
 namespace h5ser {
 
@@ -6255,8 +6409,7 @@ struct checkpoint_info {
 
 // ---- h5ser/detail/checkpoint_directory.hpp -----------------------------------------------------
 // h5ser/detail/checkpoint_directory.hpp: the part of h5ser::checkpoint_manager that does not
-// depend on the model: the directory, its files, the `latest` pointer and pruning. Included by
-// h5ser/checkpoint.hpp after checkpoint_options and checkpoint_info.
+// depend on the model: the directory, its files, the `latest` pointer and pruning.
 
 
 
@@ -6297,6 +6450,7 @@ private:
 };
 
 }  // namespace h5ser::detail
+
 
 
 
@@ -8089,6 +8243,21 @@ H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const
     return out;
 }
 
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at) {
+    std::vector<std::string> names;
+    auto on_link = [](hid_t, const char* name, const H5L_info_t*, void* sink) -> herr_t {
+        static_cast<std::vector<std::string>*>(sink)->emplace_back(name);
+        return 0;
+    };
+    hsize_t index = 0;
+    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, on_link, &names) >= 0) return names;
+    H5Eclear2(H5E_DEFAULT);  // creation order not tracked: list by name
+    names.clear();
+    index = 0;
+    check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &names), at, "cannot list group");
+    return names;
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/dataset-inl.hpp --------------------------------------------------------------
@@ -8699,8 +8868,16 @@ H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, temp_(path), userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get())), plists_(at_),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, scratch_file_access(at_).get())), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
+
+H5SER_CORE_INLINE handle scratch_file_access(const where& at) {
+    handle fapl = writer_file_access(at);
+    // A scratch file is mapped once and thrown away: every object on a 64-byte boundary, so that
+    // every tensor of it is a view of the mapping (a saved file aligns only those of 64 KiB and more).
+    check(H5Pset_alignment(fapl.get(), 1, 64), at, "H5Pset_alignment");
+    return fapl;
+}
 
 H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
                                           const storage_plan& plan) {
@@ -8771,7 +8948,7 @@ H5SER_CORE_INLINE void sealed_file_writer::close(bool flush_all) {
 }
 
 H5SER_CORE_INLINE void sealed_file_writer::seal_and_commit() {
-    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, fingerprint_.value()), path_);
+    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, carried_fingerprint_.value_or(fingerprint_.value())), path_);
     if (owner_) owner_->commit();
 }
 
@@ -9720,6 +9897,297 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/tree_copy-inl.hpp ------------------------------------------------------------
+// h5ser/detail/tree_copy-inl.hpp: definitions of h5ser/detail/tree_copy.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name) {
+    const where at{file_name, {}, path};
+    const handle ds = checked(H5Dopen2(file, path.c_str(), H5P_DEFAULT), at, "cannot open dataset");
+    const dataset_view view = inspect_dataset(ds.get(), at);
+    raw_tensor t;
+    t.dtype = view.dtype;
+    t.dims.assign(view.shape.dims.begin(), view.shape.dims.end());
+    // Numbers are read (and the copy stores them) little-endian, as h5ser files and manifests keep
+    // them and as a load reads them, whatever order the source stored (h5py can write big-endian).
+    t.type = checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
+    const H5T_class_t type_class = H5Tget_class(view.type.get());
+    if (type_class == H5T_INTEGER || type_class == H5T_FLOAT) check(H5Tset_order(t.type.get(), H5T_ORDER_LE), at, "H5Tset_order");
+    const std::string why = type_class == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0
+                                ? "not a tensor (strings)"
+                                : read_elements(ds.get(), view, t.type.get(), t.bytes);
+    if (!why.empty()) throw error(file_name, problem{errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
+    return t;
+}
+
+H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& name, const where& at) {
+    const handle attr = checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    const handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+    const handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 1)) * H5Tget_size(type.get()));
+    check(H5Aread(attr.get(), type.get(), buffer.data()), at, "cannot read attribute");
+    create_and_write_attribute(to, name, type.get(), space.get(), buffer.data(), at);
+    if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
+        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
+}
+
+H5SER_CORE_INLINE tree_writer::tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes,
+                                           bool in_place)
+    : path_(path), plan_(std::move(plan)),
+      file_(in_place ? sealed_file_writer(in_place_t{}, path, datasets, manifest_bytes) : sealed_file_writer(path, datasets, manifest_bytes)) {}
+
+H5SER_CORE_INLINE hid_t tree_writer::group(const std::string& path) {
+    if (path.empty() || path == "/") return file_.root();
+    if (const auto it = groups_.find(path); it != groups_.end()) return it->second.get();
+    const auto slash = path.rfind('/');
+    const hid_t parent = group(path.substr(0, slash));
+    handle g = create_group(parent, path.substr(slash + 1), file_.plists(), where{path_, {}, path});
+    file_.add_group(path);
+    return groups_.emplace(path, std::move(g)).first->second.get();
+}
+
+H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum) {
+    const where at{path_, {}, path};
+    const auto slash = path.rfind('/');
+    const hid_t parent = group(path.substr(0, slash));
+    handle ds = write_new_dataset(parent, path.substr(slash + 1),
+                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
+                                  file_.plists(), plan_, at);
+    written_tensor w;
+    w.rank = t.dims.size();
+    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
+    w.data_hash = checksum ? *checksum : hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
+    if (!t.bytes.empty()) w.elements = t.bytes.data();
+    note_storage(ds.get(), w);
+    file_.add_tensor(path, t.dtype, w, plan_);
+    return ds;
+}
+
+H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip,
+                                                    const where& at) {
+    for (const auto& name : list_members(from, false, at).attributes) {
+        if (skip.count(name)) continue;
+        copy_attribute(from, to, name, at);
+        file_.add_stored_attribute(from, path, name, at);
+    }
+}
+
+H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at) {
+    for (const auto& name : list_members(source, false, at).attributes) {
+        if (name == format::version_attribute) continue;
+        copy_attribute(source, file_.root(), name, at);
+        if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
+    }
+    write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+    file_.set_mode(mode);
+}
+
+H5SER_CORE_INLINE void tree_writer::commit() {
+    groups_.clear();
+    file_.close();
+    file_.seal_and_commit();
+}
+
+namespace tree_copy_detail {
+
+/// An object of the source that the copy holds, in creation order.
+struct planned_object {
+    std::string path;
+    bool dataset = false;
+    std::string dtype;
+    std::vector<std::uint64_t> dims;
+    std::uint64_t element_bytes = 0;
+};
+
+
+/// Attributes of datasets the writer sets itself from the tensor: not copied.
+inline const std::set<std::string>& dataset_attributes_not_copied() {
+    static const std::set<std::string> names{format::checksum_attribute, format::dtype_marker_attribute};
+    return names;
+}
+
+/// Lists what the copy of group `group` (at `path`) holds, depth first in creation order.
+inline void plan_group(hid_t group, const std::string& path, const std::string& file_name, bool skip_foreign, std::vector<planned_object>& out) {
+    const where at{file_name, {}, path};
+    for (const auto& name : links_in_order(group, at)) {
+        const std::string child = (path == "/" ? "" : path) + "/" + name;
+        const where child_at{file_name, {}, child};
+        H5L_info_t info{};
+        check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), child_at, "H5Lget_info");
+        const auto refuse = [&](const std::string& found) {
+            if (skip_foreign) return;
+            throw error(file_name, problem{errc::unsafe_file, {}, child, "groups and datasets", found, "links are not copied, never followed"});
+        };
+        if (info.type != H5L_TYPE_HARD) {
+            refuse(link_type_name(info.type));
+            continue;
+        }
+        const handle object = checked(H5Oopen(group, name.c_str(), H5P_DEFAULT), child_at, "cannot open object");
+        const H5I_type_t type = H5Iget_type(object.get());
+        if (type == H5I_GROUP) {
+            out.push_back({child, false, {}, {}, 0});
+            plan_group(object.get(), child, file_name, skip_foreign, out);
+        } else if (type == H5I_DATASET) {
+            const dataset_view view = inspect_dataset(object.get(), child_at);
+            if (H5Tget_class(view.type.get()) == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0) {
+                refuse("a dataset of strings");
+                continue;
+            }
+            out.push_back({child, true, view.dtype, std::vector<std::uint64_t>(view.shape.dims.begin(), view.shape.dims.end()),
+                           H5Tget_size(view.type.get())});
+        } else {
+            refuse(h5_object_name(type));
+        }
+    }
+}
+
+/// Adds the record of tensor `t`, stored as `plan` says, without its data, to `sizing`.
+inline void add_sizing_record(manifest_builder& sizing, const planned_tensor& t, const storage_plan& plan) {
+    written_tensor w;
+    w.rank = std::min<std::size_t>(t.dims.size(), w.dims.size());
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < w.rank; ++i) count *= w.dims[i] = t.dims[i];
+    // A compact record copies its elements (compact data is below 64 KiB); only their size counts.
+    static const std::vector<unsigned char> zeros(std::size_t{1} << 16, 0);
+    if (count * t.element_bytes <= zeros.size()) w.elements = zeros.data();
+    add_dataset_record(sizing, t.path, t.dtype, w, plan);
+}
+
+/// The checksum `contents` or the dataset's checksum attribute (format 1) keeps for it.
+inline std::optional<std::uint64_t> source_checksum(const manifest* contents, hid_t dataset, const std::string& path, const where& at) {
+    if (contents) {
+        if (const manifest_record* r = contents->dataset(path)) return r->checksum;
+        return std::nullopt;
+    }
+    const auto text = read_string_attribute(dataset, format::checksum_attribute, at);
+    const std::string_view prefix = "xxh3-64:";
+    if (!text || text->size() != prefix.size() + 16 || text->compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    std::uint64_t value = 0;
+    const char* first = text->data() + prefix.size();
+    const auto [end, ec] = std::from_chars(first, first + 16, value, 16);
+    if (ec != std::errc() || end != first + 16) return std::nullopt;
+    return value;
+}
+
+/// The fingerprint the source keeps: its manifest's, else its root attribute's (16 hex digits).
+inline std::optional<std::uint64_t> source_fingerprint(const manifest* contents, hid_t root, const where& at) {
+    if (contents) return contents->fingerprint();
+    const auto text = read_string_attribute(root, format::fingerprint_attribute, at);
+    std::uint64_t value = 0;
+    if (!text || text->size() != 16) return std::nullopt;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + 16, value, 16);
+    if (ec != std::errc() || end != text->data() + 16) return std::nullopt;
+    return value;
+}
+
+}  // namespace tree_copy_detail
+
+H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>& tensors, const storage_plan& plan) {
+    manifest_builder sizing;
+    std::set<std::string> groups;
+    for (const auto& t : tensors) {
+        for (std::size_t slash = t.path.find('/', 1); slash != std::string::npos; slash = t.path.find('/', slash + 1))
+            if (groups.insert(t.path.substr(0, slash)).second) sizing.group(t.path.substr(0, slash));
+        tree_copy_detail::add_sizing_record(sizing, t, plan);
+    }
+    return sizing.size();
+}
+
+H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
+                                              const std::string& out, const tree_copy_options& options) {
+    using namespace tree_copy_detail;
+    const where root_at{path, {}, "/"};
+    const handle root = open_root(file, path);
+    std::vector<planned_object> objects;
+    plan_group(root.get(), "/", path, options.skip_foreign_objects, objects);
+
+    // The manifest the copy will have, built once without data: the size its userblock reserves.
+    manifest_builder sizing;
+    std::size_t datasets = 0;
+    std::uint64_t total_bytes = 0;
+    for (const auto& o : objects) {
+        const where at{path, {}, o.path};
+        const handle object = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
+        if (o.dataset) {
+            add_sizing_record(sizing, {o.path, o.dtype, o.dims, o.element_bytes}, options.plan);
+            std::uint64_t count = 1;
+            for (const std::uint64_t d : o.dims) count *= d;
+            total_bytes += count * o.element_bytes;
+            ++datasets;
+        } else {
+            sizing.group(o.path);
+        }
+        for (const auto& name : list_members(object.get(), false, at).attributes)
+            if (!o.dataset || !dataset_attributes_not_copied().count(name)) add_stored_attribute(sizing, object.get(), o.path, name, at);
+    }
+    for (const auto& name : list_members(root.get(), false, root_at).attributes)
+        if (!format::is_reserved_root_name(name)) add_stored_attribute(sizing, root.get(), "/", name, root_at);
+
+    tree_writer w(out, options.plan, datasets, sizing.size(), options.in_place);
+    std::uint64_t done = 0;
+    tree_copy_result result;
+    for (const auto& o : objects) {
+        const where at{path, {}, o.path};
+        const handle source = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
+        if (o.dataset) {
+            const raw_tensor t = read_raw_tensor(file, o.path, path);
+            const auto checksum = options.carry_checksums ? source_checksum(contents, source.get(), o.path, at) : std::nullopt;
+            const handle copy = w.dataset(o.path, t, checksum);
+            w.copy_attributes(source.get(), copy.get(), o.path, dataset_attributes_not_copied(), at);
+            done += t.bytes.size();
+            ++result.tensors;
+            if (options.progress) options.progress(done, total_bytes);
+        } else {
+            w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
+        }
+    }
+    w.copy_root_attributes(root.get(), header.mode, root_at);
+    if (options.carry_checksums) {
+        if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
+            w.carry_fingerprint(*fingerprint);
+            result.carried_fingerprint = true;
+        }
+    }
+    result.fingerprint = w.fingerprint();
+    if (options.expected_fingerprint && *options.expected_fingerprint != result.fingerprint) {
+        throw error(path, problem{errc::checksum_mismatch, {}, "/", "fingerprint " + *options.expected_fingerprint, "fingerprint " + result.fingerprint,
+                                  "the tensors read differ from what was saved; run h5ser verify"});
+    }
+    w.commit();
+    return result;
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/load_file-inl.hpp ------------------------------------------------------------
+// h5ser/detail/load_file-inl.hpp: definitions of h5ser/detail/load_file.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply) {
+    hdf5_scope hdf5;
+    const where at{file.path(), {}, "/"};
+    const manifest* contents = seal.contents ? &*seal.contents : nullptr;
+    const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+    const handle root = open_root(hdf5_file.get(), file.path());
+    const file_header header = read_header(root.get(), file.path(), contents, verify);
+    tree_copy_options options;
+    options.plan.compact_below = 0;  // every tensor contiguous: the copy maps as a sealed original would
+    options.carry_checksums = true;
+    options.skip_foreign_objects = true;  // what the child's load did not refuse, it did not read
+    options.in_place = true;
+    return copy_h5ser_file(hdf5_file.get(), file.path(), contents, header, reply, options).carried_fingerprint;
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/inspect-inl.hpp --------------------------------------------------------------
 // h5ser/detail/inspect-inl.hpp: definitions of h5ser/inspect.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -9770,21 +10238,6 @@ H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const w
         node.attributes.push_back({name, describe_type(type.get()), ext.text(),
                                    attribute_value_text(attr.get(), type.get(), space.get(), ext, at)});
     }
-}
-
-H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at) {
-    std::vector<std::string> names;
-    auto on_link = [](hid_t, const char* name, const H5L_info_t*, void* sink) -> herr_t {
-        static_cast<std::vector<std::string>*>(sink)->emplace_back(name);
-        return 0;
-    };
-    hsize_t index = 0;
-    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, on_link, &names) >= 0) return names;
-    H5Eclear2(H5E_DEFAULT);  // creation order not tracked: list by name
-    names.clear();
-    index = 0;
-    check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &names), at, "cannot list group");
-    return names;
 }
 
 H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at) {

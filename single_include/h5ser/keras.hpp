@@ -108,6 +108,52 @@ struct save_options {
 // h5ser/keras/load.hpp: loading Keras files (weights, optimizer weights, the model's description).
 
 
+// ---- h5ser/keras/detail/isolated_load.hpp ------------------------------------------------------
+// h5ser/keras/detail/isolated_load.hpp: the Keras loaders' isolated parse. The child loads a
+// Keras file into its copy of the model, exactly as the caller would have, then saves the model
+// as a sealed full-model h5ser file into a scratch file; the caller loads that on the trusted
+// path (seal, manifest, mapping). (h5ser's own files need no save: the child copies their tree,
+// detail/load_file.hpp. A Keras file's tree is not the struct's, so its copy would have to be
+// loaded by the Keras reader again.)
+
+
+
+namespace h5ser::keras::detail {
+
+using h5ser::detail::isolation;
+
+/// Runs `load(model, progress)`, a load of `file` into `model`, in an isolated child, and moves
+/// the result into `model`, verified.
+template <class Model, class Load>
+void load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
+    namespace d = h5ser::detail;
+    const d::scratch_file reply(file);
+    d::run_isolated<void>(
+        file,
+        [&](const progress_callback& child_progress) {
+            load(model, child_progress);  // the child's copy of the model
+            // Every tensor contiguous (none compact), so the reply maps as a sealed original would.
+            d::save_model<d::save_mode::full_model>(model, reply.path(), d::save_policies<compact_below<0>>::storage::plan(),
+                                                    d::no_extra_root_attributes{}, {}, d::file_target::write_in_place);
+        },
+        progress);
+    try {
+        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false>>(model, reply.path(), false, {});
+    } catch (const error& e) {
+        d::rethrow_for_file(e, file);
+    }
+}
+
+/// Runs `load(model, progress)`, a load of `path` into `model`, in place, or in a child process
+/// (load_isolated) when Policies::isolate says so for this file.
+template <class Policies, class Model, class Load>
+void load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
+    if (h5ser::detail::needs_isolation(Policies::isolate, path)) load_isolated(model, path, load, progress);
+    else load(model, progress);
+}
+
+}  // namespace h5ser::keras::detail
+
 // ---- h5ser/keras/detail/json_reader.hpp --------------------------------------------------------
 // h5ser/keras/detail/json_reader.hpp: a small, tolerant JSON reader for the configurations Keras stores.
 //
@@ -1262,7 +1308,7 @@ struct load_policies {
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path) {
     using policies = detail::load_policies<true, Policies...>;
-    h5ser::detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
+    detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
         const auto target_layers = detail::collect_layers(target);
         h5ser::detail::hdf5_scope hdf5;
         const auto file = detail::open_store(path);
@@ -1283,7 +1329,7 @@ template <class... Policies, class Optimizer>
 void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
     static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
     using policies = detail::load_policies<false, Policies...>;
-    h5ser::detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
+    detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
         std::vector<detail::tensor_slot> slots;
         detail::collect_tensors(target, h5ser::detail::where{}, slots);
         h5ser::detail::hdf5_scope hdf5;

@@ -1,6 +1,5 @@
 // h5ser/detail/checkpoint_directory.hpp: the part of h5ser::checkpoint_manager that does not
-// depend on the model: the directory, its files, the `latest` pointer and pruning. Included by
-// h5ser/checkpoint.hpp after checkpoint_options and checkpoint_info.
+// depend on the model: the directory, its files, the `latest` pointer and pruning.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "h5ser/checkpoint_options.hpp"
 #include "h5ser/config.hpp"
 #include "h5ser/detail/format.hpp"
 

@@ -61,4 +61,19 @@ H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const
     return out;
 }
 
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at) {
+    std::vector<std::string> names;
+    auto on_link = [](hid_t, const char* name, const H5L_info_t*, void* sink) -> herr_t {
+        static_cast<std::vector<std::string>*>(sink)->emplace_back(name);
+        return 0;
+    };
+    hsize_t index = 0;
+    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, on_link, &names) >= 0) return names;
+    H5Eclear2(H5E_DEFAULT);  // creation order not tracked: list by name
+    names.clear();
+    index = 0;
+    check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &names), at, "cannot list group");
+    return names;
+}
+
 }  // namespace h5ser::detail

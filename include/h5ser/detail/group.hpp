@@ -59,6 +59,10 @@ struct member_listing {
 
 H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at);
 
+/// The names of the links of `group`, in creation order when the file tracks it (h5ser files do:
+/// that is field order), else by name.
+H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at);
+
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
 

@@ -60,21 +60,6 @@ H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const w
     }
 }
 
-H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at) {
-    std::vector<std::string> names;
-    auto on_link = [](hid_t, const char* name, const H5L_info_t*, void* sink) -> herr_t {
-        static_cast<std::vector<std::string>*>(sink)->emplace_back(name);
-        return 0;
-    };
-    hsize_t index = 0;
-    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, on_link, &names) >= 0) return names;
-    H5Eclear2(H5E_DEFAULT);  // creation order not tracked: list by name
-    names.clear();
-    index = 0;
-    check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &names), at, "cannot list group");
-    return names;
-}
-
 H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at) {
     inspect_attributes(object, node, at);
     if (H5Iget_type(object) == H5I_DATASET) {

@@ -5,9 +5,8 @@
 // hostile file can crash it or send it into an endless loop. A file h5ser wrote is checked against
 // its seal before libhdf5 reads it; any other file (Keras's, h5py's) is parsed by run_isolated in a
 // forked child, which runs the same h5ser code and sends its result back through a pipe (as wire
-// bytes, wire.hpp), or, for a model, as a sealed h5ser file in memory (scratch_file) that the parent
-// then loads on the trusted path. The parent never parses the foreign file itself, and the file is
-// read once.
+// bytes, wire.hpp), or, for a load, as a sealed h5ser file in memory (scratch_file) that the parent
+// then maps (load_file.hpp). The parent never parses the foreign file itself.
 //
 // The child is killed when it exceeds a time limit that grows with the file's size
 // (isolation_time_limit); a crash, a time-out or a reply that does not decode becomes an

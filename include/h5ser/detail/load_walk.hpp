@@ -1,4 +1,5 @@
-// h5ser/detail/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct.
+// h5ser/detail/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct. Its entry,
+// which opens the file, checks its seal, maps it and plans the walk, is load_file.hpp.
 //
 // A load first checks everything (presence, kind, dtype, shape of every field; objects the struct
 // does not know) and reads into staged values; only when nothing is wrong do the staged values move
@@ -38,7 +39,6 @@
 #include "h5ser/detail/manifest.hpp"
 #include "h5ser/detail/mapped_file.hpp"
 #include "h5ser/detail/problems.hpp"
-#include "h5ser/detail/seal.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
 #include "h5ser/reflect.hpp"
@@ -78,6 +78,7 @@ struct load_context {
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
+    bool check_fingerprint = true;   ///< compare the file's fingerprint when report_unexpected (load_plan)
     problem_list problems;
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
@@ -556,20 +557,28 @@ void load_tree(Ctx& ctx, Model& model) {
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
-        if (ctx.report_unexpected && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        if (ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
     }
 }
 
+/// How a load reads a file: in which mode, whether objects the struct lacks are errors, and
+/// whether a strict load of everything compares the file's fingerprint.
+struct load_plan {
+    save_mode mode;
+    bool report_unexpected;
+    bool check_fingerprint = true;
+};
+
 template <bool Lenient, bool Verify, class Model>
-void load_from(file_tree& tree, const opened_file& file, Model& model, save_mode mode, bool report_unexpected,
-               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
-               const opened_file* source) {
+void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
+               const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
     const std::string& path = file.path();
     load_context<Lenient, Verify> ctx;
     ctx.tree = &tree;
     ctx.file = path;
-    ctx.mode = mode;
-    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.mode = plan.mode;
+    ctx.report_unexpected = plan.report_unexpected && !Lenient;
+    ctx.check_fingerprint = plan.check_fingerprint;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
@@ -579,70 +588,6 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, save_mode
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
-}
-
-/// How a load reads a file: in which mode, and whether objects the struct lacks are errors.
-struct load_plan {
-    save_mode mode;
-    bool report_unexpected;
-};
-
-/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
-/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
-template <class Policies, class Model>
-load_plan plan_load(const file_header& header, const std::string& path, bool fresh_model) {
-    constexpr save_mode asked = Policies::mode;
-    if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
-        throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
-                                  "load it with h5ser::load_into<h5ser::weights_only>(model, path)"});
-    }
-    if constexpr (!weights_cover_everything<Model>() && !Policies::lenient) {
-        if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
-            throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
-                                      "it holds no hyperparameters or optimizer state; fill a model you set up with "
-                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>"});
-        }
-    }
-    const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    return {effective, effective == header.mode};
-}
-
-/// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
-/// (`fresh_model`: h5ser::load's default-constructed one), in this process.
-///
-/// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
-/// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
-/// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
-/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked through HDF5. Whatever HDF5 opens by name is checked
-/// to be `file` (errc::file_changed if another file was renamed over the name since).
-template <class Policies, class Model>
-void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
-    hdf5_scope hdf5;
-    const std::string& path = file.path();
-    const where at{path, {}, "/"};
-    if (seal.damage && Policies::verify) throw *seal.damage;
-    if (seal.status != seal_status::intact && !has_hdf5_signature(file)) {
-        if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
-        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
-    }
-    const manifest* contents = seal.contents ? &*seal.contents : nullptr;
-    std::shared_ptr<const mapped_file> mapping;
-    if (contents && Policies::map) mapping = mapped_file::map(file, contents->file_size());
-    std::optional<file_tree> tree;
-    file_header header;
-    if (contents) {
-        tree.emplace(file, *contents);
-        header.mode = contents->mode();
-        header.format_version = static_cast<int>(contents->format_version());
-    } else {
-        handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
-        const handle root = open_root(hdf5_file.get(), path);
-        header = read_header(root.get(), path, contents, Policies::verify);
-        tree.emplace(path, std::move(hdf5_file));
-    }
-    const load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan.mode, plan.report_unexpected, progress, contents,
-                                                   std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
 
 }  // namespace h5ser::detail

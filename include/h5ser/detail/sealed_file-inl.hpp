@@ -19,8 +19,16 @@ H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
     : path_(path), at_{path_, {}, "/"}, temp_(path), userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, writer_file_access(at_).get())), plists_(at_),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, scratch_file_access(at_).get())), plists_(at_),
       root_(open_root(file_.get(), path_)) {}
+
+H5SER_CORE_INLINE handle scratch_file_access(const where& at) {
+    handle fapl = writer_file_access(at);
+    // A scratch file is mapped once and thrown away: every object on a 64-byte boundary, so that
+    // every tensor of it is a view of the mapping (a saved file aligns only those of 64 KiB and more).
+    check(H5Pset_alignment(fapl.get(), 1, 64), at, "H5Pset_alignment");
+    return fapl;
+}
 
 H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
                                           const storage_plan& plan) {
@@ -91,7 +99,7 @@ H5SER_CORE_INLINE void sealed_file_writer::close(bool flush_all) {
 }
 
 H5SER_CORE_INLINE void sealed_file_writer::seal_and_commit() {
-    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, fingerprint_.value()), path_);
+    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, carried_fingerprint_.value_or(fingerprint_.value())), path_);
     if (owner_) owner_->commit();
 }
 

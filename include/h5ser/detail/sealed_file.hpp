@@ -34,6 +34,10 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
                                             const where& at);
 
+/// The file access of a scratch file (sealed_file_writer's in_place): as writer_file_access, with
+/// every object 64-byte aligned.
+H5SER_CORE_INLINE handle scratch_file_access(const where& at);
+
 /// Tag of the sealed_file_writer that writes into an existing file in place.
 struct in_place_t {};
 
@@ -82,6 +86,9 @@ public:
     /// calling write_root_attributes.
     void set_mode(save_mode mode) noexcept { mode_ = mode; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+    /// Records `fingerprint` in the manifest instead of the one of the tensors added (a copy that
+    /// keeps its source's: tree_copy.hpp).
+    void carry_fingerprint(std::uint64_t fingerprint) noexcept { carried_fingerprint_ = fingerprint; }
 
     /// Writes the format's root attributes, with the fingerprint of the tensors added so far.
     void write_root_attributes(save_mode mode, std::string_view model_type = {}, std::string_view schema = {});
@@ -106,6 +113,7 @@ private:
     std::vector<byte_range> ranges_;
     manifest_builder manifest_;
     save_mode mode_ = save_mode::full_model;
+    std::optional<std::uint64_t> carried_fingerprint_;
     std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
     std::function<void()> writeback_;
 };

@@ -1,6 +1,6 @@
 // h5ser/detail/storage_plan.hpp: the storage policies of a call or a field, combined into one plan
 // per dataset (layout, chunks, compact threshold, filter pipeline); the filters h5ser knows by name.
-// Included by h5ser/storage_policy.hpp after the policies it combines.
+// The policies themselves are h5ser/storage_policy.hpp's.
 #pragma once
 
 #include <hdf5.h>
@@ -14,7 +14,23 @@
 
 #include "h5ser/config.hpp"
 
+namespace h5ser {
+struct contiguous;  // storage_policy.hpp
+}  // namespace h5ser
+
 namespace h5ser::detail {
+
+enum class storage_category { layout, compact, filter };
+enum class layout_kind { contiguous, auto_chunk, chunked };
+
+/// One filter of a pipeline, as HDF5 wants it.
+struct filter_spec {
+    H5Z_filter_t id = 0;
+    unsigned flags = 0;  ///< H5Z_FLAG_OPTIONAL for compressors
+    std::vector<unsigned> values;
+    std::string_view name;     ///< "deflate", "lz4", ...
+    std::string_view install;  ///< how to make it available, for messages
+};
 
 /// The storage decisions for one dataset.
 struct storage_plan {

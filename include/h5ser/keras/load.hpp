@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/isolated_load.hpp"
+#include "h5ser/keras/detail/isolated_load.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/keras/detail/json_reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
@@ -61,7 +61,7 @@ struct load_policies {
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path) {
     using policies = detail::load_policies<true, Policies...>;
-    h5ser::detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
+    detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
         const auto target_layers = detail::collect_layers(target);
         h5ser::detail::hdf5_scope hdf5;
         const auto file = detail::open_store(path);
@@ -82,7 +82,7 @@ template <class... Policies, class Optimizer>
 void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
     static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
     using policies = detail::load_policies<false, Policies...>;
-    h5ser::detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
+    detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
         std::vector<detail::tensor_slot> slots;
         detail::collect_tensors(target, h5ser::detail::where{}, slots);
         h5ser::detail::hdf5_scope hdf5;

@@ -10,6 +10,7 @@
 #include "h5ser/error.hpp"
 #include "h5ser/keras/detail/json_reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
+#include "h5ser/keras/detail/loader.hpp"
 #include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/types.hpp"
 

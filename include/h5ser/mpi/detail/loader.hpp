@@ -18,7 +18,7 @@
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/format.hpp"
-#include "h5ser/detail/load_walk.hpp"
+#include "h5ser/detail/load_file.hpp"
 #include "h5ser/mpi/detail/parallel_io.hpp"
 
 namespace h5ser::mpi::detail {
