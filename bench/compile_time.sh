@@ -6,6 +6,7 @@
 #   - a 2-struct model (bench/compile_time/two_structs.cpp) that saves and loads, only saves, only
 #     loads: header-only, and with the separately compiled core (H5SER_COMPILED_CORE, whose
 #     src/h5ser.cpp a project compiles once; its own time is printed too);
+#   - the same through the lean entry header <h5ser/core.hpp> (-DLEAN=1);
 #   - a 50-field model that saves and loads (bench/compile_time/model50.cpp).
 # Targets (issue "compile cost"): save + load at most 6x header-only, 3x with the compiled core; a
 # load-only translation unit no costlier than a save-only one.
@@ -15,17 +16,18 @@ cd "$(dirname "$0")/.."
 cxx=${1:-g++}
 rounds=${2:-5}
 flags=(-std=c++20 -O2 -DNDEBUG -Iinclude -isystem /usr/include/hdf5/serial -c -o /dev/null)
-names=(baseline both save load core_both core_save core_load model50 core_model50 core_itself)
+names=(baseline both save load lean_both core_both core_save core_load core_lean_both model50 core_itself)
 declare -A args=(
   [baseline]="bench/compile_time/baseline.cpp"
   [both]="-DSAVE=1 -DLOAD=1 bench/compile_time/two_structs.cpp"
   [save]="-DSAVE=1 bench/compile_time/two_structs.cpp"
   [load]="-DLOAD=1 bench/compile_time/two_structs.cpp"
+  [lean_both]="-DLEAN=1 -DSAVE=1 -DLOAD=1 bench/compile_time/two_structs.cpp"
   [core_both]="-DH5SER_COMPILED_CORE -DSAVE=1 -DLOAD=1 bench/compile_time/two_structs.cpp"
+  [core_lean_both]="-DH5SER_COMPILED_CORE -DLEAN=1 -DSAVE=1 -DLOAD=1 bench/compile_time/two_structs.cpp"
   [core_save]="-DH5SER_COMPILED_CORE -DSAVE=1 bench/compile_time/two_structs.cpp"
   [core_load]="-DH5SER_COMPILED_CORE -DLOAD=1 bench/compile_time/two_structs.cpp"
   [model50]="bench/compile_time/model50.cpp"
-  [core_model50]="-DH5SER_COMPILED_CORE bench/compile_time/model50.cpp"
   [core_itself]="-DH5SER_COMPILED_CORE src/h5ser.cpp"
 )
 work=$(mktemp -d)
@@ -55,9 +57,10 @@ row() {  # name, label, target
 row both "2-struct model, save + load, header-only" "at most 6x"
 row save "2-struct model, save only, header-only"
 row load "2-struct model, load only, header-only" "no more than save only"
+row lean_both "2-struct model, save + load, header-only, <h5ser/core.hpp>"
 row core_both "2-struct model, save + load, compiled core" "at most 3x"
 row core_save "2-struct model, save only, compiled core"
 row core_load "2-struct model, load only, compiled core" "no more than save only"
+row core_lean_both "2-struct model, save + load, compiled core, <h5ser/core.hpp>"
 row model50 "50-field model, save + load, header-only"
-row core_model50 "50-field model, save + load, compiled core"
 row core_itself "the compiled core itself (src/h5ser.cpp, once per project)"

@@ -1,6 +1,11 @@
 // Compile-time benchmark (bench/compile_time.sh): a translation unit with a 2-struct model that
-// saves (-DSAVE=1), loads (-DLOAD=1) or both, as most user code that touches h5ser does.
+// saves (-DSAVE=1), loads (-DLOAD=1) or both, as most user code that touches h5ser does; with
+// -DLEAN=1 through <h5ser/core.hpp> instead of <h5ser/h5ser.hpp>.
+#if LEAN
+#include <h5ser/core.hpp>
+#else
 #include <h5ser/h5ser.hpp>
+#endif
 
 #include <string>
 

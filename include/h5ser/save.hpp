@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "h5ser/detail/background_save.hpp"
 #include "h5ser/detail/file_writer.hpp"
 #include "h5ser/detail/format.hpp"
+#include "h5ser/detail/saves_in_flight.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
 

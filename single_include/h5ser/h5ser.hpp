@@ -34,11 +34,6 @@
 #include <cstdlib>
 #include <shared_mutex>
 #include <functional>
-#include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <xxhash.h>
 #include <system_error>
@@ -48,12 +43,17 @@
 #include <cerrno>
 #include <sys/types.h>
 #include <signal.h>
-#include <filesystem>
 #include <chrono>
 #include <charconv>
 #include <set>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <numeric>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -65,9 +65,20 @@
 #include <fstream>
 
 // ---- h5ser/h5ser.hpp ---------------------------------------------------------------------------
-// h5ser/h5ser.hpp: the whole public API of h5ser in one include.
+// h5ser/h5ser.hpp: the whole public API of h5ser in one include (<h5ser/core.hpp> is the lean
+// part: tensors, policies, save and load).
 //
 //     #include <h5ser/h5ser.hpp>
+//     h5ser::save(model, "m.h5");
+//     auto m = h5ser::load<Model>("m.h5");
+
+// ---- h5ser/core.hpp ----------------------------------------------------------------------------
+// h5ser/core.hpp: the lean entry of h5ser: tensors, policies, h5ser::save and h5ser::load, for
+// translation units that only save and load (as fmt's base.h beside format.h). The rest of the API
+// (save_async, checkpoint_manager, inspect, fingerprint, verify_file, data files) is in
+// <h5ser/h5ser.hpp>, which includes this.
+//
+//     #include <h5ser/core.hpp>
 //     h5ser::save(model, "m.h5");
 //     auto m = h5ser::load<Model>("m.h5");
 
@@ -2493,124 +2504,6 @@ using progress_callback = std::function<void(std::uint64_t done, std::uint64_t t
 // h5ser/save.hpp: h5ser::save, from a C++ struct to an HDF5 file.
 
 
-// ---- h5ser/detail/background_save.hpp ----------------------------------------------------------
-// h5ser/detail/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
-// checkpoint_manager::save_async), one at a time, from snapshots (snapshot.hpp) in staging memory
-// it keeps for the next save.
-
-
-// ---- h5ser/detail/snapshot.hpp -----------------------------------------------------------------
-// h5ser/detail/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
-// staging memory, so that the file can be written later, on another thread, while the caller
-// changes the model (h5ser::save_async). Replaying the snapshot into the file writer writes the
-// same file, byte for byte, as saving the model at the moment the snapshot was taken.
-
-
-// ---- h5ser/detail/dynamic_tensor.hpp -----------------------------------------------------------
-// h5ser/detail/dynamic_tensor.hpp: tensors whose element type is known only at run time
-// (runtime_typed_tensor: torch::Tensor). The walks turn one into a dynamic_tensor<E> of its
-// element type E, a tensor of static element type and run-time rank, and from there on it takes
-// the path of every other tensor: the sinks, the readers, checksums and the manifest see only
-// tensors of a static element type.
-
-
-
-namespace h5ser::detail {
-
-/// A C-order tensor of element type E and a rank known at run time: a view of elements kept alive
-/// by `keep` (a mapped file, another tensor), or of memory it allocated itself (then `keep` owns
-/// it), or a view of memory it does not keep (a save's view of the caller's tensor).
-template <class E>
-class dynamic_tensor {
-public:
-    dynamic_tensor() = default;
-    /// Allocates `shape`, 64-byte aligned, elements indeterminate.
-    dynamic_tensor(const dynamic_shape& shape, uninitialized_t) : shape_(shape) {
-        const std::size_t count = checked_element_count(shape, sizeof(E));
-        if (count == 0) return;
-        data_ = static_cast<E*>(::operator new(count * sizeof(E), std::align_val_t{tensor_alignment}));
-        keep_ = std::shared_ptr<const void>(data_, aligned_free{});
-    }
-    /// Views `data` in the shape `shape`, keeping `keep` as long as this or a copy lives.
-    dynamic_tensor(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep)
-        : shape_(shape), data_(shape.elements() ? data : nullptr), keep_(std::move(keep)) {}
-
-    [[nodiscard]] const dynamic_shape& shape() const noexcept { return shape_; }
-    [[nodiscard]] std::size_t size() const noexcept { return shape_.elements(); }
-    [[nodiscard]] E* data() const noexcept { return data_; }
-    /// What keeps the elements alive: their owner, or nothing for a view of memory it does not keep.
-    [[nodiscard]] const std::shared_ptr<const void>& keep() const noexcept { return keep_; }
-
-private:
-    dynamic_shape shape_;
-    E* data_ = nullptr;
-    std::shared_ptr<const void> keep_;
-};
-
-}  // namespace h5ser::detail
-
-namespace h5ser {
-
-template <class E>
-struct tensor_adapter<detail::dynamic_tensor<E>> {
-    using element_type = E;
-    static constexpr std::size_t rank = dynamic_rank;
-    static const dynamic_shape& shape(const detail::dynamic_tensor<E>& t) noexcept { return t.shape(); }
-    static const E* data(const detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
-    static E* data(detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
-    static void resize_for_overwrite(detail::dynamic_tensor<E>& t, const dynamic_shape& shape) {
-        t = detail::dynamic_tensor<E>(shape, uninitialized);
-    }
-    static detail::dynamic_tensor<E> view(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep) {
-        return {shape, data, std::move(keep)};
-    }
-};
-
-}  // namespace h5ser
-
-namespace h5ser::detail {
-
-/// `dims` (any indexable range of dimensions: an adapter's shape, a file's extent, holding `Rank`
-/// of them unless Rank is dynamic_rank) as shape_of_rank<Rank>.
-template <std::size_t Rank, class Dims>
-shape_of_rank<Rank> to_shape(const Dims& dims) {
-    if constexpr (Rank == dynamic_rank) {
-        return dynamic_shape(dims);
-    } else {
-        std::array<std::size_t, Rank> shape{};
-        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
-        return shape;
-    }
-}
-
-/// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
-template <class X>
-shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
-    return to_shape<tensor_adapter<X>::rank>(tensor_adapter<X>::shape(value));
-}
-
-/// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:
-/// a view of its memory when its elements are in C order, else a C-order copy (a temporary: a sink
-/// that keeps pointers past the call keeps the copy too). Throws `refuse(reason)` for a tensor the
-/// adapter cannot save (runtime_typed_tensor::refusal).
-template <runtime_typed_tensor X, class Use, class Refuse>
-void with_static_type(const X& value, Use&& use, const Refuse& refuse) {
-    using adapter = tensor_adapter<X>;
-    if (std::string reason = adapter::refusal(value); !reason.empty()) refuse(std::move(reason));
-    with_element_type(adapter::kind(value), [&]<class E>() {
-        const dynamic_shape shape(adapter::shape(value));
-        if (const void* data = adapter::data(value); data || shape.elements() == 0) {
-            use(dynamic_tensor<E>(shape, static_cast<E*>(const_cast<void*>(data)), nullptr));
-        } else {
-            dynamic_tensor<E> copy(shape, uninitialized);
-            adapter::copy_to_c_order(value, static_cast<void*>(copy.data()));
-            use(std::move(copy));
-        }
-    });
-}
-
-}  // namespace h5ser::detail
-
 // ---- h5ser/detail/file_writer.hpp --------------------------------------------------------------
 // h5ser/detail/file_writer.hpp: the sink of the save walk that writes a model into an h5ser file:
 // groups, datasets and attributes, the schema of a full model, progress; and save_model, which
@@ -3808,6 +3701,111 @@ private:
 // readers, checksums, the manifest) only ever sees C-order tensors.
 
 
+// ---- h5ser/detail/dynamic_tensor.hpp -----------------------------------------------------------
+// h5ser/detail/dynamic_tensor.hpp: tensors whose element type is known only at run time
+// (runtime_typed_tensor: torch::Tensor). The walks turn one into a dynamic_tensor<E> of its
+// element type E, a tensor of static element type and run-time rank, and from there on it takes
+// the path of every other tensor: the sinks, the readers, checksums and the manifest see only
+// tensors of a static element type.
+
+
+
+namespace h5ser::detail {
+
+/// A C-order tensor of element type E and a rank known at run time: a view of elements kept alive
+/// by `keep` (a mapped file, another tensor), or of memory it allocated itself (then `keep` owns
+/// it), or a view of memory it does not keep (a save's view of the caller's tensor).
+template <class E>
+class dynamic_tensor {
+public:
+    dynamic_tensor() = default;
+    /// Allocates `shape`, 64-byte aligned, elements indeterminate.
+    dynamic_tensor(const dynamic_shape& shape, uninitialized_t) : shape_(shape) {
+        const std::size_t count = checked_element_count(shape, sizeof(E));
+        if (count == 0) return;
+        data_ = static_cast<E*>(::operator new(count * sizeof(E), std::align_val_t{tensor_alignment}));
+        keep_ = std::shared_ptr<const void>(data_, aligned_free{});
+    }
+    /// Views `data` in the shape `shape`, keeping `keep` as long as this or a copy lives.
+    dynamic_tensor(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep)
+        : shape_(shape), data_(shape.elements() ? data : nullptr), keep_(std::move(keep)) {}
+
+    [[nodiscard]] const dynamic_shape& shape() const noexcept { return shape_; }
+    [[nodiscard]] std::size_t size() const noexcept { return shape_.elements(); }
+    [[nodiscard]] E* data() const noexcept { return data_; }
+    /// What keeps the elements alive: their owner, or nothing for a view of memory it does not keep.
+    [[nodiscard]] const std::shared_ptr<const void>& keep() const noexcept { return keep_; }
+
+private:
+    dynamic_shape shape_;
+    E* data_ = nullptr;
+    std::shared_ptr<const void> keep_;
+};
+
+}  // namespace h5ser::detail
+
+namespace h5ser {
+
+template <class E>
+struct tensor_adapter<detail::dynamic_tensor<E>> {
+    using element_type = E;
+    static constexpr std::size_t rank = dynamic_rank;
+    static const dynamic_shape& shape(const detail::dynamic_tensor<E>& t) noexcept { return t.shape(); }
+    static const E* data(const detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
+    static E* data(detail::dynamic_tensor<E>& t) noexcept { return t.data(); }
+    static void resize_for_overwrite(detail::dynamic_tensor<E>& t, const dynamic_shape& shape) {
+        t = detail::dynamic_tensor<E>(shape, uninitialized);
+    }
+    static detail::dynamic_tensor<E> view(const dynamic_shape& shape, E* data, std::shared_ptr<const void> keep) {
+        return {shape, data, std::move(keep)};
+    }
+};
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+/// `dims` (any indexable range of dimensions: an adapter's shape, a file's extent, holding `Rank`
+/// of them unless Rank is dynamic_rank) as shape_of_rank<Rank>.
+template <std::size_t Rank, class Dims>
+shape_of_rank<Rank> to_shape(const Dims& dims) {
+    if constexpr (Rank == dynamic_rank) {
+        return dynamic_shape(dims);
+    } else {
+        std::array<std::size_t, Rank> shape{};
+        for (std::size_t i = 0; i < Rank; ++i) shape[i] = static_cast<std::size_t>(dims[i]);
+        return shape;
+    }
+}
+
+/// The shape of `value` (a stored tensor of a static element type) as shape_of_rank of its rank.
+template <class X>
+shape_of_rank<tensor_adapter<X>::rank> shape_of(const X& value) {
+    return to_shape<tensor_adapter<X>::rank>(tensor_adapter<X>::shape(value));
+}
+
+/// Passes the run-time-typed tensor `value` to `use` as a dynamic_tensor<E> of its element type:
+/// a view of its memory when its elements are in C order, else a C-order copy (a temporary: a sink
+/// that keeps pointers past the call keeps the copy too). Throws `refuse(reason)` for a tensor the
+/// adapter cannot save (runtime_typed_tensor::refusal).
+template <runtime_typed_tensor X, class Use, class Refuse>
+void with_static_type(const X& value, Use&& use, const Refuse& refuse) {
+    using adapter = tensor_adapter<X>;
+    if (std::string reason = adapter::refusal(value); !reason.empty()) refuse(std::move(reason));
+    with_element_type(adapter::kind(value), [&]<class E>() {
+        const dynamic_shape shape(adapter::shape(value));
+        if (const void* data = adapter::data(value); data || shape.elements() == 0) {
+            use(dynamic_tensor<E>(shape, static_cast<E*>(const_cast<void*>(data)), nullptr));
+        } else {
+            dynamic_tensor<E> copy(shape, uninitialized);
+            adapter::copy_to_c_order(value, static_cast<void*>(copy.data()));
+            use(std::move(copy));
+        }
+    });
+}
+
+}  // namespace h5ser::detail
+
 
 namespace h5ser::detail {
 
@@ -4094,7 +4092,7 @@ H5SER_CORE_INLINE bool lock_temporary(int fd) noexcept;
 /// Removes the temporaries `<stem>.tmp-<pid>-<random>` in `directory` nobody is writing
 /// (temporary_in_use), of every stem that `is_target` accepts: what a save killed before its
 /// commit left behind. A temporary of a live save, in this process or another, is kept.
-H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::string& directory,
                                                    const std::function<bool(std::string_view name)>& is_target);
 /// Removes the stale temporaries of `target` (remove_stale_temporaries_in).
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);
@@ -4491,354 +4489,13 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 }  // namespace h5ser::detail
 
 
-
-namespace h5ser::detail {
-
-/// A tensor of a snapshot: its shape, and its elements in staging memory.
-template <class E, std::size_t Rank>
-struct staged_tensor {
-    E* data = nullptr;  ///< null when there are no elements
-    shape_of_rank<Rank> shape{};
-};
-
-}  // namespace h5ser::detail
-
-namespace h5ser {
-
-template <class E, std::size_t Rank>
-struct tensor_adapter<detail::staged_tensor<E, Rank>> {
-    using element_type = E;
-    static constexpr std::size_t rank = Rank;
-    static const shape_of_rank<Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
-    static const E* data(const detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
-    static E* data(detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
-};
-
-}  // namespace h5ser
-
-namespace h5ser::detail {
-
-/// Memory that snapshots copy tensors into, kept from one snapshot to the next: after the first,
-/// taking a snapshot copies into pages that are already there, at memory speed.
-class staging_buffer {
-public:
-    /// At least `bytes` bytes, 64-byte aligned, contents undefined. Reallocates when the buffer is
-    /// too small, or more than twice too large (a much smaller model is saved now).
-    H5SER_CORE_INLINE std::byte* reserve(std::size_t bytes);
-    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-    void release() noexcept {
-        memory_.reset();
-        capacity_ = 0;
-    }
-
-private:
-    struct free_aligned {
-        void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
-    };
-    std::unique_ptr<std::byte[], free_aligned> memory_;
-    std::size_t capacity_ = 0;
-};
-
-/// The bytes of one tensor of a snapshot: where they are in the model until the snapshot copies
-/// them, and where the copy is.
-struct staged_bytes {
-    const void* source = nullptr;
-    std::size_t size = 0;
-    void* staged = nullptr;
-};
-
-/// One node of a recorded save walk, replayed into either sink that writes a file: the census
-/// (save_census) and the file writer.
-struct snapshot_node {
-    snapshot_node() = default;
-    snapshot_node(const snapshot_node&) = delete;
-    snapshot_node& operator=(const snapshot_node&) = delete;
-    virtual ~snapshot_node() = default;
-    virtual void replay(save_census& sink) const = 0;
-    virtual void replay(file_writer& sink) const = 0;
-};
-
-/// Implements both replays with `Derived::into(sink)`, a template over the sink.
-template <class Derived>
-struct replayed_node : snapshot_node {
-    void replay(save_census& sink) const final { static_cast<const Derived&>(*this).into(sink); }
-    void replay(file_writer& sink) const final { static_cast<const Derived&>(*this).into(sink); }
-};
-
-/// A save walk taken down as it happens (the snapshot is the walk's sink), then replayed, any
-/// number of times, into the sinks of a file. Tensors are recorded as pointers into the model
-/// until copy_tensors() copies them; attributes, names and paths are copied as they are recorded.
-class model_snapshot {
-public:
-    model_snapshot(std::string path, std::string_view model_type) : path_(std::move(path)), model_type_(model_type) {}
-    model_snapshot(const model_snapshot&) = delete;
-    model_snapshot& operator=(const model_snapshot&) = delete;
-
-    /// Where the walk starts: the root group of the file at path().
-    [[nodiscard]] where root() const { return where{path_, {}, "/"}; }
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-    [[nodiscard]] std::string_view model_type() const noexcept { return model_type_; }
-
-    // The save walk's sink (save_walk.hpp).
-    template <class X>
-    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        std::size_t count = 0;
-        const written_tensor extent = tensor_extent(value, count);
-        auto node = std::make_unique<dataset_node<element, adapter::rank>>(name, at, optimizer);
-        node->shape = shape_of(value);
-        node->bytes = {count ? extent.elements : nullptr, count * sizeof(element), nullptr};
-        tensors_.push_back(&node->bytes);
-        nodes_.push_back(std::move(node));
-    }
-    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp, or a
-    /// run-time-typed tensor's view or copy, dynamic_tensor.hpp): kept until the snapshot is done
-    /// with it, since its elements are copied after the walk.
-    template <class X>
-        requires(!std::is_lvalue_reference_v<X>)
-    void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
-        auto kept = std::make_shared<X>(std::move(value));
-        dataset(name, std::as_const(*kept), at, optimizer);
-        temporaries_.push_back(std::move(kept));
-    }
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
-        nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
-    }
-    void absent(std::string_view name, const where& at) { nodes_.push_back(std::make_unique<absent_node>(name, at)); }
-    void begin(std::string_view name, const where& at, const container_info& info) {
-        nodes_.push_back(std::make_unique<begin_node>(name, at, info));
-    }
-    void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
-    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
-        nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
-    }
-    void pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
-
-    /// The staging memory copy_tensors() needs: every tensor's bytes, each 64-byte aligned.
-    [[nodiscard]] H5SER_CORE_INLINE std::size_t staging_bytes() const noexcept;
-
-    /// Copies every tensor into `staging` (staging_bytes() bytes, 64-byte aligned); from then on
-    /// the snapshot refers to nothing of the model. Large snapshots are copied by two threads.
-    H5SER_CORE_INLINE void copy_tensors(std::byte* staging);
-
-    /// Replays the walk into `sink`: a save_census or a file_writer (the sinks snapshot_node knows).
-    template <class Sink>
-    void replay(Sink& sink) const {
-        for (const auto& node : nodes_) node->replay(sink);
-    }
-
-private:
-    struct named {
-        named(std::string_view n, const where& a) : name(n), at(a) {}
-        std::string name;
-        where at;
-    };
-    template <class E, std::size_t Rank>
-    struct dataset_node final : replayed_node<dataset_node<E, Rank>>, named {
-        dataset_node(std::string_view n, const where& a, bool o) : named(n, a), optimizer(o) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            const staged_tensor<E, Rank> tensor{static_cast<E*>(bytes.staged), shape};
-            sink.dataset(name, tensor, at, optimizer);
-        }
-        bool optimizer;
-        shape_of_rank<Rank> shape{};
-        staged_bytes bytes;
-    };
-    template <class X>
-    struct attribute_node final : replayed_node<attribute_node<X>>, named {
-        attribute_node(std::string_view n, const where& a, bool o, const X& v) : named(n, a), optimizer(o), value(v) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.attribute(name, value, at, optimizer);
-        }
-        bool optimizer;
-        X value;
-    };
-    struct absent_node final : replayed_node<absent_node>, named {
-        using named::named;
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.absent(name, at);
-        }
-    };
-    struct begin_node final : replayed_node<begin_node>, named {
-        begin_node(std::string_view n, const where& a, const container_info& i) : named(n, a), info(i) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.begin(name, at, info);
-        }
-        container_info info;  // its type_name is a type_name<T>(): static storage
-    };
-    struct end_node final : replayed_node<end_node> {
-        explicit end_node(const container_info& i) : info(i) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.end(info);
-        }
-        container_info info;
-    };
-    struct storage_node final : replayed_node<storage_node> {
-        storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.push_storage(plan, names_compact, chunks);
-        }
-        storage_plan plan;
-        bool names_compact;
-        std::vector<std::size_t> chunks;
-    };
-    struct storage_end_node final : replayed_node<storage_end_node> {
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.pop_storage();
-        }
-    };
-
-    std::string path_;
-    std::string_view model_type_;  // a type_name<Model>(): static storage
-    std::vector<std::unique_ptr<snapshot_node>> nodes_;
-    std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
-    std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
-};
-
-/// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.
-template <save_mode Mode, class Model>
-std::unique_ptr<model_snapshot> take_snapshot(const Model& model, const std::string& path, staging_buffer& staging) {
-    auto snapshot = std::make_unique<model_snapshot>(path, type_name<Model>());
-    walk_fields<Mode>(*snapshot, model, snapshot->root());
-    snapshot->copy_tensors(staging.reserve(snapshot->staging_bytes()));
-    return snapshot;
-}
-
-/// Writes the file of `snapshot` (taken in `Mode`), as save_model writes the model's.
-template <save_mode Mode, class ExtraRootAttributes = no_extra_root_attributes>
-void save_snapshot(const model_snapshot& snapshot, const storage_plan& storage, const ExtraRootAttributes& extra = {},
-                   const progress_callback& progress = {}) {
-    save_walk_of<Mode>(snapshot.path(), snapshot.model_type(), [&](auto& sink, const where&) { snapshot.replay(sink); }, storage, extra,
-                       progress);
-}
-
-}  // namespace h5ser::detail
+// ---- h5ser/detail/saves_in_flight.hpp ----------------------------------------------------------
+// h5ser/detail/saves_in_flight.hpp: what a save or a load of a path waits for first, declared
+// without the background saver's threads (background_save.hpp), which saves and loads do not need.
 
 
 
 namespace h5ser::detail {
-
-/// Lowers the CPU priority of the calling thread (nice +10, Linux), so that a save written in the
-/// background takes the CPU time the caller's threads leave, and training keeps its cores. Threads
-/// it starts (the hashing helper) inherit it.
-H5SER_CORE_INLINE void lower_this_threads_priority() noexcept;
-
-/// Is the calling thread one a background_saver writes on?
-inline bool& on_saver_thread() noexcept {
-    static thread_local bool flag = false;
-    return flag;
-}
-
-/// What the caller and the thread writing one save share: whether it is done, and how it ended.
-class save_job {
-public:
-    explicit save_job(std::string path) : path_(std::move(path)) {}
-
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-    [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
-
-    /// Waits until the save is committed or failed; rethrows its error, which counts as seen.
-    H5SER_CORE_INLINE void wait();
-    /// Waits until the save is committed or failed, without rethrowing.
-    H5SER_CORE_INLINE void wait_quietly();
-    /// The error nobody has seen yet (marking it seen), or null.
-    H5SER_CORE_INLINE std::exception_ptr take_unseen_error();
-
-    /// The writing thread's last act: `error` is null when the file is committed.
-    H5SER_CORE_INLINE void finish(std::exception_ptr error) noexcept;
-
-private:
-    std::string path_;
-    std::mutex mutex_;
-    std::condition_variable finished_;
-    std::atomic<bool> done_{false};
-    std::exception_ptr error_;  // guarded by mutex_
-    bool seen_ = false;         // guarded by mutex_
-};
-
-/// Registers `job`, a save started in the background, as in flight for its path until it is done:
-/// see settle_saves_of.
-H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job);
-
-/// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
-/// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
-/// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
-class background_saver {
-public:
-    background_saver() = default;
-    background_saver(const background_saver&) = delete;
-    background_saver& operator=(const background_saver&) = delete;
-    /// Waits for the save in flight. An error nobody saw cannot be thrown from here: it is
-    /// written to stderr.
-    H5SER_CORE_INLINE ~background_saver();
-
-    /// Waits for the save in flight, takes a snapshot with `snapshot(staging)` (which returns a
-    /// std::unique_ptr<model_snapshot>) on the calling thread, and starts `write(snapshot)` on the
-    /// saver's thread. Throws, without starting anything, the error of the previous save if nobody
-    /// has seen it (unchanged: its file() names that save's path), or what `snapshot` throws.
-    template <class TakeSnapshot, class Write>
-    std::shared_ptr<save_job> start(TakeSnapshot&& snapshot, Write&& write) {
-        const std::lock_guard lock(mutex_);
-        finish_previous();
-        std::unique_ptr<model_snapshot> taken = snapshot(staging_);
-        auto job = std::make_shared<save_job>(taken->path());
-        launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
-        register_in_flight(job);
-        return job;
-    }
-
-    /// Waits for the save in flight, if any; rethrows its error (which then counts as seen).
-    H5SER_CORE_INLINE void wait();
-    /// Waits for the save in flight, if any; rethrows its error if nobody has seen it.
-    void settle() {
-        const std::lock_guard lock(mutex_);
-        finish_previous();
-    }
-    /// Waits for the save in flight, if any, without rethrowing.
-    H5SER_CORE_INLINE void wait_quietly();
-    /// Waits for the save in flight, then frees the staging memory.
-    H5SER_CORE_INLINE void release_staging();
-
-private:
-    /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
-    H5SER_CORE_INLINE void finish_previous();
-    /// Joins the thread of the last save started and hands that save over (job_ is then empty).
-    H5SER_CORE_INLINE std::shared_ptr<save_job> join_last();
-    /// The last save started, if any (for waiting on it without holding mutex_).
-    H5SER_CORE_INLINE std::shared_ptr<save_job> last_job();
-    template <class Work>
-    void launch(const std::shared_ptr<save_job>& job, Work work) {
-        thread_ = std::thread([job, work = std::move(work)]() mutable {
-            on_saver_thread() = true;
-            lower_this_threads_priority();
-            std::exception_ptr error;
-            {
-                Work owned = std::move(work);  // the snapshot is freed before the job is done
-                try {
-                    owned();
-                } catch (...) {
-                    error = std::current_exception();
-                }
-            }
-            job->finish(error);
-        });
-        job_ = job;
-    }
-
-    std::mutex mutex_;  // one caller at a time
-    std::thread thread_;
-    std::shared_ptr<save_job> job_;  // the last save started
-    staging_buffer staging_;
-};
 
 /// Waits (without rethrowing: its error is for whoever waits on that save) for every save of
 /// `path` this process started in the background and has not finished, so that a later save or
@@ -4846,10 +4503,6 @@ private:
 /// and a load after save_async sees what it saved. Not on a saver's own thread (its saves are
 /// one at a time) and not in an isolated child (which has no saver threads).
 H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
-
-/// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
-/// is destroyed (waiting for a save in flight) before HDF5 shuts down at exit.
-H5SER_CORE_INLINE background_saver& process_saver();
 
 }  // namespace h5ser::detail
 
@@ -4874,92 +4527,6 @@ void save(const Model& model, const std::string& path, const progress_callback& 
     detail::settle_saves_of(path);
     detail::save_model<policies::mode>(model, path, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
 }
-
-}  // namespace h5ser
-
-// ---- h5ser/save_async.hpp ----------------------------------------------------------------------
-// h5ser/save_async.hpp: h5ser::save_async, a save that writes in the background while the caller
-// goes on (training, say).
-
-
-
-namespace h5ser {
-
-namespace detail {
-struct pending_save_access;
-}  // namespace detail
-
-/// A save running in the background (h5ser::save_async, checkpoint_manager::save_async).
-///
-/// Destroying it does not wait and does not cancel: the save goes on. If it fails and nobody
-/// calls wait(), the next save_async of the same saver throws that error (and saves nothing),
-/// and if there is no next one, the error is written to stderr when the saver is destroyed (at
-/// exit for h5ser::save_async, with its checkpoint_manager otherwise): a failure never goes unnoticed.
-class pending_save {
-public:
-    pending_save() = default;
-
-    /// Has the save ended: committed, or failed? Never blocks.
-    [[nodiscard]] bool ready() const noexcept { return !job_ || job_->done(); }
-    /// Waits until the file is durably committed (as h5ser::save commits: temporary, fsync,
-    /// rename, directory fsync); rethrows the save's h5ser::error, every time it is called.
-    void wait() const {
-        if (job_) job_->wait();
-    }
-    /// The path being saved.
-    [[nodiscard]] const std::string& path() const noexcept {
-        static const std::string none;
-        return job_ ? job_->path() : none;
-    }
-
-private:
-    friend struct detail::pending_save_access;
-    explicit pending_save(std::shared_ptr<detail::save_job> job) noexcept : job_(std::move(job)) {}
-    std::shared_ptr<detail::save_job> job_;
-};
-
-namespace detail {
-struct pending_save_access {
-    static pending_save make(std::shared_ptr<save_job> job) noexcept { return pending_save(std::move(job)); }
-};
-}  // namespace detail
-
-/// Saves `model` to `path` as h5ser::save does (same policies, same file, byte for byte), but
-/// returns as soon as a snapshot of the model is taken: its tensors are copied into staging
-/// memory, and a background thread writes the file from the copy. The caller may change or
-/// destroy the model at once.
-///
-///     auto pending = h5ser::save_async<h5ser::weights_only>(model, "epoch-3.h5");
-///     train(model);        // meanwhile the file is written
-///     pending.wait();      // committed, or throws the save's h5ser::error
-///
-/// Memory: the staging copy holds every tensor of the model once, and is kept for the next
-/// save_async (release_staging_memory() frees it). At most one save is in flight in the process: a
-/// save_async while one runs first waits for it (backpressure, never a queue), so peak memory is
-/// the model plus one copy of its tensors. Saves that must run in parallel use checkpoint_managers
-/// of their own. `progress` is called on the background thread.
-///
-/// Errors the snapshot finds (a map key HDF5 cannot hold) are thrown here, and so is the error of
-/// the previous save_async if nobody waited for it; errors of the write come from wait().
-template <class... Policies, class Model>
-[[nodiscard("the save runs in the background: keep the pending_save and wait() for it")]] pending_save save_async(
-    const Model& model, const std::string& path, const progress_callback& progress = {}) {
-    static_assert(detail::assert_model_type<Model>());
-    using policies = detail::save_policies<Policies...>;
-    static_assert(policies::mode != detail::save_mode::as_saved);
-    return detail::pending_save_access::make(detail::process_saver().start(
-        [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
-        [progress](const detail::model_snapshot& snapshot) {
-            detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
-        }));
-}
-
-/// Waits for the save_async in flight, if any, and rethrows its error if nobody has seen it.
-inline void wait_for_saves() { detail::process_saver().wait(); }
-
-/// Waits for the save_async in flight, if any, then frees the staging memory save_async keeps
-/// for the next save (as large as the tensors of the last model saved).
-inline void release_staging_memory() { detail::process_saver().release_staging(); }
 
 }  // namespace h5ser
 
@@ -6210,6 +5777,462 @@ void load_into(Model& model, const std::string& path, const progress_callback& p
     static_assert(detail::assert_model_type<Model>());
     detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
 }
+
+}  // namespace h5ser
+
+
+// ---- h5ser/save_async.hpp ----------------------------------------------------------------------
+// h5ser/save_async.hpp: h5ser::save_async, a save that writes in the background while the caller
+// goes on (training, say).
+
+
+// ---- h5ser/detail/background_save.hpp ----------------------------------------------------------
+// h5ser/detail/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
+// checkpoint_manager::save_async), one at a time, from snapshots (snapshot.hpp) in staging memory
+// it keeps for the next save.
+
+
+// ---- h5ser/detail/snapshot.hpp -----------------------------------------------------------------
+// h5ser/detail/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
+// staging memory, so that the file can be written later, on another thread, while the caller
+// changes the model (h5ser::save_async). Replaying the snapshot into the file writer writes the
+// same file, byte for byte, as saving the model at the moment the snapshot was taken.
+
+
+
+namespace h5ser::detail {
+
+/// A tensor of a snapshot: its shape, and its elements in staging memory.
+template <class E, std::size_t Rank>
+struct staged_tensor {
+    E* data = nullptr;  ///< null when there are no elements
+    shape_of_rank<Rank> shape{};
+};
+
+}  // namespace h5ser::detail
+
+namespace h5ser {
+
+template <class E, std::size_t Rank>
+struct tensor_adapter<detail::staged_tensor<E, Rank>> {
+    using element_type = E;
+    static constexpr std::size_t rank = Rank;
+    static const shape_of_rank<Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
+    static const E* data(const detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
+    static E* data(detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
+};
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+/// Memory that snapshots copy tensors into, kept from one snapshot to the next: after the first,
+/// taking a snapshot copies into pages that are already there, at memory speed.
+class staging_buffer {
+public:
+    /// At least `bytes` bytes, 64-byte aligned, contents undefined. Reallocates when the buffer is
+    /// too small, or more than twice too large (a much smaller model is saved now).
+    H5SER_CORE_INLINE std::byte* reserve(std::size_t bytes);
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    void release() noexcept {
+        memory_.reset();
+        capacity_ = 0;
+    }
+
+private:
+    struct free_aligned {
+        void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
+    };
+    std::unique_ptr<std::byte[], free_aligned> memory_;
+    std::size_t capacity_ = 0;
+};
+
+/// The bytes of one tensor of a snapshot: where they are in the model until the snapshot copies
+/// them, and where the copy is.
+struct staged_bytes {
+    const void* source = nullptr;
+    std::size_t size = 0;
+    void* staged = nullptr;
+};
+
+/// One node of a recorded save walk, replayed into either sink that writes a file: the census
+/// (save_census) and the file writer.
+struct snapshot_node {
+    snapshot_node() = default;
+    snapshot_node(const snapshot_node&) = delete;
+    snapshot_node& operator=(const snapshot_node&) = delete;
+    virtual ~snapshot_node() = default;
+    virtual void replay(save_census& sink) const = 0;
+    virtual void replay(file_writer& sink) const = 0;
+};
+
+/// Implements both replays with `Derived::into(sink)`, a template over the sink.
+template <class Derived>
+struct replayed_node : snapshot_node {
+    void replay(save_census& sink) const final { static_cast<const Derived&>(*this).into(sink); }
+    void replay(file_writer& sink) const final { static_cast<const Derived&>(*this).into(sink); }
+};
+
+/// A save walk taken down as it happens (the snapshot is the walk's sink), then replayed, any
+/// number of times, into the sinks of a file. Tensors are recorded as pointers into the model
+/// until copy_tensors() copies them; attributes, names and paths are copied as they are recorded.
+class model_snapshot {
+public:
+    model_snapshot(std::string path, std::string_view model_type) : path_(std::move(path)), model_type_(model_type) {}
+    model_snapshot(const model_snapshot&) = delete;
+    model_snapshot& operator=(const model_snapshot&) = delete;
+
+    /// Where the walk starts: the root group of the file at path().
+    [[nodiscard]] where root() const { return where{path_, {}, "/"}; }
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] std::string_view model_type() const noexcept { return model_type_; }
+
+    // The save walk's sink (save_walk.hpp).
+    template <class X>
+    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        std::size_t count = 0;
+        const written_tensor extent = tensor_extent(value, count);
+        auto node = std::make_unique<dataset_node<element, adapter::rank>>(name, at, optimizer);
+        node->shape = shape_of(value);
+        node->bytes = {count ? extent.elements : nullptr, count * sizeof(element), nullptr};
+        tensors_.push_back(&node->bytes);
+        nodes_.push_back(std::move(node));
+    }
+    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp, or a
+    /// run-time-typed tensor's view or copy, dynamic_tensor.hpp): kept until the snapshot is done
+    /// with it, since its elements are copied after the walk.
+    template <class X>
+        requires(!std::is_lvalue_reference_v<X>)
+    void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
+        auto kept = std::make_shared<X>(std::move(value));
+        dataset(name, std::as_const(*kept), at, optimizer);
+        temporaries_.push_back(std::move(kept));
+    }
+    template <class X>
+    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
+        nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
+    }
+    void absent(std::string_view name, const where& at) { nodes_.push_back(std::make_unique<absent_node>(name, at)); }
+    void begin(std::string_view name, const where& at, const container_info& info) {
+        nodes_.push_back(std::make_unique<begin_node>(name, at, info));
+    }
+    void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
+        nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
+    }
+    void pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+
+    /// The staging memory copy_tensors() needs: every tensor's bytes, each 64-byte aligned.
+    [[nodiscard]] H5SER_CORE_INLINE std::size_t staging_bytes() const noexcept;
+
+    /// Copies every tensor into `staging` (staging_bytes() bytes, 64-byte aligned); from then on
+    /// the snapshot refers to nothing of the model. Large snapshots are copied by two threads.
+    H5SER_CORE_INLINE void copy_tensors(std::byte* staging);
+
+    /// Replays the walk into `sink`: a save_census or a file_writer (the sinks snapshot_node knows).
+    template <class Sink>
+    void replay(Sink& sink) const {
+        for (const auto& node : nodes_) node->replay(sink);
+    }
+
+private:
+    struct named {
+        named(std::string_view n, const where& a) : name(n), at(a) {}
+        std::string name;
+        where at;
+    };
+    template <class E, std::size_t Rank>
+    struct dataset_node final : replayed_node<dataset_node<E, Rank>>, named {
+        dataset_node(std::string_view n, const where& a, bool o) : named(n, a), optimizer(o) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            const staged_tensor<E, Rank> tensor{static_cast<E*>(bytes.staged), shape};
+            sink.dataset(name, tensor, at, optimizer);
+        }
+        bool optimizer;
+        shape_of_rank<Rank> shape{};
+        staged_bytes bytes;
+    };
+    template <class X>
+    struct attribute_node final : replayed_node<attribute_node<X>>, named {
+        attribute_node(std::string_view n, const where& a, bool o, const X& v) : named(n, a), optimizer(o), value(v) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.attribute(name, value, at, optimizer);
+        }
+        bool optimizer;
+        X value;
+    };
+    struct absent_node final : replayed_node<absent_node>, named {
+        using named::named;
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.absent(name, at);
+        }
+    };
+    struct begin_node final : replayed_node<begin_node>, named {
+        begin_node(std::string_view n, const where& a, const container_info& i) : named(n, a), info(i) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.begin(name, at, info);
+        }
+        container_info info;  // its type_name is a type_name<T>(): static storage
+    };
+    struct end_node final : replayed_node<end_node> {
+        explicit end_node(const container_info& i) : info(i) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.end(info);
+        }
+        container_info info;
+    };
+    struct storage_node final : replayed_node<storage_node> {
+        storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.push_storage(plan, names_compact, chunks);
+        }
+        storage_plan plan;
+        bool names_compact;
+        std::vector<std::size_t> chunks;
+    };
+    struct storage_end_node final : replayed_node<storage_end_node> {
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.pop_storage();
+        }
+    };
+
+    std::string path_;
+    std::string_view model_type_;  // a type_name<Model>(): static storage
+    std::vector<std::unique_ptr<snapshot_node>> nodes_;
+    std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+    std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
+};
+
+/// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.
+template <save_mode Mode, class Model>
+std::unique_ptr<model_snapshot> take_snapshot(const Model& model, const std::string& path, staging_buffer& staging) {
+    auto snapshot = std::make_unique<model_snapshot>(path, type_name<Model>());
+    walk_fields<Mode>(*snapshot, model, snapshot->root());
+    snapshot->copy_tensors(staging.reserve(snapshot->staging_bytes()));
+    return snapshot;
+}
+
+/// Writes the file of `snapshot` (taken in `Mode`), as save_model writes the model's.
+template <save_mode Mode, class ExtraRootAttributes = no_extra_root_attributes>
+void save_snapshot(const model_snapshot& snapshot, const storage_plan& storage, const ExtraRootAttributes& extra = {},
+                   const progress_callback& progress = {}) {
+    save_walk_of<Mode>(snapshot.path(), snapshot.model_type(), [&](auto& sink, const where&) { snapshot.replay(sink); }, storage, extra,
+                       progress);
+}
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser::detail {
+
+/// Lowers the CPU priority of the calling thread (nice +10, Linux), so that a save written in the
+/// background takes the CPU time the caller's threads leave, and training keeps its cores. Threads
+/// it starts (the hashing helper) inherit it.
+H5SER_CORE_INLINE void lower_this_threads_priority() noexcept;
+
+/// Is the calling thread one a background_saver writes on?
+inline bool& on_saver_thread() noexcept {
+    static thread_local bool flag = false;
+    return flag;
+}
+
+/// What the caller and the thread writing one save share: whether it is done, and how it ended.
+class save_job {
+public:
+    explicit save_job(std::string path) : path_(std::move(path)) {}
+
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+    [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+
+    /// Waits until the save is committed or failed; rethrows its error, which counts as seen.
+    H5SER_CORE_INLINE void wait();
+    /// Waits until the save is committed or failed, without rethrowing.
+    H5SER_CORE_INLINE void wait_quietly();
+    /// The error nobody has seen yet (marking it seen), or null.
+    H5SER_CORE_INLINE std::exception_ptr take_unseen_error();
+
+    /// The writing thread's last act: `error` is null when the file is committed.
+    H5SER_CORE_INLINE void finish(std::exception_ptr error) noexcept;
+
+private:
+    std::string path_;
+    std::mutex mutex_;
+    std::condition_variable finished_;
+    std::atomic<bool> done_{false};
+    std::exception_ptr error_;  // guarded by mutex_
+    bool seen_ = false;         // guarded by mutex_
+};
+
+/// Registers `job`, a save started in the background, as in flight for its path until it is done:
+/// see settle_saves_of.
+H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job);
+
+/// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
+/// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
+/// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
+class background_saver {
+public:
+    background_saver() = default;
+    background_saver(const background_saver&) = delete;
+    background_saver& operator=(const background_saver&) = delete;
+    /// Waits for the save in flight. An error nobody saw cannot be thrown from here: it is
+    /// written to stderr.
+    H5SER_CORE_INLINE ~background_saver();
+
+    /// Waits for the save in flight, takes a snapshot with `snapshot(staging)` (which returns a
+    /// std::unique_ptr<model_snapshot>) on the calling thread, and starts `write(snapshot)` on the
+    /// saver's thread. Throws, without starting anything, the error of the previous save if nobody
+    /// has seen it (unchanged: its file() names that save's path), or what `snapshot` throws.
+    template <class TakeSnapshot, class Write>
+    std::shared_ptr<save_job> start(TakeSnapshot&& snapshot, Write&& write) {
+        const std::lock_guard lock(mutex_);
+        finish_previous();
+        std::unique_ptr<model_snapshot> taken = snapshot(staging_);
+        auto job = std::make_shared<save_job>(taken->path());
+        launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
+        register_in_flight(job);
+        return job;
+    }
+
+    /// Waits for the save in flight, if any; rethrows its error (which then counts as seen).
+    H5SER_CORE_INLINE void wait();
+    /// Waits for the save in flight, if any; rethrows its error if nobody has seen it.
+    void settle() {
+        const std::lock_guard lock(mutex_);
+        finish_previous();
+    }
+    /// Waits for the save in flight, if any, without rethrowing.
+    H5SER_CORE_INLINE void wait_quietly();
+    /// Waits for the save in flight, then frees the staging memory.
+    H5SER_CORE_INLINE void release_staging();
+
+private:
+    /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
+    H5SER_CORE_INLINE void finish_previous();
+    /// Joins the thread of the last save started and hands that save over (job_ is then empty).
+    H5SER_CORE_INLINE std::shared_ptr<save_job> join_last();
+    /// The last save started, if any (for waiting on it without holding mutex_).
+    H5SER_CORE_INLINE std::shared_ptr<save_job> last_job();
+    template <class Work>
+    void launch(const std::shared_ptr<save_job>& job, Work work) {
+        thread_ = std::thread([job, work = std::move(work)]() mutable {
+            on_saver_thread() = true;
+            lower_this_threads_priority();
+            std::exception_ptr error;
+            {
+                Work owned = std::move(work);  // the snapshot is freed before the job is done
+                try {
+                    owned();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+            }
+            job->finish(error);
+        });
+        job_ = job;
+    }
+
+    std::mutex mutex_;  // one caller at a time
+    std::thread thread_;
+    std::shared_ptr<save_job> job_;  // the last save started
+    staging_buffer staging_;
+};
+
+/// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
+/// is destroyed (waiting for a save in flight) before HDF5 shuts down at exit.
+H5SER_CORE_INLINE background_saver& process_saver();
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser {
+
+namespace detail {
+struct pending_save_access;
+}  // namespace detail
+
+/// A save running in the background (h5ser::save_async, checkpoint_manager::save_async).
+///
+/// Destroying it does not wait and does not cancel: the save goes on. If it fails and nobody
+/// calls wait(), the next save_async of the same saver throws that error (and saves nothing),
+/// and if there is no next one, the error is written to stderr when the saver is destroyed (at
+/// exit for h5ser::save_async, with its checkpoint_manager otherwise): a failure never goes unnoticed.
+class pending_save {
+public:
+    pending_save() = default;
+
+    /// Has the save ended: committed, or failed? Never blocks.
+    [[nodiscard]] bool ready() const noexcept { return !job_ || job_->done(); }
+    /// Waits until the file is durably committed (as h5ser::save commits: temporary, fsync,
+    /// rename, directory fsync); rethrows the save's h5ser::error, every time it is called.
+    void wait() const {
+        if (job_) job_->wait();
+    }
+    /// The path being saved.
+    [[nodiscard]] const std::string& path() const noexcept {
+        static const std::string none;
+        return job_ ? job_->path() : none;
+    }
+
+private:
+    friend struct detail::pending_save_access;
+    explicit pending_save(std::shared_ptr<detail::save_job> job) noexcept : job_(std::move(job)) {}
+    std::shared_ptr<detail::save_job> job_;
+};
+
+namespace detail {
+struct pending_save_access {
+    static pending_save make(std::shared_ptr<save_job> job) noexcept { return pending_save(std::move(job)); }
+};
+}  // namespace detail
+
+/// Saves `model` to `path` as h5ser::save does (same policies, same file, byte for byte), but
+/// returns as soon as a snapshot of the model is taken: its tensors are copied into staging
+/// memory, and a background thread writes the file from the copy. The caller may change or
+/// destroy the model at once.
+///
+///     auto pending = h5ser::save_async<h5ser::weights_only>(model, "epoch-3.h5");
+///     train(model);        // meanwhile the file is written
+///     pending.wait();      // committed, or throws the save's h5ser::error
+///
+/// Memory: the staging copy holds every tensor of the model once, and is kept for the next
+/// save_async (release_staging_memory() frees it). At most one save is in flight in the process: a
+/// save_async while one runs first waits for it (backpressure, never a queue), so peak memory is
+/// the model plus one copy of its tensors. Saves that must run in parallel use checkpoint_managers
+/// of their own. `progress` is called on the background thread.
+///
+/// Errors the snapshot finds (a map key HDF5 cannot hold) are thrown here, and so is the error of
+/// the previous save_async if nobody waited for it; errors of the write come from wait().
+template <class... Policies, class Model>
+[[nodiscard("the save runs in the background: keep the pending_save and wait() for it")]] pending_save save_async(
+    const Model& model, const std::string& path, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    using policies = detail::save_policies<Policies...>;
+    static_assert(policies::mode != detail::save_mode::as_saved);
+    return detail::pending_save_access::make(detail::process_saver().start(
+        [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
+        [progress](const detail::model_snapshot& snapshot) {
+            detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), detail::no_extra_root_attributes{}, progress);
+        }));
+}
+
+/// Waits for the save_async in flight, if any, and rethrows its error if nobody has seen it.
+inline void wait_for_saves() { detail::process_saver().wait(); }
+
+/// Waits for the save_async in flight, if any, then frees the staging memory save_async keeps
+/// for the next save (as large as the tensors of the last model saved).
+inline void release_staging_memory() { detail::process_saver().release_staging(); }
 
 }  // namespace h5ser
 
@@ -8712,7 +8735,7 @@ H5SER_CORE_INLINE bool temporary_in_use(const std::string& path, long pid) {
     return pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
-H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::string& directory,
                                                    const std::function<bool(std::string_view name)>& is_target) {
     constexpr std::string_view marker = ".tmp-";
     std::error_code ec;
@@ -8732,7 +8755,7 @@ H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& 
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
     const std::filesystem::path path(target);
     const std::string stem = temporary_stem(path.filename().string());
-    remove_stale_temporaries_in(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
+    remove_stale_temporaries_in(path.parent_path().empty() ? std::string(".") : path.parent_path().string(),
                                 [&](std::string_view candidate) { return candidate == stem; });
 }
 
@@ -9058,86 +9081,6 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
     schema_.end_object();  // fields
     schema_.end_object();  // the model
     file_.write_root_attributes(mode_, model_type, schema_.str());
-}
-
-}  // namespace h5ser::detail
-
-// ---- h5ser/detail/snapshot-inl.hpp -------------------------------------------------------------
-// h5ser/detail/snapshot-inl.hpp: definitions of h5ser/detail/snapshot.hpp (compiled once with the
-// compiled core; see h5ser/config.hpp).
-
-
-
-namespace h5ser::detail {
-
-namespace snapshot_detail {
-constexpr std::size_t alignment = 64;
-constexpr std::size_t aligned(std::size_t bytes) noexcept { return (bytes + alignment - 1) / alignment * alignment; }
-// Below this, a second thread costs more than it saves.
-constexpr std::size_t copied_by_two_threads_from = std::size_t{32} << 20;
-}  // namespace snapshot_detail
-
-H5SER_CORE_INLINE std::byte* staging_buffer::reserve(std::size_t bytes) {
-    if (bytes > capacity_ || (capacity_ > 2 * bytes && capacity_ > (std::size_t{1} << 20))) {
-        memory_.reset();
-        capacity_ = 0;
-        const std::size_t size = bytes == 0 ? snapshot_detail::alignment : bytes;
-        memory_.reset(static_cast<std::byte*>(::operator new[](size, std::align_val_t{snapshot_detail::alignment})));
-        capacity_ = size;
-    }
-    return memory_.get();
-}
-
-H5SER_CORE_INLINE std::size_t model_snapshot::staging_bytes() const noexcept {
-    std::size_t total = 0;
-    for (const staged_bytes* t : tensors_) total += snapshot_detail::aligned(t->size);
-    return total;
-}
-
-H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
-    struct piece {
-        std::byte* to;
-        const std::byte* from;
-        std::size_t size;
-    };
-    std::vector<piece> pieces;
-    pieces.reserve(tensors_.size());
-    std::size_t offset = 0, total = 0;
-    for (staged_bytes* t : tensors_) {
-        if (t->size == 0) continue;
-        t->staged = staging + offset;
-        pieces.push_back({staging + offset, static_cast<const std::byte*>(t->source), t->size});
-        offset += snapshot_detail::aligned(t->size);
-        total += t->size;
-        t->source = nullptr;  // from now on, nothing of the model is referred to
-    }
-    const auto copy = [](const piece* first, const piece* last) {
-        for (; first != last; ++first) std::memcpy(first->to, first->from, first->size);
-    };
-    if (total < snapshot_detail::copied_by_two_threads_from || std::thread::hardware_concurrency() < 2) {
-        copy(pieces.data(), pieces.data() + pieces.size());
-        return;
-    }
-    // Two threads copy half the bytes each: the piece that straddles the middle is split in two.
-    std::size_t first_half = 0, split = 0;
-    while (split < pieces.size() && first_half + pieces[split].size <= total / 2) first_half += pieces[split++].size;
-    std::vector<piece> second(pieces.begin() + static_cast<std::ptrdiff_t>(split), pieces.end());
-    pieces.resize(split);
-    if (!second.empty() && first_half < total / 2) {
-        const std::size_t head = total / 2 - first_half;
-        pieces.push_back({second.front().to, second.front().from, head});
-        second.front().to += head;
-        second.front().from += head;
-        second.front().size -= head;
-    }
-    std::thread helper;
-    try {
-        helper = std::thread(copy, second.data(), second.data() + second.size());
-    } catch (const std::system_error&) {  // no thread to be had: copy it all here
-        copy(second.data(), second.data() + second.size());
-    }
-    copy(pieces.data(), pieces.data() + pieces.size());
-    if (helper.joinable()) helper.join();
 }
 
 }  // namespace h5ser::detail
@@ -10184,6 +10127,86 @@ H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check&
     options.skip_foreign_objects = true;  // what the child's load did not refuse, it did not read
     options.in_place = true;
     return copy_h5ser_file(hdf5_file.get(), file.path(), contents, header, reply, options).carried_fingerprint;
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/snapshot-inl.hpp -------------------------------------------------------------
+// h5ser/detail/snapshot-inl.hpp: definitions of h5ser/detail/snapshot.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+namespace snapshot_detail {
+constexpr std::size_t alignment = 64;
+constexpr std::size_t aligned(std::size_t bytes) noexcept { return (bytes + alignment - 1) / alignment * alignment; }
+// Below this, a second thread costs more than it saves.
+constexpr std::size_t copied_by_two_threads_from = std::size_t{32} << 20;
+}  // namespace snapshot_detail
+
+H5SER_CORE_INLINE std::byte* staging_buffer::reserve(std::size_t bytes) {
+    if (bytes > capacity_ || (capacity_ > 2 * bytes && capacity_ > (std::size_t{1} << 20))) {
+        memory_.reset();
+        capacity_ = 0;
+        const std::size_t size = bytes == 0 ? snapshot_detail::alignment : bytes;
+        memory_.reset(static_cast<std::byte*>(::operator new[](size, std::align_val_t{snapshot_detail::alignment})));
+        capacity_ = size;
+    }
+    return memory_.get();
+}
+
+H5SER_CORE_INLINE std::size_t model_snapshot::staging_bytes() const noexcept {
+    std::size_t total = 0;
+    for (const staged_bytes* t : tensors_) total += snapshot_detail::aligned(t->size);
+    return total;
+}
+
+H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
+    struct piece {
+        std::byte* to;
+        const std::byte* from;
+        std::size_t size;
+    };
+    std::vector<piece> pieces;
+    pieces.reserve(tensors_.size());
+    std::size_t offset = 0, total = 0;
+    for (staged_bytes* t : tensors_) {
+        if (t->size == 0) continue;
+        t->staged = staging + offset;
+        pieces.push_back({staging + offset, static_cast<const std::byte*>(t->source), t->size});
+        offset += snapshot_detail::aligned(t->size);
+        total += t->size;
+        t->source = nullptr;  // from now on, nothing of the model is referred to
+    }
+    const auto copy = [](const piece* first, const piece* last) {
+        for (; first != last; ++first) std::memcpy(first->to, first->from, first->size);
+    };
+    if (total < snapshot_detail::copied_by_two_threads_from || std::thread::hardware_concurrency() < 2) {
+        copy(pieces.data(), pieces.data() + pieces.size());
+        return;
+    }
+    // Two threads copy half the bytes each: the piece that straddles the middle is split in two.
+    std::size_t first_half = 0, split = 0;
+    while (split < pieces.size() && first_half + pieces[split].size <= total / 2) first_half += pieces[split++].size;
+    std::vector<piece> second(pieces.begin() + static_cast<std::ptrdiff_t>(split), pieces.end());
+    pieces.resize(split);
+    if (!second.empty() && first_half < total / 2) {
+        const std::size_t head = total / 2 - first_half;
+        pieces.push_back({second.front().to, second.front().from, head});
+        second.front().to += head;
+        second.front().from += head;
+        second.front().size -= head;
+    }
+    std::thread helper;
+    try {
+        helper = std::thread(copy, second.data(), second.data() + second.size());
+    } catch (const std::system_error&) {  // no thread to be had: copy it all here
+        copy(second.data(), second.data() + second.size());
+    }
+    copy(pieces.data(), pieces.data() + pieces.size());
+    if (helper.joinable()) helper.join();
 }
 
 }  // namespace h5ser::detail

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "h5ser/detail/background_save.hpp"
+#include "h5ser/detail/saves_in_flight.hpp"
 
 namespace h5ser::detail {
 

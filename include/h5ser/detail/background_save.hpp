@@ -130,13 +130,6 @@ private:
     staging_buffer staging_;
 };
 
-/// Waits (without rethrowing: its error is for whoever waits on that save) for every save of
-/// `path` this process started in the background and has not finished, so that a later save or
-/// load of the same path comes after it: a save_async(v1, p) followed by save(v2, p) leaves v2,
-/// and a load after save_async sees what it saved. Not on a saver's own thread (its saves are
-/// one at a time) and not in an isolated child (which has no saver threads).
-H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
-
 /// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
 /// is destroyed (waiting for a save in flight) before HDF5 shuts down at exit.
 H5SER_CORE_INLINE background_saver& process_saver();

@@ -90,7 +90,7 @@ H5SER_CORE_INLINE bool temporary_in_use(const std::string& path, long pid) {
     return pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
-H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::string& directory,
                                                    const std::function<bool(std::string_view name)>& is_target) {
     constexpr std::string_view marker = ".tmp-";
     std::error_code ec;
@@ -110,7 +110,7 @@ H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& 
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target) {
     const std::filesystem::path path(target);
     const std::string stem = temporary_stem(path.filename().string());
-    remove_stale_temporaries_in(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
+    remove_stale_temporaries_in(path.parent_path().empty() ? std::string(".") : path.parent_path().string(),
                                 [&](std::string_view candidate) { return candidate == stem; });
 }
 

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -80,7 +79,7 @@ H5SER_CORE_INLINE bool lock_temporary(int fd) noexcept;
 /// Removes the temporaries `<stem>.tmp-<pid>-<random>` in `directory` nobody is writing
 /// (temporary_in_use), of every stem that `is_target` accepts: what a save killed before its
 /// commit left behind. A temporary of a live save, in this process or another, is kept.
-H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::filesystem::path& directory,
+H5SER_CORE_INLINE void remove_stale_temporaries_in(const std::string& directory,
                                                    const std::function<bool(std::string_view name)>& is_target);
 /// Removes the stale temporaries of `target` (remove_stale_temporaries_in).
 H5SER_CORE_INLINE void remove_stale_temporaries(const std::string& target);

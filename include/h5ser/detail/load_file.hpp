@@ -11,13 +11,13 @@
 
 #include <string>
 
-#include "h5ser/detail/background_save.hpp"
 #include "h5ser/detail/format.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/isolation.hpp"
 #include "h5ser/detail/load_walk.hpp"
 #include "h5ser/detail/mapped_file.hpp"
 #include "h5ser/detail/opened_file.hpp"
+#include "h5ser/detail/saves_in_flight.hpp"
 #include "h5ser/detail/seal.hpp"
 #include "h5ser/detail/storage_plan.hpp"
 #include "h5ser/detail/tree_copy.hpp"
