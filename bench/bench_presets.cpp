@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
         rows_out.push_back(posix(w, (dir / "bench_presets.bin").string(), repetitions));
         rows_out.push_back(measure<h5ser::fast>("h5ser::fast (contiguous)", w, path, repetitions));
         rows_out.push_back(measure<h5ser::shuffle, h5ser::deflate<1>>("shuffle + deflate<1>", w, path, repetitions));
-        rows_out.push_back(measure<h5ser::compact>("h5ser::compact (shuffle + deflate<4>)", w, path, repetitions));
+        rows_out.push_back(measure<h5ser::compressed>("h5ser::compressed (shuffle + deflate<4>)", w, path, repetitions));
         rows_out.push_back(measure<h5ser::archival>("h5ser::archival (+deflate<6>, fletcher32)", w, path, repetitions));
         rows_out.push_back(measure<h5ser::shuffle, h5ser::deflate<9>>("shuffle + deflate<9>", w, path, repetitions));
         rows_out.push_back(measure<h5ser::lz4<>>("lz4", w, path, repetitions));

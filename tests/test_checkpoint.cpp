@@ -133,9 +133,9 @@ bool filtered(const std::string& path, const char* dataset) {
 
 TEST_CASE("a checkpoint_manager gives the storage policies of its pack to saves and the load policies to restores") {
     test::scratch_dir dir;
-    h5ser::checkpoint_manager<Weights, h5ser::weights_only, h5ser::compact, h5ser::no_verify> compressed(dir.file("compressed"));
+    h5ser::checkpoint_manager<Weights, h5ser::weights_only, h5ser::compressed, h5ser::no_verify> compressed(dir.file("compressed"));
     compressed.save(at_step(1), 1);
-    CHECK(filtered(compressed.path_for(1), "/w"));  // the save used h5ser::compact
+    CHECK(filtered(compressed.path_for(1), "/w"));  // the save used h5ser::compressed
     Weights restored;
     CHECK(compressed.restore_latest(restored) == 1u);
     CHECK(test::same_bytes(restored.w, at_step(1).w));

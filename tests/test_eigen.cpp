@@ -107,7 +107,7 @@ TEST_CASE("eigen: every storage order, fixed and dynamic sizes, vectors and arra
     h5ser::save(saved, dir.file("eigen.h5"));
     CHECK(same_model(h5ser::load<EigenModel>(dir.file("eigen.h5")), saved));
     CHECK(same_model(h5ser::load<EigenModel, h5ser::owned_memory>(dir.file("eigen.h5")), saved));
-    h5ser::save<h5ser::compact>(saved, dir.file("compact.h5"));  // chunked and compressed: read through HDF5
+    h5ser::save<h5ser::compressed>(saved, dir.file("compact.h5"));  // chunked and compressed: read through HDF5
     CHECK(same_model(h5ser::load<EigenModel>(dir.file("compact.h5")), saved));
     // load_into a model that has its shapes, and a weights-only file.
     EigenModel into = sample();

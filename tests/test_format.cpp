@@ -1,5 +1,6 @@
 // The file format: format 2's manifest (what it lists, and that a damaged one is refused before
 // HDF5 reads the file), and format-1 files written by earlier h5ser, which keep loading.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -62,6 +63,18 @@ bool same_model(const format1::Model& a, const format1::Model& b, bool weights_o
 }
 
 }  // namespace
+
+TEST_CASE("one version: CMake's project version is h5ser::version, which full-model files record") {
+    CHECK(std::string(h5ser::version) == H5SER_TEST_PROJECT_VERSION);
+    CHECK(std::string(h5ser::version) == std::to_string(H5SER_VERSION_MAJOR) + "." + std::to_string(H5SER_VERSION_MINOR) + "." +
+                                             std::to_string(H5SER_VERSION_PATCH));
+    test::scratch_dir dir;
+    h5ser::save(format1::make_model(), dir.file("m.h5"));
+    const auto tree = h5ser::inspect<h5ser::trusted>(dir.file("m.h5"));
+    const auto it = std::find_if(tree.attributes.begin(), tree.attributes.end(), [](const auto& a) { return a.name == "h5ser_version"; });
+    REQUIRE(it != tree.attributes.end());
+    CHECK(it->value == "\"" + std::string(h5ser::version) + "\"");
+}
 
 TEST_CASE("format-1 files written by h5ser 0.1.0 load bit for bit, and verify") {
     const format1::Model expected = format1::make_model();

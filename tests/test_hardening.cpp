@@ -376,9 +376,9 @@ TEST_CASE("hardening: loads racing saves of the same path by another process ret
     // Chunked tensors are read through HDF5, in a child by default and here with h5ser::trusted:
     // what HDF5 opens by name is checked to be the file the load opened (a busy machine may see
     // every attempt of a load find another file: errc::file_changed, never a mix).
-    MESSAGE("chunked, replaced while loading: " << load_while_saving<h5ser::compact>(path, seconds, [&] { return h5ser::load<versioned>(path); }));
+    MESSAGE("chunked, replaced while loading: " << load_while_saving<h5ser::compressed>(path, seconds, [&] { return h5ser::load<versioned>(path); }));
     MESSAGE("chunked, trusted, replaced while loading: "
-            << load_while_saving<h5ser::compact>(path, seconds, [&] { return h5ser::load<versioned, h5ser::trusted>(path); }));
+            << load_while_saving<h5ser::compressed>(path, seconds, [&] { return h5ser::load<versioned, h5ser::trusted>(path); }));
 }
 
 namespace {

@@ -66,7 +66,7 @@ TEST_CASE("every layout, filter and preset round-trips bit for bit") {
     const Weights w = make_weights(300, false);
     check_round_trip<>(dir, w, "default.h5");
     check_round_trip<h5ser::fast>(dir, w, "fast.h5");
-    check_round_trip<h5ser::compact>(dir, w, "compact.h5");
+    check_round_trip<h5ser::compressed>(dir, w, "compact.h5");
     check_round_trip<h5ser::archival>(dir, w, "archival.h5");
     check_round_trip<h5ser::auto_chunk>(dir, w, "auto_chunk.h5");
     check_round_trip<h5ser::chunked<7, 33>>(dir, w, "chunked.h5");  // applies to the 2-D kernel only
@@ -88,7 +88,7 @@ TEST_CASE("layouts are what was asked for") {
     h5ser::save<h5ser::compact_below<0>>(w, dir.file("no_compact.h5"));
     CHECK(facts(dir.file("no_compact.h5"), "/bias").layout == H5D_CONTIGUOUS);
 
-    h5ser::save<h5ser::compact>(w, dir.file("compact.h5"));
+    h5ser::save<h5ser::compressed>(w, dir.file("compact.h5"));
     const auto kernel = facts(dir.file("compact.h5"), "/kernel");
     CHECK(kernel.layout == H5D_CHUNKED);
     CHECK(kernel.filters == std::vector<H5Z_filter_t>{H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE});
@@ -141,11 +141,11 @@ TEST_CASE("a field's own policies replace the call's, including a chunk shape gi
     CHECK(test::same_bytes(*loaded.runtime_chunks, src.kernel));
 }
 
-TEST_CASE("on quantized weights the compact preset is measurably smaller than contiguous storage") {
+TEST_CASE("on quantized weights the compressed preset is measurably smaller than contiguous storage") {
     test::scratch_dir dir;
     const Weights w = make_weights(1024, true);  // 1 MiB of kernel
     h5ser::save<h5ser::fast>(w, dir.file("fast.h5"));
-    h5ser::save<h5ser::compact>(w, dir.file("compact.h5"));
+    h5ser::save<h5ser::compressed>(w, dir.file("compact.h5"));
     h5ser::save<h5ser::archival>(w, dir.file("archival.h5"));
     const auto fast = std::filesystem::file_size(dir.file("fast.h5"));
     const auto small = std::filesystem::file_size(dir.file("compact.h5"));
@@ -195,3 +195,21 @@ TEST_CASE("reading a file whose filter plugin is missing names the plugin") {
     });
     CHECK(outcome == test::child_outcome::exit_0);
 }
+
+// The former name must keep compiling, with its deprecation warning (silenced here).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+TEST_CASE("h5ser::compact, the former name of h5ser::compressed, is deprecated and stores the same") {
+    using h5ser::detail::flatten_t;
+    using h5ser::detail::storage_of;
+    const auto old_plan = storage_of<flatten_t<h5ser::compact>>::plan();
+    const auto new_plan = storage_of<flatten_t<h5ser::compressed>>::plan();
+    CHECK(old_plan.layout == new_plan.layout);
+    REQUIRE(old_plan.filters.size() == new_plan.filters.size());
+    REQUIRE(new_plan.filters.size() == 2);  // shuffle, deflate
+    for (std::size_t i = 0; i < new_plan.filters.size(); ++i) {
+        CHECK(old_plan.filters[i].id == new_plan.filters[i].id);
+        CHECK(old_plan.filters[i].values == new_plan.filters[i].values);
+    }
+}
+#pragma GCC diagnostic pop

@@ -66,7 +66,7 @@ TEST_CASE("xtensor: both layouts, fixed shapes, rank 0 and empty tensors round t
     h5ser::save(saved, dir.file("x.h5"));
     CHECK(same(h5ser::load<XModel>(dir.file("x.h5")), saved));
     CHECK(same(h5ser::load<XModel, h5ser::owned_memory>(dir.file("x.h5")), saved));
-    h5ser::save<h5ser::compact>(saved, dir.file("compact.h5"));
+    h5ser::save<h5ser::compressed>(saved, dir.file("compact.h5"));
     CHECK(same(h5ser::load<XModel>(dir.file("compact.h5")), saved));
     h5ser::save_async(saved, dir.file("async.h5")).wait();
     CHECK(test::file_bytes(dir.file("async.h5")) == test::file_bytes(dir.file("x.h5")));

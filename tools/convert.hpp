@@ -185,7 +185,7 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
 inline d::storage_plan preset_plan(const std::string& name) {
     using namespace h5ser::detail;
     if (name == "fast") return storage_of<flatten_t<h5ser::fast>>::plan();
-    if (name == "compact") return storage_of<flatten_t<h5ser::compact>>::plan();
+    if (name == "compressed" || name == "compact") return storage_of<flatten_t<h5ser::compressed>>::plan();  // compact: its former name
     if (name == "archival") return storage_of<flatten_t<h5ser::archival>>::plan();
     return storage_plan{};  // "default": what h5ser::save does without storage policies
 }

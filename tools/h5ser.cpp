@@ -5,7 +5,7 @@
 //     h5ser diff A B                       tensor by tensor: equal, or how far apart
 //     h5ser schema FILE                    the JSON schema of a full-model file
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
-//     h5ser convert IN OUT [--to h5ser|keras] [--preset default|fast|compact|archival]
+//     h5ser convert IN OUT [--to h5ser|keras] [--preset default|fast|compressed|archival]
 //
 // Every command takes --json and --trusted. Exit codes: 0 success (or equal), 1 a failed check (or
 // different, or an error reading a file), 2 a usage error. Errors are one line on stderr.
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     std::string to = "h5ser", preset = "default";
     convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
         ->check(CLI::IsMember({"h5ser", "keras"}));
-    convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compact", "archival"}));
+    convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));  // compact: compressed's former name
     bool trusted = false;
     for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert}) {
         sub->add_flag("--json", as_json, "machine-readable output (JSON)");

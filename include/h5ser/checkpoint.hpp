@@ -34,7 +34,7 @@ namespace h5ser {
 /// resuming needs the optimizer state) and the storage policies, restores the mode and the load
 /// policies.
 ///
-///     h5ser::checkpoint_manager<Model, h5ser::weights_only, h5ser::compact, h5ser::no_verify> checkpoints("run");
+///     h5ser::checkpoint_manager<Model, h5ser::weights_only, h5ser::compressed, h5ser::no_verify> checkpoints("run");
 ///
 /// save_async writes checkpoints in the background (see h5ser::save_async), one at a time per
 /// manager; the manager keeps the staging memory for the next one, and its destructor waits for

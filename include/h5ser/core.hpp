@@ -17,7 +17,7 @@
 #include "h5ser/policy.hpp"           // h5ser::full_model, weights_only, strict, lenient, verify, no_verify, trusted, untrusted
 #include "h5ser/storage_policy.hpp"   // h5ser::contiguous, auto_chunk, chunked, deflate, ..., presets, stored
 #include "h5ser/optimizer_state.hpp"  // h5ser::optimizer_state, h5ser::is_optimizer_state
-#include "h5ser/mapping.hpp"          // how C++ types map onto HDF5
+#include "h5ser/type_mapping.hpp"     // how C++ types map onto HDF5
 #include "h5ser/version.hpp"          // h5ser::version, h5ser::format_version
 #include "h5ser/progress.hpp"         // h5ser::progress_callback for long saves, loads and checks
 #include "h5ser/save.hpp"             // h5ser::save

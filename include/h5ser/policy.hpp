@@ -167,16 +167,16 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
-                  "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
+                  "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
     static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
                   "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
                   "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
-                  "..., presets such as h5ser::compact); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+                  "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted and h5ser::untrusted are load policies");
     static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
                   "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
                   "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
+                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
                   "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "

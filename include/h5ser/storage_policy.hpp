@@ -146,9 +146,13 @@ struct fast {
 };
 /// Shuffle and deflate at level 4, chunked: within 1% of the smallest deflate size at a third of the
 /// cost of level 6 (measured on weights; see docs/performance.md).
-struct compact {
+struct compressed {
     using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<4>>;
 };
+/// The former name of h5ser::compressed, kept for one release: it compresses, while HDF5's compact
+/// layout is what h5ser::compact_below chooses.
+struct [[deprecated("h5ser::compact is now h5ser::compressed (shuffle + deflate<4>); HDF5's compact layout is h5ser::compact_below")]] compact
+    : compressed {};
 /// Shuffle, deflate at level 6 and a Fletcher-32 checksum per chunk: the smallest files any HDF5
 /// reader opens without plugins, for long-term storage. (Level 9 measured no smaller than 6 on
 /// weights, and 30-60% slower to save; see docs/performance.md.)

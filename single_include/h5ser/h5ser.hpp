@@ -1429,9 +1429,13 @@ struct fast {
 };
 /// Shuffle and deflate at level 4, chunked: within 1% of the smallest deflate size at a third of the
 /// cost of level 6 (measured on weights; see docs/performance.md).
-struct compact {
+struct compressed {
     using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<4>>;
 };
+/// The former name of h5ser::compressed, kept for one release: it compresses, while HDF5's compact
+/// layout is what h5ser::compact_below chooses.
+struct [[deprecated("h5ser::compact is now h5ser::compressed (shuffle + deflate<4>); HDF5's compact layout is h5ser::compact_below")]] compact
+    : compressed {};
 /// Shuffle, deflate at level 6 and a Fletcher-32 checksum per chunk: the smallest files any HDF5
 /// reader opens without plugins, for long-term storage. (Level 9 measured no smaller than 6 on
 /// weights, and 30-60% slower to save; see docs/performance.md.)
@@ -1613,16 +1617,16 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
-                  "preset (h5ser::fast, h5ser::compact, h5ser::archival)");
+                  "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
     static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
                   "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
                   "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
-                  "..., presets such as h5ser::compact); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+                  "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted and h5ser::untrusted are load policies");
     static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
                   "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
                   "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compact, ...) are for saves: a file "
+                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
                   "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
@@ -1724,8 +1728,8 @@ inline constexpr bool is_optimizer_state_v = is_optimizer_state<std::remove_cv_t
 
 }  // namespace h5ser
 
-// ---- h5ser/mapping.hpp -------------------------------------------------------------------------
-// h5ser/mapping.hpp: how each C++ type maps onto HDF5 (docs/format.md has the file side).
+// ---- h5ser/type_mapping.hpp --------------------------------------------------------------------
+// h5ser/type_mapping.hpp: how each C++ type maps onto HDF5 (docs/format.md has the file side).
 //
 //   aggregate struct                         -> group named after the field
 //   h5ser::tensor, std::vector<element>,
@@ -1742,7 +1746,7 @@ inline constexpr bool is_optimizer_state_v = is_optimizer_state<std::remove_cv_t
 // ---- h5ser/detail/field_kind.hpp ---------------------------------------------------------------
 // h5ser/detail/field_kind.hpp: the one dispatch on the kind of a field. Every walk over a model
 // (the save walk, the load walk, the Keras mapping) is a visitor called through visit_field, so
-// the rules of h5ser/mapping.hpp are written once, here.
+// the rules of h5ser/type_mapping.hpp are written once, here.
 
 
 // ---- h5ser/detail/attribute.hpp ----------------------------------------------------------------
@@ -2216,7 +2220,7 @@ H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object,
 
 namespace h5ser::detail {
 
-/// What a field is stored as (see h5ser/mapping.hpp).
+/// What a field is stored as (see h5ser/type_mapping.hpp).
 enum class field_kind {
     tensor,           ///< a dataset: h5ser::tensor, std::vector<element>, any adapted tensor
     attribute,        ///< an attribute: element scalars, enums, strings, short lists
@@ -2477,8 +2481,12 @@ decltype(auto) visit_field(Visitor&& visitor, T& value) {
 
 namespace h5ser {
 
-/// The library version written to full-model files (attribute `h5ser_version`).
-inline constexpr const char* version = "0.1.0";
+#define H5SER_VERSION_TEXT_(major, minor, patch) #major "." #minor "." #patch
+#define H5SER_VERSION_TEXT(major, minor, patch) H5SER_VERSION_TEXT_(major, minor, patch)
+
+/// The library version written to full-model files (attribute `h5ser_version`), from the macros
+/// above, which CMake's project version reads too: the one source of the version.
+inline constexpr const char* version = H5SER_VERSION_TEXT(H5SER_VERSION_MAJOR, H5SER_VERSION_MINOR, H5SER_VERSION_PATCH);
 
 /// The layout version written to every file (attribute `h5ser_format_version`). Loaders refuse
 /// files of a newer format version; it changes only when older loaders would misread new files.
@@ -6486,7 +6494,7 @@ namespace h5ser {
 /// resuming needs the optimizer state) and the storage policies, restores the mode and the load
 /// policies.
 ///
-///     h5ser::checkpoint_manager<Model, h5ser::weights_only, h5ser::compact, h5ser::no_verify> checkpoints("run");
+///     h5ser::checkpoint_manager<Model, h5ser::weights_only, h5ser::compressed, h5ser::no_verify> checkpoints("run");
 ///
 /// save_async writes checkpoints in the background (see h5ser::save_async), one at a time per
 /// manager; the manager keeps the staging memory for the next one, and its destructor waits for

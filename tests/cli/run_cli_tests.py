@@ -130,7 +130,7 @@ def main():
             ("verify_keras_file_other_fingerprint",
              ["verify", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "--expect-fingerprint", "0123456789abcdef", "--json"]),
             ("audit_keras_file", ["audit", str(keras / "k3.14_legacy_mlp_adam.h5")]),
-            ("convert_keras_to_h5ser", ["convert", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "k231.h5", "--preset", "compact"]),
+            ("convert_keras_to_h5ser", ["convert", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "k231.h5", "--preset", "compressed"]),
             ("verify_converted_keras", ["verify", "k231.h5"]),
             ("load_converted_keras_into_struct", ["@make_files", "--load-converted", "k231.h5"]),
             ("convert_keras_archive", ["convert", str(keras / "k2.15_windows_backslash.keras"), "k215.h5"]),

@@ -1,3 +1,3 @@
 // expect: h5ser::inspect takes h5ser::trusted or h5ser::untrusted
 #include <h5ser/h5ser.hpp>
-int main() { (void)h5ser::inspect<h5ser::compact>("m.h5"); }
+int main() { (void)h5ser::inspect<h5ser::compressed>("m.h5"); }

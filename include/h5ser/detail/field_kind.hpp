@@ -1,6 +1,6 @@
 // h5ser/detail/field_kind.hpp: the one dispatch on the kind of a field. Every walk over a model
 // (the save walk, the load walk, the Keras mapping) is a visitor called through visit_field, so
-// the rules of h5ser/mapping.hpp are written once, here.
+// the rules of h5ser/type_mapping.hpp are written once, here.
 #pragma once
 
 #include <array>
@@ -21,7 +21,7 @@
 
 namespace h5ser::detail {
 
-/// What a field is stored as (see h5ser/mapping.hpp).
+/// What a field is stored as (see h5ser/type_mapping.hpp).
 enum class field_kind {
     tensor,           ///< a dataset: h5ser::tensor, std::vector<element>, any adapted tensor
     attribute,        ///< an attribute: element scalars, enums, strings, short lists
