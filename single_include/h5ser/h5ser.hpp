@@ -4548,9 +4548,10 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 // walk (load_walk.hpp), and chooses between loading in this process and in an isolated child.
 //
 // A file that needs libhdf5 (one h5ser did not seal, or sealed with chunked tensors) is parsed by
-// a child process (isolation.hpp), which loads it as the caller would have, into its copy of the
-// model, and then copies the file's tree into a sealed scratch file (tree_copy.hpp) that the caller
-// maps and loads with the same walk: the foreign file never reaches libhdf5 in the caller, and no
+// a child process (isolation.hpp), which checks it against the struct as the caller's load would
+// (every error the same) without reading tensor data, then copies the file's tree into a sealed
+// scratch file (tree_copy.hpp), data read once, with the file's checksums; the caller maps the copy
+// and loads it with the same walk, verified. The file never reaches libhdf5 in the caller, and no
 // save of the model is compiled into a load. The model changes only if both loads succeed.
 
 
@@ -4957,6 +4958,7 @@ struct load_context {
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     bool check_fingerprint = true;   ///< compare the file's fingerprint when report_unexpected (load_plan)
+    bool read_data = true;           ///< false: check everything but read no tensor data (load_plan)
     problem_list problems;
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
@@ -5071,7 +5073,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     const bool unsized = takes_file_shape(target);
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
-    if (!opened) return;
+    if (!opened || !ctx.read_data) return;
     const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
@@ -5103,7 +5105,9 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
+        !ctx.read_data)
+        return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const std::size_t rank = file_shape.size();
     std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
@@ -5151,7 +5155,9 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
+        !ctx.read_data)
+        return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const std::size_t rank = file_shape.size();
     std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
@@ -5439,12 +5445,14 @@ void load_tree(Ctx& ctx, Model& model) {
     }
 }
 
-/// How a load reads a file: in which mode, whether objects the struct lacks are errors, and
-/// whether a strict load of everything compares the file's fingerprint.
+/// How a load reads a file: in which mode, whether objects the struct lacks are errors, whether a
+/// strict load of everything compares the file's fingerprint, and whether it reads tensor data at
+/// all (an isolated child checks the file against the struct, and the caller reads the child's copy).
 struct load_plan {
     save_mode mode;
     bool report_unexpected;
     bool check_fingerprint = true;
+    bool read_data = true;
 };
 
 template <bool Lenient, bool Verify, class Model>
@@ -5457,6 +5465,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.mode = plan.mode;
     ctx.report_unexpected = plan.report_unexpected && !Lenient;
     ctx.check_fingerprint = plan.check_fingerprint;
+    ctx.read_data = plan.read_data;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
@@ -5637,10 +5646,11 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// to be `file` (errc::file_changed if another file was renamed over the name since).
 ///
 /// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
-/// (an isolated child's copy of a file that keeps none).
+/// (an isolated child's copy of a file that keeps none). `read_data` off: everything is checked
+/// but no tensor data is read (the isolated child's load, whose copy the caller reads and verifies).
 template <class Policies, class Model>
 void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                bool check_fingerprint = true) {
+                bool check_fingerprint = true, bool read_data = true) {
     hdf5_scope hdf5;
     const std::string& path = file.path();
     const where at{path, {}, "/"};
@@ -5666,6 +5676,7 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     }
     load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
     plan.check_fingerprint = check_fingerprint;
+    plan.read_data = read_data;
     load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
@@ -5681,13 +5692,14 @@ bool parses_in_child(const seal_check& seal) {
     return seal.status != seal_status::intact || !seal.contents || seal.contents->has_chunked_data();
 }
 
-/// The child's part of an isolated load of `file` (its seal `seal`) into `model`, its copy of the
-/// caller's: loads it as the caller would have (every check, and every error, the caller's), then
-/// copies the file's tree into the sealed scratch file `reply`, keeping the checksums and
-/// fingerprint the file holds, so that the caller's verified load of the copy checks the bytes
-/// against what the file says was saved. Returns whether the file keeps a fingerprint (the copy's
-/// is then the file's; one that keeps none is not checked, as in place).
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply);
+/// The child's part of an isolated load of `file` (its seal `seal`), once its load without data
+/// found nothing wrong: copies the file's tree into the sealed scratch file `reply` (`progress`:
+/// tensor bytes copied), keeping the checksums and fingerprint the file holds, so that the
+/// caller's verified load of the copy checks the bytes against what the file says was saved.
+/// Returns whether the file keeps a fingerprint (the copy's is then the file's; one that keeps
+/// none is not checked, as in place).
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
+                                      const progress_callback& progress);
 
 /// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
 /// then loads the child's copy here with the same walk (walk_policies_of).
@@ -5698,8 +5710,10 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     const bool kept_fingerprint = run_isolated<bool>(
         file.path(),
         [&](const progress_callback& child_progress) {
-            load_model<walk>(model, file, seal, fresh_model, child_progress);
-            return copy_for_reply(file, seal, Policies::verify, reply.path());
+            // Every check of the direct load, and its errors, but no tensor data: the copy reads
+            // that once, and the load of the copy below verifies it against the file's checksums.
+            load_model<walk>(model, file, seal, fresh_model, {}, false, false);
+            return copy_for_reply(file, seal, Policies::verify, reply.path(), child_progress);
         },
         progress);
     try {
@@ -10086,7 +10100,12 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
         const where at{path, {}, o.path};
         const handle source = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
         if (o.dataset) {
-            const raw_tensor t = read_raw_tensor(file, o.path, path);
+            raw_tensor t = read_raw_tensor(file, o.path, path);
+            // A sealed file's compact tensors are read from its manifest's copy, as a load in place
+            // reads them: what the copy holds is what that load would have checked.
+            if (const manifest_record* r = contents ? contents->dataset(o.path) : nullptr;
+                r && r->layout == record_layout::compact && r->value.size() == t.bytes.size() && !t.bytes.empty())
+                std::memcpy(t.bytes.data(), r->value.data(), t.bytes.size());
             const auto checksum = options.carry_checksums ? source_checksum(contents, source.get(), o.path, at) : std::nullopt;
             const handle copy = w.dataset(o.path, t, checksum);
             w.copy_attributes(source.get(), copy.get(), o.path, dataset_attributes_not_copied(), at);
@@ -10122,7 +10141,8 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply) {
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
+                                      const progress_callback& progress) {
     hdf5_scope hdf5;
     const where at{file.path(), {}, "/"};
     const manifest* contents = seal.contents ? &*seal.contents : nullptr;
@@ -10134,7 +10154,15 @@ H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check&
     options.carry_checksums = true;
     options.skip_foreign_objects = true;  // what the child's load did not refuse, it did not read
     options.in_place = true;
-    return copy_h5ser_file(hdf5_file.get(), file.path(), contents, header, reply, options).carried_fingerprint;
+    // Progress counts the file's bytes, as a load in place does: the tensor bytes copied, scaled.
+    const std::uint64_t size = file.size();
+    if (progress)
+        options.progress = [&progress, size](std::uint64_t done, std::uint64_t total) {
+            progress(total == 0 ? size : static_cast<std::uint64_t>(static_cast<long double>(done) / total * size), size);
+        };
+    const bool kept = copy_h5ser_file(hdf5_file.get(), file.path(), contents, header, reply, options).carried_fingerprint;
+    if (progress) progress(size, size);
+    return kept;
 }
 
 }  // namespace h5ser::detail

@@ -3,9 +3,10 @@
 // walk (load_walk.hpp), and chooses between loading in this process and in an isolated child.
 //
 // A file that needs libhdf5 (one h5ser did not seal, or sealed with chunked tensors) is parsed by
-// a child process (isolation.hpp), which loads it as the caller would have, into its copy of the
-// model, and then copies the file's tree into a sealed scratch file (tree_copy.hpp) that the caller
-// maps and loads with the same walk: the foreign file never reaches libhdf5 in the caller, and no
+// a child process (isolation.hpp), which checks it against the struct as the caller's load would
+// (every error the same) without reading tensor data, then copies the file's tree into a sealed
+// scratch file (tree_copy.hpp), data read once, with the file's checksums; the caller maps the copy
+// and loads it with the same walk, verified. The file never reaches libhdf5 in the caller, and no
 // save of the model is compiled into a load. The model changes only if both loads succeed.
 #pragma once
 
@@ -71,10 +72,11 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// to be `file` (errc::file_changed if another file was renamed over the name since).
 ///
 /// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
-/// (an isolated child's copy of a file that keeps none).
+/// (an isolated child's copy of a file that keeps none). `read_data` off: everything is checked
+/// but no tensor data is read (the isolated child's load, whose copy the caller reads and verifies).
 template <class Policies, class Model>
 void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                bool check_fingerprint = true) {
+                bool check_fingerprint = true, bool read_data = true) {
     hdf5_scope hdf5;
     const std::string& path = file.path();
     const where at{path, {}, "/"};
@@ -100,6 +102,7 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     }
     load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
     plan.check_fingerprint = check_fingerprint;
+    plan.read_data = read_data;
     load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
@@ -115,13 +118,14 @@ bool parses_in_child(const seal_check& seal) {
     return seal.status != seal_status::intact || !seal.contents || seal.contents->has_chunked_data();
 }
 
-/// The child's part of an isolated load of `file` (its seal `seal`) into `model`, its copy of the
-/// caller's: loads it as the caller would have (every check, and every error, the caller's), then
-/// copies the file's tree into the sealed scratch file `reply`, keeping the checksums and
-/// fingerprint the file holds, so that the caller's verified load of the copy checks the bytes
-/// against what the file says was saved. Returns whether the file keeps a fingerprint (the copy's
-/// is then the file's; one that keeps none is not checked, as in place).
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply);
+/// The child's part of an isolated load of `file` (its seal `seal`), once its load without data
+/// found nothing wrong: copies the file's tree into the sealed scratch file `reply` (`progress`:
+/// tensor bytes copied), keeping the checksums and fingerprint the file holds, so that the
+/// caller's verified load of the copy checks the bytes against what the file says was saved.
+/// Returns whether the file keeps a fingerprint (the copy's is then the file's; one that keeps
+/// none is not checked, as in place).
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
+                                      const progress_callback& progress);
 
 /// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
 /// then loads the child's copy here with the same walk (walk_policies_of).
@@ -132,8 +136,10 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     const bool kept_fingerprint = run_isolated<bool>(
         file.path(),
         [&](const progress_callback& child_progress) {
-            load_model<walk>(model, file, seal, fresh_model, child_progress);
-            return copy_for_reply(file, seal, Policies::verify, reply.path());
+            // Every check of the direct load, and its errors, but no tensor data: the copy reads
+            // that once, and the load of the copy below verifies it against the file's checksums.
+            load_model<walk>(model, file, seal, fresh_model, {}, false, false);
+            return copy_for_reply(file, seal, Policies::verify, reply.path(), child_progress);
         },
         progress);
     try {

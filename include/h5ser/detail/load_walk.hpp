@@ -79,6 +79,7 @@ struct load_context {
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
     bool check_fingerprint = true;   ///< compare the file's fingerprint when report_unexpected (load_plan)
+    bool read_data = true;           ///< false: check everything but read no tensor data (load_plan)
     problem_list problems;
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
@@ -193,7 +194,7 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     const bool unsized = takes_file_shape(target);
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
-    if (!opened) return;
+    if (!opened || !ctx.read_data) return;
     const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
@@ -225,7 +226,9 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
+        !ctx.read_data)
+        return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const std::size_t rank = file_shape.size();
     std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
@@ -273,7 +276,9 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data()) return;
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
+        !ctx.read_data)
+        return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const std::size_t rank = file_shape.size();
     std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
@@ -561,12 +566,14 @@ void load_tree(Ctx& ctx, Model& model) {
     }
 }
 
-/// How a load reads a file: in which mode, whether objects the struct lacks are errors, and
-/// whether a strict load of everything compares the file's fingerprint.
+/// How a load reads a file: in which mode, whether objects the struct lacks are errors, whether a
+/// strict load of everything compares the file's fingerprint, and whether it reads tensor data at
+/// all (an isolated child checks the file against the struct, and the caller reads the child's copy).
 struct load_plan {
     save_mode mode;
     bool report_unexpected;
     bool check_fingerprint = true;
+    bool read_data = true;
 };
 
 template <bool Lenient, bool Verify, class Model>
@@ -579,6 +586,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.mode = plan.mode;
     ctx.report_unexpected = plan.report_unexpected && !Lenient;
     ctx.check_fingerprint = plan.check_fingerprint;
+    ctx.read_data = plan.read_data;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
