@@ -2713,6 +2713,8 @@ inline std::uint32_t load_u32(const unsigned char* p) noexcept {
 }
 
 H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
+/// The value of `text` written as to_hex writes it (16 hex digits), or nothing.
+H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept;
 
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
 /// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
@@ -3390,6 +3392,8 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
 /// A tensor checksum as text, "xxh3-64:<16 hex digits>": the value of format 1's checksum
 /// attribute (format::checksum_attribute), and how messages show checksums.
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash);
+/// The checksum `text` (checksum_text's form) stands for, or nothing when it is not of that form.
+H5SER_CORE_INLINE std::optional<std::uint64_t> checksum_value(std::string_view text) noexcept;
 
 /// What one stored tensor contributes to the file fingerprint.
 struct written_tensor {
@@ -5615,7 +5619,6 @@ struct walk_policies {
 template <class Policies>
 using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
 
-
 /// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
@@ -5642,8 +5645,9 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
 /// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
 /// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
-/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked through HDF5. Whatever HDF5 opens by name is checked
-/// to be `file` (errc::file_changed if another file was renamed over the name since).
+/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked
+/// through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
+/// another file was renamed over the name since).
 ///
 /// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
 /// (an isolated child's copy of a file that keeps none). `read_data` off: everything is checked
@@ -7487,6 +7491,14 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
     return out;
 }
 
+H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept {
+    std::uint64_t value = 0;
+    if (text.size() != 16) return std::nullopt;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
 H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                                                        std::uint64_t data_hash) noexcept {
     const char nul = '\0';
@@ -8353,7 +8365,16 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
     return checked(H5Screate_simple(static_cast<int>(rank), dims, nullptr), at, "H5Screate_simple");
 }
 
-H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
+namespace dataset_detail {
+inline constexpr std::string_view checksum_prefix = "xxh3-64:";
+}  // namespace dataset_detail
+
+H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return std::string(dataset_detail::checksum_prefix) + to_hex(hash); }
+
+H5SER_CORE_INLINE std::optional<std::uint64_t> checksum_value(std::string_view text) noexcept {
+    if (text.substr(0, dataset_detail::checksum_prefix.size()) != dataset_detail::checksum_prefix) return std::nullopt;
+    return from_hex(text.substr(dataset_detail::checksum_prefix.size()));
+}
 
 H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
     throw error(std::string(at.file),
@@ -9870,6 +9891,11 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
 
 namespace h5ser::detail {
 
+namespace tree_copy_detail {
+/// Does a dataset of `type` hold strings (which are no tensor, and which the copy leaves out)?
+inline bool holds_strings(hid_t type) { return H5Tget_class(type) == H5T_STRING || H5Tdetect_class(type, H5T_VLEN) > 0; }
+}  // namespace tree_copy_detail
+
 H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name) {
     const where at{file_name, {}, path};
     const handle ds = checked(H5Dopen2(file, path.c_str(), H5P_DEFAULT), at, "cannot open dataset");
@@ -9882,9 +9908,8 @@ H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path
     t.type = checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
     const H5T_class_t type_class = H5Tget_class(view.type.get());
     if (type_class == H5T_INTEGER || type_class == H5T_FLOAT) check(H5Tset_order(t.type.get(), H5T_ORDER_LE), at, "H5Tset_order");
-    const std::string why = type_class == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0
-                                ? "not a tensor (strings)"
-                                : read_elements(ds.get(), view, t.type.get(), t.bytes);
+    const std::string why =
+        tree_copy_detail::holds_strings(view.type.get()) ? "not a tensor (strings)" : read_elements(ds.get(), view, t.type.get(), t.bytes);
     if (!why.empty()) throw error(file_name, problem{errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
     return t;
 }
@@ -9969,7 +9994,6 @@ struct planned_object {
     std::uint64_t element_bytes = 0;
 };
 
-
 /// Attributes of datasets the writer sets itself from the tensor: not copied.
 inline const std::set<std::string>& dataset_attributes_not_copied() {
     static const std::set<std::string> names{format::checksum_attribute, format::dtype_marker_attribute};
@@ -9999,7 +10023,7 @@ inline void plan_group(hid_t group, const std::string& path, const std::string& 
             plan_group(object.get(), child, file_name, skip_foreign, out);
         } else if (type == H5I_DATASET) {
             const dataset_view view = inspect_dataset(object.get(), child_at);
-            if (H5Tget_class(view.type.get()) == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0) {
+            if (holds_strings(view.type.get())) {
                 refuse("a dataset of strings");
                 continue;
             }
@@ -10023,31 +10047,18 @@ inline void add_sizing_record(manifest_builder& sizing, const planned_tensor& t,
     add_dataset_record(sizing, t.path, t.dtype, w, plan);
 }
 
-/// The checksum `contents` or the dataset's checksum attribute (format 1) keeps for it.
+/// The checksum the source keeps for the dataset at `path` (stored_checksum: its manifest's, or
+/// format 1's attribute), or nothing when it keeps none (or one that is not a checksum).
 inline std::optional<std::uint64_t> source_checksum(const manifest* contents, hid_t dataset, const std::string& path, const where& at) {
-    if (contents) {
-        if (const manifest_record* r = contents->dataset(path)) return r->checksum;
-        return std::nullopt;
-    }
-    const auto text = read_string_attribute(dataset, format::checksum_attribute, at);
-    const std::string_view prefix = "xxh3-64:";
-    if (!text || text->size() != prefix.size() + 16 || text->compare(0, prefix.size(), prefix) != 0) return std::nullopt;
-    std::uint64_t value = 0;
-    const char* first = text->data() + prefix.size();
-    const auto [end, ec] = std::from_chars(first, first + 16, value, 16);
-    if (ec != std::errc() || end != first + 16) return std::nullopt;
-    return value;
+    const auto text = stored_checksum(contents, dataset, path, at);
+    return text ? checksum_value(*text) : std::nullopt;
 }
 
 /// The fingerprint the source keeps: its manifest's, else its root attribute's (16 hex digits).
 inline std::optional<std::uint64_t> source_fingerprint(const manifest* contents, hid_t root, const where& at) {
     if (contents) return contents->fingerprint();
     const auto text = read_string_attribute(root, format::fingerprint_attribute, at);
-    std::uint64_t value = 0;
-    if (!text || text->size() != 16) return std::nullopt;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + 16, value, 16);
-    if (ec != std::errc() || end != text->data() + 16) return std::nullopt;
-    return value;
+    return text ? from_hex(*text) : std::nullopt;
 }
 
 }  // namespace tree_copy_detail

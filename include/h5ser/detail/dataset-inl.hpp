@@ -47,7 +47,16 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
     return checked(H5Screate_simple(static_cast<int>(rank), dims, nullptr), at, "H5Screate_simple");
 }
 
-H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return "xxh3-64:" + to_hex(hash); }
+namespace dataset_detail {
+inline constexpr std::string_view checksum_prefix = "xxh3-64:";
+}  // namespace dataset_detail
+
+H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash) { return std::string(dataset_detail::checksum_prefix) + to_hex(hash); }
+
+H5SER_CORE_INLINE std::optional<std::uint64_t> checksum_value(std::string_view text) noexcept {
+    if (text.substr(0, dataset_detail::checksum_prefix.size()) != dataset_detail::checksum_prefix) return std::nullopt;
+    return from_hex(text.substr(dataset_detail::checksum_prefix.size()));
+}
 
 H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
     throw error(std::string(at.file),

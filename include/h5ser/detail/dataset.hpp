@@ -41,6 +41,8 @@ H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, c
 /// A tensor checksum as text, "xxh3-64:<16 hex digits>": the value of format 1's checksum
 /// attribute (format::checksum_attribute), and how messages show checksums.
 H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash);
+/// The checksum `text` (checksum_text's form) stands for, or nothing when it is not of that form.
+H5SER_CORE_INLINE std::optional<std::uint64_t> checksum_value(std::string_view text) noexcept;
 
 /// What one stored tensor contributes to the file fingerprint.
 struct written_tensor {

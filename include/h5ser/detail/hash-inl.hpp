@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -21,6 +22,14 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
     std::string out(16, '0');
     for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 0xf];
     return out;
+}
+
+H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept {
+    std::uint64_t value = 0;
+    if (text.size() != 16) return std::nullopt;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
 }
 
 H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,

@@ -41,7 +41,6 @@ struct walk_policies {
 template <class Policies>
 using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
 
-
 /// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
@@ -68,8 +67,9 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
 /// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
 /// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
-/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked through HDF5. Whatever HDF5 opens by name is checked
-/// to be `file` (errc::file_changed if another file was renamed over the name since).
+/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked
+/// through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
+/// another file was renamed over the name since).
 ///
 /// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
 /// (an isolated child's copy of a file that keeps none). `read_data` off: everything is checked

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 
 #include "h5ser/detail/attribute.hpp"
@@ -13,6 +12,11 @@
 #include "h5ser/detail/tree_copy.hpp"
 
 namespace h5ser::detail {
+
+namespace tree_copy_detail {
+/// Does a dataset of `type` hold strings (which are no tensor, and which the copy leaves out)?
+inline bool holds_strings(hid_t type) { return H5Tget_class(type) == H5T_STRING || H5Tdetect_class(type, H5T_VLEN) > 0; }
+}  // namespace tree_copy_detail
 
 H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name) {
     const where at{file_name, {}, path};
@@ -26,9 +30,8 @@ H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path
     t.type = checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
     const H5T_class_t type_class = H5Tget_class(view.type.get());
     if (type_class == H5T_INTEGER || type_class == H5T_FLOAT) check(H5Tset_order(t.type.get(), H5T_ORDER_LE), at, "H5Tset_order");
-    const std::string why = type_class == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0
-                                ? "not a tensor (strings)"
-                                : read_elements(ds.get(), view, t.type.get(), t.bytes);
+    const std::string why =
+        tree_copy_detail::holds_strings(view.type.get()) ? "not a tensor (strings)" : read_elements(ds.get(), view, t.type.get(), t.bytes);
     if (!why.empty()) throw error(file_name, problem{errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
     return t;
 }
@@ -113,7 +116,6 @@ struct planned_object {
     std::uint64_t element_bytes = 0;
 };
 
-
 /// Attributes of datasets the writer sets itself from the tensor: not copied.
 inline const std::set<std::string>& dataset_attributes_not_copied() {
     static const std::set<std::string> names{format::checksum_attribute, format::dtype_marker_attribute};
@@ -143,7 +145,7 @@ inline void plan_group(hid_t group, const std::string& path, const std::string& 
             plan_group(object.get(), child, file_name, skip_foreign, out);
         } else if (type == H5I_DATASET) {
             const dataset_view view = inspect_dataset(object.get(), child_at);
-            if (H5Tget_class(view.type.get()) == H5T_STRING || H5Tdetect_class(view.type.get(), H5T_VLEN) > 0) {
+            if (holds_strings(view.type.get())) {
                 refuse("a dataset of strings");
                 continue;
             }
@@ -167,31 +169,18 @@ inline void add_sizing_record(manifest_builder& sizing, const planned_tensor& t,
     add_dataset_record(sizing, t.path, t.dtype, w, plan);
 }
 
-/// The checksum `contents` or the dataset's checksum attribute (format 1) keeps for it.
+/// The checksum the source keeps for the dataset at `path` (stored_checksum: its manifest's, or
+/// format 1's attribute), or nothing when it keeps none (or one that is not a checksum).
 inline std::optional<std::uint64_t> source_checksum(const manifest* contents, hid_t dataset, const std::string& path, const where& at) {
-    if (contents) {
-        if (const manifest_record* r = contents->dataset(path)) return r->checksum;
-        return std::nullopt;
-    }
-    const auto text = read_string_attribute(dataset, format::checksum_attribute, at);
-    const std::string_view prefix = "xxh3-64:";
-    if (!text || text->size() != prefix.size() + 16 || text->compare(0, prefix.size(), prefix) != 0) return std::nullopt;
-    std::uint64_t value = 0;
-    const char* first = text->data() + prefix.size();
-    const auto [end, ec] = std::from_chars(first, first + 16, value, 16);
-    if (ec != std::errc() || end != first + 16) return std::nullopt;
-    return value;
+    const auto text = stored_checksum(contents, dataset, path, at);
+    return text ? checksum_value(*text) : std::nullopt;
 }
 
 /// The fingerprint the source keeps: its manifest's, else its root attribute's (16 hex digits).
 inline std::optional<std::uint64_t> source_fingerprint(const manifest* contents, hid_t root, const where& at) {
     if (contents) return contents->fingerprint();
     const auto text = read_string_attribute(root, format::fingerprint_attribute, at);
-    std::uint64_t value = 0;
-    if (!text || text->size() != 16) return std::nullopt;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + 16, value, 16);
-    if (ec != std::errc() || end != text->data() + 16) return std::nullopt;
-    return value;
+    return text ? from_hex(*text) : std::nullopt;
 }
 
 }  // namespace tree_copy_detail
