@@ -182,6 +182,19 @@ public:
         H5Oclose(obj);
         H5Sclose(space);
     }
+    void write_string_attribute(const char* object, const char* name, const std::string& value) {
+        const hid_t space = H5Screate(H5S_SCALAR);
+        const hid_t type = H5Tcopy(H5T_C_S1);
+        H5Tset_size(type, value.size());
+        const hid_t obj = H5Oopen(id_, object, H5P_DEFAULT);
+        if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+        const hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+        REQUIRE(H5Awrite(attr, type, value.data()) >= 0);
+        H5Aclose(attr);
+        H5Oclose(obj);
+        H5Tclose(type);
+        H5Sclose(space);
+    }
     void write_float_dataset(const char* path, std::initializer_list<hsize_t> dims, float fill = 1.0f) {
         hsize_t d[8];
         std::size_t n = 0, count = 1;

@@ -212,9 +212,10 @@ TEST_CASE("hardening: a forged seal does not let a damaged file reach libhdf5 in
 
 TEST_CASE("hardening: a manifest of 80,000 attributes is parsed in linear time") {
     // Before, each attribute was compared with every earlier one of its object: 26 s for this file.
-    // Timed as a ratio (4x the attributes must cost well under 16x, which quadratic work would),
-    // fastest of 3 runs each, so that a busy machine does not fail it; and under a bound 5x below
-    // the quadratic parser's time.
+    // Timed as a ratio (4x the attributes must cost under 12x; quadratic work costs 16x), fastest
+    // of 3 runs each, so that a busy machine does not fail it; and under a bound 5x below the
+    // quadratic parser's time. Not tighter: in an optimised build the load of 20,000 takes 15 ms,
+    // and 80,000 map entries no longer fit the caches (GCC -O2 on CI measured 9.0x for the load).
     test::scratch_dir dir;
     const auto seconds_of = [](const auto& f) {
         double best = 1e9;
@@ -246,8 +247,8 @@ TEST_CASE("hardening: a manifest of 80,000 attributes is parsed in linear time")
     const timing large = time_with(80'000);
     MESSAGE("20,000 attributes: parse " << small.parse << " s, load " << small.load << " s; 80,000: parse " << large.parse << " s, load "
                                         << large.load << " s");
-    CHECK(large.parse < 8 * small.parse + 0.01);
-    CHECK(large.load < 8 * small.load + 0.01);
+    CHECK(large.parse < 12 * small.parse + 0.05);
+    CHECK(large.load < 12 * small.load + 0.05);
     CHECK(large.parse < 5.0);
 
     const std::string path = dir.file("twice.h5");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -192,6 +193,50 @@ TEST_CASE("isolation: an h5ser file without its seal loads in a child, identical
     CHECK(e.field_path() == "w");
     CHECK(e.file() == path);
     CHECK(wrong.w.shape() == std::array<std::size_t, 2>{2, 2});
+}
+
+TEST_CASE("isolation: a stored checksum or fingerprint that no data can match is refused in a child as in place") {
+    // The child checks the file without reading tensor data, and the copy it sends keeps the
+    // file's checksums as numbers: a stored text that is not one (a damaged digit, or uppercase,
+    // which no computed text equals) must still be refused, as the load in place refuses it.
+    test::scratch_dir dir;
+    const tagged_model saved = sample_model();
+    const std::string fingerprint = h5ser::fingerprint(saved);
+    std::string upper = fingerprint;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    REQUIRE(upper != fingerprint);  // it has a letter digit (fixed by the sample model)
+    std::string damaged = fingerprint;
+    damaged[5] = '`';  // a flipped bit of 'd' or 'a'..'f' gives such characters
+    for (const std::string& stored : {upper, damaged}) {
+        CAPTURE(stored);
+        const std::string path = dir.file("fingerprint.h5");
+        h5ser::save(saved, path);
+        test::raw_file(path).write_string_attribute("/", "fingerprint", stored);  // unsealed when done
+        const auto in_place = test::expect_error([&] { (void)h5ser::load<tagged_model, h5ser::trusted>(path); });
+        const auto isolated = test::expect_error([&] { (void)h5ser::load<tagged_model>(path); });
+        CHECK(in_place.code() == h5ser::errc::checksum_mismatch);
+        CHECK(isolated.code() == in_place.code());
+        CHECK(std::string(isolated.what()) == in_place.what());
+        CHECK(test::contains(isolated.what(), "fingerprint " + stored));
+        // Unverified, or not comparing fingerprints (lenient), both load it, and alike.
+        CHECK(same_bytes(h5ser::load<tagged_model, h5ser::no_verify>(path), saved));
+        CHECK(same_bytes(h5ser::load<tagged_model, h5ser::lenient>(path), saved));
+    }
+
+    // A file without a manifest keeps its tensors' checksums as dataset attributes (format 1's): one
+    // that is not a checksum, on a tensor the struct reads, is refused alike.
+    const std::string path = dir.file("checksum.h5");
+    h5ser::save(saved, path);
+    {
+        test::raw_file file(path);
+        file.write_string_attribute("/w", "h5ser_checksum", "xxh3-64:NOT-A-CHECKSUM!");
+    }
+    const auto in_place = test::expect_error([&] { (void)h5ser::load<tagged_model, h5ser::trusted>(path); });
+    const auto isolated = test::expect_error([&] { (void)h5ser::load<tagged_model>(path); });
+    CHECK(in_place.code() == h5ser::errc::checksum_mismatch);
+    CHECK(isolated.code() == in_place.code());
+    CHECK(isolated.field_path() == "w");
+    CHECK(std::string(isolated.what()) == in_place.what());
 }
 
 TEST_CASE("isolation: h5ser::untrusted parses a sealed file in a child, h5ser::trusted parses an unsealed one here") {

@@ -2713,7 +2713,7 @@ inline std::uint32_t load_u32(const unsigned char* p) noexcept {
 }
 
 H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
-/// The value of `text` written as to_hex writes it (16 hex digits), or nothing.
+/// The value of `text` written as to_hex writes it (16 lowercase hex digits), or nothing.
 H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept;
 
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
@@ -3550,6 +3550,11 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
 /// it keeps none.
 H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
                                                              const where& at);
+
+/// Does the file keep, for the dataset at `h5_path`, a checksum no data can match (format 1's
+/// attribute holding text not of checksum_text's form)? A verified load refuses that tensor
+/// whatever its bytes, so a check without data (an isolated child's) reads it to refuse it alike.
+H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path, const where& at);
 
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
 /// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
@@ -5077,7 +5082,10 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     const bool unsized = takes_file_shape(target);
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
-    if (!opened || !ctx.read_data) return;
+    if (!opened) return;
+    // A check without data still reads a tensor whose stored checksum no data can match: its
+    // refusal is then the one a load with data gives.
+    if (!ctx.read_data && !(Ctx::verify && keeps_unmatchable_checksum(ctx.contents, opened->dataset.get(), at.h5, at))) return;
     const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
@@ -5428,6 +5436,10 @@ void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& tar
 
 // ---- files ----------------------------------------------------------------------------------
 
+/// Does the root group `root` of a file without a manifest keep a fingerprint attribute no tensors
+/// can match (text not of to_hex's form)? A strict verified load of everything refuses such a file.
+H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at);
+
 /// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
 /// against the file's (its manifest's, else its root attribute's); records a problem if not.
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
@@ -5676,6 +5688,9 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
         handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
         const handle root = open_root(hdf5_file.get(), path);
         header = read_header(root.get(), path, contents, Policies::verify);
+        // No tensors match a fingerprint that is not one: a check without data reads them all,
+        // fingerprint included, so that its refusal is the one a load with data gives.
+        if (!read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at)) read_data = check_fingerprint = true;
         tree.emplace(path, std::move(hdf5_file));
     }
     load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
@@ -7492,10 +7507,15 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
 }
 
 H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept {
-    std::uint64_t value = 0;
+    // Exactly to_hex's form (lowercase): a text that is not can never equal a computed to_hex, and
+    // a load comparing texts refuses it, so no value may stand for it.
     if (text.size() != 16) return std::nullopt;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : text) {
+        if (c >= '0' && c <= '9') value = value << 4 | static_cast<std::uint64_t>(c - '0');
+        else if (c >= 'a' && c <= 'f') value = value << 4 | static_cast<std::uint64_t>(c - 'a' + 10);
+        else return std::nullopt;
+    }
     return value;
 }
 
@@ -8571,6 +8591,11 @@ H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* con
     if (!contents) return read_string_attribute(dataset, format::checksum_attribute, at);
     if (const manifest_record* r = contents->dataset(h5_path)) return checksum_text(r->checksum);
     return std::nullopt;
+}
+
+H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path, const where& at) {
+    const auto stored = stored_checksum(contents, dataset, h5_path, at);
+    return stored && !checksum_value(*stored);
 }
 
 H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
@@ -9868,6 +9893,11 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
         problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
                       "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
     }
+}
+
+H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {
+    const auto stored = read_string_attribute(root, format::fingerprint_attribute, at);
+    return stored && !from_hex(*stored);
 }
 
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,

@@ -255,6 +255,11 @@ H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* con
     return std::nullopt;
 }
 
+H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path, const where& at) {
+    const auto stored = stored_checksum(contents, dataset, h5_path, at);
+    return stored && !checksum_value(*stored);
+}
+
 H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
                                           hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
                                           std::size_t rank, const where& at) {

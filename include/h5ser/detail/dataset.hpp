@@ -200,6 +200,11 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
 H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
                                                              const where& at);
 
+/// Does the file keep, for the dataset at `h5_path`, a checksum no data can match (format 1's
+/// attribute holding text not of checksum_text's form)? A verified load refuses that tensor
+/// whatever its bytes, so a check without data (an isolated child's) reads it to refuse it alike.
+H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path, const where& at);
+
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
 /// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
 /// the tensor to `fingerprint`. A mismatch is a problem.

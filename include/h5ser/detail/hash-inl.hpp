@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -25,10 +24,15 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
 }
 
 H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept {
-    std::uint64_t value = 0;
+    // Exactly to_hex's form (lowercase): a text that is not can never equal a computed to_hex, and
+    // a load comparing texts refuses it, so no value may stand for it.
     if (text.size() != 16) return std::nullopt;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
-    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : text) {
+        if (c >= '0' && c <= '9') value = value << 4 | static_cast<std::uint64_t>(c - '0');
+        else if (c >= 'a' && c <= 'f') value = value << 4 | static_cast<std::uint64_t>(c - 'a' + 10);
+        else return std::nullopt;
+    }
     return value;
 }
 

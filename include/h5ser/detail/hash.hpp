@@ -45,7 +45,7 @@ inline std::uint32_t load_u32(const unsigned char* p) noexcept {
 }
 
 H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
-/// The value of `text` written as to_hex writes it (16 hex digits), or nothing.
+/// The value of `text` written as to_hex writes it (16 lowercase hex digits), or nothing.
 H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept;
 
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,

@@ -107,6 +107,11 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
+H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {
+    const auto stored = read_string_attribute(root, format::fingerprint_attribute, at);
+    return stored && !from_hex(*stored);
+}
+
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
                                          const digest_list& read, const where& at) {
     std::optional<std::string> stored;

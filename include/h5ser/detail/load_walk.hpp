@@ -194,7 +194,10 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     const bool unsized = takes_file_shape(target);
     const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
                                     ctx.reading_data(), at);
-    if (!opened || !ctx.read_data) return;
+    if (!opened) return;
+    // A check without data still reads a tensor whose stored checksum no data can match: its
+    // refusal is then the one a load with data gives.
+    if (!ctx.read_data && !(Ctx::verify && keeps_unmatchable_checksum(ctx.contents, opened->dataset.get(), at.h5, at))) return;
     const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
     const hid_t dataset = opened->dataset.get();
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
@@ -544,6 +547,10 @@ void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& tar
 }
 
 // ---- files ----------------------------------------------------------------------------------
+
+/// Does the root group `root` of a file without a manifest keep a fingerprint attribute no tensors
+/// can match (text not of to_hex's form)? A strict verified load of everything refuses such a file.
+H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at);
 
 /// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
 /// against the file's (its manifest's, else its root attribute's); records a problem if not.
