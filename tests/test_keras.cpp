@@ -160,6 +160,21 @@ TEST_CASE("by_name maps field names to Keras layer names, whatever the field ord
     keras::load_weights<keras::by_name>(m, path);
     CHECK(equals_dataset(m.dense_2.kernel, path, "/model_weights/dense_2/sequential/dense_2/kernel"));
     CHECK(equals_dataset(m.dense.bias, path, "/model_weights/dense/sequential/dense/bias"));
+    // The layer the struct does not name is left, as Keras leaves it; the report says so, from the
+    // isolated child and in place alike; by_order skips nothing.
+    for (const bool trusted : {false, true}) {
+        decltype(m) again;
+        h5ser::load_report report;
+        if (trusted) keras::load_weights<keras::by_name, h5ser::trusted>(again, path, report);
+        else keras::load_weights<keras::by_name>(again, path, report);
+        CHECK(h5ser::to_string(report) == "unexpected: dense_1 (layer with 2 weights)\n");
+        CHECK(test::same_bytes(again.dense_2.kernel, m.dense_2.kernel));
+    }
+    fixtures::Mlp3 all;
+    h5ser::load_report report;
+    report.unexpected = {"stale"};
+    keras::load_weights(all, path, report);
+    CHECK(report.complete());
 
     struct Missing {
         fixtures::Dense dense;

@@ -1,6 +1,7 @@
 // Loads of sealed format-2 files map the file: contiguous tensors are views of the mapping (private,
 // copy-on-write), verified on the mapping before the model changes; everything else is read
 // through HDF5. h5ser::owned_memory asks for copies.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -320,8 +321,13 @@ TEST_CASE("loads from the manifest and through HDF5 report the same problems in 
         format1::Dense first;
         std::vector<format1::Dense> blocks;
     };
-    const auto a = h5ser::load<Part, h5ser::lenient>(dir.file("m.h5"));
-    const auto b = h5ser::load<Part, h5ser::lenient, h5ser::owned_memory>(dir.file("m.h5"));
+    h5ser::load_report report_a, report_b;
+    const auto a = h5ser::load<Part, h5ser::lenient>(dir.file("m.h5"), report_a);
+    const auto b = h5ser::load<Part, h5ser::lenient, h5ser::owned_memory>(dir.file("m.h5"), report_b);
+    CHECK(report_a.missing.empty());
+    for (const char* entry : {"embedding (dataset)", "head (group)", "adam (group)", "tags (attribute)"})
+        CHECK_MESSAGE(std::count(report_a.unexpected.begin(), report_a.unexpected.end(), entry) == 1, entry);
+    CHECK(h5ser::to_string(report_b) == h5ser::to_string(report_a));
     CHECK(test::same_bytes(a.first.kernel, b.first.kernel));
     CHECK(a.blocks.size() == 2);
     CHECK(b.blocks.size() == 2);
@@ -351,8 +357,10 @@ TEST_CASE("a file edited in place by another program is refused, or read through
     CHECK(e2.code() == h5ser::errc::unexpected_field);
     CHECK(e2.hdf5_path() == "/extra");
     // (parsed in a child process: a file whose seal does not hold is never parsed by libhdf5 here)
-    const auto loaded = h5ser::load<Weights, h5ser::no_verify, h5ser::lenient>(dir.file("w.h5"));
+    h5ser::load_report report;
+    const auto loaded = h5ser::load<Weights, h5ser::no_verify, h5ser::lenient>(dir.file("w.h5"), report);
     CHECK(test::same_bytes(loaded.big, saved.big));
+    CHECK(h5ser::to_string(report) == "unexpected: extra (dataset)\n");
 }
 
 TEST_CASE("a tensor of 64 MiB and more is saved in pieces of whole rows, the last one short, and loads bit for bit") {

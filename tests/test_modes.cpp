@@ -185,7 +185,9 @@ TEST_CASE("lenient loading keeps in-memory values for missing fields and ignores
 
     V2 target;
     target.new_bias = h5ser::tensor<float, 1>({1}, {9});
-    h5ser::load_into<h5ser::lenient>(target, dir.file("v1.h5"));
+    h5ser::load_report report;
+    h5ser::load_into<h5ser::lenient>(target, dir.file("v1.h5"), report);
+    CHECK(h5ser::to_string(report) == "missing: new_bias (dataset float32)\nmissing: new_setting (attribute int32)\nunexpected: units (attribute)\n");
     CHECK(target.w(1) == 2.0f);
     CHECK(target.new_bias(0) == 9.0f);
     CHECK(target.new_setting == 5);
@@ -194,7 +196,7 @@ TEST_CASE("lenient loading keeps in-memory values for missing fields and ignores
     struct V3 {
         h5ser::tensor<double, 1> w;
     };
-    const auto e = test::expect_error([&] { (void)h5ser::load<V3, h5ser::lenient>(dir.file("v1.h5")); });
+    const auto e = test::expect_error([&] { (void)h5ser::load<V3, h5ser::lenient>(dir.file("v1.h5"), report); });
     CHECK(e.code() == h5ser::errc::dtype_mismatch);
 }
 

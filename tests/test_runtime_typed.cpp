@@ -128,7 +128,10 @@ TEST_CASE("runtime-typed tensors: every element type and rank round trips bit fo
     struct Typed {
         h5ser::tensor<float, 2> weight;
     };
-    const auto typed = h5ser::load<Typed, h5ser::lenient>(dir.file("m.h5"));
+    h5ser::load_report report;
+    const auto typed = h5ser::load<Typed, h5ser::lenient>(dir.file("m.h5"), report);
+    CHECK(report.missing.empty());
+    CHECK(!report.unexpected.empty());  // the model's other fields
     REQUIRE(typed.weight.shape() == std::array<std::size_t, 2>{3, 4});
     CHECK(std::memcmp(typed.weight.data(), saved.weight.bytes.get(), typed.weight.size_bytes()) == 0);
     // Through the isolated child too, once the file lost its seal.

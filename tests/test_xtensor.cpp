@@ -103,7 +103,8 @@ TEST_CASE("xtensor: fixed shapes must match the file, and a failed load changes 
     };
     Wrong w;
     w.fixed.fill(-1);
-    const auto e = test::expect_error([&] { h5ser::load_into<h5ser::lenient>(w, dir.file("x.h5")); });
+    h5ser::load_report report;
+    const auto e = test::expect_error([&] { h5ser::load_into<h5ser::lenient>(w, dir.file("x.h5"), report); });
     CHECK(e.code() == h5ser::errc::shape_mismatch);
     CHECK(e.field_path() == "fixed");
     CHECK(w.fixed(2, 1) == -1);

@@ -105,11 +105,15 @@ public:
     /// checkpoint that fails to load is an error, not silently skipped. A save_async in flight is
     /// waited for first (its error is left for wait()).
     std::optional<std::uint64_t> restore_latest(Model& model) const {
-        const auto newest = latest();
-        if (!newest) return std::nullopt;
         static_assert(detail::assert_model_type<Model>());
-        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
-        return newest->step;
+        if constexpr (detail::assert_report_given<detail::checkpoint_load_policies<Policies...>>()) return restore(model, nullptr);
+        else return std::nullopt;
+    }
+    /// restore_latest, saying in `report` what the load skipped (an h5ser::lenient manager must
+    /// give one; see h5ser/load_report.hpp). With no checkpoint the report is left as it was.
+    std::optional<std::uint64_t> restore_latest(Model& model, load_report& report) const {
+        static_assert(detail::assert_model_type<Model>());
+        return restore(model, &report);
     }
 
     /// Every checkpoint in the directory, oldest first.
@@ -133,6 +137,13 @@ public:
     using checkpoint_directory::metric_attribute;
 
 private:
+    std::optional<std::uint64_t> restore(Model& model, load_report* report) const {
+        const auto newest = latest();
+        if (!newest) return std::nullopt;
+        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {}, report);
+        return newest->step;
+    }
+
     /// Waits for the save_async in flight, whose commit changes the directory (its error is left
     /// for wait() and the next save).
     void settled() const {

@@ -22,3 +22,4 @@
 #include "h5ser/progress.hpp"         // h5ser::progress_callback for long saves, loads and checks
 #include "h5ser/save.hpp"             // h5ser::save
 #include "h5ser/load.hpp"             // h5ser::load, h5ser::load_into
+#include "h5ser/load_report.hpp"      // h5ser::load_report: what a (lenient) load skipped

@@ -7,6 +7,7 @@
 #include "h5ser/detail/format.hpp"
 #include "h5ser/detail/load_file.hpp"
 #include "h5ser/detail/load_walk.hpp"
+#include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
 
@@ -22,14 +23,33 @@ namespace h5ser {
 /// docs/performance.md for what mapping adds). A file h5ser did not seal (written by h5py, or by
 /// h5ser before seals) is parsed in a child process, so that a damaged one cannot crash or hang
 /// the program (h5ser::trusted skips that; see docs/integrity.md). `progress` (optional) is
-/// told the file's bytes read so far (see h5ser/progress.hpp).
+/// told the file's bytes read so far (see h5ser/progress.hpp). A lenient load takes a report.
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress);
+    if constexpr (detail::assert_report_given<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress);
     return model;
+}
+
+/// h5ser::load, saying in `report` what the load skipped (h5ser::lenient: fields the file lacks,
+/// objects the struct lacks; see h5ser/load_report.hpp):
+///
+///     h5ser::load_report report;
+///     auto model = h5ser::load<Mlp, h5ser::lenient>("old.h5", report);
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, const progress_callback& progress, load_report& report) {
+    static_assert(detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
+    Model model{};
+    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress, &report);
+    return model;
+}
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, load_report& report) {
+    return load<Model, Policies...>(path, progress_callback{}, report);
 }
 
 /// Fills an existing model from `path`. Tensors that already have a shape must match the file;
@@ -38,7 +58,19 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
+    if constexpr (detail::assert_report_given<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
+}
+
+/// h5ser::load_into, saying in `report` what the load skipped (see h5ser/load_report.hpp).
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, const progress_callback& progress, load_report& report) {
+    static_assert(detail::assert_model_type<Model>());
+    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress, &report);
+}
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, load_report& report) {
+    load_into<Policies...>(model, path, progress_callback{}, report);
 }
 
 }  // namespace h5ser

@@ -47,13 +47,24 @@ void save(const Model& model, const std::string& path, MPI_Comm comm, const shar
 
 /// Loads a model from `path` with every rank of `comm` (collective). Tensors named in `shards`
 /// are read as this rank's slice only; the others whole. Checks as h5ser::load does, including
-/// the checksums of the whole tensors and the fingerprint.
+/// the checksums of the whole tensors and the fingerprint. A lenient load takes a report.
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
     static_assert(h5ser::detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::mpi::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true);
+    if constexpr (h5ser::detail::assert_report_given<h5ser::detail::mpi_load_policies<Policies...>>())
+        detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true, nullptr);
+    return model;
+}
+/// h5ser::mpi::load, saying in `report` what the load skipped (see h5ser/load_report.hpp); every
+/// rank gets the same report.
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, MPI_Comm comm, const sharding& shards, load_report& report) {
+    static_assert(h5ser::detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::mpi::load<Model>: Model must be default-constructible");
+    Model model{};
+    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true, &report);
     return model;
 }
 
@@ -61,7 +72,14 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
     static_assert(h5ser::detail::assert_model_type<Model>());
-    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false);
+    if constexpr (h5ser::detail::assert_report_given<h5ser::detail::mpi_load_policies<Policies...>>())
+        detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false, nullptr);
+}
+/// h5ser::mpi::load_into, saying in `report` what the load skipped.
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, MPI_Comm comm, const sharding& shards, load_report& report) {
+    static_assert(h5ser::detail::assert_model_type<Model>());
+    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false, &report);
 }
 
 }  // namespace h5ser::mpi

@@ -1993,6 +1993,7 @@ public:
     void add(problem p) { items_.push_back(std::move(p)); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    [[nodiscard]] const std::vector<problem>& items() const noexcept { return items_; }
     /// Throws one h5ser::error listing every problem, if there is any.
     void throw_if_any(const std::string& file) {
         if (!items_.empty()) throw error(file, std::move(items_));
@@ -4930,6 +4931,49 @@ private:
 }  // namespace h5ser::detail
 
 
+// ---- h5ser/load_report.hpp ---------------------------------------------------------------------
+// h5ser/load_report.hpp: what a load did beyond reading the file into the struct as it stands:
+// fields the file lacks, objects the struct lacks. A lenient load must be given one, so that what
+// it skipped is never silent.
+//
+//     h5ser::load_report report;
+//     auto model = h5ser::load<Model, h5ser::lenient>("old.h5", report);
+//     if (!report.complete()) std::cerr << h5ser::to_string(report);
+
+
+namespace h5ser {
+
+/// The report of one load (h5ser::load, h5ser::load_into, checkpoint_manager::restore_latest with
+/// an h5ser::load_report& as their last argument). Entries are field paths written as in error
+/// messages (`layers[2].kernel`, `vocab["the"]`), in the order the load met them. A load that
+/// throws leaves the report as it was, as it leaves the model.
+struct load_report {
+    /// Fields of the struct the file does not hold: they kept their values (h5ser::lenient), each
+    /// with what it expected ("layers[3].kernel (dataset float32)", "head (group)").
+    std::vector<std::string> missing;
+    /// Objects of the file the struct has no field for: not read (h5ser::lenient), each with what
+    /// it is ("units (attribute)", "extra (dataset)", "vocab[\"the\"] (entry)"). Listed when the load covers what the file holds: a
+    /// weights-only load of a full-model file does not list the hyperparameters it leaves.
+    std::vector<std::string> unexpected;
+
+    /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
+    [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
+};
+
+/// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)"), or
+/// "complete" when there is nothing to say.
+inline std::string to_string(const load_report& report) {
+    std::string text;
+    const auto list = [&](const char* what, const std::vector<std::string>& entries) {
+        for (const auto& e : entries) text += std::string(what) + ": " + e + "\n";
+    };
+    list("missing", report.missing);
+    list("unexpected", report.unexpected);
+    return text.empty() ? "complete\n" : text;
+}
+
+}  // namespace h5ser
+
 
 namespace h5ser::detail {
 
@@ -4965,10 +5009,12 @@ struct load_context {
     static constexpr bool verify = Verify;
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
-    bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
-    bool check_fingerprint = true;   ///< compare the file's fingerprint when report_unexpected (load_plan)
+    bool report_unexpected = false;  ///< the file holds exactly what this mode reads: list what the struct lacks
+    bool check_fingerprint = true;   ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
     bool read_data = true;           ///< false: check everything but read no tensor data (load_plan)
     problem_list problems;
+    /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
+    problem_list skipped;
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -4992,6 +5038,10 @@ struct load_context {
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
+    /// a lenient load's report.
+    problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
 };
 
 /// What the file should hold for a field of type T, for messages: "dataset float32", "group".
@@ -5239,7 +5289,7 @@ void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, 
             load_node(ctx, group, name, field, at.child(name));
         }
     });
-    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (ctx.report_unexpected) report_unexpected(ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -5325,7 +5375,7 @@ void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, boo
     for (const auto& key : names) {
         if (target.find(key) == target.end()) {
             const where w = at.key(key);
-            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+            ctx.mismatches().add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
         }
     }
 }
@@ -5373,7 +5423,9 @@ struct load_step {
         const presence found = find_member<element>(ctx.problems, parent.members(), name, at);
         if (found == presence::refused) return;
         if (found == presence::absent) {
-            if (x && !Ctx::lenient) ctx.commits.move_into(x, X{});  // absent means empty
+            // Absent means empty; a lenient load keeps a value it has, and says so.
+            if (x && Ctx::lenient) ctx.skipped.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<element>(), {}, {}});
+            else if (x) ctx.commits.move_into(x, X{});
             return;
         }
         auto staged = ctx.commits.stage(x, x ? X(*x) : X(element{}));
@@ -5413,12 +5465,11 @@ private:
             ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
         });
     }
-    /// Is the field in the file? A missing one is a problem unless the load is lenient.
+    /// Is the field in the file? A missing one is a problem, or a lenient load's report entry.
     template <class X>
     bool present() {
         const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
-        if (found == presence::absent && !Ctx::lenient)
-            ctx.problems.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
+        if (found == presence::absent) ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
         return found == presence::present;
     }
     template <class X>
@@ -5457,19 +5508,32 @@ void load_tree(Ctx& ctx, Model& model) {
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
-        if (ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
+            check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
     }
 }
 
-/// How a load reads a file: in which mode, whether objects the struct lacks are errors, whether a
-/// strict load of everything compares the file's fingerprint, and whether it reads tensor data at
-/// all (an isolated child checks the file against the struct, and the caller reads the child's copy).
+/// What the caller of a load asks beyond its policies.
+struct load_request {
+    load_report* report = nullptr;  ///< where the load's report goes (an h5ser::load_report& argument)
+    /// Off: a strict load of everything does not compare the file's fingerprint (an isolated
+    /// child's copy of a file that keeps none).
+    bool check_fingerprint = true;
+    /// Off: everything is checked but no tensor data is read (an isolated child's check, whose copy
+    /// the caller reads and verifies).
+    bool read_data = true;
+};
+
+/// How a load reads a file: in which mode, whether objects the struct lacks are listed (errors of a
+/// strict load, report entries of a lenient one), and what its caller asks.
 struct load_plan {
     save_mode mode;
     bool report_unexpected;
-    bool check_fingerprint = true;
-    bool read_data = true;
+    load_request request;
 };
+
+/// The report of a load that skipped `skipped` (load_context::skipped).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped);
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
@@ -5479,9 +5543,9 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.tree = &tree;
     ctx.file = path;
     ctx.mode = plan.mode;
-    ctx.report_unexpected = plan.report_unexpected && !Lenient;
-    ctx.check_fingerprint = plan.check_fingerprint;
-    ctx.read_data = plan.read_data;
+    ctx.report_unexpected = plan.report_unexpected;
+    ctx.check_fingerprint = plan.request.check_fingerprint;
+    ctx.read_data = plan.request.read_data;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
@@ -5490,6 +5554,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
+    if (plan.request.report) *plan.request.report = report_of(ctx.skipped);
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
@@ -5631,6 +5696,17 @@ struct walk_policies {
 template <class Policies>
 using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
 
+/// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
+/// as what it skips would go unsaid (false, after the error).
+template <class Policies>
+constexpr bool assert_report_given() {
+    static_assert(!Policies::lenient,
+                  "h5ser::lenient loads say what they skipped: pass an h5ser::load_report& as the last argument, "
+                  "h5ser::load<Model, h5ser::lenient>(path, report) or h5ser::load_into<h5ser::lenient>(model, path, report), "
+                  "and read report.missing and report.unexpected");
+    return !Policies::lenient;
+}
+
 /// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
@@ -5644,11 +5720,11 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
         if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
             throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
                                       "it holds no hyperparameters or optimizer state; fill a model you set up with "
-                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>"});
+                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>(path, report)"});
         }
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    return {effective, effective == header.mode, true};
+    return {effective, effective == header.mode, {}};
 }
 
 /// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
@@ -5660,13 +5736,10 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked
 /// through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
 /// another file was renamed over the name since).
-///
-/// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
-/// (an isolated child's copy of a file that keeps none). `read_data` off: everything is checked
-/// but no tensor data is read (the isolated child's load, whose copy the caller reads and verifies).
+/// `request`: where the report goes, and what an isolated load asks of its child and of its copy.
 template <class Policies, class Model>
 void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                bool check_fingerprint = true, bool read_data = true) {
+                load_request request = {}) {
     hdf5_scope hdf5;
     const std::string& path = file.path();
     const where at{path, {}, "/"};
@@ -5690,12 +5763,12 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
         header = read_header(root.get(), path, contents, Policies::verify);
         // No tensors match a fingerprint that is not one: a check without data reads them all,
         // fingerprint included, so that its refusal is the one a load with data gives.
-        if (!read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at)) read_data = check_fingerprint = true;
+        if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
+            request.read_data = request.check_fingerprint = true;
         tree.emplace(path, std::move(hdf5_file));
     }
     load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    plan.check_fingerprint = check_fingerprint;
-    plan.read_data = read_data;
+    plan.request = request;
     load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
@@ -5720,33 +5793,45 @@ bool parses_in_child(const seal_check& seal) {
 H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
                                       const progress_callback& progress);
 
+/// What an isolated child sends back beside its copy: whether the copy keeps the file's
+/// fingerprint (copy_for_reply), and the report of its load of the file.
+struct isolated_load_reply {
+    bool kept_fingerprint = false;
+    load_report report;
+};
+
 /// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
-/// then loads the child's copy here with the same walk (walk_policies_of).
+/// then loads the child's copy here with the same walk (walk_policies_of). The report (`report`,
+/// if any) is the child's: it walked the file itself.
 template <class Policies, class Model>
-void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
+void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
+                   load_report* report) {
     using walk = walk_policies_of<Policies>;
-    const scratch_file reply(file.path());
-    const bool kept_fingerprint = run_isolated<bool>(
+    const scratch_file scratch(file.path());
+    isolated_load_reply reply = run_isolated<isolated_load_reply>(
         file.path(),
         [&](const progress_callback& child_progress) {
             // Every check of the direct load, and its errors, but no tensor data: the copy reads
             // that once, and the load of the copy below verifies it against the file's checksums.
-            load_model<walk>(model, file, seal, fresh_model, {}, false, false);
-            return copy_for_reply(file, seal, Policies::verify, reply.path(), child_progress);
+            isolated_load_reply r;
+            load_model<walk>(model, file, seal, fresh_model, {}, {&r.report, false, false});
+            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, scratch.path(), child_progress);
+            return r;
         },
         progress);
     try {
-        const opened_file copy = opened_file::open(reply.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, kept_fingerprint);
+        const opened_file copy = opened_file::open(scratch.path());
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {nullptr, reply.kept_fingerprint});
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
+    if (report) *report = std::move(reply.report);
 }
 
 /// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
 /// child process when parses_in_child says so; the child loads the same open file.
 template <class Policies, class Model>
-void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report) {
     const opened_file file = opened_file::open(path);
     const seal_check seal = check_seal(file, true);
     if (seal.damage) {
@@ -5760,24 +5845,25 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
     }
     // A trusted load decides at compile time: it never compiles the isolated path.
     if constexpr (Policies::isolate != isolation::never) {
-        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress);
+        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress, report);
     }
-    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress);
+    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, {report});
 }
 
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
 inline constexpr int load_attempts = 3;
 
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
-/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores. Waits for this
-/// process's asynchronous saves of `path` first (a later call on a path sees the earlier save), and
-/// tries again when another program replaced the file during the load.
+/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with their
+/// report (`report`, if any). Waits for this process's asynchronous saves of `path` first (a later
+/// call on a path sees the earlier save), and tries again when another program replaced the file
+/// during the load.
 template <class Policies, class Model>
-void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report = nullptr) {
     settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
-            return load_file_once<Policies>(model, path, fresh_model, progress);
+            return load_file_once<Policies>(model, path, fresh_model, progress, report);
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;
         }
@@ -5800,14 +5886,33 @@ namespace h5ser {
 /// docs/performance.md for what mapping adds). A file h5ser did not seal (written by h5py, or by
 /// h5ser before seals) is parsed in a child process, so that a damaged one cannot crash or hang
 /// the program (h5ser::trusted skips that; see docs/integrity.md). `progress` (optional) is
-/// told the file's bytes read so far (see h5ser/progress.hpp).
+/// told the file's bytes read so far (see h5ser/progress.hpp). A lenient load takes a report.
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress);
+    if constexpr (detail::assert_report_given<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress);
     return model;
+}
+
+/// h5ser::load, saying in `report` what the load skipped (h5ser::lenient: fields the file lacks,
+/// objects the struct lacks; see h5ser/load_report.hpp):
+///
+///     h5ser::load_report report;
+///     auto model = h5ser::load<Mlp, h5ser::lenient>("old.h5", report);
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, const progress_callback& progress, load_report& report) {
+    static_assert(detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
+    Model model{};
+    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress, &report);
+    return model;
+}
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, load_report& report) {
+    return load<Model, Policies...>(path, progress_callback{}, report);
 }
 
 /// Fills an existing model from `path`. Tensors that already have a shape must match the file;
@@ -5816,7 +5921,19 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress = {}) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
+    if constexpr (detail::assert_report_given<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
+}
+
+/// h5ser::load_into, saying in `report` what the load skipped (see h5ser/load_report.hpp).
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, const progress_callback& progress, load_report& report) {
+    static_assert(detail::assert_model_type<Model>());
+    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress, &report);
+}
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, load_report& report) {
+    load_into<Policies...>(model, path, progress_callback{}, report);
 }
 
 }  // namespace h5ser
@@ -6598,11 +6715,15 @@ public:
     /// checkpoint that fails to load is an error, not silently skipped. A save_async in flight is
     /// waited for first (its error is left for wait()).
     std::optional<std::uint64_t> restore_latest(Model& model) const {
-        const auto newest = latest();
-        if (!newest) return std::nullopt;
         static_assert(detail::assert_model_type<Model>());
-        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {});
-        return newest->step;
+        if constexpr (detail::assert_report_given<detail::checkpoint_load_policies<Policies...>>()) return restore(model, nullptr);
+        else return std::nullopt;
+    }
+    /// restore_latest, saying in `report` what the load skipped (an h5ser::lenient manager must
+    /// give one; see h5ser/load_report.hpp). With no checkpoint the report is left as it was.
+    std::optional<std::uint64_t> restore_latest(Model& model, load_report& report) const {
+        static_assert(detail::assert_model_type<Model>());
+        return restore(model, &report);
     }
 
     /// Every checkpoint in the directory, oldest first.
@@ -6626,6 +6747,13 @@ public:
     using checkpoint_directory::metric_attribute;
 
 private:
+    std::optional<std::uint64_t> restore(Model& model, load_report* report) const {
+        const auto newest = latest();
+        if (!newest) return std::nullopt;
+        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {}, report);
+        return newest->step;
+    }
+
     /// Waits for the save_async in flight, whose commit changes the directory (its error is left
     /// for wait() and the next save).
     void settled() const {
@@ -9893,6 +10021,21 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
         problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
                       "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
     }
+}
+
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped) {
+    load_report report;
+    for (const problem& p : skipped.items()) {
+        const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
+        if (p.code == errc::missing_field) {
+            report.missing.push_back(field + " (" + p.expected + ")");
+        } else {
+            // "attribute 'units'" in an error; the entry names it already: "units (attribute)".
+            const auto quote = p.found.find(" '");
+            report.unexpected.push_back(field + " (" + p.found.substr(0, quote) + ")");
+        }
+    }
+    return report;
 }
 
 H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {

@@ -122,34 +122,36 @@ namespace h5ser::keras::detail {
 
 using h5ser::detail::isolation;
 
-/// Runs `load(model, progress)`, a load of `file` into `model`, in an isolated child, and moves
-/// the result into `model`, verified.
+/// Runs `load(model, progress)`, a load of `file` into `model` returning its report, in an
+/// isolated child, and moves the result into `model`, verified; returns the child's report.
 template <class Model, class Load>
-void load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
+load_report load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
     namespace d = h5ser::detail;
     const d::scratch_file reply(file);
-    d::run_isolated<void>(
+    load_report report = d::run_isolated<load_report>(
         file,
         [&](const progress_callback& child_progress) {
-            load(model, child_progress);  // the child's copy of the model
+            load_report r = load(model, child_progress);  // the child's copy of the model
             // Every tensor contiguous (none compact), so the reply maps as a sealed original would.
             d::save_model<d::save_mode::full_model>(model, reply.path(), d::save_policies<compact_below<0>>::storage::plan(),
                                                     d::no_extra_root_attributes{}, {}, d::file_target::write_in_place);
+            return r;
         },
         progress);
     try {
-        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false>>(model, reply.path(), false, {});
+        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false>>(model, reply.path(), false, {}, nullptr);
     } catch (const error& e) {
         d::rethrow_for_file(e, file);
     }
+    return report;
 }
 
-/// Runs `load(model, progress)`, a load of `path` into `model`, in place, or in a child process
-/// (load_isolated) when Policies::isolate says so for this file.
+/// Runs `load(model, progress)`, a load of `path` into `model` returning its report, in place, or
+/// in a child process (load_isolated) when Policies::isolate says so for this file.
 template <class Policies, class Model, class Load>
-void load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
-    if (h5ser::detail::needs_isolation(Policies::isolate, path)) load_isolated(model, path, load, progress);
-    else load(model, progress);
+load_report load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
+    if (h5ser::detail::needs_isolation(Policies::isolate, path)) return load_isolated(model, path, load, progress);
+    return load(model, progress);
 }
 
 }  // namespace h5ser::keras::detail
@@ -1177,7 +1179,7 @@ inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) 
     for (std::size_t k = 0; k < layers.size(); ++k) run.load_layer(layers[k], *saved[k], k);
 }
 
-inline void load_by_name(loader& run, const std::vector<struct_layer>& layers) {
+inline void load_by_name(loader& run, const std::vector<struct_layer>& layers, load_report& report) {
     for (const auto& layer : layers) {
         if (!layer.named) {
             throw error(run.file.file, problem{errc::invalid_value, layer.field, {}, "a field named after its Keras layer",
@@ -1192,6 +1194,14 @@ inline void load_by_name(loader& run, const std::vector<struct_layer>& layers) {
             continue;
         }
         run.load_layer(layer, *it, static_cast<std::size_t>(it - all.begin()));
+    }
+    // As Keras, by_name leaves the file's layers the struct does not name; the report says which.
+    for (const auto& saved : run.file.layers) {
+        if (saved.weights.empty()) continue;
+        if (std::none_of(layers.begin(), layers.end(), [&](const auto& l) { return l.name == saved.name; })) {
+            report.unexpected.push_back(saved.name + " (layer with " + std::to_string(saved.weights.size()) + " weight" +
+                                        (saved.weights.size() == 1 ? ")" : "s)"));
+        }
     }
 }
 
@@ -1294,6 +1304,27 @@ struct load_policies {
 
 }  // namespace detail
 
+/// h5ser::keras::load_weights (below), saying in `report` what the load skipped: by_name lists in
+/// `unexpected` the file's layers with weights that no field names ("dropout_3 (layer with 2
+/// weights)"); a by_order load skips nothing (a layer count that differs is an error). See
+/// h5ser/load_report.hpp.
+template <class... Policies, class Model>
+void load_weights(Model& model, const std::string& path, load_report& report) {
+    using policies = detail::load_policies<true, Policies...>;
+    report = detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
+        const auto target_layers = detail::collect_layers(target);
+        h5ser::detail::hdf5_scope hdf5;
+        const auto file = detail::open_store(path);
+        detail::loader run{file, {}, {}};
+        load_report r;
+        if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
+        else detail::load_by_order(run, target_layers);
+        run.problems.throw_if_any(path);
+        run.commits.apply_all();
+        return r;
+    }, {});
+}
+
 /// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
 /// Keras 3 (full-model or save_weights files), Keras 3 .weights.h5, and .keras archives.
 /// Mapping is by_order (Keras's default) or by_name. Throws h5ser::error listing every mismatch;
@@ -1307,17 +1338,8 @@ struct load_policies {
 /// process. See docs/integrity.md.
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path) {
-    using policies = detail::load_policies<true, Policies...>;
-    detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
-        const auto target_layers = detail::collect_layers(target);
-        h5ser::detail::hdf5_scope hdf5;
-        const auto file = detail::open_store(path);
-        detail::loader run{file, {}, {}};
-        if constexpr (policies::by_name) detail::load_by_name(run, target_layers);
-        else detail::load_by_order(run, target_layers);
-        run.problems.throw_if_any(path);
-        run.commits.apply_all();
-    }, {});
+    load_report ignored;  // by_name's layers the struct lacks are ignored, as in Keras
+    load_weights<Policies...>(model, path, ignored);
 }
 
 /// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
@@ -1351,6 +1373,7 @@ void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
         for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
         run.problems.throw_if_any(path);
         run.commits.apply_all();
+        return load_report{};
     }, {});
 }
 

@@ -842,14 +842,15 @@ private:
 
 template <bool Lenient, bool Verify, class Model>
 void parallel_load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-                        const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents) {
+                        const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents,
+                        load_report* report) {
     shard_lookup lookup(shards);
     load_context<Lenient, Verify, sliced_tensor_reader> ctx;
     ctx.tree = &tree;
     ctx.contents = contents;
     ctx.file = path;
     ctx.mode = mode;
-    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.report_unexpected = report_unexpected;
     ctx.reader.comm = &comm;
     ctx.reader.shards = &lookup;
     const where at{path, {}, "/"};
@@ -863,10 +864,11 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
         lookup.check_all_used(model, path);
     });
     ctx.commits.apply_all();
+    if (report) *report = report_of(ctx.skipped);
 }
 
 template <class Policies, class Model>
-void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model) {
+void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model, load_report* report) {
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
@@ -892,7 +894,7 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
     file_tree tree(path, std::move(file));
     parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards, contents ? &*contents : nullptr);
+                                                            shards, contents ? &*contents : nullptr, report);
 }
 
 }  // namespace h5ser::mpi::detail
@@ -1230,13 +1232,24 @@ void save(const Model& model, const std::string& path, MPI_Comm comm, const shar
 
 /// Loads a model from `path` with every rank of `comm` (collective). Tensors named in `shards`
 /// are read as this rank's slice only; the others whole. Checks as h5ser::load does, including
-/// the checksums of the whole tensors and the fingerprint.
+/// the checksums of the whole tensors and the fingerprint. A lenient load takes a report.
 template <class Model, class... Policies>
 [[nodiscard]] Model load(const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
     static_assert(h5ser::detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::mpi::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true);
+    if constexpr (h5ser::detail::assert_report_given<h5ser::detail::mpi_load_policies<Policies...>>())
+        detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true, nullptr);
+    return model;
+}
+/// h5ser::mpi::load, saying in `report` what the load skipped (see h5ser/load_report.hpp); every
+/// rank gets the same report.
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, MPI_Comm comm, const sharding& shards, load_report& report) {
+    static_assert(h5ser::detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::mpi::load<Model>: Model must be default-constructible");
+    Model model{};
+    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, true, &report);
     return model;
 }
 
@@ -1244,7 +1257,14 @@ template <class Model, class... Policies>
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, MPI_Comm comm, const sharding& shards = {}) {
     static_assert(h5ser::detail::assert_model_type<Model>());
-    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false);
+    if constexpr (h5ser::detail::assert_report_given<h5ser::detail::mpi_load_policies<Policies...>>())
+        detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false, nullptr);
+}
+/// h5ser::mpi::load_into, saying in `report` what the load skipped.
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, MPI_Comm comm, const sharding& shards, load_report& report) {
+    static_assert(h5ser::detail::assert_model_type<Model>());
+    detail::parallel_load<h5ser::detail::mpi_load_policies<Policies...>>(model, path, comm, shards, false, &report);
 }
 
 }  // namespace h5ser::mpi

@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     try {
         fuzzing::Model m = fuzzing::sample(1);
-        h5ser::load_into<h5ser::weights_only, h5ser::lenient, h5ser::trusted>(m, path);
+        h5ser::load_report report;
+        h5ser::load_into<h5ser::weights_only, h5ser::lenient, h5ser::trusted>(m, path, report);
     } catch (const h5ser::error&) {
     }
     try {

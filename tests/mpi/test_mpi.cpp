@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -273,6 +274,21 @@ TEST_CASE("a sharded file loads on any number of ranks, split along another axis
     const h5ser::mpi::sharding overlapping{{"embedding", h5ser::mpi::shard::slice(0, 10, 500)}};
     Model partial = h5ser::mpi::load<Model>(path, MPI_COMM_WORLD, overlapping);
     CHECK(same_bytes(partial.embedding, slice_of(whole.embedding, 0, 10, 500)));
+
+    // A lenient load of a struct that changed says, on every rank, what it skipped.
+    struct Changed {
+        h5ser::tensor<float, 2> embedding;
+        Dense dense;
+        Dense extra;
+    };
+    h5ser::load_report report;
+    const h5ser::mpi::sharding rows{{"embedding", h5ser::mpi::shard::split(1)}};
+    const Changed changed = h5ser::mpi::load<Changed, h5ser::lenient>(path, MPI_COMM_WORLD, rows, report);
+    CHECK(same_bytes(changed.embedding, expected.embedding));
+    CHECK(report.missing == std::vector<std::string>{"extra (group)"});
+    CHECK(report.unexpected.size() == 9);  // tiny, cube, flags, heads, adam, experts, mask, learning_rate, name
+    CHECK(std::count(report.unexpected.begin(), report.unexpected.end(), "tiny (dataset)") == 1);
+    CHECK(std::count(report.unexpected.begin(), report.unexpected.end(), "learning_rate (attribute)") == 1);
 }
 
 TEST_CASE("sharded saves with compression and weights only load serially, bit for bit") {

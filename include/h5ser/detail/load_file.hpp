@@ -41,6 +41,17 @@ struct walk_policies {
 template <class Policies>
 using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
 
+/// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
+/// as what it skips would go unsaid (false, after the error).
+template <class Policies>
+constexpr bool assert_report_given() {
+    static_assert(!Policies::lenient,
+                  "h5ser::lenient loads say what they skipped: pass an h5ser::load_report& as the last argument, "
+                  "h5ser::load<Model, h5ser::lenient>(path, report) or h5ser::load_into<h5ser::lenient>(model, path, report), "
+                  "and read report.missing and report.unexpected");
+    return !Policies::lenient;
+}
+
 /// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
@@ -54,11 +65,11 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
         if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
             throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
                                       "it holds no hyperparameters or optimizer state; fill a model you set up with "
-                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>"});
+                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>(path, report)"});
         }
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    return {effective, effective == header.mode, true};
+    return {effective, effective == header.mode, {}};
 }
 
 /// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
@@ -70,13 +81,10 @@ load_plan plan_load(const file_header& header, const std::string& path, bool fre
 /// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked
 /// through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
 /// another file was renamed over the name since).
-///
-/// `check_fingerprint` off: a strict load of everything does not compare the file's fingerprint
-/// (an isolated child's copy of a file that keeps none). `read_data` off: everything is checked
-/// but no tensor data is read (the isolated child's load, whose copy the caller reads and verifies).
+/// `request`: where the report goes, and what an isolated load asks of its child and of its copy.
 template <class Policies, class Model>
 void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                bool check_fingerprint = true, bool read_data = true) {
+                load_request request = {}) {
     hdf5_scope hdf5;
     const std::string& path = file.path();
     const where at{path, {}, "/"};
@@ -100,12 +108,12 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
         header = read_header(root.get(), path, contents, Policies::verify);
         // No tensors match a fingerprint that is not one: a check without data reads them all,
         // fingerprint included, so that its refusal is the one a load with data gives.
-        if (!read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at)) read_data = check_fingerprint = true;
+        if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
+            request.read_data = request.check_fingerprint = true;
         tree.emplace(path, std::move(hdf5_file));
     }
     load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
-    plan.check_fingerprint = check_fingerprint;
-    plan.read_data = read_data;
+    plan.request = request;
     load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
@@ -130,33 +138,45 @@ bool parses_in_child(const seal_check& seal) {
 H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
                                       const progress_callback& progress);
 
+/// What an isolated child sends back beside its copy: whether the copy keeps the file's
+/// fingerprint (copy_for_reply), and the report of its load of the file.
+struct isolated_load_reply {
+    bool kept_fingerprint = false;
+    load_report report;
+};
+
 /// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
-/// then loads the child's copy here with the same walk (walk_policies_of).
+/// then loads the child's copy here with the same walk (walk_policies_of). The report (`report`,
+/// if any) is the child's: it walked the file itself.
 template <class Policies, class Model>
-void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress) {
+void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
+                   load_report* report) {
     using walk = walk_policies_of<Policies>;
-    const scratch_file reply(file.path());
-    const bool kept_fingerprint = run_isolated<bool>(
+    const scratch_file scratch(file.path());
+    isolated_load_reply reply = run_isolated<isolated_load_reply>(
         file.path(),
         [&](const progress_callback& child_progress) {
             // Every check of the direct load, and its errors, but no tensor data: the copy reads
             // that once, and the load of the copy below verifies it against the file's checksums.
-            load_model<walk>(model, file, seal, fresh_model, {}, false, false);
-            return copy_for_reply(file, seal, Policies::verify, reply.path(), child_progress);
+            isolated_load_reply r;
+            load_model<walk>(model, file, seal, fresh_model, {}, {&r.report, false, false});
+            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, scratch.path(), child_progress);
+            return r;
         },
         progress);
     try {
-        const opened_file copy = opened_file::open(reply.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, kept_fingerprint);
+        const opened_file copy = opened_file::open(scratch.path());
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {nullptr, reply.kept_fingerprint});
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
+    if (report) *report = std::move(reply.report);
 }
 
 /// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
 /// child process when parses_in_child says so; the child loads the same open file.
 template <class Policies, class Model>
-void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report) {
     const opened_file file = opened_file::open(path);
     const seal_check seal = check_seal(file, true);
     if (seal.damage) {
@@ -170,24 +190,25 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
     }
     // A trusted load decides at compile time: it never compiles the isolated path.
     if constexpr (Policies::isolate != isolation::never) {
-        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress);
+        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress, report);
     }
-    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress);
+    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, {report});
 }
 
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
 inline constexpr int load_attempts = 3;
 
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
-/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores. Waits for this
-/// process's asynchronous saves of `path` first (a later call on a path sees the earlier save), and
-/// tries again when another program replaced the file during the load.
+/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with their
+/// report (`report`, if any). Waits for this process's asynchronous saves of `path` first (a later
+/// call on a path sees the earlier save), and tries again when another program replaced the file
+/// during the load.
 template <class Policies, class Model>
-void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress) {
+void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report = nullptr) {
     settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
-            return load_file_once<Policies>(model, path, fresh_model, progress);
+            return load_file_once<Policies>(model, path, fresh_model, progress, report);
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;
         }

@@ -107,6 +107,21 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped) {
+    load_report report;
+    for (const problem& p : skipped.items()) {
+        const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
+        if (p.code == errc::missing_field) {
+            report.missing.push_back(field + " (" + p.expected + ")");
+        } else {
+            // "attribute 'units'" in an error; the entry names it already: "units (attribute)".
+            const auto quote = p.found.find(" '");
+            report.unexpected.push_back(field + " (" + p.found.substr(0, quote) + ")");
+        }
+    }
+    return report;
+}
+
 H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {
     const auto stored = read_string_attribute(root, format::fingerprint_attribute, at);
     return stored && !from_hex(*stored);

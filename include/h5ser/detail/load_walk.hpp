@@ -39,6 +39,7 @@
 #include "h5ser/detail/manifest.hpp"
 #include "h5ser/detail/mapped_file.hpp"
 #include "h5ser/detail/problems.hpp"
+#include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
 #include "h5ser/reflect.hpp"
@@ -77,10 +78,12 @@ struct load_context {
     static constexpr bool verify = Verify;
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
-    bool report_unexpected = false;  ///< strict, and the file holds exactly what this mode reads
-    bool check_fingerprint = true;   ///< compare the file's fingerprint when report_unexpected (load_plan)
+    bool report_unexpected = false;  ///< the file holds exactly what this mode reads: list what the struct lacks
+    bool check_fingerprint = true;   ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
     bool read_data = true;           ///< false: check everything but read no tensor data (load_plan)
     problem_list problems;
+    /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
+    problem_list skipped;
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -104,6 +107,10 @@ struct load_context {
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
+    /// a lenient load's report.
+    problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
 };
 
 /// What the file should hold for a field of type T, for messages: "dataset float32", "group".
@@ -351,7 +358,7 @@ void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, 
             load_node(ctx, group, name, field, at.child(name));
         }
     });
-    if (ctx.report_unexpected) report_unexpected(ctx.problems, ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (ctx.report_unexpected) report_unexpected(ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -437,7 +444,7 @@ void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, boo
     for (const auto& key : names) {
         if (target.find(key) == target.end()) {
             const where w = at.key(key);
-            ctx.problems.add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+            ctx.mismatches().add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
         }
     }
 }
@@ -485,7 +492,9 @@ struct load_step {
         const presence found = find_member<element>(ctx.problems, parent.members(), name, at);
         if (found == presence::refused) return;
         if (found == presence::absent) {
-            if (x && !Ctx::lenient) ctx.commits.move_into(x, X{});  // absent means empty
+            // Absent means empty; a lenient load keeps a value it has, and says so.
+            if (x && Ctx::lenient) ctx.skipped.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<element>(), {}, {}});
+            else if (x) ctx.commits.move_into(x, X{});
             return;
         }
         auto staged = ctx.commits.stage(x, x ? X(*x) : X(element{}));
@@ -525,12 +534,11 @@ private:
             ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
         });
     }
-    /// Is the field in the file? A missing one is a problem unless the load is lenient.
+    /// Is the field in the file? A missing one is a problem, or a lenient load's report entry.
     template <class X>
     bool present() {
         const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
-        if (found == presence::absent && !Ctx::lenient)
-            ctx.problems.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
+        if (found == presence::absent) ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
         return found == presence::present;
     }
     template <class X>
@@ -569,19 +577,32 @@ void load_tree(Ctx& ctx, Model& model) {
     // A strict load of everything the file holds read every tensor it lists: the fingerprint over
     // them must be the one the file was saved with.
     if constexpr (Ctx::verify) {
-        if (ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty()) check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
+            check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
     }
 }
 
-/// How a load reads a file: in which mode, whether objects the struct lacks are errors, whether a
-/// strict load of everything compares the file's fingerprint, and whether it reads tensor data at
-/// all (an isolated child checks the file against the struct, and the caller reads the child's copy).
+/// What the caller of a load asks beyond its policies.
+struct load_request {
+    load_report* report = nullptr;  ///< where the load's report goes (an h5ser::load_report& argument)
+    /// Off: a strict load of everything does not compare the file's fingerprint (an isolated
+    /// child's copy of a file that keeps none).
+    bool check_fingerprint = true;
+    /// Off: everything is checked but no tensor data is read (an isolated child's check, whose copy
+    /// the caller reads and verifies).
+    bool read_data = true;
+};
+
+/// How a load reads a file: in which mode, whether objects the struct lacks are listed (errors of a
+/// strict load, report entries of a lenient one), and what its caller asks.
 struct load_plan {
     save_mode mode;
     bool report_unexpected;
-    bool check_fingerprint = true;
-    bool read_data = true;
+    load_request request;
 };
+
+/// The report of a load that skipped `skipped` (load_context::skipped).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped);
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
@@ -591,9 +612,9 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.tree = &tree;
     ctx.file = path;
     ctx.mode = plan.mode;
-    ctx.report_unexpected = plan.report_unexpected && !Lenient;
-    ctx.check_fingerprint = plan.check_fingerprint;
-    ctx.read_data = plan.read_data;
+    ctx.report_unexpected = plan.report_unexpected;
+    ctx.check_fingerprint = plan.request.check_fingerprint;
+    ctx.read_data = plan.request.read_data;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
@@ -602,6 +623,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
+    if (plan.request.report) *plan.request.report = report_of(ctx.skipped);
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 

@@ -47,6 +47,27 @@ struct load_policies {
 
 }  // namespace detail
 
+/// h5ser::keras::load_weights (below), saying in `report` what the load skipped: by_name lists in
+/// `unexpected` the file's layers with weights that no field names ("dropout_3 (layer with 2
+/// weights)"); a by_order load skips nothing (a layer count that differs is an error). See
+/// h5ser/load_report.hpp.
+template <class... Policies, class Model>
+void load_weights(Model& model, const std::string& path, load_report& report) {
+    using policies = detail::load_policies<true, Policies...>;
+    report = detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
+        const auto target_layers = detail::collect_layers(target);
+        h5ser::detail::hdf5_scope hdf5;
+        const auto file = detail::open_store(path);
+        detail::loader run{file, {}, {}};
+        load_report r;
+        if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
+        else detail::load_by_order(run, target_layers);
+        run.problems.throw_if_any(path);
+        run.commits.apply_all();
+        return r;
+    }, {});
+}
+
 /// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
 /// Keras 3 (full-model or save_weights files), Keras 3 .weights.h5, and .keras archives.
 /// Mapping is by_order (Keras's default) or by_name. Throws h5ser::error listing every mismatch;
@@ -60,17 +81,8 @@ struct load_policies {
 /// process. See docs/integrity.md.
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path) {
-    using policies = detail::load_policies<true, Policies...>;
-    detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
-        const auto target_layers = detail::collect_layers(target);
-        h5ser::detail::hdf5_scope hdf5;
-        const auto file = detail::open_store(path);
-        detail::loader run{file, {}, {}};
-        if constexpr (policies::by_name) detail::load_by_name(run, target_layers);
-        else detail::load_by_order(run, target_layers);
-        run.problems.throw_if_any(path);
-        run.commits.apply_all();
-    }, {});
+    load_report ignored;  // by_name's layers the struct lacks are ignored, as in Keras
+    load_weights<Policies...>(model, path, ignored);
 }
 
 /// Loads the optimizer weights of a Keras file (legacy `optimizer_weights`, Keras 3
@@ -104,6 +116,7 @@ void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
         for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
         run.problems.throw_if_any(path);
         run.commits.apply_all();
+        return load_report{};
     }, {});
 }
 

@@ -12,6 +12,7 @@
 #include "h5ser/detail/file_writer.hpp"
 #include "h5ser/detail/isolation.hpp"
 #include "h5ser/detail/load_file.hpp"
+#include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
 
@@ -19,34 +20,36 @@ namespace h5ser::keras::detail {
 
 using h5ser::detail::isolation;
 
-/// Runs `load(model, progress)`, a load of `file` into `model`, in an isolated child, and moves
-/// the result into `model`, verified.
+/// Runs `load(model, progress)`, a load of `file` into `model` returning its report, in an
+/// isolated child, and moves the result into `model`, verified; returns the child's report.
 template <class Model, class Load>
-void load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
+load_report load_isolated(Model& model, const std::string& file, const Load& load, const progress_callback& progress) {
     namespace d = h5ser::detail;
     const d::scratch_file reply(file);
-    d::run_isolated<void>(
+    load_report report = d::run_isolated<load_report>(
         file,
         [&](const progress_callback& child_progress) {
-            load(model, child_progress);  // the child's copy of the model
+            load_report r = load(model, child_progress);  // the child's copy of the model
             // Every tensor contiguous (none compact), so the reply maps as a sealed original would.
             d::save_model<d::save_mode::full_model>(model, reply.path(), d::save_policies<compact_below<0>>::storage::plan(),
                                                     d::no_extra_root_attributes{}, {}, d::file_target::write_in_place);
+            return r;
         },
         progress);
     try {
-        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false>>(model, reply.path(), false, {});
+        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false>>(model, reply.path(), false, {}, nullptr);
     } catch (const error& e) {
         d::rethrow_for_file(e, file);
     }
+    return report;
 }
 
-/// Runs `load(model, progress)`, a load of `path` into `model`, in place, or in a child process
-/// (load_isolated) when Policies::isolate says so for this file.
+/// Runs `load(model, progress)`, a load of `path` into `model` returning its report, in place, or
+/// in a child process (load_isolated) when Policies::isolate says so for this file.
 template <class Policies, class Model, class Load>
-void load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
-    if (h5ser::detail::needs_isolation(Policies::isolate, path)) load_isolated(model, path, load, progress);
-    else load(model, progress);
+load_report load_in_place_or_isolated(Model& model, const std::string& path, const Load& load, const progress_callback& progress) {
+    if (h5ser::detail::needs_isolation(Policies::isolate, path)) return load_isolated(model, path, load, progress);
+    return load(model, progress);
 }
 
 }  // namespace h5ser::keras::detail

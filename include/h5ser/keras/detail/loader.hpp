@@ -19,6 +19,7 @@
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
+#include "h5ser/load_report.hpp"
 
 namespace h5ser::keras::detail {
 
@@ -111,7 +112,7 @@ inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) 
     for (std::size_t k = 0; k < layers.size(); ++k) run.load_layer(layers[k], *saved[k], k);
 }
 
-inline void load_by_name(loader& run, const std::vector<struct_layer>& layers) {
+inline void load_by_name(loader& run, const std::vector<struct_layer>& layers, load_report& report) {
     for (const auto& layer : layers) {
         if (!layer.named) {
             throw error(run.file.file, problem{errc::invalid_value, layer.field, {}, "a field named after its Keras layer",
@@ -126,6 +127,14 @@ inline void load_by_name(loader& run, const std::vector<struct_layer>& layers) {
             continue;
         }
         run.load_layer(layer, *it, static_cast<std::size_t>(it - all.begin()));
+    }
+    // As Keras, by_name leaves the file's layers the struct does not name; the report says which.
+    for (const auto& saved : run.file.layers) {
+        if (saved.weights.empty()) continue;
+        if (std::none_of(layers.begin(), layers.end(), [&](const auto& l) { return l.name == saved.name; })) {
+            report.unexpected.push_back(saved.name + " (layer with " + std::to_string(saved.weights.size()) + " weight" +
+                                        (saved.weights.size() == 1 ? ")" : "s)"));
+        }
     }
 }
 

@@ -247,14 +247,15 @@ private:
 
 template <bool Lenient, bool Verify, class Model>
 void parallel_load_from(file_tree& tree, const std::string& path, Model& model, save_mode mode, bool report_unexpected,
-                        const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents) {
+                        const private_comm& comm, rank_agreement& agreement, const sharding& shards, const manifest* contents,
+                        load_report* report) {
     shard_lookup lookup(shards);
     load_context<Lenient, Verify, sliced_tensor_reader> ctx;
     ctx.tree = &tree;
     ctx.contents = contents;
     ctx.file = path;
     ctx.mode = mode;
-    ctx.report_unexpected = report_unexpected && !Lenient;
+    ctx.report_unexpected = report_unexpected;
     ctx.reader.comm = &comm;
     ctx.reader.shards = &lookup;
     const where at{path, {}, "/"};
@@ -268,10 +269,11 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
         lookup.check_all_used(model, path);
     });
     ctx.commits.apply_all();
+    if (report) *report = report_of(ctx.skipped);
 }
 
 template <class Policies, class Model>
-void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model) {
+void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model, load_report* report) {
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
@@ -297,7 +299,7 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
     file_tree tree(path, std::move(file));
     parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards, contents ? &*contents : nullptr);
+                                                            shards, contents ? &*contents : nullptr, report);
 }
 
 }  // namespace h5ser::mpi::detail
