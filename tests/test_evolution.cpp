@@ -1,5 +1,6 @@
 // Models that change: the load report of a lenient load (what it skipped, never silent), the same
-// from every kind of load (mapped, owned memory, an isolated child, a checkpoint restore).
+// from every kind of load (mapped, owned memory, an isolated child, a checkpoint restore); renamed
+// fields read under their old names (h5ser::evolution).
 #include <h5ser/h5ser.hpp>
 
 #include <doctest/doctest.h>
@@ -198,4 +199,207 @@ TEST_CASE("load report: a weights-only load of a full-model file lists what the 
     CHECK(report.missing.empty());
     CHECK(lines(report.unexpected) == lines(strings{"blocks (group)"}));
     CHECK(test::same_bytes(f.first.kernel, net1().first.kernel));
+}
+
+// ---- renames --------------------------------------------------------------------------------
+
+namespace {
+
+struct OldDense {  // what files saved before the rename hold
+    h5ser::tensor<float, 2> w;
+    h5ser::tensor<float, 1> b;
+    int units = 0;
+};
+struct OldNet {
+    std::vector<OldDense> layers;
+    float rate = 0;
+};
+struct Dense {
+    h5ser::tensor<float, 2> kernel;
+    h5ser::tensor<float, 1> bias;
+    int width = 0;
+};
+struct Net {
+    std::vector<Dense> layers;
+    float learning_rate = 0;
+};
+
+// Chains across versions: a -> b (version 2), b -> c (version 3).
+struct ChainV1 {
+    h5ser::tensor<double, 1> a;
+};
+struct ChainV3 {
+    h5ser::tensor<double, 1> c;
+};
+
+}  // namespace
+
+template <>
+struct h5ser::evolution<Dense> {
+    static constexpr h5ser::rename renames[] = {{"w", "kernel"}, {"b", "bias"}, {"units", "width"}};
+};
+template <>
+struct h5ser::evolution<Net> {
+    static constexpr h5ser::rename renames[] = {{"rate", "learning_rate"}};
+};
+template <>
+struct h5ser::evolution<ChainV3> {
+    static constexpr h5ser::rename renames[] = {{"a", "b"}, {"b", "c"}};
+};
+
+namespace {
+
+OldNet old_net() {
+    OldNet n;
+    for (int i = 0; i < 2; ++i) {
+        OldDense d;
+        d.w = h5ser::tensor<float, 2>({3, 2});
+        for (std::size_t k = 0; k < d.w.size(); ++k) d.w.data()[k] = 0.1f * static_cast<float>(k + 10 * i);
+        d.b = h5ser::tensor<float, 1>({2}, {1.0f + static_cast<float>(i), -2.0f});
+        d.units = 2 + i;
+        n.layers.push_back(d);
+    }
+    n.rate = 0.125f;
+    return n;
+}
+
+const strings expected_renamed{"layers[0].w -> layers[0].kernel", "layers[0].b -> layers[0].bias", "layers[0].units -> layers[0].width",
+                               "layers[1].w -> layers[1].kernel", "layers[1].b -> layers[1].bias", "layers[1].units -> layers[1].width",
+                               "rate -> learning_rate"};
+
+void check_renamed_load(const Net& n, const OldNet& saved) {
+    REQUIRE(n.layers.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(test::same_bytes(n.layers[i].kernel, saved.layers[i].w));
+        CHECK(test::same_bytes(n.layers[i].bias, saved.layers[i].b));
+        CHECK(n.layers[i].width == saved.layers[i].units);
+    }
+    CHECK(n.learning_rate == saved.rate);
+}
+
+}  // namespace
+
+TEST_CASE("renames: a strict load reads fields under the old names h5ser::evolution declares, and reports each") {
+    test::scratch_dir dir;
+    const OldNet saved = old_net();
+    h5ser::save(saved, dir.file("old.h5"));
+    h5ser::save(saved, dir.file("old-unsealed.h5"));
+    test::unseal(dir.file("old-unsealed.h5"));
+    h5ser::save<h5ser::weights_only>(saved, dir.file("old-weights.h5"));
+
+    for (const char* file : {"old.h5", "old-unsealed.h5"}) {
+        CAPTURE(file);
+        h5ser::load_report report;
+        check_renamed_load(h5ser::load<Net>(dir.file(file), report), saved);
+        CHECK(lines(report.renamed) == lines(expected_renamed));
+        CHECK(report.complete());
+        check_renamed_load(h5ser::load<Net, h5ser::owned_memory>(dir.file(file)), saved);  // without a report too
+        check_renamed_load(h5ser::load<Net, h5ser::trusted>(dir.file(file)), saved);
+    }
+    // Weights-only: the tensors only.
+    Net target;
+    target.learning_rate = 3;
+    h5ser::load_report report;
+    h5ser::load_into<h5ser::weights_only>(target, dir.file("old-weights.h5"), report);
+    CHECK(test::same_bytes(target.layers[1].kernel, saved.layers[1].w));
+    CHECK(target.learning_rate == 3);
+    CHECK(lines(report.renamed) == lines({"layers[0].w -> layers[0].kernel", "layers[0].b -> layers[0].bias", "layers[1].w -> layers[1].kernel",
+                                          "layers[1].b -> layers[1].bias"}));
+    // A file saved under the new names reads them, and reports nothing.
+    Net fresh = h5ser::load<Net>(dir.file("old.h5"));
+    h5ser::save(fresh, dir.file("new.h5"));
+    CHECK(test::same_bytes(h5ser::load<Net>(dir.file("new.h5"), report).layers[0].kernel, saved.layers[0].w));
+    CHECK(report.renamed.empty());
+    CHECK(h5ser::fingerprint(fresh) != h5ser::fingerprint(saved));  // the tensors' paths changed
+}
+
+TEST_CASE("renames: chains across versions, and a file holding both names is an error naming both") {
+    test::scratch_dir dir;
+    ChainV1 v1;
+    v1.a = h5ser::tensor<double, 1>({3}, {1, 2, 3});
+    h5ser::save(v1, dir.file("v1.h5"));
+    h5ser::load_report report;
+    const ChainV3 v3 = h5ser::load<ChainV3>(dir.file("v1.h5"), report);
+    CHECK(test::same_bytes(v3.c, v1.a));
+    CHECK(lines(report.renamed) == lines({"a -> c"}));
+
+    // A file with the field under both its names: which one is meant is not for h5ser to guess.
+    struct Both {
+        h5ser::tensor<float, 2> w;
+        h5ser::tensor<float, 2> kernel;
+        h5ser::tensor<float, 1> bias;
+        int width = 0;
+    };
+    Both both;
+    both.w = h5ser::tensor<float, 2>({1, 1}, {1});
+    both.kernel = h5ser::tensor<float, 2>({1, 1}, {2});
+    both.bias = h5ser::tensor<float, 1>({1}, {0});
+    h5ser::save(both, dir.file("both.h5"));
+    Dense target;
+    for (const bool lenient : {false, true}) {
+        const auto e = test::expect_error([&] {
+            if (lenient) h5ser::load_into<h5ser::lenient>(target, dir.file("both.h5"), report);
+            else h5ser::load_into(target, dir.file("both.h5"));
+        });
+        CHECK(e.code() == h5ser::errc::unexpected_field);
+        CHECK(e.problems().size() == 1);
+        CHECK(test::contains(e.what(), "expected 'kernel' only, found 'kernel' and 'w'"));
+        CHECK(test::contains(e.what(), "renames reads both as field 'kernel'"));
+        CHECK(target.kernel.size() == 0);  // nothing loaded
+    }
+}
+
+namespace {
+struct Unrenamed {  // OldDense's fields under new names, without h5ser::evolution
+    h5ser::tensor<float, 2> kernel;
+    int units = 0;
+};
+struct UnrenamedNet {
+    Unrenamed single;
+};
+struct OldSingle {
+    h5ser::tensor<float, 2> w;
+    int units = 0;
+};
+struct OldSingleNet {
+    OldSingle single;
+};
+}  // namespace
+
+TEST_CASE("renames: a strict error that finds a field missing and an object of its kind unexpected asks \"renamed?\"") {
+    test::scratch_dir dir;
+    OldSingleNet saved;
+    saved.single.w = h5ser::tensor<float, 2>({1, 2}, {1, 2});
+    h5ser::save(saved, dir.file("single.h5"));
+    const auto e = test::expect_error([&] { (void)h5ser::load<UnrenamedNet>(dir.file("single.h5")); });
+    CHECK(e.problems().size() == 2);
+    CHECK(test::contains(e.what(), "missing field at single.kernel (/single/kernel): expected dataset float32, found nothing; renamed? the "
+                                   "file holds dataset 'w' that no field reads; if it is this field, declare template <> struct "
+                                   "h5ser::evolution<(anonymous namespace)::Unrenamed> { static constexpr h5ser::rename renames[] = "
+                                   "{{\"w\", \"kernel\"}}; };"));
+    CHECK(test::contains(e.what(), "unexpected object at single.w (/single/w): expected nothing, found dataset 'w'; the struct has no field "
+                                   "of this name (h5ser::lenient with an h5ser::load_report leaves it)"));
+
+    // Several of the kind: each is named, the line to add left to the reader; a field with no
+    // candidate of its kind says what a lenient load would do.
+    const auto several = test::expect_error([&] { (void)h5ser::load<Net>(dir.file("single.h5")); });
+    CHECK(test::contains(several.what(), "missing field at layers (/layers): expected group, found nothing; renamed? the file holds group "
+                                         "'single' that no field reads; if it is this field, declare template <> struct "
+                                         "h5ser::evolution<(anonymous namespace)::Net>"));
+    CHECK(test::contains(several.what(), "missing field at learning_rate (/learning_rate): expected attribute float32, found nothing; h5ser::lenient "
+                                         "with an h5ser::load_report keeps its value"));
+    OldNet two = old_net();
+    h5ser::save(two, dir.file("two.h5"));
+    struct TwoNew {
+        h5ser::tensor<float, 2> kernel;
+        h5ser::tensor<float, 1> bias;
+        int units = 0;
+    };
+    struct TwoNet {
+        std::vector<TwoNew> layers;
+        float rate = 0;
+    };
+    const auto pair = test::expect_error([&] { (void)h5ser::load<TwoNet>(dir.file("two.h5")); });
+    CHECK(test::contains(pair.what(), "renamed? the file holds datasets 'b', 'w' that no field reads; if one is this field, add "
+                                      "{\"<its name>\", \"bias\"} to h5ser::evolution<"));
 }

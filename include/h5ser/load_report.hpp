@@ -24,13 +24,16 @@ struct load_report {
     /// it is ("units (attribute)", "extra (dataset)", "vocab[\"the\"] (entry)"). Listed when the load covers what the file holds: a
     /// weights-only load of a full-model file does not list the hyperparameters it leaves.
     std::vector<std::string> unexpected;
+    /// Fields read under an old name (h5ser::evolution's renames), as "old -> new" field paths:
+    /// "layers[2].w -> layers[2].kernel". Strict loads read them too: a rename is declared.
+    std::vector<std::string> renamed;
 
     /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
     [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
 };
 
-/// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)"), or
-/// "complete" when there is nothing to say.
+/// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)", "renamed:
+/// w -> kernel"), or "complete" when there is nothing to say.
 inline std::string to_string(const load_report& report) {
     std::string text;
     const auto list = [&](const char* what, const std::vector<std::string>& entries) {
@@ -38,6 +41,7 @@ inline std::string to_string(const load_report& report) {
     };
     list("missing", report.missing);
     list("unexpected", report.unexpected);
+    list("renamed", report.renamed);
     return text.empty() ? "complete\n" : text;
 }
 

@@ -1994,6 +1994,7 @@ public:
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const std::vector<problem>& items() const noexcept { return items_; }
+    [[nodiscard]] std::vector<problem>& items() noexcept { return items_; }
     /// Throws one h5ser::error listing every problem, if there is any.
     void throw_if_any(const std::string& file) {
         if (!items_.empty()) throw error(file, std::move(items_));
@@ -4822,6 +4823,112 @@ private:
 
 
 
+// ---- h5ser/detail/evolution.hpp ----------------------------------------------------------------
+// h5ser/detail/evolution.hpp: what the load walk takes of h5ser::evolution<T>: the names a field
+// may be stored under, checked when the load compiles.
+
+
+// ---- h5ser/evolution.hpp -----------------------------------------------------------------------
+// h5ser/evolution.hpp: how a struct changed since older files were saved, declared next to the
+// struct, without macros: the names its fields had.
+//
+//     template <> struct h5ser::evolution<Dense> {
+//         static constexpr h5ser::rename renames[] = {{"w", "kernel"}, {"b", "bias"}};  // {old name, field name}
+//     };
+//
+// A load that does not find a field under its name reads it under an old one, and says so in its
+// h5ser::load_report (`renamed`: "layers[2].w -> layers[2].kernel"). See docs/evolution.md.
+
+
+namespace h5ser {
+
+/// One rename of a field of a struct: `old_name`, the name files saved before hold it under, and
+/// `field`, its name in the struct now. A field may have several old names, and an old name may
+/// itself be the `field` of an older rename (a chain across versions: {"a", "b"}, {"b", "c"}).
+struct rename {
+    std::string_view old_name;
+    std::string_view field;
+};
+
+/// How struct T changed. Specialize it for T with
+///
+///     static constexpr h5ser::rename renames[] = {...};
+///
+/// Every `field` must name a field of T, and no old name may be a field of T (h5ser checks both
+/// when it compiles a load). The primary template declares nothing: T never changed.
+template <class T>
+struct evolution {};
+
+}  // namespace h5ser
+
+
+namespace h5ser::detail {
+
+template <class T>
+concept has_renames = requires { std::span<const rename>(evolution<T>::renames); };
+
+/// The renames h5ser::evolution<T> declares (none when it declares none).
+template <class T>
+constexpr std::span<const rename> renames_of() noexcept {
+    if constexpr (has_renames<T>) return std::span<const rename>(evolution<T>::renames);
+    else return {};
+}
+
+template <class T>
+constexpr bool is_field_of(std::string_view name) noexcept {
+    for (const std::string_view f : field_names_v<T>)
+        if (f == name) return true;
+    return false;
+}
+
+/// Checks T's renames when a load of T compiles; true when they hold.
+template <class T>
+constexpr bool assert_renames() {
+    if constexpr (has_renames<T>) {
+        constexpr bool fields_exist = [] {
+            for (const rename& r : renames_of<T>())
+                if (!is_field_of<T>(r.field) && !std::any_of(renames_of<T>().begin(), renames_of<T>().end(),
+                                                             [&](const rename& o) { return o.old_name == r.field; }))
+                    return false;
+            return true;
+        }();
+        static_assert(fields_exist,
+                      "h5ser::evolution<T>::renames: a rename's second name is neither a field of T nor the old name of a later "
+                      "rename; write {old name, field name}, as in {\"w\", \"kernel\"}");
+        constexpr bool old_names_free = [] {
+            for (const rename& r : renames_of<T>())
+                if (is_field_of<T>(r.old_name) || r.old_name == r.field) return false;
+            return true;
+        }();
+        static_assert(old_names_free,
+                      "h5ser::evolution<T>::renames: an old name is still a field of T, so a file holding it would be read twice; "
+                      "remove the rename or rename the field");
+        return fields_exist && old_names_free;
+    }
+    return true;
+}
+
+/// The names files saved before may hold field `field` of T under, newest first: the old names of
+/// its renames, then theirs (a chain across versions), each once.
+template <class T>
+std::vector<std::string_view> old_names_of(std::string_view field) {
+    std::vector<std::string_view> names;
+    std::vector<std::string_view> pending{field};
+    while (!pending.empty()) {
+        const std::string_view current = pending.front();
+        pending.erase(pending.begin());
+        for (const rename& r : renames_of<T>()) {
+            if (r.field != current || r.old_name == field) continue;
+            if (std::find(names.begin(), names.end(), r.old_name) != names.end()) continue;
+            names.push_back(r.old_name);
+            pending.push_back(r.old_name);
+        }
+    }
+    return names;
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/file_tree.hpp ----------------------------------------------------------------
 // h5ser/detail/file_tree.hpp: the tree a load walks (groups, what they hold, attribute values),
 // read from one of two sources:
@@ -4955,13 +5062,16 @@ struct load_report {
     /// it is ("units (attribute)", "extra (dataset)", "vocab[\"the\"] (entry)"). Listed when the load covers what the file holds: a
     /// weights-only load of a full-model file does not list the hyperparameters it leaves.
     std::vector<std::string> unexpected;
+    /// Fields read under an old name (h5ser::evolution's renames), as "old -> new" field paths:
+    /// "layers[2].w -> layers[2].kernel". Strict loads read them too: a rename is declared.
+    std::vector<std::string> renamed;
 
     /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
     [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
 };
 
-/// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)"), or
-/// "complete" when there is nothing to say.
+/// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)", "renamed:
+/// w -> kernel"), or "complete" when there is nothing to say.
 inline std::string to_string(const load_report& report) {
     std::string text;
     const auto list = [&](const char* what, const std::vector<std::string>& entries) {
@@ -4969,6 +5079,7 @@ inline std::string to_string(const load_report& report) {
     };
     list("missing", report.missing);
     list("unexpected", report.unexpected);
+    list("renamed", report.renamed);
     return text.empty() ? "complete\n" : text;
 }
 
@@ -5015,6 +5126,7 @@ struct load_context {
     problem_list problems;
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
+    std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -5267,6 +5379,15 @@ void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_v
 
 // ---- structs --------------------------------------------------------------------------------
 
+/// What a strict load's missing and unexpected problems say a lenient load would do.
+inline constexpr std::string_view keeps_value_hint = "h5ser::lenient with an h5ser::load_report keeps its value";
+inline constexpr std::string_view leaves_it_hint = "the struct has no field of this name (h5ser::lenient with an h5ser::load_report leaves it)";
+
+/// Adds to each problem since `first` of a field of the group at `at` (a struct of type
+/// `type_name`) that is missing a "renamed?" hint when the group holds unexpected objects of the
+/// same kind: the h5ser::evolution line that would read one of them as the field.
+H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first, const where& at, std::string_view type_name);
+
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link of `group` leads to.
 H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link);
 
@@ -5277,19 +5398,56 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                                          const std::vector<std::string_view>& links,
                                          const std::vector<std::string_view>& attributes, const where& at, bool root);
 
+/// The name field `name` of a T is stored under in `group`: its own, or the old name of one of
+/// h5ser::evolution<T>'s renames the group holds instead. Every name of the field the group holds
+/// goes into `used` (they are not unexpected); two of them at once are a problem.
+template <class T>
+std::string_view stored_name(problem_list& problems, const tree_group& group, std::string_view name, const where& at,
+                             std::vector<std::string_view>& used) {
+    used.push_back(name);
+    if constexpr (has_renames<T>) {
+        const member_listing& members = group.members();
+        const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
+        std::string_view found = holds(name) ? name : std::string_view{};
+        for (const std::string_view old : old_names_of<T>(name)) {
+            if (!holds(old)) continue;
+            used.push_back(old);
+            if (found.empty()) {
+                found = old;
+                continue;
+            }
+            problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
+                          "'" + std::string(found) + "' and '" + std::string(old) + "'",
+                          "h5ser::evolution<" + std::string(type_name<T>()) + ">::renames reads both as field '" + std::string(name) +
+                              "'; the file may hold one of them"});
+        }
+        if (!found.empty()) return found;
+    }
+    return name;
+}
+
 template <class Ctx, class T>
 void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
+    static_assert(assert_renames<T>());
+    const std::size_t first_problem = ctx.problems.size();
     std::vector<std::string_view> links;
     std::vector<std::string_view> attributes;
     for_each_field(target, [&](std::string_view name, auto& field) {
         using field_type = std::remove_cvref_t<decltype(field)>;
         if constexpr (is_stored<field_type, save_mode::full_model>()) {
             if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
-            (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
-            load_node(ctx, group, name, field, at.child(name));
+            const where field_at = at.child(name);
+            const std::string_view stored =
+                stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
+            if (stored == name) return load_node(ctx, group, name, field, field_at);
+            // Read under its old name: the field's path, the old object's place in the file.
+            const where old_at = at.child(stored);
+            ctx.renamed.push_back(old_at.field + " -> " + field_at.field);
+            load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
         }
     });
     if (ctx.report_unexpected) report_unexpected(ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (!Ctx::lenient && ctx.problems.size() > first_problem) suggest_renames(ctx.problems, first_problem, at, type_name<T>());
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -5469,7 +5627,8 @@ private:
     template <class X>
     bool present() {
         const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
-        if (found == presence::absent) ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
+        if (found == presence::absent)
+            ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, std::string(keeps_value_hint)});
         return found == presence::present;
     }
     template <class X>
@@ -5532,8 +5691,8 @@ struct load_plan {
     load_request request;
 };
 
-/// The report of a load that skipped `skipped` (load_context::skipped).
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped);
+/// The report of a load that skipped `skipped` and read `renamed` under old names (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed);
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
@@ -5554,7 +5713,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
-    if (plan.request.report) *plan.request.report = report_of(ctx.skipped);
+    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed));
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
@@ -9982,8 +10141,7 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
     for (const auto& link : listing.links) {
         if (std::find(links.begin(), links.end(), link.name) == links.end()) {
             const where w = at.child(link.name);
-            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link),
-                              "the struct has no field of this name"});
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link), std::string(leaves_it_hint)});
         }
     }
     if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
@@ -9992,8 +10150,43 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
         if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
             const where w = at.child(attribute);
             problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
-                              "the struct has no field of this name"});
+                          std::string(leaves_it_hint)});
         }
+    }
+}
+
+H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first, const where& at, std::string_view type_name) {
+    // A problem of a field of this group: its field path is this group's, one name further.
+    const std::string prefix = at.field.empty() ? std::string() : at.field + ".";
+    const auto own_name = [&](const problem& p) -> std::optional<std::string> {
+        if (p.field_path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+        std::string name = p.field_path.substr(prefix.size());
+        if (name.empty() || name.find_first_of(".[") != std::string::npos) return std::nullopt;
+        return name;
+    };
+    const auto kind = [](const std::string& text) { return text.substr(0, text.find(' ')); };
+    auto& items = problems.items();
+    for (std::size_t i = first; i < items.size(); ++i) {
+        problem& missing = items[i];
+        const auto field = own_name(missing);
+        if (missing.code != errc::missing_field || !field) continue;
+        std::vector<std::string> candidates;
+        for (std::size_t j = first; j < items.size(); ++j) {
+            const auto old = own_name(items[j]);
+            if (items[j].code == errc::unexpected_field && old && kind(items[j].found) == kind(missing.expected)) candidates.push_back(*old);
+        }
+        if (candidates.empty() || candidates.size() > 3) continue;
+        const std::string evolution = "h5ser::evolution<" + std::string(type_name) + ">";
+        if (candidates.size() == 1) {
+            missing.detail = "renamed? the file holds " + kind(missing.expected) + " '" + candidates.front() +
+                             "' that no field reads; if it is this field, declare template <> struct " + evolution +
+                             " { static constexpr h5ser::rename renames[] = {{\"" + candidates.front() + "\", \"" + *field + "\"}}; };";
+            continue;
+        }
+        std::string names;
+        for (const auto& c : candidates) names += (names.empty() ? "'" : ", '") + c + "'";
+        missing.detail = "renamed? the file holds " + kind(missing.expected) + "s " + names + " that no field reads; if one is this field, " +
+                         "add {\"<its name>\", \"" + *field + "\"} to " + evolution + "::renames";
     }
 }
 
@@ -10023,8 +10216,9 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped) {
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed) {
     load_report report;
+    report.renamed = std::move(renamed);
     for (const problem& p : skipped.items()) {
         const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
         if (p.code == errc::missing_field) {

@@ -66,8 +66,7 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
     for (const auto& link : listing.links) {
         if (std::find(links.begin(), links.end(), link.name) == links.end()) {
             const where w = at.child(link.name);
-            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link),
-                              "the struct has no field of this name"});
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link), std::string(leaves_it_hint)});
         }
     }
     if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
@@ -76,8 +75,43 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
         if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
             const where w = at.child(attribute);
             problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
-                              "the struct has no field of this name"});
+                          std::string(leaves_it_hint)});
         }
+    }
+}
+
+H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first, const where& at, std::string_view type_name) {
+    // A problem of a field of this group: its field path is this group's, one name further.
+    const std::string prefix = at.field.empty() ? std::string() : at.field + ".";
+    const auto own_name = [&](const problem& p) -> std::optional<std::string> {
+        if (p.field_path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+        std::string name = p.field_path.substr(prefix.size());
+        if (name.empty() || name.find_first_of(".[") != std::string::npos) return std::nullopt;
+        return name;
+    };
+    const auto kind = [](const std::string& text) { return text.substr(0, text.find(' ')); };
+    auto& items = problems.items();
+    for (std::size_t i = first; i < items.size(); ++i) {
+        problem& missing = items[i];
+        const auto field = own_name(missing);
+        if (missing.code != errc::missing_field || !field) continue;
+        std::vector<std::string> candidates;
+        for (std::size_t j = first; j < items.size(); ++j) {
+            const auto old = own_name(items[j]);
+            if (items[j].code == errc::unexpected_field && old && kind(items[j].found) == kind(missing.expected)) candidates.push_back(*old);
+        }
+        if (candidates.empty() || candidates.size() > 3) continue;
+        const std::string evolution = "h5ser::evolution<" + std::string(type_name) + ">";
+        if (candidates.size() == 1) {
+            missing.detail = "renamed? the file holds " + kind(missing.expected) + " '" + candidates.front() +
+                             "' that no field reads; if it is this field, declare template <> struct " + evolution +
+                             " { static constexpr h5ser::rename renames[] = {{\"" + candidates.front() + "\", \"" + *field + "\"}}; };";
+            continue;
+        }
+        std::string names;
+        for (const auto& c : candidates) names += (names.empty() ? "'" : ", '") + c + "'";
+        missing.detail = "renamed? the file holds " + kind(missing.expected) + "s " + names + " that no field reads; if one is this field, " +
+                         "add {\"<its name>\", \"" + *field + "\"} to " + evolution + "::renames";
     }
 }
 
@@ -107,8 +141,9 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped) {
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed) {
     load_report report;
+    report.renamed = std::move(renamed);
     for (const problem& p : skipped.items()) {
         const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
         if (p.code == errc::missing_field) {

@@ -29,6 +29,7 @@
 #include "h5ser/detail/commit.hpp"
 #include "h5ser/detail/dataset.hpp"
 #include "h5ser/detail/dynamic_tensor.hpp"
+#include "h5ser/detail/evolution.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/file.hpp"
 #include "h5ser/detail/file_tree.hpp"
@@ -84,6 +85,7 @@ struct load_context {
     problem_list problems;
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
+    std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -336,6 +338,15 @@ void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_v
 
 // ---- structs --------------------------------------------------------------------------------
 
+/// What a strict load's missing and unexpected problems say a lenient load would do.
+inline constexpr std::string_view keeps_value_hint = "h5ser::lenient with an h5ser::load_report keeps its value";
+inline constexpr std::string_view leaves_it_hint = "the struct has no field of this name (h5ser::lenient with an h5ser::load_report leaves it)";
+
+/// Adds to each problem since `first` of a field of the group at `at` (a struct of type
+/// `type_name`) that is missing a "renamed?" hint when the group holds unexpected objects of the
+/// same kind: the h5ser::evolution line that would read one of them as the field.
+H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first, const where& at, std::string_view type_name);
+
 /// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link of `group` leads to.
 H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link);
 
@@ -346,19 +357,56 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                                          const std::vector<std::string_view>& links,
                                          const std::vector<std::string_view>& attributes, const where& at, bool root);
 
+/// The name field `name` of a T is stored under in `group`: its own, or the old name of one of
+/// h5ser::evolution<T>'s renames the group holds instead. Every name of the field the group holds
+/// goes into `used` (they are not unexpected); two of them at once are a problem.
+template <class T>
+std::string_view stored_name(problem_list& problems, const tree_group& group, std::string_view name, const where& at,
+                             std::vector<std::string_view>& used) {
+    used.push_back(name);
+    if constexpr (has_renames<T>) {
+        const member_listing& members = group.members();
+        const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
+        std::string_view found = holds(name) ? name : std::string_view{};
+        for (const std::string_view old : old_names_of<T>(name)) {
+            if (!holds(old)) continue;
+            used.push_back(old);
+            if (found.empty()) {
+                found = old;
+                continue;
+            }
+            problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
+                          "'" + std::string(found) + "' and '" + std::string(old) + "'",
+                          "h5ser::evolution<" + std::string(type_name<T>()) + ">::renames reads both as field '" + std::string(name) +
+                              "'; the file may hold one of them"});
+        }
+        if (!found.empty()) return found;
+    }
+    return name;
+}
+
 template <class Ctx, class T>
 void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
+    static_assert(assert_renames<T>());
+    const std::size_t first_problem = ctx.problems.size();
     std::vector<std::string_view> links;
     std::vector<std::string_view> attributes;
     for_each_field(target, [&](std::string_view name, auto& field) {
         using field_type = std::remove_cvref_t<decltype(field)>;
         if constexpr (is_stored<field_type, save_mode::full_model>()) {
             if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
-            (stored_as_attribute<field_type>() ? attributes : links).push_back(name);
-            load_node(ctx, group, name, field, at.child(name));
+            const where field_at = at.child(name);
+            const std::string_view stored =
+                stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
+            if (stored == name) return load_node(ctx, group, name, field, field_at);
+            // Read under its old name: the field's path, the old object's place in the file.
+            const where old_at = at.child(stored);
+            ctx.renamed.push_back(old_at.field + " -> " + field_at.field);
+            load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
         }
     });
     if (ctx.report_unexpected) report_unexpected(ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (!Ctx::lenient && ctx.problems.size() > first_problem) suggest_renames(ctx.problems, first_problem, at, type_name<T>());
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -538,7 +586,8 @@ private:
     template <class X>
     bool present() {
         const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
-        if (found == presence::absent) ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, {}});
+        if (found == presence::absent)
+            ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, std::string(keeps_value_hint)});
         return found == presence::present;
     }
     template <class X>
@@ -601,8 +650,8 @@ struct load_plan {
     load_request request;
 };
 
-/// The report of a load that skipped `skipped` (load_context::skipped).
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped);
+/// The report of a load that skipped `skipped` and read `renamed` under old names (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed);
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
@@ -623,7 +672,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
-    if (plan.request.report) *plan.request.report = report_of(ctx.skipped);
+    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed));
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 

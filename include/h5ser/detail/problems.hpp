@@ -37,6 +37,7 @@ public:
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const std::vector<problem>& items() const noexcept { return items_; }
+    [[nodiscard]] std::vector<problem>& items() noexcept { return items_; }
     /// Throws one h5ser::error listing every problem, if there is any.
     void throw_if_any(const std::string& file) {
         if (!items_.empty()) throw error(file, std::move(items_));
