@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -402,4 +403,108 @@ TEST_CASE("renames: a strict error that finds a field missing and an object of i
     const auto pair = test::expect_error([&] { (void)h5ser::load<TwoNet>(dir.file("two.h5")); });
     CHECK(test::contains(pair.what(), "renamed? the file holds datasets 'b', 'w' that no field reads; if one is this field, add "
                                       "{\"<its name>\", \"bias\"} to h5ser::evolution<"));
+}
+
+// ---- plan_load --------------------------------------------------------------------------------
+
+namespace {
+
+template <class Model, class... Policies>
+std::string load_outcome(const std::string& path) {
+    try {
+        h5ser::load_report report;
+        (void)h5ser::load<Model, Policies...>(path, report);
+        return "loads; " + h5ser::to_string(report);
+    } catch (const h5ser::error& e) {
+        return std::string("throws ") + e.what();
+    }
+}
+
+template <class Model, class... Policies>
+std::string plan_outcome(const std::string& path) {
+    try {
+        return "loads; " + h5ser::to_string(h5ser::plan_load<Model, Policies...>(path));
+    } catch (const h5ser::error& e) {
+        return std::string("throws ") + e.what();
+    }
+}
+
+struct WeightsOf1 {
+    Dense1 first;
+    std::vector<Dense1> blocks;
+};
+
+}  // namespace
+
+TEST_CASE("plan_load: the report (or error) of the load, for every pair of file and struct, strict and lenient") {
+    test::scratch_dir dir;
+    std::vector<std::string> files;
+    const auto add = [&](const std::string& name, const auto& model, bool unseal, bool weights_only) {
+        const std::string path = dir.file(name);
+        if (weights_only) h5ser::save<h5ser::weights_only>(model, path);
+        else h5ser::save(model, path);
+        if (unseal) test::unseal(path);
+        files.push_back(path);
+    };
+    ChainV1 chain;
+    chain.a = h5ser::tensor<double, 1>({2}, {1, 2});
+    add("net1.h5", net1(), false, false);
+    add("net1-unsealed.h5", net1(), true, false);
+    add("net1-weights.h5", net1(), false, true);
+    add("old.h5", old_net(), false, false);
+    add("old-unsealed.h5", old_net(), true, false);
+    add("old-weights-unsealed.h5", old_net(), true, true);
+    add("chain.h5", chain, false, false);
+
+    int loads = 0, refusals = 0;
+    const auto compare = [&](const std::string& load, const std::string& plan, const std::string& what) {
+        CHECK_MESSAGE(plan == load, what);
+        (load.rfind("loads", 0) == 0 ? loads : refusals)++;
+    };
+    for (const auto& f : files) {
+        compare(load_outcome<Net1>(f), plan_outcome<Net1>(f), f + " as Net1");
+        compare(load_outcome<Net2, h5ser::lenient>(f), plan_outcome<Net2, h5ser::lenient>(f), f + " as Net2, lenient");
+        compare(load_outcome<Net2>(f), plan_outcome<Net2>(f), f + " as Net2");
+        compare(load_outcome<Net>(f), plan_outcome<Net>(f), f + " as Net");
+        compare(load_outcome<Net, h5ser::lenient>(f), plan_outcome<Net, h5ser::lenient>(f), f + " as Net, lenient");
+        compare(load_outcome<WeightsOf1, h5ser::weights_only, h5ser::lenient>(f), plan_outcome<WeightsOf1, h5ser::weights_only, h5ser::lenient>(f),
+                f + " as WeightsOf1, weights only, lenient");
+        compare(load_outcome<ChainV3, h5ser::lenient, h5ser::trusted>(f), plan_outcome<ChainV3, h5ser::lenient, h5ser::trusted>(f),
+                f + " as ChainV3, lenient, trusted");
+    }
+    MESSAGE(loads << " pairs load, " << refusals << " are refused, plan_load agreeing on each");
+    CHECK(loads >= 15);
+    CHECK(refusals >= 15);
+}
+
+TEST_CASE("plan_load reads no tensor data: damaged data the load refuses plans as complete") {
+    struct Big {
+        h5ser::tensor<float, 2> w;  // 16 KiB: contiguous in the file, past the manifest's compact copies
+    };
+    test::scratch_dir dir;
+    Big saved;
+    saved.w = h5ser::tensor<float, 2>({64, 64});
+    for (std::size_t i = 0; i < saved.w.size(); ++i) saved.w.data()[i] = static_cast<float>(i);
+    const std::string path = dir.file("m.h5");
+    h5ser::save(saved, path);
+    // Flip a byte of the tensor's data: the seal covers the metadata, the checksum the data.
+    const auto contents = h5ser::detail::verify_seal(path);
+    REQUIRE(contents.has_value());
+    const auto* record = contents->dataset("/w");
+    REQUIRE(record != nullptr);
+    REQUIRE(record->layout == h5ser::detail::record_layout::contiguous);
+    {
+        std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+        f.seekg(static_cast<std::streamoff>(record->offset + 100));
+        char c = 0;
+        f.read(&c, 1);
+        c = static_cast<char>(c ^ 0x10);
+        f.seekp(static_cast<std::streamoff>(record->offset + 100));
+        f.write(&c, 1);
+    }
+    CHECK(test::expect_error([&] { (void)h5ser::load<Big>(path); }).code() == h5ser::errc::checksum_mismatch);
+    CHECK(h5ser::plan_load<Big>(path).complete());
+    test::unseal(path);  // through the isolated child too
+    CHECK(test::expect_error([&] { (void)h5ser::load<Big>(path); }).code() == h5ser::errc::checksum_mismatch);
+    CHECK(h5ser::plan_load<Big>(path).complete());
 }

@@ -73,4 +73,18 @@ void load_into(Model& model, const std::string& path, load_report& report) {
     load_into<Policies...>(model, path, progress_callback{}, report);
 }
 
+/// The report h5ser::load<Model, Policies...>(path, report) would give, from the file's metadata
+/// alone: the same checks of every field's presence, kind, dtype and shape, the same renames, the
+/// same errors, but no tensor data is read, so checksums and the fingerprint are not checked. A
+/// sealed file is planned from its manifest; another is parsed in a child, as its load would be.
+///
+///     const auto report = h5ser::plan_load<Model, h5ser::lenient>("old.h5");
+///     if (!report.complete()) ...  // decide before loading gigabytes
+template <class Model, class... Policies>
+[[nodiscard]] load_report plan_load(const std::string& path) {
+    static_assert(detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::plan_load<Model>: Model must be default-constructible");
+    return detail::plan_file<detail::load_policies<Policies...>, Model>(path);
+}
+
 }  // namespace h5ser

@@ -55,7 +55,7 @@ constexpr bool assert_report_given() {
 /// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
-load_plan plan_load(const file_header& header, const std::string& path, bool fresh_model) {
+load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
     constexpr save_mode asked = Policies::mode;
     if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
         throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
@@ -112,7 +112,7 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
             request.read_data = request.check_fingerprint = true;
         tree.emplace(path, std::move(hdf5_file));
     }
-    load_plan plan = plan_load<Policies, Model>(header, path, fresh_model);
+    load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
     plan.request = request;
     load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
@@ -146,12 +146,22 @@ struct isolated_load_reply {
 };
 
 /// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
-/// then loads the child's copy here with the same walk (walk_policies_of). The report (`report`,
-/// if any) is the child's: it walked the file itself.
+/// then loads the child's copy here with the same walk (walk_policies_of). The report
+/// (`request.report`, if any) is the child's: it walked the file itself. A request without data
+/// (plan_file) takes only the child's report: no copy is made.
 template <class Policies, class Model>
 void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                   load_report* report) {
+                   const load_request& request) {
     using walk = walk_policies_of<Policies>;
+    if (!request.read_data) {
+        load_report report = run_isolated<load_report>(file.path(), [&](const progress_callback&) {
+            load_report r;
+            load_model<walk>(model, file, seal, fresh_model, {}, {&r, false, false});
+            return r;
+        });
+        if (request.report) *request.report = std::move(report);
+        return;
+    }
     const scratch_file scratch(file.path());
     isolated_load_reply reply = run_isolated<isolated_load_reply>(
         file.path(),
@@ -170,13 +180,14 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
-    if (report) *report = std::move(reply.report);
+    if (request.report) *request.report = std::move(reply.report);
 }
 
 /// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
 /// child process when parses_in_child says so; the child loads the same open file.
 template <class Policies, class Model>
-void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report) {
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
+                    const load_request& request) {
     const opened_file file = opened_file::open(path);
     const seal_check seal = check_seal(file, true);
     if (seal.damage) {
@@ -190,9 +201,9 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
     }
     // A trusted load decides at compile time: it never compiles the isolated path.
     if constexpr (Policies::isolate != isolation::never) {
-        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress, report);
+        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress, request);
     }
-    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, {report});
+    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, request);
 }
 
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
@@ -208,7 +219,25 @@ void load_file(Model& model, const std::string& path, bool fresh_model, const pr
     settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
-            return load_file_once<Policies>(model, path, fresh_model, progress, report);
+            return load_file_once<Policies>(model, path, fresh_model, progress, {report});
+        } catch (const error& e) {
+            if (e.code() != errc::file_changed || attempt == load_attempts) throw;
+        }
+    }
+}
+
+/// The report a load of `path` into a default-constructed Model under `Policies` would give, from
+/// the file's metadata alone (h5ser::plan_load): the same opening, seal check and walk, in place
+/// or in a child as the load would be, without tensor data.
+template <class Policies, class Model>
+load_report plan_file(const std::string& path) {
+    settle_saves_of(path);
+    load_report report;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            Model scratch{};
+            load_file_once<Policies>(scratch, path, true, {}, {&report, false, false});
+            return report;
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;
         }
