@@ -23,4 +23,5 @@
 #include "h5ser/save.hpp"             // h5ser::save
 #include "h5ser/load.hpp"             // h5ser::load, h5ser::load_into
 #include "h5ser/load_report.hpp"      // h5ser::load_report: what a (lenient) load skipped
-#include "h5ser/evolution.hpp"        // h5ser::evolution<T>: the old names of a struct's fields
+#include "h5ser/evolution.hpp"        // h5ser::evolution<T>: a struct's version, old field names, upgrade hook
+#include "h5ser/old_group.hpp"        // h5ser::old_group: what an upgrade hook reads of an old group

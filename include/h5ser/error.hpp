@@ -36,6 +36,8 @@ enum class errc : int {
     rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
     isolation_failed = 21,       ///< a file h5ser did not seal crashed or hung the child process that parsed it
     file_changed = 22,           ///< the file was replaced or rewritten while it was being loaded (every retry)
+    newer_version = 23,          ///< a struct saved at a newer h5ser::evolution version than the code loading it knows
+    upgrade_failed = 24,         ///< an h5ser::evolution upgrade hook threw
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -63,6 +65,8 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::rank_failed: return "another MPI rank failed";
         case errc::isolation_failed: return "isolated parse failed";
         case errc::file_changed: return "file changed while loading";
+        case errc::newer_version: return "newer version";
+        case errc::upgrade_failed: return "upgrade failed";
     }
     return "error";
 }

@@ -27,13 +27,17 @@ struct load_report {
     /// Fields read under an old name (h5ser::evolution's renames), as "old -> new" field paths:
     /// "layers[2].w -> layers[2].kernel". Strict loads read them too: a rename is declared.
     std::vector<std::string> renamed;
+    /// Structs the file holds at an older h5ser::evolution version, which their upgrade hook
+    /// upgraded: "layers[2] (Dense version 1 -> 3)". Objects of their groups the hook read are
+    /// used, not unexpected; fields the group lacks are the hook's to fill, not missing.
+    std::vector<std::string> upgraded;
 
     /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
     [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
 };
 
 /// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)", "renamed:
-/// w -> kernel"), or "complete" when there is nothing to say.
+/// w -> kernel", "upgraded: layers[0] (Dense version 1 -> 3)"), or "complete" when there is nothing to say.
 inline std::string to_string(const load_report& report) {
     std::string text;
     const auto list = [&](const char* what, const std::vector<std::string>& entries) {
@@ -42,6 +46,7 @@ inline std::string to_string(const load_report& report) {
     list("missing", report.missing);
     list("unexpected", report.unexpected);
     list("renamed", report.renamed);
+    list("upgraded", report.upgraded);
     return text.empty() ? "complete\n" : text;
 }
 

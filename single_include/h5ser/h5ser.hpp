@@ -144,6 +144,8 @@ enum class errc : int {
     rank_failed = 20,            ///< MPI: another rank failed with an exception that is not an h5ser::error
     isolation_failed = 21,       ///< a file h5ser did not seal crashed or hung the child process that parsed it
     file_changed = 22,           ///< the file was replaced or rewritten while it was being loaded (every retry)
+    newer_version = 23,          ///< a struct saved at a newer h5ser::evolution version than the code loading it knows
+    upgrade_failed = 24,         ///< an h5ser::evolution upgrade hook threw
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -171,6 +173,8 @@ constexpr std::string_view to_string(errc code) noexcept {
         case errc::rank_failed: return "another MPI rank failed";
         case errc::isolation_failed: return "isolated parse failed";
         case errc::file_changed: return "file changed while loading";
+        case errc::newer_version: return "newer version";
+        case errc::upgrade_failed: return "upgrade failed";
     }
     return "error";
 }
@@ -2381,8 +2385,18 @@ constexpr bool assert_fields_storable();
 ///     In instantiation of 'constexpr bool h5ser::detail::assert_field_storable() [with Parent = Dense;
 ///       Name = h5ser::detail::field_named<'i', 'd', 's'>; Field = std::set<int>]'
 ///     error: static assertion failed: h5ser: this type is neither a tensor, ...
+/// Is a field of this name one h5ser keeps for itself (h5ser_struct_version, h5ser_checksum)?
+template <char... C>
+constexpr bool is_reserved_field_name(field_named<C...>) noexcept {
+    constexpr char name[] = {C..., '\0'};
+    return std::string_view(name).substr(0, 6) == "h5ser_";
+}
+
 template <class Parent, class Name, class Field>
 constexpr bool assert_field_storable() {
+    static_assert(!is_reserved_field_name(Name{}),
+                  "h5ser: a field's name starts with h5ser_, which h5ser keeps for the attributes it writes into "
+                  "every group (h5ser_struct_version); rename the field");
     if constexpr (!assert_storable<Field>()) return false;
     else if constexpr (holds_one_type_v<Field>) return assert_field_storable<Parent, Name, contained_t<Field>>();
     else if constexpr (kind_of<Field>() == field_kind::group) return assert_fields_storable<Field>();
@@ -2539,11 +2553,36 @@ namespace h5ser::detail {
 template <class T>
 struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
 
+/// The bytes copies overwrote in memory the load does not stage (views, sized tensors), to put
+/// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
+class undo_log {
+public:
+    void save(void* target, std::size_t bytes) {
+        const auto* from = static_cast<const unsigned char*>(target);
+        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
+    }
+    /// Puts every saved range back, last first.
+    void restore() noexcept {
+        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
+        saved_.clear();
+    }
+
+private:
+    struct range {
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+    std::vector<range> saved_;
+};
+
 class commit_list {
 public:
     struct action {
         virtual ~action() = default;
         virtual void apply() noexcept = 0;
+        /// Saves what apply() will overwrite outside values the load staged.
+        virtual void save_undo(undo_log&) const {}
     };
 
     template <class T>
@@ -2558,6 +2597,7 @@ public:
         void apply() noexcept override {
             if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
         }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
         void* target;
         std::vector<unsigned char> bytes;
     };
@@ -2568,6 +2608,7 @@ public:
         void apply() noexcept override {
             if (bytes != 0) std::memcpy(target, source, bytes);
         }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
         void* target;
         const void* source;
         std::size_t bytes;
@@ -2623,6 +2664,13 @@ public:
     void apply_all() noexcept {
         for (auto& a : actions_) a->apply();
         actions_.clear();
+    }
+
+    /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
+    /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
+    void apply_all(undo_log& undo) {
+        for (auto& a : actions_) a->save_undo(undo);
+        apply_all();
     }
 
 private:
@@ -2752,8 +2800,14 @@ public:
     /// Adds a tensor whose hash set_hash() gives later; returns its index for that.
     std::size_t add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank);
     void set_hash(std::size_t index, std::uint64_t hash) noexcept { entries_[index].hash = hash; }
+    /// Adds every tensor of `other`.
+    void append(const digest_list& other) { entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end()); }
     /// The fingerprint of all tensors added (fingerprint_builder), as hex.
     [[nodiscard]] std::string hex() const;
+    /// The same, over the tensors in the order of `paths` (a file's save order), those it does not
+    /// list last: a load that read fields in another order than they were saved (reordered,
+    /// renamed or upgraded fields) compares this with the file's.
+    [[nodiscard]] std::string hex_in_order(const std::vector<std::string>& paths) const;
 
 private:
     struct entry {
@@ -3225,6 +3279,9 @@ inline constexpr const char* checkpoint_metric_attribute = "h5ser_checkpoint_met
 // Dataset attributes: the XXH3-64 of the element bytes, "xxh3-64:<16 hex digits>", on every
 // dataset; and Keras 3's bfloat16 marker dtype="bfloat16" on bfloat16 datasets.
 inline constexpr const char* checksum_attribute = "h5ser_checksum";
+// Group attributes: the version of the struct a group (or the root) holds, when its
+// h5ser::evolution declares one; every file, weights-only ones too.
+inline constexpr const char* struct_version_attribute = "h5ser_struct_version";
 inline constexpr const char* dtype_marker_attribute = "dtype";
 
 /// The value of `h5ser_mode`.
@@ -3232,10 +3289,13 @@ constexpr std::string_view mode_name(save_mode mode) noexcept {
     return mode == save_mode::weights_only ? "weights_only" : "full_model";
 }
 
+/// Attribute names h5ser keeps for itself in every group: those starting with "h5ser_".
+constexpr bool is_reserved_name(std::string_view name) noexcept { return name.substr(0, 6) == "h5ser_"; }
+
 /// Root attribute names h5ser keeps for itself: everything starting with "h5ser_", and
 /// model_type, schema and fingerprint. A root field of such a name would collide.
 constexpr bool is_reserved_root_name(std::string_view name) noexcept {
-    return name.substr(0, 6) == "h5ser_" || name == model_type_attribute || name == schema_attribute || name == fingerprint_attribute;
+    return is_reserved_name(name) || name == model_type_attribute || name == schema_attribute || name == fingerprint_attribute;
 }
 
 }  // namespace format
@@ -3349,6 +3409,10 @@ H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const
 /// The names of the links of `group`, in creation order when the file tracks it (h5ser files do:
 /// that is field order), else by name.
 H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at);
+
+/// The paths of the datasets below `root` (an h5ser file's root group) in the order h5ser saved
+/// them: depth first, each group's links in creation order. Links that are not hard are skipped.
+H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, const where& at);
 
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
@@ -3892,6 +3956,157 @@ void load_through_c_order(commit_list& commits, X& target, bool takes_file_shape
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/evolution.hpp ----------------------------------------------------------------
+// h5ser/detail/evolution.hpp: what the save and load walks take of h5ser::evolution<T>: a struct's
+// version, the names a field may be stored under, its upgrade hook; checked when a load compiles.
+
+
+// ---- h5ser/evolution.hpp -----------------------------------------------------------------------
+// h5ser/evolution.hpp: how a struct changed since older files were saved, declared next to the
+// struct, without macros: its version, the names its fields had, and how to upgrade an old group.
+//
+//     template <> struct h5ser::evolution<Dense> {
+//         static constexpr int version = 3;
+//         static constexpr h5ser::rename renames[] = {{"w", "kernel"}, {"b", "bias"}};  // {old name, field name}
+//         static void upgrade(const h5ser::old_group& old, Dense& now, int file_version);  // optional
+//     };
+//
+// Saves write each struct's version (attribute h5ser_struct_version of its group). A load that does
+// not find a field under its name reads it under an old one; a group saved at an older version than
+// the struct's is upgraded by the hook after its fields are read; a newer version is an error. Each
+// is in the h5ser::load_report (`renamed`, `upgraded`). See docs/evolution.md.
+
+
+namespace h5ser {
+
+/// One rename of a field of a struct: `old_name`, the name files saved before hold it under, and
+/// `field`, its name in the struct now. A field may have several old names, and an old name may
+/// itself be the `field` of an older rename (a chain across versions: {"a", "b"}, {"b", "c"}).
+struct rename {
+    std::string_view old_name;
+    std::string_view field;
+};
+
+/// A read-only view of the group an older version of a struct was saved as, for an upgrade hook:
+/// h5ser/old_group.hpp, which a file defining a hook includes.
+class old_group;
+
+/// How struct T changed. Specialize it for T with any of
+///
+///     static constexpr int version = 3;            // 1 when not declared; saved with every T
+///     static constexpr h5ser::rename renames[] = {...};
+///     static void upgrade(const h5ser::old_group& old, T& now, int file_version);
+///
+/// Every rename's `field` must name a field of T, and no old name may be a field of T. `upgrade`
+/// runs when a file holds a T of an older version: `now` holds what the load read into the fields
+/// the group has (the rest keep their values), `old` the group as saved. h5ser checks all of this
+/// when it compiles a load. The primary template declares nothing: T never changed.
+template <class T>
+struct evolution {};
+
+}  // namespace h5ser
+
+
+namespace h5ser::detail {
+
+template <class T>
+concept declares_version = requires { evolution<T>::version; };
+
+/// The version of T h5ser::evolution<T> declares: 1 when it declares none (every file saved before
+/// T declared one holds version 1).
+template <class T>
+constexpr int version_of() noexcept {
+    if constexpr (declares_version<T>) return evolution<T>::version;
+    else return 1;
+}
+
+template <class T>
+concept has_upgrade = requires(const old_group& old, T& now, int file_version) { evolution<T>::upgrade(old, now, file_version); };
+
+template <class T>
+concept has_renames = requires { std::span<const rename>(evolution<T>::renames); };
+
+/// The renames h5ser::evolution<T> declares (none when it declares none).
+template <class T>
+constexpr std::span<const rename> renames_of() noexcept {
+    if constexpr (has_renames<T>) return std::span<const rename>(evolution<T>::renames);
+    else return {};
+}
+
+template <class T>
+constexpr bool is_field_of(std::string_view name) noexcept {
+    for (const std::string_view f : field_names_v<T>)
+        if (f == name) return true;
+    return false;
+}
+
+/// Checks T's version and upgrade hook when a load of T compiles; true when they hold.
+template <class T>
+constexpr bool assert_version() {
+    if constexpr (declares_version<T>) {
+        static_assert(std::is_same_v<std::remove_cv_t<decltype(evolution<T>::version)>, int> && version_of<T>() >= 1,
+                      "h5ser::evolution<T>::version: write static constexpr int version = N; with N >= 1 (a struct that "
+                      "never declared one is at version 1)");
+    }
+    if constexpr (has_upgrade<T>) {
+        static_assert(version_of<T>() > 1,
+                      "h5ser::evolution<T>::upgrade runs for files of an older version of T: declare static constexpr int "
+                      "version = 2; (or later) next to it");
+        static_assert(std::is_copy_constructible_v<T>,
+                      "h5ser::evolution<T>::upgrade: a load upgrades a copy of the T it loads, so that a hook that throws "
+                      "leaves the model as it was; give T a copy constructor");
+    }
+    return true;
+}
+
+/// Checks T's renames when a load of T compiles; true when they hold.
+template <class T>
+constexpr bool assert_renames() {
+    if constexpr (has_renames<T>) {
+        constexpr bool fields_exist = [] {
+            for (const rename& r : renames_of<T>())
+                if (!is_field_of<T>(r.field) && !std::any_of(renames_of<T>().begin(), renames_of<T>().end(),
+                                                             [&](const rename& o) { return o.old_name == r.field; }))
+                    return false;
+            return true;
+        }();
+        static_assert(fields_exist,
+                      "h5ser::evolution<T>::renames: a rename's second name is neither a field of T nor the old name of a later "
+                      "rename; write {old name, field name}, as in {\"w\", \"kernel\"}");
+        constexpr bool old_names_free = [] {
+            for (const rename& r : renames_of<T>())
+                if (is_field_of<T>(r.old_name) || r.old_name == r.field) return false;
+            return true;
+        }();
+        static_assert(old_names_free,
+                      "h5ser::evolution<T>::renames: an old name is still a field of T, so a file holding it would be read twice; "
+                      "remove the rename or rename the field");
+        return fields_exist && old_names_free;
+    }
+    return true;
+}
+
+/// The names files saved before may hold field `field` of T under, newest first: the old names of
+/// its renames, then theirs (a chain across versions), each once.
+template <class T>
+std::vector<std::string_view> old_names_of(std::string_view field) {
+    std::vector<std::string_view> names;
+    std::vector<std::string_view> pending{field};
+    while (!pending.empty()) {
+        const std::string_view current = pending.front();
+        pending.erase(pending.begin());
+        for (const rename& r : renames_of<T>()) {
+            if (r.field != current || r.old_name == field) continue;
+            if (std::find(names.begin(), names.end(), r.old_name) != names.end()) continue;
+            names.push_back(r.old_name);
+            pending.push_back(r.old_name);
+        }
+    }
+    return names;
+}
+
+}  // namespace h5ser::detail
+
 
 namespace h5ser::detail {
 
@@ -3920,6 +4135,7 @@ H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
 ///     void absent(std::string_view name, const where& at);          // an empty std::optional
 ///     void begin(std::string_view name, const where& at, const container_info& info);
 ///     void end(const container_info& info);
+///     void version(const where& at, std::string_view type_name, int version);  // of the struct at `at`
 ///     void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
 ///     void pop_storage();
 ///
@@ -3933,6 +4149,7 @@ struct ignoring_sink {
     void absent(std::string_view, const where&) noexcept {}
     void begin(std::string_view, const where&, const container_info&) noexcept {}
     void end(const container_info&) noexcept {}
+    void version(const where&, std::string_view, int) noexcept {}
     void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
     void pop_storage() noexcept {}
 };
@@ -3953,6 +4170,8 @@ void walk_fields(Sink& sink, const T& value, const where& at) {
             }
         }
     } else {
+        // A struct whose h5ser::evolution declares a version says so first (an attribute of its group).
+        if constexpr (declares_version<T>) sink.version(at, type_name<T>(), version_of<T>());
         for_each_field(value, [&](std::string_view name, const auto& field) {
             using field_type = std::remove_cvref_t<decltype(field)>;
             if constexpr (is_stored<field_type, Mode>()) walk<Mode>(sink, name, field, at.child(name));
@@ -4337,6 +4556,9 @@ public:
     void absent(std::string_view name, const where& at);
     void begin(std::string_view name, const where& at, const container_info& info);
     void end(const container_info& info);
+    /// Writes the version of the struct at `at` into its group (the group begin() opened last, or
+    /// the root) and notes it for the schema's "versions".
+    void version(const where& at, std::string_view type_name, int version);
 
     /// The group the next node is written into, the shared creation plists, the storage plan in force.
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }
@@ -4364,6 +4586,7 @@ private:
     std::vector<handle> groups_;       // open groups below the root, innermost last
     storage_stack plans_;
     json_writer schema_;
+    std::vector<std::pair<std::string_view, int>> versions_;  // struct type names (static storage) and versions, each once
     const progress_callback& progress_;
     std::uint64_t total_bytes_ = 0;
     std::uint64_t done_bytes_ = 0;
@@ -4391,6 +4614,7 @@ public:
         manifest.attribute(attribute_owner(at, name), name, value);
     }
     void begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
+    void version(const where& at, std::string_view, int version) { manifest.attribute(at.h5, format::struct_version_attribute, version); }
     void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
         plans_.push(field, names_compact, chunks);
     }
@@ -4823,112 +5047,6 @@ private:
 
 
 
-// ---- h5ser/detail/evolution.hpp ----------------------------------------------------------------
-// h5ser/detail/evolution.hpp: what the load walk takes of h5ser::evolution<T>: the names a field
-// may be stored under, checked when the load compiles.
-
-
-// ---- h5ser/evolution.hpp -----------------------------------------------------------------------
-// h5ser/evolution.hpp: how a struct changed since older files were saved, declared next to the
-// struct, without macros: the names its fields had.
-//
-//     template <> struct h5ser::evolution<Dense> {
-//         static constexpr h5ser::rename renames[] = {{"w", "kernel"}, {"b", "bias"}};  // {old name, field name}
-//     };
-//
-// A load that does not find a field under its name reads it under an old one, and says so in its
-// h5ser::load_report (`renamed`: "layers[2].w -> layers[2].kernel"). See docs/evolution.md.
-
-
-namespace h5ser {
-
-/// One rename of a field of a struct: `old_name`, the name files saved before hold it under, and
-/// `field`, its name in the struct now. A field may have several old names, and an old name may
-/// itself be the `field` of an older rename (a chain across versions: {"a", "b"}, {"b", "c"}).
-struct rename {
-    std::string_view old_name;
-    std::string_view field;
-};
-
-/// How struct T changed. Specialize it for T with
-///
-///     static constexpr h5ser::rename renames[] = {...};
-///
-/// Every `field` must name a field of T, and no old name may be a field of T (h5ser checks both
-/// when it compiles a load). The primary template declares nothing: T never changed.
-template <class T>
-struct evolution {};
-
-}  // namespace h5ser
-
-
-namespace h5ser::detail {
-
-template <class T>
-concept has_renames = requires { std::span<const rename>(evolution<T>::renames); };
-
-/// The renames h5ser::evolution<T> declares (none when it declares none).
-template <class T>
-constexpr std::span<const rename> renames_of() noexcept {
-    if constexpr (has_renames<T>) return std::span<const rename>(evolution<T>::renames);
-    else return {};
-}
-
-template <class T>
-constexpr bool is_field_of(std::string_view name) noexcept {
-    for (const std::string_view f : field_names_v<T>)
-        if (f == name) return true;
-    return false;
-}
-
-/// Checks T's renames when a load of T compiles; true when they hold.
-template <class T>
-constexpr bool assert_renames() {
-    if constexpr (has_renames<T>) {
-        constexpr bool fields_exist = [] {
-            for (const rename& r : renames_of<T>())
-                if (!is_field_of<T>(r.field) && !std::any_of(renames_of<T>().begin(), renames_of<T>().end(),
-                                                             [&](const rename& o) { return o.old_name == r.field; }))
-                    return false;
-            return true;
-        }();
-        static_assert(fields_exist,
-                      "h5ser::evolution<T>::renames: a rename's second name is neither a field of T nor the old name of a later "
-                      "rename; write {old name, field name}, as in {\"w\", \"kernel\"}");
-        constexpr bool old_names_free = [] {
-            for (const rename& r : renames_of<T>())
-                if (is_field_of<T>(r.old_name) || r.old_name == r.field) return false;
-            return true;
-        }();
-        static_assert(old_names_free,
-                      "h5ser::evolution<T>::renames: an old name is still a field of T, so a file holding it would be read twice; "
-                      "remove the rename or rename the field");
-        return fields_exist && old_names_free;
-    }
-    return true;
-}
-
-/// The names files saved before may hold field `field` of T under, newest first: the old names of
-/// its renames, then theirs (a chain across versions), each once.
-template <class T>
-std::vector<std::string_view> old_names_of(std::string_view field) {
-    std::vector<std::string_view> names;
-    std::vector<std::string_view> pending{field};
-    while (!pending.empty()) {
-        const std::string_view current = pending.front();
-        pending.erase(pending.begin());
-        for (const rename& r : renames_of<T>()) {
-            if (r.field != current || r.old_name == field) continue;
-            if (std::find(names.begin(), names.end(), r.old_name) != names.end()) continue;
-            names.push_back(r.old_name);
-            pending.push_back(r.old_name);
-        }
-    }
-    return names;
-}
-
-}  // namespace h5ser::detail
-
 // ---- h5ser/detail/file_tree.hpp ----------------------------------------------------------------
 // h5ser/detail/file_tree.hpp: the tree a load walks (groups, what they hold, attribute values),
 // read from one of two sources:
@@ -4986,6 +5104,9 @@ public:
 
     /// From a manifest: the record of attribute `name` of `group`, or null.
     H5SER_CORE_INLINE const manifest_record* attribute(const tree_group& group, std::string_view name) const;
+
+    /// Another tree_group for `group`, to keep after the walk (an upgrade hook's h5ser::old_group).
+    H5SER_CORE_INLINE tree_group share(const tree_group& group) const;
 
     /// The open HDF5 group of `group`; from a manifest, the file and group are opened now (once).
     H5SER_CORE_INLINE hid_t hdf5_group(const tree_group& group, const where& at);
@@ -5065,13 +5186,17 @@ struct load_report {
     /// Fields read under an old name (h5ser::evolution's renames), as "old -> new" field paths:
     /// "layers[2].w -> layers[2].kernel". Strict loads read them too: a rename is declared.
     std::vector<std::string> renamed;
+    /// Structs the file holds at an older h5ser::evolution version, which their upgrade hook
+    /// upgraded: "layers[2] (Dense version 1 -> 3)". Objects of their groups the hook read are
+    /// used, not unexpected; fields the group lacks are the hook's to fill, not missing.
+    std::vector<std::string> upgraded;
 
     /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
     [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
 };
 
 /// The report as lines, one per entry ("missing: layers[3].kernel (dataset float32)", "renamed:
-/// w -> kernel"), or "complete" when there is nothing to say.
+/// w -> kernel", "upgraded: layers[0] (Dense version 1 -> 3)"), or "complete" when there is nothing to say.
 inline std::string to_string(const load_report& report) {
     std::string text;
     const auto list = [&](const char* what, const std::vector<std::string>& entries) {
@@ -5080,6 +5205,7 @@ inline std::string to_string(const load_report& report) {
     list("missing", report.missing);
     list("unexpected", report.unexpected);
     list("renamed", report.renamed);
+    list("upgraded", report.upgraded);
     return text.empty() ? "complete\n" : text;
 }
 
@@ -5111,6 +5237,43 @@ struct whole_tensor_reader {
     void read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at);
 };
 
+/// Where the reads of a load come from: what an upgrade hook's h5ser::old_group reads with.
+struct load_source {
+    std::string file;
+    save_mode mode = save_mode::full_model;
+    bool verify = true;
+    file_tree* tree = nullptr;
+    const manifest* contents = nullptr;
+    std::shared_ptr<const mapped_file> mapping;
+    const opened_file* source = nullptr;
+};
+
+/// A struct of an older version than its h5ser::evolution declares, read into a copy that its
+/// upgrade hook upgrades after the walk, before anything reaches the model.
+struct pending_upgrade {
+    commit_list actions;         ///< fill the copy: applied just before the hook runs
+    tree_group group;            ///< the group as saved, for the hook's h5ser::old_group
+    where at;
+    int file_version = 0;
+    std::string_view type_name;  ///< the struct's (static storage)
+    /// The group's objects no field read: unexpected unless the hook reads them.
+    problem_list unexpected;
+    std::function<void(const old_group&)> run;  ///< calls h5ser::evolution<T>::upgrade on the copy
+};
+
+/// What an h5ser::old_group views, and what its hook read through it.
+struct old_group_state {
+    const load_source& reads;
+    const tree_group& group;
+    const where& at;
+    int version;
+    struct read_object {
+        std::string name;
+        digest_list digests;  ///< of the tensors read, for the load's fingerprint
+    };
+    std::vector<read_object> read;  ///< each name once, first read
+};
+
 // The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
 // weights-only load skips at run time what only a full model holds), which halves the code a
 // translation unit that loads must compile.
@@ -5127,6 +5290,9 @@ struct load_context {
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
     std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
+    std::vector<std::string> upgraded;  ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
+    std::vector<pending_upgrade> upgrades;  ///< their hooks, run after the walk (run_upgrades)
+    undo_log undo;  ///< what applying the upgraded structs' fields before the hooks overwrote
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -5154,6 +5320,8 @@ struct load_context {
     /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
     /// a lenient load's report.
     problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
+
+    [[nodiscard]] load_source reads() const { return {file, mode, Verify, tree, contents, mapping, source}; }
 };
 
 /// What the file should hold for a field of type T, for messages: "dataset float32", "group".
@@ -5426,9 +5594,20 @@ std::string_view stored_name(problem_list& problems, const tree_group& group, st
     return name;
 }
 
+/// The version of the struct group `group` (at `at`) holds: its h5ser_struct_version attribute, 1
+/// without one. Nothing, and a problem recorded, when the attribute is not a version.
+H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file_tree& tree, const tree_group& group, const where& at);
+
+/// "layers[0] (Dense version 1 -> 3)": a report's `upgraded` entry.
+H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to);
+
+/// Records that group `at` holds a `type_name` of version `found`, newer than the `known` one.
+H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known);
+
+/// Reads the fields of `target` from `group`. An upgraded struct's (`upgrade`) fields that the group
+/// lacks are its hook's to fill, and the objects no field reads go to `upgrade->unexpected`.
 template <class Ctx, class T>
-void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
-    static_assert(assert_renames<T>());
+void load_members(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, pending_upgrade* upgrade) {
     const std::size_t first_problem = ctx.problems.size();
     std::vector<std::string_view> links;
     std::vector<std::string_view> attributes;
@@ -5439,6 +5618,10 @@ void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, 
             const where field_at = at.child(name);
             const std::string_view stored =
                 stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
+            if constexpr (kind_of<field_type>() != field_kind::optional) {
+                const member_listing& members = group.members();
+                if (upgrade && !members.has_attribute(stored) && !members.find_link(stored)) return;
+            }
             if (stored == name) return load_node(ctx, group, name, field, field_at);
             // Read under its old name: the field's path, the old object's place in the file.
             const where old_at = at.child(stored);
@@ -5446,8 +5629,44 @@ void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, 
             load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
         }
     });
-    if (ctx.report_unexpected) report_unexpected(ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (ctx.report_unexpected)
+        report_unexpected(upgrade ? upgrade->unexpected : ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
     if (!Ctx::lenient && ctx.problems.size() > first_problem) suggest_renames(ctx.problems, first_problem, at, type_name<T>());
+}
+
+/// Reads a struct saved at an older version `file_version` whose h5ser::evolution has an upgrade
+/// hook: its fields go into a copy of `target`, which the hook upgrades after the walk
+/// (run_upgrades); the copy moves into `target` when the whole load succeeds.
+template <class Ctx, class T>
+void load_upgraded(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, int file_version) {
+    ctx.upgraded.push_back(upgraded_entry(at, type_name<T>(), file_version, version_of<T>()));
+    auto staged = ctx.commits.stage(target, T(target));
+    T& copy = staged.value();  // stays where it is: the slot is on the heap
+    pending_upgrade upgrade;
+    commit_list outer = std::move(ctx.commits);
+    ctx.commits = commit_list{};
+    load_members(ctx, group, copy, at, root, &upgrade);
+    upgrade.actions = std::move(ctx.commits);
+    ctx.commits = std::move(outer);
+    ctx.commits.finish(std::move(staged));
+    upgrade.group = ctx.tree->share(group);
+    upgrade.at = at;
+    upgrade.file_version = file_version;
+    upgrade.type_name = type_name<T>();
+    upgrade.run = [&copy, file_version](const old_group& old) { evolution<T>::upgrade(old, copy, file_version); };
+    ctx.upgrades.push_back(std::move(upgrade));
+}
+
+template <class Ctx, class T>
+void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
+    static_assert(assert_renames<T>() && assert_version<T>());
+    const std::optional<int> saved = stored_version(ctx.problems, *ctx.tree, group, at);
+    if (!saved) return;
+    if (*saved > version_of<T>()) return report_newer_version(ctx.problems, at, type_name<T>(), *saved, version_of<T>());
+    if constexpr (has_upgrade<T>) {
+        if (*saved < version_of<T>()) return load_upgraded(ctx, group, target, at, root, *saved);
+    }
+    load_members(ctx, group, target, at, root, nullptr);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -5655,6 +5874,23 @@ H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
                                          const digest_list& read, const where& at);
 
+/// Runs the upgrade hooks of the structs a walk read at older versions (`upgrades`, innermost
+/// first): applies the actions that fill each copy (saving in `undo` what they overwrite beyond
+/// it), then the hook. A hook that throws becomes a problem naming it; objects of a group its hook
+/// read are used, the others go to `mismatches`, and the hashes of tensors only a hook read to
+/// `fingerprint`.
+H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
+                                    problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
+
+/// Ends a walk into `ctx`: hashes the tensors taken from the mapping and, when everything read is
+/// right and data was read, runs the upgrade hooks.
+template <class Ctx>
+void finish_walk(Ctx& ctx) {
+    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
+    if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
+    run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
+}
+
 /// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
 /// and, when the load covers everything the file holds, checks the file's fingerprint.
 template <class Ctx, class Model>
@@ -5663,13 +5899,20 @@ void load_tree(Ctx& ctx, Model& model) {
     const tree_group root = ctx.tree->root(at);
     if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
-    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
-    // A strict load of everything the file holds read every tensor it lists: the fingerprint over
-    // them must be the one the file was saved with.
-    if constexpr (Ctx::verify) {
-        if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
-            check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+    try {
+        finish_walk(ctx);
+        // A strict load of everything the file holds read every tensor it lists: the fingerprint
+        // over them must be the one the file was saved with.
+        if constexpr (Ctx::verify) {
+            if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
+                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        }
+    } catch (...) {
+        ctx.undo.restore();
+        throw;
     }
+    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
+    if (!ctx.problems.empty()) ctx.undo.restore();
 }
 
 /// What the caller of a load asks beyond its policies.
@@ -5691,8 +5934,9 @@ struct load_plan {
     load_request request;
 };
 
-/// The report of a load that skipped `skipped` and read `renamed` under old names (load_context).
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed);
+/// The report of a load that skipped `skipped`, read `renamed` under old names and upgraded
+/// `upgraded` structs (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded);
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
@@ -5713,12 +5957,108 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
-    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed));
+    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded));
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
 }  // namespace h5ser::detail
 
+#if H5SER_CORE_DEFINITIONS
+// ---- h5ser/old_group.hpp -----------------------------------------------------------------------
+// h5ser/old_group.hpp: what an upgrade hook (h5ser::evolution<T>::upgrade) sees of the group an
+// older version of T was saved as: its objects by name, with kind, dtype and shape, each readable
+// into any type a field could have, checked and verified as a field would be.
+//
+//     template <> struct h5ser::evolution<Attention> {
+//         static constexpr int version = 2;
+//         static void upgrade(const h5ser::old_group& old, Attention& now, int file_version) {
+//             const auto qkv = old.read<h5ser::tensor<float, 2>>("qkv");  // version 1 fused q, k, v
+//             ... split qkv into now.q, now.k, now.v ...
+//         }
+//     };
+
+
+
+namespace h5ser {
+
+/// What an old group holds under one name.
+struct old_object {
+    enum class type { dataset, group, attribute };
+    type kind = type::dataset;
+    std::string dtype;               ///< "float32", "string", ...; empty for a group
+    std::vector<std::size_t> shape;  ///< a dataset's or list attribute's; empty for scalars and groups
+};
+
+/// A read-only view of the group an older version of a struct was saved as, given to its upgrade
+/// hook while the load runs (h5ser makes it; it is valid during the hook only). What the hook reads
+/// is used: it is not reported as unexpected.
+class old_group {
+public:
+    explicit old_group(detail::old_group_state& state) noexcept : state_(&state) {}
+    old_group(const old_group&) = delete;
+    old_group& operator=(const old_group&) = delete;
+
+    /// The version of the struct the group was saved as (the hook's `file_version`).
+    [[nodiscard]] int version() const noexcept { return state_->version; }
+    /// The group's field path, as errors write it ("layers[2]"; empty for the model itself).
+    [[nodiscard]] const std::string& path() const noexcept { return state_->at.field; }
+    /// The names of the datasets, groups and attributes it holds (not h5ser's own h5ser_*), sorted.
+    [[nodiscard]] H5SER_CORE_INLINE std::vector<std::string> names() const;
+    [[nodiscard]] H5SER_CORE_INLINE bool contains(std::string_view name) const;
+    /// What `name` is, or nothing when the group holds no such object.
+    [[nodiscard]] H5SER_CORE_INLINE std::optional<old_object> find(std::string_view name) const;
+
+    /// Reads object `name` as a field of type X would be read (a tensor of any supported type, a
+    /// scalar, string, struct, sequence or map), verified; throws an h5ser::error naming its field
+    /// path (`path().name`) when the group lacks it or it does not fit X.
+    template <class X>
+    [[nodiscard]] X read(std::string_view name) const {
+        X value{};
+        read_into(name, value);
+        return value;
+    }
+    /// Reads object `name` into `target`, which keeps its shape (a sized tensor must match) as a
+    /// field would; `target` is unchanged when the read fails.
+    template <class X>
+    void read_into(std::string_view name, X& target) const {
+        static_assert(detail::assert_field_storable<old_group, detail::field_named<>, X>());
+        if (state_->reads.verify) read_with<true>(name, target);
+        else read_with<false>(name, target);
+    }
+
+private:
+    template <bool Verify, class X>
+    void read_with(std::string_view name, X& target) const {
+        const detail::where at = state_->at.child(name);
+        if (!contains(name)) {
+            throw error(state_->reads.file, problem{errc::missing_field, at.field, at.h5, detail::expected_text<X>(), "nothing",
+                                                    "the group saved at version " + std::to_string(version()) + " holds no '" +
+                                                        std::string(name) + "'"});
+        }
+        const detail::load_source& reads = state_->reads;
+        detail::load_context<false, Verify> ctx;
+        ctx.file = reads.file;
+        ctx.mode = reads.mode;
+        ctx.tree = reads.tree;
+        ctx.contents = reads.contents;
+        ctx.mapping = reads.mapping;
+        ctx.source = reads.source;
+        detail::load_node(ctx, state_->group, name, target, at);
+        detail::finish_walk(ctx);
+        if (!ctx.problems.empty()) ctx.undo.restore();
+        ctx.problems.throw_if_any(reads.file);
+        ctx.commits.apply_all();
+        note_read(name, std::move(ctx.fingerprint));
+    }
+    H5SER_CORE_INLINE void note_read(std::string_view name, detail::digest_list digests) const;
+
+    detail::old_group_state* state_;
+};
+
+}  // namespace h5ser
+
+
+#endif
 
 // ---- h5ser/detail/tree_copy.hpp ----------------------------------------------------------------
 // h5ser/detail/tree_copy.hpp: an h5ser file copied object by object, without its C++ struct,
@@ -5988,12 +6328,15 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
             return r;
         },
         progress);
+    load_report copy_report;
     try {
         const opened_file copy = opened_file::open(scratch.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {nullptr, reply.kept_fingerprint});
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {&copy_report, reply.kept_fingerprint});
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
+    // Upgrade hooks ran here, not in the child (it read no data): what they left unread is this load's to say.
+    if (!copy_report.upgraded.empty()) reply.report.unexpected = std::move(copy_report.unexpected);
     if (request.report) *request.report = std::move(reply.report);
 }
 
@@ -6279,6 +6622,9 @@ public:
         nodes_.push_back(std::make_unique<begin_node>(name, at, info));
     }
     void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+    void version(const where& at, std::string_view type_name, int version) {
+        nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
+    }
     void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
         nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
     }
@@ -6347,6 +6693,16 @@ private:
             sink.end(info);
         }
         container_info info;
+    };
+    struct version_node final : replayed_node<version_node> {
+        version_node(const where& a, std::string_view t, int v) : at(a), type_name(t), version(v) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.version(at, type_name, version);
+        }
+        where at;
+        std::string_view type_name;  // a type_name<T>(): static storage
+        int version;
     };
     struct storage_node final : replayed_node<storage_node> {
         storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
@@ -7978,6 +8334,21 @@ H5SER_CORE_INLINE std::string digest_list::hex() const {
     return builder.hex();
 }
 
+H5SER_CORE_INLINE std::string digest_list::hex_in_order(const std::vector<std::string>& paths) const {
+    std::unordered_map<std::string_view, std::size_t> rank;
+    for (std::size_t i = 0; i < paths.size(); ++i) rank.emplace(paths[i], i);
+    std::vector<const entry*> ordered;
+    for (const auto& e : entries_) ordered.push_back(&e);
+    const auto position = [&](const entry* e) {
+        const auto it = rank.find(e->path);
+        return it == rank.end() ? paths.size() : it->second;
+    };
+    std::stable_sort(ordered.begin(), ordered.end(), [&](const entry* a, const entry* b) { return position(a) < position(b); });
+    fingerprint_builder builder;
+    for (const entry* e : ordered) builder.add_tensor(e->path, e->dtype, e->dims.data(), e->dims.size(), e->hash);
+    return builder.hex();
+}
+
 H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs) {
     std::vector<std::size_t> order(jobs.size());
     std::uint64_t total = 0;
@@ -8663,6 +9034,30 @@ H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const whe
     index = 0;
     check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, on_link, &names), at, "cannot list group");
     return names;
+}
+
+H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, const where& at) {
+    std::vector<std::string> paths;
+    const auto visit = [&](const auto& self, hid_t group, const std::string& group_path, int depth) -> void {
+        if (depth > 64) return;
+        for (const auto& name : links_in_order(group, where{at.file, {}, group_path})) {
+            const std::string child = (group_path == "/" ? "" : group_path) + "/" + name;
+            H5L_info_t info{};
+            if (H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD) {
+                H5Eclear2(H5E_DEFAULT);
+                continue;
+            }
+            const handle object(H5Oopen(group, name.c_str(), H5P_DEFAULT));
+            if (!object) {
+                H5Eclear2(H5E_DEFAULT);
+                continue;
+            }
+            if (H5Iget_type(object.get()) == H5I_GROUP) self(self, object.get(), child, depth + 1);
+            else if (H5Iget_type(object.get()) == H5I_DATASET) paths.push_back(child);
+        }
+    };
+    visit(visit, root, "/", 0);
+    return paths;
 }
 
 }  // namespace h5ser::detail
@@ -9435,6 +9830,14 @@ H5SER_CORE_INLINE void file_writer::end(const container_info&) {
     schema_.end_object();
 }
 
+H5SER_CORE_INLINE void file_writer::version(const where& at, std::string_view type_name, int version) {
+    write_attribute(parent(), format::struct_version_attribute, version, at, plists().attributes());
+    file_.add_attribute(at.h5, format::struct_version_attribute, version);
+    for (const auto& [type, v] : versions_)
+        if (type == type_name) return;
+    versions_.emplace_back(type_name, version);
+}
+
 H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w,
                                                    std::uint64_t bytes, const where& at, bool optimizer) {
     file_.add_tensor(at.h5, dtype, w, plan());
@@ -9477,6 +9880,12 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
         return;
     }
     schema_.end_object();  // fields
+    if (!versions_.empty()) {
+        // "versions": {"Dense": 3, "Model": 2}: the h5ser::evolution version of each struct type saved.
+        schema_.begin_object("versions");
+        for (const auto& [type, v] : versions_) schema_.number(type, v);
+        schema_.end_object();
+    }
     schema_.end_object();  // the model
     file_.write_root_attributes(mode_, model_type, schema_.str());
 }
@@ -10050,6 +10459,15 @@ H5SER_CORE_INLINE tree_group file_tree::root(const where& at) {
     return g;
 }
 
+H5SER_CORE_INLINE tree_group file_tree::share(const tree_group& group) const {
+    tree_group g;
+    g.path_ = group.path_;
+    g.members_ = group.members_;
+    g.entry_ = group.entry_;
+    if (group.id_ && H5Iinc_ref(group.id_.get()) >= 0) g.id_ = handle(group.id_.get());
+    return g;
+}
+
 H5SER_CORE_INLINE std::optional<tree_group> file_tree::open_group(problem_list& problems, const tree_group& parent, std::string_view name,
                                                                   const std::string& expected, const where& at) {
     tree_group g;
@@ -10187,9 +10605,11 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
             problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link), std::string(leaves_it_hint)});
         }
     }
-    if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
     for (const auto& attribute : listing.attributes) {
-        if (root && format::is_reserved_root_name(attribute)) continue;
+        // h5ser's own (h5ser_struct_version, and the root's header) are expected in every group;
+        // weights-only files keep no other attributes.
+        if (format::is_reserved_name(attribute) || (root && format::is_reserved_root_name(attribute))) continue;
+        if (mode == save_mode::weights_only) break;
         if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
             const where w = at.child(attribute);
             problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
@@ -10259,9 +10679,10 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed) {
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded) {
     load_report report;
     report.renamed = std::move(renamed);
+    report.upgraded = std::move(upgraded);
     for (const problem& p : skipped.items()) {
         const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
         if (p.code == errc::missing_field) {
@@ -10285,9 +10706,161 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
     std::optional<std::string> stored;
     if (tree.from_manifest()) stored = to_hex(contents->fingerprint());
     else stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
-    if (stored && *stored != read.hex()) {
-        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + read.hex(),
+    if (!stored || *stored == read.hex()) return;
+    // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
+    // reordered, renamed or upgraded since reads them in another.
+    std::vector<std::string> saved_order;
+    if (tree.from_manifest()) {
+        for (const manifest_record& r : contents->records())
+            if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
+    } else {
+        saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
+    }
+    const std::string in_order = read.hex_in_order(saved_order);
+    if (*stored != in_order) {
+        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + in_order,
                       "the tensors differ from what was saved"});
+    }
+}
+
+H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file_tree& tree, const tree_group& group, const where& at) {
+    const std::string name = format::struct_version_attribute;
+    if (!group.members().has_attribute(name)) return 1;
+    const where version_at{at.file, at.field, at.h5 == "/" ? "/" + name : at.h5 + "/" + name};
+    std::optional<int> version;
+    if (const manifest_record* r = tree.attribute(group, name)) version = decode_attribute<int>(*r, version_at, problems);
+    else version = read_attribute<int>(tree.hdf5_group(group, at), name, version_at, problems);
+    if (version && *version < 1) {
+        problems.add({errc::invalid_value, at.field, version_at.h5, "a struct version of 1 or more", std::to_string(*version), {}});
+        return std::nullopt;
+    }
+    return version;
+}
+
+H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to) {
+    return (at.field.empty() ? std::string() : at.field + " ") + "(" + std::string(type_name) + " version " + std::to_string(from) + " -> " +
+           std::to_string(to) + ")";
+}
+
+H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known) {
+    problems.add({errc::newer_version, at.field, at.h5_or_root(), std::string(type_name) + " version " + std::to_string(known) + " or older",
+                  std::string(type_name) + " version " + std::to_string(found),
+                  "the file was saved by code whose h5ser::evolution<" + std::string(type_name) + ">::version is " + std::to_string(found) +
+                      "; load it with that code, or declare the newer version here"});
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/old_group-inl.hpp ------------------------------------------------------------
+// h5ser/detail/old_group-inl.hpp: definitions of h5ser/old_group.hpp, and of load_walk.hpp's
+// run_upgrades, which makes the old_group each hook sees (compiled once with the compiled core;
+// see h5ser/config.hpp).
+
+
+
+namespace h5ser {
+
+H5SER_CORE_INLINE std::vector<std::string> old_group::names() const {
+    const detail::member_listing& members = state_->group.members();
+    std::vector<std::string> names;
+    for (const auto& link : members.links) names.push_back(link.name);
+    for (const auto& attribute : members.attributes)
+        if (!detail::format::is_reserved_name(attribute)) names.push_back(attribute);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+H5SER_CORE_INLINE bool old_group::contains(std::string_view name) const {
+    const detail::member_listing& members = state_->group.members();
+    return members.find_link(name) != nullptr || (members.has_attribute(name) && !detail::format::is_reserved_name(name));
+}
+
+H5SER_CORE_INLINE std::optional<old_object> old_group::find(std::string_view name) const {
+    const detail::member_listing& members = state_->group.members();
+    const detail::load_source& reads = state_->reads;
+    const detail::where at = state_->at.child(name);
+    old_object found;
+    const auto take_record = [&](const detail::manifest_record& r) {
+        found.dtype = std::string(r.dtype);
+        for (std::size_t i = 0; i < r.rank; ++i) found.shape.push_back(static_cast<std::size_t>(r.dim(i)));
+    };
+    const auto take_extent = [&](const detail::extent& e) {
+        for (const auto d : e.dims) found.shape.push_back(static_cast<std::size_t>(d));
+    };
+    if (members.has_attribute(name) && !detail::format::is_reserved_name(name)) {
+        found.kind = old_object::type::attribute;
+        if (const detail::manifest_record* r = reads.tree->attribute(state_->group, name)) {
+            take_record(*r);
+            return found;
+        }
+        const std::string key(name);
+        const detail::handle attribute = detail::checked(H5Aopen(reads.tree->hdf5_group(state_->group, at), key.c_str(), H5P_DEFAULT), at,
+                                                         "cannot open the attribute");
+        const detail::handle type = detail::checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
+        const detail::handle space = detail::checked(H5Aget_space(attribute.get()), at, "cannot read the attribute's shape");
+        found.dtype = detail::describe_type(type.get());
+        take_extent(detail::read_extent(space.get(), at));
+        return found;
+    }
+    const auto* link = members.find_link(name);
+    if (!link || link->type != H5L_TYPE_HARD) return std::nullopt;
+    const H5I_type_t type = reads.tree->object_type(state_->group, *link);
+    if (type == H5I_GROUP) {
+        found.kind = old_object::type::group;
+        return found;
+    }
+    if (type != H5I_DATASET) return std::nullopt;
+    if (reads.contents) {
+        if (const detail::manifest_record* r = reads.contents->dataset(at.h5)) {
+            take_record(*r);
+            return found;
+        }
+    }
+    detail::problem_list problems;
+    const detail::handle dataset =
+        detail::open_child(problems, reads.tree->hdf5_group(state_->group, at), name, H5I_DATASET, "dataset", at);
+    problems.throw_if_any(reads.file);
+    const detail::dataset_view view = detail::inspect_dataset(dataset.get(), at);
+    found.dtype = view.dtype;
+    take_extent(view.shape);
+    return found;
+}
+
+H5SER_CORE_INLINE void old_group::note_read(std::string_view name, detail::digest_list digests) const {
+    for (const auto& r : state_->read)
+        if (r.name == name) return;
+    state_->read.push_back({std::string(name), std::move(digests)});
+}
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
+                                    problem_list& mismatches, digest_list& fingerprint, undo_log& undo) {
+    for (pending_upgrade& u : upgrades) {
+        u.actions.apply_all(undo);
+        old_group_state state{reads, u.group, u.at, u.file_version, {}};
+        const old_group old(state);
+        const std::string hook = "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
+        try {
+            u.run(old);
+        } catch (const error& e) {
+            for (const problem& p : e.problems()) problems.add(p);
+            problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw the error above"});
+            return;
+        } catch (const std::exception& e) {
+            problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw: " + e.what()});
+            return;
+        }
+        // The group's objects the hook read are used; those no field read count in the fingerprint.
+        for (problem& p : u.unexpected.items()) {
+            const auto read = std::find_if(state.read.begin(), state.read.end(), [&](const old_group_state::read_object& r) {
+                return u.at.child(r.name).field == p.field_path;
+            });
+            if (read == state.read.end()) mismatches.add(std::move(p));
+            else fingerprint.append(read->digests);
+        }
     }
 }
 

@@ -864,7 +864,7 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
         lookup.check_all_used(model, path);
     });
     ctx.commits.apply_all();
-    if (report) *report = report_of(ctx.skipped, std::move(ctx.renamed));
+    if (report) *report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded));
 }
 
 template <class Policies, class Model>
@@ -1025,6 +1025,9 @@ public:
         agreement_.together([&] { base_.begin(name, at, info); });
     }
     void end(const container_info& info) { base_.end(info); }
+    void version(const where& at, std::string_view type_name, int version) {
+        agreement_.together([&] { base_.version(at, type_name, version); });
+    }
     void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
         base_.push_storage(field, names_compact, chunks);
     }

@@ -16,11 +16,36 @@ namespace h5ser::detail {
 template <class T>
 struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
 
+/// The bytes copies overwrote in memory the load does not stage (views, sized tensors), to put
+/// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
+class undo_log {
+public:
+    void save(void* target, std::size_t bytes) {
+        const auto* from = static_cast<const unsigned char*>(target);
+        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
+    }
+    /// Puts every saved range back, last first.
+    void restore() noexcept {
+        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
+        saved_.clear();
+    }
+
+private:
+    struct range {
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+    std::vector<range> saved_;
+};
+
 class commit_list {
 public:
     struct action {
         virtual ~action() = default;
         virtual void apply() noexcept = 0;
+        /// Saves what apply() will overwrite outside values the load staged.
+        virtual void save_undo(undo_log&) const {}
     };
 
     template <class T>
@@ -35,6 +60,7 @@ public:
         void apply() noexcept override {
             if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
         }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
         void* target;
         std::vector<unsigned char> bytes;
     };
@@ -45,6 +71,7 @@ public:
         void apply() noexcept override {
             if (bytes != 0) std::memcpy(target, source, bytes);
         }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
         void* target;
         const void* source;
         std::size_t bytes;
@@ -100,6 +127,13 @@ public:
     void apply_all() noexcept {
         for (auto& a : actions_) a->apply();
         actions_.clear();
+    }
+
+    /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
+    /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
+    void apply_all(undo_log& undo) {
+        for (auto& a : actions_) a->save_undo(undo);
+        apply_all();
     }
 
 private:

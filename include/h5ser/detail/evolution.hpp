@@ -1,17 +1,32 @@
-// h5ser/detail/evolution.hpp: what the load walk takes of h5ser::evolution<T>: the names a field
-// may be stored under, checked when the load compiles.
+// h5ser/detail/evolution.hpp: what the save and load walks take of h5ser::evolution<T>: a struct's
+// version, the names a field may be stored under, its upgrade hook; checked when a load compiles.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "h5ser/evolution.hpp"
 #include "h5ser/reflect.hpp"
 
 namespace h5ser::detail {
+
+template <class T>
+concept declares_version = requires { evolution<T>::version; };
+
+/// The version of T h5ser::evolution<T> declares: 1 when it declares none (every file saved before
+/// T declared one holds version 1).
+template <class T>
+constexpr int version_of() noexcept {
+    if constexpr (declares_version<T>) return evolution<T>::version;
+    else return 1;
+}
+
+template <class T>
+concept has_upgrade = requires(const old_group& old, T& now, int file_version) { evolution<T>::upgrade(old, now, file_version); };
 
 template <class T>
 concept has_renames = requires { std::span<const rename>(evolution<T>::renames); };
@@ -28,6 +43,25 @@ constexpr bool is_field_of(std::string_view name) noexcept {
     for (const std::string_view f : field_names_v<T>)
         if (f == name) return true;
     return false;
+}
+
+/// Checks T's version and upgrade hook when a load of T compiles; true when they hold.
+template <class T>
+constexpr bool assert_version() {
+    if constexpr (declares_version<T>) {
+        static_assert(std::is_same_v<std::remove_cv_t<decltype(evolution<T>::version)>, int> && version_of<T>() >= 1,
+                      "h5ser::evolution<T>::version: write static constexpr int version = N; with N >= 1 (a struct that "
+                      "never declared one is at version 1)");
+    }
+    if constexpr (has_upgrade<T>) {
+        static_assert(version_of<T>() > 1,
+                      "h5ser::evolution<T>::upgrade runs for files of an older version of T: declare static constexpr int "
+                      "version = 2; (or later) next to it");
+        static_assert(std::is_copy_constructible_v<T>,
+                      "h5ser::evolution<T>::upgrade: a load upgrades a copy of the T it loads, so that a hook that throws "
+                      "leaves the model as it was; give T a copy constructor");
+    }
+    return true;
 }
 
 /// Checks T's renames when a load of T compiles; true when they hold.

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -180,8 +181,18 @@ constexpr bool assert_fields_storable();
 ///     In instantiation of 'constexpr bool h5ser::detail::assert_field_storable() [with Parent = Dense;
 ///       Name = h5ser::detail::field_named<'i', 'd', 's'>; Field = std::set<int>]'
 ///     error: static assertion failed: h5ser: this type is neither a tensor, ...
+/// Is a field of this name one h5ser keeps for itself (h5ser_struct_version, h5ser_checksum)?
+template <char... C>
+constexpr bool is_reserved_field_name(field_named<C...>) noexcept {
+    constexpr char name[] = {C..., '\0'};
+    return std::string_view(name).substr(0, 6) == "h5ser_";
+}
+
 template <class Parent, class Name, class Field>
 constexpr bool assert_field_storable() {
+    static_assert(!is_reserved_field_name(Name{}),
+                  "h5ser: a field's name starts with h5ser_, which h5ser keeps for the attributes it writes into "
+                  "every group (h5ser_struct_version); rename the field");
     if constexpr (!assert_storable<Field>()) return false;
     else if constexpr (holds_one_type_v<Field>) return assert_field_storable<Parent, Name, contained_t<Field>>();
     else if constexpr (kind_of<Field>() == field_kind::group) return assert_fields_storable<Field>();

@@ -38,6 +38,15 @@ H5SER_CORE_INLINE tree_group file_tree::root(const where& at) {
     return g;
 }
 
+H5SER_CORE_INLINE tree_group file_tree::share(const tree_group& group) const {
+    tree_group g;
+    g.path_ = group.path_;
+    g.members_ = group.members_;
+    g.entry_ = group.entry_;
+    if (group.id_ && H5Iinc_ref(group.id_.get()) >= 0) g.id_ = handle(group.id_.get());
+    return g;
+}
+
 H5SER_CORE_INLINE std::optional<tree_group> file_tree::open_group(problem_list& problems, const tree_group& parent, std::string_view name,
                                                                   const std::string& expected, const where& at) {
     tree_group g;

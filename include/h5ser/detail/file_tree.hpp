@@ -66,6 +66,9 @@ public:
     /// From a manifest: the record of attribute `name` of `group`, or null.
     H5SER_CORE_INLINE const manifest_record* attribute(const tree_group& group, std::string_view name) const;
 
+    /// Another tree_group for `group`, to keep after the walk (an upgrade hook's h5ser::old_group).
+    H5SER_CORE_INLINE tree_group share(const tree_group& group) const;
+
     /// The open HDF5 group of `group`; from a manifest, the file and group are opened now (once).
     H5SER_CORE_INLINE hid_t hdf5_group(const tree_group& group, const where& at);
 

@@ -59,6 +59,14 @@ H5SER_CORE_INLINE void file_writer::end(const container_info&) {
     schema_.end_object();
 }
 
+H5SER_CORE_INLINE void file_writer::version(const where& at, std::string_view type_name, int version) {
+    write_attribute(parent(), format::struct_version_attribute, version, at, plists().attributes());
+    file_.add_attribute(at.h5, format::struct_version_attribute, version);
+    for (const auto& [type, v] : versions_)
+        if (type == type_name) return;
+    versions_.emplace_back(type_name, version);
+}
+
 H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w,
                                                    std::uint64_t bytes, const where& at, bool optimizer) {
     file_.add_tensor(at.h5, dtype, w, plan());
@@ -101,6 +109,12 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
         return;
     }
     schema_.end_object();  // fields
+    if (!versions_.empty()) {
+        // "versions": {"Dense": 3, "Model": 2}: the h5ser::evolution version of each struct type saved.
+        schema_.begin_object("versions");
+        for (const auto& [type, v] : versions_) schema_.number(type, v);
+        schema_.end_object();
+    }
     schema_.end_object();  // the model
     file_.write_root_attributes(mode_, model_type, schema_.str());
 }

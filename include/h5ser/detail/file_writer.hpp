@@ -10,11 +10,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "h5ser/config.hpp"
 #include "h5ser/detail/attribute.hpp"
 #include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/format.hpp"
 #include "h5ser/detail/group.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/detail/json.hpp"
@@ -84,6 +86,9 @@ public:
     void absent(std::string_view name, const where& at);
     void begin(std::string_view name, const where& at, const container_info& info);
     void end(const container_info& info);
+    /// Writes the version of the struct at `at` into its group (the group begin() opened last, or
+    /// the root) and notes it for the schema's "versions".
+    void version(const where& at, std::string_view type_name, int version);
 
     /// The group the next node is written into, the shared creation plists, the storage plan in force.
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }
@@ -111,6 +116,7 @@ private:
     std::vector<handle> groups_;       // open groups below the root, innermost last
     storage_stack plans_;
     json_writer schema_;
+    std::vector<std::pair<std::string_view, int>> versions_;  // struct type names (static storage) and versions, each once
     const progress_callback& progress_;
     std::uint64_t total_bytes_ = 0;
     std::uint64_t done_bytes_ = 0;
@@ -138,6 +144,7 @@ public:
         manifest.attribute(attribute_owner(at, name), name, value);
     }
     void begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
+    void version(const where& at, std::string_view, int version) { manifest.attribute(at.h5, format::struct_version_attribute, version); }
     void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
         plans_.push(field, names_compact, chunks);
     }

@@ -38,6 +38,9 @@ inline constexpr const char* checkpoint_metric_attribute = "h5ser_checkpoint_met
 // Dataset attributes: the XXH3-64 of the element bytes, "xxh3-64:<16 hex digits>", on every
 // dataset; and Keras 3's bfloat16 marker dtype="bfloat16" on bfloat16 datasets.
 inline constexpr const char* checksum_attribute = "h5ser_checksum";
+// Group attributes: the version of the struct a group (or the root) holds, when its
+// h5ser::evolution declares one; every file, weights-only ones too.
+inline constexpr const char* struct_version_attribute = "h5ser_struct_version";
 inline constexpr const char* dtype_marker_attribute = "dtype";
 
 /// The value of `h5ser_mode`.
@@ -45,10 +48,13 @@ constexpr std::string_view mode_name(save_mode mode) noexcept {
     return mode == save_mode::weights_only ? "weights_only" : "full_model";
 }
 
+/// Attribute names h5ser keeps for itself in every group: those starting with "h5ser_".
+constexpr bool is_reserved_name(std::string_view name) noexcept { return name.substr(0, 6) == "h5ser_"; }
+
 /// Root attribute names h5ser keeps for itself: everything starting with "h5ser_", and
 /// model_type, schema and fingerprint. A root field of such a name would collide.
 constexpr bool is_reserved_root_name(std::string_view name) noexcept {
-    return name.substr(0, 6) == "h5ser_" || name == model_type_attribute || name == schema_attribute || name == fingerprint_attribute;
+    return is_reserved_name(name) || name == model_type_attribute || name == schema_attribute || name == fingerprint_attribute;
 }
 
 }  // namespace format

@@ -76,4 +76,28 @@ H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const whe
     return names;
 }
 
+H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, const where& at) {
+    std::vector<std::string> paths;
+    const auto visit = [&](const auto& self, hid_t group, const std::string& group_path, int depth) -> void {
+        if (depth > 64) return;
+        for (const auto& name : links_in_order(group, where{at.file, {}, group_path})) {
+            const std::string child = (group_path == "/" ? "" : group_path) + "/" + name;
+            H5L_info_t info{};
+            if (H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD) {
+                H5Eclear2(H5E_DEFAULT);
+                continue;
+            }
+            const handle object(H5Oopen(group, name.c_str(), H5P_DEFAULT));
+            if (!object) {
+                H5Eclear2(H5E_DEFAULT);
+                continue;
+            }
+            if (H5Iget_type(object.get()) == H5I_GROUP) self(self, object.get(), child, depth + 1);
+            else if (H5Iget_type(object.get()) == H5I_DATASET) paths.push_back(child);
+        }
+    };
+    visit(visit, root, "/", 0);
+    return paths;
+}
+
 }  // namespace h5ser::detail

@@ -63,6 +63,10 @@ H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const
 /// that is field order), else by name.
 H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const where& at);
 
+/// The paths of the datasets below `root` (an h5ser file's root group) in the order h5ser saved
+/// them: depth first, each group's links in creation order. Links that are not hard are skipped.
+H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, const where& at);
+
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "h5ser/detail/hash.hpp"
 
@@ -162,6 +163,21 @@ H5SER_CORE_INLINE std::size_t digest_list::add_pending(std::string_view h5_path,
 H5SER_CORE_INLINE std::string digest_list::hex() const {
     fingerprint_builder builder;
     for (const auto& e : entries_) builder.add_tensor(e.path, e.dtype, e.dims.data(), e.dims.size(), e.hash);
+    return builder.hex();
+}
+
+H5SER_CORE_INLINE std::string digest_list::hex_in_order(const std::vector<std::string>& paths) const {
+    std::unordered_map<std::string_view, std::size_t> rank;
+    for (std::size_t i = 0; i < paths.size(); ++i) rank.emplace(paths[i], i);
+    std::vector<const entry*> ordered;
+    for (const auto& e : entries_) ordered.push_back(&e);
+    const auto position = [&](const entry* e) {
+        const auto it = rank.find(e->path);
+        return it == rank.end() ? paths.size() : it->second;
+    };
+    std::stable_sort(ordered.begin(), ordered.end(), [&](const entry* a, const entry* b) { return position(a) < position(b); });
+    fingerprint_builder builder;
+    for (const entry* e : ordered) builder.add_tensor(e->path, e->dtype, e->dims.data(), e->dims.size(), e->hash);
     return builder.hex();
 }
 

@@ -174,12 +174,15 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
             return r;
         },
         progress);
+    load_report copy_report;
     try {
         const opened_file copy = opened_file::open(scratch.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {nullptr, reply.kept_fingerprint});
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {&copy_report, reply.kept_fingerprint});
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
+    // Upgrade hooks ran here, not in the child (it read no data): what they left unread is this load's to say.
+    if (!copy_report.upgraded.empty()) reply.report.unexpected = std::move(copy_report.unexpected);
     if (request.report) *request.report = std::move(reply.report);
 }
 

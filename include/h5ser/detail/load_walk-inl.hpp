@@ -69,9 +69,11 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
             problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link), std::string(leaves_it_hint)});
         }
     }
-    if (mode == save_mode::weights_only) return;  // weights-only files keep no attributes
     for (const auto& attribute : listing.attributes) {
-        if (root && format::is_reserved_root_name(attribute)) continue;
+        // h5ser's own (h5ser_struct_version, and the root's header) are expected in every group;
+        // weights-only files keep no other attributes.
+        if (format::is_reserved_name(attribute) || (root && format::is_reserved_root_name(attribute))) continue;
+        if (mode == save_mode::weights_only) break;
         if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
             const where w = at.child(attribute);
             problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
@@ -141,9 +143,10 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed) {
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded) {
     load_report report;
     report.renamed = std::move(renamed);
+    report.upgraded = std::move(upgraded);
     for (const problem& p : skipped.items()) {
         const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
         if (p.code == errc::missing_field) {
@@ -167,10 +170,47 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
     std::optional<std::string> stored;
     if (tree.from_manifest()) stored = to_hex(contents->fingerprint());
     else stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
-    if (stored && *stored != read.hex()) {
-        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + read.hex(),
+    if (!stored || *stored == read.hex()) return;
+    // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
+    // reordered, renamed or upgraded since reads them in another.
+    std::vector<std::string> saved_order;
+    if (tree.from_manifest()) {
+        for (const manifest_record& r : contents->records())
+            if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
+    } else {
+        saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
+    }
+    const std::string in_order = read.hex_in_order(saved_order);
+    if (*stored != in_order) {
+        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + in_order,
                       "the tensors differ from what was saved"});
     }
+}
+
+H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file_tree& tree, const tree_group& group, const where& at) {
+    const std::string name = format::struct_version_attribute;
+    if (!group.members().has_attribute(name)) return 1;
+    const where version_at{at.file, at.field, at.h5 == "/" ? "/" + name : at.h5 + "/" + name};
+    std::optional<int> version;
+    if (const manifest_record* r = tree.attribute(group, name)) version = decode_attribute<int>(*r, version_at, problems);
+    else version = read_attribute<int>(tree.hdf5_group(group, at), name, version_at, problems);
+    if (version && *version < 1) {
+        problems.add({errc::invalid_value, at.field, version_at.h5, "a struct version of 1 or more", std::to_string(*version), {}});
+        return std::nullopt;
+    }
+    return version;
+}
+
+H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to) {
+    return (at.field.empty() ? std::string() : at.field + " ") + "(" + std::string(type_name) + " version " + std::to_string(from) + " -> " +
+           std::to_string(to) + ")";
+}
+
+H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known) {
+    problems.add({errc::newer_version, at.field, at.h5_or_root(), std::string(type_name) + " version " + std::to_string(known) + " or older",
+                  std::string(type_name) + " version " + std::to_string(found),
+                  "the file was saved by code whose h5ser::evolution<" + std::string(type_name) + ">::version is " + std::to_string(found) +
+                      "; load it with that code, or declare the newer version here"});
 }
 
 }  // namespace h5ser::detail

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,43 @@ struct whole_tensor_reader {
     void read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at);
 };
 
+/// Where the reads of a load come from: what an upgrade hook's h5ser::old_group reads with.
+struct load_source {
+    std::string file;
+    save_mode mode = save_mode::full_model;
+    bool verify = true;
+    file_tree* tree = nullptr;
+    const manifest* contents = nullptr;
+    std::shared_ptr<const mapped_file> mapping;
+    const opened_file* source = nullptr;
+};
+
+/// A struct of an older version than its h5ser::evolution declares, read into a copy that its
+/// upgrade hook upgrades after the walk, before anything reaches the model.
+struct pending_upgrade {
+    commit_list actions;         ///< fill the copy: applied just before the hook runs
+    tree_group group;            ///< the group as saved, for the hook's h5ser::old_group
+    where at;
+    int file_version = 0;
+    std::string_view type_name;  ///< the struct's (static storage)
+    /// The group's objects no field read: unexpected unless the hook reads them.
+    problem_list unexpected;
+    std::function<void(const old_group&)> run;  ///< calls h5ser::evolution<T>::upgrade on the copy
+};
+
+/// What an h5ser::old_group views, and what its hook read through it.
+struct old_group_state {
+    const load_source& reads;
+    const tree_group& group;
+    const where& at;
+    int version;
+    struct read_object {
+        std::string name;
+        digest_list digests;  ///< of the tensors read, for the load's fingerprint
+    };
+    std::vector<read_object> read;  ///< each name once, first read
+};
+
 // The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
 // weights-only load skips at run time what only a full model holds), which halves the code a
 // translation unit that loads must compile.
@@ -86,6 +124,9 @@ struct load_context {
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
     std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
+    std::vector<std::string> upgraded;  ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
+    std::vector<pending_upgrade> upgrades;  ///< their hooks, run after the walk (run_upgrades)
+    undo_log undo;  ///< what applying the upgraded structs' fields before the hooks overwrote
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -113,6 +154,8 @@ struct load_context {
     /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
     /// a lenient load's report.
     problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
+
+    [[nodiscard]] load_source reads() const { return {file, mode, Verify, tree, contents, mapping, source}; }
 };
 
 /// What the file should hold for a field of type T, for messages: "dataset float32", "group".
@@ -385,9 +428,20 @@ std::string_view stored_name(problem_list& problems, const tree_group& group, st
     return name;
 }
 
+/// The version of the struct group `group` (at `at`) holds: its h5ser_struct_version attribute, 1
+/// without one. Nothing, and a problem recorded, when the attribute is not a version.
+H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file_tree& tree, const tree_group& group, const where& at);
+
+/// "layers[0] (Dense version 1 -> 3)": a report's `upgraded` entry.
+H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to);
+
+/// Records that group `at` holds a `type_name` of version `found`, newer than the `known` one.
+H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known);
+
+/// Reads the fields of `target` from `group`. An upgraded struct's (`upgrade`) fields that the group
+/// lacks are its hook's to fill, and the objects no field reads go to `upgrade->unexpected`.
 template <class Ctx, class T>
-void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
-    static_assert(assert_renames<T>());
+void load_members(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, pending_upgrade* upgrade) {
     const std::size_t first_problem = ctx.problems.size();
     std::vector<std::string_view> links;
     std::vector<std::string_view> attributes;
@@ -398,6 +452,10 @@ void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, 
             const where field_at = at.child(name);
             const std::string_view stored =
                 stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
+            if constexpr (kind_of<field_type>() != field_kind::optional) {
+                const member_listing& members = group.members();
+                if (upgrade && !members.has_attribute(stored) && !members.find_link(stored)) return;
+            }
             if (stored == name) return load_node(ctx, group, name, field, field_at);
             // Read under its old name: the field's path, the old object's place in the file.
             const where old_at = at.child(stored);
@@ -405,8 +463,44 @@ void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, 
             load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
         }
     });
-    if (ctx.report_unexpected) report_unexpected(ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (ctx.report_unexpected)
+        report_unexpected(upgrade ? upgrade->unexpected : ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
     if (!Ctx::lenient && ctx.problems.size() > first_problem) suggest_renames(ctx.problems, first_problem, at, type_name<T>());
+}
+
+/// Reads a struct saved at an older version `file_version` whose h5ser::evolution has an upgrade
+/// hook: its fields go into a copy of `target`, which the hook upgrades after the walk
+/// (run_upgrades); the copy moves into `target` when the whole load succeeds.
+template <class Ctx, class T>
+void load_upgraded(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, int file_version) {
+    ctx.upgraded.push_back(upgraded_entry(at, type_name<T>(), file_version, version_of<T>()));
+    auto staged = ctx.commits.stage(target, T(target));
+    T& copy = staged.value();  // stays where it is: the slot is on the heap
+    pending_upgrade upgrade;
+    commit_list outer = std::move(ctx.commits);
+    ctx.commits = commit_list{};
+    load_members(ctx, group, copy, at, root, &upgrade);
+    upgrade.actions = std::move(ctx.commits);
+    ctx.commits = std::move(outer);
+    ctx.commits.finish(std::move(staged));
+    upgrade.group = ctx.tree->share(group);
+    upgrade.at = at;
+    upgrade.file_version = file_version;
+    upgrade.type_name = type_name<T>();
+    upgrade.run = [&copy, file_version](const old_group& old) { evolution<T>::upgrade(old, copy, file_version); };
+    ctx.upgrades.push_back(std::move(upgrade));
+}
+
+template <class Ctx, class T>
+void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
+    static_assert(assert_renames<T>() && assert_version<T>());
+    const std::optional<int> saved = stored_version(ctx.problems, *ctx.tree, group, at);
+    if (!saved) return;
+    if (*saved > version_of<T>()) return report_newer_version(ctx.problems, at, type_name<T>(), *saved, version_of<T>());
+    if constexpr (has_upgrade<T>) {
+        if (*saved < version_of<T>()) return load_upgraded(ctx, group, target, at, root, *saved);
+    }
+    load_members(ctx, group, target, at, root, nullptr);
 }
 
 // ---- sequences and maps ---------------------------------------------------------------------
@@ -614,6 +708,23 @@ H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
                                          const digest_list& read, const where& at);
 
+/// Runs the upgrade hooks of the structs a walk read at older versions (`upgrades`, innermost
+/// first): applies the actions that fill each copy (saving in `undo` what they overwrite beyond
+/// it), then the hook. A hook that throws becomes a problem naming it; objects of a group its hook
+/// read are used, the others go to `mismatches`, and the hashes of tensors only a hook read to
+/// `fingerprint`.
+H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
+                                    problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
+
+/// Ends a walk into `ctx`: hashes the tensors taken from the mapping and, when everything read is
+/// right and data was read, runs the upgrade hooks.
+template <class Ctx>
+void finish_walk(Ctx& ctx) {
+    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
+    if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
+    run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
+}
+
 /// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
 /// and, when the load covers everything the file holds, checks the file's fingerprint.
 template <class Ctx, class Model>
@@ -622,13 +733,20 @@ void load_tree(Ctx& ctx, Model& model) {
     const tree_group root = ctx.tree->root(at);
     if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
-    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
-    // A strict load of everything the file holds read every tensor it lists: the fingerprint over
-    // them must be the one the file was saved with.
-    if constexpr (Ctx::verify) {
-        if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
-            check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+    try {
+        finish_walk(ctx);
+        // A strict load of everything the file holds read every tensor it lists: the fingerprint
+        // over them must be the one the file was saved with.
+        if constexpr (Ctx::verify) {
+            if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
+                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        }
+    } catch (...) {
+        ctx.undo.restore();
+        throw;
     }
+    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
+    if (!ctx.problems.empty()) ctx.undo.restore();
 }
 
 /// What the caller of a load asks beyond its policies.
@@ -650,8 +768,9 @@ struct load_plan {
     load_request request;
 };
 
-/// The report of a load that skipped `skipped` and read `renamed` under old names (load_context).
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed);
+/// The report of a load that skipped `skipped`, read `renamed` under old names and upgraded
+/// `upgraded` structs (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded);
 
 template <bool Lenient, bool Verify, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
@@ -672,7 +791,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
-    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed));
+    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded));
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
@@ -680,4 +799,5 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
 
 #if H5SER_CORE_DEFINITIONS
 #include "h5ser/detail/load_walk-inl.hpp"
+#include "h5ser/old_group.hpp"  // defines run_upgrades, which makes an h5ser::old_group
 #endif

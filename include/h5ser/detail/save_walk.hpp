@@ -12,6 +12,7 @@
 #include "h5ser/config.hpp"
 #include "h5ser/detail/c_order.hpp"
 #include "h5ser/detail/dynamic_tensor.hpp"
+#include "h5ser/detail/evolution.hpp"
 #include "h5ser/detail/field_kind.hpp"
 #include "h5ser/detail/hdf5.hpp"
 #include "h5ser/error.hpp"
@@ -44,6 +45,7 @@ H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
 ///     void absent(std::string_view name, const where& at);          // an empty std::optional
 ///     void begin(std::string_view name, const where& at, const container_info& info);
 ///     void end(const container_info& info);
+///     void version(const where& at, std::string_view type_name, int version);  // of the struct at `at`
 ///     void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
 ///     void pop_storage();
 ///
@@ -57,6 +59,7 @@ struct ignoring_sink {
     void absent(std::string_view, const where&) noexcept {}
     void begin(std::string_view, const where&, const container_info&) noexcept {}
     void end(const container_info&) noexcept {}
+    void version(const where&, std::string_view, int) noexcept {}
     void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
     void pop_storage() noexcept {}
 };
@@ -77,6 +80,8 @@ void walk_fields(Sink& sink, const T& value, const where& at) {
             }
         }
     } else {
+        // A struct whose h5ser::evolution declares a version says so first (an attribute of its group).
+        if constexpr (declares_version<T>) sink.version(at, type_name<T>(), version_of<T>());
         for_each_field(value, [&](std::string_view name, const auto& field) {
             using field_type = std::remove_cvref_t<decltype(field)>;
             if constexpr (is_stored<field_type, Mode>()) walk<Mode>(sink, name, field, at.child(name));

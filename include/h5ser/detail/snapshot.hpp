@@ -141,6 +141,9 @@ public:
         nodes_.push_back(std::make_unique<begin_node>(name, at, info));
     }
     void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+    void version(const where& at, std::string_view type_name, int version) {
+        nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
+    }
     void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
         nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
     }
@@ -209,6 +212,16 @@ private:
             sink.end(info);
         }
         container_info info;
+    };
+    struct version_node final : replayed_node<version_node> {
+        version_node(const where& a, std::string_view t, int v) : at(a), type_name(t), version(v) {}
+        template <class Sink>
+        void into(Sink& sink) const {
+            sink.version(at, type_name, version);
+        }
+        where at;
+        std::string_view type_name;  // a type_name<T>(): static storage
+        int version;
     };
     struct storage_node final : replayed_node<storage_node> {
         storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}

@@ -143,6 +143,9 @@ public:
         agreement_.together([&] { base_.begin(name, at, info); });
     }
     void end(const container_info& info) { base_.end(info); }
+    void version(const where& at, std::string_view type_name, int version) {
+        agreement_.together([&] { base_.version(at, type_name, version); });
+    }
     void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
         base_.push_storage(field, names_compact, chunks);
     }
