@@ -11,6 +11,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -83,6 +84,32 @@ struct h5ser::evolution<AttnV2> {
     static constexpr int version = 2;
     static constexpr h5ser::rename renames[] = {{"w", "proj"}};
     static void upgrade(const h5ser::old_group&, AttnV2& now, int) { now.scale = 1.0f / std::sqrt(static_cast<float>(now.heads)); }
+};
+
+namespace {
+// Version 3 again, with proj in bfloat16: files of versions 1 to 3 load into it under h5ser::convert_dtypes.
+struct AttnHalf {
+    h5ser::tensor<float, 2> q, k, v;
+    h5ser::tensor<h5ser::bfloat16, 2> proj;
+    int heads = 0;
+    float scale = 0;
+};
+struct NetHalf {
+    std::string name;
+    std::vector<AttnHalf> layers;
+};
+}  // namespace
+
+template <>
+struct h5ser::evolution<AttnHalf> {
+    static constexpr int version = 3;
+    static constexpr h5ser::rename renames[] = {{"w", "proj"}};
+    static void upgrade(const h5ser::old_group& old, AttnHalf& now, int) {
+        const auto qkv = old.read<h5ser::tensor<float, 2>>("qkv");
+        now.q = rows_of(qkv, 0);
+        now.k = rows_of(qkv, 1);
+        now.v = rows_of(qkv, 2);
+    }
 };
 
 template <>
@@ -270,6 +297,18 @@ TEST_CASE("versions: files of versions 1 and 2 load into version 3 through the u
     CHECK(hook_runs == 0);
     CHECK(h5ser::to_string(report) == "complete\n");
 
+    // float32 -> bfloat16 under h5ser::convert_dtypes, through the rename and the upgrade.
+    const NetHalf half = h5ser::load<NetHalf, h5ser::convert_dtypes>(dir.file("v2.h5"), report);
+    for (std::size_t i = 0; i < net_v2().layers[1].proj.size(); ++i)
+        CHECK(half.layers[1].proj.data()[i].bits == h5ser::bfloat16(net_v2().layers[1].proj.data()[i]).bits);
+    CHECK(test::same_bytes(half.layers[1].q, rows_of(net_v2().layers[1].qkv, 0)));
+    CHECK(lines(report.converted) == lines({"layers[0].proj (float32 -> bfloat16)", "layers[1].proj (float32 -> bfloat16)"}));
+    CHECK(report.upgraded.size() == 2);
+    const NetHalf half_v1 = h5ser::load<NetHalf, h5ser::lenient, h5ser::convert_dtypes>(dir.file("v1.h5"), report);
+    CHECK(lines(report.converted) == lines({"layers[0].proj (float32 -> bfloat16)", "layers[1].proj (float32 -> bfloat16)"}));
+    CHECK(report.renamed.size() == 2);
+    CHECK(half_v1.layers[0].proj.size() == width * width);
+
     // A plan lists the upgrades without running a hook.
     const h5ser::load_report plan = h5ser::plan_load<Net>(dir.file("v2.h5"));
     CHECK(hook_runs == 0);
@@ -403,4 +442,129 @@ TEST_CASE("versions: a strict load checks the fingerprint in the order the file 
     }
     CHECK(test::expect_error([&] { (void)h5ser::load<Reordered, h5ser::trusted>(dir.file("unsealed.h5")); }).code() ==
           h5ser::errc::checksum_mismatch);
+}
+
+namespace {
+
+struct Stored32 {
+    h5ser::tensor<float, 2> w;
+    h5ser::tensor<float, 1> kept;  // loaded as stored: a view of the mapped file
+    std::vector<double> b;
+    h5ser::tensor<std::int32_t, 1> ids;
+    int count = 0;
+    float lr = 0;
+};
+struct Loaded16 {
+    h5ser::tensor<h5ser::bfloat16, 2> w;
+    h5ser::tensor<float, 1> kept;
+    std::vector<float> b;
+    h5ser::tensor<std::int64_t, 1> ids;
+    std::int64_t count = 0;
+    double lr = 0;
+};
+
+Stored32 stored32() {
+    Stored32 s;
+    s.w = h5ser::tensor<float, 2>({2, 3}, {1.0f, -2.5f, 3.140625f, 1e-3f, 65504.0f, -0.0f});
+    s.kept = h5ser::tensor<float, 1>({4096});  // large enough to be stored contiguous, not compact
+    for (std::size_t i = 0; i < s.kept.size(); ++i) s.kept.data()[i] = static_cast<float>(i) / 3.0f;
+    s.b = {0.1, 1e300, -7.25};
+    s.ids = h5ser::tensor<std::int32_t, 1>({3}, {-2147483647 - 1, 0, 2147483647});
+    s.count = 12;
+    s.lr = 0.001f;
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("convert_dtypes: tensors and attributes of other element types are converted, each listed; without it, errors that say so") {
+    test::scratch_dir dir;
+    const Stored32 saved = stored32();
+    h5ser::save(saved, dir.file("m.h5"));
+    h5ser::save(saved, dir.file("unsealed.h5"));
+    test::unseal(dir.file("unsealed.h5"));
+
+    const auto check = [&](const Loaded16& l) {
+        for (std::size_t i = 0; i < saved.w.size(); ++i) CHECK(l.w.data()[i].bits == h5ser::bfloat16(saved.w.data()[i]).bits);
+        CHECK(test::same_bytes(l.kept, saved.kept));
+        REQUIRE(l.b.size() == 3);
+        for (std::size_t i = 0; i < 3; ++i) {
+            const float expected = static_cast<float>(saved.b[i]);  // 1e300 becomes inf, as a cast makes it
+            CHECK(std::memcmp(&l.b[i], &expected, sizeof expected) == 0);
+        }
+        for (std::size_t i = 0; i < 3; ++i) CHECK(l.ids.data()[i] == saved.ids.data()[i]);
+        CHECK(l.count == 12);
+        CHECK(l.lr == static_cast<double>(0.001f));
+    };
+    const strings expected{"w (float32 -> bfloat16)", "b (float64 -> float32)", "ids (int32 -> int64)", "count (int32 -> int64)",
+                           "lr (float32 -> float64)"};
+    h5ser::load_report report;
+    const Loaded16 mapped = h5ser::load<Loaded16, h5ser::convert_dtypes>(dir.file("m.h5"), report);
+    check(mapped);
+    CHECK(mapped.kept.maps_file());  // no conversion: still a view of the mapped file
+    CHECK(lines(report.converted) == lines(expected));
+    CHECK(report.complete());
+    for (const char* file : {"unsealed.h5"}) {
+        CAPTURE(file);
+        check(h5ser::load<Loaded16, h5ser::convert_dtypes>(dir.file(file), report));
+        CHECK(lines(report.converted) == lines(expected));
+        check(h5ser::load<Loaded16, h5ser::convert_dtypes, h5ser::trusted>(dir.file(file), report));
+        check(h5ser::load<Loaded16, h5ser::convert_dtypes, h5ser::owned_memory>(dir.file("m.h5"), report));
+    }
+    // A sized field is converted into its own memory.
+    Loaded16 sized;
+    sized.w = h5ser::tensor<h5ser::bfloat16, 2>({2, 3});
+    h5ser::bfloat16* own = sized.w.data();
+    h5ser::load_into<h5ser::convert_dtypes>(sized, dir.file("m.h5"), report);
+    CHECK(sized.w.data() == own);
+    check(sized);
+    // The plan lists the same conversions.
+    CHECK(lines(h5ser::plan_load<Loaded16, h5ser::convert_dtypes>(dir.file("m.h5")).converted) == lines(expected));
+
+    // Without the policy, every one of them is an error that names the policy.
+    const auto e = test::expect_error([&] { (void)h5ser::load<Loaded16>(dir.file("m.h5")); });
+    CHECK(e.code() == h5ser::errc::dtype_mismatch);
+    CHECK(e.problems().size() == 5);
+    CHECK(e.field_path() == "w");
+    CHECK(e.problems().front().detail == "h5ser::convert_dtypes converts float32 to bfloat16");
+}
+
+TEST_CASE("convert_dtypes: an integer that does not fit its field is an error naming the field; floats and ints never mix") {
+    struct Wide {
+        h5ser::tensor<std::int64_t, 1> ids;
+        std::uint16_t port = 0;
+    };
+    struct Narrow {
+        h5ser::tensor<std::int32_t, 1> ids;
+        std::uint8_t port = 0;
+    };
+    struct AsFloat {
+        h5ser::tensor<float, 1> ids;
+        std::uint16_t port = 0;
+    };
+    test::scratch_dir dir;
+    h5ser::save(Wide{h5ser::tensor<std::int64_t, 1>({3}, {1, -5, 7}), 200}, dir.file("fits.h5"));
+    h5ser::save(Wide{h5ser::tensor<std::int64_t, 1>({3}, {1, std::int64_t{1} << 40, 7}), 300}, dir.file("too-big.h5"));
+    h5ser::load_report report;
+    const Narrow fits = h5ser::load<Narrow, h5ser::convert_dtypes>(dir.file("fits.h5"), report);
+    CHECK(fits.ids.data()[1] == -5);
+    CHECK(fits.port == 200);
+    CHECK(lines(report.converted) == lines({"ids (int64 -> int32)", "port (uint16 -> uint8)"}));
+
+    Narrow before;
+    before.port = 9;
+    const auto e = test::expect_error([&] { h5ser::load_into<h5ser::convert_dtypes>(before, dir.file("too-big.h5"), report); });
+    CHECK(e.code() == h5ser::errc::invalid_value);
+    REQUIRE(e.problems().size() == 2);
+    CHECK(e.problems()[0].field_path == "ids");
+    CHECK(e.problems()[0].found == "int64 value 1099511627776 at element 1");
+    CHECK(e.problems()[1].field_path == "port");
+    CHECK(e.problems()[1].found == "uint16 value 300");
+    CHECK(before.port == 9);
+    CHECK(before.ids.size() == 0);
+
+    // Integers never become floats: still a dtype mismatch, with no hint.
+    const auto mixed = test::expect_error([&] { (void)h5ser::load<AsFloat, h5ser::convert_dtypes>(dir.file("fits.h5"), report); });
+    CHECK(mixed.code() == h5ser::errc::dtype_mismatch);
+    CHECK(mixed.problems().front().detail.empty());
 }

@@ -31,6 +31,9 @@ struct load_report {
     /// upgraded: "layers[2] (Dense version 1 -> 3)". Objects of their groups the hook read are
     /// used, not unexpected; fields the group lacks are the hook's to fill, not missing.
     std::vector<std::string> upgraded;
+    /// Tensors and attributes stored with another element type, converted to their field's under
+    /// h5ser::convert_dtypes: "layers[0].kernel (float32 -> bfloat16)".
+    std::vector<std::string> converted;
 
     /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
     [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
@@ -47,6 +50,7 @@ inline std::string to_string(const load_report& report) {
     list("unexpected", report.unexpected);
     list("renamed", report.renamed);
     list("upgraded", report.upgraded);
+    list("converted", report.converted);
     return text.empty() ? "complete\n" : text;
 }
 

@@ -18,7 +18,7 @@
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification, memory, trust };
+enum class policy_category { mode, strictness, verification, memory, trust, conversion };
 enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation.hpp).
 enum class isolation {
@@ -102,7 +102,23 @@ struct trusted {
     static constexpr auto isolate = detail::isolation::never;
 };
 
+/// Loading converts tensors and numeric attributes stored with another element type than their
+/// field's: floating-point types among themselves (float64, float32, float16, bfloat16) and integers
+/// among themselves, an integer that does not fit its field being an error naming the field. Each
+/// conversion is listed in the h5ser::load_report (`converted`); tensors stored as their field's
+/// type are read as always (mapped ones stay views). Without it, another element type is an error.
+struct convert_dtypes {
+    static constexpr auto h5ser_policy_category = detail::policy_category::conversion;
+    static constexpr bool convert = true;
+};
+
 namespace detail {
+
+// The default conversion: none, a stored element type must be the field's.
+struct exact_dtypes {
+    static constexpr auto h5ser_policy_category = policy_category::conversion;
+    static constexpr bool convert = false;
+};
 
 // The default trust: every parse by libhdf5 runs in a child process.
 struct isolate_hdf5_parses {
@@ -150,7 +166,8 @@ constexpr bool is_save_policy() {
 template <class P>
 constexpr bool is_mpi_load_policy() {
     return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory) &&
-           policy_category_of<P>() != static_cast<int>(policy_category::trust);
+           policy_category_of<P>() != static_cast<int>(policy_category::trust) &&
+           policy_category_of<P>() != static_cast<int>(policy_category::conversion);
 }
 /// Not an h5ser policy at all: policy_set_of's first check says so.
 template <class P>
@@ -165,25 +182,25 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, a storage "
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
     static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
                   "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
                   "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
                   "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted and h5ser::untrusted are load policies");
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies");
     static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
                   "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
                   "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
+                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
                   "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
                   "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply; MPI ranks cannot parse in "
-                  "a child process, so h5ser::trusted and h5ser::untrusted do not apply; storage policies are "
-                  "for saves");
+                  "a child process, so h5ser::trusted and h5ser::untrusted do not apply; h5ser::convert_dtypes does "
+                  "not apply to sliced reads yet; storage policies are for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
@@ -191,12 +208,14 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
     static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
     static_assert(count<policy_category::trust> <= 1, "h5ser: give at most one of h5ser::trusted and h5ser::untrusted");
+    static_assert(count<policy_category::conversion> <= 1, "h5ser: give h5ser::convert_dtypes once");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
     static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_hdf5_parses, P...>::type::isolate;
+    static constexpr bool convert = pick_policy<policy_category::conversion, exact_dtypes, P...>::type::convert;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 

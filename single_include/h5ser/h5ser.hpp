@@ -1472,7 +1472,7 @@ struct stored {
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification, memory, trust };
+enum class policy_category { mode, strictness, verification, memory, trust, conversion };
 enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation.hpp).
 enum class isolation {
@@ -1556,7 +1556,23 @@ struct trusted {
     static constexpr auto isolate = detail::isolation::never;
 };
 
+/// Loading converts tensors and numeric attributes stored with another element type than their
+/// field's: floating-point types among themselves (float64, float32, float16, bfloat16) and integers
+/// among themselves, an integer that does not fit its field being an error naming the field. Each
+/// conversion is listed in the h5ser::load_report (`converted`); tensors stored as their field's
+/// type are read as always (mapped ones stay views). Without it, another element type is an error.
+struct convert_dtypes {
+    static constexpr auto h5ser_policy_category = detail::policy_category::conversion;
+    static constexpr bool convert = true;
+};
+
 namespace detail {
+
+// The default conversion: none, a stored element type must be the field's.
+struct exact_dtypes {
+    static constexpr auto h5ser_policy_category = policy_category::conversion;
+    static constexpr bool convert = false;
+};
 
 // The default trust: every parse by libhdf5 runs in a child process.
 struct isolate_hdf5_parses {
@@ -1604,7 +1620,8 @@ constexpr bool is_save_policy() {
 template <class P>
 constexpr bool is_mpi_load_policy() {
     return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory) &&
-           policy_category_of<P>() != static_cast<int>(policy_category::trust);
+           policy_category_of<P>() != static_cast<int>(policy_category::trust) &&
+           policy_category_of<P>() != static_cast<int>(policy_category::conversion);
 }
 /// Not an h5ser policy at all: policy_set_of's first check says so.
 template <class P>
@@ -1619,25 +1636,25 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(((policy<P> || storage_policy<P>) && ...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, a storage "
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
     static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
                   "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
                   "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
                   "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted and h5ser::untrusted are load policies");
+                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies");
     static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
                   "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
                   "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
+                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
                   "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
                   "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply; MPI ranks cannot parse in "
-                  "a child process, so h5ser::trusted and h5ser::untrusted do not apply; storage policies are "
-                  "for saves");
+                  "a child process, so h5ser::trusted and h5ser::untrusted do not apply; h5ser::convert_dtypes does "
+                  "not apply to sliced reads yet; storage policies are for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
@@ -1645,12 +1662,14 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(count<policy_category::verification> <= 1, "h5ser: give at most one of h5ser::verify and h5ser::no_verify");
     static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
     static_assert(count<policy_category::trust> <= 1, "h5ser: give at most one of h5ser::trusted and h5ser::untrusted");
+    static_assert(count<policy_category::conversion> <= 1, "h5ser: give h5ser::convert_dtypes once");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
     static constexpr bool verify = pick_policy<policy_category::verification, h5ser::verify, P...>::type::enabled;
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
     static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_hdf5_parses, P...>::type::isolate;
+    static constexpr bool convert = pick_policy<policy_category::conversion, exact_dtypes, P...>::type::convert;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
@@ -5047,6 +5066,60 @@ private:
 
 
 
+// ---- h5ser/detail/dtype_conversion.hpp ---------------------------------------------------------
+// h5ser/detail/dtype_conversion.hpp: the element casts h5ser::convert_dtypes allows on load, in one
+// place: floating-point types among themselves (float64, float32, float16, bfloat16), and integers
+// among themselves as long as every value fits the field's type.
+
+
+
+namespace h5ser::detail {
+
+constexpr bool is_floating_kind(element_kind kind) noexcept {
+    return kind == element_kind::float16 || kind == element_kind::bfloat16 || kind == element_kind::float32 ||
+           kind == element_kind::float64;
+}
+constexpr bool is_integer_kind(element_kind kind) noexcept { return kind != element_kind::bool_ && !is_floating_kind(kind); }
+
+/// May h5ser::convert_dtypes read elements stored as `from` into a field of `to` elements?
+constexpr bool convertible(element_kind from, element_kind to) noexcept {
+    return from != to && ((is_floating_kind(from) && is_floating_kind(to)) || (is_integer_kind(from) && is_integer_kind(to)));
+}
+/// The same, by dtype names (dtype_name()); false for names that are no element type.
+constexpr bool convertible(std::string_view from, std::string_view to) noexcept {
+    const auto f = element_kind_named(from);
+    const auto t = element_kind_named(to);
+    return f && t && convertible(*f, *t);
+}
+
+/// A floating-point element as float (double stays double).
+template <class T>
+auto as_float(T value) noexcept {
+    if constexpr (std::is_same_v<T, double>) return value;
+    else return static_cast<float>(value);
+}
+
+/// Converts `count` elements from `in` to `out` (a convertible pair of types); returns the index of
+/// the first integer that does not fit `To` (nothing written from it on), or `count`.
+template <class To, class From>
+std::size_t convert_elements(const From* in, To* out, std::size_t count) noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+        if constexpr (std::is_integral_v<From> && std::is_integral_v<To>) {
+            if (!std::in_range<To>(in[i])) return i;
+            out[i] = static_cast<To>(in[i]);
+        } else if constexpr (std::is_same_v<To, double>) {
+            out[i] = static_cast<double>(as_float(in[i]));
+        } else if constexpr (std::is_same_v<From, double>) {
+            out[i] = To(static_cast<float>(in[i]));
+        } else {
+            out[i] = To(as_float(in[i]));
+        }
+    }
+    return count;
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/file_tree.hpp ----------------------------------------------------------------
 // h5ser/detail/file_tree.hpp: the tree a load walks (groups, what they hold, attribute values),
 // read from one of two sources:
@@ -5190,6 +5263,9 @@ struct load_report {
     /// upgraded: "layers[2] (Dense version 1 -> 3)". Objects of their groups the hook read are
     /// used, not unexpected; fields the group lacks are the hook's to fill, not missing.
     std::vector<std::string> upgraded;
+    /// Tensors and attributes stored with another element type, converted to their field's under
+    /// h5ser::convert_dtypes: "layers[0].kernel (float32 -> bfloat16)".
+    std::vector<std::string> converted;
 
     /// Nothing missing and nothing unexpected: the struct and the file hold the same fields.
     [[nodiscard]] bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
@@ -5206,6 +5282,7 @@ inline std::string to_string(const load_report& report) {
     list("unexpected", report.unexpected);
     list("renamed", report.renamed);
     list("upgraded", report.upgraded);
+    list("converted", report.converted);
     return text.empty() ? "complete\n" : text;
 }
 
@@ -5277,10 +5354,11 @@ struct old_group_state {
 // The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
 // weights-only load skips at run time what only a full model holds), which halves the code a
 // translation unit that loads must compile.
-template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader>
+template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
 struct load_context {
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
+    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< the file holds exactly what this mode reads: list what the struct lacks
@@ -5291,6 +5369,7 @@ struct load_context {
     problem_list skipped;
     std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
     std::vector<std::string> upgraded;  ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
+    std::vector<std::string> converted;  ///< element types converted (h5ser::convert_dtypes): "w (float32 -> bfloat16)"
     std::vector<pending_upgrade> upgrades;  ///< their hooks, run after the walk (run_upgrades)
     undo_log undo;  ///< what applying the upgraded structs' fields before the hooks overwrote
     commit_list commits;
@@ -5401,6 +5480,9 @@ bool takes_file_shape(const X& target) {
 /// recorded, when there is no such dataset.
 H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
                                                           const manifest* contents, std::string_view name, const where& at);
+
+/// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
+H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
 
 /// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
 template <class Ctx, class X>
@@ -5770,13 +5852,22 @@ struct load_step {
     template <class X>
     void tensor(X& x) {
         if (!present<X>()) return;
+        const auto read = [&](auto& target) {
+            if constexpr (Ctx::convert) {
+                if (read_converted(target)) return;
+            }
+            ctx.reader.read(ctx, parent, name, target, at);
+        };
         if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
-        else if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
-        else load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& staged) { ctx.reader.read(ctx, parent, name, staged, at); });
+        else if constexpr (adapted_tensor<X>) read(x);
+        else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
     }
     template <class X>
     void attribute(X& x) {
         if (!present<X>()) return;
+        if constexpr (Ctx::convert && std::is_arithmetic_v<X> && !std::is_same_v<X, bool>) {
+            if (read_converted_attribute(x)) return;
+        }
         std::optional<X> value;
         if (const manifest_record* r = ctx.tree->attribute(parent, name)) value = decode_attribute<X>(*r, at, ctx.problems);
         else value = read_attribute<X>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
@@ -5819,6 +5910,96 @@ struct load_step {
     }
 
 private:
+    /// h5ser::convert_dtypes: when dataset `name` holds elements of another type that converts to
+    /// X's, reads it as stored (verified as stored), converts it into X's type and stages that;
+    /// true when it did (or recorded why it could not). False: the usual read follows (the same
+    /// type, or one that does not convert, which it reports).
+    template <class X>
+    bool read_converted(X& x) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::string_view dtype = dtype_name<element>();
+        if constexpr (std::is_same_v<element, bool>) return false;  // bool converts from nothing
+        const std::optional<std::string> found = stored_dtype(ctx.problems, *ctx.tree, parent, ctx.contents, name, at);
+        if (!found) return true;
+        if (*found == dtype || !convertible(*found, dtype)) return false;
+        ctx.converted.push_back(at.field + " (" + *found + " -> " + std::string(dtype) + ")");
+        with_element_type(*element_kind_named(*found), [&]<class S>() {
+            if constexpr (std::is_same_v<S, bool>) {
+                return;  // never convertible
+            } else {
+                dynamic_tensor<S> stored;
+                const std::size_t mark = ctx.commits.mark();
+                ctx.reader.read(ctx, parent, name, stored, at);
+                if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded, or no data is read
+                ctx.commits.apply_since(mark);
+                stage_converted(x, stored, *found);
+            }
+        });
+        return true;
+    }
+    /// Stages `stored` (read at `at`, elements `found`) converted into X's element type, for `x`.
+    template <class X, class S>
+    void stage_converted(X& x, const dynamic_tensor<S>& stored, const std::string& found) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::string_view dtype = dtype_name<element>();
+        // The shape must fit as it would without a conversion.
+        const auto current = shape_of(std::as_const(x));
+        const bool unsized = takes_file_shape(x);
+        extent shape;
+        shape.scalar = stored.shape().empty();
+        for (const std::size_t d : stored.shape()) shape.dims.push_back(d);
+        if (!tensor_matches(ctx.problems, dtype, shape, dtype, current.data(), adapter::rank, unsized, at)) return;
+        const std::size_t count = stored.shape().elements();
+        const auto convert_into = [&](element* out) {
+            const std::size_t bad = convert_elements(stored.data(), out, count);
+            if (bad == count) return true;
+            std::string value;
+            if constexpr (std::is_integral_v<S>) value = " " + std::to_string(stored.data()[bad]);
+            ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "values that fit " + std::string(dtype),
+                              found + " value" + value + " at element " + std::to_string(bad),
+                              "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
+            return false;
+        };
+        const auto file_shape = to_shape<adapter::rank>(stored.shape());
+        if (unsized) {
+            if constexpr (resizable_tensor<X>) {
+                X staged{};
+                adapter::resize_for_overwrite(staged, file_shape);
+                if (convert_into(adapter::data(staged))) ctx.commits.move_into(x, std::move(staged));
+                return;
+            }
+        }
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (convert_into(reinterpret_cast<element*>(bytes.data()))) ctx.commits.copy_into(static_cast<void*>(adapter::data(x)), std::move(bytes));
+    }
+    /// h5ser::convert_dtypes for a numeric attribute: read as stored, converted to X; true when it did.
+    template <class X>
+    bool read_converted_attribute(X& x) {
+        constexpr std::string_view dtype = dtype_name<X>();
+        const manifest_record* r = ctx.tree->attribute(parent, name);
+        const std::string found = r ? std::string(r->dtype) : stored_attribute_dtype(ctx.tree->hdf5_group(parent, at), name, at);
+        if (found == dtype || !convertible(found, dtype)) return false;
+        ctx.converted.push_back(at.field + " (" + found + " -> " + std::string(dtype) + ")");
+        with_element_type(*element_kind_named(found), [&]<class S>() {
+            if constexpr (std::is_arithmetic_v<S> && !std::is_same_v<S, bool>) {
+                std::optional<S> value;
+                if (r) value = decode_attribute<S>(*r, at, ctx.problems);
+                else value = read_attribute<S>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
+                if (!value) return;
+                X converted{};
+                if (convert_elements(&*value, &converted, 1) != 1) {
+                    ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "a value that fits " + std::string(dtype),
+                                      found + " value " + std::to_string(*value),
+                                      "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
+                    return;
+                }
+                ctx.commits.move_into(x, std::move(converted));
+            }
+        });
+        return true;
+    }
     /// A run-time-typed tensor takes the element type and the shape of the file's dataset: it is
     /// read as a dynamic_tensor of that type (owning its memory, or a view of the mapped file),
     /// which the adapter's view() then wraps. Nothing reaches `x` before the load commits.
@@ -5934,15 +6115,16 @@ struct load_plan {
     load_request request;
 };
 
-/// The report of a load that skipped `skipped`, read `renamed` under old names and upgraded
-/// `upgraded` structs (load_context).
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded);
+/// The report of a load that skipped `skipped`, read `renamed` under old names, upgraded
+/// `upgraded` structs and converted `converted` element types (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
+                                        std::vector<std::string> converted);
 
-template <bool Lenient, bool Verify, class Model>
+template <bool Lenient, bool Verify, bool Convert, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
                const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
     const std::string& path = file.path();
-    load_context<Lenient, Verify> ctx;
+    load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
     ctx.tree = &tree;
     ctx.file = path;
     ctx.mode = plan.mode;
@@ -5957,7 +6139,8 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
-    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded));
+    if (plan.request.report)
+        *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded), std::move(ctx.converted));
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
@@ -6184,16 +6367,17 @@ namespace h5ser::detail {
 /// What the walk takes of a load's policies: the mode, strictness, verification and memory, with
 /// the trust left out. A load in place and the caller's load of an isolated child's copy share one
 /// instantiation of the walk.
-template <save_mode Mode, bool Lenient, bool Verify, bool Map>
+template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert>
 struct walk_policies {
     static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
     static constexpr bool map = Map;
+    static constexpr bool convert = Convert;
     static constexpr isolation isolate = isolation::never;
 };
 template <class Policies>
-using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
+using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert>;
 
 /// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
 /// as what it skips would go unsaid (false, after the error).
@@ -6268,7 +6452,7 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     }
     load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
     plan.request = request;
-    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
 
@@ -10567,8 +10751,11 @@ H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view f
     const std::string expected = rank == dynamic_rank ? std::string(dtype) + " of any rank"
                                  : unsized            ? std::string(dtype) + " of rank " + std::to_string(rank)
                                                       : shape_text(dtype, current, rank);
+    // A type h5ser::convert_dtypes would convert: say so (with it, only the shape can be wrong here).
+    std::string hint;
+    if (!dtype_ok && convertible(found_dtype, dtype)) hint = "h5ser::convert_dtypes converts " + std::string(found_dtype) + " to " + std::string(dtype);
     problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
-                  "dataset " + std::string(found_dtype) + shape.text(), {}});
+                  "dataset " + std::string(found_dtype) + shape.text(), std::move(hint)});
     return false;
 }
 
@@ -10580,6 +10767,13 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
     const handle dataset = open_child(problems, tree.hdf5_group(parent, at), name, H5I_DATASET, "dataset of any element type", at);
     if (!dataset) return std::nullopt;
     return inspect_dataset(dataset.get(), at).dtype;
+}
+
+H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at) {
+    const std::string key(name);
+    const handle attribute = checked(H5Aopen(object, key.c_str(), H5P_DEFAULT), at, "cannot open the attribute");
+    const handle type = checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
+    return describe_type(type.get());
 }
 
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
@@ -10679,10 +10873,12 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded) {
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
+                                        std::vector<std::string> converted) {
     load_report report;
     report.renamed = std::move(renamed);
     report.upgraded = std::move(upgraded);
+    report.converted = std::move(converted);
     for (const problem& p : skipped.items()) {
         const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
         if (p.code == errc::missing_field) {

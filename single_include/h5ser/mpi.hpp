@@ -864,7 +864,7 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
         lookup.check_all_used(model, path);
     });
     ctx.commits.apply_all();
-    if (report) *report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded));
+    if (report) *report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded), std::move(ctx.converted));
 }
 
 template <class Policies, class Model>

@@ -30,16 +30,17 @@ namespace h5ser::detail {
 /// What the walk takes of a load's policies: the mode, strictness, verification and memory, with
 /// the trust left out. A load in place and the caller's load of an isolated child's copy share one
 /// instantiation of the walk.
-template <save_mode Mode, bool Lenient, bool Verify, bool Map>
+template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert>
 struct walk_policies {
     static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
     static constexpr bool map = Map;
+    static constexpr bool convert = Convert;
     static constexpr isolation isolate = isolation::never;
 };
 template <class Policies>
-using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map>;
+using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert>;
 
 /// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
 /// as what it skips would go unsaid (false, after the error).
@@ -114,7 +115,7 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     }
     load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
     plan.request = request;
-    load_from<Policies::lenient, Policies::verify>(*tree, file, model, plan, progress, contents,
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(*tree, file, model, plan, progress, contents,
                                                    std::move(mapping), contents && !Policies::map ? &file : nullptr);
 }
 

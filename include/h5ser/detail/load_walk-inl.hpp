@@ -31,8 +31,11 @@ H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view f
     const std::string expected = rank == dynamic_rank ? std::string(dtype) + " of any rank"
                                  : unsized            ? std::string(dtype) + " of rank " + std::to_string(rank)
                                                       : shape_text(dtype, current, rank);
+    // A type h5ser::convert_dtypes would convert: say so (with it, only the shape can be wrong here).
+    std::string hint;
+    if (!dtype_ok && convertible(found_dtype, dtype)) hint = "h5ser::convert_dtypes converts " + std::string(found_dtype) + " to " + std::string(dtype);
     problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
-                  "dataset " + std::string(found_dtype) + shape.text(), {}});
+                  "dataset " + std::string(found_dtype) + shape.text(), std::move(hint)});
     return false;
 }
 
@@ -44,6 +47,13 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
     const handle dataset = open_child(problems, tree.hdf5_group(parent, at), name, H5I_DATASET, "dataset of any element type", at);
     if (!dataset) return std::nullopt;
     return inspect_dataset(dataset.get(), at).dtype;
+}
+
+H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at) {
+    const std::string key(name);
+    const handle attribute = checked(H5Aopen(object, key.c_str(), H5P_DEFAULT), at, "cannot open the attribute");
+    const handle type = checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
+    return describe_type(type.get());
 }
 
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
@@ -143,10 +153,12 @@ H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& dige
     }
 }
 
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded) {
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
+                                        std::vector<std::string> converted) {
     load_report report;
     report.renamed = std::move(renamed);
     report.upgraded = std::move(upgraded);
+    report.converted = std::move(converted);
     for (const problem& p : skipped.items()) {
         const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
         if (p.code == errc::missing_field) {

@@ -29,6 +29,7 @@
 #include "h5ser/detail/c_order.hpp"
 #include "h5ser/detail/commit.hpp"
 #include "h5ser/detail/dataset.hpp"
+#include "h5ser/detail/dtype_conversion.hpp"
 #include "h5ser/detail/dynamic_tensor.hpp"
 #include "h5ser/detail/evolution.hpp"
 #include "h5ser/detail/field_kind.hpp"
@@ -111,10 +112,11 @@ struct old_group_state {
 // The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
 // weights-only load skips at run time what only a full model holds), which halves the code a
 // translation unit that loads must compile.
-template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader>
+template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
 struct load_context {
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
+    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;  ///< the file holds exactly what this mode reads: list what the struct lacks
@@ -125,6 +127,7 @@ struct load_context {
     problem_list skipped;
     std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
     std::vector<std::string> upgraded;  ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
+    std::vector<std::string> converted;  ///< element types converted (h5ser::convert_dtypes): "w (float32 -> bfloat16)"
     std::vector<pending_upgrade> upgrades;  ///< their hooks, run after the walk (run_upgrades)
     undo_log undo;  ///< what applying the upgraded structs' fields before the hooks overwrote
     commit_list commits;
@@ -235,6 +238,9 @@ bool takes_file_shape(const X& target) {
 /// recorded, when there is no such dataset.
 H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
                                                           const manifest* contents, std::string_view name, const where& at);
+
+/// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
+H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
 
 /// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
 template <class Ctx, class X>
@@ -604,13 +610,22 @@ struct load_step {
     template <class X>
     void tensor(X& x) {
         if (!present<X>()) return;
+        const auto read = [&](auto& target) {
+            if constexpr (Ctx::convert) {
+                if (read_converted(target)) return;
+            }
+            ctx.reader.read(ctx, parent, name, target, at);
+        };
         if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
-        else if constexpr (adapted_tensor<X>) ctx.reader.read(ctx, parent, name, x, at);
-        else load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& staged) { ctx.reader.read(ctx, parent, name, staged, at); });
+        else if constexpr (adapted_tensor<X>) read(x);
+        else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
     }
     template <class X>
     void attribute(X& x) {
         if (!present<X>()) return;
+        if constexpr (Ctx::convert && std::is_arithmetic_v<X> && !std::is_same_v<X, bool>) {
+            if (read_converted_attribute(x)) return;
+        }
         std::optional<X> value;
         if (const manifest_record* r = ctx.tree->attribute(parent, name)) value = decode_attribute<X>(*r, at, ctx.problems);
         else value = read_attribute<X>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
@@ -653,6 +668,96 @@ struct load_step {
     }
 
 private:
+    /// h5ser::convert_dtypes: when dataset `name` holds elements of another type that converts to
+    /// X's, reads it as stored (verified as stored), converts it into X's type and stages that;
+    /// true when it did (or recorded why it could not). False: the usual read follows (the same
+    /// type, or one that does not convert, which it reports).
+    template <class X>
+    bool read_converted(X& x) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::string_view dtype = dtype_name<element>();
+        if constexpr (std::is_same_v<element, bool>) return false;  // bool converts from nothing
+        const std::optional<std::string> found = stored_dtype(ctx.problems, *ctx.tree, parent, ctx.contents, name, at);
+        if (!found) return true;
+        if (*found == dtype || !convertible(*found, dtype)) return false;
+        ctx.converted.push_back(at.field + " (" + *found + " -> " + std::string(dtype) + ")");
+        with_element_type(*element_kind_named(*found), [&]<class S>() {
+            if constexpr (std::is_same_v<S, bool>) {
+                return;  // never convertible
+            } else {
+                dynamic_tensor<S> stored;
+                const std::size_t mark = ctx.commits.mark();
+                ctx.reader.read(ctx, parent, name, stored, at);
+                if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded, or no data is read
+                ctx.commits.apply_since(mark);
+                stage_converted(x, stored, *found);
+            }
+        });
+        return true;
+    }
+    /// Stages `stored` (read at `at`, elements `found`) converted into X's element type, for `x`.
+    template <class X, class S>
+    void stage_converted(X& x, const dynamic_tensor<S>& stored, const std::string& found) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::string_view dtype = dtype_name<element>();
+        // The shape must fit as it would without a conversion.
+        const auto current = shape_of(std::as_const(x));
+        const bool unsized = takes_file_shape(x);
+        extent shape;
+        shape.scalar = stored.shape().empty();
+        for (const std::size_t d : stored.shape()) shape.dims.push_back(d);
+        if (!tensor_matches(ctx.problems, dtype, shape, dtype, current.data(), adapter::rank, unsized, at)) return;
+        const std::size_t count = stored.shape().elements();
+        const auto convert_into = [&](element* out) {
+            const std::size_t bad = convert_elements(stored.data(), out, count);
+            if (bad == count) return true;
+            std::string value;
+            if constexpr (std::is_integral_v<S>) value = " " + std::to_string(stored.data()[bad]);
+            ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "values that fit " + std::string(dtype),
+                              found + " value" + value + " at element " + std::to_string(bad),
+                              "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
+            return false;
+        };
+        const auto file_shape = to_shape<adapter::rank>(stored.shape());
+        if (unsized) {
+            if constexpr (resizable_tensor<X>) {
+                X staged{};
+                adapter::resize_for_overwrite(staged, file_shape);
+                if (convert_into(adapter::data(staged))) ctx.commits.move_into(x, std::move(staged));
+                return;
+            }
+        }
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (convert_into(reinterpret_cast<element*>(bytes.data()))) ctx.commits.copy_into(static_cast<void*>(adapter::data(x)), std::move(bytes));
+    }
+    /// h5ser::convert_dtypes for a numeric attribute: read as stored, converted to X; true when it did.
+    template <class X>
+    bool read_converted_attribute(X& x) {
+        constexpr std::string_view dtype = dtype_name<X>();
+        const manifest_record* r = ctx.tree->attribute(parent, name);
+        const std::string found = r ? std::string(r->dtype) : stored_attribute_dtype(ctx.tree->hdf5_group(parent, at), name, at);
+        if (found == dtype || !convertible(found, dtype)) return false;
+        ctx.converted.push_back(at.field + " (" + found + " -> " + std::string(dtype) + ")");
+        with_element_type(*element_kind_named(found), [&]<class S>() {
+            if constexpr (std::is_arithmetic_v<S> && !std::is_same_v<S, bool>) {
+                std::optional<S> value;
+                if (r) value = decode_attribute<S>(*r, at, ctx.problems);
+                else value = read_attribute<S>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
+                if (!value) return;
+                X converted{};
+                if (convert_elements(&*value, &converted, 1) != 1) {
+                    ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "a value that fits " + std::string(dtype),
+                                      found + " value " + std::to_string(*value),
+                                      "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
+                    return;
+                }
+                ctx.commits.move_into(x, std::move(converted));
+            }
+        });
+        return true;
+    }
     /// A run-time-typed tensor takes the element type and the shape of the file's dataset: it is
     /// read as a dynamic_tensor of that type (owning its memory, or a view of the mapped file),
     /// which the adapter's view() then wraps. Nothing reaches `x` before the load commits.
@@ -768,15 +873,16 @@ struct load_plan {
     load_request request;
 };
 
-/// The report of a load that skipped `skipped`, read `renamed` under old names and upgraded
-/// `upgraded` structs (load_context).
-H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded);
+/// The report of a load that skipped `skipped`, read `renamed` under old names, upgraded
+/// `upgraded` structs and converted `converted` element types (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
+                                        std::vector<std::string> converted);
 
-template <bool Lenient, bool Verify, class Model>
+template <bool Lenient, bool Verify, bool Convert, class Model>
 void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
                const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
     const std::string& path = file.path();
-    load_context<Lenient, Verify> ctx;
+    load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
     ctx.tree = &tree;
     ctx.file = path;
     ctx.mode = plan.mode;
@@ -791,7 +897,8 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
-    if (plan.request.report) *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded));
+    if (plan.request.report)
+        *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded), std::move(ctx.converted));
     if (progress) progress(ctx.total_bytes, ctx.total_bytes);
 }
 
