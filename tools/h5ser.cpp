@@ -6,6 +6,8 @@
 //     h5ser schema FILE                    the JSON schema of a full-model file
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
 //     h5ser convert IN OUT [--to h5ser|keras] [--preset default|fast|compressed|archival]
+//     h5ser seal FILE [--accept-changes]   what changed since h5ser saved it; seal it again when meant
+//     h5ser check FILE --against REF       what a load of FILE into REF's struct would report
 //
 // Every command takes --json and --trusted. Exit codes: 0 success (or equal), 1 a failed check (or
 // different, or an error reading a file), 2 a usage error. Errors are one line on stderr.
@@ -18,11 +20,13 @@
 #include <string>
 
 #include "audit.hpp"
+#include "check.hpp"
 #include "convert.hpp"
 #include "diff.hpp"
 #include "isolate.hpp"
 #include "ls.hpp"
 #include "schema.hpp"
+#include "seal.hpp"
 #include "verify.hpp"
 
 namespace {
@@ -59,8 +63,19 @@ int main(int argc, char** argv) {
     convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
         ->check(CLI::IsMember({"h5ser", "keras"}));
     convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));  // compact: compressed's former name
+    auto* seal = app.add_subcommand("seal", "Name every tensor that changed since h5ser sealed FILE (edited by another program); with "
+                                            "--accept-changes, seal the file again as it is now; exit 0 sealed, 1 changed");
+    seal->add_option("FILE", file, "h5ser file")->required();
+    bool accept_changes = false;
+    seal->add_flag("--accept-changes", accept_changes, "replace FILE atomically with a sealed copy of it as it is now: new checksums and fingerprint");
+    seal->add_option("--preset", preset, "storage of the sealed copy's tensors (default: as h5ser::save stores them)")
+        ->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));
+    auto* check = app.add_subcommand("check", "What h5ser::load would report loading FILE into the struct REFERENCE was saved from "
+                                              "(missing, unexpected, mismatch, versions), from metadata alone; exit 0 complete, 1 differences");
+    check->add_option("FILE", file, "the file to load")->required();
+    check->add_option("--against", other, "a full-model h5ser file saved from the struct, or its schema as JSON (h5ser schema)")->required();
     bool trusted = false;
-    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert}) {
+    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert, seal, check}) {
         sub->add_flag("--json", as_json, "machine-readable output (JSON)");
         sub->add_flag("--trusted", trusted, "parse files h5ser did not seal in this process (by default, in a child process that a "
                                             "damaged file cannot crash or hang the tool through)");
@@ -82,8 +97,14 @@ int main(int argc, char** argv) {
             if (*schema_cmd) return h5ser_cli::schema(file);
             if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
             if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
+            if (*seal) return h5ser_cli::seal(file, accept_changes, preset, as_json);
+            if (*check) return h5ser_cli::check(file, other, as_json);
         } catch (const h5ser::error& e) {
             std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
+            // A seal that does not match: a file edited by another program, which `h5ser seal` examines.
+            if (e.code() == h5ser::errc::checksum_mismatch && !*seal)
+                std::fprintf(stderr, "h5ser: h5ser seal %s names the tensors that changed since h5ser saved it, and seals it again when "
+                                     "the changes are meant (--accept-changes)\n", e.file().c_str());
             return 1;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "h5ser: %s\n", first_line(e.what()).c_str());
@@ -92,7 +113,7 @@ int main(int argc, char** argv) {
         return 2;
     };
     std::vector<std::string> inputs{file};
-    if (*diff) inputs.push_back(other);
+    if (*diff || *check) inputs.push_back(other);
     try {
         return h5ser_cli::run_command(inputs, trusted, command);
     } catch (const std::exception& e) {  // the child crashed or hung

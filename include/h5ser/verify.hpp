@@ -68,6 +68,19 @@ struct verify_report {
 /// checked so far.
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress = {});
 
+namespace detail {
+class manifest;
+
+/// verify_file's check of the datasets, for a file whose seal it does not look at (`h5ser seal`
+/// checks a file whose seal no longer matches against the manifest that keeps what was saved):
+/// reads every dataset of `path` in creation order into `report.datasets`, against the checksums
+/// of `contents` (or, without it, the datasets' checksum attributes), and sets the fingerprints.
+/// Returns the paths of the datasets, in that order. HDF5 parses the file: call it in a child
+/// process when the file may be damaged.
+H5SER_CORE_INLINE std::vector<std::string> check_datasets(verify_report& report, const std::string& path, const manifest* contents,
+                                                          const progress_callback& progress = {});
+}  // namespace detail
+
 }  // namespace h5ser
 
 #if H5SER_CORE_DEFINITIONS

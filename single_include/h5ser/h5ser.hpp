@@ -3272,6 +3272,11 @@ H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file);
 /// error.
 H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path);
 
+/// The manifest a sealed file was saved with, read from its userblock whatever changed since (the
+/// file's size, its HDF5 metadata, its data), as long as the seal's own checksum and the
+/// manifest's hold: what `h5ser seal` compares an edited file with. Nothing when there is none.
+H5SER_CORE_INLINE std::optional<manifest> read_saved_manifest(const std::string& path);
+
 /// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata` (see check_seal).
 H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata);
 
@@ -6296,8 +6301,9 @@ public:
     void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
 
     /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
-    /// but the format version, which is this library's.
-    void copy_root_attributes(hid_t source, save_mode mode, const where& at);
+    /// but the format version, which is this library's, and (`new_fingerprint`) the fingerprint,
+    /// which is then the tensors' written.
+    void copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint = false);
     /// The root attributes of a weights-only file.
     void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
     /// Records `fingerprint` in the manifest instead of the one of the tensors written.
@@ -6326,6 +6332,9 @@ struct tree_copy_options {
     /// datasets of strings) instead of refusing them: for a copy of what a load already read.
     bool skip_foreign_objects = false;
     bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
+    /// The copy's root `fingerprint` attribute is the one of the tensors as copied, not the
+    /// source's: a file sealed again after an accepted edit (`h5ser seal --accept-changes`).
+    bool new_fingerprint = false;
     /// When given, the fingerprint of the tensors copied must be this (the source's record of what
     /// was saved), or the copy is abandoned before it replaces `out` (errc::checksum_mismatch).
     std::optional<std::string> expected_fingerprint;
@@ -7293,6 +7302,19 @@ struct verify_report {
 /// docs/integrity.md); everything else is reported. `progress` (optional) is told the stored bytes
 /// checked so far.
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress = {});
+
+namespace detail {
+class manifest;
+
+/// verify_file's check of the datasets, for a file whose seal it does not look at (`h5ser seal`
+/// checks a file whose seal no longer matches against the manifest that keeps what was saved):
+/// reads every dataset of `path` in creation order into `report.datasets`, against the checksums
+/// of `contents` (or, without it, the datasets' checksum attributes), and sets the fingerprints.
+/// Returns the paths of the datasets, in that order. HDF5 parses the file: call it in a child
+/// process when the file may be damaged.
+H5SER_CORE_INLINE std::vector<std::string> check_datasets(verify_report& report, const std::string& path, const manifest* contents,
+                                                          const progress_callback& progress = {});
+}  // namespace detail
 
 }  // namespace h5ser
 
@@ -9032,6 +9054,28 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
 }
 
 }  // namespace seal_detail
+
+H5SER_CORE_INLINE std::optional<manifest> read_saved_manifest(const std::string& path) {
+    try {
+        const opened_file file = opened_file::open(path);
+        const std::uint64_t size = file.size();
+        std::array<unsigned char, seal_header_size> header{};
+        if (size < 512 || !read_exact(file.fd(), header.data(), header.size(), 0) || !seal_detail::starts_with_magic(header.data()))
+            return std::nullopt;
+        const std::uint64_t userblock = load_u64(&header[16]);
+        const std::uint64_t count = load_u64(&header[32]);
+        if (userblock < 512 || userblock > size || count > (userblock - seal_header_size) / 16) return std::nullopt;
+        std::vector<unsigned char> seal(seal_header_size + 16 * count);
+        if (!read_exact(file.fd(), seal.data(), seal.size(), 0) || seal_checksum(seal) != load_u64(&seal[48])) return std::nullopt;
+        const std::uint64_t manifest_size = load_u64(&header[56]);
+        if (manifest_size == 0 || manifest_size > userblock - seal.size()) return std::nullopt;
+        std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
+        if (!read_exact(file.fd(), bytes.data(), bytes.size(), seal.size())) return std::nullopt;
+        return std::optional<manifest>(std::in_place, std::move(bytes), size, userblock, path);  // checks its own checksum
+    } catch (const error&) {
+        return std::nullopt;
+    }
+}
 
 H5SER_CORE_INLINE bool has_seal(const std::string& path) {
     try {
@@ -11146,13 +11190,14 @@ H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const 
     }
 }
 
-H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at) {
+H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint) {
     for (const auto& name : list_members(source, false, at).attributes) {
-        if (name == format::version_attribute) continue;
+        if (name == format::version_attribute || (new_fingerprint && name == format::fingerprint_attribute)) continue;
         copy_attribute(source, file_.root(), name, at);
         if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
     }
     write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+    if (new_fingerprint) write_attribute(file_.root(), format::fingerprint_attribute, file_.fingerprint(), at, file_.plists().attributes());
     file_.set_mode(mode);
 }
 
@@ -11306,7 +11351,7 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
             w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
         }
     }
-    w.copy_root_attributes(root.get(), header.mode, root_at);
+    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint);
     if (options.carry_checksums) {
         if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
             w.carry_fingerprint(*fingerprint);
@@ -11699,29 +11744,37 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     }
     // A broken seal means HDF5 must not parse the file: it may crash on corrupted metadata.
     if (broken) return report;
-    file = detail::open_for_reading(path, false);
-    const detail::where at{path, {}, "/"};
-    detail::handle root = detail::open_root(file.get(), path);
-    report.stored_fingerprint = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at).value_or("");
-    report.written_by_h5ser = report.seal_ok || H5Aexists(root.get(), detail::format::version_attribute) > 0;
-    detail::verify_walk walk{file.get(), path, report, contents ? &*contents : nullptr, {}, {}};
+    const std::size_t datasets = detail::check_datasets(report, path, contents ? &*contents : nullptr, progress).size();
+    if (contents) {  // the manifest must describe the same file as the root attributes
+        std::size_t listed = 0;
+        for (const auto& r : contents->records()) listed += r.kind == detail::record_kind::dataset;
+        if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != datasets) {
+            report.seal_ok = false;
+            report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
+                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(datasets) +
+                          " and says " + report.stored_fingerprint;
+        }
+    }
+    return report;
+}
+
+H5SER_CORE_INLINE std::vector<std::string> detail::check_datasets(verify_report& report, const std::string& path, const manifest* contents,
+                                                                  const progress_callback& progress) {
+    const handle file = open_for_reading(path, false);
+    const where at{path, {}, "/"};
+    const handle root = open_root(file.get(), path);
+    report.stored_fingerprint = read_string_attribute(root.get(), format::fingerprint_attribute, at).value_or("");
+    report.written_by_h5ser = report.seal_ok || H5Aexists(root.get(), format::version_attribute) > 0;
+    verify_walk walk{file.get(), path, report, contents, {}, {}};
     walk.collect(root.get(), "/", 0);
     std::uint64_t total = 0, done = 0;
     for (const auto& d : walk.datasets) total += d.second;
     for (const auto& d : walk.datasets) walk.check(d.first, done, total, progress);
     if (progress && (walk.datasets.empty() || done < total)) progress(total, total);
     report.computed_fingerprint = walk.fingerprint.hex();
-    if (contents) {  // the manifest must describe the same file as the root attributes
-        std::size_t listed = 0;
-        for (const auto& r : contents->records()) listed += r.kind == detail::record_kind::dataset;
-        if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != walk.datasets.size()) {
-            report.seal_ok = false;
-            report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
-                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(walk.datasets.size()) +
-                          " and says " + report.stored_fingerprint;
-        }
-    }
-    return report;
+    std::vector<std::string> paths;
+    for (const auto& d : walk.datasets) paths.push_back(d.first);
+    return paths;
 }
 
 }  // namespace h5ser

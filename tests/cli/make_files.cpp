@@ -3,6 +3,8 @@
 //   model_changed.h5  the same with one weight changed by 1e-3
 //   weights.h5        weights only
 //   leaky.h5          a model that also saved its training set (and a huge "notes" attribute)
+//   model_v1.h5, model_v2.h5  one model at two versions of its layer struct (float64 kernels, then
+//                     float32, a hyperparameter renamed): what `h5ser check` says of the older
 //     cli_make_files OUTDIR
 //     cli_make_files --load-converted FILE   loads `h5ser convert k2.3.1_mlp_sparse_xent.h5` output into a struct
 //     cli_make_files --load-model A B        loads both as Model (strict, verified) and compares them
@@ -46,7 +48,34 @@ struct LeakyModel {
     std::string notes;
 };
 
+// One model at two versions: version 2 of the layer keeps float32 kernels of another width and
+// calls `units` `width`.
+namespace v1 {
+struct Layer {
+    h5ser::tensor<double, 2> kernel;
+    int units = 4;
+};
+struct Model {
+    std::vector<Layer> layers;
+};
+}  // namespace v1
+namespace v2 {
+struct Layer {
+    h5ser::tensor<float, 2> kernel;
+    int width = 4;
+};
+struct Model {
+    std::vector<Layer> layers;
+};
+}  // namespace v2
 }  // namespace cli_files
+
+template <>
+struct h5ser::evolution<cli_files::v2::Layer> {
+    static constexpr int version = 2;
+};
+
+
 
 using namespace cli_files;
 
@@ -93,5 +122,9 @@ int main(int argc, char** argv) {
     LeakyModel leaky{{filled(784, 10, 0.1f), h5ser::tensor<float, 1>({10}), 10, "softmax"}, filled(1000, 784, 1.0f), std::string(100000, 'n')};
     for (std::size_t i = 0; i < 10; ++i) leaky.classifier.bias(i) = 0.0f;
     h5ser::save(leaky, dir + "/leaky.h5");
+    v1::Model old_model{{{h5ser::tensor<double, 2>({2, 3}), 3}, {h5ser::tensor<double, 2>({3, 3}), 3}}};
+    h5ser::save(old_model, dir + "/model_v1.h5");
+    v2::Model new_model{{{h5ser::tensor<float, 2>({2, 4}), 4}, {h5ser::tensor<float, 2>({4, 4}), 4}}};
+    h5ser::save(new_model, dir + "/model_v2.h5");
     return 0;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden-output tests of the h5ser command-line tool (ls, verify, diff, schema, audit).
+"""Golden-output tests of the h5ser command-line tool (ls, verify, diff, schema, audit, convert, seal, check).
 
 Runs each command on files the tests create (cli_make_files) and, when present, on the real Keras
 files, and compares stdout and the exit code with tests/cli/golden/<case>.txt. Paths are replaced by
@@ -28,6 +28,15 @@ def flip_data_byte(src, dst, dataset, offset_in_data):
     data = bytearray(pathlib.Path(src).read_bytes())
     data[start + offset_in_data] ^= 0x10
     pathlib.Path(dst).write_bytes(bytes(data))
+
+
+def edit_with_h5py(src, dst):
+    """Copies src to dst and changes one weight with h5py, as a user fixing a checkpoint would, and
+    notes it in an attribute (which changes the HDF5 metadata the seal covers)."""
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f["encoder/kernel"][0, 0] = 42.0
+        f["encoder"].attrs["note"] = "kernel[0, 0] fixed by hand"
 
 
 def write_h5py_leaky(path):
@@ -73,6 +82,9 @@ def main():
         subprocess.run([make_files, tmp], check=True)
         flip_data_byte(f"{tmp}/model.h5", f"{tmp}/flipped.h5", "encoder/kernel", 4 * 100 + 2)
         write_h5py_leaky(f"{tmp}/h5py_leaky.h5")
+        edit_with_h5py(f"{tmp}/model.h5", f"{tmp}/edited.h5")
+        schema = subprocess.run([h5ser, "schema", f"{tmp}/model.h5"], capture_output=True, text=True, check=True).stdout
+        pathlib.Path(f"{tmp}/schema.json").write_text(schema)
         # A format-1 file written by h5ser 0.1.0 (test data): every command reads it, convert makes it format 2.
         shutil.copy(pathlib.Path(__file__).resolve().parent.parent / "data" / "format1" / "full_model.h5", f"{tmp}/format1.h5")
         sealed_crasher = False
@@ -98,6 +110,23 @@ def main():
             ("diff_full_vs_weights_only", ["diff", "model.h5", "weights.h5"]),
             ("schema", ["schema", "model.h5"]),
             ("schema_weights_only", ["schema", "weights.h5"]),
+            # A file edited with h5py: diff points to `h5ser seal`, which names the tensor that
+            # changed, and seals the file again when asked; verify and diff then read it.
+            ("seal_intact", ["seal", "model.h5"]),
+            ("seal_flipped_byte", ["seal", "flipped.h5"]),
+            ("diff_edited_points_to_seal", ["diff", "model.h5", "edited.h5"]),
+            ("seal_edited", ["seal", "edited.h5"]),
+            ("seal_edited_json", ["seal", "edited.h5", "--json"]),
+            ("seal_edited_accept_changes", ["seal", "edited.h5", "--accept-changes"]),
+            ("verify_resealed", ["verify", "edited.h5"]),
+            ("diff_resealed", ["diff", "model.h5", "edited.h5"]),
+            # What a load of one file into the struct another was saved from would report.
+            ("check_same_struct", ["check", "model.h5", "--against", "model.h5"]),
+            ("check_weights_only", ["check", "weights.h5", "--against", "model.h5"]),
+            ("check_other_struct", ["check", "leaky.h5", "--against", "model.h5"]),
+            ("check_older_version", ["check", "model_v1.h5", "--against", "model_v2.h5"]),
+            ("check_newer_version", ["check", "model_v2.h5", "--against", "model_v1.h5"]),
+            ("check_against_schema_json", ["check", "leaky.h5", "--against", "schema.json", "--json"]),
             ("audit_clean", ["audit", "model.h5"]),
             ("audit_training_set", ["audit", "leaky.h5"]),
             ("audit_training_set_json", ["audit", "leaky.h5", "--json"]),

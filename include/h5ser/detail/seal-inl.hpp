@@ -154,6 +154,28 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
 
 }  // namespace seal_detail
 
+H5SER_CORE_INLINE std::optional<manifest> read_saved_manifest(const std::string& path) {
+    try {
+        const opened_file file = opened_file::open(path);
+        const std::uint64_t size = file.size();
+        std::array<unsigned char, seal_header_size> header{};
+        if (size < 512 || !read_exact(file.fd(), header.data(), header.size(), 0) || !seal_detail::starts_with_magic(header.data()))
+            return std::nullopt;
+        const std::uint64_t userblock = load_u64(&header[16]);
+        const std::uint64_t count = load_u64(&header[32]);
+        if (userblock < 512 || userblock > size || count > (userblock - seal_header_size) / 16) return std::nullopt;
+        std::vector<unsigned char> seal(seal_header_size + 16 * count);
+        if (!read_exact(file.fd(), seal.data(), seal.size(), 0) || seal_checksum(seal) != load_u64(&seal[48])) return std::nullopt;
+        const std::uint64_t manifest_size = load_u64(&header[56]);
+        if (manifest_size == 0 || manifest_size > userblock - seal.size()) return std::nullopt;
+        std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
+        if (!read_exact(file.fd(), bytes.data(), bytes.size(), seal.size())) return std::nullopt;
+        return std::optional<manifest>(std::in_place, std::move(bytes), size, userblock, path);  // checks its own checksum
+    } catch (const error&) {
+        return std::nullopt;
+    }
+}
+
 H5SER_CORE_INLINE bool has_seal(const std::string& path) {
     try {
         const opened_file file = opened_file::open(path);

@@ -108,6 +108,11 @@ H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file);
 /// error.
 H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path);
 
+/// The manifest a sealed file was saved with, read from its userblock whatever changed since (the
+/// file's size, its HDF5 metadata, its data), as long as the seal's own checksum and the
+/// manifest's hold: what `h5ser seal` compares an edited file with. Nothing when there is none.
+H5SER_CORE_INLINE std::optional<manifest> read_saved_manifest(const std::string& path);
+
 /// verify_seal, with the hash over the HDF5 metadata only when `hash_metadata` (see check_seal).
 H5SER_CORE_INLINE std::optional<manifest> read_seal(const std::string& path, bool hash_metadata);
 

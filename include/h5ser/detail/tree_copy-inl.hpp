@@ -89,13 +89,14 @@ H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const 
     }
 }
 
-H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at) {
+H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint) {
     for (const auto& name : list_members(source, false, at).attributes) {
-        if (name == format::version_attribute) continue;
+        if (name == format::version_attribute || (new_fingerprint && name == format::fingerprint_attribute)) continue;
         copy_attribute(source, file_.root(), name, at);
         if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
     }
     write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+    if (new_fingerprint) write_attribute(file_.root(), format::fingerprint_attribute, file_.fingerprint(), at, file_.plists().attributes());
     file_.set_mode(mode);
 }
 
@@ -249,7 +250,7 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
             w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
         }
     }
-    w.copy_root_attributes(root.get(), header.mode, root_at);
+    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint);
     if (options.carry_checksums) {
         if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
             w.carry_fingerprint(*fingerprint);

@@ -66,8 +66,9 @@ public:
     void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
 
     /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
-    /// but the format version, which is this library's.
-    void copy_root_attributes(hid_t source, save_mode mode, const where& at);
+    /// but the format version, which is this library's, and (`new_fingerprint`) the fingerprint,
+    /// which is then the tensors' written.
+    void copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint = false);
     /// The root attributes of a weights-only file.
     void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
     /// Records `fingerprint` in the manifest instead of the one of the tensors written.
@@ -96,6 +97,9 @@ struct tree_copy_options {
     /// datasets of strings) instead of refusing them: for a copy of what a load already read.
     bool skip_foreign_objects = false;
     bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
+    /// The copy's root `fingerprint` attribute is the one of the tensors as copied, not the
+    /// source's: a file sealed again after an accepted edit (`h5ser seal --accept-changes`).
+    bool new_fingerprint = false;
     /// When given, the fingerprint of the tensors copied must be this (the source's record of what
     /// was saved), or the copy is abandoned before it replaces `out` (errc::checksum_mismatch).
     std::optional<std::string> expected_fingerprint;

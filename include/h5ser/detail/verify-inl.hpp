@@ -109,29 +109,37 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
     }
     // A broken seal means HDF5 must not parse the file: it may crash on corrupted metadata.
     if (broken) return report;
-    file = detail::open_for_reading(path, false);
-    const detail::where at{path, {}, "/"};
-    detail::handle root = detail::open_root(file.get(), path);
-    report.stored_fingerprint = detail::read_string_attribute(root.get(), detail::format::fingerprint_attribute, at).value_or("");
-    report.written_by_h5ser = report.seal_ok || H5Aexists(root.get(), detail::format::version_attribute) > 0;
-    detail::verify_walk walk{file.get(), path, report, contents ? &*contents : nullptr, {}, {}};
+    const std::size_t datasets = detail::check_datasets(report, path, contents ? &*contents : nullptr, progress).size();
+    if (contents) {  // the manifest must describe the same file as the root attributes
+        std::size_t listed = 0;
+        for (const auto& r : contents->records()) listed += r.kind == detail::record_kind::dataset;
+        if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != datasets) {
+            report.seal_ok = false;
+            report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
+                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(datasets) +
+                          " and says " + report.stored_fingerprint;
+        }
+    }
+    return report;
+}
+
+H5SER_CORE_INLINE std::vector<std::string> detail::check_datasets(verify_report& report, const std::string& path, const manifest* contents,
+                                                                  const progress_callback& progress) {
+    const handle file = open_for_reading(path, false);
+    const where at{path, {}, "/"};
+    const handle root = open_root(file.get(), path);
+    report.stored_fingerprint = read_string_attribute(root.get(), format::fingerprint_attribute, at).value_or("");
+    report.written_by_h5ser = report.seal_ok || H5Aexists(root.get(), format::version_attribute) > 0;
+    verify_walk walk{file.get(), path, report, contents, {}, {}};
     walk.collect(root.get(), "/", 0);
     std::uint64_t total = 0, done = 0;
     for (const auto& d : walk.datasets) total += d.second;
     for (const auto& d : walk.datasets) walk.check(d.first, done, total, progress);
     if (progress && (walk.datasets.empty() || done < total)) progress(total, total);
     report.computed_fingerprint = walk.fingerprint.hex();
-    if (contents) {  // the manifest must describe the same file as the root attributes
-        std::size_t listed = 0;
-        for (const auto& r : contents->records()) listed += r.kind == detail::record_kind::dataset;
-        if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != walk.datasets.size()) {
-            report.seal_ok = false;
-            report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
-                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(walk.datasets.size()) +
-                          " and says " + report.stored_fingerprint;
-        }
-    }
-    return report;
+    std::vector<std::string> paths;
+    for (const auto& d : walk.datasets) paths.push_back(d.first);
+    return paths;
 }
 
 }  // namespace h5ser
