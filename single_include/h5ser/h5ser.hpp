@@ -5340,7 +5340,10 @@ struct pending_upgrade {
     std::string_view type_name;  ///< the struct's (static storage)
     /// The group's objects no field read: unexpected unless the hook reads them.
     problem_list unexpected;
-    std::function<void(const old_group&)> run;  ///< calls h5ser::evolution<T>::upgrade on the copy
+    /// Calls h5ser::evolution<T>::upgrade on the copy, `copy` (a T), with the file's version. A
+    /// plain function pointer: <functional> would cost every translation unit that loads.
+    void (*run)(const old_group& old, void* copy, int file_version) = nullptr;
+    void* copy = nullptr;
 };
 
 /// What an h5ser::old_group views, and what its hook read through it.
@@ -5740,7 +5743,8 @@ void load_upgraded(Ctx& ctx, const tree_group& group, T& target, const where& at
     upgrade.at = at;
     upgrade.file_version = file_version;
     upgrade.type_name = type_name<T>();
-    upgrade.run = [&copy, file_version](const old_group& old) { evolution<T>::upgrade(old, copy, file_version); };
+    upgrade.copy = &copy;
+    upgrade.run = [](const old_group& old, void* c, int v) { evolution<T>::upgrade(old, *static_cast<T*>(c), v); };
     ctx.upgrades.push_back(std::move(upgrade));
 }
 
@@ -8541,13 +8545,16 @@ H5SER_CORE_INLINE std::string digest_list::hex() const {
 }
 
 H5SER_CORE_INLINE std::string digest_list::hex_in_order(const std::vector<std::string>& paths) const {
-    std::unordered_map<std::string_view, std::size_t> rank;
-    for (std::size_t i = 0; i < paths.size(); ++i) rank.emplace(paths[i], i);
+    // (path, its place in the save order), sorted by path for lookups.
+    std::vector<std::pair<std::string_view, std::size_t>> rank;
+    for (std::size_t i = 0; i < paths.size(); ++i) rank.emplace_back(paths[i], i);
+    std::sort(rank.begin(), rank.end());
     std::vector<const entry*> ordered;
     for (const auto& e : entries_) ordered.push_back(&e);
     const auto position = [&](const entry* e) {
-        const auto it = rank.find(e->path);
-        return it == rank.end() ? paths.size() : it->second;
+        const std::string_view path = e->path;
+        const auto it = std::lower_bound(rank.begin(), rank.end(), path, [](const auto& r, std::string_view p) { return r.first < p; });
+        return it != rank.end() && it->first == path ? it->second : paths.size();
     };
     std::stable_sort(ordered.begin(), ordered.end(), [&](const entry* a, const entry* b) { return position(a) < position(b); });
     fingerprint_builder builder;
@@ -11084,7 +11091,7 @@ H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, cons
         const old_group old(state);
         const std::string hook = "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
         try {
-            u.run(old);
+            u.run(old, u.copy, u.file_version);
         } catch (const error& e) {
             for (const problem& p : e.problems()) problems.add(p);
             problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw the error above"});

@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "h5ser/detail/hash.hpp"
 
@@ -167,13 +166,16 @@ H5SER_CORE_INLINE std::string digest_list::hex() const {
 }
 
 H5SER_CORE_INLINE std::string digest_list::hex_in_order(const std::vector<std::string>& paths) const {
-    std::unordered_map<std::string_view, std::size_t> rank;
-    for (std::size_t i = 0; i < paths.size(); ++i) rank.emplace(paths[i], i);
+    // (path, its place in the save order), sorted by path for lookups.
+    std::vector<std::pair<std::string_view, std::size_t>> rank;
+    for (std::size_t i = 0; i < paths.size(); ++i) rank.emplace_back(paths[i], i);
+    std::sort(rank.begin(), rank.end());
     std::vector<const entry*> ordered;
     for (const auto& e : entries_) ordered.push_back(&e);
     const auto position = [&](const entry* e) {
-        const auto it = rank.find(e->path);
-        return it == rank.end() ? paths.size() : it->second;
+        const std::string_view path = e->path;
+        const auto it = std::lower_bound(rank.begin(), rank.end(), path, [](const auto& r, std::string_view p) { return r.first < p; });
+        return it != rank.end() && it->first == path ? it->second : paths.size();
     };
     std::stable_sort(ordered.begin(), ordered.end(), [&](const entry* a, const entry* b) { return position(a) < position(b); });
     fingerprint_builder builder;

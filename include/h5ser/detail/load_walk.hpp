@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,7 +92,10 @@ struct pending_upgrade {
     std::string_view type_name;  ///< the struct's (static storage)
     /// The group's objects no field read: unexpected unless the hook reads them.
     problem_list unexpected;
-    std::function<void(const old_group&)> run;  ///< calls h5ser::evolution<T>::upgrade on the copy
+    /// Calls h5ser::evolution<T>::upgrade on the copy, `copy` (a T), with the file's version. A
+    /// plain function pointer: <functional> would cost every translation unit that loads.
+    void (*run)(const old_group& old, void* copy, int file_version) = nullptr;
+    void* copy = nullptr;
 };
 
 /// What an h5ser::old_group views, and what its hook read through it.
@@ -493,7 +495,8 @@ void load_upgraded(Ctx& ctx, const tree_group& group, T& target, const where& at
     upgrade.at = at;
     upgrade.file_version = file_version;
     upgrade.type_name = type_name<T>();
-    upgrade.run = [&copy, file_version](const old_group& old) { evolution<T>::upgrade(old, copy, file_version); };
+    upgrade.copy = &copy;
+    upgrade.run = [](const old_group& old, void* c, int v) { evolution<T>::upgrade(old, *static_cast<T*>(c), v); };
     ctx.upgrades.push_back(std::move(upgrade));
 }
 

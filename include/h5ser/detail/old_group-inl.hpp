@@ -95,7 +95,7 @@ H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, cons
         const old_group old(state);
         const std::string hook = "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
         try {
-            u.run(old);
+            u.run(old, u.copy, u.file_version);
         } catch (const error& e) {
             for (const problem& p : e.problems()) problems.add(p);
             problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw the error above"});
