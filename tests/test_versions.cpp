@@ -344,7 +344,7 @@ TEST_CASE("versions: a file of a newer version than the code knows is an error n
           h5ser::errc::newer_version);
 }
 
-TEST_CASE("versions: a hook that throws fails the load with its message and field path; the model is unchanged") {
+TEST_CASE("versions: a hook that throws fails the load with its message and field path, the model unchanged") {
     test::scratch_dir dir;
     h5ser::save(net_v2(), dir.file("v2.h5"));
     Net model;
@@ -477,7 +477,7 @@ Stored32 stored32() {
 
 }  // namespace
 
-TEST_CASE("convert_dtypes: tensors and attributes of other element types are converted, each listed; without it, errors that say so") {
+TEST_CASE("convert_dtypes: tensors and attributes of other element types are converted and each listed, and without it errors say so") {
     test::scratch_dir dir;
     const Stored32 saved = stored32();
     h5ser::save(saved, dir.file("m.h5"));
@@ -529,7 +529,7 @@ TEST_CASE("convert_dtypes: tensors and attributes of other element types are con
     CHECK(e.problems().front().detail == "h5ser::convert_dtypes converts float32 to bfloat16");
 }
 
-TEST_CASE("convert_dtypes: an integer that does not fit its field is an error naming the field; floats and ints never mix") {
+TEST_CASE("convert_dtypes: an integer that does not fit its field is an error naming the field, and floats and ints never mix") {
     struct Wide {
         h5ser::tensor<std::int64_t, 1> ids;
         std::uint16_t port = 0;
