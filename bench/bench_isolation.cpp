@@ -1,4 +1,4 @@
-// What parsing a file in a child process costs (h5ser/detail/isolation.hpp): the Keras loaders on
+// What parsing a file in a child process costs (h5ser/detail/isolation/isolation.hpp): the Keras loaders on
 // the shared Keras fixtures, and h5ser::load of an unsealed h5ser file of growing size, each with
 // isolation (the default for files h5ser did not seal) against h5ser::trusted (this process), in
 // interleaved rounds. Prints medians, ranges and the ratio isolated / in-process.

@@ -144,7 +144,7 @@ inline std::uint64_t status_bytes(const std::string& field) {
     return 0;
 }
 
-/// Removes h5ser's seal (see include/h5ser/detail/seal.hpp), so the file looks written by another
+/// Removes h5ser's seal (see include/h5ser/detail/format/seal.hpp), so the file looks written by another
 /// program: loads then skip the seal check and reach the checks behind it.
 inline void unseal(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "r+b");

@@ -69,7 +69,7 @@ TEST_CASE("a checkpoint whose seal does not hold lists without a metric: HDF5 ne
     checkpoints.save(at_step(2), 2, 0.25);
     {
         std::fstream f(dir.file("run/ckpt-000001.h5"), std::ios::binary | std::ios::in | std::ios::out);
-        f.seekp(40);  // the seal's hash of the HDF5 metadata (include/h5ser/detail/seal.hpp)
+        f.seekp(40);  // the seal's hash of the HDF5 metadata (include/h5ser/detail/format/seal.hpp)
         f.put('\x5a');
     }
     const auto all = checkpoints.list();

@@ -418,7 +418,7 @@ TEST_CASE("Keras's JSON: Python's NaN/Infinity tokens, escapes and surrogate pai
     CHECK(a->items[4].number == -std::numeric_limits<double>::infinity());
     CHECK(v.string_at("s") == "x\"\xC3\xA9\xF0\x9F\x98\x80");
     CHECK(v.find("t")->boolean);
-    CHECK(v.find("n")->kind == h5ser::keras::detail::json_value::type::null);
+    CHECK(v.find("n")->kind == h5ser::detail::json_value::type::null);
     CHECK_THROWS_WITH_AS(parse_json("{\"a\": [1, 2}"), "invalid JSON at byte 11: expected ',' or ']'", std::runtime_error);
     CHECK_THROWS_AS(parse_json(std::string(100000, '[')), std::runtime_error);  // no stack overflow
     CHECK_THROWS_AS(parse_json("\"unterminated"), std::runtime_error);

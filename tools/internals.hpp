@@ -57,8 +57,8 @@ using h5ser::detail::dims_text;
 
 // JSON: the library's writer (for --json), and the reader of the schema and of Keras configurations.
 using h5ser::detail::json_writer;
-using h5ser::keras::detail::json_value;
-using h5ser::keras::detail::parse_json;
+using h5ser::detail::json_value;
+using h5ser::detail::parse_json;
 
 // Keras files without a struct: the layer list of any Keras layout, and the save_weights writer
 // fed with tensors read from an h5ser file.

@@ -17,12 +17,13 @@
 
 #include "h5ser/checkpoint_options.hpp"
 #include "h5ser/config.hpp"
-#include "h5ser/detail/checkpoint_directory.hpp"
-#include "h5ser/detail/attribute.hpp"
-#include "h5ser/detail/format.hpp"
+#include "h5ser/detail/checkpoint/checkpoint_directory.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/format/format.hpp"
 #include "h5ser/load.hpp"
 #include "h5ser/save.hpp"
 #include "h5ser/save_async.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
 
 
 namespace h5ser {

@@ -29,11 +29,11 @@
 #include <utility>
 #include <vector>
 
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/dtype.hpp"
-#include "h5ser/detail/file.hpp"
-#include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/records.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/hdf5/records.hpp"
 #include "h5ser/element_type.hpp"
 #include "h5ser/reflect.hpp"
 #include "h5ser/storage_policy.hpp"

@@ -18,7 +18,7 @@
 #include <array>
 #include <cstddef>
 
-#include "h5ser/detail/c_order.hpp"
+#include "h5ser/detail/model/c_order.hpp"
 #include "h5ser/element_type.hpp"
 #include "h5ser/h5ser.hpp"
 #include "h5ser/tensor_adapter.hpp"

@@ -5,9 +5,10 @@
 #include <string>
 
 #include "h5ser/config.hpp"
-#include "h5ser/detail/file_writer.hpp"
-#include "h5ser/detail/format.hpp"
-#include "h5ser/detail/save_walk.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
+#include "h5ser/detail/save/fingerprint_sink.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/save/save_walk.hpp"
 #include "h5ser/policy.hpp"
 
 namespace h5ser {
@@ -33,5 +34,5 @@ template <class... Policies, class Model>
 }  // namespace h5ser
 
 #if H5SER_CORE_DEFINITIONS
-#include "h5ser/detail/fingerprint-inl.hpp"
+#include "h5ser/detail/load/fingerprint-inl.hpp"
 #endif

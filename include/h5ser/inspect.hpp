@@ -68,5 +68,5 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node);
 }  // namespace h5ser
 
 #if H5SER_CORE_DEFINITIONS
-#include "h5ser/detail/inspect-inl.hpp"
+#include "h5ser/detail/load/inspect-inl.hpp"
 #endif

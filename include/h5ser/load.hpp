@@ -4,12 +4,13 @@
 #include <string>
 #include <type_traits>
 
-#include "h5ser/detail/format.hpp"
-#include "h5ser/detail/load_file.hpp"
-#include "h5ser/detail/load_walk.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/load/load_file.hpp"
+#include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
 
 namespace h5ser {
 

@@ -30,6 +30,7 @@
 #include "h5ser/mpi/detail/loader.hpp"
 #include "h5ser/mpi/detail/writer.hpp"
 #include "h5ser/mpi/sharding.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
 
 namespace h5ser::mpi {
 

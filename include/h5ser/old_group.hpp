@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
-#include "h5ser/detail/load_walk.hpp"
+#include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/evolution.hpp"
 
@@ -101,5 +101,5 @@ private:
 }  // namespace h5ser
 
 #if H5SER_CORE_DEFINITIONS
-#include "h5ser/detail/old_group-inl.hpp"
+#include "h5ser/detail/load/old_group-inl.hpp"
 #endif

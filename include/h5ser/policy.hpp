@@ -20,7 +20,7 @@ namespace h5ser {
 namespace detail {
 enum class policy_category { mode, strictness, verification, memory, trust, conversion };
 enum class save_mode { as_saved, full_model, weights_only };
-/// Which files a load parses in a child process (detail/isolation.hpp).
+/// Which files a load parses in a child process (detail/isolation/isolation.hpp).
 enum class isolation {
     hdf5_parses,  ///< the default: every file libhdf5 must parse (all but intact sealed files loaded from their manifest and mapping)
     always,    ///< h5ser::untrusted: every file

@@ -12,11 +12,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "h5ser/detail/reflection.hpp"
+#include "h5ser/detail/model/reflection.hpp"
 
 namespace h5ser {
 
-// The probes and parsers behind these live in detail/reflection.hpp.
+// The probes and parsers behind these live in detail/model/reflection.hpp.
 
 /// True for structs h5ser can walk: aggregates (public members, no user-declared constructors,
 /// no virtual functions), no base classes, no C arrays, at most 100 fields.

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
-#include "h5ser/detail/storage_plan.hpp"
+#include "h5ser/detail/model/storage_plan.hpp"
 
 namespace h5ser {
 

@@ -13,4 +13,4 @@
 #pragma once
 
 // The rules live in one place, the dispatch every walk over a model goes through.
-#include "h5ser/detail/field_kind.hpp"
+#include "h5ser/detail/model/field_kind.hpp"

@@ -84,5 +84,5 @@ H5SER_CORE_INLINE std::vector<std::string> check_datasets(verify_report& report,
 }  // namespace h5ser
 
 #if H5SER_CORE_DEFINITIONS
-#include "h5ser/detail/verify-inl.hpp"
+#include "h5ser/detail/load/verify-inl.hpp"
 #endif

@@ -853,8 +853,8 @@ concept viewable_tensor =
 // Every PFR precondition is checked here first, so users see h5ser's message, not PFR's.
 
 
-// ---- h5ser/detail/reflection.hpp ---------------------------------------------------------------
-// h5ser/detail/reflection.hpp: how h5ser reflects aggregates: counting fields the way aggregate
+// ---- h5ser/detail/model/reflection.hpp ---------------------------------------------------------
+// h5ser/detail/model/reflection.hpp: how h5ser reflects aggregates: counting fields the way aggregate
 // initialization does (and spotting base classes and C arrays, which PFR cannot handle), field
 // access through Boost.PFR's structured-binding tie, and field and type names parsed from the
 // compiler's __PRETTY_FUNCTION__. h5ser/reflect.hpp is the API built on it.
@@ -1052,7 +1052,7 @@ inline constexpr std::size_t type_suffix =
 
 namespace h5ser {
 
-// The probes and parsers behind these live in detail/reflection.hpp.
+// The probes and parsers behind these live in detail/model/reflection.hpp.
 
 /// True for structs h5ser can walk: aggregates (public members, no user-declared constructors,
 /// no virtual functions), no base classes, no C arrays, at most 100 fields.
@@ -1166,8 +1166,8 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 
 
 
-// ---- h5ser/detail/storage_plan.hpp -------------------------------------------------------------
-// h5ser/detail/storage_plan.hpp: the storage policies of a call or a field, combined into one plan
+// ---- h5ser/detail/model/storage_plan.hpp -------------------------------------------------------
+// h5ser/detail/model/storage_plan.hpp: the storage policies of a call or a field, combined into one plan
 // per dataset (layout, chunks, compact threshold, filter pipeline); the filters h5ser knows by name.
 // The policies themselves are h5ser/storage_policy.hpp's.
 
@@ -1474,7 +1474,7 @@ namespace h5ser {
 namespace detail {
 enum class policy_category { mode, strictness, verification, memory, trust, conversion };
 enum class save_mode { as_saved, full_model, weights_only };
-/// Which files a load parses in a child process (detail/isolation.hpp).
+/// Which files a load parses in a child process (detail/isolation/isolation.hpp).
 enum class isolation {
     hdf5_parses,  ///< the default: every file libhdf5 must parse (all but intact sealed files loaded from their manifest and mapping)
     always,    ///< h5ser::untrusted: every file
@@ -1766,24 +1766,24 @@ inline constexpr bool is_optimizer_state_v = is_optimizer_state<std::remove_cv_t
 //   h5ser::stored<X, Policies...>            -> X, stored with its own storage policies
 
 // The rules live in one place, the dispatch every walk over a model goes through.
-// ---- h5ser/detail/field_kind.hpp ---------------------------------------------------------------
-// h5ser/detail/field_kind.hpp: the one dispatch on the kind of a field. Every walk over a model
+// ---- h5ser/detail/model/field_kind.hpp ---------------------------------------------------------
+// h5ser/detail/model/field_kind.hpp: the one dispatch on the kind of a field. Every walk over a model
 // (the save walk, the load walk, the Keras mapping) is a visitor called through visit_field, so
 // the rules of h5ser/type_mapping.hpp are written once, here.
 
 
-// ---- h5ser/detail/attribute.hpp ----------------------------------------------------------------
-// h5ser/detail/attribute.hpp: scalars, enums, strings and small arrays as HDF5 attributes.
+// ---- h5ser/detail/hdf5/attribute.hpp -----------------------------------------------------------
+// h5ser/detail/hdf5/attribute.hpp: scalars, enums, strings and small arrays as HDF5 attributes.
 
 
 
-// ---- h5ser/detail/dtype.hpp --------------------------------------------------------------------
-// h5ser/detail/dtype.hpp: HDF5 datatypes for element types, and names for what a file holds.
+// ---- h5ser/detail/hdf5/dtype.hpp ---------------------------------------------------------------
+// h5ser/detail/hdf5/dtype.hpp: HDF5 datatypes for element types, and names for what a file holds.
 
 
 
-// ---- h5ser/detail/hdf5.hpp ---------------------------------------------------------------------
-// h5ser/detail/hdf5.hpp: RAII over HDF5 ids, and HDF5's error stack turned into h5ser::error.
+// ---- h5ser/detail/hdf5/hdf5.hpp ----------------------------------------------------------------
+// h5ser/detail/hdf5/hdf5.hpp: RAII over HDF5 ids, and HDF5's error stack turned into h5ser::error.
 
 
 
@@ -1983,8 +1983,8 @@ handle read_memory_type(hid_t file_type_id, const where& at) {
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/problems.hpp -----------------------------------------------------------------
-// h5ser/detail/problems.hpp: collects every problem of a load before one error reports them all.
+// ---- h5ser/detail/load/problems.hpp ------------------------------------------------------------
+// h5ser/detail/load/problems.hpp: collects every problem of a load before one error reports them all.
 
 
 
@@ -2547,166 +2547,23 @@ using progress_callback = std::function<void(std::uint64_t done, std::uint64_t t
 // h5ser/save.hpp: h5ser::save, from a C++ struct to an HDF5 file.
 
 
-// ---- h5ser/detail/file_writer.hpp --------------------------------------------------------------
-// h5ser/detail/file_writer.hpp: the sink of the save walk that writes a model into an h5ser file:
-// groups, datasets and attributes, the schema of a full model, progress; and save_model, which
-// runs the walk into a sealed_file_writer.
+// ---- h5ser/detail/save/save_file.hpp -----------------------------------------------------------
+// h5ser/detail/save/save_file.hpp: the entry of every save of a model (h5ser::save, the checkpoint
+// manager, asynchronous saves, the MPI writer's root attributes): the save walk runs twice, into
+// the census (census.hpp), which sizes the file, then into the file writer (file_writer.hpp) over
+// the one sealed-file writer (sealed_file.hpp), which seals and commits it. load/load_file.hpp is
+// its mirror.
 
 
-
-// ---- h5ser/detail/dataset.hpp ------------------------------------------------------------------
-// h5ser/detail/dataset.hpp: tensors as HDF5 datasets (contiguous, native little-endian types).
-
-
-
-// ---- h5ser/detail/commit.hpp -------------------------------------------------------------------
-// h5ser/detail/commit.hpp: staged loads. Nothing is written into the user's model until every
-// field has been read and checked; then the staged values move in, which cannot fail.
-
-
-namespace h5ser::detail {
-
-/// Does moving a T into a field never throw? Its move assignment is noexcept, or it is a type
-/// whose move assignment only moves a pointer but is not declared noexcept (libtorch's at::Tensor:
-/// h5ser/torch.hpp specializes this).
-template <class T>
-struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
-
-/// The bytes copies overwrote in memory the load does not stage (views, sized tensors), to put
-/// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
-class undo_log {
-public:
-    void save(void* target, std::size_t bytes) {
-        const auto* from = static_cast<const unsigned char*>(target);
-        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
-    }
-    /// Puts every saved range back, last first.
-    void restore() noexcept {
-        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
-            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
-        saved_.clear();
-    }
-
-private:
-    struct range {
-        void* target;
-        std::vector<unsigned char> bytes;
-    };
-    std::vector<range> saved_;
-};
-
-class commit_list {
-public:
-    struct action {
-        virtual ~action() = default;
-        virtual void apply() noexcept = 0;
-        /// Saves what apply() will overwrite outside values the load staged.
-        virtual void save_undo(undo_log&) const {}
-    };
-
-    template <class T>
-    struct move_action final : action {
-        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
-        void apply() noexcept override { *target = std::move(value); }
-        T* target;
-        T value;
-    };
-    struct copy_action final : action {
-        copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
-        void apply() noexcept override {
-            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
-        }
-        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
-        void* target;
-        std::vector<unsigned char> bytes;
-    };
-
-    struct copy_from_action final : action {
-        copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
-            : target(t), source(s), bytes(n), keep(std::move(k)) {}
-        void apply() noexcept override {
-            if (bytes != 0) std::memcpy(target, source, bytes);
-        }
-        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
-        void* target;
-        const void* source;
-        std::size_t bytes;
-        std::shared_ptr<const void> keep;  ///< keeps `source` (a mapped file) alive
-    };
-
-    /// Moves `value` into `*target` when the load succeeds.
-    template <class T>
-    void move_into(T& target, T&& value) {
-        static_assert(moves_without_throwing<T>::value,
-                      "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
-                      "give this type a noexcept move assignment");
-        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
-    }
-
-    /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
-    /// when the load succeeds; call `finish` after the actions that fill it.
-    template <class T>
-    struct staged {
-        std::unique_ptr<move_action<T>> slot;
-        T& value() noexcept { return slot->value; }
-    };
-    template <class T>
-    staged<T> stage(T& target, T initial) {
-        return {std::make_unique<move_action<T>>(target, std::move(initial))};
-    }
-    template <class T>
-    void finish(staged<T>&& s) {
-        actions_.push_back(std::move(s.slot));
-    }
-
-    /// Copies bytes into memory the model does not own (views) when the load succeeds.
-    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
-        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
-    }
-
-    /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
-    /// model owns when the load succeeds: no staging copy.
-    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
-        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
-    }
-
-    /// Where the actions added from now on start (for apply_since).
-    [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
-
-    /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
-    /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
-    void apply_since(std::size_t mark) noexcept {
-        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
-        actions_.resize(mark);
-    }
-
-    void apply_all() noexcept {
-        for (auto& a : actions_) a->apply();
-        actions_.clear();
-    }
-
-    /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
-    /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
-    void apply_all(undo_log& undo) {
-        for (auto& a : actions_) a->save_undo(undo);
-        apply_all();
-    }
-
-private:
-    std::vector<std::unique_ptr<action>> actions_;
-};
-
-}  // namespace h5ser::detail
-
-// ---- h5ser/detail/format.hpp -------------------------------------------------------------------
-// h5ser/detail/format.hpp: the h5ser file format's names and versions, in one place: root
+// ---- h5ser/detail/format/format.hpp ------------------------------------------------------------
+// h5ser/detail/format/format.hpp: the h5ser file format's names and versions, in one place: root
 // attributes, reserved names, save modes, and reading and writing a file's header. docs/format.md
 // specifies the format; the seal has a header of its own (seal.hpp).
 
 
 
-// ---- h5ser/detail/manifest.hpp -----------------------------------------------------------------
-// h5ser/detail/manifest.hpp: the manifest of a format-2 file, one table of everything h5ser wrote
+// ---- h5ser/detail/format/manifest.hpp ----------------------------------------------------------
+// h5ser/detail/format/manifest.hpp: the manifest of a format-2 file, one table of everything h5ser wrote
 // into it, kept in the userblock beside the seal and readable without the HDF5 library.
 //
 // For each group its path; for each dataset its path, dtype, shape, layout, filters, where its raw
@@ -2748,8 +2605,8 @@ private:
 // is handed out. A checked manifest is a tree a load can walk without the HDF5 library.
 
 
-// ---- h5ser/detail/hash.hpp ---------------------------------------------------------------------
-// h5ser/detail/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
+// ---- h5ser/detail/format/hash.hpp --------------------------------------------------------------
+// h5ser/detail/format/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
 // file fingerprint.
 
 #ifndef XXH_INLINE_ALL
@@ -3098,8 +2955,8 @@ void manifest_builder::attribute(std::string_view object_path, std::string_view 
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/seal.hpp ---------------------------------------------------------------------
-// h5ser/detail/seal.hpp: the seal h5ser puts on every file it writes, so that a damaged file is
+// ---- h5ser/detail/format/seal.hpp --------------------------------------------------------------
+// h5ser/detail/format/seal.hpp: the seal h5ser puts on every file it writes, so that a damaged file is
 // refused before the HDF5 library parses a byte of it.
 //
 // HDF5 1.10 checksums most of its metadata, but not the global heap where variable-length strings
@@ -3125,8 +2982,8 @@ void manifest_builder::attribute(std::string_view object_path, std::string_view 
 
 
 
-// ---- h5ser/detail/opened_file.hpp --------------------------------------------------------------
-// h5ser/detail/opened_file.hpp: a file opened once for reading, so that everything a load looks at
+// ---- h5ser/detail/load/opened_file.hpp ---------------------------------------------------------
+// h5ser/detail/load/opened_file.hpp: a file opened once for reading, so that everything a load looks at
 // (the seal, the manifest, the mapping, what HDF5 opens) is the same file.
 //
 // A save replaces its target by renaming a new file over it (file.hpp). A load that opened the path
@@ -3324,35 +3181,6 @@ constexpr bool is_reserved_root_name(std::string_view name) noexcept {
 
 }  // namespace format
 
-template <class T>
-consteval bool root_fields_avoid_reserved_names() {
-    for (std::string_view field : field_names_v<T>)
-        if (format::is_reserved_root_name(field)) return false;
-    return true;
-}
-
-/// Fails compilation unless T can be the root of a file: a struct whose field names do not
-/// collide with the root attributes, or a std::map<std::string, X> (a state dict), whose keys are
-/// checked when it is saved.
-template <class T>
-constexpr bool assert_model_type() {
-    if constexpr (string_map_traits<T>::value) {
-        return assert_field_storable<T, field_named<'[', ']'>, contained_t<T>>();
-    } else {
-    static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
-                  "h5ser: save and load take a struct (the model) whose fields are stored, or a "
-                  "std::map<std::string, X>; wrap a lone tensor or other container in a struct");
-    if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
-        static_assert(root_fields_avoid_reserved_names<T>(),
-                      "h5ser: a field of the model struct is named like one of h5ser's root attributes "
-                      "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
-                      "into a nested struct");
-        return true;
-    }
-    return false;
-    }
-}
-
 /// What a file's root attributes say about how to read it.
 struct file_header {
     save_mode mode = save_mode::full_model;
@@ -3379,8 +3207,157 @@ H5SER_CORE_INLINE void write_root_attributes(hid_t root, const root_attributes& 
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/group.hpp --------------------------------------------------------------------
-// h5ser/detail/group.hpp: HDF5 groups: creating them, opening children safely, listing members.
+// ---- h5ser/detail/save/census.hpp --------------------------------------------------------------
+// h5ser/detail/save/census.hpp: the sink of the save walk that counts what a save will write before
+// the file exists (datasets, manifest size, bytes), so the sealed file's userblock can be sized.
+
+
+// ---- h5ser/detail/hdf5/dataset.hpp -------------------------------------------------------------
+// h5ser/detail/hdf5/dataset.hpp: tensors as HDF5 datasets (contiguous, native little-endian types).
+
+
+
+// ---- h5ser/detail/load/commit.hpp --------------------------------------------------------------
+// h5ser/detail/load/commit.hpp: staged loads. Nothing is written into the user's model until every
+// field has been read and checked; then the staged values move in, which cannot fail.
+
+
+namespace h5ser::detail {
+
+/// Does moving a T into a field never throw? Its move assignment is noexcept, or it is a type
+/// whose move assignment only moves a pointer but is not declared noexcept (libtorch's at::Tensor:
+/// h5ser/torch.hpp specializes this).
+template <class T>
+struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
+
+/// The bytes copies overwrote in memory the load does not stage (views, sized tensors), to put
+/// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
+class undo_log {
+public:
+    void save(void* target, std::size_t bytes) {
+        const auto* from = static_cast<const unsigned char*>(target);
+        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
+    }
+    /// Puts every saved range back, last first.
+    void restore() noexcept {
+        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
+        saved_.clear();
+    }
+
+private:
+    struct range {
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+    std::vector<range> saved_;
+};
+
+class commit_list {
+public:
+    struct action {
+        virtual ~action() = default;
+        virtual void apply() noexcept = 0;
+        /// Saves what apply() will overwrite outside values the load staged.
+        virtual void save_undo(undo_log&) const {}
+    };
+
+    template <class T>
+    struct move_action final : action {
+        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
+        void apply() noexcept override { *target = std::move(value); }
+        T* target;
+        T value;
+    };
+    struct copy_action final : action {
+        copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
+        void apply() noexcept override {
+            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
+        }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+
+    struct copy_from_action final : action {
+        copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
+            : target(t), source(s), bytes(n), keep(std::move(k)) {}
+        void apply() noexcept override {
+            if (bytes != 0) std::memcpy(target, source, bytes);
+        }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
+        void* target;
+        const void* source;
+        std::size_t bytes;
+        std::shared_ptr<const void> keep;  ///< keeps `source` (a mapped file) alive
+    };
+
+    /// Moves `value` into `*target` when the load succeeds.
+    template <class T>
+    void move_into(T& target, T&& value) {
+        static_assert(moves_without_throwing<T>::value,
+                      "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
+                      "give this type a noexcept move assignment");
+        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
+    }
+
+    /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
+    /// when the load succeeds; call `finish` after the actions that fill it.
+    template <class T>
+    struct staged {
+        std::unique_ptr<move_action<T>> slot;
+        T& value() noexcept { return slot->value; }
+    };
+    template <class T>
+    staged<T> stage(T& target, T initial) {
+        return {std::make_unique<move_action<T>>(target, std::move(initial))};
+    }
+    template <class T>
+    void finish(staged<T>&& s) {
+        actions_.push_back(std::move(s.slot));
+    }
+
+    /// Copies bytes into memory the model does not own (views) when the load succeeds.
+    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
+        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    }
+
+    /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
+    /// model owns when the load succeeds: no staging copy.
+    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
+        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
+    }
+
+    /// Where the actions added from now on start (for apply_since).
+    [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
+
+    /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
+    /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
+    void apply_since(std::size_t mark) noexcept {
+        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
+        actions_.resize(mark);
+    }
+
+    void apply_all() noexcept {
+        for (auto& a : actions_) a->apply();
+        actions_.clear();
+    }
+
+    /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
+    /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
+    void apply_all(undo_log& undo) {
+        for (auto& a : actions_) a->save_undo(undo);
+        apply_all();
+    }
+
+private:
+    std::vector<std::unique_ptr<action>> actions_;
+};
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/hdf5/group.hpp ---------------------------------------------------------------
+// h5ser/detail/hdf5/group.hpp: HDF5 groups: creating them, opening children safely, listing members.
 
 
 
@@ -3713,8 +3690,15 @@ void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/json.hpp ---------------------------------------------------------------------
-// h5ser/detail/json.hpp: the one JSON writer: the `schema` attribute, and the h5ser tool's --json.
+// ---- h5ser/detail/save/file_writer.hpp ---------------------------------------------------------
+// h5ser/detail/save/file_writer.hpp: the sink of the save walk that writes a model into an h5ser file:
+// groups, datasets and attributes, the schema of a full model, progress. save_file.hpp runs the
+// walk into it.
+
+
+
+// ---- h5ser/detail/json/writer.hpp --------------------------------------------------------------
+// h5ser/detail/json/writer.hpp: the one JSON writer: the `schema` attribute, and the h5ser tool's --json.
 
 
 
@@ -3794,22 +3778,22 @@ private:
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/save_walk.hpp ----------------------------------------------------------------
-// h5ser/detail/save_walk.hpp: the save walk, the one traversal of a model that save, fingerprint
+// ---- h5ser/detail/save/save_walk.hpp -----------------------------------------------------------
+// h5ser/detail/save/save_walk.hpp: the save walk, the one traversal of a model that save, fingerprint
 // and the MPI writer share, so all of them see the same nodes, in the same (field) order, under
 // the same HDF5 paths. It turns the model into events for a sink: file_writer.hpp writes them.
 
 
-// ---- h5ser/detail/c_order.hpp ------------------------------------------------------------------
-// h5ser/detail/c_order.hpp: tensors whose elements are not in C order (reordered_tensor, e.g. a
+// ---- h5ser/detail/model/c_order.hpp ------------------------------------------------------------
+// h5ser/detail/model/c_order.hpp: tensors whose elements are not in C order (reordered_tensor, e.g. a
 // column-major Eigen matrix). HDF5 datasets are C order, and every reader (h5py, Keras) takes them
 // so: the save walk stores a C-order copy of such a tensor, and the load walk reads into a C-order
 // tensor and copies that into the field, before the load commits. Everything else (the sinks, the
 // readers, checksums, the manifest) only ever sees C-order tensors.
 
 
-// ---- h5ser/detail/dynamic_tensor.hpp -----------------------------------------------------------
-// h5ser/detail/dynamic_tensor.hpp: tensors whose element type is known only at run time
+// ---- h5ser/detail/model/dynamic_tensor.hpp -----------------------------------------------------
+// h5ser/detail/model/dynamic_tensor.hpp: tensors whose element type is known only at run time
 // (runtime_typed_tensor: torch::Tensor). The walks turn one into a dynamic_tensor<E> of its
 // element type E, a tensor of static element type and run-time rank, and from there on it takes
 // the path of every other tensor: the sinks, the readers, checksums and the manifest see only
@@ -3980,8 +3964,8 @@ void load_through_c_order(commit_list& commits, X& target, bool takes_file_shape
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/evolution.hpp ----------------------------------------------------------------
-// h5ser/detail/evolution.hpp: what the save and load walks take of h5ser::evolution<T>: a struct's
+// ---- h5ser/detail/model/evolution.hpp ----------------------------------------------------------
+// h5ser/detail/model/evolution.hpp: what the save and load walks take of h5ser::evolution<T>: a struct's
 // version, the names a field may be stored under, its upgrade hook; checked when a load compiles.
 
 
@@ -4280,8 +4264,8 @@ void walk(Sink& sink, std::string_view name, const T& value, const where& at, bo
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/sealed_file.hpp --------------------------------------------------------------
-// h5ser/detail/sealed_file.hpp: the one writer of h5ser files, used by h5ser::save, the
+// ---- h5ser/detail/save/sealed_file.hpp ---------------------------------------------------------
+// h5ser/detail/save/sealed_file.hpp: the one writer of h5ser files, used by h5ser::save, the
 // checkpoint manager, h5ser::mpi::save and `h5ser convert`.
 //
 // A file is written to a temporary beside its target (file.hpp's atomic_file), with a userblock
@@ -4292,8 +4276,8 @@ void walk(Sink& sink, std::string_view name, const T& value, const where& at, bo
 
 
 
-// ---- h5ser/detail/file.hpp ---------------------------------------------------------------------
-// h5ser/detail/file.hpp: opening files for loading, and atomic saves (temporary file, fsync,
+// ---- h5ser/detail/posix/file.hpp ---------------------------------------------------------------
+// h5ser/detail/posix/file.hpp: opening files for loading, and atomic saves (temporary file, fsync,
 // rename, fsync of the directory), so an interrupted save never destroys the previous file.
 
 
@@ -4616,6 +4600,12 @@ private:
     std::uint64_t done_bytes_ = 0;
 };
 
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser::detail {
+
 /// What a save will write, found before the file is created: the number of datasets and the
 /// size of the manifest (to size the userblock), and the tensors' bytes (for progress). It
 /// records into a manifest_builder exactly what the file writer will, offsets and checksums aside.
@@ -4653,21 +4643,10 @@ private:
     storage_stack plans_;
 };
 
-/// Hashes the tensors the save walk visits, exactly as the file writer does (h5ser::fingerprint).
-class fingerprint_sink : public ignoring_sink {
-public:
-    template <class X>
-    void dataset(std::string_view, const X& value, const where& at, bool) {
-        std::size_t count = 0;
-        const written_tensor t = digest_tensor(value, count);
-        builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
-    }
+}  // namespace h5ser::detail
 
-    [[nodiscard]] std::string hex() const { return builder_.hex(); }
 
-private:
-    fingerprint_builder builder_;
-};
+namespace h5ser::detail {
 
 /// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
 /// a writer wrapping it), between the schema's opening and the root attributes.
@@ -4755,9 +4734,8 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 
 }  // namespace h5ser::detail
 
-
-// ---- h5ser/detail/saves_in_flight.hpp ----------------------------------------------------------
-// h5ser/detail/saves_in_flight.hpp: what a save or a load of a path waits for first, declared
+// ---- h5ser/detail/save/saves_in_flight.hpp -----------------------------------------------------
+// h5ser/detail/save/saves_in_flight.hpp: what a save or a load of a path waits for first, declared
 // without the background saver's threads (background_save.hpp), which saves and loads do not need.
 
 
@@ -4773,6 +4751,45 @@ H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
 
 }  // namespace h5ser::detail
 
+
+// ---- h5ser/detail/model/model_checks.hpp -------------------------------------------------------
+// h5ser/detail/model/model_checks.hpp: what a type must be to be the root of a file, checked when a
+// save or a load compiles, with messages that say what to write.
+
+
+
+namespace h5ser::detail {
+
+template <class T>
+consteval bool root_fields_avoid_reserved_names() {
+    for (std::string_view field : field_names_v<T>)
+        if (format::is_reserved_root_name(field)) return false;
+    return true;
+}
+
+/// Fails compilation unless T can be the root of a file: a struct whose field names do not
+/// collide with the root attributes, or a std::map<std::string, X> (a state dict), whose keys are
+/// checked when it is saved.
+template <class T>
+constexpr bool assert_model_type() {
+    if constexpr (string_map_traits<T>::value) {
+        return assert_field_storable<T, field_named<'[', ']'>, contained_t<T>>();
+    } else {
+    static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
+                  "h5ser: save and load take a struct (the model) whose fields are stored, or a "
+                  "std::map<std::string, X>; wrap a lone tensor or other container in a struct");
+    if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
+        static_assert(root_fields_avoid_reserved_names<T>(),
+                      "h5ser: a field of the model struct is named like one of h5ser's root attributes "
+                      "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
+                      "into a nested struct");
+        return true;
+    }
+    return false;
+    }
+}
+
+}  // namespace h5ser::detail
 
 
 namespace h5ser {
@@ -4801,8 +4818,8 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 // h5ser/load.hpp: h5ser::load and h5ser::load_into, from an HDF5 file to a C++ struct.
 
 
-// ---- h5ser/detail/load_file.hpp ----------------------------------------------------------------
-// h5ser/detail/load_file.hpp: the entry of every load of an h5ser file (h5ser::load, load_into,
+// ---- h5ser/detail/load/load_file.hpp -----------------------------------------------------------
+// h5ser/detail/load/load_file.hpp: the entry of every load of an h5ser file (h5ser::load, load_into,
 // the checkpoint manager's restores): opens the file once, checks its seal, maps it, plans the
 // walk (load_walk.hpp), and chooses between loading in this process and in an isolated child.
 //
@@ -4814,8 +4831,8 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 // save of the model is compiled into a load. The model changes only if both loads succeed.
 
 
-// ---- h5ser/detail/isolation.hpp ----------------------------------------------------------------
-// h5ser/detail/isolation.hpp: parsing files h5ser did not seal where a crash or a hang of libhdf5
+// ---- h5ser/detail/isolation/isolation.hpp ------------------------------------------------------
+// h5ser/detail/isolation/isolation.hpp: parsing files h5ser did not seal where a crash or a hang of libhdf5
 // cannot reach the caller.
 //
 // HDF5 1.10 trusts much of what a file says (the global heap's sizes above all): a damaged or
@@ -4841,8 +4858,8 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 //     crash signals and no core dumps, dies with its parent, and leaves with _exit.
 
 
-// ---- h5ser/detail/wire.hpp ---------------------------------------------------------------------
-// h5ser/detail/wire.hpp: the bytes an isolated child sends its parent (isolation.hpp): results
+// ---- h5ser/detail/isolation/wire.hpp -----------------------------------------------------------
+// h5ser/detail/isolation/wire.hpp: the bytes an isolated child sends its parent (isolation.hpp): results
 // such as a file_node tree or a Keras model_config, and the h5ser::error it threw.
 //
 // Values are written field by field: integers, enums and floating-point values as their bytes,
@@ -5060,8 +5077,8 @@ private:
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/load_walk.hpp ----------------------------------------------------------------
-// h5ser/detail/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct. Its entry,
+// ---- h5ser/detail/load/load_walk.hpp -----------------------------------------------------------
+// h5ser/detail/load/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct. Its entry,
 // which opens the file, checks its seal, maps it and plans the walk, is load_file.hpp.
 //
 // A load first checks everything (presence, kind, dtype, shape of every field; objects the struct
@@ -5071,8 +5088,8 @@ private:
 
 
 
-// ---- h5ser/detail/dtype_conversion.hpp ---------------------------------------------------------
-// h5ser/detail/dtype_conversion.hpp: the element casts h5ser::convert_dtypes allows on load, in one
+// ---- h5ser/detail/load/dtype_conversion.hpp ----------------------------------------------------
+// h5ser/detail/load/dtype_conversion.hpp: the element casts h5ser::convert_dtypes allows on load, in one
 // place: floating-point types among themselves (float64, float32, float16, bfloat16), and integers
 // among themselves as long as every value fits the field's type.
 
@@ -5125,8 +5142,8 @@ std::size_t convert_elements(const From* in, To* out, std::size_t count) noexcep
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/file_tree.hpp ----------------------------------------------------------------
-// h5ser/detail/file_tree.hpp: the tree a load walks (groups, what they hold, attribute values),
+// ---- h5ser/detail/load/file_tree.hpp -----------------------------------------------------------
+// h5ser/detail/load/file_tree.hpp: the tree a load walks (groups, what they hold, attribute values),
 // read from one of two sources:
 //   - the HDF5 library, for any file;
 //   - the manifest of a sealed format-2 file (manifest.hpp). It lists every group, dataset and
@@ -5199,8 +5216,8 @@ private:
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/mapped_file.hpp --------------------------------------------------------------
-// h5ser/detail/mapped_file.hpp: a loaded file mapped into memory, private and copy-on-write, kept
+// ---- h5ser/detail/load/mapped_file.hpp ---------------------------------------------------------
+// h5ser/detail/load/mapped_file.hpp: a loaded file mapped into memory, private and copy-on-write, kept
 // alive by the tensors that view it (as safetensors and GGUF load theirs, but verified first).
 //
 // A private mapping is the file's page cache until a page is written: writing to a loaded tensor
@@ -6252,8 +6269,8 @@ private:
 
 #endif
 
-// ---- h5ser/detail/tree_copy.hpp ----------------------------------------------------------------
-// h5ser/detail/tree_copy.hpp: an h5ser file copied object by object, without its C++ struct,
+// ---- h5ser/detail/save/tree_copy.hpp -----------------------------------------------------------
+// h5ser/detail/save/tree_copy.hpp: an h5ser file copied object by object, without its C++ struct,
 // into a new sealed format-2 file.
 //
 // Two users: `h5ser convert IN.h5 OUT.h5` (the same tree re-stored under another storage preset)
@@ -6686,14 +6703,14 @@ template <class Model, class... Policies>
 // goes on (training, say).
 
 
-// ---- h5ser/detail/background_save.hpp ----------------------------------------------------------
-// h5ser/detail/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
+// ---- h5ser/detail/save/background_save.hpp -----------------------------------------------------
+// h5ser/detail/save/background_save.hpp: the thread that writes asynchronous saves (h5ser::save_async,
 // checkpoint_manager::save_async), one at a time, from snapshots (snapshot.hpp) in staging memory
 // it keeps for the next save.
 
 
-// ---- h5ser/detail/snapshot.hpp -----------------------------------------------------------------
-// h5ser/detail/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
+// ---- h5ser/detail/save/snapshot.hpp ------------------------------------------------------------
+// h5ser/detail/save/snapshot.hpp: a model's save walk recorded in memory, its tensors copied into
 // staging memory, so that the file can be written later, on another thread, while the caller
 // changes the model (h5ser::save_async). Replaying the snapshot into the file writer writes the
 // same file, byte for byte, as saving the model at the moment the snapshot was taken.
@@ -7218,6 +7235,32 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node);
 // can confirm it runs the model it was told to.
 
 
+// ---- h5ser/detail/save/fingerprint_sink.hpp ----------------------------------------------------
+// h5ser/detail/save/fingerprint_sink.hpp: the sink of the save walk that hashes a model in memory as
+// the file writer would (h5ser::fingerprint), without the HDF5 writer.
+
+
+
+namespace h5ser::detail {
+
+/// Hashes the tensors the save walk visits, exactly as the file writer does (h5ser::fingerprint).
+class fingerprint_sink : public ignoring_sink {
+public:
+    template <class X>
+    void dataset(std::string_view, const X& value, const where& at, bool) {
+        std::size_t count = 0;
+        const written_tensor t = digest_tensor(value, count);
+        builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
+    }
+
+    [[nodiscard]] std::string hex() const { return builder_.hex(); }
+
+private:
+    fingerprint_builder builder_;
+};
+
+}  // namespace h5ser::detail
+
 
 namespace h5ser {
 
@@ -7356,8 +7399,8 @@ struct checkpoint_info {
 
 }  // namespace h5ser
 
-// ---- h5ser/detail/checkpoint_directory.hpp -----------------------------------------------------
-// h5ser/detail/checkpoint_directory.hpp: the part of h5ser::checkpoint_manager that does not
+// ---- h5ser/detail/checkpoint/checkpoint_directory.hpp ------------------------------------------
+// h5ser/detail/checkpoint/checkpoint_directory.hpp: the part of h5ser::checkpoint_manager that does not
 // depend on the model: the directory, its files, the `latest` pointer and pruning.
 
 
@@ -7554,8 +7597,8 @@ private:
 
 
 
-// ---- h5ser/detail/records.hpp ------------------------------------------------------------------
-// h5ser/detail/records.hpp: records (aggregates of element types and std::arrays of them) as HDF5
+// ---- h5ser/detail/hdf5/records.hpp -------------------------------------------------------------
+// h5ser/detail/hdf5/records.hpp: records (aggregates of element types and std::arrays of them) as HDF5
 // compound types, the rows of h5ser::row_dataset.
 
 
@@ -7966,8 +8009,8 @@ H5SER_CORE_INLINE std::string error::compose(const std::string& file, const std:
 
 }  // namespace h5ser
 
-// ---- h5ser/detail/storage_plan-inl.hpp ---------------------------------------------------------
-// h5ser/detail/storage_plan-inl.hpp: definitions of h5ser/detail/storage_plan.hpp (compiled once with
+// ---- h5ser/detail/model/storage_plan-inl.hpp ---------------------------------------------------
+// h5ser/detail/model/storage_plan-inl.hpp: definitions of h5ser/detail/model/storage_plan.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
 
 
@@ -8013,8 +8056,8 @@ H5SER_CORE_INLINE std::vector<hsize_t> guess_chunks(const std::vector<hsize_t>& 
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/hdf5-inl.hpp -----------------------------------------------------------------
-// h5ser/detail/hdf5-inl.hpp: definitions of h5ser/detail/hdf5.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/hdf5/hdf5-inl.hpp ------------------------------------------------------------
+// h5ser/detail/hdf5/hdf5-inl.hpp: definitions of h5ser/detail/hdf5/hdf5.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -8106,8 +8149,8 @@ H5SER_CORE_INLINE hdf5_scope::~hdf5_scope() {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/dtype-inl.hpp ----------------------------------------------------------------
-// h5ser/detail/dtype-inl.hpp: definitions of h5ser/detail/dtype.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/hdf5/dtype-inl.hpp -----------------------------------------------------------
+// h5ser/detail/hdf5/dtype-inl.hpp: definitions of h5ser/detail/hdf5/dtype.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -8186,8 +8229,8 @@ H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/attribute-inl.hpp ------------------------------------------------------------
-// h5ser/detail/attribute-inl.hpp: definitions of h5ser/detail/attribute.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/hdf5/attribute-inl.hpp -------------------------------------------------------
+// h5ser/detail/hdf5/attribute-inl.hpp: definitions of h5ser/detail/hdf5/attribute.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -8383,8 +8426,8 @@ H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t co
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/hash-inl.hpp -----------------------------------------------------------------
-// h5ser/detail/hash-inl.hpp: definitions of h5ser/detail/hash.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/format/hash-inl.hpp ----------------------------------------------------------
+// h5ser/detail/format/hash-inl.hpp: definitions of h5ser/detail/format/hash.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -8591,8 +8634,8 @@ H5SER_CORE_INLINE void hash_all(std::vector<hash_job>& jobs) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/manifest-inl.hpp -------------------------------------------------------------
-// h5ser/detail/manifest-inl.hpp: definitions of h5ser/detail/manifest.hpp (compiled once with the
+// ---- h5ser/detail/format/manifest-inl.hpp ------------------------------------------------------
+// h5ser/detail/format/manifest-inl.hpp: definitions of h5ser/detail/format/manifest.hpp (compiled once with the
 // compiled core; see h5ser/config.hpp).
 
 
@@ -8849,8 +8892,8 @@ H5SER_CORE_INLINE std::vector<unsigned char> manifest_builder::finish(save_mode 
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/opened_file-inl.hpp ----------------------------------------------------------
-// h5ser/detail/opened_file-inl.hpp: definitions of h5ser/detail/opened_file.hpp (compiled once
+// ---- h5ser/detail/load/opened_file-inl.hpp -----------------------------------------------------
+// h5ser/detail/load/opened_file-inl.hpp: definitions of h5ser/detail/load/opened_file.hpp (compiled once
 // with the compiled core; see h5ser/config.hpp).
 
 
@@ -8907,8 +8950,8 @@ H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::s
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/seal-inl.hpp -----------------------------------------------------------------
-// h5ser/detail/seal-inl.hpp: definitions of h5ser/detail/seal.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/format/seal-inl.hpp ----------------------------------------------------------
+// h5ser/detail/format/seal-inl.hpp: definitions of h5ser/detail/format/seal.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -9134,8 +9177,8 @@ H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/format-inl.hpp ---------------------------------------------------------------
-// h5ser/detail/format-inl.hpp: definitions of h5ser/detail/format.hpp (compiled once with the
+// ---- h5ser/detail/format/format-inl.hpp --------------------------------------------------------
+// h5ser/detail/format/format-inl.hpp: definitions of h5ser/detail/format/format.hpp (compiled once with the
 // compiled core; see h5ser/config.hpp).
 
 
@@ -9194,8 +9237,8 @@ H5SER_CORE_INLINE void write_root_attributes(hid_t root, const root_attributes& 
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/group-inl.hpp ----------------------------------------------------------------
-// h5ser/detail/group-inl.hpp: definitions of h5ser/detail/group.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/hdf5/group-inl.hpp -----------------------------------------------------------
+// h5ser/detail/hdf5/group-inl.hpp: definitions of h5ser/detail/hdf5/group.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -9297,8 +9340,8 @@ H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, co
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/dataset-inl.hpp --------------------------------------------------------------
-// h5ser/detail/dataset-inl.hpp: definitions of h5ser/detail/dataset.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/hdf5/dataset-inl.hpp ---------------------------------------------------------
+// h5ser/detail/hdf5/dataset-inl.hpp: definitions of h5ser/detail/hdf5/dataset.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -9599,8 +9642,8 @@ H5SER_CORE_INLINE std::string read_elements(hid_t dataset, const dataset_view& v
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/json-inl.hpp -----------------------------------------------------------------
-// h5ser/detail/json-inl.hpp: definitions of h5ser/detail/json.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/json/writer-inl.hpp ----------------------------------------------------------
+// h5ser/detail/json/writer-inl.hpp: definitions of h5ser/detail/json/writer.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -9643,8 +9686,8 @@ H5SER_CORE_INLINE void append_json_number(std::string& out, double value) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/save_walk-inl.hpp ------------------------------------------------------------
-// h5ser/detail/save_walk-inl.hpp: definitions of h5ser/detail/save_walk.hpp (compiled once with
+// ---- h5ser/detail/save/save_walk-inl.hpp -------------------------------------------------------
+// h5ser/detail/save/save_walk-inl.hpp: definitions of h5ser/detail/save/save_walk.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
 
 
@@ -9675,8 +9718,8 @@ H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/file-inl.hpp -----------------------------------------------------------------
-// h5ser/detail/file-inl.hpp: definitions of h5ser/detail/file.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/posix/file-inl.hpp -----------------------------------------------------------
+// h5ser/detail/posix/file-inl.hpp: definitions of h5ser/detail/posix/file.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -9899,8 +9942,8 @@ H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/sealed_file-inl.hpp ----------------------------------------------------------
-// h5ser/detail/sealed_file-inl.hpp: definitions of h5ser/detail/sealed_file.hpp (compiled once
+// ---- h5ser/detail/save/sealed_file-inl.hpp -----------------------------------------------------
+// h5ser/detail/save/sealed_file-inl.hpp: definitions of h5ser/detail/save/sealed_file.hpp (compiled once
 // with the compiled core; see h5ser/config.hpp).
 
 
@@ -10005,8 +10048,8 @@ H5SER_CORE_INLINE void sealed_file_writer::seal_and_commit() {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/file_writer-inl.hpp ----------------------------------------------------------
-// h5ser/detail/file_writer-inl.hpp: definitions of h5ser/detail/file_writer.hpp (compiled once
+// ---- h5ser/detail/save/file_writer-inl.hpp -----------------------------------------------------
+// h5ser/detail/save/file_writer-inl.hpp: definitions of h5ser/detail/save/file_writer.hpp (compiled once
 // with the compiled core; see h5ser/config.hpp).
 
 
@@ -10127,8 +10170,8 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/background_save-inl.hpp ------------------------------------------------------
-// h5ser/detail/background_save-inl.hpp: definitions of h5ser/detail/background_save.hpp (compiled
+// ---- h5ser/detail/save/background_save-inl.hpp -------------------------------------------------
+// h5ser/detail/save/background_save-inl.hpp: definitions of h5ser/detail/save/background_save.hpp (compiled
 // once with the compiled core; see h5ser/config.hpp).
 
 
@@ -10279,8 +10322,8 @@ H5SER_CORE_INLINE background_saver& process_saver() {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/isolation-inl.hpp ------------------------------------------------------------
-// h5ser/detail/isolation-inl.hpp: definitions of h5ser/detail/isolation.hpp (compiled once with
+// ---- h5ser/detail/isolation/isolation-inl.hpp --------------------------------------------------
+// h5ser/detail/isolation/isolation-inl.hpp: definitions of h5ser/detail/isolation/isolation.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
 
 
@@ -10656,8 +10699,8 @@ H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file)
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/file_tree-inl.hpp ------------------------------------------------------------
-// h5ser/detail/file_tree-inl.hpp: definitions of h5ser/detail/file_tree.hpp (compiled once with
+// ---- h5ser/detail/load/file_tree-inl.hpp -------------------------------------------------------
+// h5ser/detail/load/file_tree-inl.hpp: definitions of h5ser/detail/load/file_tree.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
 
 
@@ -10746,8 +10789,8 @@ H5SER_CORE_INLINE hid_t file_tree::hdf5_group(const tree_group& group, const whe
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/mapped_file-inl.hpp ----------------------------------------------------------
-// h5ser/detail/mapped_file-inl.hpp: definitions of h5ser/detail/mapped_file.hpp (compiled once
+// ---- h5ser/detail/load/mapped_file-inl.hpp -----------------------------------------------------
+// h5ser/detail/load/mapped_file-inl.hpp: definitions of h5ser/detail/load/mapped_file.hpp (compiled once
 // with the compiled core; see h5ser/config.hpp).
 
 
@@ -10770,8 +10813,8 @@ H5SER_CORE_INLINE mapped_file::~mapped_file() { ::munmap(base_, static_cast<std:
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/load_walk-inl.hpp ------------------------------------------------------------
-// h5ser/detail/load_walk-inl.hpp: definitions of h5ser/detail/load_walk.hpp (compiled once with
+// ---- h5ser/detail/load/load_walk-inl.hpp -------------------------------------------------------
+// h5ser/detail/load/load_walk-inl.hpp: definitions of h5ser/detail/load/load_walk.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
 
 
@@ -10998,8 +11041,8 @@ H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where&
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/old_group-inl.hpp ------------------------------------------------------------
-// h5ser/detail/old_group-inl.hpp: definitions of h5ser/old_group.hpp, and of load_walk.hpp's
+// ---- h5ser/detail/load/old_group-inl.hpp -------------------------------------------------------
+// h5ser/detail/load/old_group-inl.hpp: definitions of h5ser/old_group.hpp, and of load_walk.hpp's
 // run_upgrades, which makes the old_group each hook sees (compiled once with the compiled core;
 // see h5ser/config.hpp).
 
@@ -11113,8 +11156,8 @@ H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, cons
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/tree_copy-inl.hpp ------------------------------------------------------------
-// h5ser/detail/tree_copy-inl.hpp: definitions of h5ser/detail/tree_copy.hpp (compiled once with
+// ---- h5ser/detail/save/tree_copy-inl.hpp -------------------------------------------------------
+// h5ser/detail/save/tree_copy-inl.hpp: definitions of h5ser/detail/save/tree_copy.hpp (compiled once with
 // the compiled core; see h5ser/config.hpp).
 
 
@@ -11376,8 +11419,8 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/load_file-inl.hpp ------------------------------------------------------------
-// h5ser/detail/load_file-inl.hpp: definitions of h5ser/detail/load_file.hpp (compiled once with the
+// ---- h5ser/detail/load/load_file-inl.hpp -------------------------------------------------------
+// h5ser/detail/load/load_file-inl.hpp: definitions of h5ser/detail/load/load_file.hpp (compiled once with the
 // compiled core; see h5ser/config.hpp).
 
 
@@ -11409,8 +11452,8 @@ H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check&
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/snapshot-inl.hpp -------------------------------------------------------------
-// h5ser/detail/snapshot-inl.hpp: definitions of h5ser/detail/snapshot.hpp (compiled once with the
+// ---- h5ser/detail/save/snapshot-inl.hpp --------------------------------------------------------
+// h5ser/detail/save/snapshot-inl.hpp: definitions of h5ser/detail/save/snapshot.hpp (compiled once with the
 // compiled core; see h5ser/config.hpp).
 
 
@@ -11489,8 +11532,8 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/inspect-inl.hpp --------------------------------------------------------------
-// h5ser/detail/inspect-inl.hpp: definitions of h5ser/inspect.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/load/inspect-inl.hpp ---------------------------------------------------------
+// h5ser/detail/load/inspect-inl.hpp: definitions of h5ser/inspect.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -11622,8 +11665,8 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node) {
 
 }  // namespace h5ser
 
-// ---- h5ser/detail/fingerprint-inl.hpp ----------------------------------------------------------
-// h5ser/detail/fingerprint-inl.hpp: definitions of h5ser/fingerprint.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/load/fingerprint-inl.hpp -----------------------------------------------------
+// h5ser/detail/load/fingerprint-inl.hpp: definitions of h5ser/fingerprint.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -11632,7 +11675,7 @@ namespace h5ser {
 
 H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
     // An intact format-2 file says it in its manifest, which needs no libhdf5; any other file is
-    // parsed in a child process (see detail/isolation.hpp).
+    // parsed in a child process (see detail/isolation/isolation.hpp).
     if (!detail::in_isolated_child()) {
         const detail::opened_file file = detail::opened_file::open(path);
         const detail::seal_check seal = detail::check_seal(file, true);
@@ -11651,8 +11694,8 @@ H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
 
 }  // namespace h5ser
 
-// ---- h5ser/detail/verify-inl.hpp ---------------------------------------------------------------
-// h5ser/detail/verify-inl.hpp: definitions of h5ser/verify.hpp (compiled once with the compiled core; see
+// ---- h5ser/detail/load/verify-inl.hpp ----------------------------------------------------------
+// h5ser/detail/load/verify-inl.hpp: definitions of h5ser/verify.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
 
 
@@ -11732,7 +11775,7 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
-    if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation.hpp
+    if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation/isolation.hpp
         return detail::run_isolated<verify_report>(path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
     detail::hdf5_scope hdf5;
     verify_report report;
@@ -11786,8 +11829,8 @@ H5SER_CORE_INLINE std::vector<std::string> detail::check_datasets(verify_report&
 
 }  // namespace h5ser
 
-// ---- h5ser/detail/checkpoint_directory-inl.hpp -------------------------------------------------
-// h5ser/detail/checkpoint_directory-inl.hpp: definitions of h5ser/detail/checkpoint_directory.hpp
+// ---- h5ser/detail/checkpoint/checkpoint_directory-inl.hpp --------------------------------------
+// h5ser/detail/checkpoint/checkpoint_directory-inl.hpp: definitions of h5ser/detail/checkpoint/checkpoint_directory.hpp
 // (compiled once with the compiled core; see h5ser/config.hpp).
 
 

@@ -9,17 +9,17 @@
 #include <map>
 #include <stdexcept>
 #include <type_traits>
-#include <cmath>
-#include <cstdlib>
-#include <cstdint>
-#include <limits>
-#include <string_view>
-#include <utility>
 #include <hdf5.h>
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <string_view>
+#include <utility>
+#include <cstdint>
 #include <optional>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <zip.h>
 #include <cstdio>
 #include <memory>
@@ -113,7 +113,7 @@ struct save_options {
 // Keras file into its copy of the model, exactly as the caller would have, then saves the model
 // as a sealed full-model h5ser file into a scratch file; the caller loads that on the trusted
 // path (seal, manifest, mapping). (h5ser's own files need no save: the child copies their tree,
-// detail/load_file.hpp. A Keras file's tree is not the struct's, so its copy would have to be
+// detail/load/load_file.hpp. A Keras file's tree is not the struct's, so its copy would have to be
 // loaded by the Keras reader again.)
 
 
@@ -156,8 +156,28 @@ load_report load_in_place_or_isolated(Model& model, const std::string& path, con
 
 }  // namespace h5ser::keras::detail
 
-// ---- h5ser/keras/detail/json_reader.hpp --------------------------------------------------------
-// h5ser/keras/detail/json_reader.hpp: a small, tolerant JSON reader for the configurations Keras stores.
+// ---- h5ser/keras/detail/layers.hpp -------------------------------------------------------------
+// h5ser/keras/detail/layers.hpp: the struct side of the Keras mapping: which fields are layers, and
+// the tensors of each in declaration order (see h5ser/keras.hpp for the rules).
+
+
+
+// ---- h5ser/keras/detail/reader.hpp -------------------------------------------------------------
+// h5ser/keras/detail/reader.hpp: the Keras reader: the layers and weights of a file of any Keras generation.
+//
+// docs/keras.md describes the layouts. In short:
+//   legacy .h5 (Keras 1, 2, tf.keras, Keras 3's legacy writer): `layer_names` on the root (weights
+//     only) or on /model_weights (full model) lists the layers in model order; each layer group's
+//     `weight_names` lists its weights in order, as paths relative to the layer group.
+//   Keras 3 native (.weights.h5, and model.weights.h5 inside a .keras zip): layers/<name>/vars/<i>;
+//     no name lists, so layer order is creation order (see native_layers below).
+// Order never comes from HDF5's iteration order, which is alphabetical.
+
+
+
+// ---- h5ser/detail/json/reader.hpp --------------------------------------------------------------
+// h5ser/detail/json/reader.hpp: the one JSON reader: h5ser's schema (the h5ser tool), the configurations
+// Keras stores (the Keras module).
 //
 // Keras writes its JSON with Python's json.dumps, which emits the bare tokens NaN, Infinity and
 // -Infinity for non-finite floats. Strict parsers refuse those files; this one accepts them. It
@@ -165,7 +185,7 @@ load_report load_in_place_or_isolated(Model& model, const std::string& path, con
 // the byte offset of the first error.
 
 
-namespace h5ser::keras::detail {
+namespace h5ser::detail {
 
 struct json_value {
     enum class type { null, boolean, number, string, array, object };
@@ -375,26 +395,7 @@ private:
 /// Parses `text`; throws std::runtime_error naming the byte offset of the first error.
 inline json_value parse_json(std::string_view text) { return json_parser(text).parse(); }
 
-}  // namespace h5ser::keras::detail
-
-// ---- h5ser/keras/detail/layers.hpp -------------------------------------------------------------
-// h5ser/keras/detail/layers.hpp: the struct side of the Keras mapping: which fields are layers, and
-// the tensors of each in declaration order (see h5ser/keras.hpp for the rules).
-
-
-
-// ---- h5ser/keras/detail/reader.hpp -------------------------------------------------------------
-// h5ser/keras/detail/reader.hpp: the Keras reader: the layers and weights of a file of any Keras generation.
-//
-// docs/keras.md describes the layouts. In short:
-//   legacy .h5 (Keras 1, 2, tf.keras, Keras 3's legacy writer): `layer_names` on the root (weights
-//     only) or on /model_weights (full model) lists the layers in model order; each layer group's
-//     `weight_names` lists its weights in order, as paths relative to the layer group.
-//   Keras 3 native (.weights.h5, and model.weights.h5 inside a .keras zip): layers/<name>/vars/<i>;
-//     no name lists, so layer order is creation order (see native_layers below).
-// Order never comes from HDF5's iteration order, which is alphabetical.
-
-
+}  // namespace h5ser::detail
 
 // ---- h5ser/keras/detail/archive.hpp ------------------------------------------------------------
 // h5ser/keras/detail/archive.hpp: `.keras` zip archives (libzip), and HDF5 files opened from memory.
@@ -487,6 +488,10 @@ inline handle open_hdf5_image(const std::vector<unsigned char>& image, const std
 
 
 namespace h5ser::keras::detail {
+
+// Keras's configurations are JSON; the core's reader takes Python's NaN and Infinity too.
+using h5ser::detail::json_value;
+using h5ser::detail::parse_json;
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
@@ -1089,6 +1094,10 @@ inline std::vector<std::string> names_of(const std::vector<layer_ref>& layers) {
 
 
 namespace h5ser::keras::detail {
+
+// Keras's configurations are JSON; the core's reader takes Python's NaN and Infinity too.
+using h5ser::detail::json_value;
+using h5ser::detail::parse_json;
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 

@@ -7,10 +7,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/keras/detail/isolated_load.hpp"
 #include "h5ser/error.hpp"
-#include "h5ser/keras/detail/json_reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/loader.hpp"
 #include "h5ser/keras/detail/model_config.hpp"

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/file.hpp"
-#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::keras::detail {

@@ -2,16 +2,16 @@
 // Keras file into its copy of the model, exactly as the caller would have, then saves the model
 // as a sealed full-model h5ser file into a scratch file; the caller loads that on the trusted
 // path (seal, manifest, mapping). (h5ser's own files need no save: the child copies their tree,
-// detail/load_file.hpp. A Keras file's tree is not the struct's, so its copy would have to be
+// detail/load/load_file.hpp. A Keras file's tree is not the struct's, so its copy would have to be
 // loaded by the Keras reader again.)
 #pragma once
 
 #include <string>
 #include <type_traits>
 
-#include "h5ser/detail/file_writer.hpp"
-#include "h5ser/detail/isolation.hpp"
-#include "h5ser/detail/load_file.hpp"
+#include "h5ser/detail/save/save_file.hpp"
+#include "h5ser/detail/isolation/isolation.hpp"
+#include "h5ser/detail/load/load_file.hpp"
 #include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"

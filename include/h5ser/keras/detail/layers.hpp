@@ -14,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "h5ser/detail/c_order.hpp"
-#include "h5ser/detail/commit.hpp"
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/field_kind.hpp"
-#include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/problems.hpp"
+#include "h5ser/detail/model/c_order.hpp"
+#include "h5ser/detail/load/commit.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/model/field_kind.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/problems.hpp"
 #include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
 #include "h5ser/reflect.hpp"

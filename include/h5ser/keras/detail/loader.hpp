@@ -10,18 +10,22 @@
 #include <string>
 #include <vector>
 
-#include "h5ser/detail/commit.hpp"
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/problems.hpp"
+#include "h5ser/detail/load/commit.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/problems.hpp"
 #include "h5ser/error.hpp"
-#include "h5ser/keras/detail/json_reader.hpp"
+#include "h5ser/detail/json/reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
 #include "h5ser/load_report.hpp"
 
 namespace h5ser::keras::detail {
+
+// Keras's configurations are JSON; the core's reader takes Python's NaN and Infinity too.
+using h5ser::detail::json_value;
+using h5ser::detail::parse_json;
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 

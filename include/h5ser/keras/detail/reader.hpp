@@ -19,17 +19,21 @@
 #include <utility>
 #include <vector>
 
-#include "h5ser/detail/attribute.hpp"
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/file.hpp"
-#include "h5ser/detail/group.hpp"
-#include "h5ser/detail/hdf5.hpp"
-#include "h5ser/keras/detail/json_reader.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/json/reader.hpp"
 #include "h5ser/keras/detail/archive.hpp"
-#include "h5ser/detail/seal.hpp"
+#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::keras::detail {
+
+// Keras's configurations are JSON; the core's reader takes Python's NaN and Infinity too.
+using h5ser::detail::json_value;
+using h5ser::detail::parse_json;
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 

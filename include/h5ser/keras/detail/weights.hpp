@@ -10,12 +10,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/attribute.hpp"
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/dtype.hpp"
-#include "h5ser/detail/format.hpp"
-#include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/problems.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/problems.hpp"
 #include "h5ser/tensor_adapter.hpp"
 
 namespace h5ser::keras::detail {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "h5ser/detail/file.hpp"
-#include "h5ser/detail/hdf5.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/types.hpp"

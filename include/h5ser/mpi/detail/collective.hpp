@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "h5ser/detail/hash.hpp"
+#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::mpi::detail {

@@ -15,10 +15,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/file.hpp"
-#include "h5ser/detail/format.hpp"
-#include "h5ser/detail/load_file.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/load/load_file.hpp"
 #include "h5ser/mpi/detail/parallel_io.hpp"
 
 namespace h5ser::mpi::detail {

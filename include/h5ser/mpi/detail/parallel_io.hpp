@@ -15,9 +15,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/file_writer.hpp"
-#include "h5ser/detail/hdf5.hpp"
-#include "h5ser/detail/save_walk.hpp"
+#include "h5ser/detail/save/file_writer.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/save/save_walk.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/mpi/detail/collective.hpp"
 #include "h5ser/mpi/detail/sharded_tensor.hpp"

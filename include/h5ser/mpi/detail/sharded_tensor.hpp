@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-#include "h5ser/detail/hash.hpp"
+#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/mpi/detail/collective.hpp"
 
 namespace h5ser::mpi::detail {

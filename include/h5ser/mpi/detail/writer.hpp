@@ -15,12 +15,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/dataset.hpp"
-#include "h5ser/detail/file.hpp"
-#include "h5ser/detail/file_writer.hpp"
-#include "h5ser/detail/hash.hpp"
-#include "h5ser/detail/save_walk.hpp"
-#include "h5ser/detail/sealed_file.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/save/save_file.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/save/save_walk.hpp"
+#include "h5ser/detail/save/sealed_file.hpp"
 #include "h5ser/mpi/detail/parallel_io.hpp"
 #include "h5ser/progress.hpp"
 

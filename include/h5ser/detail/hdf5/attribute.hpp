@@ -1,0 +1,233 @@
+// h5ser/detail/hdf5/attribute.hpp: scalars, enums, strings and small arrays as HDF5 attributes.
+#pragma once
+
+#include <hdf5.h>
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/problems.hpp"
+#include "h5ser/element_type.hpp"
+#include "h5ser/config.hpp"
+
+namespace h5ser::detail {
+
+template <class T>
+struct is_std_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_std_array<std::array<T, N>> : std::true_type {
+    using value_type = T;
+    static constexpr std::size_t size = N;
+};
+
+/// What an attribute field holds, as seen from the file: a scalar or a 1-D list of elements.
+template <class T>
+struct attribute_codec {
+    static constexpr bool supported = false;
+};
+
+// Scalar element types, and enums through their underlying integer type.
+template <class T>
+    requires(element_type<T> || std::is_enum_v<T>)
+struct attribute_codec<T> {
+    static constexpr bool supported = true;
+    static constexpr bool is_list = false;
+    using element = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+    static_assert(element_type<element>, "h5ser: enums must have an integer underlying type other than char");
+};
+
+template <>
+struct attribute_codec<std::string> {
+    static constexpr bool supported = true;
+    static constexpr bool is_list = false;
+    using element = std::string;
+};
+
+template <class T, std::size_t N>
+    requires(element_type<T> || std::is_same_v<T, std::string>)
+struct attribute_codec<std::array<T, N>> {
+    static constexpr bool supported = true;
+    static constexpr bool is_list = true;
+    using element = T;
+};
+
+template <class Alloc>
+struct attribute_codec<std::vector<std::string, Alloc>> {
+    static constexpr bool supported = true;
+    static constexpr bool is_list = true;
+    using element = std::string;
+};
+
+template <class T>
+concept attribute_value = attribute_codec<T>::supported;
+
+template <class T>
+constexpr std::string_view attribute_dtype_name() {
+    using element = typename attribute_codec<T>::element;
+    if constexpr (std::is_same_v<element, std::string>) return "string";
+    else return dtype_name<element>();
+}
+
+// ---- writing --------------------------------------------------------------------------------
+
+H5SER_CORE_INLINE handle utf8_string_type(const where& at);
+
+H5SER_CORE_INLINE handle utf8_name_plist(hid_t class_id, const where& at);
+
+// Variable-length strings end at the first NUL: refuse data HDF5 would silently cut short.
+H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& at);
+
+/// Ids one save reuses for every attribute it writes: making a property list and a string type per
+/// attribute costs about as much as writing the attribute (see bench_many_small).
+struct attribute_ids {
+    hid_t create = H5I_INVALID_HID;       ///< attribute creation plist with UTF-8 names
+    hid_t utf8_string = H5I_INVALID_HID;  ///< variable-length UTF-8 string type
+};
+
+/// Creates attribute `name` of `object` with elements of `type` in `space` and writes `data`,
+/// held in memory as `memory_type` (default: `type`). `acpl_id` < 0: a plist of UTF-8 names.
+H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
+                                                  const where& at, hid_t acpl_id = H5I_INVALID_HID,
+                                                  hid_t memory_type = H5I_INVALID_HID);
+
+/// Writes `count` strings (a scalar unless `is_list`) as a UTF-8 variable-length string attribute.
+H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
+                                              bool is_list, const where& at, const attribute_ids& shared);
+/// Writes `count` elements at `data` (a scalar unless `is_list`) of memory type `memory` as an
+/// attribute of file type `file`.
+H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
+                                               std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
+
+template <attribute_value T>
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    const std::size_t count = [&]() -> std::size_t {
+        if constexpr (codec::is_list) return value.size();
+        else return 1;
+    }();
+    const auto* first = [&] {
+        if constexpr (codec::is_list) return value.data();
+        else return &value;
+    }();
+    if constexpr (std::is_same_v<element, std::string>) {
+        write_string_attribute(object, name, first, count, codec::is_list, at, shared);
+    } else {
+        // The file type is little-endian; HDF5 converts from the memory type on write.
+        const handle ftype = file_type<element>(at);
+        const handle mtype = memory_type<element>(at);
+        write_element_attribute(object, name, ftype.get(), mtype.get(), first, count, codec::is_list, at, shared);
+    }
+}
+
+// ---- reading --------------------------------------------------------------------------------
+
+/// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
+/// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
+                                                        bool is_attribute, const where& at);
+
+struct extent {
+    bool scalar = false;  ///< H5S_SCALAR
+    bool null = false;    ///< H5S_NULL
+    std::vector<hsize_t> dims;
+
+    [[nodiscard]] std::size_t count() const {
+        std::size_t n = null ? 0 : 1;
+        for (hsize_t d : dims) n *= static_cast<std::size_t>(d);
+        return n;
+    }
+    [[nodiscard]] std::string text() const;
+};
+
+H5SER_CORE_INLINE extent read_extent(hid_t space, const where& at);
+
+/// An attribute opened for reading, whose type and shape match what the field wants.
+struct checked_attribute {
+    handle attr;
+    handle type;
+    handle space;
+    extent shape;
+};
+
+/// The shape an attribute field wants: a scalar, a list of `size` elements, or a list of any size.
+struct attribute_shape {
+    bool is_list = false;
+    std::optional<std::size_t> size;
+};
+
+/// Does an attribute of `found_type` elements in `shape` fit a field that wants `want_type` in
+/// `want_shape`? Records a problem if not.
+H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
+                                      const attribute_shape& want_shape, const where& at, problem_list& problems);
+
+/// The shape attribute field type T wants.
+template <attribute_value T>
+attribute_shape wanted_attribute_shape() {
+    attribute_shape want{attribute_codec<T>::is_list, std::nullopt};
+    if constexpr (is_std_array<T>::value) want.size = is_std_array<T>::size;
+    return want;
+}
+
+/// Opens attribute `name` of `object` and checks it holds `want_type` elements in `want_shape`
+/// (a `bfloat16_field` accepts any 2-byte opaque type); records a problem and returns nothing if not.
+H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t object, const std::string& name, std::string_view want_type,
+                                                                          bool bfloat16_field, const attribute_shape& want_shape,
+                                                                          const where& at, problem_list& problems);
+
+/// Checks that `count` bool bytes are 0 or 1; records a problem if not.
+H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
+
+/// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
+/// attribute has another type or shape than the field.
+template <attribute_value T>
+std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>,
+                                         wanted_attribute_shape<T>(), at, problems);
+    if (!opened) return std::nullopt;
+    const std::size_t count = opened->shape.count();
+
+    T value{};
+    if constexpr (std::is_same_v<element, std::string>) {
+        auto strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), count, true, at);
+        if constexpr (!codec::is_list) value = std::move(strings.front());
+        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
+        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
+    } else if constexpr (std::is_same_v<element, bool>) {
+        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
+        std::vector<signed char> bytes(count);
+        handle mem = memory_type<bool>(at);
+        check(H5Aread(opened->attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
+        if (!check_bool_bytes(bytes.data(), bytes.size(), at, problems)) return std::nullopt;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
+            else value = bytes[i] == 1;
+        }
+    } else {
+        handle mem = read_memory_type<element>(opened->type.get(), at);
+        void* data = nullptr;
+        if constexpr (codec::is_list) data = value.data();
+        else data = &value;
+        check(H5Aread(opened->attr.get(), mem.get(), data), at, "cannot read attribute");
+    }
+    return value;
+}
+
+/// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
+H5SER_CORE_INLINE std::optional<std::string> read_string_attribute(hid_t object, const char* name, const where& at);
+
+}  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/hdf5/attribute-inl.hpp"
+#endif

@@ -1,0 +1,276 @@
+// h5ser/detail/hdf5/dataset.hpp: tensors as HDF5 datasets (contiguous, native little-endian types).
+#pragma once
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/load/commit.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/load/problems.hpp"
+#include "h5ser/storage_policy.hpp"
+#include "h5ser/tensor_adapter.hpp"
+#include "h5ser/config.hpp"
+
+namespace h5ser::detail {
+
+/// "float32[4, 8]": a dtype name and `rank` dimensions.
+H5SER_CORE_INLINE std::string shape_text(std::string_view dtype, const std::size_t* dims, std::size_t rank);
+template <std::size_t Rank>
+std::string shape_text(std::string_view dtype, const std::array<std::size_t, Rank>& shape) {
+    return shape_text(dtype, shape.data(), Rank);
+}
+
+H5SER_CORE_INLINE handle make_dataspace(const hsize_t* dims, std::size_t rank, const where& at);
+
+/// A tensor checksum as text, "xxh3-64:<16 hex digits>": the value of format 1's checksum
+/// attribute (format::checksum_attribute), and how messages show checksums.
+H5SER_CORE_INLINE std::string checksum_text(std::uint64_t hash);
+/// The checksum `text` (checksum_text's form) stands for, or nothing when it is not of that form.
+H5SER_CORE_INLINE std::optional<std::uint64_t> checksum_value(std::string_view text) noexcept;
+
+/// What one stored tensor contributes to the file fingerprint.
+struct written_tensor {
+    std::array<std::uint64_t, 32> dims{};
+    std::size_t rank = 0;
+    std::uint64_t data_hash = 0;
+    haddr_t offset = HADDR_UNDEF;  ///< where contiguous raw data starts in the file (for the seal)
+    hsize_t stored_bytes = 0;
+    /// The element bytes (little-endian), for the manifest record of a compact dataset, which keeps
+    /// a copy; valid until the tensor is recorded.
+    const void* elements = nullptr;
+};
+
+[[noreturn]] H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when);
+
+/// Adds `filters` to a chunked dataset's creation property list, refusing any this HDF5 cannot load.
+H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at);
+
+/// How `plan` stores a tensor of `rank` dimensions and `count` elements of `element_size` bytes.
+H5SER_CORE_INLINE record_layout stored_layout(const storage_plan& plan, std::size_t rank, std::uint64_t count, std::size_t element_size);
+
+/// For a tensor stored unfiltered (compact or contiguous), the save's shared creation plist for
+/// it; H5I_INVALID_HID when `plan` chunks it. Scalars and empty tensors cannot be chunked in HDF5.
+H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                                        const creation_plists& plists);
+
+/// The dataset creation property list for one tensor that `plan` chunks (see unchunked_plist for
+/// the others), with the plan's filters.
+H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
+                                       const where& at);
+
+/// The dimensions (into the result) and element count of an in-memory tensor.
+template <adapted_tensor X>
+written_tensor tensor_extent(const X& value, std::size_t& count) {
+    using adapter = tensor_adapter<X>;
+    const auto& shape = adapter::shape(value);
+    written_tensor out;
+    out.rank = shape.size();
+    count = 1;
+    for (std::size_t i = 0; i < out.rank; ++i) {
+        out.dims[i] = shape[i];
+        count *= shape[i];
+    }
+    if (count != 0) out.elements = tensor_adapter<X>::data(value);
+    return out;
+}
+
+/// The element bytes of an in-memory tensor (a valid pointer even when there are none).
+template <adapted_tensor X>
+const void* element_bytes(const X& value, std::size_t count) {
+    return count ? static_cast<const void*>(tensor_adapter<X>::data(value)) : static_cast<const void*>("");
+}
+
+/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
+/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
+template <adapted_tensor X>
+written_tensor digest_tensor(const X& value, std::size_t& count) {
+    written_tensor out = tensor_extent(value, count);
+    out.data_hash = hash_bytes(element_bytes(value, count), count * sizeof(typename tensor_adapter<X>::element_type));
+    return out;
+}
+
+/// Elements to store: their types in the file and in memory, their shape and their bytes.
+struct element_block {
+    hid_t file_type;
+    hid_t memory_type;
+    const hsize_t* dims;
+    std::size_t rank;
+    const void* data;  ///< may be null when there are no elements
+    bool bfloat16;     ///< marks the dataset dtype="bfloat16" (Keras 3's convention)
+    /// When set, a contiguous tensor of written_in_pieces_from bytes or more is written in pieces of
+    /// whole rows, and this is called after each (a save starts the disk's writeback there).
+    const std::function<void()>* after_piece = nullptr;
+};
+
+/// Contiguous tensors this large are written in pieces when element_block::after_piece is set.
+inline constexpr std::uint64_t written_in_pieces_from = std::uint64_t{64} << 20;
+
+/// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
+/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
+H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
+
+/// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
+/// applies. (Format 1 added the checksum attribute here; format 2 keeps checksums in the manifest.)
+H5SER_CORE_INLINE void write_tensor_attributes(hid_t dataset, bool bfloat16, const creation_plists& plists, const where& at);
+
+/// Creates dataset `name` in `parent`, stored as `plan` says, and writes `e` into it. Returns the
+/// dataset, still open.
+H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, const element_block& e, const creation_plists& plists,
+                                           const storage_plan& plan, const where& at);
+
+/// Notes where a written dataset's contiguous data lies in the file, and how many bytes it stores
+/// (for the seal's data ranges).
+H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out);
+
+/// Notes where a written dataset's data lies (for the seal) and closes it, which flushes HDF5's
+/// buffers: a failing write can surface only here.
+H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at);
+
+/// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
+template <adapted_tensor X>
+written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
+                             const storage_plan& plan, const where& at, const std::function<void()>* after_piece = nullptr) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+
+    std::size_t count = 0;
+    written_tensor out = tensor_extent(value, count);
+    const std::size_t rank = out.rank;
+    std::array<hsize_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
+    handle ftype = file_type<element>(at);
+    handle mtype = memory_type<element>(at);
+    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
+    handle dataset = write_new_dataset(
+        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece},
+        plists, plan, at);
+    out.data_hash = data_hash.get();
+    close_written_dataset(dataset, out, at);
+    return out;
+}
+
+/// The facts about a dataset a loader checks before reading any element.
+struct dataset_view {
+    handle type;
+    extent shape;
+    std::string dtype;  ///< describe_type() of the file type
+    H5D_layout_t layout = H5D_CONTIGUOUS;
+    int external_files = 0;  ///< raw data kept in other files (H5Pset_external)
+    int filters = 0;
+    hsize_t stored_bytes = 0;
+    std::string missing_filter;  ///< "lz4 (HDF5 filter 32004)" when a filter cannot be loaded
+    std::vector<H5Z_filter_t> filter_ids;  ///< the filter pipeline, in order
+};
+
+H5SER_CORE_INLINE dataset_view inspect_dataset(hid_t dataset, const where& at);
+
+// Deflate, the strongest common filter, compresses at most about 1032:1; a declared size beyond
+// this many times the stored bytes (plus a MiB of slack) is a "shape bomb", not compressed data.
+inline constexpr std::uint64_t max_compression_ratio = 1100;
+
+/// Why a dataset must not be read, or empty: external or virtual storage (data from other
+/// files), or a declared size the stored bytes cannot hold (a truncated file or a shape bomb,
+/// which would make the loader allocate memory the file never backs).
+H5SER_CORE_INLINE std::string unsafe_dataset_reason(const dataset_view& v, std::uint64_t declared_bytes);
+
+/// Can the elements `view` declares, of `element_size` bytes each, be read? Records why not: a
+/// missing filter plugin, an element count that overflows, or unsafe_dataset_reason.
+H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset_view& view, std::size_t element_size, const where& at);
+
+/// The checksum the file keeps for the dataset at `h5_path`, as text: from the manifest of a
+/// format-2 file (`contents`), else from format 1's checksum attribute of `dataset`; nullopt when
+/// it keeps none.
+H5SER_CORE_INLINE std::optional<std::string> stored_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path,
+                                                             const where& at);
+
+/// Does the file keep, for the dataset at `h5_path`, a checksum no data can match (format 1's
+/// attribute holding text not of checksum_text's form)? A verified load refuses that tensor
+/// whatever its bytes, so a check without data (an isolated child's) reads it to refuse it alike.
+H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_t dataset, std::string_view h5_path, const where& at);
+
+/// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
+/// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
+/// the tensor to `fingerprint`. A mismatch is a problem.
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
+                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
+                                          std::size_t rank, const where& at);
+
+/// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
+/// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
+/// else why nothing was read: a missing filter plugin, an unsafe dataset, an HDF5 error.
+H5SER_CORE_INLINE std::string read_elements(hid_t dataset, const dataset_view& view, hid_t mem_type, std::vector<unsigned char>& out);
+
+/// For bool tensors: are all `count` elements read into `buffer` 0 or 1? Records a problem if not.
+template <class Element>
+bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t count, const where& at) {
+    if constexpr (std::is_same_v<Element, bool>) {
+        const auto* bytes = static_cast<const unsigned char*>(buffer);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (bytes[i] > 1) {
+                problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
+                              "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// Reads every element of `dataset` into `buffer` (`bytes` bytes as `mem_type`) and returns the
+/// XXH3-64 of those bytes. Contiguous datasets of concurrent_hash::threshold bytes and more are read
+/// in pieces of whole rows (first axis), each hashed on a second thread while the next is read.
+H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at);
+
+/// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
+/// value for tensors that size themselves, bytes copied in later for views. With `hash`, the
+/// XXH3-64 of the bytes read is stored there (computed while reading) before `accept(bytes, size)`
+/// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
+/// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
+/// load commits.
+template <adapted_tensor X, class Accept>
+void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
+                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
+                   const Accept& accept) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    std::size_t count = 1;
+    for (const std::size_t d : file_shape) count *= d;
+    handle mem = read_memory_type<element>(file_type, at);
+    const auto read = [&](void* buffer) {
+        if (hash) *hash = read_and_hash(dataset, mem.get(), buffer, count * sizeof(element), at);
+        else if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
+               check_bool_elements<element>(problems, buffer, count, at);
+    };
+    if constexpr (resizable_tensor<X>) {
+        X staged{};
+        adapter::resize_for_overwrite(staged, file_shape);
+        if (read(static_cast<void*>(adapter::data(staged)))) commits.move_into(target, std::move(staged));
+    } else {
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (read(bytes.data())) commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
+    }
+}
+
+}  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/hdf5/dataset-inl.hpp"
+#endif

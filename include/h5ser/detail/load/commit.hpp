@@ -1,0 +1,143 @@
+// h5ser/detail/load/commit.hpp: staged loads. Nothing is written into the user's model until every
+// field has been read and checked; then the staged values move in, which cannot fail.
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace h5ser::detail {
+
+/// Does moving a T into a field never throw? Its move assignment is noexcept, or it is a type
+/// whose move assignment only moves a pointer but is not declared noexcept (libtorch's at::Tensor:
+/// h5ser/torch.hpp specializes this).
+template <class T>
+struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
+
+/// The bytes copies overwrote in memory the load does not stage (views, sized tensors), to put
+/// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
+class undo_log {
+public:
+    void save(void* target, std::size_t bytes) {
+        const auto* from = static_cast<const unsigned char*>(target);
+        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
+    }
+    /// Puts every saved range back, last first.
+    void restore() noexcept {
+        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
+        saved_.clear();
+    }
+
+private:
+    struct range {
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+    std::vector<range> saved_;
+};
+
+class commit_list {
+public:
+    struct action {
+        virtual ~action() = default;
+        virtual void apply() noexcept = 0;
+        /// Saves what apply() will overwrite outside values the load staged.
+        virtual void save_undo(undo_log&) const {}
+    };
+
+    template <class T>
+    struct move_action final : action {
+        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
+        void apply() noexcept override { *target = std::move(value); }
+        T* target;
+        T value;
+    };
+    struct copy_action final : action {
+        copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
+        void apply() noexcept override {
+            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
+        }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
+        void* target;
+        std::vector<unsigned char> bytes;
+    };
+
+    struct copy_from_action final : action {
+        copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
+            : target(t), source(s), bytes(n), keep(std::move(k)) {}
+        void apply() noexcept override {
+            if (bytes != 0) std::memcpy(target, source, bytes);
+        }
+        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
+        void* target;
+        const void* source;
+        std::size_t bytes;
+        std::shared_ptr<const void> keep;  ///< keeps `source` (a mapped file) alive
+    };
+
+    /// Moves `value` into `*target` when the load succeeds.
+    template <class T>
+    void move_into(T& target, T&& value) {
+        static_assert(moves_without_throwing<T>::value,
+                      "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
+                      "give this type a noexcept move assignment");
+        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
+    }
+
+    /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
+    /// when the load succeeds; call `finish` after the actions that fill it.
+    template <class T>
+    struct staged {
+        std::unique_ptr<move_action<T>> slot;
+        T& value() noexcept { return slot->value; }
+    };
+    template <class T>
+    staged<T> stage(T& target, T initial) {
+        return {std::make_unique<move_action<T>>(target, std::move(initial))};
+    }
+    template <class T>
+    void finish(staged<T>&& s) {
+        actions_.push_back(std::move(s.slot));
+    }
+
+    /// Copies bytes into memory the model does not own (views) when the load succeeds.
+    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
+        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    }
+
+    /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
+    /// model owns when the load succeeds: no staging copy.
+    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
+        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
+    }
+
+    /// Where the actions added from now on start (for apply_since).
+    [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
+
+    /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
+    /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
+    void apply_since(std::size_t mark) noexcept {
+        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
+        actions_.resize(mark);
+    }
+
+    void apply_all() noexcept {
+        for (auto& a : actions_) a->apply();
+        actions_.clear();
+    }
+
+    /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
+    /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
+    void apply_all(undo_log& undo) {
+        for (auto& a : actions_) a->save_undo(undo);
+        apply_all();
+    }
+
+private:
+    std::vector<std::unique_ptr<action>> actions_;
+};
+
+}  // namespace h5ser::detail

@@ -1,0 +1,142 @@
+// h5ser/detail/load/inspect-inl.hpp: definitions of h5ser/inspect.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+#pragma once
+
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/isolation/isolation.hpp"
+#include "h5ser/detail/format/seal.hpp"
+
+#include "h5ser/detail/isolation/isolation.hpp"
+#include "h5ser/inspect.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
+    const std::size_t count = ext.count();
+    if (H5Tget_class(type) == H5T_STRING) {
+        if (count != 1) return {};
+        std::string s = read_strings(attr, type, space, 1, true, at).front();
+        if (s.size() > 60) s = s.substr(0, 57) + "...";
+        return "\"" + s + "\"";
+    }
+    if (count != 1) return {};
+    const H5T_class_t cls = H5Tget_class(type);
+    if (cls == H5T_INTEGER || cls == H5T_ENUM) {
+        long long v = 0;
+        if (H5Aread(attr, H5T_NATIVE_LLONG, &v) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return {};
+        }
+        if (describe_type(type) == "bool") return v ? "true" : "false";
+        return std::to_string(v);
+    }
+    if (cls == H5T_FLOAT) {
+        double v = 0;
+        if (H5Aread(attr, H5T_NATIVE_DOUBLE, &v) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return {};
+        }
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.9g", v);
+        return buf;
+    }
+    return {};
+}
+
+H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const where& at) {
+    const member_listing listing = list_members(object, false, at);
+    for (const auto& name : listing.attributes) {
+        handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+        handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+        handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+        const extent ext = read_extent(space.get(), at);
+        node.attributes.push_back({name, describe_type(type.get()), ext.text(),
+                                   attribute_value_text(attr.get(), type.get(), space.get(), ext, at)});
+    }
+}
+
+H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where& at) {
+    inspect_attributes(object, node, at);
+    if (H5Iget_type(object) == H5I_DATASET) {
+        node.kind = file_node::kind_type::dataset;
+        const dataset_view view = inspect_dataset(object, at);
+        node.dtype = view.dtype;
+        for (hsize_t d : view.shape.dims) node.shape.push_back(static_cast<std::size_t>(d));
+        node.layout = view.layout == H5D_COMPACT ? "compact" : view.layout == H5D_CHUNKED ? "chunked"
+                    : view.layout == H5D_VIRTUAL ? "virtual" : "contiguous";
+        node.element_bytes = H5Tget_size(view.type.get());
+        node.stored_bytes = view.stored_bytes;
+        for (const H5Z_filter_t id : view.filter_ids) node.filters.push_back(filter_name(id));
+        return;
+    }
+    if (H5Iget_type(object) != H5I_GROUP) {
+        node.kind = file_node::kind_type::other;
+        return;
+    }
+    for (const auto& name : links_in_order(object, at)) {
+        file_node child;
+        child.name = name;
+        child.path = (node.path == "/" ? "" : node.path) + "/" + name;
+        H5L_info_t info{};
+        check(H5Lget_info(object, name.c_str(), &info, H5P_DEFAULT), at, "H5Lget_info");
+        if (info.type != H5L_TYPE_HARD) {  // never follow links out of the file
+            child.kind = file_node::kind_type::other;
+            child.dtype = link_type_name(info.type);
+        } else {
+            const where child_at{at.file, {}, child.path};
+            handle opened = checked(H5Oopen(object, name.c_str(), H5P_DEFAULT), child_at, "cannot open object");
+            inspect_object(opened.get(), child, child_at);
+        }
+        node.children.push_back(std::move(child));
+    }
+}
+
+H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, std::string& out) {
+    out += indent;
+    if (node.kind == file_node::kind_type::dataset) {
+        out += node.name + "  dataset " + node.dtype + dims_text(node.shape) + "\n";
+    } else if (node.kind == file_node::kind_type::group) {
+        out += (node.name.empty() ? std::string("/") : node.name + "/") + "\n";
+    } else {
+        out += node.name + "  " + (node.dtype.empty() ? std::string("other object") : node.dtype) + "\n";
+    }
+    for (const auto& a : node.attributes) {
+        out += indent + "  @" + a.name + "  " + a.dtype + (a.shape == "scalar" ? std::string() : a.shape);
+        if (!a.value.empty()) out += " = " + a.value;
+        out += "\n";
+    }
+    for (const auto& child : node.children) render(child, indent + "  ", out);
+}
+
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
+    hdf5_scope hdf5;
+    handle file = open_for_reading(path);
+    const where at{path, {}, "/"};
+    handle root = open_root(file.get(), path);
+    file_node node;
+    node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
+    inspect_object(root.get(), node, at);
+    return node;
+}
+
+H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });
+    return inspect_file(path);
+}
+
+}  // namespace h5ser::detail
+
+namespace h5ser {
+
+H5SER_CORE_INLINE std::string to_string(const file_node& node) {
+    std::string out;
+    detail::render(node, "", out);
+    return out;
+}
+
+}  // namespace h5ser

@@ -1,0 +1,228 @@
+// h5ser/detail/load/load_walk-inl.hpp: definitions of h5ser/detail/load/load_walk.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+#pragma once
+
+#include "h5ser/detail/load/load_walk.hpp"
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link) {
+    if (link.type != H5L_TYPE_HARD) return link_type_name(link.type) + std::string(" '") + link.name + "'";
+    return h5_object_name(tree.object_type(group, link)) + std::string(" '") + link.name + "'";
+}
+
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at) {
+    problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "hard link to " + expected, link_type_name(type),
+                  "h5ser does not follow links that may leave the file"});
+}
+
+H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
+                                      const std::size_t* current, std::size_t rank, bool unsized, const where& at) {
+    // rank == dynamic_rank: a tensor whose rank is known only at run time takes any (and is unsized).
+    const bool rank_ok = !shape.null && (rank == dynamic_rank || (rank == 0 ? shape.scalar : (!shape.scalar && shape.dims.size() == rank)));
+    // No tensor type indexes past PTRDIFF_MAX (Eigen asserts): a file may still say so, for a
+    // tensor of zero elements.
+    const bool indexable = std::all_of(shape.dims.begin(), shape.dims.end(),
+                                       [](auto d) { return static_cast<std::uint64_t>(d) <= static_cast<std::uint64_t>(PTRDIFF_MAX); });
+    bool shape_ok = rank_ok && indexable;
+    for (std::size_t i = 0; rank_ok && !unsized && i < rank; ++i) shape_ok = shape_ok && shape.dims[i] == current[i];
+    const bool dtype_ok = found_dtype == dtype;
+    if (dtype_ok && shape_ok) return true;
+    const std::string expected = rank == dynamic_rank ? std::string(dtype) + " of any rank"
+                                 : unsized            ? std::string(dtype) + " of rank " + std::to_string(rank)
+                                                      : shape_text(dtype, current, rank);
+    // A type h5ser::convert_dtypes would convert: say so (with it, only the shape can be wrong here).
+    std::string hint;
+    if (!dtype_ok && convertible(found_dtype, dtype)) hint = "h5ser::convert_dtypes converts " + std::string(found_dtype) + " to " + std::string(dtype);
+    problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
+                  "dataset " + std::string(found_dtype) + shape.text(), std::move(hint)});
+    return false;
+}
+
+H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
+                                                          const manifest* contents, std::string_view name, const where& at) {
+    if (contents) {
+        if (const manifest_record* r = contents->dataset(at.h5)) return std::string(r->dtype);
+    }
+    const handle dataset = open_child(problems, tree.hdf5_group(parent, at), name, H5I_DATASET, "dataset of any element type", at);
+    if (!dataset) return std::nullopt;
+    return inspect_dataset(dataset.get(), at).dtype;
+}
+
+H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at) {
+    const std::string key(name);
+    const handle attribute = checked(H5Aopen(object, key.c_str(), H5P_DEFAULT), at, "cannot open the attribute");
+    const handle type = checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
+    return describe_type(type.get());
+}
+
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at) {
+    opened_tensor t;
+    t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
+    if (!t.dataset) return std::nullopt;
+    t.view = inspect_dataset(t.dataset.get(), at);
+    if (!tensor_matches(problems, t.view.dtype, t.view.shape, dtype, current, rank, unsized, at)) return std::nullopt;
+    if (!reading || !dataset_is_readable(problems, t.view, element_size, at)) return std::nullopt;
+    return t;
+}
+
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root) {
+    const member_listing& listing = group.members();
+    for (const auto& link : listing.links) {
+        if (std::find(links.begin(), links.end(), link.name) == links.end()) {
+            const where w = at.child(link.name);
+            problems.add({errc::unexpected_field, w.field, w.h5, "nothing", describe_link(tree, group, link), std::string(leaves_it_hint)});
+        }
+    }
+    for (const auto& attribute : listing.attributes) {
+        // h5ser's own (h5ser_struct_version, and the root's header) are expected in every group;
+        // weights-only files keep no other attributes.
+        if (format::is_reserved_name(attribute) || (root && format::is_reserved_root_name(attribute))) continue;
+        if (mode == save_mode::weights_only) break;
+        if (std::find(attributes.begin(), attributes.end(), attribute) == attributes.end()) {
+            const where w = at.child(attribute);
+            problems.add({errc::unexpected_field, w.field, at.h5_or_root(), "nothing", "attribute '" + attribute + "'",
+                          std::string(leaves_it_hint)});
+        }
+    }
+}
+
+H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first, const where& at, std::string_view type_name) {
+    // A problem of a field of this group: its field path is this group's, one name further.
+    const std::string prefix = at.field.empty() ? std::string() : at.field + ".";
+    const auto own_name = [&](const problem& p) -> std::optional<std::string> {
+        if (p.field_path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+        std::string name = p.field_path.substr(prefix.size());
+        if (name.empty() || name.find_first_of(".[") != std::string::npos) return std::nullopt;
+        return name;
+    };
+    const auto kind = [](const std::string& text) { return text.substr(0, text.find(' ')); };
+    auto& items = problems.items();
+    for (std::size_t i = first; i < items.size(); ++i) {
+        problem& missing = items[i];
+        const auto field = own_name(missing);
+        if (missing.code != errc::missing_field || !field) continue;
+        std::vector<std::string> candidates;
+        for (std::size_t j = first; j < items.size(); ++j) {
+            const auto old = own_name(items[j]);
+            if (items[j].code == errc::unexpected_field && old && kind(items[j].found) == kind(missing.expected)) candidates.push_back(*old);
+        }
+        if (candidates.empty() || candidates.size() > 3) continue;
+        const std::string evolution = "h5ser::evolution<" + std::string(type_name) + ">";
+        if (candidates.size() == 1) {
+            missing.detail = "renamed? the file holds " + kind(missing.expected) + " '" + candidates.front() +
+                             "' that no field reads; if it is this field, declare template <> struct " + evolution +
+                             " { static constexpr h5ser::rename renames[] = {{\"" + candidates.front() + "\", \"" + *field + "\"}}; };";
+            continue;
+        }
+        std::string names;
+        for (const auto& c : candidates) names += (names.empty() ? "'" : ", '") + c + "'";
+        missing.detail = "renamed? the file holds " + kind(missing.expected) + "s " + names + " that no field reads; if one is this field, " +
+                         "add {\"<its name>\", \"" + *field + "\"} to " + evolution + "::renames";
+    }
+}
+
+H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks) {
+    if (checks.empty()) return;
+    std::vector<hash_job> jobs;
+    jobs.reserve(checks.size());
+    for (const auto& c : checks) jobs.push_back(c.job);
+    hash_all(jobs);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        digests.set_hash(checks[i].digest, jobs[i].hash);
+        if (jobs[i].hash != checks[i].expected) {
+            problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
+                          "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
+                          "the data differs from what was saved (corruption or tampering)"});
+        }
+    }
+    checks.clear();
+}
+
+H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
+                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
+    digests.add_tensor(at.h5, dtype, dims, rank, hash);
+    if (hash != r.checksum) {
+        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
+                      "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
+    }
+}
+
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
+                                        std::vector<std::string> converted) {
+    load_report report;
+    report.renamed = std::move(renamed);
+    report.upgraded = std::move(upgraded);
+    report.converted = std::move(converted);
+    for (const problem& p : skipped.items()) {
+        const std::string field = p.field_path.empty() ? p.hdf5_path : p.field_path;
+        if (p.code == errc::missing_field) {
+            report.missing.push_back(field + " (" + p.expected + ")");
+        } else {
+            // "attribute 'units'" in an error; the entry names it already: "units (attribute)".
+            const auto quote = p.found.find(" '");
+            report.unexpected.push_back(field + " (" + p.found.substr(0, quote) + ")");
+        }
+    }
+    return report;
+}
+
+H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {
+    const auto stored = read_string_attribute(root, format::fingerprint_attribute, at);
+    return stored && !from_hex(*stored);
+}
+
+H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
+                                         const digest_list& read, const where& at) {
+    std::optional<std::string> stored;
+    if (tree.from_manifest()) stored = to_hex(contents->fingerprint());
+    else stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
+    if (!stored || *stored == read.hex()) return;
+    // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
+    // reordered, renamed or upgraded since reads them in another.
+    std::vector<std::string> saved_order;
+    if (tree.from_manifest()) {
+        for (const manifest_record& r : contents->records())
+            if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
+    } else {
+        saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
+    }
+    const std::string in_order = read.hex_in_order(saved_order);
+    if (*stored != in_order) {
+        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + in_order,
+                      "the tensors differ from what was saved"});
+    }
+}
+
+H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file_tree& tree, const tree_group& group, const where& at) {
+    const std::string name = format::struct_version_attribute;
+    if (!group.members().has_attribute(name)) return 1;
+    const where version_at{at.file, at.field, at.h5 == "/" ? "/" + name : at.h5 + "/" + name};
+    std::optional<int> version;
+    if (const manifest_record* r = tree.attribute(group, name)) version = decode_attribute<int>(*r, version_at, problems);
+    else version = read_attribute<int>(tree.hdf5_group(group, at), name, version_at, problems);
+    if (version && *version < 1) {
+        problems.add({errc::invalid_value, at.field, version_at.h5, "a struct version of 1 or more", std::to_string(*version), {}});
+        return std::nullopt;
+    }
+    return version;
+}
+
+H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to) {
+    return (at.field.empty() ? std::string() : at.field + " ") + "(" + std::string(type_name) + " version " + std::to_string(from) + " -> " +
+           std::to_string(to) + ")";
+}
+
+H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known) {
+    problems.add({errc::newer_version, at.field, at.h5_or_root(), std::string(type_name) + " version " + std::to_string(known) + " or older",
+                  std::string(type_name) + " version " + std::to_string(found),
+                  "the file was saved by code whose h5ser::evolution<" + std::string(type_name) + ">::version is " + std::to_string(found) +
+                      "; load it with that code, or declare the newer version here"});
+}
+
+}  // namespace h5ser::detail

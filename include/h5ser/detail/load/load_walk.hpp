@@ -1,0 +1,913 @@
+// h5ser/detail/load/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct. Its entry,
+// which opens the file, checks its seal, maps it and plans the walk, is load_file.hpp.
+//
+// A load first checks everything (presence, kind, dtype, shape of every field; objects the struct
+// does not know) and reads into staged values; only when nothing is wrong do the staged values move
+// into the model (commit.hpp). A failed load throws one h5ser::error listing every problem and
+// leaves the model as it was.
+#pragma once
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "h5ser/config.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/model/c_order.hpp"
+#include "h5ser/detail/load/commit.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/load/dtype_conversion.hpp"
+#include "h5ser/detail/model/dynamic_tensor.hpp"
+#include "h5ser/detail/model/evolution.hpp"
+#include "h5ser/detail/model/field_kind.hpp"
+#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/load/file_tree.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/load/mapped_file.hpp"
+#include "h5ser/detail/load/problems.hpp"
+#include "h5ser/load_report.hpp"
+#include "h5ser/policy.hpp"
+#include "h5ser/progress.hpp"
+#include "h5ser/reflect.hpp"
+
+namespace h5ser::detail {
+
+/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
+/// them together, on both cores) against its manifest checksum.
+struct mapped_check {
+    hash_job job;
+    std::uint64_t expected = 0;
+    std::size_t digest = 0;  ///< its index in the load's digest_list
+    std::string field;
+    std::string h5;
+};
+
+/// Hashes the tensors of `checks` (on up to two threads), records each mismatch as a problem and
+/// completes their entries of `digests`.
+H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
+
+/// The load walk's extension point for tensors: how a tensor whose dataset is present in group
+/// `parent` is read. This one takes it from the mapped file when the load maps one and the tensor
+/// is not chunked (load_mapped), else reads it whole through HDF5 (load_dataset); h5ser::mpi
+/// passes one that reads each rank's slice.
+struct whole_tensor_reader {
+    template <class Ctx, class X>
+    void read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at);
+};
+
+/// Where the reads of a load come from: what an upgrade hook's h5ser::old_group reads with.
+struct load_source {
+    std::string file;
+    save_mode mode = save_mode::full_model;
+    bool verify = true;
+    file_tree* tree = nullptr;
+    const manifest* contents = nullptr;
+    std::shared_ptr<const mapped_file> mapping;
+    const opened_file* source = nullptr;
+};
+
+/// A struct of an older version than its h5ser::evolution declares, read into a copy that its
+/// upgrade hook upgrades after the walk, before anything reaches the model.
+struct pending_upgrade {
+    commit_list actions;         ///< fill the copy: applied just before the hook runs
+    tree_group group;            ///< the group as saved, for the hook's h5ser::old_group
+    where at;
+    int file_version = 0;
+    std::string_view type_name;  ///< the struct's (static storage)
+    /// The group's objects no field read: unexpected unless the hook reads them.
+    problem_list unexpected;
+    /// Calls h5ser::evolution<T>::upgrade on the copy, `copy` (a T), with the file's version. A
+    /// plain function pointer: <functional> would cost every translation unit that loads.
+    void (*run)(const old_group& old, void* copy, int file_version) = nullptr;
+    void* copy = nullptr;
+};
+
+/// What an h5ser::old_group views, and what its hook read through it.
+struct old_group_state {
+    const load_source& reads;
+    const tree_group& group;
+    const where& at;
+    int version;
+    struct read_object {
+        std::string name;
+        digest_list digests;  ///< of the tensors read, for the load's fingerprint
+    };
+    std::vector<read_object> read;  ///< each name once, first read
+};
+
+// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
+// weights-only load skips at run time what only a full model holds), which halves the code a
+// translation unit that loads must compile.
+template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
+struct load_context {
+    static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
+    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
+    std::string file;
+    save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
+    bool report_unexpected = false;  ///< the file holds exactly what this mode reads: list what the struct lacks
+    bool check_fingerprint = true;   ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
+    bool read_data = true;           ///< false: check everything but read no tensor data (load_plan)
+    problem_list problems;
+    /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
+    problem_list skipped;
+    std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
+    std::vector<std::string> upgraded;  ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
+    std::vector<std::string> converted;  ///< element types converted (h5ser::convert_dtypes): "w (float32 -> bfloat16)"
+    std::vector<pending_upgrade> upgrades;  ///< their hooks, run after the walk (run_upgrades)
+    undo_log undo;  ///< what applying the upgraded structs' fields before the hooks overwrote
+    commit_list commits;
+    digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
+    const progress_callback* progress = nullptr;
+    std::uint64_t total_bytes = 0;  ///< the file's size
+    std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
+    TensorReader reader{};
+    file_tree* tree = nullptr;           ///< where the walk reads groups and attributes
+    const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
+    /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
+    std::shared_ptr<const mapped_file> mapping;
+    /// A format-2 file loaded into memory of its own (h5ser::owned_memory): `tree` reads the
+    /// manifest, and tensors are read from this file with pread (load_read).
+    const opened_file* source = nullptr;
+    std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
+
+    void advance(std::uint64_t bytes) {
+        if (!progress || !*progress) return;
+        done_bytes = std::min(total_bytes, done_bytes + bytes);
+        (*progress)(done_bytes, total_bytes);
+    }
+
+    // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
+    [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
+    /// a lenient load's report.
+    problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
+
+    [[nodiscard]] load_source reads() const { return {file, mode, Verify, tree, contents, mapping, source}; }
+};
+
+/// What the file should hold for a field of type T, for messages: "dataset float32", "group".
+template <class T>
+std::string expected_text() {
+    constexpr field_kind kind = kind_of<T>();
+    if constexpr (runtime_typed_tensor<T>) return "dataset of any element type";
+    else if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
+    else if constexpr (kind == field_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
+    else if constexpr (kind == field_kind::optional || kind == field_kind::optimizer_state || kind == field_kind::stored)
+        return expected_text<contained_t<T>>();
+    else return "group";
+}
+
+enum class presence { absent, present, refused };
+
+/// Records that a link to where `expected` should be is soft or external.
+H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
+
+/// Is `name` present where a node of type T would be? Soft and external links are refused (and
+/// reported), never followed.
+template <class T>
+presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at) {
+    if constexpr (stored_as_attribute<T>()) {
+        return siblings.has_attribute(name) ? presence::present : presence::absent;
+    } else {
+        const auto* link = siblings.find_link(name);
+        if (!link) return presence::absent;
+        if (link->type != H5L_TYPE_HARD) {
+            report_refused_link(problems, link->type, expected_text<T>(), at);
+            return presence::refused;
+        }
+        return presence::present;
+    }
+}
+
+template <class Ctx, class T>
+void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
+
+// ---- datasets -------------------------------------------------------------------------------
+
+/// A dataset opened for loading into a tensor, checked against it.
+struct opened_tensor {
+    handle dataset;
+    dataset_view view;
+};
+
+/// Does a stored tensor of `found_dtype` and `shape` fit a field of `dtype` in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`)? Records a problem if not.
+H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view found_dtype, const extent& shape, std::string_view dtype,
+                                      const std::size_t* current, std::size_t rank, bool unsized, const where& at);
+
+/// Opens dataset `name` of `parent` and checks it holds `dtype` elements in the shape `current`
+/// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
+/// problem and returns nothing when not, or when `reading` is off (the load already failed).
+H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
+                                                           std::string_view dtype, std::size_t element_size,
+                                                           const std::size_t* current, std::size_t rank, bool unsized,
+                                                           bool reading, const where& at);
+
+/// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
+/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
+template <class X>
+bool takes_file_shape(const X& target) {
+    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
+        return true;  // static_typed_tensor: resizable
+    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
+        const auto current = tensor_adapter<X>::shape(target);
+        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    } else {
+        return false;
+    }
+}
+
+/// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
+/// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
+/// recorded, when there is no such dataset.
+H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems, file_tree& tree, const tree_group& parent,
+                                                          const manifest* contents, std::string_view name, const where& at);
+
+/// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
+H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
+
+/// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
+template <class Ctx, class X>
+void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = shape_of(std::as_const(target));
+    const bool unsized = takes_file_shape(target);
+    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
+                                    ctx.reading_data(), at);
+    if (!opened) return;
+    // A check without data still reads a tensor whose stored checksum no data can match: its
+    // refusal is then the one a load with data gives.
+    if (!ctx.read_data && !(Ctx::verify && keeps_unmatchable_checksum(ctx.contents, opened->dataset.get(), at.h5, at))) return;
+    const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
+    const hid_t dataset = opened->dataset.get();
+    std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
+    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
+                  [&](const void*, std::size_t) {
+        if constexpr (Ctx::verify) {
+            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
+            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), file_shape.size(), at);
+        }
+        return true;
+    });
+    ctx.advance(opened->view.stored_bytes);
+}
+
+/// Takes tensor `target` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
+/// compact one, in its manifest record: a view of the mapping for types that can view
+/// (viewable_tensor), are unsized and whose bytes lie 64-byte aligned in the mapping
+/// (h5ser::tensor's promise); else copied, into a new value or, for a tensor that already has its
+/// shape, into its own memory when the load commits. Its hash is checked after the walk
+/// (Ctx::verify); HDF5 is not called.
+template <class Ctx, class X>
+void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes, bool in_mapping, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = shape_of(std::as_const(target));
+    const bool unsized = takes_file_shape(target);
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
+        !ctx.read_data)
+        return;
+    const auto file_shape = to_shape<adapter::rank>(shape.dims);
+    const std::size_t rank = file_shape.size();
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+    const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
+    // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
+    element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
+    const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
+    if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
+    if constexpr (Ctx::verify)
+        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0}, r.checksum,
+                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5});
+    ctx.advance(r.length);
+    if constexpr (viewable_tensor<X>) {
+        if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
+    }
+    if constexpr (resizable_tensor<X>) {
+        if (unsized) {
+            X staged{};
+            adapter::resize_for_overwrite(staged, file_shape);
+            if (count != 0) std::memcpy(static_cast<void*>(adapter::data(staged)), elements, static_cast<std::size_t>(r.length));
+            return ctx.commits.move_into(target, std::move(staged));
+        }
+    }
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
+}
+
+/// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
+/// fingerprint, and a problem when it is not the manifest's checksum.
+H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
+                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
+
+/// Reads tensor `target` (record `r`, contiguous in the file) with pread from the file the load
+/// opened (`ctx.source`), into memory of its own (h5ser::owned_memory): straight into a new value
+/// for an unsized tensor, else into a staging buffer copied into the tensor when the load commits.
+/// Its hash is checked on the bytes read (Ctx::verify). HDF5 is not called; a read error is an
+/// h5ser::error, never a signal (as a mapping's page would be).
+template <class Ctx, class X>
+void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::string_view dtype = dtype_name<element>();
+    const auto current = shape_of(std::as_const(target));
+    const bool unsized = takes_file_shape(target);
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
+        !ctx.read_data)
+        return;
+    const auto file_shape = to_shape<adapter::rank>(shape.dims);
+    const std::size_t rank = file_shape.size();
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
+    const auto bytes = static_cast<std::size_t>(r.length);
+    const auto count = bytes / sizeof(element);
+    // Reads into `into`, checks it; false (a problem recorded) when anything is wrong.
+    const auto read_into = [&](void* into) {
+        if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
+            throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
+        if constexpr (Ctx::verify) {
+            const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
+            check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+        }
+        ctx.advance(r.length);
+        return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
+    };
+    if constexpr (resizable_tensor<X>) {
+        if (unsized) {
+            X staged{};
+            adapter::resize_for_overwrite(staged, file_shape);
+            if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
+            return;
+        }
+    }
+    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
+    if (read_into(staging.get())) ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, staging);
+}
+
+template <class Ctx, class X>
+void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
+    if (ctx.mapping || ctx.source) {
+        const manifest_record* r = ctx.contents->dataset(at.h5);
+        if (!r) {
+            ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected_text<X>(), "group", {}});
+            return;
+        }
+        if (r->layout == record_layout::contiguous && !ctx.mapping) return load_read(ctx, *r, target, at);
+        if (r->layout == record_layout::contiguous) return load_mapped(ctx, *r, ctx.mapping->data() + r->offset, true, target, at);
+        if (r->layout == record_layout::compact)
+            return load_mapped(ctx, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, target, at);
+    }
+    load_dataset(ctx, ctx.tree->hdf5_group(parent, at), name, target, at);
+}
+
+// ---- structs --------------------------------------------------------------------------------
+
+/// What a strict load's missing and unexpected problems say a lenient load would do.
+inline constexpr std::string_view keeps_value_hint = "h5ser::lenient with an h5ser::load_report keeps its value";
+inline constexpr std::string_view leaves_it_hint = "the struct has no field of this name (h5ser::lenient with an h5ser::load_report leaves it)";
+
+/// Adds to each problem since `first` of a field of the group at `at` (a struct of type
+/// `type_name`) that is missing a "renamed?" hint when the group holds unexpected objects of the
+/// same kind: the h5ser::evolution line that would read one of them as the field.
+H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first, const where& at, std::string_view type_name);
+
+/// "dataset 'extra'", "group 'old'", "soft link 'x'": what an unexpected link of `group` leads to.
+H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link);
+
+/// Records, as unexpected, each link and attribute of `group` the struct does not name in `links`
+/// and `attributes`. Weights-only files keep no attributes; the root's reserved attributes
+/// (h5ser_*, schema, fingerprint, ...) are always expected.
+H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
+                                         const std::vector<std::string_view>& links,
+                                         const std::vector<std::string_view>& attributes, const where& at, bool root);
+
+/// The name field `name` of a T is stored under in `group`: its own, or the old name of one of
+/// h5ser::evolution<T>'s renames the group holds instead. Every name of the field the group holds
+/// goes into `used` (they are not unexpected); two of them at once are a problem.
+template <class T>
+std::string_view stored_name(problem_list& problems, const tree_group& group, std::string_view name, const where& at,
+                             std::vector<std::string_view>& used) {
+    used.push_back(name);
+    if constexpr (has_renames<T>) {
+        const member_listing& members = group.members();
+        const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
+        std::string_view found = holds(name) ? name : std::string_view{};
+        for (const std::string_view old : old_names_of<T>(name)) {
+            if (!holds(old)) continue;
+            used.push_back(old);
+            if (found.empty()) {
+                found = old;
+                continue;
+            }
+            problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
+                          "'" + std::string(found) + "' and '" + std::string(old) + "'",
+                          "h5ser::evolution<" + std::string(type_name<T>()) + ">::renames reads both as field '" + std::string(name) +
+                              "'; the file may hold one of them"});
+        }
+        if (!found.empty()) return found;
+    }
+    return name;
+}
+
+/// The version of the struct group `group` (at `at`) holds: its h5ser_struct_version attribute, 1
+/// without one. Nothing, and a problem recorded, when the attribute is not a version.
+H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file_tree& tree, const tree_group& group, const where& at);
+
+/// "layers[0] (Dense version 1 -> 3)": a report's `upgraded` entry.
+H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to);
+
+/// Records that group `at` holds a `type_name` of version `found`, newer than the `known` one.
+H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known);
+
+/// Reads the fields of `target` from `group`. An upgraded struct's (`upgrade`) fields that the group
+/// lacks are its hook's to fill, and the objects no field reads go to `upgrade->unexpected`.
+template <class Ctx, class T>
+void load_members(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, pending_upgrade* upgrade) {
+    const std::size_t first_problem = ctx.problems.size();
+    std::vector<std::string_view> links;
+    std::vector<std::string_view> attributes;
+    for_each_field(target, [&](std::string_view name, auto& field) {
+        using field_type = std::remove_cvref_t<decltype(field)>;
+        if constexpr (is_stored<field_type, save_mode::full_model>()) {
+            if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
+            const where field_at = at.child(name);
+            const std::string_view stored =
+                stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
+            if constexpr (kind_of<field_type>() != field_kind::optional) {
+                const member_listing& members = group.members();
+                if (upgrade && !members.has_attribute(stored) && !members.find_link(stored)) return;
+            }
+            if (stored == name) return load_node(ctx, group, name, field, field_at);
+            // Read under its old name: the field's path, the old object's place in the file.
+            const where old_at = at.child(stored);
+            ctx.renamed.push_back(old_at.field + " -> " + field_at.field);
+            load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
+        }
+    });
+    if (ctx.report_unexpected)
+        report_unexpected(upgrade ? upgrade->unexpected : ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
+    if (!Ctx::lenient && ctx.problems.size() > first_problem) suggest_renames(ctx.problems, first_problem, at, type_name<T>());
+}
+
+/// Reads a struct saved at an older version `file_version` whose h5ser::evolution has an upgrade
+/// hook: its fields go into a copy of `target`, which the hook upgrades after the walk
+/// (run_upgrades); the copy moves into `target` when the whole load succeeds.
+template <class Ctx, class T>
+void load_upgraded(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, int file_version) {
+    ctx.upgraded.push_back(upgraded_entry(at, type_name<T>(), file_version, version_of<T>()));
+    auto staged = ctx.commits.stage(target, T(target));
+    T& copy = staged.value();  // stays where it is: the slot is on the heap
+    pending_upgrade upgrade;
+    commit_list outer = std::move(ctx.commits);
+    ctx.commits = commit_list{};
+    load_members(ctx, group, copy, at, root, &upgrade);
+    upgrade.actions = std::move(ctx.commits);
+    ctx.commits = std::move(outer);
+    ctx.commits.finish(std::move(staged));
+    upgrade.group = ctx.tree->share(group);
+    upgrade.at = at;
+    upgrade.file_version = file_version;
+    upgrade.type_name = type_name<T>();
+    upgrade.copy = &copy;
+    upgrade.run = [](const old_group& old, void* c, int v) { evolution<T>::upgrade(old, *static_cast<T*>(c), v); };
+    ctx.upgrades.push_back(std::move(upgrade));
+}
+
+template <class Ctx, class T>
+void load_fields(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
+    static_assert(assert_renames<T>() && assert_version<T>());
+    const std::optional<int> saved = stored_version(ctx.problems, *ctx.tree, group, at);
+    if (!saved) return;
+    if (*saved > version_of<T>()) return report_newer_version(ctx.problems, at, type_name<T>(), *saved, version_of<T>());
+    if constexpr (has_upgrade<T>) {
+        if (*saved < version_of<T>()) return load_upgraded(ctx, group, target, at, root, *saved);
+    }
+    load_members(ctx, group, target, at, root, nullptr);
+}
+
+// ---- sequences and maps ---------------------------------------------------------------------
+
+template <class Element>
+std::vector<std::string> child_names(const member_listing& listing) {
+    std::vector<std::string> names;
+    if constexpr (stored_as_attribute<Element>()) names = listing.attributes;
+    else
+        for (const auto& l : listing.links) names.push_back(l.name);
+    return names;
+}
+
+/// The element count of a sequence group: its children must be named "0" to "n-1".
+template <class Element>
+std::optional<std::size_t> sequence_length(problem_list& problems, const member_listing& listing, const where& at) {
+    const auto names = child_names<Element>(listing);
+    std::vector<bool> seen(names.size(), false);
+    for (const auto& n : names) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
+        if (!canonical || index >= names.size() || seen[index]) {
+            problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
+                          "'" + n + "'", "a sequence group holds one child per index"});
+            return std::nullopt;
+        }
+        seen[index] = true;
+    }
+    return names.size();
+}
+
+template <class Ctx, class T>
+void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at) {
+    using traits = sequence_traits<T>;
+    using element = typename traits::element;
+    const auto length = sequence_length<element>(ctx.problems, group.members(), at);
+    if (!length) return;
+    const auto load_element = [&](std::size_t i, element& e) {
+        const std::string key = std::to_string(i);
+        load_node(ctx, group, key, e, at.child(key, true));
+    };
+    const auto check_length = [&](std::size_t expected) {
+        if (*length == expected) return true;
+        ctx.problems.add({errc::shape_mismatch, at.field, at.h5_or_root(), std::to_string(expected) + " elements",
+                          std::to_string(*length) + " elements", {}});
+        return false;
+    };
+    if constexpr (traits::fixed_size) {
+        if (!check_length(traits::size)) return;
+        for (std::size_t i = 0; i < traits::size; ++i) load_element(i, target[i]);
+    } else if (!target.empty()) {
+        // A sized vector is filled element by element and must have the file's length.
+        if (!check_length(target.size())) return;
+        for (std::size_t i = 0; i < target.size(); ++i) load_element(i, target[i]);
+    } else {
+        // An empty vector takes the file's length; its elements are staged, then moved in whole.
+        auto staged = ctx.commits.stage(target, T(*length));
+        for (std::size_t i = 0; i < *length; ++i) load_element(i, staged.value()[i]);
+        ctx.commits.finish(std::move(staged));
+    }
+}
+
+/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`), whose
+/// reserved attributes are no entries.
+template <class Ctx, class T>
+void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
+    using element = typename string_map_traits<T>::element;
+    auto names = child_names<element>(group.members());
+    if (root) std::erase_if(names, [](const std::string& n) { return format::is_reserved_root_name(n); });
+    if (target.empty()) {
+        auto staged = ctx.commits.stage(target, T{});
+        for (const auto& key : names) {
+            element& e = staged.value()[key];
+            load_node(ctx, group, key, e, at.key(key));
+        }
+        ctx.commits.finish(std::move(staged));
+        return;
+    }
+    // A filled map is loaded key by key, like a struct whose fields are its keys.
+    for (auto& [key, e] : target) load_node(ctx, group, key, e, at.key(key));
+    if (!ctx.report_unexpected) return;
+    for (const auto& key : names) {
+        if (target.find(key) == target.end()) {
+            const where w = at.key(key);
+            ctx.mismatches().add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+        }
+    }
+}
+
+// ---- the walk -------------------------------------------------------------------------------
+
+/// The load walk's visitor for one node: field `name` of group `parent`.
+template <class Ctx>
+struct load_step {
+    Ctx& ctx;
+    const tree_group& parent;
+    std::string_view name;
+    const where& at;
+
+    template <class X>
+    void tensor(X& x) {
+        if (!present<X>()) return;
+        const auto read = [&](auto& target) {
+            if constexpr (Ctx::convert) {
+                if (read_converted(target)) return;
+            }
+            ctx.reader.read(ctx, parent, name, target, at);
+        };
+        if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
+        else if constexpr (adapted_tensor<X>) read(x);
+        else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+    }
+    template <class X>
+    void attribute(X& x) {
+        if (!present<X>()) return;
+        if constexpr (Ctx::convert && std::is_arithmetic_v<X> && !std::is_same_v<X, bool>) {
+            if (read_converted_attribute(x)) return;
+        }
+        std::optional<X> value;
+        if (const manifest_record* r = ctx.tree->attribute(parent, name)) value = decode_attribute<X>(*r, at, ctx.problems);
+        else value = read_attribute<X>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
+        if (value) ctx.commits.move_into(x, std::move(*value));
+    }
+    template <class X>
+    void group(X& x) {
+        if (const auto g = open_group<X>()) load_fields(ctx, *g, x, at);
+    }
+    template <class X>
+    void sequence(X& x) {
+        if (const auto g = open_group<X>()) load_sequence(ctx, *g, x, at);
+    }
+    template <class X>
+    void map(X& x) {
+        if (const auto g = open_group<X>()) load_map(ctx, *g, x, at);
+    }
+    template <class X>
+    void optional(X& x) {
+        using element = contained_t<X>;
+        const presence found = find_member<element>(ctx.problems, parent.members(), name, at);
+        if (found == presence::refused) return;
+        if (found == presence::absent) {
+            // Absent means empty; a lenient load keeps a value it has, and says so.
+            if (x && Ctx::lenient) ctx.skipped.add({errc::missing_field, at.field, at.h5_or_root(), expected_text<element>(), {}, {}});
+            else if (x) ctx.commits.move_into(x, X{});
+            return;
+        }
+        auto staged = ctx.commits.stage(x, x ? X(*x) : X(element{}));
+        load_node(ctx, parent, name, *staged.value(), at);
+        ctx.commits.finish(std::move(staged));
+    }
+    template <class X>
+    void optimizer_state(X& x) {
+        load_node(ctx, parent, name, x.value, at);
+    }
+    template <class X>
+    void stored(X& x) {
+        load_node(ctx, parent, name, x.value, at);
+    }
+
+private:
+    /// h5ser::convert_dtypes: when dataset `name` holds elements of another type that converts to
+    /// X's, reads it as stored (verified as stored), converts it into X's type and stages that;
+    /// true when it did (or recorded why it could not). False: the usual read follows (the same
+    /// type, or one that does not convert, which it reports).
+    template <class X>
+    bool read_converted(X& x) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::string_view dtype = dtype_name<element>();
+        if constexpr (std::is_same_v<element, bool>) return false;  // bool converts from nothing
+        const std::optional<std::string> found = stored_dtype(ctx.problems, *ctx.tree, parent, ctx.contents, name, at);
+        if (!found) return true;
+        if (*found == dtype || !convertible(*found, dtype)) return false;
+        ctx.converted.push_back(at.field + " (" + *found + " -> " + std::string(dtype) + ")");
+        with_element_type(*element_kind_named(*found), [&]<class S>() {
+            if constexpr (std::is_same_v<S, bool>) {
+                return;  // never convertible
+            } else {
+                dynamic_tensor<S> stored;
+                const std::size_t mark = ctx.commits.mark();
+                ctx.reader.read(ctx, parent, name, stored, at);
+                if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded, or no data is read
+                ctx.commits.apply_since(mark);
+                stage_converted(x, stored, *found);
+            }
+        });
+        return true;
+    }
+    /// Stages `stored` (read at `at`, elements `found`) converted into X's element type, for `x`.
+    template <class X, class S>
+    void stage_converted(X& x, const dynamic_tensor<S>& stored, const std::string& found) {
+        using adapter = tensor_adapter<X>;
+        using element = typename adapter::element_type;
+        constexpr std::string_view dtype = dtype_name<element>();
+        // The shape must fit as it would without a conversion.
+        const auto current = shape_of(std::as_const(x));
+        const bool unsized = takes_file_shape(x);
+        extent shape;
+        shape.scalar = stored.shape().empty();
+        for (const std::size_t d : stored.shape()) shape.dims.push_back(d);
+        if (!tensor_matches(ctx.problems, dtype, shape, dtype, current.data(), adapter::rank, unsized, at)) return;
+        const std::size_t count = stored.shape().elements();
+        const auto convert_into = [&](element* out) {
+            const std::size_t bad = convert_elements(stored.data(), out, count);
+            if (bad == count) return true;
+            std::string value;
+            if constexpr (std::is_integral_v<S>) value = " " + std::to_string(stored.data()[bad]);
+            ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "values that fit " + std::string(dtype),
+                              found + " value" + value + " at element " + std::to_string(bad),
+                              "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
+            return false;
+        };
+        const auto file_shape = to_shape<adapter::rank>(stored.shape());
+        if (unsized) {
+            if constexpr (resizable_tensor<X>) {
+                X staged{};
+                adapter::resize_for_overwrite(staged, file_shape);
+                if (convert_into(adapter::data(staged))) ctx.commits.move_into(x, std::move(staged));
+                return;
+            }
+        }
+        std::vector<unsigned char> bytes(count * sizeof(element));
+        if (convert_into(reinterpret_cast<element*>(bytes.data()))) ctx.commits.copy_into(static_cast<void*>(adapter::data(x)), std::move(bytes));
+    }
+    /// h5ser::convert_dtypes for a numeric attribute: read as stored, converted to X; true when it did.
+    template <class X>
+    bool read_converted_attribute(X& x) {
+        constexpr std::string_view dtype = dtype_name<X>();
+        const manifest_record* r = ctx.tree->attribute(parent, name);
+        const std::string found = r ? std::string(r->dtype) : stored_attribute_dtype(ctx.tree->hdf5_group(parent, at), name, at);
+        if (found == dtype || !convertible(found, dtype)) return false;
+        ctx.converted.push_back(at.field + " (" + found + " -> " + std::string(dtype) + ")");
+        with_element_type(*element_kind_named(found), [&]<class S>() {
+            if constexpr (std::is_arithmetic_v<S> && !std::is_same_v<S, bool>) {
+                std::optional<S> value;
+                if (r) value = decode_attribute<S>(*r, at, ctx.problems);
+                else value = read_attribute<S>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
+                if (!value) return;
+                X converted{};
+                if (convert_elements(&*value, &converted, 1) != 1) {
+                    ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "a value that fits " + std::string(dtype),
+                                      found + " value " + std::to_string(*value),
+                                      "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
+                    return;
+                }
+                ctx.commits.move_into(x, std::move(converted));
+            }
+        });
+        return true;
+    }
+    /// A run-time-typed tensor takes the element type and the shape of the file's dataset: it is
+    /// read as a dynamic_tensor of that type (owning its memory, or a view of the mapped file),
+    /// which the adapter's view() then wraps. Nothing reaches `x` before the load commits.
+    template <class X>
+    void runtime_typed(X& x) {
+        using adapter = tensor_adapter<X>;
+        const std::optional<std::string> found = stored_dtype(ctx.problems, *ctx.tree, parent, ctx.contents, name, at);
+        if (!found) return;
+        const std::optional<element_kind> kind = element_kind_named(*found);
+        if (!kind || !adapter::holds(*kind)) {
+            ctx.problems.add({errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset of an element type " + std::string(type_name<X>()) + " holds",
+                              "dataset " + *found, {}});
+            return;
+        }
+        with_element_type(*kind, [&]<class E>() {
+            dynamic_tensor<E> staged;
+            const std::size_t mark = ctx.commits.mark();
+            ctx.reader.read(ctx, parent, name, staged, at);
+            if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
+            ctx.commits.apply_since(mark);
+            ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
+        });
+    }
+    /// Is the field in the file? A missing one is a problem, or a lenient load's report entry.
+    template <class X>
+    bool present() {
+        const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
+        if (found == presence::absent)
+            ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, std::string(keeps_value_hint)});
+        return found == presence::present;
+    }
+    template <class X>
+    std::optional<tree_group> open_group() {
+        if (!present<X>()) return std::nullopt;
+        return ctx.tree->open_group(ctx.problems, parent, name, expected_text<X>(), at);
+    }
+};
+
+/// Loads field `name` (located at `at`) of group `parent` into `target`.
+template <class Ctx, class T>
+void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at) {
+    visit_field(load_step<Ctx>{ctx, parent, name, at}, target);
+}
+
+// ---- files ----------------------------------------------------------------------------------
+
+/// Does the root group `root` of a file without a manifest keep a fingerprint attribute no tensors
+/// can match (text not of to_hex's form)? A strict verified load of everything refuses such a file.
+H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at);
+
+/// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
+/// against the file's (its manifest's, else its root attribute's); records a problem if not.
+H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
+                                         const digest_list& read, const where& at);
+
+/// Runs the upgrade hooks of the structs a walk read at older versions (`upgrades`, innermost
+/// first): applies the actions that fill each copy (saving in `undo` what they overwrite beyond
+/// it), then the hook. A hook that throws becomes a problem naming it; objects of a group its hook
+/// read are used, the others go to `mismatches`, and the hashes of tensors only a hook read to
+/// `fingerprint`.
+H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
+                                    problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
+
+/// Ends a walk into `ctx`: hashes the tensors taken from the mapping and, when everything read is
+/// right and data was read, runs the upgrade hooks.
+template <class Ctx>
+void finish_walk(Ctx& ctx) {
+    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
+    if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
+    run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
+}
+
+/// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
+/// and, when the load covers everything the file holds, checks the file's fingerprint.
+template <class Ctx, class Model>
+void load_tree(Ctx& ctx, Model& model) {
+    const where at{ctx.file, {}, "/"};
+    const tree_group root = ctx.tree->root(at);
+    if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
+    else load_fields(ctx, root, model, at, true);
+    try {
+        finish_walk(ctx);
+        // A strict load of everything the file holds read every tensor it lists: the fingerprint
+        // over them must be the one the file was saved with.
+        if constexpr (Ctx::verify) {
+            if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
+                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+        }
+    } catch (...) {
+        ctx.undo.restore();
+        throw;
+    }
+    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
+    if (!ctx.problems.empty()) ctx.undo.restore();
+}
+
+/// What the caller of a load asks beyond its policies.
+struct load_request {
+    load_report* report = nullptr;  ///< where the load's report goes (an h5ser::load_report& argument)
+    /// Off: a strict load of everything does not compare the file's fingerprint (an isolated
+    /// child's copy of a file that keeps none).
+    bool check_fingerprint = true;
+    /// Off: everything is checked but no tensor data is read (an isolated child's check, whose copy
+    /// the caller reads and verifies).
+    bool read_data = true;
+};
+
+/// How a load reads a file: in which mode, whether objects the struct lacks are listed (errors of a
+/// strict load, report entries of a lenient one), and what its caller asks.
+struct load_plan {
+    save_mode mode;
+    bool report_unexpected;
+    load_request request;
+};
+
+/// The report of a load that skipped `skipped`, read `renamed` under old names, upgraded
+/// `upgraded` structs and converted `converted` element types (load_context).
+H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
+                                        std::vector<std::string> converted);
+
+template <bool Lenient, bool Verify, bool Convert, class Model>
+void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
+               const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
+    const std::string& path = file.path();
+    load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
+    ctx.tree = &tree;
+    ctx.file = path;
+    ctx.mode = plan.mode;
+    ctx.report_unexpected = plan.report_unexpected;
+    ctx.check_fingerprint = plan.request.check_fingerprint;
+    ctx.read_data = plan.request.read_data;
+    ctx.progress = &progress;
+    ctx.contents = contents;
+    ctx.mapping = std::move(mapping);
+    ctx.source = source;
+    ctx.total_bytes = file.size();
+    load_tree(ctx, model);
+    ctx.problems.throw_if_any(path);
+    ctx.commits.apply_all();
+    if (plan.request.report)
+        *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded), std::move(ctx.converted));
+    if (progress) progress(ctx.total_bytes, ctx.total_bytes);
+}
+
+}  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/load/load_walk-inl.hpp"
+#include "h5ser/old_group.hpp"  // defines run_upgrades, which makes an h5ser::old_group
+#endif

@@ -1,0 +1,110 @@
+// h5ser/detail/save/save_file.hpp: the entry of every save of a model (h5ser::save, the checkpoint
+// manager, asynchronous saves, the MPI writer's root attributes): the save walk runs twice, into
+// the census (census.hpp), which sizes the file, then into the file writer (file_writer.hpp) over
+// the one sealed-file writer (sealed_file.hpp), which seals and commits it. load/load_file.hpp is
+// its mirror.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/model/storage_plan.hpp"
+#include "h5ser/detail/save/census.hpp"
+#include "h5ser/detail/save/file_writer.hpp"
+#include "h5ser/detail/save/save_walk.hpp"
+#include "h5ser/detail/save/sealed_file.hpp"
+#include "h5ser/progress.hpp"
+#include "h5ser/reflect.hpp"
+
+namespace h5ser::detail {
+
+/// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
+/// a writer wrapping it), between the schema's opening and the root attributes.
+template <save_mode Mode, class Sink, class Walk>
+void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
+    if constexpr (Mode != save_mode::weights_only) {
+        writer.schema().begin_object();
+        writer.schema().number("h5ser_schema", 1);
+        writer.schema().string("type", model_type);
+        writer.schema().string("kind", "group");
+        writer.schema().begin_object("fields");
+    }
+    walk(sink, writer.file().at());
+    writer.finish(model_type);
+}
+
+/// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
+template <save_mode Mode, class Sink, class Model>
+void write_model(Sink& sink, file_writer& writer, const Model& model) {
+    write_walk<Mode>(sink, writer, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
+}
+
+/// Where the extra root attributes of a save (a checkpoint's step and metric) go: `add(name,
+/// value)` of the census records them in the manifest it sizes; the file's writes them and
+/// records them in the file's manifest, so that readers find them without libhdf5.
+struct extra_attributes_census {
+    manifest_builder& manifest;
+    template <attribute_value T>
+    void add(const char* name, const T& value) {
+        manifest.attribute("/", name, value);
+    }
+};
+struct extra_attributes_writer {
+    sealed_file_writer& file;
+    template <attribute_value T>
+    void add(const char* name, const T& value) {
+        write_attribute(file.root(), name, value, file.at());
+        file.add_attribute("/", name, value);
+    }
+};
+
+struct no_extra_root_attributes {
+    template <class Sink>
+    void operator()(Sink&) const noexcept {}
+};
+
+/// How save_walk_of writes its file: atomically over the target (every save), or into an existing
+/// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
+enum class file_target { replace_atomically, write_in_place };
+
+/// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
+/// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
+/// `extra(sink)` may add root attributes of its own (names starting with "h5ser_") with
+/// sink.add(name, value) (extra_attributes_census, extra_attributes_writer).
+template <save_mode Mode, class Walk, class ExtraRootAttributes>
+void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
+                  const ExtraRootAttributes& extra, const progress_callback& progress,
+                  file_target target = file_target::replace_atomically) {
+    hdf5_scope hdf5;
+    save_census counter(storage);
+    walk(counter, where{path, {}, "/"});
+    extra_attributes_census census{counter.manifest};
+    extra(census);
+    std::optional<sealed_file_writer> file;
+    if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
+    else file.emplace(path, counter.count, counter.manifest.size());
+    file_writer writer(Mode, *file, storage, progress, counter.bytes);
+    write_walk<Mode>(writer, writer, model_type, walk);
+    extra_attributes_writer extra_writer{*file};
+    extra(extra_writer);
+    file->close();
+    file->seal_and_commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+}
+
+/// Saves `model` to `path` atomically (or in place: file_target). `extra(sink)` may add root
+/// attributes of its own (names starting with "h5ser_"; see save_walk_of).
+template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
+void save_model(const Model& model, const std::string& path, const storage_plan& storage,
+                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {},
+                file_target target = file_target::replace_atomically) {
+    save_walk_of<Mode>(path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage,
+                       extra, progress, target);
+}
+
+}  // namespace h5ser::detail

@@ -1,0 +1,83 @@
+// h5ser/detail/save/snapshot-inl.hpp: definitions of h5ser/detail/save/snapshot.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+#pragma once
+
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+#include "h5ser/detail/save/snapshot.hpp"
+
+namespace h5ser::detail {
+
+namespace snapshot_detail {
+constexpr std::size_t alignment = 64;
+constexpr std::size_t aligned(std::size_t bytes) noexcept { return (bytes + alignment - 1) / alignment * alignment; }
+// Below this, a second thread costs more than it saves.
+constexpr std::size_t copied_by_two_threads_from = std::size_t{32} << 20;
+}  // namespace snapshot_detail
+
+H5SER_CORE_INLINE std::byte* staging_buffer::reserve(std::size_t bytes) {
+    if (bytes > capacity_ || (capacity_ > 2 * bytes && capacity_ > (std::size_t{1} << 20))) {
+        memory_.reset();
+        capacity_ = 0;
+        const std::size_t size = bytes == 0 ? snapshot_detail::alignment : bytes;
+        memory_.reset(static_cast<std::byte*>(::operator new[](size, std::align_val_t{snapshot_detail::alignment})));
+        capacity_ = size;
+    }
+    return memory_.get();
+}
+
+H5SER_CORE_INLINE std::size_t model_snapshot::staging_bytes() const noexcept {
+    std::size_t total = 0;
+    for (const staged_bytes* t : tensors_) total += snapshot_detail::aligned(t->size);
+    return total;
+}
+
+H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
+    struct piece {
+        std::byte* to;
+        const std::byte* from;
+        std::size_t size;
+    };
+    std::vector<piece> pieces;
+    pieces.reserve(tensors_.size());
+    std::size_t offset = 0, total = 0;
+    for (staged_bytes* t : tensors_) {
+        if (t->size == 0) continue;
+        t->staged = staging + offset;
+        pieces.push_back({staging + offset, static_cast<const std::byte*>(t->source), t->size});
+        offset += snapshot_detail::aligned(t->size);
+        total += t->size;
+        t->source = nullptr;  // from now on, nothing of the model is referred to
+    }
+    const auto copy = [](const piece* first, const piece* last) {
+        for (; first != last; ++first) std::memcpy(first->to, first->from, first->size);
+    };
+    if (total < snapshot_detail::copied_by_two_threads_from || std::thread::hardware_concurrency() < 2) {
+        copy(pieces.data(), pieces.data() + pieces.size());
+        return;
+    }
+    // Two threads copy half the bytes each: the piece that straddles the middle is split in two.
+    std::size_t first_half = 0, split = 0;
+    while (split < pieces.size() && first_half + pieces[split].size <= total / 2) first_half += pieces[split++].size;
+    std::vector<piece> second(pieces.begin() + static_cast<std::ptrdiff_t>(split), pieces.end());
+    pieces.resize(split);
+    if (!second.empty() && first_half < total / 2) {
+        const std::size_t head = total / 2 - first_half;
+        pieces.push_back({second.front().to, second.front().from, head});
+        second.front().to += head;
+        second.front().from += head;
+        second.front().size -= head;
+    }
+    std::thread helper;
+    try {
+        helper = std::thread(copy, second.data(), second.data() + second.size());
+    } catch (const std::system_error&) {  // no thread to be had: copy it all here
+        copy(second.data(), second.data() + second.size());
+    }
+    copy(pieces.data(), pieces.data() + pieces.size());
+    if (helper.joinable()) helper.join();
+}
+
+}  // namespace h5ser::detail
