@@ -16,6 +16,9 @@
 #include <random>
 #include <vector>
 
+#define XXH_INLINE_ALL  // expected checksums computed here, without h5ser
+#include <xxhash.h>
+
 #include "support.hpp"
 
 namespace {

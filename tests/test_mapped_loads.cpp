@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#define XXH_INLINE_ALL  // expected checksums computed here, without h5ser
+#include <xxhash.h>
+
 #include "data/format1/format1_model.hpp"
 #include "support.hpp"
 

@@ -35,7 +35,6 @@
 #include <shared_mutex>
 #include <functional>
 #include <unordered_map>
-#include <xxhash.h>
 #include <system_error>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -52,6 +51,7 @@
 #include <mutex>
 #include <thread>
 #include <numeric>
+#include <xxhash.h>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -2607,11 +2607,8 @@ using progress_callback = std::function<void(std::uint64_t done, std::uint64_t t
 
 // ---- h5ser/detail/format/hash.hpp --------------------------------------------------------------
 // h5ser/detail/format/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
-// file fingerprint.
-
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
+// file fingerprint. Only the definitions (hash-inl.hpp) include <xxhash.h>: a program that links the
+// compiled core never sees its macros, and a header-only one does not get XXH_INLINE_ALL.
 
 
 
@@ -2642,29 +2639,42 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
 /// The value of `text` written as to_hex writes it (16 lowercase hex digits), or nothing.
 H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept;
 
+/// XXH3-64 of bytes given in order, in pieces of any size; digest() at any point.
+class xxh3_stream {
+public:
+    xxh3_stream();  ///< throws std::bad_alloc
+    void update(const void* data, std::size_t bytes) noexcept;
+    [[nodiscard]] std::uint64_t digest() const noexcept;
+
+    /// The state as bytes, which another process of the same program continues from with
+    /// assign_bytes (h5ser::mpi chains one hash across ranks); state_bytes() long.
+    [[nodiscard]] static std::size_t state_bytes() noexcept;
+    [[nodiscard]] const void* bytes() const noexcept { return state_.get(); }
+    void assign_bytes(const void* bytes) noexcept;
+
+private:
+    struct state;  // XXH3_state_t, kept out of the declarations
+    struct state_free {
+        void operator()(state* s) const noexcept;
+    };
+    std::unique_ptr<state, state_free> state_;
+};
+
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
 /// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
 /// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
 class fingerprint_builder {
 public:
-    fingerprint_builder() : state_(new_state()) {}
-
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                     std::uint64_t data_hash) noexcept;
 
-    [[nodiscard]] std::uint64_t value() const noexcept;
+    [[nodiscard]] std::uint64_t value() const noexcept { return state_.digest(); }
     [[nodiscard]] std::string hex() const;
-
-    struct state_free {
-        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
-    };
-    using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
-    static state_ptr new_state();
 
 private:
     void add_u64(std::uint64_t v) noexcept;
 
-    state_ptr state_;
+    xxh3_stream state_;
 };
 
 /// The tensors a load read, in field order, and their hashes, some of which may come later (tensors
@@ -8431,6 +8441,14 @@ H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t co
 // h5ser/config.hpp).
 
 
+// libxxhash's functions inlined (static, renamed XXH_INLINE_*): h5ser links no libxxhash and cannot
+// clash with a program's own copy. XXH_INLINE_ALL is not left defined for the code that follows.
+#ifdef XXH_INLINE_ALL
+#else
+#define XXH_INLINE_ALL
+#undef XXH_INLINE_ALL
+#endif
+
 
 namespace h5ser::detail {
 
@@ -8458,40 +8476,61 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) n
     return value;
 }
 
+H5SER_CORE_INLINE void xxh3_stream::state_free::operator()(state* s) const noexcept {
+    XXH3_freeState(reinterpret_cast<XXH3_state_t*>(s));
+}
+
+H5SER_CORE_INLINE xxh3_stream::xxh3_stream() : state_(reinterpret_cast<state*>(XXH3_createState())) {
+    if (!state_) throw std::bad_alloc();
+    XXH3_64bits_reset(reinterpret_cast<XXH3_state_t*>(state_.get()));
+}
+
+H5SER_CORE_INLINE void xxh3_stream::update(const void* data, std::size_t bytes) noexcept {
+    XXH3_64bits_update(reinterpret_cast<XXH3_state_t*>(state_.get()), data, bytes);
+}
+
+H5SER_CORE_INLINE std::uint64_t xxh3_stream::digest() const noexcept {
+    return XXH3_64bits_digest(reinterpret_cast<const XXH3_state_t*>(state_.get()));
+}
+
+H5SER_CORE_INLINE std::size_t xxh3_stream::state_bytes() noexcept { return sizeof(XXH3_state_t); }
+
+H5SER_CORE_INLINE void xxh3_stream::assign_bytes(const void* bytes) noexcept {
+    // The state comes from the same program in another process. Its one pointer, the default
+    // secret (XXH3_kSecret), points into that process's memory: keep ours.
+    auto* s = reinterpret_cast<XXH3_state_t*>(state_.get());
+    const unsigned char* own_secret = s->extSecret;
+    std::memcpy(s, bytes, sizeof(XXH3_state_t));
+    s->extSecret = own_secret;
+}
+
 H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                                                        std::uint64_t data_hash) noexcept {
     const char nul = '\0';
-    XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
-    XXH3_64bits_update(state_.get(), &nul, 1);
-    XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
-    XXH3_64bits_update(state_.get(), &nul, 1);
+    state_.update(h5_path.data(), h5_path.size());
+    state_.update(&nul, 1);
+    state_.update(dtype.data(), dtype.size());
+    state_.update(&nul, 1);
     add_u64(rank);
     for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
     add_u64(data_hash);
 }
 
-H5SER_CORE_INLINE std::uint64_t fingerprint_builder::value() const noexcept { return XXH3_64bits_digest(state_.get()); }
 H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(value()); }
-
-H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
-    state_ptr s(XXH3_createState());
-    if (!s) throw std::bad_alloc();
-    XXH3_64bits_reset(s.get());
-    return s;
-}
 
 H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
     std::array<unsigned char, 8> le{};
     store_u64(le.data(), v);
-    XXH3_64bits_update(state_.get(), le.data(), le.size());
+    state_.update(le.data(), le.size());
 }
 
 H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
-    const auto state = fingerprint_builder::new_state();
-    XXH3_64bits_update(state.get(), seal.data(), 48);
-    if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
-    return XXH3_64bits_digest(state.get());
+    xxh3_stream state;
+    state.update(seal.data(), 48);
+    if (seal.size() > 64) state.update(seal.data() + 64, seal.size() - 64);
+    return state.digest();
 }
+
 
 struct pipelined_hash::worker {
     std::thread thread;
@@ -8504,10 +8543,10 @@ struct pipelined_hash::worker {
 
 H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t bytes)
     : data_(static_cast<const unsigned char*>(data)), bytes_(bytes) {
-    auto state = fingerprint_builder::new_state();  // allocated here, so that failing throws here
+    xxh3_stream state;  // allocated here, so that failing throws here
     try {
         worker_ = std::make_unique<worker>();
-        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes] {
+        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes]() mutable {
             std::size_t done = 0;
             while (done < bytes) {
                 std::size_t upto = 0;
@@ -8517,10 +8556,10 @@ H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t b
                     if (w->stop) return;
                     upto = w->ready;
                 }
-                XXH3_64bits_update(state.get(), data + done, upto - done);
+                state.update(data + done, upto - done);
                 done = upto;
             }
-            w->hash = XXH3_64bits_digest(state.get());
+            w->hash = state.digest();
         });
     } catch (const std::system_error&) {  // no thread to be had: get() hashes everything
         worker_.reset();
@@ -8978,7 +9017,7 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
     // begins, which is skipped unread.
     constexpr std::uint64_t window = std::uint64_t{1} << 20;
     constexpr std::uint64_t read_over = std::uint64_t{64} << 10;
-    fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
+    xxh3_stream state;
     std::vector<unsigned char> buffer(static_cast<std::size_t>(window));
     std::size_t next = 0;  // the first range that may end after `at`
     std::uint64_t at = begin;
@@ -8995,13 +9034,13 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
         if (!read_exact(fd, buffer.data(), n, at)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
         std::uint64_t piece = at;  // hash [piece, stop) minus the small ranges inside it
         for (std::size_t r = next; r < ranges.size() && ranges[r].offset < stop; ++r) {
-            if (ranges[r].offset > piece) XXH3_64bits_update(state.get(), buffer.data() + (piece - at), static_cast<std::size_t>(ranges[r].offset - piece));
+            if (ranges[r].offset > piece) state.update(buffer.data() + (piece - at), static_cast<std::size_t>(ranges[r].offset - piece));
             piece = std::max(piece, ranges[r].offset + ranges[r].length);
         }
-        if (piece < stop) XXH3_64bits_update(state.get(), buffer.data() + (piece - at), static_cast<std::size_t>(stop - piece));
+        if (piece < stop) state.update(buffer.data() + (piece - at), static_cast<std::size_t>(stop - piece));
         at = std::max(stop, piece);
     }
-    return XXH3_64bits_digest(state.get());
+    return state.digest();
 }
 
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,

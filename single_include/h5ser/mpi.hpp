@@ -409,28 +409,27 @@ void for_each_run(const split_geometry& g, const gathered_rows& gathered, Visit&
 template <class Feed>
 std::uint64_t chained_hash(MPI_Comm comm, int rank, const std::vector<int>& order, Feed&& feed) {
     const auto at = static_cast<std::size_t>(std::find(order.begin(), order.end(), rank) - order.begin());
-    const auto state = fingerprint_builder::new_state();
+    xxh3_stream state;
+    const auto state_bytes = static_cast<int>(xxh3_stream::state_bytes());
     if (at > 0) {
-        // The state arrives as bytes from the same program on another rank. Its one pointer, the
-        // default secret (XXH3_kSecret), points into the sender's address space: keep ours.
-        const unsigned char* own_secret = state->extSecret;
-        MPI_Recv(state.get(), static_cast<int>(sizeof(XXH3_state_t)), MPI_BYTE, order[at - 1], 8, comm, MPI_STATUS_IGNORE);
-        state->extSecret = own_secret;
+        std::vector<unsigned char> received(static_cast<std::size_t>(state_bytes));
+        MPI_Recv(received.data(), state_bytes, MPI_BYTE, order[at - 1], 8, comm, MPI_STATUS_IGNORE);
+        state.assign_bytes(received.data());
     }
-    feed(state.get());
+    feed(state);
     std::uint64_t digest = 0;
-    if (at + 1 < order.size()) MPI_Send(state.get(), static_cast<int>(sizeof(XXH3_state_t)), MPI_BYTE, order[at + 1], 8, comm);
-    else digest = XXH3_64bits_digest(state.get());
+    if (at + 1 < order.size()) MPI_Send(state.bytes(), state_bytes, MPI_BYTE, order[at + 1], 8, comm);
+    else digest = state.digest();
     MPI_Bcast(&digest, 1, MPI_UINT64_T, order.back(), comm);
     return digest;
 }
 
 /// Feeds `bytes` bytes at `data` to a hash state, in pieces XXH3 takes.
-inline void hash_update(XXH3_state_t* state, const void* data, std::uint64_t bytes) {
+inline void hash_update(xxh3_stream& state, const void* data, std::uint64_t bytes) {
     const auto* p = static_cast<const unsigned char*>(data);
     while (bytes > 0) {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, std::uint64_t{1} << 30));
-        XXH3_64bits_update(state, p, n);
+        state.update(p, n);
         p += n;
         bytes -= n;
     }
@@ -442,14 +441,14 @@ inline std::uint64_t global_hash(MPI_Comm comm, int rank, const split_geometry& 
     const auto size = static_cast<int>(g.slices.size());
     if (g.rows() == 1) {  // one contiguous part per rank
         const std::uint64_t bytes = g.run_bytes(rank);
-        return chained_hash(comm, rank, g.ranks_by_offset(), [&](XXH3_state_t* s) { hash_update(s, local, bytes); });
+        return chained_hash(comm, rank, g.ranks_by_offset(), [&](xxh3_stream& s) { hash_update(s, local, bytes); });
     }
     std::vector<index_range> wanted;
     for (int r = 0; r < size; ++r) wanted.push_back(even_block(g.rows(), r, size));
     const gathered_rows gathered = gather_rows(comm, rank, g, local, wanted);
     std::vector<int> order(static_cast<std::size_t>(size));
     std::iota(order.begin(), order.end(), 0);
-    return chained_hash(comm, rank, order, [&](XXH3_state_t* s) {
+    return chained_hash(comm, rank, order, [&](xxh3_stream& s) {
         for_each_run(g, gathered, [&](const unsigned char* run, std::uint64_t bytes) { hash_update(s, run, bytes); });
     });
 }
@@ -927,7 +926,7 @@ public:
           agreement_(agreement),
           shards_(shards),
           transfer_(collective_transfer(at)),
-          structure_(fingerprint_builder::new_state()) {}
+          structure_() {}
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -946,7 +945,7 @@ public:
         agreement_.together([&] {
             const shard s = shards_.find(at);
             const auto shape = adapter::shape(value);
-            mine.v[save_record::structure] = XXH3_64bits_digest(structure_.get());
+            mine.v[save_record::structure] = structure_.digest();
             mine.v[save_record::how] = static_cast<std::uint64_t>(s.how());
             mine.v[save_record::axis] = s.axis();
             mine.v[save_record::offset] = s.offset();
@@ -1035,7 +1034,7 @@ public:
 
     /// Collective: checks, after the walk, that every rank walked the same model.
     void check_same_model(const where& at) {
-        std::array<std::uint64_t, 1> digest{XXH3_64bits_digest(structure_.get())};
+        std::array<std::uint64_t, 1> digest{structure_.digest()};
         const auto all = allgather(comm_, digest);
         agreement_.together([&] { check_same_structure(all, at); });
     }
@@ -1043,10 +1042,10 @@ public:
 private:
     void note_structure(std::string_view path, std::string_view what) {
         const char nul = '\0';
-        XXH3_64bits_update(structure_.get(), path.data(), path.size());
-        XXH3_64bits_update(structure_.get(), &nul, 1);
-        XXH3_64bits_update(structure_.get(), what.data(), what.size());
-        XXH3_64bits_update(structure_.get(), &nul, 1);
+        structure_.update(path.data(), path.size());
+        structure_.update(&nul, 1);
+        structure_.update(what.data(), what.size());
+        structure_.update(&nul, 1);
     }
 
     template <class X>
@@ -1055,13 +1054,13 @@ private:
         if constexpr (std::is_same_v<X, std::string>) return hash_bytes(value.data(), value.size());
         else if constexpr (!attribute_codec<X>::is_list) return hash_bytes(&value, sizeof value);
         else if constexpr (std::is_same_v<element, std::string>) {
-            const auto state = fingerprint_builder::new_state();
+            xxh3_stream state;
             for (const std::string& s : value) {
                 const std::uint64_t n = s.size();
-                XXH3_64bits_update(state.get(), &n, sizeof n);
-                XXH3_64bits_update(state.get(), s.data(), s.size());
+                state.update(&n, sizeof n);
+                state.update(s.data(), s.size());
             }
-            return XXH3_64bits_digest(state.get());
+            return state.digest();
         } else {
             return hash_bytes(value.data(), value.size() * sizeof(element));
         }
@@ -1160,7 +1159,7 @@ private:
     rank_agreement& agreement_;
     shard_lookup& shards_;
     handle transfer_;
-    fingerprint_builder::state_ptr structure_;
+    xxh3_stream structure_;
 };
 
 template <save_mode Mode, class Model>

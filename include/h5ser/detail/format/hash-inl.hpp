@@ -5,8 +5,19 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
+
+// libxxhash's functions inlined (static, renamed XXH_INLINE_*): h5ser links no libxxhash and cannot
+// clash with a program's own copy. XXH_INLINE_ALL is not left defined for the code that follows.
+#ifdef XXH_INLINE_ALL
+#include <xxhash.h>
+#else
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#undef XXH_INLINE_ALL
+#endif
 
 #include "h5ser/detail/format/hash.hpp"
 
@@ -36,40 +47,61 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) n
     return value;
 }
 
+H5SER_CORE_INLINE void xxh3_stream::state_free::operator()(state* s) const noexcept {
+    XXH3_freeState(reinterpret_cast<XXH3_state_t*>(s));
+}
+
+H5SER_CORE_INLINE xxh3_stream::xxh3_stream() : state_(reinterpret_cast<state*>(XXH3_createState())) {
+    if (!state_) throw std::bad_alloc();
+    XXH3_64bits_reset(reinterpret_cast<XXH3_state_t*>(state_.get()));
+}
+
+H5SER_CORE_INLINE void xxh3_stream::update(const void* data, std::size_t bytes) noexcept {
+    XXH3_64bits_update(reinterpret_cast<XXH3_state_t*>(state_.get()), data, bytes);
+}
+
+H5SER_CORE_INLINE std::uint64_t xxh3_stream::digest() const noexcept {
+    return XXH3_64bits_digest(reinterpret_cast<const XXH3_state_t*>(state_.get()));
+}
+
+H5SER_CORE_INLINE std::size_t xxh3_stream::state_bytes() noexcept { return sizeof(XXH3_state_t); }
+
+H5SER_CORE_INLINE void xxh3_stream::assign_bytes(const void* bytes) noexcept {
+    // The state comes from the same program in another process. Its one pointer, the default
+    // secret (XXH3_kSecret), points into that process's memory: keep ours.
+    auto* s = reinterpret_cast<XXH3_state_t*>(state_.get());
+    const unsigned char* own_secret = s->extSecret;
+    std::memcpy(s, bytes, sizeof(XXH3_state_t));
+    s->extSecret = own_secret;
+}
+
 H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                                                        std::uint64_t data_hash) noexcept {
     const char nul = '\0';
-    XXH3_64bits_update(state_.get(), h5_path.data(), h5_path.size());
-    XXH3_64bits_update(state_.get(), &nul, 1);
-    XXH3_64bits_update(state_.get(), dtype.data(), dtype.size());
-    XXH3_64bits_update(state_.get(), &nul, 1);
+    state_.update(h5_path.data(), h5_path.size());
+    state_.update(&nul, 1);
+    state_.update(dtype.data(), dtype.size());
+    state_.update(&nul, 1);
     add_u64(rank);
     for (std::size_t i = 0; i < rank; ++i) add_u64(dims[i]);
     add_u64(data_hash);
 }
 
-H5SER_CORE_INLINE std::uint64_t fingerprint_builder::value() const noexcept { return XXH3_64bits_digest(state_.get()); }
 H5SER_CORE_INLINE std::string fingerprint_builder::hex() const { return to_hex(value()); }
-
-H5SER_CORE_INLINE fingerprint_builder::state_ptr fingerprint_builder::new_state() {
-    state_ptr s(XXH3_createState());
-    if (!s) throw std::bad_alloc();
-    XXH3_64bits_reset(s.get());
-    return s;
-}
 
 H5SER_CORE_INLINE void fingerprint_builder::add_u64(std::uint64_t v) noexcept {
     std::array<unsigned char, 8> le{};
     store_u64(le.data(), v);
-    XXH3_64bits_update(state_.get(), le.data(), le.size());
+    state_.update(le.data(), le.size());
 }
 
 H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& seal) {
-    const auto state = fingerprint_builder::new_state();
-    XXH3_64bits_update(state.get(), seal.data(), 48);
-    if (seal.size() > 64) XXH3_64bits_update(state.get(), seal.data() + 64, seal.size() - 64);
-    return XXH3_64bits_digest(state.get());
+    xxh3_stream state;
+    state.update(seal.data(), 48);
+    if (seal.size() > 64) state.update(seal.data() + 64, seal.size() - 64);
+    return state.digest();
 }
+
 
 struct pipelined_hash::worker {
     std::thread thread;
@@ -82,10 +114,10 @@ struct pipelined_hash::worker {
 
 H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t bytes)
     : data_(static_cast<const unsigned char*>(data)), bytes_(bytes) {
-    auto state = fingerprint_builder::new_state();  // allocated here, so that failing throws here
+    xxh3_stream state;  // allocated here, so that failing throws here
     try {
         worker_ = std::make_unique<worker>();
-        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes] {
+        worker_->thread = std::thread([w = worker_.get(), state = std::move(state), data = data_, bytes]() mutable {
             std::size_t done = 0;
             while (done < bytes) {
                 std::size_t upto = 0;
@@ -95,10 +127,10 @@ H5SER_CORE_INLINE pipelined_hash::pipelined_hash(const void* data, std::size_t b
                     if (w->stop) return;
                     upto = w->ready;
                 }
-                XXH3_64bits_update(state.get(), data + done, upto - done);
+                state.update(data + done, upto - done);
                 done = upto;
             }
-            w->hash = XXH3_64bits_digest(state.get());
+            w->hash = state.digest();
         });
     } catch (const std::system_error&) {  // no thread to be had: get() hashes everything
         worker_.reset();

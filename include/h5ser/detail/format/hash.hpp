@@ -1,11 +1,7 @@
 // h5ser/detail/format/hash.hpp: XXH3-64 (libxxhash, used header-only) for tensor checksums and the
-// file fingerprint.
+// file fingerprint. Only the definitions (hash-inl.hpp) include <xxhash.h>: a program that links the
+// compiled core never sees its macros, and a header-only one does not get XXH_INLINE_ALL.
 #pragma once
-
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
 
 #include <array>
 #include <bit>
@@ -48,29 +44,42 @@ H5SER_CORE_INLINE std::string to_hex(std::uint64_t value);
 /// The value of `text` written as to_hex writes it (16 lowercase hex digits), or nothing.
 H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) noexcept;
 
+/// XXH3-64 of bytes given in order, in pieces of any size; digest() at any point.
+class xxh3_stream {
+public:
+    xxh3_stream();  ///< throws std::bad_alloc
+    void update(const void* data, std::size_t bytes) noexcept;
+    [[nodiscard]] std::uint64_t digest() const noexcept;
+
+    /// The state as bytes, which another process of the same program continues from with
+    /// assign_bytes (h5ser::mpi chains one hash across ranks); state_bytes() long.
+    [[nodiscard]] static std::size_t state_bytes() noexcept;
+    [[nodiscard]] const void* bytes() const noexcept { return state_.get(); }
+    void assign_bytes(const void* bytes) noexcept;
+
+private:
+    struct state;  // XXH3_state_t, kept out of the declarations
+    struct state_free {
+        void operator()(state* s) const noexcept;
+    };
+    std::unique_ptr<state, state_free> state_;
+};
+
 /// The fingerprint of a model: XXH3-64 over, for each stored tensor in field order, its HDF5 path,
 /// a NUL, its dtype name, a NUL, its rank and dimensions (each as a little-endian uint64) and the
 /// XXH3-64 of its element bytes (little-endian uint64). Written as 16 lowercase hex digits.
 class fingerprint_builder {
 public:
-    fingerprint_builder() : state_(new_state()) {}
-
     void add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
                     std::uint64_t data_hash) noexcept;
 
-    [[nodiscard]] std::uint64_t value() const noexcept;
+    [[nodiscard]] std::uint64_t value() const noexcept { return state_.digest(); }
     [[nodiscard]] std::string hex() const;
-
-    struct state_free {
-        void operator()(XXH3_state_t* s) const noexcept { XXH3_freeState(s); }
-    };
-    using state_ptr = std::unique_ptr<XXH3_state_t, state_free>;
-    static state_ptr new_state();
 
 private:
     void add_u64(std::uint64_t v) noexcept;
 
-    state_ptr state_;
+    xxh3_stream state_;
 };
 
 /// The tensors a load read, in field order, and their hashes, some of which may come later (tensors

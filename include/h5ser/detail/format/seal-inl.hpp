@@ -27,7 +27,7 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
     // begins, which is skipped unread.
     constexpr std::uint64_t window = std::uint64_t{1} << 20;
     constexpr std::uint64_t read_over = std::uint64_t{64} << 10;
-    fingerprint_builder::state_ptr state = fingerprint_builder::new_state();
+    xxh3_stream state;
     std::vector<unsigned char> buffer(static_cast<std::size_t>(window));
     std::size_t next = 0;  // the first range that may end after `at`
     std::uint64_t at = begin;
@@ -44,13 +44,13 @@ H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::u
         if (!read_exact(fd, buffer.data(), n, at)) throw_io(file, "cannot read the file to check its seal", errno ? errno : EIO);
         std::uint64_t piece = at;  // hash [piece, stop) minus the small ranges inside it
         for (std::size_t r = next; r < ranges.size() && ranges[r].offset < stop; ++r) {
-            if (ranges[r].offset > piece) XXH3_64bits_update(state.get(), buffer.data() + (piece - at), static_cast<std::size_t>(ranges[r].offset - piece));
+            if (ranges[r].offset > piece) state.update(buffer.data() + (piece - at), static_cast<std::size_t>(ranges[r].offset - piece));
             piece = std::max(piece, ranges[r].offset + ranges[r].length);
         }
-        if (piece < stop) XXH3_64bits_update(state.get(), buffer.data() + (piece - at), static_cast<std::size_t>(stop - piece));
+        if (piece < stop) state.update(buffer.data() + (piece - at), static_cast<std::size_t>(stop - piece));
         at = std::max(stop, piece);
     }
-    return XXH3_64bits_digest(state.get());
+    return state.digest();
 }
 
 H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblock, std::vector<byte_range> ranges,

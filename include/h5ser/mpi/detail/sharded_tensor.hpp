@@ -138,28 +138,27 @@ void for_each_run(const split_geometry& g, const gathered_rows& gathered, Visit&
 template <class Feed>
 std::uint64_t chained_hash(MPI_Comm comm, int rank, const std::vector<int>& order, Feed&& feed) {
     const auto at = static_cast<std::size_t>(std::find(order.begin(), order.end(), rank) - order.begin());
-    const auto state = fingerprint_builder::new_state();
+    xxh3_stream state;
+    const auto state_bytes = static_cast<int>(xxh3_stream::state_bytes());
     if (at > 0) {
-        // The state arrives as bytes from the same program on another rank. Its one pointer, the
-        // default secret (XXH3_kSecret), points into the sender's address space: keep ours.
-        const unsigned char* own_secret = state->extSecret;
-        MPI_Recv(state.get(), static_cast<int>(sizeof(XXH3_state_t)), MPI_BYTE, order[at - 1], 8, comm, MPI_STATUS_IGNORE);
-        state->extSecret = own_secret;
+        std::vector<unsigned char> received(static_cast<std::size_t>(state_bytes));
+        MPI_Recv(received.data(), state_bytes, MPI_BYTE, order[at - 1], 8, comm, MPI_STATUS_IGNORE);
+        state.assign_bytes(received.data());
     }
-    feed(state.get());
+    feed(state);
     std::uint64_t digest = 0;
-    if (at + 1 < order.size()) MPI_Send(state.get(), static_cast<int>(sizeof(XXH3_state_t)), MPI_BYTE, order[at + 1], 8, comm);
-    else digest = XXH3_64bits_digest(state.get());
+    if (at + 1 < order.size()) MPI_Send(state.bytes(), state_bytes, MPI_BYTE, order[at + 1], 8, comm);
+    else digest = state.digest();
     MPI_Bcast(&digest, 1, MPI_UINT64_T, order.back(), comm);
     return digest;
 }
 
 /// Feeds `bytes` bytes at `data` to a hash state, in pieces XXH3 takes.
-inline void hash_update(XXH3_state_t* state, const void* data, std::uint64_t bytes) {
+inline void hash_update(xxh3_stream& state, const void* data, std::uint64_t bytes) {
     const auto* p = static_cast<const unsigned char*>(data);
     while (bytes > 0) {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes, std::uint64_t{1} << 30));
-        XXH3_64bits_update(state, p, n);
+        state.update(p, n);
         p += n;
         bytes -= n;
     }
@@ -171,14 +170,14 @@ inline std::uint64_t global_hash(MPI_Comm comm, int rank, const split_geometry& 
     const auto size = static_cast<int>(g.slices.size());
     if (g.rows() == 1) {  // one contiguous part per rank
         const std::uint64_t bytes = g.run_bytes(rank);
-        return chained_hash(comm, rank, g.ranks_by_offset(), [&](XXH3_state_t* s) { hash_update(s, local, bytes); });
+        return chained_hash(comm, rank, g.ranks_by_offset(), [&](xxh3_stream& s) { hash_update(s, local, bytes); });
     }
     std::vector<index_range> wanted;
     for (int r = 0; r < size; ++r) wanted.push_back(even_block(g.rows(), r, size));
     const gathered_rows gathered = gather_rows(comm, rank, g, local, wanted);
     std::vector<int> order(static_cast<std::size_t>(size));
     std::iota(order.begin(), order.end(), 0);
-    return chained_hash(comm, rank, order, [&](XXH3_state_t* s) {
+    return chained_hash(comm, rank, order, [&](xxh3_stream& s) {
         for_each_run(g, gathered, [&](const unsigned char* run, std::uint64_t bytes) { hash_update(s, run, bytes); });
     });
 }

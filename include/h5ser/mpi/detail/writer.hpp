@@ -45,7 +45,7 @@ public:
           agreement_(agreement),
           shards_(shards),
           transfer_(collective_transfer(at)),
-          structure_(fingerprint_builder::new_state()) {}
+          structure_() {}
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -64,7 +64,7 @@ public:
         agreement_.together([&] {
             const shard s = shards_.find(at);
             const auto shape = adapter::shape(value);
-            mine.v[save_record::structure] = XXH3_64bits_digest(structure_.get());
+            mine.v[save_record::structure] = structure_.digest();
             mine.v[save_record::how] = static_cast<std::uint64_t>(s.how());
             mine.v[save_record::axis] = s.axis();
             mine.v[save_record::offset] = s.offset();
@@ -153,7 +153,7 @@ public:
 
     /// Collective: checks, after the walk, that every rank walked the same model.
     void check_same_model(const where& at) {
-        std::array<std::uint64_t, 1> digest{XXH3_64bits_digest(structure_.get())};
+        std::array<std::uint64_t, 1> digest{structure_.digest()};
         const auto all = allgather(comm_, digest);
         agreement_.together([&] { check_same_structure(all, at); });
     }
@@ -161,10 +161,10 @@ public:
 private:
     void note_structure(std::string_view path, std::string_view what) {
         const char nul = '\0';
-        XXH3_64bits_update(structure_.get(), path.data(), path.size());
-        XXH3_64bits_update(structure_.get(), &nul, 1);
-        XXH3_64bits_update(structure_.get(), what.data(), what.size());
-        XXH3_64bits_update(structure_.get(), &nul, 1);
+        structure_.update(path.data(), path.size());
+        structure_.update(&nul, 1);
+        structure_.update(what.data(), what.size());
+        structure_.update(&nul, 1);
     }
 
     template <class X>
@@ -173,13 +173,13 @@ private:
         if constexpr (std::is_same_v<X, std::string>) return hash_bytes(value.data(), value.size());
         else if constexpr (!attribute_codec<X>::is_list) return hash_bytes(&value, sizeof value);
         else if constexpr (std::is_same_v<element, std::string>) {
-            const auto state = fingerprint_builder::new_state();
+            xxh3_stream state;
             for (const std::string& s : value) {
                 const std::uint64_t n = s.size();
-                XXH3_64bits_update(state.get(), &n, sizeof n);
-                XXH3_64bits_update(state.get(), s.data(), s.size());
+                state.update(&n, sizeof n);
+                state.update(s.data(), s.size());
             }
-            return XXH3_64bits_digest(state.get());
+            return state.digest();
         } else {
             return hash_bytes(value.data(), value.size() * sizeof(element));
         }
@@ -278,7 +278,7 @@ private:
     rank_agreement& agreement_;
     shard_lookup& shards_;
     handle transfer_;
-    fingerprint_builder::state_ptr structure_;
+    xxh3_stream structure_;
 };
 
 template <save_mode Mode, class Model>
