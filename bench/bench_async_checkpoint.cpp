@@ -74,7 +74,8 @@ struct trainer {
 
 enum class checkpointing { none, async, sync };
 
-double training_loop(Gpt2& m, trainer& t, std::size_t intervals, std::size_t steps_per_interval, checkpointing how, const std::string& dir) {
+double training_loop(Gpt2& m, trainer& t, std::size_t intervals, std::size_t steps_per_interval, checkpointing how,
+                     const std::string& dir) {
     const auto t0 = clock_type::now();
     h5ser::pending_save pending;
     for (std::size_t i = 0; i < intervals; ++i) {
@@ -119,7 +120,8 @@ struct Small {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc >= 4 && std::string(argv[1]) == "--memory-child") return memory_child(argv[2], argv[3], argc > 4 && std::string(argv[4]) == "--tiny");
+    if (argc >= 4 && std::string(argv[1]) == "--memory-child")
+        return memory_child(argv[2], argv[3], argc > 4 && std::string(argv[4]) == "--tiny");
     int rounds = argc > 1 ? std::atoi(argv[1]) : 7;
     const std::string dir = argc > 2 ? argv[2] : ".";
     const bool tiny = argc > 3 && std::string(argv[3]) == "--tiny";
@@ -135,19 +137,19 @@ int main(int argc, char** argv) {
     // ---- stall: save_async's return against a whole synchronous save -------------------------
     h5ser::save_async<h5ser::weights_only>(m, dir + "/async.h5").wait();  // the first allocates staging memory
     std::vector<double> stall, async_total;
-    const auto rows = bench::interleaved_medians(
-        rounds,
-        {{"h5ser::save (synchronous)", [&] { h5ser::save<h5ser::weights_only>(m, dir + "/sync.h5"); }},
-         {"h5ser::save_async until committed (wait)",
-          [&] {
-              const auto t0 = clock_type::now();
-              auto pending = h5ser::save_async<h5ser::weights_only>(m, dir + "/async.h5");
-              stall.push_back(seconds_since(t0));
-              m.wte(0, 0) += 1.0f;  // the caller may change the model at once
-              pending.wait();
-              async_total.push_back(seconds_since(t0));
-          }}},
-        [] { ::sync(); });
+    const auto rows =
+        bench::interleaved_medians(rounds,
+                                   {{"h5ser::save (synchronous)", [&] { h5ser::save<h5ser::weights_only>(m, dir + "/sync.h5"); }},
+                                    {"h5ser::save_async until committed (wait)",
+                                     [&] {
+                                         const auto t0 = clock_type::now();
+                                         auto pending = h5ser::save_async<h5ser::weights_only>(m, dir + "/async.h5");
+                                         stall.push_back(seconds_since(t0));
+                                         m.wte(0, 0) += 1.0f;  // the caller may change the model at once
+                                         pending.wait();
+                                         async_total.push_back(seconds_since(t0));
+                                     }}},
+                                   [] { ::sync(); });
     const double sync_save = rows[0].seconds;
     const double stall_median = bench::median(stall);
     std::printf("%-48s %9s %9s %9s\n", "calling thread blocked", "median", "fastest", "slowest");
@@ -166,8 +168,8 @@ int main(int argc, char** argv) {
     const double step_seconds = seconds_since(t0) / 20;
     const auto steps = static_cast<std::size_t>(std::ceil(5.0 * sync_save / step_seconds));
     const std::size_t intervals = 10;  // the last checkpoint is waited for: its time counts once per loop
-    std::printf("training loop: %zu intervals of %zu steps (%.3f s each, %.1fx a synchronous save), a checkpoint after each\n",
-                intervals, steps, static_cast<double>(steps) * step_seconds, static_cast<double>(steps) * step_seconds / sync_save);
+    std::printf("training loop: %zu intervals of %zu steps (%.3f s each, %.1fx a synchronous save), a checkpoint after each\n", intervals,
+                steps, static_cast<double>(steps) * step_seconds, static_cast<double>(steps) * step_seconds / sync_save);
     const auto loops = bench::interleaved_medians(
         std::max(3, rounds * 2 / 3),
         {{"no checkpoints", [&] { training_loop(m, t, intervals, steps, checkpointing::none, dir); }},

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -32,7 +32,8 @@ double time_median(int repetitions, Setup&& setup, F&& f) {
 }
 template <class F>
 double time_median(int repetitions, F&& f) {
-    return time_median(repetitions, [] {}, std::forward<F>(f));
+    return time_median(
+        repetitions, [] {}, std::forward<F>(f));
 }
 
 struct row {
@@ -82,7 +83,8 @@ inline void print(const char* title, const std::vector<row>& rows, double bytes,
     for (const auto& r : rows) {
         char range[32] = "";
         if (r.slowest > 0) std::snprintf(range, sizeof range, "%.3f-%.3f", r.fastest, r.slowest);
-        std::printf("%-58s %9.3f %15s %9.0f %13.2fx\n", r.name.c_str(), r.seconds, range, bytes / r.seconds / 1e6, baseline.seconds / r.seconds);
+        std::printf("%-58s %9.3f %15s %9.0f %13.2fx\n", r.name.c_str(), r.seconds, range, bytes / r.seconds / 1e6,
+                    baseline.seconds / r.seconds);
     }
     std::printf("(base: %s)\n", baseline.name.c_str());
 }

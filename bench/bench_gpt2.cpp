@@ -46,8 +46,8 @@ extern char** environ;
 namespace {
 
 using bench::gpt2::Block;
-using bench::gpt2::Linear;
 using bench::gpt2::Gpt2;
+using bench::gpt2::Linear;
 using bench::gpt2::make_model;
 using bench::gpt2::shape;
 
@@ -95,13 +95,13 @@ std::vector<tensor_place> write_flat(const std::string& file, const std::string&
 volatile std::uint64_t sink = 0;
 
 struct aligned_delete {
-    void operator()(unsigned char* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
+    void operator()(unsigned char* p) const noexcept { ::operator delete (p, std::align_val_t{64}); }
 };
 /// The baselines' fresh buffers, freed when the load ends, as a loaded model's tensors are.
 using buffers = std::vector<std::unique_ptr<unsigned char, aligned_delete>>;
 
 unsigned char* fresh_buffer(buffers& kept, std::uint64_t bytes) {
-    kept.emplace_back(static_cast<unsigned char*>(::operator new(bytes, std::align_val_t{64})));
+    kept.emplace_back(static_cast<unsigned char*>(::operator new (bytes, std::align_val_t{64})));
     return kept.back().get();
 }
 
@@ -281,8 +281,7 @@ int main(int argc, char** argv) {
     const bool have_h5py = std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0;
     const std::string h5py_script =
         "import h5py,sys\nf=h5py.File(sys.argv[1],'r')\nout=[]\nf.visititems(lambda n,o: out.append(o[()]) if isinstance(o,h5py.Dataset) else None)\n";
-    if (have_h5py)
-        programs.push_back({"h5py", [=] { run_process({"/usr/bin/python3", "-c", h5py_script, file}); }});
+    if (have_h5py) programs.push_back({"h5py", [=] { run_process({"/usr/bin/python3", "-c", h5py_script, file}); }});
 #ifdef H5SER_BENCH_TORCH_IO
     const std::string torch_file = (dir / "bench_gpt2.pt").string();
     run_process({H5SER_BENCH_TORCH_IO, "save", places_file, places_file + ".bin", torch_file});

@@ -60,28 +60,31 @@ int main(int argc, char** argv) {
             std::printf("SKIPPED: %s not found\n", path.c_str());
             return 0;
         }
-        compare("read_model_config " + name, rounds, [&] { (void)keras::read_model_config(path); },
-                [&] { (void)keras::read_model_config<h5ser::trusted>(path); });
-        compare("load_weights " + name, rounds,
-                [&] {
-                    fixtures::Mlp3 m;
-                    keras::load_weights(m, path);
-                },
-                [&] {
-                    fixtures::Mlp3 m;
-                    keras::load_weights<h5ser::trusted>(m, path);
-                });
-    }
-    const std::string lstm = fixtures + "/k2.1.3_bidirectional_lstm.h5";
-    compare("load_weights k2.1.3_bidirectional_lstm.h5", rounds,
+        compare(
+            "read_model_config " + name, rounds, [&] { (void)keras::read_model_config(path); },
+            [&] { (void)keras::read_model_config<h5ser::trusted>(path); });
+        compare(
+            "load_weights " + name, rounds,
             [&] {
-                fixtures::BidirectionalModel m;
-                keras::load_weights(m, lstm);
+                fixtures::Mlp3 m;
+                keras::load_weights(m, path);
             },
             [&] {
-                fixtures::BidirectionalModel m;
-                keras::load_weights<h5ser::trusted>(m, lstm);
+                fixtures::Mlp3 m;
+                keras::load_weights<h5ser::trusted>(m, path);
             });
+    }
+    const std::string lstm = fixtures + "/k2.1.3_bidirectional_lstm.h5";
+    compare(
+        "load_weights k2.1.3_bidirectional_lstm.h5", rounds,
+        [&] {
+            fixtures::BidirectionalModel m;
+            keras::load_weights(m, lstm);
+        },
+        [&] {
+            fixtures::BidirectionalModel m;
+            keras::load_weights<h5ser::trusted>(m, lstm);
+        });
 
     for (const std::size_t mib : tiny ? std::vector<std::size_t>{1} : std::vector<std::size_t>{1, 16, 256}) {
         unsealed_model m;
@@ -90,8 +93,9 @@ int main(int argc, char** argv) {
         const std::string path = work + "/unsealed-" + std::to_string(mib) + ".h5";
         h5ser::save(m, path);
         unseal(path);
-        compare("h5ser::load, unsealed h5ser file of " + std::to_string(mib) + " MiB", rounds,
-                [&] { (void)h5ser::load<unsealed_model>(path); }, [&] { (void)h5ser::load<unsealed_model, h5ser::trusted>(path); });
+        compare(
+            "h5ser::load, unsealed h5ser file of " + std::to_string(mib) + " MiB", rounds, [&] { (void)h5ser::load<unsealed_model>(path); },
+            [&] { (void)h5ser::load<unsealed_model, h5ser::trusted>(path); });
         std::filesystem::remove(path);
     }
     return 0;

@@ -119,7 +119,9 @@ bool h5py_times(std::size_t layers, int reps, const std::string& path, double& s
     if (!std::filesystem::exists("/usr/bin/python3")) return false;
     const std::string script =
         "import h5py, numpy as np, time, statistics, sys\n"
-        "n, reps, path = " + std::to_string(layers) + ", " + std::to_string(reps) + ", '" + path + "'\n"
+        "n, reps, path = " +
+        std::to_string(layers) + ", " + std::to_string(reps) + ", '" + path +
+        "'\n"
         "k = np.arange(64*64, dtype='<f4').reshape(64, 64); b = np.arange(64, dtype='<f4')\n"
         "saves, loads = [], []\n"
         "for _ in range(reps):\n"
@@ -167,12 +169,13 @@ int main(int argc, char** argv) {
     // Rounds interleave the programs (A B C, A B C, ...): this VM's speed drifts over minutes.
     using bench::row;
     const std::string raw_default_path = (dir / "w2_raw_default.h5").string(), raw_fsync_path = (dir / "w2_raw_fsync.h5").string();
-    const auto saves_measured = bench::interleaved_medians(reps, {
-        {"raw HDF5 C, default settings", [&] { raw_write(raw_default_path, model, false); }},
-        {"raw HDF5 C, tuned (latest format, compact bias, metadata cache)", [&] { raw_write(raw, model, true); }},
-        {"h5ser::save (atomic, fsync, seal, checksums, schema)", [&] { h5ser::save(model, h5); }},
-        {"raw HDF5 C, tuned, + fsync (for reference)", [&] { raw_write(raw_fsync_path, model, true, true); }},
-    });
+    const auto saves_measured = bench::interleaved_medians(
+        reps, {
+                  {"raw HDF5 C, default settings", [&] { raw_write(raw_default_path, model, false); }},
+                  {"raw HDF5 C, tuned (latest format, compact bias, metadata cache)", [&] { raw_write(raw, model, true); }},
+                  {"h5ser::save (atomic, fsync, seal, checksums, schema)", [&] { h5ser::save(model, h5); }},
+                  {"raw HDF5 C, tuned, + fsync (for reference)", [&] { raw_write(raw_fsync_path, model, true, true); }},
+              });
     std::vector<row> saves = saves_measured;
     const row& raw_tuned = saves_measured[1];
     const row& ours = saves_measured[2];
@@ -182,13 +185,14 @@ int main(int argc, char** argv) {
     bench::print("save", saves, bytes, raw_tuned);
 
     Model target = model;
-    const auto loads_measured = bench::interleaved_medians(reps, {
-        {"raw HDF5 C read", [&] { raw_read(raw_default_path, target); }},
-        {"raw HDF5 C read (tuned file)", [&] { raw_read(raw, target); }},
-        {"h5ser::load<Model> (verified)", [&] { (void)h5ser::load<Model>(h5); }},
-        {"h5ser::load<Model, h5ser::no_verify>", [&] { (void)h5ser::load<Model, h5ser::no_verify>(h5); }},
-        {"h5ser::load<Model, h5ser::owned_memory> (through HDF5)", [&] { (void)h5ser::load<Model, h5ser::owned_memory>(h5); }},
-    });
+    const auto loads_measured = bench::interleaved_medians(
+        reps, {
+                  {"raw HDF5 C read", [&] { raw_read(raw_default_path, target); }},
+                  {"raw HDF5 C read (tuned file)", [&] { raw_read(raw, target); }},
+                  {"h5ser::load<Model> (verified)", [&] { (void)h5ser::load<Model>(h5); }},
+                  {"h5ser::load<Model, h5ser::no_verify>", [&] { (void)h5ser::load<Model, h5ser::no_verify>(h5); }},
+                  {"h5ser::load<Model, h5ser::owned_memory> (through HDF5)", [&] { (void)h5ser::load<Model, h5ser::owned_memory>(h5); }},
+              });
     std::vector<row> loads = loads_measured;
     const row& raw_load_tuned = loads_measured[1];
     const row& our_load = loads_measured[2];
@@ -198,8 +202,7 @@ int main(int argc, char** argv) {
                 raw_tuned.seconds / ours.seconds, our_load.seconds / raw_load_tuned.seconds);
     if (have_h5py)
         std::printf("h5ser vs h5py: save %.2fx, load %.2fx faster (target >= 3x)\n", py_save / ours.seconds, py_load / our_load.seconds);
-    else
-        std::printf("h5py not found at /usr/bin/python3: no h5py baseline\n");
+    else std::printf("h5py not found at /usr/bin/python3: no h5py baseline\n");
     for (const auto& p : {h5, raw, raw_default_path, raw_fsync_path, py}) std::filesystem::remove(p);
     return 0;
 }

@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
     const std::size_t count = rows / ranks + (static_cast<std::size_t>(rank) < rows % ranks ? 1 : 0);
     Model model;
     model.embedding = h5ser::tensor<float, 2>({count, columns}, h5ser::uninitialized);
-    for (std::size_t i = 0; i < model.embedding.size(); ++i) model.embedding.data()[i] = static_cast<float>((offset * columns + i) % 1000003);
+    for (std::size_t i = 0; i < model.embedding.size(); ++i)
+        model.embedding.data()[i] = static_cast<float>((offset * columns + i) % 1000003);
     for (int i = 0; i < 100; ++i) model.layers.push_back({h5ser::tensor<float, 2>({64, 64}), h5ser::tensor<float, 1>({64})});
     const h5ser::mpi::sharding shards{{"embedding", h5ser::mpi::shard::split(0)}};
 
@@ -131,20 +132,23 @@ int main(int argc, char** argv) {
     const std::vector<bench::row> saves = bench::interleaved_medians(
         reps,
         {{"raw parallel HDF5: collective write + flush + fsync", collective([&] { raw_save(raw_file, model.embedding, rows, offset); })},
-         {"h5ser::mpi::save (split rows; checksums, seal, rename)", collective([&] { h5ser::mpi::save(model, h5ser_file, MPI_COMM_WORLD, shards); })}},
+         {"h5ser::mpi::save (split rows; checksums, seal, rename)",
+          collective([&] { h5ser::mpi::save(model, h5ser_file, MPI_COMM_WORLD, shards); })}},
         settle);
     const std::vector<bench::row> loads = bench::interleaved_medians(
         reps,
         {{"raw parallel HDF5: collective read of the slice", collective([&] { (void)raw_load(raw_file, offset, count); })},
-         {"h5ser::mpi::load (split rows; checksums verified)", collective([&] { (void)h5ser::mpi::load<Model>(h5ser_file, MPI_COMM_WORLD, shards); })}},
+         {"h5ser::mpi::load (split rows; checksums verified)",
+          collective([&] { (void)h5ser::mpi::load<Model>(h5ser_file, MPI_COMM_WORLD, shards); })}},
         settle);
     const Model loaded = h5ser::mpi::load<Model>(h5ser_file, MPI_COMM_WORLD, shards);
     const bool same = std::memcmp(loaded.embedding.data(), model.embedding.data(), model.embedding.size_bytes()) == 0;
     if (rank == 0) {
         const double bytes = static_cast<double>(rows) * columns * sizeof(float);
-        std::printf("bench_mpi: %zu MiB float32 [%zu, %zu] split by rows over %d rank(s), + 100 replicated 64x64 layers; "
-                    "median of %d interleaved rounds\n",
-                    mib, rows, columns, ranks, reps);
+        std::printf(
+            "bench_mpi: %zu MiB float32 [%zu, %zu] split by rows over %d rank(s), + 100 replicated 64x64 layers; "
+            "median of %d interleaved rounds\n",
+            mib, rows, columns, ranks, reps);
         bench::print("save (all ranks, durable)", saves, bytes, saves[0]);
         bench::print("load (each rank its rows)", loads, bytes, loads[0]);
         std::printf("\nloaded slices equal the saved ones: %s\n", same ? "yes" : "NO");

@@ -117,13 +117,16 @@ int main(int argc, char** argv) {
 
     using bench::row;
     // Interleaved rounds (see bench::interleaved_medians): each round saves once with every program.
-    const auto saves = bench::interleaved_medians(reps, {
-        {"POSIX write + fsync", [&] { posix_write(bin, model.weights.data(), model.weights.size_bytes(), true); }},
-        {"POSIX write, no fsync", [&] { posix_write(bin, model.weights.data(), model.weights.size_bytes(), false); }},
-        {"raw HDF5 C (latest format, aligned) + fsync", [&] { raw_hdf5_write(raw, model.weights, true); }},
-        {"raw HDF5 C, no fsync", [&] { raw_hdf5_write(raw, model.weights, false); }},
-        {"h5ser::save (atomic: temp file, seal, fsync, rename)", [&] { h5ser::save(model, h5); }},
-    }, [] { ::sync(); });  // the no-fsync programs leave 1 GiB of dirty pages: flush them untimed
+    const auto saves = bench::interleaved_medians(
+        reps,
+        {
+            {"POSIX write + fsync", [&] { posix_write(bin, model.weights.data(), model.weights.size_bytes(), true); }},
+            {"POSIX write, no fsync", [&] { posix_write(bin, model.weights.data(), model.weights.size_bytes(), false); }},
+            {"raw HDF5 C (latest format, aligned) + fsync", [&] { raw_hdf5_write(raw, model.weights, true); }},
+            {"raw HDF5 C, no fsync", [&] { raw_hdf5_write(raw, model.weights, false); }},
+            {"h5ser::save (atomic: temp file, seal, fsync, rename)", [&] { h5ser::save(model, h5); }},
+        },
+        [] { ::sync(); });  // the no-fsync programs leave 1 GiB of dirty pages: flush them untimed
     const row &posix_save = saves[0], &raw_save = saves[2], &h5ser_save = saves[4];
     bench::print("save", saves, bytes, raw_save);
     std::printf("h5ser save vs raw HDF5 + fsync: %.2fx, vs POSIX write + fsync: %.2fx (targets >= 0.95 and >= 0.80)\n",
@@ -131,28 +134,34 @@ int main(int argc, char** argv) {
 
     h5ser::tensor<float, 2> buffer(model.weights.shape(), h5ser::uninitialized);
     std::memset(static_cast<void*>(buffer.data()), 0, buffer.size_bytes());  // fault the pages in once
-    const auto loads = bench::interleaved_medians(reps, {
-        {"POSIX read into an existing buffer", [&] { posix_read(bin, buffer.data(), buffer.size_bytes()); }},
-        {"POSIX read into a fresh buffer", [&] {
-             h5ser::tensor<float, 2> fresh(model.weights.shape(), h5ser::uninitialized);
-             posix_read(bin, fresh.data(), fresh.size_bytes());
-         }},
-        {"raw HDF5 C read into an existing buffer", [&] { raw_hdf5_read(raw, buffer.data()); }},
-        {"raw HDF5 C read into a fresh buffer", [&] {
-             h5ser::tensor<float, 2> fresh(model.weights.shape(), h5ser::uninitialized);
-             raw_hdf5_read(raw, fresh.data());
-         }},
-        {"h5ser::load<Model> (fresh tensor, verified)", [&] { (void)h5ser::load<Model>(h5); }},
-        {"h5ser::load<Model, no_verify>", [&] { (void)h5ser::load<Model, h5ser::no_verify>(h5); }},
-    }, [] { ::sync(); });
+    const auto loads =
+        bench::interleaved_medians(reps,
+                                   {
+                                       {"POSIX read into an existing buffer", [&] { posix_read(bin, buffer.data(), buffer.size_bytes()); }},
+                                       {"POSIX read into a fresh buffer",
+                                        [&] {
+                                            h5ser::tensor<float, 2> fresh(model.weights.shape(), h5ser::uninitialized);
+                                            posix_read(bin, fresh.data(), fresh.size_bytes());
+                                        }},
+                                       {"raw HDF5 C read into an existing buffer", [&] { raw_hdf5_read(raw, buffer.data()); }},
+                                       {"raw HDF5 C read into a fresh buffer",
+                                        [&] {
+                                            h5ser::tensor<float, 2> fresh(model.weights.shape(), h5ser::uninitialized);
+                                            raw_hdf5_read(raw, fresh.data());
+                                        }},
+                                       {"h5ser::load<Model> (fresh tensor, verified)", [&] { (void)h5ser::load<Model>(h5); }},
+                                       {"h5ser::load<Model, no_verify>", [&] { (void)h5ser::load<Model, h5ser::no_verify>(h5); }},
+                                   },
+                                   [] { ::sync(); });
     const row &posix_load = loads[0], &posix_load_fresh = loads[1], &raw_load_fresh = loads[3], &h5ser_load = loads[4],
               &h5ser_load_noverify = loads[5];
     bench::print("load", loads, bytes, raw_load_fresh);
     // h5ser::load<Model> returns a new tensor, so its like-for-like baselines read into fresh memory too.
-    std::printf("h5ser load vs raw HDF5 into a fresh buffer: %.2fx, vs POSIX read into a fresh buffer: %.2fx (targets >= 0.95 and >= 0.80);"
-                " vs POSIX read into an existing buffer: %.2fx\n",
-                raw_load_fresh.seconds / h5ser_load.seconds, posix_load_fresh.seconds / h5ser_load.seconds,
-                posix_load.seconds / h5ser_load.seconds);
+    std::printf(
+        "h5ser load vs raw HDF5 into a fresh buffer: %.2fx, vs POSIX read into a fresh buffer: %.2fx (targets >= 0.95 and >= 0.80);"
+        " vs POSIX read into an existing buffer: %.2fx\n",
+        raw_load_fresh.seconds / h5ser_load.seconds, posix_load_fresh.seconds / h5ser_load.seconds,
+        posix_load.seconds / h5ser_load.seconds);
     // A mapped load without verification reads nothing (pages come in when used): verification, hashing
     // the mapping on both cores, is what a verified load costs.
     std::printf("a verified mapped load hashes at %.1f GB/s; h5ser::no_verify maps without reading (%.4f s)\n",

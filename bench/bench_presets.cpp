@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
     Weights quantized_w = normal_w;
     for (float& x : quantized_w.kernel) x = std::clamp(std::round(x / 0.2f * 128.0f), -128.0f, 127.0f) * (0.2f / 128.0f);
 
-    std::printf("bench_presets: %zu x 1024 float32, %d repetitions, HDF5 %u.%u.%u\n", rows, repetitions, H5_VERS_MAJOR,
-                H5_VERS_MINOR, H5_VERS_RELEASE);
+    std::printf("bench_presets: %zu x 1024 float32, %d repetitions, HDF5 %u.%u.%u\n", rows, repetitions, H5_VERS_MAJOR, H5_VERS_MINOR,
+                H5_VERS_RELEASE);
     for (const auto* variant : {&normal_w, &quantized_w}) {
         const Weights& w = *variant;
         const std::string path = (dir / "bench_presets.h5").string();

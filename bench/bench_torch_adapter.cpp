@@ -65,34 +65,37 @@ int main(int argc, char** argv) {
         archive.save_to(archive_pt);
     };
 
-    const auto saves = bench::interleaved_medians(rounds, {{"save h5ser::tensor state dict", [&] { h5ser::save(tensors, tensor_h5); }},
-                                                           {"save torch::Tensor state dict (h5ser/torch.hpp)", [&] { h5ser::save(state, torch_h5); }},
-                                                           {"save torch OutputArchive (torch::save)", save_archive}});
+    const auto saves =
+        bench::interleaved_medians(rounds, {{"save h5ser::tensor state dict", [&] { h5ser::save(tensors, tensor_h5); }},
+                                            {"save torch::Tensor state dict (h5ser/torch.hpp)", [&] { h5ser::save(state, torch_h5); }},
+                                            {"save torch OutputArchive (torch::save)", save_archive}});
     bench::print("saves", saves, bytes, saves[0]);
 
-    const auto loads = bench::interleaved_medians(
-        rounds, {{"load h5ser::tensor state dict (mapped, verified)",
-                  [&] {
-                      for (const auto& [key, t] : h5ser::load<tensor_state>(tensor_h5)) touch(t.data(), t.size());
-                  }},
-                 {"load torch::Tensor state dict (mapped, verified)",
-                  [&] {
-                      for (const auto& [key, t] : h5ser::load<torch_state>(torch_h5)) touch(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()));
-                  }},
-                 {"load torch::Tensor state dict, owned_memory (verified)",
-                  [&] {
-                      for (const auto& [key, t] : h5ser::load<torch_state, h5ser::owned_memory>(torch_h5))
-                          touch(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()));
-                  }},
-                 {"load torch InputArchive (torch::load, unverified)", [&] {
-                      torch::serialize::InputArchive archive;
-                      archive.load_from(archive_pt);
-                      for (const auto& entry : state) {
-                          at::Tensor t;
-                          archive.read(entry.first, t);
-                          touch(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()));
-                      }
-                  }}});
+    const auto loads =
+        bench::interleaved_medians(rounds, {{"load h5ser::tensor state dict (mapped, verified)",
+                                             [&] {
+                                                 for (const auto& [key, t] : h5ser::load<tensor_state>(tensor_h5))
+                                                     touch(t.data(), t.size());
+                                             }},
+                                            {"load torch::Tensor state dict (mapped, verified)",
+                                             [&] {
+                                                 for (const auto& [key, t] : h5ser::load<torch_state>(torch_h5))
+                                                     touch(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()));
+                                             }},
+                                            {"load torch::Tensor state dict, owned_memory (verified)",
+                                             [&] {
+                                                 for (const auto& [key, t] : h5ser::load<torch_state, h5ser::owned_memory>(torch_h5))
+                                                     touch(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()));
+                                             }},
+                                            {"load torch InputArchive (torch::load, unverified)", [&] {
+                                                 torch::serialize::InputArchive archive;
+                                                 archive.load_from(archive_pt);
+                                                 for (const auto& entry : state) {
+                                                     at::Tensor t;
+                                                     archive.read(entry.first, t);
+                                                     touch(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()));
+                                                 }
+                                             }}});
     bench::print("loads", loads, bytes, loads[0]);
     std::printf("\ntorch::Tensor state dict against h5ser::tensor: load %.2fx, save %.2fx; against torch::load: %.2fx\n",
                 loads[0].seconds / loads[1].seconds, saves[0].seconds / saves[1].seconds, loads[3].seconds / loads[1].seconds);

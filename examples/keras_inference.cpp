@@ -194,8 +194,8 @@ int main(int argc, char** argv) {
         per_gate_error = std::max(per_gate_error, std::abs(a[0] - y(s, 0)));
         fused_error = std::max(fused_error, std::abs(b[0] - y(s, 0)));
     }
-    std::printf("LSTM + Dense (Keras 1.2.2, per gate): max |C++ - Keras| = %.3g over %zu sequences\n",
-                static_cast<double>(per_gate_error), inputs.size());
+    std::printf("LSTM + Dense (Keras 1.2.2, per gate): max |C++ - Keras| = %.3g over %zu sequences\n", static_cast<double>(per_gate_error),
+                inputs.size());
     std::printf("LSTM + Dense (repacked as Keras 2):   max |C++ - Keras| = %.3g\n", static_cast<double>(fused_error));
     ok = ok && per_gate_error <= 1e-5f && fused_error <= 1e-5f;
 

@@ -29,7 +29,7 @@ struct Dense {
     h5ser::tensor<float, 2> kernel;  // (inputs, units)
     h5ser::tensor<float, 1> bias;    // (units)
     int units = 0;
-    std::string activation;          // "tanh" or "linear"
+    std::string activation;  // "tanh" or "linear"
 };
 
 struct AdamSlots {  // first and second moments, one pair per weight tensor
@@ -87,8 +87,8 @@ Dense make_dense(std::size_t in, std::size_t out, const char* activation, std::m
 }
 
 AdamSlots make_slots(const Dense& l) {
-    return {h5ser::tensor<float, 2>(l.kernel.shape()), h5ser::tensor<float, 2>(l.kernel.shape()),
-            h5ser::tensor<float, 1>(l.bias.shape()), h5ser::tensor<float, 1>(l.bias.shape())};
+    return {h5ser::tensor<float, 2>(l.kernel.shape()), h5ser::tensor<float, 2>(l.kernel.shape()), h5ser::tensor<float, 1>(l.bias.shape()),
+            h5ser::tensor<float, 1>(l.bias.shape())};
 }
 
 Mlp make_model() {
@@ -101,8 +101,8 @@ Mlp make_model() {
 }
 
 template <std::size_t R>
-void adam_update(h5ser::tensor<float, R>& w, const h5ser::tensor<float, R>& g, h5ser::tensor<float, R>& m,
-                 h5ser::tensor<float, R>& v, const Adam& opt) {
+void adam_update(h5ser::tensor<float, R>& w, const h5ser::tensor<float, R>& g, h5ser::tensor<float, R>& m, h5ser::tensor<float, R>& v,
+                 const Adam& opt) {
     const auto t = static_cast<float>(opt.step);
     const float correction_1 = 1.0f - std::pow(opt.beta_1, t);
     const float correction_2 = 1.0f - std::pow(opt.beta_2, t);
@@ -204,9 +204,10 @@ int main() {
         std::sort(v.begin(), v.end());
         return 1e3 * v[v.size() / 2];
     };
-    std::printf("    per checkpoint (medians): save_async blocked training %.3f ms; a synchronous save takes %.3f ms.\n"
-                "    An epoch here takes %.3f ms, so training also waited %.3f ms for the previous checkpoint.\n",
-                median_ms(snapshots), 1e3 * synchronous, median_ms(epoch_times), median_ms(waits));
+    std::printf(
+        "    per checkpoint (medians): save_async blocked training %.3f ms; a synchronous save takes %.3f ms.\n"
+        "    An epoch here takes %.3f ms, so training also waited %.3f ms for the previous checkpoint.\n",
+        median_ms(snapshots), 1e3 * synchronous, median_ms(epoch_times), median_ms(waits));
 
     std::printf("(b) %d epochs, save the full model, load it into a fresh model, %d more\n", epochs / 2, epochs / 2);
     const std::string half_path = (dir / "mlp_half.h5").string();

@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 /usr/bin/python3 scripts/amalgamate.py --check
+# The code is formatted as .clang-format says (clang-format 14, Debian's).
+git ls-files '*.hpp' '*.cpp' | grep -v '^single_include/' | xargs clang-format-14 --dry-run -Werror
 
 jobs=$(nproc)
 run() {

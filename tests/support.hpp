@@ -48,8 +48,7 @@ class scratch_dir {
 public:
     scratch_dir() {
         static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("h5ser-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        path_ = std::filesystem::temp_directory_path() / ("h5ser-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -79,10 +78,8 @@ bool same_bytes(const h5ser::tensor<T, R>& a, const h5ser::tensor<T, R>& b) {
     return a.shape() == b.shape() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size_bytes()) == 0);
 }
 template <class T>
-    requires std::is_trivially_copyable_v<T>
-bool same_bytes(const T& a, const T& b) {
-    return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
+requires std::is_trivially_copyable_v<T>
+bool same_bytes(const T& a, const T& b) { return std::memcmp(&a, &b, sizeof(T)) == 0; }
 
 /// Runs `f` and returns the h5ser::error it throws; fails the test if it throws nothing.
 template <class F>
@@ -160,8 +157,7 @@ inline void unseal(const std::string& path) {
 class raw_file {
 public:
     explicit raw_file(const std::string& path, bool create = false) : path_(path), created_(create) {
-        id_ = create ? H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
-                     : H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        id_ = create ? H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
         REQUIRE(id_ >= 0);
     }
     raw_file(const raw_file&) = delete;
@@ -274,11 +270,16 @@ child_outcome run_in_child(F&& f) {
     ::waitpid(child, &status, 0);
     if (WIFEXITED(status)) {
         switch (WEXITSTATUS(status)) {
-            case 0: return child_outcome::exit_0;
-            case 1: return child_outcome::exit_1;
-            case 2: return child_outcome::exit_2;
-            case 77: return child_outcome::crashed_in_libhdf5;
-            default: break;
+            case 0:
+                return child_outcome::exit_0;
+            case 1:
+                return child_outcome::exit_1;
+            case 2:
+                return child_outcome::exit_2;
+            case 77:
+                return child_outcome::crashed_in_libhdf5;
+            default:
+                break;
         }
     }
     return child_outcome::crashed_elsewhere;

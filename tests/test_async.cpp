@@ -348,11 +348,13 @@ TEST_CASE("20 rapid save_async calls: at most one save in flight, and one stagin
     }
     for (const auto& p : pending) p.wait();
     const std::uint64_t peak = test::status_bytes("VmHWM");  // since reset_peak_memory()
-    for (int i = 0; i < 20; i += 19) CHECK(h5ser::load<Big>(dir.file("m" + std::to_string(i) + ".h5")).a.data()[0] == static_cast<float>(i));
+    for (int i = 0; i < 20; i += 19)
+        CHECK(h5ser::load<Big>(dir.file("m" + std::to_string(i) + ".h5")).a.data()[0] == static_cast<float>(i));
     if (sanitized) {
         MESSAGE("SKIPPED (memory part) under sanitizers: their shadow memory counts as resident");
     } else if (measured && before != 0 && peak >= before) {
-        MESSAGE("peak memory above the start: " << (peak - before) / 1048576.0 << " MiB for a model of " << model_bytes / 1048576.0 << " MiB");
+        MESSAGE("peak memory above the start: " << (peak - before) / 1048576.0 << " MiB for a model of " << model_bytes / 1048576.0
+                                                << " MiB");
         CHECK(peak - before < model_bytes * 3 / 2);  // one staging copy (1x) and HDF5's buffers, not 20 copies
     } else {
         MESSAGE("SKIPPED (memory part): /proc/self/clear_refs cannot reset the peak here");

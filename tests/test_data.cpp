@@ -156,7 +156,8 @@ TEST_CASE("records are compound rows, and row datasets take storage policies") {
     {
         auto file = h5ser::data_file::create(dir.file("log.h5"));
         auto log = file.create_rows<Sample, 0, h5ser::compressed>("log");
-        for (std::int64_t i = 0; i < 5; ++i) log.append_row(Sample{i, 0.5f * static_cast<float>(i), i % 2 == 0, {1.0 * static_cast<double>(i), -2.0}});
+        for (std::int64_t i = 0; i < 5; ++i)
+            log.append_row(Sample{i, 0.5f * static_cast<float>(i), i % 2 == 0, {1.0 * static_cast<double>(i), -2.0}});
     }
     auto file = h5ser::data_file::open(dir.file("log.h5"));
     auto log = file.rows<Sample>("log");

@@ -19,7 +19,7 @@ namespace {
 using RowMajorXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct EigenModel {
-    Eigen::MatrixXf col_major;                        // Eigen's default storage order
+    Eigen::MatrixXf col_major;  // Eigen's default storage order
     RowMajorXd row_major;
     Eigen::Matrix3f fixed;
     Eigen::Matrix<std::int32_t, 2, 3, Eigen::RowMajor> fixed_row_major;

@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -23,7 +23,8 @@ struct Mlp {
     Dense layer_2;
 };
 Mlp make_mlp() {
-    Mlp m{{h5ser::tensor<float, 2>({4, 8}), h5ser::tensor<float, 1>({8}), 8}, {h5ser::tensor<float, 2>({8, 2}), h5ser::tensor<float, 1>({2}), 2}};
+    Mlp m{{h5ser::tensor<float, 2>({4, 8}), h5ser::tensor<float, 1>({8}), 8},
+          {h5ser::tensor<float, 2>({8, 2}), h5ser::tensor<float, 1>({2}), 2}};
     m.layer_2.kernel(3, 1) = 2.5f;
     return m;
 }
@@ -122,7 +123,10 @@ TEST_CASE("file not found, not an HDF5 file, not an h5ser file") {
     CHECK(e.code() == h5ser::errc::not_hdf5);
     CHECK(test::contains(e.what(), "text.h5"));
 
-    { test::raw_file f(dir.file("plain.h5"), true); f.write_float_dataset("/x", {2}); }
+    {
+        test::raw_file f(dir.file("plain.h5"), true);
+        f.write_float_dataset("/x", {2});
+    }
     e = test::expect_error([&] { (void)h5ser::load<Mlp>(dir.file("plain.h5")); });
     CHECK(e.code() == h5ser::errc::not_h5ser_file);
     CHECK(test::contains(e.what(), "plain.h5"));

@@ -79,7 +79,8 @@ Net2 net2_before_load() {
     return n;
 }
 
-const strings expected_missing{"first.gamma (dataset float32)", "head (group)", "scales[\"c\"] (attribute float32)", "seed (attribute int32)"};
+const strings expected_missing{"first.gamma (dataset float32)", "head (group)", "scales[\"c\"] (attribute float32)",
+                               "seed (attribute int32)"};
 // In the order the load meets them: a group's fields, then what else it holds.
 const strings expected_unexpected{"scales[\"b\"] (entry)", "units (attribute)"};
 
@@ -153,17 +154,16 @@ TEST_CASE("load report: the same from a mapped load, owned memory, an isolated c
         CHECK(lines(report.unexpected) == lines(expected_unexpected));
     };
     check_load("mapped", [&](Net2& m, h5ser::load_report& r) { h5ser::load_into<h5ser::lenient>(m, dir.file("sealed.h5"), r); });
-    check_load("owned memory", [&](Net2& m, h5ser::load_report& r) {
-        h5ser::load_into<h5ser::lenient, h5ser::owned_memory>(m, dir.file("sealed.h5"), r);
-    });
+    check_load("owned memory",
+               [&](Net2& m, h5ser::load_report& r) { h5ser::load_into<h5ser::lenient, h5ser::owned_memory>(m, dir.file("sealed.h5"), r); });
     check_load("isolated child", [&](Net2& m, h5ser::load_report& r) {
         std::uint64_t last = 0;
-        h5ser::load_into<h5ser::lenient>(m, dir.file("unsealed.h5"), [&](std::uint64_t done, std::uint64_t) { last = done; }, r);
+        h5ser::load_into<h5ser::lenient>(
+            m, dir.file("unsealed.h5"), [&](std::uint64_t done, std::uint64_t) { last = done; }, r);
         CHECK(last > 0);
     });
-    check_load("trusted", [&](Net2& m, h5ser::load_report& r) {
-        h5ser::load_into<h5ser::lenient, h5ser::trusted>(m, dir.file("unsealed.h5"), r);
-    });
+    check_load("trusted",
+               [&](Net2& m, h5ser::load_report& r) { h5ser::load_into<h5ser::lenient, h5ser::trusted>(m, dir.file("unsealed.h5"), r); });
     check_load("checkpoint", [&](Net2& m, h5ser::load_report& r) {
         h5ser::checkpoint_manager<Net1>(dir.file("run")).save(saved, 5);
         h5ser::checkpoint_manager<Net2, h5ser::lenient> checkpoints(dir.file("run"));
@@ -264,8 +264,12 @@ OldNet old_net() {
     return n;
 }
 
-const strings expected_renamed{"layers[0].w -> layers[0].kernel", "layers[0].b -> layers[0].bias", "layers[0].units -> layers[0].width",
-                               "layers[1].w -> layers[1].kernel", "layers[1].b -> layers[1].bias", "layers[1].units -> layers[1].width",
+const strings expected_renamed{"layers[0].w -> layers[0].kernel",
+                               "layers[0].b -> layers[0].bias",
+                               "layers[0].units -> layers[0].width",
+                               "layers[1].w -> layers[1].kernel",
+                               "layers[1].b -> layers[1].bias",
+                               "layers[1].units -> layers[1].width",
                                "rate -> learning_rate"};
 
 void check_renamed_load(const Net& n, const OldNet& saved) {
@@ -304,8 +308,8 @@ TEST_CASE("renames: a strict load reads fields under the old names h5ser::evolut
     h5ser::load_into<h5ser::weights_only>(target, dir.file("old-weights.h5"), report);
     CHECK(test::same_bytes(target.layers[1].kernel, saved.layers[1].w));
     CHECK(target.learning_rate == 3);
-    CHECK(lines(report.renamed) == lines({"layers[0].w -> layers[0].kernel", "layers[0].b -> layers[0].bias", "layers[1].w -> layers[1].kernel",
-                                          "layers[1].b -> layers[1].bias"}));
+    CHECK(lines(report.renamed) == lines({"layers[0].w -> layers[0].kernel", "layers[0].b -> layers[0].bias",
+                                          "layers[1].w -> layers[1].kernel", "layers[1].b -> layers[1].bias"}));
     // A file saved under the new names reads them, and reports nothing.
     Net fresh = h5ser::load<Net>(dir.file("old.h5"));
     h5ser::save(fresh, dir.file("new.h5"));
@@ -374,21 +378,27 @@ TEST_CASE("renames: a strict error that finds a field missing and an object of i
     h5ser::save(saved, dir.file("single.h5"));
     const auto e = test::expect_error([&] { (void)h5ser::load<UnrenamedNet>(dir.file("single.h5")); });
     CHECK(e.problems().size() == 2);
-    CHECK(test::contains(e.what(), "missing field at single.kernel (/single/kernel): expected dataset float32, found nothing; renamed? the "
-                                   "file holds dataset 'w' that no field reads; if it is this field, declare template <> struct "
-                                   "h5ser::evolution<" + std::string(h5ser::type_name<Unrenamed>()) +
-                                   "> { static constexpr h5ser::rename renames[] = {{\"w\", \"kernel\"}}; };"));
-    CHECK(test::contains(e.what(), "unexpected object at single.w (/single/w): expected nothing, found dataset 'w'; the struct has no field "
-                                   "of this name (h5ser::lenient with an h5ser::load_report leaves it)"));
+    CHECK(test::contains(e.what(),
+                         "missing field at single.kernel (/single/kernel): expected dataset float32, found nothing; renamed? the "
+                         "file holds dataset 'w' that no field reads; if it is this field, declare template <> struct "
+                         "h5ser::evolution<" +
+                             std::string(h5ser::type_name<Unrenamed>()) +
+                             "> { static constexpr h5ser::rename renames[] = {{\"w\", \"kernel\"}}; };"));
+    CHECK(test::contains(e.what(),
+                         "unexpected object at single.w (/single/w): expected nothing, found dataset 'w'; the struct has no field "
+                         "of this name (h5ser::lenient with an h5ser::load_report leaves it)"));
 
     // Several of the kind: each is named, the line to add left to the reader; a field with no
     // candidate of its kind says what a lenient load would do.
     const auto several = test::expect_error([&] { (void)h5ser::load<Net>(dir.file("single.h5")); });
-    CHECK(test::contains(several.what(), "missing field at layers (/layers): expected group, found nothing; renamed? the file holds group "
-                                         "'single' that no field reads; if it is this field, declare template <> struct "
-                                         "h5ser::evolution<" + std::string(h5ser::type_name<Net>()) + ">"));
-    CHECK(test::contains(several.what(), "missing field at learning_rate (/learning_rate): expected attribute float32, found nothing; h5ser::lenient "
-                                         "with an h5ser::load_report keeps its value"));
+    CHECK(test::contains(several.what(),
+                         "missing field at layers (/layers): expected group, found nothing; renamed? the file holds group "
+                         "'single' that no field reads; if it is this field, declare template <> struct "
+                         "h5ser::evolution<" +
+                             std::string(h5ser::type_name<Net>()) + ">"));
+    CHECK(test::contains(several.what(),
+                         "missing field at learning_rate (/learning_rate): expected attribute float32, found nothing; h5ser::lenient "
+                         "with an h5ser::load_report keeps its value"));
     OldNet two = old_net();
     h5ser::save(two, dir.file("two.h5"));
     struct TwoNew {
@@ -401,8 +411,9 @@ TEST_CASE("renames: a strict error that finds a field missing and an object of i
         float rate = 0;
     };
     const auto pair = test::expect_error([&] { (void)h5ser::load<TwoNet>(dir.file("two.h5")); });
-    CHECK(test::contains(pair.what(), "renamed? the file holds datasets 'b', 'w' that no field reads; if one is this field, add "
-                                      "{\"<its name>\", \"bias\"} to h5ser::evolution<"));
+    CHECK(test::contains(pair.what(),
+                         "renamed? the file holds datasets 'b', 'w' that no field reads; if one is this field, add "
+                         "{\"<its name>\", \"bias\"} to h5ser::evolution<"));
 }
 
 // ---- plan_load --------------------------------------------------------------------------------
@@ -467,8 +478,8 @@ TEST_CASE("plan_load: the report (or error) of the load, for every pair of file 
         compare(load_outcome<Net2>(f), plan_outcome<Net2>(f), f + " as Net2");
         compare(load_outcome<Net>(f), plan_outcome<Net>(f), f + " as Net");
         compare(load_outcome<Net, h5ser::lenient>(f), plan_outcome<Net, h5ser::lenient>(f), f + " as Net, lenient");
-        compare(load_outcome<WeightsOf1, h5ser::weights_only, h5ser::lenient>(f), plan_outcome<WeightsOf1, h5ser::weights_only, h5ser::lenient>(f),
-                f + " as WeightsOf1, weights only, lenient");
+        compare(load_outcome<WeightsOf1, h5ser::weights_only, h5ser::lenient>(f),
+                plan_outcome<WeightsOf1, h5ser::weights_only, h5ser::lenient>(f), f + " as WeightsOf1, weights only, lenient");
         compare(load_outcome<ChainV3, h5ser::lenient, h5ser::trusted>(f), plan_outcome<ChainV3, h5ser::lenient, h5ser::trusted>(f),
                 f + " as ChainV3, lenient, trusted");
     }

@@ -53,9 +53,10 @@ bool same(const h5ser::tensor<T, R>& a, const h5ser::tensor<T, R>& b) {
 bool same_model(const format1::Model& a, const format1::Model& b, bool weights_only = false) {
     bool ok = same(a.first.kernel, b.first.kernel) && same(a.first.bias, b.first.bias) && a.blocks.size() == b.blocks.size() &&
               a.experts.size() == b.experts.size() && a.head.has_value() == b.head.has_value() && !a.absent && !b.absent &&
-              same(a.embedding, b.embedding) && same(a.bytes, b.bytes) && same(a.mask, b.mask) && same(a.half, b.half) && same(a.brain, b.brain) &&
-              same(a.counter, b.counter) && same(a.compressed.value, b.compressed.value);
-    for (std::size_t i = 0; ok && i < a.blocks.size(); ++i) ok = same(a.blocks[i].kernel, b.blocks[i].kernel) && same(a.blocks[i].bias, b.blocks[i].bias);
+              same(a.embedding, b.embedding) && same(a.bytes, b.bytes) && same(a.mask, b.mask) && same(a.half, b.half) &&
+              same(a.brain, b.brain) && same(a.counter, b.counter) && same(a.compressed.value, b.compressed.value);
+    for (std::size_t i = 0; ok && i < a.blocks.size(); ++i)
+        ok = same(a.blocks[i].kernel, b.blocks[i].kernel) && same(a.blocks[i].bias, b.blocks[i].bias);
     for (const auto& [k, v] : a.experts) ok = ok && b.experts.count(k) && same(v, b.experts.at(k));
     if (!weights_only) {
         ok = ok && a.first.units == b.first.units && a.first.activation == b.first.activation && a.tags == b.tags &&
@@ -69,8 +70,8 @@ bool same_model(const format1::Model& a, const format1::Model& b, bool weights_o
 
 TEST_CASE("one version: CMake's project version is h5ser::version, which full-model files record") {
     CHECK(std::string(h5ser::version) == H5SER_TEST_PROJECT_VERSION);
-    CHECK(std::string(h5ser::version) == std::to_string(H5SER_VERSION_MAJOR) + "." + std::to_string(H5SER_VERSION_MINOR) + "." +
-                                             std::to_string(H5SER_VERSION_PATCH));
+    CHECK(std::string(h5ser::version) ==
+          std::to_string(H5SER_VERSION_MAJOR) + "." + std::to_string(H5SER_VERSION_MINOR) + "." + std::to_string(H5SER_VERSION_PATCH));
     test::scratch_dir dir;
     h5ser::save(format1::make_model(), dir.file("m.h5"));
     const auto tree = h5ser::inspect<h5ser::trusted>(dir.file("m.h5"));
@@ -139,11 +140,14 @@ TEST_CASE("the manifest lists every group, dataset and attribute of the field tr
 
     std::vector<std::string> listed;
     for (const auto& r : contents->records()) {
-        const char* kind = r.kind == h5ser::detail::record_kind::group ? "group " : r.kind == h5ser::detail::record_kind::dataset ? "dataset " : "attribute ";
+        const char* kind = r.kind == h5ser::detail::record_kind::group     ? "group "
+                           : r.kind == h5ser::detail::record_kind::dataset ? "dataset "
+                                                                           : "attribute ";
         listed.push_back(kind + std::string(r.path) + (r.name.empty() ? "" : ":" + std::string(r.name)));
     }
-    const std::vector<std::string> first = {"group /first", "dataset /first/kernel", "dataset /first/bias", "attribute /first:units",
-                                            "attribute /first:activation", "group /blocks", "group /blocks/0"};
+    const std::vector<std::string> first = {"group /first",           "dataset /first/kernel",       "dataset /first/bias",
+                                            "attribute /first:units", "attribute /first:activation", "group /blocks",
+                                            "group /blocks/0"};
     REQUIRE(listed.size() > first.size());
     CHECK(std::vector<std::string>(listed.begin(), listed.begin() + static_cast<std::ptrdiff_t>(first.size())) == first);
     CHECK(std::find(listed.begin(), listed.end(), "attribute /:tags") != listed.end());  // root fields, not h5ser's own
@@ -188,7 +192,8 @@ TEST_CASE("a contiguous tensor's manifest record says where its bytes lie in the
     const auto bytes = read_bytes(dir.file("m.h5"));
     std::size_t contiguous = 0;
     for (const auto& r : contents->records()) {
-        if (r.kind != h5ser::detail::record_kind::dataset || r.layout != h5ser::detail::record_layout::contiguous || r.length == 0) continue;
+        if (r.kind != h5ser::detail::record_kind::dataset || r.layout != h5ser::detail::record_layout::contiguous || r.length == 0)
+            continue;
         ++contiguous;
         REQUIRE(r.offset + r.length <= bytes.size());
         CHECK_MESSAGE(XXH3_64bits(&bytes[r.offset], r.length) == r.checksum, r.path);  // the bytes as stored are what is hashed
@@ -254,9 +259,15 @@ TEST_CASE("the manifest parser refuses or accepts any mutation of a manifest, an
         for (int k = 0; k < edits && bytes.size() > 25; ++k) {
             const std::size_t at = 24 + random() % (bytes.size() - 24);
             switch (random() % 3) {
-                case 0: bytes[at] ^= static_cast<unsigned char>(1u << (random() % 8)); break;
-                case 1: bytes[at] = static_cast<unsigned char>(random()); break;
-                default: bytes.resize(at); break;
+                case 0:
+                    bytes[at] ^= static_cast<unsigned char>(1u << (random() % 8));
+                    break;
+                case 1:
+                    bytes[at] = static_cast<unsigned char>(random());
+                    break;
+                default:
+                    bytes.resize(at);
+                    break;
             }
         }
         if (bytes.size() >= 24) h5ser::detail::store_u64(&bytes[16], XXH3_64bits(bytes.data() + 24, bytes.size() - 24));
@@ -291,7 +302,8 @@ TEST_CASE("a compact tensor's copy in the manifest is checked by its checksum li
     // Forge the copy (the manifest's own checksum recomputed): the tensor's checksum refuses it.
     auto forged = read_bytes(dir.file("m.h5"));
     const manifest_place m = find_manifest(forged);
-    const std::size_t copy_at = m.first + static_cast<std::size_t>(reinterpret_cast<const unsigned char*>(bias->value.data()) - contents->bytes());
+    const std::size_t copy_at =
+        m.first + static_cast<std::size_t>(reinterpret_cast<const unsigned char*>(bias->value.data()) - contents->bytes());
     forged[copy_at + 5] ^= 0x10;
     reseal_manifest(forged, m);
     write_bytes(dir.file("forged.h5"), forged);

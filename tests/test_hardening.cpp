@@ -30,7 +30,8 @@ struct heap_model {
 };
 
 heap_model sample_heap_model() {
-    heap_model m{"heap", {"first label", "second", "third, a longer one"}, h5ser::tensor<float, 1>({16}), h5ser::tensor<std::int32_t, 2>({3, 5})};
+    heap_model m{
+        "heap", {"first label", "second", "third, a longer one"}, h5ser::tensor<float, 1>({16}), h5ser::tensor<std::int32_t, 2>({3, 5})};
     for (std::size_t i = 0; i < m.a.size(); ++i) m.a.data()[i] = 0.25f * static_cast<float>(i);
     for (std::size_t i = 0; i < m.b.size(); ++i) m.b.data()[i] = static_cast<std::int32_t>(i * 7);
     return m;
@@ -133,10 +134,21 @@ std::size_t sweep_global_heap(std::size_t first, std::size_t count, bool every_e
             if (!every_entry_point) continue;
             heap_model into = sample_heap_model();
             into.name = "kept";
-            if (try_load([&] { h5ser::load_into<h5ser::no_verify>(into, path); return into; }, saved) == outcome::refused)
+            if (try_load(
+                    [&] {
+                        h5ser::load_into<h5ser::no_verify>(into, path);
+                        return into;
+                    },
+                    saved) == outcome::refused)
                 CHECK(into.name == "kept");  // a refused load changes nothing
             write_all(dir.file("run/ckpt-000001.h5"), damaged);
-            try_load([&] { heap_model m; checkpoints.restore_latest(m); return m; }, saved);
+            try_load(
+                [&] {
+                    heap_model m;
+                    checkpoints.restore_latest(m);
+                    return m;
+                },
+                saved);
         }
     }
     return unverified_loads;
@@ -160,7 +172,12 @@ TEST_CASE("hardening: a damaged global heap crashes no load, under the default, 
     CHECK(test::contains(e.what(), "seal does not match"));
     CHECK(try_load([&] { return h5ser::load<heap_model, h5ser::no_verify>(path); }, saved) != outcome::same);
     heap_model into;
-    CHECK(try_load([&] { h5ser::load_into<h5ser::no_verify, h5ser::owned_memory>(into, path); return into; }, saved) != outcome::same);
+    CHECK(try_load(
+              [&] {
+                  h5ser::load_into<h5ser::no_verify, h5ser::owned_memory>(into, path);
+                  return into;
+              },
+              saved) != outcome::same);
     // h5ser::trusted never forks: a file whose seal is broken is refused rather than parsed here.
     const auto t = test::expect_error([&] { (void)h5ser::load<heap_model, h5ser::no_verify, h5ser::trusted>(path); });
     CHECK(t.code() == h5ser::errc::checksum_mismatch);
@@ -202,8 +219,7 @@ TEST_CASE("hardening: a forged seal does not let a damaged file reach libhdf5 in
     (void)returned;
     try {
         (void)h5ser::verify_file(path);
-    } catch (const h5ser::error&) {
-    }
+    } catch (const h5ser::error&) {}
     // Loads of an intact format-2 file read its manifest and mapping, never libhdf5: the heap's
     // damage is not seen, and the strings come from the manifest, as saved.
     CHECK(same(h5ser::load<heap_model, h5ser::owned_memory>(path), saved));
@@ -392,9 +408,10 @@ TEST_CASE("hardening: loads racing saves of the same path by another process ret
     // Chunked tensors are read through HDF5, in a child by default and here with h5ser::trusted:
     // what HDF5 opens by name is checked to be the file the load opened (a busy machine may see
     // every attempt of a load find another file: errc::file_changed, never a mix).
-    MESSAGE("chunked, replaced while loading: " << load_while_saving<h5ser::compressed>(path, seconds, [&] { return h5ser::load<versioned>(path); }));
-    MESSAGE("chunked, trusted, replaced while loading: "
-            << load_while_saving<h5ser::compressed>(path, seconds, [&] { return h5ser::load<versioned, h5ser::trusted>(path); }));
+    MESSAGE("chunked, replaced while loading: " << load_while_saving<h5ser::compressed>(path, seconds,
+                                                                                        [&] { return h5ser::load<versioned>(path); }));
+    MESSAGE("chunked, trusted, replaced while loading: " << load_while_saving<h5ser::compressed>(
+                path, seconds, [&] { return h5ser::load<versioned, h5ser::trusted>(path); }));
 }
 
 namespace {

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -301,14 +301,22 @@ corruption_counts corrupt_and_load(const std::string& good, const std::string& p
         const bool unused = at >= 64 && at < 4096;
         counts.in_unused_userblock += unused ? 1 : 0;
         switch (outcome) {
-            case test::child_outcome::exit_0: ++counts.identical; break;
+            case test::child_outcome::exit_0:
+                ++counts.identical;
+                break;
             case test::child_outcome::exit_2:
                 ++counts.refused;
                 counts.refused_outside_unused_userblock += unused ? 0 : 1;
                 break;
-            case test::child_outcome::crashed_in_libhdf5: ++counts.libhdf5_crashes; break;
-            case test::child_outcome::exit_1: FAIL("byte " << at << " changed and the load returned different data"); break;
-            case test::child_outcome::crashed_elsewhere: FAIL("byte " << at << " changed and the load crashed outside libhdf5"); break;
+            case test::child_outcome::crashed_in_libhdf5:
+                ++counts.libhdf5_crashes;
+                break;
+            case test::child_outcome::exit_1:
+                FAIL("byte " << at << " changed and the load returned different data");
+                break;
+            case test::child_outcome::crashed_elsewhere:
+                FAIL("byte " << at << " changed and the load crashed outside libhdf5");
+                break;
         }
     }
     return counts;
@@ -430,7 +438,7 @@ TEST_CASE("a save drops the cached pages of the file it replaces, which stays in
     const std::size_t cached_after = resident_pages(old_fd, bytes);
     ::close(old_fd);
     CHECK(cached_before * 4 > bytes / static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) * 3);  // it was cached
-    CHECK(cached_after < cached_before / 10);                                                   // and was dropped
+    CHECK(cached_after < cached_before / 10);                                                  // and was dropped
     CHECK(h5ser::load<big_model>(path).weights.data()[0] == -1.0f);
 }
 
@@ -497,7 +505,7 @@ TEST_CASE("a failing write (file size limit) reports the error and leaves the pr
             h5ser::save(big, dir.file("n.h5"));
         } catch (const h5ser::error& err) {
             if (!test::contains(err.what(), "File too large")) ::_exit(4);  // the OS error reaches the user
-            ::_exit(test::count_files(dir.path()) == 1 ? 0 : 3);                 // and no temporary is left
+            ::_exit(test::count_files(dir.path()) == 1 ? 0 : 3);            // and no temporary is left
         }
         ::_exit(1);
     }
@@ -537,7 +545,7 @@ TEST_CASE("files use HDF5's 1.8 file format, so HDF5 1.8 and later read them") {
     REQUIRE(f >= 0);
     H5F_info2_t info{};
     REQUIRE(H5Fget_info2(f, &info) >= 0);
-    CHECK(info.super.version == 2);      // 1.8's superblock (1.10 features would need version 3)
-    CHECK(info.sohm.version == 0);       // no shared object header messages
+    CHECK(info.super.version == 2);  // 1.8's superblock (1.10 features would need version 3)
+    CHECK(info.sohm.version == 0);   // no shared object header messages
     H5Fclose(f);
 }

@@ -28,7 +28,6 @@ namespace keras = h5ser::keras;
 // reports it and exits with status 1 instead of taking the SIGSEGV.
 using test::address_sanitized;
 
-
 /// A copy of `source` at `to` with bit `bit` of byte `byte` flipped.
 void flipped_copy(const std::string& source, const std::string& to, std::size_t byte, int bit) {
     std::filesystem::copy_file(source, to, std::filesystem::copy_options::overwrite_existing);
@@ -153,9 +152,11 @@ TEST_CASE("isolation: Keras files load the same with isolation on and off, byte 
         CHECK(h5ser::fingerprint(isolated) == h5ser::fingerprint(in_process));
         CHECK(isolated.dense.kernel.size_bytes() == in_process.dense.kernel.size_bytes());
         CHECK(std::memcmp(isolated.dense.kernel.data(), in_process.dense.kernel.data(), isolated.dense.kernel.size_bytes()) == 0);
-        CHECK(h5ser::detail::to_wire(keras::read_model_config(path)) == h5ser::detail::to_wire(keras::read_model_config<h5ser::trusted>(path)));
+        CHECK(h5ser::detail::to_wire(keras::read_model_config(path)) ==
+              h5ser::detail::to_wire(keras::read_model_config<h5ser::trusted>(path)));
         CHECK(h5ser::to_string(h5ser::inspect(path.ends_with(".keras") ? fixtures::keras_fixture("k3_mlp_adam.weights.h5") : path)) ==
-              h5ser::to_string(h5ser::inspect<h5ser::trusted>(path.ends_with(".keras") ? fixtures::keras_fixture("k3_mlp_adam.weights.h5") : path)));
+              h5ser::to_string(
+                  h5ser::inspect<h5ser::trusted>(path.ends_with(".keras") ? fixtures::keras_fixture("k3_mlp_adam.weights.h5") : path)));
     }
 }
 
@@ -329,7 +330,8 @@ TEST_CASE("isolation: the child's reply is checked, never trusted") {
     const std::string bytes = to_wire(node);
     CHECK(to_wire(from_wire<h5ser::file_node>(bytes)) == bytes);
     // Cut short, or with a count beyond the bytes, or with bytes left over: a wire_error.
-    for (std::size_t n = 0; n < bytes.size(); n += 7) CHECK_THROWS_AS(from_wire<h5ser::file_node>(bytes.substr(0, n)), h5ser::detail::wire_error);
+    for (std::size_t n = 0; n < bytes.size(); n += 7)
+        CHECK_THROWS_AS(from_wire<h5ser::file_node>(bytes.substr(0, n)), h5ser::detail::wire_error);
     std::string lying = bytes;
     lying[0] = '\x7f';  // the name's length
     CHECK_THROWS_AS(from_wire<h5ser::file_node>(lying), h5ser::detail::wire_error);

@@ -3,9 +3,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -92,7 +92,8 @@ TEST_CASE("Keras 2.1.3: Bidirectional weights at nested paths, and a single-tens
     if (bidir.empty() || emb.empty()) return;
     fixtures::BidirectionalModel b;
     keras::load_weights(b, bidir);
-    CHECK(equals_dataset(b.bidirectional_1.forward.kernel, bidir, "/model_weights/bidirectional_1/bidirectional_1/forward_lstm_1/kernel:0"));
+    CHECK(
+        equals_dataset(b.bidirectional_1.forward.kernel, bidir, "/model_weights/bidirectional_1/bidirectional_1/forward_lstm_1/kernel:0"));
     CHECK(equals_dataset(b.bidirectional_1.backward.bias, bidir, "/model_weights/bidirectional_1/bidirectional_1/backward_lstm_1/bias:0"));
     fixtures::EmbeddingLstmModel e;
     keras::load_weights(e, emb);
@@ -182,7 +183,8 @@ TEST_CASE("by_name maps field names to Keras layer names, whatever the field ord
     } missing;
     CHECK(message_of([&] { keras::load_weights<keras::by_name>(missing, path); }) ==
           "h5ser: missing field at head (/model_weights): expected a saved layer named head, found layers dense, dense_1, "
-          "dense_2; the save file has no layer of this name [file '" + path + "']");
+          "dense_2; the save file has no layer of this name [file '" +
+              path + "']");
     CHECK(missing.dense.kernel.size() == 0);  // nothing loaded: the load failed as a whole
 }
 
@@ -229,7 +231,8 @@ TEST_CASE("layer count, weight count and shape mismatches: Keras's words plus th
     CHECK(message_of([&] { keras::load_weights(too_few, path); }) ==
           "h5ser: layer count mismatch at <root> (/model_weights): expected 1 layers with weights (dense_1), found 2 saved "
           "layers with weights (lstm_1, dense_1); Layer count mismatch when loading weights from file. Model expected 1 layers, "
-          "found 2 saved layers." + in_file);
+          "found 2 saved layers." +
+              in_file);
 
     struct WrongLayer {
         fixtures::Dense lstm;  // 2 tensors where the file has 3
@@ -238,7 +241,8 @@ TEST_CASE("layer count, weight count and shape mismatches: Keras's words plus th
     CHECK(message_of([&] { keras::load_weights(wrong_layer, path); }) ==
           "h5ser: weight count mismatch at lstm (/model_weights/lstm_1): expected 2 weight(s) (lstm.kernel, lstm.bias), found 3 "
           "weight(s) (lstm_1/kernel:0, lstm_1/recurrent_kernel:0, lstm_1/bias:0); Weight count mismatch for layer #0 (named lstm "
-          "in the current model, lstm_1 in the save file). Layer expects 2 weight(s). Received 3 saved weight(s)" + in_file);
+          "in the current model, lstm_1 in the save file). Layer expects 2 weight(s). Received 3 saved weight(s)" +
+              in_file);
 
     fixtures::LstmModel sized;
     sized.dense_1.kernel = f32<2>({50, 2});  // the file's kernel is (50, 1)
@@ -246,7 +250,8 @@ TEST_CASE("layer count, weight count and shape mismatches: Keras's words plus th
     CHECK(message_of([&] { keras::load_weights(sized, path); }) ==
           "h5ser: shape mismatch at dense_1.kernel (/model_weights/dense_1/dense_1/kernel:0): expected float32 (50, 2), found "
           "float32 (50, 1); Shape mismatch in layer #1 (named dense_1) for weight dense_1/kernel:0. Weight expects shape (50, 2). "
-          "Received saved weight with shape (50, 1)" + in_file);
+          "Received saved weight with shape (50, 1)" +
+              in_file);
     CHECK(sized.lstm_1.kernel.size() == 0);  // strong guarantee: the LSTM, which matched, was not loaded either
     CHECK(test::same_bytes(sized.dense_1.kernel, before));
 

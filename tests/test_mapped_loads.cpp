@@ -24,11 +24,11 @@ bool aligned(const h5ser::tensor<T, R>& t) {
 
 bool same_tensors(const format1::Model& a, const format1::Model& b) {
     using test::same_bytes;
-    bool ok = same_bytes(a.first.kernel, b.first.kernel) && same_bytes(a.first.bias, b.first.bias) && same_bytes(a.embedding, b.embedding) &&
-              same_bytes(a.bytes, b.bytes) && same_bytes(a.mask, b.mask) && same_bytes(a.half, b.half) && same_bytes(a.brain, b.brain) &&
-              same_bytes(a.counter, b.counter) && same_bytes(a.compressed.value, b.compressed.value) &&
-              same_bytes(a.adam.value.m, b.adam.value.m) && a.blocks.size() == b.blocks.size() && a.head && b.head &&
-              same_bytes(a.head->kernel, b.head->kernel);
+    bool ok = same_bytes(a.first.kernel, b.first.kernel) && same_bytes(a.first.bias, b.first.bias) &&
+              same_bytes(a.embedding, b.embedding) && same_bytes(a.bytes, b.bytes) && same_bytes(a.mask, b.mask) &&
+              same_bytes(a.half, b.half) && same_bytes(a.brain, b.brain) && same_bytes(a.counter, b.counter) &&
+              same_bytes(a.compressed.value, b.compressed.value) && same_bytes(a.adam.value.m, b.adam.value.m) &&
+              a.blocks.size() == b.blocks.size() && a.head && b.head && same_bytes(a.head->kernel, b.head->kernel);
     for (std::size_t i = 0; ok && i < a.blocks.size(); ++i) ok = same_bytes(a.blocks[i].kernel, b.blocks[i].kernel);
     for (const auto& [k, v] : b.experts) ok = ok && a.experts.count(k) && same_bytes(a.experts.at(k), v);
     return ok;
@@ -53,7 +53,7 @@ bool all_aligned(const format1::Model& m) {
 std::size_t rss_anon() { return test::status_bytes("RssAnon"); }
 
 struct Weights {
-    h5ser::tensor<float, 2> big;   // 128 KiB: page-aligned in the file, so a view
+    h5ser::tensor<float, 2> big;    // 128 KiB: page-aligned in the file, so a view
     h5ser::tensor<float, 1> small;  // 40 bytes
 };
 
@@ -264,12 +264,12 @@ struct Mismatched {
         h5ser::tensor<float, 1> bias;
         std::string units;  // int32 in the file
     };
-    Dense first;                                         // its activation is missing here
+    Dense first;  // its activation is missing here
     std::vector<Dense> blocks;
     std::map<std::string, h5ser::tensor<float, 1>> experts;  // float64 in the file
-    h5ser::tensor<float, 3> embedding;                   // rank 2 in the file
-    h5ser::tensor<float, 1> missing;                     // not in the file
-    std::array<std::string, 2> tags;                     // 3 in the file
+    h5ser::tensor<float, 3> embedding;                       // rank 2 in the file
+    h5ser::tensor<float, 1> missing;                         // not in the file
+    std::array<std::string, 2> tags;                         // 3 in the file
 };
 
 }  // namespace
@@ -279,9 +279,11 @@ TEST_CASE("a sealed file loads from its manifest: HDF5 opens the file only for c
     const Weights saved = make_weights(1);
     h5ser::save(saved, dir.file("w.h5"));
     CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights>(dir.file("w.h5"), progress); }) == 0);
-    CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights, h5ser::no_verify>(dir.file("w.h5"), progress); }) == 0);
+    CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights, h5ser::no_verify>(dir.file("w.h5"), progress); }) ==
+          0);
     // Owned memory copies from the mapping: no HDF5 either.
-    CHECK(hdf5_files_open_during([&](const auto& progress) { (void)h5ser::load<Weights, h5ser::owned_memory>(dir.file("w.h5"), progress); }) == 0);
+    CHECK(hdf5_files_open_during(
+              [&](const auto& progress) { (void)h5ser::load<Weights, h5ser::owned_memory>(dir.file("w.h5"), progress); }) == 0);
 
     // A model with a chunked tensor: the file is opened for it, in a child process by default
     // (every libhdf5 parse of a file not trusted is), here with h5ser::trusted; the rest still
@@ -291,7 +293,8 @@ TEST_CASE("a sealed file loads from its manifest: HDF5 opens the file only for c
     format1::Model loaded;
     CHECK(hdf5_files_open_during([&](const auto& progress) { loaded = h5ser::load<format1::Model>(dir.file("m.h5"), progress); }) == 0);
     CHECK(same_tensors(loaded, model));
-    CHECK(hdf5_files_open_during([&](const auto& progress) { loaded = h5ser::load<format1::Model, h5ser::trusted>(dir.file("m.h5"), progress); }) == 1);
+    CHECK(hdf5_files_open_during(
+              [&](const auto& progress) { loaded = h5ser::load<format1::Model, h5ser::trusted>(dir.file("m.h5"), progress); }) == 1);
     CHECK(same_tensors(loaded, model));
     CHECK(all_aligned(loaded));
     CHECK(loaded.first.units == model.first.units);
@@ -315,8 +318,8 @@ TEST_CASE("loads from the manifest and through HDF5 report the same problems in 
     CHECK(from_manifest.problems().size() == through_hdf5.problems().size());
     CHECK(from_manifest.problems().size() >= 8);
     MESSAGE(std::string(from_manifest.what()));
-    for (const char* part : {"first.kernel", "first.units", "first.activation", "experts[\"a\"]", "embedding", "missing", "tags",
-                             "unexpected", "head"}) {
+    for (const char* part :
+         {"first.kernel", "first.units", "first.activation", "experts[\"a\"]", "embedding", "missing", "tags", "unexpected", "head"}) {
         CHECK_MESSAGE(test::contains(from_manifest.what(), part), part);
     }
     // Lenient loads skip the same things either way.

@@ -48,9 +48,8 @@ TEST_CASE("a full-model file holds every field, the schema and the root attribut
     const Model saved = make_model();
     h5ser::save(saved, dir.file("full.h5"));
     const auto tree = paths(h5ser::inspect(dir.file("full.h5")));
-    for (const char* p : {"/@h5ser_format_version", "/@h5ser_version", "/@h5ser_mode", "/@model_type", "/@schema",
-                          "/@fingerprint", "/@learning_rate", "/layer_1/kernel", "/layer_1/@units", "/blocks/0/bias",
-                          "/adam/m", "/adam/@step"})
+    for (const char* p : {"/@h5ser_format_version", "/@h5ser_version", "/@h5ser_mode", "/@model_type", "/@schema", "/@fingerprint",
+                          "/@learning_rate", "/layer_1/kernel", "/layer_1/@units", "/blocks/0/bias", "/adam/m", "/adam/@step"})
         CHECK_MESSAGE(has(tree, p), p);
 
     const auto loaded = h5ser::load<Model>(dir.file("full.h5"));
@@ -187,7 +186,8 @@ TEST_CASE("lenient loading keeps in-memory values for missing fields and ignores
     target.new_bias = h5ser::tensor<float, 1>({1}, {9});
     h5ser::load_report report;
     h5ser::load_into<h5ser::lenient>(target, dir.file("v1.h5"), report);
-    CHECK(h5ser::to_string(report) == "missing: new_bias (dataset float32)\nmissing: new_setting (attribute int32)\nunexpected: units (attribute)\n");
+    CHECK(h5ser::to_string(report) ==
+          "missing: new_bias (dataset float32)\nmissing: new_setting (attribute int32)\nunexpected: units (attribute)\n");
     CHECK(target.w(1) == 2.0f);
     CHECK(target.new_bias(0) == 9.0f);
     CHECK(target.new_setting == 5);

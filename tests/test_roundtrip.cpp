@@ -125,8 +125,8 @@ struct Hyper {
 
 TEST_CASE("strings (empty, non-ASCII), string lists, enums and bools round-trip") {
     test::scratch_dir dir;
-    Hyper saved{"dense_1", "", "Größe – 重み – 🙂", {"a", "", "ü"}, {}, {"x", "y"}, Activation::gelu, true,
-                {true, false, true}, {3, -4, 5}, {}};
+    Hyper saved{"dense_1",        "",   "Größe – 重み – 🙂", {"a", "", "ü"}, {}, {"x", "y"},
+                Activation::gelu, true, {true, false, true},           {3, -4, 5},     {}};
     h5ser::save(saved, dir.file("hyper.h5"));
     const auto loaded = h5ser::load<Hyper>(dir.file("hyper.h5"));
     CHECK(loaded.name == saved.name);

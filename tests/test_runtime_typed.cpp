@@ -17,7 +17,7 @@ struct Blob {
     h5ser::element_kind kind = h5ser::element_kind::float32;
     std::vector<std::size_t> shape;
     std::shared_ptr<const void> bytes;
-    bool transposed = false;  ///< a 2-D view of `bytes` (cols x rows, C order) as rows x cols
+    bool transposed = false;           ///< a 2-D view of `bytes` (cols x rows, C order) as rows x cols
     std::shared_ptr<const void> kept;  ///< what view() was given to keep
 };
 
@@ -34,7 +34,8 @@ Blob make_blob(h5ser::element_kind kind, std::vector<std::size_t> shape, unsigne
     const std::size_t bytes = count(shape) * element_size(kind);
     auto memory = std::shared_ptr<unsigned char[]>(new unsigned char[bytes == 0 ? 1 : bytes]);
     for (std::size_t i = 0; i < bytes; ++i)
-        memory[i] = kind == h5ser::element_kind::bool_ ? static_cast<unsigned char>((i + seed) % 2) : static_cast<unsigned char>(i * 31 + seed);
+        memory[i] =
+            kind == h5ser::element_kind::bool_ ? static_cast<unsigned char>((i + seed) % 2) : static_cast<unsigned char>(i * 31 + seed);
     return {kind, std::move(shape), std::shared_ptr<const void>(memory, memory.get()), false, nullptr};
 }
 
@@ -79,9 +80,7 @@ namespace {
 
 static_assert(h5ser::runtime_typed_tensor<Blob>);
 
-bool same_blob(const Blob& a, const Blob& b) {
-    return a.kind == b.kind && a.shape == b.shape && c_order_bytes(a) == c_order_bytes(b);
-}
+bool same_blob(const Blob& a, const Blob& b) { return a.kind == b.kind && a.shape == b.shape && c_order_bytes(a) == c_order_bytes(b); }
 
 struct Model {
     Blob weight;

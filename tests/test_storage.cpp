@@ -2,9 +2,9 @@
 // every filter; h5py's view of the same files is checked in tests/h5py/check_storage.py.
 #include <H5PLpublic.h>
 
-#include <filesystem>
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 
 #include "support.hpp"

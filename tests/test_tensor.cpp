@@ -48,7 +48,7 @@ TEST_CASE("float16 and bfloat16 convert with round-to-nearest-even and keep bits
     CHECK(h5ser::float16(1.0f).bits == 0x3c00);
     CHECK(h5ser::float16(-2.0f).bits == 0xc000);
     CHECK(h5ser::float16(65504.0f).bits == 0x7bff);
-    CHECK(h5ser::float16(1e6f).bits == 0x7c00);                 // overflow to inf
+    CHECK(h5ser::float16(1e6f).bits == 0x7c00);                   // overflow to inf
     CHECK(h5ser::float16(5.960464477539063e-8f).bits == 0x0001);  // smallest subnormal
     CHECK(static_cast<float>(h5ser::float16::from_bits(0x3555)) == 0.333251953125f);
     CHECK(static_cast<float>(h5ser::float16::from_bits(0x0001)) == 5.960464477539063e-8f);

@@ -32,7 +32,8 @@ bool same_tensor(const at::Tensor& a, const at::Tensor& b) {
 at::Tensor patterned(at::ScalarType type, at::IntArrayRef sizes) {
     at::Tensor t = at::empty(sizes, at::TensorOptions().dtype(type));
     auto* bytes = static_cast<unsigned char*>(t.data_ptr());
-    for (std::size_t i = 0; i < t.nbytes(); ++i) bytes[i] = type == at::kBool ? static_cast<unsigned char>(i % 2) : static_cast<unsigned char>(i * 37 + 11);
+    for (std::size_t i = 0; i < t.nbytes(); ++i)
+        bytes[i] = type == at::kBool ? static_cast<unsigned char>(i % 2) : static_cast<unsigned char>(i * 37 + 11);
     return t;
 }
 
@@ -100,8 +101,8 @@ TEST_CASE("torch: every element type libtorch and h5ser share round trips, as a 
     test::scratch_dir dir;
     state_dict saved;
     const std::pair<const char*, at::ScalarType> types[] = {
-        {"bool", at::kBool},    {"int8", at::kChar},      {"uint8", at::kByte},    {"int16", at::kShort}, {"int32", at::kInt},
-        {"int64", at::kLong},   {"float16", at::kHalf},   {"bfloat16", at::kBFloat16}, {"float32", at::kFloat}, {"float64", at::kDouble}};
+        {"bool", at::kBool},  {"int8", at::kChar},    {"uint8", at::kByte},        {"int16", at::kShort},   {"int32", at::kInt},
+        {"int64", at::kLong}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16}, {"float32", at::kFloat}, {"float64", at::kDouble}};
     for (const auto& [name, type] : types) saved[std::string("layer1.0.") + name] = patterned(type, {3, 5, 2});
     saved["empty"] = at::empty({0, 7}, at::kFloat);
     saved["scalar"] = at::scalar_tensor(2.5, at::kDouble);

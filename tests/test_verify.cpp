@@ -1,6 +1,6 @@
 // h5ser::verify_file: checks a file without its struct, and reports progress as it goes.
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -61,7 +61,8 @@ TEST_CASE("the progress callback counts bytes upward and ends at the total") {
     test::scratch_dir dir;
     h5ser::save(make_model(20), dir.file("m.h5"));
     std::vector<std::pair<std::uint64_t, std::uint64_t>> calls;
-    const auto report = h5ser::verify_file(dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); });
+    const auto report =
+        h5ser::verify_file(dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); });
     CHECK(report.ok());
     REQUIRE(calls.size() >= 20);
     const std::uint64_t total = calls.front().second;
@@ -88,7 +89,8 @@ TEST_CASE("save and load report progress: increasing byte counts that end at the
     std::vector<std::pair<std::uint64_t, std::uint64_t>> saved, loaded;
     h5ser::save(m, dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { saved.emplace_back(done, total); });
     check_calls(saved, 10 * (32 * 64 + 64) * sizeof(float));  // the tensors' bytes
-    const auto back = h5ser::load<Model>(dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { loaded.emplace_back(done, total); });
+    const auto back =
+        h5ser::load<Model>(dir.file("m.h5"), [&](std::uint64_t done, std::uint64_t total) { loaded.emplace_back(done, total); });
     check_calls(loaded, std::filesystem::file_size(dir.file("m.h5")));  // the file's bytes
     CHECK(test::same_bytes(back.layers[9].kernel, m.layers[9].kernel));
 }

@@ -261,8 +261,11 @@ TEST_CASE("versions: files of versions 1 and 2 load into version 3 through the u
     CHECK(h5ser::to_string(report) ==
           "unexpected: layers[0].dropout (attribute)\nunexpected: layers[1].dropout (attribute)\n"
           "renamed: layers[0].w -> layers[0].proj\nrenamed: layers[1].w -> layers[1].proj\n"
-          "upgraded: layers[0] (" + std::string(h5ser::type_name<Attn>()) + " version 1 -> 3)\n"
-          "upgraded: layers[1] (" + std::string(h5ser::type_name<Attn>()) + " version 1 -> 3)\n");
+          "upgraded: layers[0] (" +
+              std::string(h5ser::type_name<Attn>()) +
+              " version 1 -> 3)\n"
+              "upgraded: layers[1] (" +
+              std::string(h5ser::type_name<Attn>()) + " version 1 -> 3)\n");
     // Strictly, dropout is an error; the hook did not consume it.
     const auto e = test::expect_error([&] { (void)h5ser::load<Net>(dir.file("v1.h5")); });
     CHECK(e.code() == h5ser::errc::unexpected_field);
@@ -321,8 +324,12 @@ TEST_CASE("versions: a file of a newer version than the code knows is an error n
     test::scratch_dir dir;
     Net v3_model;
     v3_model.layers.resize(1);
-    v3_model.layers[0] = {h5ser::tensor<float, 2>({width, width}), h5ser::tensor<float, 2>({width, width}),
-                          h5ser::tensor<float, 2>({width, width}), h5ser::tensor<float, 2>({width, width}), 4, 0.5f};
+    v3_model.layers[0] = {h5ser::tensor<float, 2>({width, width}),
+                          h5ser::tensor<float, 2>({width, width}),
+                          h5ser::tensor<float, 2>({width, width}),
+                          h5ser::tensor<float, 2>({width, width}),
+                          4,
+                          0.5f};
     h5ser::save(v3_model, dir.file("v3.h5"));
     struct Old {
         std::string name;

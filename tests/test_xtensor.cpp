@@ -88,10 +88,11 @@ TEST_CASE("xtensor: the file holds x(i, j) at [i, j] in both layouts (read back 
     CHECK(t.any_rank_col_major(1, 0) == 4);
     CHECK(t.any_rank_col_major(0, 2) == 3);
     if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0) return;
-    const std::string check = "/usr/bin/python3 -c \"import h5py, sys; f = h5py.File(sys.argv[1], 'r'); c = f['col_major'][()]; "
-                              "assert c.shape == (3, 5); assert all(c[i, j] == 100 * i + j + 0.25 for i in range(3) for j in range(5)); "
-                              "assert f['cube'][1, 2, 3] == 0.5 * 23; assert f['fixed'][1, 0] == 4\" " +
-                              dir.file("x.h5");
+    const std::string check =
+        "/usr/bin/python3 -c \"import h5py, sys; f = h5py.File(sys.argv[1], 'r'); c = f['col_major'][()]; "
+        "assert c.shape == (3, 5); assert all(c[i, j] == 100 * i + j + 0.25 for i in range(3) for j in range(5)); "
+        "assert f['cube'][1, 2, 3] == 0.5 * 23; assert f['fixed'][1, 0] == 4\" " +
+        dir.file("x.h5");
     CHECK(std::system(check.c_str()) == 0);
 }
 

@@ -25,8 +25,9 @@ struct finding {
 
 /// Words that name samples rather than parameters, as whole components of a dataset name.
 inline bool looks_like_samples(const std::string& name) {
-    static const std::set<std::string> words = {"train", "test", "val", "valid", "validation", "dataset", "data", "samples",
-                                                "images", "labels", "inputs", "targets", "features", "x", "y", "xtrain", "ytrain"};
+    static const std::set<std::string> words = {"train",    "test",    "val",    "valid",  "validation", "dataset",
+                                                "data",     "samples", "images", "labels", "inputs",     "targets",
+                                                "features", "x",       "y",      "xtrain", "ytrain"};
     std::string token;
     for (const char c : name + "_") {
         if (std::isalnum(static_cast<unsigned char>(c))) {
@@ -73,7 +74,8 @@ inline void large_attributes(hid_t object, const std::string& path, std::uint64_
         std::uint64_t bytes = H5Aget_storage_size(attr.get());
         if (H5Tis_variable_str(type.get()) > 0) {  // storage size counts heap references, not the text
             const d::extent ext = d::read_extent(space.get(), d::where{{}, {}, path});
-            for (const auto& s : d::read_strings(attr.get(), type.get(), space.get(), ext.count(), true, d::where{{}, {}, path})) bytes += s.size();
+            for (const auto& s : d::read_strings(attr.get(), type.get(), space.get(), ext.count(), true, d::where{{}, {}, path}))
+                bytes += s.size();
         }
         if (bytes > limit && !big_by_design.count(name))
             out.push_back({path + (path == "/" ? "" : "/") + "@" + name, "large attribute",

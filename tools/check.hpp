@@ -35,7 +35,12 @@ struct expected_object {
 inline void collect_expected(const internal::json_value& node, const std::string& h5, const std::string& field, bool optimizer,
                              std::vector<expected_object>& out, int depth = 0) {
     if (depth > 64 || !node.is_object()) return;
-    expected_object e{h5.empty() ? "/" : h5, field, std::string(node.string_at("kind")), std::string(node.string_at("dtype")), {}, std::string(node.string_at("type")),
+    expected_object e{h5.empty() ? "/" : h5,
+                      field,
+                      std::string(node.string_at("kind")),
+                      std::string(node.string_at("dtype")),
+                      {},
+                      std::string(node.string_at("type")),
                       optimizer || (node.find("optimizer_state") && node.find("optimizer_state")->boolean)};
     if (const auto* shape = node.find("shape"); shape && shape->is_array())
         for (const auto& d : shape->items) e.shape.push_back(static_cast<std::size_t>(d.number));
@@ -63,8 +68,12 @@ inline std::string reference_schema(const std::string& reference) {
     d::handle file = d::open_for_reading(reference);
     d::handle root = d::open_root(file.get(), reference);
     if (auto text = schema_text(root.get(), reference)) return *text;
-    throw h5ser::error(reference, h5ser::problem{h5ser::errc::invalid_value, {}, "/", "a full-model h5ser file or its schema as JSON",
-                                                 "no schema", "h5ser schema FILE > schema.json writes one from a full-model file"});
+    throw h5ser::error(reference, h5ser::problem{h5ser::errc::invalid_value,
+                                                 {},
+                                                 "/",
+                                                 "a full-model h5ser file or its schema as JSON",
+                                                 "no schema",
+                                                 "h5ser schema FILE > schema.json writes one from a full-model file"});
 }
 
 inline void index_tree(const h5ser::file_node& n, std::map<std::string, const h5ser::file_node*>& out) {
@@ -126,7 +135,8 @@ inline int check(const std::string& path, const std::string& reference, bool as_
                 continue;
             }
             used.insert(parent_of(e.h5) + "/@" + name_of(e.h5));
-            if (a->dtype != e.dtype) lines.emplace_back("mismatch", e.field + ": expected attribute " + e.dtype + ", found attribute " + a->dtype);
+            if (a->dtype != e.dtype)
+                lines.emplace_back("mismatch", e.field + ": expected attribute " + e.dtype + ", found attribute " + a->dtype);
             continue;
         }
         const auto found = objects.find(e.h5);
@@ -146,16 +156,18 @@ inline int check(const std::string& path, const std::string& reference, bool as_
             const bool rank_only = n.dtype == e.dtype && n.shape.size() == e.shape.size();
             std::string note;
             if (rank_only) note = " (a field sized in memory must match; an unsized one takes the file's)";
-            else if (n.dtype != e.dtype && h5ser::detail::convertible(n.dtype, e.dtype)) note = " (h5ser::convert_dtypes converts " + n.dtype + " to " + e.dtype + ")";
-            lines.emplace_back(rank_only ? "shape" : "mismatch",
-                               e.field + ": expected " + text("dataset", e.dtype, e.shape) + ", found " + text("dataset", n.dtype, n.shape) + note);
+            else if (n.dtype != e.dtype && h5ser::detail::convertible(n.dtype, e.dtype))
+                note = " (h5ser::convert_dtypes converts " + n.dtype + " to " + e.dtype + ")";
+            lines.emplace_back(rank_only ? "shape" : "mismatch", e.field + ": expected " + text("dataset", e.dtype, e.shape) + ", found " +
+                                                                     text("dataset", n.dtype, n.shape) + note);
         }
         if (!is_dataset && !e.type.empty()) {
             const auto known = versions.find(e.type);
             const int want = known == versions.end() ? 1 : known->second;
             int have = 1;
             if (const auto* v = attribute(e.h5, d::format::struct_version_attribute)) have = std::atoi(v->value.c_str());
-            const std::string saved = e.field + " (" + e.type + " saved at version " + std::to_string(have) + ", the struct is at " + std::to_string(want);
+            const std::string saved =
+                e.field + " (" + e.type + " saved at version " + std::to_string(have) + ", the struct is at " + std::to_string(want);
             if (have < want) lines.emplace_back("older", saved + ": its h5ser::evolution upgrade hook, if it declares one, runs)");
             if (have > want) lines.emplace_back("newer", saved + ": a load refuses it)");
         }
@@ -168,7 +180,8 @@ inline int check(const std::string& path, const std::string& reference, bool as_
         if (!used.count(h5)) {
             const auto f = field_of.find(parent);
             const std::string field = (f == field_of.end() || f->second.empty() ? "" : f->second + ".") + name_of(h5);
-            lines.emplace_back("unexpected", field + " (" + (node->kind == h5ser::file_node::kind_type::dataset ? "dataset" : "group") + ")");
+            lines.emplace_back("unexpected",
+                               field + " (" + (node->kind == h5ser::file_node::kind_type::dataset ? "dataset" : "group") + ")");
         }
     }
     if (!weights_only) {
@@ -194,8 +207,10 @@ inline int check(const std::string& path, const std::string& reference, bool as_
     std::string out = "file: " + path + "\nagainst: " + reference + " (" + std::string(schema.string_at("type")) + ")" +
                       (weights_only ? "; the file is weights-only: attributes and optimizer state not compared" : "") + "\n";
     for (const auto& [what, entry] : lines) out += what + ": " + entry + "\n";
-    out += lines.empty() ? "complete: a strict load reads every field\n"
-                         : std::to_string(lines.size()) + " difference(s): a strict load refuses the file; h5ser::lenient with an h5ser::load_report loads what matches\n";
+    out += lines.empty()
+               ? "complete: a strict load reads every field\n"
+               : std::to_string(lines.size()) +
+                     " difference(s): a strict load refuses the file; h5ser::lenient with an h5ser::load_report loads what matches\n";
     std::fputs(out.c_str(), stdout);
     return lines.empty() ? 0 : 1;
 }

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "audit.hpp"
-#include "internals.hpp"
 #include "diff.hpp"
+#include "internals.hpp"
 #include "output.hpp"
 
 namespace h5ser_cli {
@@ -102,7 +102,11 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
     std::size_t layers = 0;
     for (const auto& l : store.layers) layers += l.weights.empty() ? 0 : 1;
     return {std::string(d::flavour_name(store.kind)) + ", keras " + (store.keras_version.empty() ? "?" : store.keras_version),
-            "h5ser weights-only file", layers, weights.size(), fingerprint, store.optimizer ? "optimizer weights left out" : ""};
+            "h5ser weights-only file",
+            layers,
+            weights.size(),
+            fingerprint,
+            store.optimizer ? "optimizer weights left out" : ""};
 }
 
 inline conversion h5ser_to_keras(const std::string& in, const std::string& out, progress_bar& bar) {
@@ -156,18 +160,19 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
             slot.shape.assign(t.dims.begin(), t.dims.end());
             slot.write = [&t, &progress](hid_t group, const std::string& name, const d::where& at) {
                 d::write_weight(group, name, t.type.get(), t.type.get(), t.dims.data(), t.dims.size(),
-                                                   t.bytes.empty() ? nullptr : t.bytes.data(), t.dtype == "bfloat16", at);
+                                t.bytes.empty() ? nullptr : t.bytes.data(), t.dtype == "bfloat16", at);
                 progress.add(t.bytes.size());
             };
             layers[l].tensors.push_back(std::move(slot));
         }
     }
     d::save_layers(layers, out, {});
-    return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)", layers.size(), count, {}, skip.empty() ? "" : "optimizer state left out"};
+    return {"h5ser file", "Keras save_weights layout (tf.keras 2.x)",    layers.size(), count,
+            {},           skip.empty() ? "" : "optimizer state left out"};
 }
 
-inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan,
-                                 const std::string& preset, progress_bar& bar) {
+inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, const std::string& preset,
+                                 progress_bar& bar) {
     d::hdf5_scope hdf5;
     std::optional<d::manifest> source_manifest;
     d::handle file = d::open_for_reading(in, true, &source_manifest);
@@ -176,10 +181,17 @@ inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, 
     d::tree_copy_options options;
     options.plan = plan;
     // The copy lands only when its tensors are the ones the source was saved with.
-    options.expected_fingerprint = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, d::where{in, {}, "/"}).value_or("");
+    options.expected_fingerprint =
+        d::read_string_attribute(root.get(), d::format::fingerprint_attribute, d::where{in, {}, "/"}).value_or("");
     options.progress = [&bar](std::uint64_t done, std::uint64_t total) { bar(done, total); };
-    const d::tree_copy_result copied = d::copy_h5ser_file(file.get(), in, source_manifest ? &*source_manifest : nullptr, header, out, options);
-    return {"h5ser file", "h5ser file, preset " + preset, 0, copied.tensors, copied.fingerprint, "same tree and attributes; fingerprint unchanged"};
+    const d::tree_copy_result copied =
+        d::copy_h5ser_file(file.get(), in, source_manifest ? &*source_manifest : nullptr, header, out, options);
+    return {"h5ser file",
+            "h5ser file, preset " + preset,
+            0,
+            copied.tensors,
+            copied.fingerprint,
+            "same tree and attributes; fingerprint unchanged"};
 }
 
 inline d::storage_plan preset_plan(const std::string& name) {
@@ -198,7 +210,7 @@ inline int convert(const std::string& in, const std::string& out, const std::str
     if (keras_input && to == "keras")
         throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value, {}, {}, "--to h5ser for a Keras file", "--to keras", {}});
     progress_bar bar("convert", !as_json);
-    const conversion c = keras_input ? keras_to_h5ser(in, out, preset_plan(preset), bar)
+    const conversion c = keras_input     ? keras_to_h5ser(in, out, preset_plan(preset), bar)
                          : to == "keras" ? h5ser_to_keras(in, out, bar)
                                          : h5ser_to_h5ser(in, out, preset_plan(preset), preset, bar);
     if (as_json) {

@@ -8,8 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,16 +94,19 @@ inline int diff(const std::string& a_path, const std::string& b_path, bool as_js
             if (n->dtype != m.dtype) r.status = "dtype differs";
             else if (n->shape != m.shape) r.status = "shape differs";
             else {
-                const auto x = read_raw(fa.get(), n->path, a_path, H5I_INVALID_HID), y = read_raw(fb.get(), m.path, b_path, H5I_INVALID_HID);
+                const auto x = read_raw(fa.get(), n->path, a_path, H5I_INVALID_HID),
+                           y = read_raw(fb.get(), m.path, b_path, H5I_INVALID_HID);
                 r.count = elements(*n);
                 if (!x || !y) r.status = "unreadable";
                 else if (*x == *y) r.status = "equal";
                 else {
                     r.status = "different";
                     if (numeric(n->dtype)) {
-                        const auto u = as_doubles(*x, n->dtype, fa.get(), n->path, a_path), v = as_doubles(*y, m.dtype, fb.get(), m.path, b_path);
+                        const auto u = as_doubles(*x, n->dtype, fa.get(), n->path, a_path),
+                                   v = as_doubles(*y, m.dtype, fb.get(), m.path, b_path);
                         for (std::size_t i = 0; i < std::min(u.size(), v.size()); ++i) {
-                            const bool same_bits = std::memcmp(x->data() + i * n->element_bytes, y->data() + i * n->element_bytes, n->element_bytes) == 0;
+                            const bool same_bits =
+                                std::memcmp(x->data() + i * n->element_bytes, y->data() + i * n->element_bytes, n->element_bytes) == 0;
                             if (same_bits) continue;
                             ++r.differing;
                             const double abs = std::fabs(u[i] - v[i]);

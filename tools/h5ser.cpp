@@ -43,10 +43,12 @@ int main(int argc, char** argv) {
     std::string file, other, expect;
     auto* ls = app.add_subcommand("ls", "The tree as layers: dtype, shape, parameters, stored bytes, compression, filters");
     ls->add_option("FILE", file, "HDF5 file (or .keras archive)")->required();
-    auto* verify = app.add_subcommand("verify", "Check the seal, every dataset's checksum and the fingerprint; exit 0 intact, 1 damaged, "
-                                                "3 not written by h5ser (nothing to check against)");
+    auto* verify = app.add_subcommand("verify",
+                                      "Check the seal, every dataset's checksum and the fingerprint; exit 0 intact, 1 damaged, "
+                                      "3 not written by h5ser (nothing to check against)");
     verify->add_option("FILE", file, "HDF5 file (h5ser's are checked in full; others only in that they read whole)")->required();
-    verify->add_option("--expect-fingerprint", expect, "fail unless the file's fingerprint is HEX (for any file: its tensors' fingerprint)");
+    verify->add_option("--expect-fingerprint", expect,
+                       "fail unless the file's fingerprint is HEX (for any file: its tensors' fingerprint)");
     auto* diff = app.add_subcommand("diff", "Compare two files tensor by tensor; exit 0 when equal, 1 when different");
     diff->add_option("A", file, "first file")->required();
     diff->add_option("B", other, "second file")->required();
@@ -62,23 +64,29 @@ int main(int argc, char** argv) {
     std::string to = "h5ser", preset = "default";
     convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
         ->check(CLI::IsMember({"h5ser", "keras"}));
-    convert->add_option("--preset", preset, "storage of the h5ser output's tensors")->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));  // compact: compressed's former name
-    auto* seal = app.add_subcommand("seal", "Name every tensor that changed since h5ser sealed FILE (edited by another program); with "
-                                            "--accept-changes, seal the file again as it is now; exit 0 sealed, 1 changed");
+    convert->add_option("--preset", preset, "storage of the h5ser output's tensors")
+        ->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));  // compact: compressed's former name
+    auto* seal = app.add_subcommand("seal",
+                                    "Name every tensor that changed since h5ser sealed FILE (edited by another program); with "
+                                    "--accept-changes, seal the file again as it is now; exit 0 sealed, 1 changed");
     seal->add_option("FILE", file, "h5ser file")->required();
     bool accept_changes = false;
-    seal->add_flag("--accept-changes", accept_changes, "replace FILE atomically with a sealed copy of it as it is now: new checksums and fingerprint");
+    seal->add_flag("--accept-changes", accept_changes,
+                   "replace FILE atomically with a sealed copy of it as it is now: new checksums and fingerprint");
     seal->add_option("--preset", preset, "storage of the sealed copy's tensors (default: as h5ser::save stores them)")
         ->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));
-    auto* check = app.add_subcommand("check", "What h5ser::load would report loading FILE into the struct REFERENCE was saved from "
-                                              "(missing, unexpected, mismatch, versions), from metadata alone; exit 0 complete, 1 differences");
+    auto* check = app.add_subcommand("check",
+                                     "What h5ser::load would report loading FILE into the struct REFERENCE was saved from "
+                                     "(missing, unexpected, mismatch, versions), from metadata alone; exit 0 complete, 1 differences");
     check->add_option("FILE", file, "the file to load")->required();
-    check->add_option("--against", other, "a full-model h5ser file saved from the struct, or its schema as JSON (h5ser schema)")->required();
+    check->add_option("--against", other, "a full-model h5ser file saved from the struct, or its schema as JSON (h5ser schema)")
+        ->required();
     bool trusted = false;
     for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert, seal, check}) {
         sub->add_flag("--json", as_json, "machine-readable output (JSON)");
-        sub->add_flag("--trusted", trusted, "parse files h5ser did not seal in this process (by default, in a child process that a "
-                                            "damaged file cannot crash or hang the tool through)");
+        sub->add_flag("--trusted", trusted,
+                      "parse files h5ser did not seal in this process (by default, in a child process that a "
+                      "damaged file cannot crash or hang the tool through)");
     }
 
     try {
@@ -103,8 +111,10 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
             // A seal that does not match: a file edited by another program, which `h5ser seal` examines.
             if (e.code() == h5ser::errc::checksum_mismatch && !*seal)
-                std::fprintf(stderr, "h5ser: h5ser seal %s names the tensors that changed since h5ser saved it, and seals it again when "
-                                     "the changes are meant (--accept-changes)\n", e.file().c_str());
+                std::fprintf(stderr,
+                             "h5ser: h5ser seal %s names the tensors that changed since h5ser saved it, and seals it again when "
+                             "the changes are meant (--accept-changes)\n",
+                             e.file().c_str());
             return 1;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "h5ser: %s\n", first_line(e.what()).c_str());

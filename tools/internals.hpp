@@ -38,26 +38,26 @@ using h5ser::detail::read_strings;
 // Writing an h5ser file tensor by tensor (`h5ser convert`): the one sealed-file writer of the
 // library, with its checksummed datasets, groups and attributes.
 namespace format = h5ser::detail::format;
-using h5ser::detail::save_mode;
-using h5ser::detail::manifest;
+using h5ser::detail::copy_h5ser_file;
 using h5ser::detail::file_header;
-using h5ser::detail::read_header;
-using h5ser::detail::storage_plan;
+using h5ser::detail::manifest;
 using h5ser::detail::manifest_size_of;
 using h5ser::detail::planned_tensor;
 using h5ser::detail::raw_tensor;
+using h5ser::detail::read_header;
 using h5ser::detail::read_raw_tensor;
+using h5ser::detail::save_mode;
+using h5ser::detail::storage_plan;
 using h5ser::detail::tree_copy_options;
 using h5ser::detail::tree_copy_result;
 using h5ser::detail::tree_writer;
-using h5ser::detail::copy_h5ser_file;
 
 // Shapes as text, as the library writes them in messages.
 using h5ser::detail::dims_text;
 
 // JSON: the library's writer (for --json), and the reader of the schema and of Keras configurations.
-using h5ser::detail::json_writer;
 using h5ser::detail::json_value;
+using h5ser::detail::json_writer;
 using h5ser::detail::parse_json;
 
 // Keras files without a struct: the layer list of any Keras layout, and the save_weights writer

@@ -65,7 +65,7 @@ inline void ls_text(const h5ser::file_node& n, const std::string& indent, std::s
     std::string name = indent + (n.kind == h5ser::file_node::kind_type::group ? (n.name.empty() ? "/" : n.name + "/") : n.name);
     std::string type = n.kind == h5ser::file_node::kind_type::dataset ? n.dtype + internal::dims_text(n.shape)
                        : n.kind == h5ser::file_node::kind_type::group ? "group"
-                                                                       : (n.dtype.empty() ? "other" : n.dtype);
+                                                                      : (n.dtype.empty() ? "other" : n.dtype);
     char line[512];
     if (n.kind == h5ser::file_node::kind_type::other) {
         std::snprintf(line, sizeof line, "%-40s %-24s", name.c_str(), type.c_str());
@@ -85,7 +85,9 @@ inline void ls_json(const h5ser::file_node& n, json& j, std::string_view key = {
     const totals t = sum(n);
     j.begin_object(key);
     j.string("name", n.name).string("path", n.path);
-    j.string("kind", n.kind == h5ser::file_node::kind_type::dataset ? "dataset" : n.kind == h5ser::file_node::kind_type::group ? "group" : "other");
+    j.string("kind", n.kind == h5ser::file_node::kind_type::dataset ? "dataset"
+                     : n.kind == h5ser::file_node::kind_type::group ? "group"
+                                                                    : "other");
     if (n.kind == h5ser::file_node::kind_type::dataset) {
         j.string("dtype", n.dtype).begin_array("shape");
         for (std::size_t d : n.shape) j.number({}, static_cast<double>(d));
@@ -123,7 +125,10 @@ inline int ls(const std::string& path, bool as_json) {
             j.null("h5ser");
         }
         if (keras) {
-            j.begin_object("keras").string("format", keras->format).string("keras_version", keras->keras_version).string("backend", keras->backend);
+            j.begin_object("keras")
+                .string("format", keras->format)
+                .string("keras_version", keras->keras_version)
+                .string("backend", keras->backend);
             j.begin_array("layers");
             for (const auto& l : keras->layers) {
                 j.begin_object().string("name", l.name).string("class_name", l.class_name).begin_array("weights");
@@ -150,8 +155,8 @@ inline int ls(const std::string& path, bool as_json) {
     if (is_h5ser) {
         const std::string version = attribute_text(*tree, "h5ser_version");  // full-model files record it
         out += "h5ser: " + attribute_text(*tree, "h5ser_mode") + ", format " + attribute_text(*tree, "h5ser_format_version") +
-               (version.empty() ? std::string() : ", written by h5ser " + version) + ", fingerprint " + attribute_text(*tree, "fingerprint") +
-               (internal::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
+               (version.empty() ? std::string() : ", written by h5ser " + version) + ", fingerprint " +
+               attribute_text(*tree, "fingerprint") + (internal::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
     }
     if (keras) {
         out += "keras: " + keras->format + ", keras_version " + (keras->keras_version.empty() ? "unknown" : keras->keras_version) +

@@ -23,7 +23,8 @@ void walk_schema(const internal::json_value& node, const std::string& path, cons
     if (depth > 64 || !node.is_object() || !visit(path.empty() ? std::string("/") : path, node)) return;
     for (const char* key : {"fields", "elements", "entries"})
         if (const auto* children = node.find(key); children && children->is_object())
-            for (std::size_t i = 0; i < children->keys.size(); ++i) walk_schema(children->items[i], path + "/" + children->keys[i], visit, depth + 1);
+            for (std::size_t i = 0; i < children->keys.size(); ++i)
+                walk_schema(children->items[i], path + "/" + children->keys[i], visit, depth + 1);
 }
 
 inline int schema(const std::string& path) {

@@ -89,7 +89,12 @@ inline int seal(const std::string& path, bool accept, const std::string& preset,
     std::string resealed;
     if (accept && !as_saved) {
         if (unreadable)
-            throw h5ser::error(path, h5ser::problem{h5ser::errc::io, {}, "/", "every tensor readable", "unreadable tensors", "cannot seal a file whose tensors do not read"});
+            throw h5ser::error(path, h5ser::problem{h5ser::errc::io,
+                                                    {},
+                                                    "/",
+                                                    "every tensor readable",
+                                                    "unreadable tensors",
+                                                    "cannot seal a file whose tensors do not read"});
         const d::handle file = d::open_for_reading(path, false);
         const d::handle root = d::open_root(file.get(), path);
         const d::file_header header = d::read_header(root.get(), path, nullptr, false);
@@ -105,7 +110,12 @@ inline int seal(const std::string& path, bool accept, const std::string& preset,
         j.begin_array("changes");
         for (const auto& ds : f.datasets) {
             if (ds.result == h5ser::dataset_check::status::ok) continue;
-            j.begin_object().string("path", ds.path).string("status", h5ser::to_string(ds.result)).string("saved", ds.expected).string("now", ds.found).end_object();
+            j.begin_object()
+                .string("path", ds.path)
+                .string("status", h5ser::to_string(ds.result))
+                .string("saved", ds.expected)
+                .string("now", ds.found)
+                .end_object();
         }
         for (const auto& r : f.removed) j.begin_object().string("path", r).string("status", "removed").end_object();
         j.end_array();

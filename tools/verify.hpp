@@ -44,8 +44,8 @@ inline int verify_foreign(const h5ser::verify_report& r, const std::string& path
     out += "not written by h5ser: no seal, no checksums and no stored fingerprint to check its tensors against\n";
     for (const auto& d : r.datasets)
         if (d.result == h5ser::dataset_check::status::unreadable) out += "UNREADABLE " + d.path + ": " + d.found + "\n";
-    out += "checked: the file opens as HDF5; " + std::to_string(r.datasets.size() - unreadable) + " of " + std::to_string(r.datasets.size()) +
-           " datasets read whole\n";
+    out += "checked: the file opens as HDF5; " + std::to_string(r.datasets.size() - unreadable) + " of " +
+           std::to_string(r.datasets.size()) + " datasets read whole\n";
     out += "fingerprint of its tensors: " + r.computed_fingerprint;
     if (compared) out += matches ? ", as expected\n" : ", expected " + expect_fingerprint + ": DIFFERENT\n";
     else out += " (give it as --expect-fingerprint to check against it)\n";
@@ -70,7 +70,12 @@ inline int verify(const std::string& path, const std::string& expect_fingerprint
         j.number("datasets", static_cast<double>(r.datasets.size())).begin_array("problems");
         for (const auto& d : r.datasets) {
             if (d.result == h5ser::dataset_check::status::ok) continue;
-            j.begin_object().string("path", d.path).string("status", h5ser::to_string(d.result)).string("expected", d.expected).string("found", d.found).end_object();
+            j.begin_object()
+                .string("path", d.path)
+                .string("status", h5ser::to_string(d.result))
+                .string("expected", d.expected)
+                .string("found", d.found)
+                .end_object();
         }
         j.end_array().end_object();
         print_json(j);
@@ -87,8 +92,7 @@ inline int verify(const std::string& path, const std::string& expect_fingerprint
     out += "datasets: " + std::to_string(r.datasets.size() - bad) + " of " + std::to_string(r.datasets.size()) + " match their checksums\n";
     out += "fingerprint: " + (r.stored_fingerprint.empty() ? std::string("none stored") : r.stored_fingerprint) +
            (r.fingerprint_ok() ? " (matches the tensors)" : ", tensors give " + r.computed_fingerprint) + "\n";
-    if (!expect_fingerprint.empty())
-        out += "expected fingerprint " + expect_fingerprint + (expected_ok ? ": matches\n" : ": DIFFERENT\n");
+    if (!expect_fingerprint.empty()) out += "expected fingerprint " + expect_fingerprint + (expected_ok ? ": matches\n" : ": DIFFERENT\n");
     out += ok ? "OK\n" : "FAILED\n";
     std::fputs(out.c_str(), stdout);
     return ok ? verified : damaged;

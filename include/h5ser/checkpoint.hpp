@@ -18,13 +18,12 @@
 #include "h5ser/checkpoint_options.hpp"
 #include "h5ser/config.hpp"
 #include "h5ser/detail/checkpoint/checkpoint_directory.hpp"
-#include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
 #include "h5ser/load.hpp"
 #include "h5ser/save.hpp"
 #include "h5ser/save_async.hpp"
-#include "h5ser/detail/model/model_checks.hpp"
-
 
 namespace h5ser {
 
@@ -86,13 +85,13 @@ public:
         if (!saver_) saver_ = std::make_unique<detail::background_saver>();
         saver_->wait_quietly();  // its commit may add a newer checkpoint (its error is thrown by start)
         const std::string path = path_for_new(step);
-        return detail::pending_save_access::make(saver_->start(
-            [&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
-            [directory = static_cast<const checkpoint_directory&>(*this), attributes = checkpoint_attributes{step, metric}](
-                const detail::model_snapshot& snapshot) {
-                detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), attributes);
-                directory.saved(snapshot.path());
-            }));
+        return detail::pending_save_access::make(
+            saver_->start([&](detail::staging_buffer& staging) { return detail::take_snapshot<policies::mode>(model, path, staging); },
+                          [directory = static_cast<const checkpoint_directory&>(*this),
+                           attributes = checkpoint_attributes{step, metric}](const detail::model_snapshot& snapshot) {
+                              detail::save_snapshot<policies::mode>(snapshot, policies::storage::plan(), attributes);
+                              directory.saved(snapshot.path());
+                          }));
     }
 
     /// Waits until the checkpoint save_async is writing, if any, is committed; rethrows its error.
@@ -133,9 +132,9 @@ public:
         return checkpoint_directory::best();
     }
     /// Where checkpoint `step` is saved.
+    using checkpoint_directory::metric_attribute;
     using checkpoint_directory::path_for;
     using checkpoint_directory::step_attribute;
-    using checkpoint_directory::metric_attribute;
 
 private:
     std::optional<std::uint64_t> restore(Model& model, load_report* report) const {

@@ -31,9 +31,9 @@
 
 #include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/hdf5/dtype.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/hdf5/records.hpp"
+#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/element_type.hpp"
 #include "h5ser/reflect.hpp"
 #include "h5ser/storage_policy.hpp"
@@ -75,31 +75,33 @@ public:
         });
     }
     /// Appends a batch whose shape is (rows, row_shape...).
-    void append(const batch_type& batch)
-        requires element_type<T>
-    {
+    void append(const batch_type& batch) requires element_type<T> {
         if (!std::equal(row_shape_.begin(), row_shape_.end(), batch.shape().begin() + 1)) {
             std::array<std::size_t, RowRank + 1> want{};
             want[0] = batch.shape()[0];
             std::copy(row_shape_.begin(), row_shape_.end(), want.begin() + 1);
-            throw error(std::string(at_.file), problem{errc::shape_mismatch, {}, at_.h5, "rows " + detail::shape_text(dtype_name<T>(), want),
-                                                       detail::shape_text(dtype_name<T>(), batch.shape()), {}});
+            throw error(std::string(at_.file), problem{errc::shape_mismatch,
+                                                       {},
+                                                       at_.h5,
+                                                       "rows " + detail::shape_text(dtype_name<T>(), want),
+                                                       detail::shape_text(dtype_name<T>(), batch.shape()),
+                                                       {}});
         }
         append(batch.data(), batch.shape()[0]);
     }
-    void append(const batch_type& batch)
-        requires(!element_type<T>)
-    {
-        append(batch.data(), batch.size());
-    }
+    void append(const batch_type& batch) requires(!element_type<T>) { append(batch.data(), batch.size()); }
     /// Appends one row: a tensor of the row shape (element types) or a record.
     template <class Row>
     void append_row(const Row& row) {
         if constexpr (element_type<T> && RowRank > 0) {
             static_assert(std::is_same_v<Row, tensor<T, RowRank>>, "append_row takes an h5ser::tensor<T, RowRank>");
             if (row.shape() != row_shape_) {
-                throw error(std::string(at_.file), problem{errc::shape_mismatch, {}, at_.h5, "a row " + detail::shape_text(dtype_name<T>(), row_shape_),
-                                                           detail::shape_text(dtype_name<T>(), row.shape()), {}});
+                throw error(std::string(at_.file), problem{errc::shape_mismatch,
+                                                           {},
+                                                           at_.h5,
+                                                           "a row " + detail::shape_text(dtype_name<T>(), row_shape_),
+                                                           detail::shape_text(dtype_name<T>(), row.shape()),
+                                                           {}});
             }
             append(row.data(), 1);
         } else {
@@ -210,8 +212,12 @@ private:
     void check_range(std::size_t first, std::size_t count) const {
         const std::size_t rows = size();
         if (first > rows || count > rows - first) {
-            throw error(std::string(at_.file), problem{errc::invalid_value, {}, at_.h5, "rows within [0, " + std::to_string(rows) + ")",
-                                                       "rows [" + std::to_string(first) + ", " + std::to_string(first + count) + ")", {}});
+            throw error(std::string(at_.file), problem{errc::invalid_value,
+                                                       {},
+                                                       at_.h5,
+                                                       "rows within [0, " + std::to_string(rows) + ")",
+                                                       "rows [" + std::to_string(first) + ", " + std::to_string(first + count) + ")",
+                                                       {}});
         }
     }
     batch_type make_batch(std::size_t rows) const {
@@ -293,9 +299,9 @@ public:
         else type = detail::record_type<T>(true, at);
         detail::handle lcpl = detail::utf8_name_plist(H5P_LINK_CREATE, at);
         detail::check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
-        detail::handle dataset = detail::checked(
-            H5Dcreate2(file_.get(), name.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), at,
-            "cannot create row dataset");
+        detail::handle dataset =
+            detail::checked(H5Dcreate2(file_.get(), name.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), at,
+                            "cannot create row dataset");
         return row_dataset<T, RowRank>(std::move(dataset), row_shape, at);
     }
 
@@ -312,20 +318,23 @@ public:
         } else {
             detail::handle want = detail::record_type<T>(true, at);
             if (H5Tget_class(view.type.get()) != H5T_COMPOUND || H5Tget_nmembers(view.type.get()) != H5Tget_nmembers(want.get()))
-                throw error(std::string(at.file), problem{errc::dtype_mismatch, {}, at.h5, "compound record of the struct's fields", view.dtype, {}});
+                throw error(std::string(at.file),
+                            problem{errc::dtype_mismatch, {}, at.h5, "compound record of the struct's fields", view.dtype, {}});
         }
         if (view.shape.dims.size() != RowRank + 1)
-            throw error(std::string(at.file), problem{errc::shape_mismatch, {}, at.h5, "rank " + std::to_string(RowRank + 1),
-                                                      "rank " + std::to_string(view.shape.dims.size()), {}});
+            throw error(std::string(at.file), problem{errc::shape_mismatch,
+                                                      {},
+                                                      at.h5,
+                                                      "rank " + std::to_string(RowRank + 1),
+                                                      "rank " + std::to_string(view.shape.dims.size()),
+                                                      {}});
         std::array<std::size_t, RowRank> shape{};
         for (std::size_t i = 0; i < RowRank; ++i) shape[i] = static_cast<std::size_t>(view.shape.dims[i + 1]);
         return row_dataset<T, RowRank>(std::move(dataset), shape, at);
     }
 
     /// Pushes appended rows to the operating system (HDF5's caches to the file).
-    void flush() {
-        detail::check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), root_, "cannot flush data file");
-    }
+    void flush() { detail::check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), root_, "cannot flush data file"); }
 
 private:
     data_file(detail::handle file, const std::string& path) : file_(std::move(file)), root_{path, {}, "/"} {}

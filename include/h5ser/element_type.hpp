@@ -15,9 +15,8 @@ namespace h5ser {
 
 namespace detail {
 template <class T>
-inline constexpr bool is_char_like_v =
-    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
-    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+inline constexpr bool is_char_like_v = std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
+                                       std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
 }  // namespace detail
 
 /// Element types h5ser stores bit for bit: bool, the signed and unsigned integer types (8 to 64
@@ -25,10 +24,8 @@ inline constexpr bool is_char_like_v =
 /// signedness is not portable (use std::int8_t, std::uint8_t or std::string), and `long double`
 /// because its layout differs between platforms (use double).
 template <class T>
-concept element_type =
-    std::is_same_v<T, bool> || std::is_same_v<T, float> || std::is_same_v<T, double> ||
-    std::is_same_v<T, float16> || std::is_same_v<T, bfloat16> ||
-    (std::is_integral_v<T> && !detail::is_char_like_v<T> && !std::is_same_v<T, bool> && sizeof(T) <= 8);
+concept element_type = std::is_same_v<T, bool> || std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, float16> ||
+    std::is_same_v<T, bfloat16> ||(std::is_integral_v<T> && !detail::is_char_like_v<T> && !std::is_same_v<T, bool> && sizeof(T) <= 8);
 
 /// The numpy-style name of an element type: "float32", "int64", "bool", "bfloat16", ...
 template <element_type T>
@@ -50,32 +47,57 @@ constexpr std::string_view dtype_name() noexcept {
 /// An element type as a run-time value, for tensors whose element type is known only at run time
 /// (torch::Tensor; see the run-time form of h5ser::tensor_adapter).
 enum class element_kind : std::uint8_t {
-    bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, bfloat16, float32, float64
+    bool_,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+    float16,
+    bfloat16,
+    float32,
+    float64
 };
 
 /// Every element_kind, in declaration order.
 inline constexpr std::array<element_kind, 13> all_element_kinds = {
-    element_kind::bool_,  element_kind::int8,   element_kind::int16,    element_kind::int32,   element_kind::int64,
-    element_kind::uint8,  element_kind::uint16, element_kind::uint32,   element_kind::uint64,  element_kind::float16,
+    element_kind::bool_,    element_kind::int8,    element_kind::int16,  element_kind::int32,  element_kind::int64,
+    element_kind::uint8,    element_kind::uint16,  element_kind::uint32, element_kind::uint64, element_kind::float16,
     element_kind::bfloat16, element_kind::float32, element_kind::float64};
 
 /// Calls `f.template operator()<T>()` with the element type T of `kind`, and returns its result.
 template <class F>
 constexpr decltype(auto) with_element_type(element_kind kind, F&& f) {
     switch (kind) {
-        case element_kind::bool_: return std::forward<F>(f).template operator()<bool>();
-        case element_kind::int8: return std::forward<F>(f).template operator()<std::int8_t>();
-        case element_kind::int16: return std::forward<F>(f).template operator()<std::int16_t>();
-        case element_kind::int32: return std::forward<F>(f).template operator()<std::int32_t>();
-        case element_kind::int64: return std::forward<F>(f).template operator()<std::int64_t>();
-        case element_kind::uint8: return std::forward<F>(f).template operator()<std::uint8_t>();
-        case element_kind::uint16: return std::forward<F>(f).template operator()<std::uint16_t>();
-        case element_kind::uint32: return std::forward<F>(f).template operator()<std::uint32_t>();
-        case element_kind::uint64: return std::forward<F>(f).template operator()<std::uint64_t>();
-        case element_kind::float16: return std::forward<F>(f).template operator()<float16>();
-        case element_kind::bfloat16: return std::forward<F>(f).template operator()<bfloat16>();
-        case element_kind::float32: return std::forward<F>(f).template operator()<float>();
-        case element_kind::float64: break;
+        case element_kind::bool_:
+            return std::forward<F>(f).template operator()<bool>();
+        case element_kind::int8:
+            return std::forward<F>(f).template operator()<std::int8_t>();
+        case element_kind::int16:
+            return std::forward<F>(f).template operator()<std::int16_t>();
+        case element_kind::int32:
+            return std::forward<F>(f).template operator()<std::int32_t>();
+        case element_kind::int64:
+            return std::forward<F>(f).template operator()<std::int64_t>();
+        case element_kind::uint8:
+            return std::forward<F>(f).template operator()<std::uint8_t>();
+        case element_kind::uint16:
+            return std::forward<F>(f).template operator()<std::uint16_t>();
+        case element_kind::uint32:
+            return std::forward<F>(f).template operator()<std::uint32_t>();
+        case element_kind::uint64:
+            return std::forward<F>(f).template operator()<std::uint64_t>();
+        case element_kind::float16:
+            return std::forward<F>(f).template operator()<float16>();
+        case element_kind::bfloat16:
+            return std::forward<F>(f).template operator()<bfloat16>();
+        case element_kind::float32:
+            return std::forward<F>(f).template operator()<float>();
+        case element_kind::float64:
+            break;
     }
     return std::forward<F>(f).template operator()<double>();
 }

@@ -14,22 +14,22 @@ namespace h5ser {
 
 /// Stable error codes. Their numeric values are part of the API: append only.
 enum class errc : int {
-    io = 1,                  ///< the operating system or HDF5 failed to read or write
-    file_not_found = 2,      ///< the file to load does not exist
-    not_hdf5 = 3,            ///< the file exists but is not an HDF5 file
-    not_h5ser_file = 4,      ///< an HDF5 file without h5ser's root attributes
-    unsupported_format = 5,  ///< written by a newer, incompatible h5ser format version
-    missing_field = 6,       ///< a field of the struct has no counterpart in the file
-    unexpected_field = 7,    ///< the file holds an object the struct has no field for
-    shape_mismatch = 8,      ///< dataset or attribute shape differs from the field's
-    dtype_mismatch = 9,      ///< element type differs from the field's
-    kind_mismatch = 10,      ///< e.g. the field is a tensor, the file holds a group
-    invalid_value = 11,      ///< a value h5ser refuses to store or load (NUL in a string, bad bool)
-    mode_mismatch = 12,      ///< e.g. load<T>() of a weights-only file
-    hdf5 = 13,               ///< an HDF5 call failed unexpectedly; see hdf5_stack()
-    unsafe_file = 14,        ///< soft/external links, external or virtual datasets, shape bombs
-    checksum_mismatch = 15,  ///< data differs from what was saved (dataset checksum or file fingerprint)
-    missing_filter = 16,     ///< a compression filter (HDF5 plugin) is not available
+    io = 1,                      ///< the operating system or HDF5 failed to read or write
+    file_not_found = 2,          ///< the file to load does not exist
+    not_hdf5 = 3,                ///< the file exists but is not an HDF5 file
+    not_h5ser_file = 4,          ///< an HDF5 file without h5ser's root attributes
+    unsupported_format = 5,      ///< written by a newer, incompatible h5ser format version
+    missing_field = 6,           ///< a field of the struct has no counterpart in the file
+    unexpected_field = 7,        ///< the file holds an object the struct has no field for
+    shape_mismatch = 8,          ///< dataset or attribute shape differs from the field's
+    dtype_mismatch = 9,          ///< element type differs from the field's
+    kind_mismatch = 10,          ///< e.g. the field is a tensor, the file holds a group
+    invalid_value = 11,          ///< a value h5ser refuses to store or load (NUL in a string, bad bool)
+    mode_mismatch = 12,          ///< e.g. load<T>() of a weights-only file
+    hdf5 = 13,                   ///< an HDF5 call failed unexpectedly; see hdf5_stack()
+    unsafe_file = 14,            ///< soft/external links, external or virtual datasets, shape bombs
+    checksum_mismatch = 15,      ///< data differs from what was saved (dataset checksum or file fingerprint)
+    missing_filter = 16,         ///< a compression filter (HDF5 plugin) is not available
     layer_count_mismatch = 17,   ///< Keras: the struct and the file have different numbers of layers with weights
     weight_count_mismatch = 18,  ///< Keras: a layer of the struct and of the file hold different numbers of weights
     not_keras_file = 19,         ///< Keras: an HDF5 file that is none of the Keras weight layouts
@@ -43,30 +43,54 @@ enum class errc : int {
 /// A short, stable name for an error code ("shape mismatch").
 constexpr std::string_view to_string(errc code) noexcept {
     switch (code) {
-        case errc::io: return "I/O error";
-        case errc::file_not_found: return "file not found";
-        case errc::not_hdf5: return "not an HDF5 file";
-        case errc::not_h5ser_file: return "not an h5ser file";
-        case errc::unsupported_format: return "unsupported format version";
-        case errc::missing_field: return "missing field";
-        case errc::unexpected_field: return "unexpected object";
-        case errc::shape_mismatch: return "shape mismatch";
-        case errc::dtype_mismatch: return "dtype mismatch";
-        case errc::kind_mismatch: return "kind mismatch";
-        case errc::invalid_value: return "invalid value";
-        case errc::mode_mismatch: return "mode mismatch";
-        case errc::hdf5: return "HDF5 error";
-        case errc::unsafe_file: return "unsafe file";
-        case errc::checksum_mismatch: return "checksum mismatch";
-        case errc::missing_filter: return "missing filter";
-        case errc::layer_count_mismatch: return "layer count mismatch";
-        case errc::weight_count_mismatch: return "weight count mismatch";
-        case errc::not_keras_file: return "not a Keras file";
-        case errc::rank_failed: return "another MPI rank failed";
-        case errc::isolation_failed: return "isolated parse failed";
-        case errc::file_changed: return "file changed while loading";
-        case errc::newer_version: return "newer version";
-        case errc::upgrade_failed: return "upgrade failed";
+        case errc::io:
+            return "I/O error";
+        case errc::file_not_found:
+            return "file not found";
+        case errc::not_hdf5:
+            return "not an HDF5 file";
+        case errc::not_h5ser_file:
+            return "not an h5ser file";
+        case errc::unsupported_format:
+            return "unsupported format version";
+        case errc::missing_field:
+            return "missing field";
+        case errc::unexpected_field:
+            return "unexpected object";
+        case errc::shape_mismatch:
+            return "shape mismatch";
+        case errc::dtype_mismatch:
+            return "dtype mismatch";
+        case errc::kind_mismatch:
+            return "kind mismatch";
+        case errc::invalid_value:
+            return "invalid value";
+        case errc::mode_mismatch:
+            return "mode mismatch";
+        case errc::hdf5:
+            return "HDF5 error";
+        case errc::unsafe_file:
+            return "unsafe file";
+        case errc::checksum_mismatch:
+            return "checksum mismatch";
+        case errc::missing_filter:
+            return "missing filter";
+        case errc::layer_count_mismatch:
+            return "layer count mismatch";
+        case errc::weight_count_mismatch:
+            return "weight count mismatch";
+        case errc::not_keras_file:
+            return "not a Keras file";
+        case errc::rank_failed:
+            return "another MPI rank failed";
+        case errc::isolation_failed:
+            return "isolated parse failed";
+        case errc::file_changed:
+            return "file changed while loading";
+        case errc::newer_version:
+            return "newer version";
+        case errc::upgrade_failed:
+            return "upgrade failed";
     }
     return "error";
 }
@@ -115,8 +139,7 @@ private:
         return problems_.empty() ? none : problems_.front();
     }
 
-    static std::string compose(const std::string& file, const std::vector<problem>& problems,
-                               const std::vector<std::string>& stack);
+    static std::string compose(const std::string& file, const std::vector<problem>& problems, const std::vector<std::string>& stack);
 
     std::string file_;
     std::vector<problem> problems_;

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/model/model_checks.hpp"
 #include "h5ser/detail/save/fingerprint_sink.hpp"
-#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/save/save_walk.hpp"
 #include "h5ser/policy.hpp"
 

@@ -35,7 +35,7 @@ private:
             return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? (0x200u | ((abs >> 13) & 0x3ffu)) : 0u));
         }
         if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to inf
-        if (abs < 0x38800000u) {  // subnormal half or zero
+        if (abs < 0x38800000u) {                                                    // subnormal half or zero
             if (abs < 0x33000000u) return static_cast<std::uint16_t>(sign);
             const std::uint32_t exp = abs >> 23;
             const std::uint32_t mant = (abs & 0x7fffffu) | 0x800000u;

@@ -17,9 +17,9 @@ struct file_node {
     enum class kind_type { group, dataset, other };
     struct attribute_info {
         std::string name;
-        std::string dtype;   ///< "int32", "string", ...
-        std::string shape;   ///< "scalar" or "[3]"
-        std::string value;   ///< short text of the value (strings and scalars; empty for long lists)
+        std::string dtype;  ///< "int32", "string", ...
+        std::string shape;  ///< "scalar" or "[3]"
+        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
     };
 
     std::string name;  ///< link name ("" for the root)
@@ -32,7 +32,7 @@ struct file_node {
     std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
     std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
     std::vector<attribute_info> attributes;
-    std::vector<file_node> children;   ///< groups: in creation order when the file tracks it, else by name
+    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
 };
 
 namespace detail {
@@ -53,7 +53,8 @@ file_node inspect(const std::string& path) {
     static_assert(((detail::policy_category_of<Policies>() == static_cast<int>(detail::policy_category::trust)) && ...),
                   "h5ser::inspect takes h5ser::trusted or h5ser::untrusted");
     static_assert(sizeof...(Policies) <= 1, "h5ser::inspect: give at most one of h5ser::trusted and h5ser::untrusted");
-    return detail::inspect(path, detail::pick_policy<detail::policy_category::trust, detail::isolate_hdf5_parses, Policies...>::type::isolate);
+    return detail::inspect(path,
+                           detail::pick_policy<detail::policy_category::trust, detail::isolate_hdf5_parses, Policies...>::type::isolate);
 }
 
 /// The tree as indented text, one object or attribute per line:

@@ -22,6 +22,6 @@
 //   - Tensors that are empty take the file's shape; tensors with a shape must match it exactly,
 #pragma once
 
-#include "h5ser/keras/types.hpp"  // by_order, by_name, model_config, save_options, ...
 #include "h5ser/keras/load.hpp"   // load_weights, load_optimizer_weights, read_model_config
 #include "h5ser/keras/save.hpp"   // save_weights
+#include "h5ser/keras/types.hpp"  // by_order, by_name, model_config, save_options, ...

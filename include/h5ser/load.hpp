@@ -7,10 +7,10 @@
 #include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/load/load_file.hpp"
 #include "h5ser/detail/load/load_walk.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
 #include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
-#include "h5ser/detail/model/model_checks.hpp"
 
 namespace h5ser {
 

@@ -16,8 +16,8 @@
 // mpi/detail/collective.hpp for the one rule that ensures it).
 #pragma once
 
-#include <mpi.h>
 #include <hdf5.h>
+#include <mpi.h>
 
 #ifndef H5_HAVE_PARALLEL
 #error "h5ser/mpi.hpp needs the MPI build of HDF5 (Debian: libhdf5-openmpi-dev); link the CMake target h5ser::mpi"
@@ -26,11 +26,11 @@
 #include <string>
 #include <type_traits>
 
+#include "h5ser/detail/model/model_checks.hpp"
 #include "h5ser/h5ser.hpp"  // the serial API works on the same files, in the same program
 #include "h5ser/mpi/detail/loader.hpp"
 #include "h5ser/mpi/detail/writer.hpp"
 #include "h5ser/mpi/sharding.hpp"
-#include "h5ser/detail/model/model_checks.hpp"
 
 namespace h5ser::mpi {
 
@@ -84,4 +84,3 @@ void load_into(Model& model, const std::string& path, MPI_Comm comm, const shard
 }
 
 }  // namespace h5ser::mpi
-

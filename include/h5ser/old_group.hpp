@@ -74,9 +74,9 @@ private:
     void read_with(std::string_view name, X& target) const {
         const detail::where at = state_->at.child(name);
         if (!contains(name)) {
-            throw error(state_->reads.file, problem{errc::missing_field, at.field, at.h5, detail::expected_text<X>(), "nothing",
-                                                    "the group saved at version " + std::to_string(version()) + " holds no '" +
-                                                        std::string(name) + "'"});
+            throw error(state_->reads.file,
+                        problem{errc::missing_field, at.field, at.h5, detail::expected_text<X>(), "nothing",
+                                "the group saved at version " + std::to_string(version()) + " holds no '" + std::string(name) + "'"});
         }
         const detail::load_source& reads = state_->reads;
         detail::load_context<false, Verify> ctx;

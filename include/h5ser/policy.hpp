@@ -23,8 +23,8 @@ enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation/isolation.hpp).
 enum class isolation {
     hdf5_parses,  ///< the default: every file libhdf5 must parse (all but intact sealed files loaded from their manifest and mapping)
-    always,    ///< h5ser::untrusted: every file
-    never,     ///< h5ser::trusted: none
+    always,       ///< h5ser::untrusted: every file
+    never,        ///< h5ser::trusted: none
 };
 }  // namespace detail
 
@@ -127,7 +127,9 @@ struct isolate_hdf5_parses {
 };
 
 template <class P>
-concept policy = requires { P::h5ser_policy_category; };
+concept policy = requires {
+    P::h5ser_policy_category;
+};
 
 template <class P>
 constexpr int policy_category_of() {
@@ -141,8 +143,8 @@ struct pick_policy {
 };
 template <policy_category C, class Default, class First, class... Rest>
 struct pick_policy<C, Default, First, Rest...> {
-    using type = std::conditional_t<policy_category_of<First>() == static_cast<int>(C), First,
-                                    typename pick_policy<C, Default, Rest...>::type>;
+    using type =
+        std::conditional_t<policy_category_of<First>() == static_cast<int>(C), First, typename pick_policy<C, Default, Rest...>::type>;
 };
 
 // The default mode of load: whatever the file says it holds.
@@ -179,22 +181,24 @@ template <class DefaultMode, class Tuple, policy_call Call>
 struct policy_set_of;
 template <class DefaultMode, class... P, policy_call Call>
 struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
-    static_assert(((policy<P> || storage_policy<P>) && ...),
+    static_assert(((policy<P> || storage_policy<P>)&&...),
                   "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
                   "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
                   "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, a storage "
                   "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
                   "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
-    static_assert(Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
-                  "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
-                  "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
-                  "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies");
-    static_assert(Call != policy_call::load || ((is_foreign<P>() || policy<P>) && ...),
-                  "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
-                  "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-                  "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
-                  "is read as it was stored");
+    static_assert(
+        Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
+        "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
+        "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
+        "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies");
+    static_assert(
+        Call != policy_call::load || ((is_foreign<P>() || policy<P>)&&...),
+        "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
+        "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
+        "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
+        "is read as it was stored");
     static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
@@ -239,8 +243,8 @@ struct filter_policies<Keep, std::tuple<>> {
 template <template <class> class Keep, class First, class... Rest>
 struct filter_policies<Keep, std::tuple<First, Rest...>> {
     using rest = typename filter_policies<Keep, std::tuple<Rest...>>::type;
-    using type = std::conditional_t<Keep<First>::value, decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())),
-                                    rest>;
+    using type =
+        std::conditional_t<Keep<First>::value, decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())), rest>;
 };
 template <class P>
 struct kept_for_saves : std::bool_constant<is_foreign<P>() || is_save_policy<P>()> {};
@@ -251,9 +255,11 @@ struct kept_for_loads : std::bool_constant<!storage_policy<P>> {};
 /// take the mode and the storage policies, the restores the mode and the load policies. Anything
 /// else still fails policy_set_of's first check.
 template <class... P>
-using checkpoint_save_policies = policy_set_of<full_model, typename filter_policies<kept_for_saves, flatten_t<P...>>::type, policy_call::save>;
+using checkpoint_save_policies =
+    policy_set_of<full_model, typename filter_policies<kept_for_saves, flatten_t<P...>>::type, policy_call::save>;
 template <class... P>
-using checkpoint_load_policies = policy_set_of<as_saved, typename filter_policies<kept_for_loads, flatten_t<P...>>::type, policy_call::load>;
+using checkpoint_load_policies =
+    policy_set_of<as_saved, typename filter_policies<kept_for_loads, flatten_t<P...>>::type, policy_call::load>;
 
 }  // namespace detail
 }  // namespace h5ser

@@ -21,7 +21,7 @@ namespace h5ser {
 /// True for structs h5ser can walk: aggregates (public members, no user-declared constructors,
 /// no virtual functions), no base classes, no C arrays, at most 100 fields.
 template <class T>
-inline constexpr bool is_reflectable_v = std::is_class_v<T> && detail::reflection_check<std::remove_cv_t<T>>::ok;
+inline constexpr bool is_reflectable_v = std::is_class_v<T>&& detail::reflection_check<std::remove_cv_t<T>>::ok;
 
 /// Fails compilation with a message that says what to change. Call before touching PFR.
 template <class T>
@@ -50,7 +50,6 @@ constexpr bool assert_reflectable() noexcept {
     return check::ok;
 }
 
-
 /// The number of fields of a reflectable struct.
 template <class T>
 inline constexpr std::size_t field_count_v = [] {
@@ -69,7 +68,8 @@ consteval std::string_view field_name() noexcept {
 template <class T>
 inline constexpr auto field_names_v = []<std::size_t... I>(std::index_sequence<I...>) {
     return std::array<std::string_view, sizeof...(I)>{field_name<T, I>()...};
-}(std::make_index_sequence<field_count_v<T>>{});
+}
+(std::make_index_sequence<field_count_v<T>>{});
 
 /// The qualified name of a type, as the compiler spells it ("ns::Model", "std::array<int, 3>").
 template <class T>
@@ -82,17 +82,15 @@ consteval std::string_view type_name() noexcept {
 template <class T, class F>
 constexpr void for_each_field(T& object, F&& f) {
     using plain = std::remove_cv_t<T>;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (f(field_name<plain, I>(), detail::get_field<I>(object)), ...);
-    }(std::make_index_sequence<field_count_v<plain>>{});
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (f(field_name<plain, I>(), detail::get_field<I>(object)), ...); }
+    (std::make_index_sequence<field_count_v<plain>>{});
 }
 
 // ---- compile-time self-check of the name parser on this compiler ----------------------------
 
 namespace detail {
 using reflection_self_check = h5ser_reflection_probe::self_check;
-static_assert(field_name<reflection_self_check, 0>() == "first" &&
-                  field_name<reflection_self_check, 1>() == "second_field_2" &&
+static_assert(field_name<reflection_self_check, 0>() == "first" && field_name<reflection_self_check, 1>() == "second_field_2" &&
                   field_name<reflection_self_check, 2>() == "third" && field_name<reflection_self_check, 3>() == "fourth",
               "h5ser: this compiler prints __PRETTY_FUNCTION__ in a form h5ser cannot parse; please report it");
 static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::self_check" && type_name<int>() == "int",

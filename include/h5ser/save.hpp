@@ -3,12 +3,12 @@
 
 #include <string>
 
-#include "h5ser/detail/save/save_file.hpp"
 #include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/model/model_checks.hpp"
+#include "h5ser/detail/save/save_file.hpp"
 #include "h5ser/detail/save/saves_in_flight.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
-#include "h5ser/detail/model/model_checks.hpp"
 
 namespace h5ser {
 

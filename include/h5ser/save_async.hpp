@@ -6,11 +6,11 @@
 #include <string>
 #include <utility>
 
+#include "h5ser/detail/model/model_checks.hpp"
 #include "h5ser/detail/save/background_save.hpp"
 #include "h5ser/detail/save/snapshot.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
-#include "h5ser/detail/model/model_checks.hpp"
 
 namespace h5ser {
 

@@ -108,7 +108,11 @@ struct bzip2 {
 struct lzf {
     static constexpr auto h5ser_storage = detail::storage_category::filter;
     static detail::filter_spec spec() {
-        return {32000, H5Z_FLAG_OPTIONAL, {}, "lzf", "Debian's hdf5-plugin-lzf does not load into HDF5 1.10.8; use h5ser::lz4<> or h5ser::blosc<>"};
+        return {32000,
+                H5Z_FLAG_OPTIONAL,
+                {},
+                "lzf",
+                "Debian's hdf5-plugin-lzf does not load into HDF5 1.10.8; use h5ser::lz4<> or h5ser::blosc<>"};
     }
 };
 
@@ -123,8 +127,11 @@ struct blosc {
     static constexpr auto h5ser_storage = detail::storage_category::filter;
     static detail::filter_spec spec() {
         // The first four values are filled in by the filter itself.
-        return {32001, H5Z_FLAG_OPTIONAL, {0, 0, 0, 0, Level, static_cast<unsigned>(Shuffle), static_cast<unsigned>(Codec)},
-                "blosc", "apt-get install hdf5-filter-plugin-blosc-serial"};
+        return {32001,
+                H5Z_FLAG_OPTIONAL,
+                {0, 0, 0, 0, Level, static_cast<unsigned>(Shuffle), static_cast<unsigned>(Codec)},
+                "blosc",
+                "apt-get install hdf5-filter-plugin-blosc-serial"};
     }
 };
 
@@ -133,7 +140,10 @@ template <unsigned Id, unsigned... Values>
 struct plugin_filter {
     static constexpr auto h5ser_storage = detail::storage_category::filter;
     static detail::filter_spec spec() {
-        return {static_cast<H5Z_filter_t>(Id), H5Z_FLAG_OPTIONAL, {Values...}, "plugin filter",
+        return {static_cast<H5Z_filter_t>(Id),
+                H5Z_FLAG_OPTIONAL,
+                {Values...},
+                "plugin filter",
                 "install the HDF5 plugin that provides this filter id and make it visible through HDF5_PLUGIN_PATH"};
     }
 };
@@ -151,15 +161,15 @@ struct compressed {
 };
 /// The former name of h5ser::compressed, kept for one release: it compresses, while HDF5's compact
 /// layout is what h5ser::compact_below chooses.
-struct [[deprecated("h5ser::compact is now h5ser::compressed (shuffle + deflate<4>); HDF5's compact layout is h5ser::compact_below")]] compact
-    : compressed {};
+struct [[deprecated(
+    "h5ser::compact is now h5ser::compressed (shuffle + deflate<4>); HDF5's compact layout is h5ser::compact_below")]] compact
+    : compressed{};
 /// Shuffle, deflate at level 6 and a Fletcher-32 checksum per chunk: the smallest files any HDF5
 /// reader opens without plugins, for long-term storage. (Level 9 measured no smaller than 6 on
 /// weights, and 30-60% slower to save; see docs/performance.md.)
 struct archival {
     using h5ser_bundle = std::tuple<auto_chunk, shuffle, deflate<6>, fletcher32>;
 };
-
 
 /// Gives one field its own storage policies, replacing the call's for that field (and, for a
 /// struct, everything in it). Access the value with `*`, `->` or `.value`; `chunks` sets the chunk
@@ -179,4 +189,3 @@ struct stored {
 };
 
 }  // namespace h5ser
-

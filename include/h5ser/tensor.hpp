@@ -31,7 +31,7 @@ struct tensor_views;
 inline constexpr std::size_t tensor_alignment = 64;
 
 struct aligned_free {
-    void operator()(void* p) const noexcept { ::operator delete(p, std::align_val_t{tensor_alignment}); }
+    void operator()(void* p) const noexcept { ::operator delete (p, std::align_val_t{tensor_alignment}); }
 };
 
 /// The element count of `shape` (a range of dimensions), refusing one whose bytes overflow size_t.
@@ -42,7 +42,8 @@ constexpr std::size_t checked_element_count(const Shape& shape, std::size_t elem
         if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) throw std::length_error("h5ser::tensor: shape overflows size_t");
         count *= d;
     }
-    if (count > std::numeric_limits<std::size_t>::max() / element_size) throw std::length_error("h5ser::tensor: byte size overflows size_t");
+    if (count > std::numeric_limits<std::size_t>::max() / element_size)
+        throw std::length_error("h5ser::tensor: byte size overflows size_t");
     return count;
 }
 
@@ -86,7 +87,7 @@ public:
     /// Allocates `shape` without initialising the elements; write every element before reading it.
     tensor(shape_type shape, uninitialized_t) : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))) {
         if (size_ != 0) {
-            owned_.reset(static_cast<T*>(::operator new(size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
+            owned_.reset(static_cast<T*>(::operator new (size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
             data_ = owned_.get();
         }
     }
@@ -101,8 +102,11 @@ public:
         if (size_ != 0) std::memcpy(static_cast<void*>(data_), other.data_, size_ * sizeof(T));
     }
     tensor(tensor&& other) noexcept
-        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), owned_(std::move(other.owned_)),
-          mapping_(std::move(other.mapping_)), data_(std::exchange(other.data_, nullptr)) {}
+        : shape_(std::exchange(other.shape_, shape_type{})),
+          size_(std::exchange(other.size_, 0)),
+          owned_(std::move(other.owned_)),
+          mapping_(std::move(other.mapping_)),
+          data_(std::exchange(other.data_, nullptr)) {}
     tensor& operator=(const tensor& other) {
         if (this != &other) *this = tensor(other);
         return *this;
@@ -133,20 +137,17 @@ public:
 
     /// Element access, row-major: t(i, j) is data()[i * shape()[1] + j].
     template <class... Index>
-        requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...))
-    [[nodiscard]] T& operator()(Index... index) noexcept {
+    requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...)) [[nodiscard]] T& operator()(Index... index) noexcept {
         return data_[offset(index...)];
     }
     template <class... Index>
-        requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...))
-    [[nodiscard]] const T& operator()(Index... index) const noexcept {
+    requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...)) [[nodiscard]] const T& operator()(
+        Index... index) const noexcept {
         return data_[offset(index...)];
     }
 
     /// Same shape and equal elements (by the element type's ==, so NaN != NaN).
-    friend bool operator==(const tensor& a, const tensor& b) {
-        return a.shape_ == b.shape_ && std::equal(a.begin(), a.end(), b.begin());
-    }
+    friend bool operator==(const tensor& a, const tensor& b) { return a.shape_ == b.shape_ && std::equal(a.begin(), a.end(), b.begin()); }
 
 private:
     friend struct detail::tensor_views;
@@ -165,7 +166,7 @@ private:
     shape_type shape_{};
     std::size_t size_ = 0;
     std::unique_ptr<T[], detail::aligned_free> owned_;  ///< the elements, unless they are mapped
-    std::shared_ptr<const void> mapping_;              ///< keeps the mapped file alive for a view
+    std::shared_ptr<const void> mapping_;               ///< keeps the mapped file alive for a view
     T* data_ = nullptr;
 };
 

@@ -31,13 +31,11 @@ public:
     dynamic_shape(std::initializer_list<std::size_t> dims) { assign(dims.begin(), dims.end()); }
     /// The dimensions of a range of integers (std::vector, xtensor's shapes, torch's IntArrayRef).
     template <class Range>
-        requires requires(const Range& r) {
-            std::begin(r);
-            std::end(r);
-        }
-    explicit dynamic_shape(const Range& dims) {
-        assign(std::begin(dims), std::end(dims));
+    requires requires(const Range& r) {
+        std::begin(r);
+        std::end(r);
     }
+    explicit dynamic_shape(const Range& dims) { assign(std::begin(dims), std::end(dims)); }
 
     [[nodiscard]] std::size_t size() const noexcept { return rank_; }
     [[nodiscard]] bool empty() const noexcept { return rank_ == 0; }
@@ -162,8 +160,8 @@ struct tensor_adapter<tensor<T, Rank>> {
 };
 
 template <class T, class Alloc>
-    requires(element_type<T> && !std::is_same_v<T, bool>)  // std::vector<bool> is not contiguous
-struct tensor_adapter<std::vector<T, Alloc>> {
+requires(element_type<T> && !std::is_same_v<T, bool>)  // std::vector<bool> is not contiguous
+    struct tensor_adapter<std::vector<T, Alloc>> {
     using element_type = T;
     static constexpr std::size_t rank = 1;
     static std::array<std::size_t, 1> shape(const std::vector<T, Alloc>& v) noexcept { return {v.size()}; }
@@ -177,8 +175,7 @@ struct tensor_adapter<std::vector<T, Alloc>> {
 /// equal the file's. Dynamic extent only: a fixed-extent span has no default state, which makes a
 /// struct holding one impossible to reflect.
 template <class T>
-    requires(element_type<T> && !std::is_const_v<T>)
-struct tensor_adapter<std::span<T>> {
+requires(element_type<T> && !std::is_const_v<T>) struct tensor_adapter<std::span<T>> {
     using element_type = T;
     static constexpr std::size_t rank = 1;
     static std::array<std::size_t, 1> shape(const std::span<T>& s) noexcept { return {s.size()}; }
@@ -211,15 +208,14 @@ concept reordered_tensor = requires(const T& ct, T& t, typename tensor_adapter<T
 
 /// An adapted tensor that loading can size from the file.
 template <class T>
-concept resizable_tensor = (adapted_tensor<T> || reordered_tensor<T>) && requires(T& t, const shape_of_rank<tensor_adapter<T>::rank>& s) {
+concept resizable_tensor = (adapted_tensor<T> || reordered_tensor<T>)&&requires(T& t, const shape_of_rank<tensor_adapter<T>::rank>& s) {
     tensor_adapter<T>::resize_for_overwrite(t, s);
 };
 
 /// A tensor of a static element type: h5ser stores it as a dataset of that type. One whose rank is
 /// known only at run time must be resizable (it takes the file's shape).
 template <class T>
-concept static_typed_tensor =
-    (adapted_tensor<T> || reordered_tensor<T>) && (tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
+concept static_typed_tensor = (adapted_tensor<T> || reordered_tensor<T>)&&(tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
 
 /// A tensor whose element type and rank are known only at run time (the run-time form of
 /// tensor_adapter: torch::Tensor).
@@ -243,10 +239,9 @@ concept stored_tensor = static_typed_tensor<T> || runtime_typed_tensor<T>;
 
 /// An adapted tensor that loading can make a view of mapped memory (see tensor_adapter).
 template <class T>
-concept viewable_tensor =
-    resizable_tensor<T> && requires(const shape_of_rank<tensor_adapter<T>::rank>& s, typename tensor_adapter<T>::element_type* p,
-                                    std::shared_ptr<const void> keep) {
-        { tensor_adapter<T>::view(s, p, keep) } -> std::same_as<T>;
-    };
+concept viewable_tensor = resizable_tensor<T> && requires(const shape_of_rank<tensor_adapter<T>::rank>& s,
+                                                          typename tensor_adapter<T>::element_type* p, std::shared_ptr<const void> keep) {
+    { tensor_adapter<T>::view(s, p, keep) } -> std::same_as<T>;
+};
 
 }  // namespace h5ser

@@ -47,19 +47,40 @@ namespace torch_detail {
 /// The libtorch scalar type of `kind`, when libtorch has one.
 inline bool scalar_type_of(element_kind kind, at::ScalarType& out) noexcept {
     switch (kind) {
-        case element_kind::bool_: out = at::kBool; return true;
-        case element_kind::int8: out = at::kChar; return true;
-        case element_kind::uint8: out = at::kByte; return true;
-        case element_kind::int16: out = at::kShort; return true;
-        case element_kind::int32: out = at::kInt; return true;
-        case element_kind::int64: out = at::kLong; return true;
-        case element_kind::float16: out = at::kHalf; return true;
-        case element_kind::bfloat16: out = at::kBFloat16; return true;
-        case element_kind::float32: out = at::kFloat; return true;
-        case element_kind::float64: out = at::kDouble; return true;
+        case element_kind::bool_:
+            out = at::kBool;
+            return true;
+        case element_kind::int8:
+            out = at::kChar;
+            return true;
+        case element_kind::uint8:
+            out = at::kByte;
+            return true;
+        case element_kind::int16:
+            out = at::kShort;
+            return true;
+        case element_kind::int32:
+            out = at::kInt;
+            return true;
+        case element_kind::int64:
+            out = at::kLong;
+            return true;
+        case element_kind::float16:
+            out = at::kHalf;
+            return true;
+        case element_kind::bfloat16:
+            out = at::kBFloat16;
+            return true;
+        case element_kind::float32:
+            out = at::kFloat;
+            return true;
+        case element_kind::float64:
+            out = at::kDouble;
+            return true;
         case element_kind::uint16:
         case element_kind::uint32:
-        case element_kind::uint64: break;
+        case element_kind::uint64:
+            break;
     }
     return false;
 }
@@ -115,7 +136,8 @@ struct tensor_adapter<at::Tensor> {
         if (shape.elements() == 0 || data == nullptr) return at::empty(sizes, options);
         // The deleter holds `keep` (the mapped file, or the memory the dataset was read into) for
         // as long as libtorch holds the storage.
-        return at::from_blob(data, sizes, [keep = std::move(keep)](void*) mutable { keep.reset(); }, options);
+        return at::from_blob(
+            data, sizes, [keep = std::move(keep)](void*) mutable { keep.reset(); }, options);
     }
 };
 

@@ -24,20 +24,24 @@ struct dataset_check {
 
 inline const char* to_string(dataset_check::status s) noexcept {
     switch (s) {
-        case dataset_check::status::ok: return "ok";
-        case dataset_check::status::checksum_mismatch: return "checksum mismatch";
-        case dataset_check::status::no_checksum: return "no checksum";
-        case dataset_check::status::unreadable: return "unreadable";
+        case dataset_check::status::ok:
+            return "ok";
+        case dataset_check::status::checksum_mismatch:
+            return "checksum mismatch";
+        case dataset_check::status::no_checksum:
+            return "no checksum";
+        case dataset_check::status::unreadable:
+            return "unreadable";
     }
     return "?";
 }
 
 struct verify_report {
     std::string file;
-    std::string seal;                  ///< "intact", or what is wrong with it
+    std::string seal;  ///< "intact", or what is wrong with it
     bool seal_ok = false;
-    std::string stored_fingerprint;    ///< the root `fingerprint` attribute ("" when absent)
-    std::string computed_fingerprint;  ///< over the tensors as they are in the file
+    std::string stored_fingerprint;       ///< the root `fingerprint` attribute ("" when absent)
+    std::string computed_fingerprint;     ///< over the tensors as they are in the file
     std::vector<dataset_check> datasets;  ///< in field (creation) order
     /// False for files of other programs (h5py, Keras): no seal and no h5ser root attributes, so
     /// there are no checksums and no fingerprint to check the tensors against. Their datasets are

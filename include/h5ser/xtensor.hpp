@@ -36,30 +36,16 @@ struct container_adapter {
     static constexpr bool in_c_order = L == xt::layout_type::row_major || N <= 1;
 
     static shape_of_rank<N> shape(const X& x) { return detail::to_shape<N>(x.shape()); }
-    static const element_type* data(const X& x) noexcept
-        requires in_c_order
-    {
-        return x.data();
-    }
-    static element_type* data(X& x) noexcept
-        requires in_c_order
-    {
-        return x.data();
-    }
-    static void copy_to_c_order(const X& x, element_type* out)
-        requires(!in_c_order)
-    {
+    static const element_type* data(const X& x) noexcept requires in_c_order { return x.data(); }
+    static element_type* data(X& x) noexcept requires in_c_order { return x.data(); }
+    static void copy_to_c_order(const X& x, element_type* out) requires(!in_c_order) {
         auto c_order = xt::adapt(out, x.size(), xt::no_ownership(), x.shape());  // row-major, over `out`
         c_order = x;
     }
-    static void copy_from_c_order(X& x, const element_type* in)
-        requires(!in_c_order)
-    {
+    static void copy_from_c_order(X& x, const element_type* in) requires(!in_c_order) {
         x = xt::adapt(in, x.size(), xt::no_ownership(), x.shape());
     }
-    static void resize_for_overwrite(X& x, const shape_of_rank<N>& s)
-        requires Resizable
-    {
+    static void resize_for_overwrite(X& x, const shape_of_rank<N>& s) requires Resizable {
         if constexpr (N == dynamic_rank) x.resize(typename X::shape_type(s.begin(), s.end()));
         else x.resize(s);
     }
@@ -68,18 +54,21 @@ struct container_adapter {
 }  // namespace xtensor_detail
 
 template <class EC, std::size_t N, xt::layout_type L, class Tag>
-    requires element_type<typename EC::value_type>
+requires element_type<typename EC::value_type>
 struct tensor_adapter<xt::xtensor_container<EC, N, L, Tag>>
-    : xtensor_detail::container_adapter<xt::xtensor_container<EC, N, L, Tag>, N, L, true> {};
+    : xtensor_detail::container_adapter<xt::xtensor_container<EC, N, L, Tag>, N, L, true> {
+};
 
 template <class EC, xt::layout_type L, class SC, class Tag>
-    requires element_type<typename EC::value_type>
+requires element_type<typename EC::value_type>
 struct tensor_adapter<xt::xarray_container<EC, L, SC, Tag>>
-    : xtensor_detail::container_adapter<xt::xarray_container<EC, L, SC, Tag>, dynamic_rank, L, true> {};
+    : xtensor_detail::container_adapter<xt::xarray_container<EC, L, SC, Tag>, dynamic_rank, L, true> {
+};
 
 template <class ET, class S, xt::layout_type L, bool SH, class Tag>
-    requires element_type<ET>
+requires element_type<ET>
 struct tensor_adapter<xt::xfixed_container<ET, S, L, SH, Tag>>
-    : xtensor_detail::container_adapter<xt::xfixed_container<ET, S, L, SH, Tag>, S::size(), L, false> {};
+    : xtensor_detail::container_adapter<xt::xfixed_container<ET, S, L, SH, Tag>, S::size(), L, false> {
+};
 
 }  // namespace h5ser

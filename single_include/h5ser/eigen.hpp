@@ -42,29 +42,15 @@ struct plain_object_adapter {
         if constexpr (is_vector) return {static_cast<std::size_t>(m.size())};
         else return {static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols())};
     }
-    static const element_type* data(const M& m) noexcept
-        requires in_c_order
-    {
-        return m.data();
-    }
-    static element_type* data(M& m) noexcept
-        requires in_c_order
-    {
-        return m.data();
-    }
-    static void copy_to_c_order(const M& m, element_type* out) noexcept
-        requires(!in_c_order)
-    {
+    static const element_type* data(const M& m) noexcept requires in_c_order { return m.data(); }
+    static element_type* data(M& m) noexcept requires in_c_order { return m.data(); }
+    static void copy_to_c_order(const M& m, element_type* out) noexcept requires(!in_c_order) {
         detail::transpose(m.data(), out, static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols()));
     }
-    static void copy_from_c_order(M& m, const element_type* in) noexcept
-        requires(!in_c_order)
-    {
+    static void copy_from_c_order(M& m, const element_type* in) noexcept requires(!in_c_order) {
         detail::transpose(in, m.data(), static_cast<std::size_t>(m.cols()), static_cast<std::size_t>(m.rows()));
     }
-    static void resize_for_overwrite(M& m, const std::array<std::size_t, rank>& s)
-        requires resizable
-    {
+    static void resize_for_overwrite(M& m, const std::array<std::size_t, rank>& s) requires resizable {
         if constexpr (is_vector) m.resize(static_cast<Eigen::Index>(s[0]));
         else m.resize(static_cast<Eigen::Index>(s[0]), static_cast<Eigen::Index>(s[1]));
     }
@@ -73,13 +59,15 @@ struct plain_object_adapter {
 }  // namespace eigen_detail
 
 template <class Scalar, int Rows, int Cols, int Options, int MaxRows, int MaxCols>
-    requires element_type<Scalar>
+requires element_type<Scalar>
 struct tensor_adapter<Eigen::Matrix<Scalar, Rows, Cols, Options, MaxRows, MaxCols>>
-    : eigen_detail::plain_object_adapter<Eigen::Matrix<Scalar, Rows, Cols, Options, MaxRows, MaxCols>> {};
+    : eigen_detail::plain_object_adapter<Eigen::Matrix<Scalar, Rows, Cols, Options, MaxRows, MaxCols>> {
+};
 
 template <class Scalar, int Rows, int Cols, int Options, int MaxRows, int MaxCols>
-    requires element_type<Scalar>
+requires element_type<Scalar>
 struct tensor_adapter<Eigen::Array<Scalar, Rows, Cols, Options, MaxRows, MaxCols>>
-    : eigen_detail::plain_object_adapter<Eigen::Array<Scalar, Rows, Cols, Options, MaxRows, MaxCols>> {};
+    : eigen_detail::plain_object_adapter<Eigen::Array<Scalar, Rows, Cols, Options, MaxRows, MaxCols>> {
+};
 
 }  // namespace h5ser

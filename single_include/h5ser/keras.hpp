@@ -3,15 +3,15 @@
 #pragma once
 
 #include "h5ser.hpp"
-#include <cstddef>
-#include <string>
-#include <vector>
 #include <map>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
+#include <vector>
 #include <hdf5.h>
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <functional>
 #include <string_view>
 #include <utility>
@@ -48,61 +48,6 @@
 //     recurrent_kernel, bias) with gates i, f, c, o; BatchNormalization (gamma, beta, moving_mean,
 //     moving_variance); Keras 1 LSTM has 12 tensors (W_i, U_i, b_i, W_c, ..., b_o).
 //   - Tensors that are empty take the file's shape; tensors with a shape must match it exactly,
-
-// ---- h5ser/keras/types.hpp ---------------------------------------------------------------------
-// h5ser/keras/types.hpp: what the Keras interop API takes and returns.
-
-
-namespace h5ser::keras {
-
-/// Mapping policies for load_weights.
-struct by_order {};  ///< Keras's default: the k-th struct layer takes the k-th file layer with weights
-struct by_name {};   ///< struct field names are Keras layer names; file layers the struct lacks are ignored
-
-/// One weight as a Keras file holds it.
-struct weight_info {
-    std::string name;                ///< "dense_1/kernel:0" (legacy), "vars/0" (Keras 3 store)
-    std::string path;                ///< HDF5 path of the dataset
-    std::string dtype;               ///< "float32", ...
-    std::vector<std::size_t> shape;  ///< C order; empty for a scalar
-};
-
-/// One layer, in model order; weightless layers are listed too (with no weights).
-struct layer_info {
-    std::string name;        ///< Keras layer name
-    std::string class_name;  ///< "Dense", "LSTM", ... from the model configuration; "" when the file has none
-    std::vector<weight_info> weights;
-};
-
-/// What a Keras file says about the model it holds.
-struct model_config {
-    std::string format;         ///< which Keras layout the file uses
-    std::string keras_version;  ///< "2.1.3"; "1" for legacy files that name none (Keras's rule); "" in bare Keras 3 stores
-    std::string backend;        ///< "tensorflow", "theano", ...; "" when not recorded
-    std::string json;           ///< model_config (legacy .h5) or config.json (.keras); "" for weights-only files
-    std::string training_json;  ///< training_config, when saved
-    std::vector<layer_info> layers;
-    std::vector<weight_info> optimizer_weights;  ///< in the file's order; empty when none were saved
-};
-
-/// How save_weights writes the name lists and short strings.
-enum class string_encoding {
-    fixed_length,     ///< fixed-length ASCII (h5py 2 style): read by every Keras loader, old and new, with any h5py
-    variable_length,  ///< variable-length ASCII, what tf.keras with h5py 3 writes
-};
-
-struct save_options {
-    std::string keras_version = "2.15.0";  ///< recorded as keras_version; Keras converts weights only for "1"
-    std::string backend = "tensorflow";
-    string_encoding strings = string_encoding::fixed_length;
-    /// Layer and weight names to write, e.g. read_model_config(original).layers: layers with
-    /// weights pair with the struct's layers in order; weightless layers are written as Keras
-    /// does (an empty group). Empty: names come from the struct (layer = field name, weight =
-    /// "<layer>/<field>:0").
-    std::vector<layer_info> layout;
-};
-
-}  // namespace h5ser::keras
 
 // ---- h5ser/keras/load.hpp ----------------------------------------------------------------------
 // h5ser/keras/load.hpp: loading Keras files (weights, optimizer weights, the model's description).
@@ -192,7 +137,7 @@ struct json_value {
     type kind = type::null;
     bool boolean = false;
     double number = 0;
-    std::string text;                                       ///< strings
+    std::string text;               ///< strings
     std::vector<json_value> items;  ///< arrays; the member values of objects
     std::vector<std::string> keys;  ///< objects: member names, in file order, parallel to `items`
 
@@ -365,14 +310,30 @@ private:
             }
             if (pos_ >= s_.size()) fail("unterminated escape");
             switch (const char e = s_[pos_++]) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     std::uint32_t cp = hex4();
                     if (cp >= 0xD800 && cp < 0xDC00 && take("\\u")) {  // surrogate pair
@@ -383,7 +344,8 @@ private:
                     append_utf8(out, cp);
                     break;
                 }
-                default: fail(std::string("bad escape '\\") + e + "'");
+                default:
+                    fail(std::string("bad escape '\\") + e + "'");
             }
         }
     }
@@ -410,7 +372,6 @@ inline json_value parse_json(std::string_view text) { return json_parser(text).p
 namespace h5ser::keras::detail {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
-
 
 /// True when the file starts with a zip local-file header ("PK\3\4"): Keras sniffs the same way.
 inline bool has_zip_signature(const std::string& path) {
@@ -452,9 +413,12 @@ public:
         if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
             throw error(path_, problem{errc::unsafe_file, {}, at.h5, "a zip member with known sizes", "unknown sizes", {}});
         if (st.size > st.comp_size * max_compression_ratio + (std::uint64_t{1} << 20))
-            throw error(path_, problem{errc::unsafe_file, {}, at.h5, "a zip member stored in this archive",
-                                       "a member declaring " + std::to_string(st.size) + " bytes from " +
-                                           std::to_string(st.comp_size) + " compressed bytes (a zip bomb)",
+            throw error(path_, problem{errc::unsafe_file,
+                                       {},
+                                       at.h5,
+                                       "a zip member stored in this archive",
+                                       "a member declaring " + std::to_string(st.size) + " bytes from " + std::to_string(st.comp_size) +
+                                           " compressed bytes (a zip bomb)",
                                        {}});
         zip_file_t* file = zip_fopen(archive_, member, 0);
         if (!file) throw error(path_, problem{errc::io, {}, at.h5, {}, {}, std::string("cannot open member: ") + zip_strerror(archive_)});
@@ -495,7 +459,6 @@ using h5ser::detail::parse_json;
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
-
 enum class flavour {
     legacy_model,    ///< model.save("m.h5"): weights under /model_weights
     legacy_weights,  ///< model.save_weights("w.h5") (Keras 1/2): weights at the root
@@ -504,9 +467,12 @@ enum class flavour {
 
 inline const char* flavour_name(flavour f) noexcept {
     switch (f) {
-        case flavour::legacy_model: return "Keras legacy HDF5 model (model_weights)";
-        case flavour::legacy_weights: return "Keras legacy HDF5 weights (save_weights)";
-        case flavour::native: return "Keras 3 weights store (layers/<name>/vars)";
+        case flavour::legacy_model:
+            return "Keras legacy HDF5 model (model_weights)";
+        case flavour::legacy_weights:
+            return "Keras legacy HDF5 weights (save_weights)";
+        case flavour::native:
+            return "Keras 3 weights store (layers/<name>/vars)";
     }
     return "?";
 }
@@ -527,14 +493,14 @@ struct store {
     flavour kind = flavour::legacy_model;
     handle h5;
     std::optional<std::vector<unsigned char>> image;  ///< the weights member of a .keras archive
-    std::string keras_version;                         ///< "1" when a legacy file has none (Keras's rule)
+    std::string keras_version;                        ///< "1" when a legacy file has none (Keras's rule)
     std::string backend;
-    std::string config_json;    ///< model_config, or config.json of a .keras archive
-    std::string training_json;  ///< training_config, when present
-    std::string weights_group;  ///< "/model_weights", "/" (legacy) or "/layers" (native)
-    std::vector<layer_ref> layers;                   ///< model order, weightless layers included
+    std::string config_json;                           ///< model_config, or config.json of a .keras archive
+    std::string training_json;                         ///< training_config, when present
+    std::string weights_group;                         ///< "/model_weights", "/" (legacy) or "/layers" (native)
+    std::vector<layer_ref> layers;                     ///< model order, weightless layers included
     std::optional<std::vector<weight_ref>> optimizer;  ///< optimizer weights, when saved
-    std::optional<problem> order_problem;  ///< why `layers` may not be in model order (native stores)
+    std::optional<problem> order_problem;              ///< why `layers` may not be in model order (native stores)
 };
 
 /// Reads a list of names stored the way Keras stores `layer_names` / `weight_names`: one attribute,
@@ -549,13 +515,18 @@ inline std::optional<std::vector<std::string>> read_name_list(hid_t object, cons
         const extent ext = read_extent(space.get(), w);
         if (H5Tget_class(type.get()) != H5T_STRING) {
             if (ext.count() == 0) return {};  // [] written by h5py: float64, shape (0,)
-            throw error(std::string(at.file), problem{errc::dtype_mismatch, {}, w.h5, "a list of strings", describe_type(type.get()) + " " + ext.text(), {}});
+            throw error(std::string(at.file),
+                        problem{errc::dtype_mismatch, {}, w.h5, "a list of strings", describe_type(type.get()) + " " + ext.text(), {}});
         }
         if (ext.dims.size() > 1)
             throw error(std::string(at.file), problem{errc::shape_mismatch, {}, w.h5, "a list of strings", "strings " + ext.text(), {}});
         if (ext.count() > H5Aget_storage_size(attr.get()) + 1)
-            throw error(std::string(at.file), problem{errc::unsafe_file, {}, w.h5, "an attribute stored in this file",
-                                         "an attribute declaring " + std::to_string(ext.count()) + " strings", {}});
+            throw error(std::string(at.file), problem{errc::unsafe_file,
+                                                      {},
+                                                      w.h5,
+                                                      "an attribute stored in this file",
+                                                      "an attribute declaring " + std::to_string(ext.count()) + " strings",
+                                                      {}});
         return read_strings(attr.get(), type.get(), space.get(), ext.count(), true, w);
     };
     if (H5Aexists(object, name.c_str()) > 0) return read_one(name);
@@ -584,8 +555,8 @@ inline std::string join_path(std::string_view base, std::string_view rel) {
 /// only, to a dataset inside the file. Keras 3 refuses soft and external links the same way.
 inline void check_weight_path(hid_t file, const std::string& group, const std::string& rel, const where& at) {
     if (rel.empty() || rel.front() == '/')
-        throw error(std::string(at.file), problem{errc::unsafe_file, {}, join_path(group, rel), "a weight path relative to its layer",
-                                     "'" + rel + "'", {}});
+        throw error(std::string(at.file),
+                    problem{errc::unsafe_file, {}, join_path(group, rel), "a weight path relative to its layer", "'" + rel + "'", {}});
     std::string path = group;
     std::size_t start = 0;
     while (start <= rel.size()) {
@@ -595,12 +566,20 @@ inline void check_weight_path(hid_t file, const std::string& group, const std::s
         H5L_info_t info;
         if (part.empty() || H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0 || H5Lget_info(file, path.c_str(), &info, H5P_DEFAULT) < 0) {
             H5Eclear2(H5E_DEFAULT);
-            throw error(std::string(at.file), problem{errc::missing_field, {}, join_path(group, rel), "the weight '" + rel + "' listed in weight_names",
-                                         "no such object", "the file lists a weight it does not hold"});
+            throw error(std::string(at.file), problem{errc::missing_field,
+                                                      {},
+                                                      join_path(group, rel),
+                                                      "the weight '" + rel + "' listed in weight_names",
+                                                      "no such object",
+                                                      "the file lists a weight it does not hold"});
         }
         if (info.type != H5L_TYPE_HARD)
-            throw error(std::string(at.file), problem{errc::unsafe_file, {}, path, "a hard link", link_type_name(info.type),
-                                         "h5ser does not follow links that may leave the file"});
+            throw error(std::string(at.file), problem{errc::unsafe_file,
+                                                      {},
+                                                      path,
+                                                      "a hard link",
+                                                      link_type_name(info.type),
+                                                      "h5ser does not follow links that may leave the file"});
         if (slash == std::string::npos) break;
         start = slash + 1;
     }
@@ -635,12 +614,17 @@ inline void read_legacy(store& s) {
     if (s.backend.empty()) s.backend = string_attribute_or(root.get(), "backend", at, "");
     const auto names = read_name_list(weights.get(), "layer_names", wat);
     if (!names)
-        throw error(s.file, problem{errc::not_keras_file, {}, s.weights_group, "a layer_names attribute (a Keras weights group)",
-                                    "none", "this is not a Keras weights file"});
+        throw error(s.file, problem{errc::not_keras_file,
+                                    {},
+                                    s.weights_group,
+                                    "a layer_names attribute (a Keras weights group)",
+                                    "none",
+                                    "this is not a Keras weights file"});
     for (const auto& name : *names) {
         layer_ref layer{name, join_path(s.weights_group, name), {}};
         check_weight_path(s.h5.get(), s.weights_group, name, wat);
-        handle g = checked(H5Gopen2(s.h5.get(), layer.group.c_str(), H5P_DEFAULT), where{s.file, {}, layer.group}, "cannot open layer group");
+        handle g =
+            checked(H5Gopen2(s.h5.get(), layer.group.c_str(), H5P_DEFAULT), where{s.file, {}, layer.group}, "cannot open layer group");
         const auto weight_names = read_name_list(g.get(), "weight_names", where{s.file, {}, layer.group});
         for (const auto& w : weight_names.value_or(std::vector<std::string>{})) {
             check_weight_path(s.h5.get(), layer.group, w, wat);
@@ -652,7 +636,8 @@ inline void read_legacy(store& s) {
         check_weight_path(s.h5.get(), "/", "optimizer_weights", at);
         handle g = checked(H5Gopen2(s.h5.get(), "/optimizer_weights", H5P_DEFAULT), at, "cannot open /optimizer_weights");
         std::vector<weight_ref> opt;
-        for (const auto& w : read_name_list(g.get(), "weight_names", where{s.file, {}, "/optimizer_weights"}).value_or(std::vector<std::string>{})) {
+        for (const auto& w :
+             read_name_list(g.get(), "weight_names", where{s.file, {}, "/optimizer_weights"}).value_or(std::vector<std::string>{})) {
             check_weight_path(s.h5.get(), "/optimizer_weights", w, at);
             opt.push_back({w, join_path("/optimizer_weights", w)});
         }
@@ -684,8 +669,12 @@ inline std::vector<child_link> children(hid_t file, const std::string& group, co
     for (auto& c : out) {
         const std::string path = join_path(group, c.name);
         if (c.type != H5L_TYPE_HARD)
-            throw error(std::string(at.file), problem{errc::unsafe_file, {}, path, "a hard link", link_type_name(c.type),
-                                         "h5ser does not follow links that may leave the file"});
+            throw error(std::string(at.file), problem{errc::unsafe_file,
+                                                      {},
+                                                      path,
+                                                      "a hard link",
+                                                      link_type_name(c.type),
+                                                      "h5ser does not follow links that may leave the file"});
         H5O_info_t info;
         check(H5Oget_info_by_name2(g.get(), c.name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT), where{at.file, {}, path}, "H5Oget_info");
         c.object = info.type;
@@ -696,8 +685,8 @@ inline std::vector<child_link> children(hid_t file, const std::string& group, co
 
 /// The weights of a native layer: its own vars/0, vars/1, ... (numeric order), then those of its
 /// sub-objects (a Bidirectional's forward and backward layers), in creation order.
-inline void native_weights(const store& s, const std::string& group, const std::string& prefix, std::vector<weight_ref>& out,
-                           int depth, const where& at) {
+inline void native_weights(const store& s, const std::string& group, const std::string& prefix, std::vector<weight_ref>& out, int depth,
+                           const where& at) {
     if (depth > 32) throw error(s.file, problem{errc::unsafe_file, {}, group, "layers nested at most 32 deep", "deeper nesting", {}});
     auto links = children(s.h5.get(), group, at);
     if (const auto vars = std::find_if(links.begin(), links.end(), [](const child_link& c) { return c.name == "vars"; });
@@ -708,15 +697,23 @@ inline void native_weights(const store& s, const std::string& group, const std::
         for (const auto& e : entries) {
             const bool digits = !e.name.empty() && e.name.size() < 10 && e.name.find_first_not_of("0123456789") == std::string::npos;
             if (!digits || e.object != H5O_TYPE_DATASET)
-                throw error(s.file, problem{errc::unexpected_field, {}, join_path(vars_path, e.name), "datasets named 0, 1, 2, ...",
-                                            "'" + e.name + "'", "not a Keras 3 variable store"});
+                throw error(s.file, problem{errc::unexpected_field,
+                                            {},
+                                            join_path(vars_path, e.name),
+                                            "datasets named 0, 1, 2, ...",
+                                            "'" + e.name + "'",
+                                            "not a Keras 3 variable store"});
             numbered.emplace_back(std::stoul(e.name), e.name);
         }
         std::sort(numbered.begin(), numbered.end());
         for (std::size_t i = 0; i < numbered.size(); ++i) {
             if (numbered[i].first != i)
-                throw error(s.file, problem{errc::missing_field, {}, join_path(vars_path, std::to_string(i)), "variables 0 to " +
-                                            std::to_string(numbered.size() - 1), "a gap in the numbering", {}});
+                throw error(s.file, problem{errc::missing_field,
+                                            {},
+                                            join_path(vars_path, std::to_string(i)),
+                                            "variables 0 to " + std::to_string(numbered.size() - 1),
+                                            "a gap in the numbering",
+                                            {}});
             out.push_back({prefix + "vars/" + numbered[i].second, join_path(vars_path, numbered[i].second)});
         }
     }
@@ -757,10 +754,15 @@ inline void read_native(store& s) {
         for (const auto& c : top)
             if (c.name.rfind("layers\\", 0) == 0 && c.object == H5O_TYPE_GROUP) layer_links.push_back(c);
         container = "/";
-        const bool has_vars = std::any_of(top.begin(), top.end(), [](const child_link& c) { return c.name == "vars" || c.name == "optimizer"; });
+        const bool has_vars =
+            std::any_of(top.begin(), top.end(), [](const child_link& c) { return c.name == "vars" || c.name == "optimizer"; });
         if (layer_links.empty() && !has_vars)
-            throw error(s.file, problem{errc::not_keras_file, {}, "/", "a Keras weights file (layer_names, model_weights, or layers/<name>/vars)",
-                                        "none of these", "this HDF5 file was not written by Keras"});
+            throw error(s.file, problem{errc::not_keras_file,
+                                        {},
+                                        "/",
+                                        "a Keras weights file (layer_names, model_weights, or layers/<name>/vars)",
+                                        "none of these",
+                                        "this HDF5 file was not written by Keras"});
     }
     std::sort(layer_links.begin(), layer_links.end(), [](const child_link& a, const child_link& b) { return a.address < b.address; });
     std::vector<std::pair<std::string, unsigned long>> last_seen;
@@ -779,7 +781,10 @@ inline void read_native(store& s) {
         auto [base, counter] = split_counter(name);
         for (auto& [seen_base, seen_counter] : last_seen) {
             if (seen_base == base && seen_counter >= counter && !s.order_problem)
-                s.order_problem = problem{errc::unsupported_format, {}, layer.group, "layer groups created in model order",
+                s.order_problem = problem{errc::unsupported_format,
+                                          {},
+                                          layer.group,
+                                          "layer groups created in model order",
                                           "'" + name + "' created after a layer with a higher counter",
                                           "cannot tell the layer order of this store; load it by_name"};
         }
@@ -813,7 +818,11 @@ inline store open_store(const std::string& path) {
         zip_archive zip(path);
         s.image = zip.read("model.weights.h5");
         if (!s.image)
-            throw error(path, problem{errc::missing_field, {}, "/model.weights.h5", "a model.weights.h5 member", "none",
+            throw error(path, problem{errc::missing_field,
+                                      {},
+                                      "/model.weights.h5",
+                                      "a model.weights.h5 member",
+                                      "none",
                                       "this .keras archive holds no HDF5 weights (saved with weights_format=\"npz\"?)"});
         if (auto config = zip.read("config.json")) s.config_json.assign(config->begin(), config->end());
         if (auto metadata = zip.read("metadata.json")) {
@@ -856,7 +865,6 @@ inline std::string name_list(const std::vector<std::string>& names) {
     return s;
 }
 
-
 /// Creates weight dataset `name` in a layer group and writes `data` (of `mem_type`) into it. Weight
 /// names contain '/', for which Keras (through h5py) creates intermediate groups; like Keras, the
 /// dataset is contiguous and unfiltered, and a bfloat16 one carries Keras 3's dtype="bfloat16".
@@ -865,8 +873,8 @@ inline void write_weight(hid_t group, const std::string& name, hid_t file_type, 
     handle space = make_dataspace(dims, rank, at);
     handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)");
     check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
-    handle dataset = checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at,
-                             "cannot create dataset");
+    handle dataset =
+        checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at, "cannot create dataset");
     std::size_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
     if (count != 0) check(H5Dwrite(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");
@@ -895,15 +903,15 @@ using namespace h5ser::detail;  // the core's internals: handle, where, checked,
 
 /// One tensor of the struct. Load slots read into staged storage; save slots write the tensor.
 struct tensor_slot {
-    std::string field;    ///< C++ path: "encoder.dense_1.kernel"
-    std::string rel;      ///< path inside the layer: "kernel", "forward/kernel", "cells/0/kernel"
+    std::string field;  ///< C++ path: "encoder.dense_1.kernel"
+    std::string rel;    ///< path inside the layer: "kernel", "forward/kernel", "cells/0/kernel"
     std::string_view dtype;
     std::size_t rank = 0;
     std::vector<std::size_t> shape;  ///< current shape
     bool unsized = false;            ///< owning and empty: takes the file's shape
-    std::function<void(commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                       const where& at, problem_list& problems)>
-        read;                                                      ///< loads only
+    std::function<void(commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape, const where& at,
+                       problem_list& problems)>
+        read;                                                                          ///< loads only
     std::function<void(hid_t group, const std::string& name, const where& at)> write;  ///< saves only
 };
 
@@ -913,7 +921,6 @@ struct struct_layer {
     bool named = true;  ///< false for sequence elements, which by_name cannot address
     std::vector<tensor_slot> tensors;
 };
-
 
 template <class X>
 tensor_slot make_slot(X& value, std::string field, std::string rel) {
@@ -936,12 +943,13 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
             with_c_order(value, [&](const auto& c_order) { write_tensor(c_order, group, name, at); });
         };
     } else {
-        slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                                                     const where& at, problem_list& problems) {
+        slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type,
+                                                     const std::vector<std::size_t>& shape, const where& at, problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
             for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
             const auto stage = [&](auto& target) {
-                stage_dataset(commits, problems, target, dataset, file_type, dims, at, nullptr, [](const void*, std::size_t) { return true; });
+                stage_dataset(commits, problems, target, dataset, file_type, dims, at, nullptr,
+                              [](const void*, std::size_t) { return true; });
             };
             if constexpr (adapted_tensor<T>) {
                 (void)unsized;
@@ -1069,7 +1077,8 @@ std::vector<struct_layer> collect_layers(Model& model) {
                   "(structs of h5ser::tensor, single tensors, or containers of them)");
     std::vector<struct_layer> layers;
     const where root{{}, {}, {}};
-    for_each_field(model, [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
+    for_each_field(model,
+                   [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
     return layers;
 }
 
@@ -1179,7 +1188,9 @@ inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) 
         std::vector<std::string> saved_names;
         for (const auto* l : saved) saved_names.push_back(l->name);
         throw error(run.file.file,
-                    problem{errc::layer_count_mismatch, {}, run.file.weights_group,
+                    problem{errc::layer_count_mismatch,
+                            {},
+                            run.file.weights_group,
                             std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
                             std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")",
                             "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
@@ -1191,8 +1202,12 @@ inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) 
 inline void load_by_name(loader& run, const std::vector<struct_layer>& layers, load_report& report) {
     for (const auto& layer : layers) {
         if (!layer.named) {
-            throw error(run.file.file, problem{errc::invalid_value, layer.field, {}, "a field named after its Keras layer",
-                                               "an element of a sequence", "by_name maps field names to layer names; use a "
+            throw error(run.file.file, problem{errc::invalid_value,
+                                               layer.field,
+                                               {},
+                                               "a field named after its Keras layer",
+                                               "an element of a sequence",
+                                               "by_name maps field names to layer names; use a "
                                                "std::map<std::string, layer> or named fields, or load by_order"});
         }
         const auto& all = run.file.layers;
@@ -1244,6 +1259,61 @@ inline void class_names(const json_value& node, std::map<std::string, std::strin
 // h5ser/keras/detail/model_config.hpp: reading what a Keras file says about its model
 // (h5ser::keras::read_model_config, which runs it in a child process unless trusted).
 
+
+// ---- h5ser/keras/types.hpp ---------------------------------------------------------------------
+// h5ser/keras/types.hpp: what the Keras interop API takes and returns.
+
+
+namespace h5ser::keras {
+
+/// Mapping policies for load_weights.
+struct by_order {};  ///< Keras's default: the k-th struct layer takes the k-th file layer with weights
+struct by_name {};   ///< struct field names are Keras layer names; file layers the struct lacks are ignored
+
+/// One weight as a Keras file holds it.
+struct weight_info {
+    std::string name;                ///< "dense_1/kernel:0" (legacy), "vars/0" (Keras 3 store)
+    std::string path;                ///< HDF5 path of the dataset
+    std::string dtype;               ///< "float32", ...
+    std::vector<std::size_t> shape;  ///< C order; empty for a scalar
+};
+
+/// One layer, in model order; weightless layers are listed too (with no weights).
+struct layer_info {
+    std::string name;        ///< Keras layer name
+    std::string class_name;  ///< "Dense", "LSTM", ... from the model configuration; "" when the file has none
+    std::vector<weight_info> weights;
+};
+
+/// What a Keras file says about the model it holds.
+struct model_config {
+    std::string format;         ///< which Keras layout the file uses
+    std::string keras_version;  ///< "2.1.3"; "1" for legacy files that name none (Keras's rule); "" in bare Keras 3 stores
+    std::string backend;        ///< "tensorflow", "theano", ...; "" when not recorded
+    std::string json;           ///< model_config (legacy .h5) or config.json (.keras); "" for weights-only files
+    std::string training_json;  ///< training_config, when saved
+    std::vector<layer_info> layers;
+    std::vector<weight_info> optimizer_weights;  ///< in the file's order; empty when none were saved
+};
+
+/// How save_weights writes the name lists and short strings.
+enum class string_encoding {
+    fixed_length,     ///< fixed-length ASCII (h5py 2 style): read by every Keras loader, old and new, with any h5py
+    variable_length,  ///< variable-length ASCII, what tf.keras with h5py 3 writes
+};
+
+struct save_options {
+    std::string keras_version = "2.15.0";  ///< recorded as keras_version; Keras converts weights only for "1"
+    std::string backend = "tensorflow";
+    string_encoding strings = string_encoding::fixed_length;
+    /// Layer and weight names to write, e.g. read_model_config(original).layers: layers with
+    /// weights pair with the struct's layers in order; weightless layers are written as Keras
+    /// does (an empty group). Empty: names come from the struct (layer = field name, weight =
+    /// "<layer>/<field>:0").
+    std::vector<layer_info> layout;
+};
+
+}  // namespace h5ser::keras
 
 
 namespace h5ser::keras::detail {
@@ -1304,8 +1374,8 @@ struct load_policies {
     static_assert(((is_trust<P> ? 1 : 0) + ... + 0) <= 1, "h5ser::keras: give at most one of h5ser::trusted and h5ser::untrusted");
     static constexpr bool by_name = (std::is_same_v<P, keras::by_name> || ...);
     // Keras files carry no h5ser seal: parsed in a child unless h5ser::trusted.
-    static constexpr auto isolate = (std::is_same_v<P, h5ser::trusted> || ...) ? h5ser::detail::isolation::never
-                                                                                 : h5ser::detail::isolation::always;
+    static constexpr auto isolate =
+        (std::is_same_v<P, h5ser::trusted> || ...) ? h5ser::detail::isolation::never : h5ser::detail::isolation::always;
     // The parent's load of the child's reply: verified, into memory of the model's own.
     static constexpr bool verify = true;
     static constexpr bool map = false;
@@ -1320,18 +1390,20 @@ struct load_policies {
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path, load_report& report) {
     using policies = detail::load_policies<true, Policies...>;
-    report = detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
-        const auto target_layers = detail::collect_layers(target);
-        h5ser::detail::hdf5_scope hdf5;
-        const auto file = detail::open_store(path);
-        detail::loader run{file, {}, {}};
-        load_report r;
-        if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
-        else detail::load_by_order(run, target_layers);
-        run.problems.throw_if_any(path);
-        run.commits.apply_all();
-        return r;
-    }, {});
+    report = detail::load_in_place_or_isolated<policies>(model, path,
+                                                         [&](Model& target, const progress_callback&) {
+                                                             const auto target_layers = detail::collect_layers(target);
+                                                             h5ser::detail::hdf5_scope hdf5;
+                                                             const auto file = detail::open_store(path);
+                                                             detail::loader run{file, {}, {}};
+                                                             load_report r;
+                                                             if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
+                                                             else detail::load_by_order(run, target_layers);
+                                                             run.problems.throw_if_any(path);
+                                                             run.commits.apply_all();
+                                                             return r;
+                                                         },
+                                                         {});
 }
 
 /// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
@@ -1358,32 +1430,42 @@ void load_weights(Model& model, const std::string& path) {
 /// plain float), then per trainable variable its slots (m, v). Scalars are rank-0 tensors.
 template <class... Policies, class Optimizer>
 void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
-    static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
+    static_assert(is_reflectable_v<Optimizer>,
+                  "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
     using policies = detail::load_policies<false, Policies...>;
-    detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
-        std::vector<detail::tensor_slot> slots;
-        detail::collect_tensors(target, h5ser::detail::where{}, slots);
-        h5ser::detail::hdf5_scope hdf5;
-        const auto file = detail::open_store(path);
-        if (!file.optimizer)
-            throw error(path, problem{errc::missing_field, {}, file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
-                                      "optimizer weights", "none", "the model was saved without optimizer state"});
-        const auto& saved = *file.optimizer;
-        if (saved.size() != slots.size()) {
-            std::vector<std::string> fields;
-            for (const auto& s : slots) fields.push_back(s.field);
-            throw error(path, problem{errc::weight_count_mismatch, {}, file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
-                                      std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
-                                      std::to_string(saved.size()) + " weight(s)",
-                                      "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
-                                          " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
-        }
-        detail::loader run{file, {}, {}};
-        for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
-        run.problems.throw_if_any(path);
-        run.commits.apply_all();
-        return load_report{};
-    }, {});
+    detail::load_in_place_or_isolated<policies>(
+        optimizer, path,
+        [&](Optimizer& target, const progress_callback&) {
+            std::vector<detail::tensor_slot> slots;
+            detail::collect_tensors(target, h5ser::detail::where{}, slots);
+            h5ser::detail::hdf5_scope hdf5;
+            const auto file = detail::open_store(path);
+            if (!file.optimizer)
+                throw error(path, problem{errc::missing_field,
+                                          {},
+                                          file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
+                                          "optimizer weights",
+                                          "none",
+                                          "the model was saved without optimizer state"});
+            const auto& saved = *file.optimizer;
+            if (saved.size() != slots.size()) {
+                std::vector<std::string> fields;
+                for (const auto& s : slots) fields.push_back(s.field);
+                throw error(path, problem{errc::weight_count_mismatch,
+                                          {},
+                                          file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
+                                          std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
+                                          std::to_string(saved.size()) + " weight(s)",
+                                          "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
+                                              " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
+            }
+            detail::loader run{file, {}, {}};
+            for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
+            run.problems.throw_if_any(path);
+            run.commits.apply_all();
+            return load_report{};
+        },
+        {});
 }
 
 /// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the
@@ -1428,14 +1510,19 @@ inline void write_string_list(hid_t object, const std::string& name, const std::
     if (values.empty()) {  // what h5py makes of []: float64, shape (0,)
         const hsize_t zero = 0;
         handle space = checked(H5Screate_simple(1, &zero, nullptr), w, "H5Screate_simple");
-        handle attr = checked(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), w, "cannot create attribute");
+        handle attr =
+            checked(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), w, "cannot create attribute");
         return;
     }
     std::size_t width = 1;
     for (const auto& v : values) {
         if (v.size() > object_header_limit)
-            throw error(std::string(at.file), problem{errc::invalid_value, {}, w.h5, "names of at most 64512 bytes",
-                                         "a name of " + std::to_string(v.size()) + " bytes", "Keras cannot store it either"});
+            throw error(std::string(at.file), problem{errc::invalid_value,
+                                                      {},
+                                                      w.h5,
+                                                      "names of at most 64512 bytes",
+                                                      "a name of " + std::to_string(v.size()) + " bytes",
+                                                      "Keras cannot store it either"});
         width = std::max(width, v.size());
     }
     // Keras's rule (save_attributes_to_hdf5_group): split into name0, name1, ... when the list as a
@@ -1452,7 +1539,8 @@ inline void write_string_list(hid_t object, const std::string& name, const std::
             check(H5Tset_size(type.get(), width), w, "H5Tset_size");
             check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), w, "H5Tset_strpad");
             std::vector<char> buffer(width * count, '\0');
-            for (std::size_t i = 0; i < count; ++i) std::memcpy(buffer.data() + i * width, values[first + i].data(), values[first + i].size());
+            for (std::size_t i = 0; i < count; ++i)
+                std::memcpy(buffer.data() + i * width, values[first + i].data(), values[first + i].size());
             write_attribute_bytes(object, attr_name, type.get(), space.get(), buffer.data(), w);
         } else {
             check(H5Tset_size(type.get(), H5T_VARIABLE), w, "H5Tset_size");
@@ -1501,20 +1589,27 @@ struct layer_to_write {
     const struct_layer* source = nullptr;
 };
 
-inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options, const std::string& file);
+inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options,
+                                              const std::string& file);
 
-inline std::vector<layer_to_write> plan_layers(const std::vector<struct_layer>& layers, const save_options& options, const std::string& file) {
+inline std::vector<layer_to_write> plan_layers(const std::vector<struct_layer>& layers, const save_options& options,
+                                               const std::string& file) {
     std::vector<layer_to_write> plan = plan_names(layers, options, file);
     std::vector<std::string> names;
     for (const auto& l : plan) names.push_back(l.name);
     std::sort(names.begin(), names.end());
     if (const auto dup = std::adjacent_find(names.begin(), names.end()); dup != names.end())
-        throw error(file, problem{errc::invalid_value, {}, "/" + *dup, "one layer per name", "two layers named " + *dup,
+        throw error(file, problem{errc::invalid_value,
+                                  {},
+                                  "/" + *dup,
+                                  "one layer per name",
+                                  "two layers named " + *dup,
                                   "Keras files address layers by name"});
     return plan;
 }
 
-inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options, const std::string& file) {
+inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options,
+                                              const std::string& file) {
     std::vector<layer_to_write> plan;
     if (options.layout.empty()) {
         for (const auto& layer : layers) {
@@ -1527,10 +1622,14 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
     std::size_t with_weights = 0;
     for (const auto& l : options.layout) with_weights += l.weights.empty() ? 0 : 1;
     if (with_weights != layers.size()) {
-        throw error(file, problem{errc::layer_count_mismatch, {}, "/", std::to_string(with_weights) + " layers with weights in the layout",
-                                  std::to_string(layers.size()) + " layers with weights in the struct (" + name_list(names_of(layers)) + ")",
-                                  "Layer count mismatch when loading weights from file. Model expected " + std::to_string(with_weights) +
-                                      " layers, found " + std::to_string(layers.size()) + " saved layers."});
+        throw error(file,
+                    problem{errc::layer_count_mismatch,
+                            {},
+                            "/",
+                            std::to_string(with_weights) + " layers with weights in the layout",
+                            std::to_string(layers.size()) + " layers with weights in the struct (" + name_list(names_of(layers)) + ")",
+                            "Layer count mismatch when loading weights from file. Model expected " + std::to_string(with_weights) +
+                                " layers, found " + std::to_string(layers.size()) + " saved layers."});
     }
     std::size_t k = 0;
     for (const auto& l : options.layout) {
@@ -1539,21 +1638,22 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
         if (!l.weights.empty()) {
             const struct_layer& layer = layers[k];
             if (layer.tensors.size() != l.weights.size())
-                throw error(file, problem{errc::weight_count_mismatch, layer.field, "/" + l.name, std::to_string(l.weights.size()) + " weight(s)",
-                                          std::to_string(layer.tensors.size()) + " weight(s)",
-                                          "Weight count mismatch for layer #" + std::to_string(k) + " (named " + l.name +
-                                              " in the layout, " + layer.field + " in the struct). Layer expects " +
-                                              std::to_string(l.weights.size()) + " weight(s). Received " +
-                                              std::to_string(layer.tensors.size()) + " weight(s)"});
+                throw error(file,
+                            problem{errc::weight_count_mismatch, layer.field, "/" + l.name, std::to_string(l.weights.size()) + " weight(s)",
+                                    std::to_string(layer.tensors.size()) + " weight(s)",
+                                    "Weight count mismatch for layer #" + std::to_string(k) + " (named " + l.name + " in the layout, " +
+                                        layer.field + " in the struct). Layer expects " + std::to_string(l.weights.size()) +
+                                        " weight(s). Received " + std::to_string(layer.tensors.size()) + " weight(s)"});
             for (std::size_t i = 0; i < layer.tensors.size(); ++i) {
                 const auto& t = layer.tensors[i];
                 const auto& w = l.weights[i];
                 if (!w.dtype.empty() && (w.shape != t.shape || w.dtype != t.dtype))
-                    throw error(file, problem{errc::shape_mismatch, t.field, "/" + l.name + "/" + w.name, std::string(t.dtype) + " " + tuple_text(w.shape),
-                                              std::string(t.dtype) + " " + tuple_text(t.shape),
-                                              "Shape mismatch in layer #" + std::to_string(k) + " (named " + l.name + ") for weight " + w.name +
-                                                  ". Weight expects shape " + tuple_text(w.shape) + ". Received saved weight with shape " +
-                                                  tuple_text(t.shape)});
+                    throw error(file,
+                                problem{errc::shape_mismatch, t.field, "/" + l.name + "/" + w.name,
+                                        std::string(t.dtype) + " " + tuple_text(w.shape), std::string(t.dtype) + " " + tuple_text(t.shape),
+                                        "Shape mismatch in layer #" + std::to_string(k) + " (named " + l.name + ") for weight " + w.name +
+                                            ". Weight expects shape " + tuple_text(w.shape) + ". Received saved weight with shape " +
+                                            tuple_text(t.shape)});
             }
             out.source = &layer;
             ++k;
@@ -1580,7 +1680,8 @@ inline void save_layers(const std::vector<struct_layer>& layers, const std::stri
         std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
         for (const auto* l : sorted) {
             const where at{path, l->source ? l->source->field : std::string(), "/" + l->name};
-            handle group = checked(H5Gcreate2(file.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create layer group");
+            handle group =
+                checked(H5Gcreate2(file.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create layer group");
             write_string_list(group.get(), "weight_names", l->weight_names, options.strings, at);
             if (!l->source) continue;
             for (std::size_t i = 0; i < l->weight_names.size(); ++i) {

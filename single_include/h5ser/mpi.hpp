@@ -3,8 +3,8 @@
 #pragma once
 
 #include "h5ser.hpp"
-#include <mpi.h>
 #include <hdf5.h>
+#include <mpi.h>
 #include <string>
 #include <type_traits>
 #include <algorithm>
@@ -74,7 +74,6 @@ namespace h5ser::mpi::detail {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
-
 /// A duplicate of the user's communicator, so h5ser's messages never match the user's.
 class private_comm {
 public:
@@ -86,8 +85,13 @@ public:
         MPI_Initialized(&initialized);
         MPI_Finalized(&finalized);
         if (!initialized || finalized || user == MPI_COMM_NULL) {
-            throw error(file, problem{errc::invalid_value, {}, {}, "a communicator of a running MPI",
-                                      !initialized ? "MPI not initialized" : finalized ? "MPI finalized" : "MPI_COMM_NULL",
+            throw error(file, problem{errc::invalid_value,
+                                      {},
+                                      {},
+                                      "a communicator of a running MPI",
+                                      !initialized ? "MPI not initialized"
+                                      : finalized  ? "MPI finalized"
+                                                   : "MPI_COMM_NULL",
                                       "call MPI_Init first, and pass the communicator of the ranks that save or load together"});
         }
         MPI_Comm_dup(user, &comm_);
@@ -297,7 +301,6 @@ namespace h5ser::mpi::detail {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
-
 /// A run of indices along one axis: [offset, offset + count).
 struct index_range {
     std::uint64_t offset = 0;
@@ -357,9 +360,9 @@ struct split_geometry {
 
 /// Rows of every rank's slice, sent to the rank that asked for them.
 struct gathered_rows {
-    index_range rows;                            ///< the rows this rank asked for
+    index_range rows;                                  ///< the rows this rank asked for
     std::vector<std::vector<unsigned char>> received;  ///< per rank (empty for this rank: read in place)
-    std::vector<const unsigned char*> parts;     ///< per rank: its slice in `rows`, row-major
+    std::vector<const unsigned char*> parts;           ///< per rank: its slice in `rows`, row-major
 };
 
 /// Collective: rank r receives rows `wanted[r]` of every rank's slice. `local` is this rank's
@@ -547,7 +550,11 @@ public:
         std::vector<problem> unknown;
         for (const auto& [key, s] : shards_) {
             if (std::find(used_.begin(), used_.end(), key) == used_.end())
-                unknown.push_back({errc::invalid_value, key, {}, "a tensor field of the model", "no such tensor",
+                unknown.push_back({errc::invalid_value,
+                                   key,
+                                   {},
+                                   "a tensor field of the model",
+                                   "no such tensor",
                                    "h5ser::mpi::sharding names a field the model does not store as a tensor"});
         }
         if (!unknown.empty()) throw error(file, std::move(unknown));
@@ -654,8 +661,8 @@ struct sliced_tensor_reader {
         // A split tensor: this rank's slice, checked like a whole one, read by all ranks together.
         std::optional<sliced_read> read;
         if (s.axis() >= rank) {
-            ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank), "axis " + std::to_string(s.axis()),
-                                "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
+            ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
+                              "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
         } else {
             read = prepare_slice<X>(ctx, parent, name, target, s, at);
         }
@@ -690,10 +697,11 @@ private:
 
     bool check_same_walk(problem_list& problems, const std::vector<std::array<std::uint64_t, load_record::size>>& all, const where& at) {
         for (std::size_t r = 1; r < all.size(); ++r) {
-            if (all[r][load_record::structure] != all[0][load_record::structure] || all[r][load_record::sharded] != all[0][load_record::sharded]) {
+            if (all[r][load_record::structure] != all[0][load_record::structure] ||
+                all[r][load_record::sharded] != all[0][load_record::sharded]) {
                 problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), "the same model and sharding on every MPI rank",
-                                    "another on rank " + std::to_string(r),
-                                    "every rank must load a model of the same fields with the same fields sharded"});
+                              "another on rank " + std::to_string(r),
+                              "every rank must load a model of the same fields with the same fields sharded"});
                 diverged = true;
                 return false;
             }
@@ -717,19 +725,26 @@ private:
         if (!dataset) return std::nullopt;
         dataset_view view = inspect_dataset(dataset.get(), at);
         if (view.dtype != dtype || view.shape.null || view.shape.scalar || view.shape.dims.size() != rank) {
-            ctx.problems.add({view.dtype != dtype ? errc::dtype_mismatch : errc::shape_mismatch, at.field, at.h5,
-                                "dataset " + std::string(dtype) + " of rank " + std::to_string(rank), "dataset " + view.dtype + view.shape.text(), {}});
+            ctx.problems.add({view.dtype != dtype ? errc::dtype_mismatch : errc::shape_mismatch,
+                              at.field,
+                              at.h5,
+                              "dataset " + std::string(dtype) + " of rank " + std::to_string(rank),
+                              "dataset " + view.dtype + view.shape.text(),
+                              {}});
             return std::nullopt;
         }
         if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return std::nullopt;
         const std::uint64_t extent = view.shape.dims[s.axis()];
-        index_range slice = s.how() == shard::kind::split ? even_block(extent, comm->rank(), comm->size())
-                                                              : index_range{s.offset(), s.count()};
+        index_range slice =
+            s.how() == shard::kind::split ? even_block(extent, comm->rank(), comm->size()) : index_range{s.offset(), s.count()};
         if (slice.offset > extent || slice.count > extent - slice.offset) {
-            ctx.problems.add({errc::shape_mismatch, at.field, at.h5,
-                                "a slice [" + std::to_string(slice.offset) + ", " + std::to_string(slice.offset + slice.count) + ") along axis " +
-                                    std::to_string(s.axis()),
-                                "dataset " + view.dtype + view.shape.text(), {}});
+            ctx.problems.add({errc::shape_mismatch,
+                              at.field,
+                              at.h5,
+                              "a slice [" + std::to_string(slice.offset) + ", " + std::to_string(slice.offset + slice.count) +
+                                  ") along axis " + std::to_string(s.axis()),
+                              "dataset " + view.dtype + view.shape.text(),
+                              {}});
             return std::nullopt;
         }
         std::array<std::size_t, rank> slice_shape{};
@@ -739,8 +754,8 @@ private:
         if constexpr (resizable_tensor<X>) unsized = std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
         if (!unsized && current != slice_shape) {
             ctx.problems.add({errc::shape_mismatch, at.field, at.h5, "dataset " + shape_text(dtype, current),
-                                "a slice " + shape_text(dtype, slice_shape) + " of dataset " + view.dtype + view.shape.text(),
-                                "this rank's slice along axis " + std::to_string(s.axis())});
+                              "a slice " + shape_text(dtype, slice_shape) + " of dataset " + view.dtype + view.shape.text(),
+                              "this rank's slice along axis " + std::to_string(s.axis())});
             return std::nullopt;
         }
         return sliced_read{std::move(dataset), std::move(view.type), view.shape.dims, s.axis(), slice};
@@ -749,7 +764,8 @@ private:
     /// Collective: every rank reads its slice, the checksum of the whole tensor is computed and
     /// checked, and the slice is staged for the target.
     template <class X, class Ctx>
-    void read_slice(Ctx& ctx, sliced_read& read, const std::vector<std::array<std::uint64_t, load_record::size>>& all, X& target, const where& at) {
+    void read_slice(Ctx& ctx, sliced_read& read, const std::vector<std::array<std::uint64_t, load_record::size>>& all, X& target,
+                    const where& at) {
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;
@@ -780,8 +796,7 @@ private:
             handle memory_space = make_dataspace(slice_dims.data(), rank, at);
             if (count == 0) H5Sselect_none(memory_space.get());
             select_slice(file_space.get(), rank, read.dims.data(), read.axis, read.slice, at);
-            if (H5Dread(read.dataset.get(), memory_type_id.get(), memory_space.get(), file_space.get(), transfer.get(),
-                        buffer) < 0) {
+            if (H5Dread(read.dataset.get(), memory_type_id.get(), memory_space.get(), file_space.get(), transfer.get(), buffer) < 0) {
                 H5Eclear2(H5E_DEFAULT);
                 failure = "cannot be read (HDF5 error)";
             }
@@ -801,7 +816,8 @@ private:
             rows.axis = 0;
             rows.slices.clear();
             for (int r = 0; r < comm->size(); ++r) rows.slices.push_back(even_block(read.dims[0], r, comm->size()));
-            const std::vector<unsigned char> block = read_rows(read, rows.slices[static_cast<std::size_t>(comm->rank())], memory_type_id.get(), failure, at);
+            const std::vector<unsigned char> block =
+                read_rows(read, rows.slices[static_cast<std::size_t>(comm->rank())], memory_type_id.get(), failure, at);
             hash = global_hash(comm->get(), comm->rank(), rows, block.data());
         }
         if (!failure.empty()) {
@@ -811,8 +827,8 @@ private:
         if constexpr (Ctx::verify) {
             std::array<std::uint64_t, rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
-            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, read.dataset.get(), hash, dtype_name<element>(), dims.data(),
-                                    rank, at))
+            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, read.dataset.get(), hash, dtype_name<element>(),
+                                    dims.data(), rank, at))
                 return;
         }
         if (!check_bool_elements<element>(ctx.problems, buffer, count, at)) return;
@@ -821,7 +837,8 @@ private:
     }
 
     /// Rows `rows` (along axis 0) of the dataset, as stored, read by this rank alone.
-    std::vector<unsigned char> read_rows(const sliced_read& read, index_range rows, hid_t memory_type_id, std::string& failure, const where& at) {
+    std::vector<unsigned char> read_rows(const sliced_read& read, index_range rows, hid_t memory_type_id, std::string& failure,
+                                         const where& at) {
         std::uint64_t per_row = H5Tget_size(memory_type_id);
         for (std::size_t i = 1; i < read.dims.size(); ++i) per_row *= read.dims[i];
         std::vector<unsigned char> block(rows.count * per_row);
@@ -867,7 +884,8 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
 }
 
 template <class Policies, class Model>
-void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model, load_report* report) {
+void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model,
+                   load_report* report) {
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
@@ -892,8 +910,8 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     });
     // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
     file_tree tree(path, std::move(file));
-    parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards, contents ? &*contents : nullptr, report);
+    parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement, shards,
+                                                            contents ? &*contents : nullptr, report);
 }
 
 }  // namespace h5ser::mpi::detail
@@ -921,12 +939,7 @@ struct save_record {
 class parallel_file_writer {
 public:
     parallel_file_writer(file_writer& base, const where& at, const private_comm& comm, rank_agreement& agreement, shard_lookup& shards)
-        : base_(base),
-          comm_(comm),
-          agreement_(agreement),
-          shards_(shards),
-          transfer_(collective_transfer(at)),
-          structure_() {}
+        : base_(base), comm_(comm), agreement_(agreement), shards_(shards), transfer_(collective_transfer(at)), structure_() {}
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -955,12 +968,14 @@ public:
             if (s.how() == shard::kind::replicated) {
                 mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
             } else if (s.axis() >= rank) {
-                throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
-                                                          "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
+                throw error(std::string(at.file),
+                            problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
+                                    "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
             } else if (s.how() == shard::kind::slice && s.count() != shape[s.axis()]) {
-                throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5,
-                                                          "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
-                                                          shape_text(dtype, shape), "the shard's count and the tensor this rank holds differ"});
+                throw error(std::string(at.file),
+                            problem{errc::shape_mismatch, at.field, at.h5,
+                                    "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
+                                    shape_text(dtype, shape), "the shard's count and the tensor this rank holds differ"});
             }
         });
         const auto records = allgather(comm_, mine.v);
@@ -981,7 +996,8 @@ public:
         agreement_.together([&] {
             handle ftype = file_type<element>(at);
             mtype = memory_type<element>(at);
-            dataset = create_tensor_dataset(base_.parent(), name, ftype.get(), dims.data(), rank, base_.plists(), base_.plan(), at, &compact);
+            dataset =
+                create_tensor_dataset(base_.parent(), name, ftype.get(), dims.data(), rank, base_.plists(), base_.plan(), at, &compact);
         });
         std::vector<unsigned char> whole;
         if (compact && split && split->total_bytes() > 0) whole = gather_whole(comm_.get(), comm_.rank(), *split, local);
@@ -1085,7 +1101,8 @@ private:
         const auto& first = records[0];
         for (std::size_t i = 0; i < w.rank; ++i) w.dims[i] = first[save_record::dims + i];
         const auto refuse = [&](std::string expected, std::string found, std::string why) {
-            throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5, std::move(expected), std::move(found), std::move(why)});
+            throw error(std::string(at.file),
+                        problem{errc::shape_mismatch, at.field, at.h5, std::move(expected), std::move(found), std::move(why)});
         };
         for (std::size_t r = 1; r < records.size(); ++r) {
             if (records[r][save_record::rank] != first[save_record::rank])
@@ -1115,7 +1132,8 @@ private:
         for (std::size_t r = 0; r < records.size(); ++r) {
             for (std::size_t i = 0; i < w.rank; ++i) {
                 if (i != g.axis && records[r][save_record::dims + i] != first[save_record::dims + i])
-                    refuse("slices of one shape but along axis " + std::to_string(g.axis), "another shape on rank " + std::to_string(r), {});
+                    refuse("slices of one shape but along axis " + std::to_string(g.axis), "another shape on rank " + std::to_string(r),
+                           {});
             }
             const std::uint64_t count = records[r][save_record::dims + g.axis];
             const std::uint64_t offset = how == shard::kind::split ? next : records[r][save_record::offset];
@@ -1163,8 +1181,8 @@ private:
 };
 
 template <save_mode Mode, class Model>
-void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards,
-                   const storage_plan& storage, const progress_callback& progress) {
+void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, const storage_plan& storage,
+                   const progress_callback& progress) {
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);

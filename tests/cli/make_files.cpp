@@ -75,8 +75,6 @@ struct h5ser::evolution<cli_files::v2::Layer> {
     static constexpr int version = 2;
 };
 
-
-
 using namespace cli_files;
 
 int main(int argc, char** argv) {
@@ -119,7 +117,8 @@ int main(int argc, char** argv) {
     h5ser::save<h5ser::weights_only>(m, dir + "/weights.h5");
     m.encoder.kernel(3, 7) += 1e-3f;
     h5ser::save(m, dir + "/model_changed.h5");
-    LeakyModel leaky{{filled(784, 10, 0.1f), h5ser::tensor<float, 1>({10}), 10, "softmax"}, filled(1000, 784, 1.0f), std::string(100000, 'n')};
+    LeakyModel leaky{
+        {filled(784, 10, 0.1f), h5ser::tensor<float, 1>({10}), 10, "softmax"}, filled(1000, 784, 1.0f), std::string(100000, 'n')};
     for (std::size_t i = 0; i < 10; ++i) leaky.classifier.bias(i) = 0.0f;
     h5ser::save(leaky, dir + "/leaky.h5");
     v1::Model old_model{{{h5ser::tensor<double, 2>({2, 3}), 3}, {h5ser::tensor<double, 2>({3, 3}), 3}}};

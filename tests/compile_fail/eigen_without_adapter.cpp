@@ -3,5 +3,8 @@
 // expect-context: Eigen::Matrix<float, -1, -1
 #include <Eigen/Core>
 #include <h5ser/h5ser.hpp>
-struct Dense { h5ser::tensor<float, 1> bias; Eigen::MatrixXf kernel; };
+struct Dense {
+    h5ser::tensor<float, 1> bias;
+    Eigen::MatrixXf kernel;
+};
 int main() { h5ser::save(Dense{}, "m.h5"); }

@@ -1,4 +1,6 @@
 // expect: pointers cannot be stored
 #include <h5ser/h5ser.hpp>
-struct Model { float* weights = nullptr; };
+struct Model {
+    float* weights = nullptr;
+};
 int main() { h5ser::save(Model{}, "m.h5"); }

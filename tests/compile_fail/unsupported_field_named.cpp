@@ -4,6 +4,11 @@
 // expect-context: Dense
 #include <h5ser/h5ser.hpp>
 #include <set>
-struct Dense { h5ser::tensor<float, 2> kernel; std::set<int> ids; };
-struct Model { Dense layer1; };
+struct Dense {
+    h5ser::tensor<float, 2> kernel;
+    std::set<int> ids;
+};
+struct Model {
+    Dense layer1;
+};
 int main() { h5ser::save(Model{}, "m.h5"); }

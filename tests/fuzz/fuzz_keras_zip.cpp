@@ -31,11 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     const k::json_value v = k::parse_json(std::string(bytes->begin(), bytes->end()));
                     std::map<std::string, std::string> classes;
                     k::class_names(v, classes);
-                } catch (const std::runtime_error&) {
-                }
+                } catch (const std::runtime_error&) {}
             }
         }
-    } catch (const h5ser::error&) {
-    }
+    } catch (const h5ser::error&) {}
     return 0;
 }

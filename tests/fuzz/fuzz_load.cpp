@@ -20,18 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     try {
         (void)h5ser::load<fuzzing::Model, h5ser::trusted>(path);
-    } catch (const h5ser::error&) {
-    }
+    } catch (const h5ser::error&) {}
     try {
         fuzzing::Model m = fuzzing::sample(1);
         h5ser::load_report report;
         h5ser::load_into<h5ser::weights_only, h5ser::lenient, h5ser::trusted>(m, path, report);
-    } catch (const h5ser::error&) {
-    }
+    } catch (const h5ser::error&) {}
     try {
         (void)h5ser::to_string(h5ser::inspect<h5ser::trusted>(path));
         (void)h5ser::file_fingerprint(path);
-    } catch (const h5ser::error&) {
-    }
+    } catch (const h5ser::error&) {}
     return 0;
 }

@@ -3,8 +3,8 @@
 // Only h5ser::error may come out, every record handed out must lie inside the manifest's bytes,
 // every data range inside the (pretended) file, every object in the tree the root leads to, and
 // attribute values must decode within their bytes.
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -49,16 +49,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const auto& r = m.records().at(i);
                 const d::where at{"fuzz.h5", {}, std::string(r.path)};
                 d::problem_list problems;
-                if (r.dtype == "string" && r.rank == 1) sum += d::decode_attribute<std::vector<std::string>>(r, at, problems).value_or(std::vector<std::string>{}).size();
+                if (r.dtype == "string" && r.rank == 1)
+                    sum += d::decode_attribute<std::vector<std::string>>(r, at, problems).value_or(std::vector<std::string>{}).size();
                 else if (r.dtype == "string") sum += d::decode_attribute<std::string>(r, at, problems).value_or("").size();
                 else if (r.dtype == "bool" && r.rank == 0) sum += d::decode_attribute<bool>(r, at, problems).value_or(false);
-                else if (r.dtype == "float64" && r.rank == 1 && r.dim(0) == 3) sum += static_cast<std::uint64_t>(d::decode_attribute<std::array<double, 3>>(r, at, problems).value_or(std::array<double, 3>{})[2]);
-                else if (r.dtype == "int32" && r.rank == 0) sum += static_cast<std::uint64_t>(d::decode_attribute<std::int32_t>(r, at, problems).value_or(0));
+                else if (r.dtype == "float64" && r.rank == 1 && r.dim(0) == 3)
+                    sum += static_cast<std::uint64_t>(
+                        d::decode_attribute<std::array<double, 3>>(r, at, problems).value_or(std::array<double, 3>{})[2]);
+                else if (r.dtype == "int32" && r.rank == 0)
+                    sum += static_cast<std::uint64_t>(d::decode_attribute<std::int32_t>(r, at, problems).value_or(0));
             }
         }
         if (reached != objects) __builtin_trap();
         if (sum == 42) std::memset(&sum, 0, sizeof sum);  // keep the reads
-    } catch (const h5ser::error&) {
-    }
+    } catch (const h5ser::error&) {}
     return 0;
 }

@@ -26,8 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         r.offset + r.length > size)
                         __builtin_trap();  // a data range outside the file got through
             }
-        } catch (const h5ser::error&) {
-        }
+        } catch (const h5ser::error&) {}
     }
     return 0;
 }

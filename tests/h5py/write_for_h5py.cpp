@@ -11,8 +11,8 @@ int main(int argc, char** argv) {
     }
     const std::string dir = argv[1];
     crosscheck::Model m;
-    m.layer_1 = {h5ser::tensor<float, 2>({2, 3}, {0.5f, -1.25f, 3.0f, -0.0f, 1e-30f, 65504.0f}),
-                 h5ser::tensor<float, 1>({3}, {1, 2, 3}), 3, "relu"};
+    m.layer_1 = {h5ser::tensor<float, 2>({2, 3}, {0.5f, -1.25f, 3.0f, -0.0f, 1e-30f, 65504.0f}), h5ser::tensor<float, 1>({3}, {1, 2, 3}), 3,
+                 "relu"};
     m.blocks = {{h5ser::tensor<float, 2>({1, 2}, {7, 8}), h5ser::tensor<float, 1>({2}, {9, 10}), 2, "tanh"}};
     m.schedule = {{"warmup", 0.25}, {"decay", 0.5}};
     m.token_ids = h5ser::tensor<std::int64_t, 1>({3}, {-9223372036854775807LL - 1, 0, 9223372036854775807LL});

@@ -12,10 +12,10 @@ struct Sample {
 };
 
 struct Shapes {
-    h5ser::tensor<float, 2> square;     // 1000 x 1000
-    h5ser::tensor<double, 1> line;      // 300000
+    h5ser::tensor<float, 2> square;      // 1000 x 1000
+    h5ser::tensor<double, 1> line;       // 300000
     h5ser::tensor<std::int8_t, 3> cube;  // 100 x 200 x 300
-    h5ser::tensor<float, 1> tiny;       // 16
+    h5ser::tensor<float, 1> tiny;        // 16
 };
 
 int main(int argc, char** argv) {

@@ -32,8 +32,11 @@ struct Model {
 constexpr std::size_t rows = 4096, cols = 4096;
 
 Model make_version(std::int64_t v) {
-    Model m{{{rows, cols}, h5ser::uninitialized}, {{rows, cols}, h5ser::uninitialized},
-            {{rows, cols}, h5ser::uninitialized}, {{rows, cols}, h5ser::uninitialized}, v};
+    Model m{{{rows, cols}, h5ser::uninitialized},
+            {{rows, cols}, h5ser::uninitialized},
+            {{rows, cols}, h5ser::uninitialized},
+            {{rows, cols}, h5ser::uninitialized},
+            v};
     h5ser::tensor<float, 2>* parts[] = {&m.a, &m.b, &m.c, &m.d};
     for (std::size_t p = 0; p < 4; ++p)
         for (std::size_t i = 0; i < parts[p]->size(); ++i)
@@ -63,7 +66,7 @@ bool same(const Model& x, const Model& y) {
     for (std::uint64_t step = first_step;; ++step) {
         copy_into(model, versions[step % 2]);
         (void)checkpoints.save_async(model, step);  // the next call waits for this one
-        model.a.data()[0] = -1.0f;                   // training goes on: the snapshot must not see it
+        model.a.data()[0] = -1.0f;                  // training goes on: the snapshot must not see it
         model.version = -1;
     }
 }

@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
         bytes.resize(random() % bytes.size());
         return "truncated to " + std::to_string(bytes.size()) + " bytes";
     };
-    const std::string damaged = work + "/damaged" ;
+    const std::string damaged = work + "/damaged";
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < files; ++i) {
         const fixture_file& f = cases[static_cast<std::size_t>(i) % cases.size()];
@@ -294,9 +294,8 @@ int main(int argc, char** argv) {
         command("ls", {"ls", path});
         if (i % std::max(1, files / std::max(1, sample)) != 0) continue;
         if (f.optimizer) library("keras::load_optimizer_weights", [&](bool trusted) { return f.optimizer(path, trusted); });
-        library("h5ser::inspect", [&](bool trusted) {
-            return h5ser::to_string(trusted ? h5ser::inspect<h5ser::trusted>(path) : h5ser::inspect(path));
-        });
+        library("h5ser::inspect",
+                [&](bool trusted) { return h5ser::to_string(trusted ? h5ser::inspect<h5ser::trusted>(path) : h5ser::inspect(path)); });
         library("h5ser::load", [&](bool trusted) { return f.as_h5ser(path, trusted); });
         library(
             "h5ser::verify_file",

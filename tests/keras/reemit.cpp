@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
     const std::string in = argv[1], out = argv[2];
     const auto strings = argc > 3 && std::strcmp(argv[3], "variable") == 0 ? h5ser::keras::string_encoding::variable_length
                                                                            : h5ser::keras::string_encoding::fixed_length;
-    const auto is = [&](const char* name) { return in.size() >= std::strlen(name) && in.compare(in.size() - std::strlen(name), std::string::npos, name) == 0; };
+    const auto is = [&](const char* name) {
+        return in.size() >= std::strlen(name) && in.compare(in.size() - std::strlen(name), std::string::npos, name) == 0;
+    };
     try {
         if (in == "--many") {
             ManyLayers m;

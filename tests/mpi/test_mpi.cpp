@@ -15,8 +15,8 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -48,13 +48,13 @@ struct Adam {
 };
 
 struct Model {
-    h5ser::tensor<float, 2> embedding;     // 1000 x 64: split along rows
-    Dense dense;                           // kernel 64 x 300: split along columns; bias replicated
-    h5ser::tensor<std::int32_t, 2> tiny;   // 3 x 5: split along columns, stored compact
-    h5ser::tensor<double, 3> cube;         // 4 x 5 x 7: split along the last axis
-    h5ser::tensor<std::uint8_t, 1> flags;  // 0 elements
-    std::vector<Dense> heads;              // heads[1].kernel split along rows
-    h5ser::optimizer_state<Adam> adam;     // moments split like the embedding
+    h5ser::tensor<float, 2> embedding;                                 // 1000 x 64: split along rows
+    Dense dense;                                                       // kernel 64 x 300: split along columns; bias replicated
+    h5ser::tensor<std::int32_t, 2> tiny;                               // 3 x 5: split along columns, stored compact
+    h5ser::tensor<double, 3> cube;                                     // 4 x 5 x 7: split along the last axis
+    h5ser::tensor<std::uint8_t, 1> flags;                              // 0 elements
+    std::vector<Dense> heads;                                          // heads[1].kernel split along rows
+    h5ser::optimizer_state<Adam> adam;                                 // moments split like the embedding
     std::map<std::string, h5ser::tensor<h5ser::bfloat16, 2>> experts;  // experts["b"] split along columns
     std::optional<h5ser::tensor<bool, 1>> mask;                        // split along its one axis
     float learning_rate = 0;
@@ -78,7 +78,8 @@ Model whole_model() {
     m.dense = {filled<float, 2>({64, 300}, 2), filled<float, 1>({300}, 3)};
     m.tiny = filled<std::int32_t, 2>({3, 5}, 4);
     m.cube = filled<double, 3>({4, 5, 7}, 5);
-    m.heads = {Dense{filled<float, 2>({16, 8}, 6), filled<float, 1>({8}, 7)}, Dense{filled<float, 2>({33, 8}, 8), filled<float, 1>({8}, 9)}};
+    m.heads = {Dense{filled<float, 2>({16, 8}, 6), filled<float, 1>({8}, 7)},
+               Dense{filled<float, 2>({33, 8}, 8), filled<float, 1>({8}, 9)}};
     m.adam->m = filled<float, 2>({1000, 64}, 10);
     m.adam->v = filled<float, 2>({1000, 64}, 11);
     m.adam->step = 1234;
@@ -106,7 +107,8 @@ h5ser::tensor<T, R> slice_of(const h5ser::tensor<T, R>& full, std::size_t axis, 
     std::size_t step = 1;
     for (std::size_t i = axis + 1; i < R; ++i) step *= full.shape()[i];
     for (std::size_t r = 0; r < rows; ++r)
-        if (count) std::memcpy(out.data() + r * count * step, full.data() + (r * full.shape()[axis] + offset) * step, count * step * sizeof(T));
+        if (count)
+            std::memcpy(out.data() + r * count * step, full.data() + (r * full.shape()[axis] + offset) * step, count * step * sizeof(T));
     return out;
 }
 
@@ -125,11 +127,9 @@ h5ser::tensor<T, R> my_block(const h5ser::tensor<T, R>& full, std::size_t axis) 
 
 /// The sharding this test saves with: uneven blocks, so no two ranks hold the same shape.
 const h5ser::mpi::sharding save_shards{
-    {"embedding", h5ser::mpi::shard::split(0)},        {"/dense/kernel", h5ser::mpi::shard::split(1)},
-    {"tiny", h5ser::mpi::shard::split(1)},             {"cube", h5ser::mpi::shard::split(2)},
-    {"heads[1].kernel", h5ser::mpi::shard::split(0)},  {"adam.m", h5ser::mpi::shard::split(0)},
-    {"/adam/v", h5ser::mpi::shard::split(0)},          {"experts[\"b\"]", h5ser::mpi::shard::split(1)},
-    {"/mask", h5ser::mpi::shard::split(0)},
+    {"embedding", h5ser::mpi::shard::split(0)}, {"/dense/kernel", h5ser::mpi::shard::split(1)},   {"tiny", h5ser::mpi::shard::split(1)},
+    {"cube", h5ser::mpi::shard::split(2)},      {"heads[1].kernel", h5ser::mpi::shard::split(0)}, {"adam.m", h5ser::mpi::shard::split(0)},
+    {"/adam/v", h5ser::mpi::shard::split(0)},   {"experts[\"b\"]", h5ser::mpi::shard::split(1)},  {"/mask", h5ser::mpi::shard::split(0)},
 };
 
 /// What this rank holds of the whole model under save_shards.
@@ -153,11 +153,12 @@ bool same_bytes(const h5ser::tensor<T, R>& a, const h5ser::tensor<T, R>& b) {
 }
 
 bool same_model(const Model& a, const Model& b) {
-    bool same = same_bytes(a.embedding, b.embedding) && same_bytes(a.dense.kernel, b.dense.kernel) && same_bytes(a.dense.bias, b.dense.bias) &&
-                same_bytes(a.tiny, b.tiny) && same_bytes(a.cube, b.cube) && same_bytes(a.flags, b.flags) && a.heads.size() == b.heads.size() &&
-                same_bytes(a.adam->m, b.adam->m) && same_bytes(a.adam->v, b.adam->v) && a.adam->step == b.adam->step &&
-                std::memcmp(&a.learning_rate, &b.learning_rate, sizeof(float)) == 0 && a.name == b.name &&
-                a.experts.size() == b.experts.size() && a.mask.has_value() == b.mask.has_value() && (!a.mask || same_bytes(*a.mask, *b.mask));
+    bool same =
+        same_bytes(a.embedding, b.embedding) && same_bytes(a.dense.kernel, b.dense.kernel) && same_bytes(a.dense.bias, b.dense.bias) &&
+        same_bytes(a.tiny, b.tiny) && same_bytes(a.cube, b.cube) && same_bytes(a.flags, b.flags) && a.heads.size() == b.heads.size() &&
+        same_bytes(a.adam->m, b.adam->m) && same_bytes(a.adam->v, b.adam->v) && a.adam->step == b.adam->step &&
+        std::memcmp(&a.learning_rate, &b.learning_rate, sizeof(float)) == 0 && a.name == b.name && a.experts.size() == b.experts.size() &&
+        a.mask.has_value() == b.mask.has_value() && (!a.mask || same_bytes(*a.mask, *b.mask));
     for (const auto& [key, e] : a.experts) same = same && b.experts.count(key) && same_bytes(e, b.experts.at(key));
     for (std::size_t i = 0; same && i < a.heads.size(); ++i)
         same = same_bytes(a.heads[i].kernel, b.heads[i].kernel) && same_bytes(a.heads[i].bias, b.heads[i].bias);
@@ -166,8 +167,8 @@ bool same_model(const Model& a, const Model& b) {
 
 std::string test_dir() {
     const char* dir = std::getenv("H5SER_MPI_TEST_DIR");
-    const std::string path = (dir ? std::string(dir) : std::filesystem::temp_directory_path().string() + "/h5ser-mpi") + "/np" +
-                             std::to_string(world_size());
+    const std::string path =
+        (dir ? std::string(dir) : std::filesystem::temp_directory_path().string() + "/h5ser-mpi") + "/np" + std::to_string(world_size());
     if (world_rank() == 0) std::filesystem::create_directories(path);
     MPI_Barrier(MPI_COMM_WORLD);
     return path;
@@ -363,7 +364,11 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
     SUBCASE("fsync fails on rank 0 when it commits") {
         auto& calls = h5ser::detail::durability();
         const auto real_fsync = calls.fsync;
-        if (world_rank() == 0) calls.fsync = [](int) { errno = EIO; return -1; };
+        if (world_rank() == 0)
+            calls.fsync = [](int) {
+                errno = EIO;
+                return -1;
+            };
         expect_every_rank_fails([&] { h5ser::mpi::save(my_shard(whole), path, MPI_COMM_WORLD, save_shards); }, h5ser::errc::io, "");
         calls.fsync = real_fsync;
     }
@@ -387,7 +392,8 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
         MPI_Barrier(MPI_COMM_WORLD);
     }
     SUBCASE("a null communicator is refused before anything is written") {
-        expect_every_rank_fails([&] { h5ser::mpi::save(my_shard(whole), path, MPI_COMM_NULL, save_shards); }, h5ser::errc::invalid_value, "");
+        expect_every_rank_fails([&] { h5ser::mpi::save(my_shard(whole), path, MPI_COMM_NULL, save_shards); }, h5ser::errc::invalid_value,
+                                "");
     }
     SUBCASE("a field of the sharding names no tensor") {
         h5ser::mpi::sharding shards = save_shards;
@@ -398,7 +404,7 @@ TEST_CASE("a failure on one rank is an h5ser::error on every rank, and the previ
     SUBCASE("a load that fails on the last rank leaves every rank's model as it was") {
         Model mine = whole_model();
         mine.name = "before";
-        mine.embedding = {};  // takes this rank's slice
+        mine.embedding = {};                                                     // takes this rank's slice
         if (world_rank() == last) mine.dense.bias = filled<float, 1>({301}, 3);  // sized, and wrong
         const Model before = mine;
         bool threw = false;

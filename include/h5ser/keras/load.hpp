@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/keras/detail/isolated_load.hpp"
 #include "h5ser/error.hpp"
+#include "h5ser/keras/detail/isolated_load.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/loader.hpp"
 #include "h5ser/keras/detail/model_config.hpp"
@@ -37,8 +37,8 @@ struct load_policies {
     static_assert(((is_trust<P> ? 1 : 0) + ... + 0) <= 1, "h5ser::keras: give at most one of h5ser::trusted and h5ser::untrusted");
     static constexpr bool by_name = (std::is_same_v<P, keras::by_name> || ...);
     // Keras files carry no h5ser seal: parsed in a child unless h5ser::trusted.
-    static constexpr auto isolate = (std::is_same_v<P, h5ser::trusted> || ...) ? h5ser::detail::isolation::never
-                                                                                 : h5ser::detail::isolation::always;
+    static constexpr auto isolate =
+        (std::is_same_v<P, h5ser::trusted> || ...) ? h5ser::detail::isolation::never : h5ser::detail::isolation::always;
     // The parent's load of the child's reply: verified, into memory of the model's own.
     static constexpr bool verify = true;
     static constexpr bool map = false;
@@ -53,18 +53,20 @@ struct load_policies {
 template <class... Policies, class Model>
 void load_weights(Model& model, const std::string& path, load_report& report) {
     using policies = detail::load_policies<true, Policies...>;
-    report = detail::load_in_place_or_isolated<policies>(model, path, [&](Model& target, const progress_callback&) {
-        const auto target_layers = detail::collect_layers(target);
-        h5ser::detail::hdf5_scope hdf5;
-        const auto file = detail::open_store(path);
-        detail::loader run{file, {}, {}};
-        load_report r;
-        if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
-        else detail::load_by_order(run, target_layers);
-        run.problems.throw_if_any(path);
-        run.commits.apply_all();
-        return r;
-    }, {});
+    report = detail::load_in_place_or_isolated<policies>(model, path,
+                                                         [&](Model& target, const progress_callback&) {
+                                                             const auto target_layers = detail::collect_layers(target);
+                                                             h5ser::detail::hdf5_scope hdf5;
+                                                             const auto file = detail::open_store(path);
+                                                             detail::loader run{file, {}, {}};
+                                                             load_report r;
+                                                             if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
+                                                             else detail::load_by_order(run, target_layers);
+                                                             run.problems.throw_if_any(path);
+                                                             run.commits.apply_all();
+                                                             return r;
+                                                         },
+                                                         {});
 }
 
 /// Loads the weights of a Keras file into `model`: legacy .h5 from Keras 1, 2, tf.keras and
@@ -91,32 +93,42 @@ void load_weights(Model& model, const std::string& path) {
 /// plain float), then per trainable variable its slots (m, v). Scalars are rank-0 tensors.
 template <class... Policies, class Optimizer>
 void load_optimizer_weights(Optimizer& optimizer, const std::string& path) {
-    static_assert(is_reflectable_v<Optimizer>, "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
+    static_assert(is_reflectable_v<Optimizer>,
+                  "h5ser::keras::load_optimizer_weights: the optimizer state must be a plain aggregate struct of tensors");
     using policies = detail::load_policies<false, Policies...>;
-    detail::load_in_place_or_isolated<policies>(optimizer, path, [&](Optimizer& target, const progress_callback&) {
-        std::vector<detail::tensor_slot> slots;
-        detail::collect_tensors(target, h5ser::detail::where{}, slots);
-        h5ser::detail::hdf5_scope hdf5;
-        const auto file = detail::open_store(path);
-        if (!file.optimizer)
-            throw error(path, problem{errc::missing_field, {}, file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
-                                      "optimizer weights", "none", "the model was saved without optimizer state"});
-        const auto& saved = *file.optimizer;
-        if (saved.size() != slots.size()) {
-            std::vector<std::string> fields;
-            for (const auto& s : slots) fields.push_back(s.field);
-            throw error(path, problem{errc::weight_count_mismatch, {}, file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
-                                      std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
-                                      std::to_string(saved.size()) + " weight(s)",
-                                      "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
-                                          " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
-        }
-        detail::loader run{file, {}, {}};
-        for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
-        run.problems.throw_if_any(path);
-        run.commits.apply_all();
-        return load_report{};
-    }, {});
+    detail::load_in_place_or_isolated<policies>(
+        optimizer, path,
+        [&](Optimizer& target, const progress_callback&) {
+            std::vector<detail::tensor_slot> slots;
+            detail::collect_tensors(target, h5ser::detail::where{}, slots);
+            h5ser::detail::hdf5_scope hdf5;
+            const auto file = detail::open_store(path);
+            if (!file.optimizer)
+                throw error(path, problem{errc::missing_field,
+                                          {},
+                                          file.kind == detail::flavour::native ? "/optimizer/vars" : "/optimizer_weights",
+                                          "optimizer weights",
+                                          "none",
+                                          "the model was saved without optimizer state"});
+            const auto& saved = *file.optimizer;
+            if (saved.size() != slots.size()) {
+                std::vector<std::string> fields;
+                for (const auto& s : slots) fields.push_back(s.field);
+                throw error(path, problem{errc::weight_count_mismatch,
+                                          {},
+                                          file.kind == detail::flavour::native ? "/optimizer" : "/optimizer_weights",
+                                          std::to_string(slots.size()) + " weight(s) (" + detail::name_list(fields) + ")",
+                                          std::to_string(saved.size()) + " weight(s)",
+                                          "Optimizer weight count mismatch. The optimizer struct expects " + std::to_string(slots.size()) +
+                                              " weight(s). Received " + std::to_string(saved.size()) + " saved weight(s)"});
+            }
+            detail::loader run{file, {}, {}};
+            for (std::size_t i = 0; i < slots.size(); ++i) run.load_tensor(slots[i], saved[i], "the optimizer");
+            run.problems.throw_if_any(path);
+            run.commits.apply_all();
+            return load_report{};
+        },
+        {});
 }
 
 /// What a Keras file holds: its layout, versions, configuration JSON, and every layer with the

@@ -3,22 +3,22 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "h5ser/checkpoint.hpp"  // checkpoint_options, checkpoint_info
-#include "h5ser/detail/hdf5/attribute.hpp"
-#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/checkpoint/checkpoint_directory.hpp"
-#include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
-#include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/posix/file.hpp"
 
 namespace h5ser::detail {
 
@@ -52,7 +52,10 @@ H5SER_CORE_INLINE std::optional<checkpoint_info> checkpoint_directory::best() co
 H5SER_CORE_INLINE std::string checkpoint_directory::path_for_new(std::uint64_t step) const {
     const auto all = scan();
     if (!all.empty() && all.back().step > step)
-        throw error(path_for(step), problem{errc::io, {}, {}, "a step of at least " + std::to_string(all.back().step),
+        throw error(path_for(step), problem{errc::io,
+                                            {},
+                                            {},
+                                            "a step of at least " + std::to_string(all.back().step),
                                             "step " + std::to_string(step),
                                             "the directory holds a newer checkpoint (" + all.back().path +
                                                 "), which would stay the latest; to resume a run from an earlier step, remove "

@@ -9,7 +9,11 @@ namespace h5ser::detail {
 H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents, bool sealed_read) {
     const where at{path, {}, "/"};
     if (H5Aexists(root, format::version_attribute) <= 0) {
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", std::string("root attribute ") + format::version_attribute, {},
+        throw error(path, problem{errc::not_h5ser_file,
+                                  {},
+                                  "/",
+                                  std::string("root attribute ") + format::version_attribute,
+                                  {},
                                   "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
     }
     problem_list problems;
@@ -19,29 +23,43 @@ H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, c
     file_header header;
     header.format_version = *version;
     if (*version > format_version || *version < 1) {
-        throw error(path, problem{errc::unsupported_format, {}, "/", "h5ser format version " + std::to_string(format_version) + " or older",
+        throw error(path, problem{errc::unsupported_format,
+                                  {},
+                                  "/",
+                                  "h5ser format version " + std::to_string(format_version) + " or older",
                                   "format version " + std::to_string(*version),
                                   "the file was written by a newer h5ser; upgrade h5ser to load it"});
     }
     if (mode && *mode == format::mode_name(save_mode::weights_only)) header.mode = save_mode::weights_only;
     else if (mode && *mode == format::mode_name(save_mode::full_model)) header.mode = save_mode::full_model;
     else
-        throw error(path, problem{errc::not_h5ser_file, {}, "/", "h5ser_mode \"full_model\" or \"weights_only\"",
-                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"), {}});
+        throw error(path, problem{errc::not_h5ser_file,
+                                  {},
+                                  "/",
+                                  "h5ser_mode \"full_model\" or \"weights_only\"",
+                                  mode ? "\"" + *mode + "\"" : std::string("no h5ser_mode attribute"),
+                                  {}});
     // A format-2 file read past its seal must have come with its manifest, which agrees with the
     // root attributes; checksums are only there.
     // (A file whose seal was stripped reads like a file from another program: no manifest, so no
     // checksums per dataset, but a strict load still checks the fingerprint.)
     if (sealed_read && header.format_version >= 2 && !contents && has_seal(path)) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", "a format-2 file with its seal and manifest", "neither",
+        throw error(path, problem{errc::checksum_mismatch,
+                                  {},
+                                  "/",
+                                  "a format-2 file with its seal and manifest",
+                                  "neither",
                                   "the file's seal was removed or damaged since h5ser wrote it"});
     }
     if (contents && (contents->format_version() != static_cast<std::uint32_t>(header.format_version) || contents->mode() != header.mode)) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/",
-                                  "format version " + std::to_string(header.format_version) + ", " + std::string(format::mode_name(header.mode)),
-                                  "a manifest of format version " + std::to_string(contents->format_version()) + ", " +
-                                      std::string(format::mode_name(contents->mode())),
-                                  "the root attributes and the manifest disagree: the file was changed since h5ser wrote it"});
+        throw error(path,
+                    problem{errc::checksum_mismatch,
+                            {},
+                            "/",
+                            "format version " + std::to_string(header.format_version) + ", " + std::string(format::mode_name(header.mode)),
+                            "a manifest of format version " + std::to_string(contents->format_version()) + ", " +
+                                std::string(format::mode_name(contents->mode())),
+                            "the root attributes and the manifest disagree: the file was changed since h5ser wrote it"});
     }
     return header;
 }

@@ -9,10 +9,10 @@
 #include <string_view>
 
 #include "h5ser/config.hpp"
-#include "h5ser/detail/hdf5/attribute.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/version.hpp"
 
@@ -41,9 +41,7 @@ inline constexpr const char* struct_version_attribute = "h5ser_struct_version";
 inline constexpr const char* dtype_marker_attribute = "dtype";
 
 /// The value of `h5ser_mode`.
-constexpr std::string_view mode_name(save_mode mode) noexcept {
-    return mode == save_mode::weights_only ? "weights_only" : "full_model";
-}
+constexpr std::string_view mode_name(save_mode mode) noexcept { return mode == save_mode::weights_only ? "weights_only" : "full_model"; }
 
 /// Attribute names h5ser keeps for itself in every group: those starting with "h5ser_".
 constexpr bool is_reserved_name(std::string_view name) noexcept { return name.substr(0, 6) == "h5ser_"; }
@@ -65,7 +63,8 @@ struct file_header {
 /// Reads and checks the root attributes of an h5ser file: not an h5ser file, a newer format, or an
 /// unknown mode is an h5ser::error. With `sealed_read` (the seal was checked), a format-2 file
 /// must have come with its manifest, `contents`, and agree with it.
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr, bool sealed_read = false);
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr,
+                                          bool sealed_read = false);
 
 /// The root attributes of a file being written; a weights-only file has no schema or model type.
 struct root_attributes {

@@ -23,9 +23,7 @@
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept {
-    return XXH3_64bits(data, bytes);
-}
+H5SER_CORE_INLINE std::uint64_t hash_bytes(const void* data, std::size_t bytes) noexcept { return XXH3_64bits(data, bytes); }
 
 H5SER_CORE_INLINE std::string to_hex(std::uint64_t value) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -47,9 +45,7 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> from_hex(std::string_view text) n
     return value;
 }
 
-H5SER_CORE_INLINE void xxh3_stream::state_free::operator()(state* s) const noexcept {
-    XXH3_freeState(reinterpret_cast<XXH3_state_t*>(s));
-}
+H5SER_CORE_INLINE void xxh3_stream::state_free::operator()(state* s) const noexcept { XXH3_freeState(reinterpret_cast<XXH3_state_t*>(s)); }
 
 H5SER_CORE_INLINE xxh3_stream::xxh3_stream() : state_(reinterpret_cast<state*>(XXH3_createState())) {
     if (!state_) throw std::bad_alloc();
@@ -75,8 +71,8 @@ H5SER_CORE_INLINE void xxh3_stream::assign_bytes(const void* bytes) noexcept {
     s->extSecret = own_secret;
 }
 
-H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
-                                                       std::uint64_t data_hash) noexcept {
+H5SER_CORE_INLINE void fingerprint_builder::add_tensor(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims,
+                                                       std::size_t rank, std::uint64_t data_hash) noexcept {
     const char nul = '\0';
     state_.update(h5_path.data(), h5_path.size());
     state_.update(&nul, 1);
@@ -101,7 +97,6 @@ H5SER_CORE_INLINE std::uint64_t seal_checksum(const std::vector<unsigned char>& 
     if (seal.size() > 64) state.update(seal.data() + 64, seal.size() - 64);
     return state.digest();
 }
-
 
 struct pipelined_hash::worker {
     std::thread thread;

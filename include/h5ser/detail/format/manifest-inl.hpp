@@ -20,9 +20,7 @@ inline std::string attribute_key(std::string_view path, std::string_view name) {
 }
 }  // namespace manifest_detail
 
-H5SER_CORE_INLINE std::uint32_t manifest_record::filter(std::size_t i) const noexcept {
-    return load_u32(filter_bytes + 4 * i);
-}
+H5SER_CORE_INLINE std::uint32_t manifest_record::filter(std::size_t i) const noexcept { return load_u32(filter_bytes + 4 * i); }
 
 H5SER_CORE_INLINE std::uint64_t manifest_record::element_count() const noexcept {
     std::uint64_t n = 1;
@@ -42,7 +40,11 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
                                      const std::string& file)
     : bytes_(std::move(bytes)), file_size_(file_size) {
     const auto refuse = [&](const std::string& why) {
-        throw error(file, problem{errc::checksum_mismatch, {}, "/", {}, {},
+        throw error(file, problem{errc::checksum_mismatch,
+                                  {},
+                                  "/",
+                                  {},
+                                  {},
                                   "the file's manifest is damaged: " + why +
                                       " (the file was damaged or changed by another program since h5ser wrote it)"});
     };
@@ -95,7 +97,8 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
             refuse(which + " has rank " + std::to_string(r.rank));
         if (r.kind != record_kind::dataset && (r.filter_count != 0 || layout != 0)) refuse(which + " has storage but is no dataset");
         if ((r.kind == record_kind::attribute) != !r.name.empty()) refuse(which + " has a name but is no attribute, or the reverse");
-        if (r.kind != record_kind::group && manifest_element_size(r.dtype) == 0 && !(r.kind == record_kind::attribute && r.dtype == "string"))
+        if (r.kind != record_kind::group && manifest_element_size(r.dtype) == 0 &&
+            !(r.kind == record_kind::attribute && r.dtype == "string"))
             refuse(which + " has the unknown dtype '" + std::string(r.dtype) + "'");
         r.dims_bytes = take(8 * static_cast<std::uint64_t>(r.rank), "dimensions");
         r.filter_bytes = take(4 * static_cast<std::uint64_t>(r.filter_count), "filters");
@@ -129,7 +132,8 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
         } else if (r.kind == record_kind::attribute) {
             const std::uint64_t value_length = load_u64(take(8, "value length"));
             r.value = text(take(value_length, "value"), static_cast<std::size_t>(value_length));
-            if (!attribute_value_fits(r)) refuse(which + " has a value that does not hold its " + std::to_string(r.element_count()) + " elements");
+            if (!attribute_value_fits(r))
+                refuse(which + " has a value that does not hold its " + std::to_string(r.element_count()) + " elements");
         }
         if (const std::string misplaced = place(r); !misplaced.empty()) refuse(which + " " + misplaced);
         records_.push_back(r);
@@ -219,10 +223,9 @@ H5SER_CORE_INLINE void manifest_builder::group(std::string_view path) {
     begin_record(record_kind::group, record_layout::compact, 0, 0, path, {}, {});
 }
 
-H5SER_CORE_INLINE void manifest_builder::dataset(std::string_view path, std::string_view dtype, const std::uint64_t* dims,
-                                                 std::size_t rank, record_layout layout, const std::vector<std::uint32_t>& filters,
-                                                 std::uint64_t offset, std::uint64_t length, std::uint64_t checksum,
-                                                 const void* elements) {
+H5SER_CORE_INLINE void manifest_builder::dataset(std::string_view path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                                                 record_layout layout, const std::vector<std::uint32_t>& filters, std::uint64_t offset,
+                                                 std::uint64_t length, std::uint64_t checksum, const void* elements) {
     begin_record(record_kind::dataset, layout, rank, filters.size(), path, {}, dtype);
     for (std::size_t i = 0; i < rank; ++i) put_u64(dims[i]);
     for (const std::uint32_t f : filters) put_u32(f);

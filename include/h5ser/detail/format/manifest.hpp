@@ -54,8 +54,8 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
-#include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/version.hpp"
 

@@ -84,7 +84,8 @@ H5SER_CORE_INLINE void write_seal(const std::string& path, std::uint64_t userblo
 namespace seal_detail {
 
 inline bool starts_with_magic(const unsigned char* header) noexcept {
-    return std::equal(seal_magic.begin(), seal_magic.end(), header, [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
+    return std::equal(seal_magic.begin(), seal_magic.end(), header,
+                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
 /// The checks of check_seal; throws errc::checksum_mismatch for a damaged seal, returns the
@@ -92,7 +93,11 @@ inline bool starts_with_magic(const unsigned char* header) noexcept {
 inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
     const std::string& path = file.path();
     const auto refuse = [&](const std::string& why) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", {}, {},
+        throw error(path, problem{errc::checksum_mismatch,
+                                  {},
+                                  "/",
+                                  {},
+                                  {},
                                   "the file's seal does not match: " + why +
                                       " (the file was damaged, truncated or changed by another program since h5ser wrote it)"});
     };
@@ -114,8 +119,7 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
     const std::uint64_t count = load_u64(&header[32]);
     if (userblock < 512 || (userblock & (userblock - 1)) != 0 || userblock > size || count > (userblock - seal_header_size) / 16)
         refuse("its header is inconsistent");
-    if (stored_size != size)
-        refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
+    if (stored_size != size) refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
     std::vector<unsigned char> seal(seal_header_size + 16 * count);
     if (!read_exact(file.fd(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
     if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
@@ -139,7 +143,8 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
     // two tensors the same one: else a tensor could cover HDF5 metadata, or share bytes with another.
     std::vector<byte_range> listed;
     for (const manifest_record& r : contents->records())
-        if (r.kind == record_kind::dataset && r.layout == record_layout::contiguous && r.length != 0) listed.push_back({r.offset, r.length});
+        if (r.kind == record_kind::dataset && r.layout == record_layout::contiguous && r.length != 0)
+            listed.push_back({r.offset, r.length});
     std::sort(listed.begin(), listed.end(), [](const byte_range& a, const byte_range& b) { return a.offset < b.offset; });
     for (std::size_t i = 0; i < listed.size(); ++i) {
         if (i > 0 && listed[i].offset < listed[i - 1].offset + listed[i - 1].length)

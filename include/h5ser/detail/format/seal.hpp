@@ -37,12 +37,12 @@
 #include <string_view>
 #include <vector>
 
-#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/config.hpp"
 #include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
 #include "h5ser/error.hpp"
-#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 

@@ -21,11 +21,14 @@ H5SER_CORE_INLINE handle utf8_name_plist(hid_t class_id, const where& at) {
 
 H5SER_CORE_INLINE void check_storable_string(const std::string& s, const where& at) {
     if (const auto nul = s.find('\0'); nul != std::string::npos) {
-        throw error(std::string(at.file),
-                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
-                            "the string holds a NUL byte at offset " + std::to_string(nul) +
-                                "; HDF5 strings end at the first NUL, so store binary data in an "
-                                "h5ser::tensor<std::uint8_t, 1> instead"});
+        throw error(std::string(at.file), problem{errc::invalid_value,
+                                                  at.field,
+                                                  at.h5_or_root(),
+                                                  {},
+                                                  {},
+                                                  "the string holds a NUL byte at offset " + std::to_string(nul) +
+                                                      "; HDF5 strings end at the first NUL, so store binary data in an "
+                                                      "h5ser::tensor<std::uint8_t, 1> instead"});
     }
 }
 
@@ -37,8 +40,7 @@ H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view
         acpl_id = own_acpl.get();
     }
     const std::string n(name);
-    handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl_id, H5P_DEFAULT), at,
-                          "cannot create attribute");
+    handle attr = checked(H5Acreate2(object, n.c_str(), type, space, acpl_id, H5P_DEFAULT), at, "cannot create attribute");
     check(H5Awrite(attr.get(), memory_type < 0 ? type : memory_type, data), at, "cannot write attribute");
 }
 
@@ -48,14 +50,14 @@ H5SER_CORE_INLINE handle attribute_space(std::size_t count, bool is_list, const 
     return is_list ? checked(H5Screate_simple(1, &dims, nullptr), at, "H5Screate_simple") : checked(H5Screate(H5S_SCALAR), at, "H5Screate");
 }
 
-H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
-                                                        bool is_attribute, const where& at) {
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count, bool is_attribute,
+                                                        const where& at) {
     std::vector<std::string> out;
     out.reserve(count);
     if (count == 0) return out;
     const auto read = [&](hid_t mem_type, void* buffer) {
-        const herr_t status = is_attribute ? H5Aread(object, mem_type, buffer)
-                                           : H5Dread(object, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
+        const herr_t status =
+            is_attribute ? H5Aread(object, mem_type, buffer) : H5Dread(object, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
         check(status, at, "cannot read string");
     };
     if (H5Tis_variable_str(file_type_id) > 0) {
@@ -159,7 +161,10 @@ H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t 
     // Every element takes at least one stored byte: a larger count is a lie that would make us
     // allocate memory the file never backs.
     if (a.shape.count() > H5Aget_storage_size(a.attr.get()) + 1) {
-        problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "an attribute stored in this file",
+        problems.add({errc::unsafe_file,
+                      at.field,
+                      at.h5_or_root(),
+                      "an attribute stored in this file",
                       "an attribute declaring " + std::to_string(a.shape.count()) + " elements in " +
                           std::to_string(H5Aget_storage_size(a.attr.get())) + " bytes",
                       {}});
@@ -179,8 +184,12 @@ H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent&
     const std::string shape_text = !want_shape.is_list ? std::string("scalar")
                                    : want_shape.size   ? "[" + std::to_string(*want_shape.size) + "]"
                                                        : std::string("[n]");
-    problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(),
-                  "attribute " + std::string(want_type) + " " + shape_text, "attribute " + std::string(found_type) + " " + shape.text(), {}});
+    problems.add({type_ok ? errc::shape_mismatch : errc::dtype_mismatch,
+                  at.field,
+                  at.h5_or_root(),
+                  "attribute " + std::string(want_type) + " " + shape_text,
+                  "attribute " + std::string(found_type) + " " + shape.text(),
+                  {}});
     return false;
 }
 

@@ -11,11 +11,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "h5ser/config.hpp"
 #include "h5ser/detail/hdf5/dtype.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/problems.hpp"
 #include "h5ser/element_type.hpp"
-#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -35,8 +35,7 @@ struct attribute_codec {
 
 // Scalar element types, and enums through their underlying integer type.
 template <class T>
-    requires(element_type<T> || std::is_enum_v<T>)
-struct attribute_codec<T> {
+requires(element_type<T> || std::is_enum_v<T>) struct attribute_codec<T> {
     static constexpr bool supported = true;
     static constexpr bool is_list = false;
     using element = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
@@ -51,8 +50,7 @@ struct attribute_codec<std::string> {
 };
 
 template <class T, std::size_t N>
-    requires(element_type<T> || std::is_same_v<T, std::string>)
-struct attribute_codec<std::array<T, N>> {
+requires(element_type<T> || std::is_same_v<T, std::string>) struct attribute_codec<std::array<T, N>> {
     static constexpr bool supported = true;
     static constexpr bool is_list = true;
     using element = T;
@@ -94,8 +92,7 @@ struct attribute_ids {
 /// Creates attribute `name` of `object` with elements of `type` in `space` and writes `data`,
 /// held in memory as `memory_type` (default: `type`). `acpl_id` < 0: a plist of UTF-8 names.
 H5SER_CORE_INLINE void create_and_write_attribute(hid_t object, std::string_view name, hid_t type, hid_t space, const void* data,
-                                                  const where& at, hid_t acpl_id = H5I_INVALID_HID,
-                                                  hid_t memory_type = H5I_INVALID_HID);
+                                                  const where& at, hid_t acpl_id = H5I_INVALID_HID, hid_t memory_type = H5I_INVALID_HID);
 
 /// Writes `count` strings (a scalar unless `is_list`) as a UTF-8 variable-length string attribute.
 H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view name, const std::string* strings, std::size_t count,
@@ -131,8 +128,8 @@ void write_attribute(hid_t object, std::string_view name, const T& value, const 
 
 /// Reads every string of a string attribute or dataset, whichever of the encodings h5py and Keras
 /// have written: variable or fixed length, ASCII or UTF-8, NUL-terminated, NUL- or space-padded.
-H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count,
-                                                        bool is_attribute, const where& at);
+H5SER_CORE_INLINE std::vector<std::string> read_strings(hid_t object, hid_t file_type_id, hid_t space, std::size_t count, bool is_attribute,
+                                                        const where& at);
 
 struct extent {
     bool scalar = false;  ///< H5S_SCALAR

@@ -11,7 +11,7 @@ H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, voi
         if (bytes != 0) check(H5Dread(dataset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
         return hash_bytes(bytes ? buffer : static_cast<const void*>(""), bytes);
     };
-    if (bytes < concurrent_hash::threshold) return read_whole();  // most tensors: no more HDF5 calls than that
+    if (bytes < concurrent_hash::threshold) return read_whole();    // most tensors: no more HDF5 calls than that
     const bool contiguous = H5Dget_offset(dataset) != HADDR_UNDEF;  // chunks would be decoded once per piece
     H5Eclear2(H5E_DEFAULT);
     handle file_space = checked(H5Dget_space(dataset), at, "H5Dget_space");
@@ -59,10 +59,13 @@ H5SER_CORE_INLINE std::optional<std::uint64_t> checksum_value(std::string_view t
 }
 
 H5SER_CORE_INLINE void throw_missing_filter(const filter_spec& f, const where& at, const char* when) {
-    throw error(std::string(at.file),
-                problem{errc::missing_filter, at.field, at.h5_or_root(), {}, {},
-                        std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) + ") is not available " +
-                            when + "; " + std::string(f.install)});
+    throw error(std::string(at.file), problem{errc::missing_filter,
+                                              at.field,
+                                              at.h5_or_root(),
+                                              {},
+                                              {},
+                                              std::string("the ") + std::string(f.name) + " filter (HDF5 filter " + std::to_string(f.id) +
+                                                  ") is not available " + when + "; " + std::string(f.install)});
 }
 
 H5SER_CORE_INLINE void add_filters(hid_t dcpl, const std::vector<filter_spec>& filters, const where& at) {
@@ -83,9 +86,12 @@ H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t*
     std::uint64_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
     switch (stored_layout(plan, rank, count, element_size)) {
-        case record_layout::chunked: return H5I_INVALID_HID;
-        case record_layout::compact: return plists.compact.get();
-        case record_layout::contiguous: break;
+        case record_layout::chunked:
+            return H5I_INVALID_HID;
+        case record_layout::compact:
+            return plists.compact.get();
+        case record_layout::contiguous:
+            break;
     }
     return plists.contiguous.get();
 }
@@ -97,16 +103,18 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_obj_track_times(dcpl.get(), false), at, "H5Pset_obj_track_times");  // as creation_plists
     std::vector<hsize_t> chunks;
-    const bool explicit_chunks = plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() &&
-                                 (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
+    const bool explicit_chunks =
+        plan.layout == layout_kind::chunked && !plan.chunk_dims.empty() && (plan.chunk_dims.size() == rank || plan.chunks_for_one_field);
     if (explicit_chunks) {
         if (plan.chunk_dims.size() != rank) {
-            throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5_or_root(),
+            throw error(std::string(at.file), problem{errc::invalid_value,
+                                                      at.field,
+                                                      at.h5_or_root(),
                                                       "a chunk shape of rank " + std::to_string(rank),
-                                                      "rank " + std::to_string(plan.chunk_dims.size()), {}});
+                                                      "rank " + std::to_string(plan.chunk_dims.size()),
+                                                      {}});
         }
-        for (std::size_t i = 0; i < rank; ++i)
-            chunks.push_back(std::max<hsize_t>(1, std::min<hsize_t>(dims[i], plan.chunk_dims[i])));
+        for (std::size_t i = 0; i < rank; ++i) chunks.push_back(std::max<hsize_t>(1, std::min<hsize_t>(dims[i], plan.chunk_dims[i])));
     } else {
         chunks = guess_chunks(std::vector<hsize_t>(dims, dims + rank), element_size);
     }
@@ -153,7 +161,8 @@ H5SER_CORE_INLINE handle write_new_dataset(hid_t parent, std::string_view name, 
         for (hsize_t first = 0; first < e.dims[0]; first += rows) {
             start[0] = first;
             extent[0] = std::min<hsize_t>(rows, e.dims[0] - first);
-            check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), at, "H5Sselect_hyperslab");
+            check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), at,
+                  "H5Sselect_hyperslab");
             const handle memory_space = checked(H5Screate_simple(static_cast<int>(e.rank), extent.data(), nullptr), at, "H5Screate_simple");
             check(H5Dwrite(dataset.get(), e.memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
                            static_cast<const unsigned char*>(e.data) + first * row),
@@ -240,7 +249,8 @@ H5SER_CORE_INLINE bool dataset_is_readable(problem_list& problems, const dataset
         overflow = overflow || (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / element_size / d);
         count *= d;
     }
-    const std::string unsafe = overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * element_size);
+    const std::string unsafe =
+        overflow ? std::string("an element count that overflows") : unsafe_dataset_reason(view, count * element_size);
     if (!unsafe.empty()) {
         problems.add({errc::unsafe_file, at.field, at.h5_or_root(), "a dataset stored in this file", unsafe, {}});
         return false;
@@ -260,13 +270,13 @@ H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_
     return stored && !checksum_value(*stored);
 }
 
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
-                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
-                                          std::size_t rank, const where& at) {
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents, hid_t dataset,
+                                          std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                                          const where& at) {
     const auto stored = stored_checksum(contents, dataset, at.h5, at);
     if (contents && !stored) {
-        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "a dataset listed in the file's manifest", "a dataset it does not list",
-                      "the file was changed by another program since h5ser wrote it"});
+        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "a dataset listed in the file's manifest",
+                      "a dataset it does not list", "the file was changed by another program since h5ser wrote it"});
         return false;
     }
     if (stored) {

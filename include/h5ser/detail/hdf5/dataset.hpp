@@ -14,18 +14,18 @@
 #include <string_view>
 #include <vector>
 
-#include "h5ser/detail/hdf5/attribute.hpp"
-#include "h5ser/detail/load/commit.hpp"
-#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/config.hpp"
 #include "h5ser/detail/format/format.hpp"
-#include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/format/hash.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/load/problems.hpp"
 #include "h5ser/storage_policy.hpp"
 #include "h5ser/tensor_adapter.hpp"
-#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -124,7 +124,8 @@ inline constexpr std::uint64_t written_in_pieces_from = std::uint64_t{64} << 20;
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
 /// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact = nullptr);
+                                               const creation_plists& plists, const storage_plan& plan, const where& at,
+                                               bool* compact = nullptr);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
 /// applies. (Format 1 added the checksum attribute here; format 2 keeps checksums in the manifest.)
@@ -145,8 +146,8 @@ H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& ou
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <adapted_tensor X>
-written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists,
-                             const storage_plan& plan, const where& at, const std::function<void()>* after_piece = nullptr) {
+written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
+                             const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
 
@@ -175,7 +176,7 @@ struct dataset_view {
     int external_files = 0;  ///< raw data kept in other files (H5Pset_external)
     int filters = 0;
     hsize_t stored_bytes = 0;
-    std::string missing_filter;  ///< "lz4 (HDF5 filter 32004)" when a filter cannot be loaded
+    std::string missing_filter;            ///< "lz4 (HDF5 filter 32004)" when a filter cannot be loaded
     std::vector<H5Z_filter_t> filter_ids;  ///< the filter pipeline, in order
 };
 
@@ -208,9 +209,9 @@ H5SER_CORE_INLINE bool keeps_unmatchable_checksum(const manifest* contents, hid_
 /// Checks `hash`, the XXH3-64 of a whole tensor as read, against the checksum the file keeps for
 /// it (stored_checksum; a format-2 dataset missing from the manifest is a problem too), and adds
 /// the tensor to `fingerprint`. A mismatch is a problem.
-H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents,
-                                          hid_t dataset, std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims,
-                                          std::size_t rank, const where& at);
+H5SER_CORE_INLINE bool verify_read_tensor(problem_list& problems, digest_list& fingerprint, const manifest* contents, hid_t dataset,
+                                          std::uint64_t hash, std::string_view dtype, const std::uint64_t* dims, std::size_t rank,
+                                          const where& at);
 
 /// Reads every element of `dataset` into `out`, converted to `mem_type`, or as stored (the file's
 /// own type: the bytes checksums cover) when `mem_type` is H5I_INVALID_HID. Returns "" on success,
@@ -224,8 +225,12 @@ bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t
         const auto* bytes = static_cast<const unsigned char*>(buffer);
         for (std::size_t i = 0; i < count; ++i) {
             if (bytes[i] > 1) {
-                problems.add({errc::invalid_value, at.field, at.h5_or_root(), "bool elements 0 or 1",
-                              "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i), {}});
+                problems.add({errc::invalid_value,
+                              at.field,
+                              at.h5_or_root(),
+                              "bool elements 0 or 1",
+                              "byte value " + std::to_string(bytes[i]) + " at element " + std::to_string(i),
+                              {}});
                 return false;
             }
         }
@@ -246,8 +251,7 @@ H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, voi
 /// load commits.
 template <adapted_tensor X, class Accept>
 void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash,
-                   const Accept& accept) {
+                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash, const Accept& accept) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     std::size_t count = 1;

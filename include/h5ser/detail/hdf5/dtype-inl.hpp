@@ -66,14 +66,22 @@ H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
             if (size == 2 && (t == bfloat16_tag || bfloat16_marked)) return "bfloat16";
             return bytes + " opaque" + (t.empty() ? std::string() : " '" + t + "'");
         }
-        case H5T_STRING: return "string";
-        case H5T_COMPOUND: return "compound";
-        case H5T_ARRAY: return "array type";
-        case H5T_VLEN: return "variable-length sequence";
-        case H5T_REFERENCE: return "reference";
-        case H5T_BITFIELD: return "bitfield";
-        case H5T_TIME: return "time";
-        default: return "unknown type";
+        case H5T_STRING:
+            return "string";
+        case H5T_COMPOUND:
+            return "compound";
+        case H5T_ARRAY:
+            return "array type";
+        case H5T_VLEN:
+            return "variable-length sequence";
+        case H5T_REFERENCE:
+            return "reference";
+        case H5T_BITFIELD:
+            return "bitfield";
+        case H5T_TIME:
+            return "time";
+        default:
+            return "unknown type";
     }
 }
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <type_traits>
 
+#include "h5ser/config.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/element_type.hpp"
-#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -26,9 +26,7 @@ H5SER_CORE_INLINE handle make_float16_type(H5T_order_t order, const where& at);
 // reader converts the bits to another float type behind the user's back, and h5py reads it. It
 // carries no tag because h5py cannot read opaque types with tags it did not write itself; datasets
 // are marked with the attribute dtype="bfloat16" instead (Keras 3's convention).
-inline handle make_bfloat16_type(const where& at) {
-    return checked(H5Tcreate(H5T_OPAQUE, 2), at, "H5Tcreate(bfloat16)");
-}
+inline handle make_bfloat16_type(const where& at) { return checked(H5Tcreate(H5T_OPAQUE, 2), at, "H5Tcreate(bfloat16)"); }
 
 template <element_type T>
 hid_t predefined_type(bool file) {

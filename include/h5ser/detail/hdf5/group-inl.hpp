@@ -17,16 +17,15 @@ H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
     check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
-    check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
-          "H5Pset_link_creation_order");
+    check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at, "H5Pset_link_creation_order");
     // No wall-clock times in object headers: the same model saves to the same bytes.
-    for (const handle* plist : {&group, &contiguous, &compact}) check(H5Pset_obj_track_times(plist->get(), false), at, "H5Pset_obj_track_times");
+    for (const handle* plist : {&group, &contiguous, &compact})
+        check(H5Pset_obj_track_times(plist->get(), false), at, "H5Pset_obj_track_times");
 }
 
 H5SER_CORE_INLINE handle create_group(hid_t parent, std::string_view name, const creation_plists& plists, const where& at) {
     const std::string n(name);
-    return checked(H5Gcreate2(parent, n.c_str(), plists.link.get(), plists.group.get(), H5P_DEFAULT), at,
-                   "cannot create group");
+    return checked(H5Gcreate2(parent, n.c_str(), plists.link.get(), plists.group.get(), H5P_DEFAULT), at, "cannot create group");
 }
 
 H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::string_view name, H5I_type_t want,

@@ -9,17 +9,17 @@
 #include <string_view>
 #include <vector>
 
+#include "h5ser/config.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/problems.hpp"
-#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
 /// Property lists shared by every object one save creates (made once, not per object).
 struct creation_plists {
-    handle link;   ///< UTF-8 link names (map keys may be any Unicode text)
-    handle group;  ///< track link creation order, so h5py and h5dump list fields in declaration order
+    handle link;         ///< UTF-8 link names (map keys may be any Unicode text)
+    handle group;        ///< track link creation order, so h5py and h5dump list fields in declaration order
     handle attribute;    ///< UTF-8 attribute names
     handle utf8_string;  ///< the string type of string attributes
     handle contiguous;   ///< dataset creation: contiguous, never filled (every element is written)
@@ -72,10 +72,14 @@ inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object
 
 inline const char* h5_object_name(H5I_type_t type) noexcept {
     switch (type) {
-        case H5I_GROUP: return "group";
-        case H5I_DATASET: return "dataset";
-        case H5I_DATATYPE: return "named datatype";
-        default: return "object";
+        case H5I_GROUP:
+            return "group";
+        case H5I_DATASET:
+            return "dataset";
+        case H5I_DATATYPE:
+            return "named datatype";
+        default:
+            return "object";
     }
 }
 
@@ -86,10 +90,14 @@ H5SER_CORE_INLINE handle open_child(problem_list& problems, hid_t parent, std::s
 
 inline const char* link_type_name(H5L_type_t type) noexcept {
     switch (type) {
-        case H5L_TYPE_HARD: return "hard link";
-        case H5L_TYPE_SOFT: return "soft link";
-        case H5L_TYPE_EXTERNAL: return "external link";
-        default: return "user-defined link";
+        case H5L_TYPE_HARD:
+            return "hard link";
+        case H5L_TYPE_SOFT:
+            return "soft link";
+        case H5L_TYPE_EXTERNAL:
+            return "external link";
+        default:
+            return "user-defined link";
     }
 }
 

@@ -53,8 +53,7 @@ H5SER_CORE_INLINE std::vector<std::string> hdf5_error_stack() {
 
 H5SER_CORE_INLINE void throw_hdf5(const where& at, std::string what, errc code) {
     auto stack = hdf5_error_stack();
-    throw error(std::string(at.file),
-                problem{code, at.field, at.h5_or_root(), {}, {}, std::move(what)}, std::move(stack));
+    throw error(std::string(at.file), problem{code, at.field, at.h5_or_root(), {}, {}, std::move(what)}, std::move(stack));
 }
 
 H5SER_CORE_INLINE void throw_io(const std::string& file, const std::string& what, int err) {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "h5ser/error.hpp"
 #include "h5ser/config.hpp"
+#include "h5ser/error.hpp"
 
 namespace h5ser::detail {
 
@@ -64,8 +64,8 @@ class file_name {
 public:
     file_name() = default;
     file_name(std::string_view name) : name_(std::make_shared<const std::string>(name)) {}  // NOLINT: implicit by design
-    file_name(const std::string& name) : file_name(std::string_view(name)) {}             // NOLINT
-    file_name(const char* name) : file_name(std::string_view(name)) {}                    // NOLINT
+    file_name(const std::string& name) : file_name(std::string_view(name)) {}               // NOLINT
+    file_name(const char* name) : file_name(std::string_view(name)) {}                      // NOLINT
 
     operator std::string_view() const noexcept { return view(); }  // NOLINT
     [[nodiscard]] std::string_view view() const noexcept { return name_ ? std::string_view(*name_) : std::string_view(); }

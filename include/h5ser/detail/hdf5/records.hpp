@@ -36,9 +36,8 @@ constexpr bool is_record() {
     if constexpr (!is_reflectable_v<T> || element_type<T>) {
         return false;
     } else {
-        return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (record_field_traits<field_type_t<T, I>>::ok && ...);
-        }(std::make_index_sequence<field_count_v<T>>{});
+        return []<std::size_t... I>(std::index_sequence<I...>) { return (record_field_traits<field_type_t<T, I>>::ok && ...); }
+        (std::make_index_sequence<field_count_v<T>>{});
     }
 }
 

@@ -25,10 +25,10 @@
 #include <optional>
 #include <thread>
 
-#include "h5ser/detail/posix/file.hpp"  // lock_temporary, temporary_in_use
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
+#include "h5ser/detail/posix/file.hpp"        // lock_temporary, temporary_in_use
 
 namespace h5ser::detail {
 
@@ -308,17 +308,26 @@ H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t b
         while (end && *end == ' ') ++end;
         if (end == text || !end || *end != '\0' || !(seconds > 0) || seconds >= 1e7)
             throw error(std::string("H5SER_ISOLATION_TIME_LIMIT"),
-                        problem{errc::isolation_failed, {}, {}, "a number of seconds above 0 (such as 2.5)", "'" + std::string(text) + "'",
+                        problem{errc::isolation_failed,
+                                {},
+                                {},
+                                "a number of seconds above 0 (such as 2.5)",
+                                "'" + std::string(text) + "'",
                                 "the environment variable sets the time limit of isolated parses; unset it for the default"});
         return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(std::ceil(seconds * 1000))));
     }
     // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
     // fraction of that, from a cold disk or under sanitizers.
-    return std::chrono::milliseconds(5'000 + std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
+    return std::chrono::milliseconds(5'000 +
+                                     std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
 }
 
 H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
-    return error(file, problem{errc::isolation_failed, {}, {}, {}, {},
+    return error(file, problem{errc::isolation_failed,
+                               {},
+                               {},
+                               {},
+                               {},
                                "the child process that parsed it (as every file not declared trusted) " + std::move(what)});
 }
 
@@ -342,7 +351,8 @@ H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const 
         }
         if (!out.final_tag) throw isolation_error(file, std::move(out.failure));
         switch (*out.final_tag) {
-            case tag::result: return std::move(out.payload);
+            case tag::result:
+                return std::move(out.payload);
             case tag::error: {
                 thrown_error e;
                 try {
@@ -353,7 +363,8 @@ H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const 
                 if (e.problems.empty()) throw isolation_error(file, "sent an error without a problem");
                 throw error(std::move(e.file), std::move(e.problems), std::move(e.hdf5_stack));
             }
-            default: throw std::runtime_error(out.payload);
+            default:
+                throw std::runtime_error(out.payload);
         }
     }
 }
@@ -367,7 +378,8 @@ H5SER_CORE_INLINE scratch_file::scratch_file(const std::string& for_file) {
     std::string directory = std::filesystem::temp_directory_path(ec).string();
     if (directory.empty()) directory = "/tmp";
     struct statvfs shm {};
-    if (::statvfs("/dev/shm", &shm) == 0 && static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
+    if (::statvfs("/dev/shm", &shm) == 0 &&
+        static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
         directory = "/dev/shm";
     const std::string prefix = "h5ser-isolated-load-";
     path_ = directory + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";

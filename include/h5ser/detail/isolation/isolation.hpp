@@ -55,8 +55,7 @@ H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t b
 /// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit of `file`'s
 /// size) or a malformed reply throws an h5ser::error with errc::isolation_failed naming `file`.
 /// In the child of another run_isolated, `work` runs in place.
-H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file,
-                                                 const std::function<std::string(const progress_callback&)>& work,
+H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
                                                  const progress_callback& progress = {});
 
 /// The h5ser::error for an isolated parse of `file` whose child `what` ("crashed with signal 11 ...").

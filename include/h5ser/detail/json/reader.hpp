@@ -8,9 +8,9 @@
 #pragma once
 
 #include <cmath>
-#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -25,7 +25,7 @@ struct json_value {
     type kind = type::null;
     bool boolean = false;
     double number = 0;
-    std::string text;                                       ///< strings
+    std::string text;               ///< strings
     std::vector<json_value> items;  ///< arrays; the member values of objects
     std::vector<std::string> keys;  ///< objects: member names, in file order, parallel to `items`
 
@@ -198,14 +198,30 @@ private:
             }
             if (pos_ >= s_.size()) fail("unterminated escape");
             switch (const char e = s_[pos_++]) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     std::uint32_t cp = hex4();
                     if (cp >= 0xD800 && cp < 0xDC00 && take("\\u")) {  // surrogate pair
@@ -216,7 +232,8 @@ private:
                     append_utf8(out, cp);
                     break;
                 }
-                default: fail(std::string("bad escape '\\") + e + "'");
+                default:
+                    fail(std::string("bad escape '\\") + e + "'");
             }
         }
     }

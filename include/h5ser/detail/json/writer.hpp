@@ -33,8 +33,7 @@ public:
     }
     /// Integers as they are; floating-point numbers with 9 significant digits (null when not finite).
     template <class Number>
-        requires std::is_arithmetic_v<Number>
-    json_writer& number(std::string_view key, Number value) {
+    requires std::is_arithmetic_v<Number> json_writer& number(std::string_view key, Number value) {
         prefix(key);
         if constexpr (std::is_integral_v<Number>) text_ += std::to_string(value);
         else append_json_number(text_, static_cast<double>(value));

@@ -2,8 +2,8 @@
 // the compiled core; see h5ser/config.hpp).
 #pragma once
 
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/load/file_tree.hpp"
+#include "h5ser/detail/posix/file.hpp"
 
 namespace h5ser::detail {
 

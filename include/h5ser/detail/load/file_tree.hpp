@@ -15,9 +15,9 @@
 #include <string_view>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
 #include "h5ser/detail/load/problems.hpp"
 

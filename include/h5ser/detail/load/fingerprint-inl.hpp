@@ -2,12 +2,12 @@
 // h5ser/config.hpp).
 #pragma once
 
-#include "h5ser/detail/hdf5/attribute.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
-#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/posix/file.hpp"
 
 #include "h5ser/fingerprint.hpp"
 

@@ -2,14 +2,14 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/hdf5/dtype.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
-#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/posix/file.hpp"
 
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/inspect.hpp"
@@ -55,8 +55,8 @@ H5SER_CORE_INLINE void inspect_attributes(hid_t object, file_node& node, const w
         handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
         handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
         const extent ext = read_extent(space.get(), at);
-        node.attributes.push_back({name, describe_type(type.get()), ext.text(),
-                                   attribute_value_text(attr.get(), type.get(), space.get(), ext, at)});
+        node.attributes.push_back(
+            {name, describe_type(type.get()), ext.text(), attribute_value_text(attr.get(), type.get(), space.get(), ext, at)});
     }
 }
 
@@ -67,8 +67,10 @@ H5SER_CORE_INLINE void inspect_object(hid_t object, file_node& node, const where
         const dataset_view view = inspect_dataset(object, at);
         node.dtype = view.dtype;
         for (hsize_t d : view.shape.dims) node.shape.push_back(static_cast<std::size_t>(d));
-        node.layout = view.layout == H5D_COMPACT ? "compact" : view.layout == H5D_CHUNKED ? "chunked"
-                    : view.layout == H5D_VIRTUAL ? "virtual" : "contiguous";
+        node.layout = view.layout == H5D_COMPACT   ? "compact"
+                      : view.layout == H5D_CHUNKED ? "chunked"
+                      : view.layout == H5D_VIRTUAL ? "virtual"
+                                                   : "contiguous";
         node.element_bytes = H5Tget_size(view.type.get());
         node.stored_bytes = view.stored_bytes;
         for (const H5Z_filter_t id : view.filter_ids) node.filters.push_back(filter_name(id));

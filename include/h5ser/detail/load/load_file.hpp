@@ -13,14 +13,14 @@
 #include <string>
 
 #include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/detail/load/mapped_file.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
-#include "h5ser/detail/save/saves_in_flight.hpp"
-#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/model/storage_plan.hpp"
+#include "h5ser/detail/save/saves_in_flight.hpp"
 #include "h5ser/detail/save/tree_copy.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
@@ -59,14 +59,23 @@ template <class Policies, class Model>
 load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
     constexpr save_mode asked = Policies::mode;
     if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
-        throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
+        throw error(path, problem{errc::mode_mismatch,
+                                  {},
+                                  "/",
+                                  "a full-model file",
+                                  "a weights-only file",
                                   "load it with h5ser::load_into<h5ser::weights_only>(model, path)"});
     }
     if constexpr (!weights_cover_everything<Model>() && !Policies::lenient) {
         if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
-            throw error(path, problem{errc::mode_mismatch, {}, "/", "a full-model file", "a weights-only file",
-                                      "it holds no hyperparameters or optimizer state; fill a model you set up with "
-                                      "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>(path, report)"});
+            throw error(path,
+                        problem{errc::mode_mismatch,
+                                {},
+                                "/",
+                                "a full-model file",
+                                "a weights-only file",
+                                "it holds no hyperparameters or optimizer state; fill a model you set up with "
+                                "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>(path, report)"});
         }
     }
     const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
@@ -115,8 +124,8 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     }
     load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
     plan.request = request;
-    load_from<Policies::lenient, Policies::verify, Policies::convert>(*tree, file, model, plan, progress, contents,
-                                                   std::move(mapping), contents && !Policies::map ? &file : nullptr);
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(*tree, file, model, plan, progress, contents, std::move(mapping),
+                                                                      contents && !Policies::map ? &file : nullptr);
 }
 
 /// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
@@ -198,8 +207,9 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
         if (Policies::verify) throw *seal.damage;
         if (Policies::isolate == isolation::never && !in_isolated_child()) {
             problem p = seal.damage->problems().front();
-            p.detail += "; h5ser::trusted loads such a file only after it was saved again (without h5ser::trusted, h5ser::no_verify "
-                        "loads it in a child process)";
+            p.detail +=
+                "; h5ser::trusted loads such a file only after it was saved again (without h5ser::trusted, h5ser::no_verify "
+                "loads it in a child process)";
             throw error(path, std::move(p));
         }
     }

@@ -33,7 +33,8 @@ H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view f
                                                       : shape_text(dtype, current, rank);
     // A type h5ser::convert_dtypes would convert: say so (with it, only the shape can be wrong here).
     std::string hint;
-    if (!dtype_ok && convertible(found_dtype, dtype)) hint = "h5ser::convert_dtypes converts " + std::string(found_dtype) + " to " + std::string(dtype);
+    if (!dtype_ok && convertible(found_dtype, dtype))
+        hint = "h5ser::convert_dtypes converts " + std::string(found_dtype) + " to " + std::string(dtype);
     problems.add({dtype_ok ? errc::shape_mismatch : errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset " + expected,
                   "dataset " + std::string(found_dtype) + shape.text(), std::move(hint)});
     return false;
@@ -57,9 +58,8 @@ H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_v
 }
 
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
-                                                           std::string_view dtype, std::size_t element_size,
-                                                           const std::size_t* current, std::size_t rank, bool unsized,
-                                                           bool reading, const where& at) {
+                                                           std::string_view dtype, std::size_t element_size, const std::size_t* current,
+                                                           std::size_t rank, bool unsized, bool reading, const where& at) {
     opened_tensor t;
     t.dataset = open_child(problems, parent, name, H5I_DATASET, "dataset " + std::string(dtype), at);
     if (!t.dataset) return std::nullopt;
@@ -70,8 +70,8 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
-                                         const std::vector<std::string_view>& links,
-                                         const std::vector<std::string_view>& attributes, const where& at, bool root) {
+                                         const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
+                                         const where& at, bool root) {
     const member_listing& listing = group.members();
     for (const auto& link : listing.links) {
         if (std::find(links.begin(), links.end(), link.name) == links.end()) {
@@ -110,7 +110,8 @@ H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first
         std::vector<std::string> candidates;
         for (std::size_t j = first; j < items.size(); ++j) {
             const auto old = own_name(items[j]);
-            if (items[j].code == errc::unexpected_field && old && kind(items[j].found) == kind(missing.expected)) candidates.push_back(*old);
+            if (items[j].code == errc::unexpected_field && old && kind(items[j].found) == kind(missing.expected))
+                candidates.push_back(*old);
         }
         if (candidates.empty() || candidates.size() > 3) continue;
         const std::string evolution = "h5ser::evolution<" + std::string(type_name) + ">";
@@ -122,8 +123,9 @@ H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first
         }
         std::string names;
         for (const auto& c : candidates) names += (names.empty() ? "'" : ", '") + c + "'";
-        missing.detail = "renamed? the file holds " + kind(missing.expected) + "s " + names + " that no field reads; if one is this field, " +
-                         "add {\"<its name>\", \"" + *field + "\"} to " + evolution + "::renames";
+        missing.detail = "renamed? the file holds " + kind(missing.expected) + "s " + names +
+                         " that no field reads; if one is this field, " + "add {\"<its name>\", \"" + *field + "\"} to " + evolution +
+                         "::renames";
     }
 }
 
@@ -194,7 +196,11 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
     }
     const std::string in_order = read.hex_in_order(saved_order);
     if (*stored != in_order) {
-        problems.add({errc::checksum_mismatch, {}, "/", "fingerprint " + *stored, "fingerprint " + in_order,
+        problems.add({errc::checksum_mismatch,
+                      {},
+                      "/",
+                      "fingerprint " + *stored,
+                      "fingerprint " + in_order,
                       "the tensors differ from what was saved"});
     }
 }
@@ -214,12 +220,13 @@ H5SER_CORE_INLINE std::optional<int> stored_version(problem_list& problems, file
 }
 
 H5SER_CORE_INLINE std::string upgraded_entry(const where& at, std::string_view type_name, int from, int to) {
-    return (at.field.empty() ? std::string() : at.field + " ") + "(" + std::string(type_name) + " version " + std::to_string(from) + " -> " +
-           std::to_string(to) + ")";
+    return (at.field.empty() ? std::string() : at.field + " ") + "(" + std::string(type_name) + " version " + std::to_string(from) +
+           " -> " + std::to_string(to) + ")";
 }
 
 H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where& at, std::string_view type_name, int found, int known) {
-    problems.add({errc::newer_version, at.field, at.h5_or_root(), std::string(type_name) + " version " + std::to_string(known) + " or older",
+    problems.add({errc::newer_version, at.field, at.h5_or_root(),
+                  std::string(type_name) + " version " + std::to_string(known) + " or older",
                   std::string(type_name) + " version " + std::to_string(found),
                   "the file was saved by code whose h5ser::evolution<" + std::string(type_name) + ">::version is " + std::to_string(found) +
                       "; load it with that code, or declare the newer version here"});

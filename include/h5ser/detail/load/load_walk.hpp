@@ -24,23 +24,23 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
-#include "h5ser/detail/model/c_order.hpp"
-#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/load/dtype_conversion.hpp"
+#include "h5ser/detail/load/file_tree.hpp"
+#include "h5ser/detail/load/mapped_file.hpp"
+#include "h5ser/detail/load/problems.hpp"
+#include "h5ser/detail/model/c_order.hpp"
 #include "h5ser/detail/model/dynamic_tensor.hpp"
 #include "h5ser/detail/model/evolution.hpp"
 #include "h5ser/detail/model/field_kind.hpp"
 #include "h5ser/detail/posix/file.hpp"
-#include "h5ser/detail/load/file_tree.hpp"
-#include "h5ser/detail/format/format.hpp"
-#include "h5ser/detail/hdf5/group.hpp"
-#include "h5ser/detail/format/hash.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/detail/format/manifest.hpp"
-#include "h5ser/detail/load/mapped_file.hpp"
-#include "h5ser/detail/load/problems.hpp"
 #include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
@@ -85,8 +85,8 @@ struct load_source {
 /// A struct of an older version than its h5ser::evolution declares, read into a copy that its
 /// upgrade hook upgrades after the walk, before anything reaches the model.
 struct pending_upgrade {
-    commit_list actions;         ///< fill the copy: applied just before the hook runs
-    tree_group group;            ///< the group as saved, for the hook's h5ser::old_group
+    commit_list actions;  ///< fill the copy: applied just before the hook runs
+    tree_group group;     ///< the group as saved, for the hook's h5ser::old_group
     where at;
     int file_version = 0;
     std::string_view type_name;  ///< the struct's (static storage)
@@ -121,17 +121,17 @@ struct load_context {
     static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
-    bool report_unexpected = false;  ///< the file holds exactly what this mode reads: list what the struct lacks
-    bool check_fingerprint = true;   ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
-    bool read_data = true;           ///< false: check everything but read no tensor data (load_plan)
+    bool report_unexpected = false;          ///< the file holds exactly what this mode reads: list what the struct lacks
+    bool check_fingerprint = true;           ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
+    bool read_data = true;                   ///< false: check everything but read no tensor data (load_plan)
     problem_list problems;
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
-    std::vector<std::string> renamed;  ///< "old -> new" field paths read under an old name (h5ser::evolution)
-    std::vector<std::string> upgraded;  ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
-    std::vector<std::string> converted;  ///< element types converted (h5ser::convert_dtypes): "w (float32 -> bfloat16)"
+    std::vector<std::string> renamed;       ///< "old -> new" field paths read under an old name (h5ser::evolution)
+    std::vector<std::string> upgraded;      ///< structs of older versions upgraded: "layers[0] (Dense version 1 -> 3)"
+    std::vector<std::string> converted;     ///< element types converted (h5ser::convert_dtypes): "w (float32 -> bfloat16)"
     std::vector<pending_upgrade> upgrades;  ///< their hooks, run after the walk (run_upgrades)
-    undo_log undo;  ///< what applying the upgraded structs' fields before the hooks overwrote
+    undo_log undo;                          ///< what applying the upgraded structs' fields before the hooks overwrote
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
@@ -145,7 +145,7 @@ struct load_context {
     /// A format-2 file loaded into memory of its own (h5ser::owned_memory): `tree` reads the
     /// manifest, and tensors are read from this file with pread (load_read).
     const opened_file* source = nullptr;
-    std::vector<mapped_check> mapped_checks;     ///< tensors taken from the mapping, hashed after the walk
+    std::vector<mapped_check> mapped_checks;  ///< tensors taken from the mapping, hashed after the walk
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -217,9 +217,8 @@ H5SER_CORE_INLINE bool tensor_matches(problem_list& problems, std::string_view f
 /// (`rank` dimensions; any shape of that rank when `unsized`), stored so it can be read. Records a
 /// problem and returns nothing when not, or when `reading` is off (the load already failed).
 H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problems, hid_t parent, std::string_view name,
-                                                           std::string_view dtype, std::size_t element_size,
-                                                           const std::size_t* current, std::size_t rank, bool unsized,
-                                                           bool reading, const where& at);
+                                                           std::string_view dtype, std::size_t element_size, const std::size_t* current,
+                                                           std::size_t rank, bool unsized, bool reading, const where& at);
 
 /// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
 /// does, and so does every tensor whose rank is known only at run time; any other must match the file.
@@ -252,8 +251,8 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     constexpr std::string_view dtype = dtype_name<element>();
     const auto current = shape_of(std::as_const(target));
     const bool unsized = takes_file_shape(target);
-    const auto opened = open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized,
-                                    ctx.reading_data(), at);
+    const auto opened =
+        open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized, ctx.reading_data(), at);
     if (!opened) return;
     // A check without data still reads a tensor whose stored checksum no data can match: its
     // refusal is then the one a load with data gives.
@@ -263,13 +262,14 @@ void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, cons
     std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
     stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
                   [&](const void*, std::size_t) {
-        if constexpr (Ctx::verify) {
-            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
-            return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(), file_shape.size(), at);
-        }
-        return true;
-    });
+                      if constexpr (Ctx::verify) {
+                          std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+                          for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
+                          return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(),
+                                                    file_shape.size(), at);
+                      }
+                      return true;
+                  });
     ctx.advance(opened->view.stored_bytes);
 }
 
@@ -302,8 +302,11 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
     if constexpr (Ctx::verify)
-        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0}, r.checksum,
-                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5});
+        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
+                                     r.checksum,
+                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
+                                     at.field,
+                                     at.h5});
     ctx.advance(r.length);
     if constexpr (viewable_tensor<X>) {
         if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
@@ -391,7 +394,8 @@ void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_v
 
 /// What a strict load's missing and unexpected problems say a lenient load would do.
 inline constexpr std::string_view keeps_value_hint = "h5ser::lenient with an h5ser::load_report keeps its value";
-inline constexpr std::string_view leaves_it_hint = "the struct has no field of this name (h5ser::lenient with an h5ser::load_report leaves it)";
+inline constexpr std::string_view leaves_it_hint =
+    "the struct has no field of this name (h5ser::lenient with an h5ser::load_report leaves it)";
 
 /// Adds to each problem since `first` of a field of the group at `at` (a struct of type
 /// `type_name`) that is missing a "renamed?" hint when the group holds unexpected objects of the
@@ -405,8 +409,8 @@ H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_gr
 /// and `attributes`. Weights-only files keep no attributes; the root's reserved attributes
 /// (h5ser_*, schema, fingerprint, ...) are always expected.
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
-                                         const std::vector<std::string_view>& links,
-                                         const std::vector<std::string_view>& attributes, const where& at, bool root);
+                                         const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
+                                         const where& at, bool root);
 
 /// The name field `name` of a T is stored under in `group`: its own, or the old name of one of
 /// h5ser::evolution<T>'s renames the group holds instead. Every name of the field the group holds
@@ -554,8 +558,12 @@ void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at
     };
     const auto check_length = [&](std::size_t expected) {
         if (*length == expected) return true;
-        ctx.problems.add({errc::shape_mismatch, at.field, at.h5_or_root(), std::to_string(expected) + " elements",
-                          std::to_string(*length) + " elements", {}});
+        ctx.problems.add({errc::shape_mismatch,
+                          at.field,
+                          at.h5_or_root(),
+                          std::to_string(expected) + " elements",
+                          std::to_string(*length) + " elements",
+                          {}});
         return false;
     };
     if constexpr (traits::fixed_size) {
@@ -733,7 +741,8 @@ private:
             }
         }
         std::vector<unsigned char> bytes(count * sizeof(element));
-        if (convert_into(reinterpret_cast<element*>(bytes.data()))) ctx.commits.copy_into(static_cast<void*>(adapter::data(x)), std::move(bytes));
+        if (convert_into(reinterpret_cast<element*>(bytes.data())))
+            ctx.commits.copy_into(static_cast<void*>(adapter::data(x)), std::move(bytes));
     }
     /// h5ser::convert_dtypes for a numeric attribute: read as stored, converted to X; true when it did.
     template <class X>
@@ -771,8 +780,12 @@ private:
         if (!found) return;
         const std::optional<element_kind> kind = element_kind_named(*found);
         if (!kind || !adapter::holds(*kind)) {
-            ctx.problems.add({errc::dtype_mismatch, at.field, at.h5_or_root(), "dataset of an element type " + std::string(type_name<X>()) + " holds",
-                              "dataset " + *found, {}});
+            ctx.problems.add({errc::dtype_mismatch,
+                              at.field,
+                              at.h5_or_root(),
+                              "dataset of an element type " + std::string(type_name<X>()) + " holds",
+                              "dataset " + *found,
+                              {}});
             return;
         }
         with_element_type(*kind, [&]<class E>() {

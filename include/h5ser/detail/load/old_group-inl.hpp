@@ -45,8 +45,8 @@ H5SER_CORE_INLINE std::optional<old_object> old_group::find(std::string_view nam
             return found;
         }
         const std::string key(name);
-        const detail::handle attribute = detail::checked(H5Aopen(reads.tree->hdf5_group(state_->group, at), key.c_str(), H5P_DEFAULT), at,
-                                                         "cannot open the attribute");
+        const detail::handle attribute =
+            detail::checked(H5Aopen(reads.tree->hdf5_group(state_->group, at), key.c_str(), H5P_DEFAULT), at, "cannot open the attribute");
         const detail::handle type = detail::checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
         const detail::handle space = detail::checked(H5Aget_space(attribute.get()), at, "cannot read the attribute's shape");
         found.dtype = detail::describe_type(type.get());
@@ -93,7 +93,8 @@ H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, cons
         u.actions.apply_all(undo);
         old_group_state state{reads, u.group, u.at, u.file_version, {}};
         const old_group old(state);
-        const std::string hook = "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
+        const std::string hook =
+            "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
         try {
             u.run(old, u.copy, u.file_version);
         } catch (const error& e) {
@@ -106,9 +107,8 @@ H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, cons
         }
         // The group's objects the hook read are used; those no field read count in the fingerprint.
         for (problem& p : u.unexpected.items()) {
-            const auto read = std::find_if(state.read.begin(), state.read.end(), [&](const old_group_state::read_object& r) {
-                return u.at.child(r.name).field == p.field_path;
-            });
+            const auto read = std::find_if(state.read.begin(), state.read.end(),
+                                           [&](const old_group_state::read_object& r) { return u.at.child(r.name).field == p.field_path; });
             if (read == state.read.end()) mismatches.add(std::move(p));
             else fingerprint.append(read->digests);
         }

@@ -27,7 +27,10 @@ H5SER_CORE_INLINE opened_file opened_file::open(const std::string& path) {
     if (::fstat(f.fd(), &st) != 0) throw_io(path, "cannot stat the file", errno);
     if (S_ISDIR(st.st_mode)) throw error(path, problem{errc::io, {}, {}, "a regular file", "a directory", "is a directory, not a file"});
     if (!S_ISREG(st.st_mode)) {
-        const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a regular file";
+        const char* kind = S_ISFIFO(st.st_mode)                         ? "a FIFO"
+                           : S_ISSOCK(st.st_mode)                       ? "a socket"
+                           : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                        : "not a regular file";
         throw error(path, problem{errc::io, {}, {}, "a regular file", kind, "h5ser reads models from regular files only"});
     }
     f.size_ = static_cast<std::uint64_t>(st.st_size);
@@ -54,7 +57,11 @@ H5SER_CORE_INLINE handle opened_file::open_hdf5(hid_t fapl, const where& at) con
 }
 
 H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::string& what) {
-    return error(path, problem{errc::file_changed, {}, "/", {}, {},
+    return error(path, problem{errc::file_changed,
+                               {},
+                               "/",
+                               {},
+                               {},
                                "the file was replaced or changed while it was being loaded (" + what +
                                    "); nothing was loaded. A save of the same path by another program is the usual cause: load again"});
 }

@@ -2,16 +2,16 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/posix/file.hpp"
-#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/hdf5/group.hpp"
-#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/detail/load/inspect-inl.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
-#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/load/inspect-inl.hpp"
+#include "h5ser/detail/posix/file.hpp"
 
 #include "h5ser/verify.hpp"
 
@@ -51,7 +51,8 @@ H5SER_CORE_INLINE void verify_walk::collect(hid_t group, const std::string& grou
     }
 }
 
-H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_t& done, std::uint64_t total, const progress_callback& progress) {
+H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_t& done, std::uint64_t total,
+                                          const progress_callback& progress) {
     const where at{path, {}, child};
     dataset_check result{child, {}, {}, dataset_check::status::ok, {}, {}};
     handle dataset(H5Dopen2(file, child.c_str(), H5P_DEFAULT));
@@ -71,7 +72,8 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
         result.result = dataset_check::status::unreadable;
         result.found = why;
     } else {
-        const std::uint64_t hash = hash_bytes(bytes.empty() ? static_cast<const void*>("") : static_cast<const void*>(bytes.data()), bytes.size());
+        const std::uint64_t hash =
+            hash_bytes(bytes.empty() ? static_cast<const void*>("") : static_cast<const void*>(bytes.data()), bytes.size());
         std::vector<std::uint64_t> dims(view.shape.dims.begin(), view.shape.dims.end());
         fingerprint.add_tensor(child, view.dtype, dims.data(), dims.size(), hash);
         result.found = checksum_text(hash);
@@ -91,7 +93,8 @@ namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
     if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation/isolation.hpp
-        return detail::run_isolated<verify_report>(path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
+        return detail::run_isolated<verify_report>(
+            path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);
     detail::hdf5_scope hdf5;
     verify_report report;
     report.file = path;
@@ -116,8 +119,8 @@ H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progr
         if (detail::to_hex(contents->fingerprint()) != report.stored_fingerprint || listed != datasets) {
             report.seal_ok = false;
             report.seal = "intact, but the manifest lists " + std::to_string(listed) + " datasets and fingerprint " +
-                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(datasets) +
-                          " and says " + report.stored_fingerprint;
+                          detail::to_hex(contents->fingerprint()) + " where the file holds " + std::to_string(datasets) + " and says " +
+                          report.stored_fingerprint;
         }
     }
     return report;

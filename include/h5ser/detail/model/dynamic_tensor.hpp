@@ -29,7 +29,7 @@ public:
     dynamic_tensor(const dynamic_shape& shape, uninitialized_t) : shape_(shape) {
         const std::size_t count = checked_element_count(shape, sizeof(E));
         if (count == 0) return;
-        data_ = static_cast<E*>(::operator new(count * sizeof(E), std::align_val_t{tensor_alignment}));
+        data_ = static_cast<E*>(::operator new (count * sizeof(E), std::align_val_t{tensor_alignment}));
         keep_ = std::shared_ptr<const void>(data_, aligned_free{});
     }
     /// Views `data` in the shape `shape`, keeping `keep` as long as this or a copy lives.

@@ -15,7 +15,9 @@
 namespace h5ser::detail {
 
 template <class T>
-concept declares_version = requires { evolution<T>::version; };
+concept declares_version = requires {
+    evolution<T>::version;
+};
 
 /// The version of T h5ser::evolution<T> declares: 1 when it declares none (every file saved before
 /// T declared one holds version 1).
@@ -26,10 +28,14 @@ constexpr int version_of() noexcept {
 }
 
 template <class T>
-concept has_upgrade = requires(const old_group& old, T& now, int file_version) { evolution<T>::upgrade(old, now, file_version); };
+concept has_upgrade = requires(const old_group& old, T& now, int file_version) {
+    evolution<T>::upgrade(old, now, file_version);
+};
 
 template <class T>
-concept has_renames = requires { std::span<const rename>(evolution<T>::renames); };
+concept has_renames = requires {
+    std::span<const rename>(evolution<T>::renames);
+};
 
 /// The renames h5ser::evolution<T> declares (none when it declares none).
 template <class T>
@@ -70,8 +76,8 @@ constexpr bool assert_renames() {
     if constexpr (has_renames<T>) {
         constexpr bool fields_exist = [] {
             for (const rename& r : renames_of<T>())
-                if (!is_field_of<T>(r.field) && !std::any_of(renames_of<T>().begin(), renames_of<T>().end(),
-                                                             [&](const rename& o) { return o.old_name == r.field; }))
+                if (!is_field_of<T>(r.field) &&
+                    !std::any_of(renames_of<T>().begin(), renames_of<T>().end(), [&](const rename& o) { return o.old_name == r.field; }))
                     return false;
             return true;
         }();

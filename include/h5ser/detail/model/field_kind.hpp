@@ -116,17 +116,17 @@ inline constexpr bool holds_one_type_v = [] {
 template <class T>
 struct contained;
 template <class T>
-    requires(optional_traits<T>::value)
-struct contained<T> : std::type_identity<typename optional_traits<T>::element> {};
+requires(optional_traits<T>::value) struct contained<T> : std::type_identity<typename optional_traits<T>::element> {
+};
 template <class T>
-    requires(sequence_traits<T>::value)
-struct contained<T> : std::type_identity<typename sequence_traits<T>::element> {};
+requires(sequence_traits<T>::value) struct contained<T> : std::type_identity<typename sequence_traits<T>::element> {
+};
 template <class T>
-    requires(string_map_traits<T>::value)
-struct contained<T> : std::type_identity<typename string_map_traits<T>::element> {};
+requires(string_map_traits<T>::value) struct contained<T> : std::type_identity<typename string_map_traits<T>::element> {
+};
 template <class T>
-    requires(is_optimizer_wrapper<T>::value || stored_traits<T>::value)
-struct contained<T> : std::type_identity<decltype(T::value)> {};
+requires(is_optimizer_wrapper<T>::value || stored_traits<T>::value) struct contained<T> : std::type_identity<decltype(T::value)> {
+};
 
 /// The type a container or wrapper kind holds (see holds_one_type_v).
 template <class T>
@@ -136,17 +136,13 @@ using contained_t = typename contained<T>::type;
 template <class T>
 constexpr bool assert_storable() {
     static_assert(!std::is_union_v<T>, "h5ser: unions cannot be stored; store the active member in a struct instead");
-    static_assert(!std::is_pointer_v<T>,
-                  "h5ser: pointers cannot be stored; hold the value itself, or an h5ser::tensor for arrays");
+    static_assert(!std::is_pointer_v<T>, "h5ser: pointers cannot be stored; hold the value itself, or an h5ser::tensor for arrays");
     static_assert(!std::is_reference_v<T>, "h5ser: reference members cannot be stored; hold the value itself");
-    static_assert(!is_char_like_v<T>,
-                  "h5ser: char is not a portable element type; use std::int8_t, std::uint8_t or std::string");
+    static_assert(!is_char_like_v<T>, "h5ser: char is not a portable element type; use std::int8_t, std::uint8_t or std::string");
     static_assert(!std::is_same_v<T, long double>, "h5ser: long double differs between platforms; use double");
-    static_assert(!std::is_same_v<T, std::vector<bool>>,
-                  "h5ser: std::vector<bool> is not contiguous; use h5ser::tensor<bool, 1>");
+    static_assert(!std::is_same_v<T, std::vector<bool>>, "h5ser: std::vector<bool> is not contiguous; use h5ser::tensor<bool, 1>");
     static_assert(!std::is_array_v<T>, "h5ser: C arrays cannot be stored; use std::array or h5ser::tensor");
-    static_assert(!(std::is_class_v<T> && !std::is_union_v<T>) || kind_of<T>() != field_kind::group ||
-                      std::is_aggregate_v<T>,
+    static_assert(!(std::is_class_v<T> && !std::is_union_v<T>) || kind_of<T>() != field_kind::group || std::is_aggregate_v<T>,
                   "h5ser: this type is neither a tensor, an attribute value, a supported container nor an aggregate "
                   "struct. For a struct of your own: remove its user-declared constructors (use default member "
                   "initializers), make all data members public and remove virtual functions. For Eigen matrices "
@@ -205,7 +201,8 @@ template <class T>
 constexpr bool assert_fields_storable() {
     return []<std::size_t... I>(std::index_sequence<I...>) {
         return (assert_field_storable<T, field_named_t<T, I>, field_type_t<T, I>>() && ...);
-    }(std::make_index_sequence<field_count_v<T>>{});
+    }
+    (std::make_index_sequence<field_count_v<T>>{});
 }
 
 /// Is anything of T written in `Mode`? Weights-only files hold tensors outside optimizer state.
@@ -217,9 +214,8 @@ constexpr bool is_stored() {
     else if constexpr (kind == field_kind::tensor) return true;
     else if constexpr (holds_one_type_v<T>) return is_stored<contained_t<T>, Mode>();
     else if constexpr (kind == field_kind::group && is_reflectable_v<T>) {
-        return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (is_stored<field_type_t<T, I>, Mode>() || ...);
-        }(std::make_index_sequence<field_count_v<T>>{});
+        return []<std::size_t... I>(std::index_sequence<I...>) { return (is_stored<field_type_t<T, I>, Mode>() || ...); }
+        (std::make_index_sequence<field_count_v<T>>{});
     } else return false;  // attributes, and types the walk refuses anyway
 }
 
@@ -231,9 +227,8 @@ constexpr bool weights_cover_everything() {
     else if constexpr (kind == field_kind::tensor) return true;
     else if constexpr (holds_one_type_v<T>) return weights_cover_everything<contained_t<T>>();
     else if constexpr (kind == field_kind::group && is_reflectable_v<T>) {
-        return []<std::size_t... I>(std::index_sequence<I...>) {
-            return (weights_cover_everything<field_type_t<T, I>>() && ...);
-        }(std::make_index_sequence<field_count_v<T>>{});
+        return []<std::size_t... I>(std::index_sequence<I...>) { return (weights_cover_everything<field_type_t<T, I>>() && ...); }
+        (std::make_index_sequence<field_count_v<T>>{});
     } else return false;
 }
 
@@ -250,15 +245,14 @@ constexpr bool stored_as_attribute() {
 /// function for T's kind, taking the field (`tensor(x)`, `attribute(x)`, `group(x)`, `sequence(x)`,
 /// `map(x)`, `optional(x)`, `optimizer_state(x)` and `stored(x)` for the two wrappers).
 template <class V, class T, field_kind K = kind_of<std::remove_const_t<T>>()>
-concept field_visitor_for =
-    (K != field_kind::tensor || requires(V& v, T& x) { v.tensor(x); }) &&
-    (K != field_kind::attribute || requires(V& v, T& x) { v.attribute(x); }) &&
-    (K != field_kind::group || requires(V& v, T& x) { v.group(x); }) &&
-    (K != field_kind::sequence || requires(V& v, T& x) { v.sequence(x); }) &&
-    (K != field_kind::map || requires(V& v, T& x) { v.map(x); }) &&
-    (K != field_kind::optional || requires(V& v, T& x) { v.optional(x); }) &&
-    (K != field_kind::optimizer_state || requires(V& v, T& x) { v.optimizer_state(x); }) &&
-    (K != field_kind::stored || requires(V& v, T& x) { v.stored(x); });
+concept field_visitor_for = (K != field_kind::tensor || requires(V & v, T& x) { v.tensor(x); }) &&
+                            (K != field_kind::attribute || requires(V & v, T& x) { v.attribute(x); }) &&
+                            (K != field_kind::group || requires(V & v, T& x) { v.group(x); }) &&
+                            (K != field_kind::sequence || requires(V & v, T& x) { v.sequence(x); }) &&
+                            (K != field_kind::map || requires(V & v, T& x) { v.map(x); }) &&
+                            (K != field_kind::optional || requires(V & v, T& x) { v.optional(x); }) &&
+                            (K != field_kind::optimizer_state || requires(V & v, T& x) { v.optimizer_state(x); }) &&
+                            (K != field_kind::stored || requires(V & v, T& x) { v.stored(x); });
 
 /// Calls the member of `visitor` for the kind of `value`'s type, after checking that h5ser can
 /// store that type at all (with a message that says what to write instead).

@@ -26,17 +26,17 @@ constexpr bool assert_model_type() {
     if constexpr (string_map_traits<T>::value) {
         return assert_field_storable<T, field_named<'[', ']'>, contained_t<T>>();
     } else {
-    static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
-                  "h5ser: save and load take a struct (the model) whose fields are stored, or a "
-                  "std::map<std::string, X>; wrap a lone tensor or other container in a struct");
-    if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
-        static_assert(root_fields_avoid_reserved_names<T>(),
-                      "h5ser: a field of the model struct is named like one of h5ser's root attributes "
-                      "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
-                      "into a nested struct");
-        return true;
-    }
-    return false;
+        static_assert(std::is_class_v<T> && kind_of<T>() == field_kind::group,
+                      "h5ser: save and load take a struct (the model) whose fields are stored, or a "
+                      "std::map<std::string, X>; wrap a lone tensor or other container in a struct");
+        if constexpr (assert_storable<T>() && assert_fields_storable<T>()) {
+            static_assert(root_fields_avoid_reserved_names<T>(),
+                          "h5ser: a field of the model struct is named like one of h5ser's root attributes "
+                          "(model_type, schema, fingerprint, or any name starting with h5ser_); rename it or move it "
+                          "into a nested struct");
+            return true;
+        }
+        return false;
     }
 }
 

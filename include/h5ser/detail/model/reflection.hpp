@@ -43,8 +43,8 @@ using init_any_at = init_any;
 template <class T>
 struct init_base_only {
     template <class U>
-        requires(std::is_base_of_v<U, T> && !std::is_same_v<U, T>)
-    constexpr operator U&() const&& noexcept {  // NOLINT(google-explicit-constructor)
+    requires(std::is_base_of_v<U, T> && !std::is_same_v<U, T>) constexpr operator U&()
+        const&& noexcept {  // NOLINT(google-explicit-constructor)
         return never_called<U>();
     }
 };
@@ -83,7 +83,9 @@ template <class T>
 struct reflection_check {
     static constexpr bool is_aggregate = std::is_aggregate_v<T> && !std::is_union_v<T>;
     static constexpr bool has_base = [] {
-        if constexpr (is_aggregate) return requires { T{init_base_only<T>{}}; };
+        if constexpr (is_aggregate) return requires {
+                T{init_base_only<T>{}};
+            };
         else return false;
     }();
     static constexpr std::size_t flat_count = [] {
@@ -136,8 +138,7 @@ consteval std::string_view signature_of() noexcept {
 template <std::size_t I, class T>
 constexpr auto& get_field(T& object) noexcept {
     constexpr std::size_t count = reflection_check<std::remove_cv_t<T>>::flat_count;
-    return boost::pfr::detail::sequence_tuple::get<I>(
-        boost::pfr::detail::tie_as_tuple(object, boost::pfr::detail::size_t_<count>{}));
+    return boost::pfr::detail::sequence_tuple::get<I>(boost::pfr::detail::tie_as_tuple(object, boost::pfr::detail::size_t_<count>{}));
 }
 
 template <class T, std::size_t I>
@@ -194,8 +195,7 @@ namespace detail {
 using h5ser_reflection_probe::type_name_probe;
 inline constexpr std::string_view probe_type_name = "h5ser_reflection_probe::type_name_probe";
 inline constexpr std::size_t type_prefix = raw_type_signature<type_name_probe>().find(probe_type_name);
-inline constexpr std::size_t type_suffix =
-    raw_type_signature<type_name_probe>().size() - type_prefix - probe_type_name.size();
+inline constexpr std::size_t type_suffix = raw_type_signature<type_name_probe>().size() - type_prefix - probe_type_name.size();
 
 }  // namespace detail
 

@@ -84,7 +84,9 @@ H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id);
 H5SER_CORE_INLINE std::string describe_filter(H5Z_filter_t id);
 
 template <class P>
-concept storage_policy = !std::is_void_v<P> && requires { P::h5ser_storage; };
+concept storage_policy = !std::is_void_v<P> && requires {
+    P::h5ser_storage;
+};
 
 template <class P, storage_category C>
 constexpr bool is_storage_category() {
@@ -97,7 +99,7 @@ struct flatten_one {
     using type = std::tuple<P>;
 };
 template <class P>
-    requires requires { typename P::h5ser_bundle; }
+requires requires { typename P::h5ser_bundle; }
 struct flatten_one<P> {
     using type = typename P::h5ser_bundle;
 };

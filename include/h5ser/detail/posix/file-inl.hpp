@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <random>
 
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/format/seal.hpp"  // check_seal
+#include "h5ser/detail/posix/file.hpp"
 
 namespace h5ser::detail {
 
@@ -148,8 +148,10 @@ H5SER_CORE_INLINE atomic_file::atomic_file(std::string target) : target_(std::mo
     // Without locks, temporary_in_use falls back to the PID. Another save's sweep may have taken
     // the file in the instant before the lock: then the name leads elsewhere, and it is made again.
     for (int attempt = 0; lock_temporary(lock_fd_) && attempt < 3; ++attempt) {
-        struct stat held {}, named {};
-        if (::fstat(lock_fd_, &held) == 0 && ::stat(temp_.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+        struct stat held {
+        }, named{};
+        if (::fstat(lock_fd_, &held) == 0 && ::stat(temp_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
             break;
         ::close(lock_fd_);
         lock_fd_ = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -204,8 +206,7 @@ H5SER_CORE_INLINE handle create_hdf5_file(const std::string& temp, const std::st
     handle fcpl = checked(H5Pcreate(H5P_FILE_CREATE), at, "H5Pcreate(file create)");
     // The root group lists its members in creation (field) order too, like every other group.
     if (style == file_style::h5ser)
-        check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at,
-              "H5Pset_link_creation_order");
+        check(H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at, "H5Pset_link_creation_order");
     check(H5Pset_obj_track_times(fcpl.get(), false), at, "H5Pset_obj_track_times");  // the root group's: as creation_plists
     if (userblock != 0) check(H5Pset_userblock(fcpl.get(), userblock), at, "H5Pset_userblock");
     // HDF5's flock() would conflict with the temporary's own lock where the file system emulates

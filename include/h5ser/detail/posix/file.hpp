@@ -19,11 +19,11 @@
 #include <string_view>
 #include <system_error>
 
-#include "h5ser/detail/format/hash.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/detail/format/manifest.hpp"
-#include "h5ser/detail/load/opened_file.hpp"
 #include "h5ser/config.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/format/manifest.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/opened_file.hpp"
 
 namespace h5ser::detail {
 

@@ -31,7 +31,8 @@ public:
         std::size_t elements = 0;
         const written_tensor w = tensor_extent(value, elements);
         add_dataset_record(manifest, at.h5, dtype_name<element>(), w, plans_.top());
-        if (stored_layout(plans_.top(), w.rank, elements, sizeof(element)) == record_layout::compact) compact_bytes += elements * sizeof(element);
+        if (stored_layout(plans_.top(), w.rank, elements, sizeof(element)) == record_layout::compact)
+            compact_bytes += elements * sizeof(element);
     }
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool) {

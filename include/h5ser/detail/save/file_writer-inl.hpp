@@ -84,8 +84,8 @@ H5SER_CORE_INLINE void file_writer::record_dataset(std::string_view name, std::s
     schema_.end_object();
 }
 
-H5SER_CORE_INLINE void file_writer::record_attribute(std::string_view name, std::string_view dtype,
-                                                     std::optional<std::size_t> list_length, bool optimizer) {
+H5SER_CORE_INLINE void file_writer::record_attribute(std::string_view name, std::string_view dtype, std::optional<std::size_t> list_length,
+                                                     bool optimizer) {
     if (mode_ == save_mode::weights_only) return;
     open_schema(name, optimizer);
     schema_.string("kind", "attribute");

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/json/writer.hpp"
@@ -96,8 +96,8 @@ public:
 
     /// Adds a written tensor (`bytes` of it in memory) to the fingerprint and the seal's data
     /// ranges, the progress and the schema.
-    void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes,
-                        const where& at, bool optimizer);
+    void record_dataset(std::string_view name, std::string_view dtype, const written_tensor& w, std::uint64_t bytes, const where& at,
+                        bool optimizer);
 
     /// After the walk: the root attributes, with the schema of a full `model_type`.
     void finish(std::string_view model_type);
@@ -112,7 +112,7 @@ private:
 
     save_mode mode_;
     sealed_file_writer& file_;
-    std::vector<handle> groups_;       // open groups below the root, innermost last
+    std::vector<handle> groups_;  // open groups below the root, innermost last
     storage_stack plans_;
     json_writer schema_;
     std::vector<std::pair<std::string_view, int>> versions_;  // struct type names (static storage) and versions, each once

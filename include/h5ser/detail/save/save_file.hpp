@@ -100,11 +100,11 @@ void save_walk_of(const std::string& path, std::string_view model_type, const Wa
 /// Saves `model` to `path` atomically (or in place: file_target). `extra(sink)` may add root
 /// attributes of its own (names starting with "h5ser_"; see save_walk_of).
 template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root_attributes>
-void save_model(const Model& model, const std::string& path, const storage_plan& storage,
-                const ExtraRootAttributes& extra = {}, const progress_callback& progress = {},
-                file_target target = file_target::replace_atomically) {
-    save_walk_of<Mode>(path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage,
-                       extra, progress, target);
+void save_model(const Model& model, const std::string& path, const storage_plan& storage, const ExtraRootAttributes& extra = {},
+                const progress_callback& progress = {}, file_target target = file_target::replace_atomically) {
+    save_walk_of<Mode>(
+        path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage, extra, progress,
+        target);
 }
 
 }  // namespace h5ser::detail

@@ -9,19 +9,27 @@ namespace h5ser::detail {
 
 H5SER_CORE_INLINE void check_child_name(std::string_view key, const where& at) {
     if (key.empty() || key == "." || key.find('/') != std::string_view::npos) {
-        throw error(std::string(at.file),
-                    problem{errc::invalid_value, at.field, at.h5_or_root(), {}, {},
-                            "map key '" + std::string(key) + "' cannot be an HDF5 name (it must be non-empty, not \".\", "
-                            "and contain no '/')"});
+        throw error(std::string(at.file), problem{errc::invalid_value,
+                                                  at.field,
+                                                  at.h5_or_root(),
+                                                  {},
+                                                  {},
+                                                  "map key '" + std::string(key) +
+                                                      "' cannot be an HDF5 name (it must be non-empty, not \".\", "
+                                                      "and contain no '/')"});
     }
 }
 
 H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at) {
     if (format::is_reserved_root_name(key)) {
-        throw error(std::string(at.file),
-                    problem{errc::invalid_value, at.field, at.key(key).h5, {}, {},
-                            "map key '" + std::string(key) + "' is reserved at the root of a file (h5ser keeps model_type, schema, "
-                            "fingerprint and every name starting with h5ser_ for itself)"});
+        throw error(std::string(at.file), problem{errc::invalid_value,
+                                                  at.field,
+                                                  at.key(key).h5,
+                                                  {},
+                                                  {},
+                                                  "map key '" + std::string(key) +
+                                                      "' is reserved at the root of a file (h5ser keeps model_type, schema, "
+                                                      "fingerprint and every name starting with h5ser_ for itself)"});
     }
 }
 

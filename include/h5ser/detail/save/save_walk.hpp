@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/model/c_order.hpp"
 #include "h5ser/detail/model/dynamic_tensor.hpp"
 #include "h5ser/detail/model/evolution.hpp"
 #include "h5ser/detail/model/field_kind.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/reflect.hpp"
 
@@ -104,7 +104,8 @@ struct save_step {
         // a sink that keeps pointers past the call (the snapshot) keeps the copy too. A run-time-
         // typed one becomes a dynamic_tensor of its element type (a view, or a C-order copy).
         const auto to_sink = [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); };
-        if constexpr (runtime_typed_tensor<X>) with_static_type(x, to_sink, [&](std::string reason) { refuse_tensor(at, std::move(reason)); });
+        if constexpr (runtime_typed_tensor<X>)
+            with_static_type(x, to_sink, [&](std::string reason) { refuse_tensor(at, std::move(reason)); });
         else with_c_order(x, to_sink);
     }
     template <class X>

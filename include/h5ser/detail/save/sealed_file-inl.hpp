@@ -7,19 +7,36 @@
 namespace h5ser::detail {
 
 H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
-    : path_(path), at_{path_, {}, "/"}, own_(std::in_place, path), owner_(&*own_), temp_(own_->temp_path()),
-      userblock_(seal_userblock_size(datasets, manifest_bytes)), file_(create_for_writing(*own_, userblock_)), plists_(at_),
-      root_(open_root(file_.get(), path_)), writeback_([this] { own_->start_writeback(); }) {}
+    : path_(path),
+      at_{path_, {}, "/"},
+      own_(std::in_place, path),
+      owner_(&*own_),
+      temp_(own_->temp_path()),
+      userblock_(seal_userblock_size(datasets, manifest_bytes)),
+      file_(create_for_writing(*own_, userblock_)),
+      plists_(at_),
+      root_(open_root(file_.get(), path_)),
+      writeback_([this] { own_->start_writeback(); }) {}
 
-H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl,
-                                                         atomic_file* owner)
-    : path_(path), at_{path_, {}, "/"}, owner_(owner), temp_(temp), userblock_(userblock),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, fapl)), plists_(at_),
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock,
+                                                         hid_t fapl, atomic_file* owner)
+    : path_(path),
+      at_{path_, {}, "/"},
+      owner_(owner),
+      temp_(temp),
+      userblock_(userblock),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, fapl)),
+      plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
-H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
-    : path_(path), at_{path_, {}, "/"}, temp_(path), userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, scratch_file_access(at_).get())), plists_(at_),
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets,
+                                                         std::size_t manifest_bytes)
+    : path_(path),
+      at_{path_, {}, "/"},
+      temp_(path),
+      userblock_(seal_userblock_size(datasets, manifest_bytes)),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, scratch_file_access(at_).get())),
+      plists_(at_),
       root_(open_root(file_.get(), path_)) {}
 
 H5SER_CORE_INLINE handle scratch_file_access(const where& at) {
@@ -70,12 +87,14 @@ H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, s
     if (H5Tget_class(type.get()) == H5T_OPAQUE && H5Tget_size(type.get()) == 2) dtype = "bfloat16";  // attributes carry no marker
     std::string encoded;
     if (dtype == "string") {
-        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at)) encode_attribute_element(encoded, e);
+        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at))
+            encode_attribute_element(encoded, e);
     } else {
         const std::size_t size = manifest_element_size(dtype);
         if (size == 0 || H5Tget_size(type.get()) != size)
-            throw error(std::string(at.file), problem{errc::dtype_mismatch, {}, std::string(object_path) + "/" + name,
-                                                      "an attribute of an h5ser dtype", dtype, {}});
+            throw error(
+                std::string(at.file),
+                problem{errc::dtype_mismatch, {}, std::string(object_path) + "/" + name, "an attribute of an h5ser dtype", dtype, {}});
         // Little-endian, as manifests keep elements: a copy of the stored type in that byte order.
         const handle little = checked(H5Tcopy(type.get()), at, "H5Tcopy");
         if (H5Tget_class(type.get()) == H5T_INTEGER || H5Tget_class(type.get()) == H5T_FLOAT)

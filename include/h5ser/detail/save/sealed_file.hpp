@@ -19,14 +19,14 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
-#include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/format/format.hpp"
-#include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/format/hash.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/group.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/posix/file.hpp"
 
 namespace h5ser::detail {
 

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/model/dynamic_tensor.hpp"
 #include "h5ser/detail/save/save_file.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/save/save_walk.hpp"
 #include "h5ser/storage_policy.hpp"
 #include "h5ser/tensor_adapter.hpp"
@@ -126,8 +126,7 @@ public:
     /// run-time-typed tensor's view or copy, dynamic_tensor.hpp): kept until the snapshot is done
     /// with it, since its elements are copied after the walk.
     template <class X>
-        requires(!std::is_lvalue_reference_v<X>)
-    void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
+    requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
         auto kept = std::make_shared<X>(std::move(value));
         dataset(name, std::as_const(*kept), at, optimizer);
         temporaries_.push_back(std::move(kept));
@@ -243,7 +242,7 @@ private:
     std::string path_;
     std::string_view model_type_;  // a type_name<Model>(): static storage
     std::vector<std::unique_ptr<snapshot_node>> nodes_;
-    std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+    std::vector<staged_bytes*> tensors_;                    // into nodes_, in walk order
     std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
 };
 
@@ -260,8 +259,8 @@ std::unique_ptr<model_snapshot> take_snapshot(const Model& model, const std::str
 template <save_mode Mode, class ExtraRootAttributes = no_extra_root_attributes>
 void save_snapshot(const model_snapshot& snapshot, const storage_plan& storage, const ExtraRootAttributes& extra = {},
                    const progress_callback& progress = {}) {
-    save_walk_of<Mode>(snapshot.path(), snapshot.model_type(), [&](auto& sink, const where&) { snapshot.replay(sink); }, storage, extra,
-                       progress);
+    save_walk_of<Mode>(
+        snapshot.path(), snapshot.model_type(), [&](auto& sink, const where&) { snapshot.replay(sink); }, storage, extra, progress);
 }
 
 }  // namespace h5ser::detail

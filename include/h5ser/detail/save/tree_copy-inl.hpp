@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/hdf5/group.hpp"
-#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/save/tree_copy.hpp"
 
 namespace h5ser::detail {
@@ -50,8 +50,10 @@ H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& n
 
 H5SER_CORE_INLINE tree_writer::tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes,
                                            bool in_place)
-    : path_(path), plan_(std::move(plan)),
-      file_(in_place ? sealed_file_writer(in_place_t{}, path, datasets, manifest_bytes) : sealed_file_writer(path, datasets, manifest_bytes)) {}
+    : path_(path),
+      plan_(std::move(plan)),
+      file_(in_place ? sealed_file_writer(in_place_t{}, path, datasets, manifest_bytes)
+                     : sealed_file_writer(path, datasets, manifest_bytes)) {}
 
 H5SER_CORE_INLINE hid_t tree_writer::group(const std::string& path) {
     if (path.empty() || path == "/") return file_.root();
@@ -124,7 +126,8 @@ inline const std::set<std::string>& dataset_attributes_not_copied() {
 }
 
 /// Lists what the copy of group `group` (at `path`) holds, depth first in creation order.
-inline void plan_group(hid_t group, const std::string& path, const std::string& file_name, bool skip_foreign, std::vector<planned_object>& out) {
+inline void plan_group(hid_t group, const std::string& path, const std::string& file_name, bool skip_foreign,
+                       std::vector<planned_object>& out) {
     const where at{file_name, {}, path};
     for (const auto& name : links_in_order(group, at)) {
         const std::string child = (path == "/" ? "" : path) + "/" + name;
@@ -133,7 +136,8 @@ inline void plan_group(hid_t group, const std::string& path, const std::string& 
         check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), child_at, "H5Lget_info");
         const auto refuse = [&](const std::string& found) {
             if (skip_foreign) return;
-            throw error(file_name, problem{errc::unsafe_file, {}, child, "groups and datasets", found, "links are not copied, never followed"});
+            throw error(file_name,
+                        problem{errc::unsafe_file, {}, child, "groups and datasets", found, "links are not copied, never followed"});
         };
         if (info.type != H5L_TYPE_HARD) {
             refuse(link_type_name(info.type));
@@ -198,7 +202,7 @@ H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>
 }
 
 H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
-                                              const std::string& out, const tree_copy_options& options) {
+                                                   const std::string& out, const tree_copy_options& options) {
     using namespace tree_copy_detail;
     const where root_at{path, {}, "/"};
     const handle root = open_root(file, path);
@@ -259,7 +263,11 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
     }
     result.fingerprint = w.fingerprint();
     if (options.expected_fingerprint && *options.expected_fingerprint != result.fingerprint) {
-        throw error(path, problem{errc::checksum_mismatch, {}, "/", "fingerprint " + *options.expected_fingerprint, "fingerprint " + result.fingerprint,
+        throw error(path, problem{errc::checksum_mismatch,
+                                  {},
+                                  "/",
+                                  "fingerprint " + *options.expected_fingerprint,
+                                  "fingerprint " + result.fingerprint,
                                   "the tensors read differ from what was saved; run h5ser verify"});
     }
     w.commit();

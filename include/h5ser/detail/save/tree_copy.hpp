@@ -20,10 +20,10 @@
 
 #include "h5ser/config.hpp"
 #include "h5ser/detail/format/format.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/format/manifest.hpp"
-#include "h5ser/detail/save/sealed_file.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/model/storage_plan.hpp"
+#include "h5ser/detail/save/sealed_file.hpp"
 #include "h5ser/progress.hpp"
 
 namespace h5ser::detail {
@@ -130,7 +130,7 @@ H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>
 /// the same groups, datasets and attributes, in the order the file created them, datasets stored as
 /// `options.plan` says.
 H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
-                                              const std::string& out, const tree_copy_options& options);
+                                                   const std::string& out, const tree_copy_options& options);
 
 }  // namespace h5ser::detail
 

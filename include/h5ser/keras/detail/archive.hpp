@@ -16,14 +16,13 @@
 #include <vector>
 
 #include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::keras::detail {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
-
 
 /// True when the file starts with a zip local-file header ("PK\3\4"): Keras sniffs the same way.
 inline bool has_zip_signature(const std::string& path) {
@@ -65,9 +64,12 @@ public:
         if (!(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_COMP_SIZE))
             throw error(path_, problem{errc::unsafe_file, {}, at.h5, "a zip member with known sizes", "unknown sizes", {}});
         if (st.size > st.comp_size * max_compression_ratio + (std::uint64_t{1} << 20))
-            throw error(path_, problem{errc::unsafe_file, {}, at.h5, "a zip member stored in this archive",
-                                       "a member declaring " + std::to_string(st.size) + " bytes from " +
-                                           std::to_string(st.comp_size) + " compressed bytes (a zip bomb)",
+            throw error(path_, problem{errc::unsafe_file,
+                                       {},
+                                       at.h5,
+                                       "a zip member stored in this archive",
+                                       "a member declaring " + std::to_string(st.size) + " bytes from " + std::to_string(st.comp_size) +
+                                           " compressed bytes (a zip bomb)",
                                        {}});
         zip_file_t* file = zip_fopen(archive_, member, 0);
         if (!file) throw error(path_, problem{errc::io, {}, at.h5, {}, {}, std::string("cannot open member: ") + zip_strerror(archive_)});

@@ -9,9 +9,9 @@
 #include <string>
 #include <type_traits>
 
-#include "h5ser/detail/save/save_file.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/load_file.hpp"
+#include "h5ser/detail/save/save_file.hpp"
 #include "h5ser/load_report.hpp"
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"

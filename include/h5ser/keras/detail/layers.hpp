@@ -14,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "h5ser/detail/model/c_order.hpp"
-#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/model/field_kind.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/load/problems.hpp"
+#include "h5ser/detail/model/c_order.hpp"
+#include "h5ser/detail/model/field_kind.hpp"
 #include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
 #include "h5ser/reflect.hpp"
@@ -31,15 +31,15 @@ using namespace h5ser::detail;  // the core's internals: handle, where, checked,
 
 /// One tensor of the struct. Load slots read into staged storage; save slots write the tensor.
 struct tensor_slot {
-    std::string field;    ///< C++ path: "encoder.dense_1.kernel"
-    std::string rel;      ///< path inside the layer: "kernel", "forward/kernel", "cells/0/kernel"
+    std::string field;  ///< C++ path: "encoder.dense_1.kernel"
+    std::string rel;    ///< path inside the layer: "kernel", "forward/kernel", "cells/0/kernel"
     std::string_view dtype;
     std::size_t rank = 0;
     std::vector<std::size_t> shape;  ///< current shape
     bool unsized = false;            ///< owning and empty: takes the file's shape
-    std::function<void(commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                       const where& at, problem_list& problems)>
-        read;                                                      ///< loads only
+    std::function<void(commit_list&, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape, const where& at,
+                       problem_list& problems)>
+        read;                                                                          ///< loads only
     std::function<void(hid_t group, const std::string& name, const where& at)> write;  ///< saves only
 };
 
@@ -49,7 +49,6 @@ struct struct_layer {
     bool named = true;  ///< false for sequence elements, which by_name cannot address
     std::vector<tensor_slot> tensors;
 };
-
 
 template <class X>
 tensor_slot make_slot(X& value, std::string field, std::string rel) {
@@ -72,12 +71,13 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
             with_c_order(value, [&](const auto& c_order) { write_tensor(c_order, group, name, at); });
         };
     } else {
-        slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type, const std::vector<std::size_t>& shape,
-                                                     const where& at, problem_list& problems) {
+        slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type,
+                                                     const std::vector<std::size_t>& shape, const where& at, problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
             for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
             const auto stage = [&](auto& target) {
-                stage_dataset(commits, problems, target, dataset, file_type, dims, at, nullptr, [](const void*, std::size_t) { return true; });
+                stage_dataset(commits, problems, target, dataset, file_type, dims, at, nullptr,
+                              [](const void*, std::size_t) { return true; });
             };
             if constexpr (adapted_tensor<T>) {
                 (void)unsized;
@@ -205,7 +205,8 @@ std::vector<struct_layer> collect_layers(Model& model) {
                   "(structs of h5ser::tensor, single tensors, or containers of them)");
     std::vector<struct_layer> layers;
     const where root{{}, {}, {}};
-    for_each_field(model, [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
+    for_each_field(model,
+                   [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
     return layers;
 }
 

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/json/reader.hpp"
+#include "h5ser/detail/load/commit.hpp"
 #include "h5ser/detail/load/problems.hpp"
 #include "h5ser/error.hpp"
-#include "h5ser/detail/json/reader.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/reader.hpp"
 #include "h5ser/keras/detail/weights.hpp"
@@ -107,7 +107,9 @@ inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) 
         std::vector<std::string> saved_names;
         for (const auto* l : saved) saved_names.push_back(l->name);
         throw error(run.file.file,
-                    problem{errc::layer_count_mismatch, {}, run.file.weights_group,
+                    problem{errc::layer_count_mismatch,
+                            {},
+                            run.file.weights_group,
                             std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
                             std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")",
                             "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
@@ -119,8 +121,12 @@ inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) 
 inline void load_by_name(loader& run, const std::vector<struct_layer>& layers, load_report& report) {
     for (const auto& layer : layers) {
         if (!layer.named) {
-            throw error(run.file.file, problem{errc::invalid_value, layer.field, {}, "a field named after its Keras layer",
-                                               "an element of a sequence", "by_name maps field names to layer names; use a "
+            throw error(run.file.file, problem{errc::invalid_value,
+                                               layer.field,
+                                               {},
+                                               "a field named after its Keras layer",
+                                               "an element of a sequence",
+                                               "by_name maps field names to layer names; use a "
                                                "std::map<std::string, layer> or named fields, or load by_order"});
         }
         const auto& all = run.file.layers;

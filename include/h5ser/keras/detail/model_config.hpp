@@ -7,8 +7,8 @@
 #include <string>
 
 #include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/error.hpp"
 #include "h5ser/detail/json/reader.hpp"
+#include "h5ser/error.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/detail/loader.hpp"
 #include "h5ser/keras/detail/reader.hpp"

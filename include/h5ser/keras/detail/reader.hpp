@@ -19,15 +19,15 @@
 #include <utility>
 #include <vector>
 
+#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/json/reader.hpp"
-#include "h5ser/keras/detail/archive.hpp"
-#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/error.hpp"
+#include "h5ser/keras/detail/archive.hpp"
 
 namespace h5ser::keras::detail {
 
@@ -37,7 +37,6 @@ using h5ser::detail::parse_json;
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
-
 enum class flavour {
     legacy_model,    ///< model.save("m.h5"): weights under /model_weights
     legacy_weights,  ///< model.save_weights("w.h5") (Keras 1/2): weights at the root
@@ -46,9 +45,12 @@ enum class flavour {
 
 inline const char* flavour_name(flavour f) noexcept {
     switch (f) {
-        case flavour::legacy_model: return "Keras legacy HDF5 model (model_weights)";
-        case flavour::legacy_weights: return "Keras legacy HDF5 weights (save_weights)";
-        case flavour::native: return "Keras 3 weights store (layers/<name>/vars)";
+        case flavour::legacy_model:
+            return "Keras legacy HDF5 model (model_weights)";
+        case flavour::legacy_weights:
+            return "Keras legacy HDF5 weights (save_weights)";
+        case flavour::native:
+            return "Keras 3 weights store (layers/<name>/vars)";
     }
     return "?";
 }
@@ -69,14 +71,14 @@ struct store {
     flavour kind = flavour::legacy_model;
     handle h5;
     std::optional<std::vector<unsigned char>> image;  ///< the weights member of a .keras archive
-    std::string keras_version;                         ///< "1" when a legacy file has none (Keras's rule)
+    std::string keras_version;                        ///< "1" when a legacy file has none (Keras's rule)
     std::string backend;
-    std::string config_json;    ///< model_config, or config.json of a .keras archive
-    std::string training_json;  ///< training_config, when present
-    std::string weights_group;  ///< "/model_weights", "/" (legacy) or "/layers" (native)
-    std::vector<layer_ref> layers;                   ///< model order, weightless layers included
+    std::string config_json;                           ///< model_config, or config.json of a .keras archive
+    std::string training_json;                         ///< training_config, when present
+    std::string weights_group;                         ///< "/model_weights", "/" (legacy) or "/layers" (native)
+    std::vector<layer_ref> layers;                     ///< model order, weightless layers included
     std::optional<std::vector<weight_ref>> optimizer;  ///< optimizer weights, when saved
-    std::optional<problem> order_problem;  ///< why `layers` may not be in model order (native stores)
+    std::optional<problem> order_problem;              ///< why `layers` may not be in model order (native stores)
 };
 
 /// Reads a list of names stored the way Keras stores `layer_names` / `weight_names`: one attribute,
@@ -91,13 +93,18 @@ inline std::optional<std::vector<std::string>> read_name_list(hid_t object, cons
         const extent ext = read_extent(space.get(), w);
         if (H5Tget_class(type.get()) != H5T_STRING) {
             if (ext.count() == 0) return {};  // [] written by h5py: float64, shape (0,)
-            throw error(std::string(at.file), problem{errc::dtype_mismatch, {}, w.h5, "a list of strings", describe_type(type.get()) + " " + ext.text(), {}});
+            throw error(std::string(at.file),
+                        problem{errc::dtype_mismatch, {}, w.h5, "a list of strings", describe_type(type.get()) + " " + ext.text(), {}});
         }
         if (ext.dims.size() > 1)
             throw error(std::string(at.file), problem{errc::shape_mismatch, {}, w.h5, "a list of strings", "strings " + ext.text(), {}});
         if (ext.count() > H5Aget_storage_size(attr.get()) + 1)
-            throw error(std::string(at.file), problem{errc::unsafe_file, {}, w.h5, "an attribute stored in this file",
-                                         "an attribute declaring " + std::to_string(ext.count()) + " strings", {}});
+            throw error(std::string(at.file), problem{errc::unsafe_file,
+                                                      {},
+                                                      w.h5,
+                                                      "an attribute stored in this file",
+                                                      "an attribute declaring " + std::to_string(ext.count()) + " strings",
+                                                      {}});
         return read_strings(attr.get(), type.get(), space.get(), ext.count(), true, w);
     };
     if (H5Aexists(object, name.c_str()) > 0) return read_one(name);
@@ -126,8 +133,8 @@ inline std::string join_path(std::string_view base, std::string_view rel) {
 /// only, to a dataset inside the file. Keras 3 refuses soft and external links the same way.
 inline void check_weight_path(hid_t file, const std::string& group, const std::string& rel, const where& at) {
     if (rel.empty() || rel.front() == '/')
-        throw error(std::string(at.file), problem{errc::unsafe_file, {}, join_path(group, rel), "a weight path relative to its layer",
-                                     "'" + rel + "'", {}});
+        throw error(std::string(at.file),
+                    problem{errc::unsafe_file, {}, join_path(group, rel), "a weight path relative to its layer", "'" + rel + "'", {}});
     std::string path = group;
     std::size_t start = 0;
     while (start <= rel.size()) {
@@ -137,12 +144,20 @@ inline void check_weight_path(hid_t file, const std::string& group, const std::s
         H5L_info_t info;
         if (part.empty() || H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0 || H5Lget_info(file, path.c_str(), &info, H5P_DEFAULT) < 0) {
             H5Eclear2(H5E_DEFAULT);
-            throw error(std::string(at.file), problem{errc::missing_field, {}, join_path(group, rel), "the weight '" + rel + "' listed in weight_names",
-                                         "no such object", "the file lists a weight it does not hold"});
+            throw error(std::string(at.file), problem{errc::missing_field,
+                                                      {},
+                                                      join_path(group, rel),
+                                                      "the weight '" + rel + "' listed in weight_names",
+                                                      "no such object",
+                                                      "the file lists a weight it does not hold"});
         }
         if (info.type != H5L_TYPE_HARD)
-            throw error(std::string(at.file), problem{errc::unsafe_file, {}, path, "a hard link", link_type_name(info.type),
-                                         "h5ser does not follow links that may leave the file"});
+            throw error(std::string(at.file), problem{errc::unsafe_file,
+                                                      {},
+                                                      path,
+                                                      "a hard link",
+                                                      link_type_name(info.type),
+                                                      "h5ser does not follow links that may leave the file"});
         if (slash == std::string::npos) break;
         start = slash + 1;
     }
@@ -177,12 +192,17 @@ inline void read_legacy(store& s) {
     if (s.backend.empty()) s.backend = string_attribute_or(root.get(), "backend", at, "");
     const auto names = read_name_list(weights.get(), "layer_names", wat);
     if (!names)
-        throw error(s.file, problem{errc::not_keras_file, {}, s.weights_group, "a layer_names attribute (a Keras weights group)",
-                                    "none", "this is not a Keras weights file"});
+        throw error(s.file, problem{errc::not_keras_file,
+                                    {},
+                                    s.weights_group,
+                                    "a layer_names attribute (a Keras weights group)",
+                                    "none",
+                                    "this is not a Keras weights file"});
     for (const auto& name : *names) {
         layer_ref layer{name, join_path(s.weights_group, name), {}};
         check_weight_path(s.h5.get(), s.weights_group, name, wat);
-        handle g = checked(H5Gopen2(s.h5.get(), layer.group.c_str(), H5P_DEFAULT), where{s.file, {}, layer.group}, "cannot open layer group");
+        handle g =
+            checked(H5Gopen2(s.h5.get(), layer.group.c_str(), H5P_DEFAULT), where{s.file, {}, layer.group}, "cannot open layer group");
         const auto weight_names = read_name_list(g.get(), "weight_names", where{s.file, {}, layer.group});
         for (const auto& w : weight_names.value_or(std::vector<std::string>{})) {
             check_weight_path(s.h5.get(), layer.group, w, wat);
@@ -194,7 +214,8 @@ inline void read_legacy(store& s) {
         check_weight_path(s.h5.get(), "/", "optimizer_weights", at);
         handle g = checked(H5Gopen2(s.h5.get(), "/optimizer_weights", H5P_DEFAULT), at, "cannot open /optimizer_weights");
         std::vector<weight_ref> opt;
-        for (const auto& w : read_name_list(g.get(), "weight_names", where{s.file, {}, "/optimizer_weights"}).value_or(std::vector<std::string>{})) {
+        for (const auto& w :
+             read_name_list(g.get(), "weight_names", where{s.file, {}, "/optimizer_weights"}).value_or(std::vector<std::string>{})) {
             check_weight_path(s.h5.get(), "/optimizer_weights", w, at);
             opt.push_back({w, join_path("/optimizer_weights", w)});
         }
@@ -226,8 +247,12 @@ inline std::vector<child_link> children(hid_t file, const std::string& group, co
     for (auto& c : out) {
         const std::string path = join_path(group, c.name);
         if (c.type != H5L_TYPE_HARD)
-            throw error(std::string(at.file), problem{errc::unsafe_file, {}, path, "a hard link", link_type_name(c.type),
-                                         "h5ser does not follow links that may leave the file"});
+            throw error(std::string(at.file), problem{errc::unsafe_file,
+                                                      {},
+                                                      path,
+                                                      "a hard link",
+                                                      link_type_name(c.type),
+                                                      "h5ser does not follow links that may leave the file"});
         H5O_info_t info;
         check(H5Oget_info_by_name2(g.get(), c.name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT), where{at.file, {}, path}, "H5Oget_info");
         c.object = info.type;
@@ -238,8 +263,8 @@ inline std::vector<child_link> children(hid_t file, const std::string& group, co
 
 /// The weights of a native layer: its own vars/0, vars/1, ... (numeric order), then those of its
 /// sub-objects (a Bidirectional's forward and backward layers), in creation order.
-inline void native_weights(const store& s, const std::string& group, const std::string& prefix, std::vector<weight_ref>& out,
-                           int depth, const where& at) {
+inline void native_weights(const store& s, const std::string& group, const std::string& prefix, std::vector<weight_ref>& out, int depth,
+                           const where& at) {
     if (depth > 32) throw error(s.file, problem{errc::unsafe_file, {}, group, "layers nested at most 32 deep", "deeper nesting", {}});
     auto links = children(s.h5.get(), group, at);
     if (const auto vars = std::find_if(links.begin(), links.end(), [](const child_link& c) { return c.name == "vars"; });
@@ -250,15 +275,23 @@ inline void native_weights(const store& s, const std::string& group, const std::
         for (const auto& e : entries) {
             const bool digits = !e.name.empty() && e.name.size() < 10 && e.name.find_first_not_of("0123456789") == std::string::npos;
             if (!digits || e.object != H5O_TYPE_DATASET)
-                throw error(s.file, problem{errc::unexpected_field, {}, join_path(vars_path, e.name), "datasets named 0, 1, 2, ...",
-                                            "'" + e.name + "'", "not a Keras 3 variable store"});
+                throw error(s.file, problem{errc::unexpected_field,
+                                            {},
+                                            join_path(vars_path, e.name),
+                                            "datasets named 0, 1, 2, ...",
+                                            "'" + e.name + "'",
+                                            "not a Keras 3 variable store"});
             numbered.emplace_back(std::stoul(e.name), e.name);
         }
         std::sort(numbered.begin(), numbered.end());
         for (std::size_t i = 0; i < numbered.size(); ++i) {
             if (numbered[i].first != i)
-                throw error(s.file, problem{errc::missing_field, {}, join_path(vars_path, std::to_string(i)), "variables 0 to " +
-                                            std::to_string(numbered.size() - 1), "a gap in the numbering", {}});
+                throw error(s.file, problem{errc::missing_field,
+                                            {},
+                                            join_path(vars_path, std::to_string(i)),
+                                            "variables 0 to " + std::to_string(numbered.size() - 1),
+                                            "a gap in the numbering",
+                                            {}});
             out.push_back({prefix + "vars/" + numbered[i].second, join_path(vars_path, numbered[i].second)});
         }
     }
@@ -299,10 +332,15 @@ inline void read_native(store& s) {
         for (const auto& c : top)
             if (c.name.rfind("layers\\", 0) == 0 && c.object == H5O_TYPE_GROUP) layer_links.push_back(c);
         container = "/";
-        const bool has_vars = std::any_of(top.begin(), top.end(), [](const child_link& c) { return c.name == "vars" || c.name == "optimizer"; });
+        const bool has_vars =
+            std::any_of(top.begin(), top.end(), [](const child_link& c) { return c.name == "vars" || c.name == "optimizer"; });
         if (layer_links.empty() && !has_vars)
-            throw error(s.file, problem{errc::not_keras_file, {}, "/", "a Keras weights file (layer_names, model_weights, or layers/<name>/vars)",
-                                        "none of these", "this HDF5 file was not written by Keras"});
+            throw error(s.file, problem{errc::not_keras_file,
+                                        {},
+                                        "/",
+                                        "a Keras weights file (layer_names, model_weights, or layers/<name>/vars)",
+                                        "none of these",
+                                        "this HDF5 file was not written by Keras"});
     }
     std::sort(layer_links.begin(), layer_links.end(), [](const child_link& a, const child_link& b) { return a.address < b.address; });
     std::vector<std::pair<std::string, unsigned long>> last_seen;
@@ -321,7 +359,10 @@ inline void read_native(store& s) {
         auto [base, counter] = split_counter(name);
         for (auto& [seen_base, seen_counter] : last_seen) {
             if (seen_base == base && seen_counter >= counter && !s.order_problem)
-                s.order_problem = problem{errc::unsupported_format, {}, layer.group, "layer groups created in model order",
+                s.order_problem = problem{errc::unsupported_format,
+                                          {},
+                                          layer.group,
+                                          "layer groups created in model order",
                                           "'" + name + "' created after a layer with a higher counter",
                                           "cannot tell the layer order of this store; load it by_name"};
         }
@@ -355,7 +396,11 @@ inline store open_store(const std::string& path) {
         zip_archive zip(path);
         s.image = zip.read("model.weights.h5");
         if (!s.image)
-            throw error(path, problem{errc::missing_field, {}, "/model.weights.h5", "a model.weights.h5 member", "none",
+            throw error(path, problem{errc::missing_field,
+                                      {},
+                                      "/model.weights.h5",
+                                      "a model.weights.h5 member",
+                                      "none",
                                       "this .keras archive holds no HDF5 weights (saved with weights_format=\"npz\"?)"});
         if (auto config = zip.read("config.json")) s.config_json.assign(config->begin(), config->end());
         if (auto metadata = zip.read("metadata.json")) {

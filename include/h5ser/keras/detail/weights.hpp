@@ -10,10 +10,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/hdf5/dtype.hpp"
-#include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/problems.hpp"
 #include "h5ser/tensor_adapter.hpp"
@@ -31,7 +31,6 @@ inline std::string name_list(const std::vector<std::string>& names) {
     return s;
 }
 
-
 /// Creates weight dataset `name` in a layer group and writes `data` (of `mem_type`) into it. Weight
 /// names contain '/', for which Keras (through h5py) creates intermediate groups; like Keras, the
 /// dataset is contiguous and unfiltered, and a bfloat16 one carries Keras 3's dtype="bfloat16".
@@ -40,8 +39,8 @@ inline void write_weight(hid_t group, const std::string& name, hid_t file_type, 
     handle space = make_dataspace(dims, rank, at);
     handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)");
     check(H5Pset_create_intermediate_group(lcpl.get(), 1), at, "H5Pset_create_intermediate_group");
-    handle dataset = checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at,
-                             "cannot create dataset");
+    handle dataset =
+        checked(H5Dcreate2(group, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), at, "cannot create dataset");
     std::size_t count = 1;
     for (std::size_t i = 0; i < rank; ++i) count *= dims[i];
     if (count != 0) check(H5Dwrite(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), at, "cannot write dataset");

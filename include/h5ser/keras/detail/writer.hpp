@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/keras/detail/layers.hpp"
 #include "h5ser/keras/types.hpp"
@@ -34,14 +34,19 @@ inline void write_string_list(hid_t object, const std::string& name, const std::
     if (values.empty()) {  // what h5py makes of []: float64, shape (0,)
         const hsize_t zero = 0;
         handle space = checked(H5Screate_simple(1, &zero, nullptr), w, "H5Screate_simple");
-        handle attr = checked(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), w, "cannot create attribute");
+        handle attr =
+            checked(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), w, "cannot create attribute");
         return;
     }
     std::size_t width = 1;
     for (const auto& v : values) {
         if (v.size() > object_header_limit)
-            throw error(std::string(at.file), problem{errc::invalid_value, {}, w.h5, "names of at most 64512 bytes",
-                                         "a name of " + std::to_string(v.size()) + " bytes", "Keras cannot store it either"});
+            throw error(std::string(at.file), problem{errc::invalid_value,
+                                                      {},
+                                                      w.h5,
+                                                      "names of at most 64512 bytes",
+                                                      "a name of " + std::to_string(v.size()) + " bytes",
+                                                      "Keras cannot store it either"});
         width = std::max(width, v.size());
     }
     // Keras's rule (save_attributes_to_hdf5_group): split into name0, name1, ... when the list as a
@@ -58,7 +63,8 @@ inline void write_string_list(hid_t object, const std::string& name, const std::
             check(H5Tset_size(type.get(), width), w, "H5Tset_size");
             check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), w, "H5Tset_strpad");
             std::vector<char> buffer(width * count, '\0');
-            for (std::size_t i = 0; i < count; ++i) std::memcpy(buffer.data() + i * width, values[first + i].data(), values[first + i].size());
+            for (std::size_t i = 0; i < count; ++i)
+                std::memcpy(buffer.data() + i * width, values[first + i].data(), values[first + i].size());
             write_attribute_bytes(object, attr_name, type.get(), space.get(), buffer.data(), w);
         } else {
             check(H5Tset_size(type.get(), H5T_VARIABLE), w, "H5Tset_size");
@@ -107,20 +113,27 @@ struct layer_to_write {
     const struct_layer* source = nullptr;
 };
 
-inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options, const std::string& file);
+inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options,
+                                              const std::string& file);
 
-inline std::vector<layer_to_write> plan_layers(const std::vector<struct_layer>& layers, const save_options& options, const std::string& file) {
+inline std::vector<layer_to_write> plan_layers(const std::vector<struct_layer>& layers, const save_options& options,
+                                               const std::string& file) {
     std::vector<layer_to_write> plan = plan_names(layers, options, file);
     std::vector<std::string> names;
     for (const auto& l : plan) names.push_back(l.name);
     std::sort(names.begin(), names.end());
     if (const auto dup = std::adjacent_find(names.begin(), names.end()); dup != names.end())
-        throw error(file, problem{errc::invalid_value, {}, "/" + *dup, "one layer per name", "two layers named " + *dup,
+        throw error(file, problem{errc::invalid_value,
+                                  {},
+                                  "/" + *dup,
+                                  "one layer per name",
+                                  "two layers named " + *dup,
                                   "Keras files address layers by name"});
     return plan;
 }
 
-inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options, const std::string& file) {
+inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& layers, const save_options& options,
+                                              const std::string& file) {
     std::vector<layer_to_write> plan;
     if (options.layout.empty()) {
         for (const auto& layer : layers) {
@@ -133,10 +146,14 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
     std::size_t with_weights = 0;
     for (const auto& l : options.layout) with_weights += l.weights.empty() ? 0 : 1;
     if (with_weights != layers.size()) {
-        throw error(file, problem{errc::layer_count_mismatch, {}, "/", std::to_string(with_weights) + " layers with weights in the layout",
-                                  std::to_string(layers.size()) + " layers with weights in the struct (" + name_list(names_of(layers)) + ")",
-                                  "Layer count mismatch when loading weights from file. Model expected " + std::to_string(with_weights) +
-                                      " layers, found " + std::to_string(layers.size()) + " saved layers."});
+        throw error(file,
+                    problem{errc::layer_count_mismatch,
+                            {},
+                            "/",
+                            std::to_string(with_weights) + " layers with weights in the layout",
+                            std::to_string(layers.size()) + " layers with weights in the struct (" + name_list(names_of(layers)) + ")",
+                            "Layer count mismatch when loading weights from file. Model expected " + std::to_string(with_weights) +
+                                " layers, found " + std::to_string(layers.size()) + " saved layers."});
     }
     std::size_t k = 0;
     for (const auto& l : options.layout) {
@@ -145,21 +162,22 @@ inline std::vector<layer_to_write> plan_names(const std::vector<struct_layer>& l
         if (!l.weights.empty()) {
             const struct_layer& layer = layers[k];
             if (layer.tensors.size() != l.weights.size())
-                throw error(file, problem{errc::weight_count_mismatch, layer.field, "/" + l.name, std::to_string(l.weights.size()) + " weight(s)",
-                                          std::to_string(layer.tensors.size()) + " weight(s)",
-                                          "Weight count mismatch for layer #" + std::to_string(k) + " (named " + l.name +
-                                              " in the layout, " + layer.field + " in the struct). Layer expects " +
-                                              std::to_string(l.weights.size()) + " weight(s). Received " +
-                                              std::to_string(layer.tensors.size()) + " weight(s)"});
+                throw error(file,
+                            problem{errc::weight_count_mismatch, layer.field, "/" + l.name, std::to_string(l.weights.size()) + " weight(s)",
+                                    std::to_string(layer.tensors.size()) + " weight(s)",
+                                    "Weight count mismatch for layer #" + std::to_string(k) + " (named " + l.name + " in the layout, " +
+                                        layer.field + " in the struct). Layer expects " + std::to_string(l.weights.size()) +
+                                        " weight(s). Received " + std::to_string(layer.tensors.size()) + " weight(s)"});
             for (std::size_t i = 0; i < layer.tensors.size(); ++i) {
                 const auto& t = layer.tensors[i];
                 const auto& w = l.weights[i];
                 if (!w.dtype.empty() && (w.shape != t.shape || w.dtype != t.dtype))
-                    throw error(file, problem{errc::shape_mismatch, t.field, "/" + l.name + "/" + w.name, std::string(t.dtype) + " " + tuple_text(w.shape),
-                                              std::string(t.dtype) + " " + tuple_text(t.shape),
-                                              "Shape mismatch in layer #" + std::to_string(k) + " (named " + l.name + ") for weight " + w.name +
-                                                  ". Weight expects shape " + tuple_text(w.shape) + ". Received saved weight with shape " +
-                                                  tuple_text(t.shape)});
+                    throw error(file,
+                                problem{errc::shape_mismatch, t.field, "/" + l.name + "/" + w.name,
+                                        std::string(t.dtype) + " " + tuple_text(w.shape), std::string(t.dtype) + " " + tuple_text(t.shape),
+                                        "Shape mismatch in layer #" + std::to_string(k) + " (named " + l.name + ") for weight " + w.name +
+                                            ". Weight expects shape " + tuple_text(w.shape) + ". Received saved weight with shape " +
+                                            tuple_text(t.shape)});
             }
             out.source = &layer;
             ++k;
@@ -186,7 +204,8 @@ inline void save_layers(const std::vector<struct_layer>& layers, const std::stri
         std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
         for (const auto* l : sorted) {
             const where at{path, l->source ? l->source->field : std::string(), "/" + l->name};
-            handle group = checked(H5Gcreate2(file.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create layer group");
+            handle group =
+                checked(H5Gcreate2(file.get(), l->name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create layer group");
             write_string_list(group.get(), "weight_names", l->weight_names, options.strings, at);
             if (!l->source) continue;
             for (std::size_t i = 0; i < l->weight_names.size(); ++i) {

@@ -25,7 +25,6 @@ namespace h5ser::mpi::detail {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
-
 /// A duplicate of the user's communicator, so h5ser's messages never match the user's.
 class private_comm {
 public:
@@ -37,8 +36,13 @@ public:
         MPI_Initialized(&initialized);
         MPI_Finalized(&finalized);
         if (!initialized || finalized || user == MPI_COMM_NULL) {
-            throw error(file, problem{errc::invalid_value, {}, {}, "a communicator of a running MPI",
-                                      !initialized ? "MPI not initialized" : finalized ? "MPI finalized" : "MPI_COMM_NULL",
+            throw error(file, problem{errc::invalid_value,
+                                      {},
+                                      {},
+                                      "a communicator of a running MPI",
+                                      !initialized ? "MPI not initialized"
+                                      : finalized  ? "MPI finalized"
+                                                   : "MPI_COMM_NULL",
                                       "call MPI_Init first, and pass the communicator of the ranks that save or load together"});
         }
         MPI_Comm_dup(user, &comm_);

@@ -2,8 +2,8 @@
 // reads each rank's slice, all ranks together, and checks the checksums of the whole tensors.
 #pragma once
 
-#include <mpi.h>
 #include <hdf5.h>
+#include <mpi.h>
 
 #include <algorithm>
 #include <array>
@@ -15,10 +15,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/hdf5/dataset.hpp"
-#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/load/load_file.hpp"
+#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/mpi/detail/parallel_io.hpp"
 
 namespace h5ser::mpi::detail {
@@ -60,8 +60,8 @@ struct sliced_tensor_reader {
         // A split tensor: this rank's slice, checked like a whole one, read by all ranks together.
         std::optional<sliced_read> read;
         if (s.axis() >= rank) {
-            ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank), "axis " + std::to_string(s.axis()),
-                                "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
+            ctx.problems.add({errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
+                              "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
         } else {
             read = prepare_slice<X>(ctx, parent, name, target, s, at);
         }
@@ -96,10 +96,11 @@ private:
 
     bool check_same_walk(problem_list& problems, const std::vector<std::array<std::uint64_t, load_record::size>>& all, const where& at) {
         for (std::size_t r = 1; r < all.size(); ++r) {
-            if (all[r][load_record::structure] != all[0][load_record::structure] || all[r][load_record::sharded] != all[0][load_record::sharded]) {
+            if (all[r][load_record::structure] != all[0][load_record::structure] ||
+                all[r][load_record::sharded] != all[0][load_record::sharded]) {
                 problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), "the same model and sharding on every MPI rank",
-                                    "another on rank " + std::to_string(r),
-                                    "every rank must load a model of the same fields with the same fields sharded"});
+                              "another on rank " + std::to_string(r),
+                              "every rank must load a model of the same fields with the same fields sharded"});
                 diverged = true;
                 return false;
             }
@@ -123,19 +124,26 @@ private:
         if (!dataset) return std::nullopt;
         dataset_view view = inspect_dataset(dataset.get(), at);
         if (view.dtype != dtype || view.shape.null || view.shape.scalar || view.shape.dims.size() != rank) {
-            ctx.problems.add({view.dtype != dtype ? errc::dtype_mismatch : errc::shape_mismatch, at.field, at.h5,
-                                "dataset " + std::string(dtype) + " of rank " + std::to_string(rank), "dataset " + view.dtype + view.shape.text(), {}});
+            ctx.problems.add({view.dtype != dtype ? errc::dtype_mismatch : errc::shape_mismatch,
+                              at.field,
+                              at.h5,
+                              "dataset " + std::string(dtype) + " of rank " + std::to_string(rank),
+                              "dataset " + view.dtype + view.shape.text(),
+                              {}});
             return std::nullopt;
         }
         if (!dataset_is_readable(ctx.problems, view, sizeof(element), at)) return std::nullopt;
         const std::uint64_t extent = view.shape.dims[s.axis()];
-        index_range slice = s.how() == shard::kind::split ? even_block(extent, comm->rank(), comm->size())
-                                                              : index_range{s.offset(), s.count()};
+        index_range slice =
+            s.how() == shard::kind::split ? even_block(extent, comm->rank(), comm->size()) : index_range{s.offset(), s.count()};
         if (slice.offset > extent || slice.count > extent - slice.offset) {
-            ctx.problems.add({errc::shape_mismatch, at.field, at.h5,
-                                "a slice [" + std::to_string(slice.offset) + ", " + std::to_string(slice.offset + slice.count) + ") along axis " +
-                                    std::to_string(s.axis()),
-                                "dataset " + view.dtype + view.shape.text(), {}});
+            ctx.problems.add({errc::shape_mismatch,
+                              at.field,
+                              at.h5,
+                              "a slice [" + std::to_string(slice.offset) + ", " + std::to_string(slice.offset + slice.count) +
+                                  ") along axis " + std::to_string(s.axis()),
+                              "dataset " + view.dtype + view.shape.text(),
+                              {}});
             return std::nullopt;
         }
         std::array<std::size_t, rank> slice_shape{};
@@ -145,8 +153,8 @@ private:
         if constexpr (resizable_tensor<X>) unsized = std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
         if (!unsized && current != slice_shape) {
             ctx.problems.add({errc::shape_mismatch, at.field, at.h5, "dataset " + shape_text(dtype, current),
-                                "a slice " + shape_text(dtype, slice_shape) + " of dataset " + view.dtype + view.shape.text(),
-                                "this rank's slice along axis " + std::to_string(s.axis())});
+                              "a slice " + shape_text(dtype, slice_shape) + " of dataset " + view.dtype + view.shape.text(),
+                              "this rank's slice along axis " + std::to_string(s.axis())});
             return std::nullopt;
         }
         return sliced_read{std::move(dataset), std::move(view.type), view.shape.dims, s.axis(), slice};
@@ -155,7 +163,8 @@ private:
     /// Collective: every rank reads its slice, the checksum of the whole tensor is computed and
     /// checked, and the slice is staged for the target.
     template <class X, class Ctx>
-    void read_slice(Ctx& ctx, sliced_read& read, const std::vector<std::array<std::uint64_t, load_record::size>>& all, X& target, const where& at) {
+    void read_slice(Ctx& ctx, sliced_read& read, const std::vector<std::array<std::uint64_t, load_record::size>>& all, X& target,
+                    const where& at) {
         using adapter = tensor_adapter<X>;
         using element = typename adapter::element_type;
         constexpr std::size_t rank = adapter::rank;
@@ -186,8 +195,7 @@ private:
             handle memory_space = make_dataspace(slice_dims.data(), rank, at);
             if (count == 0) H5Sselect_none(memory_space.get());
             select_slice(file_space.get(), rank, read.dims.data(), read.axis, read.slice, at);
-            if (H5Dread(read.dataset.get(), memory_type_id.get(), memory_space.get(), file_space.get(), transfer.get(),
-                        buffer) < 0) {
+            if (H5Dread(read.dataset.get(), memory_type_id.get(), memory_space.get(), file_space.get(), transfer.get(), buffer) < 0) {
                 H5Eclear2(H5E_DEFAULT);
                 failure = "cannot be read (HDF5 error)";
             }
@@ -207,7 +215,8 @@ private:
             rows.axis = 0;
             rows.slices.clear();
             for (int r = 0; r < comm->size(); ++r) rows.slices.push_back(even_block(read.dims[0], r, comm->size()));
-            const std::vector<unsigned char> block = read_rows(read, rows.slices[static_cast<std::size_t>(comm->rank())], memory_type_id.get(), failure, at);
+            const std::vector<unsigned char> block =
+                read_rows(read, rows.slices[static_cast<std::size_t>(comm->rank())], memory_type_id.get(), failure, at);
             hash = global_hash(comm->get(), comm->rank(), rows, block.data());
         }
         if (!failure.empty()) {
@@ -217,8 +226,8 @@ private:
         if constexpr (Ctx::verify) {
             std::array<std::uint64_t, rank> dims{};
             for (std::size_t i = 0; i < rank; ++i) dims[i] = read.dims[i];
-            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, read.dataset.get(), hash, dtype_name<element>(), dims.data(),
-                                    rank, at))
+            if (!verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, read.dataset.get(), hash, dtype_name<element>(),
+                                    dims.data(), rank, at))
                 return;
         }
         if (!check_bool_elements<element>(ctx.problems, buffer, count, at)) return;
@@ -227,7 +236,8 @@ private:
     }
 
     /// Rows `rows` (along axis 0) of the dataset, as stored, read by this rank alone.
-    std::vector<unsigned char> read_rows(const sliced_read& read, index_range rows, hid_t memory_type_id, std::string& failure, const where& at) {
+    std::vector<unsigned char> read_rows(const sliced_read& read, index_range rows, hid_t memory_type_id, std::string& failure,
+                                         const where& at) {
         std::uint64_t per_row = H5Tget_size(memory_type_id);
         for (std::size_t i = 1; i < read.dims.size(); ++i) per_row *= read.dims[i];
         std::vector<unsigned char> block(rows.count * per_row);
@@ -273,7 +283,8 @@ void parallel_load_from(file_tree& tree, const std::string& path, Model& model, 
 }
 
 template <class Policies, class Model>
-void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model, load_report* report) {
+void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, bool fresh_model,
+                   load_report* report) {
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
@@ -298,8 +309,8 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     });
     // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
     file_tree tree(path, std::move(file));
-    parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement,
-                                                            shards, contents ? &*contents : nullptr, report);
+    parallel_load_from<Policies::lenient, Policies::verify>(tree, path, model, plan.mode, plan.report_unexpected, comm, agreement, shards,
+                                                            contents ? &*contents : nullptr, report);
 }
 
 }  // namespace h5ser::mpi::detail

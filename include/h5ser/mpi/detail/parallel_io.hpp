@@ -2,8 +2,8 @@
 // tensor, MPI-IO file access and transfers, slices of a dataspace.
 #pragma once
 
-#include <mpi.h>
 #include <hdf5.h>
+#include <mpi.h>
 
 #include <algorithm>
 #include <array>
@@ -15,8 +15,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "h5ser/detail/save/file_writer.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/save/file_writer.hpp"
 #include "h5ser/detail/save/save_walk.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/mpi/detail/collective.hpp"
@@ -62,7 +62,11 @@ public:
         std::vector<problem> unknown;
         for (const auto& [key, s] : shards_) {
             if (std::find(used_.begin(), used_.end(), key) == used_.end())
-                unknown.push_back({errc::invalid_value, key, {}, "a tensor field of the model", "no such tensor",
+                unknown.push_back({errc::invalid_value,
+                                   key,
+                                   {},
+                                   "a tensor field of the model",
+                                   "no such tensor",
                                    "h5ser::mpi::sharding names a field the model does not store as a tensor"});
         }
         if (!unknown.empty()) throw error(file, std::move(unknown));

@@ -26,7 +26,6 @@ namespace h5ser::mpi::detail {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
-
 /// A run of indices along one axis: [offset, offset + count).
 struct index_range {
     std::uint64_t offset = 0;
@@ -86,9 +85,9 @@ struct split_geometry {
 
 /// Rows of every rank's slice, sent to the rank that asked for them.
 struct gathered_rows {
-    index_range rows;                            ///< the rows this rank asked for
+    index_range rows;                                  ///< the rows this rank asked for
     std::vector<std::vector<unsigned char>> received;  ///< per rank (empty for this rank: read in place)
-    std::vector<const unsigned char*> parts;     ///< per rank: its slice in `rows`, row-major
+    std::vector<const unsigned char*> parts;           ///< per rank: its slice in `rows`, row-major
 };
 
 /// Collective: rank r receives rows `wanted[r]` of every rank's slice. `local` is this rank's

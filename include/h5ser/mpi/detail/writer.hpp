@@ -2,8 +2,8 @@
 // file, which is exactly what h5ser::save writes for the whole model.
 #pragma once
 
-#include <mpi.h>
 #include <hdf5.h>
+#include <mpi.h>
 
 #include <algorithm>
 #include <array>
@@ -15,10 +15,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/save/save_file.hpp"
-#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/save/save_walk.hpp"
 #include "h5ser/detail/save/sealed_file.hpp"
 #include "h5ser/mpi/detail/parallel_io.hpp"
@@ -40,12 +40,7 @@ struct save_record {
 class parallel_file_writer {
 public:
     parallel_file_writer(file_writer& base, const where& at, const private_comm& comm, rank_agreement& agreement, shard_lookup& shards)
-        : base_(base),
-          comm_(comm),
-          agreement_(agreement),
-          shards_(shards),
-          transfer_(collective_transfer(at)),
-          structure_() {}
+        : base_(base), comm_(comm), agreement_(agreement), shards_(shards), transfer_(collective_transfer(at)), structure_() {}
 
     template <class X>
     void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -74,12 +69,14 @@ public:
             if (s.how() == shard::kind::replicated) {
                 mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
             } else if (s.axis() >= rank) {
-                throw error(std::string(at.file), problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
-                                                          "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
+                throw error(std::string(at.file),
+                            problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
+                                    "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
             } else if (s.how() == shard::kind::slice && s.count() != shape[s.axis()]) {
-                throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5,
-                                                          "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
-                                                          shape_text(dtype, shape), "the shard's count and the tensor this rank holds differ"});
+                throw error(std::string(at.file),
+                            problem{errc::shape_mismatch, at.field, at.h5,
+                                    "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
+                                    shape_text(dtype, shape), "the shard's count and the tensor this rank holds differ"});
             }
         });
         const auto records = allgather(comm_, mine.v);
@@ -100,7 +97,8 @@ public:
         agreement_.together([&] {
             handle ftype = file_type<element>(at);
             mtype = memory_type<element>(at);
-            dataset = create_tensor_dataset(base_.parent(), name, ftype.get(), dims.data(), rank, base_.plists(), base_.plan(), at, &compact);
+            dataset =
+                create_tensor_dataset(base_.parent(), name, ftype.get(), dims.data(), rank, base_.plists(), base_.plan(), at, &compact);
         });
         std::vector<unsigned char> whole;
         if (compact && split && split->total_bytes() > 0) whole = gather_whole(comm_.get(), comm_.rank(), *split, local);
@@ -204,7 +202,8 @@ private:
         const auto& first = records[0];
         for (std::size_t i = 0; i < w.rank; ++i) w.dims[i] = first[save_record::dims + i];
         const auto refuse = [&](std::string expected, std::string found, std::string why) {
-            throw error(std::string(at.file), problem{errc::shape_mismatch, at.field, at.h5, std::move(expected), std::move(found), std::move(why)});
+            throw error(std::string(at.file),
+                        problem{errc::shape_mismatch, at.field, at.h5, std::move(expected), std::move(found), std::move(why)});
         };
         for (std::size_t r = 1; r < records.size(); ++r) {
             if (records[r][save_record::rank] != first[save_record::rank])
@@ -234,7 +233,8 @@ private:
         for (std::size_t r = 0; r < records.size(); ++r) {
             for (std::size_t i = 0; i < w.rank; ++i) {
                 if (i != g.axis && records[r][save_record::dims + i] != first[save_record::dims + i])
-                    refuse("slices of one shape but along axis " + std::to_string(g.axis), "another shape on rank " + std::to_string(r), {});
+                    refuse("slices of one shape but along axis " + std::to_string(g.axis), "another shape on rank " + std::to_string(r),
+                           {});
             }
             const std::uint64_t count = records[r][save_record::dims + g.axis];
             const std::uint64_t offset = how == shard::kind::split ? next : records[r][save_record::offset];
@@ -282,8 +282,8 @@ private:
 };
 
 template <save_mode Mode, class Model>
-void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards,
-                   const storage_plan& storage, const progress_callback& progress) {
+void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, const storage_plan& storage,
+                   const progress_callback& progress) {
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
