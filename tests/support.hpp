@@ -12,8 +12,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include <h5ser/h5ser.hpp>
 
@@ -216,6 +218,33 @@ private:
     bool created_ = false;
     hid_t id_ = H5I_INVALID_HID;
 };
+
+#ifdef H5SER_SOURCE_DIR
+/// What `document` (a path in the source tree, such as "docs/evolution.md") shows a program
+/// printing: the code block after its line `<!-- output: NAME -->`, one '\n' after each line. A
+/// test compares a program's real output with it, so the documentation cannot drift from the code.
+inline std::string documented_output(const std::string& document, const std::string& name) {
+    std::ifstream in(std::string(H5SER_SOURCE_DIR) + "/" + document);
+    REQUIRE_MESSAGE(in.good(), "cannot read " << document);
+    const std::string marker = "<!-- output: " + name + " -->";
+    std::string line;
+    while (std::getline(in, line) && line != marker) {}
+    REQUIRE_MESSAGE(in.good(), document << " has no line " << marker);
+    REQUIRE_MESSAGE((std::getline(in, line) && line.rfind("```", 0) == 0), document << ": no code block after " << marker);
+    std::string block;
+    while (std::getline(in, line) && line.rfind("```", 0) != 0) block += line + "\n";
+    return block;
+}
+#endif
+
+/// `text` with every occurrence of each `from` replaced by its `to`: a test's scratch paths and
+/// type names made the ones its documentation shows.
+inline std::string replaced(std::string text, std::initializer_list<std::pair<std::string, std::string>> replacements) {
+    for (const auto& [from, to] : replacements)
+        for (std::size_t at = text.find(from); !from.empty() && at != std::string::npos; at = text.find(from, at + to.size()))
+            text.replace(at, from.size(), to);
+    return text;
+}
 
 }  // namespace test
 

@@ -110,6 +110,8 @@ TEST_CASE("every problem of a strict load is listed in one error") {
     CHECK(e.problems()[1].code == h5ser::errc::shape_mismatch);
     CHECK(e.problems()[2].code == h5ser::errc::unexpected_field);
     CHECK(test::contains(e.what(), "3 problems in '"));
+    CHECK(std::string(e.what()) + "\n" ==
+          test::replaced(test::documented_output("docs/integrity.md", "strict load error"), {{"'m.h5'", "'" + dir.file("m.h5") + "'"}}));
 }
 
 TEST_CASE("file not found, not an HDF5 file, not an h5ser file") {

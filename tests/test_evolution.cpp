@@ -117,6 +117,7 @@ TEST_CASE("load report: a lenient load lists every field the file lacks and ever
     CHECK(h5ser::to_string(report) ==
           "missing: first.gamma (dataset float32)\nmissing: head (group)\nmissing: scales[\"c\"] (attribute float32)\n"
           "missing: seed (attribute int32)\nunexpected: scales[\"b\"] (entry)\nunexpected: units (attribute)\n");
+    CHECK(h5ser::to_string(report) == test::documented_output("docs/storage.md", "lenient load report"));
 
     // The same struct strictly: one error with every one of these problems, and the report and the
     // model as they were.
@@ -310,6 +311,10 @@ TEST_CASE("renames: a strict load reads fields under the old names h5ser::evolut
     CHECK(target.learning_rate == 3);
     CHECK(lines(report.renamed) == lines({"layers[0].w -> layers[0].kernel", "layers[0].b -> layers[0].bias",
                                           "layers[1].w -> layers[1].kernel", "layers[1].b -> layers[1].bias"}));
+    // docs/evolution.md shows these lines, printed one per line.
+    std::string printed;
+    for (const std::string& r : report.renamed) printed += r + "\n";
+    CHECK(printed == test::documented_output("docs/evolution.md", "renames reported"));
     // A file saved under the new names reads them, and reports nothing.
     Net fresh = h5ser::load<Net>(dir.file("old.h5"));
     h5ser::save(fresh, dir.file("new.h5"));
@@ -378,6 +383,10 @@ TEST_CASE("renames: a strict error that finds a field missing and an object of i
     h5ser::save(saved, dir.file("single.h5"));
     const auto e = test::expect_error([&] { (void)h5ser::load<UnrenamedNet>(dir.file("single.h5")); });
     CHECK(e.problems().size() == 2);
+    // docs/evolution.md shows this error, for a file named old.h5 and a struct named Unrenamed.
+    CHECK(test::replaced(std::string(e.what()) + "\n",
+                         {{dir.file("single.h5"), "old.h5"}, {std::string(h5ser::type_name<Unrenamed>()), "Unrenamed"}}) ==
+          test::documented_output("docs/evolution.md", "renamed? in a strict error"));
     CHECK(test::contains(e.what(),
                          "missing field at single.kernel (/single/kernel): expected dataset float32, found nothing; renamed? the "
                          "file holds dataset 'w' that no field reads; if it is this field, declare template <> struct "

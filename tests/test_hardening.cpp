@@ -588,17 +588,16 @@ TEST_CASE("hardening: scratch files of killed isolated loads are swept") {
 }
 
 TEST_CASE("hardening: H5SER_ISOLATION_TIME_LIMIT is checked, and the default limit starts at 5 s") {
-    using std::chrono::milliseconds;
-    CHECK(d::isolation_time_limit(18 << 10) < milliseconds(5'100));
-    CHECK(d::isolation_time_limit(std::uint64_t{1} << 30) == milliseconds(5'000 + 128'000));
+    CHECK(d::isolation_time_limit_ms(18 << 10) < 5'100);
+    CHECK(d::isolation_time_limit_ms(std::uint64_t{1} << 30) == 5'000 + 128'000);
     {
         const isolation_limit tiny("0.0001");
-        CHECK(d::isolation_time_limit(0) == milliseconds(1));  // not 0 ms
+        CHECK(d::isolation_time_limit_ms(0) == 1);  // not 0 ms
     }
     for (const char* bad : {"abc", "-3", "0", "5s", ""}) {
         CAPTURE(bad);
         const isolation_limit limit(bad);
-        const auto e = test::expect_error([] { (void)d::isolation_time_limit(0); });
+        const auto e = test::expect_error([] { (void)d::isolation_time_limit_ms(0); });
         CHECK(test::contains(e.what(), "H5SER_ISOLATION_TIME_LIMIT"));
     }
 }

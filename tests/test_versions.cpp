@@ -266,6 +266,9 @@ TEST_CASE("versions: files of versions 1 and 2 load into version 3 through the u
               " version 1 -> 3)\n"
               "upgraded: layers[1] (" +
               std::string(h5ser::type_name<Attn>()) + " version 1 -> 3)\n");
+    // docs/evolution.md shows this report, the struct named Attention there.
+    CHECK(test::replaced(h5ser::to_string(report), {{std::string(h5ser::type_name<Attn>()), "Attention"}}) ==
+          test::documented_output("docs/evolution.md", "report of a version 1 file"));
     // Strictly, dropout is an error; the hook did not consume it.
     const auto e = test::expect_error([&] { (void)h5ser::load<Net>(dir.file("v1.h5")); });
     CHECK(e.code() == h5ser::errc::unexpected_field);
@@ -285,6 +288,8 @@ TEST_CASE("versions: files of versions 1 and 2 load into version 3 through the u
         CHECK(lines(report.upgraded) == lines({"layers[0] (" + std::string(h5ser::type_name<Attn>()) + " version 2 -> 3)",
                                                "layers[1] (" + std::string(h5ser::type_name<Attn>()) + " version 2 -> 3)"}));
         CHECK(report.renamed.empty());
+        CHECK(test::replaced(h5ser::to_string(report), {{std::string(h5ser::type_name<Attn>()), "Attention"}}) ==
+              test::documented_output("docs/evolution.md", "report of a version 2 file"));
     }
     // Owned memory and mapped loads give the same.
     hook_runs = 0;

@@ -60,6 +60,9 @@ using h5ser::detail::json_value;
 using h5ser::detail::json_writer;
 using h5ser::detail::parse_json;
 
+// .safetensors files: recognised by content, their checked header.
+using h5ser::detail::safetensors::header_if_safetensors;
+
 // Keras files without a struct: the layer list of any Keras layout, and the save_weights writer
 // fed with tensors read from an h5ser file.
 using h5ser::keras::detail::flavour_name;

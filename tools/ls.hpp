@@ -1,4 +1,4 @@
-// `h5ser ls FILE`: the tree of any HDF5 file as layers, with parameter counts, stored bytes,
+// `h5ser ls FILE`: the tree of any HDF5 or .safetensors file as layers, with parameter counts, stored bytes,
 // compression ratios and filters, totals per group and for the file; h5ser's and Keras's facts.
 #pragma once
 
@@ -108,7 +108,8 @@ inline void ls_json(const h5ser::file_node& n, json& j, std::string_view key = {
 }
 
 inline int ls(const std::string& path, bool as_json) {
-    const auto keras = keras_facts(path);
+    const auto safetensors = internal::header_if_safetensors(path);
+    const auto keras = safetensors ? std::nullopt : keras_facts(path);
     std::optional<h5ser::file_node> tree;
     if (!internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
     const bool is_h5ser = tree && !attribute_text(*tree, "h5ser_mode").empty();
@@ -123,6 +124,12 @@ inline int ls(const std::string& path, bool as_json) {
             j.boolean("sealed", internal::has_seal(path)).end_object();
         } else {
             j.null("h5ser");
+        }
+        if (safetensors) {
+            j.begin_object("safetensors").number("tensors", static_cast<double>(safetensors->tensors.size()));
+            j.number("header_bytes", static_cast<double>(safetensors->json_bytes)).boolean("checksums", false).end_object();
+        } else {
+            j.null("safetensors");
         }
         if (keras) {
             j.begin_object("keras")
@@ -158,6 +165,9 @@ inline int ls(const std::string& path, bool as_json) {
                (version.empty() ? std::string() : ", written by h5ser " + version) + ", fingerprint " +
                attribute_text(*tree, "fingerprint") + (internal::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
     }
+    if (safetensors)
+        out += "safetensors: " + grouped(safetensors->tensors.size()) + " tensors, header " + grouped(safetensors->json_bytes) +
+               " bytes, no checksums in this format\n";
     if (keras) {
         out += "keras: " + keras->format + ", keras_version " + (keras->keras_version.empty() ? "unknown" : keras->keras_version) +
                ", backend " + (keras->backend.empty() ? "unknown" : keras->backend) + "\n";

@@ -38,6 +38,7 @@ enum class errc : int {
     file_changed = 22,           ///< the file was replaced or rewritten while it was being loaded (every retry)
     newer_version = 23,          ///< a struct saved at a newer h5ser::evolution version than the code loading it knows
     upgrade_failed = 24,         ///< an h5ser::evolution upgrade hook threw
+    malformed_file = 25,         ///< a file of another format (safetensors) whose own structure is invalid
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -91,6 +92,8 @@ constexpr std::string_view to_string(errc code) noexcept {
             return "newer version";
         case errc::upgrade_failed:
             return "upgrade failed";
+        case errc::malformed_file:
+            return "malformed file";
     }
     return "error";
 }

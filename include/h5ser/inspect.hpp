@@ -8,32 +8,10 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/file_node.hpp"
 #include "h5ser/policy.hpp"
 
 namespace h5ser {
-
-/// One group or dataset of a file, with its attributes.
-struct file_node {
-    enum class kind_type { group, dataset, other };
-    struct attribute_info {
-        std::string name;
-        std::string dtype;  ///< "int32", "string", ...
-        std::string shape;  ///< "scalar" or "[3]"
-        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
-    };
-
-    std::string name;  ///< link name ("" for the root)
-    std::string path;  ///< "/layer_1/kernel"
-    kind_type kind = kind_type::group;
-    std::string dtype;                 ///< datasets: element type
-    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
-    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
-    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
-    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
-    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
-    std::vector<attribute_info> attributes;
-    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
-};
 
 namespace detail {
 /// inspect, in this process.
@@ -43,7 +21,9 @@ H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode);
 }  // namespace detail
 
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
-/// short values). Soft and external links are listed, never followed.
+/// short values). Soft and external links are listed, never followed. A .safetensors file
+/// (recognised by its content) gives the tree of its tensors, its dotted names as groups
+/// (docs/safetensors.md).
 ///
 /// A file h5ser did not seal is read in a child process, so that a damaged one cannot crash or
 /// hang the program; `Policies` may be h5ser::trusted (read it here) or h5ser::untrusted (read

@@ -16,7 +16,6 @@
 #include <hdf5.h>
 
 #include <array>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>

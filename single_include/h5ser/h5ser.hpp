@@ -18,16 +18,13 @@
 #include <bit>
 #include <cstring>
 #include <type_traits>
-#include <unordered_map>
 #include <new>
 #include <system_error>
 #include <cstdlib>
-#include <shared_mutex>
 #include <utility>
 #include <stdexcept>
 #include <climits>
 #include <tuple>
-#include <cmath>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,9 +37,7 @@
 #include <span>
 #include <cassert>
 #include <limits>
-#include <chrono>
 #include <functional>
-#include <charconv>
 #include <signal.h>
 #include <set>
 #include <atomic>
@@ -52,6 +47,10 @@
 #include <thread>
 #include <numeric>
 #include <xxhash.h>
+#include <shared_mutex>
+#include <cmath>
+#include <unordered_map>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +59,7 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <chrono>
 #include <sys/mman.h>
 #include <random>
 #include <sys/syscall.h>
@@ -396,6 +396,7 @@ enum class errc : int {
     file_changed = 22,           ///< the file was replaced or rewritten while it was being loaded (every retry)
     newer_version = 23,          ///< a struct saved at a newer h5ser::evolution version than the code loading it knows
     upgrade_failed = 24,         ///< an h5ser::evolution upgrade hook threw
+    malformed_file = 25,         ///< a file of another format (safetensors) whose own structure is invalid
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -449,6 +450,8 @@ constexpr std::string_view to_string(errc code) noexcept {
             return "newer version";
         case errc::upgrade_failed:
             return "upgrade failed";
+        case errc::malformed_file:
+            return "malformed file";
     }
     return "error";
 }
@@ -601,10 +604,6 @@ inline void check(herr_t status, const where& at, std::string_view what) {
     if (status < 0) throw_hdf5(at, std::string(what));
 }
 
-/// The gate h5ser::detail::run_isolated (isolation.hpp) forks under, exclusively: every
-/// hdf5_scope holds it shared, so that a child is never forked while an h5ser thread is inside
-/// libhdf5 (whose global lock would then stay locked in the child).
-H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept;
 /// How many hdf5_scope objects this thread has open (only the outermost takes the gate).
 H5SER_CORE_INLINE int& hdf5_scope_depth() noexcept;
 /// True in an isolated child: there, nothing takes the gate (the forking thread held it).
@@ -1836,8 +1835,9 @@ public:
 
     manifest(const manifest&) = delete;
     manifest& operator=(const manifest&) = delete;
-    manifest(manifest&&) = default;
-    manifest& operator=(manifest&&) = default;
+    manifest(manifest&&) noexcept;
+    manifest& operator=(manifest&&) noexcept;
+    ~manifest();
 
     [[nodiscard]] std::uint32_t format_version() const noexcept { return version_; }
     [[nodiscard]] save_mode mode() const noexcept { return mode_; }
@@ -1870,11 +1870,9 @@ private:
     save_mode mode_ = save_mode::full_model;
     std::uint64_t fingerprint_ = 0;
     std::vector<manifest_record> records_;
-    std::unordered_map<std::string_view, std::size_t> datasets_;
-    std::unordered_map<std::string_view, manifest_group> groups_;  ///< "/" and every group record
-    /// Every attribute record by attribute_key(path, name): lookups and the duplicate check in
-    /// constant time, so that a manifest of many attributes is parsed in linear time.
-    std::unordered_map<std::string, std::size_t> attributes_;
+    /// The records by path (manifest-inl.hpp: hash maps, which user code need not parse).
+    struct path_index;
+    std::unique_ptr<path_index> index_;  ///< null only in a moved-from manifest
     bool has_chunked_ = false;
 };
 
@@ -3355,7 +3353,7 @@ constexpr bool assert_model_type() {
 // then maps (load_file.hpp). The parent never parses the foreign file itself.
 //
 // The child is killed when it exceeds a time limit that grows with the file's size
-// (isolation_time_limit); a crash, a time-out or a reply that does not decode becomes an
+// (isolation_time_limit_ms); a crash, a time-out or a reply that does not decode becomes an
 // h5ser::error with code errc::isolation_failed.
 //
 // Forking from a program with threads: the child has only the forking thread, and a lock another
@@ -3542,11 +3540,11 @@ H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
 /// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds, above 0; anything else is an error)
 /// when set. A sound parse takes a small fraction of that even from a slow disk or under
 /// sanitizers; a hang is an endless loop.
-H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes);
+H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes);
 
 /// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
 /// callback that reports to `progress` in the parent. The child's h5ser::error is rethrown as it was
-/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit of `file`'s
+/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit_ms of `file`'s
 /// size) or a malformed reply throws an h5ser::error with errc::isolation_failed naming `file`.
 /// In the child of another run_isolated, `work` runs in place.
 H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
@@ -5272,30 +5270,15 @@ std::vector<std::string> child_names(const member_listing& listing) {
     return names;
 }
 
-/// The element count of a sequence group: its children must be named "0" to "n-1".
-template <class Element>
-std::optional<std::size_t> sequence_length(problem_list& problems, const member_listing& listing, const where& at) {
-    const auto names = child_names<Element>(listing);
-    std::vector<bool> seen(names.size(), false);
-    for (const auto& n : names) {
-        std::size_t index = 0;
-        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
-        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
-        if (!canonical || index >= names.size() || seen[index]) {
-            problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
-                          "'" + n + "'", "a sequence group holds one child per index"});
-            return std::nullopt;
-        }
-        seen[index] = true;
-    }
-    return names.size();
-}
+/// The element count of a sequence group whose children are `names`: they must be "0" to "n-1".
+H5SER_CORE_INLINE std::optional<std::size_t> sequence_length(problem_list& problems, const std::vector<std::string>& names,
+                                                             const where& at);
 
 template <class Ctx, class T>
 void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at) {
     using traits = sequence_traits<T>;
     using element = typename traits::element;
-    const auto length = sequence_length<element>(ctx.problems, group.members(), at);
+    const auto length = sequence_length(ctx.problems, child_names<element>(group.members()), at);
     if (!length) return;
     const auto load_element = [&](std::size_t i, element& e) {
         const std::string key = std::to_string(i);
@@ -7853,6 +7836,130 @@ private:
 
 }  // namespace h5ser
 
+// ---- h5ser/detail/safetensors/tree.hpp ---------------------------------------------------------
+// h5ser/detail/safetensors/tree.hpp: a .safetensors file as the tree h5ser::inspect gives of any
+// file (and `h5ser ls` prints): its dotted tensor names as groups, read without libhdf5.
+
+
+// ---- h5ser/detail/safetensors/header.hpp -------------------------------------------------------
+// h5ser/detail/safetensors/header.hpp: the header of a .safetensors file (Hugging Face's format),
+// parsed and checked before any tensor byte is touched.
+//
+// The format: 8 bytes, the little-endian length N of a JSON header; N bytes of JSON, an object
+// mapping each tensor's name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative
+// to the data section that follows the header), plus an optional "__metadata__" object of string
+// values; then the data section, the tensors' little-endian bytes. The format keeps no checksums.
+//
+// Every file is treated as hostile: the header length is bounded (and must lie in the file), the
+// JSON must be valid UTF-8, names unique, every shape's byte size computed without overflow and
+// equal to its offsets' span, and the tensors must tile the data section exactly (no overlap, no
+// hole, nothing past its end), as the reference implementation requires. Anything else is an
+// h5ser::error naming the file, the tensor and what was found.
+
+
+
+namespace h5ser::detail::safetensors {
+
+/// The largest header h5ser reads (the reference implementation's limit): a longer one is refused
+/// before it is read, so a hostile length cannot make the reader allocate gigabytes.
+inline constexpr std::uint64_t max_header_bytes = std::uint64_t{100} << 20;
+
+/// One tensor of the header.
+struct tensor_entry {
+    std::string name;                  ///< as the file names it, e.g. "h.0.attn.c_attn.weight"
+    std::string dtype;                 ///< h5ser's name of its element type ("float32", "bfloat16", "bool")
+    std::string_view file_dtype;       ///< the format's name ("F32", "BF16", "BOOL"); static storage
+    std::size_t element_size = 0;      ///< bytes per element
+    std::vector<std::uint64_t> shape;  ///< empty for a scalar
+    std::uint64_t offset = 0;          ///< of its first byte in the file (the data section's start added)
+    std::uint64_t length = 0;          ///< bytes: the shape's element count times element_size
+};
+
+/// A checked header.
+struct header {
+    std::uint64_t json_bytes = 0;                               ///< N, the JSON's length
+    std::uint64_t data_start = 0;                               ///< 8 + N: where the data section starts
+    std::uint64_t file_size = 0;                                ///< data_start plus the data section, which the tensors tile
+    std::vector<tensor_entry> tensors;                          ///< in the order of their data
+    std::vector<std::pair<std::string, std::string>> metadata;  ///< "__metadata__", in file order
+};
+
+/// Does a file whose first bytes are `prefix` (at least 9 of them to say yes) and whose size is
+/// `file_size` look like a safetensors file: a header length that fits the file, then '{'? A
+/// cheap test to choose a reader by content, not by suffix; parse_header decides.
+H5SER_CORE_INLINE bool looks_like_safetensors(const unsigned char* prefix, std::size_t prefix_size, std::uint64_t file_size) noexcept;
+
+/// The header length the first 8 bytes `prefix` of file `file` (of `file_size` bytes) give, checked
+/// to be at most max_header_bytes and to fit the file (h5ser::error otherwise).
+H5SER_CORE_INLINE std::uint64_t header_length(const unsigned char* prefix, std::uint64_t file_size, const std::string& file);
+
+/// Parses and checks `json`, the header of safetensors file `file` of `file_size` bytes (see the
+/// top of this file for every check); h5ser::error (errc::malformed_file) naming what is wrong.
+H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_size, const std::string& file);
+
+/// Reads the header of the safetensors file open as `fd` (`file`, `file_size` bytes) with pread
+/// and parses it (parse_header).
+H5SER_CORE_INLINE header read_header(int fd, std::uint64_t file_size, const std::string& file);
+
+/// The format's dtype name of h5ser's element type name `dtype`, or "" when the format has none.
+H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcept;
+
+}  // namespace h5ser::detail::safetensors
+
+
+// ---- h5ser/file_node.hpp -----------------------------------------------------------------------
+// h5ser/file_node.hpp: h5ser::file_node, one object of a file's tree as h5ser::inspect gives it
+// (inspect.hpp), and as the readers of other formats build it (.safetensors).
+
+
+namespace h5ser {
+
+/// One group or dataset of a file, with its attributes.
+struct file_node {
+    enum class kind_type { group, dataset, other };
+    struct attribute_info {
+        std::string name;
+        std::string dtype;  ///< "int32", "string", ...
+        std::string shape;  ///< "scalar" or "[3]"
+        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
+    };
+
+    std::string name;  ///< link name ("" for the root)
+    std::string path;  ///< "/layer_1/kernel"
+    kind_type kind = kind_type::group;
+    std::string dtype;                 ///< datasets: element type
+    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
+    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
+    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
+    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
+    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
+    std::vector<attribute_info> attributes;
+    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
+};
+
+}  // namespace h5ser
+
+
+namespace h5ser::detail::safetensors {
+
+/// The prefix of the root attributes that hold a file's `__metadata__` entries in h5ser's view of
+/// it ("__metadata__.format" = "pt").
+inline constexpr std::string_view metadata_prefix = "__metadata__.";
+
+/// The tree of the file whose checked header is `h`: names split at '.' become groups
+/// ("h.0.attn.w" is dataset w of group /h/0/attn) when every name is such a path (no empty part,
+/// no name both a tensor and the group of another); otherwise every tensor lies at the root under
+/// its whole name. Tensors are listed in the order of their data; datasets are contiguous, their
+/// stored bytes their length; `__metadata__` entries are root string attributes (metadata_prefix).
+H5SER_CORE_INLINE file_node tree_of(const header& h);
+
+/// The header of `path` when it is a .safetensors file (by its content, not its name), parsed and
+/// checked (an h5ser::error when it is one but malformed); nothing for any other file.
+H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path);
+
+}  // namespace h5ser::detail::safetensors
+
+
 // ---- h5ser/fingerprint.hpp ---------------------------------------------------------------------
 // h5ser/fingerprint.hpp: the fingerprint of a model in memory and of a file on disk, so a server
 // can confirm it runs the model it was told to.
@@ -7916,29 +8023,6 @@ template <class... Policies, class Model>
 
 namespace h5ser {
 
-/// One group or dataset of a file, with its attributes.
-struct file_node {
-    enum class kind_type { group, dataset, other };
-    struct attribute_info {
-        std::string name;
-        std::string dtype;  ///< "int32", "string", ...
-        std::string shape;  ///< "scalar" or "[3]"
-        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
-    };
-
-    std::string name;  ///< link name ("" for the root)
-    std::string path;  ///< "/layer_1/kernel"
-    kind_type kind = kind_type::group;
-    std::string dtype;                 ///< datasets: element type
-    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
-    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
-    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
-    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
-    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
-    std::vector<attribute_info> attributes;
-    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
-};
-
 namespace detail {
 /// inspect, in this process.
 H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
@@ -7947,7 +8031,9 @@ H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode);
 }  // namespace detail
 
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
-/// short values). Soft and external links are listed, never followed.
+/// short values). Soft and external links are listed, never followed. A .safetensors file
+/// (recognised by its content) gives the tree of its tensors, its dotted names as groups
+/// (docs/safetensors.md).
 ///
 /// A file h5ser did not seal is read in a child process, so that a damaged one cannot crash or
 /// hang the program; `Policies` may be h5ser::trusted (read it here) or h5ser::untrusted (read
@@ -8058,6 +8144,260 @@ H5SER_CORE_INLINE std::vector<std::string> check_datasets(verify_report& report,
 }  // namespace h5ser
 
 
+
+// ---- h5ser/detail/hdf5/fork_gate.hpp -----------------------------------------------------------
+// h5ser/detail/hdf5/fork_gate.hpp: the lock that keeps forks of isolated parses out of libhdf5.
+// Only the definitions that take it include this file, so <shared_mutex> stays out of user code.
+
+
+
+namespace h5ser::detail {
+
+/// The gate h5ser::detail::run_isolated (isolation.hpp) forks under, exclusively: every
+/// hdf5_scope (hdf5.hpp) holds it shared, so that a child is never forked while an h5ser thread is
+/// inside libhdf5 (whose global lock would then stay locked in the child).
+H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept;
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/json/reader.hpp --------------------------------------------------------------
+// h5ser/detail/json/reader.hpp: the one JSON reader: h5ser's schema (the h5ser tool), the configurations
+// Keras stores (the Keras module).
+//
+// Keras writes its JSON with Python's json.dumps, which emits the bare tokens NaN, Infinity and
+// -Infinity for non-finite floats. Strict parsers refuse those files; this one accepts them. It
+// builds a plain tree, limits nesting depth (hostile input must not overflow the stack) and reports
+// the byte offset of the first error.
+
+
+namespace h5ser::detail {
+
+struct json_value {
+    enum class type { null, boolean, number, string, array, object };
+    type kind = type::null;
+    bool boolean = false;
+    double number = 0;
+    std::string text;               ///< strings
+    std::vector<json_value> items;  ///< arrays; the member values of objects
+    std::vector<std::string> keys;  ///< objects: member names, in file order, parallel to `items`
+
+    [[nodiscard]] bool is_object() const noexcept { return kind == type::object; }
+    [[nodiscard]] bool is_array() const noexcept { return kind == type::array; }
+    [[nodiscard]] bool is_string() const noexcept { return kind == type::string; }
+
+    /// The member `key` of an object; nullptr when absent or not an object.
+    [[nodiscard]] const json_value* find(std::string_view key) const noexcept {
+        if (kind != type::object) return nullptr;
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            if (keys[i] == key) return &items[i];
+        return nullptr;
+    }
+    /// The string member `key`, or "" when absent or not a string.
+    [[nodiscard]] std::string_view string_at(std::string_view key) const noexcept {
+        const json_value* v = find(key);
+        return v && v->is_string() ? std::string_view(v->text) : std::string_view();
+    }
+};
+
+class json_parser {
+public:
+    explicit json_parser(std::string_view text) : s_(text) {}
+
+    json_value parse() {
+        json_value v = value(0);
+        skip_space();
+        if (pos_ != s_.size()) fail("unexpected text after the JSON value");
+        return v;
+    }
+
+private:
+    static constexpr int max_depth = 256;
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw std::runtime_error("invalid JSON at byte " + std::to_string(pos_) + ": " + what);
+    }
+    void skip_space() {
+        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) ++pos_;
+    }
+    bool take(std::string_view token) {
+        if (s_.substr(pos_, token.size()) != token) return false;
+        pos_ += token.size();
+        return true;
+    }
+
+    json_value value(int depth) {
+        if (depth > max_depth) fail("nested deeper than " + std::to_string(max_depth) + " levels");
+        skip_space();
+        if (pos_ >= s_.size()) fail("unexpected end of text");
+        json_value v;
+        const char c = s_[pos_];
+        if (c == '{') {
+            v.kind = json_value::type::object;
+            ++pos_;
+            skip_space();
+            if (take("}")) return v;
+            for (;;) {
+                skip_space();
+                if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a member name");
+                std::string key = string();
+                skip_space();
+                if (!take(":")) fail("expected ':'");
+                v.keys.push_back(std::move(key));
+                v.items.push_back(value(depth + 1));
+                skip_space();
+                if (take("}")) return v;
+                if (!take(",")) fail("expected ',' or '}'");
+            }
+        }
+        if (c == '[') {
+            v.kind = json_value::type::array;
+            ++pos_;
+            skip_space();
+            if (take("]")) return v;
+            for (;;) {
+                v.items.push_back(value(depth + 1));
+                skip_space();
+                if (take("]")) return v;
+                if (!take(",")) fail("expected ',' or ']'");
+            }
+        }
+        if (c == '"') {
+            v.kind = json_value::type::string;
+            v.text = string();
+            return v;
+        }
+        if (take("true") || take("false")) {
+            v.kind = json_value::type::boolean;
+            v.boolean = s_[pos_ - 1] == 'e' && s_[pos_ - 2] == 'u';
+            return v;
+        }
+        if (take("null")) return v;
+        v.kind = json_value::type::number;
+        // Python's json.dumps writes these for non-finite floats.
+        if (take("NaN")) v.number = std::numeric_limits<double>::quiet_NaN();
+        else if (take("Infinity")) v.number = std::numeric_limits<double>::infinity();
+        else if (take("-Infinity")) v.number = -std::numeric_limits<double>::infinity();
+        else v.number = number();
+        return v;
+    }
+
+    double number() {
+        const std::size_t start = pos_;
+        if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
+        const auto digits = [&] {
+            const std::size_t from = pos_;
+            while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+            return pos_ > from;
+        };
+        if (!digits()) fail("expected a value");
+        if (pos_ < s_.size() && s_[pos_] == '.') {
+            ++pos_;
+            if (!digits()) fail("expected digits after '.'");
+        }
+        if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+            ++pos_;
+            if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+            if (!digits()) fail("expected an exponent");
+        }
+        // strtod is locale-dependent only for the decimal point, which JSON fixes as '.'; the C
+        // locale is what programs run with unless they change it.
+        const std::string token(s_.substr(start, pos_ - start));
+        return std::strtod(token.c_str(), nullptr);
+    }
+
+    unsigned hex4() {
+        if (pos_ + 4 > s_.size()) fail("short \\u escape");
+        unsigned code = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char h = s_[pos_++];
+            code <<= 4;
+            if (h >= '0' && h <= '9') code |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f') code |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F') code |= static_cast<unsigned>(h - 'A' + 10);
+            else fail("bad \\u escape");
+        }
+        return code;
+    }
+
+    static void append_utf8(std::string& out, std::uint32_t cp) {
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+    }
+
+    std::string string() {
+        ++pos_;  // opening quote
+        std::string out;
+        for (;;) {
+            if (pos_ >= s_.size()) fail("unterminated string");
+            const char c = s_[pos_++];
+            if (c == '"') return out;
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
+            if (pos_ >= s_.size()) fail("unterminated escape");
+            switch (const char e = s_[pos_++]) {
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'u': {
+                    std::uint32_t cp = hex4();
+                    if (cp >= 0xD800 && cp < 0xDC00 && take("\\u")) {  // surrogate pair
+                        const unsigned low = hex4();
+                        if (low < 0xDC00 || low > 0xDFFF) fail("bad surrogate pair");
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    }
+                    append_utf8(out, cp);
+                    break;
+                }
+                default:
+                    fail(std::string("bad escape '\\") + e + "'");
+            }
+        }
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+};
+
+/// Parses `text`; throws std::runtime_error naming the byte offset of the first error.
+inline json_value parse_json(std::string_view text) { return json_parser(text).parse(); }
+
+}  // namespace h5ser::detail
 
 #if H5SER_CORE_DEFINITIONS
 
@@ -8816,9 +9156,21 @@ H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noex
     return 0;
 }
 
+struct manifest::path_index {
+    std::unordered_map<std::string_view, std::size_t> datasets;
+    std::unordered_map<std::string_view, manifest_group> groups;  ///< "/" and every group record
+    /// Every attribute record by attribute_key(path, name): lookups and the duplicate check in
+    /// constant time, so that a manifest of many attributes is parsed in linear time.
+    std::unordered_map<std::string, std::size_t> attributes;
+};
+
+H5SER_CORE_INLINE manifest::manifest(manifest&&) noexcept = default;
+H5SER_CORE_INLINE manifest& manifest::operator=(manifest&&) noexcept = default;
+H5SER_CORE_INLINE manifest::~manifest() = default;
+
 H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock,
                                      const std::string& file)
-    : bytes_(std::move(bytes)), file_size_(file_size) {
+    : bytes_(std::move(bytes)), file_size_(file_size), index_(std::make_unique<path_index>()) {
     const auto refuse = [&](const std::string& why) {
         throw error(file, problem{errc::checksum_mismatch,
                                   {},
@@ -8841,7 +9193,7 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
     const std::uint64_t count = load_u64(&bytes_[40]);
     if (count > (size - manifest_header_size) / manifest_record_header_size) refuse("its record count exceeds its size");
     records_.reserve(static_cast<std::size_t>(count));
-    groups_.emplace("/", manifest_group{});  // the root, which has no record
+    index_->groups.emplace("/", manifest_group{});  // the root, which has no record
 
     std::size_t at = manifest_header_size;
     // Takes `n` bytes at the cursor, or refuses the manifest when fewer are left.
@@ -8940,38 +9292,38 @@ H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
     const std::size_t index = records_.size();
     if (r.kind == record_kind::attribute) {
         // Attributes of groups are listed with their group; those of datasets need only the dataset.
-        const auto g = groups_.find(r.path);
-        if (g == groups_.end() && !datasets_.count(r.path)) return "is an attribute of an object not listed before it";
-        if (!attributes_.emplace(manifest_detail::attribute_key(r.path, r.name), index).second)
+        const auto g = index_->groups.find(r.path);
+        if (g == index_->groups.end() && !index_->datasets.count(r.path)) return "is an attribute of an object not listed before it";
+        if (!index_->attributes.emplace(manifest_detail::attribute_key(r.path, r.name), index).second)
             return "names attribute '" + std::string(r.name) + "' twice";
-        if (g != groups_.end()) g->second.attributes.push_back(index);
+        if (g != index_->groups.end()) g->second.attributes.push_back(index);
         return {};
     }
     // A group or dataset: inside a group listed before it, under a name no other object there has.
     const std::size_t slash = r.path.rfind('/');
     if (r.link_name().empty()) return "has an empty link name";
-    const auto parent = groups_.find(slash == 0 ? std::string_view("/") : r.path.substr(0, slash));
-    if (parent == groups_.end()) return "lies in no group listed before it";
-    if (datasets_.count(r.path) || groups_.count(r.path)) return "names an object twice";
+    const auto parent = index_->groups.find(slash == 0 ? std::string_view("/") : r.path.substr(0, slash));
+    if (parent == index_->groups.end()) return "lies in no group listed before it";
+    if (index_->datasets.count(r.path) || index_->groups.count(r.path)) return "names an object twice";
     parent->second.links.push_back(index);
-    if (r.kind == record_kind::dataset) datasets_.emplace(r.path, index);
-    else groups_.emplace(r.path, manifest_group{});
+    if (r.kind == record_kind::dataset) index_->datasets.emplace(r.path, index);
+    else index_->groups.emplace(r.path, manifest_group{});
     return {};
 }
 
 H5SER_CORE_INLINE const manifest_group* manifest::group(std::string_view path) const {
-    const auto it = groups_.find(path);
-    return it == groups_.end() ? nullptr : &it->second;
+    const auto it = index_->groups.find(path);
+    return it == index_->groups.end() ? nullptr : &it->second;
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::attribute(std::string_view path, std::string_view name) const {
-    const auto it = attributes_.find(manifest_detail::attribute_key(path, name));
-    return it == attributes_.end() ? nullptr : &records_[it->second];
+    const auto it = index_->attributes.find(manifest_detail::attribute_key(path, name));
+    return it == index_->attributes.end() ? nullptr : &records_[it->second];
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::dataset(std::string_view path) const {
-    const auto it = datasets_.find(path);
-    return it == datasets_.end() ? nullptr : &records_[it->second];
+    const auto it = index_->datasets.find(path);
+    return it == index_->datasets.end() ? nullptr : &records_[it->second];
 }
 
 H5SER_CORE_INLINE manifest_builder::manifest_builder() : bytes_(manifest_header_size, 0) {}
@@ -9846,7 +10198,7 @@ H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) 
     return std::filesystem::is_regular_file(path, ec);
 }
 
-H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes) {
+H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes) {
     if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
         char* end = nullptr;
         const double seconds = std::strtod(text, &end);
@@ -9859,12 +10211,12 @@ H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t b
                                 "a number of seconds above 0 (such as 2.5)",
                                 "'" + std::string(text) + "'",
                                 "the environment variable sets the time limit of isolated parses; unset it for the default"});
-        return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(std::ceil(seconds * 1000))));
+        return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds * 1000)));
     }
     // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
     // fraction of that, from a cold disk or under sanitizers.
-    return std::chrono::milliseconds(5'000 +
-                                     std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
+    return 5'000 +
+           static_cast<std::int64_t>(std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
 }
 
 H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
@@ -9882,7 +10234,7 @@ H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const 
     if (in_isolated_child()) return work(progress);
     std::error_code ec;
     const auto size = std::filesystem::file_size(file, ec);
-    const std::chrono::milliseconds limit = isolation_time_limit(ec ? 0 : size);
+    const std::chrono::milliseconds limit{isolation_time_limit_ms(ec ? 0 : size)};
     const auto deadline = std::chrono::steady_clock::now() + limit;
     std::chrono::milliseconds pause{10};
     for (;;) {
@@ -10714,6 +11066,7 @@ H5SER_CORE_INLINE handle create_for_writing(const atomic_file& out, std::uint64_
 // the compiled core; see h5ser/config.hpp).
 
 
+
 namespace h5ser::detail {
 
 H5SER_CORE_INLINE std::string describe_link(const file_tree& tree, const tree_group& group, const member_listing::link& link) {
@@ -10940,6 +11293,23 @@ H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where&
                   std::string(type_name) + " version " + std::to_string(found),
                   "the file was saved by code whose h5ser::evolution<" + std::string(type_name) + ">::version is " + std::to_string(found) +
                       "; load it with that code, or declare the newer version here"});
+}
+
+H5SER_CORE_INLINE std::optional<std::size_t> sequence_length(problem_list& problems, const std::vector<std::string>& names,
+                                                             const where& at) {
+    std::vector<bool> seen(names.size(), false);
+    for (const auto& n : names) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
+        if (!canonical || index >= names.size() || seen[index]) {
+            problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
+                          "'" + n + "'", "a sequence group holds one child per index"});
+            return std::nullopt;
+        }
+        seen[index] = true;
+    }
+    return names.size();
 }
 
 }  // namespace h5ser::detail
@@ -11936,6 +12306,322 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/safetensors/header-inl.hpp ---------------------------------------------------
+// h5ser/detail/safetensors/header-inl.hpp: definitions of h5ser/detail/safetensors/header.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail::safetensors {
+
+namespace header_detail {
+
+/// The format's dtypes h5ser maps to its element types: the format's name, h5ser's, bytes.
+struct dtype_row {
+    std::string_view file;
+    std::string_view h5ser;
+    std::size_t size;
+};
+inline constexpr std::array<dtype_row, 13> dtypes{{{"F64", "float64", 8},
+                                                   {"F32", "float32", 4},
+                                                   {"F16", "float16", 2},
+                                                   {"BF16", "bfloat16", 2},
+                                                   {"I64", "int64", 8},
+                                                   {"I32", "int32", 4},
+                                                   {"I16", "int16", 2},
+                                                   {"I8", "int8", 1},
+                                                   {"U64", "uint64", 8},
+                                                   {"U32", "uint32", 4},
+                                                   {"U16", "uint16", 2},
+                                                   {"U8", "uint8", 1},
+                                                   {"BOOL", "bool", 1}}};
+
+/// Is `s` well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF)?
+inline bool valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        const unsigned c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
+        else return false;
+        if (static_cast<std::size_t>(end - p) <= n) return false;
+        for (std::size_t i = 1; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+/// Refuses the header of `file`: what is wrong with tensor `tensor` (its name, the path an error
+/// gives; "" for the file as a whole).
+[[noreturn]] inline void refuse(const std::string& file, std::string tensor, std::string expected, std::string found, std::string detail) {
+    throw error(file, problem{errc::malformed_file,
+                              std::move(tensor),
+                              {},
+                              std::move(expected),
+                              std::move(found),
+                              "the safetensors header " + std::move(detail)});
+}
+
+/// A JSON number that must be a byte offset or a dimension: an integer from 0 to 2^53 (where a
+/// double still holds every integer exactly).
+inline std::uint64_t whole_number(const json_value& v, const std::string& file, const std::string& name, const char* what) {
+    if (v.kind != json_value::type::number || !(v.number >= 0) || v.number > 9007199254740992.0 || std::floor(v.number) != v.number)
+        refuse(file, name, std::string("an integer from 0 to 2^53 as ") + what,
+               v.kind == json_value::type::number ? std::to_string(v.number) : "another JSON value",
+               "gives tensor '" + name + "' an invalid " + what);
+    return static_cast<std::uint64_t>(v.number);
+}
+
+}  // namespace header_detail
+
+H5SER_CORE_INLINE bool looks_like_safetensors(const unsigned char* prefix, std::size_t prefix_size, std::uint64_t file_size) noexcept {
+    if (prefix_size < 9 || file_size < 10) return false;
+    const std::uint64_t n = load_u64(prefix);
+    return n >= 2 && n <= max_header_bytes && n <= file_size - 8 && prefix[8] == '{';
+}
+
+H5SER_CORE_INLINE std::uint64_t header_length(const unsigned char* prefix, std::uint64_t file_size, const std::string& file) {
+    if (file_size < 8)
+        header_detail::refuse(file, {}, "at least 8 bytes", std::to_string(file_size) + " bytes", "is missing: the file is too short");
+    const std::uint64_t n = load_u64(prefix);
+    if (n > max_header_bytes)
+        header_detail::refuse(file, {}, "a header of at most 100 MiB", std::to_string(n) + " bytes",
+                              "length is larger than any real header");
+    if (n > file_size - 8)
+        header_detail::refuse(file, {}, "a header within the file's " + std::to_string(file_size) + " bytes", std::to_string(n) + " bytes",
+                              "length runs past the end of the file");
+    return n;
+}
+
+H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_size, const std::string& file) {
+    using header_detail::refuse;
+    if (!header_detail::valid_utf8(json)) refuse(file, {}, "UTF-8 text", "bytes that are not UTF-8", "is not text");
+    json_value root;
+    try {
+        root = parse_json(json);
+    } catch (const std::runtime_error& e) {
+        refuse(file, {}, "a JSON object", "invalid JSON", std::string("is not JSON: ") + e.what());
+    }
+    if (!root.is_object()) refuse(file, {}, "a JSON object", "another JSON value", "is not an object of tensors");
+    header h;
+    h.json_bytes = json.size();
+    h.data_start = 8 + h.json_bytes;
+    if (h.data_start > file_size) refuse(file, {}, "a header within the file", "a longer one", "runs past the end of the file");
+    h.file_size = file_size;
+    const std::uint64_t data_bytes = file_size - h.data_start;
+    bool metadata_seen = false;
+    for (std::size_t i = 0; i < root.keys.size(); ++i) {
+        const std::string& name = root.keys[i];
+        const json_value& v = root.items[i];
+        if (name == "__metadata__") {
+            if (metadata_seen) refuse(file, name, "one __metadata__", "two", "lists __metadata__ twice");
+            metadata_seen = true;
+            if (!v.is_object())
+                refuse(file, name, "an object of strings", "another JSON value", "has a __metadata__ that is not an object");
+            for (std::size_t k = 0; k < v.keys.size(); ++k) {
+                if (!v.items[k].is_string())
+                    refuse(file, name, "string values", "another JSON value for '" + v.keys[k] + "'", "has __metadata__ that is not text");
+                h.metadata.emplace_back(v.keys[k], v.items[k].text);
+            }
+            continue;
+        }
+        if (!v.is_object())
+            refuse(file, name, "an object with dtype, shape and data_offsets", "another JSON value",
+                   "describes tensor '" + name + "' wrongly");
+        const json_value* dtype = v.find("dtype");
+        const json_value* shape = v.find("shape");
+        const json_value* offsets = v.find("data_offsets");
+        if (!dtype || !dtype->is_string() || !shape || !shape->is_array() || !offsets || !offsets->is_array() || offsets->items.size() != 2)
+            refuse(file, name, "dtype (a string), shape (an array) and data_offsets (two integers)", "something else",
+                   "describes tensor '" + name + "' wrongly");
+        tensor_entry t;
+        t.name = name;
+        const auto row = std::find_if(header_detail::dtypes.begin(), header_detail::dtypes.end(),
+                                      [&](const header_detail::dtype_row& r) { return r.file == dtype->text; });
+        if (row == header_detail::dtypes.end())
+            throw error(file, problem{errc::dtype_mismatch,
+                                      name,
+                                      {},
+                                      "one of F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL",
+                                      "dtype " + dtype->text,
+                                      "tensor '" + name + "' has an element type h5ser does not load (no C++ type holds it bit for bit)"});
+        t.dtype = std::string(row->h5ser);
+        t.file_dtype = row->file;
+        t.element_size = row->size;
+        std::uint64_t count = 1;
+        bool overflow = false;
+        for (const json_value& d : shape->items) {
+            const std::uint64_t dim = header_detail::whole_number(d, file, name, "dimension");
+            t.shape.push_back(dim);
+            if (dim != 0 && count > UINT64_MAX / dim) overflow = true;
+            else count *= dim;
+        }
+        if (t.shape.size() > 32)
+            refuse(file, name, "at most 32 dimensions", std::to_string(t.shape.size()), "gives tensor '" + name + "' too many dimensions");
+        const std::uint64_t begin = header_detail::whole_number(offsets->items[0], file, name, "data offset");
+        const std::uint64_t end = header_detail::whole_number(offsets->items[1], file, name, "data offset");
+        if (end < begin)
+            refuse(file, name, "begin <= end", std::to_string(begin) + " > " + std::to_string(end),
+                   "gives tensor '" + name + "' offsets out of order");
+        if (end > data_bytes)
+            refuse(file, name, "offsets within the data section's " + std::to_string(data_bytes) + " bytes", "end " + std::to_string(end),
+                   "puts tensor '" + name + "' past the end of the file");
+        if (overflow || count > UINT64_MAX / t.element_size || count * t.element_size != end - begin)
+            refuse(file, name, overflow ? "a shape whose size fits 64 bits" : std::to_string(end - begin) + " bytes (its data_offsets)",
+                   overflow ? "a larger one" : std::to_string(count) + " elements of " + std::to_string(t.element_size) + " bytes",
+                   "gives tensor '" + name + "' a shape that does not match its bytes");
+        t.offset = h.data_start + begin;
+        t.length = end - begin;
+        h.tensors.push_back(std::move(t));
+    }
+    // Unique names, and the data section tiled exactly: each tensor starts where the one before ends.
+    std::vector<const tensor_entry*> by_name;
+    for (const auto& t : h.tensors) by_name.push_back(&t);
+    std::sort(by_name.begin(), by_name.end(), [](const tensor_entry* a, const tensor_entry* b) { return a->name < b->name; });
+    for (std::size_t i = 1; i < by_name.size(); ++i)
+        if (by_name[i]->name == by_name[i - 1]->name)
+            refuse(file, by_name[i]->name, "unique names", "two tensors of this name", "names a tensor twice");
+    std::stable_sort(h.tensors.begin(), h.tensors.end(), [](const tensor_entry& a, const tensor_entry& b) {
+        return a.offset != b.offset ? a.offset < b.offset : a.length < b.length;
+    });
+    std::uint64_t at = h.data_start;
+    for (const auto& t : h.tensors) {
+        if (t.offset != at)
+            refuse(file, t.name, "data starting at offset " + std::to_string(at - h.data_start),
+                   "offset " + std::to_string(t.offset - h.data_start),
+                   t.offset < at ? "overlaps tensor '" + t.name + "' with another" : "leaves a hole before tensor '" + t.name + "'");
+        at += t.length;
+    }
+    if (at != file_size)
+        refuse(file, {}, "tensors covering the data section's " + std::to_string(data_bytes) + " bytes",
+               std::to_string(at - h.data_start) + " bytes covered", "leaves bytes after its last tensor");
+    return h;
+}
+
+H5SER_CORE_INLINE header read_header(int fd, std::uint64_t file_size, const std::string& file) {
+    unsigned char prefix[8] = {};
+    if (file_size >= 8 && !read_exact(fd, prefix, 8, 0)) throw_io(file, "cannot read the safetensors header", errno ? errno : EIO);
+    const std::uint64_t n = header_length(prefix, file_size, file);
+    std::string json(static_cast<std::size_t>(n), '\0');
+    if (n != 0 && !read_exact(fd, json.data(), json.size(), 8)) throw_io(file, "cannot read the safetensors header", errno ? errno : EIO);
+    // The reference writer pads the header with spaces to align the data section; JSON allows them.
+    return parse_header(json, file_size, file);
+}
+
+H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcept {
+    for (const auto& r : header_detail::dtypes)
+        if (r.h5ser == dtype) return r.file;
+    return {};
+}
+
+}  // namespace h5ser::detail::safetensors
+
+// ---- h5ser/detail/safetensors/tree-inl.hpp -----------------------------------------------------
+// h5ser/detail/safetensors/tree-inl.hpp: definitions of h5ser/detail/safetensors/tree.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail::safetensors {
+
+namespace tree_detail {
+
+/// The parts of `name` split at '.', or nothing when one is empty.
+inline std::optional<std::vector<std::string>> path_parts(const std::string& name) {
+    std::vector<std::string> parts;
+    std::size_t from = 0;
+    for (;;) {
+        const std::size_t dot = name.find('.', from);
+        parts.push_back(name.substr(from, dot == std::string::npos ? std::string::npos : dot - from));
+        if (parts.back().empty()) return std::nullopt;
+        if (dot == std::string::npos) return parts;
+        from = dot + 1;
+    }
+}
+
+inline file_node dataset_node(const tensor_entry& t, std::string name, std::string path) {
+    file_node n;
+    n.kind = file_node::kind_type::dataset;
+    n.name = std::move(name);
+    n.path = std::move(path);
+    n.dtype = t.dtype;
+    for (const std::uint64_t d : t.shape) n.shape.push_back(static_cast<std::size_t>(d));
+    n.layout = "contiguous";
+    n.element_bytes = t.element_size;
+    n.stored_bytes = t.length;
+    return n;
+}
+
+/// Places tensor `t` at `parts` under `root`; false when a part is already a dataset, or the
+/// tensor's own name already a group.
+inline bool place(file_node& root, const tensor_entry& t, const std::vector<std::string>& parts) {
+    file_node* group = &root;
+    std::string path;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        path += "/" + parts[i];
+        auto it = std::find_if(group->children.begin(), group->children.end(), [&](const file_node& c) { return c.name == parts[i]; });
+        if (it == group->children.end()) {
+            file_node g;
+            g.name = parts[i];
+            g.path = path;
+            group->children.push_back(std::move(g));
+            it = group->children.end() - 1;
+        }
+        if (it->kind != file_node::kind_type::group) return false;
+        group = &*it;
+    }
+    if (std::any_of(group->children.begin(), group->children.end(), [&](const file_node& c) { return c.name == parts.back(); }))
+        return false;
+    group->children.push_back(dataset_node(t, parts.back(), path + "/" + parts.back()));
+    return true;
+}
+
+}  // namespace tree_detail
+
+H5SER_CORE_INLINE file_node tree_of(const header& h) {
+    file_node root;
+    root.path = "/";
+    for (const auto& [key, value] : h.metadata)
+        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar",
+                                   "\"" + (value.size() > 60 ? value.substr(0, 57) + "..." : value) + "\""});
+    bool nested = true;
+    for (const tensor_entry& t : h.tensors) {
+        const auto parts = tree_detail::path_parts(t.name);
+        if (!parts || !tree_detail::place(root, t, *parts)) {
+            nested = false;
+            break;
+        }
+    }
+    if (!nested) {
+        root.children.clear();
+        for (const tensor_entry& t : h.tensors) root.children.push_back(tree_detail::dataset_node(t, t.name, "/" + t.name));
+    }
+    return root;
+}
+
+H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path) {
+    const opened_file file = opened_file::open(path);
+    unsigned char prefix[9] = {};
+    if (file.size() < sizeof prefix) return std::nullopt;
+    if (!read_exact(file.fd(), prefix, sizeof prefix, 0)) throw_io(path, "cannot read the file", errno ? errno : EIO);
+    if (!looks_like_safetensors(prefix, sizeof prefix, file.size())) return std::nullopt;
+    return read_header(file.fd(), file.size(), path);
+}
+
+}  // namespace h5ser::detail::safetensors
+
 // ---- h5ser/detail/load/fingerprint-inl.hpp -----------------------------------------------------
 // h5ser/detail/load/fingerprint-inl.hpp: definitions of h5ser/fingerprint.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -11968,7 +12654,6 @@ H5SER_CORE_INLINE std::string file_fingerprint(const std::string& path) {
 // ---- h5ser/detail/load/inspect-inl.hpp ---------------------------------------------------------
 // h5ser/detail/load/inspect-inl.hpp: definitions of h5ser/inspect.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
-
 
 
 namespace h5ser::detail {
@@ -12084,6 +12769,8 @@ H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
 }
 
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    // A .safetensors file is read here, without libhdf5: its parser is h5ser's own, fuzzed.
+    if (auto header = safetensors::header_if_safetensors(path)) return safetensors::tree_of(*header);
     if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });
     return inspect_file(path);
 }

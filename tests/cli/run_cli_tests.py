@@ -87,6 +87,12 @@ def main():
         pathlib.Path(f"{tmp}/schema.json").write_text(schema)
         # A format-1 file written by h5ser 0.1.0 (test data): every command reads it, convert makes it format 2.
         shutil.copy(pathlib.Path(__file__).resolve().parent.parent / "data" / "format1" / "full_model.h5", f"{tmp}/format1.h5")
+        # .safetensors files of an independent writer (tests/safetensors/), and one cut short.
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "safetensors"))
+        import write_safetensors
+        write_safetensors.main_into(tmp)
+        whole = pathlib.Path(f"{tmp}/dotted_names.safetensors").read_bytes()
+        pathlib.Path(f"{tmp}/cut.safetensors").write_bytes(whole[:-5])
         sealed_crasher = False
         if keras.is_dir():
             # The issue's reproducer: this bit makes libhdf5 1.10.8 crash (SIGSEGV in H5HG_read) when
@@ -147,6 +153,9 @@ def main():
             ("verify_format1_converted", ["verify", "format2.h5"]),
             ("usage_error", ["frobnicate", "model.h5"]),
             ("missing_file", ["ls", "absent.h5"]),
+            ("ls_safetensors", ["ls", "dotted_names.safetensors"]),
+            ("ls_safetensors_every_dtype_json", ["ls", "every_dtype.safetensors", "--json"]),
+            ("ls_safetensors_cut_short", ["ls", "cut.safetensors"]),
         ]
         keras_cases = [
             ("ls_keras_2.3.1", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),
@@ -192,7 +201,50 @@ def main():
                 print(f"ok   {name}")
     if update:
         print(f"updated {len(cases)} golden files in {GOLDEN}")
+    documents = [a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--docs=")]
+    examples = [a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--example=")]
+    if documents and not update:
+        failures += check_documented_sessions(h5ser, make_files, documents, examples)
     return 1 if failures else 0
+
+
+def check_documented_sessions(h5ser, make_files, documents, examples):
+    """Runs every `$ h5ser ...` line that a code block of `documents` shows, on the files the tests
+    write (and, for the flagship example's files, on those `examples` write), and requires the lines
+    shown after it in its output (check_output.py's rules: `...` stands for any lines)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "docs"))
+    from check_output import pattern
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([make_files, tmp], check=True, capture_output=True)
+        edit_with_h5py(f"{tmp}/model.h5", f"{tmp}/edited.h5")
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "safetensors"))
+        import write_safetensors
+        write_safetensors.main_into(tmp)
+        for example in examples:  # the files it writes (in a folder of its own) sit beside the tests'
+            out = pathlib.Path(tmp) / "example"
+            out.mkdir()
+            subprocess.run([example], cwd=out, check=True, capture_output=True)
+            for written in out.glob("*/*.h5"):
+                shutil.copy(written, pathlib.Path(tmp) / written.name)
+        for document in documents:
+            text = pathlib.Path(document).read_text(encoding="utf-8")
+            for block in re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M):
+                lines = block.splitlines()
+                starts = [i for i, line in enumerate(lines) if line.startswith("$ h5ser ")]
+                for k, start in enumerate(starts):
+                    shown = lines[start + 1:starts[k + 1] if k + 1 < len(starts) else len(lines)]
+                    command = lines[start][2:]
+                    run = subprocess.run([h5ser] + command.split()[1:], cwd=tmp, capture_output=True, text=True)
+                    printed = run.stdout + (run.stderr if run.returncode != 0 else "")
+                    label = f"{pathlib.Path(document).name}: $ {command}"
+                    if re.search(pattern(shown), printed):
+                        print(f"ok   {label} ({len(shown)} lines shown)")
+                    else:
+                        failures.append(label)
+                        print(f"FAIL {label}: the lines shown are not in its output\n--- shown\n" + "\n".join(shown) +
+                              f"\n--- printed\n{printed}")
+    return failures
 
 
 if __name__ == "__main__":

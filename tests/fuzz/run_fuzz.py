@@ -8,7 +8,8 @@ limitation of the HDF5 library (reported, listed in README); a crash anywhere el
 CORPUS_KIND "manifest" is passed to the corpus maker after the corpus directory (seeds for
 fuzz_manifest). "seal": the corpus maker's h5ser files and the Keras fixtures' HDF5 files; "zip":
 the fixtures' .keras archives; "json": their config.json and metadata.json, and the model_config
-of the legacy Keras files (read with h5py). FIXTURES_DIR holds keras/ (the shared fixtures).
+of the legacy Keras files (read with h5py); "safetensors": the files of
+tests/safetensors/write_safetensors.py. FIXTURES_DIR holds keras/ (the shared fixtures).
 """
 import os
 import re
@@ -67,7 +68,12 @@ def main() -> int:
     corpus, artifacts = os.path.join(work, "corpus"), os.path.join(work, "artifacts") + "/"
     os.makedirs(corpus)
     os.makedirs(artifacts)
-    if kind in (["seal"], ["zip"], ["json"]):
+    if kind == ["safetensors"]:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "safetensors"))
+        import write_safetensors
+        write_safetensors.main_into(corpus)
+        os.remove(os.path.join(corpus, "expected.json"))
+    elif kind in (["seal"], ["zip"], ["json"]):
         keras_seeds(kind[0], os.path.join(sys.argv[6], "keras"), corpus)
         if kind == ["seal"]:
             subprocess.run([maker, corpus], check=True)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <limits>
+#include <unordered_map>
 
 #include "h5ser/detail/format/manifest.hpp"
 
@@ -36,9 +37,21 @@ H5SER_CORE_INLINE std::size_t manifest_element_size(std::string_view dtype) noex
     return 0;
 }
 
+struct manifest::path_index {
+    std::unordered_map<std::string_view, std::size_t> datasets;
+    std::unordered_map<std::string_view, manifest_group> groups;  ///< "/" and every group record
+    /// Every attribute record by attribute_key(path, name): lookups and the duplicate check in
+    /// constant time, so that a manifest of many attributes is parsed in linear time.
+    std::unordered_map<std::string, std::size_t> attributes;
+};
+
+H5SER_CORE_INLINE manifest::manifest(manifest&&) noexcept = default;
+H5SER_CORE_INLINE manifest& manifest::operator=(manifest&&) noexcept = default;
+H5SER_CORE_INLINE manifest::~manifest() = default;
+
 H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock,
                                      const std::string& file)
-    : bytes_(std::move(bytes)), file_size_(file_size) {
+    : bytes_(std::move(bytes)), file_size_(file_size), index_(std::make_unique<path_index>()) {
     const auto refuse = [&](const std::string& why) {
         throw error(file, problem{errc::checksum_mismatch,
                                   {},
@@ -61,7 +74,7 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
     const std::uint64_t count = load_u64(&bytes_[40]);
     if (count > (size - manifest_header_size) / manifest_record_header_size) refuse("its record count exceeds its size");
     records_.reserve(static_cast<std::size_t>(count));
-    groups_.emplace("/", manifest_group{});  // the root, which has no record
+    index_->groups.emplace("/", manifest_group{});  // the root, which has no record
 
     std::size_t at = manifest_header_size;
     // Takes `n` bytes at the cursor, or refuses the manifest when fewer are left.
@@ -160,38 +173,38 @@ H5SER_CORE_INLINE std::string manifest::place(const manifest_record& r) {
     const std::size_t index = records_.size();
     if (r.kind == record_kind::attribute) {
         // Attributes of groups are listed with their group; those of datasets need only the dataset.
-        const auto g = groups_.find(r.path);
-        if (g == groups_.end() && !datasets_.count(r.path)) return "is an attribute of an object not listed before it";
-        if (!attributes_.emplace(manifest_detail::attribute_key(r.path, r.name), index).second)
+        const auto g = index_->groups.find(r.path);
+        if (g == index_->groups.end() && !index_->datasets.count(r.path)) return "is an attribute of an object not listed before it";
+        if (!index_->attributes.emplace(manifest_detail::attribute_key(r.path, r.name), index).second)
             return "names attribute '" + std::string(r.name) + "' twice";
-        if (g != groups_.end()) g->second.attributes.push_back(index);
+        if (g != index_->groups.end()) g->second.attributes.push_back(index);
         return {};
     }
     // A group or dataset: inside a group listed before it, under a name no other object there has.
     const std::size_t slash = r.path.rfind('/');
     if (r.link_name().empty()) return "has an empty link name";
-    const auto parent = groups_.find(slash == 0 ? std::string_view("/") : r.path.substr(0, slash));
-    if (parent == groups_.end()) return "lies in no group listed before it";
-    if (datasets_.count(r.path) || groups_.count(r.path)) return "names an object twice";
+    const auto parent = index_->groups.find(slash == 0 ? std::string_view("/") : r.path.substr(0, slash));
+    if (parent == index_->groups.end()) return "lies in no group listed before it";
+    if (index_->datasets.count(r.path) || index_->groups.count(r.path)) return "names an object twice";
     parent->second.links.push_back(index);
-    if (r.kind == record_kind::dataset) datasets_.emplace(r.path, index);
-    else groups_.emplace(r.path, manifest_group{});
+    if (r.kind == record_kind::dataset) index_->datasets.emplace(r.path, index);
+    else index_->groups.emplace(r.path, manifest_group{});
     return {};
 }
 
 H5SER_CORE_INLINE const manifest_group* manifest::group(std::string_view path) const {
-    const auto it = groups_.find(path);
-    return it == groups_.end() ? nullptr : &it->second;
+    const auto it = index_->groups.find(path);
+    return it == index_->groups.end() ? nullptr : &it->second;
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::attribute(std::string_view path, std::string_view name) const {
-    const auto it = attributes_.find(manifest_detail::attribute_key(path, name));
-    return it == attributes_.end() ? nullptr : &records_[it->second];
+    const auto it = index_->attributes.find(manifest_detail::attribute_key(path, name));
+    return it == index_->attributes.end() ? nullptr : &records_[it->second];
 }
 
 H5SER_CORE_INLINE const manifest_record* manifest::dataset(std::string_view path) const {
-    const auto it = datasets_.find(path);
-    return it == datasets_.end() ? nullptr : &records_[it->second];
+    const auto it = index_->datasets.find(path);
+    return it == index_->datasets.end() ? nullptr : &records_[it->second];
 }
 
 H5SER_CORE_INLINE manifest_builder::manifest_builder() : bytes_(manifest_header_size, 0) {}

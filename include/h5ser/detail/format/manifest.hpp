@@ -46,11 +46,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include "h5ser/config.hpp"
@@ -111,8 +111,9 @@ public:
 
     manifest(const manifest&) = delete;
     manifest& operator=(const manifest&) = delete;
-    manifest(manifest&&) = default;
-    manifest& operator=(manifest&&) = default;
+    manifest(manifest&&) noexcept;
+    manifest& operator=(manifest&&) noexcept;
+    ~manifest();
 
     [[nodiscard]] std::uint32_t format_version() const noexcept { return version_; }
     [[nodiscard]] save_mode mode() const noexcept { return mode_; }
@@ -145,11 +146,9 @@ private:
     save_mode mode_ = save_mode::full_model;
     std::uint64_t fingerprint_ = 0;
     std::vector<manifest_record> records_;
-    std::unordered_map<std::string_view, std::size_t> datasets_;
-    std::unordered_map<std::string_view, manifest_group> groups_;  ///< "/" and every group record
-    /// Every attribute record by attribute_key(path, name): lookups and the duplicate check in
-    /// constant time, so that a manifest of many attributes is parsed in linear time.
-    std::unordered_map<std::string, std::size_t> attributes_;
+    /// The records by path (manifest-inl.hpp: hash maps, which user code need not parse).
+    struct path_index;
+    std::unique_ptr<path_index> index_;  ///< null only in a moved-from manifest
     bool has_chunked_ = false;
 };
 

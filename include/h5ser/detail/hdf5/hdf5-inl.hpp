@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "h5ser/detail/hdf5/fork_gate.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 
 namespace h5ser::detail {

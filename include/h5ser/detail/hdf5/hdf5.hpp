@@ -4,7 +4,6 @@
 #include <hdf5.h>
 
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -106,10 +105,6 @@ inline void check(herr_t status, const where& at, std::string_view what) {
     if (status < 0) throw_hdf5(at, std::string(what));
 }
 
-/// The gate h5ser::detail::run_isolated (isolation.hpp) forks under, exclusively: every
-/// hdf5_scope holds it shared, so that a child is never forked while an h5ser thread is inside
-/// libhdf5 (whose global lock would then stay locked in the child).
-H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept;
 /// How many hdf5_scope objects this thread has open (only the outermost takes the gate).
 H5SER_CORE_INLINE int& hdf5_scope_depth() noexcept;
 /// True in an isolated child: there, nothing takes the gate (the forking thread held it).

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <thread>
 
+#include "h5ser/detail/hdf5/fork_gate.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
@@ -301,7 +303,7 @@ H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) 
     return std::filesystem::is_regular_file(path, ec);
 }
 
-H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes) {
+H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes) {
     if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
         char* end = nullptr;
         const double seconds = std::strtod(text, &end);
@@ -314,12 +316,12 @@ H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t b
                                 "a number of seconds above 0 (such as 2.5)",
                                 "'" + std::string(text) + "'",
                                 "the environment variable sets the time limit of isolated parses; unset it for the default"});
-        return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(std::ceil(seconds * 1000))));
+        return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds * 1000)));
     }
     // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
     // fraction of that, from a cold disk or under sanitizers.
-    return std::chrono::milliseconds(5'000 +
-                                     std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
+    return 5'000 +
+           static_cast<std::int64_t>(std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
 }
 
 H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
@@ -337,7 +339,7 @@ H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const 
     if (in_isolated_child()) return work(progress);
     std::error_code ec;
     const auto size = std::filesystem::file_size(file, ec);
-    const std::chrono::milliseconds limit = isolation_time_limit(ec ? 0 : size);
+    const std::chrono::milliseconds limit{isolation_time_limit_ms(ec ? 0 : size)};
     const auto deadline = std::chrono::steady_clock::now() + limit;
     std::chrono::milliseconds pause{10};
     for (;;) {

@@ -9,7 +9,7 @@
 // then maps (load_file.hpp). The parent never parses the foreign file itself.
 //
 // The child is killed when it exceeds a time limit that grows with the file's size
-// (isolation_time_limit); a crash, a time-out or a reply that does not decode becomes an
+// (isolation_time_limit_ms); a crash, a time-out or a reply that does not decode becomes an
 // h5ser::error with code errc::isolation_failed.
 //
 // Forking from a program with threads: the child has only the forking thread, and a lock another
@@ -24,7 +24,6 @@
 //     crash signals and no core dumps, dies with its parent, and leaves with _exit.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -48,11 +47,11 @@ H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
 /// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds, above 0; anything else is an error)
 /// when set. A sound parse takes a small fraction of that even from a slow disk or under
 /// sanitizers; a hang is an endless loop.
-H5SER_CORE_INLINE std::chrono::milliseconds isolation_time_limit(std::uint64_t bytes);
+H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes);
 
 /// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
 /// callback that reports to `progress` in the parent. The child's h5ser::error is rethrown as it was
-/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit of `file`'s
+/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit_ms of `file`'s
 /// size) or a malformed reply throws an h5ser::error with errc::isolation_failed naming `file`.
 /// In the child of another run_isolated, `work` runs in place.
 H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,

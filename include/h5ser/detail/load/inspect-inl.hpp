@@ -10,8 +10,7 @@
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/posix/file.hpp"
-
-#include "h5ser/detail/isolation/isolation.hpp"
+#include "h5ser/detail/safetensors/tree.hpp"
 #include "h5ser/inspect.hpp"
 
 namespace h5ser::detail {
@@ -127,6 +126,8 @@ H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
 }
 
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    // A .safetensors file is read here, without libhdf5: its parser is h5ser's own, fuzzed.
+    if (auto header = safetensors::header_if_safetensors(path)) return safetensors::tree_of(*header);
     if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });
     return inspect_file(path);
 }

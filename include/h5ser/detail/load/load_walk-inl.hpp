@@ -2,6 +2,8 @@
 // the compiled core; see h5ser/config.hpp).
 #pragma once
 
+#include <charconv>
+
 #include "h5ser/detail/load/load_walk.hpp"
 
 namespace h5ser::detail {
@@ -230,6 +232,23 @@ H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where&
                   std::string(type_name) + " version " + std::to_string(found),
                   "the file was saved by code whose h5ser::evolution<" + std::string(type_name) + ">::version is " + std::to_string(found) +
                       "; load it with that code, or declare the newer version here"});
+}
+
+H5SER_CORE_INLINE std::optional<std::size_t> sequence_length(problem_list& problems, const std::vector<std::string>& names,
+                                                             const where& at) {
+    std::vector<bool> seen(names.size(), false);
+    for (const auto& n : names) {
+        std::size_t index = 0;
+        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
+        if (!canonical || index >= names.size() || seen[index]) {
+            problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
+                          "'" + n + "'", "a sequence group holds one child per index"});
+            return std::nullopt;
+        }
+        seen[index] = true;
+    }
+    return names.size();
 }
 
 }  // namespace h5ser::detail

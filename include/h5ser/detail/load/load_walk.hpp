@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -527,30 +526,15 @@ std::vector<std::string> child_names(const member_listing& listing) {
     return names;
 }
 
-/// The element count of a sequence group: its children must be named "0" to "n-1".
-template <class Element>
-std::optional<std::size_t> sequence_length(problem_list& problems, const member_listing& listing, const where& at) {
-    const auto names = child_names<Element>(listing);
-    std::vector<bool> seen(names.size(), false);
-    for (const auto& n : names) {
-        std::size_t index = 0;
-        const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
-        const bool canonical = ec == std::errc() && end == n.data() + n.size() && (n == "0" || n.front() != '0');
-        if (!canonical || index >= names.size() || seen[index]) {
-            problems.add({errc::unexpected_field, at.field, at.child(n).h5, "children named 0 to " + std::to_string(names.size() - 1),
-                          "'" + n + "'", "a sequence group holds one child per index"});
-            return std::nullopt;
-        }
-        seen[index] = true;
-    }
-    return names.size();
-}
+/// The element count of a sequence group whose children are `names`: they must be "0" to "n-1".
+H5SER_CORE_INLINE std::optional<std::size_t> sequence_length(problem_list& problems, const std::vector<std::string>& names,
+                                                             const where& at);
 
 template <class Ctx, class T>
 void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at) {
     using traits = sequence_traits<T>;
     using element = typename traits::element;
-    const auto length = sequence_length<element>(ctx.problems, group.members(), at);
+    const auto length = sequence_length(ctx.problems, child_names<element>(group.members()), at);
     if (!length) return;
     const auto load_element = [&](std::size_t i, element& e) {
         const std::string key = std::to_string(i);

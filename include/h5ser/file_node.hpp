@@ -1,0 +1,35 @@
+// h5ser/file_node.hpp: h5ser::file_node, one object of a file's tree as h5ser::inspect gives it
+// (inspect.hpp), and as the readers of other formats build it (.safetensors).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace h5ser {
+
+/// One group or dataset of a file, with its attributes.
+struct file_node {
+    enum class kind_type { group, dataset, other };
+    struct attribute_info {
+        std::string name;
+        std::string dtype;  ///< "int32", "string", ...
+        std::string shape;  ///< "scalar" or "[3]"
+        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
+    };
+
+    std::string name;  ///< link name ("" for the root)
+    std::string path;  ///< "/layer_1/kernel"
+    kind_type kind = kind_type::group;
+    std::string dtype;                 ///< datasets: element type
+    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
+    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
+    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
+    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
+    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
+    std::vector<attribute_info> attributes;
+    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
+};
+
+}  // namespace h5ser
