@@ -62,6 +62,7 @@ using h5ser::detail::parse_json;
 
 // .safetensors files: recognised by content, their checked header.
 using h5ser::detail::safetensors::header_if_safetensors;
+using h5ser::detail::safetensors::tree_of;
 
 // Keras files without a struct: the layer list of any Keras layout, and the save_weights writer
 // fed with tensors read from an h5ser file.

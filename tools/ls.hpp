@@ -111,7 +111,8 @@ inline int ls(const std::string& path, bool as_json) {
     const auto safetensors = internal::header_if_safetensors(path);
     const auto keras = safetensors ? std::nullopt : keras_facts(path);
     std::optional<h5ser::file_node> tree;
-    if (!internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
+    if (safetensors) tree = internal::tree_of(*safetensors);                   // the header read once
+    else if (!internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
     const bool is_h5ser = tree && !attribute_text(*tree, "h5ser_mode").empty();
     const totals t = tree ? sum(*tree) : totals{};
     if (as_json) {

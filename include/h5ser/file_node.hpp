@@ -32,4 +32,12 @@ struct file_node {
     std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
 };
 
+namespace detail {
+/// The text file_node::attribute_info::value gives a string `s`: quoted, cut to 60 characters.
+inline std::string short_string_value(std::string s) {
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return "\"" + s + "\"";
+}
+}  // namespace detail
+
 }  // namespace h5ser

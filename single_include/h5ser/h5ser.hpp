@@ -7879,7 +7879,6 @@ struct tensor_entry {
 struct header {
     std::uint64_t json_bytes = 0;                               ///< N, the JSON's length
     std::uint64_t data_start = 0;                               ///< 8 + N: where the data section starts
-    std::uint64_t file_size = 0;                                ///< data_start plus the data section, which the tensors tile
     std::vector<tensor_entry> tensors;                          ///< in the order of their data
     std::vector<std::pair<std::string, std::string>> metadata;  ///< "__metadata__", in file order
 };
@@ -7936,6 +7935,14 @@ struct file_node {
     std::vector<attribute_info> attributes;
     std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
 };
+
+namespace detail {
+/// The text file_node::attribute_info::value gives a string `s`: quoted, cut to 60 characters.
+inline std::string short_string_value(std::string s) {
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return "\"" + s + "\"";
+}
+}  // namespace detail
 
 }  // namespace h5ser
 
@@ -12419,7 +12426,6 @@ H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_
     h.json_bytes = json.size();
     h.data_start = 8 + h.json_bytes;
     if (h.data_start > file_size) refuse(file, {}, "a header within the file", "a longer one", "runs past the end of the file");
-    h.file_size = file_size;
     const std::uint64_t data_bytes = file_size - h.data_start;
     bool metadata_seen = false;
     for (std::size_t i = 0; i < root.keys.size(); ++i) {
@@ -12594,8 +12600,7 @@ H5SER_CORE_INLINE file_node tree_of(const header& h) {
     file_node root;
     root.path = "/";
     for (const auto& [key, value] : h.metadata)
-        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar",
-                                   "\"" + (value.size() > 60 ? value.substr(0, 57) + "..." : value) + "\""});
+        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar", short_string_value(value)});
     bool nested = true;
     for (const tensor_entry& t : h.tensors) {
         const auto parts = tree_detail::path_parts(t.name);
@@ -12662,9 +12667,7 @@ H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t
     const std::size_t count = ext.count();
     if (H5Tget_class(type) == H5T_STRING) {
         if (count != 1) return {};
-        std::string s = read_strings(attr, type, space, 1, true, at).front();
-        if (s.size() > 60) s = s.substr(0, 57) + "...";
-        return "\"" + s + "\"";
+        return short_string_value(read_strings(attr, type, space, 1, true, at).front());
     }
     if (count != 1) return {};
     const H5T_class_t cls = H5Tget_class(type);

@@ -17,6 +17,9 @@ import tempfile
 
 import h5py
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "safetensors"))
+import write_safetensors  # noqa: E402  (tests/safetensors/, the independent writer)
+
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden"
 
 
@@ -88,8 +91,6 @@ def main():
         # A format-1 file written by h5ser 0.1.0 (test data): every command reads it, convert makes it format 2.
         shutil.copy(pathlib.Path(__file__).resolve().parent.parent / "data" / "format1" / "full_model.h5", f"{tmp}/format1.h5")
         # .safetensors files of an independent writer (tests/safetensors/), and one cut short.
-        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "safetensors"))
-        import write_safetensors
         write_safetensors.main_into(tmp)
         whole = pathlib.Path(f"{tmp}/dotted_names.safetensors").read_bytes()
         pathlib.Path(f"{tmp}/cut.safetensors").write_bytes(whole[:-5])
@@ -218,8 +219,6 @@ def check_documented_sessions(h5ser, make_files, documents, examples):
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([make_files, tmp], check=True, capture_output=True)
         edit_with_h5py(f"{tmp}/model.h5", f"{tmp}/edited.h5")
-        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "safetensors"))
-        import write_safetensors
         write_safetensors.main_into(tmp)
         for example in examples:  # the files it writes (in a folder of its own) sit beside the tests'
             out = pathlib.Path(tmp) / "example"

@@ -19,9 +19,7 @@ H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t
     const std::size_t count = ext.count();
     if (H5Tget_class(type) == H5T_STRING) {
         if (count != 1) return {};
-        std::string s = read_strings(attr, type, space, 1, true, at).front();
-        if (s.size() > 60) s = s.substr(0, 57) + "...";
-        return "\"" + s + "\"";
+        return short_string_value(read_strings(attr, type, space, 1, true, at).front());
     }
     if (count != 1) return {};
     const H5T_class_t cls = H5Tget_class(type);

@@ -122,7 +122,6 @@ H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_
     h.json_bytes = json.size();
     h.data_start = 8 + h.json_bytes;
     if (h.data_start > file_size) refuse(file, {}, "a header within the file", "a longer one", "runs past the end of the file");
-    h.file_size = file_size;
     const std::uint64_t data_bytes = file_size - h.data_start;
     bool metadata_seen = false;
     for (std::size_t i = 0; i < root.keys.size(); ++i) {

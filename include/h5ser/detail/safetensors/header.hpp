@@ -43,7 +43,6 @@ struct tensor_entry {
 struct header {
     std::uint64_t json_bytes = 0;                               ///< N, the JSON's length
     std::uint64_t data_start = 0;                               ///< 8 + N: where the data section starts
-    std::uint64_t file_size = 0;                                ///< data_start plus the data section, which the tensors tile
     std::vector<tensor_entry> tensors;                          ///< in the order of their data
     std::vector<std::pair<std::string, std::string>> metadata;  ///< "__metadata__", in file order
 };

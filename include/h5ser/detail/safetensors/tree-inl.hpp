@@ -70,8 +70,7 @@ H5SER_CORE_INLINE file_node tree_of(const header& h) {
     file_node root;
     root.path = "/";
     for (const auto& [key, value] : h.metadata)
-        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar",
-                                   "\"" + (value.size() > 60 ? value.substr(0, 57) + "..." : value) + "\""});
+        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar", short_string_value(value)});
     bool nested = true;
     for (const tensor_entry& t : h.tensors) {
         const auto parts = tree_detail::path_parts(t.name);
