@@ -10,6 +10,10 @@
 //   libtorch            torch::load's archive of the same tensors (bench_torch_io, built when
 //                       Debian's libtorch-dev is installed)
 //
+// h5ser also loads the same model from the .safetensors file h5ser::safetensors::save wrote:
+// verified (the fingerprint it keeps; the format has no checksums), against mmap + XXH3, and with
+// h5ser::no_verify, against mmap + touch. That save is timed against the raw HDF5 save too.
+//
 // mmap and pread read a flat file of the same tensors, each 64-byte aligned (as safetensors and GGUF
 // lay theirs out); raw HDF5 C and h5py read h5ser's file.
 // Rounds are interleaved; medians and ranges are printed, with ratios against the baselines.
@@ -119,6 +123,12 @@ int load_in_this_process(const std::string& kind, const std::string& file, const
         sink = sink + m.h.size();
     } else if (kind == "h5ser-owned") {
         const auto m = h5ser::load<Gpt2, h5ser::owned_memory>(file);
+        sink = sink + m.h.size();
+    } else if (kind == "h5ser-safetensors") {  // the same tensors in a .safetensors file h5ser wrote: its fingerprint checked
+        const auto m = h5ser::load<Gpt2>(places_file + ".safetensors");
+        sink = sink + m.h.size();
+    } else if (kind == "h5ser-safetensors-no-verify") {
+        const auto m = h5ser::load<Gpt2, h5ser::no_verify>(places_file + ".safetensors");
         sink = sink + m.h.size();
     } else if (kind == "raw-hdf5") {
         const auto places = read_places(places_file);
@@ -262,10 +272,12 @@ int main(int argc, char** argv) {
     const std::string raw_file = (dir / "bench_gpt2_raw.h5").string();
 
     // Saves, interleaved: h5ser (atomic, sealed, fsynced) against raw HDF5 + fsync.
-    const auto saves = bench::interleaved_medians(
-        std::max(3, rounds / 2),
-        {{"raw HDF5 C + fsync", [&] { raw_hdf5_save(model, raw_file); }}, {"h5ser::save", [&] { h5ser::save(model, file); }}},
-        [] { ::sync(); });
+    const auto saves =
+        bench::interleaved_medians(std::max(3, rounds / 2),
+                                   {{"raw HDF5 C + fsync", [&] { raw_hdf5_save(model, raw_file); }},
+                                    {"h5ser::save", [&] { h5ser::save(model, file); }},
+                                    {"h5ser::safetensors::save", [&] { h5ser::safetensors::save(model, places_file + ".safetensors"); }}},
+                                   [] { ::sync(); });
     std::uint64_t bytes = 0;
     const auto places = write_flat(file, places_file + ".bin");
     for (const auto& p : places) bytes += p.bytes;
@@ -276,7 +288,8 @@ int main(int argc, char** argv) {
 
     const std::string self = argv[0];
     std::vector<bench::program> programs;
-    for (const char* kind : {"mmap-touch", "mmap-xxh3", "pread", "raw-hdf5", "h5ser", "h5ser-report", "h5ser-no-verify", "h5ser-owned"})
+    for (const char* kind : {"mmap-touch", "mmap-xxh3", "pread", "raw-hdf5", "h5ser", "h5ser-report", "h5ser-no-verify", "h5ser-owned",
+                             "h5ser-safetensors", "h5ser-safetensors-no-verify"})
         programs.push_back({kind, [=] { run_process({self, "--load", kind, file, places_file}); }});
     const bool have_h5py = std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") == 0;
     const std::string h5py_script =
@@ -308,6 +321,7 @@ int main(int argc, char** argv) {
     std::filesystem::remove(raw_file);
     std::filesystem::remove(places_file);
     std::filesystem::remove(places_file + ".bin");
+    std::filesystem::remove(places_file + ".safetensors");
     std::filesystem::remove(file);
 #ifdef H5SER_BENCH_TORCH_IO
     std::filesystem::remove(torch_file);

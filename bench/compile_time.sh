@@ -10,12 +10,15 @@
 #   - a 50-field model that saves and loads (bench/compile_time/model50.cpp).
 # Targets (issue "compile cost"): save + load at most 6x header-only, 3x with the compiled core; a
 # load-only translation unit no costlier than a save-only one.
-#     bash bench/compile_time.sh [compiler=g++] [rounds=5]
+#     bash bench/compile_time.sh [compiler=g++] [rounds=5] [--syntax-only]
+# --syntax-only: only checks that every variant compiles (CTest runs it so); its times are not the
+# benchmark's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cxx=${1:-g++}
 rounds=${2:-5}
 flags=(-std=c++20 -O2 -DNDEBUG -Iinclude -isystem /usr/include/hdf5/serial -c -o /dev/null)
+if [[ ${3:-} == --syntax-only ]]; then flags+=(-fsyntax-only); fi
 names=(baseline both save load lean_both core_both core_save core_load core_lean_both model50 core_itself)
 declare -A args=(
   [baseline]="bench/compile_time/baseline.cpp"
@@ -49,7 +52,7 @@ for ((r = 1; r <= rounds; ++r)); do
 done
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
-printf '%s -O2, CPU seconds, median of %d interleaved rounds; ratio to the baseline of the same round\n' "$cxx" "$rounds"
+printf '%s -O2%s, CPU seconds, median of %d interleaved rounds; ratio to the baseline of the same round\n' "$cxx" "${3:+ $3}" "$rounds"
 printf '%-66s %7ss\n' "baseline: <vector> <string> <map> <hdf5.h>, a dataset by hand" "$(median "$work/baseline")"
 row() {  # name, label, target
   printf '%-66s %7ss  %6sx (%s)%s\n' "$2" "$(median "$work/$1")" "$(median "$work/$1.ratio")" "$(range "$work/$1.ratio")" "${3:+  target: $3}"

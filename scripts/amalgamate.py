@@ -45,6 +45,10 @@ def amalgamate(entry: str, seen: set[str], preamble: list[str]) -> str:
                 deferred.append(INL.match(lines[i + 1]).group(1))
                 i += 3
                 continue
+            if line.strip() == "#if H5SER_CORE_DEFINITIONS":
+                # Anything else in the block would land inside the single header's conditional
+                # definitions, and vanish from it with a compiled core.
+                sys.exit(f"{name}:{i + 1}: an '#if H5SER_CORE_DEFINITIONS' block must hold exactly one -inl.hpp include")
             i += 1
             if line.strip() == "#pragma once":
                 continue

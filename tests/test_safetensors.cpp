@@ -1,9 +1,15 @@
 // The .safetensors header parser (h5ser/detail/safetensors/header.hpp) on hostile headers: every
 // malformed one is an h5ser::error naming the tensor and what was found, never a crash, an
 // over-read or a huge allocation. (Files of an independent writer: tests/safetensors/.)
+#include <array>
 #include <cstdint>
+#include <fstream>
+#include <map>
 #include <string>
+#include <type_traits>
+#include <vector>
 
+#include "safetensors/gpt.hpp"
 #include "support.hpp"
 
 namespace st = h5ser::detail::safetensors;
@@ -157,4 +163,359 @@ TEST_CASE("safetensors: the tree of a file nests dotted names as groups, or list
         CHECK(whole.children[1].name == second);
         CHECK(whole.children[1].kind == h5ser::file_node::kind_type::dataset);
     }
+}
+
+// ---- loading a .safetensors file into a struct ------------------------------------------------
+
+namespace {
+
+/// One tensor of a file written by write_file: its name, the format's dtype, shape and bytes.
+struct file_tensor {
+    std::string name;
+    std::string dtype;
+    std::vector<std::uint64_t> shape;
+    std::string bytes;
+};
+
+/// Writes a .safetensors file of `tensors` (data in this order) and `metadata`, as the format says
+/// and independently of h5ser: the header padded with spaces so that the data section starts at a
+/// multiple of `align` (the reference writer pads to 8).
+void write_file(const std::string& path, const std::vector<file_tensor>& tensors,
+                const std::vector<std::pair<std::string, std::string>>& metadata = {}, std::size_t align = 8) {
+    std::string json = "{";
+    std::string data;
+    for (const file_tensor& t : tensors) {
+        std::string shape;
+        for (std::size_t d = 0; d < t.shape.size(); ++d) shape += (d ? "," : "") + std::to_string(t.shape[d]);
+        json += "\"" + t.name + "\":{\"dtype\":\"" + t.dtype + "\",\"shape\":[" + shape + "],\"data_offsets\":[" +
+                std::to_string(data.size()) + "," + std::to_string(data.size() + t.bytes.size()) + "]},";
+        data += t.bytes;
+    }
+    if (!metadata.empty()) {
+        json += "\"__metadata__\":{";
+        for (const auto& [key, value] : metadata) json += "\"" + key + "\":\"" + value + "\",";
+        json.back() = '}';
+        json += ",";
+    }
+    json.back() = '}';
+    json += std::string((align - (8 + json.size()) % align) % align, ' ');
+    std::ofstream(path, std::ios::binary) << file_of(json, 0) << data;
+}
+
+/// `count` elements of `T`, each byte distinct per `seed`, as the raw bytes of a tensor.
+template <class T>
+std::string bytes_of(std::size_t count, unsigned seed) {
+    std::string b(count * sizeof(T), '\0');
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>((i * 131 + seed * 17 + 7) & 0xFF);
+    if constexpr (std::is_same_v<T, bool>)
+        for (char& c : b) c = static_cast<char>(c & 1);
+    return b;
+}
+
+template <class T, std::size_t R>
+std::string raw(const h5ser::tensor<T, R>& t) {
+    return std::string(reinterpret_cast<const char*>(t.data()), t.size_bytes());
+}
+
+using test_gpt::Embedding;
+using test_gpt::Gpt;
+
+/// The tensors of a 2-block Gpt, their data in field order (as h5ser's writer lays them out).
+std::vector<file_tensor> gpt_tensors() {
+    std::vector<file_tensor> t;
+    for (unsigned layer = 0; layer < 2; ++layer) {
+        const std::string h = "h." + std::to_string(layer) + ".";
+        t.push_back({h + "attn.c_attn.weight", "F32", {8, 24}, bytes_of<float>(8 * 24, 10 * layer + 2)});
+        t.push_back({h + "attn.c_attn.bias", "F32", {24}, bytes_of<float>(24, 10 * layer + 1)});
+        t.push_back({h + "ln_1.weight", "F32", {8}, bytes_of<float>(8, 10 * layer + 3)});
+    }
+    t.push_back({"wte.weight", "F32", {16, 8}, bytes_of<float>(16 * 8, 99)});
+    return t;
+}
+
+const file_tensor& named(const std::vector<file_tensor>& tensors, const std::string& name) {
+    for (const file_tensor& t : tensors)
+        if (t.name == name) return t;
+    FAIL("no tensor " << name);
+    throw std::logic_error("unreachable");
+}
+
+void check_gpt(const Gpt& m, const std::vector<file_tensor>& tensors) {
+    REQUIRE(m.h.size() == 2);
+    for (std::size_t layer = 0; layer < 2; ++layer) {
+        const std::string h = "h." + std::to_string(layer) + ".";
+        CHECK(m.h[layer].attn.c_attn.weight.shape() == std::array<std::size_t, 2>{8, 24});
+        CHECK(raw(m.h[layer].attn.c_attn.weight) == named(tensors, h + "attn.c_attn.weight").bytes);
+        CHECK(raw(m.h[layer].attn.c_attn.bias) == named(tensors, h + "attn.c_attn.bias").bytes);
+        CHECK(raw(m.h[layer].ln_1.weight) == named(tensors, h + "ln_1.weight").bytes);
+    }
+    CHECK(raw(m.wte.weight) == named(tensors, "wte.weight").bytes);
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: load<Model> takes dotted names as field paths, bytes as written, viewed when aligned, read with owned_memory") {
+    test::scratch_dir dir;
+    const auto tensors = gpt_tensors();
+    // A name that does not end in .safetensors: the content decides.
+    const std::string path = dir.file("gpt2.weights");
+    for (const std::size_t align : {std::size_t{8}, std::size_t{64}}) {
+        CAPTURE(align);
+        write_file(path, tensors, {{"format", "pt"}}, align);
+        const Gpt m = h5ser::load<Gpt>(path);
+        check_gpt(m, tensors);
+        // A tensor whose bytes lie 64-byte aligned in the file is viewed in the mapping
+        // (h5ser::tensor's alignment), any other is copied.
+        const st::header h = parse(test::file_bytes(path));
+        const auto aligned = [&](const std::string& name) {
+            for (const st::tensor_entry& t : h.tensors)
+                if (t.name == name) return t.offset % 64 == 0;
+            FAIL("no tensor " << name);
+            return false;
+        };
+        CHECK(m.wte.weight.maps_file() == aligned("wte.weight"));
+        CHECK(m.h[0].ln_1.weight.maps_file() == aligned("h.0.ln_1.weight"));
+        CHECK(m.h[1].attn.c_attn.bias.maps_file() == aligned("h.1.attn.c_attn.bias"));
+        if (align == 64) CHECK(m.h[0].attn.c_attn.weight.maps_file());  // the first tensor
+        const Gpt owned = h5ser::load<Gpt, h5ser::owned_memory>(path);
+        check_gpt(owned, tensors);
+        CHECK_FALSE(owned.wte.weight.maps_file());
+        Gpt into;
+        h5ser::load_into(into, path);
+        check_gpt(into, tensors);
+    }
+}
+
+TEST_CASE("safetensors: a map of tensors takes the whole names as keys, and a name no struct can hold is refused by name") {
+    test::scratch_dir dir;
+    const auto tensors = gpt_tensors();
+    std::vector<file_tensor> matrices;
+    for (const file_tensor& t : tensors)
+        if (t.shape.size() == 2) matrices.push_back(t);
+    const std::string path = dir.file("m.safetensors");
+    write_file(path, matrices);
+    const auto by_name = h5ser::load<std::map<std::string, h5ser::tensor<float, 2>>>(path);
+    REQUIRE(by_name.size() == 3);
+    for (const file_tensor& t : matrices) CHECK(raw(by_name.at(t.name)) == t.bytes);
+    // A tensor of another rank is named whole, as the key it would be.
+    write_file(path, tensors);
+    auto e = test::expect_error([&] { (void)h5ser::load<std::map<std::string, h5ser::tensor<float, 2>>>(path); });
+    CHECK(test::contains(e.what(), "shape mismatch at [\"h.0.ln_1.weight\"] (/h.0.ln_1.weight)"));
+    write_file(path, {{"a/b", "F32", {1}, bytes_of<float>(1, 1)}});
+    e = test::expect_error([&] { (void)h5ser::load<std::map<std::string, h5ser::tensor<float, 1>>>(path); });
+    CHECK(e.code() == h5ser::errc::invalid_value);
+    CHECK(test::contains(e.what(), "a/b"));
+}
+
+TEST_CASE("safetensors: a struct that does not match gets every problem by field path, and nothing it had changes") {
+    test::scratch_dir dir;
+    auto tensors = gpt_tensors();
+    tensors.erase(tensors.begin() + 2);  // h.0.ln_1.weight
+    tensors.push_back({"lm_head.weight", "F32", {2}, bytes_of<float>(2, 5)});
+    const std::string path = dir.file("m.safetensors");
+    write_file(path, tensors);
+    Gpt model;
+    model.wte.weight = h5ser::tensor<float, 2>({16, 8});
+    model.wte.weight(0, 0) = 42.0F;
+    auto e = test::expect_error([&] { h5ser::load_into(model, path); });
+    CHECK(e.problems().size() == 2);
+    CHECK(test::contains(e.what(), "missing field at h[0].ln_1 (/h/0/ln_1)"));
+    CHECK(test::contains(e.what(), "unexpected object at lm_head (/lm_head)"));
+    CHECK(model.wte.weight(0, 0) == 42.0F);  // all or nothing
+    // What a lenient load skips, it says.
+    h5ser::load_report report;
+    h5ser::load_into<h5ser::lenient>(model, path, report);
+    CHECK(report.missing == std::vector<std::string>{"h[0].ln_1 (group)"});
+    CHECK(report.unexpected == std::vector<std::string>{"lm_head (group)"});
+    CHECK(raw(model.wte.weight) == named(tensors, "wte.weight").bytes);
+    // A tensor of another element type names the field and both types.
+    tensors = gpt_tensors();
+    tensors[1] = {"h.0.attn.c_attn.bias", "F16", {24}, bytes_of<std::uint16_t>(24, 1)};
+    write_file(path, tensors);
+    e = test::expect_error([&] { (void)h5ser::load<Gpt>(path); });
+    CHECK(e.code() == h5ser::errc::dtype_mismatch);
+    CHECK(test::contains(e.what(),
+                         "h[0].attn.c_attn.bias (/h/0/attn/c_attn/bias): expected dataset float32 of rank 1, found dataset float16[24]"));
+}
+
+namespace {
+struct WithHyperparameters {
+    Embedding wte;
+    int layers = 0;
+};
+}  // namespace
+
+TEST_CASE("safetensors: the file holds weights only: load<Model> of a model with hyperparameters says to use load_into") {
+    test::scratch_dir dir;
+    const std::string path = dir.file("m.safetensors");
+    write_file(path, {named(gpt_tensors(), "wte.weight")});
+    const auto e = test::expect_error([&] { (void)h5ser::load<WithHyperparameters>(path); });
+    CHECK(e.code() == h5ser::errc::mode_mismatch);
+    WithHyperparameters m;
+    m.layers = 12;
+    h5ser::load_into<h5ser::weights_only>(m, path);
+    CHECK(m.layers == 12);
+    CHECK(raw(m.wte.weight) == named(gpt_tensors(), "wte.weight").bytes);
+}
+
+TEST_CASE("safetensors: the fingerprint h5ser keeps in __metadata__ is checked, and without one the bytes load as they are") {
+    test::scratch_dir dir;
+    const auto tensors = gpt_tensors();
+    const Gpt saved = h5ser::load<Gpt>([&] {
+        write_file(dir.file("plain.safetensors"), tensors);
+        return dir.file("plain.safetensors");
+    }());
+    const std::string fingerprint = h5ser::fingerprint(saved);
+    const std::string path = dir.file("m.safetensors");
+    write_file(path, tensors, {{"h5ser.fingerprint", fingerprint}});
+    check_gpt(h5ser::load<Gpt>(path), tensors);
+    // One bit of one tensor flipped: the fingerprint differs; mapped and read loads both refuse.
+    std::string bytes = test::file_bytes(path);
+    bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x10);  // in wte.weight, the last tensor
+    std::ofstream(path, std::ios::binary) << bytes;
+    for (const bool mapped : {true, false}) {
+        CAPTURE(mapped);
+        const auto e = test::expect_error([&] {
+            if (mapped) (void)h5ser::load<Gpt>(path);
+            else (void)h5ser::load<Gpt, h5ser::owned_memory>(path);
+        });
+        CHECK(e.code() == h5ser::errc::checksum_mismatch);
+        CHECK(test::contains(e.what(), "fingerprint " + fingerprint));
+    }
+    // A file without h5ser's fingerprint has nothing to check against: the flipped bit loads.
+    write_file(path, tensors);
+    bytes = test::file_bytes(path);
+    bytes[bytes.size() - 3] = static_cast<char>(bytes[bytes.size() - 3] ^ 0x10);
+    std::ofstream(path, std::ios::binary) << bytes;
+    CHECK(h5ser::load<Gpt>(path).wte.weight.size() == 128);
+    // A fingerprint that is not one is refused, by its key.
+    write_file(path, tensors, {{"h5ser.fingerprint", "not hex"}});
+    const auto e = test::expect_error([&] { (void)h5ser::load<Gpt>(path); });
+    CHECK(e.code() == h5ser::errc::malformed_file);
+    CHECK(test::contains(e.what(), "__metadata__.h5ser.fingerprint"));
+}
+
+TEST_CASE("safetensors: verify_file reads every tensor, says the format keeps no checksums, and compares the fingerprint h5ser keeps") {
+    test::scratch_dir dir;
+    const auto tensors = gpt_tensors();
+    const std::string path = dir.file("m.safetensors");
+    write_file(path, tensors);
+    std::uint64_t progressed = 0;
+    h5ser::verify_report r = h5ser::verify_file(path, [&](std::uint64_t done, std::uint64_t) { progressed = done; });
+    CHECK(r.file_format == "safetensors");
+    CHECK_FALSE(r.written_by_h5ser);
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.datasets.size() == tensors.size());
+    CHECK(r.datasets[0].path == "/h/0/attn/c_attn/weight");
+    CHECK(r.datasets[0].shape == std::vector<std::size_t>{8, 24});
+    for (const auto& d : r.datasets) CHECK(d.result == h5ser::dataset_check::status::no_checksum);
+    CHECK(progressed == 2 * (768 + 96 + 32) + 512);
+    CHECK(r.stored_fingerprint.empty());
+    // The fingerprint of the file's tensors is the one of the model they load into.
+    const std::string fingerprint = h5ser::fingerprint(h5ser::load<Gpt>(path));
+    CHECK(r.computed_fingerprint == fingerprint);
+    write_file(path, tensors, {{"h5ser.fingerprint", fingerprint}});
+    r = h5ser::verify_file(path);
+    CHECK(r.stored_fingerprint == fingerprint);
+    CHECK(r.fingerprint_ok());
+    std::string bytes = test::file_bytes(path);
+    bytes[bytes.size() - 1] = static_cast<char>(bytes[bytes.size() - 1] ^ 0x01);
+    std::ofstream(path, std::ios::binary) << bytes;
+    r = h5ser::verify_file(path);
+    CHECK(r.stored_fingerprint == fingerprint);
+    CHECK_FALSE(r.fingerprint_ok());
+    // A malformed header is an error, as for a load.
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+    CHECK(test::expect_error([&] { (void)h5ser::verify_file(path); }).code() == h5ser::errc::malformed_file);
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+namespace {
+
+/// A 2-block Gpt whose tensors hold the bytes of gpt_tensors().
+Gpt gpt_model(const test::scratch_dir& dir) {
+    write_file(dir.file("source.safetensors"), gpt_tensors());
+    return h5ser::load<Gpt, h5ser::owned_memory>(dir.file("source.safetensors"));
+}
+
+struct Trained {
+    Embedding wte;
+    float learning_rate = 0.5F;
+    std::map<std::string, h5ser::tensor<float, 1>> extras;
+};
+
+}  // namespace
+
+TEST_CASE("safetensors: save writes dotted names, sorted keys, the data 64-byte aligned in field order, and h5ser's fingerprint") {
+    test::scratch_dir dir;
+    const Gpt model = gpt_model(dir);
+    const std::string path = dir.file("out.safetensors");
+    std::uint64_t progressed = 0;
+    h5ser::safetensors::save(model, path, {{"format", "pt"}, {"note", "trained in C++"}},
+                             [&](std::uint64_t done, std::uint64_t) { progressed = done; });
+    CHECK(progressed == 2 * (768 + 96 + 32) + 512);
+    const std::string bytes = test::file_bytes(path);
+    const st::header h = parse(bytes);
+    CHECK(h.data_start % 64 == 0);
+    const auto tensors = gpt_tensors();
+    REQUIRE(h.tensors.size() == tensors.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) {  // in field order, each with the bytes it had
+        CHECK(h.tensors[i].name == tensors[i].name);
+        CHECK(h.tensors[i].file_dtype == tensors[i].dtype);
+        CHECK(h.tensors[i].shape == tensors[i].shape);
+        CHECK(bytes.substr(h.tensors[i].offset, h.tensors[i].length) == tensors[i].bytes);
+    }
+    // The JSON's keys are sorted, "__metadata__" first.
+    const std::string json = bytes.substr(8, h.data_start - 8);
+    std::size_t previous = 0;
+    for (const char* key : {"__metadata__", "h.0.attn.c_attn.bias", "h.0.attn.c_attn.weight", "h.0.ln_1.weight", "h.1.attn.c_attn.bias",
+                            "h.1.attn.c_attn.weight", "h.1.ln_1.weight", "wte.weight"}) {
+        CAPTURE(key);
+        const std::size_t at = json.find(std::string("\"") + key + "\"");
+        REQUIRE(at != std::string::npos);
+        CHECK(at >= previous);
+        previous = at;
+    }
+    const std::string fingerprint = h5ser::fingerprint<h5ser::weights_only>(model);
+    CHECK(h.metadata == std::vector<std::pair<std::string, std::string>>{
+                            {"format", "pt"}, {"h5ser.fingerprint", fingerprint}, {"note", "trained in C++"}});
+    // Read back: the same bytes, the fingerprint checked by the load and by verify.
+    check_gpt(h5ser::load<Gpt>(path), tensors);
+    const h5ser::verify_report r = h5ser::verify_file(path);
+    CHECK(r.stored_fingerprint == fingerprint);
+    CHECK(r.fingerprint_ok());
+}
+
+TEST_CASE("safetensors: save keeps tensors only, names a map of tensors by its keys, and refuses names it could not read back") {
+    test::scratch_dir dir;
+    Trained model;
+    model.wte.weight = h5ser::tensor<float, 2>({2, 3});
+    for (std::size_t i = 0; i < 6; ++i) model.wte.weight.data()[i] = static_cast<float>(i) * 1.5F;
+    model.extras["bias"] = h5ser::tensor<float, 1>({2});
+    const std::string path = dir.file("m.safetensors");
+    h5ser::safetensors::save(model, path);
+    Trained back;
+    back.learning_rate = 0.25F;
+    h5ser::load_into<h5ser::weights_only>(back, path);
+    CHECK(test::same_bytes(back.wte.weight, model.wte.weight));
+    CHECK(back.learning_rate == 0.25F);  // the format holds no hyperparameters
+    CHECK(test::same_bytes(back.extras.at("bias"), model.extras.at("bias")));
+    // A map of tensors at the root keeps its keys whole, dots and all.
+    std::map<std::string, h5ser::tensor<float, 1>> state_dict;
+    state_dict["conv1.weight"] = h5ser::tensor<float, 1>({3});
+    state_dict["conv1.weight"](2) = 7.0F;
+    h5ser::safetensors::save(state_dict, path);
+    CHECK(parse(test::file_bytes(path)).tensors.at(0).name == "conv1.weight");
+    CHECK(h5ser::load<std::map<std::string, h5ser::tensor<float, 1>>>(path).at("conv1.weight")(2) == 7.0F);
+    // A '.' in a key below the root would read back as a path: refused by field, the file untouched.
+    const std::string before = test::file_bytes(path);
+    model.extras["a.b"] = h5ser::tensor<float, 1>({1});
+    auto e = test::expect_error([&] { h5ser::safetensors::save(model, path); });
+    CHECK(e.code() == h5ser::errc::invalid_value);
+    CHECK(test::contains(e.what(), "extras[\"a.b\"]"));
+    CHECK(test::file_bytes(path) == before);
+    e = test::expect_error([&] { h5ser::safetensors::save(state_dict, path, {{"h5ser.fingerprint", "0"}}); });
+    CHECK(test::contains(e.what(), "__metadata__.h5ser.fingerprint"));
+    CHECK(test::count_files(dir.path()) == 1);  // no temporary left behind
 }

@@ -8,6 +8,8 @@
 //   h5ser -> Keras: each top-level group (or dataset) is a layer, its tensors in field order the
 //     layer's weights; optimizer state is left out. The tf.keras save_weights layout.
 //   h5ser -> h5ser: the same tree, attributes and all, with the tensors stored under a new preset.
+//   safetensors <-> h5ser: dotted names to groups and back, tensor bytes as they are, the
+//     fingerprint checked and kept (docs/safetensors.md).
 #pragma once
 
 #include <h5ser/h5ser.hpp>
@@ -109,18 +111,32 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
             store.optimizer ? "optimizer weights left out" : ""};
 }
 
+/// The groups of the h5ser file whose root group is `root` that hold optimizer state (its schema
+/// says which), e.g. "/opt".
+inline std::set<std::string> optimizer_state_groups(hid_t root, const std::string& in) {
+    std::set<std::string> groups;
+    if (const auto schema = schema_text(root, in))
+        walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
+            const auto* optimizer = node.find("optimizer_state");
+            if (optimizer && optimizer->boolean) groups.insert(at);
+            return !(optimizer && optimizer->boolean);
+        });
+    return groups;
+}
+
+/// Does `path` lie in one of `groups`?
+inline bool lies_in(const std::string& path, const std::set<std::string>& groups) {
+    for (const auto& g : groups)
+        if (path.rfind(g + "/", 0) == 0) return true;
+    return false;
+}
+
 inline conversion h5ser_to_keras(const std::string& in, const std::string& out, progress_bar& bar) {
     d::hdf5_scope hdf5;
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
     d::handle root = d::open_root(file.get(), in);
-    std::set<std::string> skip;
-    if (const auto schema = schema_text(root.get(), in))  // optimizer state stays out of Keras weight files
-        walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
-            const auto* optimizer = node.find("optimizer_state");
-            if (optimizer && optimizer->boolean) skip.insert(at);
-            return !(optimizer && optimizer->boolean);
-        });
+    const std::set<std::string> skip = optimizer_state_groups(root.get(), in);  // not in Keras weight files
 
     // Each top-level group or dataset is one Keras layer; its tensors, as read, are the layer's
     // weights. They are handed to the writer behind h5ser::keras::save_weights as struct layers.
@@ -134,9 +150,7 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
         std::vector<d::raw_tensor> read;
         std::vector<std::string> rel;
         for (const auto* ds : found) {
-            bool optimizer = false;
-            for (const auto& s : skip) optimizer = optimizer || ds->path.rfind(s + "/", 0) == 0;
-            if (optimizer) continue;
+            if (lies_in(ds->path, skip)) continue;
             rel.push_back(ds->path == child.path ? child.name : ds->path.substr(child.path.size() + 1));
             read.push_back(d::read_raw_tensor(file.get(), ds->path, in));
         }
@@ -171,6 +185,127 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
             {},           skip.empty() ? "" : "optimizer state left out"};
 }
 
+/// The reserved root attribute of an h5ser file converted from a .safetensors file that keeps the
+/// file's `__metadata__` (as a JSON object of strings), so that a conversion back restores it.
+inline constexpr const char* safetensors_metadata_attribute = "h5ser_safetensors_metadata";
+
+/// A .safetensors file to a sealed weights-only h5ser file: its dotted names as groups (as loads
+/// read them), each tensor's bytes as they are, `__metadata__` kept in safetensors_metadata_attribute.
+/// When the file keeps h5ser's fingerprint, the copy lands only if its tensors give that fingerprint.
+inline conversion safetensors_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, progress_bar& bar) {
+    d::hdf5_scope hdf5;
+    const d::opened_file file = d::opened_file::open(in);
+    const d::safetensors::header h = *d::safetensors::header_if_safetensors(file);
+    const d::manifest contents = d::safetensors::manifest_of(h, file.size(), in, false);
+    std::vector<const d::manifest_record*> records;
+    std::vector<d::planned_tensor> planned;
+    copy_progress progress{bar};
+    for (const d::manifest_record& r : contents.records()) {
+        if (r.kind != d::record_kind::dataset) continue;
+        records.push_back(&r);
+        std::vector<std::size_t> dims;
+        for (std::size_t i = 0; i < r.rank; ++i) dims.push_back(static_cast<std::size_t>(r.dim(i)));
+        planned.push_back({std::string(r.path), std::string(r.dtype), dims, d::manifest_element_size(r.dtype)});
+        progress.total += r.length;
+    }
+    d::tree_writer writer(out, plan, records.size(), d::manifest_size_of(planned, plan));
+    for (const d::manifest_record* r : records) {
+        const d::where at{out, {}, std::string(r->path)};
+        d::raw_tensor t;
+        t.dtype = std::string(r->dtype);
+        t.type = h5ser::with_element_type(*h5ser::element_kind_named(r->dtype), [&]<class T>() { return d::file_type<T>(at); });
+        for (std::size_t i = 0; i < r->rank; ++i) t.dims.push_back(r->dim(i));
+        t.bytes.resize(static_cast<std::size_t>(r->length));
+        if (r->length != 0 && !d::read_exact(file.fd(), t.bytes.data(), t.bytes.size(), r->offset))
+            d::throw_io(in, "cannot read the data of '" + std::string(r->path) + "'", errno ? errno : EIO);
+        writer.dataset(std::string(r->path), t);
+        progress.add(r->length);
+    }
+    writer.write_weights_only_header();
+    d::json_writer metadata;
+    metadata.begin_object();
+    std::size_t kept = 0;
+    for (const auto& [key, value] : h.metadata) {
+        if (key == d::safetensors::fingerprint_key) continue;  // the h5ser file's own fingerprint says it
+        metadata.string(key, value);
+        ++kept;
+    }
+    metadata.end_object();
+    if (kept != 0) d::write_attribute(writer.root(), safetensors_metadata_attribute, metadata.str(), d::where{out, {}, "/"});
+    const std::string fingerprint = writer.fingerprint();
+    if (contents.keeps_fingerprint() && d::to_hex(contents.fingerprint()) != fingerprint)
+        throw h5ser::error(in,
+                           h5ser::problem{h5ser::errc::checksum_mismatch,
+                                          {},
+                                          "/",
+                                          "fingerprint " + d::to_hex(contents.fingerprint()),
+                                          "fingerprint " + fingerprint,
+                                          "the tensors differ from the ones h5ser saved in this .safetensors file; nothing was written"});
+    writer.commit();
+    return {"safetensors",
+            "h5ser weights-only file",
+            0,
+            records.size(),
+            fingerprint,
+            contents.keeps_fingerprint() ? "fingerprint checked against the file's" : "the file kept no fingerprint to check"};
+}
+
+/// An h5ser file to a .safetensors file: its tensors in field order (optimizer state left out),
+/// named by their paths joined with '.', the `__metadata__` a conversion from safetensors kept (or
+/// {"format": "pt"}) and the fingerprint. When nothing is left out, the file's fingerprint must be
+/// the one the tensors give (checked before anything is written), and is kept.
+inline conversion h5ser_to_safetensors(const std::string& in, const std::string& out, progress_bar& bar) {
+    d::hdf5_scope hdf5;
+    const h5ser::file_node tree = h5ser::inspect(in);
+    d::handle file = d::open_for_reading(in);
+    d::handle root = d::open_root(file.get(), in);
+    const d::where at{in, {}, "/"};
+    const std::set<std::string> skip = optimizer_state_groups(root.get(), in);
+    std::vector<const h5ser::file_node*> found;
+    collect_datasets(tree, found);
+    std::vector<d::raw_tensor> read;
+    std::vector<d::safetensors::tensor_to_write> tensors;
+    d::fingerprint_builder fingerprint;
+    copy_progress progress{bar};
+    for (const auto* ds : found)
+        if (!lies_in(ds->path, skip)) progress.total += ds->stored_bytes;
+    read.reserve(found.size());
+    for (const auto* ds : found) {
+        if (lies_in(ds->path, skip)) continue;
+        read.push_back(d::read_raw_tensor(file.get(), ds->path, in));
+        const d::raw_tensor& t = read.back();
+        const auto kind = h5ser::element_kind_named(t.dtype);
+        if (!kind)
+            throw h5ser::error(in,
+                               h5ser::problem{h5ser::errc::dtype_mismatch, {}, ds->path, "a dtype of the safetensors format", t.dtype, {}});
+        const std::string_view dtype = h5ser::dtype_name(*kind);
+        std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.end());
+        const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
+        fingerprint.add_tensor(ds->path, dtype, dims.data(), dims.size(), hash);
+        tensors.push_back({d::safetensors::tensor_name(d::where{in, {}, ds->path}, false), dtype, dims,
+                           t.bytes.empty() ? nullptr : t.bytes.data(), t.bytes.size()});
+        progress.add(t.bytes.size());
+    }
+    const std::string stored = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, at).value_or("");
+    if (skip.empty() && !stored.empty() && stored != fingerprint.hex())
+        throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch,
+                                              {},
+                                              "/",
+                                              "fingerprint " + stored,
+                                              "fingerprint " + fingerprint.hex(),
+                                              "the tensors differ from what was saved; nothing was written"});
+    std::vector<std::pair<std::string, std::string>> metadata;
+    if (const auto kept = d::read_string_attribute(root.get(), safetensors_metadata_attribute, at)) {
+        const d::json_value object = d::parse_json(*kept);
+        for (std::size_t i = 0; i < object.keys.size(); ++i) metadata.emplace_back(object.keys[i], object.items[i].text);
+    } else {
+        metadata.emplace_back("format", "pt");
+    }
+    metadata.emplace_back(d::safetensors::fingerprint_key, fingerprint.hex());
+    d::safetensors::write_file(out, tensors, metadata, {});
+    return {"h5ser file", "safetensors", 0, tensors.size(), fingerprint.hex(), skip.empty() ? "" : "optimizer state left out"};
+}
+
 inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, const std::string& preset,
                                  progress_bar& bar) {
     d::hdf5_scope hdf5;
@@ -202,17 +337,32 @@ inline d::storage_plan preset_plan(const std::string& name) {
     return storage_plan{};  // "default": what h5ser::save does without storage policies
 }
 
-inline int convert(const std::string& in, const std::string& out, const std::string& to, const std::string& preset, bool as_json) {
-    const bool keras_input = d::has_zip_signature(in) || [&] {
+/// Does `path` name a .safetensors file (`h5ser convert` writes one there without --to)?
+inline bool safetensors_name(const std::string& path) {
+    const std::string suffix = ".safetensors";
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+inline int convert(const std::string& in, const std::string& out, std::string to, const std::string& preset, bool as_json) {
+    const bool safetensors_input = d::safetensors::header_if_safetensors(in).has_value();
+    const bool keras_input = !safetensors_input && (d::has_zip_signature(in) || [&] {
         const auto tree = h5ser::inspect(in);
         return attribute_text(tree, "h5ser_mode").empty();
-    }();
-    if (keras_input && to == "keras")
-        throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value, {}, {}, "--to h5ser for a Keras file", "--to keras", {}});
+    }());
+    if (to.empty()) to = safetensors_name(out) && !safetensors_input ? "safetensors" : "h5ser";
+    if ((keras_input || safetensors_input) && to != "h5ser")
+        throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value,
+                                              {},
+                                              {},
+                                              std::string("--to h5ser for a ") + (keras_input ? "Keras" : "safetensors") + " file",
+                                              "--to " + to,
+                                              {}});
     progress_bar bar("convert", !as_json);
-    const conversion c = keras_input     ? keras_to_h5ser(in, out, preset_plan(preset), bar)
-                         : to == "keras" ? h5ser_to_keras(in, out, bar)
-                                         : h5ser_to_h5ser(in, out, preset_plan(preset), preset, bar);
+    const conversion c = safetensors_input     ? safetensors_to_h5ser(in, out, preset_plan(preset), bar)
+                         : keras_input         ? keras_to_h5ser(in, out, preset_plan(preset), bar)
+                         : to == "keras"       ? h5ser_to_keras(in, out, bar)
+                         : to == "safetensors" ? h5ser_to_safetensors(in, out, bar)
+                                               : h5ser_to_h5ser(in, out, preset_plan(preset), preset, bar);
     if (as_json) {
         json j;
         j.begin_object().string("in", in).string("out", out).string("from", c.from).string("to", c.to);

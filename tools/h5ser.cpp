@@ -5,7 +5,7 @@
 //     h5ser diff A B                       tensor by tensor: equal, or how far apart
 //     h5ser schema FILE                    the JSON schema of a full-model file
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
-//     h5ser convert IN OUT [--to h5ser|keras] [--preset default|fast|compressed|archival]
+//     h5ser convert IN OUT [--to h5ser|keras|safetensors] [--preset default|fast|compressed|archival]
 //     h5ser seal FILE [--accept-changes]   what changed since h5ser saved it; seal it again when meant
 //     h5ser check FILE --against REF       what a load of FILE into REF's struct would report
 //
@@ -58,12 +58,16 @@ int main(int argc, char** argv) {
     audit->add_option("FILE", file, "HDF5 file")->required();
     std::uint64_t max_attribute_bytes = 64 * 1024;
     audit->add_option("--max-attribute-bytes", max_attribute_bytes, "flag attributes larger than this (default 65536)");
-    auto* convert = app.add_subcommand("convert", "Keras file to h5ser's layout and back, or an h5ser file re-stored under another preset");
-    convert->add_option("IN", file, "Keras file (.h5, .weights.h5, .keras) or h5ser file")->required();
+    auto* convert = app.add_subcommand(
+        "convert", "Keras or .safetensors file to h5ser's layout and back, or an h5ser file re-stored under another preset");
+    convert->add_option("IN", file, "Keras file (.h5, .weights.h5, .keras), .safetensors file or h5ser file")->required();
     convert->add_option("OUT", other, "file to write (replaced atomically)")->required();
-    std::string to = "h5ser", preset = "default";
-    convert->add_option("--to", to, "output layout (default h5ser; keras writes the tf.keras save_weights layout)")
-        ->check(CLI::IsMember({"h5ser", "keras"}));
+    std::string to, preset = "default";
+    convert
+        ->add_option("--to", to,
+                     "output layout (default h5ser, or safetensors when OUT ends in .safetensors; keras writes the tf.keras "
+                     "save_weights layout)")
+        ->check(CLI::IsMember({"h5ser", "keras", "safetensors"}));
     convert->add_option("--preset", preset, "storage of the h5ser output's tensors")
         ->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));  // compact: compressed's former name
     auto* seal = app.add_subcommand("seal",

@@ -60,9 +60,25 @@ using h5ser::detail::json_value;
 using h5ser::detail::json_writer;
 using h5ser::detail::parse_json;
 
-// .safetensors files: recognised by content, their checked header.
+// .safetensors files: recognised by content, their checked header, names to paths (the manifest
+// a load walks), and the writer.
+namespace safetensors = h5ser::detail::safetensors;
 using h5ser::detail::safetensors::header_if_safetensors;
 using h5ser::detail::safetensors::tree_of;
+
+// What converting to and from .safetensors reads and writes without a struct: the file opened
+// once, manifest records, element types and raw bytes, hashes.
+using h5ser::detail::file_type;
+using h5ser::detail::fingerprint_builder;
+using h5ser::detail::hash_bytes;
+using h5ser::detail::manifest_element_size;
+using h5ser::detail::manifest_record;
+using h5ser::detail::opened_file;
+using h5ser::detail::read_exact;
+using h5ser::detail::record_kind;
+using h5ser::detail::throw_io;
+using h5ser::detail::to_hex;
+using h5ser::detail::write_attribute;
 
 // Keras files without a struct: the layer list of any Keras layout, and the save_weights writer
 // fed with tensors read from an h5ser file.

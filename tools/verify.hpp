@@ -54,9 +54,43 @@ inline int verify_foreign(const h5ser::verify_report& r, const std::string& path
     return code;
 }
 
+/// `verify` of a .safetensors file: the format keeps no checksums; the header was checked, every
+/// tensor read, and their fingerprint is compared with the one the file keeps (h5ser's writer puts
+/// it in `__metadata__`) and with --expect-fingerprint.
+inline int verify_safetensors(const h5ser::verify_report& r, const std::string& path, const std::string& expect_fingerprint, bool as_json) {
+    const bool kept = !r.stored_fingerprint.empty(), expected = !expect_fingerprint.empty();
+    const bool kept_ok = kept && r.stored_fingerprint == r.computed_fingerprint;
+    const bool expected_ok = expected && expect_fingerprint == r.computed_fingerprint;
+    const int code = (kept && !kept_ok) || (expected && !expected_ok) ? damaged : kept || expected ? verified : not_verifiable;
+    if (as_json) {
+        json j;
+        j.begin_object().string("file", path).boolean("ok", code == verified).string("format", "safetensors");
+        j.string("cannot_check", "no checksums in this format");
+        j.number("datasets", static_cast<double>(r.datasets.size()));
+        j.string("stored_fingerprint", r.stored_fingerprint).string("computed_fingerprint", r.computed_fingerprint);
+        if (expected) j.string("expected_fingerprint", expect_fingerprint);
+        j.end_object();
+        print_json(j);
+        return code;
+    }
+    std::string out = "file: " + path + "\n";
+    out +=
+        "safetensors: no checksums in this format; the header checks out, " + std::to_string(r.datasets.size()) + " tensors read whole\n";
+    out += "fingerprint of its tensors: " + r.computed_fingerprint;
+    if (kept)
+        out += kept_ok ? ", as its __metadata__ h5ser.fingerprint says\n"
+                       : ", its __metadata__ h5ser.fingerprint says " + r.stored_fingerprint + ": DIFFERENT\n";
+    else out += expected ? "\n" : " (none kept in the file; give one as --expect-fingerprint to check against it)\n";
+    if (expected) out += "expected fingerprint " + expect_fingerprint + (expected_ok ? ": matches\n" : ": DIFFERENT\n");
+    out += code == verified ? "OK (against the fingerprint)\n" : code == damaged ? "FAILED\n" : "NOT VERIFIABLE\n";
+    std::fputs(out.c_str(), stdout);
+    return code;
+}
+
 inline int verify(const std::string& path, const std::string& expect_fingerprint, bool as_json) {
     progress_bar bar("verify", !as_json);
     const h5ser::verify_report r = h5ser::verify_file(path, [&](std::uint64_t done, std::uint64_t total) { bar(done, total); });
+    if (r.file_format == "safetensors") return verify_safetensors(r, path, expect_fingerprint, as_json);
     if (!r.written_by_h5ser) return verify_foreign(r, path, expect_fingerprint, as_json);
     const bool expected_ok = expect_fingerprint.empty() || expect_fingerprint == r.stored_fingerprint;
     const bool ok = r.ok() && expected_ok;

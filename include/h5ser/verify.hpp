@@ -48,6 +48,11 @@ struct verify_report {
     /// still read whole (status no_checksum when that works, unreadable when not), and
     /// computed_fingerprint is theirs, to compare with a fingerprint known some other way.
     bool written_by_h5ser = true;
+    /// "HDF5", or "safetensors" for a .safetensors file: a format without checksums, whose header
+    /// is checked (an error when it is malformed), each tensor then no_checksum, and whose
+    /// stored_fingerprint is the `h5ser.fingerprint` of its `__metadata__`, if any
+    /// (docs/safetensors.md).
+    std::string file_format = "HDF5";
 
     [[nodiscard]] bool fingerprint_ok() const { return !stored_fingerprint.empty() && stored_fingerprint == computed_fingerprint; }
     /// Every dataset of a file h5ser did not write reads whole (nothing more can be checked).
@@ -66,7 +71,8 @@ struct verify_report {
 
 /// Checks a file h5ser wrote, without its struct: the seal (before HDF5 reads anything), every
 /// dataset against its `h5ser_checksum`, and the tensors against the root `fingerprint`. Throws
-/// h5ser::error only when the file cannot be opened as HDF5 at all, or (errc::isolation_failed)
+/// h5ser::error only when the file cannot be opened as HDF5 at all (nor is a .safetensors file
+/// with a valid header: file_format), or (errc::isolation_failed)
 /// when a file h5ser did not seal crashes or hangs the child process that reads it (see
 /// docs/integrity.md); everything else is reported. `progress` (optional) is told the stored bytes
 /// checked so far.

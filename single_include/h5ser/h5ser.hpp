@@ -1807,7 +1807,8 @@ struct manifest_record {
     std::uint64_t offset = 0;  ///< datasets: raw data's file offset, 0 when there is none
     std::uint64_t length = 0;  ///< datasets: stored bytes
     std::uint64_t checksum = 0;
-    std::string_view value;  ///< attributes: the encoded value; compact datasets: their element bytes
+    bool has_checksum = true;  ///< datasets: false when the file's format keeps none (manifest::without_checksums)
+    std::string_view value;    ///< attributes: the encoded value; compact datasets: their element bytes
 
     /// The last component of the path: a group's or dataset's link name (the root's is empty).
     [[nodiscard]] std::string_view link_name() const noexcept { return path.substr(path.rfind('/') + 1); }
@@ -1833,6 +1834,14 @@ public:
     /// `userblock`. Anything inconsistent is an h5ser::error naming `file` and what is wrong.
     manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock, const std::string& file);
 
+    /// The manifest h5ser makes of a file in a format that keeps no checksums (a .safetensors file:
+    /// safetensors/manifest_of.hpp): `bytes` from a manifest_builder, parsed and checked as above
+    /// with `data_start` for the userblock. Its datasets have no checksum to compare
+    /// (manifest_record::has_checksum); its fingerprint is compared only when `keeps_fingerprint`
+    /// (the file says which one h5ser gave its tensors).
+    static manifest without_checksums(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t data_start,
+                                      const std::string& file, bool keeps_fingerprint);
+
     manifest(const manifest&) = delete;
     manifest& operator=(const manifest&) = delete;
     manifest(manifest&&) noexcept;
@@ -1856,6 +1865,9 @@ public:
     [[nodiscard]] const manifest_record* attribute(std::string_view path, std::string_view name) const;
     /// Does it list a chunked dataset (whose data only HDF5 can read)?
     [[nodiscard]] bool has_chunked_data() const noexcept { return has_chunked_; }
+    /// Does fingerprint() say what the tensors' fingerprint was when the file was written (always,
+    /// but for a manifest without_checksums whose file did not say)?
+    [[nodiscard]] bool keeps_fingerprint() const noexcept { return keeps_fingerprint_; }
 
 private:
     /// Does an attribute record's value hold exactly its elements?
@@ -1874,6 +1886,7 @@ private:
     struct path_index;
     std::unique_ptr<path_index> index_;  ///< null only in a moved-from manifest
     bool has_chunked_ = false;
+    bool keeps_fingerprint_ = true;
 };
 
 /// Builds a manifest as a file is written; the same calls on a model not yet written give the
@@ -3333,6 +3346,7 @@ constexpr bool assert_model_type() {
 // the checkpoint manager's restores): opens the file once, checks its seal, maps it, plans the
 // walk (load_walk.hpp), and chooses between loading in this process and in an isolated child.
 //
+// A .safetensors file is walked as a sealed file is, over the manifest h5ser makes of its header.
 // A file that needs libhdf5 (one h5ser did not seal, or sealed with chunked tensors) is parsed by
 // a child process (isolation.hpp), which checks it against the struct as the caller's load would
 // (every error the same) without reading tensor data, then copies the file's tree into a sealed
@@ -4792,10 +4806,11 @@ inline std::string to_string(const load_report& report) {
 namespace h5ser::detail {
 
 /// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
-/// them together, on both cores) against its manifest checksum.
+/// them together, on both cores) against its manifest checksum, if the file keeps one.
 struct mapped_check {
     hash_job job;
     std::uint64_t expected = 0;
+    bool compare = true;     ///< false: the hash is only for the load's fingerprint
     std::size_t digest = 0;  ///< its index in the load's digest_list
     std::string field;
     std::string h5;
@@ -5044,12 +5059,16 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
     const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
-    if constexpr (Ctx::verify)
-        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
-                                     r.checksum,
-                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
-                                     at.field,
-                                     at.h5});
+    // A file that keeps neither a checksum nor a fingerprint (a .safetensors file) has nothing to check against.
+    if constexpr (Ctx::verify) {
+        if (r.has_checksum || ctx.contents->keeps_fingerprint())
+            ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
+                                         r.checksum,
+                                         r.has_checksum,
+                                         ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
+                                         at.field,
+                                         at.h5});
+    }
     ctx.advance(r.length);
     if constexpr (viewable_tensor<X>) {
         if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
@@ -5066,7 +5085,7 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
 }
 
 /// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
-/// fingerprint, and a problem when it is not the manifest's checksum.
+/// fingerprint, and a problem when it is not the manifest's checksum (if the file keeps one).
 H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
                                        const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
 
@@ -5099,8 +5118,10 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
             throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
         if constexpr (Ctx::verify) {
-            const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
-            check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+            if (r.has_checksum || ctx.contents->keeps_fingerprint()) {
+                const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
+                check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+            }
         }
         ctx.advance(r.length);
         return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
@@ -5648,102 +5669,168 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
 
 }  // namespace h5ser::detail
 
-#if H5SER_CORE_DEFINITIONS
-// ---- h5ser/old_group.hpp -----------------------------------------------------------------------
-// h5ser/old_group.hpp: what an upgrade hook (h5ser::evolution<T>::upgrade) sees of the group an
-// older version of T was saved as: its objects by name, with kind, dtype and shape, each readable
-// into any type a field could have, checked and verified as a field would be.
-//
-//     template <> struct h5ser::evolution<Attention> {
-//         static constexpr int version = 2;
-//         static void upgrade(const h5ser::old_group& old, Attention& now, int file_version) {
-//             const auto qkv = old.read<h5ser::tensor<float, 2>>("qkv");  // version 1 fused q, k, v
-//             ... split qkv into now.q, now.k, now.v ...
-//         }
-//     };
 
+// ---- h5ser/detail/safetensors/tree.hpp ---------------------------------------------------------
+// h5ser/detail/safetensors/tree.hpp: a .safetensors file as a tree of groups and datasets, read
+// without libhdf5: its dotted tensor names become the groups ("h.0.attn.w" is dataset w of group
+// /h/0/attn), once for every reader: the tree h5ser::inspect gives of any file (and `h5ser ls`
+// prints), and the manifest a load walks, as it walks a sealed h5ser file's.
+
+
+// ---- h5ser/detail/safetensors/header.hpp -------------------------------------------------------
+// h5ser/detail/safetensors/header.hpp: the header of a .safetensors file (Hugging Face's format),
+// parsed and checked before any tensor byte is touched.
+//
+// The format: 8 bytes, the little-endian length N of a JSON header; N bytes of JSON, an object
+// mapping each tensor's name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative
+// to the data section that follows the header), plus an optional "__metadata__" object of string
+// values; then the data section, the tensors' little-endian bytes. The format keeps no checksums.
+//
+// Every file is treated as hostile: the header length is bounded (and must lie in the file), the
+// JSON must be valid UTF-8, names unique, every shape's byte size computed without overflow and
+// equal to its offsets' span, and the tensors must tile the data section exactly (no overlap, no
+// hole, nothing past its end), as the reference implementation requires. Anything else is an
+// h5ser::error naming the file, the tensor and what was found.
+
+
+
+namespace h5ser::detail::safetensors {
+
+/// The largest header h5ser reads (the reference implementation's limit): a longer one is refused
+/// before it is read, so a hostile length cannot make the reader allocate gigabytes.
+inline constexpr std::uint64_t max_header_bytes = std::uint64_t{100} << 20;
+
+/// One tensor of the header.
+struct tensor_entry {
+    std::string name;                  ///< as the file names it, e.g. "h.0.attn.c_attn.weight"
+    std::string dtype;                 ///< h5ser's name of its element type ("float32", "bfloat16", "bool")
+    std::string_view file_dtype;       ///< the format's name ("F32", "BF16", "BOOL"); static storage
+    std::size_t element_size = 0;      ///< bytes per element
+    std::vector<std::uint64_t> shape;  ///< empty for a scalar
+    std::uint64_t offset = 0;          ///< of its first byte in the file (the data section's start added)
+    std::uint64_t length = 0;          ///< bytes: the shape's element count times element_size
+};
+
+/// A checked header.
+struct header {
+    std::uint64_t json_bytes = 0;                               ///< N, the JSON's length
+    std::uint64_t data_start = 0;                               ///< 8 + N: where the data section starts
+    std::vector<tensor_entry> tensors;                          ///< in the order of their data
+    std::vector<std::pair<std::string, std::string>> metadata;  ///< "__metadata__", in file order
+};
+
+/// Does a file whose first bytes are `prefix` (at least 9 of them to say yes) and whose size is
+/// `file_size` look like a safetensors file: a header length that fits the file, then '{'? A
+/// cheap test to choose a reader by content, not by suffix; parse_header decides.
+H5SER_CORE_INLINE bool looks_like_safetensors(const unsigned char* prefix, std::size_t prefix_size, std::uint64_t file_size) noexcept;
+
+/// The header length the first 8 bytes `prefix` of file `file` (of `file_size` bytes) give, checked
+/// to be at most max_header_bytes and to fit the file (h5ser::error otherwise).
+H5SER_CORE_INLINE std::uint64_t header_length(const unsigned char* prefix, std::uint64_t file_size, const std::string& file);
+
+/// Parses and checks `json`, the header of safetensors file `file` of `file_size` bytes (see the
+/// top of this file for every check); h5ser::error (errc::malformed_file) naming what is wrong.
+H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_size, const std::string& file);
+
+/// Reads the header of the safetensors file open as `fd` (`file`, `file_size` bytes) with pread
+/// and parses it (parse_header).
+H5SER_CORE_INLINE header read_header(int fd, std::uint64_t file_size, const std::string& file);
+
+/// The format's dtype name of h5ser's element type name `dtype`, or "" when the format has none.
+H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcept;
+
+}  // namespace h5ser::detail::safetensors
+
+
+// ---- h5ser/file_node.hpp -----------------------------------------------------------------------
+// h5ser/file_node.hpp: h5ser::file_node, one object of a file's tree as h5ser::inspect gives it
+// (inspect.hpp), and as the readers of other formats build it (.safetensors).
 
 
 namespace h5ser {
 
-/// What an old group holds under one name.
-struct old_object {
-    enum class type { dataset, group, attribute };
-    type kind = type::dataset;
-    std::string dtype;               ///< "float32", "string", ...; empty for a group
-    std::vector<std::size_t> shape;  ///< a dataset's or list attribute's; empty for scalars and groups
+/// One group or dataset of a file, with its attributes.
+struct file_node {
+    enum class kind_type { group, dataset, other };
+    struct attribute_info {
+        std::string name;
+        std::string dtype;  ///< "int32", "string", ...
+        std::string shape;  ///< "scalar" or "[3]"
+        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
+    };
+
+    std::string name;  ///< link name ("" for the root)
+    std::string path;  ///< "/layer_1/kernel"
+    kind_type kind = kind_type::group;
+    std::string dtype;                 ///< datasets: element type
+    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
+    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
+    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
+    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
+    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
+    std::vector<attribute_info> attributes;
+    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
 };
 
-/// A read-only view of the group an older version of a struct was saved as, given to its upgrade
-/// hook while the load runs (h5ser makes it; it is valid during the hook only). What the hook reads
-/// is used: it is not reported as unexpected.
-class old_group {
-public:
-    explicit old_group(detail::old_group_state& state) noexcept : state_(&state) {}
-    old_group(const old_group&) = delete;
-    old_group& operator=(const old_group&) = delete;
-
-    /// The version of the struct the group was saved as (the hook's `file_version`).
-    [[nodiscard]] int version() const noexcept { return state_->version; }
-    /// The group's field path, as errors write it ("layers[2]"; empty for the model itself).
-    [[nodiscard]] const std::string& path() const noexcept { return state_->at.field; }
-    /// The names of the datasets, groups and attributes it holds (not h5ser's own h5ser_*), sorted.
-    [[nodiscard]] H5SER_CORE_INLINE std::vector<std::string> names() const;
-    [[nodiscard]] H5SER_CORE_INLINE bool contains(std::string_view name) const;
-    /// What `name` is, or nothing when the group holds no such object.
-    [[nodiscard]] H5SER_CORE_INLINE std::optional<old_object> find(std::string_view name) const;
-
-    /// Reads object `name` as a field of type X would be read (a tensor of any supported type, a
-    /// scalar, string, struct, sequence or map), verified; throws an h5ser::error naming its field
-    /// path (`path().name`) when the group lacks it or it does not fit X.
-    template <class X>
-    [[nodiscard]] X read(std::string_view name) const {
-        X value{};
-        read_into(name, value);
-        return value;
-    }
-    /// Reads object `name` into `target`, which keeps its shape (a sized tensor must match) as a
-    /// field would; `target` is unchanged when the read fails.
-    template <class X>
-    void read_into(std::string_view name, X& target) const {
-        static_assert(detail::assert_field_storable<old_group, detail::field_named<>, X>());
-        if (state_->reads.verify) read_with<true>(name, target);
-        else read_with<false>(name, target);
-    }
-
-private:
-    template <bool Verify, class X>
-    void read_with(std::string_view name, X& target) const {
-        const detail::where at = state_->at.child(name);
-        if (!contains(name)) {
-            throw error(state_->reads.file,
-                        problem{errc::missing_field, at.field, at.h5, detail::expected_text<X>(), "nothing",
-                                "the group saved at version " + std::to_string(version()) + " holds no '" + std::string(name) + "'"});
-        }
-        const detail::load_source& reads = state_->reads;
-        detail::load_context<false, Verify> ctx;
-        ctx.file = reads.file;
-        ctx.mode = reads.mode;
-        ctx.tree = reads.tree;
-        ctx.contents = reads.contents;
-        ctx.mapping = reads.mapping;
-        ctx.source = reads.source;
-        detail::load_node(ctx, state_->group, name, target, at);
-        detail::finish_walk(ctx);
-        if (!ctx.problems.empty()) ctx.undo.restore();
-        ctx.problems.throw_if_any(reads.file);
-        ctx.commits.apply_all();
-        note_read(name, std::move(ctx.fingerprint));
-    }
-    H5SER_CORE_INLINE void note_read(std::string_view name, detail::digest_list digests) const;
-
-    detail::old_group_state* state_;
-};
+namespace detail {
+/// The text file_node::attribute_info::value gives a string `s`: quoted, cut to 60 characters.
+inline std::string short_string_value(std::string s) {
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return "\"" + s + "\"";
+}
+}  // namespace detail
 
 }  // namespace h5ser
 
 
-#endif
+namespace h5ser::detail::safetensors {
+
+/// The `__metadata__` key under which h5ser keeps the fingerprint of a file's tensors (16 hex
+/// digits, as an h5ser file's root attribute h5ser_fingerprint): a load that reads every tensor
+/// compares it, the only check a file of this format allows.
+inline constexpr std::string_view fingerprint_key = "h5ser.fingerprint";
+
+/// Does `Model` keep its tensors in a .safetensors file under their whole names ("conv1.weight",
+/// the key of a map of tensors at the root) rather than under the paths their dotted names spell
+/// (every other model)?
+template <class Model>
+constexpr bool takes_whole_names() {
+    if constexpr (string_map_traits<Model>::value) return kind_of<typename string_map_traits<Model>::element>() == field_kind::tensor;
+    else return false;
+}
+
+/// The HDF5-style path of each tensor of `h`, in the order of h.tensors: names split at '.'
+/// ("/h/0/attn/w") when every name is such a path (no empty part, no '/', no name both a tensor
+/// and the group of another) and `flat` is false; otherwise each whole name at the root ("/" +
+/// name).
+H5SER_CORE_INLINE std::vector<std::string> tensor_paths(const header& h, bool flat);
+
+/// The prefix of the root attributes that hold a file's `__metadata__` entries in h5ser's view of
+/// it ("__metadata__.format" = "pt").
+inline constexpr std::string_view metadata_prefix = "__metadata__.";
+
+/// The tree of the file whose checked header is `h`: names split at '.' become groups
+/// ("h.0.attn.w" is dataset w of group /h/0/attn) when every name is such a path (no empty part,
+/// no name both a tensor and the group of another); otherwise every tensor lies at the root under
+/// its whole name. Tensors are listed in the order of their data; datasets are contiguous, their
+/// stored bytes their length; `__metadata__` entries are root string attributes (metadata_prefix).
+H5SER_CORE_INLINE file_node tree_of(const header& h);
+
+/// The manifest a load walks of the file `file` (of `file_size` bytes) whose checked header is
+/// `h`: weights only, its groups and contiguous datasets at tensor_paths(h, flat), without
+/// checksums, and with the fingerprint `__metadata__` keeps under fingerprint_key, if any. A tensor
+/// no struct can hold (a name with '/' or NUL, a rank over 32) or a fingerprint that is not one is
+/// an h5ser::error naming it.
+H5SER_CORE_INLINE manifest manifest_of(const header& h, std::uint64_t file_size, const std::string& file, bool flat);
+
+/// The header of `file` when it is a .safetensors file (by its content, not its name), parsed and
+/// checked (an h5ser::error when it is one but malformed); nothing for any other file.
+H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const opened_file& file);
+/// The same for the file at `path`.
+H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path);
+
+}  // namespace h5ser::detail::safetensors
+
 
 // ---- h5ser/detail/save/saves_in_flight.hpp -----------------------------------------------------
 // h5ser/detail/save/saves_in_flight.hpp: what a save or a load of a path waits for first, declared
@@ -6167,13 +6254,32 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     if (request.report) *request.report = std::move(reply.report);
 }
 
+/// Loads the .safetensors file `file`, whose checked header is `h`, into `model` under `Policies`:
+/// the walk of a sealed h5ser file over the manifest safetensors::manifest_of makes of the header,
+/// mapped (or read, h5ser::owned_memory) without libhdf5, so never in a child process. The format
+/// keeps no checksums: a verified load compares only the fingerprint h5ser wrote into the file, if
+/// it did (docs/safetensors.md).
+template <class Policies, class Model>
+void load_safetensors(Model& model, const opened_file& file, const safetensors::header& h, bool fresh_model,
+                      const progress_callback& progress, const load_request& request) {
+    seal_check as_sealed;
+    as_sealed.status = seal_status::intact;
+    as_sealed.contents.emplace(safetensors::manifest_of(h, file.size(), file.path(), safetensors::takes_whole_names<Model>()));
+    load_model<walk_policies_of<Policies>>(model, file, as_sealed, fresh_model, progress, request);
+}
+
 /// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
-/// child process when parses_in_child says so; the child loads the same open file.
+/// child process when parses_in_child says so; the child loads the same open file. A .safetensors
+/// file (by its content) is loaded by load_safetensors.
 template <class Policies, class Model>
 void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
                     const load_request& request) {
     const opened_file file = opened_file::open(path);
     const seal_check seal = check_seal(file, true);
+    if (seal.status == seal_status::none) {
+        if (const auto header = safetensors::header_if_safetensors(file))
+            return load_safetensors<Policies>(model, file, *header, fresh_model, progress, request);
+    }
     if (seal.damage) {
         if (Policies::verify) throw *seal.damage;
         if (Policies::isolate == isolation::never && !in_isolated_child()) {
@@ -7435,6 +7541,100 @@ private:
 //     h5ser::save(model, "m.h5");
 //     auto m = h5ser::load<Model>("m.h5");
 
+// ---- h5ser/old_group.hpp -----------------------------------------------------------------------
+// h5ser/old_group.hpp: what an upgrade hook (h5ser::evolution<T>::upgrade) sees of the group an
+// older version of T was saved as: its objects by name, with kind, dtype and shape, each readable
+// into any type a field could have, checked and verified as a field would be.
+//
+//     template <> struct h5ser::evolution<Attention> {
+//         static constexpr int version = 2;
+//         static void upgrade(const h5ser::old_group& old, Attention& now, int file_version) {
+//             const auto qkv = old.read<h5ser::tensor<float, 2>>("qkv");  // version 1 fused q, k, v
+//             ... split qkv into now.q, now.k, now.v ...
+//         }
+//     };
+
+
+
+namespace h5ser {
+
+/// What an old group holds under one name.
+struct old_object {
+    enum class type { dataset, group, attribute };
+    type kind = type::dataset;
+    std::string dtype;               ///< "float32", "string", ...; empty for a group
+    std::vector<std::size_t> shape;  ///< a dataset's or list attribute's; empty for scalars and groups
+};
+
+/// A read-only view of the group an older version of a struct was saved as, given to its upgrade
+/// hook while the load runs (h5ser makes it; it is valid during the hook only). What the hook reads
+/// is used: it is not reported as unexpected.
+class old_group {
+public:
+    explicit old_group(detail::old_group_state& state) noexcept : state_(&state) {}
+    old_group(const old_group&) = delete;
+    old_group& operator=(const old_group&) = delete;
+
+    /// The version of the struct the group was saved as (the hook's `file_version`).
+    [[nodiscard]] int version() const noexcept { return state_->version; }
+    /// The group's field path, as errors write it ("layers[2]"; empty for the model itself).
+    [[nodiscard]] const std::string& path() const noexcept { return state_->at.field; }
+    /// The names of the datasets, groups and attributes it holds (not h5ser's own h5ser_*), sorted.
+    [[nodiscard]] H5SER_CORE_INLINE std::vector<std::string> names() const;
+    [[nodiscard]] H5SER_CORE_INLINE bool contains(std::string_view name) const;
+    /// What `name` is, or nothing when the group holds no such object.
+    [[nodiscard]] H5SER_CORE_INLINE std::optional<old_object> find(std::string_view name) const;
+
+    /// Reads object `name` as a field of type X would be read (a tensor of any supported type, a
+    /// scalar, string, struct, sequence or map), verified; throws an h5ser::error naming its field
+    /// path (`path().name`) when the group lacks it or it does not fit X.
+    template <class X>
+    [[nodiscard]] X read(std::string_view name) const {
+        X value{};
+        read_into(name, value);
+        return value;
+    }
+    /// Reads object `name` into `target`, which keeps its shape (a sized tensor must match) as a
+    /// field would; `target` is unchanged when the read fails.
+    template <class X>
+    void read_into(std::string_view name, X& target) const {
+        static_assert(detail::assert_field_storable<old_group, detail::field_named<>, X>());
+        if (state_->reads.verify) read_with<true>(name, target);
+        else read_with<false>(name, target);
+    }
+
+private:
+    template <bool Verify, class X>
+    void read_with(std::string_view name, X& target) const {
+        const detail::where at = state_->at.child(name);
+        if (!contains(name)) {
+            throw error(state_->reads.file,
+                        problem{errc::missing_field, at.field, at.h5, detail::expected_text<X>(), "nothing",
+                                "the group saved at version " + std::to_string(version()) + " holds no '" + std::string(name) + "'"});
+        }
+        const detail::load_source& reads = state_->reads;
+        detail::load_context<false, Verify> ctx;
+        ctx.file = reads.file;
+        ctx.mode = reads.mode;
+        ctx.tree = reads.tree;
+        ctx.contents = reads.contents;
+        ctx.mapping = reads.mapping;
+        ctx.source = reads.source;
+        detail::load_node(ctx, state_->group, name, target, at);
+        detail::finish_walk(ctx);
+        if (!ctx.problems.empty()) ctx.undo.restore();
+        ctx.problems.throw_if_any(reads.file);
+        ctx.commits.apply_all();
+        note_read(name, std::move(ctx.fingerprint));
+    }
+    H5SER_CORE_INLINE void note_read(std::string_view name, detail::digest_list digests) const;
+
+    detail::old_group_state* state_;
+};
+
+}  // namespace h5ser
+
+
 // ---- h5ser/type_mapping.hpp --------------------------------------------------------------------
 // h5ser/type_mapping.hpp: how each C++ type maps onto HDF5 (docs/format.md has the file side).
 //
@@ -7836,137 +8036,6 @@ private:
 
 }  // namespace h5ser
 
-// ---- h5ser/detail/safetensors/tree.hpp ---------------------------------------------------------
-// h5ser/detail/safetensors/tree.hpp: a .safetensors file as the tree h5ser::inspect gives of any
-// file (and `h5ser ls` prints): its dotted tensor names as groups, read without libhdf5.
-
-
-// ---- h5ser/detail/safetensors/header.hpp -------------------------------------------------------
-// h5ser/detail/safetensors/header.hpp: the header of a .safetensors file (Hugging Face's format),
-// parsed and checked before any tensor byte is touched.
-//
-// The format: 8 bytes, the little-endian length N of a JSON header; N bytes of JSON, an object
-// mapping each tensor's name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative
-// to the data section that follows the header), plus an optional "__metadata__" object of string
-// values; then the data section, the tensors' little-endian bytes. The format keeps no checksums.
-//
-// Every file is treated as hostile: the header length is bounded (and must lie in the file), the
-// JSON must be valid UTF-8, names unique, every shape's byte size computed without overflow and
-// equal to its offsets' span, and the tensors must tile the data section exactly (no overlap, no
-// hole, nothing past its end), as the reference implementation requires. Anything else is an
-// h5ser::error naming the file, the tensor and what was found.
-
-
-
-namespace h5ser::detail::safetensors {
-
-/// The largest header h5ser reads (the reference implementation's limit): a longer one is refused
-/// before it is read, so a hostile length cannot make the reader allocate gigabytes.
-inline constexpr std::uint64_t max_header_bytes = std::uint64_t{100} << 20;
-
-/// One tensor of the header.
-struct tensor_entry {
-    std::string name;                  ///< as the file names it, e.g. "h.0.attn.c_attn.weight"
-    std::string dtype;                 ///< h5ser's name of its element type ("float32", "bfloat16", "bool")
-    std::string_view file_dtype;       ///< the format's name ("F32", "BF16", "BOOL"); static storage
-    std::size_t element_size = 0;      ///< bytes per element
-    std::vector<std::uint64_t> shape;  ///< empty for a scalar
-    std::uint64_t offset = 0;          ///< of its first byte in the file (the data section's start added)
-    std::uint64_t length = 0;          ///< bytes: the shape's element count times element_size
-};
-
-/// A checked header.
-struct header {
-    std::uint64_t json_bytes = 0;                               ///< N, the JSON's length
-    std::uint64_t data_start = 0;                               ///< 8 + N: where the data section starts
-    std::vector<tensor_entry> tensors;                          ///< in the order of their data
-    std::vector<std::pair<std::string, std::string>> metadata;  ///< "__metadata__", in file order
-};
-
-/// Does a file whose first bytes are `prefix` (at least 9 of them to say yes) and whose size is
-/// `file_size` look like a safetensors file: a header length that fits the file, then '{'? A
-/// cheap test to choose a reader by content, not by suffix; parse_header decides.
-H5SER_CORE_INLINE bool looks_like_safetensors(const unsigned char* prefix, std::size_t prefix_size, std::uint64_t file_size) noexcept;
-
-/// The header length the first 8 bytes `prefix` of file `file` (of `file_size` bytes) give, checked
-/// to be at most max_header_bytes and to fit the file (h5ser::error otherwise).
-H5SER_CORE_INLINE std::uint64_t header_length(const unsigned char* prefix, std::uint64_t file_size, const std::string& file);
-
-/// Parses and checks `json`, the header of safetensors file `file` of `file_size` bytes (see the
-/// top of this file for every check); h5ser::error (errc::malformed_file) naming what is wrong.
-H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_size, const std::string& file);
-
-/// Reads the header of the safetensors file open as `fd` (`file`, `file_size` bytes) with pread
-/// and parses it (parse_header).
-H5SER_CORE_INLINE header read_header(int fd, std::uint64_t file_size, const std::string& file);
-
-/// The format's dtype name of h5ser's element type name `dtype`, or "" when the format has none.
-H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcept;
-
-}  // namespace h5ser::detail::safetensors
-
-
-// ---- h5ser/file_node.hpp -----------------------------------------------------------------------
-// h5ser/file_node.hpp: h5ser::file_node, one object of a file's tree as h5ser::inspect gives it
-// (inspect.hpp), and as the readers of other formats build it (.safetensors).
-
-
-namespace h5ser {
-
-/// One group or dataset of a file, with its attributes.
-struct file_node {
-    enum class kind_type { group, dataset, other };
-    struct attribute_info {
-        std::string name;
-        std::string dtype;  ///< "int32", "string", ...
-        std::string shape;  ///< "scalar" or "[3]"
-        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
-    };
-
-    std::string name;  ///< link name ("" for the root)
-    std::string path;  ///< "/layer_1/kernel"
-    kind_type kind = kind_type::group;
-    std::string dtype;                 ///< datasets: element type
-    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
-    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
-    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
-    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
-    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
-    std::vector<attribute_info> attributes;
-    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
-};
-
-namespace detail {
-/// The text file_node::attribute_info::value gives a string `s`: quoted, cut to 60 characters.
-inline std::string short_string_value(std::string s) {
-    if (s.size() > 60) s = s.substr(0, 57) + "...";
-    return "\"" + s + "\"";
-}
-}  // namespace detail
-
-}  // namespace h5ser
-
-
-namespace h5ser::detail::safetensors {
-
-/// The prefix of the root attributes that hold a file's `__metadata__` entries in h5ser's view of
-/// it ("__metadata__.format" = "pt").
-inline constexpr std::string_view metadata_prefix = "__metadata__.";
-
-/// The tree of the file whose checked header is `h`: names split at '.' become groups
-/// ("h.0.attn.w" is dataset w of group /h/0/attn) when every name is such a path (no empty part,
-/// no name both a tensor and the group of another); otherwise every tensor lies at the root under
-/// its whole name. Tensors are listed in the order of their data; datasets are contiguous, their
-/// stored bytes their length; `__metadata__` entries are root string attributes (metadata_prefix).
-H5SER_CORE_INLINE file_node tree_of(const header& h);
-
-/// The header of `path` when it is a .safetensors file (by its content, not its name), parsed and
-/// checked (an h5ser::error when it is one but malformed); nothing for any other file.
-H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path);
-
-}  // namespace h5ser::detail::safetensors
-
-
 // ---- h5ser/fingerprint.hpp ---------------------------------------------------------------------
 // h5ser/fingerprint.hpp: the fingerprint of a model in memory and of a file on disk, so a server
 // can confirm it runs the model it was told to.
@@ -8066,6 +8135,117 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node);
 }  // namespace h5ser
 
 
+// ---- h5ser/safetensors.hpp ---------------------------------------------------------------------
+// h5ser/safetensors.hpp: writes Hugging Face's .safetensors format. Reading needs nothing from here:
+// h5ser::load and h5ser::load_into recognise a .safetensors file by its content
+// (docs/safetensors.md).
+
+
+// ---- h5ser/detail/safetensors/writer.hpp -------------------------------------------------------
+// h5ser/detail/safetensors/writer.hpp: writes a .safetensors file (h5ser::safetensors::save): the
+// save walk's tensors, named by their dotted paths, with the fingerprint h5ser gives them.
+//
+// The layout is the reference writer's: the 8-byte header length, the JSON header with its keys
+// sorted ("__metadata__" first), padded with spaces, then the tensors' bytes back to back. The
+// data lies in field order, so that the fingerprint over the file's tensors in data order (what
+// `h5ser verify` computes) is h5ser::fingerprint(model); the header is padded so that the data
+// section starts 64-byte aligned (a multiple of the format's 8), so that loads can view the first
+// tensor, and each one whose offset keeps that alignment, in the mapped file.
+
+
+
+namespace h5ser::detail::safetensors {
+
+/// One tensor to write: its name in the file, h5ser's dtype name, shape and element bytes.
+struct tensor_to_write {
+    std::string name;
+    std::string_view dtype;
+    std::vector<std::uint64_t> shape;
+    const void* data = nullptr;
+    std::uint64_t bytes = 0;
+};
+
+/// The name of the tensor at HDF5 path `h5` ("/h/0/attn/w" is "h.0.attn.w"), or, with
+/// `whole_names` (a map of tensors at the root), its key as it is. A field or key holding a '.'
+/// elsewhere could not be told from a path when the file is read: an h5ser::error naming it.
+H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names);
+
+/// Writes `tensors` (their data in this order) and `metadata` (string pairs, h5ser's fingerprint
+/// among them) as the .safetensors file `path`, atomically (as every h5ser save: the file at `path`
+/// is replaced only once the new one is complete and on disk). `progress`: tensor bytes written.
+H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress);
+
+/// The sink of the save walk that collects the tensors a weights-only save stores, and their
+/// fingerprint, as the file writer computes it.
+class tensor_collector : public ignoring_sink {
+public:
+    explicit tensor_collector(bool whole_names) : whole_names_(whole_names) {}
+
+    template <class X>
+    void dataset(std::string_view, const X& value, const where& at, bool) {
+        using element = typename tensor_adapter<X>::element_type;
+        std::size_t count = 0;
+        const written_tensor t = digest_tensor(value, count);
+        constexpr std::string_view dtype = dtype_name<element>();
+        fingerprint_.add_tensor(at.h5, dtype, t.dims.data(), t.rank, t.data_hash);
+        tensor_to_write w{tensor_name(at, whole_names_),
+                          dtype,
+                          {t.dims.begin(), t.dims.begin() + static_cast<std::ptrdiff_t>(t.rank)},
+                          element_bytes(value, count),
+                          count * sizeof(element)};
+        tensors_.push_back(std::move(w));
+    }
+
+    [[nodiscard]] const std::vector<tensor_to_write>& tensors() const noexcept { return tensors_; }
+    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+
+private:
+    bool whole_names_;
+    std::vector<tensor_to_write> tensors_;
+    fingerprint_builder fingerprint_;
+};
+
+}  // namespace h5ser::detail::safetensors
+
+
+
+namespace h5ser::safetensors {
+
+/// The `__metadata__` of a file: string keys and values.
+using metadata = std::vector<std::pair<std::string, std::string>>;
+
+/// Saves the tensors of `model` (what h5ser::weights_only saves: no hyperparameters, no optimizer
+/// state; the format holds tensors only) as the .safetensors file `path`, atomically as every h5ser
+/// save. Each tensor is named by its field path joined with '.' (field `h[0].attn.c_attn.weight`
+/// is "h.0.attn.c_attn.weight"), or by its key when `model` is a map of tensors; its bytes are
+/// written as they are, in field order. `extra` becomes the file's `__metadata__` (by default
+/// {"format": "pt"}, which Hugging Face's loaders look for), with h5ser's fingerprint of the
+/// tensors added as "h5ser.fingerprint", which loads and `h5ser verify` check. `progress`: tensor
+/// bytes written.
+///
+///     h5ser::safetensors::save(model, "model.safetensors");
+///     const auto back = h5ser::load<Model>("model.safetensors");  // the same bytes, the fingerprint checked
+template <class Model>
+void save(const Model& model, const std::string& path, metadata extra = {{"format", "pt"}}, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    for (const auto& entry : extra)
+        if (entry.first == detail::safetensors::fingerprint_key)
+            throw error(path, problem{errc::invalid_value,
+                                      {},
+                                      "__metadata__." + entry.first,
+                                      "a key of your own",
+                                      "h5ser's key for the fingerprint",
+                                      "h5ser writes the fingerprint of the tensors it saves itself"});
+    detail::settle_saves_of(path);
+    detail::safetensors::tensor_collector tensors(detail::safetensors::takes_whole_names<Model>());
+    detail::walk_fields<detail::save_mode::weights_only>(tensors, model, detail::where{path, {}, "/"});
+    extra.emplace_back(detail::safetensors::fingerprint_key, tensors.fingerprint());
+    detail::safetensors::write_file(path, tensors.tensors(), extra, progress);
+}
+
+}  // namespace h5ser::safetensors
+
 // ---- h5ser/verify.hpp --------------------------------------------------------------------------
 // h5ser/verify.hpp: checks a file h5ser wrote without knowing the struct it holds: the seal, every
 // dataset's checksum, and the fingerprint over all tensors. What `h5ser verify` runs.
@@ -8111,6 +8291,11 @@ struct verify_report {
     /// still read whole (status no_checksum when that works, unreadable when not), and
     /// computed_fingerprint is theirs, to compare with a fingerprint known some other way.
     bool written_by_h5ser = true;
+    /// "HDF5", or "safetensors" for a .safetensors file: a format without checksums, whose header
+    /// is checked (an error when it is malformed), each tensor then no_checksum, and whose
+    /// stored_fingerprint is the `h5ser.fingerprint` of its `__metadata__`, if any
+    /// (docs/safetensors.md).
+    std::string file_format = "HDF5";
 
     [[nodiscard]] bool fingerprint_ok() const { return !stored_fingerprint.empty() && stored_fingerprint == computed_fingerprint; }
     /// Every dataset of a file h5ser did not write reads whole (nothing more can be checked).
@@ -8129,7 +8314,8 @@ struct verify_report {
 
 /// Checks a file h5ser wrote, without its struct: the seal (before HDF5 reads anything), every
 /// dataset against its `h5ser_checksum`, and the tensors against the root `fingerprint`. Throws
-/// h5ser::error only when the file cannot be opened as HDF5 at all, or (errc::isolation_failed)
+/// h5ser::error only when the file cannot be opened as HDF5 at all (nor is a .safetensors file
+/// with a valid header: file_format), or (errc::isolation_failed)
 /// when a file h5ser did not seal crashes or hangs the child process that reads it (see
 /// docs/integrity.md); everything else is reported. `progress` (optional) is told the stored bytes
 /// checked so far.
@@ -9278,6 +9464,14 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
         records_.push_back(r);
     }
     if (at != size) refuse(std::to_string(size - at) + " bytes follow the last record");
+}
+
+H5SER_CORE_INLINE manifest manifest::without_checksums(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t data_start,
+                                                       const std::string& file, bool keeps_fingerprint) {
+    manifest m(std::move(bytes), file_size, data_start, file);
+    for (manifest_record& r : m.records_) r.has_checksum = false;
+    m.keeps_fingerprint_ = keeps_fingerprint;
+    return m;
 }
 
 H5SER_CORE_INLINE bool manifest::attribute_value_fits(const manifest_record& r) noexcept {
@@ -11207,7 +11401,7 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     hash_all(jobs);
     for (std::size_t i = 0; i < checks.size(); ++i) {
         digests.set_hash(checks[i].digest, jobs[i].hash);
-        if (jobs[i].hash != checks[i].expected) {
+        if (checks[i].compare && jobs[i].hash != checks[i].expected) {
             problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
                           "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
                           "the data differs from what was saved (corruption or tampering)"});
@@ -11219,7 +11413,7 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
 H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
                                        const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
     digests.add_tensor(at.h5, dtype, dims, rank, hash);
-    if (hash != r.checksum) {
+    if (r.has_checksum && hash != r.checksum) {
         problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
                       "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
     }
@@ -11252,8 +11446,11 @@ H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
                                          const digest_list& read, const where& at) {
     std::optional<std::string> stored;
-    if (tree.from_manifest()) stored = to_hex(contents->fingerprint());
-    else stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
+    if (tree.from_manifest()) {
+        if (contents->keeps_fingerprint()) stored = to_hex(contents->fingerprint());
+    } else {
+        stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
+    }
     if (!stored || *stored == read.hex()) return;
     // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
     // reordered, renamed or upgraded since reads them in another.
@@ -11321,120 +11518,379 @@ H5SER_CORE_INLINE std::optional<std::size_t> sequence_length(problem_list& probl
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/load/old_group-inl.hpp -------------------------------------------------------
-// h5ser/detail/load/old_group-inl.hpp: definitions of h5ser/old_group.hpp, and of load_walk.hpp's
-// run_upgrades, which makes the old_group each hook sees (compiled once with the compiled core;
-// see h5ser/config.hpp).
+// ---- h5ser/detail/safetensors/header-inl.hpp ---------------------------------------------------
+// h5ser/detail/safetensors/header-inl.hpp: definitions of h5ser/detail/safetensors/header.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
 
 
 
-namespace h5ser {
+namespace h5ser::detail::safetensors {
 
-H5SER_CORE_INLINE std::vector<std::string> old_group::names() const {
-    const detail::member_listing& members = state_->group.members();
-    std::vector<std::string> names;
-    for (const auto& link : members.links) names.push_back(link.name);
-    for (const auto& attribute : members.attributes)
-        if (!detail::format::is_reserved_name(attribute)) names.push_back(attribute);
-    std::sort(names.begin(), names.end());
-    return names;
-}
+namespace header_detail {
 
-H5SER_CORE_INLINE bool old_group::contains(std::string_view name) const {
-    const detail::member_listing& members = state_->group.members();
-    return members.find_link(name) != nullptr || (members.has_attribute(name) && !detail::format::is_reserved_name(name));
-}
+/// The format's dtypes h5ser maps to its element types: the format's name, h5ser's, bytes.
+struct dtype_row {
+    std::string_view file;
+    std::string_view h5ser;
+    std::size_t size;
+};
+inline constexpr std::array<dtype_row, 13> dtypes{{{"F64", "float64", 8},
+                                                   {"F32", "float32", 4},
+                                                   {"F16", "float16", 2},
+                                                   {"BF16", "bfloat16", 2},
+                                                   {"I64", "int64", 8},
+                                                   {"I32", "int32", 4},
+                                                   {"I16", "int16", 2},
+                                                   {"I8", "int8", 1},
+                                                   {"U64", "uint64", 8},
+                                                   {"U32", "uint32", 4},
+                                                   {"U16", "uint16", 2},
+                                                   {"U8", "uint8", 1},
+                                                   {"BOOL", "bool", 1}}};
 
-H5SER_CORE_INLINE std::optional<old_object> old_group::find(std::string_view name) const {
-    const detail::member_listing& members = state_->group.members();
-    const detail::load_source& reads = state_->reads;
-    const detail::where at = state_->at.child(name);
-    old_object found;
-    const auto take_record = [&](const detail::manifest_record& r) {
-        found.dtype = std::string(r.dtype);
-        for (std::size_t i = 0; i < r.rank; ++i) found.shape.push_back(static_cast<std::size_t>(r.dim(i)));
-    };
-    const auto take_extent = [&](const detail::extent& e) {
-        for (const auto d : e.dims) found.shape.push_back(static_cast<std::size_t>(d));
-    };
-    if (members.has_attribute(name) && !detail::format::is_reserved_name(name)) {
-        found.kind = old_object::type::attribute;
-        if (const detail::manifest_record* r = reads.tree->attribute(state_->group, name)) {
-            take_record(*r);
-            return found;
+/// Is `s` well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF)?
+inline bool valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        const unsigned c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
         }
-        const std::string key(name);
-        const detail::handle attribute =
-            detail::checked(H5Aopen(reads.tree->hdf5_group(state_->group, at), key.c_str(), H5P_DEFAULT), at, "cannot open the attribute");
-        const detail::handle type = detail::checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
-        const detail::handle space = detail::checked(H5Aget_space(attribute.get()), at, "cannot read the attribute's shape");
-        found.dtype = detail::describe_type(type.get());
-        take_extent(detail::read_extent(space.get(), at));
-        return found;
-    }
-    const auto* link = members.find_link(name);
-    if (!link || link->type != H5L_TYPE_HARD) return std::nullopt;
-    const H5I_type_t type = reads.tree->object_type(state_->group, *link);
-    if (type == H5I_GROUP) {
-        found.kind = old_object::type::group;
-        return found;
-    }
-    if (type != H5I_DATASET) return std::nullopt;
-    if (reads.contents) {
-        if (const detail::manifest_record* r = reads.contents->dataset(at.h5)) {
-            take_record(*r);
-            return found;
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
+        else return false;
+        if (static_cast<std::size_t>(end - p) <= n) return false;
+        for (std::size_t i = 1; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
         }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        p += n + 1;
     }
-    detail::problem_list problems;
-    const detail::handle dataset =
-        detail::open_child(problems, reads.tree->hdf5_group(state_->group, at), name, H5I_DATASET, "dataset", at);
-    problems.throw_if_any(reads.file);
-    const detail::dataset_view view = detail::inspect_dataset(dataset.get(), at);
-    found.dtype = view.dtype;
-    take_extent(view.shape);
-    return found;
+    return true;
 }
 
-H5SER_CORE_INLINE void old_group::note_read(std::string_view name, detail::digest_list digests) const {
-    for (const auto& r : state_->read)
-        if (r.name == name) return;
-    state_->read.push_back({std::string(name), std::move(digests)});
+/// Refuses the header of `file`: what is wrong with tensor `tensor` (its name, the path an error
+/// gives; "" for the file as a whole).
+[[noreturn]] inline void refuse(const std::string& file, std::string tensor, std::string expected, std::string found, std::string detail) {
+    throw error(file, problem{errc::malformed_file,
+                              std::move(tensor),
+                              {},
+                              std::move(expected),
+                              std::move(found),
+                              "the safetensors header " + std::move(detail)});
 }
 
-}  // namespace h5ser
+/// A JSON number that must be a byte offset or a dimension: an integer from 0 to 2^53 (where a
+/// double still holds every integer exactly).
+inline std::uint64_t whole_number(const json_value& v, const std::string& file, const std::string& name, const char* what) {
+    if (v.kind != json_value::type::number || !(v.number >= 0) || v.number > 9007199254740992.0 || std::floor(v.number) != v.number)
+        refuse(file, name, std::string("an integer from 0 to 2^53 as ") + what,
+               v.kind == json_value::type::number ? std::to_string(v.number) : "another JSON value",
+               "gives tensor '" + name + "' an invalid " + what);
+    return static_cast<std::uint64_t>(v.number);
+}
 
-namespace h5ser::detail {
+}  // namespace header_detail
 
-H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
-                                    problem_list& mismatches, digest_list& fingerprint, undo_log& undo) {
-    for (pending_upgrade& u : upgrades) {
-        u.actions.apply_all(undo);
-        old_group_state state{reads, u.group, u.at, u.file_version, {}};
-        const old_group old(state);
-        const std::string hook =
-            "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
-        try {
-            u.run(old, u.copy, u.file_version);
-        } catch (const error& e) {
-            for (const problem& p : e.problems()) problems.add(p);
-            problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw the error above"});
-            return;
-        } catch (const std::exception& e) {
-            problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw: " + e.what()});
-            return;
+H5SER_CORE_INLINE bool looks_like_safetensors(const unsigned char* prefix, std::size_t prefix_size, std::uint64_t file_size) noexcept {
+    if (prefix_size < 9 || file_size < 10) return false;
+    const std::uint64_t n = load_u64(prefix);
+    return n >= 2 && n <= max_header_bytes && n <= file_size - 8 && prefix[8] == '{';
+}
+
+H5SER_CORE_INLINE std::uint64_t header_length(const unsigned char* prefix, std::uint64_t file_size, const std::string& file) {
+    if (file_size < 8)
+        header_detail::refuse(file, {}, "at least 8 bytes", std::to_string(file_size) + " bytes", "is missing: the file is too short");
+    const std::uint64_t n = load_u64(prefix);
+    if (n > max_header_bytes)
+        header_detail::refuse(file, {}, "a header of at most 100 MiB", std::to_string(n) + " bytes",
+                              "length is larger than any real header");
+    if (n > file_size - 8)
+        header_detail::refuse(file, {}, "a header within the file's " + std::to_string(file_size) + " bytes", std::to_string(n) + " bytes",
+                              "length runs past the end of the file");
+    return n;
+}
+
+H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_size, const std::string& file) {
+    using header_detail::refuse;
+    if (!header_detail::valid_utf8(json)) refuse(file, {}, "UTF-8 text", "bytes that are not UTF-8", "is not text");
+    json_value root;
+    try {
+        root = parse_json(json);
+    } catch (const std::runtime_error& e) {
+        refuse(file, {}, "a JSON object", "invalid JSON", std::string("is not JSON: ") + e.what());
+    }
+    if (!root.is_object()) refuse(file, {}, "a JSON object", "another JSON value", "is not an object of tensors");
+    header h;
+    h.json_bytes = json.size();
+    h.data_start = 8 + h.json_bytes;
+    if (h.data_start > file_size) refuse(file, {}, "a header within the file", "a longer one", "runs past the end of the file");
+    const std::uint64_t data_bytes = file_size - h.data_start;
+    bool metadata_seen = false;
+    for (std::size_t i = 0; i < root.keys.size(); ++i) {
+        const std::string& name = root.keys[i];
+        const json_value& v = root.items[i];
+        if (name == "__metadata__") {
+            if (metadata_seen) refuse(file, name, "one __metadata__", "two", "lists __metadata__ twice");
+            metadata_seen = true;
+            if (!v.is_object())
+                refuse(file, name, "an object of strings", "another JSON value", "has a __metadata__ that is not an object");
+            for (std::size_t k = 0; k < v.keys.size(); ++k) {
+                if (!v.items[k].is_string())
+                    refuse(file, name, "string values", "another JSON value for '" + v.keys[k] + "'", "has __metadata__ that is not text");
+                h.metadata.emplace_back(v.keys[k], v.items[k].text);
+            }
+            continue;
         }
-        // The group's objects the hook read are used; those no field read count in the fingerprint.
-        for (problem& p : u.unexpected.items()) {
-            const auto read = std::find_if(state.read.begin(), state.read.end(),
-                                           [&](const old_group_state::read_object& r) { return u.at.child(r.name).field == p.field_path; });
-            if (read == state.read.end()) mismatches.add(std::move(p));
-            else fingerprint.append(read->digests);
+        if (!v.is_object())
+            refuse(file, name, "an object with dtype, shape and data_offsets", "another JSON value",
+                   "describes tensor '" + name + "' wrongly");
+        const json_value* dtype = v.find("dtype");
+        const json_value* shape = v.find("shape");
+        const json_value* offsets = v.find("data_offsets");
+        if (!dtype || !dtype->is_string() || !shape || !shape->is_array() || !offsets || !offsets->is_array() || offsets->items.size() != 2)
+            refuse(file, name, "dtype (a string), shape (an array) and data_offsets (two integers)", "something else",
+                   "describes tensor '" + name + "' wrongly");
+        tensor_entry t;
+        t.name = name;
+        const auto row = std::find_if(header_detail::dtypes.begin(), header_detail::dtypes.end(),
+                                      [&](const header_detail::dtype_row& r) { return r.file == dtype->text; });
+        if (row == header_detail::dtypes.end())
+            throw error(file, problem{errc::dtype_mismatch,
+                                      name,
+                                      {},
+                                      "one of F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL",
+                                      "dtype " + dtype->text,
+                                      "tensor '" + name + "' has an element type h5ser does not load (no C++ type holds it bit for bit)"});
+        t.dtype = std::string(row->h5ser);
+        t.file_dtype = row->file;
+        t.element_size = row->size;
+        std::uint64_t count = 1;
+        bool overflow = false;
+        for (const json_value& d : shape->items) {
+            const std::uint64_t dim = header_detail::whole_number(d, file, name, "dimension");
+            t.shape.push_back(dim);
+            if (dim != 0 && count > UINT64_MAX / dim) overflow = true;
+            else count *= dim;
         }
+        if (t.shape.size() > 32)
+            refuse(file, name, "at most 32 dimensions", std::to_string(t.shape.size()), "gives tensor '" + name + "' too many dimensions");
+        const std::uint64_t begin = header_detail::whole_number(offsets->items[0], file, name, "data offset");
+        const std::uint64_t end = header_detail::whole_number(offsets->items[1], file, name, "data offset");
+        if (end < begin)
+            refuse(file, name, "begin <= end", std::to_string(begin) + " > " + std::to_string(end),
+                   "gives tensor '" + name + "' offsets out of order");
+        if (end > data_bytes)
+            refuse(file, name, "offsets within the data section's " + std::to_string(data_bytes) + " bytes", "end " + std::to_string(end),
+                   "puts tensor '" + name + "' past the end of the file");
+        if (overflow || count > UINT64_MAX / t.element_size || count * t.element_size != end - begin)
+            refuse(file, name, overflow ? "a shape whose size fits 64 bits" : std::to_string(end - begin) + " bytes (its data_offsets)",
+                   overflow ? "a larger one" : std::to_string(count) + " elements of " + std::to_string(t.element_size) + " bytes",
+                   "gives tensor '" + name + "' a shape that does not match its bytes");
+        t.offset = h.data_start + begin;
+        t.length = end - begin;
+        h.tensors.push_back(std::move(t));
+    }
+    // Unique names, and the data section tiled exactly: each tensor starts where the one before ends.
+    std::vector<const tensor_entry*> by_name;
+    for (const auto& t : h.tensors) by_name.push_back(&t);
+    std::sort(by_name.begin(), by_name.end(), [](const tensor_entry* a, const tensor_entry* b) { return a->name < b->name; });
+    for (std::size_t i = 1; i < by_name.size(); ++i)
+        if (by_name[i]->name == by_name[i - 1]->name)
+            refuse(file, by_name[i]->name, "unique names", "two tensors of this name", "names a tensor twice");
+    std::stable_sort(h.tensors.begin(), h.tensors.end(), [](const tensor_entry& a, const tensor_entry& b) {
+        return a.offset != b.offset ? a.offset < b.offset : a.length < b.length;
+    });
+    std::uint64_t at = h.data_start;
+    for (const auto& t : h.tensors) {
+        if (t.offset != at)
+            refuse(file, t.name, "data starting at offset " + std::to_string(at - h.data_start),
+                   "offset " + std::to_string(t.offset - h.data_start),
+                   t.offset < at ? "overlaps tensor '" + t.name + "' with another" : "leaves a hole before tensor '" + t.name + "'");
+        at += t.length;
+    }
+    if (at != file_size)
+        refuse(file, {}, "tensors covering the data section's " + std::to_string(data_bytes) + " bytes",
+               std::to_string(at - h.data_start) + " bytes covered", "leaves bytes after its last tensor");
+    return h;
+}
+
+H5SER_CORE_INLINE header read_header(int fd, std::uint64_t file_size, const std::string& file) {
+    unsigned char prefix[8] = {};
+    if (file_size >= 8 && !read_exact(fd, prefix, 8, 0)) throw_io(file, "cannot read the safetensors header", errno ? errno : EIO);
+    const std::uint64_t n = header_length(prefix, file_size, file);
+    std::string json(static_cast<std::size_t>(n), '\0');
+    if (n != 0 && !read_exact(fd, json.data(), json.size(), 8)) throw_io(file, "cannot read the safetensors header", errno ? errno : EIO);
+    // The reference writer pads the header with spaces to align the data section; JSON allows them.
+    return parse_header(json, file_size, file);
+}
+
+H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcept {
+    for (const auto& r : header_detail::dtypes)
+        if (r.h5ser == dtype) return r.file;
+    return {};
+}
+
+}  // namespace h5ser::detail::safetensors
+
+// ---- h5ser/detail/safetensors/tree-inl.hpp -----------------------------------------------------
+// h5ser/detail/safetensors/tree-inl.hpp: definitions of h5ser/detail/safetensors/tree.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail::safetensors {
+
+namespace tree_detail {
+
+/// The parts of `name` split at '.', or nothing when one is empty or holds a '/'.
+inline std::optional<std::vector<std::string>> path_parts(const std::string& name) {
+    std::vector<std::string> parts;
+    std::size_t from = 0;
+    for (;;) {
+        const std::size_t dot = name.find('.', from);
+        parts.push_back(name.substr(from, dot == std::string::npos ? std::string::npos : dot - from));
+        if (parts.back().empty() || parts.back().find('/') != std::string::npos) return std::nullopt;
+        if (dot == std::string::npos) return parts;
+        from = dot + 1;
     }
 }
 
-}  // namespace h5ser::detail
+inline file_node dataset_node(const tensor_entry& t, std::string name, std::string path) {
+    file_node n;
+    n.kind = file_node::kind_type::dataset;
+    n.name = std::move(name);
+    n.path = std::move(path);
+    n.dtype = t.dtype;
+    for (const std::uint64_t d : t.shape) n.shape.push_back(static_cast<std::size_t>(d));
+    n.layout = "contiguous";
+    n.element_bytes = t.element_size;
+    n.stored_bytes = t.length;
+    return n;
+}
+
+/// Calls `group(path)` for each group of `path` ("/a/b/w": "/a", "/a/b") not in `seen` yet, which
+/// it then holds.
+template <class F>
+void new_groups(const std::string& path, std::set<std::string, std::less<>>& seen, F&& group) {
+    for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+        std::string prefix = path.substr(0, slash);
+        if (seen.insert(prefix).second) group(prefix);
+    }
+}
+
+[[noreturn]] inline void refuse(const std::string& file, const tensor_entry& t, errc code, std::string expected, std::string found) {
+    throw error(file, problem{code, {}, t.name, std::move(expected), std::move(found), "in the header of this .safetensors file"});
+}
+
+}  // namespace tree_detail
+
+H5SER_CORE_INLINE std::vector<std::string> tensor_paths(const header& h, bool flat) {
+    std::vector<std::string> paths;
+    paths.reserve(h.tensors.size());
+    if (!flat) {
+        std::set<std::string, std::less<>> groups;
+        bool nested = true;
+        for (const tensor_entry& t : h.tensors) {
+            const auto parts = tree_detail::path_parts(t.name);
+            if (!parts) {
+                nested = false;
+                break;
+            }
+            std::string path;
+            for (const std::string& part : *parts) path += "/" + part;
+            tree_detail::new_groups(path, groups, [](const std::string&) {});
+            paths.push_back(std::move(path));
+        }
+        // No tensor may also be the group of another ("a.b" beside "a.b.c").
+        nested = nested && std::none_of(paths.begin(), paths.end(), [&](const std::string& p) { return groups.count(p) != 0; });
+        if (nested) return paths;
+        paths.clear();
+    }
+    for (const tensor_entry& t : h.tensors) paths.push_back("/" + t.name);
+    return paths;
+}
+
+H5SER_CORE_INLINE file_node tree_of(const header& h) {
+    file_node root;
+    root.path = "/";
+    for (const auto& [key, value] : h.metadata)
+        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar", short_string_value(value)});
+    const std::vector<std::string> paths = tensor_paths(h, false);
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const tensor_entry& t = h.tensors[i];
+        if (paths[i] == "/" + t.name) {  // its whole name at the root, whatever it holds
+            root.children.push_back(tree_detail::dataset_node(t, t.name, paths[i]));
+            continue;
+        }
+        file_node* group = &root;
+        for (std::size_t slash = paths[i].find('/', 1); slash != std::string::npos; slash = paths[i].find('/', slash + 1)) {
+            const std::string prefix = paths[i].substr(0, slash);
+            auto it = std::find_if(group->children.begin(), group->children.end(), [&](const file_node& c) { return c.path == prefix; });
+            if (it == group->children.end()) {
+                file_node g;
+                g.name = prefix.substr(prefix.rfind('/') + 1);
+                g.path = prefix;
+                group->children.push_back(std::move(g));
+                it = group->children.end() - 1;
+            }
+            group = &*it;
+        }
+        group->children.push_back(tree_detail::dataset_node(t, paths[i].substr(paths[i].rfind('/') + 1), paths[i]));
+    }
+    return root;
+}
+
+H5SER_CORE_INLINE manifest manifest_of(const header& h, std::uint64_t file_size, const std::string& file, bool flat) {
+    const std::vector<std::string> paths = tensor_paths(h, flat);
+    std::optional<std::uint64_t> fingerprint;
+    for (const auto& [key, value] : h.metadata) {
+        if (key != fingerprint_key) continue;
+        fingerprint = from_hex(value);
+        if (!fingerprint)
+            throw error(file, problem{errc::malformed_file,
+                                      {},
+                                      std::string(metadata_prefix) + key,
+                                      "16 lowercase hex digits (an h5ser fingerprint)",
+                                      "\"" + short_string_value(value) + "\"",
+                                      "in the header of this .safetensors file"});
+    }
+    manifest_builder builder;
+    std::set<std::string, std::less<>> groups;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const tensor_entry& t = h.tensors[i];
+        if (t.name.find('\0') != std::string::npos || t.name.find('/') != std::string::npos)
+            tree_detail::refuse(file, t, errc::invalid_value, "a name without '/' or NUL (a struct's field or a map's key)",
+                                "a tensor named so");
+        if (t.shape.size() > 32)
+            tree_detail::refuse(file, t, errc::shape_mismatch, "at most 32 dimensions (HDF5's limit)",
+                                std::to_string(t.shape.size()) + " dimensions");
+        tree_detail::new_groups(paths[i], groups, [&](const std::string& group) { builder.group(group); });
+        builder.dataset(paths[i], t.dtype, t.shape.data(), t.shape.size(), record_layout::contiguous, {}, t.offset, t.length, 0, nullptr);
+    }
+    return manifest::without_checksums(builder.finish(save_mode::weights_only, fingerprint.value_or(0)), file_size, h.data_start, file,
+                                       fingerprint.has_value());
+}
+
+H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const opened_file& file) {
+    unsigned char prefix[9] = {};
+    if (file.size() < sizeof prefix) return std::nullopt;
+    if (!read_exact(file.fd(), prefix, sizeof prefix, 0)) throw_io(file.path(), "cannot read the file", errno ? errno : EIO);
+    if (!looks_like_safetensors(prefix, sizeof prefix, file.size())) return std::nullopt;
+    return read_header(file.fd(), file.size(), file.path());
+}
+
+H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path) {
+    return header_if_safetensors(opened_file::open(path));
+}
+
+}  // namespace h5ser::detail::safetensors
 
 // ---- h5ser/detail/save/background_save-inl.hpp -------------------------------------------------
 // h5ser/detail/save/background_save-inl.hpp: definitions of h5ser/detail/save/background_save.hpp (compiled
@@ -12313,319 +12769,120 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/safetensors/header-inl.hpp ---------------------------------------------------
-// h5ser/detail/safetensors/header-inl.hpp: definitions of h5ser/detail/safetensors/header.hpp
-// (compiled once with the compiled core; see h5ser/config.hpp).
+// ---- h5ser/detail/load/old_group-inl.hpp -------------------------------------------------------
+// h5ser/detail/load/old_group-inl.hpp: definitions of h5ser/old_group.hpp, and of load_walk.hpp's
+// run_upgrades, which makes the old_group each hook sees (compiled once with the compiled core;
+// see h5ser/config.hpp).
 
 
 
-namespace h5ser::detail::safetensors {
+namespace h5ser {
 
-namespace header_detail {
+H5SER_CORE_INLINE std::vector<std::string> old_group::names() const {
+    const detail::member_listing& members = state_->group.members();
+    std::vector<std::string> names;
+    for (const auto& link : members.links) names.push_back(link.name);
+    for (const auto& attribute : members.attributes)
+        if (!detail::format::is_reserved_name(attribute)) names.push_back(attribute);
+    std::sort(names.begin(), names.end());
+    return names;
+}
 
-/// The format's dtypes h5ser maps to its element types: the format's name, h5ser's, bytes.
-struct dtype_row {
-    std::string_view file;
-    std::string_view h5ser;
-    std::size_t size;
-};
-inline constexpr std::array<dtype_row, 13> dtypes{{{"F64", "float64", 8},
-                                                   {"F32", "float32", 4},
-                                                   {"F16", "float16", 2},
-                                                   {"BF16", "bfloat16", 2},
-                                                   {"I64", "int64", 8},
-                                                   {"I32", "int32", 4},
-                                                   {"I16", "int16", 2},
-                                                   {"I8", "int8", 1},
-                                                   {"U64", "uint64", 8},
-                                                   {"U32", "uint32", 4},
-                                                   {"U16", "uint16", 2},
-                                                   {"U8", "uint8", 1},
-                                                   {"BOOL", "bool", 1}}};
+H5SER_CORE_INLINE bool old_group::contains(std::string_view name) const {
+    const detail::member_listing& members = state_->group.members();
+    return members.find_link(name) != nullptr || (members.has_attribute(name) && !detail::format::is_reserved_name(name));
+}
 
-/// Is `s` well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF)?
-inline bool valid_utf8(std::string_view s) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* end = p + s.size();
-    while (p < end) {
-        const unsigned c = *p;
-        if (c < 0x80) {
-            ++p;
-            continue;
+H5SER_CORE_INLINE std::optional<old_object> old_group::find(std::string_view name) const {
+    const detail::member_listing& members = state_->group.members();
+    const detail::load_source& reads = state_->reads;
+    const detail::where at = state_->at.child(name);
+    old_object found;
+    const auto take_record = [&](const detail::manifest_record& r) {
+        found.dtype = std::string(r.dtype);
+        for (std::size_t i = 0; i < r.rank; ++i) found.shape.push_back(static_cast<std::size_t>(r.dim(i)));
+    };
+    const auto take_extent = [&](const detail::extent& e) {
+        for (const auto d : e.dims) found.shape.push_back(static_cast<std::size_t>(d));
+    };
+    if (members.has_attribute(name) && !detail::format::is_reserved_name(name)) {
+        found.kind = old_object::type::attribute;
+        if (const detail::manifest_record* r = reads.tree->attribute(state_->group, name)) {
+            take_record(*r);
+            return found;
         }
-        std::size_t n = 0;
-        std::uint32_t cp = 0;
-        if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
-        else return false;
-        if (static_cast<std::size_t>(end - p) <= n) return false;
-        for (std::size_t i = 1; i <= n; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        p += n + 1;
+        const std::string key(name);
+        const detail::handle attribute =
+            detail::checked(H5Aopen(reads.tree->hdf5_group(state_->group, at), key.c_str(), H5P_DEFAULT), at, "cannot open the attribute");
+        const detail::handle type = detail::checked(H5Aget_type(attribute.get()), at, "cannot read the attribute's type");
+        const detail::handle space = detail::checked(H5Aget_space(attribute.get()), at, "cannot read the attribute's shape");
+        found.dtype = detail::describe_type(type.get());
+        take_extent(detail::read_extent(space.get(), at));
+        return found;
     }
-    return true;
-}
-
-/// Refuses the header of `file`: what is wrong with tensor `tensor` (its name, the path an error
-/// gives; "" for the file as a whole).
-[[noreturn]] inline void refuse(const std::string& file, std::string tensor, std::string expected, std::string found, std::string detail) {
-    throw error(file, problem{errc::malformed_file,
-                              std::move(tensor),
-                              {},
-                              std::move(expected),
-                              std::move(found),
-                              "the safetensors header " + std::move(detail)});
-}
-
-/// A JSON number that must be a byte offset or a dimension: an integer from 0 to 2^53 (where a
-/// double still holds every integer exactly).
-inline std::uint64_t whole_number(const json_value& v, const std::string& file, const std::string& name, const char* what) {
-    if (v.kind != json_value::type::number || !(v.number >= 0) || v.number > 9007199254740992.0 || std::floor(v.number) != v.number)
-        refuse(file, name, std::string("an integer from 0 to 2^53 as ") + what,
-               v.kind == json_value::type::number ? std::to_string(v.number) : "another JSON value",
-               "gives tensor '" + name + "' an invalid " + what);
-    return static_cast<std::uint64_t>(v.number);
-}
-
-}  // namespace header_detail
-
-H5SER_CORE_INLINE bool looks_like_safetensors(const unsigned char* prefix, std::size_t prefix_size, std::uint64_t file_size) noexcept {
-    if (prefix_size < 9 || file_size < 10) return false;
-    const std::uint64_t n = load_u64(prefix);
-    return n >= 2 && n <= max_header_bytes && n <= file_size - 8 && prefix[8] == '{';
-}
-
-H5SER_CORE_INLINE std::uint64_t header_length(const unsigned char* prefix, std::uint64_t file_size, const std::string& file) {
-    if (file_size < 8)
-        header_detail::refuse(file, {}, "at least 8 bytes", std::to_string(file_size) + " bytes", "is missing: the file is too short");
-    const std::uint64_t n = load_u64(prefix);
-    if (n > max_header_bytes)
-        header_detail::refuse(file, {}, "a header of at most 100 MiB", std::to_string(n) + " bytes",
-                              "length is larger than any real header");
-    if (n > file_size - 8)
-        header_detail::refuse(file, {}, "a header within the file's " + std::to_string(file_size) + " bytes", std::to_string(n) + " bytes",
-                              "length runs past the end of the file");
-    return n;
-}
-
-H5SER_CORE_INLINE header parse_header(std::string_view json, std::uint64_t file_size, const std::string& file) {
-    using header_detail::refuse;
-    if (!header_detail::valid_utf8(json)) refuse(file, {}, "UTF-8 text", "bytes that are not UTF-8", "is not text");
-    json_value root;
-    try {
-        root = parse_json(json);
-    } catch (const std::runtime_error& e) {
-        refuse(file, {}, "a JSON object", "invalid JSON", std::string("is not JSON: ") + e.what());
+    const auto* link = members.find_link(name);
+    if (!link || link->type != H5L_TYPE_HARD) return std::nullopt;
+    const H5I_type_t type = reads.tree->object_type(state_->group, *link);
+    if (type == H5I_GROUP) {
+        found.kind = old_object::type::group;
+        return found;
     }
-    if (!root.is_object()) refuse(file, {}, "a JSON object", "another JSON value", "is not an object of tensors");
-    header h;
-    h.json_bytes = json.size();
-    h.data_start = 8 + h.json_bytes;
-    if (h.data_start > file_size) refuse(file, {}, "a header within the file", "a longer one", "runs past the end of the file");
-    const std::uint64_t data_bytes = file_size - h.data_start;
-    bool metadata_seen = false;
-    for (std::size_t i = 0; i < root.keys.size(); ++i) {
-        const std::string& name = root.keys[i];
-        const json_value& v = root.items[i];
-        if (name == "__metadata__") {
-            if (metadata_seen) refuse(file, name, "one __metadata__", "two", "lists __metadata__ twice");
-            metadata_seen = true;
-            if (!v.is_object())
-                refuse(file, name, "an object of strings", "another JSON value", "has a __metadata__ that is not an object");
-            for (std::size_t k = 0; k < v.keys.size(); ++k) {
-                if (!v.items[k].is_string())
-                    refuse(file, name, "string values", "another JSON value for '" + v.keys[k] + "'", "has __metadata__ that is not text");
-                h.metadata.emplace_back(v.keys[k], v.items[k].text);
-            }
-            continue;
-        }
-        if (!v.is_object())
-            refuse(file, name, "an object with dtype, shape and data_offsets", "another JSON value",
-                   "describes tensor '" + name + "' wrongly");
-        const json_value* dtype = v.find("dtype");
-        const json_value* shape = v.find("shape");
-        const json_value* offsets = v.find("data_offsets");
-        if (!dtype || !dtype->is_string() || !shape || !shape->is_array() || !offsets || !offsets->is_array() || offsets->items.size() != 2)
-            refuse(file, name, "dtype (a string), shape (an array) and data_offsets (two integers)", "something else",
-                   "describes tensor '" + name + "' wrongly");
-        tensor_entry t;
-        t.name = name;
-        const auto row = std::find_if(header_detail::dtypes.begin(), header_detail::dtypes.end(),
-                                      [&](const header_detail::dtype_row& r) { return r.file == dtype->text; });
-        if (row == header_detail::dtypes.end())
-            throw error(file, problem{errc::dtype_mismatch,
-                                      name,
-                                      {},
-                                      "one of F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL",
-                                      "dtype " + dtype->text,
-                                      "tensor '" + name + "' has an element type h5ser does not load (no C++ type holds it bit for bit)"});
-        t.dtype = std::string(row->h5ser);
-        t.file_dtype = row->file;
-        t.element_size = row->size;
-        std::uint64_t count = 1;
-        bool overflow = false;
-        for (const json_value& d : shape->items) {
-            const std::uint64_t dim = header_detail::whole_number(d, file, name, "dimension");
-            t.shape.push_back(dim);
-            if (dim != 0 && count > UINT64_MAX / dim) overflow = true;
-            else count *= dim;
-        }
-        if (t.shape.size() > 32)
-            refuse(file, name, "at most 32 dimensions", std::to_string(t.shape.size()), "gives tensor '" + name + "' too many dimensions");
-        const std::uint64_t begin = header_detail::whole_number(offsets->items[0], file, name, "data offset");
-        const std::uint64_t end = header_detail::whole_number(offsets->items[1], file, name, "data offset");
-        if (end < begin)
-            refuse(file, name, "begin <= end", std::to_string(begin) + " > " + std::to_string(end),
-                   "gives tensor '" + name + "' offsets out of order");
-        if (end > data_bytes)
-            refuse(file, name, "offsets within the data section's " + std::to_string(data_bytes) + " bytes", "end " + std::to_string(end),
-                   "puts tensor '" + name + "' past the end of the file");
-        if (overflow || count > UINT64_MAX / t.element_size || count * t.element_size != end - begin)
-            refuse(file, name, overflow ? "a shape whose size fits 64 bits" : std::to_string(end - begin) + " bytes (its data_offsets)",
-                   overflow ? "a larger one" : std::to_string(count) + " elements of " + std::to_string(t.element_size) + " bytes",
-                   "gives tensor '" + name + "' a shape that does not match its bytes");
-        t.offset = h.data_start + begin;
-        t.length = end - begin;
-        h.tensors.push_back(std::move(t));
-    }
-    // Unique names, and the data section tiled exactly: each tensor starts where the one before ends.
-    std::vector<const tensor_entry*> by_name;
-    for (const auto& t : h.tensors) by_name.push_back(&t);
-    std::sort(by_name.begin(), by_name.end(), [](const tensor_entry* a, const tensor_entry* b) { return a->name < b->name; });
-    for (std::size_t i = 1; i < by_name.size(); ++i)
-        if (by_name[i]->name == by_name[i - 1]->name)
-            refuse(file, by_name[i]->name, "unique names", "two tensors of this name", "names a tensor twice");
-    std::stable_sort(h.tensors.begin(), h.tensors.end(), [](const tensor_entry& a, const tensor_entry& b) {
-        return a.offset != b.offset ? a.offset < b.offset : a.length < b.length;
-    });
-    std::uint64_t at = h.data_start;
-    for (const auto& t : h.tensors) {
-        if (t.offset != at)
-            refuse(file, t.name, "data starting at offset " + std::to_string(at - h.data_start),
-                   "offset " + std::to_string(t.offset - h.data_start),
-                   t.offset < at ? "overlaps tensor '" + t.name + "' with another" : "leaves a hole before tensor '" + t.name + "'");
-        at += t.length;
-    }
-    if (at != file_size)
-        refuse(file, {}, "tensors covering the data section's " + std::to_string(data_bytes) + " bytes",
-               std::to_string(at - h.data_start) + " bytes covered", "leaves bytes after its last tensor");
-    return h;
-}
-
-H5SER_CORE_INLINE header read_header(int fd, std::uint64_t file_size, const std::string& file) {
-    unsigned char prefix[8] = {};
-    if (file_size >= 8 && !read_exact(fd, prefix, 8, 0)) throw_io(file, "cannot read the safetensors header", errno ? errno : EIO);
-    const std::uint64_t n = header_length(prefix, file_size, file);
-    std::string json(static_cast<std::size_t>(n), '\0');
-    if (n != 0 && !read_exact(fd, json.data(), json.size(), 8)) throw_io(file, "cannot read the safetensors header", errno ? errno : EIO);
-    // The reference writer pads the header with spaces to align the data section; JSON allows them.
-    return parse_header(json, file_size, file);
-}
-
-H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcept {
-    for (const auto& r : header_detail::dtypes)
-        if (r.h5ser == dtype) return r.file;
-    return {};
-}
-
-}  // namespace h5ser::detail::safetensors
-
-// ---- h5ser/detail/safetensors/tree-inl.hpp -----------------------------------------------------
-// h5ser/detail/safetensors/tree-inl.hpp: definitions of h5ser/detail/safetensors/tree.hpp
-// (compiled once with the compiled core; see h5ser/config.hpp).
-
-
-
-namespace h5ser::detail::safetensors {
-
-namespace tree_detail {
-
-/// The parts of `name` split at '.', or nothing when one is empty.
-inline std::optional<std::vector<std::string>> path_parts(const std::string& name) {
-    std::vector<std::string> parts;
-    std::size_t from = 0;
-    for (;;) {
-        const std::size_t dot = name.find('.', from);
-        parts.push_back(name.substr(from, dot == std::string::npos ? std::string::npos : dot - from));
-        if (parts.back().empty()) return std::nullopt;
-        if (dot == std::string::npos) return parts;
-        from = dot + 1;
-    }
-}
-
-inline file_node dataset_node(const tensor_entry& t, std::string name, std::string path) {
-    file_node n;
-    n.kind = file_node::kind_type::dataset;
-    n.name = std::move(name);
-    n.path = std::move(path);
-    n.dtype = t.dtype;
-    for (const std::uint64_t d : t.shape) n.shape.push_back(static_cast<std::size_t>(d));
-    n.layout = "contiguous";
-    n.element_bytes = t.element_size;
-    n.stored_bytes = t.length;
-    return n;
-}
-
-/// Places tensor `t` at `parts` under `root`; false when a part is already a dataset, or the
-/// tensor's own name already a group.
-inline bool place(file_node& root, const tensor_entry& t, const std::vector<std::string>& parts) {
-    file_node* group = &root;
-    std::string path;
-    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-        path += "/" + parts[i];
-        auto it = std::find_if(group->children.begin(), group->children.end(), [&](const file_node& c) { return c.name == parts[i]; });
-        if (it == group->children.end()) {
-            file_node g;
-            g.name = parts[i];
-            g.path = path;
-            group->children.push_back(std::move(g));
-            it = group->children.end() - 1;
-        }
-        if (it->kind != file_node::kind_type::group) return false;
-        group = &*it;
-    }
-    if (std::any_of(group->children.begin(), group->children.end(), [&](const file_node& c) { return c.name == parts.back(); }))
-        return false;
-    group->children.push_back(dataset_node(t, parts.back(), path + "/" + parts.back()));
-    return true;
-}
-
-}  // namespace tree_detail
-
-H5SER_CORE_INLINE file_node tree_of(const header& h) {
-    file_node root;
-    root.path = "/";
-    for (const auto& [key, value] : h.metadata)
-        root.attributes.push_back({std::string(metadata_prefix) + key, "string", "scalar", short_string_value(value)});
-    bool nested = true;
-    for (const tensor_entry& t : h.tensors) {
-        const auto parts = tree_detail::path_parts(t.name);
-        if (!parts || !tree_detail::place(root, t, *parts)) {
-            nested = false;
-            break;
+    if (type != H5I_DATASET) return std::nullopt;
+    if (reads.contents) {
+        if (const detail::manifest_record* r = reads.contents->dataset(at.h5)) {
+            take_record(*r);
+            return found;
         }
     }
-    if (!nested) {
-        root.children.clear();
-        for (const tensor_entry& t : h.tensors) root.children.push_back(tree_detail::dataset_node(t, t.name, "/" + t.name));
+    detail::problem_list problems;
+    const detail::handle dataset =
+        detail::open_child(problems, reads.tree->hdf5_group(state_->group, at), name, H5I_DATASET, "dataset", at);
+    problems.throw_if_any(reads.file);
+    const detail::dataset_view view = detail::inspect_dataset(dataset.get(), at);
+    found.dtype = view.dtype;
+    take_extent(view.shape);
+    return found;
+}
+
+H5SER_CORE_INLINE void old_group::note_read(std::string_view name, detail::digest_list digests) const {
+    for (const auto& r : state_->read)
+        if (r.name == name) return;
+    state_->read.push_back({std::string(name), std::move(digests)});
+}
+
+}  // namespace h5ser
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
+                                    problem_list& mismatches, digest_list& fingerprint, undo_log& undo) {
+    for (pending_upgrade& u : upgrades) {
+        u.actions.apply_all(undo);
+        old_group_state state{reads, u.group, u.at, u.file_version, {}};
+        const old_group old(state);
+        const std::string hook =
+            "h5ser::evolution<" + std::string(u.type_name) + ">::upgrade from version " + std::to_string(u.file_version);
+        try {
+            u.run(old, u.copy, u.file_version);
+        } catch (const error& e) {
+            for (const problem& p : e.problems()) problems.add(p);
+            problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw the error above"});
+            return;
+        } catch (const std::exception& e) {
+            problems.add({errc::upgrade_failed, u.at.field, u.at.h5_or_root(), {}, {}, hook + " threw: " + e.what()});
+            return;
+        }
+        // The group's objects the hook read are used; those no field read count in the fingerprint.
+        for (problem& p : u.unexpected.items()) {
+            const auto read = std::find_if(state.read.begin(), state.read.end(),
+                                           [&](const old_group_state::read_object& r) { return u.at.child(r.name).field == p.field_path; });
+            if (read == state.read.end()) mismatches.add(std::move(p));
+            else fingerprint.append(read->digests);
+        }
     }
-    return root;
 }
 
-H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path) {
-    const opened_file file = opened_file::open(path);
-    unsigned char prefix[9] = {};
-    if (file.size() < sizeof prefix) return std::nullopt;
-    if (!read_exact(file.fd(), prefix, sizeof prefix, 0)) throw_io(path, "cannot read the file", errno ? errno : EIO);
-    if (!looks_like_safetensors(prefix, sizeof prefix, file.size())) return std::nullopt;
-    return read_header(file.fd(), file.size(), path);
-}
-
-}  // namespace h5ser::detail::safetensors
+}  // namespace h5ser::detail
 
 // ---- h5ser/detail/load/fingerprint-inl.hpp -----------------------------------------------------
 // h5ser/detail/load/fingerprint-inl.hpp: definitions of h5ser/fingerprint.hpp (compiled once with the compiled core; see
@@ -12790,6 +13047,92 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node) {
 
 }  // namespace h5ser
 
+// ---- h5ser/detail/safetensors/writer-inl.hpp ---------------------------------------------------
+// h5ser/detail/safetensors/writer-inl.hpp: definitions of h5ser/detail/safetensors/writer.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+
+
+namespace h5ser::detail::safetensors {
+
+H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
+    const std::string_view path = std::string_view(at.h5).substr(1);  // "/h/0/w" without its '/'
+    if (whole_names) return std::string(path);
+    if (path.find('.') != std::string_view::npos)
+        throw error(std::string(at.file.view()),
+                    problem{errc::invalid_value, at.field, at.h5, "field and key names without '.'", "a '.' in the path",
+                            "a .safetensors name joins the path with '.': this one could not be told apart from a path "
+                            "when the file is read"});
+    std::string name(path);
+    std::replace(name.begin(), name.end(), '/', '.');
+    return name;
+}
+
+namespace writer_detail {
+
+/// Writes `bytes` at the end of the file open as `fd` (`path`, for errors).
+inline void write_all(int fd, const void* bytes, std::uint64_t length, const std::string& path) {
+    const auto* p = static_cast<const unsigned char*>(bytes);
+    while (length > 0) {
+        const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30));
+        const ssize_t n = ::write(fd, p, piece);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw_io(path, "cannot write the file", n < 0 ? errno : EIO);
+        p += n;
+        length -= static_cast<std::uint64_t>(n);
+    }
+}
+
+}  // namespace writer_detail
+
+H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress) {
+    // The header: "__metadata__" and the tensors by name, sorted (as the reference writer's keys
+    // are); offsets in the order of the data, which is the order given.
+    std::vector<std::uint64_t> offsets(tensors.size() + 1, 0);
+    for (std::size_t i = 0; i < tensors.size(); ++i) offsets[i + 1] = offsets[i] + tensors[i].bytes;
+    std::vector<std::size_t> by_name(tensors.size());
+    for (std::size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+    std::sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
+    auto sorted_metadata = metadata;
+    std::sort(sorted_metadata.begin(), sorted_metadata.end());
+    json_writer json;
+    json.begin_object();
+    if (!sorted_metadata.empty()) {
+        json.begin_object("__metadata__");
+        for (const auto& [key, value] : sorted_metadata) json.string(key, value);
+        json.end_object();
+    }
+    for (const std::size_t i : by_name) {
+        const tensor_to_write& t = tensors[i];
+        json.begin_object(t.name).string("dtype", file_dtype_of(t.dtype)).begin_array("shape");
+        for (const std::uint64_t d : t.shape) json.number({}, d);
+        json.end_array().begin_array("data_offsets").number({}, offsets[i]).number({}, offsets[i + 1]).end_array().end_object();
+    }
+    json.end_object();
+    std::string header = json.str();
+    header.append((64 - (8 + header.size()) % 64) % 64, ' ');  // the data section starts 64-byte aligned
+    unsigned char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xFF);
+
+    check_target_path(path);
+    atomic_file out(path);
+    {
+        const file_descriptor fd(::open(out.temp_path().c_str(), O_WRONLY | O_CLOEXEC));
+        if (fd.get() < 0) throw_io(path, "cannot open the temporary file " + out.temp_path(), errno);
+        writer_detail::write_all(fd.get(), length, sizeof length, path);
+        writer_detail::write_all(fd.get(), header.data(), header.size(), path);
+        for (std::size_t i = 0; i < tensors.size(); ++i) {
+            writer_detail::write_all(fd.get(), tensors[i].data, tensors[i].bytes, path);
+            if (progress) progress(offsets[i + 1], offsets.back());
+        }
+    }
+    out.commit();  // durable, then renamed over `path`
+}
+
+}  // namespace h5ser::detail::safetensors
+
 // ---- h5ser/detail/load/verify-inl.hpp ----------------------------------------------------------
 // h5ser/detail/load/verify-inl.hpp: definitions of h5ser/verify.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -12868,11 +13211,60 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
     if (progress) progress(std::min(done, total), total);
 }
 
+/// verify_file of the .safetensors file `file`, whose checked header is `h`: each tensor is read
+/// whole (pread: a file cut short is an error, not a signal) and hashed, in the order of its data,
+/// for the fingerprint, which is compared with the one the file keeps, if any; nothing else can be.
+H5SER_CORE_INLINE verify_report verify_safetensors(const opened_file& file, const safetensors::header& h,
+                                                   const progress_callback& progress) {
+    verify_report report;
+    report.file = file.path();
+    report.file_format = "safetensors";
+    report.written_by_h5ser = false;
+    report.seal = "none (the .safetensors format keeps no checksums)";
+    const manifest contents = safetensors::manifest_of(h, file.size(), file.path(), false);
+    if (contents.keeps_fingerprint()) report.stored_fingerprint = to_hex(contents.fingerprint());
+    std::uint64_t total = 0, done = 0;
+    for (const manifest_record& r : contents.records()) total += r.length;
+    std::vector<unsigned char> buffer(std::size_t{1} << 20);
+    digest_list digests;
+    for (const manifest_record& r : contents.records()) {
+        if (r.kind != record_kind::dataset) continue;
+        xxh3_stream hash;
+        for (std::uint64_t at = 0; at < r.length;) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), r.length - at));
+            if (!read_exact(file.fd(), buffer.data(), n, r.offset + at))
+                throw_io(file.path(), "cannot read the data of '" + std::string(r.path) + "'", errno ? errno : EIO);
+            hash.update(buffer.data(), n);
+            at += n;
+            done += n;
+            if (progress) progress(done, total);
+        }
+        std::vector<std::uint64_t> dims(r.rank);
+        dataset_check d;
+        d.path = std::string(r.path);
+        d.dtype = std::string(r.dtype);
+        for (std::size_t i = 0; i < r.rank; ++i) d.shape.push_back(static_cast<std::size_t>(dims[i] = r.dim(i)));
+        d.result = dataset_check::status::no_checksum;
+        d.found = checksum_text(hash.digest());
+        digests.add_tensor(r.path, r.dtype, dims.data(), r.rank, hash.digest());
+        report.datasets.push_back(std::move(d));
+    }
+    if (progress) progress(total, total);
+    report.computed_fingerprint = digests.hex();
+    return report;
+}
+
 }  // namespace h5ser::detail
 
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
+    // A .safetensors file (by its content) is read without libhdf5.
+    {
+        const auto file = detail::opened_file::open(path);
+        if (const auto header = detail::safetensors::header_if_safetensors(file))
+            return detail::verify_safetensors(file, *header, progress);
+    }
     if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation/isolation.hpp
         return detail::run_isolated<verify_report>(
             path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);

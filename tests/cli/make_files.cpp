@@ -8,10 +8,18 @@
 //     cli_make_files OUTDIR
 //     cli_make_files --load-converted FILE   loads `h5ser convert k2.3.1_mlp_sparse_xent.h5` output into a struct
 //     cli_make_files --load-model A B        loads both as Model (strict, verified) and compares them
+//     cli_make_files --load-gpt H5 ST        loads `h5ser convert dotted_names.safetensors` output and
+//                                            its conversion back into a GPT-2-style struct, compares them
+//     cli_make_files --weights-from ST H5    loads Model's weights from ST (converted from H5) into the
+//                                            Model H5 holds, compares with H5's
+//     cli_make_files --metadata ST           prints the __metadata__ of a .safetensors file
 #include <h5ser/h5ser.hpp>
+
+#include "../safetensors/gpt.hpp"
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 // A named namespace: GCC and Clang spell anonymous namespaces differently in type names, which the
 // schema golden output shows.
@@ -90,6 +98,31 @@ int main(int argc, char** argv) {
         std::printf("loaded dense_1.kernel [%zu, %zu], dense_1.bias [%zu]; fingerprint %s matches the file\n", m.dense_1.kernel.shape()[0],
                     m.dense_1.kernel.shape()[1], m.dense_1.bias.shape()[0], h5ser::fingerprint<h5ser::weights_only>(m).c_str());
         return h5ser::fingerprint<h5ser::weights_only>(m) == h5ser::file_fingerprint(argv[2]) ? 0 : 1;
+    }
+    if (argc == 4 && std::string(argv[1]) == "--load-gpt") {
+        using test_gpt::Gpt;
+        const auto from_h5 = h5ser::load<Gpt>(argv[2]);  // strict and verified
+        const auto from_st = h5ser::load<Gpt>(argv[3]);  // strict, its fingerprint checked
+        const bool same = h5ser::fingerprint(from_h5) == h5ser::fingerprint(from_st);
+        std::printf("both load as Gpt: %zu blocks, wte.weight [%zu, %zu]; fingerprints %s\n", from_h5.h.size(),
+                    from_h5.wte.weight.shape()[0], from_h5.wte.weight.shape()[1], same ? "equal" : "DIFFERENT");
+        return same ? 0 : 1;
+    }
+    if (argc == 4 && std::string(argv[1]) == "--weights-from") {
+        auto m = h5ser::load<Model>(argv[3]);
+        const auto saved = h5ser::fingerprint<h5ser::weights_only>(m);
+        m.encoder.kernel = h5ser::tensor<float, 2>();
+        h5ser::load_into<h5ser::weights_only>(m, argv[2]);
+        const bool same = h5ser::fingerprint<h5ser::weights_only>(m) == saved;
+        std::printf("Model's weights load from the .safetensors file; epochs still %d; weights %s the .h5 file's\n", m.epochs,
+                    same ? "equal" : "DIFFER FROM");
+        return same ? 0 : 1;
+    }
+    if (argc == 3 && std::string(argv[1]) == "--metadata") {
+        const auto header = h5ser::detail::safetensors::header_if_safetensors(std::string(argv[2]));
+        if (!header) return std::puts("not a .safetensors file"), 1;
+        for (const auto& [key, value] : header->metadata) std::printf("%s = %s\n", key.c_str(), value.c_str());
+        return 0;
     }
     if (argc == 4 && std::string(argv[1]) == "--load-model") {
         const auto a = h5ser::load<Model>(argv[2]);

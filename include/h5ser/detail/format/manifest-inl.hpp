@@ -154,6 +154,14 @@ H5SER_CORE_INLINE manifest::manifest(std::vector<unsigned char> bytes, std::uint
     if (at != size) refuse(std::to_string(size - at) + " bytes follow the last record");
 }
 
+H5SER_CORE_INLINE manifest manifest::without_checksums(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t data_start,
+                                                       const std::string& file, bool keeps_fingerprint) {
+    manifest m(std::move(bytes), file_size, data_start, file);
+    for (manifest_record& r : m.records_) r.has_checksum = false;
+    m.keeps_fingerprint_ = keeps_fingerprint;
+    return m;
+}
+
 H5SER_CORE_INLINE bool manifest::attribute_value_fits(const manifest_record& r) noexcept {
     const std::uint64_t count = r.element_count();
     if (r.dtype != "string") return count <= r.value.size() && r.value.size() == count * manifest_element_size(r.dtype);

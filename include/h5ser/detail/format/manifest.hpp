@@ -83,7 +83,8 @@ struct manifest_record {
     std::uint64_t offset = 0;  ///< datasets: raw data's file offset, 0 when there is none
     std::uint64_t length = 0;  ///< datasets: stored bytes
     std::uint64_t checksum = 0;
-    std::string_view value;  ///< attributes: the encoded value; compact datasets: their element bytes
+    bool has_checksum = true;  ///< datasets: false when the file's format keeps none (manifest::without_checksums)
+    std::string_view value;    ///< attributes: the encoded value; compact datasets: their element bytes
 
     /// The last component of the path: a group's or dataset's link name (the root's is empty).
     [[nodiscard]] std::string_view link_name() const noexcept { return path.substr(path.rfind('/') + 1); }
@@ -109,6 +110,14 @@ public:
     /// `userblock`. Anything inconsistent is an h5ser::error naming `file` and what is wrong.
     manifest(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t userblock, const std::string& file);
 
+    /// The manifest h5ser makes of a file in a format that keeps no checksums (a .safetensors file:
+    /// safetensors/manifest_of.hpp): `bytes` from a manifest_builder, parsed and checked as above
+    /// with `data_start` for the userblock. Its datasets have no checksum to compare
+    /// (manifest_record::has_checksum); its fingerprint is compared only when `keeps_fingerprint`
+    /// (the file says which one h5ser gave its tensors).
+    static manifest without_checksums(std::vector<unsigned char> bytes, std::uint64_t file_size, std::uint64_t data_start,
+                                      const std::string& file, bool keeps_fingerprint);
+
     manifest(const manifest&) = delete;
     manifest& operator=(const manifest&) = delete;
     manifest(manifest&&) noexcept;
@@ -132,6 +141,9 @@ public:
     [[nodiscard]] const manifest_record* attribute(std::string_view path, std::string_view name) const;
     /// Does it list a chunked dataset (whose data only HDF5 can read)?
     [[nodiscard]] bool has_chunked_data() const noexcept { return has_chunked_; }
+    /// Does fingerprint() say what the tensors' fingerprint was when the file was written (always,
+    /// but for a manifest without_checksums whose file did not say)?
+    [[nodiscard]] bool keeps_fingerprint() const noexcept { return keeps_fingerprint_; }
 
 private:
     /// Does an attribute record's value hold exactly its elements?
@@ -150,6 +162,7 @@ private:
     struct path_index;
     std::unique_ptr<path_index> index_;  ///< null only in a moved-from manifest
     bool has_chunked_ = false;
+    bool keeps_fingerprint_ = true;
 };
 
 /// Builds a manifest as a file is written; the same calls on a model not yet written give the

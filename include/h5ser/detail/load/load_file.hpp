@@ -2,6 +2,7 @@
 // the checkpoint manager's restores): opens the file once, checks its seal, maps it, plans the
 // walk (load_walk.hpp), and chooses between loading in this process and in an isolated child.
 //
+// A .safetensors file is walked as a sealed file is, over the manifest h5ser makes of its header.
 // A file that needs libhdf5 (one h5ser did not seal, or sealed with chunked tensors) is parsed by
 // a child process (isolation.hpp), which checks it against the struct as the caller's load would
 // (every error the same) without reading tensor data, then copies the file's tree into a sealed
@@ -20,6 +21,7 @@
 #include "h5ser/detail/load/mapped_file.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
 #include "h5ser/detail/model/storage_plan.hpp"
+#include "h5ser/detail/safetensors/tree.hpp"
 #include "h5ser/detail/save/saves_in_flight.hpp"
 #include "h5ser/detail/save/tree_copy.hpp"
 #include "h5ser/policy.hpp"
@@ -196,13 +198,32 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     if (request.report) *request.report = std::move(reply.report);
 }
 
+/// Loads the .safetensors file `file`, whose checked header is `h`, into `model` under `Policies`:
+/// the walk of a sealed h5ser file over the manifest safetensors::manifest_of makes of the header,
+/// mapped (or read, h5ser::owned_memory) without libhdf5, so never in a child process. The format
+/// keeps no checksums: a verified load compares only the fingerprint h5ser wrote into the file, if
+/// it did (docs/safetensors.md).
+template <class Policies, class Model>
+void load_safetensors(Model& model, const opened_file& file, const safetensors::header& h, bool fresh_model,
+                      const progress_callback& progress, const load_request& request) {
+    seal_check as_sealed;
+    as_sealed.status = seal_status::intact;
+    as_sealed.contents.emplace(safetensors::manifest_of(h, file.size(), file.path(), safetensors::takes_whole_names<Model>()));
+    load_model<walk_policies_of<Policies>>(model, file, as_sealed, fresh_model, progress, request);
+}
+
 /// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
-/// child process when parses_in_child says so; the child loads the same open file.
+/// child process when parses_in_child says so; the child loads the same open file. A .safetensors
+/// file (by its content) is loaded by load_safetensors.
 template <class Policies, class Model>
 void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
                     const load_request& request) {
     const opened_file file = opened_file::open(path);
     const seal_check seal = check_seal(file, true);
+    if (seal.status == seal_status::none) {
+        if (const auto header = safetensors::header_if_safetensors(file))
+            return load_safetensors<Policies>(model, file, *header, fresh_model, progress, request);
+    }
     if (seal.damage) {
         if (Policies::verify) throw *seal.damage;
         if (Policies::isolate == isolation::never && !in_isolated_child()) {

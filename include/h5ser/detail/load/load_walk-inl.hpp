@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "h5ser/detail/load/load_walk.hpp"
+#include "h5ser/old_group.hpp"  // run_upgrades makes an h5ser::old_group
 
 namespace h5ser::detail {
 
@@ -139,7 +140,7 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     hash_all(jobs);
     for (std::size_t i = 0; i < checks.size(); ++i) {
         digests.set_hash(checks[i].digest, jobs[i].hash);
-        if (jobs[i].hash != checks[i].expected) {
+        if (checks[i].compare && jobs[i].hash != checks[i].expected) {
             problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
                           "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
                           "the data differs from what was saved (corruption or tampering)"});
@@ -151,7 +152,7 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
 H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
                                        const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
     digests.add_tensor(at.h5, dtype, dims, rank, hash);
-    if (hash != r.checksum) {
+    if (r.has_checksum && hash != r.checksum) {
         problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
                       "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
     }
@@ -184,8 +185,11 @@ H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
                                          const digest_list& read, const where& at) {
     std::optional<std::string> stored;
-    if (tree.from_manifest()) stored = to_hex(contents->fingerprint());
-    else stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
+    if (tree.from_manifest()) {
+        if (contents->keeps_fingerprint()) stored = to_hex(contents->fingerprint());
+    } else {
+        stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
+    }
     if (!stored || *stored == read.hex()) return;
     // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
     // reordered, renamed or upgraded since reads them in another.

@@ -48,10 +48,11 @@
 namespace h5ser::detail {
 
 /// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
-/// them together, on both cores) against its manifest checksum.
+/// them together, on both cores) against its manifest checksum, if the file keeps one.
 struct mapped_check {
     hash_job job;
     std::uint64_t expected = 0;
+    bool compare = true;     ///< false: the hash is only for the load's fingerprint
     std::size_t digest = 0;  ///< its index in the load's digest_list
     std::string field;
     std::string h5;
@@ -300,12 +301,16 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
     const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
-    if constexpr (Ctx::verify)
-        ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
-                                     r.checksum,
-                                     ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
-                                     at.field,
-                                     at.h5});
+    // A file that keeps neither a checksum nor a fingerprint (a .safetensors file) has nothing to check against.
+    if constexpr (Ctx::verify) {
+        if (r.has_checksum || ctx.contents->keeps_fingerprint())
+            ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
+                                         r.checksum,
+                                         r.has_checksum,
+                                         ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
+                                         at.field,
+                                         at.h5});
+    }
     ctx.advance(r.length);
     if constexpr (viewable_tensor<X>) {
         if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
@@ -322,7 +327,7 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
 }
 
 /// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
-/// fingerprint, and a problem when it is not the manifest's checksum.
+/// fingerprint, and a problem when it is not the manifest's checksum (if the file keeps one).
 H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
                                        const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
 
@@ -355,8 +360,10 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
             throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
         if constexpr (Ctx::verify) {
-            const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
-            check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+            if (r.has_checksum || ctx.contents->keeps_fingerprint()) {
+                const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
+                check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
+            }
         }
         ctx.advance(r.length);
         return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
@@ -906,5 +913,4 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
 
 #if H5SER_CORE_DEFINITIONS
 #include "h5ser/detail/load/load_walk-inl.hpp"
-#include "h5ser/old_group.hpp"  // defines run_upgrades, which makes an h5ser::old_group
 #endif

@@ -11,7 +11,9 @@
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/inspect-inl.hpp"
+#include "h5ser/detail/load/opened_file.hpp"
 #include "h5ser/detail/posix/file.hpp"
+#include "h5ser/detail/safetensors/tree.hpp"
 
 #include "h5ser/verify.hpp"
 
@@ -87,11 +89,60 @@ H5SER_CORE_INLINE void verify_walk::check(const std::string& child, std::uint64_
     if (progress) progress(std::min(done, total), total);
 }
 
+/// verify_file of the .safetensors file `file`, whose checked header is `h`: each tensor is read
+/// whole (pread: a file cut short is an error, not a signal) and hashed, in the order of its data,
+/// for the fingerprint, which is compared with the one the file keeps, if any; nothing else can be.
+H5SER_CORE_INLINE verify_report verify_safetensors(const opened_file& file, const safetensors::header& h,
+                                                   const progress_callback& progress) {
+    verify_report report;
+    report.file = file.path();
+    report.file_format = "safetensors";
+    report.written_by_h5ser = false;
+    report.seal = "none (the .safetensors format keeps no checksums)";
+    const manifest contents = safetensors::manifest_of(h, file.size(), file.path(), false);
+    if (contents.keeps_fingerprint()) report.stored_fingerprint = to_hex(contents.fingerprint());
+    std::uint64_t total = 0, done = 0;
+    for (const manifest_record& r : contents.records()) total += r.length;
+    std::vector<unsigned char> buffer(std::size_t{1} << 20);
+    digest_list digests;
+    for (const manifest_record& r : contents.records()) {
+        if (r.kind != record_kind::dataset) continue;
+        xxh3_stream hash;
+        for (std::uint64_t at = 0; at < r.length;) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), r.length - at));
+            if (!read_exact(file.fd(), buffer.data(), n, r.offset + at))
+                throw_io(file.path(), "cannot read the data of '" + std::string(r.path) + "'", errno ? errno : EIO);
+            hash.update(buffer.data(), n);
+            at += n;
+            done += n;
+            if (progress) progress(done, total);
+        }
+        std::vector<std::uint64_t> dims(r.rank);
+        dataset_check d;
+        d.path = std::string(r.path);
+        d.dtype = std::string(r.dtype);
+        for (std::size_t i = 0; i < r.rank; ++i) d.shape.push_back(static_cast<std::size_t>(dims[i] = r.dim(i)));
+        d.result = dataset_check::status::no_checksum;
+        d.found = checksum_text(hash.digest());
+        digests.add_tensor(r.path, r.dtype, dims.data(), r.rank, hash.digest());
+        report.datasets.push_back(std::move(d));
+    }
+    if (progress) progress(total, total);
+    report.computed_fingerprint = digests.hex();
+    return report;
+}
+
 }  // namespace h5ser::detail
 
 namespace h5ser {
 
 H5SER_CORE_INLINE verify_report verify_file(const std::string& path, const progress_callback& progress) {
+    // A .safetensors file (by its content) is read without libhdf5.
+    {
+        const auto file = detail::opened_file::open(path);
+        if (const auto header = detail::safetensors::header_if_safetensors(file))
+            return detail::verify_safetensors(file, *header, progress);
+    }
     if (detail::needs_isolation(detail::isolation::hdf5_parses, path))  // see detail/isolation/isolation.hpp
         return detail::run_isolated<verify_report>(
             path, [&](const progress_callback& p) { return verify_file(path, p); }, progress);

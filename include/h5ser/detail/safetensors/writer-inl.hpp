@@ -1,0 +1,95 @@
+// h5ser/detail/safetensors/writer-inl.hpp: definitions of h5ser/detail/safetensors/writer.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "h5ser/detail/json/writer.hpp"
+#include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
+#include "h5ser/detail/posix/file.hpp"        // atomic_file
+#include "h5ser/detail/safetensors/header.hpp"
+#include "h5ser/detail/safetensors/writer.hpp"
+#include "h5ser/error.hpp"
+
+namespace h5ser::detail::safetensors {
+
+H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
+    const std::string_view path = std::string_view(at.h5).substr(1);  // "/h/0/w" without its '/'
+    if (whole_names) return std::string(path);
+    if (path.find('.') != std::string_view::npos)
+        throw error(std::string(at.file.view()),
+                    problem{errc::invalid_value, at.field, at.h5, "field and key names without '.'", "a '.' in the path",
+                            "a .safetensors name joins the path with '.': this one could not be told apart from a path "
+                            "when the file is read"});
+    std::string name(path);
+    std::replace(name.begin(), name.end(), '/', '.');
+    return name;
+}
+
+namespace writer_detail {
+
+/// Writes `bytes` at the end of the file open as `fd` (`path`, for errors).
+inline void write_all(int fd, const void* bytes, std::uint64_t length, const std::string& path) {
+    const auto* p = static_cast<const unsigned char*>(bytes);
+    while (length > 0) {
+        const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30));
+        const ssize_t n = ::write(fd, p, piece);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw_io(path, "cannot write the file", n < 0 ? errno : EIO);
+        p += n;
+        length -= static_cast<std::uint64_t>(n);
+    }
+}
+
+}  // namespace writer_detail
+
+H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress) {
+    // The header: "__metadata__" and the tensors by name, sorted (as the reference writer's keys
+    // are); offsets in the order of the data, which is the order given.
+    std::vector<std::uint64_t> offsets(tensors.size() + 1, 0);
+    for (std::size_t i = 0; i < tensors.size(); ++i) offsets[i + 1] = offsets[i] + tensors[i].bytes;
+    std::vector<std::size_t> by_name(tensors.size());
+    for (std::size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+    std::sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
+    auto sorted_metadata = metadata;
+    std::sort(sorted_metadata.begin(), sorted_metadata.end());
+    json_writer json;
+    json.begin_object();
+    if (!sorted_metadata.empty()) {
+        json.begin_object("__metadata__");
+        for (const auto& [key, value] : sorted_metadata) json.string(key, value);
+        json.end_object();
+    }
+    for (const std::size_t i : by_name) {
+        const tensor_to_write& t = tensors[i];
+        json.begin_object(t.name).string("dtype", file_dtype_of(t.dtype)).begin_array("shape");
+        for (const std::uint64_t d : t.shape) json.number({}, d);
+        json.end_array().begin_array("data_offsets").number({}, offsets[i]).number({}, offsets[i + 1]).end_array().end_object();
+    }
+    json.end_object();
+    std::string header = json.str();
+    header.append((64 - (8 + header.size()) % 64) % 64, ' ');  // the data section starts 64-byte aligned
+    unsigned char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xFF);
+
+    check_target_path(path);
+    atomic_file out(path);
+    {
+        const file_descriptor fd(::open(out.temp_path().c_str(), O_WRONLY | O_CLOEXEC));
+        if (fd.get() < 0) throw_io(path, "cannot open the temporary file " + out.temp_path(), errno);
+        writer_detail::write_all(fd.get(), length, sizeof length, path);
+        writer_detail::write_all(fd.get(), header.data(), header.size(), path);
+        for (std::size_t i = 0; i < tensors.size(); ++i) {
+            writer_detail::write_all(fd.get(), tensors[i].data, tensors[i].bytes, path);
+            if (progress) progress(offsets[i + 1], offsets.back());
+        }
+    }
+    out.commit();  // durable, then renamed over `path`
+}
+
+}  // namespace h5ser::detail::safetensors

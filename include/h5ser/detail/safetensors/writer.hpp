@@ -1,0 +1,83 @@
+// h5ser/detail/safetensors/writer.hpp: writes a .safetensors file (h5ser::safetensors::save): the
+// save walk's tensors, named by their dotted paths, with the fingerprint h5ser gives them.
+//
+// The layout is the reference writer's: the 8-byte header length, the JSON header with its keys
+// sorted ("__metadata__" first), padded with spaces, then the tensors' bytes back to back. The
+// data lies in field order, so that the fingerprint over the file's tensors in data order (what
+// `h5ser verify` computes) is h5ser::fingerprint(model); the header is padded so that the data
+// section starts 64-byte aligned (a multiple of the format's 8), so that loads can view the first
+// tensor, and each one whose offset keeps that alignment, in the mapped file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "h5ser/config.hpp"
+#include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"  // where
+#include "h5ser/detail/save/save_walk.hpp"
+#include "h5ser/element_type.hpp"
+#include "h5ser/progress.hpp"
+#include "h5ser/tensor_adapter.hpp"
+
+namespace h5ser::detail::safetensors {
+
+/// One tensor to write: its name in the file, h5ser's dtype name, shape and element bytes.
+struct tensor_to_write {
+    std::string name;
+    std::string_view dtype;
+    std::vector<std::uint64_t> shape;
+    const void* data = nullptr;
+    std::uint64_t bytes = 0;
+};
+
+/// The name of the tensor at HDF5 path `h5` ("/h/0/attn/w" is "h.0.attn.w"), or, with
+/// `whole_names` (a map of tensors at the root), its key as it is. A field or key holding a '.'
+/// elsewhere could not be told from a path when the file is read: an h5ser::error naming it.
+H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names);
+
+/// Writes `tensors` (their data in this order) and `metadata` (string pairs, h5ser's fingerprint
+/// among them) as the .safetensors file `path`, atomically (as every h5ser save: the file at `path`
+/// is replaced only once the new one is complete and on disk). `progress`: tensor bytes written.
+H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress);
+
+/// The sink of the save walk that collects the tensors a weights-only save stores, and their
+/// fingerprint, as the file writer computes it.
+class tensor_collector : public ignoring_sink {
+public:
+    explicit tensor_collector(bool whole_names) : whole_names_(whole_names) {}
+
+    template <class X>
+    void dataset(std::string_view, const X& value, const where& at, bool) {
+        using element = typename tensor_adapter<X>::element_type;
+        std::size_t count = 0;
+        const written_tensor t = digest_tensor(value, count);
+        constexpr std::string_view dtype = dtype_name<element>();
+        fingerprint_.add_tensor(at.h5, dtype, t.dims.data(), t.rank, t.data_hash);
+        tensor_to_write w{tensor_name(at, whole_names_),
+                          dtype,
+                          {t.dims.begin(), t.dims.begin() + static_cast<std::ptrdiff_t>(t.rank)},
+                          element_bytes(value, count),
+                          count * sizeof(element)};
+        tensors_.push_back(std::move(w));
+    }
+
+    [[nodiscard]] const std::vector<tensor_to_write>& tensors() const noexcept { return tensors_; }
+    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+
+private:
+    bool whole_names_;
+    std::vector<tensor_to_write> tensors_;
+    fingerprint_builder fingerprint_;
+};
+
+}  // namespace h5ser::detail::safetensors
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/safetensors/writer-inl.hpp"
+#endif
