@@ -393,6 +393,7 @@ TEST_CASE("safetensors: the fingerprint h5ser keeps in __metadata__ is checked, 
     const auto e = test::expect_error([&] { (void)h5ser::load<Gpt>(path); });
     CHECK(e.code() == h5ser::errc::malformed_file);
     CHECK(test::contains(e.what(), "__metadata__.h5ser.fingerprint"));
+    CHECK(test::contains(e.what(), "found \"not hex\";"));
 }
 
 TEST_CASE("safetensors: verify_file reads every tensor, says the format keeps no checksums, and compares the fingerprint h5ser keeps") {

@@ -16,6 +16,7 @@
 #include <h5ser/keras.hpp>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -192,10 +193,11 @@ inline constexpr const char* safetensors_metadata_attribute = "h5ser_safetensors
 /// A .safetensors file to a sealed weights-only h5ser file: its dotted names as groups (as loads
 /// read them), each tensor's bytes as they are, `__metadata__` kept in safetensors_metadata_attribute.
 /// When the file keeps h5ser's fingerprint, the copy lands only if its tensors give that fingerprint.
-inline conversion safetensors_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, progress_bar& bar) {
+/// `file`: the input, open; `h`: its checked header.
+inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safetensors::header& h, const std::string& out,
+                                       const d::storage_plan& plan, progress_bar& bar) {
     d::hdf5_scope hdf5;
-    const d::opened_file file = d::opened_file::open(in);
-    const d::safetensors::header h = *d::safetensors::header_if_safetensors(file);
+    const std::string& in = file.path();
     const d::manifest contents = d::safetensors::manifest_of(h, file.size(), in, false);
     std::vector<const d::manifest_record*> records;
     std::vector<d::planned_tensor> planned;
@@ -286,13 +288,14 @@ inline conversion h5ser_to_safetensors(const std::string& in, const std::string&
                            t.bytes.empty() ? nullptr : t.bytes.data(), t.bytes.size()});
         progress.add(t.bytes.size());
     }
+    const std::string written = fingerprint.hex();
     const std::string stored = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, at).value_or("");
-    if (skip.empty() && !stored.empty() && stored != fingerprint.hex())
+    if (skip.empty() && !stored.empty() && stored != written)
         throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch,
                                               {},
                                               "/",
                                               "fingerprint " + stored,
-                                              "fingerprint " + fingerprint.hex(),
+                                              "fingerprint " + written,
                                               "the tensors differ from what was saved; nothing was written"});
     std::vector<std::pair<std::string, std::string>> metadata;
     if (const auto kept = d::read_string_attribute(root.get(), safetensors_metadata_attribute, at)) {
@@ -301,9 +304,9 @@ inline conversion h5ser_to_safetensors(const std::string& in, const std::string&
     } else {
         metadata.emplace_back("format", "pt");
     }
-    metadata.emplace_back(d::safetensors::fingerprint_key, fingerprint.hex());
+    metadata.emplace_back(d::safetensors::fingerprint_key, written);
     d::safetensors::write_file(out, tensors, metadata, {});
-    return {"h5ser file", "safetensors", 0, tensors.size(), fingerprint.hex(), skip.empty() ? "" : "optimizer state left out"};
+    return {"h5ser file", "safetensors", 0, tensors.size(), written, skip.empty() ? "" : "optimizer state left out"};
 }
 
 inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, const std::string& preset,
@@ -344,7 +347,9 @@ inline bool safetensors_name(const std::string& path) {
 }
 
 inline int convert(const std::string& in, const std::string& out, std::string to, const std::string& preset, bool as_json) {
-    const bool safetensors_input = d::safetensors::header_if_safetensors(in).has_value();
+    const d::opened_file in_file = d::opened_file::open(in);
+    const std::optional<d::safetensors::header> safetensors_header = d::safetensors::header_if_safetensors(in_file);
+    const bool safetensors_input = safetensors_header.has_value();
     const bool keras_input = !safetensors_input && (d::has_zip_signature(in) || [&] {
         const auto tree = h5ser::inspect(in);
         return attribute_text(tree, "h5ser_mode").empty();
@@ -358,7 +363,7 @@ inline int convert(const std::string& in, const std::string& out, std::string to
                                               "--to " + to,
                                               {}});
     progress_bar bar("convert", !as_json);
-    const conversion c = safetensors_input     ? safetensors_to_h5ser(in, out, preset_plan(preset), bar)
+    const conversion c = safetensors_input     ? safetensors_to_h5ser(in_file, *safetensors_header, out, preset_plan(preset), bar)
                          : keras_input         ? keras_to_h5ser(in, out, preset_plan(preset), bar)
                          : to == "keras"       ? h5ser_to_keras(in, out, bar)
                          : to == "safetensors" ? h5ser_to_safetensors(in, out, bar)

@@ -2127,6 +2127,9 @@ inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifes
 }
 
 H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+/// Writes all `size` bytes of `data` at `fd`'s position, through short writes and EINTR; false
+/// (errno set, EIO for a write that made no progress) when it cannot.
+H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noexcept;
 
 /// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
@@ -9679,6 +9682,19 @@ H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::u
     return true;
 }
 
+H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) errno = EIO;
+        if (n <= 0) return false;
+        p += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                              const std::string& file) {
     // Reads in windows of up to 1 MiB and hashes the parts outside the ranges. A window reads over
@@ -10153,18 +10169,6 @@ struct thrown_error {
 constexpr std::chrono::milliseconds ready_within{1000};
 /// The largest reply accepted (a file_node tree of a file with a million objects is ~100 MB).
 constexpr std::size_t max_reply_bytes = std::size_t{1} << 30;
-
-inline bool write_all(int fd, const void* data, std::size_t size) noexcept {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-        const ssize_t n = ::write(fd, p, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        size -= static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 inline void send(int fd, tag t, std::string_view payload) noexcept {
     const std::uint64_t length = payload.size();
@@ -11858,7 +11862,7 @@ H5SER_CORE_INLINE manifest manifest_of(const header& h, std::uint64_t file_size,
                                       {},
                                       std::string(metadata_prefix) + key,
                                       "16 lowercase hex digits (an h5ser fingerprint)",
-                                      "\"" + short_string_value(value) + "\"",
+                                      short_string_value(value),
                                       "in the header of this .safetensors file"});
     }
     manifest_builder builder;
@@ -13069,23 +13073,6 @@ H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     return name;
 }
 
-namespace writer_detail {
-
-/// Writes `bytes` at the end of the file open as `fd` (`path`, for errors).
-inline void write_all(int fd, const void* bytes, std::uint64_t length, const std::string& path) {
-    const auto* p = static_cast<const unsigned char*>(bytes);
-    while (length > 0) {
-        const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30));
-        const ssize_t n = ::write(fd, p, piece);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw_io(path, "cannot write the file", n < 0 ? errno : EIO);
-        p += n;
-        length -= static_cast<std::uint64_t>(n);
-    }
-}
-
-}  // namespace writer_detail
-
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
                                   const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress) {
     // The header: "__metadata__" and the tensors by name, sorted (as the reference writer's keys
@@ -13121,10 +13108,13 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
     {
         const file_descriptor fd(::open(out.temp_path().c_str(), O_WRONLY | O_CLOEXEC));
         if (fd.get() < 0) throw_io(path, "cannot open the temporary file " + out.temp_path(), errno);
-        writer_detail::write_all(fd.get(), length, sizeof length, path);
-        writer_detail::write_all(fd.get(), header.data(), header.size(), path);
+        const auto write = [&](const void* bytes, std::uint64_t size) {
+            if (!write_all(fd.get(), bytes, static_cast<std::size_t>(size))) throw_io(path, "cannot write the file", errno);
+        };
+        write(length, sizeof length);
+        write(header.data(), header.size());
         for (std::size_t i = 0; i < tensors.size(); ++i) {
-            writer_detail::write_all(fd.get(), tensors[i].data, tensors[i].bytes, path);
+            write(tensors[i].data, tensors[i].bytes);
             if (progress) progress(offsets[i + 1], offsets.back());
         }
     }
@@ -13226,7 +13216,7 @@ H5SER_CORE_INLINE verify_report verify_safetensors(const opened_file& file, cons
     std::uint64_t total = 0, done = 0;
     for (const manifest_record& r : contents.records()) total += r.length;
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
-    digest_list digests;
+    fingerprint_builder fingerprint;
     for (const manifest_record& r : contents.records()) {
         if (r.kind != record_kind::dataset) continue;
         xxh3_stream hash;
@@ -13246,11 +13236,11 @@ H5SER_CORE_INLINE verify_report verify_safetensors(const opened_file& file, cons
         for (std::size_t i = 0; i < r.rank; ++i) d.shape.push_back(static_cast<std::size_t>(dims[i] = r.dim(i)));
         d.result = dataset_check::status::no_checksum;
         d.found = checksum_text(hash.digest());
-        digests.add_tensor(r.path, r.dtype, dims.data(), r.rank, hash.digest());
+        fingerprint.add_tensor(r.path, r.dtype, dims.data(), r.rank, hash.digest());
         report.datasets.push_back(std::move(d));
     }
     if (progress) progress(total, total);
-    report.computed_fingerprint = digests.hex();
+    report.computed_fingerprint = fingerprint.hex();
     return report;
 }
 

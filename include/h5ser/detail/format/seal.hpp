@@ -64,6 +64,9 @@ inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifes
 }
 
 H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+/// Writes all `size` bytes of `data` at `fd`'s position, through short writes and EINTR; false
+/// (errno set, EIO for a write that made no progress) when it cannot.
+H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noexcept;
 
 /// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,

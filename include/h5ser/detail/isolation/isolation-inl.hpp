@@ -26,6 +26,7 @@
 #include <optional>
 #include <thread>
 
+#include "h5ser/detail/format/seal.hpp"  // write_all
 #include "h5ser/detail/hdf5/fork_gate.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
@@ -57,18 +58,6 @@ struct thrown_error {
 constexpr std::chrono::milliseconds ready_within{1000};
 /// The largest reply accepted (a file_node tree of a file with a million objects is ~100 MB).
 constexpr std::size_t max_reply_bytes = std::size_t{1} << 30;
-
-inline bool write_all(int fd, const void* data, std::size_t size) noexcept {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-        const ssize_t n = ::write(fd, p, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        size -= static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 inline void send(int fd, tag t, std::string_view payload) noexcept {
     const std::uint64_t length = payload.size();

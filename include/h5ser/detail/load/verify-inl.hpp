@@ -104,7 +104,7 @@ H5SER_CORE_INLINE verify_report verify_safetensors(const opened_file& file, cons
     std::uint64_t total = 0, done = 0;
     for (const manifest_record& r : contents.records()) total += r.length;
     std::vector<unsigned char> buffer(std::size_t{1} << 20);
-    digest_list digests;
+    fingerprint_builder fingerprint;
     for (const manifest_record& r : contents.records()) {
         if (r.kind != record_kind::dataset) continue;
         xxh3_stream hash;
@@ -124,11 +124,11 @@ H5SER_CORE_INLINE verify_report verify_safetensors(const opened_file& file, cons
         for (std::size_t i = 0; i < r.rank; ++i) d.shape.push_back(static_cast<std::size_t>(dims[i] = r.dim(i)));
         d.result = dataset_check::status::no_checksum;
         d.found = checksum_text(hash.digest());
-        digests.add_tensor(r.path, r.dtype, dims.data(), r.rank, hash.digest());
+        fingerprint.add_tensor(r.path, r.dtype, dims.data(), r.rank, hash.digest());
         report.datasets.push_back(std::move(d));
     }
     if (progress) progress(total, total);
-    report.computed_fingerprint = digests.hex();
+    report.computed_fingerprint = fingerprint.hex();
     return report;
 }
 

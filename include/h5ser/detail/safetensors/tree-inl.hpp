@@ -126,7 +126,7 @@ H5SER_CORE_INLINE manifest manifest_of(const header& h, std::uint64_t file_size,
                                       {},
                                       std::string(metadata_prefix) + key,
                                       "16 lowercase hex digits (an h5ser fingerprint)",
-                                      "\"" + short_string_value(value) + "\"",
+                                      short_string_value(value),
                                       "in the header of this .safetensors file"});
     }
     manifest_builder builder;

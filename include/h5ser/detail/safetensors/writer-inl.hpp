@@ -3,11 +3,11 @@
 #pragma once
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "h5ser/detail/format/seal.hpp"  // write_all
 #include "h5ser/detail/json/writer.hpp"
 #include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
 #include "h5ser/detail/posix/file.hpp"        // atomic_file
@@ -29,23 +29,6 @@ H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     std::replace(name.begin(), name.end(), '/', '.');
     return name;
 }
-
-namespace writer_detail {
-
-/// Writes `bytes` at the end of the file open as `fd` (`path`, for errors).
-inline void write_all(int fd, const void* bytes, std::uint64_t length, const std::string& path) {
-    const auto* p = static_cast<const unsigned char*>(bytes);
-    while (length > 0) {
-        const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(length, std::uint64_t{1} << 30));
-        const ssize_t n = ::write(fd, p, piece);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw_io(path, "cannot write the file", n < 0 ? errno : EIO);
-        p += n;
-        length -= static_cast<std::uint64_t>(n);
-    }
-}
-
-}  // namespace writer_detail
 
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
                                   const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress) {
@@ -82,10 +65,13 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
     {
         const file_descriptor fd(::open(out.temp_path().c_str(), O_WRONLY | O_CLOEXEC));
         if (fd.get() < 0) throw_io(path, "cannot open the temporary file " + out.temp_path(), errno);
-        writer_detail::write_all(fd.get(), length, sizeof length, path);
-        writer_detail::write_all(fd.get(), header.data(), header.size(), path);
+        const auto write = [&](const void* bytes, std::uint64_t size) {
+            if (!write_all(fd.get(), bytes, static_cast<std::size_t>(size))) throw_io(path, "cannot write the file", errno);
+        };
+        write(length, sizeof length);
+        write(header.data(), header.size());
         for (std::size_t i = 0; i < tensors.size(); ++i) {
-            writer_detail::write_all(fd.get(), tensors[i].data, tensors[i].bytes, path);
+            write(tensors[i].data, tensors[i].bytes);
             if (progress) progress(offsets[i + 1], offsets.back());
         }
     }
