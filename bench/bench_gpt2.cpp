@@ -14,6 +14,9 @@
 // verified (the fingerprint it keeps; the format has no checksums), against mmap + XXH3, and with
 // h5ser::no_verify, against mmap + touch. That save is timed against the raw HDF5 save too.
 //
+// `h5ser convert` (the CLI, a fresh process each) is timed both ways between that .safetensors file
+// and a sealed h5ser file, against `cp` of the same file plus `sync` of the copy (its fsync).
+//
 // mmap and pread read a flat file of the same tensors, each 64-byte aligned (as safetensors and GGUF
 // lay theirs out); raw HDF5 C and h5py read h5ser's file.
 // Rounds are interleaved; medians and ranges are printed, with ratios against the baselines.
@@ -179,13 +182,19 @@ int load_in_this_process(const std::string& kind, const std::string& file, const
     return 0;
 }
 
-/// Runs `argv` as a child process and waits for it; aborts the benchmark if it fails.
-void run_process(const std::vector<std::string>& args) {
+/// Runs `argv` as a child process and waits for it, its standard output discarded when `quiet`;
+/// aborts the benchmark if it fails.
+void run_process(const std::vector<std::string>& args, bool quiet = false) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    if (quiet) ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     pid_t pid = 0;
-    if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) std::abort();
+    const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) std::abort();
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -234,20 +243,28 @@ void raw_hdf5_save(const Gpt2& m, const std::string& path) {
     ::close(fd);
 }
 
-void print_rows(const char* title, const std::vector<bench::row>& rows, const std::vector<std::vector<double>>& ranges,
-                const std::vector<std::string>& bases) {
-    std::printf("\n%s\n%-34s %9s %19s", title, "load (fresh process)", "median s", "range s");
+void print_rows(const char* title, const char* what, const std::vector<bench::row>& rows, const std::vector<std::string>& bases) {
+    std::printf("\n%s\n%-34s %9s %19s", title, what, "median s", "range s");
     for (const auto& b : bases) std::printf("  x %-12s", b.c_str());
     std::printf("\n");
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        std::printf("%-34s %9.3f %9.3f-%-9.3f", rows[i].name.c_str(), rows[i].seconds, ranges[i].front(), ranges[i].back());
+    for (const bench::row& row : rows) {
+        std::printf("%-34s %9.3f %9.3f-%-9.3f", row.name.c_str(), row.seconds, row.fastest, row.slowest);
         for (const auto& b : bases) {
             const auto it = std::find_if(rows.begin(), rows.end(), [&](const bench::row& r) { return r.name == b; });
-            std::printf("  %13.2f", rows[i].seconds / it->seconds);
+            std::printf("  %13.2f", row.seconds / it->seconds);
         }
         std::printf("\n");
     }
-    std::printf("(x base: this load's median time / the base's; below 1 is faster)\n");
+    std::printf("(x base: this row's median time / the base's; below 1 is faster)\n");
+}
+
+/// Runs each of `programs` once (warming the page cache and the binaries), then `rounds` interleaved
+/// rounds, the page cache dropped before each run when `cold`, and prints their medians and ranges
+/// under `title` with ratios against `bases` (print_rows).
+void run_rounds(const std::vector<bench::program>& programs, int rounds, bool cold, const char* title, const char* what,
+                const std::vector<std::string>& bases) {
+    for (const auto& p : programs) p.run();
+    print_rows(title, what, bench::interleaved_medians(rounds, programs, cold ? std::function<void()>(drop_page_cache) : nullptr), bases);
 }
 
 }  // namespace
@@ -302,22 +319,32 @@ int main(int argc, char** argv) {
 #else
     std::printf("\nno libtorch baseline: bench_torch_io is built when Debian's libtorch-dev is installed\n");
 #endif
-    for (auto& p : programs) p.run();  // warm the page cache and the binaries
-    std::vector<std::vector<double>> times(programs.size());
-    for (int r = 0; r < rounds; ++r) {
-        for (std::size_t i = 0; i < programs.size(); ++i) {
-            if (cold) drop_page_cache();
-            const auto t0 = std::chrono::steady_clock::now();
-            programs[i].run();
-            times[i].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        }
+    run_rounds(programs, rounds, cold, cold ? "loads, cold page cache" : "loads, warm page cache", "load (fresh process)",
+               {"mmap-touch", "mmap-xxh3", "pread", "raw-hdf5"});
+#ifdef H5SER_BENCH_CLI
+    // Conversions, each a fresh process, interleaved: h5ser convert both ways against cp + fsync of
+    // the same file (sync FILE: coreutils' fsync of the copy). Each writes and fsyncs ~500 MB.
+    {
+        const std::string safetensors = places_file + ".safetensors", converted_h5 = places_file + ".converted.h5",
+                          converted_st = places_file + ".converted.safetensors", copied = places_file + ".copy";
+        std::vector<bench::program> conversions{{"cp + fsync",
+                                                 [=] {
+                                                     run_process({"/bin/sh", "-c", "cp \"$0\" \"$1\" && sync \"$1\"", safetensors, copied});
+                                                 }},
+                                                {"convert .safetensors -> .h5",
+                                                 [=] {
+                                                     run_process({H5SER_BENCH_CLI, "convert", safetensors, converted_h5}, true);
+                                                 }},
+                                                {"convert .h5 -> .safetensors", [=] {
+                                                     run_process({H5SER_BENCH_CLI, "convert", converted_h5, converted_st}, true);
+                                                 }}};
+        run_rounds(conversions, std::max(3, rounds / 2), cold, cold ? "conversions, cold page cache" : "conversions, warm page cache",
+                   "conversion (fresh process)", {"cp + fsync"});
+        for (const auto& f : {converted_h5, converted_st, copied}) std::filesystem::remove(f);
     }
-    std::vector<bench::row> rows;
-    for (std::size_t i = 0; i < programs.size(); ++i) {
-        std::sort(times[i].begin(), times[i].end());
-        rows.push_back({programs[i].name, bench::median(times[i]), times[i].front()});
-    }
-    print_rows(cold ? "loads, cold page cache" : "loads, warm page cache", rows, times, {"mmap-touch", "mmap-xxh3", "pread", "raw-hdf5"});
+#else
+    std::printf("\nno conversion figures: bench_gpt2 times the h5ser tool when it is built (H5SER_BUILD_TOOLS)\n");
+#endif
     std::filesystem::remove(raw_file);
     std::filesystem::remove(places_file);
     std::filesystem::remove(places_file + ".bin");

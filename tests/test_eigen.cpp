@@ -3,6 +3,7 @@
 // column-major matrices transposed for years). Also std::span, loaded in place.
 #include <h5ser/eigen.hpp>
 #include <h5ser/keras.hpp>
+#include <h5ser/safetensors.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -164,6 +165,29 @@ TEST_CASE("eigen: h5py sees shape (rows, cols) and f[i, j] == M(i, j) for both s
         "assert list(f['row_vector'][()]) == [10, 11, 12, 13, 14]\n"
         "assert f['vector'].shape == (6,)\n";
     CHECK(test::run_h5py_script(dir, script, dir.file("eigen.h5")) == 0);
+}
+
+TEST_CASE("eigen: a .safetensors file holds M(i, j) at [i, j] in both storage orders, and loads back into either") {
+    test::scratch_dir dir;
+    const EigenModel saved = sample();
+    const std::string path = dir.file("eigen.safetensors");
+    h5ser::safetensors::save(saved, path);  // the tensors; `name` is a hyperparameter, not kept
+    // C order, as PyTorch and NumPy index the file: plain tensors see M(i, j) at [i, j].
+    TensorView t;
+    h5ser::load_into<h5ser::weights_only>(t, path);
+    CHECK(indexed_alike(saved.col_major, t.col_major));
+    CHECK(indexed_alike(saved.row_major, t.row_major));
+    CHECK(indexed_alike(saved.fixed, t.fixed));
+    CHECK(indexed_alike(saved.fixed_col_major, t.fixed_col_major));
+    CHECK(indexed_alike(saved.array, t.array));
+    EigenModel back;
+    h5ser::load_into<h5ser::weights_only>(back, path);
+    CHECK(same_model(back, saved));
+    // And a file of C-order tensors into column-major matrices.
+    h5ser::safetensors::save(t, dir.file("tensors.safetensors"));
+    EigenModel from_tensors;
+    h5ser::load_into<h5ser::weights_only>(from_tensors, dir.file("tensors.safetensors"));
+    CHECK(same_model(from_tensors, saved));
 }
 
 TEST_CASE("eigen: a failed load leaves the matrices as they were, and fixed sizes must match the file") {

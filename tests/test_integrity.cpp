@@ -194,6 +194,45 @@ TEST_CASE("h5ser::fingerprint(model) equals the fingerprint stored by save, for 
     CHECK(h5ser::fingerprint(h5ser::load<Net>(dir.file("full.h5"))) == h5ser::fingerprint(net));
 }
 
+TEST_CASE("h5ser::verify_with checks the tensors against a fingerprint known apart from the file, sealed or not") {
+    test::scratch_dir dir;
+    const Net net = make_net();
+    const std::string path = dir.file("n.h5");
+    h5ser::save(net, path);
+    const h5ser::verify_with published(h5ser::fingerprint(net));
+    CHECK(same_net(h5ser::load<Net>(path, published), net));
+    CHECK(same_net(h5ser::load<Net, h5ser::owned_memory>(path, published), net));
+    // Another model saved over it: a file whose seal and fingerprint agree with its tensors, but
+    // not the model the fingerprint was published for.
+    Net other = make_net();
+    other.blocks[1].bias(3) += 1.0F;
+    h5ser::save(other, path);
+    CHECK_NOTHROW((void)h5ser::load<Net>(path));
+    Net target = make_net();
+    target.first.name = "keep me";
+    auto e = test::expect_error([&] { h5ser::load_into(target, path, published); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    CHECK(test::contains(e.what(), "expected fingerprint " + published.fingerprint() + " (h5ser::verify_with), found fingerprint " +
+                                       h5ser::fingerprint(other)));
+    CHECK(target.first.name == "keep me");  // the model is left as it was
+    // A file without a seal is loaded through a child process's copy: the same check.
+    test::unseal(path);
+    e = test::expect_error([&] { (void)h5ser::load<Net>(path, published); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    h5ser::save(net, path);
+    test::unseal(path);
+    CHECK(same_net(h5ser::load<Net>(path, published), net));
+    // A weights-only load of a full-model file reads part of it: it cannot check the fingerprint of all.
+    Net weights = make_net();
+    e = test::expect_error([&] { h5ser::load_into<h5ser::weights_only>(weights, path, published); });
+    CHECK(e.code() == h5ser::errc::mode_mismatch);
+    CHECK(test::contains(e.what(), "h5ser::verify_with"));
+    // What is not a fingerprint is refused before the file is read.
+    e = test::expect_error([&] { (void)h5ser::load<Net>(path, h5ser::verify_with("0E0EA2F0D103420C")); });
+    CHECK(e.code() == h5ser::errc::invalid_value);
+    CHECK(test::contains(e.what(), "found '0E0EA2F0D103420C'"));
+}
+
 TEST_CASE("external and virtual datasets are refused, never read") {
     struct One {
         h5ser::tensor<float, 1> w;

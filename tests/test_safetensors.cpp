@@ -1,6 +1,10 @@
 // The .safetensors header parser (h5ser/detail/safetensors/header.hpp) on hostile headers: every
 // malformed one is an h5ser::error naming the tensor and what was found, never a crash, an
 // over-read or a huge allocation. (Files of an independent writer: tests/safetensors/.)
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <fstream>
@@ -9,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../bench/gpt2_model.hpp"
 #include "safetensors/gpt.hpp"
 #include "support.hpp"
 
@@ -283,7 +288,77 @@ TEST_CASE("safetensors: load<Model> takes dotted names as field paths, bytes as 
         Gpt into;
         h5ser::load_into(into, path);
         check_gpt(into, tensors);
+        // Progress: the file's bytes, rising to its size.
+        const std::uint64_t size = test::file_bytes(path).size();
+        std::vector<std::uint64_t> seen;
+        check_gpt(h5ser::load<Gpt>(path,
+                                   [&](std::uint64_t done, std::uint64_t total) {
+                                       CHECK(total == size);
+                                       seen.push_back(done);
+                                   }),
+                  tensors);
+        REQUIRE(seen.size() > 2);
+        CHECK(std::is_sorted(seen.begin(), seen.end()));
+        CHECK(seen.back() == size);
     }
+}
+
+TEST_CASE("safetensors: docs/safetensors.md's GPT-2 example: a file with the keys sorted loads into the bench's Gpt2 struct") {
+    test::scratch_dir dir;
+    // GPT-2's tensors at a small width, named as the struct's fields, keys and data sorted by name
+    // as Hugging Face's writer lays them out.
+    constexpr std::uint64_t width = 8, vocab = 64, context = 16;
+    std::vector<file_tensor> tensors;
+    unsigned seed = 0;
+    const auto add = [&](const std::string& name, std::vector<std::uint64_t> shape) {
+        std::uint64_t count = 1;
+        for (const auto d : shape) count *= d;
+        tensors.push_back({name, "F32", std::move(shape), bytes_of<float>(static_cast<std::size_t>(count), ++seed)});
+    };
+    add("wte", {vocab, width});
+    add("wpe", {context, width});
+    for (int layer = 0; layer < 2; ++layer) {
+        const std::string h = "h." + std::to_string(layer) + ".";
+        for (const char* norm : {"ln_1.", "ln_2."}) {
+            add(h + norm + "weight", {width});
+            add(h + norm + "bias", {width});
+        }
+        add(h + "attn.c_attn.weight", {width, 3 * width});
+        add(h + "attn.c_attn.bias", {3 * width});
+        add(h + "attn.c_proj.weight", {width, width});
+        add(h + "attn.c_proj.bias", {width});
+        add(h + "mlp.c_fc.weight", {width, 4 * width});
+        add(h + "mlp.c_fc.bias", {4 * width});
+        add(h + "mlp.c_proj.weight", {4 * width, width});
+        add(h + "mlp.c_proj.bias", {width});
+    }
+    add("ln_f.weight", {width});
+    add("ln_f.bias", {width});
+    std::sort(tensors.begin(), tensors.end(), [](const file_tensor& a, const file_tensor& b) { return a.name < b.name; });
+    const std::string path = dir.file("gpt2.safetensors");
+    write_file(path, tensors, {{"format", "pt"}});
+
+    const auto m = h5ser::load<bench::gpt2::Gpt2>(path);
+    REQUIRE(m.h.size() == 2);
+    CHECK(raw(m.wte) == named(tensors, "wte").bytes);
+    CHECK(raw(m.wpe) == named(tensors, "wpe").bytes);
+    CHECK(raw(m.ln_f.bias) == named(tensors, "ln_f.bias").bytes);
+    for (std::size_t layer = 0; layer < 2; ++layer) {
+        const std::string h = "h." + std::to_string(layer) + ".";
+        const bench::gpt2::Block& b = m.h[layer];
+        CHECK(raw(b.ln_1.weight) == named(tensors, h + "ln_1.weight").bytes);
+        CHECK(raw(b.ln_2.bias) == named(tensors, h + "ln_2.bias").bytes);
+        CHECK(raw(b.attn.c_attn.weight) == named(tensors, h + "attn.c_attn.weight").bytes);
+        CHECK(raw(b.attn.c_proj.bias) == named(tensors, h + "attn.c_proj.bias").bytes);
+        CHECK(raw(b.mlp.c_fc.weight) == named(tensors, h + "mlp.c_fc.weight").bytes);
+        CHECK(raw(b.mlp.c_proj.weight) == named(tensors, h + "mlp.c_proj.weight").bytes);
+    }
+    // The bench's own model, saved as .safetensors and loaded back against its fingerprint.
+    const auto model = bench::gpt2::make_model({vocab, context, width, 2});
+    h5ser::safetensors::save(model, dir.file("bench.safetensors"));
+    const auto back =
+        h5ser::load<bench::gpt2::Gpt2>(dir.file("bench.safetensors"), h5ser::verify_with(h5ser::fingerprint<h5ser::weights_only>(model)));
+    CHECK(raw(back.h[1].mlp.c_proj.weight) == raw(model.h[1].mlp.c_proj.weight));
 }
 
 TEST_CASE("safetensors: a map of tensors takes the whole names as keys, and a name no struct can hold is refused by name") {
@@ -396,6 +471,43 @@ TEST_CASE("safetensors: the fingerprint h5ser keeps in __metadata__ is checked, 
     CHECK(test::contains(e.what(), "found \"not hex\";"));
 }
 
+TEST_CASE("safetensors: h5ser::verify_with checks a file against a fingerprint known apart from it, kept in the file or not") {
+    test::scratch_dir dir;
+    const auto tensors = gpt_tensors();
+    const std::string path = dir.file("m.safetensors");
+    write_file(path, tensors);
+    const h5ser::verify_with published(h5ser::fingerprint(h5ser::load<Gpt>(path)));
+    check_gpt(h5ser::load<Gpt>(path, published), tensors);
+    check_gpt(h5ser::load<Gpt, h5ser::owned_memory>(path, published), tensors);
+    // Other weights with a fingerprint of their own in __metadata__: consistent, so a plain load
+    // takes them, but not the weights the fingerprint was published for.
+    auto others = tensors;
+    others[0].bytes[5] = static_cast<char>(others[0].bytes[5] ^ 0x01);
+    write_file(path, others);
+    const std::string theirs = h5ser::fingerprint(h5ser::load<Gpt>(path));
+    write_file(path, others, {{"h5ser.fingerprint", theirs}});
+    CHECK_NOTHROW((void)h5ser::load<Gpt>(path));
+    for (const bool mapped : {true, false}) {
+        CAPTURE(mapped);
+        Gpt model;
+        model.wte.weight = h5ser::tensor<float, 2>({16, 8});
+        model.wte.weight(0, 0) = 42.0F;
+        const auto e = test::expect_error([&] {
+            if (mapped) h5ser::load_into(model, path, published);
+            else h5ser::load_into<h5ser::owned_memory>(model, path, published);
+        });
+        CHECK(e.code() == h5ser::errc::checksum_mismatch);
+        CHECK(test::contains(e.what(),
+                             "expected fingerprint " + published.fingerprint() + " (h5ser::verify_with), found fingerprint " + theirs));
+        CHECK(model.wte.weight(0, 0) == 42.0F);  // all or nothing
+        CHECK(model.h.empty());
+    }
+    // Without h5ser's fingerprint in the file the given one is all there is to check.
+    write_file(path, others);
+    const auto e = test::expect_error([&] { (void)h5ser::load<Gpt>(path, published); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+}
+
 TEST_CASE("safetensors: verify_file reads every tensor, says the format keeps no checksums, and compares the fingerprint h5ser keeps") {
     test::scratch_dir dir;
     const auto tensors = gpt_tensors();
@@ -486,6 +598,34 @@ TEST_CASE("safetensors: save writes dotted names, sorted keys, the data 64-byte 
     const h5ser::verify_report r = h5ser::verify_file(path);
     CHECK(r.stored_fingerprint == fingerprint);
     CHECK(r.fingerprint_ok());
+}
+
+TEST_CASE("safetensors: a conversion copies a tensor's range of the source file, by the kernel or through a buffer") {
+    test::scratch_dir dir;
+    std::string source(10000, '\0');
+    for (std::size_t i = 0; i < source.size(); ++i) source[i] = static_cast<char>((i * 7 + i / 256) & 0xFF);
+    std::ofstream(dir.file("source"), std::ios::binary) << source;
+    const h5ser::detail::file_descriptor in(::open(dir.file("source").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(in.get() >= 0);
+    {
+        // Into a regular file, after what it holds: copy_file_range.
+        const h5ser::detail::file_descriptor out(::open(dir.file("copy").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        REQUIRE(::write(out.get(), "head", 4) == 4);
+        CHECK(st::copy_file_bytes(out.get(), in.get(), 100, 5000));
+        CHECK(st::copy_file_bytes(out.get(), in.get(), 0, 0));
+        // A source that ends before the range does is an error, not a short file.
+        CHECK_FALSE(st::copy_file_bytes(out.get(), in.get(), 9000, 2000));
+        CHECK(errno == EIO);
+    }
+    CHECK(test::file_bytes(dir.file("copy")).substr(0, 5004) == "head" + source.substr(100, 5000));
+    // Into a pipe, which copy_file_range refuses: through a buffer.
+    int pipe_ends[2];
+    REQUIRE(::pipe(pipe_ends) == 0);
+    const h5ser::detail::file_descriptor read_end(pipe_ends[0]), write_end(pipe_ends[1]);
+    CHECK(st::copy_file_bytes(write_end.get(), in.get(), 7, 3000));
+    std::string piped(3000, '\0');
+    CHECK(::read(read_end.get(), piped.data(), piped.size()) == 3000);
+    CHECK(piped == source.substr(7, 3000));
 }
 
 TEST_CASE("safetensors: save keeps tensors only, names a map of tensors by its keys, and refuses names it could not read back") {

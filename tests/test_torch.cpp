@@ -1,6 +1,7 @@
 // h5ser/torch.hpp: torch::Tensor fields and state dicts (std::map<std::string, torch::Tensor>, also
 // as the root) round trip bit for bit in every element type libtorch and h5ser share; loads take
 // the dtype and shape from the file and view the mapped file; what cannot be stored is refused.
+#include <h5ser/safetensors.hpp>
 #include <h5ser/torch.hpp>
 
 #include <cstdint>
@@ -62,6 +63,11 @@ bool same_net(const Net& a, const Net& b) {
            same_tensor(a.fc2.bias, b.fc2.bias) && same_tensor(a.step, b.step) && a.activation == b.activation;
 }
 
+/// Every element type libtorch and h5ser share, by h5ser's name.
+const std::pair<const char*, at::ScalarType> shared_types[] = {
+    {"bool", at::kBool},  {"int8", at::kChar},    {"uint8", at::kByte},        {"int16", at::kShort},   {"int32", at::kInt},
+    {"int64", at::kLong}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16}, {"float32", at::kFloat}, {"float64", at::kDouble}};
+
 /// Does `p` lie in a mapping of the file `path` (/proc/self/maps)?
 bool in_mapping_of(const void* p, const std::string& path) {
     std::ifstream maps("/proc/self/maps");
@@ -100,10 +106,7 @@ TEST_CASE("torch: tensor fields round trip bit for bit, the dtype and shape take
 TEST_CASE("torch: every element type libtorch and h5ser share round trips, as a state dict at the root") {
     test::scratch_dir dir;
     state_dict saved;
-    const std::pair<const char*, at::ScalarType> types[] = {
-        {"bool", at::kBool},  {"int8", at::kChar},    {"uint8", at::kByte},        {"int16", at::kShort},   {"int32", at::kInt},
-        {"int64", at::kLong}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16}, {"float32", at::kFloat}, {"float64", at::kDouble}};
-    for (const auto& [name, type] : types) saved[std::string("layer1.0.") + name] = patterned(type, {3, 5, 2});
+    for (const auto& [name, type] : shared_types) saved[std::string("layer1.0.") + name] = patterned(type, {3, 5, 2});
     saved["empty"] = at::empty({0, 7}, at::kFloat);
     saved["scalar"] = at::scalar_tensor(2.5, at::kDouble);
     saved["nan"] = at::full({4}, std::numeric_limits<float>::quiet_NaN());
@@ -127,6 +130,39 @@ TEST_CASE("torch: every element type libtorch and h5ser share round trips, as a 
     const auto owned = h5ser::load<state_dict, h5ser::owned_memory>(dir.file("weights.h5"));
     REQUIRE(owned.size() == saved.size());
     for (const auto& [key, tensor] : saved) CHECK(same_tensor(owned.at(key), tensor));
+}
+
+TEST_CASE("torch: a state dict saved as .safetensors keeps its keys and loads back bit for bit, every dtype the format shares") {
+    test::scratch_dir dir;
+    state_dict saved;
+    for (const auto& [name, type] : shared_types) saved[std::string("layer1.0.") + name] = patterned(type, {3, 5, 2});
+    saved["fc.weight"] = patterned(at::kFloat, {64, 32});
+    saved["fc.transposed"] = patterned(at::kFloat, {16, 8}).t();  // saved from a C-order copy made for the call
+    saved["empty"] = at::empty({0, 7}, at::kFloat);
+    saved["scalar"] = at::scalar_tensor(2.5, at::kDouble);
+    const std::string path = dir.file("model.safetensors");
+    h5ser::safetensors::save(saved, path);
+    // The keys are the tensors' names, and the dtypes the format's, as PyTorch's loaders read them.
+    const auto header = h5ser::detail::safetensors::header_if_safetensors(path);
+    REQUIRE(header.has_value());
+    std::map<std::string, std::string> dtypes;
+    for (const auto& t : header->tensors) dtypes[t.name] = std::string(t.file_dtype);
+    CHECK(dtypes.size() == saved.size());
+    CHECK(dtypes["layer1.0.bfloat16"] == "BF16");
+    CHECK(dtypes["layer1.0.bool"] == "BOOL");
+    CHECK(dtypes["fc.weight"] == "F32");
+    for (const bool mapped : {true, false}) {
+        CAPTURE(mapped);
+        const auto loaded = mapped ? h5ser::load<state_dict>(path) : h5ser::load<state_dict, h5ser::owned_memory>(path);
+        REQUIRE(loaded.size() == saved.size());
+        for (const auto& [key, tensor] : saved) {
+            CAPTURE(key);
+            REQUIRE(loaded.count(key) == 1);
+            CHECK(same_tensor(loaded.at(key), tensor));
+        }
+        // A tensor 64-byte aligned in the file is a view of the mapping.
+        CHECK(in_mapping_of(loaded.at("fc.weight").data_ptr(), path) == mapped);
+    }
 }
 
 TEST_CASE("torch: asynchronous saves snapshot the tensors, and files h5ser did not seal load through a child") {

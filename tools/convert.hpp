@@ -15,10 +15,15 @@
 #include <h5ser/h5ser.hpp>
 #include <h5ser/keras.hpp>
 
+#include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "audit.hpp"
@@ -211,16 +216,29 @@ inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safe
         progress.total += r.length;
     }
     d::tree_writer writer(out, plan, records.size(), d::manifest_size_of(planned, plan));
+    // The tensors are written straight from the mapped file: no copy in between, and no fresh
+    // memory for the whole model, whose first touch costs more than the copy. A second core hashes
+    // them a tensor ahead of the writes: each hash is the tensor's checksum in the manifest.
+    const auto mapping = d::mapped_file::map(file, file.size());
+    std::vector<std::packaged_task<std::uint64_t()>> hashing;
+    std::vector<std::future<std::uint64_t>> hashes;
     for (const d::manifest_record* r : records) {
+        const unsigned char* bytes = r->length ? mapping->data() + r->offset : reinterpret_cast<const unsigned char*>("");
+        hashing.emplace_back([bytes, length = r->length] { return d::hash_bytes(bytes, static_cast<std::size_t>(length)); });
+        hashes.push_back(hashing.back().get_future());
+    }
+    const std::jthread hasher([&hashing] {
+        for (auto& task : hashing) task();
+    });
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const d::manifest_record* r = records[i];
         const d::where at{out, {}, std::string(r->path)};
         d::raw_tensor t;
         t.dtype = std::string(r->dtype);
         t.type = h5ser::with_element_type(*h5ser::element_kind_named(r->dtype), [&]<class T>() { return d::file_type<T>(at); });
-        for (std::size_t i = 0; i < r->rank; ++i) t.dims.push_back(r->dim(i));
-        t.bytes.resize(static_cast<std::size_t>(r->length));
-        if (r->length != 0 && !d::read_exact(file.fd(), t.bytes.data(), t.bytes.size(), r->offset))
-            d::throw_io(in, "cannot read the data of '" + std::string(r->path) + "'", errno ? errno : EIO);
-        writer.dataset(std::string(r->path), t);
+        for (std::size_t k = 0; k < r->rank; ++k) t.dims.push_back(r->dim(k));
+        if (r->length != 0) t.view = {mapping->data() + r->offset, static_cast<std::size_t>(r->length)};
+        writer.dataset(std::string(r->path), t, hashes[i].get());
         progress.add(r->length);
     }
     writer.write_weights_only_header();
@@ -254,49 +272,74 @@ inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safe
 
 /// An h5ser file to a .safetensors file: its tensors in field order (optimizer state left out),
 /// named by their paths joined with '.', the `__metadata__` a conversion from safetensors kept (or
-/// {"format": "pt"}) and the fingerprint. When nothing is left out, the file's fingerprint must be
-/// the one the tensors give (checked before anything is written), and is kept.
-inline conversion h5ser_to_safetensors(const std::string& in, const std::string& out, progress_bar& bar) {
+/// {"format": "pt"}) and the fingerprint. Each tensor must have the checksum the file's manifest
+/// keeps for it and, when nothing is left out, the tensors the file's fingerprint, which is kept;
+/// otherwise nothing is written. `in_file`: the input, open.
+///
+/// At the disk's pace: a sealed file's tensors that lie contiguous in it are copied by the kernel
+/// into the new file (copy_file_range, as `cp` copies) while another thread hashes them on the
+/// mapped file, the fingerprint going into the header last. Other tensors (chunked, or of a
+/// file without a manifest) are read through HDF5.
+inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std::string& out, progress_bar& bar) {
     d::hdf5_scope hdf5;
+    const std::string& in = in_file.path();
     const h5ser::file_node tree = h5ser::inspect(in);
-    d::handle file = d::open_for_reading(in);
-    d::handle root = d::open_root(file.get(), in);
+    std::optional<d::manifest> contents;
+    d::handle file = d::open_for_reading(in, true, &contents);
     const d::where at{in, {}, "/"};
+    in_file.check_same(file.get(), at);  // the manifest and the descriptor the bytes are copied from: one file
+    d::handle root = d::open_root(file.get(), in);
     const std::set<std::string> skip = optimizer_state_groups(root.get(), in);
     std::vector<const h5ser::file_node*> found;
     collect_datasets(tree, found);
+    std::shared_ptr<const d::mapped_file> mapping;
+    if (contents) mapping = d::mapped_file::map(in_file, contents->file_size());
+    struct source_tensor {
+        std::string path;
+        std::span<const unsigned char> elements;
+        const d::manifest_record* record = nullptr;  ///< its manifest record when it is copied from the file
+    };
+    std::vector<source_tensor> sources;
     std::vector<d::raw_tensor> read;
     std::vector<d::safetensors::tensor_to_write> tensors;
-    d::fingerprint_builder fingerprint;
-    copy_progress progress{bar};
-    for (const auto* ds : found)
-        if (!lies_in(ds->path, skip)) progress.total += ds->stored_bytes;
     read.reserve(found.size());
     for (const auto* ds : found) {
         if (lies_in(ds->path, skip)) continue;
-        read.push_back(d::read_raw_tensor(file.get(), ds->path, in));
-        const d::raw_tensor& t = read.back();
-        const auto kind = h5ser::element_kind_named(t.dtype);
+        const d::manifest_record* r = contents ? contents->dataset(ds->path) : nullptr;
+        if (r && r->layout != d::record_layout::contiguous && r->layout != d::record_layout::compact) r = nullptr;
+        d::safetensors::tensor_to_write w;
+        std::string_view stored_dtype;
+        source_tensor source{ds->path, {}, r};
+        if (r) {
+            stored_dtype = r->dtype;
+            for (std::size_t i = 0; i < r->rank; ++i) w.shape.push_back(r->dim(i));
+            source.elements = r->layout == d::record_layout::compact
+                                  ? std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(r->value.data()), r->value.size())
+                                  : std::span<const unsigned char>(mapping->data() + r->offset, static_cast<std::size_t>(r->length));
+        } else {
+            read.push_back(d::read_raw_tensor(file.get(), ds->path, in));
+            stored_dtype = read.back().dtype;
+            w.shape.assign(read.back().dims.begin(), read.back().dims.end());
+            source.elements = read.back().elements();
+        }
+        const auto kind = h5ser::element_kind_named(stored_dtype);
         if (!kind)
-            throw h5ser::error(in,
-                               h5ser::problem{h5ser::errc::dtype_mismatch, {}, ds->path, "a dtype of the safetensors format", t.dtype, {}});
-        const std::string_view dtype = h5ser::dtype_name(*kind);
-        std::vector<std::uint64_t> dims(t.dims.begin(), t.dims.end());
-        const std::uint64_t hash = d::hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
-        fingerprint.add_tensor(ds->path, dtype, dims.data(), dims.size(), hash);
-        tensors.push_back({d::safetensors::tensor_name(d::where{in, {}, ds->path}, false), dtype, dims,
-                           t.bytes.empty() ? nullptr : t.bytes.data(), t.bytes.size()});
-        progress.add(t.bytes.size());
+            throw h5ser::error(
+                in, h5ser::problem{
+                        h5ser::errc::dtype_mismatch, {}, ds->path, "a dtype of the safetensors format", std::string(stored_dtype), {}});
+        w.dtype = h5ser::dtype_name(*kind);
+        w.name = d::safetensors::tensor_name(d::where{in, {}, ds->path}, false);
+        w.bytes = source.elements.size();
+        if (r && r->layout == d::record_layout::contiguous) {
+            w.source_fd = in_file.fd();
+            w.source_offset = r->offset;
+        } else {
+            w.data = source.elements.empty() ? nullptr : source.elements.data();
+        }
+        tensors.push_back(std::move(w));
+        sources.push_back(std::move(source));
     }
-    const std::string written = fingerprint.hex();
     const std::string stored = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, at).value_or("");
-    if (skip.empty() && !stored.empty() && stored != written)
-        throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch,
-                                              {},
-                                              "/",
-                                              "fingerprint " + stored,
-                                              "fingerprint " + written,
-                                              "the tensors differ from what was saved; nothing was written"});
     std::vector<std::pair<std::string, std::string>> metadata;
     if (const auto kept = d::read_string_attribute(root.get(), safetensors_metadata_attribute, at)) {
         const d::json_value object = d::parse_json(*kept);
@@ -304,8 +347,40 @@ inline conversion h5ser_to_safetensors(const std::string& in, const std::string&
     } else {
         metadata.emplace_back("format", "pt");
     }
-    metadata.emplace_back(d::safetensors::fingerprint_key, written);
-    d::safetensors::write_file(out, tensors, metadata, {});
+    // Once the bytes are copied: each tensor against its checksum, all against the fingerprint.
+    std::string written;
+    const auto fingerprint_of_sources = [&] {
+        d::fingerprint_builder fingerprint;
+        for (std::size_t i = 0; i < sources.size(); ++i) {
+            const source_tensor& source = sources[i];
+            const std::uint64_t hash =
+                d::hash_bytes(source.elements.empty() ? static_cast<const void*>("") : source.elements.data(), source.elements.size());
+            if (source.record && source.record->has_checksum && hash != source.record->checksum)
+                throw h5ser::error(in,
+                                   h5ser::problem{h5ser::errc::checksum_mismatch,
+                                                  {},
+                                                  source.path,
+                                                  "data with " + d::checksum_text(source.record->checksum),
+                                                  "data with " + d::checksum_text(hash),
+                                                  "the data differs from what was saved (corruption or tampering); nothing was written"});
+            fingerprint.add_tensor(source.path, tensors[i].dtype, tensors[i].shape.data(), tensors[i].shape.size(), hash);
+        }
+        written = fingerprint.hex();
+        if (skip.empty() && !stored.empty() && stored != written)
+            throw h5ser::error(in, h5ser::problem{h5ser::errc::checksum_mismatch,
+                                                  {},
+                                                  "/",
+                                                  "fingerprint " + stored,
+                                                  "fingerprint " + written,
+                                                  "the tensors differ from what was saved; nothing was written"});
+        return written;
+    };
+    std::uint64_t total = 0;
+    for (const auto& t : tensors) total += t.bytes;
+    // Hashed on a second core while the kernel copies on this one (both read the same cached pages).
+    std::future<std::string> hashed = std::async(std::launch::async, fingerprint_of_sources);
+    d::safetensors::write_file(
+        out, tensors, metadata, [&](std::uint64_t done, std::uint64_t) { bar(done, total); }, [&] { return hashed.get(); });
     return {"h5ser file", "safetensors", 0, tensors.size(), written, skip.empty() ? "" : "optimizer state left out"};
 }
 
@@ -350,10 +425,11 @@ inline int convert(const std::string& in, const std::string& out, std::string to
     const d::opened_file in_file = d::opened_file::open(in);
     const std::optional<d::safetensors::header> safetensors_header = d::safetensors::header_if_safetensors(in_file);
     const bool safetensors_input = safetensors_header.has_value();
-    const bool keras_input = !safetensors_input && (d::has_zip_signature(in) || [&] {
-        const auto tree = h5ser::inspect(in);
-        return attribute_text(tree, "h5ser_mode").empty();
-    }());
+    // A file h5ser sealed is h5ser's: only others are read to find out.
+    const bool keras_input = !safetensors_input && (d::has_zip_signature(in) || (!d::has_seal(in) && [&] {
+                                                        const auto tree = h5ser::inspect(in);
+                                                        return attribute_text(tree, "h5ser_mode").empty();
+                                                    }()));
     if (to.empty()) to = safetensors_name(out) && !safetensors_input ? "safetensors" : "h5ser";
     if ((keras_input || safetensors_input) && to != "h5ser")
         throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value,
@@ -366,7 +442,7 @@ inline int convert(const std::string& in, const std::string& out, std::string to
     const conversion c = safetensors_input     ? safetensors_to_h5ser(in_file, *safetensors_header, out, preset_plan(preset), bar)
                          : keras_input         ? keras_to_h5ser(in, out, preset_plan(preset), bar)
                          : to == "keras"       ? h5ser_to_keras(in, out, bar)
-                         : to == "safetensors" ? h5ser_to_safetensors(in, out, bar)
+                         : to == "safetensors" ? h5ser_to_safetensors(in_file, out, bar)
                                                : h5ser_to_h5ser(in, out, preset_plan(preset), preset, bar);
     if (as_json) {
         json j;

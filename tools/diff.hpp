@@ -1,16 +1,20 @@
 // `h5ser diff A B`: tensor by tensor, are two files equal? For "the loaded model predicts
 // differently": equal, shape or dtype differs, or the largest absolute and relative difference.
+// Either file may be HDF5 or .safetensors: a file and its conversion compare equal.
 #pragma once
 
 #include <h5ser/h5ser.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "internals.hpp"
@@ -32,51 +36,94 @@ inline void collect_datasets(const h5ser::file_node& n, std::vector<const h5ser:
     for (const auto& c : n.children) collect_datasets(c, out);
 }
 
-/// The elements of a dataset as stored (or converted to `mem_type`), or nothing when h5ser refuses
-/// to read it (unsafe, missing filter).
-inline std::optional<std::vector<unsigned char>> read_raw(hid_t file, const std::string& path, const std::string& name, hid_t mem_type) {
-    namespace d = internal;
-    d::handle ds(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
-    if (!ds) return std::nullopt;
-    std::vector<unsigned char> bytes;
-    if (!d::read_elements(ds.get(), d::inspect_dataset(ds.get(), d::where{name, {}, path}), mem_type, bytes).empty()) return std::nullopt;
-    return bytes;
-}
-
-inline bool numeric(const std::string& dtype) {
-    return dtype == "float16" || dtype == "float32" || dtype == "float64" || dtype == "bfloat16" || dtype.rfind("int", 0) == 0 ||
-           dtype.rfind("uint", 0) == 0 || dtype == "bool";
-}
-
-inline std::vector<double> as_doubles(const std::vector<unsigned char>& raw, const std::string& dtype, hid_t file, const std::string& path,
-                                      const std::string& name) {
-    std::vector<double> out;
-    if (dtype == "bfloat16") {  // an opaque type to HDF5: widen the bits ourselves
-        for (std::size_t i = 0; i + 1 < raw.size(); i += 2) {
-            const std::uint32_t bits = static_cast<std::uint32_t>(raw[i] | (raw[i + 1] << 8)) << 16;
-            float f;
-            std::memcpy(&f, &bits, 4);
-            out.push_back(f);
+/// One side of a diff: the tree of an HDF5 or .safetensors file (h5ser::inspect's), and its tensors'
+/// elements as stored, numbers in little-endian order (a .safetensors file's, whatever order an
+/// HDF5 file keeps them in), so that a file and its conversion to the other format compare equal
+/// byte for byte. A .safetensors file is opened once: its tree and its tensors come from one header.
+class tensor_source {
+public:
+    explicit tensor_source(const std::string& path) : path_(path), opened_file_(internal::opened_file::open(path)) {
+        namespace d = internal;
+        if (const auto header = d::header_if_safetensors(opened_file_)) {
+            tree_ = d::tree_of(*header);
+            const auto paths = d::safetensors::tensor_paths(*header, false);
+            for (std::size_t i = 0; i < paths.size(); ++i) spans_[paths[i]] = {header->tensors[i].offset, header->tensors[i].length};
+        } else {
+            tree_ = h5ser::inspect(path);
+            hdf5_ = d::open_for_reading(path);
         }
-        return out;
     }
-    if (auto d = read_raw(file, path, name, H5T_NATIVE_DOUBLE)) {
-        out.resize(d->size() / sizeof(double));
-        std::memcpy(out.data(), d->data(), d->size());
+
+    [[nodiscard]] const h5ser::file_node& tree() const noexcept { return tree_; }
+
+    /// The elements of dataset `n` of the tree, or nothing when they cannot be read (h5ser refuses
+    /// to read the dataset: unsafe, a missing filter; a read error).
+    [[nodiscard]] std::optional<std::vector<unsigned char>> read(const h5ser::file_node& n) const {
+        namespace d = internal;
+        if (!hdf5_) {
+            const auto it = spans_.find(n.path);
+            if (it == spans_.end()) return std::nullopt;
+            std::vector<unsigned char> bytes(static_cast<std::size_t>(it->second.second));
+            if (!bytes.empty() && !d::read_exact(opened_file_.fd(), bytes.data(), bytes.size(), it->second.first)) return std::nullopt;
+            return bytes;
+        }
+        d::handle ds(H5Dopen2(hdf5_.get(), n.path.c_str(), H5P_DEFAULT));
+        if (!ds) return std::nullopt;
+        const d::dataset_view view = d::inspect_dataset(ds.get(), d::where{path_, {}, n.path});
+        // Numbers as this machine and the .safetensors format keep them: little-endian.
+        d::handle memory(H5Tcopy(view.type.get()));
+        const H5T_class_t type_class = H5Tget_class(memory.get());
+        if ((type_class == H5T_INTEGER || type_class == H5T_FLOAT) && H5Tget_size(memory.get()) > 1)
+            H5Tset_order(memory.get(), H5T_ORDER_LE);
+        std::vector<unsigned char> bytes;
+        if (!d::read_elements(ds.get(), view, memory.get(), bytes).empty()) return std::nullopt;
+        return bytes;
     }
+
+private:
+    std::string path_;
+    internal::opened_file opened_file_;
+    h5ser::file_node tree_;
+    internal::handle hdf5_;
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> spans_;  ///< a .safetensors file's tensors: offset, length
+};
+
+/// The elements `raw` (little-endian, as tensor_source reads them) of a numeric dtype, as doubles;
+/// empty for a dtype that is not one.
+inline std::vector<double> as_doubles(const std::vector<unsigned char>& raw, const std::string& dtype) {
+    std::vector<double> out;
+    const auto widen = [&]<class T>(T) {
+        out.resize(raw.size() / sizeof(T));
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            T value;
+            std::memcpy(&value, raw.data() + i * sizeof(T), sizeof(T));
+            if constexpr (std::is_same_v<T, h5ser::float16> || std::is_same_v<T, h5ser::bfloat16>) out[i] = static_cast<float>(value);
+            else out[i] = static_cast<double>(value);
+        }
+    };
+    if (dtype == "float16") widen(h5ser::float16{});
+    else if (dtype == "bfloat16") widen(h5ser::bfloat16{});
+    else if (dtype == "float32") widen(float{});
+    else if (dtype == "float64") widen(double{});
+    else if (dtype == "int8") widen(std::int8_t{});
+    else if (dtype == "int16") widen(std::int16_t{});
+    else if (dtype == "int32") widen(std::int32_t{});
+    else if (dtype == "int64") widen(std::int64_t{});
+    else if (dtype == "uint8" || dtype == "bool") widen(std::uint8_t{});
+    else if (dtype == "uint16") widen(std::uint16_t{});
+    else if (dtype == "uint32") widen(std::uint32_t{});
+    else if (dtype == "uint64") widen(std::uint64_t{});
     return out;
 }
 
 inline int diff(const std::string& a_path, const std::string& b_path, bool as_json) {
-    namespace d = internal;
-    d::hdf5_scope hdf5;
-    const h5ser::file_node a_tree = h5ser::inspect(a_path), b_tree = h5ser::inspect(b_path);
+    internal::hdf5_scope hdf5;
+    const tensor_source a_file(a_path), b_file(b_path);
     std::vector<const h5ser::file_node*> a, b;
-    collect_datasets(a_tree, a);
-    collect_datasets(b_tree, b);
+    collect_datasets(a_file.tree(), a);
+    collect_datasets(b_file.tree(), b);
     std::map<std::string, const h5ser::file_node*> in_b;
     for (const auto* n : b) in_b[n->path] = n;
-    d::handle fa = d::open_for_reading(a_path), fb = d::open_for_reading(b_path);
 
     std::uint64_t total = 0, done = 0;
     for (const auto* n : a) total += n->stored_bytes;
@@ -94,30 +141,26 @@ inline int diff(const std::string& a_path, const std::string& b_path, bool as_js
             if (n->dtype != m.dtype) r.status = "dtype differs";
             else if (n->shape != m.shape) r.status = "shape differs";
             else {
-                const auto x = read_raw(fa.get(), n->path, a_path, H5I_INVALID_HID),
-                           y = read_raw(fb.get(), m.path, b_path, H5I_INVALID_HID);
+                const auto x = a_file.read(*n), y = b_file.read(m);
                 r.count = elements(*n);
                 if (!x || !y) r.status = "unreadable";
                 else if (*x == *y) r.status = "equal";
                 else {
                     r.status = "different";
-                    if (numeric(n->dtype)) {
-                        const auto u = as_doubles(*x, n->dtype, fa.get(), n->path, a_path),
-                                   v = as_doubles(*y, m.dtype, fb.get(), m.path, b_path);
-                        for (std::size_t i = 0; i < std::min(u.size(), v.size()); ++i) {
-                            const bool same_bits =
-                                std::memcmp(x->data() + i * n->element_bytes, y->data() + i * n->element_bytes, n->element_bytes) == 0;
-                            if (same_bits) continue;
-                            ++r.differing;
-                            const double abs = std::fabs(u[i] - v[i]);
-                            const double scale = std::max(std::fabs(u[i]), std::fabs(v[i]));
-                            if (std::isnan(abs)) {
-                                r.max_abs = r.max_rel = std::numeric_limits<double>::infinity();
-                                continue;
-                            }
-                            r.max_abs = std::max(r.max_abs, abs);
-                            if (scale > 0) r.max_rel = std::max(r.max_rel, abs / scale);
+                    const auto u = as_doubles(*x, n->dtype), v = as_doubles(*y, m.dtype);
+                    for (std::size_t i = 0; i < std::min(u.size(), v.size()); ++i) {
+                        const bool same_bits =
+                            std::memcmp(x->data() + i * n->element_bytes, y->data() + i * n->element_bytes, n->element_bytes) == 0;
+                        if (same_bits) continue;
+                        ++r.differing;
+                        const double abs = std::fabs(u[i] - v[i]);
+                        const double scale = std::max(std::fabs(u[i]), std::fabs(v[i]));
+                        if (std::isnan(abs)) {
+                            r.max_abs = r.max_rel = std::numeric_limits<double>::infinity();
+                            continue;
                         }
+                        r.max_abs = std::max(r.max_abs, abs);
+                        if (scale > 0) r.max_rel = std::max(r.max_rel, abs / scale);
                     }
                 }
             }

@@ -67,15 +67,18 @@ using h5ser::detail::safetensors::header_if_safetensors;
 using h5ser::detail::safetensors::tree_of;
 
 // What converting to and from .safetensors reads and writes without a struct: the file opened
-// once, manifest records, element types and raw bytes, hashes.
+// once and mapped, manifest records, element types and raw bytes, hashes and checksums.
+using h5ser::detail::checksum_text;
 using h5ser::detail::file_type;
 using h5ser::detail::fingerprint_builder;
 using h5ser::detail::hash_bytes;
 using h5ser::detail::manifest_element_size;
 using h5ser::detail::manifest_record;
+using h5ser::detail::mapped_file;
 using h5ser::detail::opened_file;
 using h5ser::detail::read_exact;
 using h5ser::detail::record_kind;
+using h5ser::detail::record_layout;
 using h5ser::detail::throw_io;
 using h5ser::detail::to_hex;
 using h5ser::detail::write_attribute;

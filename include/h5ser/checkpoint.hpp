@@ -140,7 +140,7 @@ private:
     std::optional<std::uint64_t> restore(Model& model, load_report* report) const {
         const auto newest = latest();
         if (!newest) return std::nullopt;
-        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {}, report);
+        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {}, {report});
         return newest->step;
     }
 

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/load/load_file.hpp"
@@ -13,6 +14,37 @@
 #include "h5ser/progress.hpp"
 
 namespace h5ser {
+
+/// A fingerprint known apart from the file, which a load checks the tensors it reads against,
+/// beside the file's own: one published with the file, or the h5ser::file_fingerprint of the h5ser
+/// file a .safetensors file was converted from (a format that keeps no checksums, and whose
+/// `__metadata__` anyone can rewrite; docs/safetensors.md). 16 hex digits, as h5ser::fingerprint
+/// and `h5ser verify` give them.
+///
+///     auto model = h5ser::load<Gpt2>("gpt2.safetensors", h5ser::verify_with("0e0ea2f0d103420c"));
+///
+/// The load reads and hashes every tensor of the file, so it is strict and verified
+/// (h5ser::lenient and h5ser::no_verify do not compile with it), and fails with
+/// errc::checksum_mismatch, changing nothing, when their fingerprint is another.
+class verify_with {
+public:
+    explicit verify_with(std::string fingerprint) : fingerprint_(std::move(fingerprint)) {}
+    [[nodiscard]] const std::string& fingerprint() const noexcept { return fingerprint_; }
+
+private:
+    std::string fingerprint_;
+};
+
+namespace detail {
+/// Whether a load under `Policies` can check an h5ser::verify_with fingerprint (false, after the error).
+template <class Policies>
+constexpr bool assert_checks_every_tensor() {
+    static_assert(!Policies::lenient && Policies::verify,
+                  "h5ser::verify_with checks the fingerprint of every tensor of the file: load strictly and verified "
+                  "(without h5ser::lenient and h5ser::no_verify)");
+    return !Policies::lenient && Policies::verify;
+}
+}  // namespace detail
 
 /// Loads a model from `path` into a new `Model`.
 ///
@@ -35,6 +67,18 @@ template <class Model, class... Policies>
     return model;
 }
 
+/// h5ser::load, checking the tensors against a fingerprint known apart from the file (h5ser::verify_with).
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, const verify_with& expected, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
+    Model model{};
+    if constexpr (detail::assert_checks_every_tensor<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(
+            model, path, true, progress, {nullptr, true, true, detail::given_fingerprint(expected.fingerprint(), path)});
+    return model;
+}
+
 /// h5ser::load, saying in `report` what the load skipped (h5ser::lenient: fields the file lacks,
 /// objects the struct lacks; see h5ser/load_report.hpp):
 ///
@@ -45,7 +89,7 @@ template <class Model, class... Policies>
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress, &report);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress, {&report});
     return model;
 }
 template <class Model, class... Policies>
@@ -63,11 +107,20 @@ void load_into(Model& model, const std::string& path, const progress_callback& p
         detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
 }
 
+/// h5ser::load_into, checking the tensors against a fingerprint known apart from the file (h5ser::verify_with).
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, const verify_with& expected, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    if constexpr (detail::assert_checks_every_tensor<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(
+            model, path, false, progress, {nullptr, true, true, detail::given_fingerprint(expected.fingerprint(), path)});
+}
+
 /// h5ser::load_into, saying in `report` what the load skipped (see h5ser/load_report.hpp).
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress, load_report& report) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress, &report);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress, {&report});
 }
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, load_report& report) {

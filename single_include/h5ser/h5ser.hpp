@@ -4885,6 +4885,8 @@ struct load_context {
     bool report_unexpected = false;          ///< the file holds exactly what this mode reads: list what the struct lacks
     bool check_fingerprint = true;           ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
     bool read_data = true;                   ///< false: check everything but read no tensor data (load_plan)
+    /// The fingerprint the caller gave (h5ser::verify_with), checked beside the file's (load_plan).
+    std::optional<std::uint64_t> given_fingerprint;
     problem_list problems;
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
@@ -4916,6 +4918,13 @@ struct load_context {
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Does a verified load hash the bytes of tensor `r` of the manifest? For its checksum, or for a
+    /// fingerprint: the file's, or the caller's. A .safetensors file keeps neither checksums nor,
+    /// unless h5ser wrote it, a fingerprint: its tensors load without hashing.
+    [[nodiscard]] bool hashes(const manifest_record& r) const noexcept {
+        return r.has_checksum || contents->keeps_fingerprint() || given_fingerprint.has_value();
+    }
 
     /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
     /// a lenient load's report.
@@ -5062,9 +5071,8 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
     const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
-    // A file that keeps neither a checksum nor a fingerprint (a .safetensors file) has nothing to check against.
     if constexpr (Ctx::verify) {
-        if (r.has_checksum || ctx.contents->keeps_fingerprint())
+        if (ctx.hashes(r))
             ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
                                          r.checksum,
                                          r.has_checksum,
@@ -5121,7 +5129,7 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
             throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
         if constexpr (Ctx::verify) {
-            if (r.has_checksum || ctx.contents->keeps_fingerprint()) {
+            if (ctx.hashes(r)) {
                 const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
                 check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
             }
@@ -5577,9 +5585,10 @@ void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& tar
 H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at);
 
 /// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
-/// against the file's (its manifest's, else its root attribute's); records a problem if not.
+/// against the file's (its manifest's, else its root attribute's) and the one the caller gave
+/// (`given`, h5ser::verify_with); records a problem if not.
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
-                                         const digest_list& read, const where& at);
+                                         const digest_list& read, std::optional<std::uint64_t> given, const where& at);
 
 /// Runs the upgrade hooks of the structs a walk read at older versions (`upgrades`, innermost
 /// first): applies the actions that fill each copy (saving in `undo` what they overwrite beyond
@@ -5612,7 +5621,15 @@ void load_tree(Ctx& ctx, Model& model) {
         // over them must be the one the file was saved with.
         if constexpr (Ctx::verify) {
             if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
-                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, ctx.given_fingerprint, at);
+            else if (ctx.given_fingerprint && !ctx.report_unexpected && ctx.problems.empty())
+                ctx.problems.add({errc::mode_mismatch,
+                                  {},
+                                  "/",
+                                  "a load of every tensor the file holds",
+                                  "a load of its weights alone",
+                                  "h5ser::verify_with checks the fingerprint of every tensor of the file; a weights-only load of a "
+                                  "full-model file leaves its optimizer state unread"});
         }
     } catch (...) {
         ctx.undo.restore();
@@ -5631,6 +5648,8 @@ struct load_request {
     /// Off: everything is checked but no tensor data is read (an isolated child's check, whose copy
     /// the caller reads and verifies).
     bool read_data = true;
+    /// A fingerprint the tensors read must give, beside the file's (h5ser::verify_with).
+    std::optional<std::uint64_t> given_fingerprint = {};
 };
 
 /// How a load reads a file: in which mode, whether objects the struct lacks are listed (errors of a
@@ -5657,6 +5676,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.report_unexpected = plan.report_unexpected;
     ctx.check_fingerprint = plan.request.check_fingerprint;
     ctx.read_data = plan.request.read_data;
+    ctx.given_fingerprint = plan.request.given_fingerprint;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
@@ -5983,7 +6003,14 @@ struct raw_tensor {
     std::string dtype;
     handle type;
     std::vector<hsize_t> dims;
-    std::vector<unsigned char> bytes;
+    std::vector<unsigned char> bytes;  ///< the elements, in memory of their own
+    /// Or the elements where they already are (a mapped file's bytes), used instead of `bytes`
+    /// when set: a conversion then writes them without copying them first.
+    std::span<const unsigned char> view{};
+
+    [[nodiscard]] std::span<const unsigned char> elements() const noexcept {
+        return view.data() ? view : std::span<const unsigned char>(bytes);
+    }
 };
 
 /// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error
@@ -6248,7 +6275,8 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     load_report copy_report;
     try {
         const opened_file copy = opened_file::open(scratch.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {&copy_report, reply.kept_fingerprint});
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {},
+                         {&copy_report, reply.kept_fingerprint || request.given_fingerprint, true, request.given_fingerprint});
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
@@ -6300,20 +6328,33 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
     load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, request);
 }
 
+/// The fingerprint `text` a caller gave (h5ser::verify_with) as a number; an h5ser::error naming
+/// the file `path` when it is not one (16 lowercase hex digits, as h5ser::fingerprint writes them).
+inline std::uint64_t given_fingerprint(const std::string& text, const std::string& path) {
+    if (const auto value = from_hex(text)) return *value;
+    throw error(path, problem{errc::invalid_value,
+                              {},
+                              "/",
+                              "a fingerprint: 16 lowercase hex digits",
+                              "'" + text.substr(0, 40) + (text.size() > 40 ? "...'" : "'"),
+                              "h5ser::verify_with takes the fingerprint h5ser::fingerprint or `h5ser verify` gives"});
+}
+
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
 inline constexpr int load_attempts = 3;
 
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
-/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with their
-/// report (`report`, if any). Waits for this process's asynchronous saves of `path` first (a later
-/// call on a path sees the earlier save), and tries again when another program replaced the file
-/// during the load.
+/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with what their
+/// caller asks (`request`: the report, a fingerprint to check). Waits for this process's
+/// asynchronous saves of `path` first (a later call on a path sees the earlier save), and tries
+/// again when another program replaced the file during the load.
 template <class Policies, class Model>
-void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report = nullptr) {
+void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
+               const load_request& request = {}) {
     settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
-            return load_file_once<Policies>(model, path, fresh_model, progress, {report});
+            return load_file_once<Policies>(model, path, fresh_model, progress, request);
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;
         }
@@ -6344,6 +6385,37 @@ load_report plan_file(const std::string& path) {
 
 namespace h5ser {
 
+/// A fingerprint known apart from the file, which a load checks the tensors it reads against,
+/// beside the file's own: one published with the file, or the h5ser::file_fingerprint of the h5ser
+/// file a .safetensors file was converted from (a format that keeps no checksums, and whose
+/// `__metadata__` anyone can rewrite; docs/safetensors.md). 16 hex digits, as h5ser::fingerprint
+/// and `h5ser verify` give them.
+///
+///     auto model = h5ser::load<Gpt2>("gpt2.safetensors", h5ser::verify_with("0e0ea2f0d103420c"));
+///
+/// The load reads and hashes every tensor of the file, so it is strict and verified
+/// (h5ser::lenient and h5ser::no_verify do not compile with it), and fails with
+/// errc::checksum_mismatch, changing nothing, when their fingerprint is another.
+class verify_with {
+public:
+    explicit verify_with(std::string fingerprint) : fingerprint_(std::move(fingerprint)) {}
+    [[nodiscard]] const std::string& fingerprint() const noexcept { return fingerprint_; }
+
+private:
+    std::string fingerprint_;
+};
+
+namespace detail {
+/// Whether a load under `Policies` can check an h5ser::verify_with fingerprint (false, after the error).
+template <class Policies>
+constexpr bool assert_checks_every_tensor() {
+    static_assert(!Policies::lenient && Policies::verify,
+                  "h5ser::verify_with checks the fingerprint of every tensor of the file: load strictly and verified "
+                  "(without h5ser::lenient and h5ser::no_verify)");
+    return !Policies::lenient && Policies::verify;
+}
+}  // namespace detail
+
 /// Loads a model from `path` into a new `Model`.
 ///
 ///     auto model = h5ser::load<Mlp>("m.h5");
@@ -6365,6 +6437,18 @@ template <class Model, class... Policies>
     return model;
 }
 
+/// h5ser::load, checking the tensors against a fingerprint known apart from the file (h5ser::verify_with).
+template <class Model, class... Policies>
+[[nodiscard]] Model load(const std::string& path, const verify_with& expected, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
+    Model model{};
+    if constexpr (detail::assert_checks_every_tensor<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(
+            model, path, true, progress, {nullptr, true, true, detail::given_fingerprint(expected.fingerprint(), path)});
+    return model;
+}
+
 /// h5ser::load, saying in `report` what the load skipped (h5ser::lenient: fields the file lacks,
 /// objects the struct lacks; see h5ser/load_report.hpp):
 ///
@@ -6375,7 +6459,7 @@ template <class Model, class... Policies>
     static_assert(detail::assert_model_type<Model>());
     static_assert(std::is_default_constructible_v<Model>, "h5ser::load<Model>: Model must be default-constructible");
     Model model{};
-    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress, &report);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, true, progress, {&report});
     return model;
 }
 template <class Model, class... Policies>
@@ -6393,11 +6477,20 @@ void load_into(Model& model, const std::string& path, const progress_callback& p
         detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress);
 }
 
+/// h5ser::load_into, checking the tensors against a fingerprint known apart from the file (h5ser::verify_with).
+template <class... Policies, class Model>
+void load_into(Model& model, const std::string& path, const verify_with& expected, const progress_callback& progress = {}) {
+    static_assert(detail::assert_model_type<Model>());
+    if constexpr (detail::assert_checks_every_tensor<detail::load_policies<Policies...>>())
+        detail::load_file<detail::load_policies<Policies...>>(
+            model, path, false, progress, {nullptr, true, true, detail::given_fingerprint(expected.fingerprint(), path)});
+}
+
 /// h5ser::load_into, saying in `report` what the load skipped (see h5ser/load_report.hpp).
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, const progress_callback& progress, load_report& report) {
     static_assert(detail::assert_model_type<Model>());
-    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress, &report);
+    detail::load_file<detail::load_policies<Policies...>>(model, path, false, progress, {&report});
 }
 template <class... Policies, class Model>
 void load_into(Model& model, const std::string& path, load_report& report) {
@@ -6550,6 +6643,24 @@ H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
 
 /// Refuses to save the tensor at `at`, which its adapter cannot save for `reason` (a CUDA tensor).
 [[noreturn]] H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason);
+
+/// What a sink that uses tensors' bytes after the walk (the snapshot, the .safetensors writer) keeps
+/// of the tensors the walk made for one call: a reordered tensor's C-order copy (c_order.hpp), a
+/// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each dies when the call returns, so
+/// such a sink takes them as rvalues (`dataset(name, X&& tensor, ...)`) and keeps them here.
+class kept_temporaries {
+public:
+    template <class X>
+    const X& keep(X&& value) {
+        auto kept = std::make_shared<const X>(std::move(value));
+        const X& kept_value = *kept;
+        kept_.push_back(std::move(kept));
+        return kept_value;
+    }
+
+private:
+    std::vector<std::shared_ptr<const void>> kept_;
+};
 
 /// What the save walk tells a sink about the nodes `Mode` stores:
 ///
@@ -7060,9 +7171,7 @@ public:
     /// with it, since its elements are copied after the walk.
     template <class X>
     requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
-        auto kept = std::make_shared<X>(std::move(value));
-        dataset(name, std::as_const(*kept), at, optimizer);
-        temporaries_.push_back(std::move(kept));
+        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
     }
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -7175,8 +7284,8 @@ private:
     std::string path_;
     std::string_view model_type_;  // a type_name<Model>(): static storage
     std::vector<std::unique_ptr<snapshot_node>> nodes_;
-    std::vector<staged_bytes*> tensors_;                    // into nodes_, in walk order
-    std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
+    std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+    kept_temporaries temporaries_;        // C-order copies the walk made (dataset(tensor&&))
 };
 
 /// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.
@@ -7519,7 +7628,7 @@ private:
     std::optional<std::uint64_t> restore(Model& model, load_report* report) const {
         const auto newest = latest();
         if (!newest) return std::nullopt;
-        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {}, report);
+        detail::load_file<detail::checkpoint_load_policies<Policies...>>(model, newest->path, false, {}, {report});
         return newest->step;
     }
 
@@ -8159,13 +8268,17 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node);
 
 namespace h5ser::detail::safetensors {
 
-/// One tensor to write: its name in the file, h5ser's dtype name, shape and element bytes.
+/// One tensor to write: its name in the file, h5ser's dtype name, shape and element bytes: in
+/// memory at `data`, or `bytes` bytes of the open file `source_fd` from `source_offset`, which the
+/// kernel copies (a conversion of a file: they never pass through this process).
 struct tensor_to_write {
     std::string name;
     std::string_view dtype;
     std::vector<std::uint64_t> shape;
     const void* data = nullptr;
     std::uint64_t bytes = 0;
+    int source_fd = -1;
+    std::uint64_t source_offset = 0;
 };
 
 /// The name of the tensor at HDF5 path `h5` ("/h/0/attn/w" is "h.0.attn.w"), or, with
@@ -8173,11 +8286,22 @@ struct tensor_to_write {
 /// elsewhere could not be told from a path when the file is read: an h5ser::error naming it.
 H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names);
 
+/// Appends `size` bytes of the open file `in` from `offset` to the open file `out` (at its
+/// position), as `cp` does: with copy_file_range, by the kernel, else (a file system or kernel
+/// without it) with pread and write. False, errno set, on an error or when `in` ends before.
+H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size);
+
 /// Writes `tensors` (their data in this order) and `metadata` (string pairs, h5ser's fingerprint
 /// among them) as the .safetensors file `path`, atomically (as every h5ser save: the file at `path`
 /// is replaced only once the new one is complete and on disk). `progress`: tensor bytes written.
+///
+/// With `late_fingerprint`, the fingerprint is not among `metadata`: it is that function's value
+/// (16 hex digits), asked for once the tensors' bytes are in the file and written into the header
+/// then. A conversion hashes its source there, while the disk writes what it copied; the function
+/// throws to leave nothing written.
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
-                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress);
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
+                                  const std::function<std::string()>& late_fingerprint = {});
 
 /// The sink of the save walk that collects the tensors a weights-only save stores, and their
 /// fingerprint, as the file writer computes it.
@@ -8200,6 +8324,13 @@ public:
         tensors_.push_back(std::move(w));
     }
 
+    /// A tensor the walk made for this call (a C-order copy, a run-time-typed tensor's view): kept
+    /// until the file is written, which reads its bytes after the walk.
+    template <class X>
+    requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
+        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
+    }
+
     [[nodiscard]] const std::vector<tensor_to_write>& tensors() const noexcept { return tensors_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
@@ -8207,6 +8338,7 @@ private:
     bool whole_names_;
     std::vector<tensor_to_write> tensors_;
     fingerprint_builder fingerprint_;
+    kept_temporaries temporaries_;
 };
 
 }  // namespace h5ser::detail::safetensors
@@ -11448,31 +11580,44 @@ H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at
 }
 
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
-                                         const digest_list& read, const where& at) {
+                                         const digest_list& read, std::optional<std::uint64_t> given, const where& at) {
     std::optional<std::string> stored;
     if (tree.from_manifest()) {
         if (contents->keeps_fingerprint()) stored = to_hex(contents->fingerprint());
     } else {
         stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
     }
-    if (!stored || *stored == read.hex()) return;
     // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
     // reordered, renamed or upgraded since reads them in another.
-    std::vector<std::string> saved_order;
-    if (tree.from_manifest()) {
-        for (const manifest_record& r : contents->records())
-            if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
-    } else {
-        saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
-    }
-    const std::string in_order = read.hex_in_order(saved_order);
-    if (*stored != in_order) {
+    std::optional<std::string> in_saved_order;
+    const auto found = [&]() -> const std::string& {
+        if (!in_saved_order) {
+            std::vector<std::string> saved_order;
+            if (tree.from_manifest()) {
+                for (const manifest_record& r : contents->records())
+                    if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
+            } else {
+                saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
+            }
+            in_saved_order = read.hex_in_order(saved_order);
+        }
+        return *in_saved_order;
+    };
+    const auto matches = [&](const std::string& expected) { return expected == read.hex() || expected == found(); };
+    if (stored && !matches(*stored)) {
         problems.add({errc::checksum_mismatch,
                       {},
                       "/",
                       "fingerprint " + *stored,
-                      "fingerprint " + in_order,
+                      "fingerprint " + found(),
                       "the tensors differ from what was saved"});
+    } else if (given && !matches(to_hex(*given))) {
+        problems.add({errc::checksum_mismatch,
+                      {},
+                      "/",
+                      "fingerprint " + to_hex(*given) + " (h5ser::verify_with)",
+                      "fingerprint " + found(),
+                      "the tensors differ from the ones the given fingerprint was taken of"});
     }
 }
 
@@ -12237,14 +12382,15 @@ H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw
     const where at{path_, {}, path};
     const auto slash = path.rfind('/');
     const hid_t parent = group(path.substr(0, slash));
+    const std::span<const unsigned char> elements = t.elements();
     handle ds = write_new_dataset(parent, path.substr(slash + 1),
-                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
+                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), elements.data(), t.dtype == "bfloat16"},
                                   file_.plists(), plan_, at);
     written_tensor w;
     w.rank = t.dims.size();
     std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
-    w.data_hash = checksum ? *checksum : hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
-    if (!t.bytes.empty()) w.elements = t.bytes.data();
+    w.data_hash = checksum ? *checksum : hash_bytes(elements.empty() ? static_cast<const void*>("") : elements.data(), elements.size());
+    if (!elements.empty()) w.elements = elements.data();
     note_storage(ds.get(), w);
     file_.add_tensor(path, t.dtype, w, plan_);
     return ds;
@@ -13073,8 +13219,33 @@ H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     return name;
 }
 
+H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size) {
+    auto from = static_cast<off64_t>(offset);
+    while (size > 0) {
+        const ssize_t n = ::copy_file_range(in, &from, out, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(size, 1U << 30)), 0);
+        if (n > 0) {
+            size -= static_cast<std::uint64_t>(n);
+        } else if (n == 0) {
+            errno = EIO;  // `in` ended
+            return false;
+        } else if (errno != EINTR) {
+            if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) return false;
+            break;  // not here: copy through a buffer
+        }
+    }
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1U << 20)));
+    while (size > 0) {
+        const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size, buffer.size()));
+        if (!read_exact(in, buffer.data(), chunk, static_cast<std::uint64_t>(from)) || !write_all(out, buffer.data(), chunk)) return false;
+        from += static_cast<off64_t>(chunk);
+        size -= chunk;
+    }
+    return true;
+}
+
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
-                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress) {
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
+                                  const std::function<std::string()>& late_fingerprint) {
     // The header: "__metadata__" and the tensors by name, sorted (as the reference writer's keys
     // are); offsets in the order of the data, which is the order given.
     std::vector<std::uint64_t> offsets(tensors.size() + 1, 0);
@@ -13083,23 +13254,29 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
     for (std::size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
     std::sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
     auto sorted_metadata = metadata;
+    // A fingerprint known only once the data is written holds its place with as many digits.
+    if (late_fingerprint) sorted_metadata.emplace_back(std::string(fingerprint_key), std::string(16, '0'));
     std::sort(sorted_metadata.begin(), sorted_metadata.end());
-    json_writer json;
-    json.begin_object();
-    if (!sorted_metadata.empty()) {
-        json.begin_object("__metadata__");
-        for (const auto& [key, value] : sorted_metadata) json.string(key, value);
+    const auto header_of = [&] {
+        json_writer json;
+        json.begin_object();
+        if (!sorted_metadata.empty()) {
+            json.begin_object("__metadata__");
+            for (const auto& [key, value] : sorted_metadata) json.string(key, value);
+            json.end_object();
+        }
+        for (const std::size_t i : by_name) {
+            const tensor_to_write& t = tensors[i];
+            json.begin_object(t.name).string("dtype", file_dtype_of(t.dtype)).begin_array("shape");
+            for (const std::uint64_t d : t.shape) json.number({}, d);
+            json.end_array().begin_array("data_offsets").number({}, offsets[i]).number({}, offsets[i + 1]).end_array().end_object();
+        }
         json.end_object();
-    }
-    for (const std::size_t i : by_name) {
-        const tensor_to_write& t = tensors[i];
-        json.begin_object(t.name).string("dtype", file_dtype_of(t.dtype)).begin_array("shape");
-        for (const std::uint64_t d : t.shape) json.number({}, d);
-        json.end_array().begin_array("data_offsets").number({}, offsets[i]).number({}, offsets[i + 1]).end_array().end_object();
-    }
-    json.end_object();
-    std::string header = json.str();
-    header.append((64 - (8 + header.size()) % 64) % 64, ' ');  // the data section starts 64-byte aligned
+        std::string header = json.str();
+        header.append((64 - (8 + header.size()) % 64) % 64, ' ');  // the data section starts 64-byte aligned
+        return header;
+    };
+    std::string header = header_of();
     unsigned char length[8];
     for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xFF);
 
@@ -13113,9 +13290,28 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
         };
         write(length, sizeof length);
         write(header.data(), header.size());
+        std::uint64_t unflushed = 0;
         for (std::size_t i = 0; i < tensors.size(); ++i) {
-            write(tensors[i].data, tensors[i].bytes);
+            const tensor_to_write& t = tensors[i];
+            if (t.source_fd < 0) write(t.data, t.bytes);
+            else if (!copy_file_bytes(fd.get(), t.source_fd, t.source_offset, t.bytes))
+                throw_io(path, "cannot copy the data of '" + t.name + "' into the file", errno);
+            // Every 32 MiB, the disk starts on what was written, as h5ser's own saves do: the
+            // commit's fsync then waits only for the rest.
+            if ((unflushed += t.bytes) >= (std::uint64_t{32} << 20)) {
+                out.start_writeback();
+                unflushed = 0;
+            }
             if (progress) progress(offsets[i + 1], offsets.back());
+        }
+        if (late_fingerprint) {
+            for (auto& [key, value] : sorted_metadata)
+                if (key == fingerprint_key) value = late_fingerprint();
+            const std::string final_header = header_of();
+            if (final_header.size() != header.size())  // not 16 digits: the data would move
+                throw error(path, problem{errc::invalid_value, {}, "/", "a fingerprint of 16 hex digits", "another length", {}});
+            if (::lseek(fd.get(), sizeof length, SEEK_SET) < 0) throw_io(path, "cannot write the header", errno);
+            write(final_header.data(), final_header.size());
         }
     }
     out.commit();  // durable, then renamed over `path`

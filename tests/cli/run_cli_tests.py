@@ -174,6 +174,13 @@ def main():
             ("convert_safetensors_to_keras", ["convert", "dotted_names.safetensors", "k.h5", "--to", "keras"]),
             ("convert_h5ser_to_safetensors_optimizer_left_out", ["convert", "model.h5", "model.safetensors"]),
             ("load_weights_from_converted_safetensors", ["@make_files", "--weights-from", "model.safetensors", "model.h5"]),
+            # diff reads either format: a file and its conversion are equal, tensor bytes compared.
+            # A flipped bit in a sealed file's tensor: the conversion names it and writes nothing.
+            ("convert_flipped_to_safetensors_refused", ["convert", "flipped.h5", "flipped.safetensors"]),
+            ("flipped_safetensors_not_written", ["ls", "flipped.safetensors"]),
+            ("diff_safetensors_vs_converted", ["diff", "dotted_names.safetensors", "from_safetensors.h5"]),
+            ("diff_every_dtype_vs_converted_json", ["diff", "every_dtype.safetensors", "every_dtype.h5", "--json"]),
+            ("diff_safetensors_vs_changed_h5ser", ["diff", "model.safetensors", "model_changed.h5"]),
         ]
         keras_cases = [
             ("ls_keras_2.3.1", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),

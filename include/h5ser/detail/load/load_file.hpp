@@ -11,9 +11,11 @@
 // save of the model is compiled into a load. The model changes only if both loads succeed.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "h5ser/detail/format/format.hpp"
+#include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
@@ -189,7 +191,8 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
     load_report copy_report;
     try {
         const opened_file copy = opened_file::open(scratch.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {}, {&copy_report, reply.kept_fingerprint});
+        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {},
+                         {&copy_report, reply.kept_fingerprint || request.given_fingerprint, true, request.given_fingerprint});
     } catch (const error& e) {
         rethrow_for_file(e, file.path());
     }
@@ -241,20 +244,33 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
     load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, request);
 }
 
+/// The fingerprint `text` a caller gave (h5ser::verify_with) as a number; an h5ser::error naming
+/// the file `path` when it is not one (16 lowercase hex digits, as h5ser::fingerprint writes them).
+inline std::uint64_t given_fingerprint(const std::string& text, const std::string& path) {
+    if (const auto value = from_hex(text)) return *value;
+    throw error(path, problem{errc::invalid_value,
+                              {},
+                              "/",
+                              "a fingerprint: 16 lowercase hex digits",
+                              "'" + text.substr(0, 40) + (text.size() > 40 ? "...'" : "'"),
+                              "h5ser::verify_with takes the fingerprint h5ser::fingerprint or `h5ser verify` gives"});
+}
+
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
 inline constexpr int load_attempts = 3;
 
 /// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
-/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with their
-/// report (`report`, if any). Waits for this process's asynchronous saves of `path` first (a later
-/// call on a path sees the earlier save), and tries again when another program replaced the file
-/// during the load.
+/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with what their
+/// caller asks (`request`: the report, a fingerprint to check). Waits for this process's
+/// asynchronous saves of `path` first (a later call on a path sees the earlier save), and tries
+/// again when another program replaced the file during the load.
 template <class Policies, class Model>
-void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress, load_report* report = nullptr) {
+void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
+               const load_request& request = {}) {
     settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
-            return load_file_once<Policies>(model, path, fresh_model, progress, {report});
+            return load_file_once<Policies>(model, path, fresh_model, progress, request);
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;
         }

@@ -183,31 +183,44 @@ H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at
 }
 
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
-                                         const digest_list& read, const where& at) {
+                                         const digest_list& read, std::optional<std::uint64_t> given, const where& at) {
     std::optional<std::string> stored;
     if (tree.from_manifest()) {
         if (contents->keeps_fingerprint()) stored = to_hex(contents->fingerprint());
     } else {
         stored = read_string_attribute(tree.hdf5_group(root, at), format::fingerprint_attribute, at);
     }
-    if (!stored || *stored == read.hex()) return;
     // The fingerprint covers the tensors in the order they were saved; a struct whose fields were
     // reordered, renamed or upgraded since reads them in another.
-    std::vector<std::string> saved_order;
-    if (tree.from_manifest()) {
-        for (const manifest_record& r : contents->records())
-            if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
-    } else {
-        saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
-    }
-    const std::string in_order = read.hex_in_order(saved_order);
-    if (*stored != in_order) {
+    std::optional<std::string> in_saved_order;
+    const auto found = [&]() -> const std::string& {
+        if (!in_saved_order) {
+            std::vector<std::string> saved_order;
+            if (tree.from_manifest()) {
+                for (const manifest_record& r : contents->records())
+                    if (r.kind == record_kind::dataset) saved_order.emplace_back(r.path);
+            } else {
+                saved_order = datasets_in_save_order(tree.hdf5_group(root, at), at);
+            }
+            in_saved_order = read.hex_in_order(saved_order);
+        }
+        return *in_saved_order;
+    };
+    const auto matches = [&](const std::string& expected) { return expected == read.hex() || expected == found(); };
+    if (stored && !matches(*stored)) {
         problems.add({errc::checksum_mismatch,
                       {},
                       "/",
                       "fingerprint " + *stored,
-                      "fingerprint " + in_order,
+                      "fingerprint " + found(),
                       "the tensors differ from what was saved"});
+    } else if (given && !matches(to_hex(*given))) {
+        problems.add({errc::checksum_mismatch,
+                      {},
+                      "/",
+                      "fingerprint " + to_hex(*given) + " (h5ser::verify_with)",
+                      "fingerprint " + found(),
+                      "the tensors differ from the ones the given fingerprint was taken of"});
     }
 }
 

@@ -124,6 +124,8 @@ struct load_context {
     bool report_unexpected = false;          ///< the file holds exactly what this mode reads: list what the struct lacks
     bool check_fingerprint = true;           ///< compare the file's fingerprint when strict and report_unexpected (load_plan)
     bool read_data = true;                   ///< false: check everything but read no tensor data (load_plan)
+    /// The fingerprint the caller gave (h5ser::verify_with), checked beside the file's (load_plan).
+    std::optional<std::uint64_t> given_fingerprint;
     problem_list problems;
     /// What a lenient load skips (missing fields, unexpected objects): its h5ser::load_report.
     problem_list skipped;
@@ -155,6 +157,13 @@ struct load_context {
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Does a verified load hash the bytes of tensor `r` of the manifest? For its checksum, or for a
+    /// fingerprint: the file's, or the caller's. A .safetensors file keeps neither checksums nor,
+    /// unless h5ser wrote it, a fingerprint: its tensors load without hashing.
+    [[nodiscard]] bool hashes(const manifest_record& r) const noexcept {
+        return r.has_checksum || contents->keeps_fingerprint() || given_fingerprint.has_value();
+    }
 
     /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
     /// a lenient load's report.
@@ -301,9 +310,8 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
     const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
-    // A file that keeps neither a checksum nor a fingerprint (a .safetensors file) has nothing to check against.
     if constexpr (Ctx::verify) {
-        if (r.has_checksum || ctx.contents->keeps_fingerprint())
+        if (ctx.hashes(r))
             ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
                                          r.checksum,
                                          r.has_checksum,
@@ -360,7 +368,7 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
             throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
         if constexpr (Ctx::verify) {
-            if (r.has_checksum || ctx.contents->keeps_fingerprint()) {
+            if (ctx.hashes(r)) {
                 const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
                 check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
             }
@@ -816,9 +824,10 @@ void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& tar
 H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at);
 
 /// Checks the fingerprint of the tensors a strict load of everything the file holds read (`read`)
-/// against the file's (its manifest's, else its root attribute's); records a problem if not.
+/// against the file's (its manifest's, else its root attribute's) and the one the caller gave
+/// (`given`, h5ser::verify_with); records a problem if not.
 H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree, const tree_group& root, const manifest* contents,
-                                         const digest_list& read, const where& at);
+                                         const digest_list& read, std::optional<std::uint64_t> given, const where& at);
 
 /// Runs the upgrade hooks of the structs a walk read at older versions (`upgrades`, innermost
 /// first): applies the actions that fill each copy (saving in `undo` what they overwrite beyond
@@ -851,7 +860,15 @@ void load_tree(Ctx& ctx, Model& model) {
         // over them must be the one the file was saved with.
         if constexpr (Ctx::verify) {
             if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
-                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, at);
+                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, ctx.given_fingerprint, at);
+            else if (ctx.given_fingerprint && !ctx.report_unexpected && ctx.problems.empty())
+                ctx.problems.add({errc::mode_mismatch,
+                                  {},
+                                  "/",
+                                  "a load of every tensor the file holds",
+                                  "a load of its weights alone",
+                                  "h5ser::verify_with checks the fingerprint of every tensor of the file; a weights-only load of a "
+                                  "full-model file leaves its optimizer state unread"});
         }
     } catch (...) {
         ctx.undo.restore();
@@ -870,6 +887,8 @@ struct load_request {
     /// Off: everything is checked but no tensor data is read (an isolated child's check, whose copy
     /// the caller reads and verifies).
     bool read_data = true;
+    /// A fingerprint the tensors read must give, beside the file's (h5ser::verify_with).
+    std::optional<std::uint64_t> given_fingerprint = {};
 };
 
 /// How a load reads a file: in which mode, whether objects the struct lacks are listed (errors of a
@@ -896,6 +915,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.report_unexpected = plan.report_unexpected;
     ctx.check_fingerprint = plan.request.check_fingerprint;
     ctx.read_data = plan.request.read_data;
+    ctx.given_fingerprint = plan.request.given_fingerprint;
     ctx.progress = &progress;
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,13 +28,17 @@
 
 namespace h5ser::detail::safetensors {
 
-/// One tensor to write: its name in the file, h5ser's dtype name, shape and element bytes.
+/// One tensor to write: its name in the file, h5ser's dtype name, shape and element bytes: in
+/// memory at `data`, or `bytes` bytes of the open file `source_fd` from `source_offset`, which the
+/// kernel copies (a conversion of a file: they never pass through this process).
 struct tensor_to_write {
     std::string name;
     std::string_view dtype;
     std::vector<std::uint64_t> shape;
     const void* data = nullptr;
     std::uint64_t bytes = 0;
+    int source_fd = -1;
+    std::uint64_t source_offset = 0;
 };
 
 /// The name of the tensor at HDF5 path `h5` ("/h/0/attn/w" is "h.0.attn.w"), or, with
@@ -40,11 +46,22 @@ struct tensor_to_write {
 /// elsewhere could not be told from a path when the file is read: an h5ser::error naming it.
 H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names);
 
+/// Appends `size` bytes of the open file `in` from `offset` to the open file `out` (at its
+/// position), as `cp` does: with copy_file_range, by the kernel, else (a file system or kernel
+/// without it) with pread and write. False, errno set, on an error or when `in` ends before.
+H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size);
+
 /// Writes `tensors` (their data in this order) and `metadata` (string pairs, h5ser's fingerprint
 /// among them) as the .safetensors file `path`, atomically (as every h5ser save: the file at `path`
 /// is replaced only once the new one is complete and on disk). `progress`: tensor bytes written.
+///
+/// With `late_fingerprint`, the fingerprint is not among `metadata`: it is that function's value
+/// (16 hex digits), asked for once the tensors' bytes are in the file and written into the header
+/// then. A conversion hashes its source there, while the disk writes what it copied; the function
+/// throws to leave nothing written.
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
-                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress);
+                                  const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
+                                  const std::function<std::string()>& late_fingerprint = {});
 
 /// The sink of the save walk that collects the tensors a weights-only save stores, and their
 /// fingerprint, as the file writer computes it.
@@ -67,6 +84,13 @@ public:
         tensors_.push_back(std::move(w));
     }
 
+    /// A tensor the walk made for this call (a C-order copy, a run-time-typed tensor's view): kept
+    /// until the file is written, which reads its bytes after the walk.
+    template <class X>
+    requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
+        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
+    }
+
     [[nodiscard]] const std::vector<tensor_to_write>& tensors() const noexcept { return tensors_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
 
@@ -74,6 +98,7 @@ private:
     bool whole_names_;
     std::vector<tensor_to_write> tensors_;
     fingerprint_builder fingerprint_;
+    kept_temporaries temporaries_;
 };
 
 }  // namespace h5ser::detail::safetensors

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "h5ser/config.hpp"
@@ -37,6 +39,24 @@ H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
 
 /// Refuses to save the tensor at `at`, which its adapter cannot save for `reason` (a CUDA tensor).
 [[noreturn]] H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason);
+
+/// What a sink that uses tensors' bytes after the walk (the snapshot, the .safetensors writer) keeps
+/// of the tensors the walk made for one call: a reordered tensor's C-order copy (c_order.hpp), a
+/// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each dies when the call returns, so
+/// such a sink takes them as rvalues (`dataset(name, X&& tensor, ...)`) and keeps them here.
+class kept_temporaries {
+public:
+    template <class X>
+    const X& keep(X&& value) {
+        auto kept = std::make_shared<const X>(std::move(value));
+        const X& kept_value = *kept;
+        kept_.push_back(std::move(kept));
+        return kept_value;
+    }
+
+private:
+    std::vector<std::shared_ptr<const void>> kept_;
+};
 
 /// What the save walk tells a sink about the nodes `Mode` stores:
 ///

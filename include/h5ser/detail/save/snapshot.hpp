@@ -127,9 +127,7 @@ public:
     /// with it, since its elements are copied after the walk.
     template <class X>
     requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
-        auto kept = std::make_shared<X>(std::move(value));
-        dataset(name, std::as_const(*kept), at, optimizer);
-        temporaries_.push_back(std::move(kept));
+        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
     }
     template <class X>
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
@@ -242,8 +240,8 @@ private:
     std::string path_;
     std::string_view model_type_;  // a type_name<Model>(): static storage
     std::vector<std::unique_ptr<snapshot_node>> nodes_;
-    std::vector<staged_bytes*> tensors_;                    // into nodes_, in walk order
-    std::vector<std::shared_ptr<const void>> temporaries_;  // C-order copies the walk made (dataset(tensor&&))
+    std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
+    kept_temporaries temporaries_;        // C-order copies the walk made (dataset(tensor&&))
 };
 
 /// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.

@@ -69,14 +69,15 @@ H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw
     const where at{path_, {}, path};
     const auto slash = path.rfind('/');
     const hid_t parent = group(path.substr(0, slash));
+    const std::span<const unsigned char> elements = t.elements();
     handle ds = write_new_dataset(parent, path.substr(slash + 1),
-                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), t.bytes.data(), t.dtype == "bfloat16"},
+                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), elements.data(), t.dtype == "bfloat16"},
                                   file_.plists(), plan_, at);
     written_tensor w;
     w.rank = t.dims.size();
     std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
-    w.data_hash = checksum ? *checksum : hash_bytes(t.bytes.empty() ? static_cast<const void*>("") : t.bytes.data(), t.bytes.size());
-    if (!t.bytes.empty()) w.elements = t.bytes.data();
+    w.data_hash = checksum ? *checksum : hash_bytes(elements.empty() ? static_cast<const void*>("") : elements.data(), elements.size());
+    if (!elements.empty()) w.elements = elements.data();
     note_storage(ds.get(), w);
     file_.add_tensor(path, t.dtype, w, plan_);
     return ds;

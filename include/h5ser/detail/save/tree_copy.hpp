@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,14 @@ struct raw_tensor {
     std::string dtype;
     handle type;
     std::vector<hsize_t> dims;
-    std::vector<unsigned char> bytes;
+    std::vector<unsigned char> bytes;  ///< the elements, in memory of their own
+    /// Or the elements where they already are (a mapped file's bytes), used instead of `bytes`
+    /// when set: a conversion then writes them without copying them first.
+    std::span<const unsigned char> view{};
+
+    [[nodiscard]] std::span<const unsigned char> elements() const noexcept {
+        return view.data() ? view : std::span<const unsigned char>(bytes);
+    }
 };
 
 /// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error
