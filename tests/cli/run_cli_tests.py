@@ -7,15 +7,18 @@ files, and compares stdout and the exit code with tests/cli/golden/<case>.txt. P
 
     run_cli_tests.py H5SER CLI_MAKE_FILES FIXTURES_DIR [--update]
 """
+import json
 import os
 import pathlib
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 
 import h5py
+import xxhash
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "safetensors"))
 import write_safetensors  # noqa: E402  (tests/safetensors/, the independent writer)
@@ -224,6 +227,8 @@ def main():
                 print(f"FAIL {name}: {' '.join(args)}\n--- expected\n{expected}--- got\n{text}")
             else:
                 print(f"ok   {name}")
+        if not update:
+            failures += check_conversions_with_h5py(tmp)
     if update:
         print(f"updated {len(cases)} golden files in {GOLDEN}")
     documents = [a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--docs=")]
@@ -231,6 +236,31 @@ def main():
     if documents and not update:
         failures += check_documented_sessions(h5ser, make_files, documents, examples)
     return 1 if failures else 0
+
+
+def check_conversions_with_h5py(tmp):
+    """The conversions of the independent writer's every-dtype file, read by others: h5py finds
+    every tensor of `h5ser convert`'s h5ser file, and this script's own parser every tensor of the
+    .safetensors file converted back, with the bytes the writer wrote (xxh3-64 of the little-endian
+    elements; bfloat16 is an opaque 2-byte type to HDF5, bool h5py's enum)."""
+    expected = json.loads(pathlib.Path(f"{tmp}/expected.json").read_text())["every_dtype.safetensors"]
+    failures = []
+    with h5py.File(f"{tmp}/every_dtype.h5", "r") as f:
+        for name, want in expected.items():
+            data = f[name][()]
+            raw = data.tobytes() if data.dtype.kind == "V" else data.astype(data.dtype.newbyteorder("<")).tobytes()
+            if list(f[name].shape) != want["shape"] or xxhash.xxh3_64(raw).hexdigest() != want["xxh3"]:
+                failures.append(f"h5py: every_dtype.h5 {name}")
+    raw = pathlib.Path(f"{tmp}/every_dtype_back.safetensors").read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    for name, want in expected.items():
+        begin, end = header[name]["data_offsets"]
+        if header[name]["dtype"] != want["dtype"] or xxhash.xxh3_64(raw[8 + n + begin:8 + n + end]).hexdigest() != want["xxh3"]:
+            failures.append(f"parser: every_dtype_back.safetensors {name}")
+    print("FAIL " + "; ".join(failures) if failures else
+          f"ok   h5py and a parser of this script read the conversions of every_dtype.safetensors: {len(expected)} tensors as written")
+    return failures
 
 
 def check_documented_sessions(h5ser, make_files, documents, examples):
