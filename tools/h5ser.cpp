@@ -8,6 +8,7 @@
 //     h5ser convert IN OUT [--to h5ser|keras|safetensors] [--preset default|fast|compressed|archival]
 //     h5ser seal FILE [--accept-changes]   what changed since h5ser saved it; seal it again when meant
 //     h5ser check FILE --against REF       what a load of FILE into REF's struct would report
+//     h5ser --version                      the library, the file format versions, and HDF5's
 //
 // Every command takes --json and --trusted. Exit codes: 0 success (or equal), 1 a failed check (or
 // different, or an error reading a file), 2 a usage error. Errors are one line on stderr.
@@ -15,6 +16,8 @@
 // Files h5ser did not seal (Keras's, h5py's) are parsed in a child process, so that a damaged one
 // cannot crash or hang the tool (isolate.hpp); --trusted parses them in place.
 #include <CLI/CLI.hpp>
+
+#include <hdf5.h>
 
 #include <cstdio>
 #include <string>
@@ -39,6 +42,14 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 int main(int argc, char** argv) {
     CLI::App app{"h5ser: inspect, verify and compare model files (any HDF5 file; h5ser's and Keras's in their own terms)"};
     app.require_subcommand(1);
+    // The library (the version written into full-model files), the format versions it writes and
+    // reads, and the HDF5 it runs on: what a bug report needs.
+    unsigned hdf5_major = 0, hdf5_minor = 0, hdf5_release = 0;
+    H5get_libversion(&hdf5_major, &hdf5_minor, &hdf5_release);
+    app.set_version_flag("--version", std::string("h5ser ") + h5ser::version + " (writes file format " +
+                                          std::to_string(h5ser::format_version) + ", reads formats 1 to " +
+                                          std::to_string(h5ser::format_version) + "; HDF5 " + std::to_string(hdf5_major) + "." +
+                                          std::to_string(hdf5_minor) + "." + std::to_string(hdf5_release) + ")");
     bool as_json = false;
     std::string file, other, expect;
     auto* ls = app.add_subcommand("ls", "The tree as layers: dtype, shape, parameters, stored bytes, compression, filters");
@@ -96,6 +107,8 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "h5ser: %s (run h5ser --help)\n", e.what());

@@ -114,6 +114,7 @@ def main():
             ("verify_expected_fingerprint_differs", ["verify", "model.h5", "--expect-fingerprint", "0123456789abcdef"]),
             ("verify_flipped_byte", ["verify", "flipped.h5"]),
             ("verify_flipped_byte_json", ["verify", "flipped.h5", "--json"]),
+            ("version", ["--version"]),
             ("diff_same", ["diff", "model.h5", "model.h5"]),
             ("diff_one_weight_changed", ["diff", "model.h5", "model_changed.h5"]),
             ("diff_one_weight_changed_json", ["diff", "model.h5", "model_changed.h5", "--json"]),
