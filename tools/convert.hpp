@@ -117,11 +117,11 @@ inline conversion keras_to_h5ser(const std::string& in, const std::string& out, 
             store.optimizer ? "optimizer weights left out" : ""};
 }
 
-/// The groups of the h5ser file whose root group is `root` that hold optimizer state (its schema
-/// says which), e.g. "/opt".
-inline std::set<std::string> optimizer_state_groups(hid_t root, const std::string& in) {
+/// The groups of an h5ser file that hold optimizer state, as its schema (`schema`, if it has one)
+/// says, e.g. "/opt".
+inline std::set<std::string> optimizer_state_groups(const std::optional<std::string>& schema) {
     std::set<std::string> groups;
-    if (const auto schema = schema_text(root, in))
+    if (schema)
         walk_schema(d::parse_json(*schema), "", [&](const std::string& at, const d::json_value& node) {
             const auto* optimizer = node.find("optimizer_state");
             if (optimizer && optimizer->boolean) groups.insert(at);
@@ -142,7 +142,7 @@ inline conversion h5ser_to_keras(const std::string& in, const std::string& out, 
     const h5ser::file_node tree = h5ser::inspect(in);
     d::handle file = d::open_for_reading(in);
     d::handle root = d::open_root(file.get(), in);
-    const std::set<std::string> skip = optimizer_state_groups(root.get(), in);  // not in Keras weight files
+    const std::set<std::string> skip = optimizer_state_groups(schema_text(root.get(), in));  // not in Keras weight files
 
     // Each top-level group or dataset is one Keras layer; its tensors, as read, are the layer's
     // weights. They are handed to the writer behind h5ser::keras::save_weights as struct layers.
@@ -283,15 +283,26 @@ inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safe
 inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std::string& out, progress_bar& bar) {
     d::hdf5_scope hdf5;
     const std::string& in = in_file.path();
-    const h5ser::file_node tree = h5ser::inspect(in);
-    std::optional<d::manifest> contents;
-    d::handle file = d::open_for_reading(in, true, &contents);
     const d::where at{in, {}, "/"};
-    in_file.check_same(file.get(), at);  // the manifest and the descriptor the bytes are copied from: one file
-    d::handle root = d::open_root(file.get(), in);
-    const std::set<std::string> skip = optimizer_state_groups(root.get(), in);
-    std::vector<const h5ser::file_node*> found;
-    collect_datasets(tree, found);
+    // A sealed file's tensors are read through its manifest and its mapping, on the descriptor its
+    // seal was checked on (once); libhdf5 reads the root's reserved attributes (schema, fingerprint,
+    // kept metadata: not in the manifest), and tensors only when they are chunked or the file keeps
+    // no manifest.
+    const std::optional<d::manifest> contents = d::check_opened(in_file, true);
+    const d::handle file = in_file.open_hdf5(d::file_access(at).get(), at);
+    const d::handle root = d::open_root(file.get(), in);
+    const auto root_text = [&](const char* name) { return d::read_string_attribute(root.get(), name, at); };
+    const std::set<std::string> skip = optimizer_state_groups(root_text(d::format::schema_attribute));
+    std::vector<std::string> found;  // the datasets, in field (save) order
+    if (contents) {
+        for (const d::manifest_record& r : contents->records())
+            if (r.kind == d::record_kind::dataset) found.emplace_back(r.path);
+    } else {
+        std::vector<const h5ser::file_node*> nodes;
+        const h5ser::file_node tree = h5ser::inspect(in);
+        collect_datasets(tree, nodes);
+        for (const auto* n : nodes) found.push_back(n->path);
+    }
     std::shared_ptr<const d::mapped_file> mapping;
     if (contents) mapping = d::mapped_file::map(in_file, contents->file_size());
     struct source_tensor {
@@ -303,13 +314,13 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
     std::vector<d::raw_tensor> read;
     std::vector<d::safetensors::tensor_to_write> tensors;
     read.reserve(found.size());
-    for (const auto* ds : found) {
-        if (lies_in(ds->path, skip)) continue;
-        const d::manifest_record* r = contents ? contents->dataset(ds->path) : nullptr;
+    for (const std::string& path : found) {
+        if (lies_in(path, skip)) continue;
+        const d::manifest_record* r = contents ? contents->dataset(path) : nullptr;
         if (r && r->layout != d::record_layout::contiguous && r->layout != d::record_layout::compact) r = nullptr;
         d::safetensors::tensor_to_write w;
         std::string_view stored_dtype;
-        source_tensor source{ds->path, {}, r};
+        source_tensor source{path, {}, r};
         if (r) {
             stored_dtype = r->dtype;
             for (std::size_t i = 0; i < r->rank; ++i) w.shape.push_back(r->dim(i));
@@ -317,7 +328,7 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
                                   ? std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(r->value.data()), r->value.size())
                                   : std::span<const unsigned char>(mapping->data() + r->offset, static_cast<std::size_t>(r->length));
         } else {
-            read.push_back(d::read_raw_tensor(file.get(), ds->path, in));
+            read.push_back(d::read_raw_tensor(file.get(), path, in));
             stored_dtype = read.back().dtype;
             w.shape.assign(read.back().dims.begin(), read.back().dims.end());
             source.elements = read.back().elements();
@@ -325,10 +336,10 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
         const auto kind = h5ser::element_kind_named(stored_dtype);
         if (!kind)
             throw h5ser::error(
-                in, h5ser::problem{
-                        h5ser::errc::dtype_mismatch, {}, ds->path, "a dtype of the safetensors format", std::string(stored_dtype), {}});
+                in,
+                h5ser::problem{h5ser::errc::dtype_mismatch, {}, path, "a dtype of the safetensors format", std::string(stored_dtype), {}});
         w.dtype = h5ser::dtype_name(*kind);
-        w.name = d::safetensors::tensor_name(d::where{in, {}, ds->path}, false);
+        w.name = d::safetensors::tensor_name(d::where{in, {}, path}, false);
         w.bytes = source.elements.size();
         if (r && r->layout == d::record_layout::contiguous) {
             w.source_fd = in_file.fd();
@@ -339,9 +350,9 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
         tensors.push_back(std::move(w));
         sources.push_back(std::move(source));
     }
-    const std::string stored = d::read_string_attribute(root.get(), d::format::fingerprint_attribute, at).value_or("");
+    const std::string stored = root_text(d::format::fingerprint_attribute).value_or("");
     std::vector<std::pair<std::string, std::string>> metadata;
-    if (const auto kept = d::read_string_attribute(root.get(), safetensors_metadata_attribute, at)) {
+    if (const auto kept = root_text(safetensors_metadata_attribute)) {
         const d::json_value object = d::parse_json(*kept);
         for (std::size_t i = 0; i < object.keys.size(); ++i) metadata.emplace_back(object.keys[i], object.items[i].text);
     } else {

@@ -68,7 +68,9 @@ using h5ser::detail::safetensors::tree_of;
 
 // What converting to and from .safetensors reads and writes without a struct: the file opened
 // once and mapped, manifest records, element types and raw bytes, hashes and checksums.
+using h5ser::detail::check_opened;
 using h5ser::detail::checksum_text;
+using h5ser::detail::file_access;
 using h5ser::detail::file_type;
 using h5ser::detail::fingerprint_builder;
 using h5ser::detail::hash_bytes;
