@@ -50,7 +50,11 @@ public:
             for (std::size_t i = 0; i < paths.size(); ++i) spans_[paths[i]] = {header->tensors[i].offset, header->tensors[i].length};
         } else {
             tree_ = h5ser::inspect(path);
-            hdf5_ = d::open_for_reading(path);
+            // The file the descriptor holds, its seal checked as open_for_reading checks it: one file
+            // even if another is renamed over the path meanwhile.
+            const d::where at{path, {}, "/"};
+            d::check_opened(opened_file_, true);
+            hdf5_ = opened_file_.open_hdf5(d::file_access(at).get(), at);
         }
     }
 
@@ -92,27 +96,19 @@ private:
 /// empty for a dtype that is not one.
 inline std::vector<double> as_doubles(const std::vector<unsigned char>& raw, const std::string& dtype) {
     std::vector<double> out;
-    const auto widen = [&]<class T>(T) {
-        out.resize(raw.size() / sizeof(T));
+    const auto kind = h5ser::element_kind_named(dtype);
+    if (!kind) return out;
+    h5ser::with_element_type(*kind, [&]<class T>() {
+        using stored = std::conditional_t<std::is_same_v<T, bool>, std::uint8_t, T>;  // a bool's byte, whatever it holds
+        out.resize(raw.size() / sizeof(stored));
         for (std::size_t i = 0; i < out.size(); ++i) {
-            T value;
-            std::memcpy(&value, raw.data() + i * sizeof(T), sizeof(T));
-            if constexpr (std::is_same_v<T, h5ser::float16> || std::is_same_v<T, h5ser::bfloat16>) out[i] = static_cast<float>(value);
+            stored value;
+            std::memcpy(&value, raw.data() + i * sizeof(stored), sizeof(stored));
+            if constexpr (std::is_same_v<stored, h5ser::float16> || std::is_same_v<stored, h5ser::bfloat16>)
+                out[i] = static_cast<float>(value);
             else out[i] = static_cast<double>(value);
         }
-    };
-    if (dtype == "float16") widen(h5ser::float16{});
-    else if (dtype == "bfloat16") widen(h5ser::bfloat16{});
-    else if (dtype == "float32") widen(float{});
-    else if (dtype == "float64") widen(double{});
-    else if (dtype == "int8") widen(std::int8_t{});
-    else if (dtype == "int16") widen(std::int16_t{});
-    else if (dtype == "int32") widen(std::int32_t{});
-    else if (dtype == "int64") widen(std::int64_t{});
-    else if (dtype == "uint8" || dtype == "bool") widen(std::uint8_t{});
-    else if (dtype == "uint16") widen(std::uint16_t{});
-    else if (dtype == "uint32") widen(std::uint32_t{});
-    else if (dtype == "uint64") widen(std::uint64_t{});
+    });
     return out;
 }
 
