@@ -5,8 +5,16 @@
 #include <h5ser/keras.hpp>
 #include <h5ser/safetensors.hpp>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -264,4 +272,56 @@ TEST_CASE("span: saved from and loaded into the caller's memory, and a size mism
     CHECK(e.code() == h5ser::errc::shape_mismatch);
     CHECK(e.field_path() == "weights");
     CHECK(small == std::vector<float>(3, -1.0f));
+}
+
+TEST_CASE("span of const: saved from read-only memory, loaded into a struct that owns its elements") {
+    // Weights in a read-only mapping: writing through the span would fault, so a save that touched
+    // them for anything but reading would crash this test.
+    test::scratch_dir dir;
+    std::vector<float> values(1000);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) * 0.37f - 11.0f;
+    const std::string raw = dir.file("weights.raw");
+    {
+        std::FILE* f = std::fopen(raw.c_str(), "wb");
+        REQUIRE(f);
+        REQUIRE(std::fwrite(values.data(), sizeof(float), values.size(), f) == values.size());
+        std::fclose(f);
+    }
+    const int fd = ::open(raw.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    void* mapped = ::mmap(nullptr, values.size() * sizeof(float), PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    REQUIRE(mapped != MAP_FAILED);
+
+    struct Frozen {
+        std::span<const float> weights;
+        std::span<const std::int64_t> counts;
+        int step = 0;
+    };
+    struct Thawed {
+        std::vector<float> weights;
+        h5ser::tensor<std::int64_t, 1> counts;
+        int step = 0;
+    };
+    const std::array<std::int64_t, 3> counts{7, -8, 9};
+    const Frozen frozen{std::span<const float>(static_cast<const float*>(mapped), values.size()), counts, 12};
+
+    h5ser::save(frozen, dir.file("frozen.h5"));
+    h5ser::save_async(frozen, dir.file("frozen-async.h5")).wait();
+    h5ser::safetensors::save(frozen, dir.file("frozen.safetensors"));
+    for (const char* name : {"frozen.h5", "frozen-async.h5", "frozen.safetensors"}) {
+        CAPTURE(name);
+        const bool safetensors = name == std::string("frozen.safetensors");  // tensors only: step stays as it was
+        Thawed back;
+        if (safetensors) h5ser::load_into<h5ser::weights_only>(back, dir.file(name));
+        else back = h5ser::load<Thawed>(dir.file(name));
+        REQUIRE(back.weights.size() == values.size());
+        CHECK(std::memcmp(back.weights.data(), values.data(), values.size() * sizeof(float)) == 0);
+        REQUIRE(back.counts.size() == counts.size());
+        CHECK(std::equal(counts.begin(), counts.end(), back.counts.data()));
+        CHECK(back.step == (safetensors ? 0 : 12));
+    }
+    // The same model, saved from its own memory, has the same fingerprint.
+    CHECK(h5ser::fingerprint(frozen) == h5ser::fingerprint(h5ser::load<Thawed>(dir.file("frozen.h5"))));
+    ::munmap(mapped, values.size() * sizeof(float));
 }

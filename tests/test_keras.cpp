@@ -116,6 +116,56 @@ TEST_CASE("weightless Keras layers are skipped (Activation, InputLayer written a
                          "/model_weights/batch_normalization/batch_normalization/moving_variance:0"));
 }
 
+TEST_CASE("inside a layer, fields named after the Keras weights map by name, in any order") {
+    const auto conv = fixtures::keras_fixture("tfk2.2.4_conv1d_bn_vlen.h5");
+    if (conv.empty()) return;
+    // Keras saves gamma, beta, moving_mean, moving_variance; this struct declares them otherwise.
+    struct ReorderedBn {
+        f32<1> moving_variance, gamma, moving_mean, beta;
+    };
+    struct Reordered {
+        fixtures::Conv1D conv1d;
+        ReorderedBn batch_normalization;
+    };
+    const std::string bn = "/model_weights/batch_normalization/batch_normalization/";
+    for (const bool by_name : {false, true}) {
+        CAPTURE(by_name);
+        Reordered r;
+        if (by_name) keras::load_weights<keras::by_name>(r, conv);
+        else keras::load_weights(r, conv);
+        CHECK(equals_dataset(r.batch_normalization.gamma, conv, bn + "gamma:0"));
+        CHECK(equals_dataset(r.batch_normalization.beta, conv, bn + "beta:0"));
+        CHECK(equals_dataset(r.batch_normalization.moving_mean, conv, bn + "moving_mean:0"));
+        CHECK(equals_dataset(r.batch_normalization.moving_variance, conv, bn + "moving_variance:0"));
+        // The file's values differ from one another, so a mix-up would show.
+        CHECK_FALSE(equals_dataset(r.batch_normalization.gamma, conv, bn + "moving_mean:0"));
+    }
+    // Some fields named after weights and one not: which rule was meant is unclear, so it is an error.
+    struct HalfNamedBn {
+        f32<1> gamma, beta, mean, moving_variance;
+    };
+    struct HalfNamed {
+        fixtures::Conv1D conv1d;
+        HalfNamedBn batch_normalization;
+    } h;
+    const auto e = test::expect_error([&] { keras::load_weights(h, conv); });
+    CHECK(e.code() == h5ser::errc::missing_field);
+    CHECK(e.field_path() == "batch_normalization.mean");
+    CHECK_MESSAGE(std::string(e.what()).find("moving_mean") != std::string::npos, e.what());
+    CHECK(h.batch_normalization.gamma.size() == 0);  // nothing loaded
+    // Fields named otherwise than the weights map by position, as Keras loads.
+    struct PositionalBn {
+        f32<1> g, b, m, v;
+    };
+    struct Positional {
+        fixtures::Conv1D conv1d;
+        PositionalBn batch_normalization;
+    } p;
+    keras::load_weights(p, conv);
+    CHECK(equals_dataset(p.batch_normalization.g, conv, bn + "gamma:0"));
+    CHECK(equals_dataset(p.batch_normalization.v, conv, bn + "moving_variance:0"));
+}
+
 TEST_CASE("Keras 3: legacy .h5, .weights.h5 and a Keras 2.15 .keras archive, with Adam state") {
     const auto legacy = fixtures::keras_fixture("k3.14_legacy_mlp_adam.h5");
     const auto native = fixtures::keras_fixture("k3_mlp_adam.weights.h5");
@@ -284,6 +334,21 @@ TEST_CASE("files that are not Keras weights are refused with a clear error") {
     } catch (const h5ser::error& e) {
         CHECK(e.code() == h5ser::errc::not_keras_file);
     }
+    // An h5ser model whose top-level group is called `layers`, as a Keras 3 store's is: h5ser's root
+    // attributes decide, so it is an h5ser file, not a store of 0 layers.
+    struct Layered {
+        std::vector<fixtures::Dense> layers;
+    };
+    Layered layered;
+    layered.layers.resize(1);
+    layered.layers[0].kernel = f32<2>({2, 3}, {1, 2, 3, 4, 5, 6});
+    layered.layers[0].bias = f32<1>({3}, {7, 8, 9});
+    h5ser::save(layered, dir.file("layered.h5"));
+    const auto refused = test::expect_error([&] { keras::load_weights(m, dir.file("layered.h5")); });
+    CHECK(refused.code() == h5ser::errc::not_keras_file);
+    CHECK_MESSAGE(std::string(refused.what()).find("an h5ser file") != std::string::npos, refused.what());
+    CHECK(std::string(refused.what()).find("saved layers") == std::string::npos);
+    CHECK_THROWS_AS(keras::read_model_config(dir.file("layered.h5")), h5ser::error);
     try {
         keras::load_weights(m, dir.file("absent.h5"));
         FAIL("a missing file loaded");
@@ -362,6 +427,11 @@ TEST_CASE("save_weights writes the tf.keras layout, load_weights reads it back b
     CHECK(equals_dataset(m.heads[1].kernel, path, "/heads_1/heads_1/kernel:0"));
 
     Model back;
+    // An empty vector stands for no layer: the error names it and says to size it.
+    const auto unsized = test::expect_error([&] { keras::load_weights(back, path); });
+    CHECK(unsized.code() == h5ser::errc::layer_count_mismatch);
+    CHECK(unsized.field_path() == "heads");
+    CHECK_MESSAGE(std::string(unsized.what()).find("std::vector heads is empty") != std::string::npos, unsized.what());
     back.heads.resize(2);
     keras::load_weights(back, path);
     CHECK(test::same_bytes(back.encoder.kernel, m.encoder.kernel));

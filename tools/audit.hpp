@@ -132,7 +132,7 @@ inline int audit(const std::string& path, std::uint64_t max_attribute_bytes, boo
     std::string out = "file: " + path + "\n";
     for (const auto& f : findings) out += "FLAG " + f.path + ": " + f.kind + ": " + f.why + "\n";
     out += findings.empty() ? "clean: only model tensors and small attributes\n" : std::to_string(findings.size()) + " finding(s)\n";
-    std::fputs(out.c_str(), stdout);
+    print_text(out);
     return findings.empty() ? 0 : 1;
 }
 

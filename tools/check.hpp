@@ -211,7 +211,7 @@ inline int check(const std::string& path, const std::string& reference, bool as_
                ? "complete: a strict load reads every field\n"
                : std::to_string(lines.size()) +
                      " difference(s): a strict load refuses the file; h5ser::lenient with an h5ser::load_report loads what matches\n";
-    std::fputs(out.c_str(), stdout);
+    print_text(out);
     return lines.empty() ? 0 : 1;
 }
 

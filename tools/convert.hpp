@@ -29,6 +29,7 @@
 #include "audit.hpp"
 #include "diff.hpp"
 #include "internals.hpp"
+#include "keras_places.hpp"
 #include "output.hpp"
 
 namespace h5ser_cli {
@@ -53,42 +54,10 @@ struct copy_progress {
     }
 };
 
-/// "dense_1/kernel:0" in layer dense_1 -> "kernel"; "bidirectional_1/forward_lstm_1/kernel:0" ->
-/// "forward_lstm_1/kernel"; Keras 3's "sequential/dense/kernel" in layer dense -> "kernel".
-inline std::string weight_field(const std::string& layer, std::string weight) {
-    if (weight.size() > 2 && weight.compare(weight.size() - 2, 2, ":0") == 0) weight.resize(weight.size() - 2);
-    std::vector<std::string> parts;
-    for (std::size_t start = 0;;) {
-        const auto slash = weight.find('/', start);
-        parts.push_back(weight.substr(start, slash - start));
-        if (slash == std::string::npos) break;
-        start = slash + 1;
-    }
-    std::size_t first = parts.size() - 1;
-    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
-        if (parts[i] == layer) first = i + 1;
-    std::string out;
-    for (std::size_t i = first; i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
-    return out;
-}
-
 inline conversion keras_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, progress_bar& bar) {
     d::hdf5_scope hdf5;
     const auto store = d::open_store(in);
-    // Each weight's place in the h5ser file: /layer/field, fields unique within their layer.
-    struct placed {
-        std::string from, to;
-    };
-    std::vector<placed> weights;
-    for (const auto& layer : store.layers) {
-        std::set<std::string> used;
-        for (const auto& weight : layer.weights) {
-            std::string field = weight_field(layer.name, weight.name);
-            for (int k = 1; used.count(field); ++k) field = weight_field(layer.name, weight.name) + "_" + std::to_string(k);
-            used.insert(field);
-            weights.push_back({weight.path, "/" + layer.name + "/" + field});
-        }
-    }
+    const std::vector<keras_weight_place> weights = keras_weight_places(store);
     copy_progress progress{bar};
     std::vector<d::planned_tensor> planned;
     for (const auto& w : weights) {
@@ -470,7 +439,7 @@ inline int convert(const std::string& in, const std::string& out, std::string to
     text += std::to_string(c.tensors) + " tensors";
     if (!c.fingerprint.empty()) text += ", fingerprint " + c.fingerprint;
     if (!c.note.empty()) text += "; " + c.note;
-    std::fputs((text + "\n").c_str(), stdout);
+    print_text(text + "\n");
     return 0;
 }
 

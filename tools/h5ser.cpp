@@ -1,8 +1,10 @@
 // The h5ser command-line tool: what is in a model file, is it intact, how do two files differ.
 //
-//     h5ser ls FILE                        the tree as layers: shapes, dtypes, parameters, bytes, filters
+//     h5ser ls FILE [--cpp]                the tree as layers: shapes, dtypes, parameters, bytes, filters;
+//                                          for a Keras file, C++ structs that load it
 //     h5ser verify FILE [--expect-fingerprint HEX]   seal, checksums and fingerprint
-//     h5ser diff A B                       tensor by tensor: equal, or how far apart
+//     h5ser diff A B [--atol X] [--rtol X] [--no-verify]   tensor by tensor, and attribute by
+//                                          attribute: equal, or how far apart
 //     h5ser schema FILE                    the JSON schema of a full-model file
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
 //     h5ser convert IN OUT [--to h5ser|keras|safetensors] [--preset default|fast|compressed|archival]
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
     std::string file, other, expect;
     auto* ls = app.add_subcommand("ls", "The tree as layers: dtype, shape, parameters, stored bytes, compression, filters");
     ls->add_option("FILE", file, "HDF5 file (or .keras archive)")->required();
+    bool as_cpp = false;
+    ls->add_flag("--cpp", as_cpp, "for a Keras file: print C++ structs that load its weights and its optimizer's");
     auto* verify = app.add_subcommand("verify",
                                       "Check the seal, every dataset's checksum and the fingerprint; exit 0 intact, 1 damaged, "
                                       "3 not written by h5ser (nothing to check against)");
@@ -63,6 +67,14 @@ int main(int argc, char** argv) {
     auto* diff = app.add_subcommand("diff", "Compare two files tensor by tensor; exit 0 when equal, 1 when different");
     diff->add_option("A", file, "first file")->required();
     diff->add_option("B", other, "second file")->required();
+    h5ser_cli::diff_options diff_options;
+    diff->add_option("--atol", diff_options.atol, "tensors whose elements all lie within |a - b| <= atol + rtol * |b| count as equal")
+        ->check(CLI::NonNegativeNumber);
+    diff->add_option("--rtol", diff_options.rtol, "see --atol (numpy.allclose's rule; both default to 0: bit for bit)")
+        ->check(CLI::NonNegativeNumber);
+    bool no_verify = false;
+    diff->add_flag("--no-verify", no_verify,
+                   "compare a file whose seal no longer matches (edited by another program) as it is now, in a child process");
     auto* schema_cmd = app.add_subcommand("schema", "Print the JSON schema of a full-model file");
     schema_cmd->add_option("FILE", file, "full-model file written by h5ser")->required();
     auto* audit = app.add_subcommand("audit", "Flag what should not be in a weights file: data sets, large attributes, links out");
@@ -116,9 +128,12 @@ int main(int argc, char** argv) {
     }
     const auto command = [&]() -> int {
         try {
-            if (*ls) return h5ser_cli::ls(file, as_json);
+            if (*ls) return h5ser_cli::ls(file, as_json, as_cpp);
             if (*verify) return h5ser_cli::verify(file, expect, as_json);
-            if (*diff) return h5ser_cli::diff(file, other, as_json);
+            if (*diff) {
+                diff_options.verify = !no_verify;
+                return h5ser_cli::diff(file, other, diff_options, as_json);
+            }
             if (*schema_cmd) return h5ser_cli::schema(file);
             if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
             if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
@@ -130,8 +145,8 @@ int main(int argc, char** argv) {
             if (e.code() == h5ser::errc::checksum_mismatch && !*seal)
                 std::fprintf(stderr,
                              "h5ser: h5ser seal %s names the tensors that changed since h5ser saved it, and seals it again when "
-                             "the changes are meant (--accept-changes)\n",
-                             e.file().c_str());
+                             "the changes are meant (--accept-changes)%s\n",
+                             e.file().c_str(), *diff ? "; diff --no-verify compares it as it is now" : "");
             return 1;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "h5ser: %s\n", first_line(e.what()).c_str());

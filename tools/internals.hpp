@@ -27,6 +27,7 @@ using h5ser::detail::dataset_view;
 using h5ser::detail::extent;
 using h5ser::detail::has_seal;
 using h5ser::detail::inspect_dataset;
+using h5ser::detail::inspect_opened;
 using h5ser::detail::list_members;
 using h5ser::detail::open_for_reading;
 using h5ser::detail::open_root;
@@ -90,9 +91,11 @@ using h5ser::detail::write_attribute;
 using h5ser::keras::detail::flavour_name;
 using h5ser::keras::detail::has_zip_signature;
 using h5ser::keras::detail::open_store;
+using keras_store = h5ser::keras::detail::store;
 using h5ser::keras::detail::save_layers;
 using h5ser::keras::detail::struct_layer;
 using h5ser::keras::detail::tensor_slot;
+using h5ser::keras::detail::weight_name_in_layer;
 using h5ser::keras::detail::write_weight;
 
 }  // namespace h5ser_cli::internal

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cpp_struct.hpp"
 #include "internals.hpp"
 #include "output.hpp"
 
@@ -107,9 +108,21 @@ inline void ls_json(const h5ser::file_node& n, json& j, std::string_view key = {
     j.end_object();
 }
 
-inline int ls(const std::string& path, bool as_json) {
+inline int ls(const std::string& path, bool as_json, bool as_cpp = false) {
     const auto safetensors = internal::header_if_safetensors(path);
     const auto keras = safetensors ? std::nullopt : keras_facts(path);
+    if (as_cpp) {
+        if (!keras)
+            throw h5ser::error(path, h5ser::problem{h5ser::errc::not_keras_file,
+                                                    {},
+                                                    "/",
+                                                    "a Keras file",
+                                                    safetensors ? "a .safetensors file" : "another file",
+                                                    "ls --cpp writes structs for Keras files; an h5ser full-model file's layout "
+                                                    "is its schema (h5ser schema), from the struct that saved it"});
+        print_text(cpp_structs(path, *keras));
+        return 0;
+    }
     std::optional<h5ser::file_node> tree;
     if (safetensors) tree = internal::tree_of(*safetensors);                   // the header read once
     else if (!internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
@@ -147,7 +160,13 @@ inline int ls(const std::string& path, bool as_json) {
                 }
                 j.end_array().end_object();
             }
-            j.end_array().number("optimizer_weights", static_cast<double>(keras->optimizer_weights.size())).end_object();
+            j.end_array().begin_array("optimizer_weights");
+            for (const auto& w : keras->optimizer_weights) {
+                j.begin_object().string("name", w.name).string("dtype", w.dtype).begin_array("shape");
+                for (std::size_t d : w.shape) j.number({}, static_cast<double>(d));
+                j.end_array().end_object();
+            }
+            j.end_array().end_object();
         } else {
             j.null("keras");
         }
@@ -181,7 +200,15 @@ inline int ls(const std::string& path, bool as_json) {
                 out += (k ? ", " : "") + l.weights[k].name + " " + l.weights[k].dtype + internal::dims_text(l.weights[k].shape);
             out += "\n";
         }
-        if (!keras->optimizer_weights.empty()) out += "keras optimizer weights: " + std::to_string(keras->optimizer_weights.size()) + "\n";
+        if (!keras->optimizer_weights.empty()) {
+            // In the file's order, which load_optimizer_weights follows: a struct written from this
+            // list loads (Keras 3 interleaves each variable's slots: m, v of the kernel, then the bias's).
+            out += "keras optimizer weights, in the file's order (h5ser::keras::load_optimizer_weights takes them so):\n";
+            for (std::size_t i = 0; i < keras->optimizer_weights.size(); ++i) {
+                const auto& w = keras->optimizer_weights[i];
+                out += "  " + std::to_string(i) + ". " + w.name + " " + w.dtype + internal::dims_text(w.shape) + "\n";
+            }
+        }
     }
     if (tree) {
         char header[256];
@@ -195,7 +222,7 @@ inline int ls(const std::string& path, bool as_json) {
         std::snprintf(ratio, sizeof ratio, " (ratio %.2f)\n", t.ratio());
         out += ratio;
     }
-    std::fputs(out.c_str(), stdout);
+    print_text(out);
     return 0;
 }
 

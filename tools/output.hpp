@@ -17,8 +17,21 @@ namespace h5ser_cli {
 /// The library's JSON writer (the one behind the `schema` attribute) builds every --json report.
 using json = internal::json_writer;
 
+class progress_bar;
+
+/// Erases the progress bar's line, if one is drawn, so that what is printed next starts a line of
+/// its own (stdout and stderr are usually the same terminal).
+inline void end_progress_line();
+
+/// A command's report (or a failure's, on stderr): every command prints through this, after the
+/// progress bar's line is erased.
+inline void print_text(const std::string& text, std::FILE* to = stdout) {
+    end_progress_line();
+    std::fputs(text.c_str(), to);
+}
+
 /// A --json report on stdout, one line.
-inline void print_json(const json& j) { std::fputs((j.str() + "\n").c_str(), stdout); }
+inline void print_json(const json& j) { print_text(j.str() + "\n"); }
 
 /// 1234567 -> "1,234,567"
 inline std::string grouped(std::uint64_t n) {
@@ -37,7 +50,21 @@ public:
     progress_bar(const progress_bar&) = delete;
     progress_bar& operator=(const progress_bar&) = delete;
     ~progress_bar() {
-        if (drawn_) std::fprintf(stderr, "\r\033[K");
+        clear();
+        if (active() == this) active() = nullptr;
+    }
+    /// Erases the bar's line; the next progress draws it again.
+    void clear() {
+        if (!drawn_) return;
+        std::fprintf(stderr, "\r\033[K");
+        std::fflush(stderr);
+        drawn_ = false;
+        last_ = -1;
+    }
+    /// The bar drawn last (one at a time), which print_text erases.
+    static progress_bar*& active() {
+        static progress_bar* bar = nullptr;
+        return bar;
     }
     void operator()(std::uint64_t done, std::uint64_t total) {
         if (!on_) return;
@@ -49,6 +76,7 @@ public:
                      std::string(static_cast<std::size_t>(width - filled), '.').c_str(), percent);
         std::fflush(stderr);
         drawn_ = true;
+        active() = this;
     }
 
 private:
@@ -57,5 +85,9 @@ private:
     bool drawn_ = false;
     int last_ = -1;
 };
+
+inline void end_progress_line() {
+    if (progress_bar* bar = progress_bar::active()) bar->clear();
+}
 
 }  // namespace h5ser_cli

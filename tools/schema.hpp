@@ -4,6 +4,7 @@
 #include <h5ser/h5ser.hpp>
 
 #include "internals.hpp"
+#include "output.hpp"
 
 #include <cstdio>
 #include <optional>
@@ -37,7 +38,7 @@ inline int schema(const std::string& path) {
         std::fprintf(stderr, "h5ser: %s has no schema (only full-model files written by h5ser have one)\n", path.c_str());
         return 1;
     }
-    std::fputs((*text + "\n").c_str(), stdout);
+    print_text(*text + "\n");
     return 0;
 }
 

@@ -37,7 +37,7 @@ struct seal_findings {
     }
 };
 
-inline seal_findings find_changes(const std::string& path) {
+inline seal_findings find_changes(const std::string& path, const h5ser::progress_callback& progress = {}) {
     namespace d = h5ser::detail;
     seal_findings f;
     std::optional<d::manifest> contents;
@@ -52,7 +52,7 @@ inline seal_findings find_changes(const std::string& path) {
     }
     h5ser::verify_report report;
     report.file = path;
-    const std::vector<std::string> present = d::check_datasets(report, path, contents ? &*contents : nullptr);
+    const std::vector<std::string> present = d::check_datasets(report, path, contents ? &*contents : nullptr, progress);
     f.datasets = std::move(report.datasets);
     if (contents) {
         for (const auto& r : contents->records())
@@ -135,7 +135,7 @@ inline int seal(const std::string& path, bool accept, const std::string& preset,
         out += std::to_string(f.changed()) + " of " + tensors + (f.removed.empty() ? "" : " (and removed ones)") +
                " differ from what h5ser saved" + (f.changed() ? "" : " (the change is in the metadata)") +
                "; if the changes are meant, h5ser seal " + path + " --accept-changes seals the file again with them\n";
-    std::fputs(out.c_str(), code == 0 ? stdout : stderr);
+    print_text(out, code == 0 ? stdout : stderr);
     return code;
 }
 

@@ -4,9 +4,11 @@
 
 #include <h5ser/h5ser.hpp>
 
+#include <optional>
 #include <string>
 
 #include "output.hpp"
+#include "seal.hpp"
 
 namespace h5ser_cli {
 
@@ -50,7 +52,7 @@ inline int verify_foreign(const h5ser::verify_report& r, const std::string& path
     if (compared) out += matches ? ", as expected\n" : ", expected " + expect_fingerprint + ": DIFFERENT\n";
     else out += " (give it as --expect-fingerprint to check against it)\n";
     out += code == verified ? "OK (against the expected fingerprint)\n" : code == damaged ? "FAILED\n" : "NOT VERIFIABLE\n";
-    std::fputs(out.c_str(), stdout);
+    print_text(out);
     return code;
 }
 
@@ -83,15 +85,27 @@ inline int verify_safetensors(const h5ser::verify_report& r, const std::string& 
     else out += expected ? "\n" : " (none kept in the file; give one as --expect-fingerprint to check against it)\n";
     if (expected) out += "expected fingerprint " + expect_fingerprint + (expected_ok ? ": matches\n" : ": DIFFERENT\n");
     out += code == verified ? "OK (against the fingerprint)\n" : code == damaged ? "FAILED\n" : "NOT VERIFIABLE\n";
-    std::fputs(out.c_str(), stdout);
+    print_text(out);
     return code;
 }
 
 inline int verify(const std::string& path, const std::string& expect_fingerprint, bool as_json) {
     progress_bar bar("verify", !as_json);
-    const h5ser::verify_report r = h5ser::verify_file(path, [&](std::uint64_t done, std::uint64_t total) { bar(done, total); });
+    const auto progress = [&](std::uint64_t done, std::uint64_t total) { bar(done, total); };
+    h5ser::verify_report r = h5ser::verify_file(path, progress);
     if (r.file_format == "safetensors") return verify_safetensors(r, path, expect_fingerprint, as_json);
     if (!r.written_by_h5ser) return verify_foreign(r, path, expect_fingerprint, as_json);
+    // An h5ser file whose seal no longer matches (edited by another program, truncated): the
+    // library stops at the seal, since libhdf5 must not parse a damaged file in its caller. The
+    // tool runs in a child process for such a file, so it goes on as `h5ser seal` does: each tensor
+    // against the checksum the manifest keeps of what was saved, and the changed ones named.
+    std::optional<seal_findings> changes;
+    if (!r.seal_ok && r.datasets.empty()) {
+        changes = find_changes(path, progress);
+        r.datasets = changes->datasets;
+        r.stored_fingerprint = changes->stored_fingerprint;
+        r.computed_fingerprint = changes->computed_fingerprint;
+    }
     const bool expected_ok = expect_fingerprint.empty() || expect_fingerprint == r.stored_fingerprint;
     const bool ok = r.ok() && expected_ok;
     std::size_t bad = 0;
@@ -111,24 +125,29 @@ inline int verify(const std::string& path, const std::string& expect_fingerprint
                 .string("found", d.found)
                 .end_object();
         }
+        if (changes)
+            for (const auto& removed : changes->removed) j.begin_object().string("path", removed).string("status", "removed").end_object();
         j.end_array().end_object();
         print_json(j);
         return ok ? verified : damaged;
     }
     std::string out = "file: " + path + "\nseal: " + r.seal + "\n";
+    if (changes) out += describe_changes(*changes);
     for (const auto& d : r.datasets) {
-        if (d.result == h5ser::dataset_check::status::ok) continue;
+        if (changes || d.result == h5ser::dataset_check::status::ok) continue;
         out += "BAD " + d.path + ": " + h5ser::to_string(d.result);
         if (!d.expected.empty()) out += " (stored " + d.expected + ", data " + d.found + ")";
         else if (!d.found.empty() && d.result != h5ser::dataset_check::status::no_checksum) out += " (" + d.found + ")";
         out += "\n";
     }
-    out += "datasets: " + std::to_string(r.datasets.size() - bad) + " of " + std::to_string(r.datasets.size()) + " match their checksums\n";
+    out += "datasets: " + std::to_string(r.datasets.size() - bad) + " of " + std::to_string(r.datasets.size()) +
+           (changes ? " as h5ser saved them (the manifest keeps what was saved)\n" : " match their checksums\n");
     out += "fingerprint: " + (r.stored_fingerprint.empty() ? std::string("none stored") : r.stored_fingerprint) +
            (r.fingerprint_ok() ? " (matches the tensors)" : ", tensors give " + r.computed_fingerprint) + "\n";
     if (!expect_fingerprint.empty()) out += "expected fingerprint " + expect_fingerprint + (expected_ok ? ": matches\n" : ": DIFFERENT\n");
     out += ok ? "OK\n" : "FAILED\n";
-    std::fputs(out.c_str(), stdout);
+    if (changes) out += "if the changes are meant, h5ser seal " + path + " --accept-changes seals the file again with them\n";
+    print_text(out);
     return ok ? verified : damaged;
 }
 

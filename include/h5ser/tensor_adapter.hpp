@@ -138,9 +138,12 @@ struct runtime_element {};
 /// the X it returns keeps `keep` as long as it uses `data` (64-byte aligned, C order; null, and
 /// `keep` empty, when there are no elements), so a load copies nothing more. A file whose element type holds() refuses is an h5ser::error.
 ///
-/// Built-in adapters: h5ser::tensor, std::vector of an element type (rank 1) and std::span (rank 1,
-/// loaded in place); h5ser/eigen.hpp adds Eigen's matrices and arrays, h5ser/xtensor.hpp xtensor's
-/// containers, and h5ser/torch.hpp torch::Tensor.
+/// An adapter without the non-const data() describes a tensor h5ser saves but never loads
+/// (save_only_tensor).
+///
+/// Built-in adapters: h5ser::tensor, std::vector of an element type (rank 1), std::span (rank 1,
+/// loaded in place) and std::span<const T> (rank 1, saved only); h5ser/eigen.hpp adds Eigen's
+/// matrices and arrays, h5ser/xtensor.hpp xtensor's containers, and h5ser/torch.hpp torch::Tensor.
 template <class T>
 struct tensor_adapter {};
 
@@ -183,16 +186,40 @@ requires(element_type<T> && !std::is_const_v<T>) struct tensor_adapter<std::span
     static T* data(std::span<T>& s) noexcept { return s.data(); }
 };
 
-/// True when `tensor_adapter<T>` is specialized completely.
+/// A view of read-only memory (weights in a read-only mapping, a constant table): saved from it,
+/// never loaded. A load of a struct holding one does not compile: it would have to write into
+/// memory the span promises not to change. Load into a struct of your own with std::span<T>,
+/// std::vector<T> or h5ser::tensor<T, 1> in its place.
+template <element_type T>
+struct tensor_adapter<std::span<const T>> {
+    using element_type = T;
+    static constexpr std::size_t rank = 1;
+    static std::array<std::size_t, 1> shape(const std::span<const T>& s) noexcept { return {s.size()}; }
+    static const T* data(const std::span<const T>& s) noexcept { return s.data(); }
+};
+
+/// True when `tensor_adapter<T>` gives T's elements in C order for reading: enough to save T.
 template <class T>
-concept adapted_tensor = requires(const T& ct, T& t) {
+concept saveable_tensor = requires(const T& ct) {
     typename tensor_adapter<T>::element_type;
     requires element_type<typename tensor_adapter<T>::element_type>;
     { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
     { tensor_adapter<T>::shape(ct) } -> std::convertible_to<shape_of_rank<tensor_adapter<T>::rank>>;
     { tensor_adapter<T>::data(ct) } -> std::same_as<const typename tensor_adapter<T>::element_type*>;
+};
+
+/// True when `tensor_adapter<T>` is specialized completely: T is saved from its elements and
+/// loaded into them.
+template <class T>
+concept adapted_tensor = saveable_tensor<T> && requires(T& t) {
     { tensor_adapter<T>::data(t) } -> std::same_as<typename tensor_adapter<T>::element_type*>;
 };
+
+/// A tensor h5ser saves but cannot load, because its adapter gives only read-only elements:
+/// std::span<const T> (a view of weights in read-only memory), or an adapter of your own without
+/// the non-const data().
+template <class T>
+concept save_only_tensor = saveable_tensor<T> && !adapted_tensor<T>;
 
 /// A tensor whose elements are not in C order: h5ser copies it through a C-order buffer (see
 /// tensor_adapter).
@@ -215,7 +242,7 @@ concept resizable_tensor = (adapted_tensor<T> || reordered_tensor<T>)&&requires(
 /// A tensor of a static element type: h5ser stores it as a dataset of that type. One whose rank is
 /// known only at run time must be resizable (it takes the file's shape).
 template <class T>
-concept static_typed_tensor = (adapted_tensor<T> || reordered_tensor<T>)&&(tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
+concept static_typed_tensor = (saveable_tensor<T> || reordered_tensor<T>)&&(tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
 
 /// A tensor whose element type and rank are known only at run time (the run-time form of
 /// tensor_adapter: torch::Tensor).

@@ -2940,9 +2940,12 @@ struct runtime_element {};
 /// the X it returns keeps `keep` as long as it uses `data` (64-byte aligned, C order; null, and
 /// `keep` empty, when there are no elements), so a load copies nothing more. A file whose element type holds() refuses is an h5ser::error.
 ///
-/// Built-in adapters: h5ser::tensor, std::vector of an element type (rank 1) and std::span (rank 1,
-/// loaded in place); h5ser/eigen.hpp adds Eigen's matrices and arrays, h5ser/xtensor.hpp xtensor's
-/// containers, and h5ser/torch.hpp torch::Tensor.
+/// An adapter without the non-const data() describes a tensor h5ser saves but never loads
+/// (save_only_tensor).
+///
+/// Built-in adapters: h5ser::tensor, std::vector of an element type (rank 1), std::span (rank 1,
+/// loaded in place) and std::span<const T> (rank 1, saved only); h5ser/eigen.hpp adds Eigen's
+/// matrices and arrays, h5ser/xtensor.hpp xtensor's containers, and h5ser/torch.hpp torch::Tensor.
 template <class T>
 struct tensor_adapter {};
 
@@ -2985,16 +2988,40 @@ requires(element_type<T> && !std::is_const_v<T>) struct tensor_adapter<std::span
     static T* data(std::span<T>& s) noexcept { return s.data(); }
 };
 
-/// True when `tensor_adapter<T>` is specialized completely.
+/// A view of read-only memory (weights in a read-only mapping, a constant table): saved from it,
+/// never loaded. A load of a struct holding one does not compile: it would have to write into
+/// memory the span promises not to change. Load into a struct of your own with std::span<T>,
+/// std::vector<T> or h5ser::tensor<T, 1> in its place.
+template <element_type T>
+struct tensor_adapter<std::span<const T>> {
+    using element_type = T;
+    static constexpr std::size_t rank = 1;
+    static std::array<std::size_t, 1> shape(const std::span<const T>& s) noexcept { return {s.size()}; }
+    static const T* data(const std::span<const T>& s) noexcept { return s.data(); }
+};
+
+/// True when `tensor_adapter<T>` gives T's elements in C order for reading: enough to save T.
 template <class T>
-concept adapted_tensor = requires(const T& ct, T& t) {
+concept saveable_tensor = requires(const T& ct) {
     typename tensor_adapter<T>::element_type;
     requires element_type<typename tensor_adapter<T>::element_type>;
     { tensor_adapter<T>::rank } -> std::convertible_to<std::size_t>;
     { tensor_adapter<T>::shape(ct) } -> std::convertible_to<shape_of_rank<tensor_adapter<T>::rank>>;
     { tensor_adapter<T>::data(ct) } -> std::same_as<const typename tensor_adapter<T>::element_type*>;
+};
+
+/// True when `tensor_adapter<T>` is specialized completely: T is saved from its elements and
+/// loaded into them.
+template <class T>
+concept adapted_tensor = saveable_tensor<T> && requires(T& t) {
     { tensor_adapter<T>::data(t) } -> std::same_as<typename tensor_adapter<T>::element_type*>;
 };
+
+/// A tensor h5ser saves but cannot load, because its adapter gives only read-only elements:
+/// std::span<const T> (a view of weights in read-only memory), or an adapter of your own without
+/// the non-const data().
+template <class T>
+concept save_only_tensor = saveable_tensor<T> && !adapted_tensor<T>;
 
 /// A tensor whose elements are not in C order: h5ser copies it through a C-order buffer (see
 /// tensor_adapter).
@@ -3017,7 +3044,7 @@ concept resizable_tensor = (adapted_tensor<T> || reordered_tensor<T>)&&requires(
 /// A tensor of a static element type: h5ser stores it as a dataset of that type. One whose rank is
 /// known only at run time must be resizable (it takes the file's shape).
 template <class T>
-concept static_typed_tensor = (adapted_tensor<T> || reordered_tensor<T>)&&(tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
+concept static_typed_tensor = (saveable_tensor<T> || reordered_tensor<T>)&&(tensor_adapter<T>::rank != dynamic_rank || resizable_tensor<T>);
 
 /// A tensor whose element type and rank are known only at run time (the run-time form of
 /// tensor_adapter: torch::Tensor).
@@ -3184,6 +3211,19 @@ constexpr bool assert_storable() {
                   "std::vector, std::array, std::map<std::string, T>, std::optional or a plain struct");
     if constexpr (kind_of<T>() == field_kind::group) return assert_reflectable<T>();
     else return kind_of<T>() != field_kind::unsupported;
+}
+
+/// Fails compilation when a load reaches a tensor it cannot write into (save_only_tensor), and
+/// says why; true for every other tensor. Walks that load call it as `if constexpr
+/// (assert_loadable_tensor<X>())`, so that nothing else about the field fails to compile after it.
+template <class X>
+constexpr bool assert_loadable_tensor() {
+    static_assert(!save_only_tensor<X>,
+                  "h5ser: a load reached a std::span<const T> field (or a tensor whose tensor_adapter gives only a "
+                  "const data()). h5ser saves such a field but cannot load into it: a load writes the file's elements "
+                  "into the field's memory, which the span promises not to change. Load into a struct of your own "
+                  "with std::span<T>, std::vector<T> or h5ser::tensor<T, 1> in its place");
+    return !save_only_tensor<X>;
 }
 
 /// A field's name as a type (its characters): a check instantiated with it shows the name in the
@@ -3638,6 +3678,46 @@ private:
 
 
 
+// ---- h5ser/file_node.hpp -----------------------------------------------------------------------
+// h5ser/file_node.hpp: h5ser::file_node, one object of a file's tree as h5ser::inspect gives it
+// (inspect.hpp), and as the readers of other formats build it (.safetensors).
+
+
+namespace h5ser {
+
+/// One group or dataset of a file, with its attributes.
+struct file_node {
+    enum class kind_type { group, dataset, other };
+    struct attribute_info {
+        std::string name;
+        std::string dtype;  ///< "int32", "string", ...
+        std::string shape;  ///< "scalar" or "[3]"
+        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
+    };
+
+    std::string name;  ///< link name ("" for the root)
+    std::string path;  ///< "/layer_1/kernel"
+    kind_type kind = kind_type::group;
+    std::string dtype;                 ///< datasets: element type
+    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
+    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
+    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
+    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
+    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
+    std::vector<attribute_info> attributes;
+    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
+};
+
+namespace detail {
+/// The text file_node::attribute_info::value gives a string `s`: quoted, cut to 60 characters.
+inline std::string short_string_value(std::string s) {
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return "\"" + s + "\"";
+}
+}  // namespace detail
+
+}  // namespace h5ser
+
 
 namespace h5ser::detail {
 
@@ -3691,6 +3771,11 @@ H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const whe
 /// The paths of the datasets below `root` (an h5ser file's root group) in the order h5ser saved
 /// them: depth first, each group's links in creation order. Links that are not hard are skipped.
 H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, const where& at);
+
+/// The tree of HDF5 file `file` as h5ser::inspect gives it (`path` names the file in messages),
+/// read in this process from a file the caller opened and checked as it chose (defined with
+/// inspect, in detail/load/inspect-inl.hpp).
+H5SER_CORE_INLINE file_node inspect_opened(hid_t file, const std::string& path);
 
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }
@@ -3917,7 +4002,7 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
                                        const where& at);
 
 /// The dimensions (into the result) and element count of an in-memory tensor.
-template <adapted_tensor X>
+template <saveable_tensor X>
 written_tensor tensor_extent(const X& value, std::size_t& count) {
     using adapter = tensor_adapter<X>;
     const auto& shape = adapter::shape(value);
@@ -3933,14 +4018,14 @@ written_tensor tensor_extent(const X& value, std::size_t& count) {
 }
 
 /// The element bytes of an in-memory tensor (a valid pointer even when there are none).
-template <adapted_tensor X>
+template <saveable_tensor X>
 const void* element_bytes(const X& value, std::size_t count) {
     return count ? static_cast<const void*>(tensor_adapter<X>::data(value)) : static_cast<const void*>("");
 }
 
 /// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
 /// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
-template <adapted_tensor X>
+template <saveable_tensor X>
 written_tensor digest_tensor(const X& value, std::size_t& count) {
     written_tensor out = tensor_extent(value, count);
     out.data_hash = hash_bytes(element_bytes(value, count), count * sizeof(typename tensor_adapter<X>::element_type));
@@ -3987,7 +4072,7 @@ H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out);
 H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at);
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
-template <adapted_tensor X>
+template <saveable_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
                              const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
@@ -4438,7 +4523,7 @@ c_order_tensor_t<X> c_order_copy(const X& value) {
 /// Passes `value` to `use` as a tensor in C order: itself, or its C-order copy.
 template <static_typed_tensor X, class Use>
 decltype(auto) with_c_order(const X& value, Use&& use) {
-    if constexpr (adapted_tensor<X>) return std::forward<Use>(use)(value);
+    if constexpr (saveable_tensor<X>) return std::forward<Use>(use)(value);
     else return std::forward<Use>(use)(c_order_copy(value));
 }
 
@@ -5380,16 +5465,18 @@ struct load_step {
 
     template <class X>
     void tensor(X& x) {
-        if (!present<X>()) return;
-        const auto read = [&](auto& target) {
-            if constexpr (Ctx::convert) {
-                if (read_converted(target)) return;
-            }
-            ctx.reader.read(ctx, parent, name, target, at);
-        };
-        if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
-        else if constexpr (adapted_tensor<X>) read(x);
-        else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+        if constexpr (assert_loadable_tensor<X>()) {
+            if (!present<X>()) return;
+            const auto read = [&](auto& target) {
+                if constexpr (Ctx::convert) {
+                    if (read_converted(target)) return;
+                }
+                ctx.reader.read(ctx, parent, name, target, at);
+            };
+            if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
+            else if constexpr (adapted_tensor<X>) read(x);
+            else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+        }
     }
     template <class X>
     void attribute(X& x) {
@@ -5764,46 +5851,6 @@ H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcep
 
 }  // namespace h5ser::detail::safetensors
 
-
-// ---- h5ser/file_node.hpp -----------------------------------------------------------------------
-// h5ser/file_node.hpp: h5ser::file_node, one object of a file's tree as h5ser::inspect gives it
-// (inspect.hpp), and as the readers of other formats build it (.safetensors).
-
-
-namespace h5ser {
-
-/// One group or dataset of a file, with its attributes.
-struct file_node {
-    enum class kind_type { group, dataset, other };
-    struct attribute_info {
-        std::string name;
-        std::string dtype;  ///< "int32", "string", ...
-        std::string shape;  ///< "scalar" or "[3]"
-        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
-    };
-
-    std::string name;  ///< link name ("" for the root)
-    std::string path;  ///< "/layer_1/kernel"
-    kind_type kind = kind_type::group;
-    std::string dtype;                 ///< datasets: element type
-    std::vector<std::size_t> shape;    ///< datasets: dimensions (empty for scalars)
-    std::string layout;                ///< datasets: "contiguous", "compact", "chunked", "virtual"
-    std::uint64_t element_bytes = 0;   ///< datasets: bytes per element
-    std::uint64_t stored_bytes = 0;    ///< datasets: bytes in the file (after compression)
-    std::vector<std::string> filters;  ///< datasets: the filter pipeline ("shuffle", "deflate")
-    std::vector<attribute_info> attributes;
-    std::vector<file_node> children;  ///< groups: in creation order when the file tracks it, else by name
-};
-
-namespace detail {
-/// The text file_node::attribute_info::value gives a string `s`: quoted, cut to 60 characters.
-inline std::string short_string_value(std::string s) {
-    if (s.size() > 60) s = s.substr(0, 57) + "...";
-    return "\"" + s + "\"";
-}
-}  // namespace detail
-
-}  // namespace h5ser
 
 
 namespace h5ser::detail::safetensors {
@@ -13167,15 +13214,19 @@ H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, 
     for (const auto& child : node.children) render(child, indent + "  ", out);
 }
 
-H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
-    hdf5_scope hdf5;
-    handle file = open_for_reading(path);
+H5SER_CORE_INLINE file_node inspect_opened(hid_t file, const std::string& path) {
     const where at{path, {}, "/"};
-    handle root = open_root(file.get(), path);
+    handle root = open_root(file, path);
     file_node node;
     node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
     inspect_object(root.get(), node, at);
     return node;
+}
+
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
+    hdf5_scope hdf5;
+    handle file = open_for_reading(path);
+    return inspect_opened(file.get(), path);
 }
 
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {

@@ -240,6 +240,28 @@ struct weight_ref {
     std::string path;  ///< absolute HDF5 path of the dataset
 };
 
+/// A weight's name inside its layer, as a field of the layer's struct would be called:
+/// "dense_1/kernel:0" in layer dense_1 -> "kernel"; "bidirectional_1/forward_lstm_1/kernel:0" ->
+/// "forward_lstm_1/kernel"; Keras 3's "sequential/dense/kernel" in layer dense -> "kernel"; a
+/// native store's "vars/0" -> "0" (its weights have no names). The layer's weights are matched to
+/// the struct's fields by these names (loader.hpp), and `h5ser convert` names datasets after them.
+inline std::string weight_name_in_layer(const std::string& layer, std::string weight) {
+    if (weight.size() > 2 && weight.compare(weight.size() - 2, 2, ":0") == 0) weight.resize(weight.size() - 2);
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+        const auto slash = weight.find('/', start);
+        parts.push_back(weight.substr(start, slash - start));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    std::size_t first = parts.size() - 1;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+        if (parts[i] == layer) first = i + 1;
+    std::string out;
+    for (std::size_t i = first; i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
+    return out;
+}
+
 struct layer_ref {
     std::string name;   ///< Keras layer name
     std::string group;  ///< absolute HDF5 path of the layer's group
@@ -566,8 +588,22 @@ inline bool is_legacy(hid_t file) {
     return legacy;
 }
 
+/// h5ser's root attributes decide before any Keras detection: a model struct with a top-level field
+/// named `layers`, `vars` or `optimizer` would otherwise look like a Keras 3 store.
+inline void refuse_h5ser_file(const store& s) {
+    handle root = open_root(s.h5.get(), s.file);
+    if (H5Aexists(root.get(), format::version_attribute) > 0)
+        throw error(s.file, problem{errc::not_keras_file,
+                                    {},
+                                    "/",
+                                    "a Keras weights file",
+                                    std::string("an h5ser file (") + format::version_attribute + " at its root)",
+                                    "load it with h5ser::load, or with h5ser::load_into"});
+    H5Eclear2(H5E_DEFAULT);
+}
+
 /// Opens any Keras weights file: legacy .h5, Keras 3 .weights.h5, or a .keras archive (by its zip
-/// signature, as Keras detects it).
+/// signature, as Keras detects it). An h5ser file is not one, whatever its groups are called.
 inline store open_store(const std::string& path) {
     store s;
     s.file = path;
@@ -596,6 +632,7 @@ inline store open_store(const std::string& path) {
         return s;
     }
     s.h5 = open_for_reading(path, false);
+    refuse_h5ser_file(s);
     if (is_legacy(s.h5.get())) read_legacy(s);
     else read_native(s);
     return s;
@@ -700,7 +737,7 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
         slot.write = [&value](hid_t group, const std::string& name, const where& at) {
             with_c_order(value, [&](const auto& c_order) { write_tensor(c_order, group, name, at); });
         };
-    } else {
+    } else if constexpr (assert_loadable_tensor<T>()) {
         slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type,
                                                      const std::vector<std::size_t>& shape, const where& at, problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
@@ -770,7 +807,8 @@ void collect_tensors(F& value, const where& at, std::vector<tensor_slot>& out) {
 }
 
 template <class F>
-void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out);
+void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out,
+                   std::vector<std::string>* empty_vectors);
 
 /// The Keras mapping's visitor for a top-level field: the Keras layers it stands for (see
 /// h5ser/keras.hpp). `name` is the Keras name: the field name, a map key, or "<field>_<i>".
@@ -778,7 +816,8 @@ struct layer_collector {
     std::vector<struct_layer>& out;
     const where& at;
     const std::string& name;
-    bool named;  ///< false for sequence elements, which by_name cannot address
+    bool named;                               ///< false for sequence elements, which by_name cannot address
+    std::vector<std::string>* empty_vectors;  ///< where to note empty std::vectors (they stand for no layer), or null
 
     template <class X>
     void tensor(X& x) {
@@ -794,23 +833,24 @@ struct layer_collector {
     void optimizer_state(X&) {}
     template <class X>
     void stored(X& x) {
-        collect_layer(x.value, at, name, named, out);
+        collect_layer(x.value, at, name, named, out, empty_vectors);
     }
     template <class X>
     void optional(X& x) {
-        if (x) collect_layer(*x, at, name, named, out);
+        if (x) collect_layer(*x, at, name, named, out, empty_vectors);
     }
     template <class X>
     void sequence(X& x) {
+        if (x.empty() && empty_vectors) empty_vectors->push_back(at.field);
         std::size_t i = 0;
         for (auto& element : x) {
             const std::string index = std::to_string(i++);
-            collect_layer(element, at.child(index, true), name + "_" + index, false, out);
+            collect_layer(element, at.child(index, true), name + "_" + index, false, out, empty_vectors);
         }
     }
     template <class X>
     void map(X& x) {
-        for (auto& [key, element] : x) collect_layer(element, at.key(key), key, true, out);
+        for (auto& [key, element] : x) collect_layer(element, at.key(key), key, true, out, empty_vectors);
     }
 
 private:
@@ -823,20 +863,24 @@ private:
 };
 
 template <class F>
-void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out) {
-    visit_field(layer_collector{out, at, name, named}, value);
+void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out,
+                   std::vector<std::string>* empty_vectors) {
+    visit_field(layer_collector{out, at, name, named, empty_vectors}, value);
 }
 
+/// The Keras layers `model` stands for, in declaration order; the C++ paths of its empty
+/// std::vectors (which stand for no layer: a load does not size them) go into `empty_vectors`.
 template <class Model>
-std::vector<struct_layer> collect_layers(Model& model) {
+std::vector<struct_layer> collect_layers(Model& model, std::vector<std::string>* empty_vectors = nullptr) {
     using T = std::remove_const_t<Model>;
     static_assert(is_reflectable_v<T> && kind_of<T>() == field_kind::group,
                   "h5ser::keras: the model must be a plain aggregate struct whose fields are its layers "
                   "(structs of h5ser::tensor, single tensors, or containers of them)");
     std::vector<struct_layer> layers;
     const where root{{}, {}, {}};
-    for_each_field(model,
-                   [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
+    for_each_field(model, [&](std::string_view name, auto& field) {
+        collect_layer(field, root.child(name), std::string(name), true, layers, empty_vectors);
+    });
     return layers;
 }
 
@@ -889,8 +933,41 @@ struct loader {
                               " saved weight(s)"});
             return;
         }
+        const auto matched = match_weights(layer, saved);
+        if (!matched) return;
         for (std::size_t i = 0; i < layer.tensors.size(); ++i)
-            load_tensor(layer.tensors[i], saved.weights[i], "layer #" + std::to_string(layer_index) + " (named " + saved.name + ")");
+            load_tensor(layer.tensors[i], saved.weights[(*matched)[i]],
+                        "layer #" + std::to_string(layer_index) + " (named " + saved.name + ")");
+    }
+
+    /// Which saved weight each tensor of the layer takes (as many as the layer has). When every
+    /// field is named after a weight of the saved layer ("gamma", "moving_mean"), by name, in
+    /// whatever order the struct declares them; when none is, by position, as Keras loads (the
+    /// names of the file's weights are Keras's own: "W", "0" in a native store). Fields of which
+    /// some are weight names and some are not are an error: the load cannot tell which rule the
+    /// struct meant, and a guess could load gamma into moving_mean silently.
+    std::optional<std::vector<std::size_t>> match_weights(const struct_layer& layer, const layer_ref& saved) {
+        std::vector<std::string> names;
+        for (const auto& w : saved.weights) names.push_back(weight_name_in_layer(saved.name, w.name));
+        std::vector<std::size_t> by_name(layer.tensors.size()), by_position(layer.tensors.size());
+        std::vector<std::size_t> unnamed;
+        for (std::size_t i = 0; i < layer.tensors.size(); ++i) {
+            by_position[i] = i;
+            const auto it = std::find(names.begin(), names.end(), layer.tensors[i].rel);
+            if (it == names.end()) unnamed.push_back(i);
+            else by_name[i] = static_cast<std::size_t>(it - names.begin());
+        }
+        if (unnamed.size() == layer.tensors.size()) return by_position;
+        // Every field named after a weight, each weight once (a file repeating a name maps by position).
+        std::vector<std::size_t> taken = by_name;
+        std::sort(taken.begin(), taken.end());
+        if (unnamed.empty()) return std::adjacent_find(taken.begin(), taken.end()) == taken.end() ? by_name : by_position;
+        for (const std::size_t i : unnamed)
+            problems.add({errc::missing_field, layer.tensors[i].field, saved.group, "a weight named " + layer.tensors[i].rel,
+                          "weights " + name_list(names),
+                          "some fields of this layer are named after its Keras weights and this one is not; name every field "
+                          "after its weight (they map by name, in any order) or none (they map by position, as Keras loads)"});
+        return std::nullopt;
     }
 
     void load_tensor(const tensor_slot& slot, const weight_ref& saved, const std::string& owner) {
@@ -939,20 +1016,25 @@ inline std::vector<const layer_ref*> weighted(const store& s) {
     return out;
 }
 
-inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) {
+/// `empty_vectors`: the C++ paths of the struct's empty std::vectors, named when the layer counts
+/// differ (a load does not size a vector of layers: it stands for none).
+inline void load_by_order(loader& run, const std::vector<struct_layer>& layers, const std::vector<std::string>& empty_vectors = {}) {
     if (run.file.order_problem) throw error(run.file.file, *run.file.order_problem);
     const auto saved = weighted(run.file);
     if (saved.size() != layers.size()) {
         std::vector<std::string> saved_names;
         for (const auto* l : saved) saved_names.push_back(l->name);
-        throw error(run.file.file,
-                    problem{errc::layer_count_mismatch,
-                            {},
-                            run.file.weights_group,
-                            std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
-                            std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")",
-                            "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
-                                " layers, found " + std::to_string(saved.size()) + " saved layers."});
+        std::string detail = "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
+                             " layers, found " + std::to_string(saved.size()) + " saved layers.";
+        if (!empty_vectors.empty())
+            detail += " The std::vector " + name_list(empty_vectors) +
+                      " is empty and stands for no layer: a load does not size it; resize it to the number of layers it holds "
+                      "before load_weights";
+        throw error(
+            run.file.file,
+            problem{errc::layer_count_mismatch, empty_vectors.empty() ? std::string() : empty_vectors.front(), run.file.weights_group,
+                    std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
+                    std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")", std::move(detail)});
     }
     for (std::size_t k = 0; k < layers.size(); ++k) run.load_layer(layers[k], *saved[k], k);
 }
@@ -1150,13 +1232,14 @@ void load_weights(Model& model, const std::string& path, load_report& report) {
     using policies = detail::load_policies<true, Policies...>;
     report = detail::load_in_place_or_isolated<policies>(model, path,
                                                          [&](Model& target, const progress_callback&) {
-                                                             const auto target_layers = detail::collect_layers(target);
+                                                             std::vector<std::string> empty_vectors;
+                                                             const auto target_layers = detail::collect_layers(target, &empty_vectors);
                                                              h5ser::detail::hdf5_scope hdf5;
                                                              const auto file = detail::open_store(path);
                                                              detail::loader run{file, {}, {}};
                                                              load_report r;
                                                              if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
-                                                             else detail::load_by_order(run, target_layers);
+                                                             else detail::load_by_order(run, target_layers, empty_vectors);
                                                              run.problems.throw_if_any(path);
                                                              run.commits.apply_all();
                                                              return r;

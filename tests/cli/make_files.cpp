@@ -1,6 +1,7 @@
 // Writes the files the CLI golden tests run on, with deterministic contents:
 //   model.h5          full model: layers, hyperparameters, a compressed embedding, Adam state
 //   model_changed.h5  the same with one weight changed by 1e-3
+//   model_later_step.h5  the same tensors, a later epoch and optimizer step (attributes differ)
 //   weights.h5        weights only
 //   leaky.h5          a model that also saved its training set (and a huge "notes" attribute)
 //   model_v1.h5, model_v2.h5  one model at two versions of its layer struct (float64 kernels, then
@@ -147,6 +148,12 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < 10; ++i) m.head.bias(i) = 0.0f;
     m.adam.value = {42, filled(64, 64, 0.001f), filled(64, 64, 0.0001f)};
     h5ser::save(m, dir + "/model.h5");
+    // The same tensors a step later: only attributes differ.
+    m.epochs = 4;
+    m.adam.value.step = 43;
+    h5ser::save(m, dir + "/model_later_step.h5");
+    m.epochs = 3;
+    m.adam.value.step = 42;
     h5ser::save<h5ser::weights_only>(m, dir + "/weights.h5");
     m.encoder.kernel(3, 7) += 1e-3f;
     h5ser::save(m, dir + "/model_changed.h5");

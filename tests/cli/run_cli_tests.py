@@ -119,6 +119,12 @@ def main():
             ("diff_one_weight_changed", ["diff", "model.h5", "model_changed.h5"]),
             ("diff_one_weight_changed_json", ["diff", "model.h5", "model_changed.h5", "--json"]),
             ("diff_full_vs_weights_only", ["diff", "model.h5", "weights.h5"]),
+            # Two checkpoints of one run, the same tensors at another step: attributes are compared.
+            ("diff_attributes_differ", ["diff", "model.h5", "model_later_step.h5"]),
+            ("diff_attributes_differ_json", ["diff", "model.h5", "model_later_step.h5", "--json"]),
+            # One weight changed by 1e-3: within --atol 0.01, not within --atol 1e-4 nor --rtol 1e-6.
+            ("diff_within_tolerance", ["diff", "model.h5", "model_changed.h5", "--atol", "0.01"]),
+            ("diff_outside_tolerance", ["diff", "model.h5", "model_changed.h5", "--atol", "1e-4", "--rtol", "1e-6"]),
             ("schema", ["schema", "model.h5"]),
             ("schema_weights_only", ["schema", "weights.h5"]),
             # A file edited with h5py: diff points to `h5ser seal`, which names the tensor that
@@ -127,6 +133,9 @@ def main():
             ("seal_flipped_byte", ["seal", "flipped.h5"]),
             ("diff_edited_points_to_seal", ["diff", "model.h5", "edited.h5"]),
             ("seal_edited", ["seal", "edited.h5"]),
+            ("verify_edited_names_changed_tensors", ["verify", "edited.h5"]),
+            ("verify_edited_json", ["verify", "edited.h5", "--json"]),
+            ("diff_edited_no_verify", ["diff", "model.h5", "edited.h5", "--no-verify"]),
             ("seal_edited_json", ["seal", "edited.h5", "--json"]),
             ("seal_edited_accept_changes", ["seal", "edited.h5", "--accept-changes"]),
             ("verify_resealed", ["verify", "edited.h5"]),
@@ -139,6 +148,11 @@ def main():
             ("check_newer_version", ["check", "model_v2.h5", "--against", "model_v1.h5"]),
             ("check_against_schema_json", ["check", "leaky.h5", "--against", "schema.json", "--json"]),
             ("audit_clean", ["audit", "model.h5"]),
+            # An h5ser model whose top-level field is named `layers`, like a Keras 3 store's group:
+            # h5ser's root attributes decide, so no Keras layers are listed and nothing is flagged.
+            ("ls_h5ser_file_with_layers_field", ["ls", "model_v1.h5"]),
+            ("ls_cpp_of_h5ser_file_refused", ["ls", "model_v1.h5", "--cpp"]),
+            ("audit_h5ser_file_with_layers_field", ["audit", "model_v1.h5"]),
             ("audit_training_set", ["audit", "leaky.h5"]),
             ("audit_training_set_json", ["audit", "leaky.h5", "--json"]),
             ("audit_keras_style_with_data_and_link", ["audit", "h5py_leaky.h5"]),
@@ -190,6 +204,8 @@ def main():
             ("ls_keras_2.3.1", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),
             ("ls_keras_1.2.2", ["ls", str(keras / "k1.2.2_lstm_theano.h5")]),
             ("ls_keras_3_weights", ["ls", str(keras / "k3_mlp_adam.weights.h5")]),
+            # Structs that load the file (tests/keras/structs_load.cpp compiles and runs them).
+            ("ls_keras_cpp", ["ls", str(keras / "k3.14_legacy_mlp_adam.h5"), "--cpp"]),
             ("ls_keras_archive", ["ls", str(keras / "k2.15_windows_backslash.keras")]),
             ("verify_keras_file", ["verify", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),
             ("verify_keras_file_expected_fingerprint",
@@ -202,6 +218,10 @@ def main():
             ("load_converted_keras_into_struct", ["@make_files", "--load-converted", "k231.h5"]),
             ("convert_keras_archive", ["convert", str(keras / "k2.15_windows_backslash.keras"), "k215.h5"]),
             ("ls_converted_keras_archive", ["ls", "k215.h5"]),
+            # A Keras file and its conversion: layers matched to groups, the optimizer left out.
+            ("diff_keras_vs_converted", ["diff", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "k231.h5"]),
+            ("diff_converted_vs_keras_archive", ["diff", "k215.h5", str(keras / "k2.15_windows_backslash.keras")]),
+            ("diff_keras_vs_other_h5ser", ["diff", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "k215.h5"]),
             ("ls_keras_crashing_file", ["ls", "keras_crashing.h5"]),
             ("ls_keras_2.3.1_trusted", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5"), "--trusted"]),
         ]
@@ -230,6 +250,7 @@ def main():
                 print(f"ok   {name}")
         if not update:
             failures += check_conversions_with_h5py(tmp)
+            failures += check_progress_bar_ends_its_line(h5ser, tmp)
     if update:
         print(f"updated {len(cases)} golden files in {GOLDEN}")
     documents = [a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--docs=")]
@@ -237,6 +258,43 @@ def main():
     if documents and not update:
         failures += check_documented_sessions(h5ser, make_files, documents, examples)
     return 1 if failures else 0
+
+
+def check_progress_bar_ends_its_line(h5ser, tmp):
+    """On a terminal the progress bar is drawn on stderr, which is usually the terminal stdout
+    goes to: the bar's line must be erased before the report starts (before: `...100%file: ...`)."""
+    import pty
+    failures = []
+    # --trusted runs the command in this process, as its output is printed (by default a child
+    # process runs it, and its bar is gone before the parent prints what the child found).
+    for args in (["verify", "model.h5", "--trusted"], ["diff", "model.h5", "model_changed.h5", "--trusted"],
+                 ["verify", "edited.h5", "--trusted"], ["verify", "model.h5"]):
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: stdout and stderr are the terminal
+            os.chdir(tmp)
+            os.execv(h5ser, [h5ser] + args)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.waitpid(pid, 0)
+        os.close(fd)
+        text = out.decode(errors="replace")
+        first_line = {"verify": "file: ", "diff": "A: "}[args[0]]
+        drawn = f"{args[0]} [" in text
+        erased = ("\r\x1b[K" + first_line) in text
+        if drawn and erased:
+            print(f"ok   progress bar ends its line: {' '.join(args)}")
+        else:
+            failures.append("progress bar: " + " ".join(args))
+            print(f"FAIL progress bar ({'drawn' if drawn else 'never drawn'}, {'erased' if erased else 'not erased'} "
+                  f"before the report): {' '.join(args)}\n{text!r}")
+    return failures
 
 
 def check_conversions_with_h5py(tmp):

@@ -55,13 +55,14 @@ void load_weights(Model& model, const std::string& path, load_report& report) {
     using policies = detail::load_policies<true, Policies...>;
     report = detail::load_in_place_or_isolated<policies>(model, path,
                                                          [&](Model& target, const progress_callback&) {
-                                                             const auto target_layers = detail::collect_layers(target);
+                                                             std::vector<std::string> empty_vectors;
+                                                             const auto target_layers = detail::collect_layers(target, &empty_vectors);
                                                              h5ser::detail::hdf5_scope hdf5;
                                                              const auto file = detail::open_store(path);
                                                              detail::loader run{file, {}, {}};
                                                              load_report r;
                                                              if constexpr (policies::by_name) detail::load_by_name(run, target_layers, r);
-                                                             else detail::load_by_order(run, target_layers);
+                                                             else detail::load_by_order(run, target_layers, empty_vectors);
                                                              run.problems.throw_if_any(path);
                                                              run.commits.apply_all();
                                                              return r;

@@ -75,7 +75,7 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
                                        const where& at);
 
 /// The dimensions (into the result) and element count of an in-memory tensor.
-template <adapted_tensor X>
+template <saveable_tensor X>
 written_tensor tensor_extent(const X& value, std::size_t& count) {
     using adapter = tensor_adapter<X>;
     const auto& shape = adapter::shape(value);
@@ -91,14 +91,14 @@ written_tensor tensor_extent(const X& value, std::size_t& count) {
 }
 
 /// The element bytes of an in-memory tensor (a valid pointer even when there are none).
-template <adapted_tensor X>
+template <saveable_tensor X>
 const void* element_bytes(const X& value, std::size_t count) {
     return count ? static_cast<const void*>(tensor_adapter<X>::data(value)) : static_cast<const void*>("");
 }
 
 /// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
 /// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
-template <adapted_tensor X>
+template <saveable_tensor X>
 written_tensor digest_tensor(const X& value, std::size_t& count) {
     written_tensor out = tensor_extent(value, count);
     out.data_hash = hash_bytes(element_bytes(value, count), count * sizeof(typename tensor_adapter<X>::element_type));
@@ -145,7 +145,7 @@ H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out);
 H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at);
 
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
-template <adapted_tensor X>
+template <saveable_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
                              const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;

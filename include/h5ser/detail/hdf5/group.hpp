@@ -13,6 +13,7 @@
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/problems.hpp"
+#include "h5ser/file_node.hpp"
 
 namespace h5ser::detail {
 
@@ -66,6 +67,11 @@ H5SER_CORE_INLINE std::vector<std::string> links_in_order(hid_t group, const whe
 /// The paths of the datasets below `root` (an h5ser file's root group) in the order h5ser saved
 /// them: depth first, each group's links in creation order. Links that are not hard are skipped.
 H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, const where& at);
+
+/// The tree of HDF5 file `file` as h5ser::inspect gives it (`path` names the file in messages),
+/// read in this process from a file the caller opened and checked as it chose (defined with
+/// inspect, in detail/load/inspect-inl.hpp).
+H5SER_CORE_INLINE file_node inspect_opened(hid_t file, const std::string& path);
 
 /// What kind of object a hard link leads to.
 inline H5I_type_t object_type(hid_t object) noexcept { return H5Iget_type(object); }

@@ -112,15 +112,19 @@ H5SER_CORE_INLINE void render(const file_node& node, const std::string& indent, 
     for (const auto& child : node.children) render(child, indent + "  ", out);
 }
 
-H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
-    hdf5_scope hdf5;
-    handle file = open_for_reading(path);
+H5SER_CORE_INLINE file_node inspect_opened(hid_t file, const std::string& path) {
     const where at{path, {}, "/"};
-    handle root = open_root(file.get(), path);
+    handle root = open_root(file, path);
     file_node node;
     node.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict, bug 105329)
     inspect_object(root.get(), node, at);
     return node;
+}
+
+H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
+    hdf5_scope hdf5;
+    handle file = open_for_reading(path);
+    return inspect_opened(file.get(), path);
 }
 
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {

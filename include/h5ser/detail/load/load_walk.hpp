@@ -619,16 +619,18 @@ struct load_step {
 
     template <class X>
     void tensor(X& x) {
-        if (!present<X>()) return;
-        const auto read = [&](auto& target) {
-            if constexpr (Ctx::convert) {
-                if (read_converted(target)) return;
-            }
-            ctx.reader.read(ctx, parent, name, target, at);
-        };
-        if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
-        else if constexpr (adapted_tensor<X>) read(x);
-        else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+        if constexpr (assert_loadable_tensor<X>()) {
+            if (!present<X>()) return;
+            const auto read = [&](auto& target) {
+                if constexpr (Ctx::convert) {
+                    if (read_converted(target)) return;
+                }
+                ctx.reader.read(ctx, parent, name, target, at);
+            };
+            if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
+            else if constexpr (adapted_tensor<X>) read(x);
+            else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+        }
     }
     template <class X>
     void attribute(X& x) {

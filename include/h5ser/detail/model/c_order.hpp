@@ -55,7 +55,7 @@ c_order_tensor_t<X> c_order_copy(const X& value) {
 /// Passes `value` to `use` as a tensor in C order: itself, or its C-order copy.
 template <static_typed_tensor X, class Use>
 decltype(auto) with_c_order(const X& value, Use&& use) {
-    if constexpr (adapted_tensor<X>) return std::forward<Use>(use)(value);
+    if constexpr (saveable_tensor<X>) return std::forward<Use>(use)(value);
     else return std::forward<Use>(use)(c_order_copy(value));
 }
 

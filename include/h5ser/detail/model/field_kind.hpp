@@ -157,6 +157,19 @@ constexpr bool assert_storable() {
     else return kind_of<T>() != field_kind::unsupported;
 }
 
+/// Fails compilation when a load reaches a tensor it cannot write into (save_only_tensor), and
+/// says why; true for every other tensor. Walks that load call it as `if constexpr
+/// (assert_loadable_tensor<X>())`, so that nothing else about the field fails to compile after it.
+template <class X>
+constexpr bool assert_loadable_tensor() {
+    static_assert(!save_only_tensor<X>,
+                  "h5ser: a load reached a std::span<const T> field (or a tensor whose tensor_adapter gives only a "
+                  "const data()). h5ser saves such a field but cannot load into it: a load writes the file's elements "
+                  "into the field's memory, which the span promises not to change. Load into a struct of your own "
+                  "with std::span<T>, std::vector<T> or h5ser::tensor<T, 1> in its place");
+    return !save_only_tensor<X>;
+}
+
 /// A field's name as a type (its characters): a check instantiated with it shows the name in the
 /// compiler's "in instantiation of" line, which static_assert's literal message cannot. A pack of
 /// chars, which GCC 12 and Clang 14 both print as characters ('i', 'd', 's'); Clang prints a

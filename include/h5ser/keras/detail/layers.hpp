@@ -70,7 +70,7 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
         slot.write = [&value](hid_t group, const std::string& name, const where& at) {
             with_c_order(value, [&](const auto& c_order) { write_tensor(c_order, group, name, at); });
         };
-    } else {
+    } else if constexpr (assert_loadable_tensor<T>()) {
         slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type,
                                                      const std::vector<std::size_t>& shape, const where& at, problem_list& problems) {
             std::array<std::size_t, tensor_adapter<T>::rank> dims{};
@@ -140,7 +140,8 @@ void collect_tensors(F& value, const where& at, std::vector<tensor_slot>& out) {
 }
 
 template <class F>
-void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out);
+void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out,
+                   std::vector<std::string>* empty_vectors);
 
 /// The Keras mapping's visitor for a top-level field: the Keras layers it stands for (see
 /// h5ser/keras.hpp). `name` is the Keras name: the field name, a map key, or "<field>_<i>".
@@ -148,7 +149,8 @@ struct layer_collector {
     std::vector<struct_layer>& out;
     const where& at;
     const std::string& name;
-    bool named;  ///< false for sequence elements, which by_name cannot address
+    bool named;                               ///< false for sequence elements, which by_name cannot address
+    std::vector<std::string>* empty_vectors;  ///< where to note empty std::vectors (they stand for no layer), or null
 
     template <class X>
     void tensor(X& x) {
@@ -164,23 +166,24 @@ struct layer_collector {
     void optimizer_state(X&) {}
     template <class X>
     void stored(X& x) {
-        collect_layer(x.value, at, name, named, out);
+        collect_layer(x.value, at, name, named, out, empty_vectors);
     }
     template <class X>
     void optional(X& x) {
-        if (x) collect_layer(*x, at, name, named, out);
+        if (x) collect_layer(*x, at, name, named, out, empty_vectors);
     }
     template <class X>
     void sequence(X& x) {
+        if (x.empty() && empty_vectors) empty_vectors->push_back(at.field);
         std::size_t i = 0;
         for (auto& element : x) {
             const std::string index = std::to_string(i++);
-            collect_layer(element, at.child(index, true), name + "_" + index, false, out);
+            collect_layer(element, at.child(index, true), name + "_" + index, false, out, empty_vectors);
         }
     }
     template <class X>
     void map(X& x) {
-        for (auto& [key, element] : x) collect_layer(element, at.key(key), key, true, out);
+        for (auto& [key, element] : x) collect_layer(element, at.key(key), key, true, out, empty_vectors);
     }
 
 private:
@@ -193,20 +196,24 @@ private:
 };
 
 template <class F>
-void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out) {
-    visit_field(layer_collector{out, at, name, named}, value);
+void collect_layer(F& value, const where& at, const std::string& name, bool named, std::vector<struct_layer>& out,
+                   std::vector<std::string>* empty_vectors) {
+    visit_field(layer_collector{out, at, name, named, empty_vectors}, value);
 }
 
+/// The Keras layers `model` stands for, in declaration order; the C++ paths of its empty
+/// std::vectors (which stand for no layer: a load does not size them) go into `empty_vectors`.
 template <class Model>
-std::vector<struct_layer> collect_layers(Model& model) {
+std::vector<struct_layer> collect_layers(Model& model, std::vector<std::string>* empty_vectors = nullptr) {
     using T = std::remove_const_t<Model>;
     static_assert(is_reflectable_v<T> && kind_of<T>() == field_kind::group,
                   "h5ser::keras: the model must be a plain aggregate struct whose fields are its layers "
                   "(structs of h5ser::tensor, single tensors, or containers of them)");
     std::vector<struct_layer> layers;
     const where root{{}, {}, {}};
-    for_each_field(model,
-                   [&](std::string_view name, auto& field) { collect_layer(field, root.child(name), std::string(name), true, layers); });
+    for_each_field(model, [&](std::string_view name, auto& field) {
+        collect_layer(field, root.child(name), std::string(name), true, layers, empty_vectors);
+    });
     return layers;
 }
 

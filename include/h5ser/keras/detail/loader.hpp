@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,41 @@ struct loader {
                               " saved weight(s)"});
             return;
         }
+        const auto matched = match_weights(layer, saved);
+        if (!matched) return;
         for (std::size_t i = 0; i < layer.tensors.size(); ++i)
-            load_tensor(layer.tensors[i], saved.weights[i], "layer #" + std::to_string(layer_index) + " (named " + saved.name + ")");
+            load_tensor(layer.tensors[i], saved.weights[(*matched)[i]],
+                        "layer #" + std::to_string(layer_index) + " (named " + saved.name + ")");
+    }
+
+    /// Which saved weight each tensor of the layer takes (as many as the layer has). When every
+    /// field is named after a weight of the saved layer ("gamma", "moving_mean"), by name, in
+    /// whatever order the struct declares them; when none is, by position, as Keras loads (the
+    /// names of the file's weights are Keras's own: "W", "0" in a native store). Fields of which
+    /// some are weight names and some are not are an error: the load cannot tell which rule the
+    /// struct meant, and a guess could load gamma into moving_mean silently.
+    std::optional<std::vector<std::size_t>> match_weights(const struct_layer& layer, const layer_ref& saved) {
+        std::vector<std::string> names;
+        for (const auto& w : saved.weights) names.push_back(weight_name_in_layer(saved.name, w.name));
+        std::vector<std::size_t> by_name(layer.tensors.size()), by_position(layer.tensors.size());
+        std::vector<std::size_t> unnamed;
+        for (std::size_t i = 0; i < layer.tensors.size(); ++i) {
+            by_position[i] = i;
+            const auto it = std::find(names.begin(), names.end(), layer.tensors[i].rel);
+            if (it == names.end()) unnamed.push_back(i);
+            else by_name[i] = static_cast<std::size_t>(it - names.begin());
+        }
+        if (unnamed.size() == layer.tensors.size()) return by_position;
+        // Every field named after a weight, each weight once (a file repeating a name maps by position).
+        std::vector<std::size_t> taken = by_name;
+        std::sort(taken.begin(), taken.end());
+        if (unnamed.empty()) return std::adjacent_find(taken.begin(), taken.end()) == taken.end() ? by_name : by_position;
+        for (const std::size_t i : unnamed)
+            problems.add({errc::missing_field, layer.tensors[i].field, saved.group, "a weight named " + layer.tensors[i].rel,
+                          "weights " + name_list(names),
+                          "some fields of this layer are named after its Keras weights and this one is not; name every field "
+                          "after its weight (they map by name, in any order) or none (they map by position, as Keras loads)"});
+        return std::nullopt;
     }
 
     void load_tensor(const tensor_slot& slot, const weight_ref& saved, const std::string& owner) {
@@ -100,20 +134,25 @@ inline std::vector<const layer_ref*> weighted(const store& s) {
     return out;
 }
 
-inline void load_by_order(loader& run, const std::vector<struct_layer>& layers) {
+/// `empty_vectors`: the C++ paths of the struct's empty std::vectors, named when the layer counts
+/// differ (a load does not size a vector of layers: it stands for none).
+inline void load_by_order(loader& run, const std::vector<struct_layer>& layers, const std::vector<std::string>& empty_vectors = {}) {
     if (run.file.order_problem) throw error(run.file.file, *run.file.order_problem);
     const auto saved = weighted(run.file);
     if (saved.size() != layers.size()) {
         std::vector<std::string> saved_names;
         for (const auto* l : saved) saved_names.push_back(l->name);
-        throw error(run.file.file,
-                    problem{errc::layer_count_mismatch,
-                            {},
-                            run.file.weights_group,
-                            std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
-                            std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")",
-                            "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
-                                " layers, found " + std::to_string(saved.size()) + " saved layers."});
+        std::string detail = "Layer count mismatch when loading weights from file. Model expected " + std::to_string(layers.size()) +
+                             " layers, found " + std::to_string(saved.size()) + " saved layers.";
+        if (!empty_vectors.empty())
+            detail += " The std::vector " + name_list(empty_vectors) +
+                      " is empty and stands for no layer: a load does not size it; resize it to the number of layers it holds "
+                      "before load_weights";
+        throw error(
+            run.file.file,
+            problem{errc::layer_count_mismatch, empty_vectors.empty() ? std::string() : empty_vectors.front(), run.file.weights_group,
+                    std::to_string(layers.size()) + " layers with weights (" + name_list(names_of(layers)) + ")",
+                    std::to_string(saved.size()) + " saved layers with weights (" + name_list(saved_names) + ")", std::move(detail)});
     }
     for (std::size_t k = 0; k < layers.size(); ++k) run.load_layer(layers[k], *saved[k], k);
 }

@@ -60,6 +60,28 @@ struct weight_ref {
     std::string path;  ///< absolute HDF5 path of the dataset
 };
 
+/// A weight's name inside its layer, as a field of the layer's struct would be called:
+/// "dense_1/kernel:0" in layer dense_1 -> "kernel"; "bidirectional_1/forward_lstm_1/kernel:0" ->
+/// "forward_lstm_1/kernel"; Keras 3's "sequential/dense/kernel" in layer dense -> "kernel"; a
+/// native store's "vars/0" -> "0" (its weights have no names). The layer's weights are matched to
+/// the struct's fields by these names (loader.hpp), and `h5ser convert` names datasets after them.
+inline std::string weight_name_in_layer(const std::string& layer, std::string weight) {
+    if (weight.size() > 2 && weight.compare(weight.size() - 2, 2, ":0") == 0) weight.resize(weight.size() - 2);
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+        const auto slash = weight.find('/', start);
+        parts.push_back(weight.substr(start, slash - start));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    std::size_t first = parts.size() - 1;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+        if (parts[i] == layer) first = i + 1;
+    std::string out;
+    for (std::size_t i = first; i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
+    return out;
+}
+
 struct layer_ref {
     std::string name;   ///< Keras layer name
     std::string group;  ///< absolute HDF5 path of the layer's group
@@ -386,8 +408,22 @@ inline bool is_legacy(hid_t file) {
     return legacy;
 }
 
+/// h5ser's root attributes decide before any Keras detection: a model struct with a top-level field
+/// named `layers`, `vars` or `optimizer` would otherwise look like a Keras 3 store.
+inline void refuse_h5ser_file(const store& s) {
+    handle root = open_root(s.h5.get(), s.file);
+    if (H5Aexists(root.get(), format::version_attribute) > 0)
+        throw error(s.file, problem{errc::not_keras_file,
+                                    {},
+                                    "/",
+                                    "a Keras weights file",
+                                    std::string("an h5ser file (") + format::version_attribute + " at its root)",
+                                    "load it with h5ser::load, or with h5ser::load_into"});
+    H5Eclear2(H5E_DEFAULT);
+}
+
 /// Opens any Keras weights file: legacy .h5, Keras 3 .weights.h5, or a .keras archive (by its zip
-/// signature, as Keras detects it).
+/// signature, as Keras detects it). An h5ser file is not one, whatever its groups are called.
 inline store open_store(const std::string& path) {
     store s;
     s.file = path;
@@ -416,6 +452,7 @@ inline store open_store(const std::string& path) {
         return s;
     }
     s.h5 = open_for_reading(path, false);
+    refuse_h5ser_file(s);
     if (is_legacy(s.h5.get())) read_legacy(s);
     else read_native(s);
     return s;
