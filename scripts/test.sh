@@ -25,19 +25,21 @@ run() {
 # Each test suite is built where it is cheapest and runs once:
 # - GCC, optimised (-O2, as most projects build; -O3 compiles 15% slower): the header-only suites,
 #   the adapter tests (libtorch's only here: Clang 14 cannot compile libtorch 1.13's headers in
-#   C++20), libtorch's snippets, the benchmarks (run at a tiny size), and the tests labelled "slow"
-#   (the SIGKILL crash tests, the damaged-file harness, compile_time.sh, the install test).
+#   C++20), libtorch's snippets, bench_gpt2 and libtorch's benchmarks (run at a tiny size), and the
+#   tests labelled "slow" (the SIGKILL crash tests, the damaged-file harness, compile_time.sh, the
+#   install test).
 # - Clang, unoptimised (a quarter of the compile time of -O3): the suites against the single header
 #   with its core compiled once from it (the header-only suites' code, concatenated: not built again
-#   from include/), a program linking h5ser::compiled, the other snippets of the documents, and each
-#   header under include/ compiled alone.
+#   from include/), a program linking h5ser::compiled, the other snippets of the documents, the
+#   other benchmarks (at a tiny size they only have to run), and each header under include/
+#   compiled alone.
 # - GCC under ASan+UBSan (unoptimised, line tables only): the header-only suites and the adapters;
 #   not the "slow" tests, the compile-fail tests (label "diagnostics") and the documents' snippets,
 #   which test the compiler rather than h5ser's code, nor the benchmarks.
 run gcc "" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-  -DH5SER_TEST_SINGLE_INCLUDE=OFF -DH5SER_TEST_COMPILED_CORE=OFF -DH5SER_DOC_SNIPPET_PARTS=torch
+  -DH5SER_TEST_SINGLE_INCLUDE=OFF -DH5SER_TEST_COMPILED_CORE=OFF -DH5SER_DOC_SNIPPET_PARTS=torch "-DH5SER_BENCHMARK_PARTS=gpt2;torch"
 run clang "-LE slow" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O0 \
-  -DH5SER_TEST_HEADER_ONLY=OFF -DH5SER_TEST_COMPILED_CORE=OFF -DH5SER_TEST_SLOW=OFF -DH5SER_BUILD_BENCHMARKS=OFF \
+  -DH5SER_TEST_HEADER_ONLY=OFF -DH5SER_TEST_COMPILED_CORE=OFF -DH5SER_TEST_SLOW=OFF -DH5SER_BENCHMARK_PARTS=core \
   -DH5SER_TEST_ADAPTERS=OFF -DH5SER_TEST_TORCH=OFF -DH5SER_TEST_HEADERS=ON
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
   run sanitize "-LE slow|diagnostics" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \

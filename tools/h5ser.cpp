@@ -15,7 +15,7 @@
 // Every command takes --json and --trusted. Exit codes: 0 success (or equal), 1 a failed check (or
 // different, or an error reading a file), 2 a usage error. Errors are one line on stderr.
 //
-// Files h5ser did not seal (Keras's, h5py's) are parsed in a child process, so that a damaged one
+// Every command parses its files in a child process (a seal detects damage; anyone can forge one), so that a damaged one
 // cannot crash or hang the tool (isolate.hpp); --trusted parses them in place.
 #include <CLI/CLI.hpp>
 
