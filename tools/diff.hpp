@@ -138,6 +138,8 @@ public:
         }
         return true;
     }
+    /// Read through a Keras layer list (a .keras archive always is; keras() decides for the others).
+    [[nodiscard]] bool read_as_keras() const noexcept { return keras_.has_value(); }
     /// How many optimizer weights a Keras file holds (not compared: `convert` leaves them out).
     [[nodiscard]] std::size_t keras_optimizer_weights() const { return keras_ && keras_->optimizer ? keras_->optimizer->size() : 0; }
 
@@ -271,8 +273,10 @@ inline int diff(const std::string& a_path, const std::string& b_path, const diff
     tensor_source a_file(a_path, options.verify), b_file(b_path, options.verify);
     // A Keras file and an h5ser file (its conversion, say) are matched by the paths `h5ser convert`
     // gives the Keras weights; any other pair by path.
-    const bool keras_a = b_file.h5ser_file() && a_file.keras();
-    const bool keras_b = !keras_a && a_file.h5ser_file() && b_file.keras();
+    if (b_file.h5ser_file()) a_file.keras();
+    else if (a_file.h5ser_file()) b_file.keras();
+    // Which sides are read through a Keras layer list follows from the sources themselves.
+    const bool by_keras_paths = a_file.read_as_keras() || b_file.read_as_keras();
     const std::vector<side_tensor> a = a_file.tensors(), b = b_file.tensors();
     std::map<std::string, const side_tensor*> in_b;
     for (const auto& t : b) in_b[t.key] = &t;
@@ -310,7 +314,7 @@ inline int diff(const std::string& a_path, const std::string& b_path, const diff
     // Attributes, where both sides keep them in the same layout: HDF5 files compared by path.
     std::string attributes_skipped;
     if (a_file.safetensors() || b_file.safetensors()) attributes_skipped = "a .safetensors file keeps no attributes";
-    else if (keras_a || keras_b) attributes_skipped = "Keras's layout and h5ser's keep different ones";
+    else if (by_keras_paths) attributes_skipped = "Keras's layout and h5ser's keep different ones";
     std::vector<attribute_diff> attributes;
     if (attributes_skipped.empty()) {
         auto a_attrs = a_file.attributes(), b_attrs = b_file.attributes();
@@ -326,7 +330,7 @@ inline int diff(const std::string& a_path, const std::string& b_path, const diff
         }
         for (auto& [key, value] : b_attrs) attributes.push_back({key, "only in B", {}, value.first});
     }
-    const std::size_t keras_optimizer = keras_a ? a_file.keras_optimizer_weights() : keras_b ? b_file.keras_optimizer_weights() : 0;
+    const std::size_t keras_optimizer = a_file.keras_optimizer_weights() + b_file.keras_optimizer_weights();
 
     const auto tensor_ok = [](const tensor_diff& r) { return r.status == "equal" || r.status == "within tolerance"; };
     const bool equal = std::all_of(rows.begin(), rows.end(), tensor_ok) &&
@@ -335,7 +339,7 @@ inline int diff(const std::string& a_path, const std::string& b_path, const diff
     if (as_json) {
         json j;
         j.begin_object().string("a", a_path).string("b", b_path).boolean("equal", equal);
-        if (keras_a || keras_b) j.string("matched_by", "h5ser convert's paths for the Keras file's weights");
+        if (by_keras_paths) j.string("matched_by", "h5ser convert's paths for the Keras file's weights");
         if (options.tolerant()) j.number("atol", options.atol).number("rtol", options.rtol);
         j.begin_array("tensors");
         for (const auto& r : rows) {
@@ -367,7 +371,7 @@ inline int diff(const std::string& a_path, const std::string& b_path, const diff
         return equal ? 0 : 1;
     }
     std::string out = "A: " + a_path + "\nB: " + b_path + "\n";
-    if (keras_a || keras_b) out += "the Keras file's weights matched by the paths h5ser convert gives them (/layer/weight)\n";
+    if (by_keras_paths) out += "the Keras file's weights matched by the paths h5ser convert gives them (/layer/weight)\n";
     std::size_t same = 0, close = 0;
     for (const auto& r : rows) {
         if (r.status == "equal") {
