@@ -18,14 +18,10 @@ set(H5SER_INSTALL_PKGCONFIGDIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS h5ser h5ser_compiled EXPORT h5serTargets)
 install(EXPORT h5serTargets NAMESPACE h5ser:: DESTINATION ${H5SER_INSTALL_CMAKEDIR})
-set(H5SER_COMPONENTS)
-foreach(part keras eigen xtensor torch mpi)
-  if(TARGET h5ser_${part})
-    install(TARGETS h5ser_${part} EXPORT h5ser_${part}_targets)
-    install(EXPORT h5ser_${part}_targets NAMESPACE h5ser:: DESTINATION ${H5SER_INSTALL_CMAKEDIR}
-            FILE h5ser-${part}-targets.cmake)
-    list(APPEND H5SER_COMPONENTS ${part})
-  endif()
+foreach(part IN LISTS H5SER_COMPONENTS)
+  install(TARGETS h5ser_${part} EXPORT h5ser_${part}_targets)
+  install(EXPORT h5ser_${part}_targets NAMESPACE h5ser:: DESTINATION ${H5SER_INSTALL_CMAKEDIR}
+          FILE h5ser-${part}-targets.cmake)
 endforeach()
 
 # What the package configuration records (cmake/h5serConfig.cmake.in).

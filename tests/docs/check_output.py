@@ -33,18 +33,23 @@ def pattern(block: list[str]) -> str:
     return "".join(parts)
 
 
+def compare(document: str, name: str, program: str, output: str) -> int:
+    """0 when the block after `<!-- output: NAME -->` is in `output` (what `program` printed)."""
+    block = shown_block(document, name)
+    if re.search(pattern(block), output if output.endswith("\n") else output + "\n"):
+        print(f"{document} shows what '{program}' prints ({len(block)} lines)")
+        print("1 passed, 0 failed")
+        return 0
+    print(f"FAIL: the block after <!-- output: {name} --> in {document} is not in the output of {program}")
+    print("--- shown:\n" + "\n".join(block) + "\n--- printed:\n" + output)
+    return 1
+
+
 def main() -> int:
     document, name = sys.argv[1], sys.argv[2]
     command = sys.argv[sys.argv.index("--") + 1:]
-    block = shown_block(document, name)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    if re.search(pattern(block), output if output.endswith("\n") else output + "\n"):
-        print(f"{document} shows what '{' '.join(command)}' prints ({len(block)} lines)")
-        print("1 passed, 0 failed")
-        return 0
-    print(f"FAIL: the block after <!-- output: {name} --> in {document} is not in the output of {' '.join(command)}")
-    print("--- shown:\n" + "\n".join(block) + "\n--- printed:\n" + output)
-    return 1
+    return compare(document, name, " ".join(command), output)
 
 
 if __name__ == "__main__":

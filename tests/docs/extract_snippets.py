@@ -12,7 +12,7 @@ comments right before the block:
 
 Every other snippet is also run (tests/docs/run_snippet.py: in an empty directory, so what it
 reads, a setup or the snippet itself must write), and when a block `<!-- output: NAME -->` follows it
-before the next snippet, what it prints must match that block.
+right after (only blank lines between), what it prints must match that block.
 
 usage: extract_snippets.py OUT_DIR FILE.md...
 writes OUT_DIR/{core,keras,mpi,adapters,torch}/<name>.cpp, each a program, and beside it
@@ -87,9 +87,9 @@ MAIN = """int main() {
 # with its message, as one from the snippet's main() does).
 OWN_MAIN = "[[maybe_unused]] static const bool snippet_set_up = (snippet_body(), true);\n"
 
+
 def cmake_string(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
 
 
 def main():
@@ -102,8 +102,7 @@ def main():
     for md in sys.argv[2:]:
         path = pathlib.Path(md)
         text = path.read_text(encoding="utf-8")
-        blocks = list(BLOCK.finditer(text))
-        for i, m in enumerate(blocks):
+        for m in BLOCK.finditer(text):
             line = text[: m.start(2)].count("\n") + 1
             hints = HINT.findall(m.group(1))
             part, source = translation_unit(m.group(2), hints)
