@@ -15,7 +15,6 @@
 #include <h5ser/h5ser.hpp>
 #include <h5ser/keras.hpp>
 
-#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,7 +22,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "audit.hpp"
@@ -185,20 +183,8 @@ inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safe
         progress.total += r.length;
     }
     d::tree_writer writer(out, plan, records.size(), d::manifest_size_of(planned, plan));
-    // The tensors are written straight from the mapped file: no copy in between, and no fresh
-    // memory for the whole model, whose first touch costs more than the copy. A second core hashes
-    // them a tensor ahead of the writes: each hash is the tensor's checksum in the manifest.
-    const auto mapping = d::mapped_file::map(file, file.size());
-    std::vector<std::packaged_task<std::uint64_t()>> hashing;
-    std::vector<std::future<std::uint64_t>> hashes;
-    for (const d::manifest_record* r : records) {
-        const unsigned char* bytes = r->length ? mapping->data() + r->offset : reinterpret_cast<const unsigned char*>("");
-        hashing.emplace_back([bytes, length = r->length] { return d::hash_bytes(bytes, static_cast<std::size_t>(length)); });
-        hashes.push_back(hashing.back().get_future());
-    }
-    const std::jthread hasher([&hashing] {
-        for (auto& task : hashing) task();
-    });
+    // Each tensor is read once, through a small buffer, hashed (its checksum in the manifest) and
+    // written on the way: no mapping and no fresh memory for the model (copy_and_hash says why).
     for (std::size_t i = 0; i < records.size(); ++i) {
         const d::manifest_record* r = records[i];
         const d::where at{out, {}, std::string(r->path)};
@@ -206,8 +192,7 @@ inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safe
         t.dtype = std::string(r->dtype);
         t.type = h5ser::with_element_type(*h5ser::element_kind_named(r->dtype), [&]<class T>() { return d::file_type<T>(at); });
         for (std::size_t k = 0; k < r->rank; ++k) t.dims.push_back(r->dim(k));
-        if (r->length != 0) t.view = {mapping->data() + r->offset, static_cast<std::size_t>(r->length)};
-        writer.dataset(std::string(r->path), t, hashes[i].get());
+        writer.copied_dataset(std::string(r->path), std::move(t), file.fd(), r->offset, r->length, in);
         progress.add(r->length);
     }
     writer.write_weights_only_header();
@@ -245,16 +230,16 @@ inline conversion safetensors_to_h5ser(const d::opened_file& file, const d::safe
 /// keeps for it and, when nothing is left out, the tensors the file's fingerprint, which is kept;
 /// otherwise nothing is written. `in_file`: the input, open.
 ///
-/// At the disk's pace: a sealed file's tensors that lie contiguous in it are copied by the kernel
-/// into the new file (copy_file_range, as `cp` copies) while another thread hashes them on the
-/// mapped file, the fingerprint going into the header last. Other tensors (chunked, or of a
+/// At the disk's pace: a sealed file's tensors that lie contiguous in it are read once, through a
+/// small buffer, hashed and written on the way (copy_and_hash), the fingerprint going into the
+/// header last. Other tensors (chunked, or of a
 /// file without a manifest) are read through HDF5.
 inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std::string& out, progress_bar& bar) {
     d::hdf5_scope hdf5;
     const std::string& in = in_file.path();
     const d::where at{in, {}, "/"};
-    // A sealed file's tensors are read through its manifest and its mapping, on the descriptor its
-    // seal was checked on (once); libhdf5 reads the root's reserved attributes (schema, fingerprint,
+    // A sealed file's tensors are read through its manifest, on the descriptor its seal was checked
+    // on (once); libhdf5 reads the root's reserved attributes (schema, fingerprint,
     // kept metadata: not in the manifest), and tensors only when they are chunked or the file keeps
     // no manifest.
     const std::optional<d::manifest> contents = d::check_opened(in_file, true);
@@ -272,11 +257,9 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
         collect_datasets(tree, nodes);
         for (const auto* n : nodes) found.push_back(n->path);
     }
-    std::shared_ptr<const d::mapped_file> mapping;
-    if (contents) mapping = d::mapped_file::map(in_file, contents->file_size());
     struct source_tensor {
         std::string path;
-        std::span<const unsigned char> elements;
+        std::span<const unsigned char> elements;     ///< in memory (compact, or read through HDF5); else in the file
         const d::manifest_record* record = nullptr;  ///< its manifest record when it is copied from the file
     };
     std::vector<source_tensor> sources;
@@ -293,9 +276,8 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
         if (r) {
             stored_dtype = r->dtype;
             for (std::size_t i = 0; i < r->rank; ++i) w.shape.push_back(r->dim(i));
-            source.elements = r->layout == d::record_layout::compact
-                                  ? std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(r->value.data()), r->value.size())
-                                  : std::span<const unsigned char>(mapping->data() + r->offset, static_cast<std::size_t>(r->length));
+            if (r->layout == d::record_layout::compact)
+                source.elements = {reinterpret_cast<const unsigned char*>(r->value.data()), r->value.size()};
         } else {
             read.push_back(d::read_raw_tensor(file.get(), path, in));
             stored_dtype = read.back().dtype;
@@ -309,7 +291,7 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
                 h5ser::problem{h5ser::errc::dtype_mismatch, {}, path, "a dtype of the safetensors format", std::string(stored_dtype), {}});
         w.dtype = h5ser::dtype_name(*kind);
         w.name = d::safetensors::tensor_name(d::where{in, {}, path}, false);
-        w.bytes = source.elements.size();
+        w.bytes = r && r->layout == d::record_layout::contiguous ? r->length : source.elements.size();
         if (r && r->layout == d::record_layout::contiguous) {
             w.source_fd = in_file.fd();
             w.source_offset = r->offset;
@@ -327,14 +309,14 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
     } else {
         metadata.emplace_back("format", "pt");
     }
-    // Once the bytes are copied: each tensor against its checksum, all against the fingerprint.
+    // Once the bytes are copied (each read once and hashed on the way): each tensor against its
+    // checksum, all against the fingerprint.
     std::string written;
-    const auto fingerprint_of_sources = [&] {
+    const auto fingerprint_of_copies = [&](const std::vector<std::uint64_t>& hashes) {
         d::fingerprint_builder fingerprint;
         for (std::size_t i = 0; i < sources.size(); ++i) {
             const source_tensor& source = sources[i];
-            const std::uint64_t hash =
-                d::hash_bytes(source.elements.empty() ? static_cast<const void*>("") : source.elements.data(), source.elements.size());
+            const std::uint64_t hash = hashes[i];
             if (source.record && source.record->has_checksum && hash != source.record->checksum)
                 throw h5ser::error(in,
                                    h5ser::problem{h5ser::errc::checksum_mismatch,
@@ -357,10 +339,8 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
     };
     std::uint64_t total = 0;
     for (const auto& t : tensors) total += t.bytes;
-    // Hashed on a second core while the kernel copies on this one (both read the same cached pages).
-    std::future<std::string> hashed = std::async(std::launch::async, fingerprint_of_sources);
     d::safetensors::write_file(
-        out, tensors, metadata, [&](std::uint64_t done, std::uint64_t) { bar(done, total); }, [&] { return hashed.get(); });
+        out, tensors, metadata, [&](std::uint64_t done, std::uint64_t) { bar(done, total); }, fingerprint_of_copies);
     return {"h5ser file", "safetensors", 0, tensors.size(), written, skip.empty() ? "" : "optimizer state left out"};
 }
 

@@ -2106,6 +2106,35 @@ H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::s
 }  // namespace h5ser::detail
 
 
+// ---- h5ser/detail/posix/io.hpp -----------------------------------------------------------------
+// h5ser/detail/posix/io.hpp: reading and writing whole byte counts through POSIX's short reads,
+// short writes and EINTR, and copying between files by the kernel.
+
+
+
+namespace h5ser::detail {
+
+/// Reads `size` bytes of `fd` from `offset` (pread, through short reads and EINTR); false (errno
+/// set by the failing call; left as it was when the file ends first) when it cannot.
+H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+/// Writes all `size` bytes of `data` at `fd`'s position, through short writes and EINTR; false
+/// (errno set, EIO for a write that made no progress) when it cannot.
+H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noexcept;
+/// Writes all `size` bytes of `data` at `offset` of `fd` (pwrite, through short writes and EINTR);
+/// false (errno set, EIO for a write that made no progress) when it cannot.
+H5SER_CORE_INLINE bool write_all_at(int fd, const void* data, std::size_t size, std::uint64_t offset) noexcept;
+/// Copies `size` bytes of the open file `in` from `in_offset` to `out_offset` of the open file
+/// `out`, and sets `hash` to their XXH3-64: one pass through a 1 MiB buffer, each piece hashed
+/// while it is in the cache. A conversion reads its source once so, and at `cp`'s pace whatever
+/// wrote the source (copy_file_range plus a second read to hash was 1.2-1.5x slower on this
+/// project's VMs, a mapping 1.5x for files a copy or a download had written). False, errno set,
+/// on an error or when `in` ends before.
+H5SER_CORE_INLINE bool copy_and_hash(int out, std::uint64_t out_offset, int in, std::uint64_t in_offset, std::uint64_t size,
+                                     std::uint64_t& hash);
+
+}  // namespace h5ser::detail
+
+
 
 namespace h5ser::detail {
 
@@ -2126,12 +2155,8 @@ inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifes
     return size;
 }
 
-H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
-/// Writes all `size` bytes of `data` at `fd`'s position, through short writes and EINTR; false
-/// (errno set, EIO for a write that made no progress) when it cannot.
-H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noexcept;
-
-/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
+/// XXH3-64 of the bytes [begin, end) of file `fd` with `ranges` (sorted, inside it) left out, read
+/// in windows of up to 1 MiB; an I/O error is an error naming `file`.
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                              const std::string& file);
 
@@ -3729,6 +3754,9 @@ struct creation_plists {
     handle utf8_string;  ///< the string type of string attributes
     handle contiguous;   ///< dataset creation: contiguous, never filled (every element is written)
     handle compact;      ///< dataset creation: compact (data in the object header), never filled
+    /// dataset creation: contiguous, its space allocated when it is created and never filled: its
+    /// bytes are then copied into the file outside HDF5 (a conversion's copy_file_range)
+    handle contiguous_allocated;
 
     explicit creation_plists(const where& at);
 
@@ -4049,10 +4077,11 @@ struct element_block {
 inline constexpr std::uint64_t written_in_pieces_from = std::uint64_t{64} << 20;
 
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
-/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
+/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet; with
+/// `allocate_now`, a contiguous dataset's space is allocated (its offset known) all the same.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
                                                const creation_plists& plists, const storage_plan& plan, const where& at,
-                                               bool* compact = nullptr);
+                                               bool* compact = nullptr, bool allocate_now = false);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
 /// applies. (Format 1 added the checksum attribute here; format 2 keeps checksums in the manifest.)
@@ -4795,9 +4824,12 @@ public:
     [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
     [[nodiscard]] const std::string& target() const noexcept { return target_; }
 
-    /// Asks the kernel to start writing the temporary's dirty pages to disk now, without waiting:
-    /// the disk works while the save goes on, and commit's fsync waits only for what is left (on
-    /// this VM, 0.25 s of a 498 MB save's fsync became 0.05 s). A hint: it changes no guarantee.
+    /// Asks the kernel to start writing the temporary's dirty pages to disk now: the disk works
+    /// while the save goes on, and commit's fsync waits only for what is left (on this VM, 0.25 s
+    /// of a 498 MB save's fsync became 0.05 s). A hint: it changes no guarantee. Only the whole
+    /// pages written since the last call are submitted, up to the file's end rounded down to a
+    /// page: the page being filled is left alone, since writing into a page under writeback waits
+    /// for it (3-7 ms a time on this VM), and earlier pages are not submitted again.
     void start_writeback() noexcept;
 
     /// Call after the HDF5 file is closed.
@@ -4810,6 +4842,7 @@ private:
     std::string directory_;
     int lock_fd_ = -1;  ///< holds the temporary's lock until the commit or the destructor
     int writeback_fd_ = -1;
+    std::uint64_t writeback_submitted_ = 0;  ///< start_writeback has submitted the pages before this offset
     bool committed_ = false;
 };
 
@@ -5982,6 +6015,8 @@ public:
     [[nodiscard]] const std::function<void()>* writeback() const noexcept { return &writeback_; }
     [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
     [[nodiscard]] const where& at() const noexcept { return at_; }
+    /// The file being written (the temporary, or the file itself when written in place).
+    [[nodiscard]] const std::string& written_path() const noexcept { return temp_; }
 
     /// Adds a tensor written at `h5_path`, stored as `plan` says, to the fingerprint and the
     /// manifest, and its contiguous data to the seal's data ranges. Call in field order: the
@@ -6085,6 +6120,14 @@ public:
     /// its bytes when none is given); returns the dataset so attributes can be added.
     handle dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum = std::nullopt);
 
+    /// Writes at `path` a tensor of `t`'s dtype, type and shape (`t` holds no elements) whose
+    /// `length` bytes are those of the open file `source` (named `source_name` in errors) from
+    /// `source_offset`, read once: stored contiguous, copied and hashed on the way into the space
+    /// HDF5 allocates for them (copy_and_hash); stored otherwise, read and written as dataset()
+    /// writes.
+    handle copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset, std::uint64_t length,
+                          const std::string& source_name);
+
     /// Copies every attribute of `from` to `to` (the object at `path`) as stored, except those named
     /// in `skip`, and lists them in the manifest.
     void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
@@ -6107,6 +6150,7 @@ private:
     storage_plan plan_;
     sealed_file_writer file_;
     std::map<std::string, handle> groups_;
+    file_descriptor copy_target_;  ///< the file being written, opened by copied_dataset's first copy
 };
 
 /// How copy_h5ser_file copies.
@@ -8333,22 +8377,17 @@ struct tensor_to_write {
 /// elsewhere could not be told from a path when the file is read: an h5ser::error naming it.
 H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names);
 
-/// Appends `size` bytes of the open file `in` from `offset` to the open file `out` (at its
-/// position), as `cp` does: with copy_file_range, by the kernel, else (a file system or kernel
-/// without it) with pread and write. False, errno set, on an error or when `in` ends before.
-H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size);
-
 /// Writes `tensors` (their data in this order) and `metadata` (string pairs, h5ser's fingerprint
 /// among them) as the .safetensors file `path`, atomically (as every h5ser save: the file at `path`
 /// is replaced only once the new one is complete and on disk). `progress`: tensor bytes written.
 ///
 /// With `late_fingerprint`, the fingerprint is not among `metadata`: it is that function's value
-/// (16 hex digits), asked for once the tensors' bytes are in the file and written into the header
-/// then. A conversion hashes its source there, while the disk writes what it copied; the function
-/// throws to leave nothing written.
+/// (16 hex digits), given each tensor's XXH3-64 once the tensors' bytes are in the file, and
+/// written into the header then. A tensor with a `source_fd` is read once, hashed as it is copied
+/// (copy_and_hash); a conversion checks the hashes there, and throws to leave nothing written.
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
                                   const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
-                                  const std::function<std::string()>& late_fingerprint = {});
+                                  const std::function<std::string(const std::vector<std::uint64_t>& hashes)>& late_fingerprint = {});
 
 /// The sink of the save walk that collects the tensors a weights-only save stores, and their
 /// fingerprint, as the file writer computes it.
@@ -9841,9 +9880,11 @@ H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::s
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/format/seal-inl.hpp ----------------------------------------------------------
-// h5ser/detail/format/seal-inl.hpp: definitions of h5ser/detail/format/seal.hpp (compiled once with the compiled core; see
-// h5ser/config.hpp).
+// ---- h5ser/detail/posix/io-inl.hpp -------------------------------------------------------------
+// h5ser/detail/posix/io-inl.hpp: definitions of h5ser/detail/posix/io.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
 
 
 namespace h5ser::detail {
@@ -9873,6 +9914,48 @@ H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noe
     }
     return true;
 }
+
+H5SER_CORE_INLINE bool write_all_at(int fd, const void* data, std::size_t size, std::uint64_t offset) noexcept {
+    const auto* p = static_cast<const unsigned char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) errno = EIO;
+        if (n <= 0) return false;
+        p += n;
+        size -= static_cast<std::size_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+H5SER_CORE_INLINE bool copy_and_hash(int out, std::uint64_t out_offset, int in, std::uint64_t in_offset, std::uint64_t size,
+                                     std::uint64_t& hash) {
+    xxh3_stream state;
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, std::uint64_t{1} << 20)));
+    for (std::uint64_t done = 0; done < size;) {
+        const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, buffer.size()));
+        errno = 0;
+        if (!read_exact(in, buffer.data(), piece, in_offset + done)) {
+            if (errno == 0) errno = EIO;  // `in` ended
+            return false;
+        }
+        state.update(buffer.data(), piece);
+        if (!write_all_at(out, buffer.data(), piece, out_offset + done)) return false;
+        done += piece;
+    }
+    hash = state.digest();
+    return true;
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/format/seal-inl.hpp ----------------------------------------------------------
+// h5ser/detail/format/seal-inl.hpp: definitions of h5ser/detail/format/seal.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+
+
+namespace h5ser::detail {
 
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                              const std::string& file) {
@@ -10705,14 +10788,17 @@ H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
       attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
       utf8_string(utf8_string_type(at)),
       contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
-      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
+      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
+      contiguous_allocated(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
     check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
     check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
+    check(H5Pset_fill_time(contiguous_allocated.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_alloc_time(contiguous_allocated.get(), H5D_ALLOC_TIME_EARLY), at, "H5Pset_alloc_time");
     check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at, "H5Pset_link_creation_order");
     // No wall-clock times in object headers: the same model saves to the same bytes.
-    for (const handle* plist : {&group, &contiguous, &compact})
+    for (const handle* plist : {&group, &contiguous, &compact, &contiguous_allocated})
         check(H5Pset_obj_track_times(plist->get(), false), at, "H5Pset_obj_track_times");
 }
 
@@ -10919,7 +11005,8 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
 }
 
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact,
+                                               bool allocate_now) {
     handle space = make_dataspace(dims, rank, at);
     const std::size_t element_size = H5Tget_size(file_type);
     handle own_dcpl;
@@ -10929,6 +11016,7 @@ H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view na
         dcpl = own_dcpl.get();
     }
     if (compact) *compact = dcpl == plists.compact.get();
+    if (allocate_now && dcpl == plists.contiguous.get()) dcpl = plists.contiguous_allocated.get();
     const std::string n(name);
     return checked(H5Dcreate2(parent, n.c_str(), file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
                    "cannot create dataset");
@@ -11395,7 +11483,14 @@ H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept {
 H5SER_CORE_INLINE void atomic_file::start_writeback() noexcept {
 #if defined(__linux__)
     if (writeback_fd_ < 0) writeback_fd_ = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (writeback_fd_ >= 0) ::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+    struct stat st {};
+    if (writeback_fd_ < 0 || ::fstat(writeback_fd_, &st) != 0) return;
+    constexpr std::uint64_t page = 4096;
+    const std::uint64_t end = static_cast<std::uint64_t>(st.st_size) / page * page;
+    if (end <= writeback_submitted_) return;
+    ::sync_file_range(writeback_fd_, static_cast<off_t>(writeback_submitted_), static_cast<off_t>(end - writeback_submitted_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_submitted_ = end;
 #endif
 }
 
@@ -12443,6 +12538,43 @@ H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw
     return ds;
 }
 
+H5SER_CORE_INLINE handle tree_writer::copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset,
+                                                     std::uint64_t length, const std::string& source_name) {
+    std::uint64_t count = 1;
+    for (const hsize_t d : t.dims) count *= d;
+    if (length == 0 || stored_layout(plan_, t.dims.size(), count, H5Tget_size(t.type.get())) != record_layout::contiguous) {
+        t.bytes.resize(static_cast<std::size_t>(length));  // compact or chunked: through HDF5
+        errno = 0;
+        if (length != 0 && !read_exact(source, t.bytes.data(), t.bytes.size(), source_offset))
+            throw_io(source_name, "cannot read the data of '" + path + "'", errno ? errno : EIO);
+        return dataset(path, t);
+    }
+    const where at{path_, {}, path};
+    const auto slash = path.rfind('/');
+    handle ds = create_tensor_dataset(group(path.substr(0, slash)), path.substr(slash + 1), t.type.get(), t.dims.data(), t.dims.size(),
+                                      file_.plists(), plan_, at, nullptr, true);
+    written_tensor w;
+    note_storage(ds.get(), w);
+    if (w.offset == HADDR_UNDEF || w.stored_bytes != length)
+        throw error(path_, problem{errc::io,
+                                   {},
+                                   path,
+                                   "space for " + std::to_string(length) + " bytes",
+                                   "space for " + std::to_string(w.stored_bytes),
+                                   "HDF5 allocated the wrong space (an h5ser bug)"});
+    if (copy_target_.get() < 0) {
+        copy_target_ = file_descriptor(::open(file_.written_path().c_str(), O_WRONLY | O_CLOEXEC));
+        if (copy_target_.get() < 0) throw_io(path_, "cannot open " + file_.written_path() + " to copy tensors into it", errno);
+    }
+    if (!copy_and_hash(copy_target_.get(), w.offset, source, source_offset, length, w.data_hash))
+        throw_io(path_, "cannot copy the data of '" + path + "' into the file", errno ? errno : EIO);
+    write_tensor_attributes(ds.get(), t.dtype == "bfloat16", file_.plists(), at);
+    w.rank = t.dims.size();
+    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
+    file_.add_tensor(path, t.dtype, w, plan_);
+    return ds;
+}
+
 H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip,
                                                     const where& at) {
     for (const auto& name : list_members(from, false, at).attributes) {
@@ -12464,6 +12596,7 @@ H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode
 }
 
 H5SER_CORE_INLINE void tree_writer::commit() {
+    copy_target_ = file_descriptor();
     groups_.clear();
     file_.close();
     file_.seal_and_commit();
@@ -13270,33 +13403,9 @@ H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     return name;
 }
 
-H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size) {
-    auto from = static_cast<off64_t>(offset);
-    while (size > 0) {
-        const ssize_t n = ::copy_file_range(in, &from, out, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(size, 1U << 30)), 0);
-        if (n > 0) {
-            size -= static_cast<std::uint64_t>(n);
-        } else if (n == 0) {
-            errno = EIO;  // `in` ended
-            return false;
-        } else if (errno != EINTR) {
-            if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) return false;
-            break;  // not here: copy through a buffer
-        }
-    }
-    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1U << 20)));
-    while (size > 0) {
-        const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size, buffer.size()));
-        if (!read_exact(in, buffer.data(), chunk, static_cast<std::uint64_t>(from)) || !write_all(out, buffer.data(), chunk)) return false;
-        from += static_cast<off64_t>(chunk);
-        size -= chunk;
-    }
-    return true;
-}
-
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
                                   const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
-                                  const std::function<std::string()>& late_fingerprint) {
+                                  const std::function<std::string(const std::vector<std::uint64_t>& hashes)>& late_fingerprint) {
     // The header: "__metadata__" and the tensors by name, sorted (as the reference writer's keys
     // are); offsets in the order of the data, which is the order given.
     std::vector<std::uint64_t> offsets(tensors.size() + 1, 0);
@@ -13336,17 +13445,25 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
     {
         const file_descriptor fd(::open(out.temp_path().c_str(), O_WRONLY | O_CLOEXEC));
         if (fd.get() < 0) throw_io(path, "cannot open the temporary file " + out.temp_path(), errno);
-        const auto write = [&](const void* bytes, std::uint64_t size) {
-            if (!write_all(fd.get(), bytes, static_cast<std::size_t>(size))) throw_io(path, "cannot write the file", errno);
+        const auto write_at = [&](const void* bytes, std::uint64_t size, std::uint64_t offset) {
+            if (!write_all_at(fd.get(), bytes, static_cast<std::size_t>(size), offset)) throw_io(path, "cannot write the file", errno);
         };
-        write(length, sizeof length);
-        write(header.data(), header.size());
+        write_at(length, sizeof length, 0);
+        write_at(header.data(), header.size(), sizeof length);
+        const std::uint64_t data_start = sizeof length + header.size();
+        std::vector<std::uint64_t> hashes(late_fingerprint ? tensors.size() : 0);
         std::uint64_t unflushed = 0;
         for (std::size_t i = 0; i < tensors.size(); ++i) {
             const tensor_to_write& t = tensors[i];
-            if (t.source_fd < 0) write(t.data, t.bytes);
-            else if (!copy_file_bytes(fd.get(), t.source_fd, t.source_offset, t.bytes))
-                throw_io(path, "cannot copy the data of '" + t.name + "' into the file", errno);
+            if (t.source_fd >= 0) {
+                std::uint64_t hash = 0;
+                if (!copy_and_hash(fd.get(), data_start + offsets[i], t.source_fd, t.source_offset, t.bytes, hash))
+                    throw_io(path, "cannot copy the data of '" + t.name + "' into the file", errno ? errno : EIO);
+                if (late_fingerprint) hashes[i] = hash;
+            } else {
+                write_at(t.data, t.bytes, data_start + offsets[i]);
+                if (late_fingerprint) hashes[i] = hash_bytes(t.bytes ? t.data : "", static_cast<std::size_t>(t.bytes));
+            }
             // Every 32 MiB, the disk starts on what was written, as h5ser's own saves do: the
             // commit's fsync then waits only for the rest.
             if ((unflushed += t.bytes) >= (std::uint64_t{32} << 20)) {
@@ -13357,12 +13474,11 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
         }
         if (late_fingerprint) {
             for (auto& [key, value] : sorted_metadata)
-                if (key == fingerprint_key) value = late_fingerprint();
+                if (key == fingerprint_key) value = late_fingerprint(hashes);
             const std::string final_header = header_of();
             if (final_header.size() != header.size())  // not 16 digits: the data would move
                 throw error(path, problem{errc::invalid_value, {}, "/", "a fingerprint of 16 hex digits", "another length", {}});
-            if (::lseek(fd.get(), sizeof length, SEEK_SET) < 0) throw_io(path, "cannot write the header", errno);
-            write(final_header.data(), final_header.size());
+            write_at(final_header.data(), final_header.size(), sizeof length);
         }
     }
     out.commit();  // durable, then renamed over `path`

@@ -97,6 +97,12 @@ def main():
         write_safetensors.main_into(tmp)
         whole = pathlib.Path(f"{tmp}/dotted_names.safetensors").read_bytes()
         pathlib.Path(f"{tmp}/cut.safetensors").write_bytes(whole[:-5])
+        # Tensors of 4 KiB and more, which h5ser stores contiguous: `convert` copies their bytes from
+        # file to file by the kernel, both ways (at offsets that are not page-aligned here).
+        write_safetensors.write(pathlib.Path(f"{tmp}/contiguous.safetensors"), {
+            name: (dtype, shape, write_safetensors.tensor_bytes(dtype, shape, 200 + i))
+            for i, (name, dtype, shape) in enumerate([("embed.weight", "F32", (64, 32)), ("embed.bias", "BF16", (3001,)),
+                                                      ("head.weight", "F64", (40, 40)), ("head.bias", "F32", (3,))])})
         sealed_crasher = False
         if keras.is_dir():
             # The reproducer: this bit makes libhdf5 1.10.8 crash (SIGSEGV in H5HG_read) when
@@ -186,6 +192,14 @@ def main():
             ("verify_safetensors_round_trip", ["verify", "round_trip.safetensors"]),
             ("convert_safetensors_fingerprint_checked", ["convert", "round_trip.safetensors", "round_trip.h5", "--json"]),
             ("convert_every_dtype_to_h5ser", ["convert", "every_dtype.safetensors", "every_dtype.h5"]),
+            ("convert_contiguous_to_h5ser", ["convert", "contiguous.safetensors", "contiguous.h5"]),
+            ("verify_contiguous_converted", ["verify", "contiguous.h5"]),
+            ("diff_contiguous_vs_converted", ["diff", "contiguous.safetensors", "contiguous.h5"]),
+            ("convert_contiguous_compressed", ["convert", "contiguous.safetensors", "contiguous_gzip.h5", "--preset", "compressed"]),
+            ("verify_contiguous_compressed", ["verify", "contiguous_gzip.h5"]),
+            ("diff_contiguous_vs_compressed", ["diff", "contiguous.safetensors", "contiguous_gzip.h5"]),
+            ("convert_contiguous_back", ["convert", "contiguous.h5", "contiguous_back.safetensors"]),
+            ("diff_contiguous_round_trip", ["diff", "contiguous.safetensors", "contiguous_back.safetensors"]),
             ("convert_every_dtype_back", ["convert", "every_dtype.h5", "every_dtype_back.safetensors"]),
             ("metadata_kept_through_h5ser", ["@make_files", "--metadata", "every_dtype_back.safetensors"]),
             ("load_safetensors_conversions_into_struct", ["@make_files", "--load-gpt", "from_safetensors.h5", "round_trip.safetensors"]),

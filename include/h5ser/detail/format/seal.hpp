@@ -42,6 +42,7 @@
 #include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/posix/io.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::detail {
@@ -63,12 +64,8 @@ inline std::uint64_t seal_userblock_size(std::size_t ranges, std::size_t manifes
     return size;
 }
 
-H5SER_CORE_INLINE bool read_exact(int fd, void* buffer, std::size_t size, std::uint64_t offset);
-/// Writes all `size` bytes of `data` at `fd`'s position, through short writes and EINTR; false
-/// (errno set, EIO for a write that made no progress) when it cannot.
-H5SER_CORE_INLINE bool write_all(int fd, const void* data, std::size_t size) noexcept;
-
-/// XXH3-64 of [begin, end) with `ranges` (sorted, inside it) left out.
+/// XXH3-64 of the bytes [begin, end) of file `fd` with `ranges` (sorted, inside it) left out, read
+/// in windows of up to 1 MiB; an I/O error is an error naming `file`.
 H5SER_CORE_INLINE std::uint64_t hash_outside(int fd, std::uint64_t begin, std::uint64_t end, const std::vector<byte_range>& ranges,
                                              const std::string& file);
 

@@ -124,7 +124,8 @@ H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* 
 }
 
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
-                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact) {
+                                               const creation_plists& plists, const storage_plan& plan, const where& at, bool* compact,
+                                               bool allocate_now) {
     handle space = make_dataspace(dims, rank, at);
     const std::size_t element_size = H5Tget_size(file_type);
     handle own_dcpl;
@@ -134,6 +135,7 @@ H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view na
         dcpl = own_dcpl.get();
     }
     if (compact) *compact = dcpl == plists.compact.get();
+    if (allocate_now && dcpl == plists.contiguous.get()) dcpl = plists.contiguous_allocated.get();
     const std::string n(name);
     return checked(H5Dcreate2(parent, n.c_str(), file_type, space.get(), plists.link.get(), dcpl, H5P_DEFAULT), at,
                    "cannot create dataset");

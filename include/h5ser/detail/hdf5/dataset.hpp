@@ -122,10 +122,11 @@ struct element_block {
 inline constexpr std::uint64_t written_in_pieces_from = std::uint64_t{64} << 20;
 
 /// Creates dataset `name` in `parent` for elements of `file_type` in the shape `dims`, stored as
-/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet.
+/// `plan` says; `compact` tells whether that is compact storage. Nothing is written yet; with
+/// `allocate_now`, a contiguous dataset's space is allocated (its offset known) all the same.
 H5SER_CORE_INLINE handle create_tensor_dataset(hid_t parent, std::string_view name, hid_t file_type, const hsize_t* dims, std::size_t rank,
                                                const creation_plists& plists, const storage_plan& plan, const where& at,
-                                               bool* compact = nullptr);
+                                               bool* compact = nullptr, bool allocate_now = false);
 
 /// The attributes of a written tensor's dataset: Keras 3's dtype="bfloat16" marker where it
 /// applies. (Format 1 added the checksum attribute here; format 2 keeps checksums in the manifest.)

@@ -12,14 +12,17 @@ H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
       attribute(utf8_name_plist(H5P_ATTRIBUTE_CREATE, at)),
       utf8_string(utf8_string_type(at)),
       contiguous(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
-      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
+      compact(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")),
+      contiguous_allocated(checked(H5Pcreate(H5P_DATASET_CREATE), at, "H5Pcreate(dataset)")) {
     check(H5Pset_char_encoding(link.get(), H5T_CSET_UTF8), at, "H5Pset_char_encoding");
     check(H5Pset_fill_time(contiguous.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_fill_time(compact.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
     check(H5Pset_layout(compact.get(), H5D_COMPACT), at, "H5Pset_layout(compact)");
+    check(H5Pset_fill_time(contiguous_allocated.get(), H5D_FILL_TIME_NEVER), at, "H5Pset_fill_time");
+    check(H5Pset_alloc_time(contiguous_allocated.get(), H5D_ALLOC_TIME_EARLY), at, "H5Pset_alloc_time");
     check(H5Pset_link_creation_order(group.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), at, "H5Pset_link_creation_order");
     // No wall-clock times in object headers: the same model saves to the same bytes.
-    for (const handle* plist : {&group, &contiguous, &compact})
+    for (const handle* plist : {&group, &contiguous, &compact, &contiguous_allocated})
         check(H5Pset_obj_track_times(plist->get(), false), at, "H5Pset_obj_track_times");
 }
 

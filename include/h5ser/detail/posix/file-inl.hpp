@@ -177,7 +177,14 @@ H5SER_CORE_INLINE void drop_cached_pages(const std::string& path) noexcept {
 H5SER_CORE_INLINE void atomic_file::start_writeback() noexcept {
 #if defined(__linux__)
     if (writeback_fd_ < 0) writeback_fd_ = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (writeback_fd_ >= 0) ::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+    struct stat st {};
+    if (writeback_fd_ < 0 || ::fstat(writeback_fd_, &st) != 0) return;
+    constexpr std::uint64_t page = 4096;
+    const std::uint64_t end = static_cast<std::uint64_t>(st.st_size) / page * page;
+    if (end <= writeback_submitted_) return;
+    ::sync_file_range(writeback_fd_, static_cast<off_t>(writeback_submitted_), static_cast<off_t>(end - writeback_submitted_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_submitted_ = end;
 #endif
 }
 

@@ -24,6 +24,7 @@
 #include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/posix/io.hpp"
 
 namespace h5ser::detail {
 
@@ -106,9 +107,12 @@ public:
     [[nodiscard]] const std::string& temp_path() const noexcept { return temp_; }
     [[nodiscard]] const std::string& target() const noexcept { return target_; }
 
-    /// Asks the kernel to start writing the temporary's dirty pages to disk now, without waiting:
-    /// the disk works while the save goes on, and commit's fsync waits only for what is left (on
-    /// this VM, 0.25 s of a 498 MB save's fsync became 0.05 s). A hint: it changes no guarantee.
+    /// Asks the kernel to start writing the temporary's dirty pages to disk now: the disk works
+    /// while the save goes on, and commit's fsync waits only for what is left (on this VM, 0.25 s
+    /// of a 498 MB save's fsync became 0.05 s). A hint: it changes no guarantee. Only the whole
+    /// pages written since the last call are submitted, up to the file's end rounded down to a
+    /// page: the page being filled is left alone, since writing into a page under writeback waits
+    /// for it (3-7 ms a time on this VM), and earlier pages are not submitted again.
     void start_writeback() noexcept;
 
     /// Call after the HDF5 file is closed.
@@ -121,6 +125,7 @@ private:
     std::string directory_;
     int lock_fd_ = -1;  ///< holds the temporary's lock until the commit or the destructor
     int writeback_fd_ = -1;
+    std::uint64_t writeback_submitted_ = 0;  ///< start_writeback has submitted the pages before this offset
     bool committed_ = false;
 };
 

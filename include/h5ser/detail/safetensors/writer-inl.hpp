@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "h5ser/detail/format/seal.hpp"  // write_all
 #include "h5ser/detail/json/writer.hpp"
 #include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
 #include "h5ser/detail/posix/file.hpp"        // atomic_file
+#include "h5ser/detail/posix/io.hpp"          // write_all_at, copy_and_hash
 #include "h5ser/detail/safetensors/header.hpp"
 #include "h5ser/detail/safetensors/tree.hpp"  // fingerprint_key
 #include "h5ser/detail/safetensors/writer.hpp"
@@ -34,33 +34,9 @@ H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     return name;
 }
 
-H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size) {
-    auto from = static_cast<off64_t>(offset);
-    while (size > 0) {
-        const ssize_t n = ::copy_file_range(in, &from, out, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(size, 1U << 30)), 0);
-        if (n > 0) {
-            size -= static_cast<std::uint64_t>(n);
-        } else if (n == 0) {
-            errno = EIO;  // `in` ended
-            return false;
-        } else if (errno != EINTR) {
-            if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) return false;
-            break;  // not here: copy through a buffer
-        }
-    }
-    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1U << 20)));
-    while (size > 0) {
-        const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size, buffer.size()));
-        if (!read_exact(in, buffer.data(), chunk, static_cast<std::uint64_t>(from)) || !write_all(out, buffer.data(), chunk)) return false;
-        from += static_cast<off64_t>(chunk);
-        size -= chunk;
-    }
-    return true;
-}
-
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
                                   const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
-                                  const std::function<std::string()>& late_fingerprint) {
+                                  const std::function<std::string(const std::vector<std::uint64_t>& hashes)>& late_fingerprint) {
     // The header: "__metadata__" and the tensors by name, sorted (as the reference writer's keys
     // are); offsets in the order of the data, which is the order given.
     std::vector<std::uint64_t> offsets(tensors.size() + 1, 0);
@@ -100,17 +76,25 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
     {
         const file_descriptor fd(::open(out.temp_path().c_str(), O_WRONLY | O_CLOEXEC));
         if (fd.get() < 0) throw_io(path, "cannot open the temporary file " + out.temp_path(), errno);
-        const auto write = [&](const void* bytes, std::uint64_t size) {
-            if (!write_all(fd.get(), bytes, static_cast<std::size_t>(size))) throw_io(path, "cannot write the file", errno);
+        const auto write_at = [&](const void* bytes, std::uint64_t size, std::uint64_t offset) {
+            if (!write_all_at(fd.get(), bytes, static_cast<std::size_t>(size), offset)) throw_io(path, "cannot write the file", errno);
         };
-        write(length, sizeof length);
-        write(header.data(), header.size());
+        write_at(length, sizeof length, 0);
+        write_at(header.data(), header.size(), sizeof length);
+        const std::uint64_t data_start = sizeof length + header.size();
+        std::vector<std::uint64_t> hashes(late_fingerprint ? tensors.size() : 0);
         std::uint64_t unflushed = 0;
         for (std::size_t i = 0; i < tensors.size(); ++i) {
             const tensor_to_write& t = tensors[i];
-            if (t.source_fd < 0) write(t.data, t.bytes);
-            else if (!copy_file_bytes(fd.get(), t.source_fd, t.source_offset, t.bytes))
-                throw_io(path, "cannot copy the data of '" + t.name + "' into the file", errno);
+            if (t.source_fd >= 0) {
+                std::uint64_t hash = 0;
+                if (!copy_and_hash(fd.get(), data_start + offsets[i], t.source_fd, t.source_offset, t.bytes, hash))
+                    throw_io(path, "cannot copy the data of '" + t.name + "' into the file", errno ? errno : EIO);
+                if (late_fingerprint) hashes[i] = hash;
+            } else {
+                write_at(t.data, t.bytes, data_start + offsets[i]);
+                if (late_fingerprint) hashes[i] = hash_bytes(t.bytes ? t.data : "", static_cast<std::size_t>(t.bytes));
+            }
             // Every 32 MiB, the disk starts on what was written, as h5ser's own saves do: the
             // commit's fsync then waits only for the rest.
             if ((unflushed += t.bytes) >= (std::uint64_t{32} << 20)) {
@@ -121,12 +105,11 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
         }
         if (late_fingerprint) {
             for (auto& [key, value] : sorted_metadata)
-                if (key == fingerprint_key) value = late_fingerprint();
+                if (key == fingerprint_key) value = late_fingerprint(hashes);
             const std::string final_header = header_of();
             if (final_header.size() != header.size())  // not 16 digits: the data would move
                 throw error(path, problem{errc::invalid_value, {}, "/", "a fingerprint of 16 hex digits", "another length", {}});
-            if (::lseek(fd.get(), sizeof length, SEEK_SET) < 0) throw_io(path, "cannot write the header", errno);
-            write(final_header.data(), final_header.size());
+            write_at(final_header.data(), final_header.size(), sizeof length);
         }
     }
     out.commit();  // durable, then renamed over `path`

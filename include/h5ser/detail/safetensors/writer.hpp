@@ -46,22 +46,17 @@ struct tensor_to_write {
 /// elsewhere could not be told from a path when the file is read: an h5ser::error naming it.
 H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names);
 
-/// Appends `size` bytes of the open file `in` from `offset` to the open file `out` (at its
-/// position), as `cp` does: with copy_file_range, by the kernel, else (a file system or kernel
-/// without it) with pread and write. False, errno set, on an error or when `in` ends before.
-H5SER_CORE_INLINE bool copy_file_bytes(int out, int in, std::uint64_t offset, std::uint64_t size);
-
 /// Writes `tensors` (their data in this order) and `metadata` (string pairs, h5ser's fingerprint
 /// among them) as the .safetensors file `path`, atomically (as every h5ser save: the file at `path`
 /// is replaced only once the new one is complete and on disk). `progress`: tensor bytes written.
 ///
 /// With `late_fingerprint`, the fingerprint is not among `metadata`: it is that function's value
-/// (16 hex digits), asked for once the tensors' bytes are in the file and written into the header
-/// then. A conversion hashes its source there, while the disk writes what it copied; the function
-/// throws to leave nothing written.
+/// (16 hex digits), given each tensor's XXH3-64 once the tensors' bytes are in the file, and
+/// written into the header then. A tensor with a `source_fd` is read once, hashed as it is copied
+/// (copy_and_hash); a conversion checks the hashes there, and throws to leave nothing written.
 H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<tensor_to_write>& tensors,
                                   const std::vector<std::pair<std::string, std::string>>& metadata, const progress_callback& progress,
-                                  const std::function<std::string()>& late_fingerprint = {});
+                                  const std::function<std::string(const std::vector<std::uint64_t>& hashes)>& late_fingerprint = {});
 
 /// The sink of the save walk that collects the tensors a weights-only save stores, and their
 /// fingerprint, as the file writer computes it.

@@ -65,6 +65,8 @@ public:
     [[nodiscard]] const std::function<void()>* writeback() const noexcept { return &writeback_; }
     [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
     [[nodiscard]] const where& at() const noexcept { return at_; }
+    /// The file being written (the temporary, or the file itself when written in place).
+    [[nodiscard]] const std::string& written_path() const noexcept { return temp_; }
 
     /// Adds a tensor written at `h5_path`, stored as `plan` says, to the fingerprint and the
     /// manifest, and its contiguous data to the seal's data ranges. Call in field order: the

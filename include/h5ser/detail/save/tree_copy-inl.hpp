@@ -83,6 +83,43 @@ H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw
     return ds;
 }
 
+H5SER_CORE_INLINE handle tree_writer::copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset,
+                                                     std::uint64_t length, const std::string& source_name) {
+    std::uint64_t count = 1;
+    for (const hsize_t d : t.dims) count *= d;
+    if (length == 0 || stored_layout(plan_, t.dims.size(), count, H5Tget_size(t.type.get())) != record_layout::contiguous) {
+        t.bytes.resize(static_cast<std::size_t>(length));  // compact or chunked: through HDF5
+        errno = 0;
+        if (length != 0 && !read_exact(source, t.bytes.data(), t.bytes.size(), source_offset))
+            throw_io(source_name, "cannot read the data of '" + path + "'", errno ? errno : EIO);
+        return dataset(path, t);
+    }
+    const where at{path_, {}, path};
+    const auto slash = path.rfind('/');
+    handle ds = create_tensor_dataset(group(path.substr(0, slash)), path.substr(slash + 1), t.type.get(), t.dims.data(), t.dims.size(),
+                                      file_.plists(), plan_, at, nullptr, true);
+    written_tensor w;
+    note_storage(ds.get(), w);
+    if (w.offset == HADDR_UNDEF || w.stored_bytes != length)
+        throw error(path_, problem{errc::io,
+                                   {},
+                                   path,
+                                   "space for " + std::to_string(length) + " bytes",
+                                   "space for " + std::to_string(w.stored_bytes),
+                                   "HDF5 allocated the wrong space (an h5ser bug)"});
+    if (copy_target_.get() < 0) {
+        copy_target_ = file_descriptor(::open(file_.written_path().c_str(), O_WRONLY | O_CLOEXEC));
+        if (copy_target_.get() < 0) throw_io(path_, "cannot open " + file_.written_path() + " to copy tensors into it", errno);
+    }
+    if (!copy_and_hash(copy_target_.get(), w.offset, source, source_offset, length, w.data_hash))
+        throw_io(path_, "cannot copy the data of '" + path + "' into the file", errno ? errno : EIO);
+    write_tensor_attributes(ds.get(), t.dtype == "bfloat16", file_.plists(), at);
+    w.rank = t.dims.size();
+    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
+    file_.add_tensor(path, t.dtype, w, plan_);
+    return ds;
+}
+
 H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip,
                                                     const where& at) {
     for (const auto& name : list_members(from, false, at).attributes) {
@@ -104,6 +141,7 @@ H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode
 }
 
 H5SER_CORE_INLINE void tree_writer::commit() {
+    copy_target_ = file_descriptor();
     groups_.clear();
     file_.close();
     file_.seal_and_commit();

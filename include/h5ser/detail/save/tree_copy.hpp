@@ -23,7 +23,9 @@
 #include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
 #include "h5ser/detail/model/storage_plan.hpp"
+#include "h5ser/detail/posix/io.hpp"
 #include "h5ser/detail/save/sealed_file.hpp"
 #include "h5ser/progress.hpp"
 
@@ -69,6 +71,14 @@ public:
     /// its bytes when none is given); returns the dataset so attributes can be added.
     handle dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum = std::nullopt);
 
+    /// Writes at `path` a tensor of `t`'s dtype, type and shape (`t` holds no elements) whose
+    /// `length` bytes are those of the open file `source` (named `source_name` in errors) from
+    /// `source_offset`, read once: stored contiguous, copied and hashed on the way into the space
+    /// HDF5 allocates for them (copy_and_hash); stored otherwise, read and written as dataset()
+    /// writes.
+    handle copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset, std::uint64_t length,
+                          const std::string& source_name);
+
     /// Copies every attribute of `from` to `to` (the object at `path`) as stored, except those named
     /// in `skip`, and lists them in the manifest.
     void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
@@ -91,6 +101,7 @@ private:
     storage_plan plan_;
     sealed_file_writer file_;
     std::map<std::string, handle> groups_;
+    file_descriptor copy_target_;  ///< the file being written, opened by copied_dataset's first copy
 };
 
 /// How copy_h5ser_file copies.
