@@ -79,6 +79,17 @@ inline void ls_text(const h5ser::file_node& n, const std::string& indent, std::s
     std::string text = line;
     text.erase(text.find_last_not_of(" \n") + 1);
     out += text + "\n";
+    // Its attributes (hyperparameters, optimizer steps, Keras's names) with their values, before its
+    // children; the root's h5ser bookkeeping is summed up in the header line instead.
+    for (const auto& a : n.attributes) {
+        if (n.path == "/" && internal::format::is_reserved_root_name(a.name)) continue;
+        const std::string attribute_name = indent + "  @" + a.name;
+        const std::string attribute_type = a.dtype + (a.shape == "scalar" ? "" : a.shape);
+        std::snprintf(line, sizeof line, "%-40s %-24s %s", attribute_name.c_str(), attribute_type.c_str(), a.value.c_str());
+        text = line;
+        text.erase(text.find_last_not_of(" \n") + 1);
+        out += text + "\n";
+    }
     for (const auto& c : n.children) ls_text(c, indent + "  ", out);
 }
 
@@ -98,6 +109,14 @@ inline void ls_json(const h5ser::file_node& n, json& j, std::string_view key = {
     } else if (n.kind == h5ser::file_node::kind_type::other) {
         j.string("link", n.dtype);
     }
+    j.begin_array("attributes");
+    for (const auto& a : n.attributes) {
+        j.begin_object().string("name", a.name).string("dtype", a.dtype).string("shape", a.shape);
+        if (a.value.empty()) j.null("value");
+        else j.string("value", a.value);
+        j.end_object();
+    }
+    j.end_array();
     j.number("params", static_cast<double>(t.params)).number("logical_bytes", static_cast<double>(t.logical));
     j.number("stored_bytes", static_cast<double>(t.stored)).number("ratio", t.ratio());
     if (n.kind == h5ser::file_node::kind_type::group) {

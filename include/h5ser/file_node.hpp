@@ -16,7 +16,10 @@ struct file_node {
         std::string name;
         std::string dtype;  ///< "int32", "string", ...
         std::string shape;  ///< "scalar" or "[3]"
-        std::string value;  ///< short text of the value (strings and scalars; empty for long lists)
+        /// Short text of the value: a number, true/false, a string quoted and cut to 60 characters,
+        /// a list in brackets ("[1, 2, 3]"; of more than eight elements, the first six, "..." and
+        /// the last; its strings cut to 20 characters). Empty for other types (compounds, references).
+        std::string value;
     };
 
     std::string name;  ///< link name ("" for the root)

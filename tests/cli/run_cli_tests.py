@@ -60,6 +60,26 @@ def write_h5py_leaky(path):
         f["elsewhere"] = h5py.ExternalLink("other.h5", "/secrets")
 
 
+def write_h5py_attributes(path):
+    """Attributes of every kind `h5ser ls` summarizes, as h5py writes them."""
+    import numpy as np
+    with h5py.File(path, "w") as f:
+        f.attrs["learning_rate"] = np.float32(0.1)
+        f.attrs["momentum"] = 0.9
+        f.attrs["epoch"] = np.int64(12)
+        f.attrs["shuffle"] = True
+        f.attrs["note"] = "a note of more than sixty characters, which ls cuts short with an ellipsis"
+        f.attrs["steps"] = np.arange(100, dtype=np.int32)
+        f.attrs["betas"] = np.array([0.9, 0.999], dtype=np.float32)
+        f.attrs["grid"] = np.arange(6, dtype=np.float64).reshape(2, 3)
+        f.attrs["masks"] = np.array([True, False, True])
+        f.attrs["names"] = [f"layer_{i}_with_a_long_name" if i == 3 else f"layer_{i}" for i in range(10)]
+        f.attrs["empty"] = np.zeros((0,), dtype=np.int8)
+        g = f.create_group("dense")
+        g.attrs["units"] = np.int32(10)
+        g.create_dataset("kernel", data=np.ones((4, 10), dtype=np.float32)).attrs["initializer"] = "glorot_uniform"
+
+
 def forge_seal(src, dst):
     """Puts a valid h5ser seal on a file h5ser did not write (a 4 KiB userblock in front, which HDF5
     skips), as anyone can: the seal detects damage, it is no signature. False without xxhash."""
@@ -88,6 +108,7 @@ def main():
         subprocess.run([make_files, tmp], check=True)
         flip_data_byte(f"{tmp}/model.h5", f"{tmp}/flipped.h5", "encoder/kernel", 4 * 100 + 2)
         write_h5py_leaky(f"{tmp}/h5py_leaky.h5")
+        write_h5py_attributes(f"{tmp}/attributes.h5")
         edit_with_h5py(f"{tmp}/model.h5", f"{tmp}/edited.h5")
         schema = subprocess.run([h5ser, "schema", f"{tmp}/model.h5"], capture_output=True, text=True, check=True).stdout
         pathlib.Path(f"{tmp}/schema.json").write_text(schema)
@@ -114,6 +135,9 @@ def main():
             sealed_crasher = forge_seal(f"{tmp}/keras_crashing.h5", f"{tmp}/sealed_crashing.h5")
         cases = [
             ("ls", ["ls", "model.h5"]),
+            # Attribute values as h5py writes them: scalars, strings cut short, lists summarized.
+            ("ls_attribute_values", ["ls", "attributes.h5"]),
+            ("ls_attribute_values_json", ["ls", "attributes.h5", "--json"]),
             ("ls_json", ["ls", "model.h5", "--json"]),
             ("ls_weights_only", ["ls", "weights.h5"]),
             ("verify", ["verify", "model.h5"]),

@@ -2,6 +2,13 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <vector>
+
 #include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/attribute.hpp"
 #include "h5ser/detail/hdf5/dataset.hpp"
@@ -15,32 +22,62 @@
 
 namespace h5ser::detail {
 
+/// A list's text: its elements in brackets, all of up to eight, else the first six, "..." and the
+/// last (a 1,000-element list of layer names stays one short line).
+H5SER_CORE_INLINE std::string list_text(std::size_t count, const std::function<std::string(std::size_t)>& element) {
+    std::string out = "[";
+    const auto add = [&](std::size_t i) { out += (out.size() > 1 ? ", " : "") + element(i); };
+    if (count <= 8) {
+        for (std::size_t i = 0; i < count; ++i) add(i);
+    } else {
+        for (std::size_t i = 0; i < 6; ++i) add(i);
+        out += ", ...";
+        add(count - 1);
+    }
+    return out + "]";
+}
+
 H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
     const std::size_t count = ext.count();
-    if (H5Tget_class(type) == H5T_STRING) {
-        if (count != 1) return {};
-        return short_string_value(read_strings(attr, type, space, 1, true, at).front());
-    }
-    if (count != 1) return {};
+    const bool is_list = !ext.scalar;
     const H5T_class_t cls = H5Tget_class(type);
+    if (count > (std::size_t{1} << 20)) return {};  // not read for a summary
+    if (cls == H5T_STRING) {
+        const std::vector<std::string> strings = read_strings(attr, type, space, count, true, at);
+        if (!is_list && strings.size() == 1) return short_string_value(strings.front());
+        // In a list, each string is cut shorter: the line shows several.
+        return list_text(strings.size(), [&](std::size_t i) {
+            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
+        });
+    }
+    const bool is_bool = describe_type(type) == "bool";
     if (cls == H5T_INTEGER || cls == H5T_ENUM) {
-        long long v = 0;
-        if (H5Aread(attr, H5T_NATIVE_LLONG, &v) < 0) {
+        std::vector<long long> v(count);
+        if (count != 0 && H5Aread(attr, H5T_NATIVE_LLONG, v.data()) < 0) {
             H5Eclear2(H5E_DEFAULT);
             return {};
         }
-        if (describe_type(type) == "bool") return v ? "true" : "false";
-        return std::to_string(v);
+        const auto text = [&](std::size_t i) { return is_bool ? std::string(v[i] ? "true" : "false") : std::to_string(v[i]); };
+        return is_list ? list_text(count, text) : count == 1 ? text(0) : std::string();
     }
     if (cls == H5T_FLOAT) {
-        double v = 0;
-        if (H5Aread(attr, H5T_NATIVE_DOUBLE, &v) < 0) {
+        // The shortest text that reads back as the stored value, in its own precision: a float32
+        // 0.9 is "0.9", as numpy prints it, not 0.899999976.
+        const bool single = H5Tget_size(type) <= sizeof(float);
+        std::vector<double> v(count);
+        if (count != 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()) < 0) {
             H5Eclear2(H5E_DEFAULT);
             return {};
         }
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.9g", v);
-        return buf;
+        const auto text = [&](std::size_t i) {
+            char buf[40];
+            // A 4-byte type of the file's own making may hold what no float does: printed as double.
+            const bool as_float = single && !(std::abs(v[i]) > static_cast<double>(std::numeric_limits<float>::max()));
+            const auto r =
+                as_float ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v[i])) : std::to_chars(buf, buf + sizeof buf, v[i]);
+            return std::string(buf, r.ptr);
+        };
+        return is_list ? list_text(count, text) : count == 1 ? text(0) : std::string();
     }
     return {};
 }
