@@ -26,7 +26,7 @@ struct creation_plists {
     handle contiguous;   ///< dataset creation: contiguous, never filled (every element is written)
     handle compact;      ///< dataset creation: compact (data in the object header), never filled
     /// dataset creation: contiguous, its space allocated when it is created and never filled: its
-    /// bytes are then copied into the file outside HDF5 (a conversion's copy_file_range)
+    /// bytes are then written into the file outside HDF5 (a conversion's copy_and_hash)
     handle contiguous_allocated;
 
     explicit creation_plists(const where& at);
