@@ -68,7 +68,7 @@ using h5ser::detail::safetensors::header_if_safetensors;
 using h5ser::detail::safetensors::tree_of;
 
 // What converting to and from .safetensors reads and writes without a struct: the file opened
-// once and mapped, manifest records, element types and raw bytes, hashes and checksums.
+// once, manifest records, element types and raw bytes, hashes and checksums.
 using h5ser::detail::check_opened;
 using h5ser::detail::checksum_text;
 using h5ser::detail::file_access;
@@ -77,7 +77,6 @@ using h5ser::detail::fingerprint_builder;
 using h5ser::detail::hash_bytes;
 using h5ser::detail::manifest_element_size;
 using h5ser::detail::manifest_record;
-using h5ser::detail::mapped_file;
 using h5ser::detail::opened_file;
 using h5ser::detail::read_exact;
 using h5ser::detail::record_kind;

@@ -68,6 +68,11 @@ inline void ls_text(const h5ser::file_node& n, const std::string& indent, std::s
                        : n.kind == h5ser::file_node::kind_type::group ? "group"
                                                                       : (n.dtype.empty() ? "other" : n.dtype);
     char line[512];
+    const auto append_line = [&] {  // without the padding of its last column
+        std::string text = line;
+        text.erase(text.find_last_not_of(" \n") + 1);
+        out += text + "\n";
+    };
     if (n.kind == h5ser::file_node::kind_type::other) {
         std::snprintf(line, sizeof line, "%-40s %-24s", name.c_str(), type.c_str());
     } else {
@@ -76,9 +81,7 @@ inline void ls_text(const h5ser::file_node& n, const std::string& indent, std::s
         std::snprintf(line, sizeof line, "%-40s %-24s %12s %12s %6.2f  %s", name.c_str(), type.c_str(), grouped(t.params).c_str(),
                       grouped(t.stored).c_str(), t.ratio(), filters.c_str());
     }
-    std::string text = line;
-    text.erase(text.find_last_not_of(" \n") + 1);
-    out += text + "\n";
+    append_line();
     // Its attributes (hyperparameters, optimizer steps, Keras's names) with their values, before its
     // children; the root's h5ser bookkeeping is summed up in the header line instead.
     for (const auto& a : n.attributes) {
@@ -86,9 +89,7 @@ inline void ls_text(const h5ser::file_node& n, const std::string& indent, std::s
         const std::string attribute_name = indent + "  @" + a.name;
         const std::string attribute_type = a.dtype + (a.shape == "scalar" ? "" : a.shape);
         std::snprintf(line, sizeof line, "%-40s %-24s %s", attribute_name.c_str(), attribute_type.c_str(), a.value.c_str());
-        text = line;
-        text.erase(text.find_last_not_of(" \n") + 1);
-        out += text + "\n";
+        append_line();
     }
     for (const auto& c : n.children) ls_text(c, indent + "  ", out);
 }

@@ -2108,7 +2108,7 @@ H5SER_CORE_INLINE error file_changed_error(const std::string& path, const std::s
 
 // ---- h5ser/detail/posix/io.hpp -----------------------------------------------------------------
 // h5ser/detail/posix/io.hpp: reading and writing whole byte counts through POSIX's short reads,
-// short writes and EINTR, and copying between files by the kernel.
+// short writes and EINTR, and copying a byte range between files, hashed on the way.
 
 
 
@@ -6088,14 +6088,9 @@ struct raw_tensor {
     std::string dtype;
     handle type;
     std::vector<hsize_t> dims;
-    std::vector<unsigned char> bytes;  ///< the elements, in memory of their own
-    /// Or the elements where they already are (a mapped file's bytes), used instead of `bytes`
-    /// when set: a conversion then writes them without copying them first.
-    std::span<const unsigned char> view{};
+    std::vector<unsigned char> bytes;  ///< the elements
 
-    [[nodiscard]] std::span<const unsigned char> elements() const noexcept {
-        return view.data() ? view : std::span<const unsigned char>(bytes);
-    }
+    [[nodiscard]] std::span<const unsigned char> elements() const noexcept { return bytes; }
 };
 
 /// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error

@@ -1,5 +1,5 @@
 // h5ser/detail/posix/io.hpp: reading and writing whole byte counts through POSIX's short reads,
-// short writes and EINTR, and copying between files by the kernel.
+// short writes and EINTR, and copying a byte range between files, hashed on the way.
 #pragma once
 
 #include <cstddef>

@@ -36,14 +36,9 @@ struct raw_tensor {
     std::string dtype;
     handle type;
     std::vector<hsize_t> dims;
-    std::vector<unsigned char> bytes;  ///< the elements, in memory of their own
-    /// Or the elements where they already are (a mapped file's bytes), used instead of `bytes`
-    /// when set: a conversion then writes them without copying them first.
-    std::span<const unsigned char> view{};
+    std::vector<unsigned char> bytes;  ///< the elements
 
-    [[nodiscard]] std::span<const unsigned char> elements() const noexcept {
-        return view.data() ? view : std::span<const unsigned char>(bytes);
-    }
+    [[nodiscard]] std::span<const unsigned char> elements() const noexcept { return bytes; }
 };
 
 /// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error
