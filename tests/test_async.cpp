@@ -61,7 +61,12 @@ float value_at(std::uint64_t seed, std::size_t i) { return static_cast<float>(se
 
 template <class T, std::size_t R>
 void fill(h5ser::tensor<T, R>& t, std::uint64_t seed) {
-    for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<T>(value_at(seed, i));
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        // An integer takes the value's integer part modulo its range: converting a float beyond
+        // the range is undefined (Clang's UBSan says so).
+        if constexpr (std::is_integral_v<T>) t.data()[i] = static_cast<T>(static_cast<std::uint64_t>(value_at(seed, i)));
+        else t.data()[i] = static_cast<T>(value_at(seed, i));
+    }
 }
 
 Block make_block(std::size_t in, std::size_t out, std::uint64_t seed) {
