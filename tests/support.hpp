@@ -133,6 +133,16 @@ inline void flip_element_bit(const std::string& path, const char* dataset, std::
     io.put(static_cast<char>(c ^ 0x04));
 }
 
+/// Bytes this process has read through read()/pread() so far (Linux /proc/self/io, "rchar").
+inline std::size_t bytes_read_so_far() {
+    std::ifstream io("/proc/self/io");
+    std::string key;
+    std::size_t value = 0;
+    while (io >> key >> value)
+        if (key == "rchar:") return value;
+    return 0;
+}
+
 /// A memory figure of this process from /proc/self/status ("VmRSS", "VmHWM", "RssAnon"), in
 /// bytes; 0 when it is not there.
 inline std::uint64_t status_bytes(const std::string& field) {

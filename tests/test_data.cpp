@@ -16,15 +16,6 @@ h5ser::tensor<float, 2> rows_from(std::size_t first, std::size_t count, std::siz
         for (std::size_t c = 0; c < width; ++c) t(r, c) = static_cast<float>((first + r) * 1000 + c);
     return t;
 }
-// Bytes this process has read through read()/pread() so far (Linux /proc/self/io, "rchar").
-std::size_t bytes_read_so_far() {
-    std::ifstream io("/proc/self/io");
-    std::string key;
-    std::size_t value = 0;
-    while (io >> key >> value)
-        if (key == "rchar:") return value;
-    return 0;
-}
 struct Sample {
     std::int64_t id;
     float loss;
@@ -134,15 +125,15 @@ TEST_CASE("partial reads read only the chunks holding the requested rows") {
     }
     auto file = h5ser::data_file::open(dir.file("big.h5"), false);
     const auto x = file.rows<float, 1>("x");
-    std::size_t before = bytes_read_so_far();
+    std::size_t before = test::bytes_read_so_far();
     const auto all = x.read(0, x.size());
-    const std::size_t full = bytes_read_so_far() - before;
-    before = bytes_read_so_far();
+    const std::size_t full = test::bytes_read_so_far() - before;
+    before = test::bytes_read_so_far();
     const auto some = x.read(5000, 100);
-    const std::size_t range = bytes_read_so_far() - before;
-    before = bytes_read_so_far();
+    const std::size_t range = test::bytes_read_so_far() - before;
+    before = test::bytes_read_so_far();
     const auto picked = x.read_rows({11999, 17, 6000, 6001});
-    const std::size_t batch = bytes_read_so_far() - before;
+    const std::size_t batch = test::bytes_read_so_far() - before;
     MESSAGE("bytes read: all rows " << full << ", 100 rows " << range << ", 4 scattered rows " << batch);
     CHECK(full >= all.size_bytes());
     CHECK(range < full / 50);  // under 2% of a full read

@@ -1,6 +1,8 @@
-// The run-time form of h5ser::tensor_adapter (runtime_typed_tensor), with a tensor type of the
-// test's own: element type and shape chosen at run time. libtorch's adapter uses the same form
-// (tests/test_torch.cpp, GCC build only); this suite runs in every build, sanitizers included.
+// Tensors typed at run time: the run-time form of h5ser::tensor_adapter (runtime_typed_tensor), with
+// a tensor type of the test's own (element type and shape chosen at run time; libtorch's adapter
+// uses the same form: tests/test_torch.cpp, GCC build only); h5ser::any_tensor, the core's; and
+// h5ser::read_tensor, one tensor of a file by its path. This suite runs in every build, sanitizers
+// included.
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -21,27 +23,29 @@ struct Blob {
     std::shared_ptr<const void> kept;  ///< what view() was given to keep
 };
 
-std::size_t element_size(h5ser::element_kind kind) {
-    return h5ser::with_element_type(kind, []<class T>() { return sizeof(T); });
-}
 std::size_t count(const std::vector<std::size_t>& shape) {
     std::size_t n = 1;
     for (std::size_t d : shape) n *= d;
     return n;
 }
 
-Blob make_blob(h5ser::element_kind kind, std::vector<std::size_t> shape, unsigned seed) {
-    const std::size_t bytes = count(shape) * element_size(kind);
-    auto memory = std::shared_ptr<unsigned char[]>(new unsigned char[bytes == 0 ? 1 : bytes]);
+/// Fills `bytes` bytes of elements of `kind` with a pattern of `seed` (bools 0 or 1).
+void fill_pattern(unsigned char* out, std::size_t bytes, h5ser::element_kind kind, unsigned seed) {
     for (std::size_t i = 0; i < bytes; ++i)
-        memory[i] =
+        out[i] =
             kind == h5ser::element_kind::bool_ ? static_cast<unsigned char>((i + seed) % 2) : static_cast<unsigned char>(i * 31 + seed);
+}
+
+Blob make_blob(h5ser::element_kind kind, std::vector<std::size_t> shape, unsigned seed) {
+    const std::size_t bytes = count(shape) * h5ser::element_size(kind);
+    auto memory = std::shared_ptr<unsigned char[]>(new unsigned char[bytes == 0 ? 1 : bytes]);
+    fill_pattern(memory.get(), bytes, kind, seed);
     return {kind, std::move(shape), std::shared_ptr<const void>(memory, memory.get()), false, nullptr};
 }
 
 /// The elements of `b` in C order of its shape.
 std::vector<unsigned char> c_order_bytes(const Blob& b) {
-    const std::size_t size = element_size(b.kind);
+    const std::size_t size = h5ser::element_size(b.kind);
     const auto* in = static_cast<const unsigned char*>(b.bytes.get());
     std::vector<unsigned char> out(count(b.shape) * size);
     if (!b.transposed) {
@@ -211,4 +215,293 @@ TEST_CASE("string-keyed maps are legal roots: keys stay link names, reserved and
         CHECK(e.code() == h5ser::errc::invalid_value);
         CHECK(!std::filesystem::exists(dir.file("bad.h5")));
     }
+}
+
+namespace {
+
+/// `shape` elements of `kind` whose bytes are a pattern of `seed` (bools 0 or 1).
+h5ser::any_tensor patterned(h5ser::element_kind kind, const h5ser::dynamic_shape& shape, unsigned seed) {
+    h5ser::any_tensor t(kind, shape);
+    fill_pattern(static_cast<unsigned char*>(t.data()), t.size_bytes(), kind, seed);
+    return t;
+}
+
+struct AnyModel {
+    h5ser::any_tensor weight;
+    std::map<std::string, h5ser::any_tensor> extra;
+    int step = 0;
+};
+
+}  // namespace
+
+TEST_CASE("any_tensor: every element type and rank round trips bit for bit, its dtype and shape the file's") {
+    test::scratch_dir dir;
+    AnyModel saved;
+    saved.weight = patterned(h5ser::element_kind::float32, {3, 4}, 1);
+    unsigned seed = 2;
+    for (const h5ser::element_kind kind : h5ser::all_element_kinds) {
+        saved.extra[std::string(h5ser::dtype_name(kind))] = patterned(kind, {2, 3, 5}, seed++);
+        saved.extra[std::string(h5ser::dtype_name(kind)) + "_big"] = patterned(kind, {70000}, seed++);  // stored contiguous, mapped
+    }
+    saved.extra["scalar"] = patterned(h5ser::element_kind::float64, {}, 9);
+    saved.extra["empty"] = h5ser::any_tensor(h5ser::element_kind::int16, {0, 5});
+    saved.extra["rank9"] = patterned(h5ser::element_kind::uint8, {1, 2, 1, 2, 1, 2, 1, 2, 3}, 4);
+    saved.step = 7;
+    h5ser::save(saved, dir.file("m.h5"));
+
+    const auto check = [&](const AnyModel& loaded) {
+        CHECK(loaded.weight == saved.weight);
+        CHECK(loaded.step == 7);
+        REQUIRE(loaded.extra.size() == saved.extra.size());
+        for (const auto& entry : saved.extra) {
+            const std::string& key = entry.first;
+            const h5ser::any_tensor& t = entry.second;
+            CAPTURE(key);
+            const h5ser::any_tensor& l = loaded.extra.at(key);
+            CHECK(l.kind() == t.kind());
+            CHECK(l.shape() == t.shape());
+            CHECK(l == t);
+            if (!l.empty()) CHECK(reinterpret_cast<std::uintptr_t>(l.data()) % 64 == 0);
+        }
+    };
+    // Into a default model, and into one whose tensors held other types and shapes: the file's win.
+    check(h5ser::load<AnyModel>(dir.file("m.h5")));
+    check(h5ser::load<AnyModel, h5ser::owned_memory>(dir.file("m.h5")));
+    AnyModel other;
+    other.weight = patterned(h5ser::element_kind::int8, {9}, 0);
+    for (const auto& entry : saved.extra) other.extra[entry.first] = patterned(h5ser::element_kind::uint64, {1, 1}, 1);
+    h5ser::load_into(other, dir.file("m.h5"));
+    check(other);
+    // A load that fails leaves it as it was.
+    AnyModel kept = other;
+    test::flip_element_bit(dir.file("m.h5"), "/extra/float32_big");
+    CHECK(test::expect_error([&] { h5ser::load_into(kept, dir.file("m.h5")); }).code() == h5ser::errc::checksum_mismatch);
+    check(kept);
+    // The file holds plain datasets: an h5ser::tensor field of the same type reads it.
+    h5ser::save(saved, dir.file("m.h5"));
+    struct Typed {
+        h5ser::tensor<float, 2> weight;
+        std::map<std::string, h5ser::any_tensor> extra;
+        int step = 0;
+    };
+    const auto typed = h5ser::load<Typed>(dir.file("m.h5"));
+    CHECK(test::same_bytes(typed.weight, saved.weight.as<float, 2>()));
+    // Through the isolated child too, once the file lost its seal.
+    test::unseal(dir.file("m.h5"));
+    check(h5ser::load<AnyModel>(dir.file("m.h5")));
+}
+
+TEST_CASE("any_tensor: typed views share the elements, and a view of another type or rank is an error saying what it holds") {
+    h5ser::tensor<std::int64_t, 2> source({2, 3}, {1, 2, 3, 4, 5, 6});
+    const std::int64_t* elements = source.data();
+    h5ser::any_tensor t(std::move(source));  // takes the memory over
+    CHECK(t.kind() == h5ser::element_kind::int64);
+    CHECK(t.dtype() == "int64");
+    CHECK(t.describe() == "int64[2, 3]");
+    CHECK(t.data() == elements);
+    auto view = t.as<std::int64_t, 2>();
+    CHECK(view.data() == elements);
+    CHECK(view(1, 2) == 6);
+    view(0, 0) = 42;
+    CHECK(static_cast<const std::int64_t*>(t.data())[0] == 42);
+    const auto copy = t;  // deep
+    CHECK(copy == t);
+    CHECK(copy.data() != t.data());
+
+    auto e = test::expect_error([&] { (void)t.as<float, 2>(); });
+    CHECK(e.code() == h5ser::errc::dtype_mismatch);
+    CHECK(test::contains(e.what(), "expected float32 of rank 2, found int64[2, 3]"));
+    e = test::expect_error([&] { (void)t.as<std::int64_t, 1>(); });
+    CHECK(e.code() == h5ser::errc::shape_mismatch);
+    CHECK(test::contains(e.what(), "found int64[2, 3]"));
+
+    // The view outlives the any_tensor it came from.
+    h5ser::tensor<std::int64_t, 2> kept;
+    {
+        const h5ser::any_tensor scoped = t;
+        kept = scoped.as<std::int64_t, 2>();
+    }
+    CHECK(kept(0, 0) == 42);
+    CHECK(h5ser::any_tensor().empty());
+    CHECK(h5ser::any_tensor().describe() == "float32[0]");
+}
+
+TEST_CASE("any_tensor: a string-keyed map of them reads a file's datasets whatever their types and ranks") {
+    test::scratch_dir dir;
+    struct Layer {
+        h5ser::tensor<float, 2> kernel;
+        h5ser::tensor<float, 1> bias;
+        h5ser::tensor<std::int32_t, 3> table;
+    };
+    Layer saved{h5ser::tensor<float, 2>({2, 2}, {1, 2, 3, 4}), h5ser::tensor<float, 1>({2}, {5, 6}),
+                h5ser::tensor<std::int32_t, 3>({1, 1, 2}, {7, 8})};
+    h5ser::save<h5ser::weights_only>(saved, dir.file("layer.h5"));
+    // A map of one tensor type stops at the first dataset of another rank...
+    CHECK(test::expect_error([&] { (void)h5ser::load<std::map<std::string, h5ser::tensor<float, 2>>>(dir.file("layer.h5")); }).code() ==
+          h5ser::errc::shape_mismatch);
+    // ... a map of any_tensor takes each as it is.
+    const auto loaded = h5ser::load<std::map<std::string, h5ser::any_tensor>>(dir.file("layer.h5"));
+    REQUIRE(loaded.size() == 3);
+    CHECK(test::same_bytes(loaded.at("kernel").as<float, 2>(), saved.kernel));
+    CHECK(test::same_bytes(loaded.at("bias").as<float, 1>(), saved.bias));
+    CHECK(test::same_bytes(loaded.at("table").as<std::int32_t, 3>(), saved.table));
+    // And saved, it holds what the struct's file held.
+    h5ser::save<h5ser::weights_only>(loaded, dir.file("again.h5"));
+    const auto again = h5ser::load<Layer>(dir.file("again.h5"));
+    CHECK(test::same_bytes(again.kernel, saved.kernel));
+    CHECK(test::same_bytes(again.table, saved.table));
+}
+
+namespace {
+struct Encoder {
+    struct Block {
+        h5ser::tensor<float, 2> kernel;
+        h5ser::tensor<std::int16_t, 1> ids;
+        int units = 0;
+    } block;
+    h5ser::tensor<double, 3> big;
+};
+}  // namespace
+
+TEST_CASE("read_tensor: one tensor by its path, mapped and verified, the rest of the file unread") {
+    test::scratch_dir dir;
+    Encoder saved;
+    saved.block.kernel = h5ser::tensor<float, 2>({3, 2}, {1, 2, 3, 4, 5, 6});
+    saved.block.ids = h5ser::tensor<std::int16_t, 1>({4}, {-1, 0, 1, 2});
+    saved.block.units = 2;
+    saved.big = h5ser::tensor<double, 3>({16, 32, 64}, h5ser::uninitialized);
+    for (std::size_t i = 0; i < saved.big.size(); ++i) saved.big.data()[i] = static_cast<double>(i) * 0.25;
+    const std::string path = dir.file("m.h5");
+    h5ser::save(saved, path);
+
+    const auto big = h5ser::read_tensor<double, 3>(path, "/big");
+    CHECK(test::same_bytes(big, saved.big));
+    CHECK(big.maps_file());
+    CHECK(!h5ser::read_tensor<double, 3, h5ser::owned_memory>(path, "big").maps_file());
+    CHECK(test::same_bytes(h5ser::read_tensor<float, 2>(path, "block/kernel"), saved.block.kernel));
+    const h5ser::any_tensor ids = h5ser::read_tensor(path, "/block/ids");
+    CHECK(ids.describe() == "int16[4]");
+    CHECK(test::same_bytes(ids.as<std::int16_t, 1>(), saved.block.ids));
+    // Another element type converts when asked.
+    const auto as_double = h5ser::read_tensor<double, 2, h5ser::convert_dtypes>(path, "/block/kernel");
+    CHECK(as_double(2, 1) == 6.0);
+
+    // Errors name the path and say what is there.
+    auto e = test::expect_error([&] { (void)h5ser::read_tensor<float, 2>(path, "/block/kernels"); });
+    CHECK(e.code() == h5ser::errc::missing_field);
+    CHECK(e.hdf5_path() == "/block/kernels");
+    e = test::expect_error([&] { (void)h5ser::read_tensor<float, 2>(path, "/nothing/kernel"); });
+    CHECK(e.code() == h5ser::errc::missing_field);
+    CHECK(e.hdf5_path() == "/nothing");
+    e = test::expect_error([&] { (void)h5ser::read_tensor<float, 1>(path, "/block/kernel"); });
+    CHECK(e.code() == h5ser::errc::shape_mismatch);
+    CHECK(test::contains(e.what(), "/block/kernel"));
+    e = test::expect_error([&] { (void)h5ser::read_tensor<std::int32_t, 2>(path, "/block/kernel"); });
+    CHECK(e.code() == h5ser::errc::dtype_mismatch);
+    e = test::expect_error([&] { (void)h5ser::read_tensor(path, "/block"); });
+    CHECK(e.code() == h5ser::errc::kind_mismatch);
+    e = test::expect_error([&] { (void)h5ser::read_tensor(path, "/block/kernel/x"); });
+    CHECK(e.code() == h5ser::errc::kind_mismatch);
+    for (const std::string bad : {"", "/", "a//b", "block/"}) {
+        CAPTURE(bad);
+        CHECK(test::expect_error([&] { (void)h5ser::read_tensor(path, bad); }).code() == h5ser::errc::invalid_value);
+    }
+
+    // Only the tensor read is verified: damage elsewhere does not stop it, its own does.
+    test::flip_element_bit(path, "/big");
+    CHECK(test::same_bytes(h5ser::read_tensor<float, 2>(path, "/block/kernel"), saved.block.kernel));
+    e = test::expect_error([&] { (void)h5ser::read_tensor(path, "/big"); });
+    CHECK(e.code() == h5ser::errc::checksum_mismatch);
+    CHECK(e.hdf5_path() == "/big");
+
+    // A file h5ser did not seal: parsed in the child, which copies that tensor alone; or in place.
+    h5ser::save(saved, path);
+    test::unseal(path);
+    CHECK(test::same_bytes(h5ser::read_tensor<double, 3>(path, "/big"), saved.big));
+    CHECK(test::same_bytes(h5ser::read_tensor<float, 2>(path, "/block/kernel"), saved.block.kernel));
+    CHECK(test::same_bytes(h5ser::read_tensor<float, 2, h5ser::trusted>(path, "/block/kernel"), saved.block.kernel));
+    CHECK(test::expect_error([&] { (void)h5ser::read_tensor<float, 2>(path, "/block/x"); }).code() == h5ser::errc::missing_field);
+
+    // A .safetensors file: tensors by the names it gives them.
+    h5ser::safetensors::save(saved, dir.file("m.safetensors"));
+    CHECK(test::same_bytes(h5ser::read_tensor<float, 2>(dir.file("m.safetensors"), "/block.kernel"), saved.block.kernel));
+    CHECK(h5ser::read_tensor(dir.file("m.safetensors"), "big").describe() == "float64[16, 32, 64]");
+}
+
+namespace {
+/// The part `s` of `t`, element by element (h5py's t[a:a+n, b:b+m, c:c+k]).
+h5ser::tensor<double, 3> expected_part(const h5ser::tensor<double, 3>& t, const h5ser::slice& s) {
+    std::array<std::size_t, 3> start{}, count = t.shape();
+    for (std::size_t d = 0; d < s.start.size(); ++d) start[d] = s.start[d], count[d] = s.count[d];
+    h5ser::tensor<double, 3> out(count);
+    for (std::size_t i = 0; i < count[0]; ++i)
+        for (std::size_t j = 0; j < count[1]; ++j)
+            for (std::size_t k = 0; k < count[2]; ++k) out(i, j, k) = t(start[0] + i, start[1] + j, start[2] + k);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("read_tensor: slices are h5py's [a:b, c:d], verified whole or read alone unverified, and bounds are checked") {
+    test::scratch_dir dir;
+    Encoder saved;
+    saved.big = h5ser::tensor<double, 3>({16, 32, 64}, h5ser::uninitialized);
+    for (std::size_t i = 0; i < saved.big.size(); ++i) saved.big.data()[i] = static_cast<double>(i) * 0.25;
+    const std::string path = dir.file("m.h5");
+    h5ser::save(saved, path);
+    const h5ser::slice parts[] = {h5ser::rows(3, 5),
+                                  h5ser::slice{{2, 4}, {3, 10}},
+                                  h5ser::slice{{0, 0, 60}, {16, 32, 4}},
+                                  h5ser::rows(15, 1),
+                                  h5ser::rows(5, 0),
+                                  h5ser::slice{{0}, {16}},
+                                  h5ser::slice{{}, {}},
+                                  h5ser::slice{{1, 2, 3}, {2, 3, 4}}};
+    for (const auto& part : parts) {
+        CAPTURE(part.start.size());
+        CAPTURE(part.count.size() ? part.count[0] : 0);
+        const auto expected = expected_part(saved.big, part);
+        CHECK(test::same_bytes(h5ser::read_tensor<double, 3>(path, "/big", part), expected));
+        CHECK(test::same_bytes(h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", part), expected));
+        const h5ser::any_tensor any = h5ser::read_tensor<h5ser::no_verify>(path, "big", part);
+        CHECK(test::same_bytes(any.as<double, 3>(), expected));
+    }
+    // A part outside the tensor, or of more dimensions than it has: the path and the bounds.
+    auto e = test::expect_error([&] { (void)h5ser::read_tensor<double, 3>(path, "/big", h5ser::rows(10, 7)); });
+    CHECK(e.code() == h5ser::errc::invalid_value);
+    CHECK(e.hdf5_path() == "/big");
+    CHECK(test::contains(e.what(), "elements 10:17 of dimension 0"));
+    CHECK(test::contains(e.what(), "within the 16 elements of dimension 0"));
+    e = test::expect_error([&] { (void)h5ser::read_tensor<h5ser::no_verify>(path, "/big", h5ser::slice{{0, 31}, {1, 2}}); });
+    CHECK(test::contains(e.what(), "of dimension 1"));
+    e = test::expect_error([&] { (void)h5ser::read_tensor(path, "/big", h5ser::slice{{0, 0, 0, 0}, {1, 1, 1, 1}}); });
+    CHECK(test::contains(e.what(), "at most 3 dimensions"));
+    CHECK(test::expect_error([&] { (void)h5ser::read_tensor(path, "/big", h5ser::slice{{0}, {}}); }).code() == h5ser::errc::invalid_value);
+
+    // Verified, a part is checked with its tensor: damage outside the part is found too. Unverified,
+    // the part alone is read.
+    test::flip_element_bit(path, "/big", 8 * 64 * 32 * 15);  // in row 15
+    CHECK(test::expect_error([&] { (void)h5ser::read_tensor<double, 3>(path, "/big", h5ser::rows(0, 2)); }).code() ==
+          h5ser::errc::checksum_mismatch);
+    CHECK(test::same_bytes(h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", h5ser::rows(0, 2)),
+                           expected_part(saved.big, h5ser::rows(0, 2))));
+}
+
+// The tensor of the next test is 1 GiB: the GCC build runs it ("slow"), the suites skip it.
+TEST_CASE("read_tensor: an unverified slice of a 1 GiB tensor reads only its bytes" * doctest::skip()) {
+    test::scratch_dir dir;
+    struct Big {
+        h5ser::tensor<float, 2> emb;
+    };
+    Big saved{h5ser::tensor<float, 2>({262144, 1024}, h5ser::uninitialized)};
+    for (std::size_t i = 0; i < saved.emb.size(); ++i) saved.emb.data()[i] = static_cast<float>(i % 1000003);
+    h5ser::save(saved, dir.file("big.h5"));
+    const std::size_t before = test::bytes_read_so_far();
+    const auto part = h5ser::read_tensor<float, 2, h5ser::no_verify>(dir.file("big.h5"), "/emb", h5ser::slice{{1000, 8}, {100, 16}});
+    const std::size_t read = test::bytes_read_so_far() - before;
+    MESSAGE("a 100 x 16 slice of a 1 GiB tensor read " << read << " bytes");
+    REQUIRE(part.shape() == std::array<std::size_t, 2>{100, 16});
+    for (std::size_t i = 0; i < 100; ++i)
+        for (std::size_t j = 0; j < 16; ++j) CHECK(part(i, j) == saved.emb(1000 + i, 8 + j));
+    // Its 6,400 bytes, the seal and the manifest: far below a 4 KiB page per row.
+    CHECK(read < 100 * 4096);
 }

@@ -344,21 +344,26 @@ inline conversion h5ser_to_safetensors(const d::opened_file& in_file, const std:
     return {"h5ser file", "safetensors", 0, tensors.size(), written, skip.empty() ? "" : "optimizer state left out"};
 }
 
+/// An h5ser file re-stored under another preset, or (`accept_foreign`, --from hdf5) another
+/// program's HDF5 file sealed into an h5ser file of the same tree.
 inline conversion h5ser_to_h5ser(const std::string& in, const std::string& out, const d::storage_plan& plan, const std::string& preset,
-                                 progress_bar& bar) {
+                                 bool accept_foreign, progress_bar& bar) {
     d::hdf5_scope hdf5;
     std::optional<d::manifest> source_manifest;
     d::handle file = d::open_for_reading(in, true, &source_manifest);
     d::handle root = d::open_root(file.get(), in);
-    const d::file_header header = d::read_header(root.get(), in, source_manifest ? &*source_manifest : nullptr, true);
+    const d::file_header header = d::read_header(root.get(), in, source_manifest ? &*source_manifest : nullptr, true, accept_foreign);
     d::tree_copy_options options;
     options.plan = plan;
-    // The copy lands only when its tensors are the ones the source was saved with.
-    options.expected_fingerprint =
-        d::read_string_attribute(root.get(), d::format::fingerprint_attribute, d::where{in, {}, "/"}).value_or("");
+    // The copy of an h5ser file lands only when its tensors are the ones the source was saved with.
+    if (!header.foreign)
+        options.expected_fingerprint =
+            d::read_string_attribute(root.get(), d::format::fingerprint_attribute, d::where{in, {}, "/"}).value_or("");
     options.progress = [&bar](std::uint64_t done, std::uint64_t total) { bar(done, total); };
     const d::tree_copy_result copied =
         d::copy_h5ser_file(file.get(), in, source_manifest ? &*source_manifest : nullptr, header, out, options);
+    if (header.foreign)
+        return {"HDF5 file", "h5ser file, preset " + preset, 0, copied.tensors, copied.fingerprint, "same tree and attributes, sealed"};
     return {"h5ser file",
             "h5ser file, preset " + preset,
             0,
@@ -381,15 +386,19 @@ inline bool safetensors_name(const std::string& path) {
     return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-inline int convert(const std::string& in, const std::string& out, std::string to, const std::string& preset, bool as_json) {
+/// `from`: "hdf5" reads IN as any HDF5 file (another program's is sealed as it is), "keras" as a
+/// Keras file; empty: what IN is (an HDF5 file neither h5ser's nor a .safetensors file is Keras's).
+inline int convert(const std::string& in, const std::string& out, std::string to, const std::string& from, const std::string& preset,
+                   bool as_json) {
     const d::opened_file in_file = d::opened_file::open(in);
     const std::optional<d::safetensors::header> safetensors_header = d::safetensors::header_if_safetensors(in_file);
     const bool safetensors_input = safetensors_header.has_value();
     // A file h5ser sealed is h5ser's: only others are read to find out.
-    const bool keras_input = !safetensors_input && (d::has_zip_signature(in) || (!d::has_seal(in) && [&] {
-                                                        const auto tree = h5ser::inspect(in);
-                                                        return attribute_text(tree, "h5ser_mode").empty();
-                                                    }()));
+    const bool keras_input =
+        from == "keras" || (from.empty() && !safetensors_input && (d::has_zip_signature(in) || (!d::has_seal(in) && [&] {
+                                                                       const auto tree = h5ser::inspect(in);
+                                                                       return attribute_text(tree, "h5ser_mode").empty();
+                                                                   }())));
     if (to.empty()) to = safetensors_name(out) && !safetensors_input ? "safetensors" : "h5ser";
     if ((keras_input || safetensors_input) && to != "h5ser")
         throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value,
@@ -398,12 +407,26 @@ inline int convert(const std::string& in, const std::string& out, std::string to
                                               std::string("--to h5ser for a ") + (keras_input ? "Keras" : "safetensors") + " file",
                                               "--to " + to,
                                               {}});
+    if (from == "hdf5" && to != "h5ser")
+        throw h5ser::error(in, h5ser::problem{h5ser::errc::invalid_value, {}, {}, "--to h5ser with --from hdf5", "--to " + to, {}});
     progress_bar bar("convert", !as_json);
+    // An HDF5 file taken for Keras's that is not: say how to convert it as it is.
+    const auto from_keras = [&] {
+        try {
+            return keras_to_h5ser(in, out, preset_plan(preset), bar);
+        } catch (const h5ser::error& e) {
+            if (e.code() != h5ser::errc::not_keras_file || !from.empty()) throw;
+            std::vector<h5ser::problem> problems = e.problems();
+            problems.front().detail += std::string(problems.front().detail.empty() ? "" : "; ") +
+                                       "an HDF5 file of another program converts as it is with --from hdf5";
+            throw h5ser::error(e.file(), std::move(problems), e.hdf5_stack());
+        }
+    };
     const conversion c = safetensors_input     ? safetensors_to_h5ser(in_file, *safetensors_header, out, preset_plan(preset), bar)
-                         : keras_input         ? keras_to_h5ser(in, out, preset_plan(preset), bar)
+                         : keras_input         ? from_keras()
                          : to == "keras"       ? h5ser_to_keras(in, out, bar)
                          : to == "safetensors" ? h5ser_to_safetensors(in_file, out, bar)
-                                               : h5ser_to_h5ser(in, out, preset_plan(preset), preset, bar);
+                                               : h5ser_to_h5ser(in, out, preset_plan(preset), preset, from == "hdf5", bar);
     if (as_json) {
         json j;
         j.begin_object().string("in", in).string("out", out).string("from", c.from).string("to", c.to);

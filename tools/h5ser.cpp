@@ -7,12 +7,13 @@
 //                                          attribute: equal, or how far apart
 //     h5ser schema FILE                    the JSON schema of a full-model file
 //     h5ser audit FILE                     what should not be in a weights file (data, big attributes, links)
-//     h5ser convert IN OUT [--to h5ser|keras|safetensors] [--preset default|fast|compressed|archival]
+//     h5ser convert IN OUT [--to h5ser|keras|safetensors] [--from hdf5|keras] [--preset default|fast|compressed|archival]
 //     h5ser seal FILE [--accept-changes]   what changed since h5ser saved it; seal it again when meant
 //     h5ser check FILE --against REF       what a load of FILE into REF's struct would report
+//     h5ser cat FILE PATH [--slice a:b,c:d]   one tensor, or a part of it, as numpy prints it
 //     h5ser --version                      the library, the file format versions, and HDF5's
 //
-// Every command takes --json and --trusted. Exit codes: 0 success (or equal), 1 a failed check (or
+// Every command takes --trusted, and every one but cat --json. Exit codes: 0 success (or equal), 1 a failed check (or
 // different, or an error reading a file), 2 a usage error. Errors are one line on stderr.
 //
 // Every command parses its files in a child process (a seal detects damage; anyone can forge one), so that a damaged one
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "audit.hpp"
+#include "cat.hpp"
 #include "check.hpp"
 #include "convert.hpp"
 #include "diff.hpp"
@@ -91,6 +93,12 @@ int main(int argc, char** argv) {
                      "output layout (default h5ser, or safetensors when OUT ends in .safetensors; keras writes the tf.keras "
                      "save_weights layout)")
         ->check(CLI::IsMember({"h5ser", "keras", "safetensors"}));
+    std::string from;
+    convert
+        ->add_option("--from", from,
+                     "what IN is, when not what it looks like: hdf5 (any HDF5 file, e.g. h5py's, sealed as it is) or keras "
+                     "(default: an HDF5 file h5ser did not write is read as Keras's)")
+        ->check(CLI::IsMember({"hdf5", "keras"}));
     convert->add_option("--preset", preset, "storage of the h5ser output's tensors")
         ->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));  // compact: compressed's former name
     auto* seal = app.add_subcommand("seal",
@@ -102,6 +110,11 @@ int main(int argc, char** argv) {
                    "replace FILE atomically with a sealed copy of it as it is now: new checksums and fingerprint");
     seal->add_option("--preset", preset, "storage of the sealed copy's tensors (default: as h5ser::save stores them)")
         ->check(CLI::IsMember({"default", "fast", "compressed", "compact", "archival"}));
+    auto* cat = app.add_subcommand("cat", "Print one tensor (or a part of it, --slice) as numpy prints an array");
+    cat->add_option("FILE", file, "HDF5 or .safetensors file")->required();
+    cat->add_option("PATH", other, "the tensor's path in the file, e.g. /encoder/kernel")->required();
+    std::string slice_text;
+    cat->add_option("--slice", slice_text, "a part, numpy's slices per dimension: 0:10 or 100:200,0:8 (end excluded; a: and :b open)");
     auto* check = app.add_subcommand("check",
                                      "What h5ser::load would report loading FILE into the struct REFERENCE was saved from "
                                      "(missing, unexpected, mismatch, versions), from metadata alone; exit 0 complete, 1 differences");
@@ -109,8 +122,8 @@ int main(int argc, char** argv) {
     check->add_option("--against", other, "a full-model h5ser file saved from the struct, or its schema as JSON (h5ser schema)")
         ->required();
     bool trusted = false;
-    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert, seal, check}) {
-        sub->add_flag("--json", as_json, "machine-readable output (JSON)");
+    for (auto* sub : {ls, verify, diff, schema_cmd, audit, convert, seal, check, cat}) {
+        if (sub != cat) sub->add_flag("--json", as_json, "machine-readable output (JSON)");
         sub->add_flag("--trusted", trusted,
                       "parse files h5ser did not seal in this process (by default, in a child process that a "
                       "damaged file cannot crash or hang the tool through)");
@@ -136,9 +149,10 @@ int main(int argc, char** argv) {
             }
             if (*schema_cmd) return h5ser_cli::schema(file);
             if (*audit) return h5ser_cli::audit(file, max_attribute_bytes, as_json);
-            if (*convert) return h5ser_cli::convert(file, other, to, preset, as_json);
+            if (*convert) return h5ser_cli::convert(file, other, to, from, preset, as_json);
             if (*seal) return h5ser_cli::seal(file, accept_changes, preset, as_json);
             if (*check) return h5ser_cli::check(file, other, as_json);
+            if (*cat) return h5ser_cli::cat(file, other, slice_text);
         } catch (const h5ser::error& e) {
             std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
             // A seal that does not match: a file edited by another program, which `h5ser seal` examines.

@@ -24,11 +24,13 @@ using h5ser::detail::run_isolated;
 
 // Reading any HDF5 file (after the seal check, where there is one) as stored.
 using h5ser::detail::dataset_view;
+using h5ser::detail::element_text;
 using h5ser::detail::extent;
 using h5ser::detail::has_seal;
 using h5ser::detail::inspect_dataset;
 using h5ser::detail::inspect_opened;
 using h5ser::detail::list_members;
+using h5ser::detail::object_path_names;
 using h5ser::detail::open_for_reading;
 using h5ser::detail::open_root;
 using h5ser::detail::read_elements;

@@ -8,6 +8,7 @@
 //     auto m = h5ser::load<Model>("m.h5");
 #pragma once
 
+#include "h5ser/any_tensor.hpp"       // h5ser::any_tensor: element type and shape taken from the file
 #include "h5ser/element_type.hpp"     // h5ser::element_type, h5ser::dtype_name
 #include "h5ser/error.hpp"            // h5ser::error, h5ser::errc, h5ser::problem
 #include "h5ser/evolution.hpp"        // h5ser::evolution<T>: a struct's version, old field names, upgrade hook

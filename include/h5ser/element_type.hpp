@@ -3,6 +3,7 @@
 
 #include <array>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -105,6 +106,19 @@ constexpr decltype(auto) with_element_type(element_kind kind, F&& f) {
 /// The numpy-style name of `kind`, as dtype_name<T>() names its type.
 constexpr std::string_view dtype_name(element_kind kind) noexcept {
     return with_element_type(kind, []<class T>() { return dtype_name<T>(); });
+}
+
+/// The element_kind of element type T.
+template <element_type T>
+constexpr element_kind element_kind_of() noexcept {
+    for (const element_kind kind : all_element_kinds)
+        if (dtype_name(kind) == dtype_name<T>()) return kind;
+    return element_kind::float64;  // not reached: every element type has its kind
+}
+
+/// The size in bytes of an element of `kind`.
+constexpr std::size_t element_size(element_kind kind) noexcept {
+    return with_element_type(kind, []<class T>() { return sizeof(T); });
 }
 
 /// The element_kind dtype_name() names `name`; nothing for any other name.

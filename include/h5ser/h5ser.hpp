@@ -11,6 +11,7 @@
 #include "h5ser/data.hpp"         // h5ser::data_file, h5ser::row_dataset: appendable arrays of rows
 #include "h5ser/fingerprint.hpp"  // h5ser::fingerprint, h5ser::file_fingerprint
 #include "h5ser/inspect.hpp"      // h5ser::inspect: the tree of any HDF5 file
+#include "h5ser/read_tensor.hpp"  // h5ser::read_tensor: one tensor of a file by its path
 #include "h5ser/safetensors.hpp"  // h5ser::safetensors::save (loads: h5ser::load reads .safetensors files)
 #include "h5ser/save_async.hpp"   // h5ser::save_async, h5ser::pending_save: saves in the background
 #include "h5ser/verify.hpp"       // h5ser::verify_file: checksums and fingerprint without the struct

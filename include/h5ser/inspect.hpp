@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/element_type.hpp"
 #include "h5ser/file_node.hpp"
 #include "h5ser/policy.hpp"
 
@@ -18,6 +19,10 @@ namespace detail {
 H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
 /// inspect, in a child process when `mode` says so for this file.
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode);
+/// The text of one element of `kind` at `element`, as numpy prints it: integers in full, bools
+/// True and False, floats as the shortest text that reads back as the same value of their own
+/// precision (a float32 0.9 is "0.9", not 0.899999976; nan, inf, -inf).
+H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* element);
 }  // namespace detail
 
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,

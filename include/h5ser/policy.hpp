@@ -18,7 +18,7 @@
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification, memory, trust, conversion };
+enum class policy_category { mode, strictness, verification, memory, trust, conversion, origin };
 enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation/isolation.hpp).
 enum class isolation {
@@ -112,7 +112,25 @@ struct convert_dtypes {
     static constexpr bool convert = true;
 };
 
+/// Loading accepts HDF5 files other programs wrote (h5py, HighFive, h5cpp, MATLAB v7.3 numeric
+/// arrays): files without h5ser's root attributes, whose tree is the struct's (groups for nested
+/// structs, datasets for tensors, attributes for scalars and strings). Such a file keeps no
+/// checksums, so what a verified load checks is h5ser's own files' (an h5ser file loads as it
+/// would without this policy); it is parsed in a child process as every file h5ser did not seal.
+///
+///     auto model = h5ser::load<Model, h5ser::foreign>("from_h5py.h5");
+struct foreign {
+    static constexpr auto h5ser_policy_category = detail::policy_category::origin;
+    static constexpr bool accept_foreign = true;
+};
+
 namespace detail {
+
+// The default origin: h5ser's own files (and .safetensors files); others are not_h5ser_file.
+struct h5ser_files {
+    static constexpr auto h5ser_policy_category = policy_category::origin;
+    static constexpr bool accept_foreign = false;
+};
 
 // The default conversion: none, a stored element type must be the field's.
 struct exact_dtypes {
@@ -169,11 +187,12 @@ template <class P>
 constexpr bool is_mpi_load_policy() {
     return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory) &&
            policy_category_of<P>() != static_cast<int>(policy_category::trust) &&
-           policy_category_of<P>() != static_cast<int>(policy_category::conversion);
+           policy_category_of<P>() != static_cast<int>(policy_category::conversion) &&
+           policy_category_of<P>() != static_cast<int>(policy_category::origin);
 }
 /// Not an h5ser policy at all: policy_set_of's first check says so.
 template <class P>
-constexpr bool is_foreign() {
+constexpr bool is_not_policy() {
     return !policy<P> && !storage_policy<P>;
 }
 
@@ -181,30 +200,32 @@ template <class DefaultMode, class Tuple, policy_call Call>
 struct policy_set_of;
 template <class DefaultMode, class... P, policy_call Call>
 struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
-    static_assert(((policy<P> || storage_policy<P>)&&...),
-                  "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, a storage "
-                  "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
-                  "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
     static_assert(
-        Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
+        ((policy<P> || storage_policy<P>)&&...),
+        "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
+        "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, h5ser::foreign, a storage "
+        "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
+        "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
+    static_assert(
+        Call != policy_call::save || ((is_not_policy<P>() || is_save_policy<P>()) && ...),
         "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
         "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
         "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies");
+        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes and h5ser::foreign are load "
+        "policies");
     static_assert(
-        Call != policy_call::load || ((is_foreign<P>() || policy<P>)&&...),
+        Call != policy_call::load || ((is_not_policy<P>() || policy<P>)&&...),
         "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
         "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-        "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
+        "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes, h5ser::foreign; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
         "is read as it was stored");
-    static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
+    static_assert(Call != policy_call::mpi_load || ((is_not_policy<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
                   "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply; MPI ranks cannot parse in "
                   "a child process, so h5ser::trusted and h5ser::untrusted do not apply; h5ser::convert_dtypes does "
-                  "not apply to sliced reads yet; storage policies are for saves");
+                  "not apply to sliced reads yet, nor h5ser::foreign (sharded files are h5ser's); storage policies are for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
@@ -213,6 +234,7 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
     static_assert(count<policy_category::trust> <= 1, "h5ser: give at most one of h5ser::trusted and h5ser::untrusted");
     static_assert(count<policy_category::conversion> <= 1, "h5ser: give h5ser::convert_dtypes once");
+    static_assert(count<policy_category::origin> <= 1, "h5ser: give h5ser::foreign once");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
@@ -220,6 +242,7 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
     static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_hdf5_parses, P...>::type::isolate;
     static constexpr bool convert = pick_policy<policy_category::conversion, exact_dtypes, P...>::type::convert;
+    static constexpr bool foreign = pick_policy<policy_category::origin, h5ser_files, P...>::type::accept_foreign;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
@@ -247,7 +270,7 @@ struct filter_policies<Keep, std::tuple<First, Rest...>> {
         std::conditional_t<Keep<First>::value, decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())), rest>;
 };
 template <class P>
-struct kept_for_saves : std::bool_constant<is_foreign<P>() || is_save_policy<P>()> {};
+struct kept_for_saves : std::bool_constant<is_not_policy<P>() || is_save_policy<P>()> {};
 template <class P>
 struct kept_for_loads : std::bool_constant<!storage_policy<P>> {};
 

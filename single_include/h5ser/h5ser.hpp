@@ -832,6 +832,19 @@ constexpr std::string_view dtype_name(element_kind kind) noexcept {
     return with_element_type(kind, []<class T>() { return dtype_name<T>(); });
 }
 
+/// The element_kind of element type T.
+template <element_type T>
+constexpr element_kind element_kind_of() noexcept {
+    for (const element_kind kind : all_element_kinds)
+        if (dtype_name(kind) == dtype_name<T>()) return kind;
+    return element_kind::float64;  // not reached: every element type has its kind
+}
+
+/// The size in bytes of an element of `kind`.
+constexpr std::size_t element_size(element_kind kind) noexcept {
+    return with_element_type(kind, []<class T>() { return sizeof(T); });
+}
+
 /// The element_kind dtype_name() names `name`; nothing for any other name.
 constexpr std::optional<element_kind> element_kind_named(std::string_view name) noexcept {
     for (const element_kind kind : all_element_kinds)
@@ -1103,7 +1116,7 @@ struct attribute_shape {
 };
 
 /// Does an attribute of `found_type` elements in `shape` fit a field that wants `want_type` in
-/// `want_shape`? Records a problem if not.
+/// `want_shape` (a scalar: also an array of one element)? Records a problem if not.
 H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
                                       const attribute_shape& want_shape, const where& at, problem_list& problems);
 
@@ -1514,7 +1527,7 @@ struct stored {
 namespace h5ser {
 
 namespace detail {
-enum class policy_category { mode, strictness, verification, memory, trust, conversion };
+enum class policy_category { mode, strictness, verification, memory, trust, conversion, origin };
 enum class save_mode { as_saved, full_model, weights_only };
 /// Which files a load parses in a child process (detail/isolation/isolation.hpp).
 enum class isolation {
@@ -1608,7 +1621,25 @@ struct convert_dtypes {
     static constexpr bool convert = true;
 };
 
+/// Loading accepts HDF5 files other programs wrote (h5py, HighFive, h5cpp, MATLAB v7.3 numeric
+/// arrays): files without h5ser's root attributes, whose tree is the struct's (groups for nested
+/// structs, datasets for tensors, attributes for scalars and strings). Such a file keeps no
+/// checksums, so what a verified load checks is h5ser's own files' (an h5ser file loads as it
+/// would without this policy); it is parsed in a child process as every file h5ser did not seal.
+///
+///     auto model = h5ser::load<Model, h5ser::foreign>("from_h5py.h5");
+struct foreign {
+    static constexpr auto h5ser_policy_category = detail::policy_category::origin;
+    static constexpr bool accept_foreign = true;
+};
+
 namespace detail {
+
+// The default origin: h5ser's own files (and .safetensors files); others are not_h5ser_file.
+struct h5ser_files {
+    static constexpr auto h5ser_policy_category = policy_category::origin;
+    static constexpr bool accept_foreign = false;
+};
 
 // The default conversion: none, a stored element type must be the field's.
 struct exact_dtypes {
@@ -1665,11 +1696,12 @@ template <class P>
 constexpr bool is_mpi_load_policy() {
     return policy<P> && policy_category_of<P>() != static_cast<int>(policy_category::memory) &&
            policy_category_of<P>() != static_cast<int>(policy_category::trust) &&
-           policy_category_of<P>() != static_cast<int>(policy_category::conversion);
+           policy_category_of<P>() != static_cast<int>(policy_category::conversion) &&
+           policy_category_of<P>() != static_cast<int>(policy_category::origin);
 }
 /// Not an h5ser policy at all: policy_set_of's first check says so.
 template <class P>
-constexpr bool is_foreign() {
+constexpr bool is_not_policy() {
     return !policy<P> && !storage_policy<P>;
 }
 
@@ -1677,30 +1709,32 @@ template <class DefaultMode, class Tuple, policy_call Call>
 struct policy_set_of;
 template <class DefaultMode, class... P, policy_call Call>
 struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
-    static_assert(((policy<P> || storage_policy<P>)&&...),
-                  "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
-                  "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-                  "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, a storage "
-                  "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
-                  "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
     static_assert(
-        Call != policy_call::save || ((is_foreign<P>() || is_save_policy<P>()) && ...),
+        ((policy<P> || storage_policy<P>)&&...),
+        "h5ser: a template argument of save/load is not an h5ser policy; use h5ser::full_model, "
+        "h5ser::weights_only, h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
+        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes, h5ser::foreign, a storage "
+        "policy (h5ser::contiguous, h5ser::auto_chunk, h5ser::chunked<...>, h5ser::deflate<N>, ...) or a "
+        "preset (h5ser::fast, h5ser::compressed, h5ser::archival)");
+    static_assert(
+        Call != policy_call::save || ((is_not_policy<P>() || is_save_policy<P>()) && ...),
         "h5ser: saves (save, save_async, checkpoint saves, fingerprint, mpi::save) take h5ser::full_model or "
         "h5ser::weights_only and storage policies (h5ser::contiguous, h5ser::chunked<...>, h5ser::deflate<N>, "
         "..., presets such as h5ser::compressed); h5ser::strict, h5ser::lenient, h5ser::verify, h5ser::no_verify, "
-        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies");
+        "h5ser::mapped_memory, h5ser::owned_memory, h5ser::trusted, h5ser::untrusted, h5ser::convert_dtypes and h5ser::foreign are load "
+        "policies");
     static_assert(
-        Call != policy_call::load || ((is_foreign<P>() || policy<P>)&&...),
+        Call != policy_call::load || ((is_not_policy<P>() || policy<P>)&&...),
         "h5ser: loads (load, load_into, restore_latest) take h5ser::full_model or h5ser::weights_only, "
         "h5ser::strict or h5ser::lenient, h5ser::verify or h5ser::no_verify, h5ser::mapped_memory or "
-        "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
+        "h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes, h5ser::foreign; storage policies (h5ser::contiguous, h5ser::compressed, ...) are for saves: a file "
         "is read as it was stored");
-    static_assert(Call != policy_call::mpi_load || ((is_foreign<P>() || is_mpi_load_policy<P>()) && ...),
+    static_assert(Call != policy_call::mpi_load || ((is_not_policy<P>() || is_mpi_load_policy<P>()) && ...),
                   "h5ser: h5ser::mpi::load and load_into take h5ser::full_model or h5ser::weights_only, h5ser::strict "
                   "or h5ser::lenient, h5ser::verify or h5ser::no_verify; each rank reads its slices into memory of "
                   "its own, so h5ser::mapped_memory and h5ser::owned_memory do not apply; MPI ranks cannot parse in "
                   "a child process, so h5ser::trusted and h5ser::untrusted do not apply; h5ser::convert_dtypes does "
-                  "not apply to sliced reads yet; storage policies are for saves");
+                  "not apply to sliced reads yet, nor h5ser::foreign (sharded files are h5ser's); storage policies are for saves");
     template <policy_category C>
     static constexpr int count = ((policy_category_of<P>() == static_cast<int>(C) ? 1 : 0) + ... + 0);
     static_assert(count<policy_category::mode> <= 1, "h5ser: give at most one of h5ser::full_model and h5ser::weights_only");
@@ -1709,6 +1743,7 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static_assert(count<policy_category::memory> <= 1, "h5ser: give at most one of h5ser::mapped_memory and h5ser::owned_memory");
     static_assert(count<policy_category::trust> <= 1, "h5ser: give at most one of h5ser::trusted and h5ser::untrusted");
     static_assert(count<policy_category::conversion> <= 1, "h5ser: give h5ser::convert_dtypes once");
+    static_assert(count<policy_category::origin> <= 1, "h5ser: give h5ser::foreign once");
 
     static constexpr save_mode mode = pick_policy<policy_category::mode, DefaultMode, P...>::type::mode;
     static constexpr bool lenient = pick_policy<policy_category::strictness, strict, P...>::type::is_lenient;
@@ -1716,6 +1751,7 @@ struct policy_set_of<DefaultMode, std::tuple<P...>, Call> {
     static constexpr bool map = pick_policy<policy_category::memory, mapped_memory, P...>::type::map;
     static constexpr isolation isolate = pick_policy<policy_category::trust, isolate_hdf5_parses, P...>::type::isolate;
     static constexpr bool convert = pick_policy<policy_category::conversion, exact_dtypes, P...>::type::convert;
+    static constexpr bool foreign = pick_policy<policy_category::origin, h5ser_files, P...>::type::accept_foreign;
     using storage = storage_of<std::tuple<std::conditional_t<storage_policy<P>, P, void>...>>;
 };
 
@@ -1743,7 +1779,7 @@ struct filter_policies<Keep, std::tuple<First, Rest...>> {
         std::conditional_t<Keep<First>::value, decltype(std::tuple_cat(std::declval<std::tuple<First>>(), std::declval<rest>())), rest>;
 };
 template <class P>
-struct kept_for_saves : std::bool_constant<is_foreign<P>() || is_save_policy<P>()> {};
+struct kept_for_saves : std::bool_constant<is_not_policy<P>() || is_save_policy<P>()> {};
 template <class P>
 struct kept_for_loads : std::bool_constant<!storage_policy<P>> {};
 
@@ -2253,13 +2289,17 @@ constexpr bool is_reserved_root_name(std::string_view name) noexcept {
 struct file_header {
     save_mode mode = save_mode::full_model;
     int format_version = 0;
+    /// Written by another program (h5py, HighFive, MATLAB): no h5ser root attributes, so no
+    /// checksums or fingerprint; read as a full model (its attributes are fields' values).
+    bool foreign = false;
 };
 
 /// Reads and checks the root attributes of an h5ser file: not an h5ser file, a newer format, or an
 /// unknown mode is an h5ser::error. With `sealed_read` (the seal was checked), a format-2 file
-/// must have come with its manifest, `contents`, and agree with it.
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr,
-                                          bool sealed_read = false);
+/// must have come with its manifest, `contents`, and agree with it. With `accept_foreign`
+/// (h5ser::foreign), a file without h5ser's format version attribute is another program's.
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr, bool sealed_read = false,
+                                          bool accept_foreign = false);
 
 /// The root attributes of a file being written; a weights-only file has no schema or model type.
 struct root_attributes {
@@ -5730,13 +5770,66 @@ void finish_walk(Ctx& ctx) {
     run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
 }
 
+/// What a load of one object of a file (h5ser::read_tensor) reads: the object at `path`
+/// ("/group/name") into `value`, the rest of the file unread and not unexpected.
+template <class X>
+struct object_at {
+    std::string path;
+    X value{};
+};
+template <class T>
+inline constexpr bool is_object_at_v = false;
+template <class X>
+inline constexpr bool is_object_at_v<object_at<X>> = true;
+
+/// The names along `path` ("/a/b/c": a, b, c); nothing when it names no object (empty, "/", "a//b").
+H5SER_CORE_INLINE std::optional<std::vector<std::string>> object_path_names(std::string_view path);
+
+/// Reads the object `target.path` of the file whose root is `root` into `target.value`: the groups
+/// on the path are opened, the object read as a field of the last one would be. Nothing else of
+/// the file is looked at.
+template <class Ctx, class X>
+void load_object_at(Ctx& ctx, const tree_group& root, object_at<X>& target) {
+    const auto names = object_path_names(target.path);
+    if (!names) {
+        ctx.problems.add({errc::invalid_value, {}, target.path, "the path of an object, such as /group/name", "'" + target.path + "'", {}});
+        return;
+    }
+    std::optional<tree_group> group;
+    std::string path;
+    for (std::size_t i = 0; i < names->size(); ++i) {
+        const std::string& name = (*names)[i];
+        path += "/" + name;
+        const where at{ctx.file, path.substr(1), path};
+        const tree_group& parent = group ? *group : root;
+        const bool leaf = i + 1 == names->size();
+        const presence found = leaf ? find_member<X>(ctx.problems, parent.members(), name, at)
+                                    : find_member<object_at<X>>(ctx.problems, parent.members(), name, at);
+        if (found == presence::refused) return;
+        if (found == presence::absent) {
+            ctx.problems.add({errc::missing_field,
+                              at.field,
+                              path,
+                              leaf ? expected_text<X>() : std::string("group"),
+                              {},
+                              "h5ser::inspect(path) or `h5ser ls FILE` lists what the file holds"});
+            return;
+        }
+        if (leaf) return load_node(ctx, parent, name, target.value, at);
+        auto next = ctx.tree->open_group(ctx.problems, parent, name, "group", at);
+        if (!next) return;
+        group = std::move(next);
+    }
+}
+
 /// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
 /// and, when the load covers everything the file holds, checks the file's fingerprint.
 template <class Ctx, class Model>
 void load_tree(Ctx& ctx, Model& model) {
     const where at{ctx.file, {}, "/"};
     const tree_group root = ctx.tree->root(at);
-    if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
+    if constexpr (is_object_at_v<Model>) load_object_at(ctx, root, model);
+    else if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
     try {
         finish_walk(ctx);
@@ -5957,8 +6050,8 @@ H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
 
 
 // ---- h5ser/detail/save/tree_copy.hpp -----------------------------------------------------------
-// h5ser/detail/save/tree_copy.hpp: an h5ser file copied object by object, without its C++ struct,
-// into a new sealed format-2 file.
+// h5ser/detail/save/tree_copy.hpp: an h5ser file (or another program's HDF5 file) copied object by
+// object, without its C++ struct, into a new sealed format-2 file.
 //
 // Two users: `h5ser convert IN.h5 OUT.h5` (the same tree re-stored under another storage preset)
 // and the isolated load (load_file.hpp), whose child process, once its load of a file that needs
@@ -6132,7 +6225,8 @@ public:
 
     /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
     /// but the format version, which is this library's, and (`new_fingerprint`) the fingerprint,
-    /// which is then the tensors' written.
+    /// which is then the tensors' written; the mode too when `source` has none (another program's
+    /// file).
     void copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint = false);
     /// The root attributes of a weights-only file.
     void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
@@ -6163,6 +6257,8 @@ struct tree_copy_options {
     /// datasets of strings) instead of refusing them: for a copy of what a load already read.
     bool skip_foreign_objects = false;
     bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
+    /// When not empty, the path of the one object to copy ("/a/b"), with the groups above it.
+    std::string only;
     /// The copy's root `fingerprint` attribute is the one of the tensors as copied, not the
     /// source's: a file sealed again after an accepted edit (`h5ser seal --accept-changes`).
     bool new_fingerprint = false;
@@ -6194,7 +6290,8 @@ H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>
 /// Copies the h5ser file open as `file` (named `path`; `contents`: its manifest, when its seal
 /// holds; `header`: its root attributes, read_header) into a new sealed format-2 file at `out`:
 /// the same groups, datasets and attributes, in the order the file created them, datasets stored as
-/// `options.plan` says.
+/// `options.plan` says. Another program's file (header.foreign) becomes an h5ser file of the same
+/// tree, its fingerprint the one of its tensors.
 H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
                                                    const std::string& out, const tree_copy_options& options);
 
@@ -6204,20 +6301,22 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
 
 namespace h5ser::detail {
 
-/// What the walk takes of a load's policies: the mode, strictness, verification and memory, with
-/// the trust left out. A load in place and the caller's load of an isolated child's copy share one
-/// instantiation of the walk.
-template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert>
+/// What the walk takes of a load's policies: the mode, strictness, verification, memory and
+/// origin, with the trust left out. A load in place and the caller's load of an isolated child's
+/// copy share one instantiation of the walk.
+template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert, bool Foreign>
 struct walk_policies {
     static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
     static constexpr bool map = Map;
     static constexpr bool convert = Convert;
+    static constexpr bool foreign = Foreign;
     static constexpr isolation isolate = isolation::never;
 };
 template <class Policies>
-using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert>;
+using walk_policies_of =
+    walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert, Policies::foreign>;
 
 /// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
 /// as what it skips would go unsaid (false, after the error).
@@ -6234,6 +6333,8 @@ constexpr bool assert_report_given() {
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
 load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
+    // One object of the file (h5ser::read_tensor): whatever else the file holds is not unexpected.
+    if constexpr (is_object_at_v<Model>) return {header.mode, false, {}};
     constexpr save_mode asked = Policies::mode;
     if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
         throw error(path, problem{errc::mode_mismatch,
@@ -6292,10 +6393,12 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     } else {
         handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
         const handle root = open_root(hdf5_file.get(), path);
-        header = read_header(root.get(), path, contents, Policies::verify);
+        header = read_header(root.get(), path, contents, Policies::verify, Policies::foreign);
+        // Another program's file: a root attribute named `fingerprint` is not h5ser's.
+        if (header.foreign) request.check_fingerprint = false;
         // No tensors match a fingerprint that is not one: a check without data reads them all,
         // fingerprint included, so that its refusal is the one a load with data gives.
-        if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
+        else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
             request.read_data = request.check_fingerprint = true;
         tree.emplace(path, std::move(hdf5_file));
     }
@@ -6322,8 +6425,10 @@ bool parses_in_child(const seal_check& seal) {
 /// caller's verified load of the copy checks the bytes against what the file says was saved.
 /// Returns whether the file keeps a fingerprint (the copy's is then the file's; one that keeps
 /// none is not checked, as in place).
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
-                                      const progress_callback& progress);
+/// `only` (not empty): the path of the one object the load reads (h5ser::read_tensor): only it and
+/// the groups above it are copied.
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, bool accept_foreign,
+                                      const std::string& only, const std::string& reply, const progress_callback& progress);
 
 /// What an isolated child sends back beside its copy: whether the copy keeps the file's
 /// fingerprint (copy_for_reply), and the report of its load of the file.
@@ -6357,7 +6462,9 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
             // that once, and the load of the copy below verifies it against the file's checksums.
             isolated_load_reply r;
             load_model<walk>(model, file, seal, fresh_model, {}, {&r.report, false, false});
-            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, scratch.path(), child_progress);
+            std::string only;
+            if constexpr (is_object_at_v<Model>) only = model.path;
+            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, Policies::foreign, only, scratch.path(), child_progress);
             return r;
         },
         progress);
@@ -6384,7 +6491,9 @@ void load_safetensors(Model& model, const opened_file& file, const safetensors::
                       const progress_callback& progress, const load_request& request) {
     seal_check as_sealed;
     as_sealed.status = seal_status::intact;
-    as_sealed.contents.emplace(safetensors::manifest_of(h, file.size(), file.path(), safetensors::takes_whole_names<Model>()));
+    // One tensor (h5ser::read_tensor) is named as the file names it: "/h.0.attn.c_attn.weight".
+    as_sealed.contents.emplace(
+        safetensors::manifest_of(h, file.size(), file.path(), is_object_at_v<Model> || safetensors::takes_whole_names<Model>()));
     load_model<walk_policies_of<Policies>>(model, file, as_sealed, fresh_model, progress, request);
 }
 
@@ -7742,6 +7851,156 @@ private:
 //     h5ser::save(model, "m.h5");
 //     auto m = h5ser::load<Model>("m.h5");
 
+// ---- h5ser/any_tensor.hpp ----------------------------------------------------------------------
+// h5ser/any_tensor.hpp: h5ser::any_tensor, a tensor whose element type and shape are known only at
+// run time, taken from the file when it is loaded: for tools and programs that read files without
+// knowing their struct.
+
+
+
+namespace h5ser {
+
+/// A row-major, contiguous, 64-byte aligned tensor whose element type (an h5ser::element_kind) and
+/// shape (up to 32 dimensions) are values, not template arguments. As a field, or the value type
+/// of a string-keyed map, it takes the dtype and shape of whatever dataset the file holds there:
+///
+///     auto weights = h5ser::load<std::map<std::string, h5ser::any_tensor>>("any.h5");
+///     for (const auto& [name, t] : weights) std::cout << name << ' ' << t.dtype() << '\n';
+///     h5ser::tensor<float, 2> kernel = weights.at("kernel").as<float, 2>();
+///
+/// It saves as any tensor does, as a dataset of its element type. Copies are deep and moves cheap,
+/// as h5ser::tensor's; a loaded one may view the file's mapping, as h5ser::tensor may.
+class any_tensor {
+public:
+    /// Empty: float32 elements, one dimension of 0.
+    any_tensor() : any_tensor(element_kind::float32, dynamic_shape{0}) {}
+
+    /// Allocates `shape` elements of `kind`, filled with zeros.
+    any_tensor(element_kind kind, const dynamic_shape& shape) : any_tensor(kind, shape, uninitialized) {
+        if (size_bytes() != 0) std::memset(data_, 0, size_bytes());
+    }
+
+    /// Allocates `shape` elements of `kind` without initialising them; write each before reading it.
+    any_tensor(element_kind kind, const dynamic_shape& shape, uninitialized_t) : kind_(kind), shape_(shape) {
+        const std::size_t bytes = detail::checked_element_count(shape, element_size(kind_)) * element_size(kind_);
+        if (bytes == 0) return;
+        data_ = ::operator new (bytes, std::align_val_t{detail::tensor_alignment});
+        keep_ = std::shared_ptr<const void>(data_, detail::aligned_free{});
+    }
+
+    /// Takes over the elements of `t` (no copy).
+    template <class T, std::size_t Rank>
+    explicit any_tensor(tensor<T, Rank> t) : kind_(element_kind_of<T>()), shape_(t.shape()) {
+        if (t.empty()) return;
+        auto owner = std::make_shared<tensor<T, Rank>>(std::move(t));
+        data_ = static_cast<void*>(owner->data());
+        keep_ = std::move(owner);
+    }
+
+    any_tensor(const any_tensor& other) : any_tensor(other.kind_, other.shape_, uninitialized) {
+        if (size_bytes() != 0) std::memcpy(data_, other.data_, size_bytes());
+    }
+    any_tensor(any_tensor&& other) noexcept
+        : kind_(other.kind_),
+          shape_(std::exchange(other.shape_, dynamic_shape{0})),
+          data_(std::exchange(other.data_, nullptr)),
+          keep_(std::move(other.keep_)) {}
+    any_tensor& operator=(const any_tensor& other) {
+        if (this != &other) *this = any_tensor(other);
+        return *this;
+    }
+    any_tensor& operator=(any_tensor&& other) noexcept {
+        kind_ = other.kind_;
+        shape_ = std::exchange(other.shape_, dynamic_shape{0});
+        data_ = std::exchange(other.data_, nullptr);
+        keep_ = std::move(other.keep_);
+        return *this;
+    }
+    ~any_tensor() = default;
+
+    /// The element type.
+    [[nodiscard]] element_kind kind() const noexcept { return kind_; }
+    /// The element type's numpy-style name: "float32", "int64", "bool", ...
+    [[nodiscard]] std::string_view dtype() const noexcept { return dtype_name(kind_); }
+    [[nodiscard]] const dynamic_shape& shape() const noexcept { return shape_; }
+    [[nodiscard]] std::size_t rank() const noexcept { return shape_.size(); }
+    /// The number of elements.
+    [[nodiscard]] std::size_t size() const noexcept { return shape_.elements(); }
+    [[nodiscard]] std::size_t size_bytes() const noexcept { return size() * element_size(kind_); }
+    [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+    /// The elements, in C order; null when there are none.
+    [[nodiscard]] void* data() noexcept { return data_; }
+    [[nodiscard]] const void* data() const noexcept { return data_; }
+    /// The elements' bytes, in C order.
+    [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return {static_cast<const std::byte*>(data_), size_bytes()}; }
+
+    /// A typed view of the elements: an h5ser::tensor<T, Rank> over the same memory, which it keeps
+    /// alive (writes through it change this tensor's elements; copies of it are its own). An
+    /// h5ser::error (errc::dtype_mismatch or errc::shape_mismatch) says what it holds when its
+    /// element type is not T or its rank not Rank.
+    template <element_type T, std::size_t Rank>
+    [[nodiscard]] tensor<T, Rank> as() const {
+        if (kind_ != element_kind_of<T>() || rank() != Rank) {
+            throw error({}, problem{kind_ != element_kind_of<T>() ? errc::dtype_mismatch : errc::shape_mismatch,
+                                    {},
+                                    {},
+                                    std::string(dtype_name<T>()) + " of rank " + std::to_string(Rank),
+                                    describe(),
+                                    "h5ser::any_tensor::as<T, Rank>() views the elements as they are; convert them yourself"});
+        }
+        std::array<std::size_t, Rank> dims{};
+        for (std::size_t i = 0; i < Rank; ++i) dims[i] = shape_[i];
+        return detail::tensor_views::view(dims, static_cast<T*>(data_), keep_);
+    }
+
+    /// "float32[784, 128]".
+    [[nodiscard]] std::string describe() const {
+        std::string text(dtype());
+        text += '[';
+        for (std::size_t i = 0; i < rank(); ++i) text += (i ? ", " : "") + std::to_string(shape_[i]);
+        return text + ']';
+    }
+
+    /// Same element type, same shape and the same bytes (so a NaN equals itself here).
+    friend bool operator==(const any_tensor& a, const any_tensor& b) noexcept {
+        return a.kind_ == b.kind_ && a.shape_ == b.shape_ && (a.size_bytes() == 0 || std::memcmp(a.data_, b.data_, a.size_bytes()) == 0);
+    }
+
+private:
+    friend struct tensor_adapter<any_tensor>;
+
+    element_kind kind_ = element_kind::float32;
+    dynamic_shape shape_{0};
+    void* data_ = nullptr;
+    std::shared_ptr<const void> keep_;  ///< owns the elements, or keeps the mapping they lie in alive
+};
+
+/// any_tensor is a run-time-typed tensor (see tensor_adapter): its element type and shape are the
+/// file's, and a load hands it the memory it read the elements into, or a view of the mapped file.
+template <>
+struct tensor_adapter<any_tensor> {
+    using element_type = runtime_element;
+    static constexpr std::size_t rank = dynamic_rank;
+    static std::string refusal(const any_tensor&) { return {}; }
+    static element_kind kind(const any_tensor& t) noexcept { return t.kind(); }
+    static const dynamic_shape& shape(const any_tensor& t) noexcept { return t.shape(); }
+    static const void* data(const any_tensor& t) noexcept { return t.data(); }
+    static void copy_to_c_order(const any_tensor& t, void* out) {
+        if (!t.empty()) std::memcpy(out, t.data(), t.size_bytes());
+    }
+    static bool holds(element_kind) noexcept { return true; }
+    static any_tensor view(element_kind kind, const dynamic_shape& shape, void* data, std::shared_ptr<const void> keep) {
+        any_tensor t;
+        t.kind_ = kind;
+        t.shape_ = shape;
+        t.data_ = shape.elements() ? data : nullptr;
+        t.keep_ = std::move(keep);
+        return t;
+    }
+};
+
+}  // namespace h5ser
+
 // ---- h5ser/old_group.hpp -----------------------------------------------------------------------
 // h5ser/old_group.hpp: what an upgrade hook (h5ser::evolution<T>::upgrade) sees of the group an
 // older version of T was saved as: its objects by name, with kind, dtype and shape, each readable
@@ -8305,6 +8564,10 @@ namespace detail {
 H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
 /// inspect, in a child process when `mode` says so for this file.
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode);
+/// The text of one element of `kind` at `element`, as numpy prints it: integers in full, bools
+/// True and False, floats as the shortest text that reads back as the same value of their own
+/// precision (a float32 0.9 is "0.9", not 0.899999976; nan, inf, -inf).
+H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* element);
 }  // namespace detail
 
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
@@ -8335,6 +8598,246 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node);
 
 }  // namespace h5ser
 
+
+// ---- h5ser/read_tensor.hpp ---------------------------------------------------------------------
+// h5ser/read_tensor.hpp: h5ser::read_tensor, one tensor of a file (or a slice of it) by its path,
+// without a struct.
+
+
+// ---- h5ser/detail/load/box.hpp -----------------------------------------------------------------
+// h5ser/detail/load/box.hpp: the part of a tensor an h5ser::slice asks for (a box: a start and a
+// count per dimension), checked against the tensor's shape, and copied out of C-order elements run
+// by run: a run is the longest stretch of the box that is contiguous in the tensor.
+
+
+
+namespace h5ser::detail {
+
+/// A box of a tensor of some shape: per dimension, the first index and the count.
+struct box {
+    dynamic_shape start;
+    dynamic_shape count;
+
+    /// Does it cover the whole tensor of `shape`?
+    [[nodiscard]] bool whole(const dynamic_shape& shape) const noexcept {
+        for (std::size_t i = 0; i < shape.size(); ++i)
+            if (start[i] != 0 || count[i] != shape[i]) return false;
+        return true;
+    }
+};
+
+/// The box that `start` and `count` (one entry per leading dimension; the dimensions after them
+/// whole) give in a tensor of `shape`, the dataset `object` of `file`; an h5ser::error naming the
+/// object and the bounds when they do not fit (errc::invalid_value).
+H5SER_CORE_INLINE box box_in(const std::vector<std::size_t>& start, const std::vector<std::size_t>& count, const dynamic_shape& shape,
+                             const std::string& file, const std::string& object);
+
+/// Calls `run(offset, length)` for each contiguous run of the box `b` in C-order elements of
+/// `shape`, `element_size` bytes each, in C order of the box: offsets and lengths in bytes.
+template <class Run>
+void for_each_run(const box& b, const dynamic_shape& shape, std::size_t element_size, Run&& run) {
+    const std::size_t rank = shape.size();
+    if (b.count.elements() == 0) return;
+    // The trailing dimensions the box takes whole, and the first one it does not, form one run.
+    std::size_t inner = rank;  // runs span dimensions [inner, rank)
+    std::uint64_t run_elements = 1;
+    while (inner > 0) {
+        const std::size_t d = inner - 1;
+        run_elements *= b.count[d];
+        --inner;
+        if (b.count[d] != shape[d]) break;
+    }
+    std::vector<std::uint64_t> strides(rank, 1);  // elements
+    for (std::size_t d = rank; d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+    std::vector<std::size_t> index(inner, 0);  // over the outer dimensions of the box
+    for (;;) {
+        std::uint64_t offset = 0;
+        for (std::size_t d = 0; d < rank; ++d) offset += (b.start[d] + (d < inner ? index[d] : 0)) * strides[d];
+        run(offset * element_size, run_elements * element_size);
+        std::size_t d = inner;
+        while (d > 0 && ++index[d - 1] == b.count[d - 1]) index[--d] = 0;
+        if (d == 0) return;
+    }
+}
+
+/// Copies the box `b` of `source` (C-order elements of `shape`, `element_size` bytes each) into
+/// `out`, C order of the box.
+inline void copy_box(const box& b, const void* source, const dynamic_shape& shape, std::size_t element_size, void* out) {
+    auto* to = static_cast<unsigned char*>(out);
+    for_each_run(b, shape, element_size, [&](std::uint64_t offset, std::uint64_t length) {
+        std::memcpy(to, static_cast<const unsigned char*>(source) + offset, length);
+        to += length;
+    });
+}
+
+}  // namespace h5ser::detail
+
+
+
+namespace h5ser {
+
+/// A part of a tensor: for each of its first dimensions, the first index and the number of indices
+/// (h5py's `t[a:a + n, c:c + m]` is `{{a, c}, {n, m}}`); the dimensions after those given are taken
+/// whole. The part keeps the tensor's rank.
+struct slice {
+    std::vector<std::size_t> start;
+    std::vector<std::size_t> count;
+};
+
+/// Indices [first, first + count) of the first dimension: h5py's `t[first:first + count]`.
+inline slice rows(std::size_t first, std::size_t count) { return {{first}, {count}}; }
+
+namespace detail {
+
+/// A load of one object takes any HDF5 file: h5ser::foreign is implied.
+template <class Policies>
+struct one_object_policies : Policies {
+    static constexpr bool foreign = true;
+};
+
+/// Whether `Policies` are ones h5ser::read_tensor takes (false, after the error).
+template <class Policies>
+constexpr bool assert_read_tensor_policies() {
+    static_assert(Policies::mode == save_mode::as_saved && !Policies::lenient,
+                  "h5ser::read_tensor reads one tensor, whatever the file's mode: it takes h5ser::verify or h5ser::no_verify, "
+                  "h5ser::mapped_memory or h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes "
+                  "(not h5ser::full_model, h5ser::weights_only, h5ser::strict or h5ser::lenient)");
+    return Policies::mode == save_mode::as_saved && !Policies::lenient;
+}
+
+/// Reads the object `object_path` of the file `path` as an X, through the entry of every load.
+template <class X, class... Policies>
+X read_object(const std::string& path, std::string_view object_path, const progress_callback& progress) {
+    using policies = one_object_policies<load_policies<Policies...>>;
+    object_at<X> target{std::string(object_path), {}};
+    if constexpr (assert_read_tensor_policies<policies>()) load_file<policies>(target, path, true, progress);
+    return std::move(target.value);
+}
+
+/// The shape of `t` (a tensor read whole) as a dynamic_shape, and the element type of its elements.
+template <class T, std::size_t Rank>
+dynamic_shape shape_as_dynamic(const tensor<T, Rank>& t) {
+    return dynamic_shape(t.shape());
+}
+inline dynamic_shape shape_as_dynamic(const any_tensor& t) { return t.shape(); }
+template <class T, std::size_t Rank>
+element_kind kind_of(const tensor<T, Rank>&) {
+    return element_kind_of<T>();
+}
+inline element_kind kind_of(const any_tensor& t) { return t.kind(); }
+
+/// A new X of the box `b`'s shape, holding `kind` elements (any_tensor), elements indeterminate.
+template <class X>
+X tensor_for_box(const box& b, [[maybe_unused]] element_kind kind) {
+    if constexpr (std::is_same_v<X, any_tensor>) {
+        return any_tensor(kind, b.count, uninitialized);
+    } else {
+        std::array<std::size_t, X::rank> dims{};
+        for (std::size_t i = 0; i < X::rank; ++i) dims[i] = b.count[i];
+        return X(dims, uninitialized);
+    }
+}
+
+/// The part `part` of the tensor `object` of the sealed file `path` read alone, with pread, without
+/// verification: when the file's seal holds and the tensor is stored contiguous, as an X can hold
+/// it; otherwise nothing (the caller reads it whole, where every error is reported).
+template <class X>
+std::optional<X> read_part_unverified(const std::string& path, std::string_view object, const slice& part) {
+    settle_saves_of(path);
+    const opened_file file = opened_file::open(path);
+    const seal_check seal = check_seal(file, true);
+    if (seal.status != seal_status::intact || !seal.contents) return std::nullopt;
+    const auto names = object_path_names(object);
+    if (!names) return std::nullopt;
+    std::string dataset;
+    for (const std::string& name : *names) dataset += "/" + name;
+    const manifest_record* r = seal.contents->dataset(dataset);
+    if (!r || r->layout != record_layout::contiguous) return std::nullopt;
+    const std::optional<element_kind> kind = element_kind_named(r->dtype);
+    if (!kind) return std::nullopt;
+    if constexpr (!std::is_same_v<X, any_tensor>) {
+        if (r->dtype != dtype_name<typename X::value_type>() || r->rank != X::rank) return std::nullopt;
+    }
+    std::vector<std::uint64_t> dims;
+    for (std::size_t i = 0; i < r->rank; ++i) dims.push_back(r->dim(i));
+    const dynamic_shape shape(dims);
+    const box b = box_in(part.start, part.count, shape, path, dataset);
+    X out = tensor_for_box<X>(b, *kind);
+    auto* to = static_cast<unsigned char*>(static_cast<void*>(out.data()));
+    for_each_run(b, shape, element_size(*kind), [&](std::uint64_t offset, std::uint64_t length) {
+        if (!read_exact(file.fd(), to, static_cast<std::size_t>(length), r->offset + offset))
+            throw_io(path, "cannot read tensor " + dataset, errno);
+        to += length;
+    });
+    return out;
+}
+
+/// Reads the part `part` of the object `object_path` of the file `path` as an X (a tensor or an
+/// any_tensor): alone when unverified and stored contiguous in a sealed file, else read whole,
+/// verified, and cut.
+template <class X, class... Policies>
+X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
+    if constexpr (!load_policies<Policies...>::verify) {
+        if (auto read = read_part_unverified<X>(path, object_path, part)) return std::move(*read);
+    }
+    const X whole = read_object<X, Policies...>(path, object_path, progress);
+    const dynamic_shape shape = shape_as_dynamic(whole);
+    const element_kind kind = kind_of(whole);
+    const box b = box_in(part.start, part.count, shape, path, std::string(object_path));
+    X out = tensor_for_box<X>(b, kind);
+    if (b.count.elements() != 0) copy_box(b, whole.data(), shape, element_size(kind), out.data());
+    return out;
+}
+
+}  // namespace detail
+
+/// The tensor at `object_path` ("/encoder/kernel") of the file `path`, without a struct: any HDF5
+/// file (h5ser's, h5py's, another program's: h5ser::foreign is implied), or a .safetensors file
+/// (whose tensors are named as it names them: "/h.0.attn.c_attn.weight").
+///
+///     auto kernel = h5ser::read_tensor<float, 2>("model.h5", "/encoder/kernel");
+///     h5ser::any_tensor t = h5ser::read_tensor("model.h5", "/encoder/kernel");   // dtype and shape from the file
+///
+/// It is read as a field of that type would be by h5ser::load: from a sealed file mapped (a view
+/// of the mapping; h5ser::owned_memory copies) and verified against its checksum; from a file h5ser
+/// did not seal, in the isolated child (h5ser::trusted: in place), which copies that tensor alone.
+/// Nothing else of the file is read. An h5ser::error names the path when there is no such
+/// dataset, or it holds another element type (h5ser::convert_dtypes converts) or rank.
+template <element_type T, std::size_t Rank, class... Policies>
+[[nodiscard]] tensor<T, Rank> read_tensor(const std::string& path, std::string_view object_path, const progress_callback& progress = {}) {
+    return detail::read_object<tensor<T, Rank>, Policies...>(path, object_path, progress);
+}
+
+/// h5ser::read_tensor into an h5ser::any_tensor: the element type and shape are the file's.
+template <class... Policies>
+[[nodiscard]] any_tensor read_tensor(const std::string& path, std::string_view object_path, const progress_callback& progress = {}) {
+    return detail::read_object<any_tensor, Policies...>(path, object_path, progress);
+}
+
+/// A part of the tensor at `object_path` (h5py's `f["emb"][100:200]`):
+///
+///     auto some = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::rows(100, 100));
+///     auto box = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::slice{{100, 8}, {100, 16}});
+///
+/// Verified (the default), the tensor is read whole and checked against its checksum, which covers
+/// the whole tensor, then the part is copied out: a part costs as much as the tensor. With
+/// h5ser::no_verify, a tensor stored contiguous in a sealed file is read part by part (only its
+/// bytes, with pread); others are read whole. An h5ser::error (errc::invalid_value) names the path
+/// and the bounds when the part does not lie within the tensor.
+template <element_type T, std::size_t Rank, class... Policies>
+[[nodiscard]] tensor<T, Rank> read_tensor(const std::string& path, std::string_view object_path, const slice& part,
+                                          const progress_callback& progress = {}) {
+    return detail::read_part<tensor<T, Rank>, Policies...>(path, object_path, part, progress);
+}
+
+/// A part of a tensor (as above) into an h5ser::any_tensor.
+template <class... Policies>
+[[nodiscard]] any_tensor read_tensor(const std::string& path, std::string_view object_path, const slice& part,
+                                     const progress_callback& progress = {}) {
+    return detail::read_part<any_tensor, Policies...>(path, object_path, part, progress);
+}
+
+}  // namespace h5ser
 
 // ---- h5ser/safetensors.hpp ---------------------------------------------------------------------
 // h5ser/safetensors.hpp: writes Hugging Face's .safetensors format. Reading needs nothing from here:
@@ -9457,7 +9960,8 @@ H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t 
 H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
                                       const attribute_shape& want_shape, const where& at, problem_list& problems) {
     bool shape_ok = false;
-    if (!want_shape.is_list) shape_ok = shape.scalar;
+    // A scalar may come as an array of one element (MATLAB's 1x1, h5py's np.array([x])).
+    if (!want_shape.is_list) shape_ok = shape.scalar || (!shape.dims.empty() && shape.count() == 1);
     else shape_ok = !shape.scalar && shape.dims.size() == 1 && (!want_shape.size || shape.dims[0] == *want_shape.size);
     const bool type_ok = found_type == want_type;
     if (type_ok && shape_ok) return true;
@@ -10174,15 +10678,22 @@ H5SER_CORE_INLINE std::optional<manifest> verify_seal(const std::string& path) {
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents, bool sealed_read) {
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents, bool sealed_read,
+                                          bool accept_foreign) {
     const where at{path, {}, "/"};
     if (H5Aexists(root, format::version_attribute) <= 0) {
+        if (accept_foreign && !contents) {
+            file_header header;
+            header.foreign = true;
+            return header;
+        }
         throw error(path, problem{errc::not_h5ser_file,
                                   {},
                                   "/",
                                   std::string("root attribute ") + format::version_attribute,
                                   {},
-                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
+                                  "this HDF5 file was not written by h5ser: load it with h5ser::load<Model, h5ser::foreign>(path), "
+                                  "or convert it with `h5ser convert IN OUT --from hdf5` (Keras files: h5ser::keras::load_weights)"});
     }
     problem_list problems;
     const auto version = read_attribute<int>(root, format::version_attribute, at, problems);
@@ -11714,6 +12225,20 @@ H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector
     return report;
 }
 
+H5SER_CORE_INLINE std::optional<std::vector<std::string>> object_path_names(std::string_view path) {
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (path.empty()) return std::nullopt;
+    std::vector<std::string> names;
+    for (;;) {
+        const std::size_t slash = path.find('/');
+        const std::string_view name = path.substr(0, slash);
+        if (name.empty()) return std::nullopt;  // "a//b", "a/"
+        names.emplace_back(name);
+        if (slash == std::string_view::npos) return names;
+        path.remove_prefix(slash + 1);
+    }
+}
+
 H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {
     const auto stored = read_string_attribute(root, format::fingerprint_attribute, at);
     return stored && !from_hex(*stored);
@@ -12589,6 +13114,8 @@ H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode
         if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
     }
     write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+    if (H5Aexists(source, format::mode_attribute) <= 0)  // another program's file
+        write_attribute(file_.root(), format::mode_attribute, std::string(format::mode_name(mode)), at, file_.plists().attributes());
     if (new_fingerprint) write_attribute(file_.root(), format::fingerprint_attribute, file_.fingerprint(), at, file_.plists().attributes());
     file_.set_mode(mode);
 }
@@ -12700,6 +13227,10 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
     const handle root = open_root(file, path);
     std::vector<planned_object> objects;
     plan_group(root.get(), "/", path, options.skip_foreign_objects, objects);
+    if (!options.only.empty()) {
+        const std::string only = options.only.front() == '/' ? options.only : "/" + options.only;
+        std::erase_if(objects, [&](const planned_object& o) { return o.path != only && only.rfind(o.path + "/", 0) != 0; });
+    }
 
     // The manifest the copy will have, built once without data: the size its userblock reserves.
     manifest_builder sizing;
@@ -12746,8 +13277,10 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
             w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
         }
     }
-    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint);
-    if (options.carry_checksums) {
+    // Another program's file keeps no fingerprint of h5ser's (a root attribute of that name is its
+    // own): the copy's is the one of the tensors copied.
+    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint || header.foreign);
+    if (options.carry_checksums && !header.foreign) {
         if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
             w.carry_fingerprint(*fingerprint);
             result.carried_fingerprint = true;
@@ -12775,19 +13308,20 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
-                                      const progress_callback& progress) {
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, bool accept_foreign,
+                                      const std::string& only, const std::string& reply, const progress_callback& progress) {
     hdf5_scope hdf5;
     const where at{file.path(), {}, "/"};
     const manifest* contents = seal.contents ? &*seal.contents : nullptr;
     const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
     const handle root = open_root(hdf5_file.get(), file.path());
-    const file_header header = read_header(root.get(), file.path(), contents, verify);
+    const file_header header = read_header(root.get(), file.path(), contents, verify, accept_foreign);
     tree_copy_options options;
     options.plan.compact_below = 0;  // every tensor contiguous: the copy maps as a sealed original would
     options.carry_checksums = true;
     options.skip_foreign_objects = true;  // what the child's load did not refuse, it did not read
     options.in_place = true;
+    options.only = only;
     // Progress counts the file's bytes, as a load in place does: the tensor bytes copied, scaled.
     const std::uint64_t size = file.size();
     if (progress)
@@ -13264,6 +13798,39 @@ H5SER_CORE_INLINE std::string list_text(std::size_t count, const std::function<s
     return out + "]";
 }
 
+H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* element) {
+    return with_element_type(kind, [&]<class T>() -> std::string {
+        T value;
+        std::memcpy(&value, element, sizeof(T));
+        if constexpr (std::is_same_v<T, bool>) {
+            return value ? "True" : "False";
+        } else if constexpr (std::is_integral_v<T>) {
+            return std::to_string(value);
+        } else {
+            double v = 0;
+            if constexpr (sizeof(T) == 8) v = value;
+            else v = static_cast<double>(static_cast<float>(value));
+            if (std::isnan(v)) return "nan";
+            if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+            char buf[40];
+            std::string text;
+            if constexpr (sizeof(T) == 2) {
+                // The fewest significant digits that read back as the same 16-bit value.
+                for (int digits = 1; digits < 10 && text.empty(); ++digits) {
+                    const int n = std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+                    if (T(static_cast<float>(std::strtod(buf, nullptr))).bits == value.bits) text.assign(buf, static_cast<std::size_t>(n));
+                }
+            } else {
+                const auto r =
+                    sizeof(T) == 4 ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v)) : std::to_chars(buf, buf + sizeof buf, v);
+                text.assign(buf, r.ptr);
+            }
+            if (text.find_first_of(".e") == std::string::npos) text += ".0";  // a float looks like one: 1.0, not 1
+            return text;
+        }
+    });
+}
+
 H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
     const std::size_t count = ext.count();
     const bool is_list = !ext.scalar;
@@ -13297,12 +13864,12 @@ H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t
             return {};
         }
         const auto text = [&](std::size_t i) {
-            char buf[40];
             // A 4-byte type of the file's own making may hold what no float does: printed as double.
-            const bool as_float = single && !(std::abs(v[i]) > static_cast<double>(std::numeric_limits<float>::max()));
-            const auto r =
-                as_float ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v[i])) : std::to_chars(buf, buf + sizeof buf, v[i]);
-            return std::string(buf, r.ptr);
+            if (single && !(std::abs(v[i]) > static_cast<double>(std::numeric_limits<float>::max()))) {
+                const float f = static_cast<float>(v[i]);
+                return element_text(element_kind::float32, &f);
+            }
+            return element_text(element_kind::float64, &v[i]);
         };
         return is_list ? list_text(count, text) : count == 1 ? text(0) : std::string();
     }
@@ -13409,6 +13976,42 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node) {
 }
 
 }  // namespace h5ser
+
+// ---- h5ser/detail/load/box-inl.hpp -------------------------------------------------------------
+// h5ser/detail/load/box-inl.hpp: definitions of h5ser/detail/load/box.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE box box_in(const std::vector<std::size_t>& start, const std::vector<std::size_t>& count, const dynamic_shape& shape,
+                             const std::string& file, const std::string& object) {
+    const std::string dataset = object.starts_with('/') ? object : "/" + object;
+    const auto refuse = [&](std::string expected, std::string found) {
+        throw error(file, problem{errc::invalid_value, dataset.substr(1), dataset, std::move(expected), std::move(found), {}});
+    };
+    if (start.size() != count.size()) {
+        refuse("a slice with as many counts as starts",
+               std::to_string(start.size()) + " starts and " + std::to_string(count.size()) + " counts");
+    }
+    if (start.size() > shape.size()) {
+        refuse("a slice of at most " + std::to_string(shape.size()) + " dimensions (the tensor's rank)",
+               "a slice of " + std::to_string(start.size()) + " dimensions");
+    }
+    box b{shape, shape};
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+        b.start[d] = d < start.size() ? start[d] : 0;
+        b.count[d] = d < count.size() ? count[d] : shape[d];
+        if (b.start[d] > shape[d] || b.count[d] > shape[d] - b.start[d]) {
+            refuse("a part within the " + std::to_string(shape[d]) + " elements of dimension " + std::to_string(d),
+                   "elements " + std::to_string(b.start[d]) + ":" + std::to_string(b.start[d] + b.count[d]) + " of dimension " +
+                       std::to_string(d));
+        }
+    }
+    return b;
+}
+
+}  // namespace h5ser::detail
 
 // ---- h5ser/detail/safetensors/writer-inl.hpp ---------------------------------------------------
 // h5ser/detail/safetensors/writer-inl.hpp: definitions of h5ser/detail/safetensors/writer.hpp

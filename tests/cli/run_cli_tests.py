@@ -237,6 +237,19 @@ def main():
             ("diff_safetensors_vs_converted", ["diff", "dotted_names.safetensors", "from_safetensors.h5"]),
             ("diff_every_dtype_vs_converted_json", ["diff", "every_dtype.safetensors", "every_dtype.h5", "--json"]),
             ("diff_safetensors_vs_changed_h5ser", ["diff", "model.safetensors", "model_changed.h5"]),
+            # One tensor, or a part, as numpy prints it: from a sealed file (verified), a file h5py
+            # wrote, a .safetensors file; a flipped bit, a missing path and a part out of bounds refused.
+            ("cat", ["cat", "model.h5", "/encoder/kernel"]),
+            ("cat_slice", ["cat", "model.h5", "/encoder/kernel", "--slice", "1:3,2:"]),
+            ("cat_one_row", ["cat", "model.h5", "encoder/kernel", "--slice", "2"]),
+            ("cat_h5py_file", ["cat", "h5py_leaky.h5", "/dense/dense/bias:0"]),
+            ("cat_safetensors", ["cat", "every_dtype.safetensors", "/t_f16", "--slice", ":1"]),
+            ("cat_safetensors_bfloat16_scalar", ["cat", "every_dtype.safetensors", "t_bf16"]),
+            ("cat_large_summarized", ["cat", "contiguous.h5", "/embed/weight"]),
+            ("cat_flipped_byte_refused", ["cat", "flipped.h5", "/encoder/kernel"]),
+            ("cat_missing_path", ["cat", "model.h5", "/encoder/kernels"]),
+            ("cat_slice_out_of_bounds", ["cat", "model.h5", "/encoder/kernel", "--slice", "0:99"]),
+            ("cat_slice_not_a_slice", ["cat", "model.h5", "/encoder/kernel", "--slice", "a:b"]),
         ]
         keras_cases = [
             ("ls_keras_2.3.1", ["ls", str(keras / "k2.3.1_mlp_sparse_xent.h5")]),

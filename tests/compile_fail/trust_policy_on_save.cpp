@@ -1,4 +1,4 @@
-// expect: h5ser::trusted, h5ser::untrusted and h5ser::convert_dtypes are load policies
+// expect: h5ser::untrusted, h5ser::convert_dtypes and h5ser::foreign are load
 #include <h5ser/h5ser.hpp>
 struct Model {
     h5ser::tensor<float, 1> w;

@@ -6,15 +6,22 @@
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents, bool sealed_read) {
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents, bool sealed_read,
+                                          bool accept_foreign) {
     const where at{path, {}, "/"};
     if (H5Aexists(root, format::version_attribute) <= 0) {
+        if (accept_foreign && !contents) {
+            file_header header;
+            header.foreign = true;
+            return header;
+        }
         throw error(path, problem{errc::not_h5ser_file,
                                   {},
                                   "/",
                                   std::string("root attribute ") + format::version_attribute,
                                   {},
-                                  "this HDF5 file was not written by h5ser (Keras files load with h5ser::keras::load_weights)"});
+                                  "this HDF5 file was not written by h5ser: load it with h5ser::load<Model, h5ser::foreign>(path), "
+                                  "or convert it with `h5ser convert IN OUT --from hdf5` (Keras files: h5ser::keras::load_weights)"});
     }
     problem_list problems;
     const auto version = read_attribute<int>(root, format::version_attribute, at, problems);

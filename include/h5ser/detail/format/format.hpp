@@ -58,13 +58,17 @@ constexpr bool is_reserved_root_name(std::string_view name) noexcept {
 struct file_header {
     save_mode mode = save_mode::full_model;
     int format_version = 0;
+    /// Written by another program (h5py, HighFive, MATLAB): no h5ser root attributes, so no
+    /// checksums or fingerprint; read as a full model (its attributes are fields' values).
+    bool foreign = false;
 };
 
 /// Reads and checks the root attributes of an h5ser file: not an h5ser file, a newer format, or an
 /// unknown mode is an h5ser::error. With `sealed_read` (the seal was checked), a format-2 file
-/// must have come with its manifest, `contents`, and agree with it.
-H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr,
-                                          bool sealed_read = false);
+/// must have come with its manifest, `contents`, and agree with it. With `accept_foreign`
+/// (h5ser::foreign), a file without h5ser's format version attribute is another program's.
+H5SER_CORE_INLINE file_header read_header(hid_t root, const std::string& path, const manifest* contents = nullptr, bool sealed_read = false,
+                                          bool accept_foreign = false);
 
 /// The root attributes of a file being written; a weights-only file has no schema or model type.
 struct root_attributes {

@@ -177,7 +177,8 @@ H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t 
 H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
                                       const attribute_shape& want_shape, const where& at, problem_list& problems) {
     bool shape_ok = false;
-    if (!want_shape.is_list) shape_ok = shape.scalar;
+    // A scalar may come as an array of one element (MATLAB's 1x1, h5py's np.array([x])).
+    if (!want_shape.is_list) shape_ok = shape.scalar || (!shape.dims.empty() && shape.count() == 1);
     else shape_ok = !shape.scalar && shape.dims.size() == 1 && (!want_shape.size || shape.dims[0] == *want_shape.size);
     const bool type_ok = found_type == want_type;
     if (type_ok && shape_ok) return true;

@@ -161,7 +161,7 @@ struct attribute_shape {
 };
 
 /// Does an attribute of `found_type` elements in `shape` fit a field that wants `want_type` in
-/// `want_shape`? Records a problem if not.
+/// `want_shape` (a scalar: also an array of one element)? Records a problem if not.
 H5SER_CORE_INLINE bool attribute_fits(std::string_view found_type, const extent& shape, std::string_view want_type,
                                       const attribute_shape& want_shape, const where& at, problem_list& problems);
 

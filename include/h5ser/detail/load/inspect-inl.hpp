@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <vector>
@@ -35,6 +37,39 @@ H5SER_CORE_INLINE std::string list_text(std::size_t count, const std::function<s
         add(count - 1);
     }
     return out + "]";
+}
+
+H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* element) {
+    return with_element_type(kind, [&]<class T>() -> std::string {
+        T value;
+        std::memcpy(&value, element, sizeof(T));
+        if constexpr (std::is_same_v<T, bool>) {
+            return value ? "True" : "False";
+        } else if constexpr (std::is_integral_v<T>) {
+            return std::to_string(value);
+        } else {
+            double v = 0;
+            if constexpr (sizeof(T) == 8) v = value;
+            else v = static_cast<double>(static_cast<float>(value));
+            if (std::isnan(v)) return "nan";
+            if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+            char buf[40];
+            std::string text;
+            if constexpr (sizeof(T) == 2) {
+                // The fewest significant digits that read back as the same 16-bit value.
+                for (int digits = 1; digits < 10 && text.empty(); ++digits) {
+                    const int n = std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+                    if (T(static_cast<float>(std::strtod(buf, nullptr))).bits == value.bits) text.assign(buf, static_cast<std::size_t>(n));
+                }
+            } else {
+                const auto r =
+                    sizeof(T) == 4 ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v)) : std::to_chars(buf, buf + sizeof buf, v);
+                text.assign(buf, r.ptr);
+            }
+            if (text.find_first_of(".e") == std::string::npos) text += ".0";  // a float looks like one: 1.0, not 1
+            return text;
+        }
+    });
 }
 
 H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t space, const extent& ext, const where& at) {
@@ -70,12 +105,12 @@ H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t
             return {};
         }
         const auto text = [&](std::size_t i) {
-            char buf[40];
             // A 4-byte type of the file's own making may hold what no float does: printed as double.
-            const bool as_float = single && !(std::abs(v[i]) > static_cast<double>(std::numeric_limits<float>::max()));
-            const auto r =
-                as_float ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v[i])) : std::to_chars(buf, buf + sizeof buf, v[i]);
-            return std::string(buf, r.ptr);
+            if (single && !(std::abs(v[i]) > static_cast<double>(std::numeric_limits<float>::max()))) {
+                const float f = static_cast<float>(v[i]);
+                return element_text(element_kind::float32, &f);
+            }
+            return element_text(element_kind::float64, &v[i]);
         };
         return is_list ? list_text(count, text) : count == 1 ? text(0) : std::string();
     }

@@ -6,19 +6,20 @@
 
 namespace h5ser::detail {
 
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
-                                      const progress_callback& progress) {
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, bool accept_foreign,
+                                      const std::string& only, const std::string& reply, const progress_callback& progress) {
     hdf5_scope hdf5;
     const where at{file.path(), {}, "/"};
     const manifest* contents = seal.contents ? &*seal.contents : nullptr;
     const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
     const handle root = open_root(hdf5_file.get(), file.path());
-    const file_header header = read_header(root.get(), file.path(), contents, verify);
+    const file_header header = read_header(root.get(), file.path(), contents, verify, accept_foreign);
     tree_copy_options options;
     options.plan.compact_below = 0;  // every tensor contiguous: the copy maps as a sealed original would
     options.carry_checksums = true;
     options.skip_foreign_objects = true;  // what the child's load did not refuse, it did not read
     options.in_place = true;
+    options.only = only;
     // Progress counts the file's bytes, as a load in place does: the tensor bytes copied, scaled.
     const std::uint64_t size = file.size();
     if (progress)

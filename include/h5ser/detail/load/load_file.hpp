@@ -31,20 +31,22 @@
 
 namespace h5ser::detail {
 
-/// What the walk takes of a load's policies: the mode, strictness, verification and memory, with
-/// the trust left out. A load in place and the caller's load of an isolated child's copy share one
-/// instantiation of the walk.
-template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert>
+/// What the walk takes of a load's policies: the mode, strictness, verification, memory and
+/// origin, with the trust left out. A load in place and the caller's load of an isolated child's
+/// copy share one instantiation of the walk.
+template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert, bool Foreign>
 struct walk_policies {
     static constexpr save_mode mode = Mode;
     static constexpr bool lenient = Lenient;
     static constexpr bool verify = Verify;
     static constexpr bool map = Map;
     static constexpr bool convert = Convert;
+    static constexpr bool foreign = Foreign;
     static constexpr isolation isolate = isolation::never;
 };
 template <class Policies>
-using walk_policies_of = walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert>;
+using walk_policies_of =
+    walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert, Policies::foreign>;
 
 /// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
 /// as what it skips would go unsaid (false, after the error).
@@ -61,6 +63,8 @@ constexpr bool assert_report_given() {
 /// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
 template <class Policies, class Model>
 load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
+    // One object of the file (h5ser::read_tensor): whatever else the file holds is not unexpected.
+    if constexpr (is_object_at_v<Model>) return {header.mode, false, {}};
     constexpr save_mode asked = Policies::mode;
     if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
         throw error(path, problem{errc::mode_mismatch,
@@ -119,10 +123,12 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
     } else {
         handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
         const handle root = open_root(hdf5_file.get(), path);
-        header = read_header(root.get(), path, contents, Policies::verify);
+        header = read_header(root.get(), path, contents, Policies::verify, Policies::foreign);
+        // Another program's file: a root attribute named `fingerprint` is not h5ser's.
+        if (header.foreign) request.check_fingerprint = false;
         // No tensors match a fingerprint that is not one: a check without data reads them all,
         // fingerprint included, so that its refusal is the one a load with data gives.
-        if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
+        else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
             request.read_data = request.check_fingerprint = true;
         tree.emplace(path, std::move(hdf5_file));
     }
@@ -149,8 +155,10 @@ bool parses_in_child(const seal_check& seal) {
 /// caller's verified load of the copy checks the bytes against what the file says was saved.
 /// Returns whether the file keeps a fingerprint (the copy's is then the file's; one that keeps
 /// none is not checked, as in place).
-H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, const std::string& reply,
-                                      const progress_callback& progress);
+/// `only` (not empty): the path of the one object the load reads (h5ser::read_tensor): only it and
+/// the groups above it are copied.
+H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, bool accept_foreign,
+                                      const std::string& only, const std::string& reply, const progress_callback& progress);
 
 /// What an isolated child sends back beside its copy: whether the copy keeps the file's
 /// fingerprint (copy_for_reply), and the report of its load of the file.
@@ -184,7 +192,9 @@ void load_isolated(Model& model, const opened_file& file, const seal_check& seal
             // that once, and the load of the copy below verifies it against the file's checksums.
             isolated_load_reply r;
             load_model<walk>(model, file, seal, fresh_model, {}, {&r.report, false, false});
-            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, scratch.path(), child_progress);
+            std::string only;
+            if constexpr (is_object_at_v<Model>) only = model.path;
+            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, Policies::foreign, only, scratch.path(), child_progress);
             return r;
         },
         progress);
@@ -211,7 +221,9 @@ void load_safetensors(Model& model, const opened_file& file, const safetensors::
                       const progress_callback& progress, const load_request& request) {
     seal_check as_sealed;
     as_sealed.status = seal_status::intact;
-    as_sealed.contents.emplace(safetensors::manifest_of(h, file.size(), file.path(), safetensors::takes_whole_names<Model>()));
+    // One tensor (h5ser::read_tensor) is named as the file names it: "/h.0.attn.c_attn.weight".
+    as_sealed.contents.emplace(
+        safetensors::manifest_of(h, file.size(), file.path(), is_object_at_v<Model> || safetensors::takes_whole_names<Model>()));
     load_model<walk_policies_of<Policies>>(model, file, as_sealed, fresh_model, progress, request);
 }
 

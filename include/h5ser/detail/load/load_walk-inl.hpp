@@ -177,6 +177,20 @@ H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector
     return report;
 }
 
+H5SER_CORE_INLINE std::optional<std::vector<std::string>> object_path_names(std::string_view path) {
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (path.empty()) return std::nullopt;
+    std::vector<std::string> names;
+    for (;;) {
+        const std::size_t slash = path.find('/');
+        const std::string_view name = path.substr(0, slash);
+        if (name.empty()) return std::nullopt;  // "a//b", "a/"
+        names.emplace_back(name);
+        if (slash == std::string_view::npos) return names;
+        path.remove_prefix(slash + 1);
+    }
+}
+
 H5SER_CORE_INLINE bool keeps_unmatchable_fingerprint(hid_t root, const where& at) {
     const auto stored = read_string_attribute(root, format::fingerprint_attribute, at);
     return stored && !from_hex(*stored);

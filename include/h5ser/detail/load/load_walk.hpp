@@ -848,13 +848,66 @@ void finish_walk(Ctx& ctx) {
     run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
 }
 
+/// What a load of one object of a file (h5ser::read_tensor) reads: the object at `path`
+/// ("/group/name") into `value`, the rest of the file unread and not unexpected.
+template <class X>
+struct object_at {
+    std::string path;
+    X value{};
+};
+template <class T>
+inline constexpr bool is_object_at_v = false;
+template <class X>
+inline constexpr bool is_object_at_v<object_at<X>> = true;
+
+/// The names along `path` ("/a/b/c": a, b, c); nothing when it names no object (empty, "/", "a//b").
+H5SER_CORE_INLINE std::optional<std::vector<std::string>> object_path_names(std::string_view path);
+
+/// Reads the object `target.path` of the file whose root is `root` into `target.value`: the groups
+/// on the path are opened, the object read as a field of the last one would be. Nothing else of
+/// the file is looked at.
+template <class Ctx, class X>
+void load_object_at(Ctx& ctx, const tree_group& root, object_at<X>& target) {
+    const auto names = object_path_names(target.path);
+    if (!names) {
+        ctx.problems.add({errc::invalid_value, {}, target.path, "the path of an object, such as /group/name", "'" + target.path + "'", {}});
+        return;
+    }
+    std::optional<tree_group> group;
+    std::string path;
+    for (std::size_t i = 0; i < names->size(); ++i) {
+        const std::string& name = (*names)[i];
+        path += "/" + name;
+        const where at{ctx.file, path.substr(1), path};
+        const tree_group& parent = group ? *group : root;
+        const bool leaf = i + 1 == names->size();
+        const presence found = leaf ? find_member<X>(ctx.problems, parent.members(), name, at)
+                                    : find_member<object_at<X>>(ctx.problems, parent.members(), name, at);
+        if (found == presence::refused) return;
+        if (found == presence::absent) {
+            ctx.problems.add({errc::missing_field,
+                              at.field,
+                              path,
+                              leaf ? expected_text<X>() : std::string("group"),
+                              {},
+                              "h5ser::inspect(path) or `h5ser ls FILE` lists what the file holds"});
+            return;
+        }
+        if (leaf) return load_node(ctx, parent, name, target.value, at);
+        auto next = ctx.tree->open_group(ctx.problems, parent, name, "group", at);
+        if (!next) return;
+        group = std::move(next);
+    }
+}
+
 /// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
 /// and, when the load covers everything the file holds, checks the file's fingerprint.
 template <class Ctx, class Model>
 void load_tree(Ctx& ctx, Model& model) {
     const where at{ctx.file, {}, "/"};
     const tree_group root = ctx.tree->root(at);
-    if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
+    if constexpr (is_object_at_v<Model>) load_object_at(ctx, root, model);
+    else if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
     try {
         finish_walk(ctx);

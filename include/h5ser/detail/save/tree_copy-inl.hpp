@@ -136,6 +136,8 @@ H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode
         if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
     }
     write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+    if (H5Aexists(source, format::mode_attribute) <= 0)  // another program's file
+        write_attribute(file_.root(), format::mode_attribute, std::string(format::mode_name(mode)), at, file_.plists().attributes());
     if (new_fingerprint) write_attribute(file_.root(), format::fingerprint_attribute, file_.fingerprint(), at, file_.plists().attributes());
     file_.set_mode(mode);
 }
@@ -247,6 +249,10 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
     const handle root = open_root(file, path);
     std::vector<planned_object> objects;
     plan_group(root.get(), "/", path, options.skip_foreign_objects, objects);
+    if (!options.only.empty()) {
+        const std::string only = options.only.front() == '/' ? options.only : "/" + options.only;
+        std::erase_if(objects, [&](const planned_object& o) { return o.path != only && only.rfind(o.path + "/", 0) != 0; });
+    }
 
     // The manifest the copy will have, built once without data: the size its userblock reserves.
     manifest_builder sizing;
@@ -293,8 +299,10 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
             w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
         }
     }
-    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint);
-    if (options.carry_checksums) {
+    // Another program's file keeps no fingerprint of h5ser's (a root attribute of that name is its
+    // own): the copy's is the one of the tensors copied.
+    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint || header.foreign);
+    if (options.carry_checksums && !header.foreign) {
         if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
             w.carry_fingerprint(*fingerprint);
             result.carried_fingerprint = true;

@@ -1,5 +1,5 @@
-// h5ser/detail/save/tree_copy.hpp: an h5ser file copied object by object, without its C++ struct,
-// into a new sealed format-2 file.
+// h5ser/detail/save/tree_copy.hpp: an h5ser file (or another program's HDF5 file) copied object by
+// object, without its C++ struct, into a new sealed format-2 file.
 //
 // Two users: `h5ser convert IN.h5 OUT.h5` (the same tree re-stored under another storage preset)
 // and the isolated load (load_file.hpp), whose child process, once its load of a file that needs
@@ -80,7 +80,8 @@ public:
 
     /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
     /// but the format version, which is this library's, and (`new_fingerprint`) the fingerprint,
-    /// which is then the tensors' written.
+    /// which is then the tensors' written; the mode too when `source` has none (another program's
+    /// file).
     void copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint = false);
     /// The root attributes of a weights-only file.
     void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
@@ -111,6 +112,8 @@ struct tree_copy_options {
     /// datasets of strings) instead of refusing them: for a copy of what a load already read.
     bool skip_foreign_objects = false;
     bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
+    /// When not empty, the path of the one object to copy ("/a/b"), with the groups above it.
+    std::string only;
     /// The copy's root `fingerprint` attribute is the one of the tensors as copied, not the
     /// source's: a file sealed again after an accepted edit (`h5ser seal --accept-changes`).
     bool new_fingerprint = false;
@@ -142,7 +145,8 @@ H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>
 /// Copies the h5ser file open as `file` (named `path`; `contents`: its manifest, when its seal
 /// holds; `header`: its root attributes, read_header) into a new sealed format-2 file at `out`:
 /// the same groups, datasets and attributes, in the order the file created them, datasets stored as
-/// `options.plan` says.
+/// `options.plan` says. Another program's file (header.foreign) becomes an h5ser file of the same
+/// tree, its fingerprint the one of its tensors.
 H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
                                                    const std::string& out, const tree_copy_options& options);
 

@@ -37,7 +37,7 @@ load_report load_isolated(Model& model, const std::string& file, const Load& loa
         },
         progress);
     try {
-        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false, false>>(model, reply.path(), false, {}, {});
+        d::load_file_once<d::walk_policies<d::save_mode::full_model, false, true, false, false, false>>(model, reply.path(), false, {}, {});
     } catch (const error& e) {
         d::rethrow_for_file(e, file);
     }

@@ -1,0 +1,189 @@
+// h5ser/read_tensor.hpp: h5ser::read_tensor, one tensor of a file (or a slice of it) by its path,
+// without a struct.
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "h5ser/any_tensor.hpp"
+#include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/load/box.hpp"
+#include "h5ser/detail/load/load_file.hpp"
+#include "h5ser/detail/load/load_walk.hpp"
+#include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/posix/io.hpp"
+#include "h5ser/detail/save/saves_in_flight.hpp"
+#include "h5ser/element_type.hpp"
+#include "h5ser/policy.hpp"
+#include "h5ser/progress.hpp"
+#include "h5ser/tensor.hpp"
+
+namespace h5ser {
+
+/// A part of a tensor: for each of its first dimensions, the first index and the number of indices
+/// (h5py's `t[a:a + n, c:c + m]` is `{{a, c}, {n, m}}`); the dimensions after those given are taken
+/// whole. The part keeps the tensor's rank.
+struct slice {
+    std::vector<std::size_t> start;
+    std::vector<std::size_t> count;
+};
+
+/// Indices [first, first + count) of the first dimension: h5py's `t[first:first + count]`.
+inline slice rows(std::size_t first, std::size_t count) { return {{first}, {count}}; }
+
+namespace detail {
+
+/// A load of one object takes any HDF5 file: h5ser::foreign is implied.
+template <class Policies>
+struct one_object_policies : Policies {
+    static constexpr bool foreign = true;
+};
+
+/// Whether `Policies` are ones h5ser::read_tensor takes (false, after the error).
+template <class Policies>
+constexpr bool assert_read_tensor_policies() {
+    static_assert(Policies::mode == save_mode::as_saved && !Policies::lenient,
+                  "h5ser::read_tensor reads one tensor, whatever the file's mode: it takes h5ser::verify or h5ser::no_verify, "
+                  "h5ser::mapped_memory or h5ser::owned_memory, h5ser::trusted or h5ser::untrusted, h5ser::convert_dtypes "
+                  "(not h5ser::full_model, h5ser::weights_only, h5ser::strict or h5ser::lenient)");
+    return Policies::mode == save_mode::as_saved && !Policies::lenient;
+}
+
+/// Reads the object `object_path` of the file `path` as an X, through the entry of every load.
+template <class X, class... Policies>
+X read_object(const std::string& path, std::string_view object_path, const progress_callback& progress) {
+    using policies = one_object_policies<load_policies<Policies...>>;
+    object_at<X> target{std::string(object_path), {}};
+    if constexpr (assert_read_tensor_policies<policies>()) load_file<policies>(target, path, true, progress);
+    return std::move(target.value);
+}
+
+/// The shape of `t` (a tensor read whole) as a dynamic_shape, and the element type of its elements.
+template <class T, std::size_t Rank>
+dynamic_shape shape_as_dynamic(const tensor<T, Rank>& t) {
+    return dynamic_shape(t.shape());
+}
+inline dynamic_shape shape_as_dynamic(const any_tensor& t) { return t.shape(); }
+template <class T, std::size_t Rank>
+element_kind kind_of(const tensor<T, Rank>&) {
+    return element_kind_of<T>();
+}
+inline element_kind kind_of(const any_tensor& t) { return t.kind(); }
+
+/// A new X of the box `b`'s shape, holding `kind` elements (any_tensor), elements indeterminate.
+template <class X>
+X tensor_for_box(const box& b, [[maybe_unused]] element_kind kind) {
+    if constexpr (std::is_same_v<X, any_tensor>) {
+        return any_tensor(kind, b.count, uninitialized);
+    } else {
+        std::array<std::size_t, X::rank> dims{};
+        for (std::size_t i = 0; i < X::rank; ++i) dims[i] = b.count[i];
+        return X(dims, uninitialized);
+    }
+}
+
+/// The part `part` of the tensor `object` of the sealed file `path` read alone, with pread, without
+/// verification: when the file's seal holds and the tensor is stored contiguous, as an X can hold
+/// it; otherwise nothing (the caller reads it whole, where every error is reported).
+template <class X>
+std::optional<X> read_part_unverified(const std::string& path, std::string_view object, const slice& part) {
+    settle_saves_of(path);
+    const opened_file file = opened_file::open(path);
+    const seal_check seal = check_seal(file, true);
+    if (seal.status != seal_status::intact || !seal.contents) return std::nullopt;
+    const auto names = object_path_names(object);
+    if (!names) return std::nullopt;
+    std::string dataset;
+    for (const std::string& name : *names) dataset += "/" + name;
+    const manifest_record* r = seal.contents->dataset(dataset);
+    if (!r || r->layout != record_layout::contiguous) return std::nullopt;
+    const std::optional<element_kind> kind = element_kind_named(r->dtype);
+    if (!kind) return std::nullopt;
+    if constexpr (!std::is_same_v<X, any_tensor>) {
+        if (r->dtype != dtype_name<typename X::value_type>() || r->rank != X::rank) return std::nullopt;
+    }
+    std::vector<std::uint64_t> dims;
+    for (std::size_t i = 0; i < r->rank; ++i) dims.push_back(r->dim(i));
+    const dynamic_shape shape(dims);
+    const box b = box_in(part.start, part.count, shape, path, dataset);
+    X out = tensor_for_box<X>(b, *kind);
+    auto* to = static_cast<unsigned char*>(static_cast<void*>(out.data()));
+    for_each_run(b, shape, element_size(*kind), [&](std::uint64_t offset, std::uint64_t length) {
+        if (!read_exact(file.fd(), to, static_cast<std::size_t>(length), r->offset + offset))
+            throw_io(path, "cannot read tensor " + dataset, errno);
+        to += length;
+    });
+    return out;
+}
+
+/// Reads the part `part` of the object `object_path` of the file `path` as an X (a tensor or an
+/// any_tensor): alone when unverified and stored contiguous in a sealed file, else read whole,
+/// verified, and cut.
+template <class X, class... Policies>
+X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
+    if constexpr (!load_policies<Policies...>::verify) {
+        if (auto read = read_part_unverified<X>(path, object_path, part)) return std::move(*read);
+    }
+    const X whole = read_object<X, Policies...>(path, object_path, progress);
+    const dynamic_shape shape = shape_as_dynamic(whole);
+    const element_kind kind = kind_of(whole);
+    const box b = box_in(part.start, part.count, shape, path, std::string(object_path));
+    X out = tensor_for_box<X>(b, kind);
+    if (b.count.elements() != 0) copy_box(b, whole.data(), shape, element_size(kind), out.data());
+    return out;
+}
+
+}  // namespace detail
+
+/// The tensor at `object_path` ("/encoder/kernel") of the file `path`, without a struct: any HDF5
+/// file (h5ser's, h5py's, another program's: h5ser::foreign is implied), or a .safetensors file
+/// (whose tensors are named as it names them: "/h.0.attn.c_attn.weight").
+///
+///     auto kernel = h5ser::read_tensor<float, 2>("model.h5", "/encoder/kernel");
+///     h5ser::any_tensor t = h5ser::read_tensor("model.h5", "/encoder/kernel");   // dtype and shape from the file
+///
+/// It is read as a field of that type would be by h5ser::load: from a sealed file mapped (a view
+/// of the mapping; h5ser::owned_memory copies) and verified against its checksum; from a file h5ser
+/// did not seal, in the isolated child (h5ser::trusted: in place), which copies that tensor alone.
+/// Nothing else of the file is read. An h5ser::error names the path when there is no such
+/// dataset, or it holds another element type (h5ser::convert_dtypes converts) or rank.
+template <element_type T, std::size_t Rank, class... Policies>
+[[nodiscard]] tensor<T, Rank> read_tensor(const std::string& path, std::string_view object_path, const progress_callback& progress = {}) {
+    return detail::read_object<tensor<T, Rank>, Policies...>(path, object_path, progress);
+}
+
+/// h5ser::read_tensor into an h5ser::any_tensor: the element type and shape are the file's.
+template <class... Policies>
+[[nodiscard]] any_tensor read_tensor(const std::string& path, std::string_view object_path, const progress_callback& progress = {}) {
+    return detail::read_object<any_tensor, Policies...>(path, object_path, progress);
+}
+
+/// A part of the tensor at `object_path` (h5py's `f["emb"][100:200]`):
+///
+///     auto some = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::rows(100, 100));
+///     auto box = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::slice{{100, 8}, {100, 16}});
+///
+/// Verified (the default), the tensor is read whole and checked against its checksum, which covers
+/// the whole tensor, then the part is copied out: a part costs as much as the tensor. With
+/// h5ser::no_verify, a tensor stored contiguous in a sealed file is read part by part (only its
+/// bytes, with pread); others are read whole. An h5ser::error (errc::invalid_value) names the path
+/// and the bounds when the part does not lie within the tensor.
+template <element_type T, std::size_t Rank, class... Policies>
+[[nodiscard]] tensor<T, Rank> read_tensor(const std::string& path, std::string_view object_path, const slice& part,
+                                          const progress_callback& progress = {}) {
+    return detail::read_part<tensor<T, Rank>, Policies...>(path, object_path, part, progress);
+}
+
+/// A part of a tensor (as above) into an h5ser::any_tensor.
+template <class... Policies>
+[[nodiscard]] any_tensor read_tensor(const std::string& path, std::string_view object_path, const slice& part,
+                                     const progress_callback& progress = {}) {
+    return detail::read_part<any_tensor, Policies...>(path, object_path, part, progress);
+}
+
+}  // namespace h5ser
