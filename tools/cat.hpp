@@ -7,33 +7,14 @@
 #include "internals.hpp"
 
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace h5ser_cli {
 
-/// The dimensions of the dataset `object` of `path` (from the file's tree, as `ls` reads it);
-/// nothing when there is no such dataset (read_tensor then says why).
-inline std::optional<std::vector<std::size_t>> dataset_dims(const std::string& path, const std::string& object) {
-    const h5ser::file_node tree = h5ser::inspect<h5ser::trusted>(path);
-    const h5ser::file_node* node = &tree;
-    const auto names = internal::object_path_names(object);
-    if (!names) return std::nullopt;
-    for (const std::string& name : *names) {
-        const h5ser::file_node* next = nullptr;
-        for (const auto& child : node->children)
-            if (child.name == name) next = &child;
-        if (!next) return std::nullopt;
-        node = next;
-    }
-    if (node->kind != h5ser::file_node::kind_type::dataset) return std::nullopt;
-    return node->shape;
-}
-
 /// The part `text` names ("a:b", "a:", ":b", ":" or "i" per dimension, comma-separated: numpy's
 /// slices, end excluded) of a tensor of `dims`; an h5ser::error when it is not one.
-inline h5ser::slice parse_slice(const std::string& text, const std::vector<std::size_t>& dims, const std::string& file,
+inline h5ser::slice parse_slice(const std::string& text, const h5ser::dynamic_shape& dims, const std::string& file,
                                 const std::string& object) {
     const std::string dataset = object.starts_with('/') ? object : "/" + object;
     const auto refuse = [&](const std::string& found) -> h5ser::slice {
@@ -71,9 +52,11 @@ inline h5ser::slice parse_slice(const std::string& text, const std::vector<std::
 /// `summarize`, the first and last three of each dimension of more than six, "..." between.
 inline void append_elements(std::string& out, const h5ser::any_tensor& t, std::size_t d, std::size_t offset, bool summarize) {
     const auto& shape = t.shape();
-    const std::size_t element = h5ser::element_size(t.kind());
-    if (d == shape.size()) {
-        out += internal::element_text(t.kind(), static_cast<const unsigned char*>(t.data()) + offset * element);
+    const auto element = [&](std::size_t at) {
+        return internal::element_text(t.kind(), static_cast<const unsigned char*>(t.data()) + at * h5ser::element_size(t.kind()));
+    };
+    if (d == shape.size()) {  // rank 0
+        out += element(offset);
         return;
     }
     std::size_t stride = 1;
@@ -82,47 +65,42 @@ inline void append_elements(std::string& out, const h5ser::any_tensor& t, std::s
     const bool cut = summarize && n > 6;
     const bool innermost = d + 1 == shape.size();
     const std::string between_rows = "," + std::string(shape.size() - d - 1, '\n') + std::string(d + 1, ' ');
-    const auto separate = [&](const std::string& next) {
-        if (!innermost) return void(out += between_rows);
-        const std::size_t column = out.size() - (out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
-        if (column + 2 + next.size() + 2 > 75) out += ",\n" + std::string(d + 1, ' ');
-        else out += ", ";
+    // Before an element of a row that is not its first: ", ", or a new line where the element
+    // would pass 75 columns.
+    const auto before_element = [&](std::size_t width) {
+        const std::size_t line = out.rfind('\n');
+        const std::size_t column = out.size() - (line == std::string::npos ? 0 : line + 1);
+        out += column + width + 4 > 75 ? ",\n" + std::string(d + 1, ' ') : std::string(", ");
     };
     out += '[';
     for (std::size_t i = 0; i < n; ++i) {
         if (cut && i == 3) {
-            separate("...");
+            if (innermost) before_element(3);
+            else out += between_rows;
             out += "...";
             i = n - 3;
         }
-        if (i != 0) {
-            std::string next;
-            if (innermost) append_elements(next, t, d + 1, offset + i * stride, summarize);
-            separate(next);
-            if (innermost) {
-                out += next;
-                continue;
-            }
+        if (!innermost) {
+            if (i != 0) out += between_rows;
+            append_elements(out, t, d + 1, offset + i * stride, summarize);
+            continue;
         }
-        append_elements(out, t, d + 1, offset + i * stride, summarize);
+        const std::string text = element(offset + i);
+        if (i != 0) before_element(text.size());
+        out += text;
     }
     out += ']';
 }
 
 /// The tool parses a file h5ser did not seal in a child process (run_command), so the read itself
 /// is h5ser::trusted: in that child, or in place for a sealed file (mapped, verified) or --trusted.
+/// A part is cut from the tensor read whole, as a verified h5ser::read_tensor of a part does: the
+/// whole tensor gives the dimensions open ranges ("5:") run to.
 inline int cat(const std::string& path, const std::string& object, const std::string& slice_text) {
-    h5ser::any_tensor t;
+    h5ser::any_tensor t = h5ser::read_tensor<h5ser::trusted>(path, object);
     std::string title = object;
-    if (slice_text.empty()) {
-        t = h5ser::read_tensor<h5ser::trusted>(path, object);
-    } else {
-        const auto dims = dataset_dims(path, object);
-        if (!dims) {
-            t = h5ser::read_tensor<h5ser::trusted>(path, object);  // throws, saying why there is no such tensor
-            return 1;
-        }
-        t = h5ser::read_tensor<h5ser::trusted>(path, object, parse_slice(slice_text, *dims, path, object));
+    if (!slice_text.empty()) {
+        t = internal::part_of(t, parse_slice(slice_text, t.shape(), path, object), path, object);
         title += "[" + slice_text + "]";
     }
     title += "  " + t.describe();

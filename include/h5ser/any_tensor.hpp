@@ -12,6 +12,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "h5ser/detail/load/problems.hpp"         // dims_text
+#include "h5ser/detail/model/dynamic_tensor.hpp"  // to_shape
 #include "h5ser/element_type.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/tensor.hpp"
@@ -107,18 +109,11 @@ public:
                                     describe(),
                                     "h5ser::any_tensor::as<T, Rank>() views the elements as they are; convert them yourself"});
         }
-        std::array<std::size_t, Rank> dims{};
-        for (std::size_t i = 0; i < Rank; ++i) dims[i] = shape_[i];
-        return detail::tensor_views::view(dims, static_cast<T*>(data_), keep_);
+        return detail::tensor_views::view(detail::to_shape<Rank>(shape_), static_cast<T*>(data_), keep_);
     }
 
     /// "float32[784, 128]".
-    [[nodiscard]] std::string describe() const {
-        std::string text(dtype());
-        text += '[';
-        for (std::size_t i = 0; i < rank(); ++i) text += (i ? ", " : "") + std::to_string(shape_[i]);
-        return text + ']';
-    }
+    [[nodiscard]] std::string describe() const { return std::string(dtype()) + detail::dims_text(shape_); }
 
     /// Same element type, same shape and the same bytes (so a NaN equals itself here).
     friend bool operator==(const any_tensor& a, const any_tensor& b) noexcept {

@@ -7948,18 +7948,11 @@ public:
                                     describe(),
                                     "h5ser::any_tensor::as<T, Rank>() views the elements as they are; convert them yourself"});
         }
-        std::array<std::size_t, Rank> dims{};
-        for (std::size_t i = 0; i < Rank; ++i) dims[i] = shape_[i];
-        return detail::tensor_views::view(dims, static_cast<T*>(data_), keep_);
+        return detail::tensor_views::view(detail::to_shape<Rank>(shape_), static_cast<T*>(data_), keep_);
     }
 
     /// "float32[784, 128]".
-    [[nodiscard]] std::string describe() const {
-        std::string text(dtype());
-        text += '[';
-        for (std::size_t i = 0; i < rank(); ++i) text += (i ? ", " : "") + std::to_string(shape_[i]);
-        return text + ']';
-    }
+    [[nodiscard]] std::string describe() const { return std::string(dtype()) + detail::dims_text(shape_); }
 
     /// Same element type, same shape and the same bytes (so a NaN equals itself here).
     friend bool operator==(const any_tensor& a, const any_tensor& b) noexcept {
@@ -8617,13 +8610,6 @@ namespace h5ser::detail {
 struct box {
     dynamic_shape start;
     dynamic_shape count;
-
-    /// Does it cover the whole tensor of `shape`?
-    [[nodiscard]] bool whole(const dynamic_shape& shape) const noexcept {
-        for (std::size_t i = 0; i < shape.size(); ++i)
-            if (start[i] != 0 || count[i] != shape[i]) return false;
-        return true;
-    }
 };
 
 /// The box that `start` and `count` (one entry per leading dimension; the dimensions after them
@@ -8714,28 +8700,28 @@ X read_object(const std::string& path, std::string_view object_path, const progr
     return std::move(target.value);
 }
 
-/// The shape of `t` (a tensor read whole) as a dynamic_shape, and the element type of its elements.
-template <class T, std::size_t Rank>
-dynamic_shape shape_as_dynamic(const tensor<T, Rank>& t) {
-    return dynamic_shape(t.shape());
-}
-inline dynamic_shape shape_as_dynamic(const any_tensor& t) { return t.shape(); }
-template <class T, std::size_t Rank>
-element_kind kind_of(const tensor<T, Rank>&) {
-    return element_kind_of<T>();
-}
-inline element_kind kind_of(const any_tensor& t) { return t.kind(); }
-
 /// A new X of the box `b`'s shape, holding `kind` elements (any_tensor), elements indeterminate.
 template <class X>
 X tensor_for_box(const box& b, [[maybe_unused]] element_kind kind) {
     if constexpr (std::is_same_v<X, any_tensor>) {
         return any_tensor(kind, b.count, uninitialized);
     } else {
-        std::array<std::size_t, X::rank> dims{};
-        for (std::size_t i = 0; i < X::rank; ++i) dims[i] = b.count[i];
-        return X(dims, uninitialized);
+        return X(to_shape<X::rank>(b.count), uninitialized);
     }
+}
+
+/// The part `part` of `whole` (a tensor or an any_tensor read whole: the object `object` of the file
+/// `path`, which errors name), copied out.
+template <class X>
+X part_of(const X& whole, const slice& part, const std::string& path, const std::string& object) {
+    const dynamic_shape shape(whole.shape());
+    element_kind kind = element_kind::float32;
+    if constexpr (std::is_same_v<X, any_tensor>) kind = whole.kind();
+    else kind = element_kind_of<typename X::value_type>();
+    const box b = box_in(part.start, part.count, shape, path, object);
+    X out = tensor_for_box<X>(b, kind);
+    copy_box(b, whole.data(), shape, element_size(kind), out.data());
+    return out;
 }
 
 /// The part `part` of the tensor `object` of the sealed file `path` read alone, with pread, without
@@ -8780,13 +8766,7 @@ X read_part(const std::string& path, std::string_view object_path, const slice& 
     if constexpr (!load_policies<Policies...>::verify) {
         if (auto read = read_part_unverified<X>(path, object_path, part)) return std::move(*read);
     }
-    const X whole = read_object<X, Policies...>(path, object_path, progress);
-    const dynamic_shape shape = shape_as_dynamic(whole);
-    const element_kind kind = kind_of(whole);
-    const box b = box_in(part.start, part.count, shape, path, std::string(object_path));
-    X out = tensor_for_box<X>(b, kind);
-    if (b.count.elements() != 0) copy_box(b, whole.data(), shape, element_size(kind), out.data());
-    return out;
+    return part_of(read_object<X, Policies...>(path, object_path, progress), part, path, std::string(object_path));
 }
 
 }  // namespace detail

@@ -245,6 +245,8 @@ def main():
             ("cat_h5py_file", ["cat", "h5py_leaky.h5", "/dense/dense/bias:0"]),
             ("cat_safetensors", ["cat", "every_dtype.safetensors", "/t_f16", "--slice", ":1"]),
             ("cat_safetensors_bfloat16_scalar", ["cat", "every_dtype.safetensors", "t_bf16"]),
+            # A part of a tensor whose name has dots, which ls shows as groups: cat takes the name.
+            ("cat_safetensors_dotted_name_slice", ["cat", "dotted_names.safetensors", "/h.0.attn.c_attn.bias", "--slice", "0:4"]),
             ("cat_large_summarized", ["cat", "contiguous.h5", "/embed/weight"]),
             ("cat_flipped_byte_refused", ["cat", "flipped.h5", "/encoder/kernel"]),
             ("cat_missing_path", ["cat", "model.h5", "/encoder/kernels"]),

@@ -19,13 +19,6 @@ namespace h5ser::detail {
 struct box {
     dynamic_shape start;
     dynamic_shape count;
-
-    /// Does it cover the whole tensor of `shape`?
-    [[nodiscard]] bool whole(const dynamic_shape& shape) const noexcept {
-        for (std::size_t i = 0; i < shape.size(); ++i)
-            if (start[i] != 0 || count[i] != shape[i]) return false;
-        return true;
-    }
 };
 
 /// The box that `start` and `count` (one entry per leading dimension; the dimensions after them
