@@ -1,11 +1,14 @@
 // h5ser::keras: real Keras files into structs, structs into files Keras loads, and Keras-style errors.
 #include <h5ser/keras.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -199,6 +202,53 @@ TEST_CASE("Keras 3: legacy .h5, .weights.h5 and a Keras 2.15 .keras archive, wit
     keras::load_optimizer_weights(adam215, archive);
     CHECK(adam215.iteration() == 8250);
     CHECK(adam215.layers[2].bias_m(0) == doctest::Approx(-0.01618).epsilon(1e-4));
+}
+
+namespace {
+
+/// Every dataset of an HDF5 file by its path without the leading '/', listed with the plain C API: the oracle.
+std::vector<std::string> dataset_paths(const std::string& file) {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    std::vector<std::string> paths;
+    const auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* out) -> herr_t {
+        if (info->type == H5O_TYPE_DATASET) static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+        return 0;
+    };
+    REQUIRE(H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, visit, &paths) >= 0);
+    H5Fclose(f);
+    std::sort(paths.begin(), paths.end());
+    return paths;
+}
+
+}  // namespace
+
+TEST_CASE("a map of any_tensor reads every dataset of a Keras file, keyed by its path, and saves the same tree back") {
+    using flat = std::map<std::string, h5ser::any_tensor>;
+    for (const char* name : {"k2.0.6_lstm.h5", "k2.1.3_bidirectional_lstm.h5", "k3.14_legacy_mlp_adam.h5", "k3_mlp_adam.weights.h5"}) {
+        CAPTURE(name);
+        const auto path = fixtures::keras_fixture(name);
+        if (path.empty()) return;
+        // Keras's root attributes are not h5ser's: the file loads as foreign, in the isolated child.
+        const flat weights = h5ser::load<flat, h5ser::foreign>(path);
+        std::vector<std::string> keys;
+        for (const auto& [key, t] : weights) keys.push_back(key);
+        REQUIRE(keys == dataset_paths(path));
+        for (const auto& entry : weights) {
+            CAPTURE(entry.first);
+            const auto bytes = raw_bytes(path, "/" + entry.first);
+            REQUIRE(bytes.size() == entry.second.size_bytes());
+            CHECK(std::memcmp(bytes.data(), entry.second.data(), bytes.size()) == 0);
+        }
+        // Saved, the keys' paths become groups again: the same datasets at the same places.
+        test::scratch_dir dir;
+        h5ser::save<h5ser::weights_only>(weights, dir.file("flat.h5"));
+        REQUIRE(dataset_paths(dir.file("flat.h5")) == keys);
+        for (const auto& key : keys) CHECK(raw_bytes(dir.file("flat.h5"), "/" + key) == raw_bytes(path, "/" + key));
+        const flat again = h5ser::load<flat>(dir.file("flat.h5"));
+        REQUIRE(again.size() == weights.size());
+        for (const auto& [key, t] : weights) CHECK(again.at(key) == t);
+    }
 }
 
 TEST_CASE("by_name maps field names to Keras layer names, whatever the field order") {

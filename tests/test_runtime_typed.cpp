@@ -209,12 +209,78 @@ TEST_CASE("string-keyed maps are legal roots: keys stay link names, reserved and
     // A filled map is loaded key by key: a key the file lacks, or one it has and the map lacks, fails.
     state filled{{"bias", {}}};
     CHECK(test::expect_error([&] { h5ser::load_into(filled, dir.file("state.h5")); }).code() == h5ser::errc::unexpected_field);
-    for (const std::string key : {"", ".", "a/b", "h5ser_format", "schema", "fingerprint", "model_type"}) {
+    for (const std::string key :
+         {"", ".", "/a", "a/", "a//b", "a/./b", "h5ser_format", "h5ser_format/a", "schema", "fingerprint", "model_type"}) {
         CAPTURE(key);
         const auto e = test::expect_error([&] { h5ser::save(state{{key, {}}}, dir.file("bad.h5")); });
         CHECK(e.code() == h5ser::errc::invalid_value);
         CHECK(!std::filesystem::exists(dir.file("bad.h5")));
     }
+    // A key of a map of anything but tensors is one link name: '/' is refused there.
+    CHECK(test::expect_error([&] { h5ser::save(settings{{"a/b", "x"}}, dir.file("bad.h5")); }).code() == h5ser::errc::invalid_value);
+}
+
+namespace {
+struct Tree {
+    struct Block {
+        h5ser::tensor<float, 2> kernel;
+        h5ser::tensor<std::int16_t, 1> ids;
+    };
+    Block a;
+    struct Deeper {
+        Block inner;
+        h5ser::tensor<double, 1> scale;
+    } b;
+    h5ser::tensor<std::uint8_t, 1> top;
+};
+}  // namespace
+
+TEST_CASE("string-keyed maps of tensors: keys are paths, a nested file reads flat and saves back as the same tree") {
+    test::scratch_dir dir;
+    Tree saved{
+        {h5ser::tensor<float, 2>({2, 2}, {1, 2, 3, 4}), h5ser::tensor<std::int16_t, 1>({2}, {-1, 7})},
+        {{h5ser::tensor<float, 2>({1, 3}, {5, 6, 7}), h5ser::tensor<std::int16_t, 1>({1}, {9})}, h5ser::tensor<double, 1>({1}, {0.5})},
+        h5ser::tensor<std::uint8_t, 1>({3}, {1, 2, 3})};
+    h5ser::save(saved, dir.file("tree.h5"));
+    using flat = std::map<std::string, h5ser::any_tensor>;
+    const flat loaded = h5ser::load<flat>(dir.file("tree.h5"));
+    std::vector<std::string> keys;
+    for (const auto& entry : loaded) keys.push_back(entry.first);
+    CHECK(keys == std::vector<std::string>{"a/ids", "a/kernel", "b/inner/ids", "b/inner/kernel", "b/scale", "top"});
+    CHECK(test::same_bytes(loaded.at("b/inner/kernel").as<float, 2>(), saved.b.inner.kernel));
+    CHECK(test::same_bytes(loaded.at("a/ids").as<std::int16_t, 1>(), saved.a.ids));
+    // Saved, the map writes the struct's tree: the struct reads it back, whichever order the map kept.
+    h5ser::save<h5ser::weights_only>(loaded, dir.file("flat.h5"));
+    const Tree again = h5ser::load<Tree>(dir.file("flat.h5"));
+    CHECK(test::same_bytes(again.b.inner.kernel, saved.b.inner.kernel));
+    CHECK(test::same_bytes(again.b.scale, saved.b.scale));
+    CHECK(test::same_bytes(again.a.ids, saved.a.ids));
+    CHECK(test::same_bytes(again.top, saved.top));
+    // The same through the isolated child, once the file lost its seal, and for a map of one tensor type.
+    test::unseal(dir.file("flat.h5"));
+    CHECK(h5ser::load<flat>(dir.file("flat.h5")) == loaded);
+    using kernels = std::map<std::string, h5ser::tensor<float, 2>>;
+    kernels two{{"x/kernel", saved.a.kernel}, {"y/z/kernel", saved.b.inner.kernel}};
+    h5ser::save(two, dir.file("two.h5"));
+    const auto two_loaded = h5ser::load<kernels>(dir.file("two.h5"));
+    REQUIRE(two_loaded.size() == 2);
+    CHECK(test::same_bytes(two_loaded.at("y/z/kernel"), saved.b.inner.kernel));
+    // A filled map is loaded key by key through the groups; a key whose group is missing is named.
+    kernels filled{{"x/kernel", {}}, {"y/z/kernel", {}}};
+    h5ser::load_into(filled, dir.file("two.h5"));
+    CHECK(test::same_bytes(filled.at("x/kernel"), saved.a.kernel));
+    kernels missing{{"x/kernel", {}}, {"y/z/kernel", {}}, {"y/w/kernel", {}}};
+    const auto e = test::expect_error([&] { h5ser::load_into(missing, dir.file("two.h5")); });
+    CHECK(e.code() == h5ser::errc::missing_field);
+    CHECK(std::string(e.what()).find("[\"y/w/kernel\"]") != std::string::npos);
+    CHECK(missing.at("x/kernel").size() == 0);  // nothing changed
+    kernels through_dataset{{"x/kernel/deeper", {}}, {"y/z/kernel", {}}};
+    CHECK(test::expect_error([&] { h5ser::load_into(through_dataset, dir.file("two.h5")); }).code() == h5ser::errc::kind_mismatch);
+    // A key that is both an entry and the group of another cannot be saved.
+    const auto both = test::expect_error([&] { h5ser::save(kernels{{"x", {}}, {"x/kernel", {}}}, dir.file("bad.h5")); });
+    CHECK(both.code() == h5ser::errc::invalid_value);
+    CHECK(std::string(both.what()).find("group 'x'") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir.file("bad.h5")));
 }
 
 namespace {
@@ -484,6 +550,64 @@ TEST_CASE("read_tensor: slices are h5py's [a:b, c:d], verified whole or read alo
           h5ser::errc::checksum_mismatch);
     CHECK(test::same_bytes(h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", h5ser::rows(0, 2)),
                            expected_part(saved.big, h5ser::rows(0, 2))));
+}
+
+namespace {
+/// Flips a bit in the middle of the stored bytes of the chunk of `dataset` that holds `coords`.
+void flip_chunk_byte(const std::string& path, const char* dataset, std::vector<hsize_t> coords) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    const hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+    REQUIRE(d >= 0);
+    unsigned mask = 0;
+    haddr_t address = HADDR_UNDEF;
+    hsize_t size = 0;
+    REQUIRE(H5Dget_chunk_info_by_coord(d, coords.data(), &mask, &address, &size) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+    REQUIRE(address != HADDR_UNDEF);
+    std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(address + size / 2));
+    char c = 0;
+    io.get(c);
+    io.seekp(static_cast<std::streamoff>(address + size / 2));
+    io.put(static_cast<char>(c ^ 0x04));
+}
+}  // namespace
+
+TEST_CASE("read_tensor: a slice of a chunked tensor reads the chunks it touches, verified by the seal that covers every chunk") {
+    test::scratch_dir dir;
+    Encoder saved;
+    saved.big = h5ser::tensor<double, 3>({64, 32, 64}, h5ser::uninitialized);  // 1 MiB, chunks of 4 rows (64 KiB)
+    for (std::size_t i = 0; i < saved.big.size(); ++i) saved.big.data()[i] = static_cast<double>(i % 977) * 0.5;
+    const std::string path = dir.file("m.h5");
+    h5ser::save<h5ser::chunked<4, 32, 64>, h5ser::deflate<1>, h5ser::fletcher32>(saved, path);
+    const h5ser::slice parts[] = {
+        h5ser::rows(3, 5), h5ser::slice{{2, 4}, {3, 10}},     h5ser::slice{{0, 0, 60}, {64, 32, 4}}, h5ser::rows(63, 1),
+        h5ser::rows(5, 0), h5ser::slice{{1, 2, 3}, {2, 3, 4}}};
+    for (const auto& part : parts) {
+        CAPTURE(part.count.size() ? part.count[0] : 0);
+        const auto expected = expected_part(saved.big, part);
+        CHECK(test::same_bytes(h5ser::read_tensor<double, 3>(path, "/big", part), expected));
+        CHECK(test::same_bytes(h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", part), expected));
+        const h5ser::any_tensor any = h5ser::read_tensor(path, "big", part);
+        CHECK(test::same_bytes(any.as<double, 3>(), expected));
+    }
+    // The chunk of two rows, not the other fifteen: far fewer bytes than the tensor holds.
+    const std::size_t before = test::bytes_read_so_far();
+    const auto two_rows = h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", h5ser::rows(8, 2));
+    const std::size_t read = test::bytes_read_so_far() - before;
+    CHECK(test::same_bytes(two_rows, expected_part(saved.big, h5ser::rows(8, 2))));
+    CHECK(read < saved.big.size_bytes() / 16);
+    // A damaged chunk outside the part: verified, the seal (over every chunk) refuses the file;
+    // unverified, the part is read, and HDF5's Fletcher-32 still checks each chunk it reads.
+    flip_chunk_byte(path, "/big", {60, 0, 0});
+    CHECK(test::expect_error([&] { (void)h5ser::read_tensor<double, 3>(path, "/big", h5ser::rows(0, 2)); }).code() ==
+          h5ser::errc::checksum_mismatch);
+    CHECK(test::same_bytes(h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", h5ser::rows(0, 2)),
+                           expected_part(saved.big, h5ser::rows(0, 2))));
+    CHECK(test::expect_error([&] { (void)h5ser::read_tensor<double, 3, h5ser::no_verify>(path, "/big", h5ser::rows(60, 1)); }).code() ==
+          h5ser::errc::hdf5);
 }
 
 // The tensor of the next test is 1 GiB: the GCC build runs it ("slow"), the suites skip it.

@@ -658,6 +658,13 @@ TEST_CASE("safetensors: save keeps tensors only, names a map of tensors by its k
     CHECK(e.code() == h5ser::errc::invalid_value);
     CHECK(test::contains(e.what(), "extras[\"a.b\"]"));
     CHECK(test::file_bytes(path) == before);
+    // A key that is a path would be groups in an .h5 file; .safetensors has none: refused by key.
+    state_dict["encoder/0/w"] = h5ser::tensor<float, 1>({1});
+    e = test::expect_error([&] { h5ser::safetensors::save(state_dict, path); });
+    CHECK(e.code() == h5ser::errc::invalid_value);
+    CHECK(test::contains(e.what(), "[\"encoder/0/w\"]"));
+    CHECK(test::file_bytes(path) == before);
+    state_dict.erase("encoder/0/w");
     e = test::expect_error([&] { h5ser::safetensors::save(state_dict, path, {{"h5ser.fingerprint", "0"}}); });
     CHECK(test::contains(e.what(), "__metadata__.h5ser.fingerprint"));
     CHECK(test::count_files(dir.path()) == 1);  // no temporary left behind

@@ -2,6 +2,8 @@
 // without a struct.
 #pragma once
 
+#include <hdf5.h>
+
 #include <cerrno>
 #include <cstddef>
 #include <optional>
@@ -12,10 +14,13 @@
 
 #include "h5ser/any_tensor.hpp"
 #include "h5ser/detail/format/seal.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
 #include "h5ser/detail/load/box.hpp"
 #include "h5ser/detail/load/load_file.hpp"
 #include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/posix/io.hpp"
 #include "h5ser/detail/save/saves_in_flight.hpp"
 #include "h5ser/element_type.hpp"
@@ -87,21 +92,26 @@ X part_of(const X& whole, const slice& part, const std::string& path, const std:
     return out;
 }
 
-/// The part `part` of the tensor `object` of the sealed file `path` read alone, with pread, without
-/// verification: when the file's seal holds and the tensor is stored contiguous, as an X can hold
-/// it; otherwise nothing (the caller reads it whole, where every error is reported).
+/// The part `part` of the tensor `object` of the sealed file `path`, read alone when its storage
+/// allows, as an X can hold it:
+///   - chunked: through HDF5, which reads only the chunks the part touches. The seal covers chunked
+///     data, so with `verify` the seal's hash (over the file's metadata and chunks) is checked first;
+///   - contiguous and not `verify`: run by run, with pread. (Verified, its checksum covers it whole.)
+/// Otherwise nothing: the caller reads it whole, where every error is reported.
 template <class X>
-std::optional<X> read_part_unverified(const std::string& path, std::string_view object, const slice& part) {
+std::optional<X> read_part_alone(const std::string& path, std::string_view object, const slice& part, bool verify) {
     settle_saves_of(path);
     const opened_file file = opened_file::open(path);
-    const seal_check seal = check_seal(file, true);
+    const seal_check seal = check_seal(file, verify);
     if (seal.status != seal_status::intact || !seal.contents) return std::nullopt;
     const auto names = object_path_names(object);
     if (!names) return std::nullopt;
     std::string dataset;
     for (const std::string& name : *names) dataset += "/" + name;
     const manifest_record* r = seal.contents->dataset(dataset);
-    if (!r || r->layout != record_layout::contiguous) return std::nullopt;
+    if (!r || r->rank == 0) return std::nullopt;
+    const bool chunked = r->layout == record_layout::chunked;
+    if (!chunked && (verify || r->layout != record_layout::contiguous)) return std::nullopt;
     const std::optional<element_kind> kind = element_kind_named(r->dtype);
     if (!kind) return std::nullopt;
     if constexpr (!std::is_same_v<X, any_tensor>) {
@@ -113,6 +123,20 @@ std::optional<X> read_part_unverified(const std::string& path, std::string_view 
     const box b = box_in(part.start, part.count, shape, path, dataset);
     X out = tensor_for_box<X>(b, *kind);
     auto* to = static_cast<unsigned char*>(static_cast<void*>(out.data()));
+    if (b.count.elements() == 0) return out;
+    if (chunked) {
+        const where at{path, {}, dataset};
+        const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+        const handle d = checked(H5Dopen2(hdf5_file.get(), dataset.c_str(), H5P_DEFAULT), at, "cannot open dataset");
+        const handle file_space = checked(H5Dget_space(d.get()), at, "H5Dget_space");
+        const std::vector<hsize_t> start(b.start.begin(), b.start.end()), count(b.count.begin(), b.count.end());
+        check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), at,
+              "H5Sselect_hyperslab");
+        const handle memory_space = make_dataspace(count.data(), count.size(), at);
+        const handle type = with_element_type(*kind, [&]<class E>() { return memory_type<E>(at); });
+        check(H5Dread(d.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, to), at, "cannot read dataset");
+        return out;
+    }
     for_each_run(b, shape, element_size(*kind), [&](std::uint64_t offset, std::uint64_t length) {
         if (!read_exact(file.fd(), to, static_cast<std::size_t>(length), r->offset + offset))
             throw_io(path, "cannot read tensor " + dataset, errno);
@@ -122,13 +146,10 @@ std::optional<X> read_part_unverified(const std::string& path, std::string_view 
 }
 
 /// Reads the part `part` of the object `object_path` of the file `path` as an X (a tensor or an
-/// any_tensor): alone when unverified and stored contiguous in a sealed file, else read whole,
-/// verified, and cut.
+/// any_tensor): alone when its storage allows (read_part_alone), else read whole, verified, and cut.
 template <class X, class... Policies>
 X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
-    if constexpr (!load_policies<Policies...>::verify) {
-        if (auto read = read_part_unverified<X>(path, object_path, part)) return std::move(*read);
-    }
+    if (auto read = read_part_alone<X>(path, object_path, part, load_policies<Policies...>::verify)) return std::move(*read);
     return part_of(read_object<X, Policies...>(path, object_path, progress), part, path, std::string(object_path));
 }
 
@@ -162,10 +183,11 @@ template <class... Policies>
 ///     auto some = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::rows(100, 100));
 ///     auto box = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::slice{{100, 8}, {100, 16}});
 ///
-/// Verified (the default), the tensor is read whole and checked against its checksum, which covers
-/// the whole tensor, then the part is copied out: a part costs as much as the tensor. With
-/// h5ser::no_verify, a tensor stored contiguous in a sealed file is read part by part (only its
-/// bytes, with pread); others are read whole. An h5ser::error (errc::invalid_value) names the path
+/// From a sealed file, a chunked tensor is read chunk by chunk: only the chunks the part touches
+/// (the seal's hash, which covers every chunk, is checked first). A contiguous one, verified (the
+/// default), is read whole and checked against its checksum, which covers the whole tensor, then
+/// the part is copied out: the part costs as much as the tensor; with h5ser::no_verify only its
+/// bytes are read (pread). Tensors of files h5ser did not seal are read whole. An h5ser::error (errc::invalid_value) names the path
 /// and the bounds when the part does not lie within the tensor.
 template <element_type T, std::size_t Rank, class... Policies>
 [[nodiscard]] tensor<T, Rank> read_tensor(const std::string& path, std::string_view object_path, const slice& part,

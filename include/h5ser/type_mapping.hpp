@@ -6,7 +6,8 @@
 //   element scalar, enum, std::string,
 //   std::vector<std::string>, std::array<element or std::string, N>  -> attribute
 //   std::vector<X>, std::array<X, N> (other X)  -> group with children "0", "1", ...
-//   std::map<std::string, X>                 -> group with one child per key
+//   std::map<std::string, X>                 -> group with one child per key (X a tensor: a key
+//                                               "a/b/w" is dataset w of group a/b)
 //   std::optional<X>                         -> X, absent when empty
 //   h5ser::optimizer_state<X>                -> X; skipped in weights-only files
 //   h5ser::stored<X, Policies...>            -> X, stored with its own storage policies

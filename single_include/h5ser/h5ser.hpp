@@ -5502,29 +5502,111 @@ void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at
     }
 }
 
-/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`), whose
-/// reserved attributes are no entries.
+/// An entry of a map in a file: the group that holds it, its name there, and its key.
+struct map_entry {
+    const tree_group* parent;
+    std::string name;
+    std::string key;
+};
+
+/// The entries of the map stored in `group` (the file's root when `root`, whose reserved names are
+/// no entries): its attributes when `attributes`, else its links; with `paths` (a map of tensors),
+/// the links of its subgroups too, keyed by their paths below `group` ("encoder/0/w"), as
+/// walk_entries saves such keys. The subgroups are opened into `opened`. (`Tree` is file_tree: these
+/// are templates, so that only translation units that load a map compile them.)
+template <class Tree>
+std::vector<map_entry> map_entries(Tree& tree, problem_list& problems, const tree_group& group, bool attributes, bool paths, bool root,
+                                   std::vector<std::unique_ptr<tree_group>>& opened, const where& at) {
+    std::vector<map_entry> entries;
+    const auto add = [&](const tree_group& g, const std::string& prefix, auto& self) -> void {
+        const member_listing& members = g.members();
+        if (attributes) {
+            for (const std::string& name : members.attributes)
+                if (!root || !format::is_reserved_root_name(name)) entries.push_back({&g, name, name});
+            return;
+        }
+        for (const member_listing::link& link : members.links) {
+            if (root && prefix.empty() && format::is_reserved_root_name(link.name)) continue;
+            std::string key = prefix + link.name;
+            if (paths && link.type == H5L_TYPE_HARD && tree.object_type(g, link) == H5I_GROUP) {
+                if (auto child = tree.open_group(problems, g, link.name, "group", at.key(key))) {
+                    opened.push_back(std::make_unique<tree_group>(std::move(*child)));
+                    self(*opened.back(), key + "/", self);
+                }
+                continue;
+            }
+            entries.push_back({&g, link.name, std::move(key)});
+        }
+    };
+    add(group, {}, add);
+    return entries;
+}
+
+/// The group below `group` that holds the entry of path key `key` ("encoder/0/w"), opened into
+/// `opened`; null when a group on the way is missing (and `missing` set) or is no group (a problem
+/// recorded).
+template <class Tree>
+const tree_group* entry_parent(Tree& tree, problem_list& problems, const tree_group& group, std::string_view key,
+                               std::vector<std::unique_ptr<tree_group>>& opened, bool& missing, const where& at) {
+    const tree_group* parent = &group;
+    for (std::size_t slash = key.find('/'), start = 0; slash != std::string_view::npos; start = slash + 1, slash = key.find('/', start)) {
+        const std::string_view name = key.substr(start, slash - start);
+        const member_listing::link* link = parent->members().find_link(name);
+        if (!link) {
+            missing = true;
+            return nullptr;
+        }
+        if (link->type != H5L_TYPE_HARD) {
+            report_refused_link(problems, link->type, "group", at);
+            return nullptr;
+        }
+        auto child = tree.open_group(problems, *parent, name, "group", at);
+        if (!child) return nullptr;
+        opened.push_back(std::make_unique<tree_group>(std::move(*child)));
+        parent = opened.back().get();
+    }
+    return parent;
+}
+
+/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`). A map
+/// of tensors takes the datasets of the whole tree below `group`, keyed by their paths: any file's
+/// datasets read flat into `std::map<std::string, h5ser::any_tensor>`.
 template <class Ctx, class T>
 void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
     using element = typename string_map_traits<T>::element;
-    auto names = child_names<element>(group.members());
-    if (root) std::erase_if(names, [](const std::string& n) { return format::is_reserved_root_name(n); });
+    constexpr bool paths = kind_of<element>() == field_kind::tensor;
+    std::vector<std::unique_ptr<tree_group>> opened;
+    const std::vector<map_entry> entries =
+        map_entries(*ctx.tree, ctx.problems, group, stored_as_attribute<element>(), paths, root, opened, at);
     if (target.empty()) {
         auto staged = ctx.commits.stage(target, T{});
-        for (const auto& key : names) {
-            element& e = staged.value()[key];
-            load_node(ctx, group, key, e, at.key(key));
+        for (const map_entry& entry : entries) {
+            element& e = staged.value()[entry.key];
+            load_node(ctx, *entry.parent, entry.name, e, at.key(entry.key));
         }
         ctx.commits.finish(std::move(staged));
         return;
     }
     // A filled map is loaded key by key, like a struct whose fields are its keys.
-    for (auto& [key, e] : target) load_node(ctx, group, key, e, at.key(key));
+    for (auto& [key, e] : target) {
+        const std::size_t slash = paths ? key.rfind('/') : std::string::npos;
+        if (slash == std::string::npos) {
+            load_node(ctx, group, key, e, at.key(key));
+            continue;
+        }
+        const where w = at.key(key);
+        bool missing = false;
+        if (const tree_group* parent = entry_parent(*ctx.tree, ctx.problems, group, key, opened, missing, w))
+            load_node(ctx, *parent, std::string_view(key).substr(slash + 1), e, w);
+        else if (missing)
+            ctx.mismatches().add({errc::missing_field, w.field, w.h5, expected_text<element>(), {}, std::string(keeps_value_hint)});
+    }
     if (!ctx.report_unexpected) return;
-    for (const auto& key : names) {
-        if (target.find(key) == target.end()) {
-            const where w = at.key(key);
-            ctx.mismatches().add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+    for (const map_entry& entry : entries) {
+        if (target.find(entry.key) == target.end()) {
+            const where w = at.key(entry.key);
+            ctx.mismatches().add(
+                {errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + entry.key + "'", "the map has no such key"});
         }
     }
 }
@@ -6842,6 +6924,72 @@ H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
 /// Refuses to save the tensor at `at`, which its adapter cannot save for `reason` (a CUDA tensor).
 [[noreturn]] H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason);
 
+/// One step of saving a map of tensors whose keys are paths ("encoder/0/w"): open group `name`
+/// (whose path below the map is `key`), close the innermost open group, or save entry `index` (in
+/// the map's order) as `name` (`key` is the whole key).
+struct path_step {
+    enum step_kind { open, close, entry } kind;
+    std::string_view name;
+    std::string_view key;
+    std::size_t index = 0;
+};
+
+/// The steps that save a map of tensors with keys `keys` (in the map's order) as the tree its keys
+/// spell: the parts of a key before the last are groups, shared by every key below them, so the
+/// map saves what a map of maps would. Refuses (h5ser::error at `at`) an empty part or ".", a key
+/// that is both an entry and the group of another, and at the root of a file (`root`) a reserved
+/// first part. (`Keys` is a std::vector<std::string_view>: a template, so that only translation
+/// units that save a map of tensors compile it.)
+template <class Keys>
+std::vector<path_step> path_steps(const Keys& keys, const where& at, bool root) {
+    const auto refuse = [&](std::string_view key, std::string why) {
+        const where w = at.key(key);
+        throw error(std::string(at.file), problem{errc::invalid_value, w.field, w.h5, {}, {}, "map key '" + std::string(key) + "' " + why});
+    };
+    std::vector<std::vector<std::string_view>> parts(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::string_view rest = keys[i];
+        for (;;) {
+            const std::size_t slash = rest.find('/');
+            const std::string_view part = rest.substr(0, slash);
+            if (part.empty() || part == ".")
+                refuse(keys[i], "cannot be an HDF5 path (the parts between its '/' must be non-empty and not \".\")");
+            parts[i].push_back(part);
+            if (slash == std::string_view::npos) break;
+            rest.remove_prefix(slash + 1);
+        }
+        if (root) check_root_key(parts[i].front(), at);
+    }
+    // In the order of their parts, the keys below one group follow each other, and a key that is
+    // also a group comes just before the first key below it. (Keys differ, so their parts do.)
+    std::vector<std::size_t> order(keys.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::lexicographical_compare(parts[a].begin(), parts[a].end(), parts[b].begin(), parts[b].end());
+    });
+    std::vector<path_step> steps;
+    std::vector<std::string_view> open;
+    const std::vector<std::string_view>* previous = nullptr;
+    for (const std::size_t i : order) {
+        const std::vector<std::string_view>& p = parts[i];
+        const std::size_t groups = p.size() - 1;
+        std::size_t kept = 0;
+        while (kept < open.size() && kept < groups && open[kept] == p[kept]) ++kept;
+        for (; open.size() > kept; open.pop_back()) steps.push_back({path_step::close, {}, {}, 0});
+        for (std::size_t d = kept; d < groups; ++d) {
+            const std::size_t length = static_cast<std::size_t>(p[d].data() + p[d].size() - keys[i].data());
+            if (previous && previous->size() == d + 1 && std::equal(previous->begin(), previous->end(), p.begin()))
+                refuse(keys[i], "needs a group '" + std::string(keys[i].substr(0, length)) + "', which is also a key of the map");
+            steps.push_back({path_step::open, p[d], keys[i].substr(0, length), 0});
+            open.push_back(p[d]);
+        }
+        steps.push_back({path_step::entry, p.back(), keys[i], i});
+        previous = &p;
+    }
+    for (; !open.empty(); open.pop_back()) steps.push_back({path_step::close, {}, {}, 0});
+    return steps;
+}
+
 /// What a sink that uses tensors' bytes after the walk (the snapshot, the .safetensors writer) keeps
 /// of the tensors the walk made for one call: a reordered tensor's C-order copy (c_order.hpp), a
 /// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each dies when the call returns, so
@@ -6889,18 +7037,41 @@ struct ignoring_sink {
 template <save_mode Mode, class Sink, class T>
 void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
+/// Walks the entries of string-keyed map `map` (located at `at`; `root`: the root of a file). The
+/// keys of a map of tensors may be paths ("encoder/0/w", as a map read from any file keeps them):
+/// their parts become groups (path_steps), so such a map saves back the tree it was read from.
+template <save_mode Mode, class Sink, class T>
+void walk_entries(Sink& sink, const T& map, const where& at, bool optimizer, bool root) {
+    if constexpr (kind_of<typename string_map_traits<T>::element>() == field_kind::tensor) {
+        if (std::any_of(map.begin(), map.end(), [](const auto& e) { return e.first.find('/') != std::string::npos; })) {
+            std::vector<const typename T::mapped_type*> elements;
+            std::vector<std::string_view> keys;
+            for (const auto& [key, element] : map) {
+                keys.emplace_back(key);
+                elements.push_back(&element);
+            }
+            const container_info info{field_kind::map, {}, 0, optimizer};
+            for (const path_step& step : path_steps(keys, at, root)) {
+                if (step.kind == path_step::open) sink.begin(step.name, at.key(step.key), info);
+                else if (step.kind == path_step::close) sink.end(info);
+                else walk<Mode>(sink, step.name, *elements[step.index], at.key(step.key), optimizer);
+            }
+            return;
+        }
+    }
+    for (const auto& [key, element] : map) {
+        check_child_name(key, at);
+        if (root) check_root_key(key, at);
+        walk<Mode>(sink, key, element, at.key(key), optimizer);
+    }
+}
+
 /// Walks what `Mode` stores of the members of `value` (located at `at`): the fields of a struct,
 /// or the entries of a string-keyed map that is the root of a file (h5ser::save(state_dict, path)).
 template <save_mode Mode, class Sink, class T>
 void walk_fields(Sink& sink, const T& value, const where& at) {
     if constexpr (string_map_traits<T>::value) {
-        if constexpr (is_stored<T, Mode>()) {
-            for (const auto& [key, element] : value) {
-                check_child_name(key, at);
-                check_root_key(key, at);
-                walk<Mode>(sink, key, element, at.key(key));
-            }
-        }
+        if constexpr (is_stored<T, Mode>()) walk_entries<Mode>(sink, value, at, false, true);
     } else {
         // A struct whose h5ser::evolution declares a version says so first (an attribute of its group).
         if constexpr (declares_version<T>) sink.version(at, type_name<T>(), version_of<T>());
@@ -6956,10 +7127,7 @@ struct save_step {
     void map(const X& x) {
         const container_info info{field_kind::map, {}, x.size(), optimizer};
         sink.begin(name, at, info);
-        for (const auto& [key, element] : x) {
-            check_child_name(key, at);
-            walk<Mode>(sink, key, element, at.key(key), optimizer);
-        }
+        walk_entries<Mode>(sink, x, at, optimizer, false);
         sink.end(info);
     }
     template <class X>
@@ -8097,7 +8265,8 @@ private:
 //   element scalar, enum, std::string,
 //   std::vector<std::string>, std::array<element or std::string, N>  -> attribute
 //   std::vector<X>, std::array<X, N> (other X)  -> group with children "0", "1", ...
-//   std::map<std::string, X>                 -> group with one child per key
+//   std::map<std::string, X>                 -> group with one child per key (X a tensor: a key
+//                                               "a/b/w" is dataset w of group a/b)
 //   std::optional<X>                         -> X, absent when empty
 //   h5ser::optimizer_state<X>                -> X; skipped in weights-only files
 //   h5ser::stored<X, Policies...>            -> X, stored with its own storage policies
@@ -8597,6 +8766,7 @@ H5SER_CORE_INLINE std::string to_string(const file_node& node);
 // without a struct.
 
 
+
 // ---- h5ser/detail/load/box.hpp -----------------------------------------------------------------
 // h5ser/detail/load/box.hpp: the part of a tensor an h5ser::slice asks for (a box: a start and a
 // count per dimension), checked against the tensor's shape, and copied out of C-order elements run
@@ -8724,21 +8894,26 @@ X part_of(const X& whole, const slice& part, const std::string& path, const std:
     return out;
 }
 
-/// The part `part` of the tensor `object` of the sealed file `path` read alone, with pread, without
-/// verification: when the file's seal holds and the tensor is stored contiguous, as an X can hold
-/// it; otherwise nothing (the caller reads it whole, where every error is reported).
+/// The part `part` of the tensor `object` of the sealed file `path`, read alone when its storage
+/// allows, as an X can hold it:
+///   - chunked: through HDF5, which reads only the chunks the part touches. The seal covers chunked
+///     data, so with `verify` the seal's hash (over the file's metadata and chunks) is checked first;
+///   - contiguous and not `verify`: run by run, with pread. (Verified, its checksum covers it whole.)
+/// Otherwise nothing: the caller reads it whole, where every error is reported.
 template <class X>
-std::optional<X> read_part_unverified(const std::string& path, std::string_view object, const slice& part) {
+std::optional<X> read_part_alone(const std::string& path, std::string_view object, const slice& part, bool verify) {
     settle_saves_of(path);
     const opened_file file = opened_file::open(path);
-    const seal_check seal = check_seal(file, true);
+    const seal_check seal = check_seal(file, verify);
     if (seal.status != seal_status::intact || !seal.contents) return std::nullopt;
     const auto names = object_path_names(object);
     if (!names) return std::nullopt;
     std::string dataset;
     for (const std::string& name : *names) dataset += "/" + name;
     const manifest_record* r = seal.contents->dataset(dataset);
-    if (!r || r->layout != record_layout::contiguous) return std::nullopt;
+    if (!r || r->rank == 0) return std::nullopt;
+    const bool chunked = r->layout == record_layout::chunked;
+    if (!chunked && (verify || r->layout != record_layout::contiguous)) return std::nullopt;
     const std::optional<element_kind> kind = element_kind_named(r->dtype);
     if (!kind) return std::nullopt;
     if constexpr (!std::is_same_v<X, any_tensor>) {
@@ -8750,6 +8925,20 @@ std::optional<X> read_part_unverified(const std::string& path, std::string_view 
     const box b = box_in(part.start, part.count, shape, path, dataset);
     X out = tensor_for_box<X>(b, *kind);
     auto* to = static_cast<unsigned char*>(static_cast<void*>(out.data()));
+    if (b.count.elements() == 0) return out;
+    if (chunked) {
+        const where at{path, {}, dataset};
+        const handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+        const handle d = checked(H5Dopen2(hdf5_file.get(), dataset.c_str(), H5P_DEFAULT), at, "cannot open dataset");
+        const handle file_space = checked(H5Dget_space(d.get()), at, "H5Dget_space");
+        const std::vector<hsize_t> start(b.start.begin(), b.start.end()), count(b.count.begin(), b.count.end());
+        check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), at,
+              "H5Sselect_hyperslab");
+        const handle memory_space = make_dataspace(count.data(), count.size(), at);
+        const handle type = with_element_type(*kind, [&]<class E>() { return memory_type<E>(at); });
+        check(H5Dread(d.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, to), at, "cannot read dataset");
+        return out;
+    }
     for_each_run(b, shape, element_size(*kind), [&](std::uint64_t offset, std::uint64_t length) {
         if (!read_exact(file.fd(), to, static_cast<std::size_t>(length), r->offset + offset))
             throw_io(path, "cannot read tensor " + dataset, errno);
@@ -8759,13 +8948,10 @@ std::optional<X> read_part_unverified(const std::string& path, std::string_view 
 }
 
 /// Reads the part `part` of the object `object_path` of the file `path` as an X (a tensor or an
-/// any_tensor): alone when unverified and stored contiguous in a sealed file, else read whole,
-/// verified, and cut.
+/// any_tensor): alone when its storage allows (read_part_alone), else read whole, verified, and cut.
 template <class X, class... Policies>
 X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
-    if constexpr (!load_policies<Policies...>::verify) {
-        if (auto read = read_part_unverified<X>(path, object_path, part)) return std::move(*read);
-    }
+    if (auto read = read_part_alone<X>(path, object_path, part, load_policies<Policies...>::verify)) return std::move(*read);
     return part_of(read_object<X, Policies...>(path, object_path, progress), part, path, std::string(object_path));
 }
 
@@ -8799,10 +8985,11 @@ template <class... Policies>
 ///     auto some = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::rows(100, 100));
 ///     auto box = h5ser::read_tensor<float, 2>("model.h5", "/emb", h5ser::slice{{100, 8}, {100, 16}});
 ///
-/// Verified (the default), the tensor is read whole and checked against its checksum, which covers
-/// the whole tensor, then the part is copied out: a part costs as much as the tensor. With
-/// h5ser::no_verify, a tensor stored contiguous in a sealed file is read part by part (only its
-/// bytes, with pread); others are read whole. An h5ser::error (errc::invalid_value) names the path
+/// From a sealed file, a chunked tensor is read chunk by chunk: only the chunks the part touches
+/// (the seal's hash, which covers every chunk, is checked first). A contiguous one, verified (the
+/// default), is read whole and checked against its checksum, which covers the whole tensor, then
+/// the part is copied out: the part costs as much as the tensor; with h5ser::no_verify only its
+/// bytes are read (pread). Tensors of files h5ser did not seal are read whole. An h5ser::error (errc::invalid_value) names the path
 /// and the bounds when the part does not lie within the tensor.
 template <element_type T, std::size_t Rank, class... Policies>
 [[nodiscard]] tensor<T, Rank> read_tensor(const std::string& path, std::string_view object_path, const slice& part,
@@ -14004,7 +14191,15 @@ namespace h5ser::detail::safetensors {
 
 H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     const std::string_view path = std::string_view(at.h5).substr(1);  // "/h/0/w" without its '/'
-    if (whole_names) return std::string(path);
+    if (whole_names) {
+        // A key that is a path ("encoder/0/w") was saved as groups; .safetensors has none, and its
+        // readers (h5ser's among them) take '/' for no part of a name.
+        if (path.find('/') != std::string_view::npos)
+            throw error(std::string(at.file.view()),
+                        problem{errc::invalid_value, at.field, at.h5, "map keys without '/'", "a key that is a path",
+                                "a .safetensors file has no groups: join the parts with '.' (\"encoder.0.w\"), or save to .h5"});
+        return std::string(path);
+    }
     if (path.find('.') != std::string_view::npos)
         throw error(std::string(at.file.view()),
                     problem{errc::invalid_value, at.field, at.h5, "field and key names without '.'", "a '.' in the path",

@@ -11,6 +11,9 @@
    and a part of one as h5py reads them (floats read back to the same value), `h5ser convert --from hdf5`
    seals it into an h5ser file, which `h5ser verify` passes and READER --h5ser loads (verified) to
    the same values. READER --foreign also reads two tensors by path with h5ser::read_tensor.
+3. A file laid out as MATLAB's `save -v7.3` writes one (its header in a 512-byte userblock,
+   matrices transposed, a struct as a group, MATLAB_class attributes): READER --matlab loads it
+   into a struct and flat into a map of any_tensor, both compared bit for bit.
 """
 import os
 import subprocess
@@ -104,6 +107,33 @@ def write_foreign(path):
     return lines
 
 
+def write_matlab(path):
+    """A MATLAB v7.3 MAT-file's layout; returns what READER --matlab must print."""
+    with h5py.File(path, "w", userblock_size=512) as f:
+        w = np.arange(6, dtype="<f8").reshape(3, 2)  # MATLAB's 2 x 3 matrix, stored transposed
+        f["W"] = w
+        b = np.array([[0.5, -1.0]])
+        f["b"] = b
+        layer = f.create_group("layer")  # a MATLAB struct
+        kernel = np.array([[1.5, -2.0], [0.25, 3.0]], dtype="<f4")
+        layer["kernel"] = kernel
+        for obj, cls in ((f["W"], b"double"), (f["b"], b"double"), (layer, b"struct"), (layer["kernel"], b"single")):
+            obj.attrs["MATLAB_class"] = np.bytes_(cls)
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 04:00:00 2026 HDF5 schema 1.00 ."
+    with open(path, "r+b") as f:
+        f.write(header.ljust(116, b" ") + bytes(8) + b"\x00\x02IM")
+
+    def line(prefix, name, values, describe):
+        dtype = "float" + str(values.dtype.itemsize * 8)
+        shape = (", " if describe else ",").join(str(d) for d in values.shape)
+        shape = f"{dtype}[{shape}]" if describe else f"{dtype} [{shape}]"
+        return f"{prefix}{name} {shape} {values.tobytes().hex()}"
+
+    tensors = {"W": w, "b": b, "layer/kernel": kernel}
+    return ([line("", n, v, False) for n, v in tensors.items()] + ["layer@MATLAB_class struct"] +
+            [line("flat ", n, v, True) for n, v in tensors.items()])
+
+
 def compare(what, output, expected):
     got = output.splitlines()
     ok = True
@@ -149,6 +179,15 @@ def main():
             failures += 1
         else:
             print("a struct the h5py file does not fit: every problem listed")
+
+        matlab = os.path.join(d, "weights.mat")
+        expected_matlab = write_matlab(matlab)
+        code, out = run([reader, "--matlab", matlab])
+        if code != 0 or not compare("a MATLAB v7.3 file", out, expected_matlab):
+            print(out)
+            failures += 1
+        else:
+            print("a MATLAB v7.3 file (userblock, transposed matrices, a struct) loaded bit for bit, into a struct and flat")
 
         if tool:
             code, out = run([tool, "ls", foreign])

@@ -124,6 +124,19 @@ void print_foreign(const Foreign& m) {
     std::printf("\n");
 }
 
+// A MATLAB v7.3 file (check_h5py_files.py writes its layout): a 512-byte userblock holding MATLAB's
+// header, matrices stored transposed (a 2 x 3 MATLAB matrix is a [3, 2] dataset), a MATLAB struct
+// as a group, and a MATLAB_class attribute on each.
+struct MatlabLayer {
+    h5ser::tensor<float, 2> kernel;
+    std::string MATLAB_class;
+};
+struct Matlab {
+    h5ser::tensor<double, 2> W;
+    h5ser::tensor<double, 2> b;
+    MatlabLayer layer;
+};
+
 // The foreign file does not fit this struct: a field it lacks, a dtype and a shape it holds otherwise.
 struct NotTheFile {
     struct {
@@ -154,6 +167,18 @@ int main(int argc, char** argv) {
             print_tensor("read_tensor block/kernel", h5ser::read_tensor<float, 2>(path, "/block/kernel"));
             const h5ser::any_tensor i16 = h5ser::read_tensor(path, "i16");
             print_tensor("read_tensor i16", i16.as<std::int16_t, 2>());
+        } else if (mode == "--matlab") {
+            const auto m = h5ser::load<Matlab, h5ser::foreign>(path);
+            print_tensor("W", m.W);
+            print_tensor("b", m.b);
+            print_tensor("layer/kernel", m.layer.kernel);
+            std::printf("layer@MATLAB_class %s\n", m.layer.MATLAB_class.c_str());
+            // Read flat, every dataset by its path, typed by the file.
+            for (const auto& [key, t] : h5ser::load<std::map<std::string, h5ser::any_tensor>, h5ser::foreign>(path)) {
+                std::printf("flat %s %s ", key.c_str(), t.describe().c_str());
+                for (const std::byte b : t.bytes()) std::printf("%02x", static_cast<unsigned>(b));
+                std::printf("\n");
+            }
         } else if (mode == "--h5ser") {
             print_foreign(h5ser::load<Foreign>(path));
         } else if (mode == "--mismatch") {

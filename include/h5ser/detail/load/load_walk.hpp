@@ -580,29 +580,111 @@ void load_sequence(Ctx& ctx, const tree_group& group, T& target, const where& at
     }
 }
 
-/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`), whose
-/// reserved attributes are no entries.
+/// An entry of a map in a file: the group that holds it, its name there, and its key.
+struct map_entry {
+    const tree_group* parent;
+    std::string name;
+    std::string key;
+};
+
+/// The entries of the map stored in `group` (the file's root when `root`, whose reserved names are
+/// no entries): its attributes when `attributes`, else its links; with `paths` (a map of tensors),
+/// the links of its subgroups too, keyed by their paths below `group` ("encoder/0/w"), as
+/// walk_entries saves such keys. The subgroups are opened into `opened`. (`Tree` is file_tree: these
+/// are templates, so that only translation units that load a map compile them.)
+template <class Tree>
+std::vector<map_entry> map_entries(Tree& tree, problem_list& problems, const tree_group& group, bool attributes, bool paths, bool root,
+                                   std::vector<std::unique_ptr<tree_group>>& opened, const where& at) {
+    std::vector<map_entry> entries;
+    const auto add = [&](const tree_group& g, const std::string& prefix, auto& self) -> void {
+        const member_listing& members = g.members();
+        if (attributes) {
+            for (const std::string& name : members.attributes)
+                if (!root || !format::is_reserved_root_name(name)) entries.push_back({&g, name, name});
+            return;
+        }
+        for (const member_listing::link& link : members.links) {
+            if (root && prefix.empty() && format::is_reserved_root_name(link.name)) continue;
+            std::string key = prefix + link.name;
+            if (paths && link.type == H5L_TYPE_HARD && tree.object_type(g, link) == H5I_GROUP) {
+                if (auto child = tree.open_group(problems, g, link.name, "group", at.key(key))) {
+                    opened.push_back(std::make_unique<tree_group>(std::move(*child)));
+                    self(*opened.back(), key + "/", self);
+                }
+                continue;
+            }
+            entries.push_back({&g, link.name, std::move(key)});
+        }
+    };
+    add(group, {}, add);
+    return entries;
+}
+
+/// The group below `group` that holds the entry of path key `key` ("encoder/0/w"), opened into
+/// `opened`; null when a group on the way is missing (and `missing` set) or is no group (a problem
+/// recorded).
+template <class Tree>
+const tree_group* entry_parent(Tree& tree, problem_list& problems, const tree_group& group, std::string_view key,
+                               std::vector<std::unique_ptr<tree_group>>& opened, bool& missing, const where& at) {
+    const tree_group* parent = &group;
+    for (std::size_t slash = key.find('/'), start = 0; slash != std::string_view::npos; start = slash + 1, slash = key.find('/', start)) {
+        const std::string_view name = key.substr(start, slash - start);
+        const member_listing::link* link = parent->members().find_link(name);
+        if (!link) {
+            missing = true;
+            return nullptr;
+        }
+        if (link->type != H5L_TYPE_HARD) {
+            report_refused_link(problems, link->type, "group", at);
+            return nullptr;
+        }
+        auto child = tree.open_group(problems, *parent, name, "group", at);
+        if (!child) return nullptr;
+        opened.push_back(std::make_unique<tree_group>(std::move(*child)));
+        parent = opened.back().get();
+    }
+    return parent;
+}
+
+/// Loads a string-keyed map from `group`: a child of a struct, or the file's root (`root`). A map
+/// of tensors takes the datasets of the whole tree below `group`, keyed by their paths: any file's
+/// datasets read flat into `std::map<std::string, h5ser::any_tensor>`.
 template <class Ctx, class T>
 void load_map(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root = false) {
     using element = typename string_map_traits<T>::element;
-    auto names = child_names<element>(group.members());
-    if (root) std::erase_if(names, [](const std::string& n) { return format::is_reserved_root_name(n); });
+    constexpr bool paths = kind_of<element>() == field_kind::tensor;
+    std::vector<std::unique_ptr<tree_group>> opened;
+    const std::vector<map_entry> entries =
+        map_entries(*ctx.tree, ctx.problems, group, stored_as_attribute<element>(), paths, root, opened, at);
     if (target.empty()) {
         auto staged = ctx.commits.stage(target, T{});
-        for (const auto& key : names) {
-            element& e = staged.value()[key];
-            load_node(ctx, group, key, e, at.key(key));
+        for (const map_entry& entry : entries) {
+            element& e = staged.value()[entry.key];
+            load_node(ctx, *entry.parent, entry.name, e, at.key(entry.key));
         }
         ctx.commits.finish(std::move(staged));
         return;
     }
     // A filled map is loaded key by key, like a struct whose fields are its keys.
-    for (auto& [key, e] : target) load_node(ctx, group, key, e, at.key(key));
+    for (auto& [key, e] : target) {
+        const std::size_t slash = paths ? key.rfind('/') : std::string::npos;
+        if (slash == std::string::npos) {
+            load_node(ctx, group, key, e, at.key(key));
+            continue;
+        }
+        const where w = at.key(key);
+        bool missing = false;
+        if (const tree_group* parent = entry_parent(*ctx.tree, ctx.problems, group, key, opened, missing, w))
+            load_node(ctx, *parent, std::string_view(key).substr(slash + 1), e, w);
+        else if (missing)
+            ctx.mismatches().add({errc::missing_field, w.field, w.h5, expected_text<element>(), {}, std::string(keeps_value_hint)});
+    }
     if (!ctx.report_unexpected) return;
-    for (const auto& key : names) {
-        if (target.find(key) == target.end()) {
-            const where w = at.key(key);
-            ctx.mismatches().add({errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + key + "'", "the map has no such key"});
+    for (const map_entry& entry : entries) {
+        if (target.find(entry.key) == target.end()) {
+            const where w = at.key(entry.key);
+            ctx.mismatches().add(
+                {errc::unexpected_field, w.field, w.h5, "nothing", "entry '" + entry.key + "'", "the map has no such key"});
         }
     }
 }

@@ -23,7 +23,15 @@ namespace h5ser::detail::safetensors {
 
 H5SER_CORE_INLINE std::string tensor_name(const where& at, bool whole_names) {
     const std::string_view path = std::string_view(at.h5).substr(1);  // "/h/0/w" without its '/'
-    if (whole_names) return std::string(path);
+    if (whole_names) {
+        // A key that is a path ("encoder/0/w") was saved as groups; .safetensors has none, and its
+        // readers (h5ser's among them) take '/' for no part of a name.
+        if (path.find('/') != std::string_view::npos)
+            throw error(std::string(at.file.view()),
+                        problem{errc::invalid_value, at.field, at.h5, "map keys without '/'", "a key that is a path",
+                                "a .safetensors file has no groups: join the parts with '.' (\"encoder.0.w\"), or save to .h5"});
+        return std::string(path);
+    }
     if (path.find('.') != std::string_view::npos)
         throw error(std::string(at.file.view()),
                     problem{errc::invalid_value, at.field, at.h5, "field and key names without '.'", "a '.' in the path",

@@ -3,6 +3,7 @@
 // the same HDF5 paths. It turns the model into events for a sink: file_writer.hpp writes them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -39,6 +40,72 @@ H5SER_CORE_INLINE void check_root_key(std::string_view key, const where& at);
 
 /// Refuses to save the tensor at `at`, which its adapter cannot save for `reason` (a CUDA tensor).
 [[noreturn]] H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason);
+
+/// One step of saving a map of tensors whose keys are paths ("encoder/0/w"): open group `name`
+/// (whose path below the map is `key`), close the innermost open group, or save entry `index` (in
+/// the map's order) as `name` (`key` is the whole key).
+struct path_step {
+    enum step_kind { open, close, entry } kind;
+    std::string_view name;
+    std::string_view key;
+    std::size_t index = 0;
+};
+
+/// The steps that save a map of tensors with keys `keys` (in the map's order) as the tree its keys
+/// spell: the parts of a key before the last are groups, shared by every key below them, so the
+/// map saves what a map of maps would. Refuses (h5ser::error at `at`) an empty part or ".", a key
+/// that is both an entry and the group of another, and at the root of a file (`root`) a reserved
+/// first part. (`Keys` is a std::vector<std::string_view>: a template, so that only translation
+/// units that save a map of tensors compile it.)
+template <class Keys>
+std::vector<path_step> path_steps(const Keys& keys, const where& at, bool root) {
+    const auto refuse = [&](std::string_view key, std::string why) {
+        const where w = at.key(key);
+        throw error(std::string(at.file), problem{errc::invalid_value, w.field, w.h5, {}, {}, "map key '" + std::string(key) + "' " + why});
+    };
+    std::vector<std::vector<std::string_view>> parts(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::string_view rest = keys[i];
+        for (;;) {
+            const std::size_t slash = rest.find('/');
+            const std::string_view part = rest.substr(0, slash);
+            if (part.empty() || part == ".")
+                refuse(keys[i], "cannot be an HDF5 path (the parts between its '/' must be non-empty and not \".\")");
+            parts[i].push_back(part);
+            if (slash == std::string_view::npos) break;
+            rest.remove_prefix(slash + 1);
+        }
+        if (root) check_root_key(parts[i].front(), at);
+    }
+    // In the order of their parts, the keys below one group follow each other, and a key that is
+    // also a group comes just before the first key below it. (Keys differ, so their parts do.)
+    std::vector<std::size_t> order(keys.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::lexicographical_compare(parts[a].begin(), parts[a].end(), parts[b].begin(), parts[b].end());
+    });
+    std::vector<path_step> steps;
+    std::vector<std::string_view> open;
+    const std::vector<std::string_view>* previous = nullptr;
+    for (const std::size_t i : order) {
+        const std::vector<std::string_view>& p = parts[i];
+        const std::size_t groups = p.size() - 1;
+        std::size_t kept = 0;
+        while (kept < open.size() && kept < groups && open[kept] == p[kept]) ++kept;
+        for (; open.size() > kept; open.pop_back()) steps.push_back({path_step::close, {}, {}, 0});
+        for (std::size_t d = kept; d < groups; ++d) {
+            const std::size_t length = static_cast<std::size_t>(p[d].data() + p[d].size() - keys[i].data());
+            if (previous && previous->size() == d + 1 && std::equal(previous->begin(), previous->end(), p.begin()))
+                refuse(keys[i], "needs a group '" + std::string(keys[i].substr(0, length)) + "', which is also a key of the map");
+            steps.push_back({path_step::open, p[d], keys[i].substr(0, length), 0});
+            open.push_back(p[d]);
+        }
+        steps.push_back({path_step::entry, p.back(), keys[i], i});
+        previous = &p;
+    }
+    for (; !open.empty(); open.pop_back()) steps.push_back({path_step::close, {}, {}, 0});
+    return steps;
+}
 
 /// What a sink that uses tensors' bytes after the walk (the snapshot, the .safetensors writer) keeps
 /// of the tensors the walk made for one call: a reordered tensor's C-order copy (c_order.hpp), a
@@ -87,18 +154,41 @@ struct ignoring_sink {
 template <save_mode Mode, class Sink, class T>
 void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
+/// Walks the entries of string-keyed map `map` (located at `at`; `root`: the root of a file). The
+/// keys of a map of tensors may be paths ("encoder/0/w", as a map read from any file keeps them):
+/// their parts become groups (path_steps), so such a map saves back the tree it was read from.
+template <save_mode Mode, class Sink, class T>
+void walk_entries(Sink& sink, const T& map, const where& at, bool optimizer, bool root) {
+    if constexpr (kind_of<typename string_map_traits<T>::element>() == field_kind::tensor) {
+        if (std::any_of(map.begin(), map.end(), [](const auto& e) { return e.first.find('/') != std::string::npos; })) {
+            std::vector<const typename T::mapped_type*> elements;
+            std::vector<std::string_view> keys;
+            for (const auto& [key, element] : map) {
+                keys.emplace_back(key);
+                elements.push_back(&element);
+            }
+            const container_info info{field_kind::map, {}, 0, optimizer};
+            for (const path_step& step : path_steps(keys, at, root)) {
+                if (step.kind == path_step::open) sink.begin(step.name, at.key(step.key), info);
+                else if (step.kind == path_step::close) sink.end(info);
+                else walk<Mode>(sink, step.name, *elements[step.index], at.key(step.key), optimizer);
+            }
+            return;
+        }
+    }
+    for (const auto& [key, element] : map) {
+        check_child_name(key, at);
+        if (root) check_root_key(key, at);
+        walk<Mode>(sink, key, element, at.key(key), optimizer);
+    }
+}
+
 /// Walks what `Mode` stores of the members of `value` (located at `at`): the fields of a struct,
 /// or the entries of a string-keyed map that is the root of a file (h5ser::save(state_dict, path)).
 template <save_mode Mode, class Sink, class T>
 void walk_fields(Sink& sink, const T& value, const where& at) {
     if constexpr (string_map_traits<T>::value) {
-        if constexpr (is_stored<T, Mode>()) {
-            for (const auto& [key, element] : value) {
-                check_child_name(key, at);
-                check_root_key(key, at);
-                walk<Mode>(sink, key, element, at.key(key));
-            }
-        }
+        if constexpr (is_stored<T, Mode>()) walk_entries<Mode>(sink, value, at, false, true);
     } else {
         // A struct whose h5ser::evolution declares a version says so first (an attribute of its group).
         if constexpr (declares_version<T>) sink.version(at, type_name<T>(), version_of<T>());
@@ -154,10 +244,7 @@ struct save_step {
     void map(const X& x) {
         const container_info info{field_kind::map, {}, x.size(), optimizer};
         sink.begin(name, at, info);
-        for (const auto& [key, element] : x) {
-            check_child_name(key, at);
-            walk<Mode>(sink, key, element, at.key(key), optimizer);
-        }
+        walk_entries<Mode>(sink, x, at, optimizer, false);
         sink.end(info);
     }
     template <class X>
