@@ -610,6 +610,65 @@ TEST_CASE("read_tensor: a slice of a chunked tensor reads the chunks it touches,
           h5ser::errc::hdf5);
 }
 
+TEST_CASE("tensor_reader: a file opened once for many reads, of whole tensors and parts, from the file it opened") {
+    test::scratch_dir dir;
+    Encoder saved;
+    saved.block.kernel = h5ser::tensor<float, 2>({3, 2}, {1, 2, 3, 4, 5, 6});
+    saved.block.ids = h5ser::tensor<std::int16_t, 1>({4}, {-1, 2, -3, 4});
+    saved.big = h5ser::tensor<double, 3>({16, 32, 64}, h5ser::uninitialized);
+    for (std::size_t i = 0; i < saved.big.size(); ++i) saved.big.data()[i] = static_cast<double>(i) * 0.25;
+    const std::string path = dir.file("m.h5");
+    h5ser::save(saved, path);
+
+    h5ser::tensor_reader file(path);
+    CHECK(file.path() == path);
+    for (int round = 0; round < 3; ++round) {
+        CHECK(test::same_bytes(file.read<float, 2>("/block/kernel"), saved.block.kernel));
+        CHECK(test::same_bytes(file.read("block/ids").as<std::int16_t, 1>(), saved.block.ids));
+        CHECK(test::same_bytes(file.read<double, 3>("/big", h5ser::slice{{2, 4}, {3, 10}}),
+                               expected_part(saved.big, h5ser::slice{{2, 4}, {3, 10}})));
+        CHECK(test::same_bytes(file.read("/big", h5ser::rows(15, 1)).as<double, 3>(), expected_part(saved.big, h5ser::rows(15, 1))));
+    }
+    h5ser::tensor_reader<h5ser::no_verify, h5ser::owned_memory> unverified(path);
+    CHECK(test::same_bytes(unverified.read<double, 3>("/big", h5ser::rows(3, 5)), expected_part(saved.big, h5ser::rows(3, 5))));
+    CHECK(!unverified.read<double, 3>("/big").maps_file());
+    // Errors are the read's, naming the path.
+    CHECK(test::expect_error([&] { (void)file.read<float, 2>("/block/nothing"); }).code() == h5ser::errc::missing_field);
+    CHECK(test::expect_error([&] { (void)file.read<float, 1>("/block/kernel"); }).code() == h5ser::errc::shape_mismatch);
+    CHECK(test::expect_error([&] { h5ser::tensor_reader missing(dir.file("none.h5")); }).code() == h5ser::errc::file_not_found);
+
+    // Another save renames a new file over the name: the reader reads the file it opened.
+    Encoder other = saved;
+    other.block.kernel = h5ser::tensor<float, 2>({3, 2}, {9, 9, 9, 9, 9, 9});
+    h5ser::save(other, path);
+    CHECK(test::same_bytes(file.read<float, 2>("/block/kernel"), saved.block.kernel));
+    CHECK(test::same_bytes(h5ser::tensor_reader(path).read<float, 2>("/block/kernel"), other.block.kernel));
+
+    // Chunked: a verified part checks the seal again, so damage done since the reader opened the file is found.
+    h5ser::save<h5ser::chunked<4, 32, 64>, h5ser::deflate<1>>(saved, path);
+    h5ser::tensor_reader chunked(path);
+    h5ser::tensor_reader<h5ser::no_verify> chunked_unverified(path);
+    CHECK(test::same_bytes(chunked.read<double, 3>("/big", h5ser::rows(1, 2)), expected_part(saved.big, h5ser::rows(1, 2))));
+    flip_chunk_byte(path, "/big", {12, 0, 0});
+    CHECK(test::expect_error([&] { (void)chunked.read<double, 3>("/big", h5ser::rows(1, 2)); }).code() == h5ser::errc::checksum_mismatch);
+    CHECK(test::same_bytes(chunked_unverified.read<double, 3>("/big", h5ser::rows(1, 2)), expected_part(saved.big, h5ser::rows(1, 2))));
+    // libhdf5 opens by name: once another file is renamed over it, such a read says so.
+    h5ser::save<h5ser::chunked<4, 32, 64>>(other, path);
+    CHECK(test::expect_error([&] { (void)chunked_unverified.read<double, 3>("/big", h5ser::rows(1, 2)); }).code() ==
+          h5ser::errc::file_changed);
+
+    // A file h5ser did not seal (each read in the isolated child), and a .safetensors file (by its names).
+    h5ser::save(saved, path);
+    test::unseal(path);
+    h5ser::tensor_reader unsealed(path);
+    CHECK(test::same_bytes(unsealed.read<float, 2>("/block/kernel"), saved.block.kernel));
+    CHECK(test::same_bytes(unsealed.read<double, 3>("/big", h5ser::rows(3, 5)), expected_part(saved.big, h5ser::rows(3, 5))));
+    h5ser::safetensors::save(saved, dir.file("m.safetensors"));
+    h5ser::tensor_reader safetensors(dir.file("m.safetensors"));
+    CHECK(test::same_bytes(safetensors.read<float, 2>("/block.kernel"), saved.block.kernel));
+    CHECK(safetensors.read("big").describe() == "float64[16, 32, 64]");
+}
+
 // The tensor of the next test is 1 GiB: the GCC build runs it ("slow"), the suites skip it.
 TEST_CASE("read_tensor: an unverified slice of a 1 GiB tensor reads only its bytes" * doctest::skip()) {
     test::scratch_dir dir;

@@ -68,6 +68,15 @@ X read_object(const std::string& path, std::string_view object_path, const progr
     return std::move(target.value);
 }
 
+/// The same from the file `opened`, opened before (h5ser::tensor_reader).
+template <class X, class... Policies>
+X read_object(const file_to_load& opened, std::string_view object_path, const progress_callback& progress) {
+    using policies = one_object_policies<load_policies<Policies...>>;
+    object_at<X> target{std::string(object_path), {}};
+    if constexpr (assert_read_tensor_policies<policies>()) load_opened<policies>(target, opened, true, progress, {});
+    return std::move(target.value);
+}
+
 /// A new X of the box `b`'s shape, holding `kind` elements (any_tensor), elements indeterminate.
 template <class X>
 X tensor_for_box(const box& b, [[maybe_unused]] element_kind kind) {
@@ -92,18 +101,18 @@ X part_of(const X& whole, const slice& part, const std::string& path, const std:
     return out;
 }
 
-/// The part `part` of the tensor `object` of the sealed file `path`, read alone when its storage
-/// allows, as an X can hold it:
+/// The part `part` of the tensor `object` of the sealed file `file` (whose seal is `seal`), read
+/// alone when its storage allows, as an X can hold it:
 ///   - chunked: through HDF5, which reads only the chunks the part touches. The seal covers chunked
-///     data, so with `verify` the seal's hash (over the file's metadata and chunks) is checked first;
+///     data, so with `verify` the seal must have been checked with its hash now (`seal_hashed_now`),
+///     or it is checked again;
 ///   - contiguous and not `verify`: run by run, with pread. (Verified, its checksum covers it whole.)
 /// Otherwise nothing: the caller reads it whole, where every error is reported.
 template <class X>
-std::optional<X> read_part_alone(const std::string& path, std::string_view object, const slice& part, bool verify) {
-    settle_saves_of(path);
-    const opened_file file = opened_file::open(path);
-    const seal_check seal = check_seal(file, verify);
+std::optional<X> read_part_alone(const opened_file& file, const seal_check& seal, bool seal_hashed_now, std::string_view object,
+                                 const slice& part, bool verify) {
     if (seal.status != seal_status::intact || !seal.contents) return std::nullopt;
+    const std::string& path = file.path();
     const auto names = object_path_names(object);
     if (!names) return std::nullopt;
     std::string dataset;
@@ -112,6 +121,11 @@ std::optional<X> read_part_alone(const std::string& path, std::string_view objec
     if (!r || r->rank == 0) return std::nullopt;
     const bool chunked = r->layout == record_layout::chunked;
     if (!chunked && (verify || r->layout != record_layout::contiguous)) return std::nullopt;
+    if (chunked && verify && !seal_hashed_now) {
+        const seal_check again = check_seal(file, true);
+        if (again.damage) throw *again.damage;
+        if (again.status != seal_status::intact) return std::nullopt;
+    }
     const std::optional<element_kind> kind = element_kind_named(r->dtype);
     if (!kind) return std::nullopt;
     if constexpr (!std::is_same_v<X, any_tensor>) {
@@ -149,8 +163,22 @@ std::optional<X> read_part_alone(const std::string& path, std::string_view objec
 /// any_tensor): alone when its storage allows (read_part_alone), else read whole, verified, and cut.
 template <class X, class... Policies>
 X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
-    if (auto read = read_part_alone<X>(path, object_path, part, load_policies<Policies...>::verify)) return std::move(*read);
+    constexpr bool verify = load_policies<Policies...>::verify;
+    {
+        settle_saves_of(path);
+        const opened_file file = opened_file::open(path);
+        // Unverified, the seal's own checksums (of its header and manifest) are enough to find the part.
+        if (auto read = read_part_alone<X>(file, check_seal(file, verify), true, object_path, part, verify)) return std::move(*read);
+    }
     return part_of(read_object<X, Policies...>(path, object_path, progress), part, path, std::string(object_path));
+}
+
+/// The same from the file `opened`, opened before (h5ser::tensor_reader).
+template <class X, class... Policies>
+X read_part(const file_to_load& opened, std::string_view object_path, const slice& part, const progress_callback& progress) {
+    constexpr bool verify = load_policies<Policies...>::verify;
+    if (auto read = read_part_alone<X>(opened.file, opened.seal, false, object_path, part, verify)) return std::move(*read);
+    return part_of(read_object<X, Policies...>(opened, object_path, progress), part, opened.file.path(), std::string(object_path));
 }
 
 }  // namespace detail
@@ -201,5 +229,59 @@ template <class... Policies>
                                      const progress_callback& progress = {}) {
     return detail::read_part<any_tensor, Policies...>(path, object_path, part, progress);
 }
+
+/// A file opened once for many reads of its tensors (h5py's `h5py.File`, HighFive's `File`):
+///
+///     h5ser::tensor_reader file("model.h5");
+///     auto kernel = file.read<float, 2>("/encoder/kernel");
+///     h5ser::any_tensor bias = file.read("/encoder/bias");
+///     auto rows = file.read<float, 2>("/emb", h5ser::rows(100, 100));
+///
+/// Each read is h5ser::read_tensor's, with `Policies` (h5ser::tensor_reader<h5ser::no_verify>),
+/// but the file is opened, its seal checked (the hash over its HDF5 metadata) and a .safetensors
+/// header parsed once, when the reader is made: a read of a mapped tensor then costs that tensor
+/// alone (its checksum included). Reads go to the file the reader opened, even if another is
+/// renamed over its name since (a read that needs libhdf5 then fails with errc::file_changed:
+/// libhdf5 opens by name). A verified part of a chunked tensor checks the seal again, as the seal
+/// covers chunked data.
+template <class... Policies>
+class tensor_reader {
+public:
+    /// Opens `path` (waiting for this process's asynchronous saves of it first). Throws what opening
+    /// throws (errc::file_not_found, errc::io, a malformed .safetensors header); what a read finds (a
+    /// damaged seal, no such tensor, another dtype) that read throws.
+    explicit tensor_reader(const std::string& path) : opened_(open(path)) {
+        static_assert(detail::assert_read_tensor_policies<detail::one_object_policies<detail::load_policies<Policies...>>>());
+    }
+
+    /// The tensor at `object_path` ("/encoder/kernel"): h5ser::read_tensor<T, Rank>.
+    template <element_type T, std::size_t Rank>
+    [[nodiscard]] tensor<T, Rank> read(std::string_view object_path, const progress_callback& progress = {}) const {
+        return detail::read_object<tensor<T, Rank>, Policies...>(opened_, object_path, progress);
+    }
+    /// The same into an h5ser::any_tensor: the element type and shape are the file's.
+    [[nodiscard]] any_tensor read(std::string_view object_path, const progress_callback& progress = {}) const {
+        return detail::read_object<any_tensor, Policies...>(opened_, object_path, progress);
+    }
+    /// A part of the tensor at `object_path`, as h5ser::read_tensor reads one.
+    template <element_type T, std::size_t Rank>
+    [[nodiscard]] tensor<T, Rank> read(std::string_view object_path, const slice& part, const progress_callback& progress = {}) const {
+        return detail::read_part<tensor<T, Rank>, Policies...>(opened_, object_path, part, progress);
+    }
+    /// A part of a tensor into an h5ser::any_tensor.
+    [[nodiscard]] any_tensor read(std::string_view object_path, const slice& part, const progress_callback& progress = {}) const {
+        return detail::read_part<any_tensor, Policies...>(opened_, object_path, part, progress);
+    }
+
+    /// The path the reader opened.
+    [[nodiscard]] const std::string& path() const noexcept { return opened_.file.path(); }
+
+private:
+    static detail::file_to_load open(const std::string& path) {
+        detail::settle_saves_of(path);
+        return detail::file_to_load::open(path);
+    }
+    detail::file_to_load opened_;
+};
 
 }  // namespace h5ser

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/format/hash.hpp"
@@ -227,18 +229,31 @@ void load_safetensors(Model& model, const opened_file& file, const safetensors::
     load_model<walk_policies_of<Policies>>(model, file, as_sealed, fresh_model, progress, request);
 }
 
-/// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_model), in a
-/// child process when parses_in_child says so; the child loads the same open file. A .safetensors
-/// file (by its content) is loaded by load_safetensors.
-template <class Policies, class Model>
-void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
-                    const load_request& request) {
-    const opened_file file = opened_file::open(path);
-    const seal_check seal = check_seal(file, true);
-    if (seal.status == seal_status::none) {
-        if (const auto header = safetensors::header_if_safetensors(file))
-            return load_safetensors<Policies>(model, file, *header, fresh_model, progress, request);
+/// A file opened for loads: its descriptor, its seal checked (the hash over its HDF5 metadata
+/// included), and, for a .safetensors file (by its content), its checked header. One load_file
+/// opens one; an h5ser::tensor_reader keeps one for many reads.
+struct file_to_load {
+    opened_file file;
+    seal_check seal;
+    std::optional<safetensors::header> safetensors;
+
+    static file_to_load open(const std::string& path) {
+        opened_file file = opened_file::open(path);
+        seal_check seal = check_seal(file, true);
+        std::optional<safetensors::header> header;
+        if (seal.status == seal_status::none) header = safetensors::header_if_safetensors(file);
+        return {std::move(file), std::move(seal), std::move(header)};
     }
+};
+
+/// Loads the opened file `opened` (load_model), in a child process when parses_in_child says so;
+/// the child loads the same open file. A .safetensors file is loaded by load_safetensors.
+template <class Policies, class Model>
+void load_opened(Model& model, const file_to_load& opened, bool fresh_model, const progress_callback& progress,
+                 const load_request& request) {
+    const opened_file& file = opened.file;
+    const seal_check& seal = opened.seal;
+    if (opened.safetensors) return load_safetensors<Policies>(model, file, *opened.safetensors, fresh_model, progress, request);
     if (seal.damage) {
         if (Policies::verify) throw *seal.damage;
         if (Policies::isolate == isolation::never && !in_isolated_child()) {
@@ -246,7 +261,7 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
             p.detail +=
                 "; h5ser::trusted loads such a file only after it was saved again (without h5ser::trusted, h5ser::no_verify "
                 "loads it in a child process)";
-            throw error(path, std::move(p));
+            throw error(file.path(), std::move(p));
         }
     }
     // A trusted load decides at compile time: it never compiles the isolated path.
@@ -254,6 +269,13 @@ void load_file_once(Model& model, const std::string& path, bool fresh_model, con
         if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress, request);
     }
     load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, request);
+}
+
+/// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_opened).
+template <class Policies, class Model>
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
+                    const load_request& request) {
+    load_opened<Policies>(model, file_to_load::open(path), fresh_model, progress, request);
 }
 
 /// The fingerprint `text` a caller gave (h5ser::verify_with) as a number; an h5ser::error naming
