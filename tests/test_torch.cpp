@@ -247,10 +247,10 @@ TEST_CASE("torch: what cannot be stored is refused with an error naming the fiel
     refused(sparse, "fc1.bias", "a sparse tensor");
 }
 
-TEST_CASE("torch: state dict keys HDF5 cannot hold, or h5ser reserves, are refused") {
+TEST_CASE("torch: state dict keys HDF5 cannot hold, or h5ser reserves, are refused; keys that are paths are groups") {
     test::scratch_dir dir;
     const std::string path = dir.file("keys.h5");
-    for (const std::string key : {"", ".", "a/b", "h5ser_format", "schema", "fingerprint", "model_type"}) {
+    for (const std::string key : {"", ".", "a//b", "/a", "a/", "h5ser_format", "schema", "fingerprint", "model_type"}) {
         CAPTURE(key);
         const state_dict bad{{"fine", at::ones({2})}, {key, at::ones({2})}};
         const auto e = test::expect_error([&] { h5ser::save(bad, path); });
@@ -258,6 +258,12 @@ TEST_CASE("torch: state dict keys HDF5 cannot hold, or h5ser reserves, are refus
         CHECK(test::contains(e.what(), "map key '" + key + "'"));
         CHECK(!std::filesystem::exists(path));
     }
+    // A key that is a path is a dataset in groups, and reads back under the same key.
+    const state_dict nested{{"fine", at::ones({2})}, {"encoder/0/weight", at::arange(3, at::kFloat)}};
+    h5ser::save(nested, path);
+    const auto loaded = h5ser::load<state_dict>(path);
+    REQUIRE(loaded.size() == 2);
+    CHECK(at::equal(loaded.at("encoder/0/weight"), nested.at("encoder/0/weight")));
 }
 
 TEST_CASE("torch: a load that fails leaves the tensors as they were, naming the field") {
