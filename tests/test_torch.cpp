@@ -247,7 +247,7 @@ TEST_CASE("torch: what cannot be stored is refused with an error naming the fiel
     refused(sparse, "fc1.bias", "a sparse tensor");
 }
 
-TEST_CASE("torch: state dict keys HDF5 cannot hold, or h5ser reserves, are refused; keys that are paths are groups") {
+TEST_CASE("torch: state dict keys HDF5 cannot hold, or h5ser reserves, are refused, and keys that are paths are groups") {
     test::scratch_dir dir;
     const std::string path = dir.file("keys.h5");
     for (const std::string key : {"", ".", "a//b", "/a", "a/", "h5ser_format", "schema", "fingerprint", "model_type"}) {
