@@ -1,5 +1,5 @@
 # Installation and the two ways a project finds an installed h5ser:
-# - CMake: find_package(h5ser [COMPONENTS keras eigen xtensor torch mpi]). The core (h5ser::h5ser,
+# - CMake: find_package(h5ser [COMPONENTS keras remote eigen xtensor torch mpi]). The core (h5ser::h5ser,
 #   h5ser::compiled) is always there; each optional part has a targets file of its own, loaded,
 #   with its dependency, only when its component is asked for, so a machine without libtorch or MPI
 #   can use the rest.
@@ -91,6 +91,9 @@ h5ser_pkgconfig(compiled "h5ser with its non-template core compiled once, in lib
   "-DH5SER_COMPILED_CORE" "-L\${libdir} -lh5ser")
 if(TARGET h5ser_keras)
   h5ser_pkgconfig(keras "h5ser's Keras interop (h5ser/keras.hpp)" "h5ser libzip" "" "")
+endif()
+if(TARGET h5ser_remote)
+  h5ser_pkgconfig(remote "h5ser's loads of URLs (h5ser/remote.hpp)" "h5ser libcurl" "" "")
 endif()
 if(TARGET h5ser_eigen)
   h5ser_pkgconfig(eigen "h5ser's Eigen adapter (h5ser/eigen.hpp)" "h5ser eigen3" "" "")

@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(cmake make g++ clang-14 clang-format-14 libclang-rt-14-dev pkg-config libhdf5-dev hdf5-tools libboost1.81-dev doctest-dev libxxhash-dev libzip-dev libcli11-dev libhdf5-openmpi-dev openmpi-bin
           hdf5-filter-plugin hdf5-filter-plugin-blosc-serial python3 python3-h5py python3-numpy python3-xxhash libeigen3-dev
-          libxtensor-dev)
+          libxtensor-dev libcurl4-openssl-dev nginx-light curl openssl)
 [[ ${1:-} == --without-torch ]] || packages+=(libtorch-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -17,7 +17,7 @@ run() {
   shift 2
   local start=$SECONDS
   echo "=== build: $name"
-  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON -DH5SER_REQUIRE_KERAS=ON -DH5SER_REQUIRE_MPI=ON -DH5SER_REQUIRE_ADAPTERS=ON "$@" >/dev/null
+  cmake -S . -B "build/$name" -DH5SER_REQUIRE_H5PY=ON -DH5SER_REQUIRE_KERAS=ON -DH5SER_REQUIRE_MPI=ON -DH5SER_REQUIRE_ADAPTERS=ON -DH5SER_REQUIRE_REMOTE=ON "$@" >/dev/null
   cmake --build "build/$name" -j"$jobs"
   (cd "build/$name" && ctest --output-on-failure -j"$jobs" $ctest_args)
   echo "=== build: $name passed in $((SECONDS - start)) s"
@@ -48,13 +48,15 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppre
   -DH5SER_SANITIZE=address,undefined -DH5SER_TEST_COMPILATION=OFF \
   -DH5SER_TEST_SINGLE_INCLUDE=OFF -DH5SER_TEST_COMPILED_CORE=OFF -DH5SER_TEST_TORCH=OFF -DH5SER_DOC_SNIPPET_PARTS= \
   -DH5SER_BUILD_BENCHMARKS=OFF -DH5SER_TEST_SLOW=OFF
-# ThreadSanitizer over the asynchronous saves (a background writer thread), GCC: only their suite.
+# ThreadSanitizer over the asynchronous saves (a background writer thread) and the loads of URLs
+# (requests on threads of their own), GCC: only their suites.
 start=$SECONDS
 echo "=== build: tsan"
 cmake -S . -B build/tsan -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DH5SER_SANITIZE=thread \
   -DH5SER_BUILD_EXAMPLES=OFF -DH5SER_BUILD_TOOLS=OFF >/dev/null
-cmake --build build/tsan -j"$jobs" --target h5ser_async_tests
+cmake --build build/tsan -j"$jobs" --target h5ser_async_tests h5ser_remote_tests
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/h5ser_async_tests
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/h5ser_remote_tests
 echo "=== build: tsan passed in $((SECONDS - start)) s"
 # libFuzzer over the loader for a bounded time; a crash in h5ser fails, crashes inside libhdf5 are reported.
 run fuzz "-L fuzz" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -39,6 +39,7 @@ enum class errc : int {
     newer_version = 23,          ///< a struct saved at a newer h5ser::evolution version than the code loading it knows
     upgrade_failed = 24,         ///< an h5ser::evolution upgrade hook threw
     malformed_file = 25,         ///< a file of another format (safetensors) whose own structure is invalid
+    needs_local_copy = 26,       ///< a URL of a file h5ser loads only from disk (not sealed, format 1, chunked tensors)
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -94,6 +95,8 @@ constexpr std::string_view to_string(errc code) noexcept {
             return "upgrade failed";
         case errc::malformed_file:
             return "malformed file";
+        case errc::needs_local_copy:
+            return "needs a local copy";
     }
     return "error";
 }

@@ -38,9 +38,9 @@
 #include <cassert>
 #include <limits>
 #include <functional>
+#include <atomic>
 #include <signal.h>
 #include <set>
-#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -397,6 +397,7 @@ enum class errc : int {
     newer_version = 23,          ///< a struct saved at a newer h5ser::evolution version than the code loading it knows
     upgrade_failed = 24,         ///< an h5ser::evolution upgrade hook threw
     malformed_file = 25,         ///< a file of another format (safetensors) whose own structure is invalid
+    needs_local_copy = 26,       ///< a URL of a file h5ser loads only from disk (not sealed, format 1, chunked tensors)
 };
 
 /// A short, stable name for an error code ("shape mismatch").
@@ -452,6 +453,8 @@ constexpr std::string_view to_string(errc code) noexcept {
             return "upgrade failed";
         case errc::malformed_file:
             return "malformed file";
+        case errc::needs_local_copy:
+            return "needs a local copy";
     }
     return "error";
 }
@@ -2224,6 +2227,15 @@ struct seal_check {
 /// comes before the manifest is parsed, so that the work done on a damaged file is bounded by a
 /// linear pass over its metadata.
 H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata);
+
+/// How many bytes from the start of a file hold its seal and manifest, read from the seal's first
+/// 64 bytes `header` (`available` bytes of them read): 0 when they are no seal's.
+H5SER_CORE_INLINE std::uint64_t sealed_prefix_length(const unsigned char* header, std::size_t available) noexcept;
+
+/// check_seal of the file `name` of `size` bytes from its first bytes `prefix` (at least
+/// sealed_prefix_length of them), without the hash over its HDF5 metadata: what a load that reads
+/// no metadata (a URL's) checks.
+H5SER_CORE_INLINE seal_check check_seal_prefix(const std::vector<unsigned char>& prefix, std::uint64_t size, const std::string& name);
 
 /// Does `file` carry an HDF5 signature (at byte 0, 512, 1024, 2048, ...: where HDF5 looks)?
 H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file);
@@ -4367,6 +4379,9 @@ public:
     /// The tree `contents` lists, the checked manifest of the sealed file `opened`; HDF5 opens
     /// the file (checking it is `opened`) only when hdf5_group() is called.
     file_tree(const opened_file& opened, const manifest& contents) : path_(opened.path()), opened_(&opened), contents_(&contents) {}
+    /// The tree `contents` lists, the checked manifest of the sealed file `path` that HDF5 cannot
+    /// open (a URL): hdf5_group() throws.
+    file_tree(std::string path, const manifest& contents) : path_(std::move(path)), contents_(&contents) {}
 
     file_tree(const file_tree&) = delete;
     file_tree& operator=(const file_tree&) = delete;
@@ -4437,6 +4452,89 @@ private:
     void* base_;
     std::uint64_t size_;
 };
+
+}  // namespace h5ser::detail
+
+
+// ---- h5ser/detail/load/ranged_source.hpp -------------------------------------------------------
+// h5ser/detail/load/ranged_source.hpp: where a load reads tensors into memory of its own, by byte
+// range: the local file with pread (h5ser::owned_memory), or a web server with ranged GETs
+// (h5ser/remote.hpp). The walk lists the ranges it needs (load_walk.hpp's load_read) and reads them
+// all at its end, in one call, so that a source can read them in parallel and hash each as it
+// arrives.
+//
+// The core knows URLs only through `remote_opener`, which <h5ser/remote.hpp> sets: programs that
+// do not include it compile and link no HTTP client.
+
+
+
+namespace h5ser::detail {
+
+/// One byte range of a source to read into memory of the load's own.
+struct range_read {
+    void* into = nullptr;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    bool hash = false;             ///< compute `hash_value`, the XXH3-64 of the bytes read
+    std::uint64_t hash_value = 0;  ///< set by ranged_source::read when `hash`
+    std::string name;              ///< the tensor's HDF5 path ("/h.0/attn/c_attn/weight"), for errors
+};
+
+/// Hears of bytes as a source completes them (the load's progress callback), on the load's thread.
+class read_progress {
+public:
+    virtual void add(std::uint64_t bytes) = 0;
+
+protected:
+    ~read_progress() = default;
+};
+
+/// A file whose byte ranges can be read: a local file or a URL.
+class ranged_source {
+public:
+    virtual ~ranged_source() = default;
+    /// Reads every range of `reads` (sorted by offset, none overlapping) into its memory, hashing
+    /// those that ask, in any order and in parallel where the source can. Throws an h5ser::error
+    /// naming the file (or URL) and the tensor when a read fails; what was read then is unspecified
+    /// (the load that asked is failing, and nothing reached the model).
+    virtual void read(std::span<range_read> reads, read_progress& progress) const = 0;
+};
+
+/// The ranges of a local file, read one after the other with pread.
+class file_ranges final : public ranged_source {
+public:
+    explicit file_ranges(const opened_file& file) noexcept : file_(&file) {}
+    H5SER_CORE_INLINE void read(std::span<range_read> reads, read_progress& progress) const override;
+
+private:
+    const opened_file* file_;
+};
+
+/// A sealed file on a web server, as the first request found it: its size, the first bytes (the
+/// seal and the manifest, which the load checks), and the source that reads the rest.
+struct remote_file {
+    std::uint64_t size = 0;
+    std::vector<unsigned char> prefix;
+    std::unique_ptr<ranged_source> source;
+};
+
+/// Opens a URL for a load (the first request); set by <h5ser/remote.hpp>, null in programs
+/// without it. An h5ser::error naming the URL when the server does not answer as a load needs.
+using remote_opener = remote_file (*)(const std::string& url);
+inline std::atomic<remote_opener> open_remote_url{nullptr};
+
+/// Does `path` name a URL h5ser loads over HTTP (http:// or https://, any case)?
+inline bool is_url(std::string_view path) noexcept {
+    const auto starts = [&](std::string_view scheme) {
+        if (path.size() < scheme.size()) return false;
+        for (std::size_t i = 0; i < scheme.size(); ++i) {
+            const char c = path[i] >= 'A' && path[i] <= 'Z' ? static_cast<char>(path[i] - 'A' + 'a') : path[i];
+            if (c != scheme[i]) return false;
+        }
+        return true;
+    };
+    return starts("http://") || starts("https://");
+}
 
 }  // namespace h5ser::detail
 
@@ -4984,6 +5082,22 @@ struct mapped_check {
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
+/// What the walk checks of a tensor read by range (load_read) once its bytes are in: its hash,
+/// against its manifest checksum and for the load's fingerprint, and, for bools, each byte.
+struct range_check {
+    std::uint64_t expected = 0;
+    bool compare = false;    ///< the file keeps a checksum for it
+    std::size_t digest = 0;  ///< its index in the load's digest_list (when its range is hashed)
+    std::size_t bools = 0;   ///< elements to check are 0 or 1 (bool tensors), else 0
+    std::string field;
+    std::string h5;
+};
+
+/// The ranges a walk listed (`reads`, each checked as `checks` says): reads them from `source` all
+/// at once, then records what is wrong in `problems` and the hashes in `digests`.
+H5SER_CORE_INLINE void read_ranges(const ranged_source& source, std::vector<range_read>& reads, std::vector<range_check>& checks,
+                                   problem_list& problems, digest_list& digests, read_progress& progress);
+
 /// The load walk's extension point for tensors: how a tensor whose dataset is present in group
 /// `parent` is read. This one takes it from the mapped file when the load maps one and the tensor
 /// is not chunked (load_mapped), else reads it whole through HDF5 (load_dataset); h5ser::mpi
@@ -5001,7 +5115,7 @@ struct load_source {
     file_tree* tree = nullptr;
     const manifest* contents = nullptr;
     std::shared_ptr<const mapped_file> mapping;
-    const opened_file* source = nullptr;
+    const ranged_source* source = nullptr;
 };
 
 /// A struct of an older version than its h5ser::evolution declares, read into a copy that its
@@ -5066,10 +5180,12 @@ struct load_context {
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
     /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
     std::shared_ptr<const mapped_file> mapping;
-    /// A format-2 file loaded into memory of its own (h5ser::owned_memory): `tree` reads the
-    /// manifest, and tensors are read from this file with pread (load_read).
-    const opened_file* source = nullptr;
+    /// A format-2 file loaded into memory of its own (h5ser::owned_memory, or a URL): `tree` reads
+    /// the manifest, and tensors are read by byte range from this source (load_read) at the walk's end.
+    const ranged_source* source = nullptr;
     std::vector<mapped_check> mapped_checks;  ///< tensors taken from the mapping, hashed after the walk
+    std::vector<range_read> range_reads;      ///< tensors to read from `source`, at the walk's end
+    std::vector<range_check> range_checks;    ///< what to check of each once read
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -5079,6 +5195,24 @@ struct load_context {
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Reads the tensors listed for reading by range (load_read) now, all at once: at the end of
+    /// the walk, or where a value read must be complete before the walk goes on (a C-order copy
+    /// reordered, an element type converted).
+    void read_listed() {
+        if (range_reads.empty()) return;
+        if (!reading_data()) {  // the load fails: nothing more to read
+            range_reads.clear();
+            range_checks.clear();
+            return;
+        }
+        struct advance final : read_progress {
+            load_context& ctx;
+            explicit advance(load_context& c) : ctx(c) {}
+            void add(std::uint64_t bytes) override { ctx.advance(bytes); }
+        } progress{*this};
+        read_ranges(*source, range_reads, range_checks, problems, fingerprint, progress);
+    }
 
     /// Does a verified load hash the bytes of tensor `r` of the manifest? For its checksum, or for a
     /// fingerprint: the file's, or the caller's. A .safetensors file keeps neither checksums nor,
@@ -5256,16 +5390,12 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
 }
 
-/// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
-/// fingerprint, and a problem when it is not the manifest's checksum (if the file keeps one).
-H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
-                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
-
-/// Reads tensor `target` (record `r`, contiguous in the file) with pread from the file the load
-/// opened (`ctx.source`), into memory of its own (h5ser::owned_memory): straight into a new value
-/// for an unsized tensor, else into a staging buffer copied into the tensor when the load commits.
-/// Its hash is checked on the bytes read (Ctx::verify). HDF5 is not called; a read error is an
-/// h5ser::error, never a signal (as a mapping's page would be).
+/// Lists tensor `target` (record `r`, contiguous in the file) for reading by byte range from the
+/// load's source (`ctx.source`: the local file with pread, h5ser::owned_memory, or a URL) into
+/// memory of its own: a new value for an unsized tensor, else a staging buffer copied into the
+/// tensor when the load commits. The reads happen together at the end of the walk (finish_walk),
+/// where each is hashed as it arrives and checked (Ctx::verify). HDF5 is not called; a read error
+/// is an h5ser::error, never a signal (as a mapping's page would be).
 template <class Ctx, class X>
 void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
@@ -5280,34 +5410,35 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         !ctx.read_data)
         return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
-    const std::size_t rank = file_shape.size();
-    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
     const auto bytes = static_cast<std::size_t>(r.length);
-    const auto count = bytes / sizeof(element);
-    // Reads into `into`, checks it; false (a problem recorded) when anything is wrong.
-    const auto read_into = [&](void* into) {
-        if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
-            throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
-        if constexpr (Ctx::verify) {
-            if (ctx.hashes(r)) {
-                const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
-                check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
-            }
+    range_check check{r.checksum, false, 0, std::is_same_v<element, bool> ? bytes : 0, at.field, at.h5};
+    bool hash = false;
+    if constexpr (Ctx::verify) {
+        if (ctx.hashes(r)) {
+            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
+            hash = true;
+            check.compare = r.has_checksum;
+            check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
         }
-        ctx.advance(r.length);
-        return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
+    }
+    const auto list = [&](void* into) {
+        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root()});
+        ctx.range_checks.push_back(std::move(check));
     };
     if constexpr (resizable_tensor<X>) {
         if (unsized) {
-            X staged{};
-            adapter::resize_for_overwrite(staged, file_shape);
-            if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
+            // Staged where it stays: the read fills the value the load moves into the model.
+            auto staged = ctx.commits.stage(target, X{});
+            adapter::resize_for_overwrite(staged.value(), file_shape);
+            list(static_cast<void*>(adapter::data(staged.value())));
+            ctx.commits.finish(std::move(staged));
             return;
         }
     }
     std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
-    if (read_into(staging.get())) ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, staging);
+    list(staging.get());
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, std::move(staging));
 }
 
 template <class Ctx, class X>
@@ -5633,7 +5764,11 @@ struct load_step {
             };
             if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
             else if constexpr (adapted_tensor<X>) read(x);
-            else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+            else
+                load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& target) {
+                    read(target);
+                    ctx.read_listed();  // the C-order copy is reordered now
+                });
         }
     }
     template <class X>
@@ -5705,6 +5840,7 @@ private:
                 dynamic_tensor<S> stored;
                 const std::size_t mark = ctx.commits.mark();
                 ctx.reader.read(ctx, parent, name, stored, at);
+                ctx.read_listed();                       // converted now
                 if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded, or no data is read
                 ctx.commits.apply_since(mark);
                 stage_converted(x, stored, *found);
@@ -5797,6 +5933,7 @@ private:
             dynamic_tensor<E> staged;
             const std::size_t mark = ctx.commits.mark();
             ctx.reader.read(ctx, parent, name, staged, at);
+            ctx.read_listed();                       // viewed as X's elements now
             if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
             ctx.commits.apply_since(mark);
             ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
@@ -5843,10 +5980,11 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
 H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
                                     problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
 
-/// Ends a walk into `ctx`: hashes the tensors taken from the mapping and, when everything read is
-/// right and data was read, runs the upgrade hooks.
+/// Ends a walk into `ctx`: reads the tensors it listed by range, hashes the tensors taken from the
+/// mapping and, when everything read is right and data was read, runs the upgrade hooks.
 template <class Ctx>
 void finish_walk(Ctx& ctx) {
+    ctx.read_listed();
     if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
     run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
@@ -5963,10 +6101,12 @@ struct load_plan {
 H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
                                         std::vector<std::string> converted);
 
+/// Loads `model` from the file `path` (`size` bytes) whose tree is `tree`, as `plan` says: from
+/// the mapping, from `source` by byte range, or (neither) through HDF5.
 template <bool Lenient, bool Verify, bool Convert, class Model>
-void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
-               const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
-    const std::string& path = file.path();
+void load_from(file_tree& tree, const std::string& path, std::uint64_t size, Model& model, const load_plan& plan,
+               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
+               const ranged_source* source) {
     load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
     ctx.tree = &tree;
     ctx.file = path;
@@ -5979,7 +6119,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
     ctx.source = source;
-    ctx.total_bytes = file.size();
+    ctx.total_bytes = size;
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
@@ -6442,14 +6582,31 @@ load_plan plan_walk(const file_header& header, const std::string& path, bool fre
     return {effective, effective == header.mode, {}};
 }
 
+/// Loads the sealed format-2 file `path` (`size` bytes; `contents`, its checked manifest, is its
+/// tree) into `model` under `Policies`, without HDF5: tensors are views of `mapping` or copied from
+/// it, or read by range from `source` (h5ser::owned_memory, a URL); compact ones come from the
+/// manifest. Chunked tensors are read through `tree`'s HDF5 file (a local file's).
+template <class Policies, class Model>
+void load_sealed(Model& model, file_tree& tree, const std::string& path, std::uint64_t size, const manifest& contents,
+                 std::shared_ptr<const mapped_file> mapping, const ranged_source* source, bool fresh_model,
+                 const progress_callback& progress, const load_request& request) {
+    file_header header;
+    header.mode = contents.mode();
+    header.format_version = static_cast<int>(contents.format_version());
+    load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
+    plan.request = request;
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(tree, path, size, model, plan, progress, &contents,
+                                                                      std::move(mapping), source);
+}
+
 /// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
 /// (`fresh_model`: h5ser::load's default-constructed one), in this process.
 ///
 /// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
-/// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
-/// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
-/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked
-/// through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
+/// on, and the walk reads its manifest, which the seal proves is the file's tree (load_sealed): the
+/// file is mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into
+/// memory of their own with pread; HDF5 opens the file only for chunked tensors. Other files are
+/// walked through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
 /// another file was renamed over the name since).
 /// `request`: where the report goes, and what an isolated load asks of its child and of its copy.
 template <class Policies, class Model>
@@ -6463,31 +6620,66 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
         if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
-    const manifest* contents = seal.contents ? &*seal.contents : nullptr;
-    std::shared_ptr<const mapped_file> mapping;
-    if (contents && Policies::map) mapping = mapped_file::map(file, contents->file_size());
-    std::optional<file_tree> tree;
-    file_header header;
-    if (contents) {
-        tree.emplace(file, *contents);
-        header.mode = contents->mode();
-        header.format_version = static_cast<int>(contents->format_version());
-    } else {
-        handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
-        const handle root = open_root(hdf5_file.get(), path);
-        header = read_header(root.get(), path, contents, Policies::verify, Policies::foreign);
-        // Another program's file: a root attribute named `fingerprint` is not h5ser's.
-        if (header.foreign) request.check_fingerprint = false;
-        // No tensors match a fingerprint that is not one: a check without data reads them all,
-        // fingerprint included, so that its refusal is the one a load with data gives.
-        else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
-            request.read_data = request.check_fingerprint = true;
-        tree.emplace(path, std::move(hdf5_file));
+    if (seal.contents) {
+        file_tree tree(file, *seal.contents);
+        if constexpr (Policies::map) {
+            return load_sealed<Policies>(model, tree, path, file.size(), *seal.contents, mapped_file::map(file, seal.contents->file_size()),
+                                         nullptr, fresh_model, progress, request);
+        } else {
+            const file_ranges reads(file);
+            return load_sealed<Policies>(model, tree, path, file.size(), *seal.contents, nullptr, &reads, fresh_model, progress, request);
+        }
     }
+    handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+    const handle root = open_root(hdf5_file.get(), path);
+    const file_header header = read_header(root.get(), path, nullptr, Policies::verify, Policies::foreign);
+    // Another program's file: a root attribute named `fingerprint` is not h5ser's.
+    if (header.foreign) request.check_fingerprint = false;
+    // No tensors match a fingerprint that is not one: a check without data reads them all,
+    // fingerprint included, so that its refusal is the one a load with data gives.
+    else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
+        request.read_data = request.check_fingerprint = true;
+    file_tree tree(path, std::move(hdf5_file));
     load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
     plan.request = request;
-    load_from<Policies::lenient, Policies::verify, Policies::convert>(*tree, file, model, plan, progress, contents, std::move(mapping),
-                                                                      contents && !Policies::map ? &file : nullptr);
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(tree, path, file.size(), model, plan, progress, nullptr, nullptr,
+                                                                      nullptr);
+}
+
+/// Loads the URL `url` (http:// or https://) into `model` under `Policies`: a sealed format-2 file
+/// on a web server, read without HDF5 as a local one is (load_sealed) through the source
+/// <h5ser/remote.hpp> opens, which read its seal and manifest in one request. Its tensors come by
+/// ranged requests, each hashed as it arrives. Files that would need HDF5 (not sealed, format 1,
+/// chunked tensors) are errc::needs_local_copy.
+template <class Policies, class Model>
+void load_remote(Model& model, const std::string& url, bool fresh_model, const progress_callback& progress, const load_request& request) {
+    const remote_opener open = open_remote_url.load();
+    if (!open) {
+        throw error(url,
+                    problem{errc::io,
+                            {},
+                            "/",
+                            "a file path",
+                            "a URL",
+                            "h5ser loads http:// and https:// URLs in programs that include <h5ser/remote.hpp> and link h5ser::remote"});
+    }
+    const remote_file remote = open(url);
+    const seal_check seal = check_seal_prefix(remote.prefix, remote.size, url);
+    if (seal.damage) throw *seal.damage;
+    const auto needs_copy = [&](const std::string& found) {
+        return error(url, problem{errc::needs_local_copy,
+                                  {},
+                                  "/",
+                                  "a sealed h5ser file of format 2 without chunked tensors",
+                                  found,
+                                  "h5ser reads such a file over HTTP without HDF5; download it and load the local copy"});
+    };
+    if (seal.status == seal_status::none) throw needs_copy("a file without h5ser's seal");
+    if (!seal.contents) throw needs_copy("a file of h5ser format 1");
+    if (seal.contents->has_chunked_data()) throw needs_copy("a file with chunked (or compressed) tensors");
+    file_tree tree(url, *seal.contents);
+    load_sealed<walk_policies_of<Policies>>(model, tree, url, remote.size, *seal.contents, nullptr, remote.source.get(), fresh_model,
+                                            progress, request);
 }
 
 /// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
@@ -6651,9 +6843,11 @@ inline constexpr int load_attempts = 3;
 template <class Policies, class Model>
 void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
                const load_request& request = {}) {
-    settle_saves_of(path);
+    const bool url = is_url(path);
+    if (!url) settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
+            if (url) return load_remote<Policies>(model, path, fresh_model, progress, request);
             return load_file_once<Policies>(model, path, fresh_model, progress, request);
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;
@@ -10797,10 +10991,13 @@ inline bool starts_with_magic(const unsigned char* header) noexcept {
                       [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-/// The checks of check_seal; throws errc::checksum_mismatch for a damaged seal, returns the
-/// manifest (format 2) or nothing (format 1), and sets `sealed` once the magic matched.
-inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
-    const std::string& path = file.path();
+/// The checks of check_seal on the file `path` of `size` bytes, whose bytes `read(into, length,
+/// offset)` reads (false: it cannot) and whose metadata `hash_metadata(ranges)` hashes (a null
+/// pointer: not hashed); throws errc::checksum_mismatch for a damaged seal, returns the manifest
+/// (format 2) or nothing (format 1), and sets `sealed` once the magic matched.
+template <class Read, class HashMetadata>
+std::optional<manifest> read_intact_seal(const std::string& path, std::uint64_t size, Read&& read, const HashMetadata* hash_metadata,
+                                         bool& sealed) {
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch,
                                   {},
@@ -10810,9 +11007,8 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
                                   "the file's seal does not match: " + why +
                                       " (the file was damaged, truncated or changed by another program since h5ser wrote it)"});
     };
-    const std::uint64_t size = file.size();
     std::array<unsigned char, seal_header_size> header{};
-    if (size < 512 || !read_exact(file.fd(), header.data(), header.size(), 0)) return std::nullopt;
+    if (size < 512 || !read(header.data(), header.size(), 0)) return std::nullopt;
     if (!starts_with_magic(header.data())) {
         int same = 0;
         for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
@@ -10830,7 +11026,7 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
         refuse("its header is inconsistent");
     if (stored_size != size) refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
     std::vector<unsigned char> seal(seal_header_size + 16 * count);
-    if (!read_exact(file.fd(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (!read(seal.data(), seal.size(), 0)) refuse("it cannot be read");
     if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
     std::vector<byte_range> ranges(count);
     std::uint64_t previous_end = userblock;
@@ -10843,10 +11039,10 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
     if (manifest_size > userblock - seal.size()) refuse("its manifest would end past the userblock");
     // The metadata first: a linear pass over the file that bounds the work spent on a damaged one
     // before its manifest is parsed.
-    if (hash_metadata && hash_outside(file.fd(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    if (hash_metadata && (*hash_metadata)(userblock, ranges) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
     if (manifest_size == 0) return std::nullopt;
     std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
-    if (!read_exact(file.fd(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
+    if (!read(bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
     std::optional<manifest> contents(std::in_place, std::move(bytes), size, userblock, path);
     // Each contiguous tensor's data must be one of the ranges the metadata hash left out, and no
     // two tensors the same one: else a tensor could cover HDF5 metadata, or share bytes with another.
@@ -10864,6 +11060,32 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
             refuse("a tensor of its manifest at offset " + std::to_string(listed[i].offset) + " is not one of its data ranges");
     }
     return contents;
+}
+
+/// read_intact_seal of the local file `file`, its metadata hashed when `hash_metadata`.
+inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
+    const auto read = [&](void* into, std::size_t length, std::uint64_t offset) { return read_exact(file.fd(), into, length, offset); };
+    const auto hash = [&](std::uint64_t userblock, const std::vector<byte_range>& ranges) {
+        return hash_outside(file.fd(), userblock, file.size(), ranges, file.path());
+    };
+    return read_intact_seal(file.path(), file.size(), read, hash_metadata ? &hash : nullptr, sealed);
+}
+
+/// check_seal's answer for the outcome of `check` (read_intact_seal).
+template <class Check>
+seal_check seal_check_of(Check&& check) {
+    seal_check out;
+    bool sealed = false;
+    try {
+        out.contents = check(sealed);
+        out.status = sealed ? seal_status::intact : seal_status::none;
+    } catch (const error& e) {
+        if (e.code() != errc::checksum_mismatch) throw;
+        out.status = seal_status::broken;
+        out.contents.reset();
+        out.damage = e;
+    }
+    return out;
 }
 
 }  // namespace seal_detail
@@ -10901,18 +11123,28 @@ H5SER_CORE_INLINE bool has_seal(const std::string& path) {
 }
 
 H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata) {
-    seal_check out;
-    bool sealed = false;
-    try {
-        out.contents = seal_detail::read_intact_seal(file, hash_metadata, sealed);
-        out.status = sealed ? seal_status::intact : seal_status::none;
-    } catch (const error& e) {
-        if (e.code() != errc::checksum_mismatch) throw;
-        out.status = seal_status::broken;
-        out.contents.reset();
-        out.damage = e;
-    }
-    return out;
+    return seal_detail::seal_check_of([&](bool& sealed) { return seal_detail::read_intact_seal(file, hash_metadata, sealed); });
+}
+
+H5SER_CORE_INLINE std::uint64_t sealed_prefix_length(const unsigned char* header, std::size_t available) noexcept {
+    if (available < seal_header_size || !seal_detail::starts_with_magic(header)) return 0;
+    const std::uint64_t userblock = load_u64(&header[16]);
+    const std::uint64_t count = load_u64(&header[32]);
+    const std::uint64_t manifest_size = load_u64(&header[56]);
+    // Within the userblock, or the full check refuses the seal: no more is worth reading.
+    if (userblock < 512 || count > userblock / 16 || manifest_size > userblock) return 0;
+    return std::min<std::uint64_t>(userblock, seal_header_size + 16 * count + manifest_size);
+}
+
+H5SER_CORE_INLINE seal_check check_seal_prefix(const std::vector<unsigned char>& prefix, std::uint64_t size, const std::string& name) {
+    const auto read = [&](void* into, std::size_t length, std::uint64_t offset) {
+        if (offset > prefix.size() || length > prefix.size() - offset) return false;
+        if (length != 0) std::memcpy(into, prefix.data() + offset, length);
+        return true;
+    };
+    using no_hash = std::uint64_t (*)(std::uint64_t, const std::vector<byte_range>&);
+    return seal_detail::seal_check_of(
+        [&](bool& sealed) { return seal_detail::read_intact_seal(name, size, read, static_cast<const no_hash*>(nullptr), sealed); });
 }
 
 H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file) {
@@ -12055,6 +12287,10 @@ H5SER_CORE_INLINE const manifest_record* file_tree::attribute(const tree_group& 
 
 H5SER_CORE_INLINE hid_t file_tree::hdf5_group(const tree_group& group, const where& at) {
     if (group.id_) return group.id_.get();
+    if (!file_ && !opened_) {
+        throw error(path_, problem{errc::needs_local_copy, at.field, at.h5_or_root(), "an object h5ser reads without HDF5",
+                                   "one HDF5 must read", "download the file and load the local copy"});
+    }
     if (!file_) file_ = opened_->open_hdf5(file_access(at).get(), at);
     group.id_ = checked(H5Gopen2(file_.get(), group.path_.c_str(), H5P_DEFAULT), at, "cannot open group");
     return group.id_.get();
@@ -12083,6 +12319,27 @@ H5SER_CORE_INLINE std::shared_ptr<const mapped_file> mapped_file::map(const open
 }
 
 H5SER_CORE_INLINE mapped_file::~mapped_file() { ::munmap(base_, static_cast<std::size_t>(size_)); }
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/load/ranged_source-inl.hpp ---------------------------------------------------
+// h5ser/detail/load/ranged_source-inl.hpp: definitions of h5ser/detail/load/ranged_source.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void file_ranges::read(std::span<range_read> reads, read_progress& progress) const {
+    for (range_read& r : reads) {
+        const auto bytes = static_cast<std::size_t>(r.length);
+        errno = 0;
+        if (bytes != 0 && !read_exact(file_->fd(), r.into, bytes, r.offset))
+            throw_io(file_->path(), "cannot read the data of '" + r.name + "'", errno ? errno : EIO);
+        if (r.hash) r.hash_value = hash_bytes(bytes ? r.into : static_cast<const void*>(""), bytes);
+        progress.add(r.length);
+    }
+}
 
 }  // namespace h5ser::detail
 
@@ -12466,13 +12723,25 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     checks.clear();
 }
 
-H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
-                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
-    digests.add_tensor(at.h5, dtype, dims, rank, hash);
-    if (r.has_checksum && hash != r.checksum) {
-        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
-                      "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
+H5SER_CORE_INLINE void read_ranges(const ranged_source& source, std::vector<range_read>& reads, std::vector<range_check>& checks,
+                                   problem_list& problems, digest_list& digests, read_progress& progress) {
+    source.read(reads, progress);
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+        const range_read& r = reads[i];
+        const range_check& c = checks[i];
+        if (r.hash) {
+            digests.set_hash(c.digest, r.hash_value);
+            if (c.compare && r.hash_value != c.expected) {
+                problems.add({errc::checksum_mismatch, c.field, c.h5.empty() ? "/" : c.h5, "data with " + checksum_text(c.expected),
+                              "data with " + checksum_text(r.hash_value),
+                              "the data differs from what was saved (corruption or tampering)"});
+                continue;
+            }
+        }
+        if (c.bools != 0) check_bool_elements<bool>(problems, r.into, c.bools, where{{}, c.field, c.h5});
     }
+    reads.clear();
+    checks.clear();
 }
 
 H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,

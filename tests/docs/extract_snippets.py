@@ -15,7 +15,7 @@ reads, a setup or the snippet itself must write), and when a block `<!-- output:
 right after (only blank lines between), what it prints must match that block.
 
 usage: extract_snippets.py OUT_DIR FILE.md...
-writes OUT_DIR/{core,keras,mpi,adapters,torch}/<name>.cpp, each a program, and beside it
+writes OUT_DIR/{core,keras,mpi,remote,adapters,torch}/<name>.cpp, each a program, and beside it
 <name>.cmake, which sets snippet_document, snippet_line, snippet_runs and snippet_output.
 """
 import pathlib
@@ -57,7 +57,9 @@ def translation_unit(code, hints):
             declarations.append(statement)
         else:
             body.append(statement)
-    if "h5ser::mpi" in code or "h5ser/mpi.hpp" in code:
+    if "h5ser::remote" in code or "h5ser/remote.hpp" in code or "set_remote_options" in code:
+        part, headers = "remote", ["h5ser/h5ser.hpp", "h5ser/remote.hpp"]
+    elif "h5ser::mpi" in code or "h5ser/mpi.hpp" in code:
         part, headers = "mpi", ["h5ser/mpi.hpp"]
     elif "torch::" in code or "at::" in code:
         part, headers = "torch", ["h5ser/torch.hpp"]
@@ -94,7 +96,7 @@ def cmake_string(text):
 
 def main():
     out = pathlib.Path(sys.argv[1])
-    for part in ("core", "keras", "mpi", "adapters", "torch"):
+    for part in ("core", "keras", "mpi", "remote", "adapters", "torch"):
         (out / part).mkdir(parents=True, exist_ok=True)
         for old in [*(out / part).glob("*.cpp"), *(out / part).glob("*.cmake")]:
             old.unlink()

@@ -75,10 +75,13 @@ inline bool starts_with_magic(const unsigned char* header) noexcept {
                       [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; });
 }
 
-/// The checks of check_seal; throws errc::checksum_mismatch for a damaged seal, returns the
-/// manifest (format 2) or nothing (format 1), and sets `sealed` once the magic matched.
-inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
-    const std::string& path = file.path();
+/// The checks of check_seal on the file `path` of `size` bytes, whose bytes `read(into, length,
+/// offset)` reads (false: it cannot) and whose metadata `hash_metadata(ranges)` hashes (a null
+/// pointer: not hashed); throws errc::checksum_mismatch for a damaged seal, returns the manifest
+/// (format 2) or nothing (format 1), and sets `sealed` once the magic matched.
+template <class Read, class HashMetadata>
+std::optional<manifest> read_intact_seal(const std::string& path, std::uint64_t size, Read&& read, const HashMetadata* hash_metadata,
+                                         bool& sealed) {
     const auto refuse = [&](const std::string& why) {
         throw error(path, problem{errc::checksum_mismatch,
                                   {},
@@ -88,9 +91,8 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
                                   "the file's seal does not match: " + why +
                                       " (the file was damaged, truncated or changed by another program since h5ser wrote it)"});
     };
-    const std::uint64_t size = file.size();
     std::array<unsigned char, seal_header_size> header{};
-    if (size < 512 || !read_exact(file.fd(), header.data(), header.size(), 0)) return std::nullopt;
+    if (size < 512 || !read(header.data(), header.size(), 0)) return std::nullopt;
     if (!starts_with_magic(header.data())) {
         int same = 0;
         for (std::size_t i = 0; i < seal_magic.size(); ++i) same += static_cast<unsigned char>(seal_magic[i]) == header[i];
@@ -108,7 +110,7 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
         refuse("its header is inconsistent");
     if (stored_size != size) refuse("the file has " + std::to_string(size) + " bytes, the seal says " + std::to_string(stored_size));
     std::vector<unsigned char> seal(seal_header_size + 16 * count);
-    if (!read_exact(file.fd(), seal.data(), seal.size(), 0)) refuse("it cannot be read");
+    if (!read(seal.data(), seal.size(), 0)) refuse("it cannot be read");
     if (seal_checksum(seal) != load_u64(&seal[48])) refuse("its own checksum differs");
     std::vector<byte_range> ranges(count);
     std::uint64_t previous_end = userblock;
@@ -121,10 +123,10 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
     if (manifest_size > userblock - seal.size()) refuse("its manifest would end past the userblock");
     // The metadata first: a linear pass over the file that bounds the work spent on a damaged one
     // before its manifest is parsed.
-    if (hash_metadata && hash_outside(file.fd(), userblock, size, ranges, path) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
+    if (hash_metadata && (*hash_metadata)(userblock, ranges) != load_u64(&seal[40])) refuse("the HDF5 metadata changed");
     if (manifest_size == 0) return std::nullopt;
     std::vector<unsigned char> bytes(static_cast<std::size_t>(manifest_size));
-    if (!read_exact(file.fd(), bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
+    if (!read(bytes.data(), bytes.size(), seal.size())) refuse("its manifest cannot be read");
     std::optional<manifest> contents(std::in_place, std::move(bytes), size, userblock, path);
     // Each contiguous tensor's data must be one of the ranges the metadata hash left out, and no
     // two tensors the same one: else a tensor could cover HDF5 metadata, or share bytes with another.
@@ -142,6 +144,32 @@ inline std::optional<manifest> read_intact_seal(const opened_file& file, bool ha
             refuse("a tensor of its manifest at offset " + std::to_string(listed[i].offset) + " is not one of its data ranges");
     }
     return contents;
+}
+
+/// read_intact_seal of the local file `file`, its metadata hashed when `hash_metadata`.
+inline std::optional<manifest> read_intact_seal(const opened_file& file, bool hash_metadata, bool& sealed) {
+    const auto read = [&](void* into, std::size_t length, std::uint64_t offset) { return read_exact(file.fd(), into, length, offset); };
+    const auto hash = [&](std::uint64_t userblock, const std::vector<byte_range>& ranges) {
+        return hash_outside(file.fd(), userblock, file.size(), ranges, file.path());
+    };
+    return read_intact_seal(file.path(), file.size(), read, hash_metadata ? &hash : nullptr, sealed);
+}
+
+/// check_seal's answer for the outcome of `check` (read_intact_seal).
+template <class Check>
+seal_check seal_check_of(Check&& check) {
+    seal_check out;
+    bool sealed = false;
+    try {
+        out.contents = check(sealed);
+        out.status = sealed ? seal_status::intact : seal_status::none;
+    } catch (const error& e) {
+        if (e.code() != errc::checksum_mismatch) throw;
+        out.status = seal_status::broken;
+        out.contents.reset();
+        out.damage = e;
+    }
+    return out;
 }
 
 }  // namespace seal_detail
@@ -179,18 +207,28 @@ H5SER_CORE_INLINE bool has_seal(const std::string& path) {
 }
 
 H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata) {
-    seal_check out;
-    bool sealed = false;
-    try {
-        out.contents = seal_detail::read_intact_seal(file, hash_metadata, sealed);
-        out.status = sealed ? seal_status::intact : seal_status::none;
-    } catch (const error& e) {
-        if (e.code() != errc::checksum_mismatch) throw;
-        out.status = seal_status::broken;
-        out.contents.reset();
-        out.damage = e;
-    }
-    return out;
+    return seal_detail::seal_check_of([&](bool& sealed) { return seal_detail::read_intact_seal(file, hash_metadata, sealed); });
+}
+
+H5SER_CORE_INLINE std::uint64_t sealed_prefix_length(const unsigned char* header, std::size_t available) noexcept {
+    if (available < seal_header_size || !seal_detail::starts_with_magic(header)) return 0;
+    const std::uint64_t userblock = load_u64(&header[16]);
+    const std::uint64_t count = load_u64(&header[32]);
+    const std::uint64_t manifest_size = load_u64(&header[56]);
+    // Within the userblock, or the full check refuses the seal: no more is worth reading.
+    if (userblock < 512 || count > userblock / 16 || manifest_size > userblock) return 0;
+    return std::min<std::uint64_t>(userblock, seal_header_size + 16 * count + manifest_size);
+}
+
+H5SER_CORE_INLINE seal_check check_seal_prefix(const std::vector<unsigned char>& prefix, std::uint64_t size, const std::string& name) {
+    const auto read = [&](void* into, std::size_t length, std::uint64_t offset) {
+        if (offset > prefix.size() || length > prefix.size() - offset) return false;
+        if (length != 0) std::memcpy(into, prefix.data() + offset, length);
+        return true;
+    };
+    using no_hash = std::uint64_t (*)(std::uint64_t, const std::vector<byte_range>&);
+    return seal_detail::seal_check_of(
+        [&](bool& sealed) { return seal_detail::read_intact_seal(name, size, read, static_cast<const no_hash*>(nullptr), sealed); });
 }
 
 H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file) {

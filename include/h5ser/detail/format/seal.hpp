@@ -98,6 +98,15 @@ struct seal_check {
 /// linear pass over its metadata.
 H5SER_CORE_INLINE seal_check check_seal(const opened_file& file, bool hash_metadata);
 
+/// How many bytes from the start of a file hold its seal and manifest, read from the seal's first
+/// 64 bytes `header` (`available` bytes of them read): 0 when they are no seal's.
+H5SER_CORE_INLINE std::uint64_t sealed_prefix_length(const unsigned char* header, std::size_t available) noexcept;
+
+/// check_seal of the file `name` of `size` bytes from its first bytes `prefix` (at least
+/// sealed_prefix_length of them), without the hash over its HDF5 metadata: what a load that reads
+/// no metadata (a URL's) checks.
+H5SER_CORE_INLINE seal_check check_seal_prefix(const std::vector<unsigned char>& prefix, std::uint64_t size, const std::string& name);
+
 /// Does `file` carry an HDF5 signature (at byte 0, 512, 1024, 2048, ...: where HDF5 looks)?
 H5SER_CORE_INLINE bool has_hdf5_signature(const opened_file& file);
 

@@ -83,6 +83,10 @@ H5SER_CORE_INLINE const manifest_record* file_tree::attribute(const tree_group& 
 
 H5SER_CORE_INLINE hid_t file_tree::hdf5_group(const tree_group& group, const where& at) {
     if (group.id_) return group.id_.get();
+    if (!file_ && !opened_) {
+        throw error(path_, problem{errc::needs_local_copy, at.field, at.h5_or_root(), "an object h5ser reads without HDF5",
+                                   "one HDF5 must read", "download the file and load the local copy"});
+    }
     if (!file_) file_ = opened_->open_hdf5(file_access(at).get(), at);
     group.id_ = checked(H5Gopen2(file_.get(), group.path_.c_str(), H5P_DEFAULT), at, "cannot open group");
     return group.id_.get();

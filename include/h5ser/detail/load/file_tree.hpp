@@ -46,6 +46,9 @@ public:
     /// The tree `contents` lists, the checked manifest of the sealed file `opened`; HDF5 opens
     /// the file (checking it is `opened`) only when hdf5_group() is called.
     file_tree(const opened_file& opened, const manifest& contents) : path_(opened.path()), opened_(&opened), contents_(&contents) {}
+    /// The tree `contents` lists, the checked manifest of the sealed file `path` that HDF5 cannot
+    /// open (a URL): hdf5_group() throws.
+    file_tree(std::string path, const manifest& contents) : path_(std::move(path)), contents_(&contents) {}
 
     file_tree(const file_tree&) = delete;
     file_tree& operator=(const file_tree&) = delete;

@@ -24,6 +24,7 @@
 #include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/detail/load/mapped_file.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/load/ranged_source.hpp"
 #include "h5ser/detail/model/storage_plan.hpp"
 #include "h5ser/detail/safetensors/tree.hpp"
 #include "h5ser/detail/save/saves_in_flight.hpp"
@@ -92,14 +93,31 @@ load_plan plan_walk(const file_header& header, const std::string& path, bool fre
     return {effective, effective == header.mode, {}};
 }
 
+/// Loads the sealed format-2 file `path` (`size` bytes; `contents`, its checked manifest, is its
+/// tree) into `model` under `Policies`, without HDF5: tensors are views of `mapping` or copied from
+/// it, or read by range from `source` (h5ser::owned_memory, a URL); compact ones come from the
+/// manifest. Chunked tensors are read through `tree`'s HDF5 file (a local file's).
+template <class Policies, class Model>
+void load_sealed(Model& model, file_tree& tree, const std::string& path, std::uint64_t size, const manifest& contents,
+                 std::shared_ptr<const mapped_file> mapping, const ranged_source* source, bool fresh_model,
+                 const progress_callback& progress, const load_request& request) {
+    file_header header;
+    header.mode = contents.mode();
+    header.format_version = static_cast<int>(contents.format_version());
+    load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
+    plan.request = request;
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(tree, path, size, model, plan, progress, &contents,
+                                                                      std::move(mapping), source);
+}
+
 /// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
 /// (`fresh_model`: h5ser::load's default-constructed one), in this process.
 ///
 /// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
-/// on, and the walk reads its manifest, which the seal proves is the file's tree: the file is
-/// mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into memory
-/// of their own with pread; HDF5 opens the file only for chunked tensors. Other files are walked
-/// through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
+/// on, and the walk reads its manifest, which the seal proves is the file's tree (load_sealed): the
+/// file is mapped and its tensors are views of the mapping, or, with h5ser::owned_memory, read into
+/// memory of their own with pread; HDF5 opens the file only for chunked tensors. Other files are
+/// walked through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
 /// another file was renamed over the name since).
 /// `request`: where the report goes, and what an isolated load asks of its child and of its copy.
 template <class Policies, class Model>
@@ -113,31 +131,66 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
         if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
         throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
     }
-    const manifest* contents = seal.contents ? &*seal.contents : nullptr;
-    std::shared_ptr<const mapped_file> mapping;
-    if (contents && Policies::map) mapping = mapped_file::map(file, contents->file_size());
-    std::optional<file_tree> tree;
-    file_header header;
-    if (contents) {
-        tree.emplace(file, *contents);
-        header.mode = contents->mode();
-        header.format_version = static_cast<int>(contents->format_version());
-    } else {
-        handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
-        const handle root = open_root(hdf5_file.get(), path);
-        header = read_header(root.get(), path, contents, Policies::verify, Policies::foreign);
-        // Another program's file: a root attribute named `fingerprint` is not h5ser's.
-        if (header.foreign) request.check_fingerprint = false;
-        // No tensors match a fingerprint that is not one: a check without data reads them all,
-        // fingerprint included, so that its refusal is the one a load with data gives.
-        else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
-            request.read_data = request.check_fingerprint = true;
-        tree.emplace(path, std::move(hdf5_file));
+    if (seal.contents) {
+        file_tree tree(file, *seal.contents);
+        if constexpr (Policies::map) {
+            return load_sealed<Policies>(model, tree, path, file.size(), *seal.contents, mapped_file::map(file, seal.contents->file_size()),
+                                         nullptr, fresh_model, progress, request);
+        } else {
+            const file_ranges reads(file);
+            return load_sealed<Policies>(model, tree, path, file.size(), *seal.contents, nullptr, &reads, fresh_model, progress, request);
+        }
     }
+    handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+    const handle root = open_root(hdf5_file.get(), path);
+    const file_header header = read_header(root.get(), path, nullptr, Policies::verify, Policies::foreign);
+    // Another program's file: a root attribute named `fingerprint` is not h5ser's.
+    if (header.foreign) request.check_fingerprint = false;
+    // No tensors match a fingerprint that is not one: a check without data reads them all,
+    // fingerprint included, so that its refusal is the one a load with data gives.
+    else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
+        request.read_data = request.check_fingerprint = true;
+    file_tree tree(path, std::move(hdf5_file));
     load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
     plan.request = request;
-    load_from<Policies::lenient, Policies::verify, Policies::convert>(*tree, file, model, plan, progress, contents, std::move(mapping),
-                                                                      contents && !Policies::map ? &file : nullptr);
+    load_from<Policies::lenient, Policies::verify, Policies::convert>(tree, path, file.size(), model, plan, progress, nullptr, nullptr,
+                                                                      nullptr);
+}
+
+/// Loads the URL `url` (http:// or https://) into `model` under `Policies`: a sealed format-2 file
+/// on a web server, read without HDF5 as a local one is (load_sealed) through the source
+/// <h5ser/remote.hpp> opens, which read its seal and manifest in one request. Its tensors come by
+/// ranged requests, each hashed as it arrives. Files that would need HDF5 (not sealed, format 1,
+/// chunked tensors) are errc::needs_local_copy.
+template <class Policies, class Model>
+void load_remote(Model& model, const std::string& url, bool fresh_model, const progress_callback& progress, const load_request& request) {
+    const remote_opener open = open_remote_url.load();
+    if (!open) {
+        throw error(url,
+                    problem{errc::io,
+                            {},
+                            "/",
+                            "a file path",
+                            "a URL",
+                            "h5ser loads http:// and https:// URLs in programs that include <h5ser/remote.hpp> and link h5ser::remote"});
+    }
+    const remote_file remote = open(url);
+    const seal_check seal = check_seal_prefix(remote.prefix, remote.size, url);
+    if (seal.damage) throw *seal.damage;
+    const auto needs_copy = [&](const std::string& found) {
+        return error(url, problem{errc::needs_local_copy,
+                                  {},
+                                  "/",
+                                  "a sealed h5ser file of format 2 without chunked tensors",
+                                  found,
+                                  "h5ser reads such a file over HTTP without HDF5; download it and load the local copy"});
+    };
+    if (seal.status == seal_status::none) throw needs_copy("a file without h5ser's seal");
+    if (!seal.contents) throw needs_copy("a file of h5ser format 1");
+    if (seal.contents->has_chunked_data()) throw needs_copy("a file with chunked (or compressed) tensors");
+    file_tree tree(url, *seal.contents);
+    load_sealed<walk_policies_of<Policies>>(model, tree, url, remote.size, *seal.contents, nullptr, remote.source.get(), fresh_model,
+                                            progress, request);
 }
 
 /// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
@@ -301,9 +354,11 @@ inline constexpr int load_attempts = 3;
 template <class Policies, class Model>
 void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
                const load_request& request = {}) {
-    settle_saves_of(path);
+    const bool url = is_url(path);
+    if (!url) settle_saves_of(path);
     for (int attempt = 1;; ++attempt) {
         try {
+            if (url) return load_remote<Policies>(model, path, fresh_model, progress, request);
             return load_file_once<Policies>(model, path, fresh_model, progress, request);
         } catch (const error& e) {
             if (e.code() != errc::file_changed || attempt == load_attempts) throw;

@@ -149,13 +149,25 @@ H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests
     checks.clear();
 }
 
-H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
-                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at) {
-    digests.add_tensor(at.h5, dtype, dims, rank, hash);
-    if (r.has_checksum && hash != r.checksum) {
-        problems.add({errc::checksum_mismatch, at.field, at.h5_or_root(), "data with " + checksum_text(r.checksum),
-                      "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
+H5SER_CORE_INLINE void read_ranges(const ranged_source& source, std::vector<range_read>& reads, std::vector<range_check>& checks,
+                                   problem_list& problems, digest_list& digests, read_progress& progress) {
+    source.read(reads, progress);
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+        const range_read& r = reads[i];
+        const range_check& c = checks[i];
+        if (r.hash) {
+            digests.set_hash(c.digest, r.hash_value);
+            if (c.compare && r.hash_value != c.expected) {
+                problems.add({errc::checksum_mismatch, c.field, c.h5.empty() ? "/" : c.h5, "data with " + checksum_text(c.expected),
+                              "data with " + checksum_text(r.hash_value),
+                              "the data differs from what was saved (corruption or tampering)"});
+                continue;
+            }
+        }
+        if (c.bools != 0) check_bool_elements<bool>(problems, r.into, c.bools, where{{}, c.field, c.h5});
     }
+    reads.clear();
+    checks.clear();
 }
 
 H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,

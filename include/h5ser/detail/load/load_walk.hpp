@@ -35,6 +35,7 @@
 #include "h5ser/detail/load/file_tree.hpp"
 #include "h5ser/detail/load/mapped_file.hpp"
 #include "h5ser/detail/load/problems.hpp"
+#include "h5ser/detail/load/ranged_source.hpp"
 #include "h5ser/detail/model/c_order.hpp"
 #include "h5ser/detail/model/dynamic_tensor.hpp"
 #include "h5ser/detail/model/evolution.hpp"
@@ -62,6 +63,22 @@ struct mapped_check {
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
+/// What the walk checks of a tensor read by range (load_read) once its bytes are in: its hash,
+/// against its manifest checksum and for the load's fingerprint, and, for bools, each byte.
+struct range_check {
+    std::uint64_t expected = 0;
+    bool compare = false;    ///< the file keeps a checksum for it
+    std::size_t digest = 0;  ///< its index in the load's digest_list (when its range is hashed)
+    std::size_t bools = 0;   ///< elements to check are 0 or 1 (bool tensors), else 0
+    std::string field;
+    std::string h5;
+};
+
+/// The ranges a walk listed (`reads`, each checked as `checks` says): reads them from `source` all
+/// at once, then records what is wrong in `problems` and the hashes in `digests`.
+H5SER_CORE_INLINE void read_ranges(const ranged_source& source, std::vector<range_read>& reads, std::vector<range_check>& checks,
+                                   problem_list& problems, digest_list& digests, read_progress& progress);
+
 /// The load walk's extension point for tensors: how a tensor whose dataset is present in group
 /// `parent` is read. This one takes it from the mapped file when the load maps one and the tensor
 /// is not chunked (load_mapped), else reads it whole through HDF5 (load_dataset); h5ser::mpi
@@ -79,7 +96,7 @@ struct load_source {
     file_tree* tree = nullptr;
     const manifest* contents = nullptr;
     std::shared_ptr<const mapped_file> mapping;
-    const opened_file* source = nullptr;
+    const ranged_source* source = nullptr;
 };
 
 /// A struct of an older version than its h5ser::evolution declares, read into a copy that its
@@ -144,10 +161,12 @@ struct load_context {
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
     /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
     std::shared_ptr<const mapped_file> mapping;
-    /// A format-2 file loaded into memory of its own (h5ser::owned_memory): `tree` reads the
-    /// manifest, and tensors are read from this file with pread (load_read).
-    const opened_file* source = nullptr;
+    /// A format-2 file loaded into memory of its own (h5ser::owned_memory, or a URL): `tree` reads
+    /// the manifest, and tensors are read by byte range from this source (load_read) at the walk's end.
+    const ranged_source* source = nullptr;
     std::vector<mapped_check> mapped_checks;  ///< tensors taken from the mapping, hashed after the walk
+    std::vector<range_read> range_reads;      ///< tensors to read from `source`, at the walk's end
+    std::vector<range_check> range_checks;    ///< what to check of each once read
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -157,6 +176,24 @@ struct load_context {
 
     // Once anything is wrong the load will fail: keep checking metadata, stop reading data.
     [[nodiscard]] bool reading_data() const noexcept { return problems.empty(); }
+
+    /// Reads the tensors listed for reading by range (load_read) now, all at once: at the end of
+    /// the walk, or where a value read must be complete before the walk goes on (a C-order copy
+    /// reordered, an element type converted).
+    void read_listed() {
+        if (range_reads.empty()) return;
+        if (!reading_data()) {  // the load fails: nothing more to read
+            range_reads.clear();
+            range_checks.clear();
+            return;
+        }
+        struct advance final : read_progress {
+            load_context& ctx;
+            explicit advance(load_context& c) : ctx(c) {}
+            void add(std::uint64_t bytes) override { ctx.advance(bytes); }
+        } progress{*this};
+        read_ranges(*source, range_reads, range_checks, problems, fingerprint, progress);
+    }
 
     /// Does a verified load hash the bytes of tensor `r` of the manifest? For its checksum, or for a
     /// fingerprint: the file's, or the caller's. A .safetensors file keeps neither checksums nor,
@@ -334,16 +371,12 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
 }
 
-/// Records the hash `hash` of tensor `r` (read at `at`, `dims` of rank `rank`) in the load's
-/// fingerprint, and a problem when it is not the manifest's checksum (if the file keeps one).
-H5SER_CORE_INLINE void check_read_hash(problem_list& problems, digest_list& digests, const manifest_record& r, std::uint64_t hash,
-                                       const std::uint64_t* dims, std::size_t rank, std::string_view dtype, const where& at);
-
-/// Reads tensor `target` (record `r`, contiguous in the file) with pread from the file the load
-/// opened (`ctx.source`), into memory of its own (h5ser::owned_memory): straight into a new value
-/// for an unsized tensor, else into a staging buffer copied into the tensor when the load commits.
-/// Its hash is checked on the bytes read (Ctx::verify). HDF5 is not called; a read error is an
-/// h5ser::error, never a signal (as a mapping's page would be).
+/// Lists tensor `target` (record `r`, contiguous in the file) for reading by byte range from the
+/// load's source (`ctx.source`: the local file with pread, h5ser::owned_memory, or a URL) into
+/// memory of its own: a new value for an unsized tensor, else a staging buffer copied into the
+/// tensor when the load commits. The reads happen together at the end of the walk (finish_walk),
+/// where each is hashed as it arrives and checked (Ctx::verify). HDF5 is not called; a read error
+/// is an h5ser::error, never a signal (as a mapping's page would be).
 template <class Ctx, class X>
 void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
     using adapter = tensor_adapter<X>;
@@ -358,34 +391,35 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         !ctx.read_data)
         return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
-    const std::size_t rank = file_shape.size();
-    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
     const auto bytes = static_cast<std::size_t>(r.length);
-    const auto count = bytes / sizeof(element);
-    // Reads into `into`, checks it; false (a problem recorded) when anything is wrong.
-    const auto read_into = [&](void* into) {
-        if (bytes != 0 && !read_exact(ctx.source->fd(), into, bytes, r.offset))
-            throw_io(ctx.file, "cannot read the data of '" + at.h5_or_root() + "'", errno ? errno : EIO);
-        if constexpr (Ctx::verify) {
-            if (ctx.hashes(r)) {
-                const std::uint64_t hash = hash_bytes(bytes ? into : static_cast<const void*>(""), bytes);
-                check_read_hash(ctx.problems, ctx.fingerprint, r, hash, dims.data(), rank, dtype, at);
-            }
+    range_check check{r.checksum, false, 0, std::is_same_v<element, bool> ? bytes : 0, at.field, at.h5};
+    bool hash = false;
+    if constexpr (Ctx::verify) {
+        if (ctx.hashes(r)) {
+            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
+            hash = true;
+            check.compare = r.has_checksum;
+            check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
         }
-        ctx.advance(r.length);
-        return ctx.reading_data() && check_bool_elements<element>(ctx.problems, into, count, at);
+    }
+    const auto list = [&](void* into) {
+        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root()});
+        ctx.range_checks.push_back(std::move(check));
     };
     if constexpr (resizable_tensor<X>) {
         if (unsized) {
-            X staged{};
-            adapter::resize_for_overwrite(staged, file_shape);
-            if (read_into(static_cast<void*>(adapter::data(staged)))) ctx.commits.move_into(target, std::move(staged));
+            // Staged where it stays: the read fills the value the load moves into the model.
+            auto staged = ctx.commits.stage(target, X{});
+            adapter::resize_for_overwrite(staged.value(), file_shape);
+            list(static_cast<void*>(adapter::data(staged.value())));
+            ctx.commits.finish(std::move(staged));
             return;
         }
     }
     std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
-    if (read_into(staging.get())) ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, staging);
+    list(staging.get());
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, std::move(staging));
 }
 
 template <class Ctx, class X>
@@ -711,7 +745,11 @@ struct load_step {
             };
             if constexpr (runtime_typed_tensor<X>) runtime_typed(x);
             else if constexpr (adapted_tensor<X>) read(x);
-            else load_through_c_order(ctx.commits, x, takes_file_shape(x), read);
+            else
+                load_through_c_order(ctx.commits, x, takes_file_shape(x), [&](auto& target) {
+                    read(target);
+                    ctx.read_listed();  // the C-order copy is reordered now
+                });
         }
     }
     template <class X>
@@ -783,6 +821,7 @@ private:
                 dynamic_tensor<S> stored;
                 const std::size_t mark = ctx.commits.mark();
                 ctx.reader.read(ctx, parent, name, stored, at);
+                ctx.read_listed();                       // converted now
                 if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded, or no data is read
                 ctx.commits.apply_since(mark);
                 stage_converted(x, stored, *found);
@@ -875,6 +914,7 @@ private:
             dynamic_tensor<E> staged;
             const std::size_t mark = ctx.commits.mark();
             ctx.reader.read(ctx, parent, name, staged, at);
+            ctx.read_listed();                       // viewed as X's elements now
             if (ctx.commits.mark() == mark) return;  // not read: a problem was recorded (or an earlier one stops reading)
             ctx.commits.apply_since(mark);
             ctx.commits.move_into(x, adapter::view(*kind, staged.shape(), static_cast<void*>(staged.data()), staged.keep()));
@@ -921,10 +961,11 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
 H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
                                     problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
 
-/// Ends a walk into `ctx`: hashes the tensors taken from the mapping and, when everything read is
-/// right and data was read, runs the upgrade hooks.
+/// Ends a walk into `ctx`: reads the tensors it listed by range, hashes the tensors taken from the
+/// mapping and, when everything read is right and data was read, runs the upgrade hooks.
 template <class Ctx>
 void finish_walk(Ctx& ctx) {
+    ctx.read_listed();
     if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
     if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
     run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
@@ -1041,10 +1082,12 @@ struct load_plan {
 H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
                                         std::vector<std::string> converted);
 
+/// Loads `model` from the file `path` (`size` bytes) whose tree is `tree`, as `plan` says: from
+/// the mapping, from `source` by byte range, or (neither) through HDF5.
 template <bool Lenient, bool Verify, bool Convert, class Model>
-void load_from(file_tree& tree, const opened_file& file, Model& model, const load_plan& plan, const progress_callback& progress,
-               const manifest* contents, std::shared_ptr<const mapped_file> mapping, const opened_file* source) {
-    const std::string& path = file.path();
+void load_from(file_tree& tree, const std::string& path, std::uint64_t size, Model& model, const load_plan& plan,
+               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
+               const ranged_source* source) {
     load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
     ctx.tree = &tree;
     ctx.file = path;
@@ -1057,7 +1100,7 @@ void load_from(file_tree& tree, const opened_file& file, Model& model, const loa
     ctx.contents = contents;
     ctx.mapping = std::move(mapping);
     ctx.source = source;
-    ctx.total_bytes = file.size();
+    ctx.total_bytes = size;
     load_tree(ctx, model);
     ctx.problems.throw_if_any(path);
     ctx.commits.apply_all();
