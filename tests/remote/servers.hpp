@@ -99,21 +99,39 @@ inline bool have_nginx() { return std::filesystem::exists("/usr/sbin/nginx"); }
 
 /// nginx serving `root` on a free loopback port, with its configuration, logs and temporary
 /// directories in `work` (a directory of the test's own). The access log lists each request.
+/// Beside plain files it serves the same files under /bearer/, /basic/ and /sigv4/ only to requests
+/// with the credentials the remote tests give (a bearer token "t0ken", user "user" with password
+/// "pass", an AWS SigV4 signature by key id "AKIDTEST"), and, given a certificate and its key
+/// (PEM), over HTTPS on a second port.
 class nginx {
 public:
-    nginx(const std::filesystem::path& root, const std::filesystem::path& work) : work_(work) {
+    nginx(const std::filesystem::path& root, const std::filesystem::path& work, const std::string& cert = {}, const std::string& key = {})
+        : work_(work) {
         std::filesystem::create_directories(work / "tmp");
         for (int tries = 0;; ++tries) {
             port_ = free_port();
+            tls_port_ = cert.empty() ? 0 : free_port();
             {
                 std::ofstream conf(work / "nginx.conf");
                 const std::string w = work.string();
+                const std::string r = root.string() + "/";
                 conf << "daemon off;\nmaster_process off;\nworker_processes 1;\npid " << w << "/nginx.pid;\nerror_log " << w
                      << "/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log " << w << "/access.log;\n"
                      << "  client_body_temp_path " << w << "/tmp; proxy_temp_path " << w << "/tmp; fastcgi_temp_path " << w
                      << "/tmp; uwsgi_temp_path " << w << "/tmp; scgi_temp_path " << w << "/tmp;\n"
                      << "  sendfile on;\n  keepalive_requests 100000;\n  default_type application/octet-stream;\n"
-                     << "  server { listen 127.0.0.1:" << port_ << "; root " << root.string() << "; }\n}\n";
+                     << "  server {\n    listen 127.0.0.1:" << port_ << ";\n";
+                if (!cert.empty())
+                    conf << "    listen 127.0.0.1:" << tls_port_ << " ssl;\n    ssl_certificate " << cert << ";\n    ssl_certificate_key "
+                         << key << ";\n";
+                conf
+                    << "    root " << r << ";\n"
+                    << "    location /bearer/ { if ($http_authorization != \"Bearer t0ken\") { return 401; } alias " << r << "; }\n"
+                    << "    location /basic/ { if ($http_authorization != \"Basic dXNlcjpwYXNz\") { return 401; } alias " << r << "; }\n"
+                    << "    location /sigv4/ { if ($http_authorization !~ \"^AWS4-HMAC-SHA256 Credential=AKIDTEST/[0-9]+/us-east-1/s3/aws4_request, "
+                       "SignedHeaders=[^,]*x-amz-date[^,]*, Signature=[0-9a-f]{64}$\") { return 403; } alias "
+                    << r << "; }\n"
+                    << "  }\n}\n";
             }
             server_ = std::make_unique<process>(
                 std::vector<std::string>{"/usr/sbin/nginx", "-c", (work / "nginx.conf").string(), "-p", work.string()});
@@ -127,6 +145,9 @@ public:
         }
     }
     [[nodiscard]] std::string url(const std::string& name) const { return "http://127.0.0.1:" + std::to_string(port_) + "/" + name; }
+    [[nodiscard]] std::string https_url(const std::string& name) const {
+        return "https://127.0.0.1:" + std::to_string(tls_port_) + "/" + name;
+    }
     /// Requests served so far (lines of the access log).
     [[nodiscard]] std::size_t requests() const {
         std::ifstream log(work_ / "access.log");
@@ -138,6 +159,7 @@ public:
 private:
     std::filesystem::path work_;
     int port_ = 0;
+    int tls_port_ = 0;
     std::unique_ptr<process> server_;
 };
 

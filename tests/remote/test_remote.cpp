@@ -80,6 +80,7 @@ struct served {
     std::filesystem::path root = dir.path() / "www";
     std::string net_file;
     Net saved = make_net(1);
+    std::string ca_file;  ///< the certificate nginx serves HTTPS with
     std::unique_ptr<test::servers::nginx> nginx;
     std::unique_ptr<test::servers::fault_server> faults;
 
@@ -88,7 +89,17 @@ struct served {
         h5ser::save(saved, (root / "net.h5").string());
         // The same file replaced by another model of the same shapes (fault_server's "replace").
         h5ser::save(make_net(2), (root / "net.h5.next").string());
-        if (test::servers::have_nginx()) nginx = std::make_unique<test::servers::nginx>(root, dir.path() / "nginx");
+        if (test::servers::have_nginx()) {
+            // A self-signed certificate for 127.0.0.1, for the HTTPS tests.
+            const std::string cert = dir.file("cert.pem"), key = dir.file("key.pem");
+            const std::string openssl =
+                "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+                "-keyout " +
+                key + " -out " + cert + " >/dev/null 2>&1";
+            if (std::system(openssl.c_str()) != 0) throw std::runtime_error("openssl could not make a certificate");
+            ca_file = cert;
+            nginx = std::make_unique<test::servers::nginx>(root, dir.path() / "nginx", cert, key);
+        }
         faults =
             std::make_unique<test::servers::fault_server>(H5SER_TEST_SOURCE_DIR "/remote/fault_server.py", root, dir.path() / "faults");
     }
@@ -122,9 +133,10 @@ struct quick_options {
 std::string refused(const std::string& url, h5ser::errc code, const std::string& tensor = {}) {
     Net model = make_net(7);
     const h5ser::error e = test::expect_error([&] { h5ser::load_into(model, url); });
-    CHECK_MESSAGE(e.code() == code, e.what());
-    CHECK_MESSAGE(test::contains(e.what(), url), e.what());
-    if (!tensor.empty()) CHECK_MESSAGE(test::contains(e.what(), tensor), e.what());
+    if (std::getenv("H5SER_TEST_SHOW_ERRORS")) MESSAGE(std::string(e.what()));  // to read the messages: H5SER_TEST_SHOW_ERRORS=1
+    CHECK_MESSAGE(e.code() == code, std::string(e.what()));
+    CHECK_MESSAGE(test::contains(e.what(), url), std::string(e.what()));
+    if (!tensor.empty()) CHECK_MESSAGE(test::contains(e.what(), tensor), std::string(e.what()));
     CHECK(same(model, make_net(7)));
     return e.what();
 }
@@ -244,4 +256,53 @@ TEST_CASE("remote: a file replaced during the load fails it, never mixing two ve
     CHECK(test::contains(refused(s.faults->url("replace", "net.h5"), h5ser::errc::file_changed), "replaced"));
     // Without one: the tensors of the other version do not match the manifest the load read.
     refused(s.faults->url("replace-no-etag", "net.h5"), h5ser::errc::checksum_mismatch);
+}
+
+TEST_CASE("remote: HTTPS checks the server's certificate, against the system's or remote_options::ca_file") {
+    if (skipped_without_nginx()) return;
+    served& s = served::get();
+    const quick_options quick;
+    CHECK(test::contains(refused(s.nginx->https_url("net.h5"), h5ser::errc::io), "TLS"));
+    h5ser::remote_options trusting;
+    trusting.ca_file = s.ca_file;
+    h5ser::set_remote_options(trusting);
+    CHECK(same(h5ser::load<Net>(s.nginx->https_url("net.h5")), s.saved));
+}
+
+TEST_CASE("remote: credentials: a bearer token from the options or H5SER_BEARER_TOKEN, basic authentication, AWS SigV4") {
+    if (skipped_without_nginx()) return;
+    served& s = served::get();
+    const quick_options quick;
+    CHECK(test::contains(refused(s.nginx->url("bearer/net.h5"), h5ser::errc::io), "credentials"));
+    h5ser::remote_options o;
+    o.bearer_token = "t0ken";
+    h5ser::set_remote_options(o);
+    CHECK(same(h5ser::load<Net>(s.nginx->url("bearer/net.h5")), s.saved));
+    h5ser::set_remote_options({});
+    ::setenv("H5SER_BEARER_TOKEN", "t0ken", 1);
+    CHECK(same(h5ser::load<Net>(s.nginx->url("bearer/net.h5")), s.saved));
+    ::setenv("H5SER_BEARER_TOKEN", "wrong", 1);
+    CHECK(test::contains(refused(s.nginx->url("bearer/net.h5"), h5ser::errc::io), "HTTP 401"));
+    ::unsetenv("H5SER_BEARER_TOKEN");
+
+    o = {};
+    o.user = "user";
+    o.password = "pass";
+    h5ser::set_remote_options(o);
+    CHECK(same(h5ser::load<Net>(s.nginx->url("basic/net.h5")), s.saved));
+
+    // nginx checks the form of the signature (it cannot check its value without the secret).
+    h5ser::set_remote_options({});
+    CHECK(test::contains(refused(s.nginx->url("sigv4/net.h5"), h5ser::errc::io), "HTTP 403"));
+    o = {};
+    o.aws_sigv4 = "aws:amz:us-east-1:s3";
+    h5ser::set_remote_options(o);
+    ::unsetenv("AWS_ACCESS_KEY_ID");
+    CHECK(test::contains(refused(s.nginx->url("sigv4/net.h5"), h5ser::errc::io), "AWS_ACCESS_KEY_ID"));
+    ::setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    CHECK(same(h5ser::load<Net>(s.nginx->url("sigv4/net.h5")), s.saved));
+    ::unsetenv("AWS_ACCESS_KEY_ID");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+    h5ser::set_remote_options({});
 }

@@ -28,6 +28,11 @@ struct remote_options {
     /// HTTP basic authentication; empty: the user's ~/.netrc, if it names the host.
     std::string user;
     std::string password;
+    /// Signs every request with AWS Signature Version 4 (S3 and the object stores that speak its
+    /// API), as libcurl's CURLOPT_AWS_SIGV4 says: "aws:amz:<region>:s3". The keys come from the
+    /// environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN,
+    /// if set, for temporary credentials). Empty: requests are not signed.
+    std::string aws_sigv4;
 };
 
 namespace detail {

@@ -404,7 +404,7 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         }
     }
     const auto list = [&](void* into) {
-        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root()});
+        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
         ctx.range_checks.push_back(std::move(check));
     };
     if constexpr (resizable_tensor<X>) {

@@ -28,7 +28,8 @@ struct range_read {
     std::uint64_t length = 0;
     bool hash = false;             ///< compute `hash_value`, the XXH3-64 of the bytes read
     std::uint64_t hash_value = 0;  ///< set by ranged_source::read when `hash`
-    std::string name;              ///< the tensor's HDF5 path ("/h.0/attn/c_attn/weight"), for errors
+    std::string name;              ///< the tensor's HDF5 path ("/h/0/attn/c_attn/weight"), for errors
+    std::string field;             ///< its field path ("h[0].attn.c_attn.weight"), for errors
 };
 
 /// Hears of bytes as a source completes them (the load's progress callback), on the load's thread.
