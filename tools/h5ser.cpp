@@ -1,8 +1,8 @@
 // The h5ser command-line tool: what is in a model file, is it intact, how do two files differ.
 //
 //     h5ser ls FILE [--cpp]                the tree as layers: shapes, dtypes, parameters, bytes, filters;
-//                                          for a Keras file, C++ structs that load it
-//     h5ser verify FILE [--expect-fingerprint HEX]   seal, checksums and fingerprint
+//                                          for a Keras file, C++ structs that load it; FILE may be a URL
+//     h5ser verify FILE [--expect-fingerprint HEX]   seal, checksums and fingerprint (of a URL: seal and manifest)
 //     h5ser diff A B [--atol X] [--rtol X] [--no-verify]   tensor by tensor, and attribute by
 //                                          attribute: equal, or how far apart
 //     h5ser schema FILE                    the JSON schema of a full-model file
@@ -36,6 +36,10 @@
 #include "seal.hpp"
 #include "verify.hpp"
 
+#if H5SER_CLI_REMOTE
+#include <h5ser/remote.hpp>  // ls and verify take http:// and https:// URLs
+#endif
+
 namespace {
 
 /// The first line of an error: h5ser's messages can list several problems and an HDF5 stack.
@@ -57,13 +61,17 @@ int main(int argc, char** argv) {
     bool as_json = false;
     std::string file, other, expect;
     auto* ls = app.add_subcommand("ls", "The tree as layers: dtype, shape, parameters, stored bytes, compression, filters");
-    ls->add_option("FILE", file, "HDF5 file (or .keras archive)")->required();
+    ls->add_option("FILE", file, "HDF5 file (or .keras archive, or the URL of a sealed h5ser file)")->required();
     bool as_cpp = false;
     ls->add_flag("--cpp", as_cpp, "for a Keras file: print C++ structs that load its weights and its optimizer's");
     auto* verify = app.add_subcommand("verify",
                                       "Check the seal, every dataset's checksum and the fingerprint; exit 0 intact, 1 damaged, "
                                       "3 not written by h5ser (nothing to check against)");
-    verify->add_option("FILE", file, "HDF5 file (h5ser's are checked in full; others only in that they read whole)")->required();
+    verify
+        ->add_option("FILE", file,
+                     "HDF5 file (h5ser's are checked in full; others only in that they read whole), or the URL of a sealed h5ser "
+                     "file (its seal and manifest)")
+        ->required();
     verify->add_option("--expect-fingerprint", expect,
                        "fail unless the file's fingerprint is HEX (for any file: its tensors' fingerprint)");
     auto* diff = app.add_subcommand("diff", "Compare two files tensor by tensor; exit 0 when equal, 1 when different");

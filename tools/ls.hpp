@@ -129,8 +129,10 @@ inline void ls_json(const h5ser::file_node& n, json& j, std::string_view key = {
 }
 
 inline int ls(const std::string& path, bool as_json, bool as_cpp = false) {
-    const auto safetensors = internal::header_if_safetensors(path);
-    const auto keras = safetensors ? std::nullopt : keras_facts(path);
+    // A URL: a sealed h5ser file's tree from its manifest, one request (docs/remote.md).
+    const bool url = internal::is_url(path);
+    const auto safetensors = url ? std::nullopt : internal::header_if_safetensors(path);
+    const auto keras = safetensors || url ? std::nullopt : keras_facts(path);
     if (as_cpp) {
         if (!keras)
             throw h5ser::error(path, h5ser::problem{h5ser::errc::not_keras_file,
@@ -144,9 +146,10 @@ inline int ls(const std::string& path, bool as_json, bool as_cpp = false) {
         return 0;
     }
     std::optional<h5ser::file_node> tree;
-    if (safetensors) tree = internal::tree_of(*safetensors);                   // the header read once
-    else if (!internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
+    if (safetensors) tree = internal::tree_of(*safetensors);                          // the header read once
+    else if (url || !internal::has_zip_signature(path)) tree = h5ser::inspect(path);  // a .keras zip is not HDF5 itself
     const bool is_h5ser = tree && !attribute_text(*tree, "h5ser_mode").empty();
+    const bool sealed = url || internal::has_seal(path);  // a URL's tree comes from its seal's manifest
     const totals t = tree ? sum(*tree) : totals{};
     if (as_json) {
         json j;
@@ -155,7 +158,7 @@ inline int ls(const std::string& path, bool as_json, bool as_cpp = false) {
             j.begin_object("h5ser");
             j.string("mode", attribute_text(*tree, "h5ser_mode")).string("format_version", attribute_text(*tree, "h5ser_format_version"));
             j.string("version", attribute_text(*tree, "h5ser_version")).string("fingerprint", attribute_text(*tree, "fingerprint"));
-            j.boolean("sealed", internal::has_seal(path)).end_object();
+            j.boolean("sealed", sealed).end_object();
         } else {
             j.null("h5ser");
         }
@@ -203,7 +206,7 @@ inline int ls(const std::string& path, bool as_json, bool as_cpp = false) {
         const std::string version = attribute_text(*tree, "h5ser_version");  // full-model files record it
         out += "h5ser: " + attribute_text(*tree, "h5ser_mode") + ", format " + attribute_text(*tree, "h5ser_format_version") +
                (version.empty() ? std::string() : ", written by h5ser " + version) + ", fingerprint " +
-               attribute_text(*tree, "fingerprint") + (internal::has_seal(path) ? ", sealed" : ", not sealed") + "\n";
+               attribute_text(*tree, "fingerprint") + (sealed ? ", sealed" : ", not sealed") + "\n";
     }
     if (safetensors)
         out += "safetensors: " + grouped(safetensors->tensors.size()) + " tensors, header " + grouped(safetensors->json_bytes) +

@@ -15,6 +15,10 @@
 namespace h5ser {
 
 namespace detail {
+class manifest;
+/// The tree a checked manifest lists (a sealed file's, read without HDF5): its groups, datasets
+/// and attributes, and the root's h5ser_format_version, h5ser_mode and fingerprint from its header.
+H5SER_CORE_INLINE file_node tree_of(const manifest& contents);
 /// inspect, in this process.
 H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
 /// inspect, in a child process when `mode` says so for this file.
@@ -28,7 +32,9 @@ H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* elemen
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
 /// short values). Soft and external links are listed, never followed. A .safetensors file
 /// (recognised by its content) gives the tree of its tensors, its dotted names as groups
-/// (docs/safetensors.md).
+/// (docs/safetensors.md). An http:// or https:// URL of a sealed h5ser file (in a program that
+/// includes <h5ser/remote.hpp>) gives the tree its manifest lists, read in one request
+/// (docs/remote.md).
 ///
 /// A file h5ser did not seal is read in a child process, so that a damaged one cannot crash or
 /// hang the program; `Policies` may be h5ser::trusted (read it here) or h5ser::untrusted (read

@@ -4477,7 +4477,8 @@ struct range_read {
     std::uint64_t length = 0;
     bool hash = false;             ///< compute `hash_value`, the XXH3-64 of the bytes read
     std::uint64_t hash_value = 0;  ///< set by ranged_source::read when `hash`
-    std::string name;              ///< the tensor's HDF5 path ("/h.0/attn/c_attn/weight"), for errors
+    std::string name;              ///< the tensor's HDF5 path ("/h/0/attn/c_attn/weight"), for errors
+    std::string field;             ///< its field path ("h[0].attn.c_attn.weight"), for errors
 };
 
 /// Hears of bytes as a source completes them (the load's progress callback), on the load's thread.
@@ -4522,6 +4523,19 @@ struct remote_file {
 /// without it. An h5ser::error naming the URL when the server does not answer as a load needs.
 using remote_opener = remote_file (*)(const std::string& url);
 inline std::atomic<remote_opener> open_remote_url{nullptr};
+
+/// A URL of a sealed format-2 file, opened: the first request made, the seal and the manifest
+/// checked (check_seal_prefix: everything but the hash over the HDF5 metadata, which is not read).
+struct sealed_url {
+    remote_file remote;
+    manifest contents;
+};
+
+/// Opens `url` (one request, two for a userblock over 64 KiB) through <h5ser/remote.hpp>'s opener.
+/// Throws errc::io when the program has no opener, errc::checksum_mismatch for a damaged seal or
+/// manifest, errc::needs_local_copy for a file h5ser reads only through HDF5: not sealed, of format
+/// 1, or (unless `chunked_ok`: only the tree is wanted) holding chunked tensors.
+H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunked_ok);
 
 /// Does `path` name a URL h5ser loads over HTTP (http:// or https://, any case)?
 inline bool is_url(std::string_view path) noexcept {
@@ -5423,7 +5437,7 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         }
     }
     const auto list = [&](void* into) {
-        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root()});
+        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
         ctx.range_checks.push_back(std::move(check));
     };
     if constexpr (resizable_tensor<X>) {
@@ -6653,33 +6667,10 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
 /// chunked tensors) are errc::needs_local_copy.
 template <class Policies, class Model>
 void load_remote(Model& model, const std::string& url, bool fresh_model, const progress_callback& progress, const load_request& request) {
-    const remote_opener open = open_remote_url.load();
-    if (!open) {
-        throw error(url,
-                    problem{errc::io,
-                            {},
-                            "/",
-                            "a file path",
-                            "a URL",
-                            "h5ser loads http:// and https:// URLs in programs that include <h5ser/remote.hpp> and link h5ser::remote"});
-    }
-    const remote_file remote = open(url);
-    const seal_check seal = check_seal_prefix(remote.prefix, remote.size, url);
-    if (seal.damage) throw *seal.damage;
-    const auto needs_copy = [&](const std::string& found) {
-        return error(url, problem{errc::needs_local_copy,
-                                  {},
-                                  "/",
-                                  "a sealed h5ser file of format 2 without chunked tensors",
-                                  found,
-                                  "h5ser reads such a file over HTTP without HDF5; download it and load the local copy"});
-    };
-    if (seal.status == seal_status::none) throw needs_copy("a file without h5ser's seal");
-    if (!seal.contents) throw needs_copy("a file of h5ser format 1");
-    if (seal.contents->has_chunked_data()) throw needs_copy("a file with chunked (or compressed) tensors");
-    file_tree tree(url, *seal.contents);
-    load_sealed<walk_policies_of<Policies>>(model, tree, url, remote.size, *seal.contents, nullptr, remote.source.get(), fresh_model,
-                                            progress, request);
+    const sealed_url opened = open_sealed_url(url, false);
+    file_tree tree(url, opened.contents);
+    load_sealed<walk_policies_of<Policies>>(model, tree, url, opened.remote.size, opened.contents, nullptr, opened.remote.source.get(),
+                                            fresh_model, progress, request);
 }
 
 /// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
@@ -8936,6 +8927,10 @@ template <class... Policies, class Model>
 namespace h5ser {
 
 namespace detail {
+class manifest;
+/// The tree a checked manifest lists (a sealed file's, read without HDF5): its groups, datasets
+/// and attributes, and the root's h5ser_format_version, h5ser_mode and fingerprint from its header.
+H5SER_CORE_INLINE file_node tree_of(const manifest& contents);
 /// inspect, in this process.
 H5SER_CORE_INLINE file_node inspect_file(const std::string& path);
 /// inspect, in a child process when `mode` says so for this file.
@@ -8949,7 +8944,9 @@ H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* elemen
 /// Reads the tree of any HDF5 file: groups, datasets (dtype, shape) and attributes (dtype, shape,
 /// short values). Soft and external links are listed, never followed. A .safetensors file
 /// (recognised by its content) gives the tree of its tensors, its dotted names as groups
-/// (docs/safetensors.md).
+/// (docs/safetensors.md). An http:// or https:// URL of a sealed h5ser file (in a program that
+/// includes <h5ser/remote.hpp>) gives the tree its manifest lists, read in one request
+/// (docs/remote.md).
 ///
 /// A file h5ser did not seal is read in a child process, so that a damaged one cannot crash or
 /// hang the program; `Policies` may be h5ser::trusted (read it here) or h5ser::untrusted (read
@@ -12341,6 +12338,34 @@ H5SER_CORE_INLINE void file_ranges::read(std::span<range_read> reads, read_progr
     }
 }
 
+H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunked_ok) {
+    const remote_opener open = open_remote_url.load();
+    if (!open) {
+        throw error(url,
+                    problem{errc::io,
+                            {},
+                            "/",
+                            "a file path",
+                            "a URL",
+                            "h5ser reads http:// and https:// URLs in programs that include <h5ser/remote.hpp> and link h5ser::remote"});
+    }
+    remote_file remote = open(url);
+    seal_check seal = check_seal_prefix(remote.prefix, remote.size, url);
+    if (seal.damage) throw *seal.damage;
+    const auto needs_copy = [&](const std::string& found) {
+        return error(url, problem{errc::needs_local_copy,
+                                  {},
+                                  "/",
+                                  "a sealed h5ser file of format 2 without chunked tensors",
+                                  found,
+                                  "h5ser reads such a file over HTTP without HDF5; download it and load the local copy"});
+    };
+    if (seal.status == seal_status::none) throw needs_copy("a file without h5ser's seal");
+    if (!seal.contents) throw needs_copy("a file of h5ser format 1");
+    if (!chunked_ok && seal.contents->has_chunked_data()) throw needs_copy("a file with chunked (or compressed) tensors");
+    return {std::move(remote), std::move(*seal.contents)};
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/posix/file-inl.hpp -----------------------------------------------------------
@@ -14496,7 +14521,92 @@ H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
     return inspect_opened(file.get(), path);
 }
 
+/// The text of an attribute's value as a manifest record encodes it (format.md), as
+/// attribute_value_text writes it for an attribute HDF5 reads.
+H5SER_CORE_INLINE std::string manifest_value_text(const manifest_record& r) {
+    const bool is_list = r.rank == 1;
+    const std::size_t count = is_list ? static_cast<std::size_t>(r.dim(0)) : 1;
+    const unsigned char* bytes = reinterpret_cast<const unsigned char*>(r.value.data());
+    if (r.dtype == "string") {
+        std::vector<std::string> strings;
+        for (std::size_t i = 0, at = 0; i < count; ++i) {  // the manifest's parser checked every length
+            const std::uint32_t n = load_u32(bytes + at);
+            strings.emplace_back(r.value.substr(at + 4, n));
+            at += 4 + n;
+        }
+        if (!is_list) return short_string_value(strings.front());
+        return list_text(strings.size(), [&](std::size_t i) {
+            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
+        });
+    }
+    const std::optional<element_kind> kind = element_kind_named(r.dtype);
+    if (!kind) return {};
+    const std::size_t size = manifest_element_size(r.dtype);
+    const auto text = [&](std::size_t i) {
+        if (*kind == element_kind::bool_) return std::string(bytes[i] != 0 ? "true" : "false");
+        return element_text(*kind, bytes + i * size);
+    };
+    return is_list ? list_text(count, text) : text(0);
+}
+
+H5SER_CORE_INLINE file_node tree_of(const manifest& contents) {
+    file_node root;
+    root.path.push_back('/');
+    const auto attribute = [](std::string name, std::string dtype, std::string value) {
+        return file_node::attribute_info{std::move(name), std::move(dtype), "scalar", std::move(value)};
+    };
+    root.attributes.push_back(attribute(std::string(format::version_attribute), "int32", std::to_string(contents.format_version())));
+    root.attributes.push_back(
+        attribute(std::string(format::mode_attribute), "string", short_string_value(std::string(format::mode_name(contents.mode())))));
+    root.attributes.push_back(
+        attribute(std::string(format::fingerprint_attribute), "string", short_string_value(to_hex(contents.fingerprint()))));
+    std::map<std::string_view, std::vector<const manifest_record*>> attributes;  // by the path of their object, in save order
+    for (const manifest_record& r : contents.records())
+        if (r.kind == record_kind::attribute) attributes[r.path].push_back(&r);
+    const auto add_attributes = [&](file_node& node, std::string_view path) {
+        const auto found = attributes.find(path);
+        if (found == attributes.end()) return;
+        for (const manifest_record* r : found->second)
+            node.attributes.push_back({std::string(r->name), std::string(r->dtype),
+                                       r->rank == 1 ? "[" + std::to_string(r->dim(0)) + "]" : "scalar", manifest_value_text(*r)});
+        // By name, as HDF5 lists them (inspect_attributes).
+        std::sort(node.attributes.begin(), node.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    };
+    add_attributes(root, "/");
+    std::sort(root.attributes.begin(), root.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    const auto add_children = [&](const auto& self, file_node& node) -> void {
+        const manifest_group* group = contents.group(node.path);
+        if (!group) return;
+        for (const std::size_t i : group->links) {
+            const manifest_record& r = contents.records()[i];
+            file_node child;
+            child.name = std::string(r.link_name());
+            child.path = std::string(r.path);
+            add_attributes(child, r.path);
+            if (r.kind == record_kind::dataset) {
+                child.kind = file_node::kind_type::dataset;
+                child.dtype = std::string(r.dtype);
+                for (std::size_t d = 0; d < r.rank; ++d) child.shape.push_back(static_cast<std::size_t>(r.dim(d)));
+                child.layout = r.layout == record_layout::compact   ? "compact"
+                               : r.layout == record_layout::chunked ? "chunked"
+                                                                    : "contiguous";
+                child.element_bytes = manifest_element_size(r.dtype);
+                child.stored_bytes = r.length;
+                for (std::size_t f = 0; f < r.filter_count; ++f)
+                    child.filters.push_back(filter_name(static_cast<H5Z_filter_t>(r.filter(f))));
+            } else {
+                self(self, child);
+            }
+            node.children.push_back(std::move(child));
+        }
+    };
+    add_children(add_children, root);
+    return root;
+}
+
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    // A URL: the tree its manifest lists, one request, no HDF5 (docs/remote.md).
+    if (is_url(path)) return tree_of(open_sealed_url(path, true).contents);
     // A .safetensors file is read here, without libhdf5: its parser is h5ser's own, fuzzed.
     if (auto header = safetensors::header_if_safetensors(path)) return safetensors::tree_of(*header);
     if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });

@@ -82,6 +82,11 @@ struct remote_options {
     /// HTTP basic authentication; empty: the user's ~/.netrc, if it names the host.
     std::string user;
     std::string password;
+    /// Signs every request with AWS Signature Version 4 (S3 and the object stores that speak its
+    /// API), as libcurl's CURLOPT_AWS_SIGV4 says: "aws:amz:<region>:s3". The keys come from the
+    /// environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN,
+    /// if set, for temporary credentials). Empty: requests are not signed.
+    std::string aws_sigv4;
 };
 
 namespace detail {
@@ -200,7 +205,8 @@ public:
         xxh3_stream* hash = nullptr;
         std::atomic<std::uint64_t>* progress = nullptr;
         const std::atomic<bool>* cancel = nullptr;
-        std::string name;  ///< the tensor's HDF5 path, for errors ("/" for the file's seal)
+        std::string name;   ///< the tensor's HDF5 path, for errors ("/" for the file's seal)
+        std::string field;  ///< its field path, for errors
     };
 
     /// GETs bytes [offset, offset + out.length) into `out`, every answer checked against `version`
@@ -223,12 +229,12 @@ public:
             if (code == CURLE_OK && a.headers.status == 206) {
                 if (done == out.length) return done;
                 if (!version && a.headers.has_range && a.headers.last + 1 == a.headers.total) return done;  // the file is shorter
-                if (got == 0) throw fail(errc::io, out.name, "the requested bytes", "an empty answer", "");
+                if (got == 0) throw fail(errc::io, out, "the requested bytes", "an empty answer", "");
                 continue;  // a server may answer a part of a range: ask for the rest
             }
-            if (!retryable(code, a.headers.status)) throw failure(code, a, out.name);
+            if (!retryable(code, a.headers.status)) throw failure(code, a);
             if (got >= (1U << 20)) failures = 0;  // progress: only failures in a row count
-            if (++failures > options_->retries) throw failure(code, a, out.name);
+            if (++failures > options_->retries) throw failure(code, a);
             wait_before_retry(failures, out.cancel);
         }
     }
@@ -238,9 +244,11 @@ public:
 
     [[nodiscard]] const std::string& url() const noexcept { return url_; }
 
-    /// The error of the file `url_` at `name`: `found` instead of `expected`, and what to do.
-    [[nodiscard]] error fail(errc code, const std::string& name, std::string expected, std::string found, std::string detail) const {
-        return error(url_, problem{code, {}, name.empty() ? "/" : name, std::move(expected), std::move(found), std::move(detail)});
+    /// The error of the file `url_` at `out` (its tensor, or the file): `found` instead of
+    /// `expected`, and what to do.
+    [[nodiscard]] error fail(errc code, const sink& out, std::string expected, std::string found, std::string detail) const {
+        return error(url_,
+                     problem{code, out.field, out.name.empty() ? "/" : out.name, std::move(expected), std::move(found), std::move(detail)});
     }
 
 private:
@@ -286,7 +294,7 @@ private:
         const response_headers& h = a.headers;
         const connection& c = a.owner;
         if (h.status == 200) {
-            a.refused = c.fail(errc::io, a.out.name, "a partial answer (206) to a ranged GET", "the whole file (200)",
+            a.refused = c.fail(errc::io, a.out, "a partial answer (206) to a ranged GET", "the whole file (200)",
                                "the server ignores Range requests; h5ser loads over HTTP need them: download the file and load the "
                                "local copy");
             return false;
@@ -294,12 +302,12 @@ private:
         if (h.status != 206) return false;  // an error status: get() says what it means
         if (!h.has_range || h.first != a.offset) {
             a.refused =
-                c.fail(errc::io, a.out.name, "bytes from " + std::to_string(a.offset),
+                c.fail(errc::io, a.out, "bytes from " + std::to_string(a.offset),
                        h.has_range ? "bytes from " + std::to_string(h.first) : "no Content-Range", "the server answered another range");
             return false;
         }
         if (a.version && h.total != a.version->size) {
-            a.refused = c.fail(errc::file_changed, a.out.name, "a file of " + std::to_string(a.version->size) + " bytes",
+            a.refused = c.fail(errc::file_changed, a.out, "a file of " + std::to_string(a.version->size) + " bytes",
                                "one of " + std::to_string(h.total), "the file at the URL was replaced during the load");
             return false;
         }
@@ -315,8 +323,8 @@ private:
         }
         const std::uint64_t room = a.out.length - a.done - a.received;
         if (n > room) {
-            a.refused = a.owner.fail(errc::io, a.out.name, std::to_string(a.out.length) + " bytes", "more",
-                                     "the server sent more than the range asked");
+            a.refused =
+                a.owner.fail(errc::io, a.out, std::to_string(a.out.length) + " bytes", "more", "the server sent more than the range asked");
             return 0;
         }
         a.last_byte = std::chrono::steady_clock::now();
@@ -352,7 +360,20 @@ private:
         curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
         if (!o.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
         const char* token = o.bearer_token.empty() ? std::getenv("H5SER_BEARER_TOKEN") : o.bearer_token.c_str();
-        if (token && *token) {
+        if (!o.aws_sigv4.empty()) {
+            const char* id = std::getenv("AWS_ACCESS_KEY_ID");
+            const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+            if (!id || !*id || !secret || !*secret) {
+                a.refused = fail(errc::io, a.out, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment", "none",
+                                 "h5ser::remote_options::aws_sigv4 signs requests with the keys they give");
+                return CURLE_LOGIN_DENIED;
+            }
+            key_pair_ = std::string(id) + ":" + secret;
+            curl_easy_setopt(c, CURLOPT_AWS_SIGV4, o.aws_sigv4.c_str());
+            curl_easy_setopt(c, CURLOPT_USERPWD, key_pair_.c_str());
+            if (const char* session = std::getenv("AWS_SESSION_TOKEN"); session && *session)
+                headers_ = curl_slist_append(headers_, ("x-amz-security-token: " + std::string(session)).c_str());
+        } else if (token && *token) {
             curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
             curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token);
         } else if (!o.user.empty()) {
@@ -390,8 +411,9 @@ private:
                code == CURLE_HTTP2 || code == CURLE_HTTP2_STREAM;
     }
 
-    /// The error of a request that ended with `code` in `a`, naming the tensor `name`.
-    error failure(CURLcode code, const attempt& a, const std::string& name) const {
+    /// The error of a request that ended with `code` in `a`, naming its tensor.
+    error failure(CURLcode code, const attempt& a) const {
+        const sink& name = a.out;
         const long status = a.headers.status;
         const std::string http = "HTTP " + std::to_string(status);
         if (status == 404 || status == 410) return fail(errc::file_not_found, name, "the file", http, "the server has no file at this URL");
@@ -437,6 +459,7 @@ private:
     const remote_options* options_;
     CURL* curl_ = nullptr;
     curl_slist* headers_ = nullptr;
+    std::string key_pair_;  ///< "id:secret" for SigV4, alive while a request runs
     char error_text_[CURL_ERROR_SIZE] = {};
 };
 
@@ -557,7 +580,7 @@ private:
                 std::optional<xxh3_stream> hash;
                 if (r.hash && !j.split) hash.emplace();
                 prepare_memory(into, j.length);
-                const connection::sink out{into, j.length, hash ? &*hash : nullptr, &state.bytes, &state.cancel, r.name};
+                const connection::sink out{into, j.length, hash ? &*hash : nullptr, &state.bytes, &state.cancel, r.name, r.field};
                 c.get(r.offset + j.begin, out, &version_);
                 if (hash) r.hash_value = hash->digest();
                 if (j.split) j.split->complete(j.part);
@@ -603,7 +626,7 @@ inline remote_file open(const std::string& url) {
     remote_file file;
     file.prefix.resize(first_request_bytes);
     response_headers first;
-    connection::sink out{file.prefix.data(), first_request_bytes, nullptr, nullptr, nullptr, "/"};
+    connection::sink out{file.prefix.data(), first_request_bytes, nullptr, nullptr, nullptr, "/", {}};
     const std::uint64_t got = c.get(0, out, nullptr, &first);
     file.prefix.resize(static_cast<std::size_t>(got));
     file_version version;
@@ -614,7 +637,7 @@ inline remote_file open(const std::string& url) {
     const std::uint64_t need = sealed_prefix_length(file.prefix.data(), file.prefix.size());
     if (need > got) {
         file.prefix.resize(static_cast<std::size_t>(need));
-        connection::sink rest{file.prefix.data() + got, need - got, nullptr, nullptr, nullptr, "/"};
+        connection::sink rest{file.prefix.data() + got, need - got, nullptr, nullptr, nullptr, "/", {}};
         c.get(got, rest, &version);
     }
     file.source = std::make_unique<http_ranges>(url, std::move(options), std::move(version));

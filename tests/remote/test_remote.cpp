@@ -141,6 +141,11 @@ std::string refused(const std::string& url, h5ser::errc code, const std::string&
     return e.what();
 }
 
+/// The code of the error h5ser::inspect of `url` throws.
+h5ser::errc refused_inspect(const std::string& url) {
+    return test::expect_error([&] { (void)h5ser::inspect(url); }).code();
+}
+
 }  // namespace
 
 TEST_CASE("remote: a model loads from nginx bit for bit, one request for its seal and manifest and one per tensor") {
@@ -306,3 +311,79 @@ TEST_CASE("remote: credentials: a bearer token from the options or H5SER_BEARER_
     ::unsetenv("AWS_SECRET_ACCESS_KEY");
     h5ser::set_remote_options({});
 }
+
+namespace {
+/// The tree without the root attributes only HDF5 metadata holds (the manifest's header gives the
+/// version, the mode and the fingerprint; h5ser_version, model_type and schema it does not).
+h5ser::file_node without_metadata_only_attributes(h5ser::file_node tree) {
+    std::erase_if(tree.attributes, [](const auto& a) { return a.name == "h5ser_version" || a.name == "model_type" || a.name == "schema"; });
+    return tree;
+}
+bool same_tree(const h5ser::file_node& a, const h5ser::file_node& b) {
+    if (a.name != b.name || a.path != b.path || a.kind != b.kind || a.dtype != b.dtype || a.shape != b.shape || a.layout != b.layout ||
+        a.element_bytes != b.element_bytes || a.stored_bytes != b.stored_bytes || a.filters != b.filters ||
+        a.attributes.size() != b.attributes.size() || a.children.size() != b.children.size())
+        return false;
+    for (std::size_t i = 0; i < a.attributes.size(); ++i) {
+        const auto& x = a.attributes[i];
+        const auto& y = b.attributes[i];
+        if (x.name != y.name || x.dtype != y.dtype || x.shape != y.shape || x.value != y.value) return false;
+    }
+    for (std::size_t i = 0; i < a.children.size(); ++i)
+        if (!same_tree(a.children[i], b.children[i])) return false;
+    return true;
+}
+}  // namespace
+
+TEST_CASE("remote: h5ser::inspect of a URL is the tree of the file from its manifest, in one request, chunked tensors too") {
+    if (skipped_without_nginx()) return;
+    served& s = served::get();
+    h5ser::save<h5ser::shuffle, h5ser::deflate<1>>(s.saved, (s.root / "deflated.h5").string());
+    for (const char* name : {"net.h5", "deflated.h5"}) {
+        CAPTURE(name);
+        const std::size_t before = s.nginx->requests();
+        const h5ser::file_node remote = h5ser::inspect(s.nginx->url(name));
+        CHECK(s.nginx->requests() - before == 1);
+        const h5ser::file_node local = without_metadata_only_attributes(h5ser::inspect((s.root / name).string()));
+        CHECK(same_tree(remote, local));
+        CHECK(h5ser::to_string(remote) == h5ser::to_string(local));
+    }
+    std::filesystem::copy_file(s.root / "net.h5", s.root / "unsealed.h5", std::filesystem::copy_options::overwrite_existing);
+    test::unseal((s.root / "unsealed.h5").string());
+    CHECK(refused_inspect(s.nginx->url("unsealed.h5")) == h5ser::errc::needs_local_copy);
+}
+
+#ifdef H5SER_TEST_CLI
+TEST_CASE("remote: h5ser ls URL and h5ser verify URL read the manifest alone") {
+    if (skipped_without_nginx()) return;
+    served& s = served::get();
+    const auto run = [&](const std::string& args) {
+        const std::string out = s.dir.file("cli.out");
+        const int rc = std::system((std::string(H5SER_TEST_CLI) + " " + args + " > " + out + " 2>&1").c_str());
+        return std::make_pair(WEXITSTATUS(rc), test::file_bytes(out));
+    };
+    const std::size_t before = s.nginx->requests();
+    const auto [ls_rc, ls_out] = run("ls " + s.nginx->url("net.h5"));
+    CHECK(ls_rc == 0);
+    CHECK(s.nginx->requests() - before == 1);
+    const auto [local_rc, local_out] = run("ls " + (s.root / "net.h5").string());
+    // The same table; the header line of the local file adds what only its HDF5 metadata holds.
+    const auto table = [](const std::string& text) { return text.substr(text.find("\nname ")); };
+    CHECK(table(ls_out) == table(local_out));
+    CHECK(test::contains(ls_out, "h5ser: full_model, format 2, fingerprint " + h5ser::fingerprint(s.saved) + ", sealed"));
+    const auto [verify_rc, verify_out] = run("verify " + s.nginx->url("net.h5") + " --expect-fingerprint " + h5ser::fingerprint(s.saved));
+    CHECK(verify_rc == 0);
+    CHECK(test::contains(verify_out, "OK"));
+    CHECK(run("verify " + s.nginx->url("net.h5") + " --expect-fingerprint 0123456789abcdef").first == 1);
+    // A flipped byte in the seal's range table: its checksum no longer matches.
+    std::filesystem::copy_file(s.root / "net.h5", s.root / "damaged-seal.h5", std::filesystem::copy_options::overwrite_existing);
+    {
+        std::fstream f(s.root / "damaged-seal.h5", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(70);
+        f.put('\x7f');
+    }
+    const auto [damaged_rc, damaged_out] = run("verify " + s.nginx->url("damaged-seal.h5"));
+    CHECK(damaged_rc == 1);
+    CHECK(test::contains(damaged_out, "seal does not match"));
+}
+#endif

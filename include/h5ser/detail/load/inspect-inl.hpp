@@ -2,6 +2,7 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "h5ser/detail/format/seal.hpp"
@@ -18,6 +20,7 @@
 #include "h5ser/detail/hdf5/group.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
+#include "h5ser/detail/load/ranged_source.hpp"
 #include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/safetensors/tree.hpp"
 #include "h5ser/inspect.hpp"
@@ -199,7 +202,92 @@ H5SER_CORE_INLINE file_node inspect_file(const std::string& path) {
     return inspect_opened(file.get(), path);
 }
 
+/// The text of an attribute's value as a manifest record encodes it (format.md), as
+/// attribute_value_text writes it for an attribute HDF5 reads.
+H5SER_CORE_INLINE std::string manifest_value_text(const manifest_record& r) {
+    const bool is_list = r.rank == 1;
+    const std::size_t count = is_list ? static_cast<std::size_t>(r.dim(0)) : 1;
+    const unsigned char* bytes = reinterpret_cast<const unsigned char*>(r.value.data());
+    if (r.dtype == "string") {
+        std::vector<std::string> strings;
+        for (std::size_t i = 0, at = 0; i < count; ++i) {  // the manifest's parser checked every length
+            const std::uint32_t n = load_u32(bytes + at);
+            strings.emplace_back(r.value.substr(at + 4, n));
+            at += 4 + n;
+        }
+        if (!is_list) return short_string_value(strings.front());
+        return list_text(strings.size(), [&](std::size_t i) {
+            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
+        });
+    }
+    const std::optional<element_kind> kind = element_kind_named(r.dtype);
+    if (!kind) return {};
+    const std::size_t size = manifest_element_size(r.dtype);
+    const auto text = [&](std::size_t i) {
+        if (*kind == element_kind::bool_) return std::string(bytes[i] != 0 ? "true" : "false");
+        return element_text(*kind, bytes + i * size);
+    };
+    return is_list ? list_text(count, text) : text(0);
+}
+
+H5SER_CORE_INLINE file_node tree_of(const manifest& contents) {
+    file_node root;
+    root.path.push_back('/');
+    const auto attribute = [](std::string name, std::string dtype, std::string value) {
+        return file_node::attribute_info{std::move(name), std::move(dtype), "scalar", std::move(value)};
+    };
+    root.attributes.push_back(attribute(std::string(format::version_attribute), "int32", std::to_string(contents.format_version())));
+    root.attributes.push_back(
+        attribute(std::string(format::mode_attribute), "string", short_string_value(std::string(format::mode_name(contents.mode())))));
+    root.attributes.push_back(
+        attribute(std::string(format::fingerprint_attribute), "string", short_string_value(to_hex(contents.fingerprint()))));
+    std::map<std::string_view, std::vector<const manifest_record*>> attributes;  // by the path of their object, in save order
+    for (const manifest_record& r : contents.records())
+        if (r.kind == record_kind::attribute) attributes[r.path].push_back(&r);
+    const auto add_attributes = [&](file_node& node, std::string_view path) {
+        const auto found = attributes.find(path);
+        if (found == attributes.end()) return;
+        for (const manifest_record* r : found->second)
+            node.attributes.push_back({std::string(r->name), std::string(r->dtype),
+                                       r->rank == 1 ? "[" + std::to_string(r->dim(0)) + "]" : "scalar", manifest_value_text(*r)});
+        // By name, as HDF5 lists them (inspect_attributes).
+        std::sort(node.attributes.begin(), node.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    };
+    add_attributes(root, "/");
+    std::sort(root.attributes.begin(), root.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    const auto add_children = [&](const auto& self, file_node& node) -> void {
+        const manifest_group* group = contents.group(node.path);
+        if (!group) return;
+        for (const std::size_t i : group->links) {
+            const manifest_record& r = contents.records()[i];
+            file_node child;
+            child.name = std::string(r.link_name());
+            child.path = std::string(r.path);
+            add_attributes(child, r.path);
+            if (r.kind == record_kind::dataset) {
+                child.kind = file_node::kind_type::dataset;
+                child.dtype = std::string(r.dtype);
+                for (std::size_t d = 0; d < r.rank; ++d) child.shape.push_back(static_cast<std::size_t>(r.dim(d)));
+                child.layout = r.layout == record_layout::compact   ? "compact"
+                               : r.layout == record_layout::chunked ? "chunked"
+                                                                    : "contiguous";
+                child.element_bytes = manifest_element_size(r.dtype);
+                child.stored_bytes = r.length;
+                for (std::size_t f = 0; f < r.filter_count; ++f)
+                    child.filters.push_back(filter_name(static_cast<H5Z_filter_t>(r.filter(f))));
+            } else {
+                self(self, child);
+            }
+            node.children.push_back(std::move(child));
+        }
+    };
+    add_children(add_children, root);
+    return root;
+}
+
 H5SER_CORE_INLINE file_node inspect(const std::string& path, isolation mode) {
+    // A URL: the tree its manifest lists, one request, no HDF5 (docs/remote.md).
+    if (is_url(path)) return tree_of(open_sealed_url(path, true).contents);
     // A .safetensors file is read here, without libhdf5: its parser is h5ser's own, fuzzed.
     if (auto header = safetensors::header_if_safetensors(path)) return safetensors::tree_of(*header);
     if (needs_isolation(mode, path)) return run_isolated<file_node>(path, [&](const progress_callback&) { return inspect_file(path); });

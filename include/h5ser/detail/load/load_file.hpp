@@ -164,33 +164,10 @@ void load_model(Model& model, const opened_file& file, const seal_check& seal, b
 /// chunked tensors) are errc::needs_local_copy.
 template <class Policies, class Model>
 void load_remote(Model& model, const std::string& url, bool fresh_model, const progress_callback& progress, const load_request& request) {
-    const remote_opener open = open_remote_url.load();
-    if (!open) {
-        throw error(url,
-                    problem{errc::io,
-                            {},
-                            "/",
-                            "a file path",
-                            "a URL",
-                            "h5ser loads http:// and https:// URLs in programs that include <h5ser/remote.hpp> and link h5ser::remote"});
-    }
-    const remote_file remote = open(url);
-    const seal_check seal = check_seal_prefix(remote.prefix, remote.size, url);
-    if (seal.damage) throw *seal.damage;
-    const auto needs_copy = [&](const std::string& found) {
-        return error(url, problem{errc::needs_local_copy,
-                                  {},
-                                  "/",
-                                  "a sealed h5ser file of format 2 without chunked tensors",
-                                  found,
-                                  "h5ser reads such a file over HTTP without HDF5; download it and load the local copy"});
-    };
-    if (seal.status == seal_status::none) throw needs_copy("a file without h5ser's seal");
-    if (!seal.contents) throw needs_copy("a file of h5ser format 1");
-    if (seal.contents->has_chunked_data()) throw needs_copy("a file with chunked (or compressed) tensors");
-    file_tree tree(url, *seal.contents);
-    load_sealed<walk_policies_of<Policies>>(model, tree, url, remote.size, *seal.contents, nullptr, remote.source.get(), fresh_model,
-                                            progress, request);
+    const sealed_url opened = open_sealed_url(url, false);
+    file_tree tree(url, opened.contents);
+    load_sealed<walk_policies_of<Policies>>(model, tree, url, opened.remote.size, opened.contents, nullptr, opened.remote.source.get(),
+                                            fresh_model, progress, request);
 }
 
 /// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "h5ser/detail/format/hash.hpp"
+#include "h5ser/detail/format/seal.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/load/ranged_source.hpp"
 #include "h5ser/detail/posix/io.hpp"
@@ -20,6 +21,34 @@ H5SER_CORE_INLINE void file_ranges::read(std::span<range_read> reads, read_progr
         if (r.hash) r.hash_value = hash_bytes(bytes ? r.into : static_cast<const void*>(""), bytes);
         progress.add(r.length);
     }
+}
+
+H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunked_ok) {
+    const remote_opener open = open_remote_url.load();
+    if (!open) {
+        throw error(url,
+                    problem{errc::io,
+                            {},
+                            "/",
+                            "a file path",
+                            "a URL",
+                            "h5ser reads http:// and https:// URLs in programs that include <h5ser/remote.hpp> and link h5ser::remote"});
+    }
+    remote_file remote = open(url);
+    seal_check seal = check_seal_prefix(remote.prefix, remote.size, url);
+    if (seal.damage) throw *seal.damage;
+    const auto needs_copy = [&](const std::string& found) {
+        return error(url, problem{errc::needs_local_copy,
+                                  {},
+                                  "/",
+                                  "a sealed h5ser file of format 2 without chunked tensors",
+                                  found,
+                                  "h5ser reads such a file over HTTP without HDF5; download it and load the local copy"});
+    };
+    if (seal.status == seal_status::none) throw needs_copy("a file without h5ser's seal");
+    if (!seal.contents) throw needs_copy("a file of h5ser format 1");
+    if (!chunked_ok && seal.contents->has_chunked_data()) throw needs_copy("a file with chunked (or compressed) tensors");
+    return {std::move(remote), std::move(*seal.contents)};
 }
 
 }  // namespace h5ser::detail

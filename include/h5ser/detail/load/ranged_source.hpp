@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/format/manifest.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
 
 namespace h5ser::detail {
@@ -74,6 +75,19 @@ struct remote_file {
 /// without it. An h5ser::error naming the URL when the server does not answer as a load needs.
 using remote_opener = remote_file (*)(const std::string& url);
 inline std::atomic<remote_opener> open_remote_url{nullptr};
+
+/// A URL of a sealed format-2 file, opened: the first request made, the seal and the manifest
+/// checked (check_seal_prefix: everything but the hash over the HDF5 metadata, which is not read).
+struct sealed_url {
+    remote_file remote;
+    manifest contents;
+};
+
+/// Opens `url` (one request, two for a userblock over 64 KiB) through <h5ser/remote.hpp>'s opener.
+/// Throws errc::io when the program has no opener, errc::checksum_mismatch for a damaged seal or
+/// manifest, errc::needs_local_copy for a file h5ser reads only through HDF5: not sealed, of format
+/// 1, or (unless `chunked_ok`: only the tree is wanted) holding chunked tensors.
+H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunked_ok);
 
 /// Does `path` name a URL h5ser loads over HTTP (http:// or https://, any case)?
 inline bool is_url(std::string_view path) noexcept {
