@@ -148,15 +148,27 @@ public:
     [[nodiscard]] std::string https_url(const std::string& name) const {
         return "https://127.0.0.1:" + std::to_string(tls_port_) + "/" + name;
     }
-    /// Requests served so far (lines of the access log).
+    /// Requests served so far (lines of the access log), once the log has settled: nginx writes a
+    /// request's line after its answer has gone, so a client can be ahead of it. Waits until the
+    /// count has not changed for 100 ms.
     [[nodiscard]] std::size_t requests() const {
+        std::size_t last = count_lines(), same_for = 0;
+        while (same_for < 10) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            const std::size_t now = count_lines();
+            same_for = now == last ? same_for + 1 : 0;
+            last = now;
+        }
+        return last;
+    }
+
+private:
+    [[nodiscard]] std::size_t count_lines() const {
         std::ifstream log(work_ / "access.log");
         std::size_t n = 0;
         for (std::string line; std::getline(log, line);) ++n;
         return n;
     }
-
-private:
     std::filesystem::path work_;
     int port_ = 0;
     int tls_port_ = 0;
