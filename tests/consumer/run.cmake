@@ -1,7 +1,7 @@
 # Installs h5ser into a scratch prefix, then uses it as users' projects do (tests/consumer):
 # - a C++-only CMake project without components, on a machine where libtorch and MPI cannot be
 #   found (CMAKE_DISABLE_FIND_PACKAGE_*): the core and h5ser::compiled build and run;
-# - the same with COMPONENTS keras eigen xtensor: h5ser::keras builds and runs;
+# - the same with COMPONENTS keras remote eigen xtensor: h5ser::keras and h5ser::remote build and run;
 # - COMPONENTS torch where libtorch cannot be found: configuration fails and says why;
 # - COMPONENTS mpi torch where both are found (when h5ser was built with them): h5ser::mpi builds
 #   and runs as one rank;
@@ -63,7 +63,7 @@ run_program(${WORK}/core/consumer m.h5)
 run_program(${WORK}/core/consumer_compiled m-compiled.h5)
 
 set(parts)
-foreach(part keras eigen xtensor)
+foreach(part keras remote eigen xtensor)
   if(part IN_LIST BUILT)
     list(APPEND parts ${part})
   endif()
@@ -72,6 +72,9 @@ if(parts)
   consumer(parts "${parts}" builds ${no_torch_no_mpi})
   if("keras" IN_LIST parts)
     run_program(${WORK}/parts/consumer_keras keras.h5)
+  endif()
+  if("remote" IN_LIST parts)
+    run_program(${WORK}/parts/consumer_remote unused)
   endif()
 endif()
 
