@@ -41,6 +41,8 @@
 #include "bench_common.hpp"
 #include "gpt2_model.hpp"
 
+extern char** environ;
+
 namespace {
 
 using bench::gpt2::Gpt2;

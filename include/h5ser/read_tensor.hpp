@@ -20,6 +20,7 @@
 #include "h5ser/detail/load/load_file.hpp"
 #include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
+#include "h5ser/detail/load/ranged_source.hpp"
 #include "h5ser/detail/posix/file.hpp"
 #include "h5ser/detail/posix/io.hpp"
 #include "h5ser/detail/save/saves_in_flight.hpp"
@@ -164,7 +165,8 @@ std::optional<X> read_part_alone(const opened_file& file, const seal_check& seal
 template <class X, class... Policies>
 X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
     constexpr bool verify = load_policies<Policies...>::verify;
-    {
+    // A URL's tensor is read whole by one ranged request, verified, and cut (docs/remote.md).
+    if (!is_url(path)) {
         settle_saves_of(path);
         const opened_file file = opened_file::open(path);
         // Unverified, the seal's own checksums (of its header and manifest) are enough to find the part.

@@ -5451,8 +5451,9 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         }
     }
     std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
-    list(staging.get());
-    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, std::move(staging));
+    unsigned char* const into = staging.get();  // not read in the call below: its arguments are not ordered
+    list(into);
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), into, bytes, std::move(staging));
 }
 
 template <class Ctx, class X>
@@ -9177,7 +9178,8 @@ std::optional<X> read_part_alone(const opened_file& file, const seal_check& seal
 template <class X, class... Policies>
 X read_part(const std::string& path, std::string_view object_path, const slice& part, const progress_callback& progress) {
     constexpr bool verify = load_policies<Policies...>::verify;
-    {
+    // A URL's tensor is read whole by one ranged request, verified, and cut (docs/remote.md).
+    if (!is_url(path)) {
         settle_saves_of(path);
         const opened_file file = opened_file::open(path);
         // Unverified, the seal's own checksums (of its header and manifest) are enough to find the part.

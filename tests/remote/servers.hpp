@@ -8,7 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +22,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace test::servers {
 
@@ -53,21 +51,29 @@ inline bool accepts(int port) {
     return ok;
 }
 
-/// A child process, stopped when this goes away.
+/// A child process, stopped when this goes away, and killed by the kernel if this process dies
+/// first (a crashed test must not leave a server holding CTest's output pipe open).
 class process {
 public:
-    /// Starts `args` with its standard output into `output` (empty: inherited).
+    /// Starts `args` with its standard output into `output` (empty: /dev/null) and its standard
+    /// error into /dev/null.
     explicit process(const std::vector<std::string>& args, const std::string& output = {}) {
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        ::posix_spawn_file_actions_init(&actions);
-        if (!output.empty())
-            ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-        ::posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+        const std::string out = output.empty() ? "/dev/null" : output;
+        const pid_t parent = ::getpid();
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("cannot start " + args[0]);
+        if (pid_ == 0) {  // only async-signal-safe calls from here to exec
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+            const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            const int e = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (o < 0 || e < 0 || ::dup2(o, STDOUT_FILENO) < 0 || ::dup2(e, STDERR_FILENO) < 0) ::_exit(127);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
     }
     process(const process&) = delete;
     process& operator=(const process&) = delete;

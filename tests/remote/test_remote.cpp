@@ -141,6 +141,11 @@ std::string refused(const std::string& url, h5ser::errc code, const std::string&
     return e.what();
 }
 
+/// The code of the error h5ser::read_tensor of `object` of `url` throws.
+h5ser::errc refused_read(const std::string& url, const std::string& object) {
+    return test::expect_error([&] { (void)h5ser::read_tensor(url, object); }).code();
+}
+
 /// The code of the error h5ser::inspect of `url` throws.
 h5ser::errc refused_inspect(const std::string& url) {
     return test::expect_error([&] { (void)h5ser::inspect(url); }).code();
@@ -387,3 +392,16 @@ TEST_CASE("remote: h5ser ls URL and h5ser verify URL read the manifest alone") {
     CHECK(test::contains(damaged_out, "seal does not match"));
 }
 #endif
+
+TEST_CASE("remote: h5ser::read_tensor of a URL reads one tensor (one request besides the manifest), and a slice of it") {
+    if (skipped_without_nginx()) return;
+    served& s = served::get();
+    const std::size_t before = s.nginx->requests();
+    const auto kernel = h5ser::read_tensor<float, 2>(s.nginx->url("net.h5"), "/encoder/kernel");
+    CHECK(test::same_bytes(kernel, s.saved.encoder.kernel));
+    CHECK(s.nginx->requests() - before == 2);
+    const auto rows = h5ser::read_tensor<float, 2>(s.nginx->url("net.h5"), "/encoder/kernel", h5ser::rows(10, 2));
+    REQUIRE(rows.shape() == std::array<std::size_t, 2>{2, 256});
+    CHECK(std::memcmp(rows.data(), s.saved.encoder.kernel.data() + 10 * 256, 2 * 256 * sizeof(float)) == 0);
+    CHECK(refused_read(s.nginx->url("net.h5"), "/encoder/missing") == h5ser::errc::missing_field);
+}

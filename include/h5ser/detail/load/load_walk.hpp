@@ -418,8 +418,9 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         }
     }
     std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
-    list(staging.get());
-    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), staging.get(), bytes, std::move(staging));
+    unsigned char* const into = staging.get();  // not read in the call below: its arguments are not ordered
+    list(into);
+    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), into, bytes, std::move(staging));
 }
 
 template <class Ctx, class X>
