@@ -14551,6 +14551,47 @@ H5SER_CORE_INLINE std::string manifest_value_text(const manifest_record& r) {
     return is_list ? list_text(count, text) : text(0);
 }
 
+/// The attribute of `r`, an attribute record, as file_node lists it.
+H5SER_CORE_INLINE file_node::attribute_info attribute_of(const manifest_record& r) {
+    return {std::string(r.name), std::string(r.dtype), r.rank == 1 ? "[" + std::to_string(r.dim(0)) + "]" : "scalar",
+            manifest_value_text(r)};
+}
+
+/// Orders attributes by name, as HDF5 lists them (inspect_attributes).
+H5SER_CORE_INLINE bool attribute_before(const file_node::attribute_info& a, const file_node::attribute_info& b) { return a.name < b.name; }
+
+/// Adds to `node` (a group of `contents`) its groups and datasets, depth first, with their
+/// attributes: a group's from the manifest's index, a dataset's from `dataset_attributes` (rare:
+/// h5ser writes none; a converted h5py file may have some).
+H5SER_CORE_INLINE void add_manifest_children(const manifest& contents, file_node& node,
+                                             const std::vector<const manifest_record*>& dataset_attributes) {
+    const manifest_group* group = contents.group(node.path);
+    if (!group) return;
+    for (const std::size_t i : group->links) {
+        const manifest_record& r = contents.records()[i];
+        file_node child;
+        child.name = std::string(r.link_name());
+        child.path = std::string(r.path);
+        if (r.kind == record_kind::dataset) {
+            child.kind = file_node::kind_type::dataset;
+            child.dtype = std::string(r.dtype);
+            for (std::size_t d = 0; d < r.rank; ++d) child.shape.push_back(static_cast<std::size_t>(r.dim(d)));
+            child.layout = r.layout == record_layout::compact ? "compact" : r.layout == record_layout::chunked ? "chunked" : "contiguous";
+            child.element_bytes = manifest_element_size(r.dtype);
+            child.stored_bytes = r.length;
+            for (std::size_t f = 0; f < r.filter_count; ++f) child.filters.push_back(filter_name(static_cast<H5Z_filter_t>(r.filter(f))));
+            for (const manifest_record* a : dataset_attributes)
+                if (a->path == r.path) child.attributes.push_back(attribute_of(*a));
+        } else {
+            if (const manifest_group* own = contents.group(child.path))
+                for (const std::size_t k : own->attributes) child.attributes.push_back(attribute_of(contents.records()[k]));
+            add_manifest_children(contents, child, dataset_attributes);
+        }
+        std::sort(child.attributes.begin(), child.attributes.end(), attribute_before);
+        node.children.push_back(std::move(child));
+    }
+}
+
 H5SER_CORE_INLINE file_node tree_of(const manifest& contents) {
     file_node root;
     root.path.push_back('/');
@@ -14562,47 +14603,13 @@ H5SER_CORE_INLINE file_node tree_of(const manifest& contents) {
         attribute(std::string(format::mode_attribute), "string", short_string_value(std::string(format::mode_name(contents.mode())))));
     root.attributes.push_back(
         attribute(std::string(format::fingerprint_attribute), "string", short_string_value(to_hex(contents.fingerprint()))));
-    std::map<std::string_view, std::vector<const manifest_record*>> attributes;  // by the path of their object, in save order
+    if (const manifest_group* own = contents.group("/"))
+        for (const std::size_t k : own->attributes) root.attributes.push_back(attribute_of(contents.records()[k]));
+    std::sort(root.attributes.begin(), root.attributes.end(), attribute_before);
+    std::vector<const manifest_record*> dataset_attributes;
     for (const manifest_record& r : contents.records())
-        if (r.kind == record_kind::attribute) attributes[r.path].push_back(&r);
-    const auto add_attributes = [&](file_node& node, std::string_view path) {
-        const auto found = attributes.find(path);
-        if (found == attributes.end()) return;
-        for (const manifest_record* r : found->second)
-            node.attributes.push_back({std::string(r->name), std::string(r->dtype),
-                                       r->rank == 1 ? "[" + std::to_string(r->dim(0)) + "]" : "scalar", manifest_value_text(*r)});
-        // By name, as HDF5 lists them (inspect_attributes).
-        std::sort(node.attributes.begin(), node.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    };
-    add_attributes(root, "/");
-    std::sort(root.attributes.begin(), root.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-    const auto add_children = [&](const auto& self, file_node& node) -> void {
-        const manifest_group* group = contents.group(node.path);
-        if (!group) return;
-        for (const std::size_t i : group->links) {
-            const manifest_record& r = contents.records()[i];
-            file_node child;
-            child.name = std::string(r.link_name());
-            child.path = std::string(r.path);
-            add_attributes(child, r.path);
-            if (r.kind == record_kind::dataset) {
-                child.kind = file_node::kind_type::dataset;
-                child.dtype = std::string(r.dtype);
-                for (std::size_t d = 0; d < r.rank; ++d) child.shape.push_back(static_cast<std::size_t>(r.dim(d)));
-                child.layout = r.layout == record_layout::compact   ? "compact"
-                               : r.layout == record_layout::chunked ? "chunked"
-                                                                    : "contiguous";
-                child.element_bytes = manifest_element_size(r.dtype);
-                child.stored_bytes = r.length;
-                for (std::size_t f = 0; f < r.filter_count; ++f)
-                    child.filters.push_back(filter_name(static_cast<H5Z_filter_t>(r.filter(f))));
-            } else {
-                self(self, child);
-            }
-            node.children.push_back(std::move(child));
-        }
-    };
-    add_children(add_children, root);
+        if (r.kind == record_kind::attribute && !contents.group(r.path)) dataset_attributes.push_back(&r);
+    add_manifest_children(contents, root, dataset_attributes);
     return root;
 }
 
