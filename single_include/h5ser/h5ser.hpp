@@ -5081,10 +5081,9 @@ inline std::string to_string(const load_report& report) {
 
 namespace h5ser::detail {
 
-/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
-/// them together, on both cores) against its manifest checksum, if the file keeps one.
-struct mapped_check {
-    hash_job job;
+/// What a tensor's hash is checked against once it is known: its manifest checksum, if the file
+/// keeps one, and its entry in the load's fingerprint.
+struct hash_check {
     std::uint64_t expected = 0;
     bool compare = true;     ///< false: the hash is only for the load's fingerprint
     std::size_t digest = 0;  ///< its index in the load's digest_list
@@ -5092,19 +5091,26 @@ struct mapped_check {
     std::string h5;
 };
 
+/// Records `hash`, the hash of the tensor `check` is about, in `digests`; a problem when it is not
+/// the checksum the file keeps (then false).
+H5SER_CORE_INLINE bool record_hash(problem_list& problems, digest_list& digests, const hash_check& check, std::uint64_t hash);
+
+/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
+/// them together, on both cores).
+struct mapped_check {
+    hash_job job;
+    hash_check check;
+};
+
 /// Hashes the tensors of `checks` (on up to two threads), records each mismatch as a problem and
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
-/// What the walk checks of a tensor read by range (load_read) once its bytes are in: its hash,
-/// against its manifest checksum and for the load's fingerprint, and, for bools, each byte.
+/// What the walk checks of a tensor read by range (load_read) once its bytes are in: its hash
+/// (when its range_read asks for one), and, for bools, each byte.
 struct range_check {
-    std::uint64_t expected = 0;
-    bool compare = false;    ///< the file keeps a checksum for it
-    std::size_t digest = 0;  ///< its index in the load's digest_list (when its range is hashed)
-    std::size_t bools = 0;   ///< elements to check are 0 or 1 (bool tensors), else 0
-    std::string field;
-    std::string h5;
+    hash_check check;
+    std::size_t bools = 0;  ///< elements to check are 0 or 1 (bool tensors), else 0
 };
 
 /// The ranges a walk listed (`reads`, each checked as `checks` says): reads them from `source` all
@@ -5382,12 +5388,9 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
     if constexpr (Ctx::verify) {
         if (ctx.hashes(r))
-            ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
-                                         r.checksum,
-                                         r.has_checksum,
-                                         ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
-                                         at.field,
-                                         at.h5});
+            ctx.mapped_checks.push_back(
+                {{elements, static_cast<std::size_t>(r.length), 0},
+                 {r.checksum, r.has_checksum, ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5}});
     }
     ctx.advance(r.length);
     if constexpr (viewable_tensor<X>) {
@@ -5425,15 +5428,14 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const auto bytes = static_cast<std::size_t>(r.length);
-    range_check check{r.checksum, false, 0, std::is_same_v<element, bool> ? bytes : 0, at.field, at.h5};
+    range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, std::is_same_v<element, bool> ? bytes : 0};
     bool hash = false;
     if constexpr (Ctx::verify) {
         if (ctx.hashes(r)) {
             std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
             for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
             hash = true;
-            check.compare = r.has_checksum;
-            check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
+            check.check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
         }
     }
     const auto list = [&](void* into) {
@@ -12733,20 +12735,21 @@ H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first
     }
 }
 
+H5SER_CORE_INLINE bool record_hash(problem_list& problems, digest_list& digests, const hash_check& check, std::uint64_t hash) {
+    digests.set_hash(check.digest, hash);
+    if (!check.compare || hash == check.expected) return true;
+    problems.add({errc::checksum_mismatch, check.field, check.h5.empty() ? "/" : check.h5, "data with " + checksum_text(check.expected),
+                  "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
+    return false;
+}
+
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks) {
     if (checks.empty()) return;
     std::vector<hash_job> jobs;
     jobs.reserve(checks.size());
     for (const auto& c : checks) jobs.push_back(c.job);
     hash_all(jobs);
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-        digests.set_hash(checks[i].digest, jobs[i].hash);
-        if (checks[i].compare && jobs[i].hash != checks[i].expected) {
-            problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
-                          "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
-                          "the data differs from what was saved (corruption or tampering)"});
-        }
-    }
+    for (std::size_t i = 0; i < checks.size(); ++i) record_hash(problems, digests, checks[i].check, jobs[i].hash);
     checks.clear();
 }
 
@@ -12755,17 +12758,9 @@ H5SER_CORE_INLINE void read_ranges(const ranged_source& source, std::vector<rang
     source.read(reads, progress);
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const range_read& r = reads[i];
-        const range_check& c = checks[i];
-        if (r.hash) {
-            digests.set_hash(c.digest, r.hash_value);
-            if (c.compare && r.hash_value != c.expected) {
-                problems.add({errc::checksum_mismatch, c.field, c.h5.empty() ? "/" : c.h5, "data with " + checksum_text(c.expected),
-                              "data with " + checksum_text(r.hash_value),
-                              "the data differs from what was saved (corruption or tampering)"});
-                continue;
-            }
-        }
-        if (c.bools != 0) check_bool_elements<bool>(problems, r.into, c.bools, where{{}, c.field, c.h5});
+        const hash_check& c = checks[i].check;
+        if (r.hash && !record_hash(problems, digests, c, r.hash_value)) continue;
+        if (checks[i].bools != 0) check_bool_elements<bool>(problems, r.into, checks[i].bools, where{{}, c.field, c.h5});
     }
     reads.clear();
     checks.clear();
@@ -14363,6 +14358,15 @@ H5SER_CORE_INLINE std::string list_text(std::size_t count, const std::function<s
     return out + "]";
 }
 
+/// A string attribute's text: one string quoted and cut to 60 characters; in a list, each cut
+/// shorter (the line shows several).
+H5SER_CORE_INLINE std::string strings_text(const std::vector<std::string>& strings, bool is_list) {
+    if (!is_list && strings.size() == 1) return short_string_value(strings.front());
+    return list_text(strings.size(), [&](std::size_t i) {
+        return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
+    });
+}
+
 H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* element) {
     return with_element_type(kind, [&]<class T>() -> std::string {
         T value;
@@ -14402,12 +14406,7 @@ H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t
     const H5T_class_t cls = H5Tget_class(type);
     if (count > (std::size_t{1} << 20)) return {};  // not read for a summary
     if (cls == H5T_STRING) {
-        const std::vector<std::string> strings = read_strings(attr, type, space, count, true, at);
-        if (!is_list && strings.size() == 1) return short_string_value(strings.front());
-        // In a list, each string is cut shorter: the line shows several.
-        return list_text(strings.size(), [&](std::size_t i) {
-            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
-        });
+        return strings_text(read_strings(attr, type, space, count, true, at), is_list);
     }
     const bool is_bool = describe_type(type) == "bool";
     if (cls == H5T_INTEGER || cls == H5T_ENUM) {
@@ -14536,10 +14535,7 @@ H5SER_CORE_INLINE std::string manifest_value_text(const manifest_record& r) {
             strings.emplace_back(r.value.substr(at + 4, n));
             at += 4 + n;
         }
-        if (!is_list) return short_string_value(strings.front());
-        return list_text(strings.size(), [&](std::size_t i) {
-            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
-        });
+        return strings_text(strings, is_list);
     }
     const std::optional<element_kind> kind = element_kind_named(r.dtype);
     if (!kind) return {};

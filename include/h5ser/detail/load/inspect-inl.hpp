@@ -41,6 +41,15 @@ H5SER_CORE_INLINE std::string list_text(std::size_t count, const std::function<s
     return out + "]";
 }
 
+/// A string attribute's text: one string quoted and cut to 60 characters; in a list, each cut
+/// shorter (the line shows several).
+H5SER_CORE_INLINE std::string strings_text(const std::vector<std::string>& strings, bool is_list) {
+    if (!is_list && strings.size() == 1) return short_string_value(strings.front());
+    return list_text(strings.size(), [&](std::size_t i) {
+        return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
+    });
+}
+
 H5SER_CORE_INLINE std::string element_text(element_kind kind, const void* element) {
     return with_element_type(kind, [&]<class T>() -> std::string {
         T value;
@@ -80,12 +89,7 @@ H5SER_CORE_INLINE std::string attribute_value_text(hid_t attr, hid_t type, hid_t
     const H5T_class_t cls = H5Tget_class(type);
     if (count > (std::size_t{1} << 20)) return {};  // not read for a summary
     if (cls == H5T_STRING) {
-        const std::vector<std::string> strings = read_strings(attr, type, space, count, true, at);
-        if (!is_list && strings.size() == 1) return short_string_value(strings.front());
-        // In a list, each string is cut shorter: the line shows several.
-        return list_text(strings.size(), [&](std::size_t i) {
-            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
-        });
+        return strings_text(read_strings(attr, type, space, count, true, at), is_list);
     }
     const bool is_bool = describe_type(type) == "bool";
     if (cls == H5T_INTEGER || cls == H5T_ENUM) {
@@ -214,10 +218,7 @@ H5SER_CORE_INLINE std::string manifest_value_text(const manifest_record& r) {
             strings.emplace_back(r.value.substr(at + 4, n));
             at += 4 + n;
         }
-        if (!is_list) return short_string_value(strings.front());
-        return list_text(strings.size(), [&](std::size_t i) {
-            return strings[i].size() > 20 ? short_string_value(strings[i].substr(0, 17) + "...") : short_string_value(strings[i]);
-        });
+        return strings_text(strings, is_list);
     }
     const std::optional<element_kind> kind = element_kind_named(r.dtype);
     if (!kind) return {};

@@ -132,20 +132,21 @@ H5SER_CORE_INLINE void suggest_renames(problem_list& problems, std::size_t first
     }
 }
 
+H5SER_CORE_INLINE bool record_hash(problem_list& problems, digest_list& digests, const hash_check& check, std::uint64_t hash) {
+    digests.set_hash(check.digest, hash);
+    if (!check.compare || hash == check.expected) return true;
+    problems.add({errc::checksum_mismatch, check.field, check.h5.empty() ? "/" : check.h5, "data with " + checksum_text(check.expected),
+                  "data with " + checksum_text(hash), "the data differs from what was saved (corruption or tampering)"});
+    return false;
+}
+
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks) {
     if (checks.empty()) return;
     std::vector<hash_job> jobs;
     jobs.reserve(checks.size());
     for (const auto& c : checks) jobs.push_back(c.job);
     hash_all(jobs);
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-        digests.set_hash(checks[i].digest, jobs[i].hash);
-        if (checks[i].compare && jobs[i].hash != checks[i].expected) {
-            problems.add({errc::checksum_mismatch, checks[i].field, checks[i].h5.empty() ? "/" : checks[i].h5,
-                          "data with " + checksum_text(checks[i].expected), "data with " + checksum_text(jobs[i].hash),
-                          "the data differs from what was saved (corruption or tampering)"});
-        }
-    }
+    for (std::size_t i = 0; i < checks.size(); ++i) record_hash(problems, digests, checks[i].check, jobs[i].hash);
     checks.clear();
 }
 
@@ -154,17 +155,9 @@ H5SER_CORE_INLINE void read_ranges(const ranged_source& source, std::vector<rang
     source.read(reads, progress);
     for (std::size_t i = 0; i < reads.size(); ++i) {
         const range_read& r = reads[i];
-        const range_check& c = checks[i];
-        if (r.hash) {
-            digests.set_hash(c.digest, r.hash_value);
-            if (c.compare && r.hash_value != c.expected) {
-                problems.add({errc::checksum_mismatch, c.field, c.h5.empty() ? "/" : c.h5, "data with " + checksum_text(c.expected),
-                              "data with " + checksum_text(r.hash_value),
-                              "the data differs from what was saved (corruption or tampering)"});
-                continue;
-            }
-        }
-        if (c.bools != 0) check_bool_elements<bool>(problems, r.into, c.bools, where{{}, c.field, c.h5});
+        const hash_check& c = checks[i].check;
+        if (r.hash && !record_hash(problems, digests, c, r.hash_value)) continue;
+        if (checks[i].bools != 0) check_bool_elements<bool>(problems, r.into, checks[i].bools, where{{}, c.field, c.h5});
     }
     reads.clear();
     checks.clear();

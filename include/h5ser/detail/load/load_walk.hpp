@@ -48,10 +48,9 @@
 
 namespace h5ser::detail {
 
-/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
-/// them together, on both cores) against its manifest checksum, if the file keeps one.
-struct mapped_check {
-    hash_job job;
+/// What a tensor's hash is checked against once it is known: its manifest checksum, if the file
+/// keeps one, and its entry in the load's fingerprint.
+struct hash_check {
     std::uint64_t expected = 0;
     bool compare = true;     ///< false: the hash is only for the load's fingerprint
     std::size_t digest = 0;  ///< its index in the load's digest_list
@@ -59,19 +58,26 @@ struct mapped_check {
     std::string h5;
 };
 
+/// Records `hash`, the hash of the tensor `check` is about, in `digests`; a problem when it is not
+/// the checksum the file keeps (then false).
+H5SER_CORE_INLINE bool record_hash(problem_list& problems, digest_list& digests, const hash_check& check, std::uint64_t hash);
+
+/// A tensor viewed or copied from the mapped file, whose hash is checked after the walk (all of
+/// them together, on both cores).
+struct mapped_check {
+    hash_job job;
+    hash_check check;
+};
+
 /// Hashes the tensors of `checks` (on up to two threads), records each mismatch as a problem and
 /// completes their entries of `digests`.
 H5SER_CORE_INLINE void check_mapped(problem_list& problems, digest_list& digests, std::vector<mapped_check>& checks);
 
-/// What the walk checks of a tensor read by range (load_read) once its bytes are in: its hash,
-/// against its manifest checksum and for the load's fingerprint, and, for bools, each byte.
+/// What the walk checks of a tensor read by range (load_read) once its bytes are in: its hash
+/// (when its range_read asks for one), and, for bools, each byte.
 struct range_check {
-    std::uint64_t expected = 0;
-    bool compare = false;    ///< the file keeps a checksum for it
-    std::size_t digest = 0;  ///< its index in the load's digest_list (when its range is hashed)
-    std::size_t bools = 0;   ///< elements to check are 0 or 1 (bool tensors), else 0
-    std::string field;
-    std::string h5;
+    hash_check check;
+    std::size_t bools = 0;  ///< elements to check are 0 or 1 (bool tensors), else 0
 };
 
 /// The ranges a walk listed (`reads`, each checked as `checks` says): reads them from `source` all
@@ -349,12 +355,9 @@ void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes,
     if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
     if constexpr (Ctx::verify) {
         if (ctx.hashes(r))
-            ctx.mapped_checks.push_back({{elements, static_cast<std::size_t>(r.length), 0},
-                                         r.checksum,
-                                         r.has_checksum,
-                                         ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank),
-                                         at.field,
-                                         at.h5});
+            ctx.mapped_checks.push_back(
+                {{elements, static_cast<std::size_t>(r.length), 0},
+                 {r.checksum, r.has_checksum, ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5}});
     }
     ctx.advance(r.length);
     if constexpr (viewable_tensor<X>) {
@@ -392,15 +395,14 @@ void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
         return;
     const auto file_shape = to_shape<adapter::rank>(shape.dims);
     const auto bytes = static_cast<std::size_t>(r.length);
-    range_check check{r.checksum, false, 0, std::is_same_v<element, bool> ? bytes : 0, at.field, at.h5};
+    range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, std::is_same_v<element, bool> ? bytes : 0};
     bool hash = false;
     if constexpr (Ctx::verify) {
         if (ctx.hashes(r)) {
             std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
             for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
             hash = true;
-            check.compare = r.has_checksum;
-            check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
+            check.check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
         }
     }
     const auto list = [&](void* into) {
