@@ -958,7 +958,8 @@ std::string dims_text(const Dims& dims, shape_style style = shape_style::bracket
 
 class problem_list {
 public:
-    void add(problem p) { items_.push_back(std::move(p)); }
+    /// Adds `p` (compiled once: every check of a walk adds its problems here).
+    H5SER_CORE_INLINE void add(problem p);
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const std::vector<problem>& items() const noexcept { return items_; }
@@ -973,6 +974,7 @@ private:
 };
 
 }  // namespace h5ser::detail
+
 
 
 namespace h5ser::detail {
@@ -3997,6 +3999,18 @@ public:
         actions_.push_back(std::move(s.slot));
     }
 
+    /// A staged value whose type only its slot knows (a tensor_slot's new tensor), and where its
+    /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
+    struct staged_bytes {
+        std::unique_ptr<action> slot;
+        void* data = nullptr;
+    };
+    template <class T>
+    static std::unique_ptr<move_action<T>> stage_slot(T& target, T initial) {
+        return std::make_unique<move_action<T>>(target, std::move(initial));
+    }
+    void finish(staged_bytes&& s) { actions_.push_back(std::move(s.slot)); }
+
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
     void copy_into(void* target, std::vector<unsigned char>&& bytes) {
         actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
@@ -5167,14 +5181,21 @@ struct old_group_state {
     std::vector<read_object> read;  ///< each name once, first read
 };
 
-// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
-// weights-only load skips at run time what only a full model holds), which halves the code a
-// translation unit that loads must compile.
-template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
-struct load_context {
-    static constexpr bool lenient = Lenient;
-    static constexpr bool verify = Verify;
-    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
+/// What a load walk keeps while it runs, whatever the model and policies: the file's sources, the
+/// problems, the staged values, the tensors to read and check at its end. Its functions are
+/// compiled once (the compiled core); load_context adds what is compiled per walk.
+///
+/// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
+/// weights-only load skips at run time what only a full model holds), which halves the code a
+/// translation unit that loads must compile.
+struct load_state {
+    H5SER_CORE_INLINE load_state(bool lenient, bool verify);
+    H5SER_CORE_INLINE ~load_state();
+    load_state(const load_state&) = delete;
+    load_state& operator=(const load_state&) = delete;
+
+    const bool lenient_walk;  ///< h5ser::lenient: what is missing or unexpected goes to `skipped`
+    const bool verified;      ///< h5ser::verify: tensors are hashed and checked
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;          ///< the file holds exactly what this mode reads: list what the struct lacks
@@ -5193,9 +5214,8 @@ struct load_context {
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
-    std::uint64_t total_bytes = 0;  ///< the file's size
-    std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
-    TensorReader reader{};
+    std::uint64_t total_bytes = 0;       ///< the file's size
+    std::uint64_t done_bytes = 0;        ///< stored bytes of the datasets read so far
     file_tree* tree = nullptr;           ///< where the walk reads groups and attributes
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
     /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
@@ -5219,20 +5239,7 @@ struct load_context {
     /// Reads the tensors listed for reading by range (load_read) now, all at once: at the end of
     /// the walk, or where a value read must be complete before the walk goes on (a C-order copy
     /// reordered, an element type converted).
-    void read_listed() {
-        if (range_reads.empty()) return;
-        if (!reading_data()) {  // the load fails: nothing more to read
-            range_reads.clear();
-            range_checks.clear();
-            return;
-        }
-        struct advance final : read_progress {
-            load_context& ctx;
-            explicit advance(load_context& c) : ctx(c) {}
-            void add(std::uint64_t bytes) override { ctx.advance(bytes); }
-        } progress{*this};
-        read_ranges(*source, range_reads, range_checks, problems, fingerprint, progress);
-    }
+    H5SER_CORE_INLINE void read_listed();
 
     /// Does a verified load hash the bytes of tensor `r` of the manifest? For its checksum, or for a
     /// fingerprint: the file's, or the caller's. A .safetensors file keeps neither checksums nor,
@@ -5243,9 +5250,21 @@ struct load_context {
 
     /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
     /// a lenient load's report.
-    problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
+    problem_list& mismatches() noexcept { return lenient_walk ? skipped : problems; }
 
-    [[nodiscard]] load_source reads() const { return {file, mode, Verify, tree, contents, mapping, source}; }
+    [[nodiscard]] load_source reads() const { return {file, mode, verified, tree, contents, mapping, source}; }
+};
+
+/// A load walk's state with its policies as constants, and its tensor reader: what the walk's
+/// templates take.
+template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
+struct load_context : load_state {
+    static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
+    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
+    TensorReader reader{};
+
+    load_context() : load_state(Lenient, Verify) {}
 };
 
 /// What the file should hold for a field of type T, for messages: "dataset float32", "group".
@@ -5265,22 +5284,22 @@ enum class presence { absent, present, refused };
 /// Records that a link to where `expected` should be is soft or external.
 H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
 
-/// Is `name` present where a node of type T would be? Soft and external links are refused (and
-/// reported), never followed.
+/// Is `name` present among `siblings` where a node would be (an attribute when `as_attribute`, else
+/// a link)? Soft and external links are refused (and reported, with `expected()` the text of what
+/// should be there), never followed.
+H5SER_CORE_INLINE presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at,
+                                       bool as_attribute, std::string (*expected)());
+
+/// The same where a node of type T would be.
 template <class T>
 presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at) {
-    if constexpr (stored_as_attribute<T>()) {
-        return siblings.has_attribute(name) ? presence::present : presence::absent;
-    } else {
-        const auto* link = siblings.find_link(name);
-        if (!link) return presence::absent;
-        if (link->type != H5L_TYPE_HARD) {
-            report_refused_link(problems, link->type, expected_text<T>(), at);
-            return presence::refused;
-        }
-        return presence::present;
-    }
+    return find_member(problems, siblings, name, at, stored_as_attribute<T>(), &expected_text<T>);
 }
+
+/// Is field `name` of `parent` in the file (find_member)? A missing one is a problem, or a lenient
+/// load's report entry.
+H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
+                                     std::string (*expected)());
 
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
@@ -5328,150 +5347,96 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
 /// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
 H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
 
-/// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
-template <class Ctx, class X>
-void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+/// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
+/// and can take, and the few operations that need its type (tensor_slot_of makes one). The reads
+/// themselves (load_dataset, load_mapped, load_read) are compiled once.
+struct tensor_slot {
+    void* target = nullptr;  ///< the field
+    std::string_view dtype;  ///< of its elements (dtype_name)
+    std::size_t element_size = 0;
+    bool bools = false;                                          ///< bool elements: each byte read must be 0 or 1
+    std::size_t rank = 0;                                        ///< its rank; dynamic_rank when known only at run time
+    bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
+    std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
+    void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
+    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
+    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
+    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
+    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
+                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
+    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
+    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+};
+
+/// `target` (a tensor of a static element type) as a tensor_slot.
+template <class X>
+tensor_slot tensor_slot_of(X& target) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::string_view dtype = dtype_name<element>();
+    constexpr std::size_t rank = adapter::rank;
+    tensor_slot s;
+    s.target = &target;
+    s.dtype = dtype_name<element>();
+    s.element_size = sizeof(element);
+    s.bools = std::is_same_v<element, bool>;
+    s.rank = rank;
+    s.unsized = takes_file_shape(target);
     const auto current = shape_of(std::as_const(target));
-    const bool unsized = takes_file_shape(target);
-    const auto opened =
-        open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized, ctx.reading_data(), at);
-    if (!opened) return;
-    // A check without data still reads a tensor whose stored checksum no data can match: its
-    // refusal is then the one a load with data gives.
-    if (!ctx.read_data && !(Ctx::verify && keeps_unmatchable_checksum(ctx.contents, opened->dataset.get(), at.h5, at))) return;
-    const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
-    const hid_t dataset = opened->dataset.get();
-    std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
-    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
-                  [&](const void*, std::size_t) {
-                      if constexpr (Ctx::verify) {
-                          std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-                          for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
-                          return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(),
-                                                    file_shape.size(), at);
-                      }
-                      return true;
-                  });
-    ctx.advance(opened->view.stored_bytes);
+    std::copy(current.begin(), current.end(), s.current.begin());
+    s.data = static_cast<void*>(adapter::data(target));
+    if constexpr (resizable_tensor<X>) {
+        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
+            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
+            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
+            void* data = static_cast<void*>(adapter::data(staged->value));
+            return {std::move(staged), data};
+        };
+    }
+    if constexpr (viewable_tensor<X>) {
+        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
+                          const std::shared_ptr<const mapped_file>& keep) {
+            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
+        };
+    }
+    s.memory_type = &read_memory_type<element>;
+    return s;
 }
 
-/// Takes tensor `target` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
+/// Reads tensor `name` of `parent` (an HDF5 group) whole into staged storage for `slot`, verified
+/// (state.verified).
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at);
+
+/// The same for a tensor of type X (h5ser::mpi reads its replicated tensors so).
+template <class X>
+void load_dataset(load_state& state, hid_t parent, std::string_view name, X& target, const where& at) {
+    load_dataset(state, parent, name, tensor_slot_of(target), at);
+}
+
+/// Takes tensor `slot` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
 /// compact one, in its manifest record: a view of the mapping for types that can view
 /// (viewable_tensor), are unsized and whose bytes lie 64-byte aligned in the mapping
 /// (h5ser::tensor's promise); else copied, into a new value or, for a tensor that already has its
 /// shape, into its own memory when the load commits. Its hash is checked after the walk
-/// (Ctx::verify); HDF5 is not called.
-template <class Ctx, class X>
-void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes, bool in_mapping, X& target, const where& at) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = shape_of(std::as_const(target));
-    const bool unsized = takes_file_shape(target);
-    extent shape;
-    shape.scalar = r.rank == 0;
-    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
-        !ctx.read_data)
-        return;
-    const auto file_shape = to_shape<adapter::rank>(shape.dims);
-    const std::size_t rank = file_shape.size();
-    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-    const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
-    // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
-    element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
-    const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
-    if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
-    if constexpr (Ctx::verify) {
-        if (ctx.hashes(r))
-            ctx.mapped_checks.push_back(
-                {{elements, static_cast<std::size_t>(r.length), 0},
-                 {r.checksum, r.has_checksum, ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5}});
-    }
-    ctx.advance(r.length);
-    if constexpr (viewable_tensor<X>) {
-        if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
-    }
-    if constexpr (resizable_tensor<X>) {
-        if (unsized) {
-            X staged{};
-            adapter::resize_for_overwrite(staged, file_shape);
-            if (count != 0) std::memcpy(static_cast<void*>(adapter::data(staged)), elements, static_cast<std::size_t>(r.length));
-            return ctx.commits.move_into(target, std::move(staged));
-        }
-    }
-    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
-}
+/// (state.verified); HDF5 is not called.
+H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
+                                   const tensor_slot& slot, const where& at);
 
-/// Lists tensor `target` (record `r`, contiguous in the file) for reading by byte range from the
-/// load's source (`ctx.source`: the local file with pread, h5ser::owned_memory, or a URL) into
+/// Lists tensor `slot` (record `r`, contiguous in the file) for reading by byte range from the
+/// load's source (`state.source`: the local file with pread, h5ser::owned_memory, or a URL) into
 /// memory of its own: a new value for an unsized tensor, else a staging buffer copied into the
 /// tensor when the load commits. The reads happen together at the end of the walk (finish_walk),
-/// where each is hashed as it arrives and checked (Ctx::verify). HDF5 is not called; a read error
-/// is an h5ser::error, never a signal (as a mapping's page would be).
-template <class Ctx, class X>
-void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = shape_of(std::as_const(target));
-    const bool unsized = takes_file_shape(target);
-    extent shape;
-    shape.scalar = r.rank == 0;
-    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
-        !ctx.read_data)
-        return;
-    const auto file_shape = to_shape<adapter::rank>(shape.dims);
-    const auto bytes = static_cast<std::size_t>(r.length);
-    range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, std::is_same_v<element, bool> ? bytes : 0};
-    bool hash = false;
-    if constexpr (Ctx::verify) {
-        if (ctx.hashes(r)) {
-            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
-            hash = true;
-            check.check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
-        }
-    }
-    const auto list = [&](void* into) {
-        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
-        ctx.range_checks.push_back(std::move(check));
-    };
-    if constexpr (resizable_tensor<X>) {
-        if (unsized) {
-            // Staged where it stays: the read fills the value the load moves into the model.
-            auto staged = ctx.commits.stage(target, X{});
-            adapter::resize_for_overwrite(staged.value(), file_shape);
-            list(static_cast<void*>(adapter::data(staged.value())));
-            ctx.commits.finish(std::move(staged));
-            return;
-        }
-    }
-    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
-    unsigned char* const into = staging.get();  // not read in the call below: its arguments are not ordered
-    list(into);
-    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), into, bytes, std::move(staging));
-}
+/// where each is hashed as it arrives and checked (state.verified). HDF5 is not called; a read
+/// error is an h5ser::error, never a signal (as a mapping's page would be).
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at);
+
+/// Reads tensor `slot`, field `name` of `parent`: from the mapping or the ranged source when the
+/// file has a manifest and the tensor is contiguous or compact, else through HDF5.
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+                                         const where& at);
 
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
-    if (ctx.mapping || ctx.source) {
-        const manifest_record* r = ctx.contents->dataset(at.h5);
-        if (!r) {
-            ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected_text<X>(), "group", {}});
-            return;
-        }
-        if (r->layout == record_layout::contiguous && !ctx.mapping) return load_read(ctx, *r, target, at);
-        if (r->layout == record_layout::contiguous) return load_mapped(ctx, *r, ctx.mapping->data() + r->offset, true, target, at);
-        if (r->layout == record_layout::compact)
-            return load_mapped(ctx, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, target, at);
-    }
-    load_dataset(ctx, ctx.tree->hdf5_group(parent, at), name, target, at);
+    read_whole_tensor(ctx, parent, name, tensor_slot_of(target), at);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -5959,10 +5924,7 @@ private:
     /// Is the field in the file? A missing one is a problem, or a lenient load's report entry.
     template <class X>
     bool present() {
-        const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
-        if (found == presence::absent)
-            ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, std::string(keeps_value_hint)});
-        return found == presence::present;
+        return field_present(ctx, parent, name, at, stored_as_attribute<X>(), &expected_text<X>);
     }
     template <class X>
     std::optional<tree_group> open_group() {
@@ -5997,15 +5959,14 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
 H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
                                     problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
 
-/// Ends a walk into `ctx`: reads the tensors it listed by range, hashes the tensors taken from the
+/// Ends a walk into `state`: reads the tensors it listed by range, hashes the tensors taken from the
 /// mapping and, when everything read is right and data was read, runs the upgrade hooks.
-template <class Ctx>
-void finish_walk(Ctx& ctx) {
-    ctx.read_listed();
-    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
-    if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
-    run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
-}
+H5SER_CORE_INLINE void finish_walk(load_state& state);
+
+/// Ends the walk of a whole file whose root is `root` (finish_walk) and, when the load covers
+/// everything the file holds, checks the file's fingerprint. What upgraded structs' fields
+/// overwrote outside the load's copies goes back when the load fails.
+H5SER_CORE_INLINE void finish_tree(load_state& state, const tree_group& root, const where& at);
 
 /// What a load of one object of a file (h5ser::read_tensor) reads: the object at `path`
 /// ("/group/name") into `value`, the rest of the file unread and not unexpected.
@@ -6068,28 +6029,7 @@ void load_tree(Ctx& ctx, Model& model) {
     if constexpr (is_object_at_v<Model>) load_object_at(ctx, root, model);
     else if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
-    try {
-        finish_walk(ctx);
-        // A strict load of everything the file holds read every tensor it lists: the fingerprint
-        // over them must be the one the file was saved with.
-        if constexpr (Ctx::verify) {
-            if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
-                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, ctx.given_fingerprint, at);
-            else if (ctx.given_fingerprint && !ctx.report_unexpected && ctx.problems.empty())
-                ctx.problems.add({errc::mode_mismatch,
-                                  {},
-                                  "/",
-                                  "a load of every tensor the file holds",
-                                  "a load of its weights alone",
-                                  "h5ser::verify_with checks the fingerprint of every tensor of the file; a weights-only load of a "
-                                  "full-model file leaves its optimizer state unread"});
-        }
-    } catch (...) {
-        ctx.undo.restore();
-        throw;
-    }
-    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
-    if (!ctx.problems.empty()) ctx.undo.restore();
+    finish_tree(ctx, root, at);
 }
 
 /// What the caller of a load asks beyond its policies.
@@ -6118,31 +6058,34 @@ struct load_plan {
 H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
                                         std::vector<std::string> converted);
 
-/// Loads `model` from the file `path` (`size` bytes) whose tree is `tree`, as `plan` says: from
-/// the mapping, from `source` by byte range, or (neither) through HDF5.
+/// What the load walk of one model starts from (load_from): the file's tree and size, the plan,
+/// and where the tensors come from (the mapping, a ranged source, or, with neither, HDF5).
+struct walk_input {
+    file_tree& tree;
+    const std::string& path;
+    std::uint64_t size;
+    const load_plan& plan;
+    const progress_callback& progress;
+    const manifest* contents = nullptr;
+    std::shared_ptr<const mapped_file> mapping = {};
+    const ranged_source* source = nullptr;
+};
+
+/// Sets `state` up for the walk of `in`.
+H5SER_CORE_INLINE void start_walk(load_state& state, const walk_input& in);
+
+/// Ends the load `state` walked (`in`): throws its problems, if any, else moves the staged values
+/// into the model and gives the report and the last progress.
+H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in);
+
+/// Loads `model` from the file `in.path` whose tree is `in.tree`, as `in.plan` says: from the
+/// mapping, from `in.source` by byte range, or (neither) through HDF5.
 template <bool Lenient, bool Verify, bool Convert, class Model>
-void load_from(file_tree& tree, const std::string& path, std::uint64_t size, Model& model, const load_plan& plan,
-               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
-               const ranged_source* source) {
+void load_from(const walk_input& in, Model& model) {
     load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
-    ctx.tree = &tree;
-    ctx.file = path;
-    ctx.mode = plan.mode;
-    ctx.report_unexpected = plan.report_unexpected;
-    ctx.check_fingerprint = plan.request.check_fingerprint;
-    ctx.read_data = plan.request.read_data;
-    ctx.given_fingerprint = plan.request.given_fingerprint;
-    ctx.progress = &progress;
-    ctx.contents = contents;
-    ctx.mapping = std::move(mapping);
-    ctx.source = source;
-    ctx.total_bytes = size;
+    start_walk(ctx, in);
     load_tree(ctx, model);
-    ctx.problems.throw_if_any(path);
-    ctx.commits.apply_all();
-    if (plan.request.report)
-        *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded), std::move(ctx.converted));
-    if (progress) progress(ctx.total_bytes, ctx.total_bytes);
+    end_walk(ctx, in);
 }
 
 }  // namespace h5ser::detail
@@ -6541,8 +6484,7 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
 namespace h5ser::detail {
 
 /// What the walk takes of a load's policies: the mode, strictness, verification, memory and
-/// origin, with the trust left out. A load in place and the caller's load of an isolated child's
-/// copy share one instantiation of the walk.
+/// origin, with the trust left out (h5ser::keras's load of its isolated child's copy).
 template <save_mode Mode, bool Lenient, bool Verify, bool Map, bool Convert, bool Foreign>
 struct walk_policies {
     static constexpr save_mode mode = Mode;
@@ -6553,9 +6495,6 @@ struct walk_policies {
     static constexpr bool foreign = Foreign;
     static constexpr isolation isolate = isolation::never;
 };
-template <class Policies>
-using walk_policies_of =
-    walk_policies<Policies::mode, Policies::lenient, Policies::verify, Policies::map, Policies::convert, Policies::foreign>;
 
 /// Whether a load under `Policies` without an h5ser::load_report may run: a lenient one may not,
 /// as what it skips would go unsaid (false, after the error).
@@ -6568,56 +6507,64 @@ constexpr bool assert_report_given() {
     return !Policies::lenient;
 }
 
-/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
-/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
-template <class Policies, class Model>
-load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
-    // One object of the file (h5ser::read_tensor): whatever else the file holds is not unexpected.
-    if constexpr (is_object_at_v<Model>) return {header.mode, false, {}};
-    constexpr save_mode asked = Policies::mode;
-    if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
-        throw error(path, problem{errc::mode_mismatch,
-                                  {},
-                                  "/",
-                                  "a full-model file",
-                                  "a weights-only file",
-                                  "load it with h5ser::load_into<h5ser::weights_only>(model, path)"});
+// The load entry below is compiled once (the compiled core), not once per model and policies: what
+// it needs of the model is a model_to_load, and of the policies a load_choices. Only the walk
+// (load_from) is instantiated for the model, and only the policies it takes (lenient, verify,
+// convert) make it another.
+
+struct load_choices;
+
+/// The model a load fills, as the load entry sees it: where it is, what of its type the entry's
+/// decisions need, and the walk instantiated for it.
+struct model_to_load {
+    void* model = nullptr;
+    bool fresh = false;                                         ///< h5ser::load's default-constructed model (not load_into's)
+    bool weights_cover_everything = false;                      ///< weights_cover_everything<Model>()
+    const std::string* object_path = nullptr;                   ///< one object of the file (h5ser::read_tensor): its path
+    bool whole_names = false;                                   ///< a .safetensors file's names stay whole (takes_whole_names)
+    void (*walk)(const walk_input& in, void* model) = nullptr;  ///< load_from<Lenient, Verify, Convert, Model>
+};
+
+/// An isolated load (load_isolated), or null where the policies are h5ser::trusted: then a
+/// translation unit that loads never compiles the isolated path.
+using isolated_loader = void (*)(const model_to_load& target, const load_choices& choices, const opened_file& file, const seal_check& seal,
+                                 const progress_callback& progress, const load_request& request);
+
+/// A load's policies as values, for the load entry.
+struct load_choices {
+    save_mode mode = save_mode::as_saved;
+    bool lenient = false;
+    bool verify = true;
+    bool map = true;
+    bool convert = false;
+    bool foreign = false;
+    isolation isolate = isolation::hdf5_parses;
+    isolated_loader isolated = nullptr;  ///< set unless isolate is never
+
+    /// The same load in place: what an isolated load runs in its child and on the child's copy.
+    [[nodiscard]] load_choices in_place() const noexcept {
+        load_choices c = *this;
+        c.isolate = isolation::never;
+        c.isolated = nullptr;
+        return c;
     }
-    if constexpr (!weights_cover_everything<Model>() && !Policies::lenient) {
-        if (fresh_model && asked == save_mode::as_saved && header.mode == save_mode::weights_only) {
-            throw error(path,
-                        problem{errc::mode_mismatch,
-                                {},
-                                "/",
-                                "a full-model file",
-                                "a weights-only file",
-                                "it holds no hyperparameters or optimizer state; fill a model you set up with "
-                                "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>(path, report)"});
-        }
-    }
-    const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
-    return {effective, effective == header.mode, {}};
-}
+};
+
+/// The plan for loading a file with `header` under `choices` into `target`; throws when the mode
+/// asked and the file's disagree.
+H5SER_CORE_INLINE load_plan plan_walk(const load_choices& choices, const model_to_load& target, const file_header& header,
+                                      const std::string& path);
 
 /// Loads the sealed format-2 file `path` (`size` bytes; `contents`, its checked manifest, is its
-/// tree) into `model` under `Policies`, without HDF5: tensors are views of `mapping` or copied from
+/// tree) into `target` under `choices`, without HDF5: tensors are views of `mapping` or copied from
 /// it, or read by range from `source` (h5ser::owned_memory, a URL); compact ones come from the
 /// manifest. Chunked tensors are read through `tree`'s HDF5 file (a local file's).
-template <class Policies, class Model>
-void load_sealed(Model& model, file_tree& tree, const std::string& path, std::uint64_t size, const manifest& contents,
-                 std::shared_ptr<const mapped_file> mapping, const ranged_source* source, bool fresh_model,
-                 const progress_callback& progress, const load_request& request) {
-    file_header header;
-    header.mode = contents.mode();
-    header.format_version = static_cast<int>(contents.format_version());
-    load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
-    plan.request = request;
-    load_from<Policies::lenient, Policies::verify, Policies::convert>(tree, path, size, model, plan, progress, &contents,
-                                                                      std::move(mapping), source);
-}
+H5SER_CORE_INLINE void load_sealed(const model_to_load& target, const load_choices& choices, file_tree& tree, const std::string& path,
+                                   std::uint64_t size, const manifest& contents, std::shared_ptr<const mapped_file> mapping,
+                                   const ranged_source* source, const progress_callback& progress, const load_request& request);
 
-/// Loads `file` (opened once; its seal checked as `seal`) into `model` under `Policies`
-/// (`fresh_model`: h5ser::load's default-constructed one), in this process.
+/// Loads `file` (opened once; its seal checked as `seal`) into `target` under `choices`, in this
+/// process.
 ///
 /// A sealed format-2 file whose seal checks out is read through the descriptor the seal was checked
 /// on, and the walk reads its manifest, which the seal proves is the file's tree (load_sealed): the
@@ -6626,66 +6573,22 @@ void load_sealed(Model& model, file_tree& tree, const std::string& path, std::ui
 /// walked through HDF5. Whatever HDF5 opens by name is checked to be `file` (errc::file_changed if
 /// another file was renamed over the name since).
 /// `request`: where the report goes, and what an isolated load asks of its child and of its copy.
-template <class Policies, class Model>
-void load_model(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                load_request request = {}) {
-    hdf5_scope hdf5;
-    const std::string& path = file.path();
-    const where at{path, {}, "/"};
-    if (seal.damage && Policies::verify) throw *seal.damage;
-    if (seal.status != seal_status::intact && !has_hdf5_signature(file)) {
-        if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
-        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
-    }
-    if (seal.contents) {
-        file_tree tree(file, *seal.contents);
-        if constexpr (Policies::map) {
-            return load_sealed<Policies>(model, tree, path, file.size(), *seal.contents, mapped_file::map(file, seal.contents->file_size()),
-                                         nullptr, fresh_model, progress, request);
-        } else {
-            const file_ranges reads(file);
-            return load_sealed<Policies>(model, tree, path, file.size(), *seal.contents, nullptr, &reads, fresh_model, progress, request);
-        }
-    }
-    handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
-    const handle root = open_root(hdf5_file.get(), path);
-    const file_header header = read_header(root.get(), path, nullptr, Policies::verify, Policies::foreign);
-    // Another program's file: a root attribute named `fingerprint` is not h5ser's.
-    if (header.foreign) request.check_fingerprint = false;
-    // No tensors match a fingerprint that is not one: a check without data reads them all,
-    // fingerprint included, so that its refusal is the one a load with data gives.
-    else if (!request.read_data && Policies::verify && keeps_unmatchable_fingerprint(root.get(), at))
-        request.read_data = request.check_fingerprint = true;
-    file_tree tree(path, std::move(hdf5_file));
-    load_plan plan = plan_walk<Policies, Model>(header, path, fresh_model);
-    plan.request = request;
-    load_from<Policies::lenient, Policies::verify, Policies::convert>(tree, path, file.size(), model, plan, progress, nullptr, nullptr,
-                                                                      nullptr);
-}
+H5SER_CORE_INLINE void load_model(const model_to_load& target, const load_choices& choices, const opened_file& file, const seal_check& seal,
+                                  const progress_callback& progress, load_request request);
 
-/// Loads the URL `url` (http:// or https://) into `model` under `Policies`: a sealed format-2 file
+/// Loads the URL `url` (http:// or https://) into `target` under `choices`: a sealed format-2 file
 /// on a web server, read without HDF5 as a local one is (load_sealed) through the source
 /// <h5ser/remote.hpp> opens, which read its seal and manifest in one request. Its tensors come by
 /// ranged requests, each hashed as it arrives. Files that would need HDF5 (not sealed, format 1,
 /// chunked tensors) are errc::needs_local_copy.
-template <class Policies, class Model>
-void load_remote(Model& model, const std::string& url, bool fresh_model, const progress_callback& progress, const load_request& request) {
-    const sealed_url opened = open_sealed_url(url, false);
-    file_tree tree(url, opened.contents);
-    load_sealed<walk_policies_of<Policies>>(model, tree, url, opened.remote.size, opened.contents, nullptr, opened.remote.source.get(),
-                                            fresh_model, progress, request);
-}
+H5SER_CORE_INLINE void load_remote(const model_to_load& target, const load_choices& choices, const std::string& url,
+                                   const progress_callback& progress, const load_request& request);
 
-/// Does a load under `Policies` of a file whose seal is `seal` parse it with libhdf5 in a child
+/// Does a load under `choices` of a file whose seal is `seal` parse it with libhdf5 in a child
 /// process? Every parse of a file not declared h5ser::trusted does: the seal is a check against
 /// damage, not a signature (anyone can recompute one), so only a load that needs no libhdf5 at all
 /// (an intact format-2 file without chunked tensors: the manifest and the mapping) stays in place.
-template <class Policies>
-bool parses_in_child(const seal_check& seal) {
-    if (Policies::isolate == isolation::never || in_isolated_child()) return false;
-    if (Policies::isolate == isolation::always) return true;
-    return seal.status != seal_status::intact || !seal.contents || seal.contents->has_chunked_data();
-}
+H5SER_CORE_INLINE bool parses_in_child(const load_choices& choices, const seal_check& seal);
 
 /// The child's part of an isolated load of `file` (its seal `seal`), once its load without data
 /// found nothing wrong: copies the file's tree into the sealed scratch file `reply` (`progress`:
@@ -6705,65 +6608,20 @@ struct isolated_load_reply {
     load_report report;
 };
 
-/// Loads `file` (opened once, its seal `seal`) into `model` under `Policies` in an isolated child,
-/// then loads the child's copy here with the same walk (walk_policies_of). The report
+/// Loads `file` (opened once, its seal `seal`) into `target` under `choices` in an isolated child,
+/// then loads the child's copy here with the same walk (choices.in_place()). The report
 /// (`request.report`, if any) is the child's: it walked the file itself. A request without data
 /// (plan_file) takes only the child's report: no copy is made.
-template <class Policies, class Model>
-void load_isolated(Model& model, const opened_file& file, const seal_check& seal, bool fresh_model, const progress_callback& progress,
-                   const load_request& request) {
-    using walk = walk_policies_of<Policies>;
-    if (!request.read_data) {
-        load_report report = run_isolated<load_report>(file.path(), [&](const progress_callback&) {
-            load_report r;
-            load_model<walk>(model, file, seal, fresh_model, {}, {&r, false, false});
-            return r;
-        });
-        if (request.report) *request.report = std::move(report);
-        return;
-    }
-    const scratch_file scratch(file.path());
-    isolated_load_reply reply = run_isolated<isolated_load_reply>(
-        file.path(),
-        [&](const progress_callback& child_progress) {
-            // Every check of the direct load, and its errors, but no tensor data: the copy reads
-            // that once, and the load of the copy below verifies it against the file's checksums.
-            isolated_load_reply r;
-            load_model<walk>(model, file, seal, fresh_model, {}, {&r.report, false, false});
-            std::string only;
-            if constexpr (is_object_at_v<Model>) only = model.path;
-            r.kept_fingerprint = copy_for_reply(file, seal, Policies::verify, Policies::foreign, only, scratch.path(), child_progress);
-            return r;
-        },
-        progress);
-    load_report copy_report;
-    try {
-        const opened_file copy = opened_file::open(scratch.path());
-        load_model<walk>(model, copy, check_seal(copy, true), fresh_model, {},
-                         {&copy_report, reply.kept_fingerprint || request.given_fingerprint, true, request.given_fingerprint});
-    } catch (const error& e) {
-        rethrow_for_file(e, file.path());
-    }
-    // Upgrade hooks ran here, not in the child (it read no data): what they left unread is this load's to say.
-    if (!copy_report.upgraded.empty()) reply.report.unexpected = std::move(copy_report.unexpected);
-    if (request.report) *request.report = std::move(reply.report);
-}
+H5SER_CORE_INLINE void load_isolated(const model_to_load& target, const load_choices& choices, const opened_file& file,
+                                     const seal_check& seal, const progress_callback& progress, const load_request& request);
 
-/// Loads the .safetensors file `file`, whose checked header is `h`, into `model` under `Policies`:
+/// Loads the .safetensors file `file`, whose checked header is `h`, into `target` under `choices`:
 /// the walk of a sealed h5ser file over the manifest safetensors::manifest_of makes of the header,
 /// mapped (or read, h5ser::owned_memory) without libhdf5, so never in a child process. The format
 /// keeps no checksums: a verified load compares only the fingerprint h5ser wrote into the file, if
 /// it did (docs/safetensors.md).
-template <class Policies, class Model>
-void load_safetensors(Model& model, const opened_file& file, const safetensors::header& h, bool fresh_model,
-                      const progress_callback& progress, const load_request& request) {
-    seal_check as_sealed;
-    as_sealed.status = seal_status::intact;
-    // One tensor (h5ser::read_tensor) is named as the file names it: "/h.0.attn.c_attn.weight".
-    as_sealed.contents.emplace(
-        safetensors::manifest_of(h, file.size(), file.path(), is_object_at_v<Model> || safetensors::takes_whole_names<Model>()));
-    load_model<walk_policies_of<Policies>>(model, file, as_sealed, fresh_model, progress, request);
-}
+H5SER_CORE_INLINE void load_safetensors(const model_to_load& target, const load_choices& choices, const opened_file& file,
+                                        const safetensors::header& h, const progress_callback& progress, const load_request& request);
 
 /// A file opened for loads: its descriptor, its seal checked (the hash over its HDF5 metadata
 /// included), and, for a .safetensors file (by its content), its checked header. One load_file
@@ -6773,46 +6631,13 @@ struct file_to_load {
     seal_check seal;
     std::optional<safetensors::header> safetensors;
 
-    static file_to_load open(const std::string& path) {
-        opened_file file = opened_file::open(path);
-        seal_check seal = check_seal(file, true);
-        std::optional<safetensors::header> header;
-        if (seal.status == seal_status::none) header = safetensors::header_if_safetensors(file);
-        return {std::move(file), std::move(seal), std::move(header)};
-    }
+    H5SER_CORE_INLINE static file_to_load open(const std::string& path);
 };
 
 /// Loads the opened file `opened` (load_model), in a child process when parses_in_child says so;
 /// the child loads the same open file. A .safetensors file is loaded by load_safetensors.
-template <class Policies, class Model>
-void load_opened(Model& model, const file_to_load& opened, bool fresh_model, const progress_callback& progress,
-                 const load_request& request) {
-    const opened_file& file = opened.file;
-    const seal_check& seal = opened.seal;
-    if (opened.safetensors) return load_safetensors<Policies>(model, file, *opened.safetensors, fresh_model, progress, request);
-    if (seal.damage) {
-        if (Policies::verify) throw *seal.damage;
-        if (Policies::isolate == isolation::never && !in_isolated_child()) {
-            problem p = seal.damage->problems().front();
-            p.detail +=
-                "; h5ser::trusted loads such a file only after it was saved again (without h5ser::trusted, h5ser::no_verify "
-                "loads it in a child process)";
-            throw error(file.path(), std::move(p));
-        }
-    }
-    // A trusted load decides at compile time: it never compiles the isolated path.
-    if constexpr (Policies::isolate != isolation::never) {
-        if (parses_in_child<Policies>(seal)) return load_isolated<Policies>(model, file, seal, fresh_model, progress, request);
-    }
-    load_model<walk_policies_of<Policies>>(model, file, seal, fresh_model, progress, request);
-}
-
-/// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_opened).
-template <class Policies, class Model>
-void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
-                    const load_request& request) {
-    load_opened<Policies>(model, file_to_load::open(path), fresh_model, progress, request);
-}
+H5SER_CORE_INLINE void load_opened(const model_to_load& target, const load_choices& choices, const file_to_load& opened,
+                                   const progress_callback& progress, const load_request& request);
 
 /// The fingerprint `text` a caller gave (h5ser::verify_with) as a number; an h5ser::error naming
 /// the file `path` when it is not one (16 lowercase hex digits, as h5ser::fingerprint writes them).
@@ -6829,42 +6654,84 @@ inline std::uint64_t given_fingerprint(const std::string& text, const std::strin
 /// How often a load tries again when the file was replaced while it read it (errc::file_changed).
 inline constexpr int load_attempts = 3;
 
-/// Loads `path` into `model` under `Policies` (`fresh_model`: h5ser::load's default-constructed
-/// one): the entry of h5ser::load, load_into and the checkpoint manager's restores, with what their
-/// caller asks (`request`: the report, a fingerprint to check). Waits for this process's
-/// asynchronous saves of `path` first (a later call on a path sees the earlier save), and tries
-/// again when another program replaced the file during the load.
+/// Loads `path` into `target` under `choices`: the entry of h5ser::load, load_into and the
+/// checkpoint manager's restores, with what their caller asks (`request`: the report, a
+/// fingerprint to check). Waits for this process's asynchronous saves of `path` first (a later
+/// call on a path sees the earlier save), and tries again when another program replaced the file
+/// during the load. `once`: one attempt, no wait (a load of a file this process just wrote).
+H5SER_CORE_INLINE void load_file(const model_to_load& target, const load_choices& choices, const std::string& path,
+                                 const progress_callback& progress, const load_request& request, bool once = false);
+
+/// The report a load of `path` into the default-constructed model `target` under `choices` would
+/// give, from the file's metadata alone (h5ser::plan_load): the same opening, seal check and walk,
+/// in place or in a child as the load would be, without tensor data.
+H5SER_CORE_INLINE load_report plan_file(const model_to_load& target, const load_choices& choices, const std::string& path);
+
+// ---- the typed side: what a load<Model, Policies...> instantiates ------------------------------
+
+/// `Policies` as values (load_choices); the isolated path is referenced only when they may isolate.
+template <class Policies>
+load_choices choices_of() {
+    load_choices c{Policies::mode,    Policies::lenient, Policies::verify,  Policies::map,
+                   Policies::convert, Policies::foreign, Policies::isolate, nullptr};
+    if constexpr (Policies::isolate != isolation::never) c.isolated = &load_isolated;
+    return c;
+}
+
+/// `model` (a Model; `fresh`: default-constructed by h5ser::load) for the load entry, with the
+/// walk `Policies` instantiate for it.
+template <class Policies, class Model>
+model_to_load model_for(Model& model, bool fresh) {
+    model_to_load m;
+    m.model = &model;
+    m.fresh = fresh;
+    m.weights_cover_everything = weights_cover_everything<Model>();
+    if constexpr (is_object_at_v<Model>) m.object_path = &model.path;
+    m.whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    m.walk = [](const walk_input& in, void* p) {
+        load_from<Policies::lenient, Policies::verify, Policies::convert>(in, *static_cast<Model*>(p));
+    };
+    return m;
+}
+
+/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
+/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
+template <class Policies, class Model>
+load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
+    model_to_load m;
+    m.fresh = fresh_model;
+    m.weights_cover_everything = weights_cover_everything<Model>();
+    static const std::string none;
+    if constexpr (is_object_at_v<Model>) m.object_path = &none;
+    return plan_walk(choices_of<Policies>(), m, header, path);
+}
+
+/// Loads `path` into `model` under `Policies` (load_file above).
 template <class Policies, class Model>
 void load_file(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
                const load_request& request = {}) {
-    const bool url = is_url(path);
-    if (!url) settle_saves_of(path);
-    for (int attempt = 1;; ++attempt) {
-        try {
-            if (url) return load_remote<Policies>(model, path, fresh_model, progress, request);
-            return load_file_once<Policies>(model, path, fresh_model, progress, request);
-        } catch (const error& e) {
-            if (e.code() != errc::file_changed || attempt == load_attempts) throw;
-        }
-    }
+    load_file(model_for<Policies>(model, fresh_model), choices_of<Policies>(), path, progress, request);
 }
 
-/// The report a load of `path` into a default-constructed Model under `Policies` would give, from
-/// the file's metadata alone (h5ser::plan_load): the same opening, seal check and walk, in place
-/// or in a child as the load would be, without tensor data.
+/// One attempt of load_file: opens `path` once, checks its seal, and loads it (load_opened).
+template <class Policies, class Model>
+void load_file_once(Model& model, const std::string& path, bool fresh_model, const progress_callback& progress,
+                    const load_request& request) {
+    load_file(model_for<Policies>(model, fresh_model), choices_of<Policies>(), path, progress, request, true);
+}
+
+/// Loads the file `opened`, opened before, into `model` under `Policies` (load_opened above).
+template <class Policies, class Model>
+void load_opened(Model& model, const file_to_load& opened, bool fresh_model, const progress_callback& progress,
+                 const load_request& request) {
+    load_opened(model_for<Policies>(model, fresh_model), choices_of<Policies>(), opened, progress, request);
+}
+
+/// The report a load of `path` into a default-constructed Model under `Policies` would give (plan_file above).
 template <class Policies, class Model>
 load_report plan_file(const std::string& path) {
-    settle_saves_of(path);
-    load_report report;
-    for (int attempt = 1;; ++attempt) {
-        try {
-            Model scratch{};
-            load_file_once<Policies>(scratch, path, true, {}, {&report, false, false});
-            return report;
-        } catch (const error& e) {
-            if (e.code() != errc::file_changed || attempt == load_attempts) throw;
-        }
-    }
+    Model scratch{};
+    return plan_file(model_for<Policies>(scratch, true), choices_of<Policies>(), path);
 }
 
 }  // namespace h5ser::detail
@@ -10246,6 +10113,17 @@ H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/load/problems-inl.hpp --------------------------------------------------------
+// h5ser/detail/load/problems-inl.hpp: definitions of h5ser/detail/load/problems.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void problem_list::add(problem p) { items_.push_back(std::move(p)); }
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/hdf5/attribute-inl.hpp -------------------------------------------------------
 // h5ser/detail/hdf5/attribute-inl.hpp: definitions of h5ser/detail/hdf5/attribute.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -12675,6 +12553,232 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
     return t;
 }
 
+H5SER_CORE_INLINE load_state::load_state(bool lenient, bool verify) : lenient_walk(lenient), verified(verify) {}
+H5SER_CORE_INLINE load_state::~load_state() = default;
+
+H5SER_CORE_INLINE void load_state::read_listed() {
+    if (range_reads.empty()) return;
+    if (!reading_data()) {  // the load fails: nothing more to read
+        range_reads.clear();
+        range_checks.clear();
+        return;
+    }
+    struct advance final : read_progress {
+        load_state& state;
+        explicit advance(load_state& s) : state(s) {}
+        void add(std::uint64_t bytes) override { state.advance(bytes); }
+    } progress{*this};
+    read_ranges(*source, range_reads, range_checks, problems, fingerprint, progress);
+}
+
+namespace load_walk_detail {
+/// The dimensions of `shape` as a tensor_slot's operations take them.
+struct dims_of {
+    std::array<std::size_t, dynamic_shape::max_rank> size{};
+    std::array<std::uint64_t, dynamic_shape::max_rank> u64{};
+    std::size_t rank = 0;
+    explicit dims_of(const extent& shape) : rank(std::min(shape.dims.size(), size.size())) {
+        for (std::size_t i = 0; i < rank; ++i) {
+            size[i] = static_cast<std::size_t>(shape.dims[i]);
+            u64[i] = static_cast<std::uint64_t>(shape.dims[i]);
+        }
+    }
+    [[nodiscard]] std::span<const std::size_t> span() const noexcept { return {size.data(), rank}; }
+};
+
+/// The dimensions of tensor record `r` when it fits `slot` (else a problem recorded) and the load
+/// reads data; nothing otherwise.
+inline std::optional<dims_of> record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(state.problems, r.dtype, shape, slot.dtype, slot.current.data(), slot.rank, slot.unsized, at) ||
+        !state.reading_data() || !state.read_data)
+        return std::nullopt;
+    return dims_of(shape);
+}
+}  // namespace load_walk_detail
+
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at) {
+    const auto opened = open_tensor(state.problems, parent, name, slot.dtype, slot.element_size, slot.current.data(), slot.rank,
+                                    slot.unsized, state.reading_data(), at);
+    if (!opened) return;
+    // A check without data still reads a tensor whose stored checksum no data can match: its
+    // refusal is then the one a load with data gives.
+    if (!state.read_data && !(state.verified && keeps_unmatchable_checksum(state.contents, opened->dataset.get(), at.h5, at))) return;
+    const load_walk_detail::dims_of dims(opened->view.shape);
+    const hid_t dataset = opened->dataset.get();
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < dims.rank; ++i) count *= dims.size[i];
+    const std::size_t bytes = count * slot.element_size;
+    const handle mem = slot.memory_type(opened->view.type.get(), at);
+    // Reads into `buffer`, hashed while read (verified), and checks what was read.
+    const auto read = [&](void* buffer) {
+        if (state.verified) {
+            const std::uint64_t hash = read_and_hash(dataset, mem.get(), buffer, bytes, at);
+            if (!verify_read_tensor(state.problems, state.fingerprint, state.contents, dataset, hash, slot.dtype, dims.u64.data(),
+                                    dims.rank, at))
+                return false;
+        } else if (count != 0) {
+            check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        }
+        return !slot.bools || check_bool_elements<bool>(state.problems, buffer, count, at);
+    };
+    if (slot.stage_new) {
+        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        if (read(staged.data)) state.commits.finish(std::move(staged));
+    } else {
+        std::vector<unsigned char> copy(bytes);
+        if (read(copy.data())) state.commits.copy_into(slot.data, std::move(copy));
+    }
+    state.advance(opened->view.stored_bytes);
+}
+
+H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
+                                   const tensor_slot& slot, const where& at) {
+    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
+    if (!fits) return;
+    const load_walk_detail::dims_of& dims = *fits;
+    const auto length = static_cast<std::size_t>(r.length);
+    const std::size_t count = slot.element_size ? length / slot.element_size : 0;
+    // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
+    void* elements = r.length ? static_cast<void*>(const_cast<unsigned char*>(bytes)) : nullptr;
+    const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
+    if (slot.bools && !check_bool_elements<bool>(state.problems, elements, count, at)) return;
+    if (state.verified && state.hashes(r))
+        state.mapped_checks.push_back(
+            {{elements, length, 0},
+             {r.checksum, r.has_checksum, state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank), at.field, at.h5}});
+    state.advance(r.length);
+    if (slot.unsized && viewable && slot.stage_view)
+        return slot.stage_view(state.commits, slot.target, dims.span(), elements, state.mapping);
+    if (slot.unsized && slot.stage_new) {
+        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        if (count != 0) std::memcpy(staged.data, elements, length);
+        return state.commits.finish(std::move(staged));
+    }
+    state.commits.copy_from(slot.data, elements, length, state.mapping);
+}
+
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
+    if (!fits) return;
+    const load_walk_detail::dims_of& dims = *fits;
+    const auto bytes = static_cast<std::size_t>(r.length);
+    range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, slot.bools ? bytes : 0};
+    bool hash = false;
+    if (state.verified && state.hashes(r)) {
+        hash = true;
+        check.check.digest = state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank);
+    }
+    const auto list = [&](void* into) {
+        state.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
+        state.range_checks.push_back(std::move(check));
+    };
+    if (slot.unsized && slot.stage_new) {
+        // Staged where it stays: the read fills the value the load moves into the model.
+        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        list(staged.data);
+        state.commits.finish(std::move(staged));
+        return;
+    }
+    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
+    unsigned char* const into = staging.get();  // not read in the call below: its arguments are not ordered
+    list(into);
+    state.commits.copy_from(slot.data, into, bytes, std::move(staging));
+}
+
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+                                         const where& at) {
+    if (state.mapping || state.source) {
+        const manifest_record* r = state.contents->dataset(at.h5);
+        if (!r) {
+            state.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), "dataset " + std::string(slot.dtype), "group", {}});
+            return;
+        }
+        if (r->layout == record_layout::contiguous && !state.mapping) return load_read(state, *r, slot, at);
+        if (r->layout == record_layout::contiguous) return load_mapped(state, *r, state.mapping->data() + r->offset, true, slot, at);
+        if (r->layout == record_layout::compact)
+            return load_mapped(state, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, slot, at);
+    }
+    load_dataset(state, state.tree->hdf5_group(parent, at), name, slot, at);
+}
+
+H5SER_CORE_INLINE presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at,
+                                       bool as_attribute, std::string (*expected)()) {
+    if (as_attribute) return siblings.has_attribute(name) ? presence::present : presence::absent;
+    const auto* link = siblings.find_link(name);
+    if (!link) return presence::absent;
+    if (link->type != H5L_TYPE_HARD) {
+        report_refused_link(problems, link->type, expected(), at);
+        return presence::refused;
+    }
+    return presence::present;
+}
+
+H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
+                                     std::string (*expected)()) {
+    const presence found = find_member(state.problems, parent.members(), name, at, as_attribute, expected);
+    if (found == presence::absent)
+        state.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected(), {}, std::string(keeps_value_hint)});
+    return found == presence::present;
+}
+
+H5SER_CORE_INLINE void finish_walk(load_state& state) {
+    state.read_listed();
+    if (state.verified) check_mapped(state.problems, state.fingerprint, state.mapped_checks);
+    if (state.upgrades.empty() || !state.problems.empty() || !state.read_data) return;
+    run_upgrades(state.upgrades, state.reads(), state.problems, state.mismatches(), state.fingerprint, state.undo);
+}
+
+H5SER_CORE_INLINE void finish_tree(load_state& state, const tree_group& root, const where& at) {
+    try {
+        finish_walk(state);
+        // A strict load of everything the file holds read every tensor it lists: the fingerprint
+        // over them must be the one the file was saved with.
+        if (state.verified) {
+            if (!state.lenient_walk && state.report_unexpected && state.check_fingerprint && state.problems.empty())
+                check_fingerprint(state.problems, *state.tree, root, state.contents, state.fingerprint, state.given_fingerprint, at);
+            else if (state.given_fingerprint && !state.report_unexpected && state.problems.empty())
+                state.problems.add({errc::mode_mismatch,
+                                    {},
+                                    "/",
+                                    "a load of every tensor the file holds",
+                                    "a load of its weights alone",
+                                    "h5ser::verify_with checks the fingerprint of every tensor of the file; a weights-only load of a "
+                                    "full-model file leaves its optimizer state unread"});
+        }
+    } catch (...) {
+        state.undo.restore();
+        throw;
+    }
+    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
+    if (!state.problems.empty()) state.undo.restore();
+}
+
+H5SER_CORE_INLINE void start_walk(load_state& state, const walk_input& in) {
+    state.tree = &in.tree;
+    state.file = in.path;
+    state.mode = in.plan.mode;
+    state.report_unexpected = in.plan.report_unexpected;
+    state.check_fingerprint = in.plan.request.check_fingerprint;
+    state.read_data = in.plan.request.read_data;
+    state.given_fingerprint = in.plan.request.given_fingerprint;
+    state.progress = &in.progress;
+    state.contents = in.contents;
+    state.mapping = in.mapping;
+    state.source = in.source;
+    state.total_bytes = in.size;
+}
+
+H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in) {
+    state.problems.throw_if_any(in.path);
+    state.commits.apply_all();
+    if (in.plan.request.report)
+        *in.plan.request.report = report_of(state.skipped, std::move(state.renamed), std::move(state.upgraded), std::move(state.converted));
+    if (in.progress) in.progress(state.total_bytes, state.total_bytes);
+}
+
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
                                          const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
                                          const where& at, bool root) {
@@ -13867,6 +13971,195 @@ H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string
 
 
 namespace h5ser::detail {
+
+H5SER_CORE_INLINE load_plan plan_walk(const load_choices& choices, const model_to_load& target, const file_header& header,
+                                      const std::string& path) {
+    // One object of the file (h5ser::read_tensor): whatever else the file holds is not unexpected.
+    if (target.object_path) return {header.mode, false, {}};
+    const save_mode asked = choices.mode;
+    if (asked == save_mode::full_model && header.mode == save_mode::weights_only) {
+        throw error(path, problem{errc::mode_mismatch,
+                                  {},
+                                  "/",
+                                  "a full-model file",
+                                  "a weights-only file",
+                                  "load it with h5ser::load_into<h5ser::weights_only>(model, path)"});
+    }
+    if (!target.weights_cover_everything && !choices.lenient && target.fresh && asked == save_mode::as_saved &&
+        header.mode == save_mode::weights_only) {
+        throw error(path,
+                    problem{errc::mode_mismatch,
+                            {},
+                            "/",
+                            "a full-model file",
+                            "a weights-only file",
+                            "it holds no hyperparameters or optimizer state; fill a model you set up with "
+                            "h5ser::load_into(model, path), or load leniently with h5ser::load<Model, h5ser::lenient>(path, report)"});
+    }
+    const save_mode effective = asked == save_mode::as_saved ? header.mode : asked;
+    return {effective, effective == header.mode, {}};
+}
+
+H5SER_CORE_INLINE void load_sealed(const model_to_load& target, const load_choices& choices, file_tree& tree, const std::string& path,
+                                   std::uint64_t size, const manifest& contents, std::shared_ptr<const mapped_file> mapping,
+                                   const ranged_source* source, const progress_callback& progress, const load_request& request) {
+    file_header header;
+    header.mode = contents.mode();
+    header.format_version = static_cast<int>(contents.format_version());
+    load_plan plan = plan_walk(choices, target, header, path);
+    plan.request = request;
+    target.walk({tree, path, size, plan, progress, &contents, std::move(mapping), source}, target.model);
+}
+
+H5SER_CORE_INLINE void load_model(const model_to_load& target, const load_choices& choices, const opened_file& file, const seal_check& seal,
+                                  const progress_callback& progress, load_request request) {
+    hdf5_scope hdf5;
+    const std::string& path = file.path();
+    const where at{path, {}, "/"};
+    if (seal.damage && choices.verify) throw *seal.damage;
+    if (seal.status != seal_status::intact && !has_hdf5_signature(file)) {
+        if (seal.damage) throw *seal.damage;  // says more than "not HDF5"
+        throw error(path, problem{errc::not_hdf5, {}, {}, {}, {}, "the file has no HDF5 signature"});
+    }
+    if (seal.contents) {
+        file_tree tree(file, *seal.contents);
+        if (choices.map)
+            return load_sealed(target, choices, tree, path, file.size(), *seal.contents, mapped_file::map(file, seal.contents->file_size()),
+                               nullptr, progress, request);
+        const file_ranges reads(file);
+        return load_sealed(target, choices, tree, path, file.size(), *seal.contents, nullptr, &reads, progress, request);
+    }
+    handle hdf5_file = file.open_hdf5(file_access(at).get(), at);
+    const handle root = open_root(hdf5_file.get(), path);
+    const file_header header = read_header(root.get(), path, nullptr, choices.verify, choices.foreign);
+    // Another program's file: a root attribute named `fingerprint` is not h5ser's.
+    if (header.foreign) request.check_fingerprint = false;
+    // No tensors match a fingerprint that is not one: a check without data reads them all,
+    // fingerprint included, so that its refusal is the one a load with data gives.
+    else if (!request.read_data && choices.verify && keeps_unmatchable_fingerprint(root.get(), at))
+        request.read_data = request.check_fingerprint = true;
+    file_tree tree(path, std::move(hdf5_file));
+    load_plan plan = plan_walk(choices, target, header, path);
+    plan.request = request;
+    target.walk({tree, path, file.size(), plan, progress}, target.model);
+}
+
+H5SER_CORE_INLINE void load_remote(const model_to_load& target, const load_choices& choices, const std::string& url,
+                                   const progress_callback& progress, const load_request& request) {
+    const sealed_url opened = open_sealed_url(url, false);
+    file_tree tree(url, opened.contents);
+    load_sealed(target, choices.in_place(), tree, url, opened.remote.size, opened.contents, nullptr, opened.remote.source.get(), progress,
+                request);
+}
+
+H5SER_CORE_INLINE bool parses_in_child(const load_choices& choices, const seal_check& seal) {
+    if (choices.isolate == isolation::never || in_isolated_child()) return false;
+    if (choices.isolate == isolation::always) return true;
+    return seal.status != seal_status::intact || !seal.contents || seal.contents->has_chunked_data();
+}
+
+H5SER_CORE_INLINE void load_isolated(const model_to_load& target, const load_choices& choices, const opened_file& file,
+                                     const seal_check& seal, const progress_callback& progress, const load_request& request) {
+    const load_choices walk = choices.in_place();
+    if (!request.read_data) {
+        load_report report = run_isolated<load_report>(file.path(), [&](const progress_callback&) {
+            load_report r;
+            load_model(target, walk, file, seal, {}, {&r, false, false});
+            return r;
+        });
+        if (request.report) *request.report = std::move(report);
+        return;
+    }
+    const scratch_file scratch(file.path());
+    isolated_load_reply reply = run_isolated<isolated_load_reply>(
+        file.path(),
+        [&](const progress_callback& child_progress) {
+            // Every check of the direct load, and its errors, but no tensor data: the copy reads
+            // that once, and the load of the copy below verifies it against the file's checksums.
+            isolated_load_reply r;
+            load_model(target, walk, file, seal, {}, {&r.report, false, false});
+            const std::string only = target.object_path ? *target.object_path : std::string();
+            r.kept_fingerprint = copy_for_reply(file, seal, choices.verify, choices.foreign, only, scratch.path(), child_progress);
+            return r;
+        },
+        progress);
+    load_report copy_report;
+    try {
+        const opened_file copy = opened_file::open(scratch.path());
+        load_model(target, walk, copy, check_seal(copy, true), {},
+                   {&copy_report, reply.kept_fingerprint || request.given_fingerprint, true, request.given_fingerprint});
+    } catch (const error& e) {
+        rethrow_for_file(e, file.path());
+    }
+    // Upgrade hooks ran here, not in the child (it read no data): what they left unread is this load's to say.
+    if (!copy_report.upgraded.empty()) reply.report.unexpected = std::move(copy_report.unexpected);
+    if (request.report) *request.report = std::move(reply.report);
+}
+
+H5SER_CORE_INLINE void load_safetensors(const model_to_load& target, const load_choices& choices, const opened_file& file,
+                                        const safetensors::header& h, const progress_callback& progress, const load_request& request) {
+    seal_check as_sealed;
+    as_sealed.status = seal_status::intact;
+    // One tensor (h5ser::read_tensor) is named as the file names it: "/h.0.attn.c_attn.weight".
+    as_sealed.contents.emplace(safetensors::manifest_of(h, file.size(), file.path(), target.whole_names));
+    load_model(target, choices.in_place(), file, as_sealed, progress, request);
+}
+
+H5SER_CORE_INLINE file_to_load file_to_load::open(const std::string& path) {
+    opened_file file = opened_file::open(path);
+    seal_check seal = check_seal(file, true);
+    std::optional<safetensors::header> header;
+    if (seal.status == seal_status::none) header = safetensors::header_if_safetensors(file);
+    return {std::move(file), std::move(seal), std::move(header)};
+}
+
+H5SER_CORE_INLINE void load_opened(const model_to_load& target, const load_choices& choices, const file_to_load& opened,
+                                   const progress_callback& progress, const load_request& request) {
+    const opened_file& file = opened.file;
+    const seal_check& seal = opened.seal;
+    if (opened.safetensors) return load_safetensors(target, choices, file, *opened.safetensors, progress, request);
+    if (seal.damage) {
+        if (choices.verify) throw *seal.damage;
+        if (choices.isolate == isolation::never && !in_isolated_child()) {
+            problem p = seal.damage->problems().front();
+            p.detail +=
+                "; h5ser::trusted loads such a file only after it was saved again (without h5ser::trusted, h5ser::no_verify "
+                "loads it in a child process)";
+            throw error(file.path(), std::move(p));
+        }
+    }
+    // A trusted load has no isolated loader: its translation unit never compiles the isolated path.
+    if (choices.isolated && parses_in_child(choices, seal)) return choices.isolated(target, choices, file, seal, progress, request);
+    load_model(target, choices.in_place(), file, seal, progress, request);
+}
+
+H5SER_CORE_INLINE void load_file(const model_to_load& target, const load_choices& choices, const std::string& path,
+                                 const progress_callback& progress, const load_request& request, bool once) {
+    if (once) return load_opened(target, choices, file_to_load::open(path), progress, request);
+    const bool url = is_url(path);
+    if (!url) settle_saves_of(path);
+    for (int attempt = 1;; ++attempt) {
+        try {
+            if (url) return load_remote(target, choices, path, progress, request);
+            return load_opened(target, choices, file_to_load::open(path), progress, request);
+        } catch (const error& e) {
+            if (e.code() != errc::file_changed || attempt == load_attempts) throw;
+        }
+    }
+}
+
+H5SER_CORE_INLINE load_report plan_file(const model_to_load& target, const load_choices& choices, const std::string& path) {
+    settle_saves_of(path);
+    load_report report;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            load_file(target, choices, path, {}, {&report, false, false}, true);
+            return report;
+        } catch (const error& e) {
+            if (e.code() != errc::file_changed || attempt == load_attempts) throw;
+        }
+    }
+}
 
 H5SER_CORE_INLINE bool copy_for_reply(const opened_file& file, const seal_check& seal, bool verify, bool accept_foreign,
                                       const std::string& only, const std::string& reply, const progress_callback& progress) {

@@ -12,7 +12,7 @@ import sys
 
 SAVE = re.compile(r"h5ser::detail::(save_model<|save_step<|save_walk_of<|walk_fields<\(h5ser::detail::save_mode\)|"
                   r"file_writer\b|save_census\b|census_sink\b|fingerprint_sink\b)")
-LOAD = re.compile(r"h5ser::detail::load_model<")
+LOAD = re.compile(r"h5ser::detail::load_from<")
 
 
 def main() -> int:
@@ -24,7 +24,7 @@ def main() -> int:
     for s in saves[:20]:
         print("  save symbol:", s[:300])
     if not loads:
-        print("FAIL: no load_model instantiation: the object file does not load anything")
+        print("FAIL: no load_from instantiation: the object file does not load anything")
         return 1
     if saves:
         print("FAIL: a translation unit that only loads compiled a save")

@@ -103,6 +103,18 @@ public:
         actions_.push_back(std::move(s.slot));
     }
 
+    /// A staged value whose type only its slot knows (a tensor_slot's new tensor), and where its
+    /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
+    struct staged_bytes {
+        std::unique_ptr<action> slot;
+        void* data = nullptr;
+    };
+    template <class T>
+    static std::unique_ptr<move_action<T>> stage_slot(T& target, T initial) {
+        return std::make_unique<move_action<T>>(target, std::move(initial));
+    }
+    void finish(staged_bytes&& s) { actions_.push_back(std::move(s.slot)); }
+
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
     void copy_into(void* target, std::vector<unsigned char>&& bytes) {
         actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));

@@ -72,6 +72,232 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
     return t;
 }
 
+H5SER_CORE_INLINE load_state::load_state(bool lenient, bool verify) : lenient_walk(lenient), verified(verify) {}
+H5SER_CORE_INLINE load_state::~load_state() = default;
+
+H5SER_CORE_INLINE void load_state::read_listed() {
+    if (range_reads.empty()) return;
+    if (!reading_data()) {  // the load fails: nothing more to read
+        range_reads.clear();
+        range_checks.clear();
+        return;
+    }
+    struct advance final : read_progress {
+        load_state& state;
+        explicit advance(load_state& s) : state(s) {}
+        void add(std::uint64_t bytes) override { state.advance(bytes); }
+    } progress{*this};
+    read_ranges(*source, range_reads, range_checks, problems, fingerprint, progress);
+}
+
+namespace load_walk_detail {
+/// The dimensions of `shape` as a tensor_slot's operations take them.
+struct dims_of {
+    std::array<std::size_t, dynamic_shape::max_rank> size{};
+    std::array<std::uint64_t, dynamic_shape::max_rank> u64{};
+    std::size_t rank = 0;
+    explicit dims_of(const extent& shape) : rank(std::min(shape.dims.size(), size.size())) {
+        for (std::size_t i = 0; i < rank; ++i) {
+            size[i] = static_cast<std::size_t>(shape.dims[i]);
+            u64[i] = static_cast<std::uint64_t>(shape.dims[i]);
+        }
+    }
+    [[nodiscard]] std::span<const std::size_t> span() const noexcept { return {size.data(), rank}; }
+};
+
+/// The dimensions of tensor record `r` when it fits `slot` (else a problem recorded) and the load
+/// reads data; nothing otherwise.
+inline std::optional<dims_of> record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+    extent shape;
+    shape.scalar = r.rank == 0;
+    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
+    if (!tensor_matches(state.problems, r.dtype, shape, slot.dtype, slot.current.data(), slot.rank, slot.unsized, at) ||
+        !state.reading_data() || !state.read_data)
+        return std::nullopt;
+    return dims_of(shape);
+}
+}  // namespace load_walk_detail
+
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at) {
+    const auto opened = open_tensor(state.problems, parent, name, slot.dtype, slot.element_size, slot.current.data(), slot.rank,
+                                    slot.unsized, state.reading_data(), at);
+    if (!opened) return;
+    // A check without data still reads a tensor whose stored checksum no data can match: its
+    // refusal is then the one a load with data gives.
+    if (!state.read_data && !(state.verified && keeps_unmatchable_checksum(state.contents, opened->dataset.get(), at.h5, at))) return;
+    const load_walk_detail::dims_of dims(opened->view.shape);
+    const hid_t dataset = opened->dataset.get();
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < dims.rank; ++i) count *= dims.size[i];
+    const std::size_t bytes = count * slot.element_size;
+    const handle mem = slot.memory_type(opened->view.type.get(), at);
+    // Reads into `buffer`, hashed while read (verified), and checks what was read.
+    const auto read = [&](void* buffer) {
+        if (state.verified) {
+            const std::uint64_t hash = read_and_hash(dataset, mem.get(), buffer, bytes, at);
+            if (!verify_read_tensor(state.problems, state.fingerprint, state.contents, dataset, hash, slot.dtype, dims.u64.data(),
+                                    dims.rank, at))
+                return false;
+        } else if (count != 0) {
+            check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        }
+        return !slot.bools || check_bool_elements<bool>(state.problems, buffer, count, at);
+    };
+    if (slot.stage_new) {
+        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        if (read(staged.data)) state.commits.finish(std::move(staged));
+    } else {
+        std::vector<unsigned char> copy(bytes);
+        if (read(copy.data())) state.commits.copy_into(slot.data, std::move(copy));
+    }
+    state.advance(opened->view.stored_bytes);
+}
+
+H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
+                                   const tensor_slot& slot, const where& at) {
+    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
+    if (!fits) return;
+    const load_walk_detail::dims_of& dims = *fits;
+    const auto length = static_cast<std::size_t>(r.length);
+    const std::size_t count = slot.element_size ? length / slot.element_size : 0;
+    // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
+    void* elements = r.length ? static_cast<void*>(const_cast<unsigned char*>(bytes)) : nullptr;
+    const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
+    if (slot.bools && !check_bool_elements<bool>(state.problems, elements, count, at)) return;
+    if (state.verified && state.hashes(r))
+        state.mapped_checks.push_back(
+            {{elements, length, 0},
+             {r.checksum, r.has_checksum, state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank), at.field, at.h5}});
+    state.advance(r.length);
+    if (slot.unsized && viewable && slot.stage_view)
+        return slot.stage_view(state.commits, slot.target, dims.span(), elements, state.mapping);
+    if (slot.unsized && slot.stage_new) {
+        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        if (count != 0) std::memcpy(staged.data, elements, length);
+        return state.commits.finish(std::move(staged));
+    }
+    state.commits.copy_from(slot.data, elements, length, state.mapping);
+}
+
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
+    if (!fits) return;
+    const load_walk_detail::dims_of& dims = *fits;
+    const auto bytes = static_cast<std::size_t>(r.length);
+    range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, slot.bools ? bytes : 0};
+    bool hash = false;
+    if (state.verified && state.hashes(r)) {
+        hash = true;
+        check.check.digest = state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank);
+    }
+    const auto list = [&](void* into) {
+        state.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
+        state.range_checks.push_back(std::move(check));
+    };
+    if (slot.unsized && slot.stage_new) {
+        // Staged where it stays: the read fills the value the load moves into the model.
+        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        list(staged.data);
+        state.commits.finish(std::move(staged));
+        return;
+    }
+    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
+    unsigned char* const into = staging.get();  // not read in the call below: its arguments are not ordered
+    list(into);
+    state.commits.copy_from(slot.data, into, bytes, std::move(staging));
+}
+
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+                                         const where& at) {
+    if (state.mapping || state.source) {
+        const manifest_record* r = state.contents->dataset(at.h5);
+        if (!r) {
+            state.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), "dataset " + std::string(slot.dtype), "group", {}});
+            return;
+        }
+        if (r->layout == record_layout::contiguous && !state.mapping) return load_read(state, *r, slot, at);
+        if (r->layout == record_layout::contiguous) return load_mapped(state, *r, state.mapping->data() + r->offset, true, slot, at);
+        if (r->layout == record_layout::compact)
+            return load_mapped(state, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, slot, at);
+    }
+    load_dataset(state, state.tree->hdf5_group(parent, at), name, slot, at);
+}
+
+H5SER_CORE_INLINE presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at,
+                                       bool as_attribute, std::string (*expected)()) {
+    if (as_attribute) return siblings.has_attribute(name) ? presence::present : presence::absent;
+    const auto* link = siblings.find_link(name);
+    if (!link) return presence::absent;
+    if (link->type != H5L_TYPE_HARD) {
+        report_refused_link(problems, link->type, expected(), at);
+        return presence::refused;
+    }
+    return presence::present;
+}
+
+H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
+                                     std::string (*expected)()) {
+    const presence found = find_member(state.problems, parent.members(), name, at, as_attribute, expected);
+    if (found == presence::absent)
+        state.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected(), {}, std::string(keeps_value_hint)});
+    return found == presence::present;
+}
+
+H5SER_CORE_INLINE void finish_walk(load_state& state) {
+    state.read_listed();
+    if (state.verified) check_mapped(state.problems, state.fingerprint, state.mapped_checks);
+    if (state.upgrades.empty() || !state.problems.empty() || !state.read_data) return;
+    run_upgrades(state.upgrades, state.reads(), state.problems, state.mismatches(), state.fingerprint, state.undo);
+}
+
+H5SER_CORE_INLINE void finish_tree(load_state& state, const tree_group& root, const where& at) {
+    try {
+        finish_walk(state);
+        // A strict load of everything the file holds read every tensor it lists: the fingerprint
+        // over them must be the one the file was saved with.
+        if (state.verified) {
+            if (!state.lenient_walk && state.report_unexpected && state.check_fingerprint && state.problems.empty())
+                check_fingerprint(state.problems, *state.tree, root, state.contents, state.fingerprint, state.given_fingerprint, at);
+            else if (state.given_fingerprint && !state.report_unexpected && state.problems.empty())
+                state.problems.add({errc::mode_mismatch,
+                                    {},
+                                    "/",
+                                    "a load of every tensor the file holds",
+                                    "a load of its weights alone",
+                                    "h5ser::verify_with checks the fingerprint of every tensor of the file; a weights-only load of a "
+                                    "full-model file leaves its optimizer state unread"});
+        }
+    } catch (...) {
+        state.undo.restore();
+        throw;
+    }
+    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
+    if (!state.problems.empty()) state.undo.restore();
+}
+
+H5SER_CORE_INLINE void start_walk(load_state& state, const walk_input& in) {
+    state.tree = &in.tree;
+    state.file = in.path;
+    state.mode = in.plan.mode;
+    state.report_unexpected = in.plan.report_unexpected;
+    state.check_fingerprint = in.plan.request.check_fingerprint;
+    state.read_data = in.plan.request.read_data;
+    state.given_fingerprint = in.plan.request.given_fingerprint;
+    state.progress = &in.progress;
+    state.contents = in.contents;
+    state.mapping = in.mapping;
+    state.source = in.source;
+    state.total_bytes = in.size;
+}
+
+H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in) {
+    state.problems.throw_if_any(in.path);
+    state.commits.apply_all();
+    if (in.plan.request.report)
+        *in.plan.request.report = report_of(state.skipped, std::move(state.renamed), std::move(state.upgraded), std::move(state.converted));
+    if (in.progress) in.progress(state.total_bytes, state.total_bytes);
+}
+
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
                                          const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
                                          const where& at, bool root) {

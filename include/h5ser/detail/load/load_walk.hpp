@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -134,14 +135,21 @@ struct old_group_state {
     std::vector<read_object> read;  ///< each name once, first read
 };
 
-// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
-// weights-only load skips at run time what only a full model holds), which halves the code a
-// translation unit that loads must compile.
-template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
-struct load_context {
-    static constexpr bool lenient = Lenient;
-    static constexpr bool verify = Verify;
-    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
+/// What a load walk keeps while it runs, whatever the model and policies: the file's sources, the
+/// problems, the staged values, the tensors to read and check at its end. Its functions are
+/// compiled once (the compiled core); load_context adds what is compiled per walk.
+///
+/// The mode is a run-time value: one instantiation of the walk reads both kinds of file (a
+/// weights-only load skips at run time what only a full model holds), which halves the code a
+/// translation unit that loads must compile.
+struct load_state {
+    H5SER_CORE_INLINE load_state(bool lenient, bool verify);
+    H5SER_CORE_INLINE ~load_state();
+    load_state(const load_state&) = delete;
+    load_state& operator=(const load_state&) = delete;
+
+    const bool lenient_walk;  ///< h5ser::lenient: what is missing or unexpected goes to `skipped`
+    const bool verified;      ///< h5ser::verify: tensors are hashed and checked
     std::string file;
     save_mode mode = save_mode::full_model;  ///< full_model or weights_only, as the plan says
     bool report_unexpected = false;          ///< the file holds exactly what this mode reads: list what the struct lacks
@@ -160,9 +168,8 @@ struct load_context {
     commit_list commits;
     digest_list fingerprint;  ///< of the tensors as read, to compare with the file's
     const progress_callback* progress = nullptr;
-    std::uint64_t total_bytes = 0;  ///< the file's size
-    std::uint64_t done_bytes = 0;   ///< stored bytes of the datasets read so far
-    TensorReader reader{};
+    std::uint64_t total_bytes = 0;       ///< the file's size
+    std::uint64_t done_bytes = 0;        ///< stored bytes of the datasets read so far
     file_tree* tree = nullptr;           ///< where the walk reads groups and attributes
     const manifest* contents = nullptr;  ///< a format-2 file's manifest (checksums); null for format 1
     /// The file, mapped (then `tree` reads the manifest): tensors are views of it or copied from it.
@@ -186,20 +193,7 @@ struct load_context {
     /// Reads the tensors listed for reading by range (load_read) now, all at once: at the end of
     /// the walk, or where a value read must be complete before the walk goes on (a C-order copy
     /// reordered, an element type converted).
-    void read_listed() {
-        if (range_reads.empty()) return;
-        if (!reading_data()) {  // the load fails: nothing more to read
-            range_reads.clear();
-            range_checks.clear();
-            return;
-        }
-        struct advance final : read_progress {
-            load_context& ctx;
-            explicit advance(load_context& c) : ctx(c) {}
-            void add(std::uint64_t bytes) override { ctx.advance(bytes); }
-        } progress{*this};
-        read_ranges(*source, range_reads, range_checks, problems, fingerprint, progress);
-    }
+    H5SER_CORE_INLINE void read_listed();
 
     /// Does a verified load hash the bytes of tensor `r` of the manifest? For its checksum, or for a
     /// fingerprint: the file's, or the caller's. A .safetensors file keeps neither checksums nor,
@@ -210,9 +204,21 @@ struct load_context {
 
     /// Where a missing field or an unexpected object goes: an error of a strict load, an entry of
     /// a lenient load's report.
-    problem_list& mismatches() noexcept { return Lenient ? skipped : problems; }
+    problem_list& mismatches() noexcept { return lenient_walk ? skipped : problems; }
 
-    [[nodiscard]] load_source reads() const { return {file, mode, Verify, tree, contents, mapping, source}; }
+    [[nodiscard]] load_source reads() const { return {file, mode, verified, tree, contents, mapping, source}; }
+};
+
+/// A load walk's state with its policies as constants, and its tensor reader: what the walk's
+/// templates take.
+template <bool Lenient, bool Verify, class TensorReader = whole_tensor_reader, bool Convert = false>
+struct load_context : load_state {
+    static constexpr bool lenient = Lenient;
+    static constexpr bool verify = Verify;
+    static constexpr bool convert = Convert;  ///< h5ser::convert_dtypes
+    TensorReader reader{};
+
+    load_context() : load_state(Lenient, Verify) {}
 };
 
 /// What the file should hold for a field of type T, for messages: "dataset float32", "group".
@@ -232,22 +238,22 @@ enum class presence { absent, present, refused };
 /// Records that a link to where `expected` should be is soft or external.
 H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
 
-/// Is `name` present where a node of type T would be? Soft and external links are refused (and
-/// reported), never followed.
+/// Is `name` present among `siblings` where a node would be (an attribute when `as_attribute`, else
+/// a link)? Soft and external links are refused (and reported, with `expected()` the text of what
+/// should be there), never followed.
+H5SER_CORE_INLINE presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at,
+                                       bool as_attribute, std::string (*expected)());
+
+/// The same where a node of type T would be.
 template <class T>
 presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at) {
-    if constexpr (stored_as_attribute<T>()) {
-        return siblings.has_attribute(name) ? presence::present : presence::absent;
-    } else {
-        const auto* link = siblings.find_link(name);
-        if (!link) return presence::absent;
-        if (link->type != H5L_TYPE_HARD) {
-            report_refused_link(problems, link->type, expected_text<T>(), at);
-            return presence::refused;
-        }
-        return presence::present;
-    }
+    return find_member(problems, siblings, name, at, stored_as_attribute<T>(), &expected_text<T>);
 }
+
+/// Is field `name` of `parent` in the file (find_member)? A missing one is a problem, or a lenient
+/// load's report entry.
+H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
+                                     std::string (*expected)());
 
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
@@ -295,150 +301,96 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
 /// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
 H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
 
-/// Reads tensor `name` of `parent` whole into staged storage for `target`, verified (Ctx::verify).
-template <class Ctx, class X>
-void load_dataset(Ctx& ctx, hid_t parent, std::string_view name, X& target, const where& at) {
+/// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
+/// and can take, and the few operations that need its type (tensor_slot_of makes one). The reads
+/// themselves (load_dataset, load_mapped, load_read) are compiled once.
+struct tensor_slot {
+    void* target = nullptr;  ///< the field
+    std::string_view dtype;  ///< of its elements (dtype_name)
+    std::size_t element_size = 0;
+    bool bools = false;                                          ///< bool elements: each byte read must be 0 or 1
+    std::size_t rank = 0;                                        ///< its rank; dynamic_rank when known only at run time
+    bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
+    std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
+    void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
+    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
+    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
+    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
+    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
+                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
+    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
+    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+};
+
+/// `target` (a tensor of a static element type) as a tensor_slot.
+template <class X>
+tensor_slot tensor_slot_of(X& target) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::string_view dtype = dtype_name<element>();
+    constexpr std::size_t rank = adapter::rank;
+    tensor_slot s;
+    s.target = &target;
+    s.dtype = dtype_name<element>();
+    s.element_size = sizeof(element);
+    s.bools = std::is_same_v<element, bool>;
+    s.rank = rank;
+    s.unsized = takes_file_shape(target);
     const auto current = shape_of(std::as_const(target));
-    const bool unsized = takes_file_shape(target);
-    const auto opened =
-        open_tensor(ctx.problems, parent, name, dtype, sizeof(element), current.data(), adapter::rank, unsized, ctx.reading_data(), at);
-    if (!opened) return;
-    // A check without data still reads a tensor whose stored checksum no data can match: its
-    // refusal is then the one a load with data gives.
-    if (!ctx.read_data && !(Ctx::verify && keeps_unmatchable_checksum(ctx.contents, opened->dataset.get(), at.h5, at))) return;
-    const auto file_shape = to_shape<adapter::rank>(opened->view.shape.dims);
-    const hid_t dataset = opened->dataset.get();
-    std::uint64_t hash = 0;  // of the bytes read, computed while they are (Verify)
-    stage_dataset(ctx.commits, ctx.problems, target, dataset, opened->view.type.get(), file_shape, at, Ctx::verify ? &hash : nullptr,
-                  [&](const void*, std::size_t) {
-                      if constexpr (Ctx::verify) {
-                          std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-                          for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
-                          return verify_read_tensor(ctx.problems, ctx.fingerprint, ctx.contents, dataset, hash, dtype, dims.data(),
-                                                    file_shape.size(), at);
-                      }
-                      return true;
-                  });
-    ctx.advance(opened->view.stored_bytes);
+    std::copy(current.begin(), current.end(), s.current.begin());
+    s.data = static_cast<void*>(adapter::data(target));
+    if constexpr (resizable_tensor<X>) {
+        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
+            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
+            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
+            void* data = static_cast<void*>(adapter::data(staged->value));
+            return {std::move(staged), data};
+        };
+    }
+    if constexpr (viewable_tensor<X>) {
+        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
+                          const std::shared_ptr<const mapped_file>& keep) {
+            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
+        };
+    }
+    s.memory_type = &read_memory_type<element>;
+    return s;
 }
 
-/// Takes tensor `target` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
+/// Reads tensor `name` of `parent` (an HDF5 group) whole into staged storage for `slot`, verified
+/// (state.verified).
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at);
+
+/// The same for a tensor of type X (h5ser::mpi reads its replicated tensors so).
+template <class X>
+void load_dataset(load_state& state, hid_t parent, std::string_view name, X& target, const where& at) {
+    load_dataset(state, parent, name, tensor_slot_of(target), at);
+}
+
+/// Takes tensor `slot` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
 /// compact one, in its manifest record: a view of the mapping for types that can view
 /// (viewable_tensor), are unsized and whose bytes lie 64-byte aligned in the mapping
 /// (h5ser::tensor's promise); else copied, into a new value or, for a tensor that already has its
 /// shape, into its own memory when the load commits. Its hash is checked after the walk
-/// (Ctx::verify); HDF5 is not called.
-template <class Ctx, class X>
-void load_mapped(Ctx& ctx, const manifest_record& r, const unsigned char* bytes, bool in_mapping, X& target, const where& at) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = shape_of(std::as_const(target));
-    const bool unsized = takes_file_shape(target);
-    extent shape;
-    shape.scalar = r.rank == 0;
-    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
-        !ctx.read_data)
-        return;
-    const auto file_shape = to_shape<adapter::rank>(shape.dims);
-    const std::size_t rank = file_shape.size();
-    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = file_shape[i];
-    const std::size_t count = static_cast<std::size_t>(r.length / sizeof(element));
-    // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
-    element* elements = r.length ? reinterpret_cast<element*>(const_cast<unsigned char*>(bytes)) : nullptr;
-    const bool viewable = in_mapping && reinterpret_cast<std::uintptr_t>(bytes) % tensor_alignment == 0;
-    if (!check_bool_elements<element>(ctx.problems, elements, count, at)) return;
-    if constexpr (Ctx::verify) {
-        if (ctx.hashes(r))
-            ctx.mapped_checks.push_back(
-                {{elements, static_cast<std::size_t>(r.length), 0},
-                 {r.checksum, r.has_checksum, ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), rank), at.field, at.h5}});
-    }
-    ctx.advance(r.length);
-    if constexpr (viewable_tensor<X>) {
-        if (unsized && viewable) return ctx.commits.move_into(target, adapter::view(file_shape, elements, ctx.mapping));
-    }
-    if constexpr (resizable_tensor<X>) {
-        if (unsized) {
-            X staged{};
-            adapter::resize_for_overwrite(staged, file_shape);
-            if (count != 0) std::memcpy(static_cast<void*>(adapter::data(staged)), elements, static_cast<std::size_t>(r.length));
-            return ctx.commits.move_into(target, std::move(staged));
-        }
-    }
-    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), elements, static_cast<std::size_t>(r.length), ctx.mapping);
-}
+/// (state.verified); HDF5 is not called.
+H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
+                                   const tensor_slot& slot, const where& at);
 
-/// Lists tensor `target` (record `r`, contiguous in the file) for reading by byte range from the
-/// load's source (`ctx.source`: the local file with pread, h5ser::owned_memory, or a URL) into
+/// Lists tensor `slot` (record `r`, contiguous in the file) for reading by byte range from the
+/// load's source (`state.source`: the local file with pread, h5ser::owned_memory, or a URL) into
 /// memory of its own: a new value for an unsized tensor, else a staging buffer copied into the
 /// tensor when the load commits. The reads happen together at the end of the walk (finish_walk),
-/// where each is hashed as it arrives and checked (Ctx::verify). HDF5 is not called; a read error
-/// is an h5ser::error, never a signal (as a mapping's page would be).
-template <class Ctx, class X>
-void load_read(Ctx& ctx, const manifest_record& r, X& target, const where& at) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::string_view dtype = dtype_name<element>();
-    const auto current = shape_of(std::as_const(target));
-    const bool unsized = takes_file_shape(target);
-    extent shape;
-    shape.scalar = r.rank == 0;
-    for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
-    if (!tensor_matches(ctx.problems, r.dtype, shape, dtype, current.data(), adapter::rank, unsized, at) || !ctx.reading_data() ||
-        !ctx.read_data)
-        return;
-    const auto file_shape = to_shape<adapter::rank>(shape.dims);
-    const auto bytes = static_cast<std::size_t>(r.length);
-    range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, std::is_same_v<element, bool> ? bytes : 0};
-    bool hash = false;
-    if constexpr (Ctx::verify) {
-        if (ctx.hashes(r)) {
-            std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
-            for (std::size_t i = 0; i < file_shape.size(); ++i) dims[i] = file_shape[i];
-            hash = true;
-            check.check.digest = ctx.fingerprint.add_pending(at.h5, dtype, dims.data(), file_shape.size());
-        }
-    }
-    const auto list = [&](void* into) {
-        ctx.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
-        ctx.range_checks.push_back(std::move(check));
-    };
-    if constexpr (resizable_tensor<X>) {
-        if (unsized) {
-            // Staged where it stays: the read fills the value the load moves into the model.
-            auto staged = ctx.commits.stage(target, X{});
-            adapter::resize_for_overwrite(staged.value(), file_shape);
-            list(static_cast<void*>(adapter::data(staged.value())));
-            ctx.commits.finish(std::move(staged));
-            return;
-        }
-    }
-    std::shared_ptr<unsigned char[]> staging(new unsigned char[bytes ? bytes : 1]);
-    unsigned char* const into = staging.get();  // not read in the call below: its arguments are not ordered
-    list(into);
-    ctx.commits.copy_from(static_cast<void*>(adapter::data(target)), into, bytes, std::move(staging));
-}
+/// where each is hashed as it arrives and checked (state.verified). HDF5 is not called; a read
+/// error is an h5ser::error, never a signal (as a mapping's page would be).
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at);
+
+/// Reads tensor `slot`, field `name` of `parent`: from the mapping or the ranged source when the
+/// file has a manifest and the tensor is contiguous or compact, else through HDF5.
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+                                         const where& at);
 
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
-    if (ctx.mapping || ctx.source) {
-        const manifest_record* r = ctx.contents->dataset(at.h5);
-        if (!r) {
-            ctx.problems.add({errc::kind_mismatch, at.field, at.h5_or_root(), expected_text<X>(), "group", {}});
-            return;
-        }
-        if (r->layout == record_layout::contiguous && !ctx.mapping) return load_read(ctx, *r, target, at);
-        if (r->layout == record_layout::contiguous) return load_mapped(ctx, *r, ctx.mapping->data() + r->offset, true, target, at);
-        if (r->layout == record_layout::compact)
-            return load_mapped(ctx, *r, reinterpret_cast<const unsigned char*>(r->value.data()), false, target, at);
-    }
-    load_dataset(ctx, ctx.tree->hdf5_group(parent, at), name, target, at);
+    read_whole_tensor(ctx, parent, name, tensor_slot_of(target), at);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -926,10 +878,7 @@ private:
     /// Is the field in the file? A missing one is a problem, or a lenient load's report entry.
     template <class X>
     bool present() {
-        const presence found = find_member<X>(ctx.problems, parent.members(), name, at);
-        if (found == presence::absent)
-            ctx.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected_text<X>(), {}, std::string(keeps_value_hint)});
-        return found == presence::present;
+        return field_present(ctx, parent, name, at, stored_as_attribute<X>(), &expected_text<X>);
     }
     template <class X>
     std::optional<tree_group> open_group() {
@@ -964,15 +913,14 @@ H5SER_CORE_INLINE void check_fingerprint(problem_list& problems, file_tree& tree
 H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, const load_source& reads, problem_list& problems,
                                     problem_list& mismatches, digest_list& fingerprint, undo_log& undo);
 
-/// Ends a walk into `ctx`: reads the tensors it listed by range, hashes the tensors taken from the
+/// Ends a walk into `state`: reads the tensors it listed by range, hashes the tensors taken from the
 /// mapping and, when everything read is right and data was read, runs the upgrade hooks.
-template <class Ctx>
-void finish_walk(Ctx& ctx) {
-    ctx.read_listed();
-    if constexpr (Ctx::verify) check_mapped(ctx.problems, ctx.fingerprint, ctx.mapped_checks);
-    if (ctx.upgrades.empty() || !ctx.problems.empty() || !ctx.read_data) return;
-    run_upgrades(ctx.upgrades, ctx.reads(), ctx.problems, ctx.mismatches(), ctx.fingerprint, ctx.undo);
-}
+H5SER_CORE_INLINE void finish_walk(load_state& state);
+
+/// Ends the walk of a whole file whose root is `root` (finish_walk) and, when the load covers
+/// everything the file holds, checks the file's fingerprint. What upgraded structs' fields
+/// overwrote outside the load's copies goes back when the load fails.
+H5SER_CORE_INLINE void finish_tree(load_state& state, const tree_group& root, const where& at);
 
 /// What a load of one object of a file (h5ser::read_tensor) reads: the object at `path`
 /// ("/group/name") into `value`, the rest of the file unread and not unexpected.
@@ -1035,28 +983,7 @@ void load_tree(Ctx& ctx, Model& model) {
     if constexpr (is_object_at_v<Model>) load_object_at(ctx, root, model);
     else if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
-    try {
-        finish_walk(ctx);
-        // A strict load of everything the file holds read every tensor it lists: the fingerprint
-        // over them must be the one the file was saved with.
-        if constexpr (Ctx::verify) {
-            if (!Ctx::lenient && ctx.report_unexpected && ctx.check_fingerprint && ctx.problems.empty())
-                check_fingerprint(ctx.problems, *ctx.tree, root, ctx.contents, ctx.fingerprint, ctx.given_fingerprint, at);
-            else if (ctx.given_fingerprint && !ctx.report_unexpected && ctx.problems.empty())
-                ctx.problems.add({errc::mode_mismatch,
-                                  {},
-                                  "/",
-                                  "a load of every tensor the file holds",
-                                  "a load of its weights alone",
-                                  "h5ser::verify_with checks the fingerprint of every tensor of the file; a weights-only load of a "
-                                  "full-model file leaves its optimizer state unread"});
-        }
-    } catch (...) {
-        ctx.undo.restore();
-        throw;
-    }
-    // The load fails: what upgraded structs' fields overwrote outside the load's copies goes back.
-    if (!ctx.problems.empty()) ctx.undo.restore();
+    finish_tree(ctx, root, at);
 }
 
 /// What the caller of a load asks beyond its policies.
@@ -1085,31 +1012,34 @@ struct load_plan {
 H5SER_CORE_INLINE load_report report_of(const problem_list& skipped, std::vector<std::string> renamed, std::vector<std::string> upgraded,
                                         std::vector<std::string> converted);
 
-/// Loads `model` from the file `path` (`size` bytes) whose tree is `tree`, as `plan` says: from
-/// the mapping, from `source` by byte range, or (neither) through HDF5.
+/// What the load walk of one model starts from (load_from): the file's tree and size, the plan,
+/// and where the tensors come from (the mapping, a ranged source, or, with neither, HDF5).
+struct walk_input {
+    file_tree& tree;
+    const std::string& path;
+    std::uint64_t size;
+    const load_plan& plan;
+    const progress_callback& progress;
+    const manifest* contents = nullptr;
+    std::shared_ptr<const mapped_file> mapping = {};
+    const ranged_source* source = nullptr;
+};
+
+/// Sets `state` up for the walk of `in`.
+H5SER_CORE_INLINE void start_walk(load_state& state, const walk_input& in);
+
+/// Ends the load `state` walked (`in`): throws its problems, if any, else moves the staged values
+/// into the model and gives the report and the last progress.
+H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in);
+
+/// Loads `model` from the file `in.path` whose tree is `in.tree`, as `in.plan` says: from the
+/// mapping, from `in.source` by byte range, or (neither) through HDF5.
 template <bool Lenient, bool Verify, bool Convert, class Model>
-void load_from(file_tree& tree, const std::string& path, std::uint64_t size, Model& model, const load_plan& plan,
-               const progress_callback& progress, const manifest* contents, std::shared_ptr<const mapped_file> mapping,
-               const ranged_source* source) {
+void load_from(const walk_input& in, Model& model) {
     load_context<Lenient, Verify, whole_tensor_reader, Convert> ctx;
-    ctx.tree = &tree;
-    ctx.file = path;
-    ctx.mode = plan.mode;
-    ctx.report_unexpected = plan.report_unexpected;
-    ctx.check_fingerprint = plan.request.check_fingerprint;
-    ctx.read_data = plan.request.read_data;
-    ctx.given_fingerprint = plan.request.given_fingerprint;
-    ctx.progress = &progress;
-    ctx.contents = contents;
-    ctx.mapping = std::move(mapping);
-    ctx.source = source;
-    ctx.total_bytes = size;
+    start_walk(ctx, in);
     load_tree(ctx, model);
-    ctx.problems.throw_if_any(path);
-    ctx.commits.apply_all();
-    if (plan.request.report)
-        *plan.request.report = report_of(ctx.skipped, std::move(ctx.renamed), std::move(ctx.upgraded), std::move(ctx.converted));
-    if (progress) progress(ctx.total_bytes, ctx.total_bytes);
+    end_walk(ctx, in);
 }
 
 }  // namespace h5ser::detail

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "h5ser/config.hpp"
 #include "h5ser/error.hpp"
 
 namespace h5ser::detail {
@@ -33,7 +34,8 @@ std::string dims_text(const Dims& dims, shape_style style = shape_style::bracket
 
 class problem_list {
 public:
-    void add(problem p) { items_.push_back(std::move(p)); }
+    /// Adds `p` (compiled once: every check of a walk adds its problems here).
+    H5SER_CORE_INLINE void add(problem p);
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const std::vector<problem>& items() const noexcept { return items_; }
@@ -48,3 +50,7 @@ private:
 };
 
 }  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/load/problems-inl.hpp"
+#endif
