@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <new>
 #include <system_error>
+#include <iterator>
 #include <cstdlib>
 #include <utility>
 #include <stdexcept>
@@ -40,7 +41,6 @@
 #include <functional>
 #include <atomic>
 #include <signal.h>
-#include <set>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -54,15 +54,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sys/mman.h>
+#include <random>
+#include <set>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <chrono>
-#include <sys/mman.h>
-#include <random>
-#include <sys/syscall.h>
 
 // ---- h5ser/h5ser.hpp ---------------------------------------------------------------------------
 // h5ser/h5ser.hpp: the whole public API of h5ser in one include (<h5ser/core.hpp> is the lean
@@ -1142,42 +1143,102 @@ H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t 
 /// Checks that `count` bool bytes are 0 or 1; records a problem if not.
 H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
 
+/// What an attribute field wants, whatever its type (attribute_request_of): the reads that check
+/// and decode attributes, from HDF5 and from a manifest, are compiled once, and only
+/// attribute_from makes the field's value.
+struct attribute_request {
+    enum class elements { numbers, bools, strings };
+    std::string_view dtype;  ///< attribute_dtype_name
+    attribute_shape shape;
+    elements kind = elements::numbers;
+    std::size_t element_size = 0;  ///< of a number
+    bool bfloat16_field = false;   ///< any 2-byte opaque type is bfloat16
+    /// Numbers: the memory type HDF5 reads them as, for an attribute of `file_type` (read_memory_type).
+    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+};
+
+/// The attribute_request of attribute field type T.
+template <attribute_value T>
+attribute_request attribute_request_of() {
+    using element = typename attribute_codec<T>::element;
+    attribute_request want;
+    want.dtype = attribute_dtype_name<T>();
+    want.shape = wanted_attribute_shape<T>();
+    if constexpr (std::is_same_v<element, std::string>) {
+        want.kind = attribute_request::elements::strings;
+    } else if constexpr (std::is_same_v<element, bool>) {
+        want.kind = attribute_request::elements::bools;
+    } else {
+        want.element_size = sizeof(element);
+        want.bfloat16_field = std::is_same_v<element, bfloat16>;
+        want.memory_type = &read_memory_type<element>;
+    }
+    return want;
+}
+
+/// The bytes of an attribute's numbers or bools: in place for a few (every scalar), else on the
+/// heap. A load reads an attribute per field: most should cost no allocation.
+class attribute_bytes {
+public:
+    /// Room for `n` bytes (their values indeterminate).
+    unsigned char* resize(std::size_t n) {
+        size_ = n;
+        heap_.reset(n > sizeof(in_place_) ? new unsigned char[n] : nullptr);
+        return heap_ ? heap_.get() : in_place_;
+    }
+    [[nodiscard]] const unsigned char* data() const noexcept { return heap_ ? heap_.get() : in_place_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+private:
+    alignas(8) unsigned char in_place_[16] = {};
+    std::unique_ptr<unsigned char[]> heap_;
+    std::size_t size_ = 0;
+};
+
+/// An attribute's elements as read and checked: `count` numbers (their bytes, in memory order) or
+/// bools (bytes 0 or 1), or strings.
+struct attribute_data {
+    std::size_t count = 0;
+    attribute_bytes bytes;
+    std::vector<std::string> strings;
+};
+
+/// The value of attribute field T from `data`, read for attribute_request_of<T>().
+template <attribute_value T>
+T attribute_from(attribute_data&& data) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    T value{};
+    if constexpr (std::is_same_v<element, std::string>) {
+        if constexpr (!codec::is_list) value = std::move(data.strings.front());
+        else if constexpr (is_std_array<T>::value) std::move(data.strings.begin(), data.strings.end(), value.begin());
+        else value.assign(std::make_move_iterator(data.strings.begin()), std::make_move_iterator(data.strings.end()));
+    } else if constexpr (std::is_same_v<element, bool>) {
+        for (std::size_t i = 0; i < data.count; ++i) {
+            if constexpr (codec::is_list) value[i] = data.bytes.data()[i] == 1;
+            else value = data.bytes.data()[i] == 1;
+        }
+    } else {
+        void* elements = nullptr;
+        if constexpr (codec::is_list) elements = value.data();
+        else elements = &value;  // an enum is read as its underlying type
+        if (data.count != 0) std::memcpy(elements, data.bytes.data(), data.count * sizeof(element));
+    }
+    return value;
+}
+
+/// Reads attribute `name` of `object` as `want` says; records a problem and returns nothing when
+/// the file's attribute has another type or shape than the field, or a bool byte is not 0 or 1.
+H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object, const std::string& name, const attribute_request& want,
+                                                                    const where& at, problem_list& problems);
+
 /// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
 /// attribute has another type or shape than the field.
 template <attribute_value T>
 std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
-    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>,
-                                         wanted_attribute_shape<T>(), at, problems);
-    if (!opened) return std::nullopt;
-    const std::size_t count = opened->shape.count();
-
-    T value{};
-    if constexpr (std::is_same_v<element, std::string>) {
-        auto strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), count, true, at);
-        if constexpr (!codec::is_list) value = std::move(strings.front());
-        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
-        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
-    } else if constexpr (std::is_same_v<element, bool>) {
-        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
-        std::vector<signed char> bytes(count);
-        handle mem = memory_type<bool>(at);
-        check(H5Aread(opened->attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
-        if (!check_bool_bytes(bytes.data(), bytes.size(), at, problems)) return std::nullopt;
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
-            else value = bytes[i] == 1;
-        }
-    } else {
-        handle mem = read_memory_type<element>(opened->type.get(), at);
-        void* data = nullptr;
-        if constexpr (codec::is_list) data = value.data();
-        else data = &value;
-        check(H5Aread(opened->attr.get(), mem.get(), data), at, "cannot read attribute");
-    }
-    return value;
+    std::optional<attribute_data> data = read_attribute_data(object, name, attribute_request_of<T>(), at, problems);
+    if (!data) return std::nullopt;
+    return attribute_from<T>(std::move(*data));
 }
 
 /// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.
@@ -1984,40 +2045,18 @@ void encode_attribute_element(std::string& out, const Element& e) {
     }
 }
 
-/// The value of attribute field T from its manifest record `r` (checked by the parser: the value
-/// holds exactly its elements); records a problem and returns nothing when the record's dtype or
-/// shape is not the field's, or a bool byte is not 0 or 1 (as read_attribute does from HDF5).
+/// The elements of attribute record `r` (checked by the parser: the value holds exactly its
+/// elements) as `want` says; records a problem and returns nothing when the record's dtype or shape
+/// is not the field's, or a bool byte is not 0 or 1 (as read_attribute_data does from HDF5).
+H5SER_CORE_INLINE std::optional<attribute_data> decode_attribute_data(const manifest_record& r, const attribute_request& want,
+                                                                      const where& at, problem_list& problems);
+
+/// The value of attribute field T from its manifest record `r` (decode_attribute_data).
 template <attribute_value T>
 std::optional<T> decode_attribute(const manifest_record& r, const where& at, problem_list& problems) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    extent shape;
-    shape.scalar = r.rank == 0;
-    if (r.rank == 1) shape.dims.push_back(r.dim(0));
-    if (!attribute_fits(r.dtype, shape, attribute_dtype_name<T>(), wanted_attribute_shape<T>(), at, problems)) return std::nullopt;
-    const std::size_t count = shape.count();
-    const auto* p = reinterpret_cast<const unsigned char*>(r.value.data());
-    T value{};
-    element* elements = nullptr;
-    if constexpr (!codec::is_list) {
-        elements = reinterpret_cast<element*>(&value);  // an enum is read as its underlying type
-    } else {
-        if constexpr (!is_std_array<T>::value) value.resize(count);
-        elements = value.data();
-    }
-    if constexpr (std::is_same_v<element, std::string>) {
-        for (std::size_t i = 0; i < count; ++i) {
-            const std::uint32_t n = load_u32(p);
-            elements[i].assign(reinterpret_cast<const char*>(p + 4), n);
-            p += 4 + n;
-        }
-    } else if constexpr (std::is_same_v<element, bool>) {
-        if (!check_bool_bytes(reinterpret_cast<const signed char*>(p), count, at, problems)) return std::nullopt;
-        for (std::size_t i = 0; i < count; ++i) elements[i] = p[i] == 1;
-    } else {
-        if (count != 0) std::memcpy(static_cast<void*>(elements), p, count * sizeof(element));  // little-endian hosts only (hash.hpp)
-    }
-    return value;
+    std::optional<attribute_data> data = decode_attribute_data(r, attribute_request_of<T>(), at, problems);
+    if (!data) return std::nullopt;
+    return attribute_from<T>(std::move(*data));
 }
 
 template <attribute_value T>
@@ -3477,265 +3516,6 @@ constexpr bool assert_model_type() {
 // save of the model is compiled into a load. The model changes only if both loads succeed.
 
 
-// ---- h5ser/detail/isolation/isolation.hpp ------------------------------------------------------
-// h5ser/detail/isolation/isolation.hpp: parsing files h5ser did not seal where a crash or a hang of libhdf5
-// cannot reach the caller.
-//
-// HDF5 1.10 trusts much of what a file says (the global heap's sizes above all): a damaged or
-// hostile file can crash it or send it into an endless loop. A file h5ser wrote is checked against
-// its seal before libhdf5 reads it; any other file (Keras's, h5py's) is parsed by run_isolated in a
-// forked child, which runs the same h5ser code and sends its result back through a pipe (as wire
-// bytes, wire.hpp), or, for a load, as a sealed h5ser file in memory (scratch_file) that the parent
-// then maps (load_file.hpp). The parent never parses the foreign file itself.
-//
-// The child is killed when it exceeds a time limit that grows with the file's size
-// (isolation_time_limit_ms); a crash, a time-out or a reply that does not decode becomes an
-// h5ser::error with code errc::isolation_failed.
-//
-// Forking from a program with threads: the child has only the forking thread, and a lock another
-// thread held at that instant stays held in the child. So:
-//   - the fork happens inside an HDF5 call (a callback of H5Ewalk2), which holds HDF5's global
-//     lock: no other thread, h5ser's or the program's, is inside libhdf5 at that instant;
-//   - h5ser's own use of libhdf5 (every hdf5_scope of hdf5.hpp, on any thread: background saves
-//     included) holds the fork gate shared, and run_isolated forks under it exclusively;
-//   - as a last guard, the child's first act is one HDF5 call; if it does not report back within a
-//     second, the child is killed and the fork tried again a little later;
-//   - the child touches no other shared state of the parent, runs with default handlers for the
-//     crash signals and no core dumps, dies with its parent, and leaves with _exit.
-
-
-// ---- h5ser/detail/isolation/wire.hpp -----------------------------------------------------------
-// h5ser/detail/isolation/wire.hpp: the bytes an isolated child sends its parent (isolation.hpp): results
-// such as a file_node tree or a Keras model_config, and the h5ser::error it threw.
-//
-// Values are written field by field: integers, enums and floating-point values as their bytes,
-// strings and vectors as a 64-bit count and their elements, aggregates as their fields in
-// declaration order (the reflection h5ser uses for models). Both ends are the same program, so
-// there is no versioning. The reader trusts nothing: the child may have been corrupted by the file
-// it parsed, so every count is checked against the bytes left, nesting is bounded, and a reply that
-// does not decode is an error, never a crash.
-
-
-
-namespace h5ser::detail {
-
-/// A reply that does not decode (the parent turns it into an h5ser::error).
-struct wire_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-template <class T>
-struct is_std_vector : std::false_type {};
-template <class T, class A>
-struct is_std_vector<std::vector<T, A>> : std::true_type {};
-
-template <class T>
-concept wire_scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
-
-class wire_writer {
-public:
-    template <class T>
-    void write(const T& value) {
-        if constexpr (wire_scalar<T>) {
-            append(&value, sizeof(T));
-        } else if constexpr (std::is_same_v<T, std::string>) {
-            count(value.size());
-            append(value.data(), value.size());
-        } else if constexpr (is_std_vector<T>::value) {
-            count(value.size());
-            for (const auto& element : value) write(element);
-        } else {
-            static_assert(reflection_check<T>::ok, "h5ser::detail::wire_writer: a type the isolated child cannot send");
-            write_fields(value, std::make_index_sequence<reflection_check<T>::flat_count>{});
-        }
-    }
-
-    [[nodiscard]] std::string take() && { return std::move(bytes_); }
-
-private:
-    template <class T, std::size_t... I>
-    void write_fields(const T& value, std::index_sequence<I...>) {
-        (write(get_field<I>(value)), ...);
-    }
-    void count(std::size_t n) { write(static_cast<std::uint64_t>(n)); }
-    void append(const void* data, std::size_t size) { bytes_.append(static_cast<const char*>(data), size); }
-
-    std::string bytes_;
-};
-
-class wire_reader {
-public:
-    explicit wire_reader(std::string_view bytes) noexcept : rest_(bytes) {}
-
-    template <class T>
-    void read(T& value) {
-        if constexpr (std::is_same_v<T, bool>) {
-            unsigned char byte = 0;
-            take(&byte, 1);
-            if (byte > 1) throw wire_error("a boolean that is neither 0 nor 1");
-            value = byte != 0;
-        } else if constexpr (wire_scalar<T>) {
-            take(&value, sizeof(T));
-        } else if constexpr (std::is_same_v<T, std::string>) {
-            const std::size_t n = count(1);
-            value.assign(rest_.data(), n);
-            rest_.remove_prefix(n);
-        } else if constexpr (is_std_vector<T>::value) {
-            // Every element takes at least one byte, so a count beyond the bytes left is a lie.
-            const std::size_t n = count(1);
-            const depth_guard guard(depth_);
-            value.clear();
-            value.resize(n);
-            for (auto& element : value) read(element);
-        } else {
-            read_fields(value, std::make_index_sequence<reflection_check<T>::flat_count>{});
-        }
-    }
-
-    /// Throws unless every byte was read.
-    void finish() const {
-        if (!rest_.empty()) throw wire_error("bytes left over after the reply");
-    }
-
-private:
-    // Nested vectors (a file_node's children) recurse; a corrupted child must not overflow the
-    // parent's stack. HDF5 files nest far less deeply than this.
-    static constexpr int max_depth = 256;
-    struct depth_guard {
-        int& depth;
-        explicit depth_guard(int& d) : depth(d) {
-            if (++depth > max_depth) throw wire_error("the reply nests too deeply");
-        }
-        ~depth_guard() { --depth; }
-        depth_guard(const depth_guard&) = delete;
-        depth_guard& operator=(const depth_guard&) = delete;
-    };
-
-    template <class T, std::size_t... I>
-    void read_fields(T& value, std::index_sequence<I...>) {
-        (read(get_field<I>(value)), ...);
-    }
-    std::size_t count(std::size_t min_element_bytes) {
-        std::uint64_t n = 0;
-        take(&n, sizeof n);
-        if (n > rest_.size() / min_element_bytes) throw wire_error("a count larger than the reply");
-        return static_cast<std::size_t>(n);
-    }
-    void take(void* out, std::size_t size) {
-        if (rest_.size() < size) throw wire_error("the reply ends early");
-        std::memcpy(out, rest_.data(), size);
-        rest_.remove_prefix(size);
-    }
-
-    std::string_view rest_;
-    int depth_ = 0;
-};
-
-/// `value` as wire bytes.
-template <class T>
-std::string to_wire(const T& value) {
-    wire_writer w;
-    w.write(value);
-    return std::move(w).take();
-}
-
-/// The value `bytes` hold; throws wire_error unless they are exactly one T.
-template <class T>
-T from_wire(std::string_view bytes) {
-    wire_reader r(bytes);
-    T value{};
-    r.read(value);
-    r.finish();
-    return value;
-}
-
-}  // namespace h5ser::detail
-
-// ---- h5ser/progress.hpp ------------------------------------------------------------------------
-// h5ser/progress.hpp: how long operations (save, load, verify) report how far they got.
-
-
-namespace h5ser {
-
-/// Called with `done` of `total` bytes as an operation proceeds: `done` never decreases, the last
-/// call has done == total. Saves count the tensors' bytes, loads and verification the file's.
-///
-///     h5ser::save(model, "m.h5", [](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
-using progress_callback = std::function<void(std::uint64_t done, std::uint64_t total)>;
-
-}  // namespace h5ser
-
-
-namespace h5ser::detail {
-
-/// Does a parse of `path` by libhdf5 need isolating under `mode`? Yes for every regular file,
-/// sealed or not, unless `mode` is isolation::never (h5ser::trusted) or this is the child.
-H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
-
-/// How long an isolated parse of a file of `bytes` may take: 5 s plus 1 s per 8 MiB, or the
-/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds, above 0; anything else is an error)
-/// when set. A sound parse takes a small fraction of that even from a slow disk or under
-/// sanitizers; a hang is an endless loop.
-H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes);
-
-/// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
-/// callback that reports to `progress` in the parent. The child's h5ser::error is rethrown as it was
-/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit_ms of `file`'s
-/// size) or a malformed reply throws an h5ser::error with errc::isolation_failed naming `file`.
-/// In the child of another run_isolated, `work` runs in place.
-H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
-                                                 const progress_callback& progress = {});
-
-/// The h5ser::error for an isolated parse of `file` whose child `what` ("crashed with signal 11 ...").
-H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what);
-
-/// run_isolated_bytes for a `work(progress)` returning a Result (sent as wire bytes) or nothing.
-template <class Result, class Work>
-Result run_isolated(const std::string& file, const Work& work, const progress_callback& progress = {}) {
-    const std::string bytes = run_isolated_bytes(
-        file,
-        [&](const progress_callback& child_progress) -> std::string {
-            if constexpr (std::is_void_v<Result>) {
-                work(child_progress);
-                return {};
-            } else {
-                return to_wire(work(child_progress));
-            }
-        },
-        progress);
-    if constexpr (!std::is_void_v<Result>) {
-        try {
-            return from_wire<Result>(bytes);
-        } catch (const wire_error& e) {
-            throw isolation_error(file, std::string("sent a malformed reply (") + e.what() + ")");
-        }
-    }
-}
-
-/// The file an isolated child writes a loaded model into, as a sealed h5ser file, and the parent
-/// then loads: in /dev/shm when it has room, else in the temporary directory; removed when this
-/// object goes (mapped tensors keep its memory). It is locked as a save's temporary is, and the
-/// scratch files of killed callers (unlocked) are removed when a new one is made.
-class scratch_file {
-public:
-    explicit scratch_file(const std::string& for_file);
-    scratch_file(const scratch_file&) = delete;
-    scratch_file& operator=(const scratch_file&) = delete;
-    ~scratch_file();
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-private:
-    int fd_ = -1;
-    std::string path_;
-};
-
-/// Rethrows `e`, an error of loading the scratch file of an isolated load of `file`, as an error
-/// of `file`.
-[[noreturn]] H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file);
-
-}  // namespace h5ser::detail
-
-
 // ---- h5ser/detail/load/load_walk.hpp -----------------------------------------------------------
 // h5ser/detail/load/load_walk.hpp: the load walk, from an HDF5 file into a C++ struct. Its entry,
 // which opens the file, checks its seal, maps it and plans the walk, is load_file.hpp.
@@ -4169,27 +3949,29 @@ H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out);
 /// buffers: a failing write can surface only here.
 H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at);
 
+/// Creates dataset `name` in `parent` and writes the tensor of extent `out` (`count` elements of
+/// `element_size` bytes) from `e` (its types, dimensions and the caller's memory), hashing its
+/// bytes while HDF5 writes them. Compiled once, whatever the tensor's type.
+H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view name, written_tensor out, std::size_t count,
+                                                std::size_t element_size, const element_block& e, const creation_plists& plists,
+                                                const storage_plan& plan, const where& at);
+
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <saveable_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
                              const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-
     std::size_t count = 0;
     written_tensor out = tensor_extent(value, count);
-    const std::size_t rank = out.rank;
     std::array<hsize_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
-    handle ftype = file_type<element>(at);
-    handle mtype = memory_type<element>(at);
-    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
-    handle dataset = write_new_dataset(
-        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece},
-        plists, plan, at);
-    out.data_hash = data_hash.get();
-    close_written_dataset(dataset, out, at);
-    return out;
+    for (std::size_t i = 0; i < out.rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
+    const handle ftype = file_type<element>(at);
+    const handle mtype = memory_type<element>(at);
+    return write_elements(
+        parent, name, out, count, sizeof(element),
+        {ftype.get(), mtype.get(), dims.data(), out.rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece}, plists,
+        plan, at);
 }
 
 /// The facts about a dataset a loader checks before reading any element.
@@ -4883,16 +4665,16 @@ constexpr bool assert_renames() {
     return true;
 }
 
-/// The names files saved before may hold field `field` of T under, newest first: the old names of
-/// its renames, then theirs (a chain across versions), each once.
-template <class T>
-std::vector<std::string_view> old_names_of(std::string_view field) {
+/// The names files saved before may hold field `field` under, by the `renames` of its struct
+/// (renames_of), newest first: the old names of its renames, then theirs (a chain across
+/// versions), each once.
+inline std::vector<std::string_view> old_names_of(std::span<const rename> renames, std::string_view field) {
     std::vector<std::string_view> names;
     std::vector<std::string_view> pending{field};
     while (!pending.empty()) {
         const std::string_view current = pending.front();
         pending.erase(pending.begin());
-        for (const rename& r : renames_of<T>()) {
+        for (const rename& r : renames) {
             if (r.field != current || r.old_name == field) continue;
             if (std::find(names.begin(), names.end(), r.old_name) != names.end()) continue;
             names.push_back(r.old_name);
@@ -5089,6 +4871,20 @@ inline std::string to_string(const load_report& report) {
     list("converted", report.converted);
     return text.empty() ? "complete\n" : text;
 }
+
+}  // namespace h5ser
+
+// ---- h5ser/progress.hpp ------------------------------------------------------------------------
+// h5ser/progress.hpp: how long operations (save, load, verify) report how far they got.
+
+
+namespace h5ser {
+
+/// Called with `done` of `total` bytes as an operation proceeds: `done` never decreases, the last
+/// call has done == total. Saves count the tensors' bytes, loads and verification the file's.
+///
+///     h5ser::save(model, "m.h5", [](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+using progress_callback = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 }  // namespace h5ser
 
@@ -5301,6 +5097,11 @@ presence find_member(problem_list& problems, const member_listing& siblings, std
 H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
                                      std::string (*expected)());
 
+/// Reads attribute field `name` of `parent` as `want` says: from the manifest when the file has one,
+/// else through HDF5. Nothing, and a problem recorded, when it does not fit.
+H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state& state, const tree_group& parent, std::string_view name,
+                                                                     const attribute_request& want, const where& at);
+
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
 
@@ -5461,33 +5262,18 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                                          const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
                                          const where& at, bool root);
 
-/// The name field `name` of a T is stored under in `group`: its own, or the old name of one of
-/// h5ser::evolution<T>'s renames the group holds instead. Every name of the field the group holds
-/// goes into `used` (they are not unexpected); two of them at once are a problem.
-template <class T>
-std::string_view stored_name(problem_list& problems, const tree_group& group, std::string_view name, const where& at,
-                             std::vector<std::string_view>& used) {
-    used.push_back(name);
-    if constexpr (has_renames<T>) {
-        const member_listing& members = group.members();
-        const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
-        std::string_view found = holds(name) ? name : std::string_view{};
-        for (const std::string_view old : old_names_of<T>(name)) {
-            if (!holds(old)) continue;
-            used.push_back(old);
-            if (found.empty()) {
-                found = old;
-                continue;
-            }
-            problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
-                          "'" + std::string(found) + "' and '" + std::string(old) + "'",
-                          "h5ser::evolution<" + std::string(type_name<T>()) + ">::renames reads both as field '" + std::string(name) +
-                              "'; the file may hold one of them"});
-        }
-        if (!found.empty()) return found;
-    }
-    return name;
-}
+/// Where field `name` of the struct read from `group` (at `at`; of type `type_name`, whose
+/// h5ser::evolution declares `renames`) is read from: `stored`, its own name or the old name of one
+/// of its renames the group holds instead, and `place`, where it goes in the model (its own field
+/// path) and where it is in the file. False when the field is not read: an upgraded struct's
+/// (`upgrading`) field that the group lacks, unless `optional`, is its hook's to fill. Every name
+/// of the field the group holds goes into `attributes` or `links` (`as_attribute`: they are not
+/// unexpected); two of them at once are a problem. A field read under an old name is noted in
+/// `state.renamed`.
+H5SER_CORE_INLINE bool place_member(load_state& state, const tree_group& group, std::string_view name, const where& at, bool as_attribute,
+                                    bool optional, bool upgrading, std::span<const rename> renames, std::string_view type_name,
+                                    std::vector<std::string_view>& links, std::vector<std::string_view>& attributes,
+                                    std::string_view& stored, where& place);
 
 /// The version of the struct group `group` (at `at`) holds: its h5ser_struct_version attribute, 1
 /// without one. Nothing, and a problem recorded, when the attribute is not a version.
@@ -5510,18 +5296,11 @@ void load_members(Ctx& ctx, const tree_group& group, T& target, const where& at,
         using field_type = std::remove_cvref_t<decltype(field)>;
         if constexpr (is_stored<field_type, save_mode::full_model>()) {
             if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
-            const where field_at = at.child(name);
-            const std::string_view stored =
-                stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
-            if constexpr (kind_of<field_type>() != field_kind::optional) {
-                const member_listing& members = group.members();
-                if (upgrade && !members.has_attribute(stored) && !members.find_link(stored)) return;
-            }
-            if (stored == name) return load_node(ctx, group, name, field, field_at);
-            // Read under its old name: the field's path, the old object's place in the file.
-            const where old_at = at.child(stored);
-            ctx.renamed.push_back(old_at.field + " -> " + field_at.field);
-            load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
+            std::string_view stored;
+            where place;
+            if (place_member(ctx, group, name, at, stored_as_attribute<field_type>(), kind_of<field_type>() == field_kind::optional,
+                             upgrade != nullptr, renames_of<T>(), type_name<T>(), links, attributes, stored, place))
+                load_node(ctx, group, stored, field, place);
         }
     });
     if (ctx.report_unexpected)
@@ -5759,10 +5538,8 @@ struct load_step {
         if constexpr (Ctx::convert && std::is_arithmetic_v<X> && !std::is_same_v<X, bool>) {
             if (read_converted_attribute(x)) return;
         }
-        std::optional<X> value;
-        if (const manifest_record* r = ctx.tree->attribute(parent, name)) value = decode_attribute<X>(*r, at, ctx.problems);
-        else value = read_attribute<X>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
-        if (value) ctx.commits.move_into(x, std::move(*value));
+        std::optional<attribute_data> data = read_field_attribute(ctx, parent, name, attribute_request_of<X>(), at);
+        if (data) ctx.commits.move_into(x, attribute_from<X>(std::move(*data)));
     }
     template <class X>
     void group(X& x) {
@@ -6091,13 +5868,6 @@ void load_from(const walk_input& in, Model& model) {
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/safetensors/tree.hpp ---------------------------------------------------------
-// h5ser/detail/safetensors/tree.hpp: a .safetensors file as a tree of groups and datasets, read
-// without libhdf5: its dotted tensor names become the groups ("h.0.attn.w" is dataset w of group
-// /h/0/attn), once for every reader: the tree h5ser::inspect gives of any file (and `h5ser ls`
-// prints), and the manifest a load walks, as it walks a sealed h5ser file's.
-
-
 // ---- h5ser/detail/safetensors/header.hpp -------------------------------------------------------
 // h5ser/detail/safetensors/header.hpp: the header of a .safetensors file (Hugging Face's format),
 // parsed and checked before any tensor byte is touched.
@@ -6163,6 +5933,13 @@ H5SER_CORE_INLINE std::string_view file_dtype_of(std::string_view dtype) noexcep
 }  // namespace h5ser::detail::safetensors
 
 
+// ---- h5ser/detail/safetensors/tree.hpp ---------------------------------------------------------
+// h5ser/detail/safetensors/tree.hpp: a .safetensors file as a tree of groups and datasets, read
+// without libhdf5: its dotted tensor names become the groups ("h.0.attn.w" is dataset w of group
+// /h/0/attn), once for every reader: the tree h5ser::inspect gives of any file (and `h5ser ls`
+// prints), and the manifest a load walks, as it walks a sealed h5ser file's.
+
+
 
 namespace h5ser::detail::safetensors {
 
@@ -6211,273 +5988,6 @@ H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const opened_file&
 H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string& path);
 
 }  // namespace h5ser::detail::safetensors
-
-
-// ---- h5ser/detail/save/saves_in_flight.hpp -----------------------------------------------------
-// h5ser/detail/save/saves_in_flight.hpp: what a save or a load of a path waits for first, declared
-// without the background saver's threads (background_save.hpp), which saves and loads do not need.
-
-
-
-namespace h5ser::detail {
-
-/// Waits (without rethrowing: its error is for whoever waits on that save) for every save of
-/// `path` this process started in the background and has not finished, so that a later save or
-/// load of the same path comes after it: a save_async(v1, p) followed by save(v2, p) leaves v2,
-/// and a load after save_async sees what it saved. Not on a saver's own thread (its saves are
-/// one at a time) and not in an isolated child (which has no saver threads).
-H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
-
-}  // namespace h5ser::detail
-
-
-// ---- h5ser/detail/save/tree_copy.hpp -----------------------------------------------------------
-// h5ser/detail/save/tree_copy.hpp: an h5ser file (or another program's HDF5 file) copied object by
-// object, without its C++ struct, into a new sealed format-2 file.
-//
-// Two users: `h5ser convert IN.h5 OUT.h5` (the same tree re-stored under another storage preset)
-// and the isolated load (load_file.hpp), whose child process, once its load of a file that needs
-// libhdf5 succeeded, sends the file back to the caller as a sealed copy the caller maps. Neither
-// needs a save of the model: the copy is made of the bytes and types the file holds, by code
-// compiled once (with the compiled core), not per model type.
-
-
-
-// ---- h5ser/detail/save/sealed_file.hpp ---------------------------------------------------------
-// h5ser/detail/save/sealed_file.hpp: the one writer of h5ser files, used by h5ser::save, the
-// checkpoint manager, h5ser::mpi::save and `h5ser convert`.
-//
-// A file is written to a temporary beside its target (file.hpp's atomic_file), with a userblock
-// sized for the seal and the manifest; the writer keeps the fingerprint, the seal's data ranges
-// and the manifest (manifest.hpp) of what is written, writes the format's root attributes
-// (format.hpp), then seals the closed file (seal.hpp) and renames it over the target. Until then
-// the target is untouched.
-
-
-
-
-namespace h5ser::detail {
-
-/// Adds attribute `name` of `object` (at `object_path`), as stored in an HDF5 file, to `m`.
-H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
-                                            const where& at);
-
-/// The file access of a scratch file (sealed_file_writer's in_place): as writer_file_access, with
-/// every object 64-byte aligned.
-H5SER_CORE_INLINE handle scratch_file_access(const where& at);
-
-/// Tag of the sealed_file_writer that writes into an existing file in place.
-struct in_place_t {};
-
-class sealed_file_writer {
-public:
-    /// Creates the temporary file for `path`, with room in the userblock for the data ranges of
-    /// `datasets` and a manifest of `manifest_bytes` (a manifest_builder given the same records).
-    sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
-
-    /// For the ranks of an MPI save: every rank creates the same temporary `temp` through `fapl`
-    /// (MPI-IO) with the same `userblock`; `owner` is the atomic_file of the rank that seals and
-    /// commits (rank 0), null on the others.
-    sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl, atomic_file* owner);
-
-    /// Writes into the existing file `path` in place: no temporary, no fsync, no rename. For the
-    /// memory file an isolated child sends a loaded model back in, which nothing else reads.
-    sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
-
-    sealed_file_writer(const sealed_file_writer&) = delete;
-    sealed_file_writer& operator=(const sealed_file_writer&) = delete;
-
-    [[nodiscard]] hid_t root() const noexcept { return root_.get(); }
-    /// Starts the disk's writeback of what was written so far (a serial save's; empty for MPI
-    /// ranks): for write_dataset to call between the pieces of a large tensor.
-    [[nodiscard]] const std::function<void()>* writeback() const noexcept { return &writeback_; }
-    [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
-    [[nodiscard]] const where& at() const noexcept { return at_; }
-    /// The file being written (the temporary, or the file itself when written in place).
-    [[nodiscard]] const std::string& written_path() const noexcept { return temp_; }
-
-    /// Adds a tensor written at `h5_path`, stored as `plan` says, to the fingerprint and the
-    /// manifest, and its contiguous data to the seal's data ranges. Call in field order: the
-    /// fingerprint depends on it.
-    void add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w, const storage_plan& plan);
-    /// Adds a group written at `h5_path` to the manifest.
-    void add_group(std::string_view h5_path) { manifest_.group(h5_path); }
-    /// Adds attribute `name` of the object at `object_path` to the manifest.
-    template <attribute_value T>
-    void add_attribute(std::string_view object_path, std::string_view name, const T& value) {
-        manifest_.attribute(object_path, name, value);
-    }
-    /// Adds attribute `name` of `object` (at `object_path`), as stored in another h5ser file, to the
-    /// manifest (`h5ser convert` copies attributes it did not write from C++ values).
-    void add_stored_attribute(hid_t object, std::string_view object_path, const std::string& name, const where& at) {
-        detail::add_stored_attribute(manifest_, object, object_path, name, at);
-    }
-    /// The mode the manifest records, for writers that copy the root attributes instead of
-    /// calling write_root_attributes.
-    void set_mode(save_mode mode) noexcept { mode_ = mode; }
-    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
-    /// Records `fingerprint` in the manifest instead of the one of the tensors added (a copy that
-    /// keeps its source's: tree_copy.hpp).
-    void carry_fingerprint(std::uint64_t fingerprint) noexcept { carried_fingerprint_ = fingerprint; }
-
-    /// Writes the format's root attributes, with the fingerprint of the tensors added so far.
-    void write_root_attributes(save_mode mode, std::string_view model_type = {}, std::string_view schema = {});
-
-    /// Closes the HDF5 file; `flush_all` first flushes every rank's data (collective with MPI-IO).
-    void close(bool flush_all = false);
-
-    /// Seals the closed file and renames it over the target, durably (the owner's part).
-    void seal_and_commit();
-
-private:
-    std::string path_;
-    where at_;
-    std::optional<atomic_file> own_;  ///< the temporary of a serial save
-    atomic_file* owner_ = nullptr;    ///< who commits: own_, rank 0's, or nobody
-    std::string temp_;
-    std::uint64_t userblock_ = 0;
-    handle file_;
-    creation_plists plists_;
-    handle root_;
-    fingerprint_builder fingerprint_;
-    std::vector<byte_range> ranges_;
-    manifest_builder manifest_;
-    save_mode mode_ = save_mode::full_model;
-    std::optional<std::uint64_t> carried_fingerprint_;
-    std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
-    std::function<void()> writeback_;
-};
-
-/// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.
-H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
-                                          const storage_plan& plan);
-
-}  // namespace h5ser::detail
-
-
-
-namespace h5ser::detail {
-
-/// A tensor as a file holds it: its HDF5 type and its element bytes.
-struct raw_tensor {
-    std::string dtype;
-    handle type;
-    std::vector<hsize_t> dims;
-    std::vector<unsigned char> bytes;  ///< the elements
-
-    [[nodiscard]] std::span<const unsigned char> elements() const noexcept { return bytes; }
-};
-
-/// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error
-/// (errc::unsafe_file) names it when it holds no tensor (strings, unsafe storage, a missing filter).
-H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name);
-
-/// Copies attribute `name` of `from` to `to` as stored (any type).
-H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& name, const where& at);
-
-/// Writes an h5ser file object by object through the one sealed-file writer: checksums, fingerprint
-/// (in writing order), manifest, seal, and the atomic rename (or, `in_place`, a scratch file
-/// written where it is).
-class tree_writer {
-public:
-    /// `manifest_bytes`: at least the size of the manifest of what will be written.
-    tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes, bool in_place = false);
-
-    [[nodiscard]] hid_t root() const noexcept { return file_.root(); }
-    [[nodiscard]] const creation_plists& plists() const noexcept { return file_.plists(); }
-
-    /// The group at `path` ("/a/b"), created (with its parents) on first use.
-    hid_t group(const std::string& path);
-
-    /// Writes `t` at `path`, stored as the plan says, its manifest checksum `checksum` (the hash of
-    /// its bytes when none is given); returns the dataset so attributes can be added.
-    handle dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum = std::nullopt);
-
-    /// Writes at `path` a tensor of `t`'s dtype, type and shape (`t` holds no elements) whose
-    /// `length` bytes are those of the open file `source` (named `source_name` in errors) from
-    /// `source_offset`, read once: stored contiguous, copied and hashed on the way into the space
-    /// HDF5 allocates for them (copy_and_hash); stored otherwise, read and written as dataset()
-    /// writes.
-    handle copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset, std::uint64_t length,
-                          const std::string& source_name);
-
-    /// Copies every attribute of `from` to `to` (the object at `path`) as stored, except those named
-    /// in `skip`, and lists them in the manifest.
-    void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
-
-    /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
-    /// but the format version, which is this library's, and (`new_fingerprint`) the fingerprint,
-    /// which is then the tensors' written; the mode too when `source` has none (another program's
-    /// file).
-    void copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint = false);
-    /// The root attributes of a weights-only file.
-    void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
-    /// Records `fingerprint` in the manifest instead of the one of the tensors written.
-    void carry_fingerprint(std::uint64_t fingerprint) noexcept { file_.carry_fingerprint(fingerprint); }
-
-    [[nodiscard]] std::string fingerprint() const { return file_.fingerprint(); }
-
-    void commit();
-
-private:
-    std::string path_;
-    storage_plan plan_;
-    sealed_file_writer file_;
-    std::map<std::string, handle> groups_;
-    file_descriptor copy_target_;  ///< the file being written, opened by copied_dataset's first copy
-};
-
-/// How copy_h5ser_file copies.
-struct tree_copy_options {
-    storage_plan plan;  ///< how the copy stores its tensors
-    /// Each tensor's manifest checksum is the one the source keeps for it (its manifest's, or format
-    /// 1's checksum attribute; the hash of the bytes copied when it keeps none), and the fingerprint
-    /// the source's: a verified load of the copy then checks the bytes against what the source says
-    /// was saved, wherever they changed since. Off: the copy's own hashes, as a new file has.
-    bool carry_checksums = false;
-    /// Leaves out links and objects h5ser files do not hold (soft and external links, named types,
-    /// datasets of strings) instead of refusing them: for a copy of what a load already read.
-    bool skip_foreign_objects = false;
-    bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
-    /// When not empty, the path of the one object to copy ("/a/b"), with the groups above it.
-    std::string only;
-    /// The copy's root `fingerprint` attribute is the one of the tensors as copied, not the
-    /// source's: a file sealed again after an accepted edit (`h5ser seal --accept-changes`).
-    bool new_fingerprint = false;
-    /// When given, the fingerprint of the tensors copied must be this (the source's record of what
-    /// was saved), or the copy is abandoned before it replaces `out` (errc::checksum_mismatch).
-    std::optional<std::string> expected_fingerprint;
-    progress_callback progress;  ///< told the tensor bytes copied so far
-};
-
-/// What copy_h5ser_file copied.
-struct tree_copy_result {
-    std::string fingerprint;  ///< of the tensors as copied
-    std::size_t tensors = 0;
-    bool carried_fingerprint = false;  ///< carry_checksums, and the source keeps a fingerprint
-};
-
-/// A tensor a new file will hold: its path, dtype, dimensions and element size.
-struct planned_tensor {
-    std::string path;
-    std::string dtype;
-    std::vector<std::uint64_t> dims;
-    std::uint64_t element_bytes = 0;
-};
-
-/// The size of the manifest of a file that holds `tensors` (stored as `plan` says), the groups
-/// above them and no attributes: the manifest builder's, on records without data.
-H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>& tensors, const storage_plan& plan);
-
-/// Copies the h5ser file open as `file` (named `path`; `contents`: its manifest, when its seal
-/// holds; `header`: its root attributes, read_header) into a new sealed format-2 file at `out`:
-/// the same groups, datasets and attributes, in the order the file created them, datasets stored as
-/// `options.plan` says. Another program's file (header.foreign) becomes an h5ser file of the same
-/// tree, its fingerprint the one of its tensors.
-H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
-                                                   const std::string& out, const tree_copy_options& options);
-
-}  // namespace h5ser::detail
 
 
 
@@ -7232,6 +6742,118 @@ void walk(Sink& sink, std::string_view name, const T& value, const where& at, bo
 }  // namespace h5ser::detail
 
 
+// ---- h5ser/detail/save/sealed_file.hpp ---------------------------------------------------------
+// h5ser/detail/save/sealed_file.hpp: the one writer of h5ser files, used by h5ser::save, the
+// checkpoint manager, h5ser::mpi::save and `h5ser convert`.
+//
+// A file is written to a temporary beside its target (file.hpp's atomic_file), with a userblock
+// sized for the seal and the manifest; the writer keeps the fingerprint, the seal's data ranges
+// and the manifest (manifest.hpp) of what is written, writes the format's root attributes
+// (format.hpp), then seals the closed file (seal.hpp) and renames it over the target. Until then
+// the target is untouched.
+
+
+
+
+namespace h5ser::detail {
+
+/// Adds attribute `name` of `object` (at `object_path`), as stored in an HDF5 file, to `m`.
+H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
+                                            const where& at);
+
+/// The file access of a scratch file (sealed_file_writer's in_place): as writer_file_access, with
+/// every object 64-byte aligned.
+H5SER_CORE_INLINE handle scratch_file_access(const where& at);
+
+/// Tag of the sealed_file_writer that writes into an existing file in place.
+struct in_place_t {};
+
+class sealed_file_writer {
+public:
+    /// Creates the temporary file for `path`, with room in the userblock for the data ranges of
+    /// `datasets` and a manifest of `manifest_bytes` (a manifest_builder given the same records).
+    sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
+
+    /// For the ranks of an MPI save: every rank creates the same temporary `temp` through `fapl`
+    /// (MPI-IO) with the same `userblock`; `owner` is the atomic_file of the rank that seals and
+    /// commits (rank 0), null on the others.
+    sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock, hid_t fapl, atomic_file* owner);
+
+    /// Writes into the existing file `path` in place: no temporary, no fsync, no rename. For the
+    /// memory file an isolated child sends a loaded model back in, which nothing else reads.
+    sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets, std::size_t manifest_bytes);
+
+    sealed_file_writer(const sealed_file_writer&) = delete;
+    sealed_file_writer& operator=(const sealed_file_writer&) = delete;
+
+    [[nodiscard]] hid_t root() const noexcept { return root_.get(); }
+    /// Starts the disk's writeback of what was written so far (a serial save's; empty for MPI
+    /// ranks): for write_dataset to call between the pieces of a large tensor.
+    [[nodiscard]] const std::function<void()>* writeback() const noexcept { return &writeback_; }
+    [[nodiscard]] const creation_plists& plists() const noexcept { return plists_; }
+    [[nodiscard]] const where& at() const noexcept { return at_; }
+    /// The file being written (the temporary, or the file itself when written in place).
+    [[nodiscard]] const std::string& written_path() const noexcept { return temp_; }
+
+    /// Adds a tensor written at `h5_path`, stored as `plan` says, to the fingerprint and the
+    /// manifest, and its contiguous data to the seal's data ranges. Call in field order: the
+    /// fingerprint depends on it.
+    void add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w, const storage_plan& plan);
+    /// Adds a group written at `h5_path` to the manifest.
+    void add_group(std::string_view h5_path) { manifest_.group(h5_path); }
+    /// Adds attribute `name` of the object at `object_path` to the manifest.
+    template <attribute_value T>
+    void add_attribute(std::string_view object_path, std::string_view name, const T& value) {
+        manifest_.attribute(object_path, name, value);
+    }
+    /// Adds attribute `name` of `object` (at `object_path`), as stored in another h5ser file, to the
+    /// manifest (`h5ser convert` copies attributes it did not write from C++ values).
+    void add_stored_attribute(hid_t object, std::string_view object_path, const std::string& name, const where& at) {
+        detail::add_stored_attribute(manifest_, object, object_path, name, at);
+    }
+    /// The mode the manifest records, for writers that copy the root attributes instead of
+    /// calling write_root_attributes.
+    void set_mode(save_mode mode) noexcept { mode_ = mode; }
+    [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
+    /// Records `fingerprint` in the manifest instead of the one of the tensors added (a copy that
+    /// keeps its source's: tree_copy.hpp).
+    void carry_fingerprint(std::uint64_t fingerprint) noexcept { carried_fingerprint_ = fingerprint; }
+
+    /// Writes the format's root attributes, with the fingerprint of the tensors added so far.
+    void write_root_attributes(save_mode mode, std::string_view model_type = {}, std::string_view schema = {});
+
+    /// Closes the HDF5 file; `flush_all` first flushes every rank's data (collective with MPI-IO).
+    void close(bool flush_all = false);
+
+    /// Seals the closed file and renames it over the target, durably (the owner's part).
+    void seal_and_commit();
+
+private:
+    std::string path_;
+    where at_;
+    std::optional<atomic_file> own_;  ///< the temporary of a serial save
+    atomic_file* owner_ = nullptr;    ///< who commits: own_, rank 0's, or nobody
+    std::string temp_;
+    std::uint64_t userblock_ = 0;
+    handle file_;
+    creation_plists plists_;
+    handle root_;
+    fingerprint_builder fingerprint_;
+    std::vector<byte_range> ranges_;
+    manifest_builder manifest_;
+    save_mode mode_ = save_mode::full_model;
+    std::optional<std::uint64_t> carried_fingerprint_;
+    std::uint64_t unflushed_bytes_ = 0;  ///< tensor bytes written since writeback was last started
+    std::function<void()> writeback_;
+};
+
+/// Adds the manifest record of a tensor (`w`, stored as `plan` says) to `m`.
+H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                          const storage_plan& plan);
+
+}  // namespace h5ser::detail
+
+
 
 namespace h5ser::detail {
 
@@ -7379,17 +7001,14 @@ private:
 
 namespace h5ser::detail {
 
+/// Opens the schema of a file saved in `mode` for a model of type `model_type`, before its walk.
+H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::string_view model_type);
+
 /// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
 /// a writer wrapping it), between the schema's opening and the root attributes.
 template <save_mode Mode, class Sink, class Walk>
 void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
-    if constexpr (Mode != save_mode::weights_only) {
-        writer.schema().begin_object();
-        writer.schema().number("h5ser_schema", 1);
-        writer.schema().string("type", model_type);
-        writer.schema().string("kind", "group");
-        writer.schema().begin_object("fields");
-    }
+    begin_schema(writer, Mode, model_type);
     walk(sink, writer.file().at());
     writer.finish(model_type);
 }
@@ -7428,6 +7047,29 @@ struct no_extra_root_attributes {
 /// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
 enum class file_target { replace_atomically, write_in_place };
 
+/// A model as the save entry sees it: its type's name, and its save walk instantiated into the
+/// census and into the file writer.
+struct model_to_save {
+    const void* walk = nullptr;  ///< what `count` and `write` walk (a save walk of the model)
+    std::string_view model_type;
+    void (*count)(save_census& sink, const void* walk, const where& root) = nullptr;
+    void (*write)(file_writer& sink, const void* walk, const where& root) = nullptr;
+};
+
+/// The root attributes a save adds of its own (a checkpoint's step and metric), as the save entry
+/// sees them: `count` records them in the census's manifest, `write` writes them.
+struct root_attributes_to_save {
+    const void* extra = nullptr;
+    void (*count)(extra_attributes_census& sink, const void* extra) = nullptr;
+    void (*write)(extra_attributes_writer& sink, const void* extra) = nullptr;
+};
+
+/// Writes an h5ser file of `mode` at `path` atomically (or in place: `target`) from the save walk
+/// of `model`, run twice: into the census, then into the file writer. `extra` adds root
+/// attributes of its own (names starting with "h5ser_"). Compiled once, whatever the model.
+H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, const model_to_save& model, const storage_plan& storage,
+                                    const root_attributes_to_save& extra, const progress_callback& progress, file_target target);
+
 /// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
 /// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
 /// `extra(sink)` may add root attributes of its own (names starting with "h5ser_") with
@@ -7436,21 +7078,18 @@ template <save_mode Mode, class Walk, class ExtraRootAttributes>
 void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
                   const ExtraRootAttributes& extra, const progress_callback& progress,
                   file_target target = file_target::replace_atomically) {
-    hdf5_scope hdf5;
-    save_census counter(storage);
-    walk(counter, where{path, {}, "/"});
-    extra_attributes_census census{counter.manifest};
-    extra(census);
-    std::optional<sealed_file_writer> file;
-    if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
-    else file.emplace(path, counter.count, counter.manifest.size());
-    file_writer writer(Mode, *file, storage, progress, counter.bytes);
-    write_walk<Mode>(writer, writer, model_type, walk);
-    extra_attributes_writer extra_writer{*file};
-    extra(extra_writer);
-    file->close();
-    file->seal_and_commit();
-    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+    model_to_save model;
+    model.walk = &walk;
+    model.model_type = model_type;
+    model.count = [](save_census& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
+    model.write = [](file_writer& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
+    root_attributes_to_save attributes;
+    if constexpr (!std::is_same_v<ExtraRootAttributes, no_extra_root_attributes>) {
+        attributes.extra = &extra;
+        attributes.count = [](extra_attributes_census& sink, const void* e) { (*static_cast<const ExtraRootAttributes*>(e))(sink); };
+        attributes.write = [](extra_attributes_writer& sink, const void* e) { (*static_cast<const ExtraRootAttributes*>(e))(sink); };
+    }
+    save_walk_of(Mode, path, model, storage, attributes, progress, target);
 }
 
 /// Saves `model` to `path` atomically (or in place: file_target). `extra(sink)` may add root
@@ -7464,6 +7103,25 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 }
 
 }  // namespace h5ser::detail
+
+
+// ---- h5ser/detail/save/saves_in_flight.hpp -----------------------------------------------------
+// h5ser/detail/save/saves_in_flight.hpp: what a save or a load of a path waits for first, declared
+// without the background saver's threads (background_save.hpp), which saves and loads do not need.
+
+
+
+namespace h5ser::detail {
+
+/// Waits (without rethrowing: its error is for whoever waits on that save) for every save of
+/// `path` this process started in the background and has not finished, so that a later save or
+/// load of the same path comes after it: a save_async(v1, p) followed by save(v2, p) leaves v2,
+/// and a load after save_async sees what it saved. Not on a saver's own thread (its saves are
+/// one at a time) and not in an isolated child (which has no saver threads).
+H5SER_CORE_INLINE void settle_saves_of(const std::string& path);
+
+}  // namespace h5ser::detail
+
 
 
 namespace h5ser {
@@ -9406,6 +9064,251 @@ H5SER_CORE_INLINE std::shared_mutex& fork_gate() noexcept;
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/isolation/isolation.hpp ------------------------------------------------------
+// h5ser/detail/isolation/isolation.hpp: parsing files h5ser did not seal where a crash or a hang of libhdf5
+// cannot reach the caller.
+//
+// HDF5 1.10 trusts much of what a file says (the global heap's sizes above all): a damaged or
+// hostile file can crash it or send it into an endless loop. A file h5ser wrote is checked against
+// its seal before libhdf5 reads it; any other file (Keras's, h5py's) is parsed by run_isolated in a
+// forked child, which runs the same h5ser code and sends its result back through a pipe (as wire
+// bytes, wire.hpp), or, for a load, as a sealed h5ser file in memory (scratch_file) that the parent
+// then maps (load_file.hpp). The parent never parses the foreign file itself.
+//
+// The child is killed when it exceeds a time limit that grows with the file's size
+// (isolation_time_limit_ms); a crash, a time-out or a reply that does not decode becomes an
+// h5ser::error with code errc::isolation_failed.
+//
+// Forking from a program with threads: the child has only the forking thread, and a lock another
+// thread held at that instant stays held in the child. So:
+//   - the fork happens inside an HDF5 call (a callback of H5Ewalk2), which holds HDF5's global
+//     lock: no other thread, h5ser's or the program's, is inside libhdf5 at that instant;
+//   - h5ser's own use of libhdf5 (every hdf5_scope of hdf5.hpp, on any thread: background saves
+//     included) holds the fork gate shared, and run_isolated forks under it exclusively;
+//   - as a last guard, the child's first act is one HDF5 call; if it does not report back within a
+//     second, the child is killed and the fork tried again a little later;
+//   - the child touches no other shared state of the parent, runs with default handlers for the
+//     crash signals and no core dumps, dies with its parent, and leaves with _exit.
+
+
+// ---- h5ser/detail/isolation/wire.hpp -----------------------------------------------------------
+// h5ser/detail/isolation/wire.hpp: the bytes an isolated child sends its parent (isolation.hpp): results
+// such as a file_node tree or a Keras model_config, and the h5ser::error it threw.
+//
+// Values are written field by field: integers, enums and floating-point values as their bytes,
+// strings and vectors as a 64-bit count and their elements, aggregates as their fields in
+// declaration order (the reflection h5ser uses for models). Both ends are the same program, so
+// there is no versioning. The reader trusts nothing: the child may have been corrupted by the file
+// it parsed, so every count is checked against the bytes left, nesting is bounded, and a reply that
+// does not decode is an error, never a crash.
+
+
+
+namespace h5ser::detail {
+
+/// A reply that does not decode (the parent turns it into an h5ser::error).
+struct wire_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class T>
+struct is_std_vector : std::false_type {};
+template <class T, class A>
+struct is_std_vector<std::vector<T, A>> : std::true_type {};
+
+template <class T>
+concept wire_scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
+
+class wire_writer {
+public:
+    template <class T>
+    void write(const T& value) {
+        if constexpr (wire_scalar<T>) {
+            append(&value, sizeof(T));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            count(value.size());
+            append(value.data(), value.size());
+        } else if constexpr (is_std_vector<T>::value) {
+            count(value.size());
+            for (const auto& element : value) write(element);
+        } else {
+            static_assert(reflection_check<T>::ok, "h5ser::detail::wire_writer: a type the isolated child cannot send");
+            write_fields(value, std::make_index_sequence<reflection_check<T>::flat_count>{});
+        }
+    }
+
+    [[nodiscard]] std::string take() && { return std::move(bytes_); }
+
+private:
+    template <class T, std::size_t... I>
+    void write_fields(const T& value, std::index_sequence<I...>) {
+        (write(get_field<I>(value)), ...);
+    }
+    void count(std::size_t n) { write(static_cast<std::uint64_t>(n)); }
+    void append(const void* data, std::size_t size) { bytes_.append(static_cast<const char*>(data), size); }
+
+    std::string bytes_;
+};
+
+class wire_reader {
+public:
+    explicit wire_reader(std::string_view bytes) noexcept : rest_(bytes) {}
+
+    template <class T>
+    void read(T& value) {
+        if constexpr (std::is_same_v<T, bool>) {
+            unsigned char byte = 0;
+            take(&byte, 1);
+            if (byte > 1) throw wire_error("a boolean that is neither 0 nor 1");
+            value = byte != 0;
+        } else if constexpr (wire_scalar<T>) {
+            take(&value, sizeof(T));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            const std::size_t n = count(1);
+            value.assign(rest_.data(), n);
+            rest_.remove_prefix(n);
+        } else if constexpr (is_std_vector<T>::value) {
+            // Every element takes at least one byte, so a count beyond the bytes left is a lie.
+            const std::size_t n = count(1);
+            const depth_guard guard(depth_);
+            value.clear();
+            value.resize(n);
+            for (auto& element : value) read(element);
+        } else {
+            read_fields(value, std::make_index_sequence<reflection_check<T>::flat_count>{});
+        }
+    }
+
+    /// Throws unless every byte was read.
+    void finish() const {
+        if (!rest_.empty()) throw wire_error("bytes left over after the reply");
+    }
+
+private:
+    // Nested vectors (a file_node's children) recurse; a corrupted child must not overflow the
+    // parent's stack. HDF5 files nest far less deeply than this.
+    static constexpr int max_depth = 256;
+    struct depth_guard {
+        int& depth;
+        explicit depth_guard(int& d) : depth(d) {
+            if (++depth > max_depth) throw wire_error("the reply nests too deeply");
+        }
+        ~depth_guard() { --depth; }
+        depth_guard(const depth_guard&) = delete;
+        depth_guard& operator=(const depth_guard&) = delete;
+    };
+
+    template <class T, std::size_t... I>
+    void read_fields(T& value, std::index_sequence<I...>) {
+        (read(get_field<I>(value)), ...);
+    }
+    std::size_t count(std::size_t min_element_bytes) {
+        std::uint64_t n = 0;
+        take(&n, sizeof n);
+        if (n > rest_.size() / min_element_bytes) throw wire_error("a count larger than the reply");
+        return static_cast<std::size_t>(n);
+    }
+    void take(void* out, std::size_t size) {
+        if (rest_.size() < size) throw wire_error("the reply ends early");
+        std::memcpy(out, rest_.data(), size);
+        rest_.remove_prefix(size);
+    }
+
+    std::string_view rest_;
+    int depth_ = 0;
+};
+
+/// `value` as wire bytes.
+template <class T>
+std::string to_wire(const T& value) {
+    wire_writer w;
+    w.write(value);
+    return std::move(w).take();
+}
+
+/// The value `bytes` hold; throws wire_error unless they are exactly one T.
+template <class T>
+T from_wire(std::string_view bytes) {
+    wire_reader r(bytes);
+    T value{};
+    r.read(value);
+    r.finish();
+    return value;
+}
+
+}  // namespace h5ser::detail
+
+
+namespace h5ser::detail {
+
+/// Does a parse of `path` by libhdf5 need isolating under `mode`? Yes for every regular file,
+/// sealed or not, unless `mode` is isolation::never (h5ser::trusted) or this is the child.
+H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path);
+
+/// How long an isolated parse of a file of `bytes` may take: 5 s plus 1 s per 8 MiB, or the
+/// environment variable H5SER_ISOLATION_TIME_LIMIT (seconds, above 0; anything else is an error)
+/// when set. A sound parse takes a small fraction of that even from a slow disk or under
+/// sanitizers; a hang is an endless loop.
+H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes);
+
+/// Runs `work` in a forked child and returns the bytes it returned. `work` is given a progress
+/// callback that reports to `progress` in the parent. The child's h5ser::error is rethrown as it was
+/// (other exceptions as std::runtime_error); a crash, a time-out (isolation_time_limit_ms of `file`'s
+/// size) or a malformed reply throws an h5ser::error with errc::isolation_failed naming `file`.
+/// In the child of another run_isolated, `work` runs in place.
+H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
+                                                 const progress_callback& progress = {});
+
+/// The h5ser::error for an isolated parse of `file` whose child `what` ("crashed with signal 11 ...").
+H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what);
+
+/// run_isolated_bytes for a `work(progress)` returning a Result (sent as wire bytes) or nothing.
+template <class Result, class Work>
+Result run_isolated(const std::string& file, const Work& work, const progress_callback& progress = {}) {
+    const std::string bytes = run_isolated_bytes(
+        file,
+        [&](const progress_callback& child_progress) -> std::string {
+            if constexpr (std::is_void_v<Result>) {
+                work(child_progress);
+                return {};
+            } else {
+                return to_wire(work(child_progress));
+            }
+        },
+        progress);
+    if constexpr (!std::is_void_v<Result>) {
+        try {
+            return from_wire<Result>(bytes);
+        } catch (const wire_error& e) {
+            throw isolation_error(file, std::string("sent a malformed reply (") + e.what() + ")");
+        }
+    }
+}
+
+/// The file an isolated child writes a loaded model into, as a sealed h5ser file, and the parent
+/// then loads: in /dev/shm when it has room, else in the temporary directory; removed when this
+/// object goes (mapped tensors keep its memory). It is locked as a save's temporary is, and the
+/// scratch files of killed callers (unlocked) are removed when a new one is made.
+class scratch_file {
+public:
+    explicit scratch_file(const std::string& for_file);
+    scratch_file(const scratch_file&) = delete;
+    scratch_file& operator=(const scratch_file&) = delete;
+    ~scratch_file();
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+/// Rethrows `e`, an error of loading the scratch file of an isolated load of `file`, as an error
+/// of `file`.
+[[noreturn]] H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file);
+
+}  // namespace h5ser::detail
+
+
 // ---- h5ser/detail/json/reader.hpp --------------------------------------------------------------
 // h5ser/detail/json/reader.hpp: the one JSON reader: h5ser's schema (the h5ser tool), the configurations
 // Keras stores (the Keras module).
@@ -9644,6 +9547,143 @@ private:
 inline json_value parse_json(std::string_view text) { return json_parser(text).parse(); }
 
 }  // namespace h5ser::detail
+
+// ---- h5ser/detail/save/tree_copy.hpp -----------------------------------------------------------
+// h5ser/detail/save/tree_copy.hpp: an h5ser file (or another program's HDF5 file) copied object by
+// object, without its C++ struct, into a new sealed format-2 file.
+//
+// Two users: `h5ser convert IN.h5 OUT.h5` (the same tree re-stored under another storage preset)
+// and the isolated load (load_file.hpp), whose child process, once its load of a file that needs
+// libhdf5 succeeded, sends the file back to the caller as a sealed copy the caller maps. Neither
+// needs a save of the model: the copy is made of the bytes and types the file holds, by code
+// compiled once (with the compiled core), not per model type.
+
+
+
+
+namespace h5ser::detail {
+
+/// A tensor as a file holds it: its HDF5 type and its element bytes.
+struct raw_tensor {
+    std::string dtype;
+    handle type;
+    std::vector<hsize_t> dims;
+    std::vector<unsigned char> bytes;  ///< the elements
+
+    [[nodiscard]] std::span<const unsigned char> elements() const noexcept { return bytes; }
+};
+
+/// Reads dataset `path` of `file` (named `file_name` in errors) whole, as stored; an error
+/// (errc::unsafe_file) names it when it holds no tensor (strings, unsafe storage, a missing filter).
+H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name);
+
+/// Copies attribute `name` of `from` to `to` as stored (any type).
+H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& name, const where& at);
+
+/// Writes an h5ser file object by object through the one sealed-file writer: checksums, fingerprint
+/// (in writing order), manifest, seal, and the atomic rename (or, `in_place`, a scratch file
+/// written where it is).
+class tree_writer {
+public:
+    /// `manifest_bytes`: at least the size of the manifest of what will be written.
+    tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes, bool in_place = false);
+
+    [[nodiscard]] hid_t root() const noexcept { return file_.root(); }
+    [[nodiscard]] const creation_plists& plists() const noexcept { return file_.plists(); }
+
+    /// The group at `path` ("/a/b"), created (with its parents) on first use.
+    hid_t group(const std::string& path);
+
+    /// Writes `t` at `path`, stored as the plan says, its manifest checksum `checksum` (the hash of
+    /// its bytes when none is given); returns the dataset so attributes can be added.
+    handle dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum = std::nullopt);
+
+    /// Writes at `path` a tensor of `t`'s dtype, type and shape (`t` holds no elements) whose
+    /// `length` bytes are those of the open file `source` (named `source_name` in errors) from
+    /// `source_offset`, read once: stored contiguous, copied and hashed on the way into the space
+    /// HDF5 allocates for them (copy_and_hash); stored otherwise, read and written as dataset()
+    /// writes.
+    handle copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset, std::uint64_t length,
+                          const std::string& source_name);
+
+    /// Copies every attribute of `from` to `to` (the object at `path`) as stored, except those named
+    /// in `skip`, and lists them in the manifest.
+    void copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip, const where& at);
+
+    /// Writes the root attributes of a file of `mode` copied from `source` (its root group): all
+    /// but the format version, which is this library's, and (`new_fingerprint`) the fingerprint,
+    /// which is then the tensors' written; the mode too when `source` has none (another program's
+    /// file).
+    void copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint = false);
+    /// The root attributes of a weights-only file.
+    void write_weights_only_header() { file_.write_root_attributes(save_mode::weights_only); }
+    /// Records `fingerprint` in the manifest instead of the one of the tensors written.
+    void carry_fingerprint(std::uint64_t fingerprint) noexcept { file_.carry_fingerprint(fingerprint); }
+
+    [[nodiscard]] std::string fingerprint() const { return file_.fingerprint(); }
+
+    void commit();
+
+private:
+    std::string path_;
+    storage_plan plan_;
+    sealed_file_writer file_;
+    std::map<std::string, handle> groups_;
+    file_descriptor copy_target_;  ///< the file being written, opened by copied_dataset's first copy
+};
+
+/// How copy_h5ser_file copies.
+struct tree_copy_options {
+    storage_plan plan;  ///< how the copy stores its tensors
+    /// Each tensor's manifest checksum is the one the source keeps for it (its manifest's, or format
+    /// 1's checksum attribute; the hash of the bytes copied when it keeps none), and the fingerprint
+    /// the source's: a verified load of the copy then checks the bytes against what the source says
+    /// was saved, wherever they changed since. Off: the copy's own hashes, as a new file has.
+    bool carry_checksums = false;
+    /// Leaves out links and objects h5ser files do not hold (soft and external links, named types,
+    /// datasets of strings) instead of refusing them: for a copy of what a load already read.
+    bool skip_foreign_objects = false;
+    bool in_place = false;  ///< write `out` in place (a scratch file), not through a temporary
+    /// When not empty, the path of the one object to copy ("/a/b"), with the groups above it.
+    std::string only;
+    /// The copy's root `fingerprint` attribute is the one of the tensors as copied, not the
+    /// source's: a file sealed again after an accepted edit (`h5ser seal --accept-changes`).
+    bool new_fingerprint = false;
+    /// When given, the fingerprint of the tensors copied must be this (the source's record of what
+    /// was saved), or the copy is abandoned before it replaces `out` (errc::checksum_mismatch).
+    std::optional<std::string> expected_fingerprint;
+    progress_callback progress;  ///< told the tensor bytes copied so far
+};
+
+/// What copy_h5ser_file copied.
+struct tree_copy_result {
+    std::string fingerprint;  ///< of the tensors as copied
+    std::size_t tensors = 0;
+    bool carried_fingerprint = false;  ///< carry_checksums, and the source keeps a fingerprint
+};
+
+/// A tensor a new file will hold: its path, dtype, dimensions and element size.
+struct planned_tensor {
+    std::string path;
+    std::string dtype;
+    std::vector<std::uint64_t> dims;
+    std::uint64_t element_bytes = 0;
+};
+
+/// The size of the manifest of a file that holds `tensors` (stored as `plan` says), the groups
+/// above them and no attributes: the manifest builder's, on records without data.
+H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>& tensors, const storage_plan& plan);
+
+/// Copies the h5ser file open as `file` (named `path`; `contents`: its manifest, when its seal
+/// holds; `header`: its root attributes, read_header) into a new sealed format-2 file at `out`:
+/// the same groups, datasets and attributes, in the order the file created them, datasets stored as
+/// `options.plan` says. Another program's file (header.foreign) becomes an h5ser file of the same
+/// tree, its fingerprint the one of its tensors.
+H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
+                                                   const std::string& out, const tree_copy_options& options);
+
+}  // namespace h5ser::detail
+
 
 #if H5SER_CORE_DEFINITIONS
 
@@ -10329,6 +10369,35 @@ H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t co
     return true;
 }
 
+H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object, const std::string& name, const attribute_request& want,
+                                                                    const where& at, problem_list& problems) {
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    auto opened = open_checked_attribute(object, name, want.dtype, want.bfloat16_field, want.shape, at, problems);
+    if (!opened) return std::nullopt;
+    attribute_data data;
+    data.count = opened->shape.count();
+    switch (want.kind) {
+        case attribute_request::elements::strings:
+            data.strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), data.count, true, at);
+            break;
+        case attribute_request::elements::bools: {
+            // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
+            unsigned char* bytes = data.bytes.resize(data.count);
+            const handle mem = memory_type<bool>(at);
+            check(H5Aread(opened->attr.get(), mem.get(), bytes), at, "cannot read attribute");
+            if (!check_bool_bytes(reinterpret_cast<const signed char*>(data.bytes.data()), data.count, at, problems)) return std::nullopt;
+            break;
+        }
+        case attribute_request::elements::numbers: {
+            unsigned char* bytes = data.bytes.resize(data.count * want.element_size);
+            const handle mem = want.memory_type(opened->type.get(), at);
+            check(H5Aread(opened->attr.get(), mem.get(), bytes), at, "cannot read attribute");
+            break;
+        }
+    }
+    return data;
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/model/storage_plan-inl.hpp ---------------------------------------------------
@@ -10655,6 +10724,35 @@ H5SER_CORE_INLINE std::vector<unsigned char> manifest_builder::finish(save_mode 
     store_u64(&out[40], records_);
     store_u64(&out[16], hash_bytes(out.data() + 24, out.size() - 24));
     return out;
+}
+
+H5SER_CORE_INLINE std::optional<attribute_data> decode_attribute_data(const manifest_record& r, const attribute_request& want,
+                                                                      const where& at, problem_list& problems) {
+    extent shape;
+    shape.scalar = r.rank == 0;
+    if (r.rank == 1) shape.dims.push_back(r.dim(0));
+    if (!attribute_fits(r.dtype, shape, want.dtype, want.shape, at, problems)) return std::nullopt;
+    attribute_data data;
+    data.count = shape.count();
+    const auto* p = reinterpret_cast<const unsigned char*>(r.value.data());
+    switch (want.kind) {
+        case attribute_request::elements::strings:
+            data.strings.reserve(data.count);
+            for (std::size_t i = 0; i < data.count; ++i) {
+                const std::uint32_t n = load_u32(p);
+                data.strings.emplace_back(reinterpret_cast<const char*>(p + 4), n);
+                p += 4 + n;
+            }
+            break;
+        case attribute_request::elements::bools:
+            if (!check_bool_bytes(reinterpret_cast<const signed char*>(p), data.count, at, problems)) return std::nullopt;
+            if (data.count != 0) std::memcpy(data.bytes.resize(data.count), p, data.count);
+            break;
+        case attribute_request::elements::numbers:  // little-endian hosts only (hash.hpp)
+            if (data.count != 0) std::memcpy(data.bytes.resize(data.count * want.element_size), p, data.count * want.element_size);
+            break;
+    }
+    return data;
 }
 
 }  // namespace h5ser::detail
@@ -11287,383 +11385,6 @@ H5SER_CORE_INLINE void checkpoint_directory::prune(const std::string& just_saved
 
 }  // namespace h5ser::detail
 
-// ---- h5ser/detail/isolation/isolation-inl.hpp --------------------------------------------------
-// h5ser/detail/isolation/isolation-inl.hpp: definitions of h5ser/detail/isolation/isolation.hpp (compiled once with
-// the compiled core; see h5ser/config.hpp).
-
-
-
-
-
-namespace h5ser::detail {
-
-namespace isolation_detail {
-
-// Each message from the child: a tag byte, the payload's length (8 bytes), the payload.
-enum class tag : char {
-    ready = 'R',     ///< the child made its first HDF5 call: HDF5's lock was free
-    progress = 'P',  ///< two uint64: done, total
-    result = 'O',    ///< work's bytes
-    error = 'E',     ///< a wire-encoded thrown_error
-    other = 'X',     ///< what() of another exception
-};
-
-/// An h5ser::error as the child sends it.
-struct thrown_error {
-    std::string file;
-    std::vector<problem> problems;
-    std::vector<std::string> hdf5_stack;
-};
-
-/// A child must report its first HDF5 call within this; if not, a thread of the parent held HDF5's
-/// lock at the fork, and the fork is tried again.
-constexpr std::chrono::milliseconds ready_within{1000};
-/// The largest reply accepted (a file_node tree of a file with a million objects is ~100 MB).
-constexpr std::size_t max_reply_bytes = std::size_t{1} << 30;
-
-inline void send(int fd, tag t, std::string_view payload) noexcept {
-    const std::uint64_t length = payload.size();
-    char header[9];
-    header[0] = static_cast<char>(t);
-    std::memcpy(header + 1, &length, 8);
-    if (!write_all(fd, header, sizeof header) || !write_all(fd, payload.data(), payload.size())) ::_exit(3);
-}
-
-[[noreturn]] inline void child_main(int out, pid_t parent, const std::function<std::string(const progress_callback&)>& work) noexcept {
-    in_isolated_child() = true;
-    // Die with the parent; keep no core file of a crash (the parent reports it); crash signals
-    // take their default action (not a handler of the program's, which would report a crash of
-    // the program); none is blocked.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(4);
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_CORE, &no_core);
-    for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP, SIGPIPE}) ::signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
-    // Blocks for good if another thread of the parent held HDF5's global lock at the fork.
-    H5E_auto2_t func = nullptr;
-    void* data = nullptr;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    send(out, tag::ready, {});
-
-    const progress_callback report = [out](std::uint64_t done, std::uint64_t total) {
-        char payload[16];
-        std::memcpy(payload, &done, 8);
-        std::memcpy(payload + 8, &total, 8);
-        send(out, tag::progress, std::string_view(payload, sizeof payload));
-    };
-    try {
-        const std::string result = work(report);
-        send(out, tag::result, result);
-    } catch (const error& e) {
-        send(out, tag::error, to_wire(thrown_error{e.file(), e.problems(), e.hdf5_stack()}));
-    } catch (const std::exception& e) {
-        send(out, tag::other, e.what());
-    } catch (...) {
-        send(out, tag::other, "an exception that is not a std::exception");
-    }
-    ::_exit(0);
-}
-
-struct fork_request {
-    int* fds;
-    pid_t parent;
-    const std::function<std::string(const progress_callback&)>* work;
-    pid_t pid = -1;
-    int error = 0;
-};
-
-inline herr_t fork_in_callback(unsigned, const H5E_error2_t*, void* data) noexcept {
-    auto& r = *static_cast<fork_request*>(data);
-    r.pid = ::fork();
-    if (r.pid == 0) {
-        ::close(r.fds[0]);
-        child_main(r.fds[1], r.parent, *r.work);
-    }
-    if (r.pid < 0) r.error = errno;
-    return 0;
-}
-
-/// Forks inside an HDF5 call, holding HDF5's global lock: no other thread is inside libhdf5 at the
-/// fork, so the child cannot inherit that lock held by a thread it does not have. HDF5 1.10 has no
-/// API to take the lock, but it holds it while it runs a callback: H5Ewalk2 over an error stack
-/// of our own with one record calls fork_in_callback once. The child runs (and leaves) inside the
-/// callback, its own HDF5 calls nested in the walk, as a callback's may be.
-inline void fork_holding_hdf5_lock(fork_request& r) {
-    const hid_t stack = H5Ecreate_stack();
-    if (stack >= 0 && H5Epush2(stack, __FILE__, "run_isolated", __LINE__, H5E_ERR_CLS, H5E_ARGS, H5E_BADVALUE, "fork") >= 0 &&
-        H5Ewalk2(stack, H5E_WALK_UPWARD, fork_in_callback, &r) >= 0 && (r.pid != -1 || r.error != 0)) {
-        H5Eclose_stack(stack);
-        return;
-    }
-    if (stack >= 0) H5Eclose_stack(stack);
-    fork_in_callback(0, nullptr, &r);  // not reached with a working HDF5; the ready check covers it
-}
-
-/// How one child ended, seen from the parent.
-struct attempt_outcome {
-    bool hdf5_busy = false;  ///< no ready message in time: try again
-    std::optional<tag> final_tag;
-    std::string payload;
-    std::string failure;  ///< why there is no final message
-};
-
-inline std::string signal_text(int sig) {
-    const char* name = ::sigabbrev_np(sig);
-    const char* text = ::sigdescr_np(sig);
-    std::string s = "signal " + std::to_string(sig);
-    if (name) s += std::string(" (SIG") + name + (text ? std::string(": ") + text : std::string()) + ")";
-    return s;
-}
-
-/// Kills and reaps `pid`: how it ended as text, or "" when that is unknown (the program ignores
-/// SIGCHLD, so the kernel reaped it). A child that already ended keeps its own status; one still
-/// running (its reply complete, or its pipe closed by a corrupted child) cannot keep the caller
-/// waiting.
-inline std::string reap(pid_t pid) {
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    pid_t r;
-    do r = ::waitpid(pid, &status, 0);
-    while (r < 0 && errno == EINTR);
-    if (r != pid) return {};
-    if (WIFSIGNALED(status)) return "crashed with " + signal_text(WTERMSIG(status));
-    if (WIFEXITED(status)) return "ended with exit status " + std::to_string(WEXITSTATUS(status)) + " without a reply";
-    return {};
-}
-
-inline std::string time_limit_text(std::chrono::milliseconds limit) {
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(limit.count()) / 1000.0);
-    return std::string("did not finish within its time limit of ") + seconds +
-           " s (a hang; the environment variable H5SER_ISOLATION_TIME_LIMIT sets another limit)";
-}
-
-inline attempt_outcome attempt(const std::function<std::string(const progress_callback&)>& work, const progress_callback& progress,
-                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds limit, const std::string& file) {
-    using clock = std::chrono::steady_clock;
-    const pid_t parent = ::getpid();
-    int fds[2];
-    pid_t pid = -1;
-    int fork_errno = 0;
-    {
-        // Fork only while no h5ser thread is inside libhdf5. A thread that is itself in an
-        // hdf5_scope (a progress callback calling back into h5ser) cannot wait for the others.
-        // The pipe is made and its write end closed under the gate too, so that no other
-        // isolated child inherits it (and delays the end of this one's reply).
-        std::unique_lock<std::shared_mutex> gate(fork_gate(), std::defer_lock);
-        if (hdf5_scope_depth() == 0) gate.lock();
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw_io(file, "cannot create a pipe for the isolated parse", errno);
-        fork_request request{fds, parent, &work};
-        fork_holding_hdf5_lock(request);
-        pid = request.pid;
-        fork_errno = request.error;
-        ::close(fds[1]);
-    }
-    const file_descriptor in(fds[0]);
-    if (pid < 0) throw_io(file, "cannot fork a child for the isolated parse", fork_errno);
-
-    attempt_outcome out;
-    std::string buffer;
-    bool ready = false;
-    const auto ready_deadline = clock::now() + ready_within;  // the start, apart from the time limit
-    std::size_t parsed = 0;
-    while (!out.final_tag) {
-        const auto until = ready ? deadline : ready_deadline;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()).count();
-        pollfd p{in.get(), POLLIN, 0};
-        const int n = left > 0 ? ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000))) : 0;
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0 && clock::now() < until) continue;
-        if (n == 0) {
-            reap(pid);
-            if (!ready) {
-                out.hdf5_busy = true;
-                return out;
-            }
-            out.failure = time_limit_text(limit);
-            return out;
-        }
-        char chunk[65536];
-        ssize_t got;
-        do got = ::read(in.get(), chunk, sizeof chunk);
-        while (got < 0 && errno == EINTR);
-        if (got <= 0) break;  // the child ended (or closed its end) without a final message
-        buffer.append(chunk, static_cast<std::size_t>(got));
-        if (buffer.size() - parsed > max_reply_bytes + 9) {
-            reap(pid);
-            out.failure = "sent a reply larger than " + std::to_string(max_reply_bytes >> 20) + " MiB";
-            return out;
-        }
-        while (buffer.size() - parsed >= 9) {
-            std::uint64_t length = 0;
-            std::memcpy(&length, buffer.data() + parsed + 1, 8);
-            if (length > max_reply_bytes) {
-                reap(pid);
-                out.failure = "sent a malformed reply (a message of " + std::to_string(length) + " bytes)";
-                return out;
-            }
-            if (buffer.size() - parsed - 9 < length) break;
-            const auto t = static_cast<tag>(buffer[parsed]);
-            const std::string_view payload(buffer.data() + parsed + 9, static_cast<std::size_t>(length));
-            parsed += 9 + static_cast<std::size_t>(length);
-            if (t == tag::ready && !ready && length == 0) {
-                ready = true;
-            } else if (t == tag::progress && ready && length == 16) {
-                std::uint64_t done = 0, total = 0;
-                std::memcpy(&done, payload.data(), 8);
-                std::memcpy(&total, payload.data() + 8, 8);
-                if (progress) progress(done, total);
-            } else if (ready && (t == tag::result || t == tag::error || t == tag::other)) {
-                out.final_tag = t;
-                out.payload.assign(payload);
-                break;
-            } else {
-                reap(pid);
-                out.failure = "sent a malformed reply (an unexpected message)";
-                return out;
-            }
-        }
-        if (parsed > (1u << 20)) {
-            buffer.erase(0, parsed);
-            parsed = 0;
-        }
-    }
-    const std::string status = reap(pid);
-    if (!out.final_tag) out.failure = status.empty() ? std::string("ended without a reply") : status;
-    // A reply read after the deadline is late too, even if it was already in the pipe: the limit
-    // holds whatever the order in which the reads happen to come.
-    if (out.final_tag && clock::now() > deadline) {
-        out.final_tag.reset();
-        out.failure = time_limit_text(limit);
-    }
-    return out;
-}
-
-}  // namespace isolation_detail
-
-H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) {
-    if (mode == isolation::never || in_isolated_child()) return false;
-    // What is not a regular file fails in the caller's own checks (opened_file), with their
-    // messages. Any other file libhdf5 is about to parse: a seal is no reason to trust it, as
-    // anyone can recompute one (h5ser::load decides for itself: parses_in_child).
-    std::error_code ec;
-    return std::filesystem::is_regular_file(path, ec);
-}
-
-H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes) {
-    if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
-        char* end = nullptr;
-        const double seconds = std::strtod(text, &end);
-        while (end && *end == ' ') ++end;
-        if (end == text || !end || *end != '\0' || !(seconds > 0) || seconds >= 1e7)
-            throw error(std::string("H5SER_ISOLATION_TIME_LIMIT"),
-                        problem{errc::isolation_failed,
-                                {},
-                                {},
-                                "a number of seconds above 0 (such as 2.5)",
-                                "'" + std::string(text) + "'",
-                                "the environment variable sets the time limit of isolated parses; unset it for the default"});
-        return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds * 1000)));
-    }
-    // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
-    // fraction of that, from a cold disk or under sanitizers.
-    return 5'000 +
-           static_cast<std::int64_t>(std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
-}
-
-H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
-    return error(file, problem{errc::isolation_failed,
-                               {},
-                               {},
-                               {},
-                               {},
-                               "the child process that parsed it (as every file not declared trusted) " + std::move(what)});
-}
-
-H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
-                                                 const progress_callback& progress) {
-    using namespace isolation_detail;
-    if (in_isolated_child()) return work(progress);
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(file, ec);
-    const std::chrono::milliseconds limit{isolation_time_limit_ms(ec ? 0 : size)};
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    std::chrono::milliseconds pause{10};
-    for (;;) {
-        attempt_outcome out = attempt(work, progress, deadline, limit, file);
-        if (out.hdf5_busy) {
-            if (std::chrono::steady_clock::now() + pause >= deadline)
-                throw isolation_error(file, "could not start: libhdf5 was busy in another thread of this program at every try");
-            std::this_thread::sleep_for(pause);
-            pause = std::min(pause * 2, std::chrono::milliseconds{500});
-            continue;
-        }
-        if (!out.final_tag) throw isolation_error(file, std::move(out.failure));
-        switch (*out.final_tag) {
-            case tag::result:
-                return std::move(out.payload);
-            case tag::error: {
-                thrown_error e;
-                try {
-                    e = from_wire<thrown_error>(out.payload);
-                } catch (const wire_error& w) {
-                    throw isolation_error(file, std::string("sent a malformed reply (") + w.what() + ")");
-                }
-                if (e.problems.empty()) throw isolation_error(file, "sent an error without a problem");
-                throw error(std::move(e.file), std::move(e.problems), std::move(e.hdf5_stack));
-            }
-            default:
-                throw std::runtime_error(out.payload);
-        }
-    }
-}
-
-H5SER_CORE_INLINE scratch_file::scratch_file(const std::string& for_file) {
-    // In memory when /dev/shm has room for a copy of the file (twice over: HDF5's layout may be
-    // less compact than the original's), else in the temporary directory. A memfd would be the
-    // natural home, but HDF5 resolves its /proc/self/fd link to a name that does not exist.
-    std::error_code ec;
-    const std::uint64_t size = std::filesystem::file_size(for_file, ec);
-    std::string directory = std::filesystem::temp_directory_path(ec).string();
-    if (directory.empty()) directory = "/tmp";
-    struct statvfs shm {};
-    if (::statvfs("/dev/shm", &shm) == 0 &&
-        static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
-        directory = "/dev/shm";
-    const std::string prefix = "h5ser-isolated-load-";
-    path_ = directory + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";
-    fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
-    if (fd_ < 0) throw_io(for_file, "cannot create a scratch file in '" + directory + "' for the isolated load", errno);
-    (void)lock_temporary(fd_);
-    // A caller killed during an isolated load left its scratch file: memory, in /dev/shm. Remove
-    // those nobody holds (as a save removes the temporaries of saves killed before their commit).
-    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.rfind(prefix, 0) != 0 || it->path() == path_) continue;
-        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-        std::error_code ignored;
-        if (!temporary_in_use(it->path().string(), pid)) std::filesystem::remove(it->path(), ignored);
-    }
-}
-
-H5SER_CORE_INLINE scratch_file::~scratch_file() {
-    ::unlink(path_.c_str());
-    ::close(fd_);
-}
-
-H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file) {
-    std::vector<problem> problems = e.problems();
-    for (auto& p : problems)
-        p.detail += std::string(p.detail.empty() ? "" : "; ") + "in the isolated child's copy of the model (" + e.file() + ")";
-    throw error(file, std::move(problems), e.hdf5_stack());
-}
-
-}  // namespace h5ser::detail
-
 // ---- h5ser/detail/hdf5/group-inl.hpp -----------------------------------------------------------
 // h5ser/detail/hdf5/group-inl.hpp: definitions of h5ser/detail/hdf5/group.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -12079,6 +11800,17 @@ H5SER_CORE_INLINE std::string read_elements(hid_t dataset, const dataset_view& v
         return "cannot be read (HDF5 error)";
     }
     return {};
+}
+
+H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view name, written_tensor out, std::size_t count,
+                                                std::size_t element_size, const element_block& e, const creation_plists& plists,
+                                                const storage_plan& plan, const where& at) {
+    const void* bytes = count ? e.data : static_cast<const void*>("");  // as element_bytes gives them
+    concurrent_hash data_hash(bytes, count * element_size);             // while HDF5 writes
+    handle dataset = write_new_dataset(parent, name, e, plists, plan, at);
+    out.data_hash = data_hash.get();
+    close_written_dataset(dataset, out, at);
+    return out;
 }
 
 }  // namespace h5ser::detail
@@ -12572,12 +12304,14 @@ H5SER_CORE_INLINE void load_state::read_listed() {
 }
 
 namespace load_walk_detail {
-/// The dimensions of `shape` as a tensor_slot's operations take them.
+/// The dimensions of `shape` as a tensor_slot's operations take them (only the first `rank` are
+/// set: this is made for every tensor a load reads).
 struct dims_of {
-    std::array<std::size_t, dynamic_shape::max_rank> size{};
-    std::array<std::uint64_t, dynamic_shape::max_rank> u64{};
+    std::array<std::size_t, dynamic_shape::max_rank> size;
+    std::array<std::uint64_t, dynamic_shape::max_rank> u64;
     std::size_t rank = 0;
-    explicit dims_of(const extent& shape) : rank(std::min(shape.dims.size(), size.size())) {
+    void assign(const extent& shape) noexcept {
+        rank = std::min(shape.dims.size(), size.size());
         for (std::size_t i = 0; i < rank; ++i) {
             size[i] = static_cast<std::size_t>(shape.dims[i]);
             u64[i] = static_cast<std::uint64_t>(shape.dims[i]);
@@ -12588,14 +12322,15 @@ struct dims_of {
 
 /// The dimensions of tensor record `r` when it fits `slot` (else a problem recorded) and the load
 /// reads data; nothing otherwise.
-inline std::optional<dims_of> record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+inline bool record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at, dims_of& dims) {
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
     if (!tensor_matches(state.problems, r.dtype, shape, slot.dtype, slot.current.data(), slot.rank, slot.unsized, at) ||
         !state.reading_data() || !state.read_data)
-        return std::nullopt;
-    return dims_of(shape);
+        return false;
+    dims.assign(shape);
+    return true;
 }
 }  // namespace load_walk_detail
 
@@ -12606,7 +12341,8 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
     // A check without data still reads a tensor whose stored checksum no data can match: its
     // refusal is then the one a load with data gives.
     if (!state.read_data && !(state.verified && keeps_unmatchable_checksum(state.contents, opened->dataset.get(), at.h5, at))) return;
-    const load_walk_detail::dims_of dims(opened->view.shape);
+    load_walk_detail::dims_of dims;
+    dims.assign(opened->view.shape);
     const hid_t dataset = opened->dataset.get();
     std::size_t count = 1;
     for (std::size_t i = 0; i < dims.rank; ++i) count *= dims.size[i];
@@ -12636,9 +12372,8 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
 
 H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
                                    const tensor_slot& slot, const where& at) {
-    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
-    if (!fits) return;
-    const load_walk_detail::dims_of& dims = *fits;
+    load_walk_detail::dims_of dims;
+    if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto length = static_cast<std::size_t>(r.length);
     const std::size_t count = slot.element_size ? length / slot.element_size : 0;
     // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
@@ -12661,9 +12396,8 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
 }
 
 H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
-    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
-    if (!fits) return;
-    const load_walk_detail::dims_of& dims = *fits;
+    load_walk_detail::dims_of dims;
+    if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto bytes = static_cast<std::size_t>(r.length);
     range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, slot.bools ? bytes : 0};
     bool hash = false;
@@ -12777,6 +12511,47 @@ H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in) {
     if (in.plan.request.report)
         *in.plan.request.report = report_of(state.skipped, std::move(state.renamed), std::move(state.upgraded), std::move(state.converted));
     if (in.progress) in.progress(state.total_bytes, state.total_bytes);
+}
+
+H5SER_CORE_INLINE bool place_member(load_state& state, const tree_group& group, std::string_view name, const where& at, bool as_attribute,
+                                    bool optional, bool upgrading, std::span<const rename> renames, std::string_view type_name,
+                                    std::vector<std::string_view>& links, std::vector<std::string_view>& attributes,
+                                    std::string_view& stored, where& place) {
+    place = at.child(name);
+    std::vector<std::string_view>& used = as_attribute ? attributes : links;
+    used.push_back(name);
+    const member_listing& members = group.members();
+    const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
+    stored = name;
+    if (!renames.empty()) {
+        std::string_view found = holds(name) ? name : std::string_view{};
+        for (const std::string_view old : old_names_of(renames, name)) {
+            if (!holds(old)) continue;
+            used.push_back(old);
+            if (found.empty()) {
+                found = old;
+                continue;
+            }
+            state.problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
+                                "'" + std::string(found) + "' and '" + std::string(old) + "'",
+                                "h5ser::evolution<" + std::string(type_name) + ">::renames reads both as field '" + std::string(name) +
+                                    "'; the file may hold one of them"});
+        }
+        if (!found.empty()) stored = found;
+    }
+    if (!optional && upgrading && !holds(stored)) return false;
+    if (stored.data() == name.data()) return true;
+    // Read under its old name: the field's path, the old object's place in the file.
+    where old_at = at.child(stored);
+    state.renamed.push_back(old_at.field + " -> " + place.field);
+    place.h5 = std::move(old_at.h5);
+    return true;
+}
+
+H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state& state, const tree_group& parent, std::string_view name,
+                                                                     const attribute_request& want, const where& at) {
+    if (const manifest_record* r = state.tree->attribute(parent, name)) return decode_attribute_data(*r, want, at, state.problems);
+    return read_attribute_data(state.tree->hdf5_group(parent, at), std::string(name), want, at, state.problems);
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,
@@ -13370,601 +13145,6 @@ H5SER_CORE_INLINE std::optional<header> header_if_safetensors(const std::string&
 
 }  // namespace h5ser::detail::safetensors
 
-// ---- h5ser/detail/save/background_save-inl.hpp -------------------------------------------------
-// h5ser/detail/save/background_save-inl.hpp: definitions of h5ser/detail/save/background_save.hpp (compiled
-// once with the compiled core; see h5ser/config.hpp).
-
-
-
-
-namespace h5ser::detail {
-
-H5SER_CORE_INLINE void lower_this_threads_priority() noexcept {
-#if defined(__linux__)
-    // On Linux the nice value is a thread's own: PRIO_PROCESS with a thread id changes that thread.
-    const auto thread = static_cast<id_t>(::syscall(SYS_gettid));
-    errno = 0;
-    const int current = ::getpriority(PRIO_PROCESS, thread);
-    if (errno == 0) (void)::setpriority(PRIO_PROCESS, thread, std::min(current + 10, 19));
-#endif
-}
-
-H5SER_CORE_INLINE void save_job::wait() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
-    if (error_) {
-        seen_ = true;
-        std::rethrow_exception(error_);
-    }
-}
-
-H5SER_CORE_INLINE void save_job::wait_quietly() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
-}
-
-H5SER_CORE_INLINE std::exception_ptr save_job::take_unseen_error() {
-    const std::lock_guard lock(mutex_);
-    if (!error_ || seen_) return nullptr;
-    seen_ = true;
-    return error_;
-}
-
-H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
-    {
-        const std::lock_guard lock(mutex_);
-        error_ = std::move(error);
-        done_.store(true, std::memory_order_release);
-    }
-    finished_.notify_all();
-}
-
-H5SER_CORE_INLINE background_saver::~background_saver() {
-    const std::shared_ptr<save_job> last = join_last();
-    const std::exception_ptr error = last ? last->take_unseen_error() : nullptr;
-    if (!error) return;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", last->path().c_str(), e.what());
-    } catch (...) {
-        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", last->path().c_str());
-    }
-}
-
-H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::join_last() {
-    if (thread_.joinable()) thread_.join();
-    return std::exchange(job_, nullptr);
-}
-
-H5SER_CORE_INLINE void background_saver::finish_previous() {
-    const std::shared_ptr<save_job> previous = join_last();
-    if (const std::exception_ptr error = previous ? previous->take_unseen_error() : nullptr) std::rethrow_exception(error);
-}
-
-H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::last_job() {
-    const std::lock_guard lock(mutex_);
-    return job_;
-}
-
-H5SER_CORE_INLINE void background_saver::wait() {
-    if (const auto job = last_job()) job->wait();
-}
-
-H5SER_CORE_INLINE void background_saver::wait_quietly() {
-    if (const auto job = last_job()) job->wait_quietly();
-}
-
-H5SER_CORE_INLINE void background_saver::release_staging() {
-    const std::lock_guard lock(mutex_);
-    if (thread_.joinable()) thread_.join();
-    staging_.release();
-}
-
-namespace saves_in_flight {
-
-/// A path as the key of its saves: absolute and lexically normal, so that "m.h5" and "./m.h5" meet
-/// (symbolic links are not resolved: a save replaces the link itself, see docs/integrity.md).
-inline std::string key_of(const std::string& path) {
-    std::error_code ec;
-    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
-    return (ec ? std::filesystem::path(path) : absolute).lexically_normal().string();
-}
-
-struct registry {
-    std::mutex mutex;
-    std::vector<std::pair<std::string, std::weak_ptr<save_job>>> jobs;  ///< by key_of its path
-};
-
-inline registry& the_registry() {
-    static registry* r = new registry;  // never destroyed: savers may finish during static destruction
-    return *r;
-}
-
-}  // namespace saves_in_flight
-
-H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job) {
-    auto& r = saves_in_flight::the_registry();
-    std::string key = saves_in_flight::key_of(job->path());
-    const std::lock_guard lock(r.mutex);
-    std::erase_if(r.jobs, [](const auto& entry) {
-        const auto j = entry.second.lock();
-        return !j || j->done();
-    });
-    r.jobs.emplace_back(std::move(key), job);
-}
-
-H5SER_CORE_INLINE void settle_saves_of(const std::string& path) {
-    if (on_saver_thread() || in_isolated_child()) return;
-    auto& r = saves_in_flight::the_registry();
-    std::vector<std::shared_ptr<save_job>> waiting;
-    {
-        const std::lock_guard lock(r.mutex);
-        if (r.jobs.empty()) return;
-        const std::string key = saves_in_flight::key_of(path);
-        for (const auto& [k, weak] : r.jobs)
-            if (const auto j = weak.lock(); j && k == key && !j->done()) waiting.push_back(j);
-    }
-    for (const auto& j : waiting) j->wait_quietly();
-}
-
-H5SER_CORE_INLINE background_saver& process_saver() {
-    struct holder {
-        // HDF5 registers its exit handler when it starts; starting it before this object is
-        // complete makes that handler run after this object's destructor, which waits for the
-        // save in flight: a program may return from main right after save_async.
-        holder() { H5open(); }
-        background_saver saver;
-    };
-    static holder instance;
-    return instance.saver;
-}
-
-}  // namespace h5ser::detail
-
-// ---- h5ser/detail/save/sealed_file-inl.hpp -----------------------------------------------------
-// h5ser/detail/save/sealed_file-inl.hpp: definitions of h5ser/detail/save/sealed_file.hpp (compiled once
-// with the compiled core; see h5ser/config.hpp).
-
-
-namespace h5ser::detail {
-
-H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
-    : path_(path),
-      at_{path_, {}, "/"},
-      own_(std::in_place, path),
-      owner_(&*own_),
-      temp_(own_->temp_path()),
-      userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_for_writing(*own_, userblock_)),
-      plists_(at_),
-      root_(open_root(file_.get(), path_)),
-      writeback_([this] { own_->start_writeback(); }) {}
-
-H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock,
-                                                         hid_t fapl, atomic_file* owner)
-    : path_(path),
-      at_{path_, {}, "/"},
-      owner_(owner),
-      temp_(temp),
-      userblock_(userblock),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, fapl)),
-      plists_(at_),
-      root_(open_root(file_.get(), path_)) {}
-
-H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets,
-                                                         std::size_t manifest_bytes)
-    : path_(path),
-      at_{path_, {}, "/"},
-      temp_(path),
-      userblock_(seal_userblock_size(datasets, manifest_bytes)),
-      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, scratch_file_access(at_).get())),
-      plists_(at_),
-      root_(open_root(file_.get(), path_)) {}
-
-H5SER_CORE_INLINE handle scratch_file_access(const where& at) {
-    handle fapl = writer_file_access(at);
-    // A scratch file is mapped once and thrown away: every object on a 64-byte boundary, so that
-    // every tensor of it is a view of the mapping (a saved file aligns only those of 64 KiB and more).
-    check(H5Pset_alignment(fapl.get(), 1, 64), at, "H5Pset_alignment");
-    return fapl;
-}
-
-H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
-                                          const storage_plan& plan) {
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < w.rank; ++i) count *= w.dims[i];
-    const record_layout layout = stored_layout(plan, w.rank, count, manifest_element_size(dtype));
-    std::vector<std::uint32_t> filters;
-    if (layout == record_layout::chunked)
-        for (const auto& f : plan.filters) filters.push_back(static_cast<std::uint32_t>(f.id));
-    const bool placed = layout == record_layout::contiguous && w.offset != HADDR_UNDEF && w.stored_bytes != 0;
-    // Compact data is exactly the element bytes (known before the file is written: save_census).
-    const std::uint64_t stored = layout == record_layout::compact ? count * manifest_element_size(dtype) : w.stored_bytes;
-    m.dataset(h5_path, dtype, w.dims.data(), w.rank, layout, filters, placed ? w.offset : 0, stored, w.data_hash, w.elements);
-}
-
-H5SER_CORE_INLINE void sealed_file_writer::add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w,
-                                                      const storage_plan& plan) {
-    fingerprint_.add_tensor(h5_path, dtype, w.dims.data(), w.rank, w.data_hash);
-    if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) ranges_.push_back({w.offset, w.stored_bytes});
-    add_dataset_record(manifest_, h5_path, dtype, w, plan);
-    // Every 32 MiB of tensor data, the disk starts on what was written (the commit's fsync waits
-    // for the rest). Serial saves only: an MPI save's ranks write through MPI-IO.
-    unflushed_bytes_ += w.stored_bytes;
-    if (own_ && unflushed_bytes_ >= (std::uint64_t{32} << 20)) {
-        own_->start_writeback();
-        unflushed_bytes_ = 0;
-    }
-}
-
-H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
-                                            const where& at) {
-    const handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
-    const handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
-    const handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
-    const extent shape = read_extent(space.get(), at);
-    const std::size_t count = shape.count();
-    const bool is_list = !shape.scalar;
-    std::string dtype = describe_type(type.get());
-    if (H5Tget_class(type.get()) == H5T_OPAQUE && H5Tget_size(type.get()) == 2) dtype = "bfloat16";  // attributes carry no marker
-    std::string encoded;
-    if (dtype == "string") {
-        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at))
-            encode_attribute_element(encoded, e);
-    } else {
-        const std::size_t size = manifest_element_size(dtype);
-        if (size == 0 || H5Tget_size(type.get()) != size)
-            throw error(
-                std::string(at.file),
-                problem{errc::dtype_mismatch, {}, std::string(object_path) + "/" + name, "an attribute of an h5ser dtype", dtype, {}});
-        // Little-endian, as manifests keep elements: a copy of the stored type in that byte order.
-        const handle little = checked(H5Tcopy(type.get()), at, "H5Tcopy");
-        if (H5Tget_class(type.get()) == H5T_INTEGER || H5Tget_class(type.get()) == H5T_FLOAT)
-            check(H5Tset_order(little.get(), H5T_ORDER_LE), at, "H5Tset_order");
-        encoded.resize(count * size);
-        if (count != 0) check(H5Aread(attr.get(), little.get(), encoded.data()), at, "cannot read attribute");
-    }
-    m.attribute(object_path, name, dtype, is_list, count, encoded);
-}
-
-H5SER_CORE_INLINE void sealed_file_writer::write_root_attributes(save_mode mode, std::string_view model_type, std::string_view schema) {
-    mode_ = mode;
-    const std::string fingerprint = fingerprint_.hex();
-    detail::write_root_attributes(root_.get(), {mode, model_type, schema, fingerprint}, at_, plists_.attributes());
-}
-
-H5SER_CORE_INLINE void sealed_file_writer::close(bool flush_all) {
-    root_.reset();
-    if (flush_all) check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), at_, "cannot flush the file");
-    if (file_.close() < 0) throw_hdf5(at_, "cannot write the file", errc::io);
-}
-
-H5SER_CORE_INLINE void sealed_file_writer::seal_and_commit() {
-    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, carried_fingerprint_.value_or(fingerprint_.value())), path_);
-    if (owner_) owner_->commit();
-}
-
-}  // namespace h5ser::detail
-
-// ---- h5ser/detail/save/tree_copy-inl.hpp -------------------------------------------------------
-// h5ser/detail/save/tree_copy-inl.hpp: definitions of h5ser/detail/save/tree_copy.hpp (compiled once with
-// the compiled core; see h5ser/config.hpp).
-
-
-
-namespace h5ser::detail {
-
-namespace tree_copy_detail {
-/// Does a dataset of `type` hold strings (which are no tensor, and which the copy leaves out)?
-inline bool holds_strings(hid_t type) { return H5Tget_class(type) == H5T_STRING || H5Tdetect_class(type, H5T_VLEN) > 0; }
-}  // namespace tree_copy_detail
-
-H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name) {
-    const where at{file_name, {}, path};
-    const handle ds = checked(H5Dopen2(file, path.c_str(), H5P_DEFAULT), at, "cannot open dataset");
-    const dataset_view view = inspect_dataset(ds.get(), at);
-    raw_tensor t;
-    t.dtype = view.dtype;
-    t.dims.assign(view.shape.dims.begin(), view.shape.dims.end());
-    // Numbers are read (and the copy stores them) little-endian, as h5ser files and manifests keep
-    // them and as a load reads them, whatever order the source stored (h5py can write big-endian).
-    t.type = checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
-    const H5T_class_t type_class = H5Tget_class(view.type.get());
-    if (type_class == H5T_INTEGER || type_class == H5T_FLOAT) check(H5Tset_order(t.type.get(), H5T_ORDER_LE), at, "H5Tset_order");
-    const std::string why =
-        tree_copy_detail::holds_strings(view.type.get()) ? "not a tensor (strings)" : read_elements(ds.get(), view, t.type.get(), t.bytes);
-    if (!why.empty()) throw error(file_name, problem{errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
-    return t;
-}
-
-H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& name, const where& at) {
-    const handle attr = checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
-    const handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
-    const handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
-    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 1)) * H5Tget_size(type.get()));
-    check(H5Aread(attr.get(), type.get(), buffer.data()), at, "cannot read attribute");
-    create_and_write_attribute(to, name, type.get(), space.get(), buffer.data(), at);
-    if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
-        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
-}
-
-H5SER_CORE_INLINE tree_writer::tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes,
-                                           bool in_place)
-    : path_(path),
-      plan_(std::move(plan)),
-      file_(in_place ? sealed_file_writer(in_place_t{}, path, datasets, manifest_bytes)
-                     : sealed_file_writer(path, datasets, manifest_bytes)) {}
-
-H5SER_CORE_INLINE hid_t tree_writer::group(const std::string& path) {
-    if (path.empty() || path == "/") return file_.root();
-    if (const auto it = groups_.find(path); it != groups_.end()) return it->second.get();
-    const auto slash = path.rfind('/');
-    const hid_t parent = group(path.substr(0, slash));
-    handle g = create_group(parent, path.substr(slash + 1), file_.plists(), where{path_, {}, path});
-    file_.add_group(path);
-    return groups_.emplace(path, std::move(g)).first->second.get();
-}
-
-H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum) {
-    const where at{path_, {}, path};
-    const auto slash = path.rfind('/');
-    const hid_t parent = group(path.substr(0, slash));
-    const std::span<const unsigned char> elements = t.elements();
-    handle ds = write_new_dataset(parent, path.substr(slash + 1),
-                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), elements.data(), t.dtype == "bfloat16"},
-                                  file_.plists(), plan_, at);
-    written_tensor w;
-    w.rank = t.dims.size();
-    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
-    w.data_hash = checksum ? *checksum : hash_bytes(elements.empty() ? static_cast<const void*>("") : elements.data(), elements.size());
-    if (!elements.empty()) w.elements = elements.data();
-    note_storage(ds.get(), w);
-    file_.add_tensor(path, t.dtype, w, plan_);
-    return ds;
-}
-
-H5SER_CORE_INLINE handle tree_writer::copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset,
-                                                     std::uint64_t length, const std::string& source_name) {
-    std::uint64_t count = 1;
-    for (const hsize_t d : t.dims) count *= d;
-    if (length == 0 || stored_layout(plan_, t.dims.size(), count, H5Tget_size(t.type.get())) != record_layout::contiguous) {
-        t.bytes.resize(static_cast<std::size_t>(length));  // compact or chunked: through HDF5
-        errno = 0;
-        if (length != 0 && !read_exact(source, t.bytes.data(), t.bytes.size(), source_offset))
-            throw_io(source_name, "cannot read the data of '" + path + "'", errno ? errno : EIO);
-        return dataset(path, t);
-    }
-    const where at{path_, {}, path};
-    const auto slash = path.rfind('/');
-    handle ds = create_tensor_dataset(group(path.substr(0, slash)), path.substr(slash + 1), t.type.get(), t.dims.data(), t.dims.size(),
-                                      file_.plists(), plan_, at, nullptr, true);
-    written_tensor w;
-    note_storage(ds.get(), w);
-    if (w.offset == HADDR_UNDEF || w.stored_bytes != length)
-        throw error(path_, problem{errc::io,
-                                   {},
-                                   path,
-                                   "space for " + std::to_string(length) + " bytes",
-                                   "space for " + std::to_string(w.stored_bytes),
-                                   "HDF5 allocated the wrong space (an h5ser bug)"});
-    if (copy_target_.get() < 0) {
-        copy_target_ = file_descriptor(::open(file_.written_path().c_str(), O_WRONLY | O_CLOEXEC));
-        if (copy_target_.get() < 0) throw_io(path_, "cannot open " + file_.written_path() + " to copy tensors into it", errno);
-    }
-    if (!copy_and_hash(copy_target_.get(), w.offset, source, source_offset, length, w.data_hash))
-        throw_io(path_, "cannot copy the data of '" + path + "' into the file", errno ? errno : EIO);
-    write_tensor_attributes(ds.get(), t.dtype == "bfloat16", file_.plists(), at);
-    w.rank = t.dims.size();
-    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
-    file_.add_tensor(path, t.dtype, w, plan_);
-    return ds;
-}
-
-H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip,
-                                                    const where& at) {
-    for (const auto& name : list_members(from, false, at).attributes) {
-        if (skip.count(name)) continue;
-        copy_attribute(from, to, name, at);
-        file_.add_stored_attribute(from, path, name, at);
-    }
-}
-
-H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint) {
-    for (const auto& name : list_members(source, false, at).attributes) {
-        if (name == format::version_attribute || (new_fingerprint && name == format::fingerprint_attribute)) continue;
-        copy_attribute(source, file_.root(), name, at);
-        if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
-    }
-    write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
-    if (H5Aexists(source, format::mode_attribute) <= 0)  // another program's file
-        write_attribute(file_.root(), format::mode_attribute, std::string(format::mode_name(mode)), at, file_.plists().attributes());
-    if (new_fingerprint) write_attribute(file_.root(), format::fingerprint_attribute, file_.fingerprint(), at, file_.plists().attributes());
-    file_.set_mode(mode);
-}
-
-H5SER_CORE_INLINE void tree_writer::commit() {
-    copy_target_ = file_descriptor();
-    groups_.clear();
-    file_.close();
-    file_.seal_and_commit();
-}
-
-namespace tree_copy_detail {
-
-/// An object of the source that the copy holds, in creation order.
-struct planned_object {
-    std::string path;
-    bool dataset = false;
-    std::string dtype;
-    std::vector<std::uint64_t> dims;
-    std::uint64_t element_bytes = 0;
-};
-
-/// Attributes of datasets the writer sets itself from the tensor: not copied.
-inline const std::set<std::string>& dataset_attributes_not_copied() {
-    static const std::set<std::string> names{format::checksum_attribute, format::dtype_marker_attribute};
-    return names;
-}
-
-/// Lists what the copy of group `group` (at `path`) holds, depth first in creation order.
-inline void plan_group(hid_t group, const std::string& path, const std::string& file_name, bool skip_foreign,
-                       std::vector<planned_object>& out) {
-    const where at{file_name, {}, path};
-    for (const auto& name : links_in_order(group, at)) {
-        const std::string child = (path == "/" ? "" : path) + "/" + name;
-        const where child_at{file_name, {}, child};
-        H5L_info_t info{};
-        check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), child_at, "H5Lget_info");
-        const auto refuse = [&](const std::string& found) {
-            if (skip_foreign) return;
-            throw error(file_name,
-                        problem{errc::unsafe_file, {}, child, "groups and datasets", found, "links are not copied, never followed"});
-        };
-        if (info.type != H5L_TYPE_HARD) {
-            refuse(link_type_name(info.type));
-            continue;
-        }
-        const handle object = checked(H5Oopen(group, name.c_str(), H5P_DEFAULT), child_at, "cannot open object");
-        const H5I_type_t type = H5Iget_type(object.get());
-        if (type == H5I_GROUP) {
-            out.push_back({child, false, {}, {}, 0});
-            plan_group(object.get(), child, file_name, skip_foreign, out);
-        } else if (type == H5I_DATASET) {
-            const dataset_view view = inspect_dataset(object.get(), child_at);
-            if (holds_strings(view.type.get())) {
-                refuse("a dataset of strings");
-                continue;
-            }
-            out.push_back({child, true, view.dtype, std::vector<std::uint64_t>(view.shape.dims.begin(), view.shape.dims.end()),
-                           H5Tget_size(view.type.get())});
-        } else {
-            refuse(h5_object_name(type));
-        }
-    }
-}
-
-/// Adds the record of tensor `t`, stored as `plan` says, without its data, to `sizing`.
-inline void add_sizing_record(manifest_builder& sizing, const planned_tensor& t, const storage_plan& plan) {
-    written_tensor w;
-    w.rank = std::min<std::size_t>(t.dims.size(), w.dims.size());
-    std::uint64_t count = 1;
-    for (std::size_t i = 0; i < w.rank; ++i) count *= w.dims[i] = t.dims[i];
-    // A compact record copies its elements (compact data is below 64 KiB); only their size counts.
-    static const std::vector<unsigned char> zeros(std::size_t{1} << 16, 0);
-    if (count * t.element_bytes <= zeros.size()) w.elements = zeros.data();
-    add_dataset_record(sizing, t.path, t.dtype, w, plan);
-}
-
-/// The checksum the source keeps for the dataset at `path` (stored_checksum: its manifest's, or
-/// format 1's attribute), or nothing when it keeps none (or one that is not a checksum).
-inline std::optional<std::uint64_t> source_checksum(const manifest* contents, hid_t dataset, const std::string& path, const where& at) {
-    const auto text = stored_checksum(contents, dataset, path, at);
-    return text ? checksum_value(*text) : std::nullopt;
-}
-
-/// The fingerprint the source keeps: its manifest's, else its root attribute's (16 hex digits).
-inline std::optional<std::uint64_t> source_fingerprint(const manifest* contents, hid_t root, const where& at) {
-    if (contents) return contents->fingerprint();
-    const auto text = read_string_attribute(root, format::fingerprint_attribute, at);
-    return text ? from_hex(*text) : std::nullopt;
-}
-
-}  // namespace tree_copy_detail
-
-H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>& tensors, const storage_plan& plan) {
-    manifest_builder sizing;
-    std::set<std::string> groups;
-    for (const auto& t : tensors) {
-        for (std::size_t slash = t.path.find('/', 1); slash != std::string::npos; slash = t.path.find('/', slash + 1))
-            if (groups.insert(t.path.substr(0, slash)).second) sizing.group(t.path.substr(0, slash));
-        tree_copy_detail::add_sizing_record(sizing, t, plan);
-    }
-    return sizing.size();
-}
-
-H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
-                                                   const std::string& out, const tree_copy_options& options) {
-    using namespace tree_copy_detail;
-    const where root_at{path, {}, "/"};
-    const handle root = open_root(file, path);
-    std::vector<planned_object> objects;
-    plan_group(root.get(), "/", path, options.skip_foreign_objects, objects);
-    if (!options.only.empty()) {
-        const std::string only = options.only.front() == '/' ? options.only : "/" + options.only;
-        std::erase_if(objects, [&](const planned_object& o) { return o.path != only && only.rfind(o.path + "/", 0) != 0; });
-    }
-
-    // The manifest the copy will have, built once without data: the size its userblock reserves.
-    manifest_builder sizing;
-    std::size_t datasets = 0;
-    std::uint64_t total_bytes = 0;
-    for (const auto& o : objects) {
-        const where at{path, {}, o.path};
-        const handle object = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
-        if (o.dataset) {
-            add_sizing_record(sizing, {o.path, o.dtype, o.dims, o.element_bytes}, options.plan);
-            std::uint64_t count = 1;
-            for (const std::uint64_t d : o.dims) count *= d;
-            total_bytes += count * o.element_bytes;
-            ++datasets;
-        } else {
-            sizing.group(o.path);
-        }
-        for (const auto& name : list_members(object.get(), false, at).attributes)
-            if (!o.dataset || !dataset_attributes_not_copied().count(name)) add_stored_attribute(sizing, object.get(), o.path, name, at);
-    }
-    for (const auto& name : list_members(root.get(), false, root_at).attributes)
-        if (!format::is_reserved_root_name(name)) add_stored_attribute(sizing, root.get(), "/", name, root_at);
-
-    tree_writer w(out, options.plan, datasets, sizing.size(), options.in_place);
-    std::uint64_t done = 0;
-    tree_copy_result result;
-    for (const auto& o : objects) {
-        const where at{path, {}, o.path};
-        const handle source = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
-        if (o.dataset) {
-            raw_tensor t = read_raw_tensor(file, o.path, path);
-            // A sealed file's compact tensors are read from its manifest's copy, as a load in place
-            // reads them: what the copy holds is what that load would have checked.
-            if (const manifest_record* r = contents ? contents->dataset(o.path) : nullptr;
-                r && r->layout == record_layout::compact && r->value.size() == t.bytes.size() && !t.bytes.empty())
-                std::memcpy(t.bytes.data(), r->value.data(), t.bytes.size());
-            const auto checksum = options.carry_checksums ? source_checksum(contents, source.get(), o.path, at) : std::nullopt;
-            const handle copy = w.dataset(o.path, t, checksum);
-            w.copy_attributes(source.get(), copy.get(), o.path, dataset_attributes_not_copied(), at);
-            done += t.bytes.size();
-            ++result.tensors;
-            if (options.progress) options.progress(done, total_bytes);
-        } else {
-            w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
-        }
-    }
-    // Another program's file keeps no fingerprint of h5ser's (a root attribute of that name is its
-    // own): the copy's is the one of the tensors copied.
-    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint || header.foreign);
-    if (options.carry_checksums && !header.foreign) {
-        if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
-            w.carry_fingerprint(*fingerprint);
-            result.carried_fingerprint = true;
-        }
-    }
-    result.fingerprint = w.fingerprint();
-    if (options.expected_fingerprint && *options.expected_fingerprint != result.fingerprint) {
-        throw error(path, problem{errc::checksum_mismatch,
-                                  {},
-                                  "/",
-                                  "fingerprint " + *options.expected_fingerprint,
-                                  "fingerprint " + result.fingerprint,
-                                  "the tensors read differ from what was saved; run h5ser verify"});
-    }
-    w.commit();
-    return result;
-}
-
-}  // namespace h5ser::detail
-
 // ---- h5ser/detail/load/load_file-inl.hpp -------------------------------------------------------
 // h5ser/detail/load/load_file-inl.hpp: definitions of h5ser/detail/load/load_file.hpp (compiled once with the
 // compiled core; see h5ser/config.hpp).
@@ -14282,6 +13462,131 @@ H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason) {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/save/sealed_file-inl.hpp -----------------------------------------------------
+// h5ser/detail/save/sealed_file-inl.hpp: definitions of h5ser/detail/save/sealed_file.hpp (compiled once
+// with the compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, std::size_t datasets, std::size_t manifest_bytes)
+    : path_(path),
+      at_{path_, {}, "/"},
+      own_(std::in_place, path),
+      owner_(&*own_),
+      temp_(own_->temp_path()),
+      userblock_(seal_userblock_size(datasets, manifest_bytes)),
+      file_(create_for_writing(*own_, userblock_)),
+      plists_(at_),
+      root_(open_root(file_.get(), path_)),
+      writeback_([this] { own_->start_writeback(); }) {}
+
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(const std::string& path, const std::string& temp, std::uint64_t userblock,
+                                                         hid_t fapl, atomic_file* owner)
+    : path_(path),
+      at_{path_, {}, "/"},
+      owner_(owner),
+      temp_(temp),
+      userblock_(userblock),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, fapl)),
+      plists_(at_),
+      root_(open_root(file_.get(), path_)) {}
+
+H5SER_CORE_INLINE sealed_file_writer::sealed_file_writer(in_place_t, const std::string& path, std::size_t datasets,
+                                                         std::size_t manifest_bytes)
+    : path_(path),
+      at_{path_, {}, "/"},
+      temp_(path),
+      userblock_(seal_userblock_size(datasets, manifest_bytes)),
+      file_(create_hdf5_file(temp_, path_, userblock_, file_style::h5ser, scratch_file_access(at_).get())),
+      plists_(at_),
+      root_(open_root(file_.get(), path_)) {}
+
+H5SER_CORE_INLINE handle scratch_file_access(const where& at) {
+    handle fapl = writer_file_access(at);
+    // A scratch file is mapped once and thrown away: every object on a 64-byte boundary, so that
+    // every tensor of it is a view of the mapping (a saved file aligns only those of 64 KiB and more).
+    check(H5Pset_alignment(fapl.get(), 1, 64), at, "H5Pset_alignment");
+    return fapl;
+}
+
+H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                          const storage_plan& plan) {
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < w.rank; ++i) count *= w.dims[i];
+    const record_layout layout = stored_layout(plan, w.rank, count, manifest_element_size(dtype));
+    std::vector<std::uint32_t> filters;
+    if (layout == record_layout::chunked)
+        for (const auto& f : plan.filters) filters.push_back(static_cast<std::uint32_t>(f.id));
+    const bool placed = layout == record_layout::contiguous && w.offset != HADDR_UNDEF && w.stored_bytes != 0;
+    // Compact data is exactly the element bytes (known before the file is written: save_census).
+    const std::uint64_t stored = layout == record_layout::compact ? count * manifest_element_size(dtype) : w.stored_bytes;
+    m.dataset(h5_path, dtype, w.dims.data(), w.rank, layout, filters, placed ? w.offset : 0, stored, w.data_hash, w.elements);
+}
+
+H5SER_CORE_INLINE void sealed_file_writer::add_tensor(std::string_view h5_path, std::string_view dtype, const written_tensor& w,
+                                                      const storage_plan& plan) {
+    fingerprint_.add_tensor(h5_path, dtype, w.dims.data(), w.rank, w.data_hash);
+    if (w.offset != HADDR_UNDEF && w.stored_bytes != 0) ranges_.push_back({w.offset, w.stored_bytes});
+    add_dataset_record(manifest_, h5_path, dtype, w, plan);
+    // Every 32 MiB of tensor data, the disk starts on what was written (the commit's fsync waits
+    // for the rest). Serial saves only: an MPI save's ranks write through MPI-IO.
+    unflushed_bytes_ += w.stored_bytes;
+    if (own_ && unflushed_bytes_ >= (std::uint64_t{32} << 20)) {
+        own_->start_writeback();
+        unflushed_bytes_ = 0;
+    }
+}
+
+H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, std::string_view object_path, const std::string& name,
+                                            const where& at) {
+    const handle attr = checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    const handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+    const handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+    const extent shape = read_extent(space.get(), at);
+    const std::size_t count = shape.count();
+    const bool is_list = !shape.scalar;
+    std::string dtype = describe_type(type.get());
+    if (H5Tget_class(type.get()) == H5T_OPAQUE && H5Tget_size(type.get()) == 2) dtype = "bfloat16";  // attributes carry no marker
+    std::string encoded;
+    if (dtype == "string") {
+        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at))
+            encode_attribute_element(encoded, e);
+    } else {
+        const std::size_t size = manifest_element_size(dtype);
+        if (size == 0 || H5Tget_size(type.get()) != size)
+            throw error(
+                std::string(at.file),
+                problem{errc::dtype_mismatch, {}, std::string(object_path) + "/" + name, "an attribute of an h5ser dtype", dtype, {}});
+        // Little-endian, as manifests keep elements: a copy of the stored type in that byte order.
+        const handle little = checked(H5Tcopy(type.get()), at, "H5Tcopy");
+        if (H5Tget_class(type.get()) == H5T_INTEGER || H5Tget_class(type.get()) == H5T_FLOAT)
+            check(H5Tset_order(little.get(), H5T_ORDER_LE), at, "H5Tset_order");
+        encoded.resize(count * size);
+        if (count != 0) check(H5Aread(attr.get(), little.get(), encoded.data()), at, "cannot read attribute");
+    }
+    m.attribute(object_path, name, dtype, is_list, count, encoded);
+}
+
+H5SER_CORE_INLINE void sealed_file_writer::write_root_attributes(save_mode mode, std::string_view model_type, std::string_view schema) {
+    mode_ = mode;
+    const std::string fingerprint = fingerprint_.hex();
+    detail::write_root_attributes(root_.get(), {mode, model_type, schema, fingerprint}, at_, plists_.attributes());
+}
+
+H5SER_CORE_INLINE void sealed_file_writer::close(bool flush_all) {
+    root_.reset();
+    if (flush_all) check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), at_, "cannot flush the file");
+    if (file_.close() < 0) throw_hdf5(at_, "cannot write the file", errc::io);
+}
+
+H5SER_CORE_INLINE void sealed_file_writer::seal_and_commit() {
+    write_seal(temp_, userblock_, std::move(ranges_), manifest_.finish(mode_, carried_fingerprint_.value_or(fingerprint_.value())), path_);
+    if (owner_) owner_->commit();
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/save/file_writer-inl.hpp -----------------------------------------------------
 // h5ser/detail/save/file_writer-inl.hpp: definitions of h5ser/detail/save/file_writer.hpp (compiled once
 // with the compiled core; see h5ser/config.hpp).
@@ -14400,6 +13705,197 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
     }
     schema_.end_object();  // the model
     file_.write_root_attributes(mode_, model_type, schema_.str());
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/save/save_file-inl.hpp -------------------------------------------------------
+// h5ser/detail/save/save_file-inl.hpp: definitions of h5ser/detail/save/save_file.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::string_view model_type) {
+    if (mode == save_mode::weights_only) return;
+    writer.schema().begin_object();
+    writer.schema().number("h5ser_schema", 1);
+    writer.schema().string("type", model_type);
+    writer.schema().string("kind", "group");
+    writer.schema().begin_object("fields");
+}
+
+H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, const model_to_save& model, const storage_plan& storage,
+                                    const root_attributes_to_save& extra, const progress_callback& progress, file_target target) {
+    hdf5_scope hdf5;
+    save_census counter(storage);
+    model.count(counter, model.walk, where{path, {}, "/"});
+    extra_attributes_census census{counter.manifest};
+    if (extra.count) extra.count(census, extra.extra);
+    std::optional<sealed_file_writer> file;
+    if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
+    else file.emplace(path, counter.count, counter.manifest.size());
+    file_writer writer(mode, *file, storage, progress, counter.bytes);
+    begin_schema(writer, mode, model.model_type);
+    model.write(writer, model.walk, writer.file().at());
+    writer.finish(model.model_type);
+    extra_attributes_writer extra_writer{*file};
+    if (extra.write) extra.write(extra_writer, extra.extra);
+    file->close();
+    file->seal_and_commit();
+    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/save/background_save-inl.hpp -------------------------------------------------
+// h5ser/detail/save/background_save-inl.hpp: definitions of h5ser/detail/save/background_save.hpp (compiled
+// once with the compiled core; see h5ser/config.hpp).
+
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void lower_this_threads_priority() noexcept {
+#if defined(__linux__)
+    // On Linux the nice value is a thread's own: PRIO_PROCESS with a thread id changes that thread.
+    const auto thread = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int current = ::getpriority(PRIO_PROCESS, thread);
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, thread, std::min(current + 10, 19));
+#endif
+}
+
+H5SER_CORE_INLINE void save_job::wait() {
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+    if (error_) {
+        seen_ = true;
+        std::rethrow_exception(error_);
+    }
+}
+
+H5SER_CORE_INLINE void save_job::wait_quietly() {
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+}
+
+H5SER_CORE_INLINE std::exception_ptr save_job::take_unseen_error() {
+    const std::lock_guard lock(mutex_);
+    if (!error_ || seen_) return nullptr;
+    seen_ = true;
+    return error_;
+}
+
+H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
+    {
+        const std::lock_guard lock(mutex_);
+        error_ = std::move(error);
+        done_.store(true, std::memory_order_release);
+    }
+    finished_.notify_all();
+}
+
+H5SER_CORE_INLINE background_saver::~background_saver() {
+    const std::shared_ptr<save_job> last = join_last();
+    const std::exception_ptr error = last ? last->take_unseen_error() : nullptr;
+    if (!error) return;
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it: %s\n", last->path().c_str(), e.what());
+    } catch (...) {
+        std::fprintf(stderr, "h5ser: the asynchronous save of %s failed, and nobody waited for it\n", last->path().c_str());
+    }
+}
+
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::join_last() {
+    if (thread_.joinable()) thread_.join();
+    return std::exchange(job_, nullptr);
+}
+
+H5SER_CORE_INLINE void background_saver::finish_previous() {
+    const std::shared_ptr<save_job> previous = join_last();
+    if (const std::exception_ptr error = previous ? previous->take_unseen_error() : nullptr) std::rethrow_exception(error);
+}
+
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::last_job() {
+    const std::lock_guard lock(mutex_);
+    return job_;
+}
+
+H5SER_CORE_INLINE void background_saver::wait() {
+    if (const auto job = last_job()) job->wait();
+}
+
+H5SER_CORE_INLINE void background_saver::wait_quietly() {
+    if (const auto job = last_job()) job->wait_quietly();
+}
+
+H5SER_CORE_INLINE void background_saver::release_staging() {
+    const std::lock_guard lock(mutex_);
+    if (thread_.joinable()) thread_.join();
+    staging_.release();
+}
+
+namespace saves_in_flight {
+
+/// A path as the key of its saves: absolute and lexically normal, so that "m.h5" and "./m.h5" meet
+/// (symbolic links are not resolved: a save replaces the link itself, see docs/integrity.md).
+inline std::string key_of(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    return (ec ? std::filesystem::path(path) : absolute).lexically_normal().string();
+}
+
+struct registry {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, std::weak_ptr<save_job>>> jobs;  ///< by key_of its path
+};
+
+inline registry& the_registry() {
+    static registry* r = new registry;  // never destroyed: savers may finish during static destruction
+    return *r;
+}
+
+}  // namespace saves_in_flight
+
+H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job) {
+    auto& r = saves_in_flight::the_registry();
+    std::string key = saves_in_flight::key_of(job->path());
+    const std::lock_guard lock(r.mutex);
+    std::erase_if(r.jobs, [](const auto& entry) {
+        const auto j = entry.second.lock();
+        return !j || j->done();
+    });
+    r.jobs.emplace_back(std::move(key), job);
+}
+
+H5SER_CORE_INLINE void settle_saves_of(const std::string& path) {
+    if (on_saver_thread() || in_isolated_child()) return;
+    auto& r = saves_in_flight::the_registry();
+    std::vector<std::shared_ptr<save_job>> waiting;
+    {
+        const std::lock_guard lock(r.mutex);
+        if (r.jobs.empty()) return;
+        const std::string key = saves_in_flight::key_of(path);
+        for (const auto& [k, weak] : r.jobs)
+            if (const auto j = weak.lock(); j && k == key && !j->done()) waiting.push_back(j);
+    }
+    for (const auto& j : waiting) j->wait_quietly();
+}
+
+H5SER_CORE_INLINE background_saver& process_saver() {
+    struct holder {
+        // HDF5 registers its exit handler when it starts; starting it before this object is
+        // complete makes that handler run after this object's destructor, which waits for the
+        // save in flight: a program may return from main right after save_async.
+        holder() { H5open(); }
+        background_saver saver;
+    };
+    static holder instance;
+    return instance.saver;
 }
 
 }  // namespace h5ser::detail
@@ -15258,5 +14754,700 @@ H5SER_CORE_INLINE std::vector<std::string> detail::check_datasets(verify_report&
 }
 
 }  // namespace h5ser
+
+// ---- h5ser/detail/isolation/isolation-inl.hpp --------------------------------------------------
+// h5ser/detail/isolation/isolation-inl.hpp: definitions of h5ser/detail/isolation/isolation.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+
+
+
+
+
+namespace h5ser::detail {
+
+namespace isolation_detail {
+
+// Each message from the child: a tag byte, the payload's length (8 bytes), the payload.
+enum class tag : char {
+    ready = 'R',     ///< the child made its first HDF5 call: HDF5's lock was free
+    progress = 'P',  ///< two uint64: done, total
+    result = 'O',    ///< work's bytes
+    error = 'E',     ///< a wire-encoded thrown_error
+    other = 'X',     ///< what() of another exception
+};
+
+/// An h5ser::error as the child sends it.
+struct thrown_error {
+    std::string file;
+    std::vector<problem> problems;
+    std::vector<std::string> hdf5_stack;
+};
+
+/// A child must report its first HDF5 call within this; if not, a thread of the parent held HDF5's
+/// lock at the fork, and the fork is tried again.
+constexpr std::chrono::milliseconds ready_within{1000};
+/// The largest reply accepted (a file_node tree of a file with a million objects is ~100 MB).
+constexpr std::size_t max_reply_bytes = std::size_t{1} << 30;
+
+inline void send(int fd, tag t, std::string_view payload) noexcept {
+    const std::uint64_t length = payload.size();
+    char header[9];
+    header[0] = static_cast<char>(t);
+    std::memcpy(header + 1, &length, 8);
+    if (!write_all(fd, header, sizeof header) || !write_all(fd, payload.data(), payload.size())) ::_exit(3);
+}
+
+[[noreturn]] inline void child_main(int out, pid_t parent, const std::function<std::string(const progress_callback&)>& work) noexcept {
+    in_isolated_child() = true;
+    // Die with the parent; keep no core file of a crash (the parent reports it); crash signals
+    // take their default action (not a handler of the program's, which would report a crash of
+    // the program); none is blocked.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(4);
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP, SIGPIPE}) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+    // Blocks for good if another thread of the parent held HDF5's global lock at the fork.
+    H5E_auto2_t func = nullptr;
+    void* data = nullptr;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    send(out, tag::ready, {});
+
+    const progress_callback report = [out](std::uint64_t done, std::uint64_t total) {
+        char payload[16];
+        std::memcpy(payload, &done, 8);
+        std::memcpy(payload + 8, &total, 8);
+        send(out, tag::progress, std::string_view(payload, sizeof payload));
+    };
+    try {
+        const std::string result = work(report);
+        send(out, tag::result, result);
+    } catch (const error& e) {
+        send(out, tag::error, to_wire(thrown_error{e.file(), e.problems(), e.hdf5_stack()}));
+    } catch (const std::exception& e) {
+        send(out, tag::other, e.what());
+    } catch (...) {
+        send(out, tag::other, "an exception that is not a std::exception");
+    }
+    ::_exit(0);
+}
+
+struct fork_request {
+    int* fds;
+    pid_t parent;
+    const std::function<std::string(const progress_callback&)>* work;
+    pid_t pid = -1;
+    int error = 0;
+};
+
+inline herr_t fork_in_callback(unsigned, const H5E_error2_t*, void* data) noexcept {
+    auto& r = *static_cast<fork_request*>(data);
+    r.pid = ::fork();
+    if (r.pid == 0) {
+        ::close(r.fds[0]);
+        child_main(r.fds[1], r.parent, *r.work);
+    }
+    if (r.pid < 0) r.error = errno;
+    return 0;
+}
+
+/// Forks inside an HDF5 call, holding HDF5's global lock: no other thread is inside libhdf5 at the
+/// fork, so the child cannot inherit that lock held by a thread it does not have. HDF5 1.10 has no
+/// API to take the lock, but it holds it while it runs a callback: H5Ewalk2 over an error stack
+/// of our own with one record calls fork_in_callback once. The child runs (and leaves) inside the
+/// callback, its own HDF5 calls nested in the walk, as a callback's may be.
+inline void fork_holding_hdf5_lock(fork_request& r) {
+    const hid_t stack = H5Ecreate_stack();
+    if (stack >= 0 && H5Epush2(stack, __FILE__, "run_isolated", __LINE__, H5E_ERR_CLS, H5E_ARGS, H5E_BADVALUE, "fork") >= 0 &&
+        H5Ewalk2(stack, H5E_WALK_UPWARD, fork_in_callback, &r) >= 0 && (r.pid != -1 || r.error != 0)) {
+        H5Eclose_stack(stack);
+        return;
+    }
+    if (stack >= 0) H5Eclose_stack(stack);
+    fork_in_callback(0, nullptr, &r);  // not reached with a working HDF5; the ready check covers it
+}
+
+/// How one child ended, seen from the parent.
+struct attempt_outcome {
+    bool hdf5_busy = false;  ///< no ready message in time: try again
+    std::optional<tag> final_tag;
+    std::string payload;
+    std::string failure;  ///< why there is no final message
+};
+
+inline std::string signal_text(int sig) {
+    const char* name = ::sigabbrev_np(sig);
+    const char* text = ::sigdescr_np(sig);
+    std::string s = "signal " + std::to_string(sig);
+    if (name) s += std::string(" (SIG") + name + (text ? std::string(": ") + text : std::string()) + ")";
+    return s;
+}
+
+/// Kills and reaps `pid`: how it ended as text, or "" when that is unknown (the program ignores
+/// SIGCHLD, so the kernel reaped it). A child that already ended keeps its own status; one still
+/// running (its reply complete, or its pipe closed by a corrupted child) cannot keep the caller
+/// waiting.
+inline std::string reap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    pid_t r;
+    do r = ::waitpid(pid, &status, 0);
+    while (r < 0 && errno == EINTR);
+    if (r != pid) return {};
+    if (WIFSIGNALED(status)) return "crashed with " + signal_text(WTERMSIG(status));
+    if (WIFEXITED(status)) return "ended with exit status " + std::to_string(WEXITSTATUS(status)) + " without a reply";
+    return {};
+}
+
+inline std::string time_limit_text(std::chrono::milliseconds limit) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(limit.count()) / 1000.0);
+    return std::string("did not finish within its time limit of ") + seconds +
+           " s (a hang; the environment variable H5SER_ISOLATION_TIME_LIMIT sets another limit)";
+}
+
+inline attempt_outcome attempt(const std::function<std::string(const progress_callback&)>& work, const progress_callback& progress,
+                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds limit, const std::string& file) {
+    using clock = std::chrono::steady_clock;
+    const pid_t parent = ::getpid();
+    int fds[2];
+    pid_t pid = -1;
+    int fork_errno = 0;
+    {
+        // Fork only while no h5ser thread is inside libhdf5. A thread that is itself in an
+        // hdf5_scope (a progress callback calling back into h5ser) cannot wait for the others.
+        // The pipe is made and its write end closed under the gate too, so that no other
+        // isolated child inherits it (and delays the end of this one's reply).
+        std::unique_lock<std::shared_mutex> gate(fork_gate(), std::defer_lock);
+        if (hdf5_scope_depth() == 0) gate.lock();
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw_io(file, "cannot create a pipe for the isolated parse", errno);
+        fork_request request{fds, parent, &work};
+        fork_holding_hdf5_lock(request);
+        pid = request.pid;
+        fork_errno = request.error;
+        ::close(fds[1]);
+    }
+    const file_descriptor in(fds[0]);
+    if (pid < 0) throw_io(file, "cannot fork a child for the isolated parse", fork_errno);
+
+    attempt_outcome out;
+    std::string buffer;
+    bool ready = false;
+    const auto ready_deadline = clock::now() + ready_within;  // the start, apart from the time limit
+    std::size_t parsed = 0;
+    while (!out.final_tag) {
+        const auto until = ready ? deadline : ready_deadline;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now()).count();
+        pollfd p{in.get(), POLLIN, 0};
+        const int n = left > 0 ? ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000))) : 0;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 && clock::now() < until) continue;
+        if (n == 0) {
+            reap(pid);
+            if (!ready) {
+                out.hdf5_busy = true;
+                return out;
+            }
+            out.failure = time_limit_text(limit);
+            return out;
+        }
+        char chunk[65536];
+        ssize_t got;
+        do got = ::read(in.get(), chunk, sizeof chunk);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) break;  // the child ended (or closed its end) without a final message
+        buffer.append(chunk, static_cast<std::size_t>(got));
+        if (buffer.size() - parsed > max_reply_bytes + 9) {
+            reap(pid);
+            out.failure = "sent a reply larger than " + std::to_string(max_reply_bytes >> 20) + " MiB";
+            return out;
+        }
+        while (buffer.size() - parsed >= 9) {
+            std::uint64_t length = 0;
+            std::memcpy(&length, buffer.data() + parsed + 1, 8);
+            if (length > max_reply_bytes) {
+                reap(pid);
+                out.failure = "sent a malformed reply (a message of " + std::to_string(length) + " bytes)";
+                return out;
+            }
+            if (buffer.size() - parsed - 9 < length) break;
+            const auto t = static_cast<tag>(buffer[parsed]);
+            const std::string_view payload(buffer.data() + parsed + 9, static_cast<std::size_t>(length));
+            parsed += 9 + static_cast<std::size_t>(length);
+            if (t == tag::ready && !ready && length == 0) {
+                ready = true;
+            } else if (t == tag::progress && ready && length == 16) {
+                std::uint64_t done = 0, total = 0;
+                std::memcpy(&done, payload.data(), 8);
+                std::memcpy(&total, payload.data() + 8, 8);
+                if (progress) progress(done, total);
+            } else if (ready && (t == tag::result || t == tag::error || t == tag::other)) {
+                out.final_tag = t;
+                out.payload.assign(payload);
+                break;
+            } else {
+                reap(pid);
+                out.failure = "sent a malformed reply (an unexpected message)";
+                return out;
+            }
+        }
+        if (parsed > (1u << 20)) {
+            buffer.erase(0, parsed);
+            parsed = 0;
+        }
+    }
+    const std::string status = reap(pid);
+    if (!out.final_tag) out.failure = status.empty() ? std::string("ended without a reply") : status;
+    // A reply read after the deadline is late too, even if it was already in the pipe: the limit
+    // holds whatever the order in which the reads happen to come.
+    if (out.final_tag && clock::now() > deadline) {
+        out.final_tag.reset();
+        out.failure = time_limit_text(limit);
+    }
+    return out;
+}
+
+}  // namespace isolation_detail
+
+H5SER_CORE_INLINE bool needs_isolation(isolation mode, const std::string& path) {
+    if (mode == isolation::never || in_isolated_child()) return false;
+    // What is not a regular file fails in the caller's own checks (opened_file), with their
+    // messages. Any other file libhdf5 is about to parse: a seal is no reason to trust it, as
+    // anyone can recompute one (h5ser::load decides for itself: parses_in_child).
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec);
+}
+
+H5SER_CORE_INLINE std::int64_t isolation_time_limit_ms(std::uint64_t bytes) {
+    if (const char* text = std::getenv("H5SER_ISOLATION_TIME_LIMIT")) {
+        char* end = nullptr;
+        const double seconds = std::strtod(text, &end);
+        while (end && *end == ' ') ++end;
+        if (end == text || !end || *end != '\0' || !(seconds > 0) || seconds >= 1e7)
+            throw error(std::string("H5SER_ISOLATION_TIME_LIMIT"),
+                        problem{errc::isolation_failed,
+                                {},
+                                {},
+                                "a number of seconds above 0 (such as 2.5)",
+                                "'" + std::string(text) + "'",
+                                "the environment variable sets the time limit of isolated parses; unset it for the default"});
+        return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+    }
+    // 5 s, plus 1 s per 8 MiB: the slowest sound parse measured (docs/integrity.md) takes a small
+    // fraction of that, from a cold disk or under sanitizers.
+    return 5'000 +
+           static_cast<std::int64_t>(std::llround(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{8} << 20) * 1000.0));
+}
+
+H5SER_CORE_INLINE error isolation_error(const std::string& file, std::string what) {
+    return error(file, problem{errc::isolation_failed,
+                               {},
+                               {},
+                               {},
+                               {},
+                               "the child process that parsed it (as every file not declared trusted) " + std::move(what)});
+}
+
+H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const std::function<std::string(const progress_callback&)>& work,
+                                                 const progress_callback& progress) {
+    using namespace isolation_detail;
+    if (in_isolated_child()) return work(progress);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    const std::chrono::milliseconds limit{isolation_time_limit_ms(ec ? 0 : size)};
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::chrono::milliseconds pause{10};
+    for (;;) {
+        attempt_outcome out = attempt(work, progress, deadline, limit, file);
+        if (out.hdf5_busy) {
+            if (std::chrono::steady_clock::now() + pause >= deadline)
+                throw isolation_error(file, "could not start: libhdf5 was busy in another thread of this program at every try");
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::milliseconds{500});
+            continue;
+        }
+        if (!out.final_tag) throw isolation_error(file, std::move(out.failure));
+        switch (*out.final_tag) {
+            case tag::result:
+                return std::move(out.payload);
+            case tag::error: {
+                thrown_error e;
+                try {
+                    e = from_wire<thrown_error>(out.payload);
+                } catch (const wire_error& w) {
+                    throw isolation_error(file, std::string("sent a malformed reply (") + w.what() + ")");
+                }
+                if (e.problems.empty()) throw isolation_error(file, "sent an error without a problem");
+                throw error(std::move(e.file), std::move(e.problems), std::move(e.hdf5_stack));
+            }
+            default:
+                throw std::runtime_error(out.payload);
+        }
+    }
+}
+
+H5SER_CORE_INLINE scratch_file::scratch_file(const std::string& for_file) {
+    // In memory when /dev/shm has room for a copy of the file (twice over: HDF5's layout may be
+    // less compact than the original's), else in the temporary directory. A memfd would be the
+    // natural home, but HDF5 resolves its /proc/self/fd link to a name that does not exist.
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::file_size(for_file, ec);
+    std::string directory = std::filesystem::temp_directory_path(ec).string();
+    if (directory.empty()) directory = "/tmp";
+    struct statvfs shm {};
+    if (::statvfs("/dev/shm", &shm) == 0 &&
+        static_cast<std::uint64_t>(shm.f_bavail) * shm.f_frsize >= 2 * (ec ? 0 : size) + (std::uint64_t{64} << 20))
+        directory = "/dev/shm";
+    const std::string prefix = "h5ser-isolated-load-";
+    path_ = directory + "/" + prefix + std::to_string(::getpid()) + "-XXXXXX";
+    fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
+    if (fd_ < 0) throw_io(for_file, "cannot create a scratch file in '" + directory + "' for the isolated load", errno);
+    (void)lock_temporary(fd_);
+    // A caller killed during an isolated load left its scratch file: memory, in /dev/shm. Remove
+    // those nobody holds (as a save removes the temporaries of saves killed before their commit).
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0 || it->path() == path_) continue;
+        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        std::error_code ignored;
+        if (!temporary_in_use(it->path().string(), pid)) std::filesystem::remove(it->path(), ignored);
+    }
+}
+
+H5SER_CORE_INLINE scratch_file::~scratch_file() {
+    ::unlink(path_.c_str());
+    ::close(fd_);
+}
+
+H5SER_CORE_INLINE void rethrow_for_file(const error& e, const std::string& file) {
+    std::vector<problem> problems = e.problems();
+    for (auto& p : problems)
+        p.detail += std::string(p.detail.empty() ? "" : "; ") + "in the isolated child's copy of the model (" + e.file() + ")";
+    throw error(file, std::move(problems), e.hdf5_stack());
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/save/tree_copy-inl.hpp -------------------------------------------------------
+// h5ser/detail/save/tree_copy-inl.hpp: definitions of h5ser/detail/save/tree_copy.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+namespace tree_copy_detail {
+/// Does a dataset of `type` hold strings (which are no tensor, and which the copy leaves out)?
+inline bool holds_strings(hid_t type) { return H5Tget_class(type) == H5T_STRING || H5Tdetect_class(type, H5T_VLEN) > 0; }
+}  // namespace tree_copy_detail
+
+H5SER_CORE_INLINE raw_tensor read_raw_tensor(hid_t file, const std::string& path, const std::string& file_name) {
+    const where at{file_name, {}, path};
+    const handle ds = checked(H5Dopen2(file, path.c_str(), H5P_DEFAULT), at, "cannot open dataset");
+    const dataset_view view = inspect_dataset(ds.get(), at);
+    raw_tensor t;
+    t.dtype = view.dtype;
+    t.dims.assign(view.shape.dims.begin(), view.shape.dims.end());
+    // Numbers are read (and the copy stores them) little-endian, as h5ser files and manifests keep
+    // them and as a load reads them, whatever order the source stored (h5py can write big-endian).
+    t.type = checked(H5Tcopy(view.type.get()), at, "H5Tcopy");
+    const H5T_class_t type_class = H5Tget_class(view.type.get());
+    if (type_class == H5T_INTEGER || type_class == H5T_FLOAT) check(H5Tset_order(t.type.get(), H5T_ORDER_LE), at, "H5Tset_order");
+    const std::string why =
+        tree_copy_detail::holds_strings(view.type.get()) ? "not a tensor (strings)" : read_elements(ds.get(), view, t.type.get(), t.bytes);
+    if (!why.empty()) throw error(file_name, problem{errc::unsafe_file, {}, path, "a tensor h5ser can copy", why, {}});
+    return t;
+}
+
+H5SER_CORE_INLINE void copy_attribute(hid_t from, hid_t to, const std::string& name, const where& at) {
+    const handle attr = checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), at, "cannot open attribute");
+    const handle type = checked(H5Aget_type(attr.get()), at, "H5Aget_type");
+    const handle space = checked(H5Aget_space(attr.get()), at, "H5Aget_space");
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 1)) * H5Tget_size(type.get()));
+    check(H5Aread(attr.get(), type.get(), buffer.data()), at, "cannot read attribute");
+    create_and_write_attribute(to, name, type.get(), space.get(), buffer.data(), at);
+    if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
+        H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
+}
+
+H5SER_CORE_INLINE tree_writer::tree_writer(const std::string& path, storage_plan plan, std::size_t datasets, std::size_t manifest_bytes,
+                                           bool in_place)
+    : path_(path),
+      plan_(std::move(plan)),
+      file_(in_place ? sealed_file_writer(in_place_t{}, path, datasets, manifest_bytes)
+                     : sealed_file_writer(path, datasets, manifest_bytes)) {}
+
+H5SER_CORE_INLINE hid_t tree_writer::group(const std::string& path) {
+    if (path.empty() || path == "/") return file_.root();
+    if (const auto it = groups_.find(path); it != groups_.end()) return it->second.get();
+    const auto slash = path.rfind('/');
+    const hid_t parent = group(path.substr(0, slash));
+    handle g = create_group(parent, path.substr(slash + 1), file_.plists(), where{path_, {}, path});
+    file_.add_group(path);
+    return groups_.emplace(path, std::move(g)).first->second.get();
+}
+
+H5SER_CORE_INLINE handle tree_writer::dataset(const std::string& path, const raw_tensor& t, std::optional<std::uint64_t> checksum) {
+    const where at{path_, {}, path};
+    const auto slash = path.rfind('/');
+    const hid_t parent = group(path.substr(0, slash));
+    const std::span<const unsigned char> elements = t.elements();
+    handle ds = write_new_dataset(parent, path.substr(slash + 1),
+                                  {t.type.get(), t.type.get(), t.dims.data(), t.dims.size(), elements.data(), t.dtype == "bfloat16"},
+                                  file_.plists(), plan_, at);
+    written_tensor w;
+    w.rank = t.dims.size();
+    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
+    w.data_hash = checksum ? *checksum : hash_bytes(elements.empty() ? static_cast<const void*>("") : elements.data(), elements.size());
+    if (!elements.empty()) w.elements = elements.data();
+    note_storage(ds.get(), w);
+    file_.add_tensor(path, t.dtype, w, plan_);
+    return ds;
+}
+
+H5SER_CORE_INLINE handle tree_writer::copied_dataset(const std::string& path, raw_tensor t, int source, std::uint64_t source_offset,
+                                                     std::uint64_t length, const std::string& source_name) {
+    std::uint64_t count = 1;
+    for (const hsize_t d : t.dims) count *= d;
+    if (length == 0 || stored_layout(plan_, t.dims.size(), count, H5Tget_size(t.type.get())) != record_layout::contiguous) {
+        t.bytes.resize(static_cast<std::size_t>(length));  // compact or chunked: through HDF5
+        errno = 0;
+        if (length != 0 && !read_exact(source, t.bytes.data(), t.bytes.size(), source_offset))
+            throw_io(source_name, "cannot read the data of '" + path + "'", errno ? errno : EIO);
+        return dataset(path, t);
+    }
+    const where at{path_, {}, path};
+    const auto slash = path.rfind('/');
+    handle ds = create_tensor_dataset(group(path.substr(0, slash)), path.substr(slash + 1), t.type.get(), t.dims.data(), t.dims.size(),
+                                      file_.plists(), plan_, at, nullptr, true);
+    written_tensor w;
+    note_storage(ds.get(), w);
+    if (w.offset == HADDR_UNDEF || w.stored_bytes != length)
+        throw error(path_, problem{errc::io,
+                                   {},
+                                   path,
+                                   "space for " + std::to_string(length) + " bytes",
+                                   "space for " + std::to_string(w.stored_bytes),
+                                   "HDF5 allocated the wrong space (an h5ser bug)"});
+    if (copy_target_.get() < 0) {
+        copy_target_ = file_descriptor(::open(file_.written_path().c_str(), O_WRONLY | O_CLOEXEC));
+        if (copy_target_.get() < 0) throw_io(path_, "cannot open " + file_.written_path() + " to copy tensors into it", errno);
+    }
+    if (!copy_and_hash(copy_target_.get(), w.offset, source, source_offset, length, w.data_hash))
+        throw_io(path_, "cannot copy the data of '" + path + "' into the file", errno ? errno : EIO);
+    write_tensor_attributes(ds.get(), t.dtype == "bfloat16", file_.plists(), at);
+    w.rank = t.dims.size();
+    std::copy(t.dims.begin(), t.dims.end(), w.dims.begin());
+    file_.add_tensor(path, t.dtype, w, plan_);
+    return ds;
+}
+
+H5SER_CORE_INLINE void tree_writer::copy_attributes(hid_t from, hid_t to, const std::string& path, const std::set<std::string>& skip,
+                                                    const where& at) {
+    for (const auto& name : list_members(from, false, at).attributes) {
+        if (skip.count(name)) continue;
+        copy_attribute(from, to, name, at);
+        file_.add_stored_attribute(from, path, name, at);
+    }
+}
+
+H5SER_CORE_INLINE void tree_writer::copy_root_attributes(hid_t source, save_mode mode, const where& at, bool new_fingerprint) {
+    for (const auto& name : list_members(source, false, at).attributes) {
+        if (name == format::version_attribute || (new_fingerprint && name == format::fingerprint_attribute)) continue;
+        copy_attribute(source, file_.root(), name, at);
+        if (!format::is_reserved_root_name(name)) file_.add_stored_attribute(source, "/", name, at);
+    }
+    write_attribute(file_.root(), format::version_attribute, h5ser::format_version, at, file_.plists().attributes());
+    if (H5Aexists(source, format::mode_attribute) <= 0)  // another program's file
+        write_attribute(file_.root(), format::mode_attribute, std::string(format::mode_name(mode)), at, file_.plists().attributes());
+    if (new_fingerprint) write_attribute(file_.root(), format::fingerprint_attribute, file_.fingerprint(), at, file_.plists().attributes());
+    file_.set_mode(mode);
+}
+
+H5SER_CORE_INLINE void tree_writer::commit() {
+    copy_target_ = file_descriptor();
+    groups_.clear();
+    file_.close();
+    file_.seal_and_commit();
+}
+
+namespace tree_copy_detail {
+
+/// An object of the source that the copy holds, in creation order.
+struct planned_object {
+    std::string path;
+    bool dataset = false;
+    std::string dtype;
+    std::vector<std::uint64_t> dims;
+    std::uint64_t element_bytes = 0;
+};
+
+/// Attributes of datasets the writer sets itself from the tensor: not copied.
+inline const std::set<std::string>& dataset_attributes_not_copied() {
+    static const std::set<std::string> names{format::checksum_attribute, format::dtype_marker_attribute};
+    return names;
+}
+
+/// Lists what the copy of group `group` (at `path`) holds, depth first in creation order.
+inline void plan_group(hid_t group, const std::string& path, const std::string& file_name, bool skip_foreign,
+                       std::vector<planned_object>& out) {
+    const where at{file_name, {}, path};
+    for (const auto& name : links_in_order(group, at)) {
+        const std::string child = (path == "/" ? "" : path) + "/" + name;
+        const where child_at{file_name, {}, child};
+        H5L_info_t info{};
+        check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), child_at, "H5Lget_info");
+        const auto refuse = [&](const std::string& found) {
+            if (skip_foreign) return;
+            throw error(file_name,
+                        problem{errc::unsafe_file, {}, child, "groups and datasets", found, "links are not copied, never followed"});
+        };
+        if (info.type != H5L_TYPE_HARD) {
+            refuse(link_type_name(info.type));
+            continue;
+        }
+        const handle object = checked(H5Oopen(group, name.c_str(), H5P_DEFAULT), child_at, "cannot open object");
+        const H5I_type_t type = H5Iget_type(object.get());
+        if (type == H5I_GROUP) {
+            out.push_back({child, false, {}, {}, 0});
+            plan_group(object.get(), child, file_name, skip_foreign, out);
+        } else if (type == H5I_DATASET) {
+            const dataset_view view = inspect_dataset(object.get(), child_at);
+            if (holds_strings(view.type.get())) {
+                refuse("a dataset of strings");
+                continue;
+            }
+            out.push_back({child, true, view.dtype, std::vector<std::uint64_t>(view.shape.dims.begin(), view.shape.dims.end()),
+                           H5Tget_size(view.type.get())});
+        } else {
+            refuse(h5_object_name(type));
+        }
+    }
+}
+
+/// Adds the record of tensor `t`, stored as `plan` says, without its data, to `sizing`.
+inline void add_sizing_record(manifest_builder& sizing, const planned_tensor& t, const storage_plan& plan) {
+    written_tensor w;
+    w.rank = std::min<std::size_t>(t.dims.size(), w.dims.size());
+    std::uint64_t count = 1;
+    for (std::size_t i = 0; i < w.rank; ++i) count *= w.dims[i] = t.dims[i];
+    // A compact record copies its elements (compact data is below 64 KiB); only their size counts.
+    static const std::vector<unsigned char> zeros(std::size_t{1} << 16, 0);
+    if (count * t.element_bytes <= zeros.size()) w.elements = zeros.data();
+    add_dataset_record(sizing, t.path, t.dtype, w, plan);
+}
+
+/// The checksum the source keeps for the dataset at `path` (stored_checksum: its manifest's, or
+/// format 1's attribute), or nothing when it keeps none (or one that is not a checksum).
+inline std::optional<std::uint64_t> source_checksum(const manifest* contents, hid_t dataset, const std::string& path, const where& at) {
+    const auto text = stored_checksum(contents, dataset, path, at);
+    return text ? checksum_value(*text) : std::nullopt;
+}
+
+/// The fingerprint the source keeps: its manifest's, else its root attribute's (16 hex digits).
+inline std::optional<std::uint64_t> source_fingerprint(const manifest* contents, hid_t root, const where& at) {
+    if (contents) return contents->fingerprint();
+    const auto text = read_string_attribute(root, format::fingerprint_attribute, at);
+    return text ? from_hex(*text) : std::nullopt;
+}
+
+}  // namespace tree_copy_detail
+
+H5SER_CORE_INLINE std::size_t manifest_size_of(const std::vector<planned_tensor>& tensors, const storage_plan& plan) {
+    manifest_builder sizing;
+    std::set<std::string> groups;
+    for (const auto& t : tensors) {
+        for (std::size_t slash = t.path.find('/', 1); slash != std::string::npos; slash = t.path.find('/', slash + 1))
+            if (groups.insert(t.path.substr(0, slash)).second) sizing.group(t.path.substr(0, slash));
+        tree_copy_detail::add_sizing_record(sizing, t, plan);
+    }
+    return sizing.size();
+}
+
+H5SER_CORE_INLINE tree_copy_result copy_h5ser_file(hid_t file, const std::string& path, const manifest* contents, const file_header& header,
+                                                   const std::string& out, const tree_copy_options& options) {
+    using namespace tree_copy_detail;
+    const where root_at{path, {}, "/"};
+    const handle root = open_root(file, path);
+    std::vector<planned_object> objects;
+    plan_group(root.get(), "/", path, options.skip_foreign_objects, objects);
+    if (!options.only.empty()) {
+        const std::string only = options.only.front() == '/' ? options.only : "/" + options.only;
+        std::erase_if(objects, [&](const planned_object& o) { return o.path != only && only.rfind(o.path + "/", 0) != 0; });
+    }
+
+    // The manifest the copy will have, built once without data: the size its userblock reserves.
+    manifest_builder sizing;
+    std::size_t datasets = 0;
+    std::uint64_t total_bytes = 0;
+    for (const auto& o : objects) {
+        const where at{path, {}, o.path};
+        const handle object = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
+        if (o.dataset) {
+            add_sizing_record(sizing, {o.path, o.dtype, o.dims, o.element_bytes}, options.plan);
+            std::uint64_t count = 1;
+            for (const std::uint64_t d : o.dims) count *= d;
+            total_bytes += count * o.element_bytes;
+            ++datasets;
+        } else {
+            sizing.group(o.path);
+        }
+        for (const auto& name : list_members(object.get(), false, at).attributes)
+            if (!o.dataset || !dataset_attributes_not_copied().count(name)) add_stored_attribute(sizing, object.get(), o.path, name, at);
+    }
+    for (const auto& name : list_members(root.get(), false, root_at).attributes)
+        if (!format::is_reserved_root_name(name)) add_stored_attribute(sizing, root.get(), "/", name, root_at);
+
+    tree_writer w(out, options.plan, datasets, sizing.size(), options.in_place);
+    std::uint64_t done = 0;
+    tree_copy_result result;
+    for (const auto& o : objects) {
+        const where at{path, {}, o.path};
+        const handle source = checked(H5Oopen(root.get(), o.path.c_str(), H5P_DEFAULT), at, "cannot open object");
+        if (o.dataset) {
+            raw_tensor t = read_raw_tensor(file, o.path, path);
+            // A sealed file's compact tensors are read from its manifest's copy, as a load in place
+            // reads them: what the copy holds is what that load would have checked.
+            if (const manifest_record* r = contents ? contents->dataset(o.path) : nullptr;
+                r && r->layout == record_layout::compact && r->value.size() == t.bytes.size() && !t.bytes.empty())
+                std::memcpy(t.bytes.data(), r->value.data(), t.bytes.size());
+            const auto checksum = options.carry_checksums ? source_checksum(contents, source.get(), o.path, at) : std::nullopt;
+            const handle copy = w.dataset(o.path, t, checksum);
+            w.copy_attributes(source.get(), copy.get(), o.path, dataset_attributes_not_copied(), at);
+            done += t.bytes.size();
+            ++result.tensors;
+            if (options.progress) options.progress(done, total_bytes);
+        } else {
+            w.copy_attributes(source.get(), w.group(o.path), o.path, {}, at);
+        }
+    }
+    // Another program's file keeps no fingerprint of h5ser's (a root attribute of that name is its
+    // own): the copy's is the one of the tensors copied.
+    w.copy_root_attributes(root.get(), header.mode, root_at, options.new_fingerprint || header.foreign);
+    if (options.carry_checksums && !header.foreign) {
+        if (const auto fingerprint = source_fingerprint(contents, root.get(), root_at)) {
+            w.carry_fingerprint(*fingerprint);
+            result.carried_fingerprint = true;
+        }
+    }
+    result.fingerprint = w.fingerprint();
+    if (options.expected_fingerprint && *options.expected_fingerprint != result.fingerprint) {
+        throw error(path, problem{errc::checksum_mismatch,
+                                  {},
+                                  "/",
+                                  "fingerprint " + *options.expected_fingerprint,
+                                  "fingerprint " + result.fingerprint,
+                                  "the tensors read differ from what was saved; run h5ser verify"});
+    }
+    w.commit();
+    return result;
+}
+
+}  // namespace h5ser::detail
 
 #endif  // H5SER_CORE_DEFINITIONS

@@ -280,4 +280,33 @@ H5SER_CORE_INLINE std::vector<unsigned char> manifest_builder::finish(save_mode 
     return out;
 }
 
+H5SER_CORE_INLINE std::optional<attribute_data> decode_attribute_data(const manifest_record& r, const attribute_request& want,
+                                                                      const where& at, problem_list& problems) {
+    extent shape;
+    shape.scalar = r.rank == 0;
+    if (r.rank == 1) shape.dims.push_back(r.dim(0));
+    if (!attribute_fits(r.dtype, shape, want.dtype, want.shape, at, problems)) return std::nullopt;
+    attribute_data data;
+    data.count = shape.count();
+    const auto* p = reinterpret_cast<const unsigned char*>(r.value.data());
+    switch (want.kind) {
+        case attribute_request::elements::strings:
+            data.strings.reserve(data.count);
+            for (std::size_t i = 0; i < data.count; ++i) {
+                const std::uint32_t n = load_u32(p);
+                data.strings.emplace_back(reinterpret_cast<const char*>(p + 4), n);
+                p += 4 + n;
+            }
+            break;
+        case attribute_request::elements::bools:
+            if (!check_bool_bytes(reinterpret_cast<const signed char*>(p), data.count, at, problems)) return std::nullopt;
+            if (data.count != 0) std::memcpy(data.bytes.resize(data.count), p, data.count);
+            break;
+        case attribute_request::elements::numbers:  // little-endian hosts only (hash.hpp)
+            if (data.count != 0) std::memcpy(data.bytes.resize(data.count * want.element_size), p, data.count * want.element_size);
+            break;
+    }
+    return data;
+}
+
 }  // namespace h5ser::detail

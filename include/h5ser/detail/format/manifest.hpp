@@ -219,40 +219,18 @@ void encode_attribute_element(std::string& out, const Element& e) {
     }
 }
 
-/// The value of attribute field T from its manifest record `r` (checked by the parser: the value
-/// holds exactly its elements); records a problem and returns nothing when the record's dtype or
-/// shape is not the field's, or a bool byte is not 0 or 1 (as read_attribute does from HDF5).
+/// The elements of attribute record `r` (checked by the parser: the value holds exactly its
+/// elements) as `want` says; records a problem and returns nothing when the record's dtype or shape
+/// is not the field's, or a bool byte is not 0 or 1 (as read_attribute_data does from HDF5).
+H5SER_CORE_INLINE std::optional<attribute_data> decode_attribute_data(const manifest_record& r, const attribute_request& want,
+                                                                      const where& at, problem_list& problems);
+
+/// The value of attribute field T from its manifest record `r` (decode_attribute_data).
 template <attribute_value T>
 std::optional<T> decode_attribute(const manifest_record& r, const where& at, problem_list& problems) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    extent shape;
-    shape.scalar = r.rank == 0;
-    if (r.rank == 1) shape.dims.push_back(r.dim(0));
-    if (!attribute_fits(r.dtype, shape, attribute_dtype_name<T>(), wanted_attribute_shape<T>(), at, problems)) return std::nullopt;
-    const std::size_t count = shape.count();
-    const auto* p = reinterpret_cast<const unsigned char*>(r.value.data());
-    T value{};
-    element* elements = nullptr;
-    if constexpr (!codec::is_list) {
-        elements = reinterpret_cast<element*>(&value);  // an enum is read as its underlying type
-    } else {
-        if constexpr (!is_std_array<T>::value) value.resize(count);
-        elements = value.data();
-    }
-    if constexpr (std::is_same_v<element, std::string>) {
-        for (std::size_t i = 0; i < count; ++i) {
-            const std::uint32_t n = load_u32(p);
-            elements[i].assign(reinterpret_cast<const char*>(p + 4), n);
-            p += 4 + n;
-        }
-    } else if constexpr (std::is_same_v<element, bool>) {
-        if (!check_bool_bytes(reinterpret_cast<const signed char*>(p), count, at, problems)) return std::nullopt;
-        for (std::size_t i = 0; i < count; ++i) elements[i] = p[i] == 1;
-    } else {
-        if (count != 0) std::memcpy(static_cast<void*>(elements), p, count * sizeof(element));  // little-endian hosts only (hash.hpp)
-    }
-    return value;
+    std::optional<attribute_data> data = decode_attribute_data(r, attribute_request_of<T>(), at, problems);
+    if (!data) return std::nullopt;
+    return attribute_from<T>(std::move(*data));
 }
 
 template <attribute_value T>

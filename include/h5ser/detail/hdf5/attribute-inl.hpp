@@ -204,4 +204,33 @@ H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t co
     return true;
 }
 
+H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object, const std::string& name, const attribute_request& want,
+                                                                    const where& at, problem_list& problems) {
+    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
+    auto opened = open_checked_attribute(object, name, want.dtype, want.bfloat16_field, want.shape, at, problems);
+    if (!opened) return std::nullopt;
+    attribute_data data;
+    data.count = opened->shape.count();
+    switch (want.kind) {
+        case attribute_request::elements::strings:
+            data.strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), data.count, true, at);
+            break;
+        case attribute_request::elements::bools: {
+            // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
+            unsigned char* bytes = data.bytes.resize(data.count);
+            const handle mem = memory_type<bool>(at);
+            check(H5Aread(opened->attr.get(), mem.get(), bytes), at, "cannot read attribute");
+            if (!check_bool_bytes(reinterpret_cast<const signed char*>(data.bytes.data()), data.count, at, problems)) return std::nullopt;
+            break;
+        }
+        case attribute_request::elements::numbers: {
+            unsigned char* bytes = data.bytes.resize(data.count * want.element_size);
+            const handle mem = want.memory_type(opened->type.get(), at);
+            check(H5Aread(opened->attr.get(), mem.get(), bytes), at, "cannot read attribute");
+            break;
+        }
+    }
+    return data;
+}
+
 }  // namespace h5ser::detail

@@ -5,6 +5,9 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -182,42 +185,102 @@ H5SER_CORE_INLINE std::optional<checked_attribute> open_checked_attribute(hid_t 
 /// Checks that `count` bool bytes are 0 or 1; records a problem if not.
 H5SER_CORE_INLINE bool check_bool_bytes(const signed char* bytes, std::size_t count, const where& at, problem_list& problems);
 
+/// What an attribute field wants, whatever its type (attribute_request_of): the reads that check
+/// and decode attributes, from HDF5 and from a manifest, are compiled once, and only
+/// attribute_from makes the field's value.
+struct attribute_request {
+    enum class elements { numbers, bools, strings };
+    std::string_view dtype;  ///< attribute_dtype_name
+    attribute_shape shape;
+    elements kind = elements::numbers;
+    std::size_t element_size = 0;  ///< of a number
+    bool bfloat16_field = false;   ///< any 2-byte opaque type is bfloat16
+    /// Numbers: the memory type HDF5 reads them as, for an attribute of `file_type` (read_memory_type).
+    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+};
+
+/// The attribute_request of attribute field type T.
+template <attribute_value T>
+attribute_request attribute_request_of() {
+    using element = typename attribute_codec<T>::element;
+    attribute_request want;
+    want.dtype = attribute_dtype_name<T>();
+    want.shape = wanted_attribute_shape<T>();
+    if constexpr (std::is_same_v<element, std::string>) {
+        want.kind = attribute_request::elements::strings;
+    } else if constexpr (std::is_same_v<element, bool>) {
+        want.kind = attribute_request::elements::bools;
+    } else {
+        want.element_size = sizeof(element);
+        want.bfloat16_field = std::is_same_v<element, bfloat16>;
+        want.memory_type = &read_memory_type<element>;
+    }
+    return want;
+}
+
+/// The bytes of an attribute's numbers or bools: in place for a few (every scalar), else on the
+/// heap. A load reads an attribute per field: most should cost no allocation.
+class attribute_bytes {
+public:
+    /// Room for `n` bytes (their values indeterminate).
+    unsigned char* resize(std::size_t n) {
+        size_ = n;
+        heap_.reset(n > sizeof(in_place_) ? new unsigned char[n] : nullptr);
+        return heap_ ? heap_.get() : in_place_;
+    }
+    [[nodiscard]] const unsigned char* data() const noexcept { return heap_ ? heap_.get() : in_place_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+private:
+    alignas(8) unsigned char in_place_[16] = {};
+    std::unique_ptr<unsigned char[]> heap_;
+    std::size_t size_ = 0;
+};
+
+/// An attribute's elements as read and checked: `count` numbers (their bytes, in memory order) or
+/// bools (bytes 0 or 1), or strings.
+struct attribute_data {
+    std::size_t count = 0;
+    attribute_bytes bytes;
+    std::vector<std::string> strings;
+};
+
+/// The value of attribute field T from `data`, read for attribute_request_of<T>().
+template <attribute_value T>
+T attribute_from(attribute_data&& data) {
+    using codec = attribute_codec<T>;
+    using element = typename codec::element;
+    T value{};
+    if constexpr (std::is_same_v<element, std::string>) {
+        if constexpr (!codec::is_list) value = std::move(data.strings.front());
+        else if constexpr (is_std_array<T>::value) std::move(data.strings.begin(), data.strings.end(), value.begin());
+        else value.assign(std::make_move_iterator(data.strings.begin()), std::make_move_iterator(data.strings.end()));
+    } else if constexpr (std::is_same_v<element, bool>) {
+        for (std::size_t i = 0; i < data.count; ++i) {
+            if constexpr (codec::is_list) value[i] = data.bytes.data()[i] == 1;
+            else value = data.bytes.data()[i] == 1;
+        }
+    } else {
+        void* elements = nullptr;
+        if constexpr (codec::is_list) elements = value.data();
+        else elements = &value;  // an enum is read as its underlying type
+        if (data.count != 0) std::memcpy(elements, data.bytes.data(), data.count * sizeof(element));
+    }
+    return value;
+}
+
+/// Reads attribute `name` of `object` as `want` says; records a problem and returns nothing when
+/// the file's attribute has another type or shape than the field, or a bool byte is not 0 or 1.
+H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object, const std::string& name, const attribute_request& want,
+                                                                    const where& at, problem_list& problems);
+
 /// Reads an attribute into a fresh value; records a problem and returns nothing when the file's
 /// attribute has another type or shape than the field.
 template <attribute_value T>
 std::optional<T> read_attribute(hid_t object, const std::string& name, const where& at, problem_list& problems) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    // Attributes cannot carry the dtype="bfloat16" marker: a bfloat16 field accepts any 2-byte opaque.
-    auto opened = open_checked_attribute(object, name, attribute_dtype_name<T>(), std::is_same_v<element, bfloat16>,
-                                         wanted_attribute_shape<T>(), at, problems);
-    if (!opened) return std::nullopt;
-    const std::size_t count = opened->shape.count();
-
-    T value{};
-    if constexpr (std::is_same_v<element, std::string>) {
-        auto strings = read_strings(opened->attr.get(), opened->type.get(), opened->space.get(), count, true, at);
-        if constexpr (!codec::is_list) value = std::move(strings.front());
-        else if constexpr (is_std_array<T>::value) std::move(strings.begin(), strings.end(), value.begin());
-        else value.assign(std::make_move_iterator(strings.begin()), std::make_move_iterator(strings.end()));
-    } else if constexpr (std::is_same_v<element, bool>) {
-        // Read the enum's bytes, then refuse anything but 0 and 1 (another byte would be an invalid bool).
-        std::vector<signed char> bytes(count);
-        handle mem = memory_type<bool>(at);
-        check(H5Aread(opened->attr.get(), mem.get(), bytes.data()), at, "cannot read attribute");
-        if (!check_bool_bytes(bytes.data(), bytes.size(), at, problems)) return std::nullopt;
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            if constexpr (codec::is_list) value[i] = bytes[i] == 1;
-            else value = bytes[i] == 1;
-        }
-    } else {
-        handle mem = read_memory_type<element>(opened->type.get(), at);
-        void* data = nullptr;
-        if constexpr (codec::is_list) data = value.data();
-        else data = &value;
-        check(H5Aread(opened->attr.get(), mem.get(), data), at, "cannot read attribute");
-    }
-    return value;
+    std::optional<attribute_data> data = read_attribute_data(object, name, attribute_request_of<T>(), at, problems);
+    if (!data) return std::nullopt;
+    return attribute_from<T>(std::move(*data));
 }
 
 /// Reads a string attribute of any encoding; nullopt when absent or not a scalar string.

@@ -311,4 +311,15 @@ H5SER_CORE_INLINE std::string read_elements(hid_t dataset, const dataset_view& v
     return {};
 }
 
+H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view name, written_tensor out, std::size_t count,
+                                                std::size_t element_size, const element_block& e, const creation_plists& plists,
+                                                const storage_plan& plan, const where& at) {
+    const void* bytes = count ? e.data : static_cast<const void*>("");  // as element_bytes gives them
+    concurrent_hash data_hash(bytes, count * element_size);             // while HDF5 writes
+    handle dataset = write_new_dataset(parent, name, e, plists, plan, at);
+    out.data_hash = data_hash.get();
+    close_written_dataset(dataset, out, at);
+    return out;
+}
+
 }  // namespace h5ser::detail

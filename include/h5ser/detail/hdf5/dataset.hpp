@@ -145,27 +145,29 @@ H5SER_CORE_INLINE void note_storage(hid_t dataset, written_tensor& out);
 /// buffers: a failing write can surface only here.
 H5SER_CORE_INLINE void close_written_dataset(handle& dataset, written_tensor& out, const where& at);
 
+/// Creates dataset `name` in `parent` and writes the tensor of extent `out` (`count` elements of
+/// `element_size` bytes) from `e` (its types, dimensions and the caller's memory), hashing its
+/// bytes while HDF5 writes them. Compiled once, whatever the tensor's type.
+H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view name, written_tensor out, std::size_t count,
+                                                std::size_t element_size, const element_block& e, const creation_plists& plists,
+                                                const storage_plan& plan, const where& at);
+
 /// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
 template <saveable_tensor X>
 written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
                              const where& at, const std::function<void()>* after_piece = nullptr) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-
     std::size_t count = 0;
     written_tensor out = tensor_extent(value, count);
-    const std::size_t rank = out.rank;
     std::array<hsize_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
-    handle ftype = file_type<element>(at);
-    handle mtype = memory_type<element>(at);
-    concurrent_hash data_hash(element_bytes(value, count), count * sizeof(element));  // while HDF5 writes
-    handle dataset = write_new_dataset(
-        parent, name, {ftype.get(), mtype.get(), dims.data(), rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece},
-        plists, plan, at);
-    out.data_hash = data_hash.get();
-    close_written_dataset(dataset, out, at);
-    return out;
+    for (std::size_t i = 0; i < out.rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
+    const handle ftype = file_type<element>(at);
+    const handle mtype = memory_type<element>(at);
+    return write_elements(
+        parent, name, out, count, sizeof(element),
+        {ftype.get(), mtype.get(), dims.data(), out.rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece}, plists,
+        plan, at);
 }
 
 /// The facts about a dataset a loader checks before reading any element.

@@ -2,7 +2,11 @@
 // compiled core; see h5ser/config.hpp).
 #pragma once
 
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/load_file.hpp"
+#include "h5ser/detail/save/saves_in_flight.hpp"
+#include "h5ser/detail/save/tree_copy.hpp"
 
 namespace h5ser::detail {
 

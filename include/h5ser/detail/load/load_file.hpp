@@ -19,16 +19,12 @@
 #include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/format/hash.hpp"
 #include "h5ser/detail/format/seal.hpp"
-#include "h5ser/detail/hdf5/hdf5.hpp"
-#include "h5ser/detail/isolation/isolation.hpp"
 #include "h5ser/detail/load/load_walk.hpp"
 #include "h5ser/detail/load/mapped_file.hpp"
 #include "h5ser/detail/load/opened_file.hpp"
 #include "h5ser/detail/load/ranged_source.hpp"
-#include "h5ser/detail/model/storage_plan.hpp"
-#include "h5ser/detail/safetensors/tree.hpp"
-#include "h5ser/detail/save/saves_in_flight.hpp"
-#include "h5ser/detail/save/tree_copy.hpp"
+#include "h5ser/detail/safetensors/header.hpp"
+#include "h5ser/detail/safetensors/tree.hpp"  // takes_whole_names
 #include "h5ser/policy.hpp"
 #include "h5ser/progress.hpp"
 

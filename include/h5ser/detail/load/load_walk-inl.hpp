@@ -91,12 +91,14 @@ H5SER_CORE_INLINE void load_state::read_listed() {
 }
 
 namespace load_walk_detail {
-/// The dimensions of `shape` as a tensor_slot's operations take them.
+/// The dimensions of `shape` as a tensor_slot's operations take them (only the first `rank` are
+/// set: this is made for every tensor a load reads).
 struct dims_of {
-    std::array<std::size_t, dynamic_shape::max_rank> size{};
-    std::array<std::uint64_t, dynamic_shape::max_rank> u64{};
+    std::array<std::size_t, dynamic_shape::max_rank> size;
+    std::array<std::uint64_t, dynamic_shape::max_rank> u64;
     std::size_t rank = 0;
-    explicit dims_of(const extent& shape) : rank(std::min(shape.dims.size(), size.size())) {
+    void assign(const extent& shape) noexcept {
+        rank = std::min(shape.dims.size(), size.size());
         for (std::size_t i = 0; i < rank; ++i) {
             size[i] = static_cast<std::size_t>(shape.dims[i]);
             u64[i] = static_cast<std::uint64_t>(shape.dims[i]);
@@ -107,14 +109,15 @@ struct dims_of {
 
 /// The dimensions of tensor record `r` when it fits `slot` (else a problem recorded) and the load
 /// reads data; nothing otherwise.
-inline std::optional<dims_of> record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+inline bool record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at, dims_of& dims) {
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
     if (!tensor_matches(state.problems, r.dtype, shape, slot.dtype, slot.current.data(), slot.rank, slot.unsized, at) ||
         !state.reading_data() || !state.read_data)
-        return std::nullopt;
-    return dims_of(shape);
+        return false;
+    dims.assign(shape);
+    return true;
 }
 }  // namespace load_walk_detail
 
@@ -125,7 +128,8 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
     // A check without data still reads a tensor whose stored checksum no data can match: its
     // refusal is then the one a load with data gives.
     if (!state.read_data && !(state.verified && keeps_unmatchable_checksum(state.contents, opened->dataset.get(), at.h5, at))) return;
-    const load_walk_detail::dims_of dims(opened->view.shape);
+    load_walk_detail::dims_of dims;
+    dims.assign(opened->view.shape);
     const hid_t dataset = opened->dataset.get();
     std::size_t count = 1;
     for (std::size_t i = 0; i < dims.rank; ++i) count *= dims.size[i];
@@ -155,9 +159,8 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
 
 H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
                                    const tensor_slot& slot, const where& at) {
-    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
-    if (!fits) return;
-    const load_walk_detail::dims_of& dims = *fits;
+    load_walk_detail::dims_of dims;
+    if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto length = static_cast<std::size_t>(r.length);
     const std::size_t count = slot.element_size ? length / slot.element_size : 0;
     // Views of the mapping are writable (copy-on-write); compact bytes are only ever copied.
@@ -180,9 +183,8 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
 }
 
 H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
-    const std::optional<load_walk_detail::dims_of> fits = load_walk_detail::record_to_read(state, r, slot, at);
-    if (!fits) return;
-    const load_walk_detail::dims_of& dims = *fits;
+    load_walk_detail::dims_of dims;
+    if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto bytes = static_cast<std::size_t>(r.length);
     range_check check{{r.checksum, r.has_checksum, 0, at.field, at.h5}, slot.bools ? bytes : 0};
     bool hash = false;
@@ -296,6 +298,47 @@ H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in) {
     if (in.plan.request.report)
         *in.plan.request.report = report_of(state.skipped, std::move(state.renamed), std::move(state.upgraded), std::move(state.converted));
     if (in.progress) in.progress(state.total_bytes, state.total_bytes);
+}
+
+H5SER_CORE_INLINE bool place_member(load_state& state, const tree_group& group, std::string_view name, const where& at, bool as_attribute,
+                                    bool optional, bool upgrading, std::span<const rename> renames, std::string_view type_name,
+                                    std::vector<std::string_view>& links, std::vector<std::string_view>& attributes,
+                                    std::string_view& stored, where& place) {
+    place = at.child(name);
+    std::vector<std::string_view>& used = as_attribute ? attributes : links;
+    used.push_back(name);
+    const member_listing& members = group.members();
+    const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
+    stored = name;
+    if (!renames.empty()) {
+        std::string_view found = holds(name) ? name : std::string_view{};
+        for (const std::string_view old : old_names_of(renames, name)) {
+            if (!holds(old)) continue;
+            used.push_back(old);
+            if (found.empty()) {
+                found = old;
+                continue;
+            }
+            state.problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
+                                "'" + std::string(found) + "' and '" + std::string(old) + "'",
+                                "h5ser::evolution<" + std::string(type_name) + ">::renames reads both as field '" + std::string(name) +
+                                    "'; the file may hold one of them"});
+        }
+        if (!found.empty()) stored = found;
+    }
+    if (!optional && upgrading && !holds(stored)) return false;
+    if (stored.data() == name.data()) return true;
+    // Read under its old name: the field's path, the old object's place in the file.
+    where old_at = at.child(stored);
+    state.renamed.push_back(old_at.field + " -> " + place.field);
+    place.h5 = std::move(old_at.h5);
+    return true;
+}
+
+H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state& state, const tree_group& parent, std::string_view name,
+                                                                     const attribute_request& want, const where& at) {
+    if (const manifest_record* r = state.tree->attribute(parent, name)) return decode_attribute_data(*r, want, at, state.problems);
+    return read_attribute_data(state.tree->hdf5_group(parent, at), std::string(name), want, at, state.problems);
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,

@@ -255,6 +255,11 @@ presence find_member(problem_list& problems, const member_listing& siblings, std
 H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
                                      std::string (*expected)());
 
+/// Reads attribute field `name` of `parent` as `want` says: from the manifest when the file has one,
+/// else through HDF5. Nothing, and a problem recorded, when it does not fit.
+H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state& state, const tree_group& parent, std::string_view name,
+                                                                     const attribute_request& want, const where& at);
+
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
 
@@ -415,33 +420,18 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                                          const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
                                          const where& at, bool root);
 
-/// The name field `name` of a T is stored under in `group`: its own, or the old name of one of
-/// h5ser::evolution<T>'s renames the group holds instead. Every name of the field the group holds
-/// goes into `used` (they are not unexpected); two of them at once are a problem.
-template <class T>
-std::string_view stored_name(problem_list& problems, const tree_group& group, std::string_view name, const where& at,
-                             std::vector<std::string_view>& used) {
-    used.push_back(name);
-    if constexpr (has_renames<T>) {
-        const member_listing& members = group.members();
-        const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
-        std::string_view found = holds(name) ? name : std::string_view{};
-        for (const std::string_view old : old_names_of<T>(name)) {
-            if (!holds(old)) continue;
-            used.push_back(old);
-            if (found.empty()) {
-                found = old;
-                continue;
-            }
-            problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
-                          "'" + std::string(found) + "' and '" + std::string(old) + "'",
-                          "h5ser::evolution<" + std::string(type_name<T>()) + ">::renames reads both as field '" + std::string(name) +
-                              "'; the file may hold one of them"});
-        }
-        if (!found.empty()) return found;
-    }
-    return name;
-}
+/// Where field `name` of the struct read from `group` (at `at`; of type `type_name`, whose
+/// h5ser::evolution declares `renames`) is read from: `stored`, its own name or the old name of one
+/// of its renames the group holds instead, and `place`, where it goes in the model (its own field
+/// path) and where it is in the file. False when the field is not read: an upgraded struct's
+/// (`upgrading`) field that the group lacks, unless `optional`, is its hook's to fill. Every name
+/// of the field the group holds goes into `attributes` or `links` (`as_attribute`: they are not
+/// unexpected); two of them at once are a problem. A field read under an old name is noted in
+/// `state.renamed`.
+H5SER_CORE_INLINE bool place_member(load_state& state, const tree_group& group, std::string_view name, const where& at, bool as_attribute,
+                                    bool optional, bool upgrading, std::span<const rename> renames, std::string_view type_name,
+                                    std::vector<std::string_view>& links, std::vector<std::string_view>& attributes,
+                                    std::string_view& stored, where& place);
 
 /// The version of the struct group `group` (at `at`) holds: its h5ser_struct_version attribute, 1
 /// without one. Nothing, and a problem recorded, when the attribute is not a version.
@@ -464,18 +454,11 @@ void load_members(Ctx& ctx, const tree_group& group, T& target, const where& at,
         using field_type = std::remove_cvref_t<decltype(field)>;
         if constexpr (is_stored<field_type, save_mode::full_model>()) {
             if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
-            const where field_at = at.child(name);
-            const std::string_view stored =
-                stored_name<T>(ctx.problems, group, name, at, stored_as_attribute<field_type>() ? attributes : links);
-            if constexpr (kind_of<field_type>() != field_kind::optional) {
-                const member_listing& members = group.members();
-                if (upgrade && !members.has_attribute(stored) && !members.find_link(stored)) return;
-            }
-            if (stored == name) return load_node(ctx, group, name, field, field_at);
-            // Read under its old name: the field's path, the old object's place in the file.
-            const where old_at = at.child(stored);
-            ctx.renamed.push_back(old_at.field + " -> " + field_at.field);
-            load_node(ctx, group, stored, field, where{field_at.file, field_at.field, old_at.h5});
+            std::string_view stored;
+            where place;
+            if (place_member(ctx, group, name, at, stored_as_attribute<field_type>(), kind_of<field_type>() == field_kind::optional,
+                             upgrade != nullptr, renames_of<T>(), type_name<T>(), links, attributes, stored, place))
+                load_node(ctx, group, stored, field, place);
         }
     });
     if (ctx.report_unexpected)
@@ -713,10 +696,8 @@ struct load_step {
         if constexpr (Ctx::convert && std::is_arithmetic_v<X> && !std::is_same_v<X, bool>) {
             if (read_converted_attribute(x)) return;
         }
-        std::optional<X> value;
-        if (const manifest_record* r = ctx.tree->attribute(parent, name)) value = decode_attribute<X>(*r, at, ctx.problems);
-        else value = read_attribute<X>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
-        if (value) ctx.commits.move_into(x, std::move(*value));
+        std::optional<attribute_data> data = read_field_attribute(ctx, parent, name, attribute_request_of<X>(), at);
+        if (data) ctx.commits.move_into(x, attribute_from<X>(std::move(*data)));
     }
     template <class X>
     void group(X& x) {

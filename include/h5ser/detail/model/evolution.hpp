@@ -97,16 +97,16 @@ constexpr bool assert_renames() {
     return true;
 }
 
-/// The names files saved before may hold field `field` of T under, newest first: the old names of
-/// its renames, then theirs (a chain across versions), each once.
-template <class T>
-std::vector<std::string_view> old_names_of(std::string_view field) {
+/// The names files saved before may hold field `field` under, by the `renames` of its struct
+/// (renames_of), newest first: the old names of its renames, then theirs (a chain across
+/// versions), each once.
+inline std::vector<std::string_view> old_names_of(std::span<const rename> renames, std::string_view field) {
     std::vector<std::string_view> names;
     std::vector<std::string_view> pending{field};
     while (!pending.empty()) {
         const std::string_view current = pending.front();
         pending.erase(pending.begin());
-        for (const rename& r : renames_of<T>()) {
+        for (const rename& r : renames) {
             if (r.field != current || r.old_name == field) continue;
             if (std::find(names.begin(), names.end(), r.old_name) != names.end()) continue;
             names.push_back(r.old_name);

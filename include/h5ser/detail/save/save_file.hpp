@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "h5ser/detail/format/format.hpp"
 #include "h5ser/detail/format/manifest.hpp"
@@ -23,17 +24,14 @@
 
 namespace h5ser::detail {
 
+/// Opens the schema of a file saved in `mode` for a model of type `model_type`, before its walk.
+H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::string_view model_type);
+
 /// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
 /// a writer wrapping it), between the schema's opening and the root attributes.
 template <save_mode Mode, class Sink, class Walk>
 void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
-    if constexpr (Mode != save_mode::weights_only) {
-        writer.schema().begin_object();
-        writer.schema().number("h5ser_schema", 1);
-        writer.schema().string("type", model_type);
-        writer.schema().string("kind", "group");
-        writer.schema().begin_object("fields");
-    }
+    begin_schema(writer, Mode, model_type);
     walk(sink, writer.file().at());
     writer.finish(model_type);
 }
@@ -72,6 +70,29 @@ struct no_extra_root_attributes {
 /// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
 enum class file_target { replace_atomically, write_in_place };
 
+/// A model as the save entry sees it: its type's name, and its save walk instantiated into the
+/// census and into the file writer.
+struct model_to_save {
+    const void* walk = nullptr;  ///< what `count` and `write` walk (a save walk of the model)
+    std::string_view model_type;
+    void (*count)(save_census& sink, const void* walk, const where& root) = nullptr;
+    void (*write)(file_writer& sink, const void* walk, const where& root) = nullptr;
+};
+
+/// The root attributes a save adds of its own (a checkpoint's step and metric), as the save entry
+/// sees them: `count` records them in the census's manifest, `write` writes them.
+struct root_attributes_to_save {
+    const void* extra = nullptr;
+    void (*count)(extra_attributes_census& sink, const void* extra) = nullptr;
+    void (*write)(extra_attributes_writer& sink, const void* extra) = nullptr;
+};
+
+/// Writes an h5ser file of `mode` at `path` atomically (or in place: `target`) from the save walk
+/// of `model`, run twice: into the census, then into the file writer. `extra` adds root
+/// attributes of its own (names starting with "h5ser_"). Compiled once, whatever the model.
+H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, const model_to_save& model, const storage_plan& storage,
+                                    const root_attributes_to_save& extra, const progress_callback& progress, file_target target);
+
 /// Writes an h5ser file at `path` atomically from `walk(sink, root)`, which runs the save walk of a
 /// model of type `model_type` into `sink` (twice: into the census, then into the file writer).
 /// `extra(sink)` may add root attributes of its own (names starting with "h5ser_") with
@@ -80,21 +101,18 @@ template <save_mode Mode, class Walk, class ExtraRootAttributes>
 void save_walk_of(const std::string& path, std::string_view model_type, const Walk& walk, const storage_plan& storage,
                   const ExtraRootAttributes& extra, const progress_callback& progress,
                   file_target target = file_target::replace_atomically) {
-    hdf5_scope hdf5;
-    save_census counter(storage);
-    walk(counter, where{path, {}, "/"});
-    extra_attributes_census census{counter.manifest};
-    extra(census);
-    std::optional<sealed_file_writer> file;
-    if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
-    else file.emplace(path, counter.count, counter.manifest.size());
-    file_writer writer(Mode, *file, storage, progress, counter.bytes);
-    write_walk<Mode>(writer, writer, model_type, walk);
-    extra_attributes_writer extra_writer{*file};
-    extra(extra_writer);
-    file->close();
-    file->seal_and_commit();
-    if (progress) progress(counter.bytes, counter.bytes);  // durable now
+    model_to_save model;
+    model.walk = &walk;
+    model.model_type = model_type;
+    model.count = [](save_census& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
+    model.write = [](file_writer& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
+    root_attributes_to_save attributes;
+    if constexpr (!std::is_same_v<ExtraRootAttributes, no_extra_root_attributes>) {
+        attributes.extra = &extra;
+        attributes.count = [](extra_attributes_census& sink, const void* e) { (*static_cast<const ExtraRootAttributes*>(e))(sink); };
+        attributes.write = [](extra_attributes_writer& sink, const void* e) { (*static_cast<const ExtraRootAttributes*>(e))(sink); };
+    }
+    save_walk_of(Mode, path, model, storage, attributes, progress, target);
 }
 
 /// Saves `model` to `path` atomically (or in place: file_target). `extra(sink)` may add root
@@ -108,3 +126,7 @@ void save_model(const Model& model, const std::string& path, const storage_plan&
 }
 
 }  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/save/save_file-inl.hpp"
+#endif
