@@ -3779,7 +3779,7 @@ public:
         actions_.push_back(std::move(s.slot));
     }
 
-    /// A staged value whose type only its slot knows (a tensor_slot's new tensor), and where its
+    /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
     /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
     struct staged_bytes {
         std::unique_ptr<action> slot;
@@ -5149,9 +5149,9 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
 H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
 
 /// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
-/// and can take, and the few operations that need its type (tensor_slot_of makes one). The reads
+/// and can take, and the few operations that need its type (tensor_target_of makes one). The reads
 /// themselves (load_dataset, load_mapped, load_read) are compiled once.
-struct tensor_slot {
+struct tensor_target {
     void* target = nullptr;  ///< the field
     std::string_view dtype;  ///< of its elements (dtype_name)
     std::size_t element_size = 0;
@@ -5169,13 +5169,13 @@ struct tensor_slot {
     handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
 };
 
-/// `target` (a tensor of a static element type) as a tensor_slot.
+/// `target` (a tensor of a static element type) as a tensor_target.
 template <class X>
-tensor_slot tensor_slot_of(X& target) {
+tensor_target tensor_target_of(X& target) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
-    tensor_slot s;
+    tensor_target s;
     s.target = &target;
     s.dtype = dtype_name<element>();
     s.element_size = sizeof(element);
@@ -5205,12 +5205,12 @@ tensor_slot tensor_slot_of(X& target) {
 
 /// Reads tensor `name` of `parent` (an HDF5 group) whole into staged storage for `slot`, verified
 /// (state.verified).
-H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at);
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_target& slot, const where& at);
 
 /// The same for a tensor of type X (h5ser::mpi reads its replicated tensors so).
 template <class X>
 void load_dataset(load_state& state, hid_t parent, std::string_view name, X& target, const where& at) {
-    load_dataset(state, parent, name, tensor_slot_of(target), at);
+    load_dataset(state, parent, name, tensor_target_of(target), at);
 }
 
 /// Takes tensor `slot` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
@@ -5220,7 +5220,7 @@ void load_dataset(load_state& state, hid_t parent, std::string_view name, X& tar
 /// shape, into its own memory when the load commits. Its hash is checked after the walk
 /// (state.verified); HDF5 is not called.
 H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
-                                   const tensor_slot& slot, const where& at);
+                                   const tensor_target& slot, const where& at);
 
 /// Lists tensor `slot` (record `r`, contiguous in the file) for reading by byte range from the
 /// load's source (`state.source`: the local file with pread, h5ser::owned_memory, or a URL) into
@@ -5228,16 +5228,16 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
 /// tensor when the load commits. The reads happen together at the end of the walk (finish_walk),
 /// where each is hashed as it arrives and checked (state.verified). HDF5 is not called; a read
 /// error is an h5ser::error, never a signal (as a mapping's page would be).
-H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at);
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_target& slot, const where& at);
 
 /// Reads tensor `slot`, field `name` of `parent`: from the mapping or the ranged source when the
 /// file has a manifest and the tensor is contiguous or compact, else through HDF5.
-H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_target& slot,
                                          const where& at);
 
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
-    read_whole_tensor(ctx, parent, name, tensor_slot_of(target), at);
+    read_whole_tensor(ctx, parent, name, tensor_target_of(target), at);
 }
 
 // ---- structs --------------------------------------------------------------------------------
@@ -6188,32 +6188,27 @@ load_choices choices_of() {
     return c;
 }
 
-/// `model` (a Model; `fresh`: default-constructed by h5ser::load) for the load entry, with the
-/// walk `Policies` instantiate for it.
-template <class Policies, class Model>
-model_to_load model_for(Model& model, bool fresh) {
+/// `model` (a Model; `fresh`: default-constructed by h5ser::load) as the load entry sees it,
+/// without a walk: what plan_walk needs of its type.
+template <class Model>
+model_to_load model_of(Model& model, bool fresh) {
     model_to_load m;
     m.model = &model;
     m.fresh = fresh;
     m.weights_cover_everything = weights_cover_everything<Model>();
     if constexpr (is_object_at_v<Model>) m.object_path = &model.path;
     m.whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    return m;
+}
+
+/// The same with the walk `Policies` instantiate for it.
+template <class Policies, class Model>
+model_to_load model_for(Model& model, bool fresh) {
+    model_to_load m = model_of(model, fresh);
     m.walk = [](const walk_input& in, void* p) {
         load_from<Policies::lenient, Policies::verify, Policies::convert>(in, *static_cast<Model*>(p));
     };
     return m;
-}
-
-/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
-/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
-template <class Policies, class Model>
-load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
-    model_to_load m;
-    m.fresh = fresh_model;
-    m.weights_cover_everything = weights_cover_everything<Model>();
-    static const std::string none;
-    if constexpr (is_object_at_v<Model>) m.object_path = &none;
-    return plan_walk(choices_of<Policies>(), m, header, path);
 }
 
 /// Loads `path` into `model` under `Policies` (load_file above).
@@ -12304,7 +12299,7 @@ H5SER_CORE_INLINE void load_state::read_listed() {
 }
 
 namespace load_walk_detail {
-/// The dimensions of `shape` as a tensor_slot's operations take them (only the first `rank` are
+/// The dimensions of `shape` as a tensor_target's operations take them (only the first `rank` are
 /// set: this is made for every tensor a load reads).
 struct dims_of {
     std::array<std::size_t, dynamic_shape::max_rank> size;
@@ -12322,7 +12317,7 @@ struct dims_of {
 
 /// The dimensions of tensor record `r` when it fits `slot` (else a problem recorded) and the load
 /// reads data; nothing otherwise.
-inline bool record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at, dims_of& dims) {
+inline bool record_to_read(load_state& state, const manifest_record& r, const tensor_target& slot, const where& at, dims_of& dims) {
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
@@ -12334,7 +12329,7 @@ inline bool record_to_read(load_state& state, const manifest_record& r, const te
 }
 }  // namespace load_walk_detail
 
-H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at) {
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_target& slot, const where& at) {
     const auto opened = open_tensor(state.problems, parent, name, slot.dtype, slot.element_size, slot.current.data(), slot.rank,
                                     slot.unsized, state.reading_data(), at);
     if (!opened) return;
@@ -12371,7 +12366,7 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
 }
 
 H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
-                                   const tensor_slot& slot, const where& at) {
+                                   const tensor_target& slot, const where& at) {
     load_walk_detail::dims_of dims;
     if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto length = static_cast<std::size_t>(r.length);
@@ -12395,7 +12390,7 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
     state.commits.copy_from(slot.data, elements, length, state.mapping);
 }
 
-H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_target& slot, const where& at) {
     load_walk_detail::dims_of dims;
     if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto bytes = static_cast<std::size_t>(r.length);
@@ -12422,7 +12417,7 @@ H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, co
     state.commits.copy_from(slot.data, into, bytes, std::move(staging));
 }
 
-H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_target& slot,
                                          const where& at) {
     if (state.mapping || state.source) {
         const manifest_record* r = state.contents->dataset(at.h5);

@@ -103,7 +103,7 @@ public:
         actions_.push_back(std::move(s.slot));
     }
 
-    /// A staged value whose type only its slot knows (a tensor_slot's new tensor), and where its
+    /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
     /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
     struct staged_bytes {
         std::unique_ptr<action> slot;

@@ -225,32 +225,27 @@ load_choices choices_of() {
     return c;
 }
 
-/// `model` (a Model; `fresh`: default-constructed by h5ser::load) for the load entry, with the
-/// walk `Policies` instantiate for it.
-template <class Policies, class Model>
-model_to_load model_for(Model& model, bool fresh) {
+/// `model` (a Model; `fresh`: default-constructed by h5ser::load) as the load entry sees it,
+/// without a walk: what plan_walk needs of its type.
+template <class Model>
+model_to_load model_of(Model& model, bool fresh) {
     model_to_load m;
     m.model = &model;
     m.fresh = fresh;
     m.weights_cover_everything = weights_cover_everything<Model>();
     if constexpr (is_object_at_v<Model>) m.object_path = &model.path;
     m.whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    return m;
+}
+
+/// The same with the walk `Policies` instantiate for it.
+template <class Policies, class Model>
+model_to_load model_for(Model& model, bool fresh) {
+    model_to_load m = model_of(model, fresh);
     m.walk = [](const walk_input& in, void* p) {
         load_from<Policies::lenient, Policies::verify, Policies::convert>(in, *static_cast<Model*>(p));
     };
     return m;
-}
-
-/// The plan for loading a file with `header` under `Policies` into a `Model` (`fresh_model`: a
-/// default-constructed one, from h5ser::load); throws when the mode asked and the file's disagree.
-template <class Policies, class Model>
-load_plan plan_walk(const file_header& header, const std::string& path, bool fresh_model) {
-    model_to_load m;
-    m.fresh = fresh_model;
-    m.weights_cover_everything = weights_cover_everything<Model>();
-    static const std::string none;
-    if constexpr (is_object_at_v<Model>) m.object_path = &none;
-    return plan_walk(choices_of<Policies>(), m, header, path);
 }
 
 /// Loads `path` into `model` under `Policies` (load_file above).

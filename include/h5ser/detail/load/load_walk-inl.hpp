@@ -91,7 +91,7 @@ H5SER_CORE_INLINE void load_state::read_listed() {
 }
 
 namespace load_walk_detail {
-/// The dimensions of `shape` as a tensor_slot's operations take them (only the first `rank` are
+/// The dimensions of `shape` as a tensor_target's operations take them (only the first `rank` are
 /// set: this is made for every tensor a load reads).
 struct dims_of {
     std::array<std::size_t, dynamic_shape::max_rank> size;
@@ -109,7 +109,7 @@ struct dims_of {
 
 /// The dimensions of tensor record `r` when it fits `slot` (else a problem recorded) and the load
 /// reads data; nothing otherwise.
-inline bool record_to_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at, dims_of& dims) {
+inline bool record_to_read(load_state& state, const manifest_record& r, const tensor_target& slot, const where& at, dims_of& dims) {
     extent shape;
     shape.scalar = r.rank == 0;
     for (std::size_t i = 0; i < r.rank; ++i) shape.dims.push_back(r.dim(i));
@@ -121,7 +121,7 @@ inline bool record_to_read(load_state& state, const manifest_record& r, const te
 }
 }  // namespace load_walk_detail
 
-H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at) {
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_target& slot, const where& at) {
     const auto opened = open_tensor(state.problems, parent, name, slot.dtype, slot.element_size, slot.current.data(), slot.rank,
                                     slot.unsized, state.reading_data(), at);
     if (!opened) return;
@@ -158,7 +158,7 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
 }
 
 H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
-                                   const tensor_slot& slot, const where& at) {
+                                   const tensor_target& slot, const where& at) {
     load_walk_detail::dims_of dims;
     if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto length = static_cast<std::size_t>(r.length);
@@ -182,7 +182,7 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
     state.commits.copy_from(slot.data, elements, length, state.mapping);
 }
 
-H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at) {
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_target& slot, const where& at) {
     load_walk_detail::dims_of dims;
     if (!load_walk_detail::record_to_read(state, r, slot, at, dims)) return;
     const auto bytes = static_cast<std::size_t>(r.length);
@@ -209,7 +209,7 @@ H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, co
     state.commits.copy_from(slot.data, into, bytes, std::move(staging));
 }
 
-H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_target& slot,
                                          const where& at) {
     if (state.mapping || state.source) {
         const manifest_record* r = state.contents->dataset(at.h5);

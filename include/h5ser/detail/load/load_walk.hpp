@@ -307,9 +307,9 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
 H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
 
 /// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
-/// and can take, and the few operations that need its type (tensor_slot_of makes one). The reads
+/// and can take, and the few operations that need its type (tensor_target_of makes one). The reads
 /// themselves (load_dataset, load_mapped, load_read) are compiled once.
-struct tensor_slot {
+struct tensor_target {
     void* target = nullptr;  ///< the field
     std::string_view dtype;  ///< of its elements (dtype_name)
     std::size_t element_size = 0;
@@ -327,13 +327,13 @@ struct tensor_slot {
     handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
 };
 
-/// `target` (a tensor of a static element type) as a tensor_slot.
+/// `target` (a tensor of a static element type) as a tensor_target.
 template <class X>
-tensor_slot tensor_slot_of(X& target) {
+tensor_target tensor_target_of(X& target) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
     constexpr std::size_t rank = adapter::rank;
-    tensor_slot s;
+    tensor_target s;
     s.target = &target;
     s.dtype = dtype_name<element>();
     s.element_size = sizeof(element);
@@ -363,12 +363,12 @@ tensor_slot tensor_slot_of(X& target) {
 
 /// Reads tensor `name` of `parent` (an HDF5 group) whole into staged storage for `slot`, verified
 /// (state.verified).
-H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_slot& slot, const where& at);
+H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string_view name, const tensor_target& slot, const where& at);
 
 /// The same for a tensor of type X (h5ser::mpi reads its replicated tensors so).
 template <class X>
 void load_dataset(load_state& state, hid_t parent, std::string_view name, X& target, const where& at) {
-    load_dataset(state, parent, name, tensor_slot_of(target), at);
+    load_dataset(state, parent, name, tensor_target_of(target), at);
 }
 
 /// Takes tensor `slot` (record `r`) from `bytes`, its element bytes in the mapped file or, for a
@@ -378,7 +378,7 @@ void load_dataset(load_state& state, hid_t parent, std::string_view name, X& tar
 /// shape, into its own memory when the load commits. Its hash is checked after the walk
 /// (state.verified); HDF5 is not called.
 H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, const unsigned char* bytes, bool in_mapping,
-                                   const tensor_slot& slot, const where& at);
+                                   const tensor_target& slot, const where& at);
 
 /// Lists tensor `slot` (record `r`, contiguous in the file) for reading by byte range from the
 /// load's source (`state.source`: the local file with pread, h5ser::owned_memory, or a URL) into
@@ -386,16 +386,16 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
 /// tensor when the load commits. The reads happen together at the end of the walk (finish_walk),
 /// where each is hashed as it arrives and checked (state.verified). HDF5 is not called; a read
 /// error is an h5ser::error, never a signal (as a mapping's page would be).
-H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_slot& slot, const where& at);
+H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, const tensor_target& slot, const where& at);
 
 /// Reads tensor `slot`, field `name` of `parent`: from the mapping or the ranged source when the
 /// file has a manifest and the tensor is contiguous or compact, else through HDF5.
-H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_slot& slot,
+H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& parent, std::string_view name, const tensor_target& slot,
                                          const where& at);
 
 template <class Ctx, class X>
 void whole_tensor_reader::read(Ctx& ctx, const tree_group& parent, std::string_view name, X& target, const where& at) {
-    read_whole_tensor(ctx, parent, name, tensor_slot_of(target), at);
+    read_whole_tensor(ctx, parent, name, tensor_target_of(target), at);
 }
 
 // ---- structs --------------------------------------------------------------------------------

@@ -305,7 +305,7 @@ void parallel_load(Model& model, const std::string& path, MPI_Comm user_comm, co
     agreement.together([&] {
         const handle root = open_root(file.get(), path);
         const manifest* m = contents ? &*contents : nullptr;
-        plan = plan_walk<Policies, Model>(read_header(root.get(), path, m, Policies::verify), path, fresh_model);
+        plan = plan_walk(choices_of<Policies>(), model_of(model, fresh_model), read_header(root.get(), path, m, Policies::verify), path);
     });
     // Every rank walks the HDF5 tree: the reads are collective, through the MPI-IO driver.
     file_tree tree(path, std::move(file));
