@@ -23,7 +23,7 @@ namespace h5ser::detail::http {
 /// Makes h5ser::load and load_into take URLs in this program: set once, before main, by every
 /// translation unit that includes this header.
 inline const bool url_loads_registered = [] {
-    open_remote_url.store(&open);
+    set_remote_opener(&open);
     return true;
 }();
 }  // namespace h5ser::detail::http

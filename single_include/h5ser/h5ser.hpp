@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <hdf5.h>
 #include <string_view>
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -33,19 +32,20 @@
 #include <sys/types.h>
 #include <map>
 #include <boost/pfr/detail/core.hpp>  // tie_as_tuple, sequence_tuple::get
+#include <algorithm>
 #include <concepts>
 #include <initializer_list>
 #include <span>
 #include <cassert>
 #include <limits>
 #include <functional>
-#include <atomic>
 #include <signal.h>
-#include <condition_variable>
 #include <exception>
+#include <numeric>
+#include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <numeric>
 #include <xxhash.h>
 #include <shared_mutex>
 #include <cmath>
@@ -274,7 +274,7 @@ public:
     std::size_t add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank);
     void set_hash(std::size_t index, std::uint64_t hash) noexcept { entries_[index].hash = hash; }
     /// Adds every tensor of `other`.
-    void append(const digest_list& other) { entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end()); }
+    void append(const digest_list& other);
     /// The fingerprint of all tensors added (fingerprint_builder), as hex.
     [[nodiscard]] std::string hex() const;
     /// The same, over the tensors in the order of `paths` (a file's save order), those it does not
@@ -1313,22 +1313,7 @@ struct storage_plan {
 
     /// A field's own policies replace what it inherits, category by category. Naming a layout
     /// without filters drops inherited filters when that layout is contiguous.
-    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const {
-        storage_plan out = *this;
-        if (field.layout_given) {
-            out.layout = field.layout;
-            out.layout_given = true;
-            out.chunk_dims = field.chunk_dims;
-            out.chunks_for_one_field = true;
-            if (field.layout == layout_kind::contiguous) out.filters.clear();
-        }
-        if (!field.filters.empty()) {
-            out.filters = field.filters;
-            if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
-        }
-        if (field_names_compact) out.compact_below = field.compact_below;
-        return out;
-    }
+    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const;
 };
 
 /// Short names and Debian packages of the registered HDF5 filters h5ser knows, for messages.
@@ -2022,7 +2007,7 @@ private:
                       std::string_view name, std::string_view dtype);
     void put_u32(std::uint32_t v);
     void put_u64(std::uint64_t v);
-    void put(std::string_view bytes) { bytes_.insert(bytes_.end(), bytes.begin(), bytes.end()); }
+    void put(std::string_view bytes);
 
     std::vector<unsigned char> bytes_;
     std::size_t records_ = 0;
@@ -2038,9 +2023,8 @@ void encode_attribute_element(std::string& out, const Element& e) {
     } else if constexpr (std::is_same_v<Element, bool>) {
         out.push_back(e ? 1 : 0);
     } else {
-        char raw[sizeof(Element)];
+        char raw[sizeof(Element)];  // little-endian, the file's order, as the host's (hash.hpp)
         std::memcpy(raw, &e, sizeof(Element));
-        if constexpr (std::endian::native == std::endian::big) std::reverse(raw, raw + sizeof(Element));  // the file's order
         out.append(raw, sizeof(Element));
     }
 }
@@ -3614,17 +3598,9 @@ struct member_listing {
 
     /// Sorts both lists by name (byte order), as lookups need: a sequence of 5,000 layers looks
     /// up 5,000 names in one listing.
-    void sort_by_name() {
-        std::sort(links.begin(), links.end(), [](const link& a, const link& b) { return a.name < b.name; });
-        std::sort(attributes.begin(), attributes.end());
-    }
-    [[nodiscard]] const link* find_link(std::string_view name) const noexcept {
-        const auto it = std::lower_bound(links.begin(), links.end(), name, [](const link& l, std::string_view n) { return l.name < n; });
-        return it != links.end() && it->name == name ? &*it : nullptr;
-    }
-    [[nodiscard]] bool has_attribute(std::string_view name) const noexcept {
-        return std::binary_search(attributes.begin(), attributes.end(), name, std::less<>());
-    }
+    void sort_by_name();
+    [[nodiscard]] const link* find_link(std::string_view name) const noexcept;
+    [[nodiscard]] bool has_attribute(std::string_view name) const noexcept;
 };
 
 H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at);
@@ -3684,6 +3660,7 @@ inline const char* link_type_name(H5L_type_t type) noexcept {
 // field has been read and checked; then the staged values move in, which cannot fail.
 
 
+
 namespace h5ser::detail {
 
 /// Does moving a T into a field never throw? Its move assignment is noexcept, or it is a type
@@ -3696,16 +3673,9 @@ struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
 /// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
 class undo_log {
 public:
-    void save(void* target, std::size_t bytes) {
-        const auto* from = static_cast<const unsigned char*>(target);
-        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
-    }
+    void save(void* target, std::size_t bytes);
     /// Puts every saved range back, last first.
-    void restore() noexcept {
-        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
-            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
-        saved_.clear();
-    }
+    void restore() noexcept;
 
 private:
     struct range {
@@ -3733,10 +3703,8 @@ public:
     };
     struct copy_action final : action {
         copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
-        void apply() noexcept override {
-            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
-        }
-        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
+        void apply() noexcept override;
+        void save_undo(undo_log& undo) const override;
         void* target;
         std::vector<unsigned char> bytes;
     };
@@ -3744,10 +3712,8 @@ public:
     struct copy_from_action final : action {
         copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
             : target(t), source(s), bytes(n), keep(std::move(k)) {}
-        void apply() noexcept override {
-            if (bytes != 0) std::memcpy(target, source, bytes);
-        }
-        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
+        void apply() noexcept override;
+        void save_undo(undo_log& undo) const override;
         void* target;
         const void* source;
         std::size_t bytes;
@@ -3789,46 +3755,34 @@ public:
     static std::unique_ptr<move_action<T>> stage_slot(T& target, T initial) {
         return std::make_unique<move_action<T>>(target, std::move(initial));
     }
-    void finish(staged_bytes&& s) { actions_.push_back(std::move(s.slot)); }
+    void finish(staged_bytes&& s);
 
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
-    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
-        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
-    }
+    void copy_into(void* target, std::vector<unsigned char>&& bytes);
 
     /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
     /// model owns when the load succeeds: no staging copy.
-    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
-        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
-    }
+    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep);
 
     /// Where the actions added from now on start (for apply_since).
     [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
 
     /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
     /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
-    void apply_since(std::size_t mark) noexcept {
-        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
-        actions_.resize(mark);
-    }
+    void apply_since(std::size_t mark) noexcept;
 
-    void apply_all() noexcept {
-        for (auto& a : actions_) a->apply();
-        actions_.clear();
-    }
+    void apply_all() noexcept;
 
     /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
     /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
-    void apply_all(undo_log& undo) {
-        for (auto& a : actions_) a->save_undo(undo);
-        apply_all();
-    }
+    void apply_all(undo_log& undo);
 
 private:
     std::vector<std::unique_ptr<action>> actions_;
 };
 
 }  // namespace h5ser::detail
+
 
 
 namespace h5ser::detail {
@@ -4318,7 +4272,10 @@ struct remote_file {
 /// Opens a URL for a load (the first request); set by <h5ser/remote.hpp>, null in programs
 /// without it. An h5ser::error naming the URL when the server does not answer as a load needs.
 using remote_opener = remote_file (*)(const std::string& url);
-inline std::atomic<remote_opener> open_remote_url{nullptr};
+/// Sets the opener (<h5ser/remote.hpp>, before main).
+H5SER_CORE_INLINE void set_remote_opener(remote_opener open) noexcept;
+/// The opener set, or null.
+H5SER_CORE_INLINE remote_opener current_remote_opener() noexcept;
 
 /// A URL of a sealed format-2 file, opened: the first request made, the seal and the manifest
 /// checked (check_seal_prefix: everything but the hash over the HDF5 metadata, which is not read).
@@ -6416,15 +6373,11 @@ H5SER_CORE_INLINE void append_json_number(std::string& out, double value);
 /// h5ser tool. Calls chain; `key` is ignored inside arrays and at the top level.
 class json_writer {
 public:
-    json_writer& begin_object(std::string_view key = {}) { return open(key, '{'); }
-    json_writer& end_object() { return close('}'); }
-    json_writer& begin_array(std::string_view key = {}) { return open(key, '['); }
-    json_writer& end_array() { return close(']'); }
-    json_writer& string(std::string_view key, std::string_view value) {
-        prefix(key);
-        append_json_string(text_, value);
-        return *this;
-    }
+    json_writer& begin_object(std::string_view key = {});
+    json_writer& end_object();
+    json_writer& begin_array(std::string_view key = {});
+    json_writer& end_array();
+    json_writer& string(std::string_view key, std::string_view value);
     /// Integers as they are; floating-point numbers with 9 significant digits (null when not finite).
     template <class Number>
     requires std::is_arithmetic_v<Number> json_writer& number(std::string_view key, Number value) {
@@ -6433,39 +6386,14 @@ public:
         else append_json_number(text_, static_cast<double>(value));
         return *this;
     }
-    json_writer& boolean(std::string_view key, bool value) {
-        prefix(key);
-        text_ += value ? "true" : "false";
-        return *this;
-    }
-    json_writer& null(std::string_view key) {
-        prefix(key);
-        text_ += "null";
-        return *this;
-    }
+    json_writer& boolean(std::string_view key, bool value);
+    json_writer& null(std::string_view key);
     [[nodiscard]] const std::string& str() const noexcept { return text_; }
 
 private:
-    json_writer& open(std::string_view key, char bracket) {
-        prefix(key);
-        text_ += bracket;
-        levels_.push_back({true, bracket == '['});
-        return *this;
-    }
-    json_writer& close(char bracket) {
-        text_ += bracket;
-        levels_.pop_back();
-        return *this;
-    }
-    void prefix(std::string_view key) {
-        if (levels_.empty()) return;
-        if (!levels_.back().first) text_ += ',';
-        levels_.back().first = false;
-        if (!levels_.back().array) {
-            append_json_string(text_, key);
-            text_ += ':';
-        }
-    }
+    json_writer& open(std::string_view key, char bracket);
+    json_writer& close(char bracket);
+    void prefix(std::string_view key);
     struct level {
         bool first;  ///< nothing written at this level yet
         bool array;
@@ -7194,10 +7122,7 @@ public:
     /// too small, or more than twice too large (a much smaller model is saved now).
     H5SER_CORE_INLINE std::byte* reserve(std::size_t bytes);
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-    void release() noexcept {
-        memory_.reset();
-        capacity_ = 0;
-    }
+    void release() noexcept;
 
 private:
     struct free_aligned {
@@ -7271,18 +7196,12 @@ public:
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
     }
-    void absent(std::string_view name, const where& at) { nodes_.push_back(std::make_unique<absent_node>(name, at)); }
-    void begin(std::string_view name, const where& at, const container_info& info) {
-        nodes_.push_back(std::make_unique<begin_node>(name, at, info));
-    }
-    void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
-    void version(const where& at, std::string_view type_name, int version) {
-        nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
-    }
-    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
-        nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
-    }
-    void pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+    void absent(std::string_view name, const where& at);
+    void begin(std::string_view name, const where& at, const container_info& info);
+    void end(const container_info& info);
+    void version(const where& at, std::string_view type_name, int version);
+    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks);
+    void pop_storage();
 
     /// The staging memory copy_tensors() needs: every tensor's bytes, each 64-byte aligned.
     [[nodiscard]] H5SER_CORE_INLINE std::size_t staging_bytes() const noexcept;
@@ -7419,10 +7338,13 @@ inline bool& on_saver_thread() noexcept {
 /// What the caller and the thread writing one save share: whether it is done, and how it ended.
 class save_job {
 public:
-    explicit save_job(std::string path) : path_(std::move(path)) {}
+    H5SER_CORE_INLINE explicit save_job(std::string path);
+    H5SER_CORE_INLINE ~save_job();
+    save_job(const save_job&) = delete;
+    save_job& operator=(const save_job&) = delete;
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
-    [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+    [[nodiscard]] H5SER_CORE_INLINE bool done() const noexcept;
 
     /// Waits until the save is committed or failed; rethrows its error, which counts as seen.
     H5SER_CORE_INLINE void wait();
@@ -7435,24 +7357,33 @@ public:
     H5SER_CORE_INLINE void finish(std::exception_ptr error) noexcept;
 
 private:
+    // The mutex, condition variable and flags (background_save-inl.hpp): <thread>,
+    // <condition_variable> and <mutex> stay out of the translation units that save asynchronously.
+    struct sync;
     std::string path_;
-    std::mutex mutex_;
-    std::condition_variable finished_;
-    std::atomic<bool> done_{false};
-    std::exception_ptr error_;  // guarded by mutex_
-    bool seen_ = false;         // guarded by mutex_
+    std::unique_ptr<sync> sync_;
 };
 
 /// Registers `job`, a save started in the background, as in flight for its path until it is done:
 /// see settle_saves_of.
 H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job);
 
+/// One save for a saver's thread: the snapshot taken, and what writes its file.
+struct background_write {
+    background_write() = default;
+    background_write(const background_write&) = delete;
+    background_write& operator=(const background_write&) = delete;
+    virtual ~background_write() = default;
+    [[nodiscard]] virtual const std::string& path() const noexcept = 0;
+    virtual void run() = 0;
+};
+
 /// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
 /// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
 /// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
 class background_saver {
 public:
-    background_saver() = default;
+    H5SER_CORE_INLINE background_saver();
     background_saver(const background_saver&) = delete;
     background_saver& operator=(const background_saver&) = delete;
     /// Waits for the save in flight. An error nobody saw cannot be thrown from here: it is
@@ -7465,57 +7396,44 @@ public:
     /// has seen it (unchanged: its file() names that save's path), or what `snapshot` throws.
     template <class TakeSnapshot, class Write>
     std::shared_ptr<save_job> start(TakeSnapshot&& snapshot, Write&& write) {
-        const std::lock_guard lock(mutex_);
-        finish_previous();
-        std::unique_ptr<model_snapshot> taken = snapshot(staging_);
-        auto job = std::make_shared<save_job>(taken->path());
-        launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
-        register_in_flight(job);
-        return job;
+        struct writes_snapshot final : background_write {
+            writes_snapshot(std::unique_ptr<model_snapshot> t, Write&& w) : taken(std::move(t)), write(std::forward<Write>(w)) {}
+            [[nodiscard]] const std::string& path() const noexcept override { return taken->path(); }
+            void run() override { write(*taken); }
+            std::unique_ptr<model_snapshot> taken;
+            std::decay_t<Write> write;
+        };
+        const auto take = [&](staging_buffer& staging) -> std::unique_ptr<background_write> {
+            return std::make_unique<writes_snapshot>(snapshot(staging), std::forward<Write>(write));
+        };
+        using take_type = decltype(take);
+        return start_write([](const void* t, staging_buffer& staging) { return (*static_cast<const take_type*>(t))(staging); }, &take);
     }
 
     /// Waits for the save in flight, if any; rethrows its error (which then counts as seen).
     H5SER_CORE_INLINE void wait();
     /// Waits for the save in flight, if any; rethrows its error if nobody has seen it.
-    void settle() {
-        const std::lock_guard lock(mutex_);
-        finish_previous();
-    }
+    H5SER_CORE_INLINE void settle();
     /// Waits for the save in flight, if any, without rethrowing.
     H5SER_CORE_INLINE void wait_quietly();
     /// Waits for the save in flight, then frees the staging memory.
     H5SER_CORE_INLINE void release_staging();
 
 private:
-    /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
+    /// start(), compiled once: under the saver's lock, finishes the previous save, calls
+    /// `take(context, staging)` and runs what it returns on a new thread.
+    H5SER_CORE_INLINE std::shared_ptr<save_job> start_write(std::unique_ptr<background_write> (*take)(const void* context, staging_buffer&),
+                                                            const void* context);
+    /// Joins the previous save's thread; throws its unseen error. Called with the lock held.
     H5SER_CORE_INLINE void finish_previous();
-    /// Joins the thread of the last save started and hands that save over (job_ is then empty).
+    /// Joins the thread of the last save started and hands that save over (none is left).
     H5SER_CORE_INLINE std::shared_ptr<save_job> join_last();
-    /// The last save started, if any (for waiting on it without holding mutex_).
+    /// The last save started, if any (for waiting on it without holding the lock).
     H5SER_CORE_INLINE std::shared_ptr<save_job> last_job();
-    template <class Work>
-    void launch(const std::shared_ptr<save_job>& job, Work work) {
-        thread_ = std::thread([job, work = std::move(work)]() mutable {
-            on_saver_thread() = true;
-            lower_this_threads_priority();
-            std::exception_ptr error;
-            {
-                Work owned = std::move(work);  // the snapshot is freed before the job is done
-                try {
-                    owned();
-                } catch (...) {
-                    error = std::current_exception();
-                }
-            }
-            job->finish(error);
-        });
-        job_ = job;
-    }
 
-    std::mutex mutex_;  // one caller at a time
-    std::thread thread_;
-    std::shared_ptr<save_job> job_;  // the last save started
-    staging_buffer staging_;
+    // Its lock, thread, last save and staging memory (background_save-inl.hpp).
+    struct state;
+    std::unique_ptr<state> state_;
 };
 
 /// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it
@@ -9861,6 +9779,10 @@ H5SER_CORE_INLINE std::size_t digest_list::add_pending(std::string_view h5_path,
     return entries_.size() - 1;
 }
 
+H5SER_CORE_INLINE void digest_list::append(const digest_list& other) {
+    entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+}
+
 H5SER_CORE_INLINE std::string digest_list::hex() const {
     fingerprint_builder builder;
     for (const auto& e : entries_) builder.add_tensor(e.path, e.dtype, e.dims.data(), e.dims.size(), e.hash);
@@ -10403,6 +10325,23 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object
 
 namespace h5ser::detail {
 
+H5SER_CORE_INLINE storage_plan storage_plan::overridden_by(const storage_plan& field, bool field_names_compact) const {
+    storage_plan out = *this;
+    if (field.layout_given) {
+        out.layout = field.layout;
+        out.layout_given = true;
+        out.chunk_dims = field.chunk_dims;
+        out.chunks_for_one_field = true;
+        if (field.layout == layout_kind::contiguous) out.filters.clear();
+    }
+    if (!field.filters.empty()) {
+        out.filters = field.filters;
+        if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
+    }
+    if (field_names_compact) out.compact_below = field.compact_below;
+    return out;
+}
+
 H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id) {
     for (const auto& f : known_filters)
         if (f.id == id) return std::string(f.name);
@@ -10666,6 +10605,8 @@ H5SER_CORE_INLINE void manifest_builder::put_u64(std::uint64_t v) {
     for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<unsigned char>((v >> (8 * i)) & 0xff));
 }
 
+H5SER_CORE_INLINE void manifest_builder::put(std::string_view bytes) { bytes_.insert(bytes_.end(), bytes.begin(), bytes.end()); }
+
 H5SER_CORE_INLINE void manifest_builder::begin_record(record_kind kind, record_layout layout, std::size_t rank, std::size_t filters,
                                                       std::string_view path, std::string_view name, std::string_view dtype) {
     bytes_.push_back(static_cast<unsigned char>(kind));
@@ -10890,6 +10831,7 @@ H5SER_CORE_INLINE bool copy_and_hash(int out, std::uint64_t out_offset, int in, 
 // ---- h5ser/detail/format/seal-inl.hpp ----------------------------------------------------------
 // h5ser/detail/format/seal-inl.hpp: definitions of h5ser/detail/format/seal.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
+
 
 
 namespace h5ser::detail {
@@ -11385,7 +11327,22 @@ H5SER_CORE_INLINE void checkpoint_directory::prune(const std::string& just_saved
 // h5ser/config.hpp).
 
 
+
 namespace h5ser::detail {
+
+H5SER_CORE_INLINE void member_listing::sort_by_name() {
+    std::sort(links.begin(), links.end(), [](const link& a, const link& b) { return a.name < b.name; });
+    std::sort(attributes.begin(), attributes.end());
+}
+
+H5SER_CORE_INLINE const member_listing::link* member_listing::find_link(std::string_view name) const noexcept {
+    const auto it = std::lower_bound(links.begin(), links.end(), name, [](const link& l, std::string_view n) { return l.name < n; });
+    return it != links.end() && it->name == name ? &*it : nullptr;
+}
+
+H5SER_CORE_INLINE bool member_listing::has_attribute(std::string_view name) const noexcept {
+    return std::binary_search(attributes.begin(), attributes.end(), name, std::less<>());
+}
 
 H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
     : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),
@@ -11485,9 +11442,66 @@ H5SER_CORE_INLINE std::vector<std::string> datasets_in_save_order(hid_t root, co
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/load/commit-inl.hpp ----------------------------------------------------------
+// h5ser/detail/load/commit-inl.hpp: definitions of h5ser/detail/load/commit.hpp (compiled once with the compiled core; see
+// h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void undo_log::save(void* target, std::size_t bytes) {
+    const auto* from = static_cast<const unsigned char*>(target);
+    saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
+}
+
+H5SER_CORE_INLINE void undo_log::restore() noexcept {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+        if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
+    saved_.clear();
+}
+
+H5SER_CORE_INLINE void commit_list::copy_action::apply() noexcept {
+    if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
+}
+H5SER_CORE_INLINE void commit_list::copy_action::save_undo(undo_log& undo) const { undo.save(target, bytes.size()); }
+
+H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
+    if (bytes != 0) std::memcpy(target, source, bytes);
+}
+H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
+
+H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { actions_.push_back(std::move(s.slot)); }
+
+H5SER_CORE_INLINE void commit_list::copy_into(void* target, std::vector<unsigned char>&& bytes) {
+    actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+}
+
+H5SER_CORE_INLINE void commit_list::copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
+    actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
+}
+
+H5SER_CORE_INLINE void commit_list::apply_since(std::size_t mark) noexcept {
+    for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
+    actions_.resize(mark);
+}
+
+H5SER_CORE_INLINE void commit_list::apply_all() noexcept {
+    for (auto& a : actions_) a->apply();
+    actions_.clear();
+}
+
+H5SER_CORE_INLINE void commit_list::apply_all(undo_log& undo) {
+    for (auto& a : actions_) a->save_undo(undo);
+    apply_all();
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/hdf5/dataset-inl.hpp ---------------------------------------------------------
 // h5ser/detail/hdf5/dataset-inl.hpp: definitions of h5ser/detail/hdf5/dataset.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
+
 
 
 namespace h5ser::detail {
@@ -11947,8 +11961,17 @@ H5SER_CORE_INLINE void file_ranges::read(std::span<range_read> reads, read_progr
     }
 }
 
+/// The opener, one for the program (a function's static: set before main by another translation
+/// unit's initializer, whatever their order).
+H5SER_CORE_INLINE std::atomic<remote_opener>& remote_opener_slot() noexcept {
+    static std::atomic<remote_opener> slot{nullptr};
+    return slot;
+}
+H5SER_CORE_INLINE void set_remote_opener(remote_opener open) noexcept { remote_opener_slot().store(open); }
+H5SER_CORE_INLINE remote_opener current_remote_opener() noexcept { return remote_opener_slot().load(); }
+
 H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunked_ok) {
-    const remote_opener open = open_remote_url.load();
+    const remote_opener open = current_remote_opener();
     if (!open) {
         throw error(url,
                     problem{errc::io,
@@ -13415,6 +13438,52 @@ H5SER_CORE_INLINE void append_json_number(std::string& out, double value) {
     }
 }
 
+H5SER_CORE_INLINE json_writer& json_writer::begin_object(std::string_view key) { return open(key, '{'); }
+H5SER_CORE_INLINE json_writer& json_writer::end_object() { return close('}'); }
+H5SER_CORE_INLINE json_writer& json_writer::begin_array(std::string_view key) { return open(key, '['); }
+H5SER_CORE_INLINE json_writer& json_writer::end_array() { return close(']'); }
+
+H5SER_CORE_INLINE json_writer& json_writer::string(std::string_view key, std::string_view value) {
+    prefix(key);
+    append_json_string(text_, value);
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::boolean(std::string_view key, bool value) {
+    prefix(key);
+    text_ += value ? "true" : "false";
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::null(std::string_view key) {
+    prefix(key);
+    text_ += "null";
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::open(std::string_view key, char bracket) {
+    prefix(key);
+    text_ += bracket;
+    levels_.push_back({true, bracket == '['});
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::close(char bracket) {
+    text_ += bracket;
+    levels_.pop_back();
+    return *this;
+}
+
+H5SER_CORE_INLINE void json_writer::prefix(std::string_view key) {
+    if (levels_.empty()) return;
+    if (!levels_.back().first) text_ += ',';
+    levels_.back().first = false;
+    if (!levels_.back().array) {
+        append_json_string(text_, key);
+        text_ += ':';
+    }
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/save/save_walk-inl.hpp -------------------------------------------------------
@@ -13762,35 +13831,57 @@ H5SER_CORE_INLINE void lower_this_threads_priority() noexcept {
 #endif
 }
 
+struct save_job::sync {
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::atomic<bool> done{false};
+    std::exception_ptr error;  // guarded by mutex
+    bool seen = false;         // guarded by mutex
+};
+
+H5SER_CORE_INLINE save_job::save_job(std::string path) : path_(std::move(path)), sync_(std::make_unique<sync>()) {}
+H5SER_CORE_INLINE save_job::~save_job() = default;
+
+H5SER_CORE_INLINE bool save_job::done() const noexcept { return sync_->done.load(std::memory_order_acquire); }
+
 H5SER_CORE_INLINE void save_job::wait() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
-    if (error_) {
-        seen_ = true;
-        std::rethrow_exception(error_);
+    std::unique_lock lock(sync_->mutex);
+    sync_->finished.wait(lock, [&] { return sync_->done.load(std::memory_order_relaxed); });
+    if (sync_->error) {
+        sync_->seen = true;
+        std::rethrow_exception(sync_->error);
     }
 }
 
 H5SER_CORE_INLINE void save_job::wait_quietly() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+    std::unique_lock lock(sync_->mutex);
+    sync_->finished.wait(lock, [&] { return sync_->done.load(std::memory_order_relaxed); });
 }
 
 H5SER_CORE_INLINE std::exception_ptr save_job::take_unseen_error() {
-    const std::lock_guard lock(mutex_);
-    if (!error_ || seen_) return nullptr;
-    seen_ = true;
-    return error_;
+    const std::lock_guard lock(sync_->mutex);
+    if (!sync_->error || sync_->seen) return nullptr;
+    sync_->seen = true;
+    return sync_->error;
 }
 
 H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
     {
-        const std::lock_guard lock(mutex_);
-        error_ = std::move(error);
-        done_.store(true, std::memory_order_release);
+        const std::lock_guard lock(sync_->mutex);
+        sync_->error = std::move(error);
+        sync_->done.store(true, std::memory_order_release);
     }
-    finished_.notify_all();
+    sync_->finished.notify_all();
 }
+
+struct background_saver::state {
+    std::mutex mutex;  // one caller at a time
+    std::thread thread;
+    std::shared_ptr<save_job> job;  // the last save started
+    staging_buffer staging;
+};
+
+H5SER_CORE_INLINE background_saver::background_saver() : state_(std::make_unique<state>()) {}
 
 H5SER_CORE_INLINE background_saver::~background_saver() {
     const std::shared_ptr<save_job> last = join_last();
@@ -13805,9 +13896,35 @@ H5SER_CORE_INLINE background_saver::~background_saver() {
     }
 }
 
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::start_write(std::unique_ptr<background_write> (*take)(const void* context,
+                                                                                                                    staging_buffer&),
+                                                                          const void* context) {
+    const std::lock_guard lock(state_->mutex);
+    finish_previous();
+    std::unique_ptr<background_write> work = take(context, state_->staging);
+    auto job = std::make_shared<save_job>(work->path());
+    state_->thread = std::thread([job, work = std::move(work)]() mutable {
+        on_saver_thread() = true;
+        lower_this_threads_priority();
+        std::exception_ptr error;
+        {
+            const std::unique_ptr<background_write> owned = std::move(work);  // the snapshot is freed before the job is done
+            try {
+                owned->run();
+            } catch (...) {
+                error = std::current_exception();
+            }
+        }
+        job->finish(error);
+    });
+    state_->job = job;
+    register_in_flight(job);
+    return job;
+}
+
 H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::join_last() {
-    if (thread_.joinable()) thread_.join();
-    return std::exchange(job_, nullptr);
+    if (state_->thread.joinable()) state_->thread.join();
+    return std::exchange(state_->job, nullptr);
 }
 
 H5SER_CORE_INLINE void background_saver::finish_previous() {
@@ -13816,12 +13933,17 @@ H5SER_CORE_INLINE void background_saver::finish_previous() {
 }
 
 H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::last_job() {
-    const std::lock_guard lock(mutex_);
-    return job_;
+    const std::lock_guard lock(state_->mutex);
+    return state_->job;
 }
 
 H5SER_CORE_INLINE void background_saver::wait() {
     if (const auto job = last_job()) job->wait();
+}
+
+H5SER_CORE_INLINE void background_saver::settle() {
+    const std::lock_guard lock(state_->mutex);
+    finish_previous();
 }
 
 H5SER_CORE_INLINE void background_saver::wait_quietly() {
@@ -13829,9 +13951,9 @@ H5SER_CORE_INLINE void background_saver::wait_quietly() {
 }
 
 H5SER_CORE_INLINE void background_saver::release_staging() {
-    const std::lock_guard lock(mutex_);
-    if (thread_.joinable()) thread_.join();
-    staging_.release();
+    const std::lock_guard lock(state_->mutex);
+    if (state_->thread.joinable()) state_->thread.join();
+    state_->staging.release();
 }
 
 namespace saves_in_flight {
@@ -13972,6 +14094,26 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
     copy(pieces.data(), pieces.data() + pieces.size());
     if (helper.joinable()) helper.join();
 }
+
+H5SER_CORE_INLINE void staging_buffer::release() noexcept {
+    memory_.reset();
+    capacity_ = 0;
+}
+
+H5SER_CORE_INLINE void model_snapshot::absent(std::string_view name, const where& at) {
+    nodes_.push_back(std::make_unique<absent_node>(name, at));
+}
+H5SER_CORE_INLINE void model_snapshot::begin(std::string_view name, const where& at, const container_info& info) {
+    nodes_.push_back(std::make_unique<begin_node>(name, at, info));
+}
+H5SER_CORE_INLINE void model_snapshot::end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+H5SER_CORE_INLINE void model_snapshot::version(const where& at, std::string_view type_name, int version) {
+    nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
+}
+H5SER_CORE_INLINE void model_snapshot::push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
+    nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
+}
+H5SER_CORE_INLINE void model_snapshot::pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
 
 }  // namespace h5ser::detail
 

@@ -186,6 +186,10 @@ H5SER_CORE_INLINE std::size_t digest_list::add_pending(std::string_view h5_path,
     return entries_.size() - 1;
 }
 
+H5SER_CORE_INLINE void digest_list::append(const digest_list& other) {
+    entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+}
+
 H5SER_CORE_INLINE std::string digest_list::hex() const {
     fingerprint_builder builder;
     for (const auto& e : entries_) builder.add_tensor(e.path, e.dtype, e.dims.data(), e.dims.size(), e.hash);

@@ -92,7 +92,7 @@ public:
     std::size_t add_pending(std::string_view h5_path, std::string_view dtype, const std::uint64_t* dims, std::size_t rank);
     void set_hash(std::size_t index, std::uint64_t hash) noexcept { entries_[index].hash = hash; }
     /// Adds every tensor of `other`.
-    void append(const digest_list& other) { entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end()); }
+    void append(const digest_list& other);
     /// The fingerprint of all tensors added (fingerprint_builder), as hex.
     [[nodiscard]] std::string hex() const;
     /// The same, over the tensors in the order of `paths` (a file's save order), those it does not

@@ -2,6 +2,7 @@
 // compiled core; see h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
 #include <limits>
 #include <unordered_map>
 
@@ -224,6 +225,8 @@ H5SER_CORE_INLINE void manifest_builder::put_u32(std::uint32_t v) {
 H5SER_CORE_INLINE void manifest_builder::put_u64(std::uint64_t v) {
     for (int i = 0; i < 8; ++i) bytes_.push_back(static_cast<unsigned char>((v >> (8 * i)) & 0xff));
 }
+
+H5SER_CORE_INLINE void manifest_builder::put(std::string_view bytes) { bytes_.insert(bytes_.end(), bytes.begin(), bytes.end()); }
 
 H5SER_CORE_INLINE void manifest_builder::begin_record(record_kind kind, record_layout layout, std::size_t rank, std::size_t filters,
                                                       std::string_view path, std::string_view name, std::string_view dtype) {

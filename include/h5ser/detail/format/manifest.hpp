@@ -40,7 +40,6 @@
 // is handed out. A checked manifest is a tree a load can walk without the HDF5 library.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -196,7 +195,7 @@ private:
                       std::string_view name, std::string_view dtype);
     void put_u32(std::uint32_t v);
     void put_u64(std::uint64_t v);
-    void put(std::string_view bytes) { bytes_.insert(bytes_.end(), bytes.begin(), bytes.end()); }
+    void put(std::string_view bytes);
 
     std::vector<unsigned char> bytes_;
     std::size_t records_ = 0;
@@ -212,9 +211,8 @@ void encode_attribute_element(std::string& out, const Element& e) {
     } else if constexpr (std::is_same_v<Element, bool>) {
         out.push_back(e ? 1 : 0);
     } else {
-        char raw[sizeof(Element)];
+        char raw[sizeof(Element)];  // little-endian, the file's order, as the host's (hash.hpp)
         std::memcpy(raw, &e, sizeof(Element));
-        if constexpr (std::endian::native == std::endian::big) std::reverse(raw, raw + sizeof(Element));  // the file's order
         out.append(raw, sizeof(Element));
     }
 }

@@ -2,6 +2,8 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
+
 #include "h5ser/detail/format/seal.hpp"
 
 namespace h5ser::detail {

@@ -2,6 +2,8 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
+
 #include "h5ser/detail/hdf5/dataset.hpp"
 
 namespace h5ser::detail {

@@ -2,9 +2,26 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
+#include <functional>
+
 #include "h5ser/detail/hdf5/group.hpp"
 
 namespace h5ser::detail {
+
+H5SER_CORE_INLINE void member_listing::sort_by_name() {
+    std::sort(links.begin(), links.end(), [](const link& a, const link& b) { return a.name < b.name; });
+    std::sort(attributes.begin(), attributes.end());
+}
+
+H5SER_CORE_INLINE const member_listing::link* member_listing::find_link(std::string_view name) const noexcept {
+    const auto it = std::lower_bound(links.begin(), links.end(), name, [](const link& l, std::string_view n) { return l.name < n; });
+    return it != links.end() && it->name == name ? &*it : nullptr;
+}
+
+H5SER_CORE_INLINE bool member_listing::has_attribute(std::string_view name) const noexcept {
+    return std::binary_search(attributes.begin(), attributes.end(), name, std::less<>());
+}
 
 H5SER_CORE_INLINE creation_plists::creation_plists(const where& at)
     : link(checked(H5Pcreate(H5P_LINK_CREATE), at, "H5Pcreate(link)")),

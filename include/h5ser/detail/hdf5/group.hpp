@@ -4,8 +4,6 @@
 #include <hdf5.h>
 
 #include <algorithm>
-#include <functional>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,17 +46,9 @@ struct member_listing {
 
     /// Sorts both lists by name (byte order), as lookups need: a sequence of 5,000 layers looks
     /// up 5,000 names in one listing.
-    void sort_by_name() {
-        std::sort(links.begin(), links.end(), [](const link& a, const link& b) { return a.name < b.name; });
-        std::sort(attributes.begin(), attributes.end());
-    }
-    [[nodiscard]] const link* find_link(std::string_view name) const noexcept {
-        const auto it = std::lower_bound(links.begin(), links.end(), name, [](const link& l, std::string_view n) { return l.name < n; });
-        return it != links.end() && it->name == name ? &*it : nullptr;
-    }
-    [[nodiscard]] bool has_attribute(std::string_view name) const noexcept {
-        return std::binary_search(attributes.begin(), attributes.end(), name, std::less<>());
-    }
+    void sort_by_name();
+    [[nodiscard]] const link* find_link(std::string_view name) const noexcept;
+    [[nodiscard]] bool has_attribute(std::string_view name) const noexcept;
 };
 
 H5SER_CORE_INLINE member_listing list_members(hid_t object, bool is_group, const where& at);

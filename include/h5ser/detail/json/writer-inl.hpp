@@ -53,4 +53,50 @@ H5SER_CORE_INLINE void append_json_number(std::string& out, double value) {
     }
 }
 
+H5SER_CORE_INLINE json_writer& json_writer::begin_object(std::string_view key) { return open(key, '{'); }
+H5SER_CORE_INLINE json_writer& json_writer::end_object() { return close('}'); }
+H5SER_CORE_INLINE json_writer& json_writer::begin_array(std::string_view key) { return open(key, '['); }
+H5SER_CORE_INLINE json_writer& json_writer::end_array() { return close(']'); }
+
+H5SER_CORE_INLINE json_writer& json_writer::string(std::string_view key, std::string_view value) {
+    prefix(key);
+    append_json_string(text_, value);
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::boolean(std::string_view key, bool value) {
+    prefix(key);
+    text_ += value ? "true" : "false";
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::null(std::string_view key) {
+    prefix(key);
+    text_ += "null";
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::open(std::string_view key, char bracket) {
+    prefix(key);
+    text_ += bracket;
+    levels_.push_back({true, bracket == '['});
+    return *this;
+}
+
+H5SER_CORE_INLINE json_writer& json_writer::close(char bracket) {
+    text_ += bracket;
+    levels_.pop_back();
+    return *this;
+}
+
+H5SER_CORE_INLINE void json_writer::prefix(std::string_view key) {
+    if (levels_.empty()) return;
+    if (!levels_.back().first) text_ += ',';
+    levels_.back().first = false;
+    if (!levels_.back().array) {
+        append_json_string(text_, key);
+        text_ += ':';
+    }
+}
+
 }  // namespace h5ser::detail

@@ -22,15 +22,11 @@ H5SER_CORE_INLINE void append_json_number(std::string& out, double value);
 /// h5ser tool. Calls chain; `key` is ignored inside arrays and at the top level.
 class json_writer {
 public:
-    json_writer& begin_object(std::string_view key = {}) { return open(key, '{'); }
-    json_writer& end_object() { return close('}'); }
-    json_writer& begin_array(std::string_view key = {}) { return open(key, '['); }
-    json_writer& end_array() { return close(']'); }
-    json_writer& string(std::string_view key, std::string_view value) {
-        prefix(key);
-        append_json_string(text_, value);
-        return *this;
-    }
+    json_writer& begin_object(std::string_view key = {});
+    json_writer& end_object();
+    json_writer& begin_array(std::string_view key = {});
+    json_writer& end_array();
+    json_writer& string(std::string_view key, std::string_view value);
     /// Integers as they are; floating-point numbers with 9 significant digits (null when not finite).
     template <class Number>
     requires std::is_arithmetic_v<Number> json_writer& number(std::string_view key, Number value) {
@@ -39,39 +35,14 @@ public:
         else append_json_number(text_, static_cast<double>(value));
         return *this;
     }
-    json_writer& boolean(std::string_view key, bool value) {
-        prefix(key);
-        text_ += value ? "true" : "false";
-        return *this;
-    }
-    json_writer& null(std::string_view key) {
-        prefix(key);
-        text_ += "null";
-        return *this;
-    }
+    json_writer& boolean(std::string_view key, bool value);
+    json_writer& null(std::string_view key);
     [[nodiscard]] const std::string& str() const noexcept { return text_; }
 
 private:
-    json_writer& open(std::string_view key, char bracket) {
-        prefix(key);
-        text_ += bracket;
-        levels_.push_back({true, bracket == '['});
-        return *this;
-    }
-    json_writer& close(char bracket) {
-        text_ += bracket;
-        levels_.pop_back();
-        return *this;
-    }
-    void prefix(std::string_view key) {
-        if (levels_.empty()) return;
-        if (!levels_.back().first) text_ += ',';
-        levels_.back().first = false;
-        if (!levels_.back().array) {
-            append_json_string(text_, key);
-            text_ += ':';
-        }
-    }
+    json_writer& open(std::string_view key, char bracket);
+    json_writer& close(char bracket);
+    void prefix(std::string_view key);
     struct level {
         bool first;  ///< nothing written at this level yet
         bool array;

@@ -2,11 +2,12 @@
 // field has been read and checked; then the staged values move in, which cannot fail.
 #pragma once
 
-#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "h5ser/config.hpp"
 
 namespace h5ser::detail {
 
@@ -20,16 +21,9 @@ struct moves_without_throwing : std::is_nothrow_move_assignable<T> {};
 /// back when a load that applied them early fails after all (commit_list::apply_all(undo_log&)).
 class undo_log {
 public:
-    void save(void* target, std::size_t bytes) {
-        const auto* from = static_cast<const unsigned char*>(target);
-        saved_.push_back({target, std::vector<unsigned char>(from, from + bytes)});
-    }
+    void save(void* target, std::size_t bytes);
     /// Puts every saved range back, last first.
-    void restore() noexcept {
-        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
-            if (!it->bytes.empty()) std::memcpy(it->target, it->bytes.data(), it->bytes.size());
-        saved_.clear();
-    }
+    void restore() noexcept;
 
 private:
     struct range {
@@ -57,10 +51,8 @@ public:
     };
     struct copy_action final : action {
         copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
-        void apply() noexcept override {
-            if (!bytes.empty()) std::memcpy(target, bytes.data(), bytes.size());
-        }
-        void save_undo(undo_log& undo) const override { undo.save(target, bytes.size()); }
+        void apply() noexcept override;
+        void save_undo(undo_log& undo) const override;
         void* target;
         std::vector<unsigned char> bytes;
     };
@@ -68,10 +60,8 @@ public:
     struct copy_from_action final : action {
         copy_from_action(void* t, const void* s, std::size_t n, std::shared_ptr<const void> k)
             : target(t), source(s), bytes(n), keep(std::move(k)) {}
-        void apply() noexcept override {
-            if (bytes != 0) std::memcpy(target, source, bytes);
-        }
-        void save_undo(undo_log& undo) const override { undo.save(target, bytes); }
+        void apply() noexcept override;
+        void save_undo(undo_log& undo) const override;
         void* target;
         const void* source;
         std::size_t bytes;
@@ -113,43 +103,34 @@ public:
     static std::unique_ptr<move_action<T>> stage_slot(T& target, T initial) {
         return std::make_unique<move_action<T>>(target, std::move(initial));
     }
-    void finish(staged_bytes&& s) { actions_.push_back(std::move(s.slot)); }
+    void finish(staged_bytes&& s);
 
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
-    void copy_into(void* target, std::vector<unsigned char>&& bytes) {
-        actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
-    }
+    void copy_into(void* target, std::vector<unsigned char>&& bytes);
 
     /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
     /// model owns when the load succeeds: no staging copy.
-    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
-        actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
-    }
+    void copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep);
 
     /// Where the actions added from now on start (for apply_since).
     [[nodiscard]] std::size_t mark() const noexcept { return actions_.size(); }
 
     /// Applies and drops the actions added since `mark`, in order: for actions that fill a staging
     /// value of the load's own (a C-order copy of a reordered tensor), never the model itself.
-    void apply_since(std::size_t mark) noexcept {
-        for (std::size_t i = mark; i < actions_.size(); ++i) actions_[i]->apply();
-        actions_.resize(mark);
-    }
+    void apply_since(std::size_t mark) noexcept;
 
-    void apply_all() noexcept {
-        for (auto& a : actions_) a->apply();
-        actions_.clear();
-    }
+    void apply_all() noexcept;
 
     /// Applies every action before the load is known to succeed (the fields of a struct an upgrade
     /// hook then upgrades), saving into `undo` what they overwrite beyond the load's own values.
-    void apply_all(undo_log& undo) {
-        for (auto& a : actions_) a->save_undo(undo);
-        apply_all();
-    }
+    void apply_all(undo_log& undo);
 
 private:
     std::vector<std::unique_ptr<action>> actions_;
 };
 
 }  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/load/commit-inl.hpp"
+#endif

@@ -2,6 +2,7 @@
 // (compiled once with the compiled core; see h5ser/config.hpp).
 #pragma once
 
+#include <atomic>
 #include <cerrno>
 
 #include "h5ser/detail/format/hash.hpp"
@@ -23,8 +24,17 @@ H5SER_CORE_INLINE void file_ranges::read(std::span<range_read> reads, read_progr
     }
 }
 
+/// The opener, one for the program (a function's static: set before main by another translation
+/// unit's initializer, whatever their order).
+H5SER_CORE_INLINE std::atomic<remote_opener>& remote_opener_slot() noexcept {
+    static std::atomic<remote_opener> slot{nullptr};
+    return slot;
+}
+H5SER_CORE_INLINE void set_remote_opener(remote_opener open) noexcept { remote_opener_slot().store(open); }
+H5SER_CORE_INLINE remote_opener current_remote_opener() noexcept { return remote_opener_slot().load(); }
+
 H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunked_ok) {
-    const remote_opener open = open_remote_url.load();
+    const remote_opener open = current_remote_opener();
     if (!open) {
         throw error(url,
                     problem{errc::io,

@@ -8,7 +8,6 @@
 // do not include it compile and link no HTTP client.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -74,7 +73,10 @@ struct remote_file {
 /// Opens a URL for a load (the first request); set by <h5ser/remote.hpp>, null in programs
 /// without it. An h5ser::error naming the URL when the server does not answer as a load needs.
 using remote_opener = remote_file (*)(const std::string& url);
-inline std::atomic<remote_opener> open_remote_url{nullptr};
+/// Sets the opener (<h5ser/remote.hpp>, before main).
+H5SER_CORE_INLINE void set_remote_opener(remote_opener open) noexcept;
+/// The opener set, or null.
+H5SER_CORE_INLINE remote_opener current_remote_opener() noexcept;
 
 /// A URL of a sealed format-2 file, opened: the first request made, the seal and the manifest
 /// checked (check_seal_prefix: everything but the hash over the HDF5 metadata, which is not read).

@@ -9,6 +9,23 @@
 
 namespace h5ser::detail {
 
+H5SER_CORE_INLINE storage_plan storage_plan::overridden_by(const storage_plan& field, bool field_names_compact) const {
+    storage_plan out = *this;
+    if (field.layout_given) {
+        out.layout = field.layout;
+        out.layout_given = true;
+        out.chunk_dims = field.chunk_dims;
+        out.chunks_for_one_field = true;
+        if (field.layout == layout_kind::contiguous) out.filters.clear();
+    }
+    if (!field.filters.empty()) {
+        out.filters = field.filters;
+        if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
+    }
+    if (field_names_compact) out.compact_below = field.compact_below;
+    return out;
+}
+
 H5SER_CORE_INLINE std::string filter_name(H5Z_filter_t id) {
     for (const auto& f : known_filters)
         if (f.id == id) return std::string(f.name);

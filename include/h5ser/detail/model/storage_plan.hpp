@@ -43,22 +43,7 @@ struct storage_plan {
 
     /// A field's own policies replace what it inherits, category by category. Naming a layout
     /// without filters drops inherited filters when that layout is contiguous.
-    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const {
-        storage_plan out = *this;
-        if (field.layout_given) {
-            out.layout = field.layout;
-            out.layout_given = true;
-            out.chunk_dims = field.chunk_dims;
-            out.chunks_for_one_field = true;
-            if (field.layout == layout_kind::contiguous) out.filters.clear();
-        }
-        if (!field.filters.empty()) {
-            out.filters = field.filters;
-            if (!field.layout_given && out.layout == layout_kind::contiguous) out.layout = layout_kind::auto_chunk;
-        }
-        if (field_names_compact) out.compact_below = field.compact_below;
-        return out;
-    }
+    [[nodiscard]] storage_plan overridden_by(const storage_plan& field, bool field_names_compact) const;
 };
 
 /// Short names and Debian packages of the registered HDF5 filters h5ser knows, for messages.

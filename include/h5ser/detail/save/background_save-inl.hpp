@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "h5ser/detail/save/background_save.hpp"
@@ -28,35 +32,57 @@ H5SER_CORE_INLINE void lower_this_threads_priority() noexcept {
 #endif
 }
 
+struct save_job::sync {
+    std::mutex mutex;
+    std::condition_variable finished;
+    std::atomic<bool> done{false};
+    std::exception_ptr error;  // guarded by mutex
+    bool seen = false;         // guarded by mutex
+};
+
+H5SER_CORE_INLINE save_job::save_job(std::string path) : path_(std::move(path)), sync_(std::make_unique<sync>()) {}
+H5SER_CORE_INLINE save_job::~save_job() = default;
+
+H5SER_CORE_INLINE bool save_job::done() const noexcept { return sync_->done.load(std::memory_order_acquire); }
+
 H5SER_CORE_INLINE void save_job::wait() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
-    if (error_) {
-        seen_ = true;
-        std::rethrow_exception(error_);
+    std::unique_lock lock(sync_->mutex);
+    sync_->finished.wait(lock, [&] { return sync_->done.load(std::memory_order_relaxed); });
+    if (sync_->error) {
+        sync_->seen = true;
+        std::rethrow_exception(sync_->error);
     }
 }
 
 H5SER_CORE_INLINE void save_job::wait_quietly() {
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return done_.load(std::memory_order_relaxed); });
+    std::unique_lock lock(sync_->mutex);
+    sync_->finished.wait(lock, [&] { return sync_->done.load(std::memory_order_relaxed); });
 }
 
 H5SER_CORE_INLINE std::exception_ptr save_job::take_unseen_error() {
-    const std::lock_guard lock(mutex_);
-    if (!error_ || seen_) return nullptr;
-    seen_ = true;
-    return error_;
+    const std::lock_guard lock(sync_->mutex);
+    if (!sync_->error || sync_->seen) return nullptr;
+    sync_->seen = true;
+    return sync_->error;
 }
 
 H5SER_CORE_INLINE void save_job::finish(std::exception_ptr error) noexcept {
     {
-        const std::lock_guard lock(mutex_);
-        error_ = std::move(error);
-        done_.store(true, std::memory_order_release);
+        const std::lock_guard lock(sync_->mutex);
+        sync_->error = std::move(error);
+        sync_->done.store(true, std::memory_order_release);
     }
-    finished_.notify_all();
+    sync_->finished.notify_all();
 }
+
+struct background_saver::state {
+    std::mutex mutex;  // one caller at a time
+    std::thread thread;
+    std::shared_ptr<save_job> job;  // the last save started
+    staging_buffer staging;
+};
+
+H5SER_CORE_INLINE background_saver::background_saver() : state_(std::make_unique<state>()) {}
 
 H5SER_CORE_INLINE background_saver::~background_saver() {
     const std::shared_ptr<save_job> last = join_last();
@@ -71,9 +97,35 @@ H5SER_CORE_INLINE background_saver::~background_saver() {
     }
 }
 
+H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::start_write(std::unique_ptr<background_write> (*take)(const void* context,
+                                                                                                                    staging_buffer&),
+                                                                          const void* context) {
+    const std::lock_guard lock(state_->mutex);
+    finish_previous();
+    std::unique_ptr<background_write> work = take(context, state_->staging);
+    auto job = std::make_shared<save_job>(work->path());
+    state_->thread = std::thread([job, work = std::move(work)]() mutable {
+        on_saver_thread() = true;
+        lower_this_threads_priority();
+        std::exception_ptr error;
+        {
+            const std::unique_ptr<background_write> owned = std::move(work);  // the snapshot is freed before the job is done
+            try {
+                owned->run();
+            } catch (...) {
+                error = std::current_exception();
+            }
+        }
+        job->finish(error);
+    });
+    state_->job = job;
+    register_in_flight(job);
+    return job;
+}
+
 H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::join_last() {
-    if (thread_.joinable()) thread_.join();
-    return std::exchange(job_, nullptr);
+    if (state_->thread.joinable()) state_->thread.join();
+    return std::exchange(state_->job, nullptr);
 }
 
 H5SER_CORE_INLINE void background_saver::finish_previous() {
@@ -82,12 +134,17 @@ H5SER_CORE_INLINE void background_saver::finish_previous() {
 }
 
 H5SER_CORE_INLINE std::shared_ptr<save_job> background_saver::last_job() {
-    const std::lock_guard lock(mutex_);
-    return job_;
+    const std::lock_guard lock(state_->mutex);
+    return state_->job;
 }
 
 H5SER_CORE_INLINE void background_saver::wait() {
     if (const auto job = last_job()) job->wait();
+}
+
+H5SER_CORE_INLINE void background_saver::settle() {
+    const std::lock_guard lock(state_->mutex);
+    finish_previous();
 }
 
 H5SER_CORE_INLINE void background_saver::wait_quietly() {
@@ -95,9 +152,9 @@ H5SER_CORE_INLINE void background_saver::wait_quietly() {
 }
 
 H5SER_CORE_INLINE void background_saver::release_staging() {
-    const std::lock_guard lock(mutex_);
-    if (thread_.joinable()) thread_.join();
-    staging_.release();
+    const std::lock_guard lock(state_->mutex);
+    if (state_->thread.joinable()) state_->thread.join();
+    state_->staging.release();
 }
 
 namespace saves_in_flight {

@@ -3,13 +3,10 @@
 // it keeps for the next save.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "h5ser/config.hpp"
@@ -31,10 +28,13 @@ inline bool& on_saver_thread() noexcept {
 /// What the caller and the thread writing one save share: whether it is done, and how it ended.
 class save_job {
 public:
-    explicit save_job(std::string path) : path_(std::move(path)) {}
+    H5SER_CORE_INLINE explicit save_job(std::string path);
+    H5SER_CORE_INLINE ~save_job();
+    save_job(const save_job&) = delete;
+    save_job& operator=(const save_job&) = delete;
 
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
-    [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+    [[nodiscard]] H5SER_CORE_INLINE bool done() const noexcept;
 
     /// Waits until the save is committed or failed; rethrows its error, which counts as seen.
     H5SER_CORE_INLINE void wait();
@@ -47,24 +47,33 @@ public:
     H5SER_CORE_INLINE void finish(std::exception_ptr error) noexcept;
 
 private:
+    // The mutex, condition variable and flags (background_save-inl.hpp): <thread>,
+    // <condition_variable> and <mutex> stay out of the translation units that save asynchronously.
+    struct sync;
     std::string path_;
-    std::mutex mutex_;
-    std::condition_variable finished_;
-    std::atomic<bool> done_{false};
-    std::exception_ptr error_;  // guarded by mutex_
-    bool seen_ = false;         // guarded by mutex_
+    std::unique_ptr<sync> sync_;
 };
 
 /// Registers `job`, a save started in the background, as in flight for its path until it is done:
 /// see settle_saves_of.
 H5SER_CORE_INLINE void register_in_flight(const std::shared_ptr<save_job>& job);
 
+/// One save for a saver's thread: the snapshot taken, and what writes its file.
+struct background_write {
+    background_write() = default;
+    background_write(const background_write&) = delete;
+    background_write& operator=(const background_write&) = delete;
+    virtual ~background_write() = default;
+    [[nodiscard]] virtual const std::string& path() const noexcept = 0;
+    virtual void run() = 0;
+};
+
 /// Writes saves on a thread of its own, one at a time: starting a save first waits for the one in
 /// flight (backpressure: at most one snapshot exists per saver), and rethrows its error if nobody
 /// has seen it. Its staging memory is reused from save to save. Any thread may start saves.
 class background_saver {
 public:
-    background_saver() = default;
+    H5SER_CORE_INLINE background_saver();
     background_saver(const background_saver&) = delete;
     background_saver& operator=(const background_saver&) = delete;
     /// Waits for the save in flight. An error nobody saw cannot be thrown from here: it is
@@ -77,57 +86,44 @@ public:
     /// has seen it (unchanged: its file() names that save's path), or what `snapshot` throws.
     template <class TakeSnapshot, class Write>
     std::shared_ptr<save_job> start(TakeSnapshot&& snapshot, Write&& write) {
-        const std::lock_guard lock(mutex_);
-        finish_previous();
-        std::unique_ptr<model_snapshot> taken = snapshot(staging_);
-        auto job = std::make_shared<save_job>(taken->path());
-        launch(job, [taken = std::move(taken), write = std::forward<Write>(write)] { write(*taken); });
-        register_in_flight(job);
-        return job;
+        struct writes_snapshot final : background_write {
+            writes_snapshot(std::unique_ptr<model_snapshot> t, Write&& w) : taken(std::move(t)), write(std::forward<Write>(w)) {}
+            [[nodiscard]] const std::string& path() const noexcept override { return taken->path(); }
+            void run() override { write(*taken); }
+            std::unique_ptr<model_snapshot> taken;
+            std::decay_t<Write> write;
+        };
+        const auto take = [&](staging_buffer& staging) -> std::unique_ptr<background_write> {
+            return std::make_unique<writes_snapshot>(snapshot(staging), std::forward<Write>(write));
+        };
+        using take_type = decltype(take);
+        return start_write([](const void* t, staging_buffer& staging) { return (*static_cast<const take_type*>(t))(staging); }, &take);
     }
 
     /// Waits for the save in flight, if any; rethrows its error (which then counts as seen).
     H5SER_CORE_INLINE void wait();
     /// Waits for the save in flight, if any; rethrows its error if nobody has seen it.
-    void settle() {
-        const std::lock_guard lock(mutex_);
-        finish_previous();
-    }
+    H5SER_CORE_INLINE void settle();
     /// Waits for the save in flight, if any, without rethrowing.
     H5SER_CORE_INLINE void wait_quietly();
     /// Waits for the save in flight, then frees the staging memory.
     H5SER_CORE_INLINE void release_staging();
 
 private:
-    /// Joins the previous save's thread; throws its unseen error. Called with mutex_ held.
+    /// start(), compiled once: under the saver's lock, finishes the previous save, calls
+    /// `take(context, staging)` and runs what it returns on a new thread.
+    H5SER_CORE_INLINE std::shared_ptr<save_job> start_write(std::unique_ptr<background_write> (*take)(const void* context, staging_buffer&),
+                                                            const void* context);
+    /// Joins the previous save's thread; throws its unseen error. Called with the lock held.
     H5SER_CORE_INLINE void finish_previous();
-    /// Joins the thread of the last save started and hands that save over (job_ is then empty).
+    /// Joins the thread of the last save started and hands that save over (none is left).
     H5SER_CORE_INLINE std::shared_ptr<save_job> join_last();
-    /// The last save started, if any (for waiting on it without holding mutex_).
+    /// The last save started, if any (for waiting on it without holding the lock).
     H5SER_CORE_INLINE std::shared_ptr<save_job> last_job();
-    template <class Work>
-    void launch(const std::shared_ptr<save_job>& job, Work work) {
-        thread_ = std::thread([job, work = std::move(work)]() mutable {
-            on_saver_thread() = true;
-            lower_this_threads_priority();
-            std::exception_ptr error;
-            {
-                Work owned = std::move(work);  // the snapshot is freed before the job is done
-                try {
-                    owned();
-                } catch (...) {
-                    error = std::current_exception();
-                }
-            }
-            job->finish(error);
-        });
-        job_ = job;
-    }
 
-    std::mutex mutex_;  // one caller at a time
-    std::thread thread_;
-    std::shared_ptr<save_job> job_;  // the last save started
-    staging_buffer staging_;
+    // Its lock, thread, last save and staging memory (background_save-inl.hpp).
+    struct state;
+    std::unique_ptr<state> state_;
 };
 
 /// The saver of h5ser::save_async: one for the process, created with HDF5 initialized so that it

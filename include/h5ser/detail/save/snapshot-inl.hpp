@@ -80,4 +80,24 @@ H5SER_CORE_INLINE void model_snapshot::copy_tensors(std::byte* staging) {
     if (helper.joinable()) helper.join();
 }
 
+H5SER_CORE_INLINE void staging_buffer::release() noexcept {
+    memory_.reset();
+    capacity_ = 0;
+}
+
+H5SER_CORE_INLINE void model_snapshot::absent(std::string_view name, const where& at) {
+    nodes_.push_back(std::make_unique<absent_node>(name, at));
+}
+H5SER_CORE_INLINE void model_snapshot::begin(std::string_view name, const where& at, const container_info& info) {
+    nodes_.push_back(std::make_unique<begin_node>(name, at, info));
+}
+H5SER_CORE_INLINE void model_snapshot::end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+H5SER_CORE_INLINE void model_snapshot::version(const where& at, std::string_view type_name, int version) {
+    nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
+}
+H5SER_CORE_INLINE void model_snapshot::push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
+    nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
+}
+H5SER_CORE_INLINE void model_snapshot::pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+
 }  // namespace h5ser::detail

@@ -56,10 +56,7 @@ public:
     /// too small, or more than twice too large (a much smaller model is saved now).
     H5SER_CORE_INLINE std::byte* reserve(std::size_t bytes);
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-    void release() noexcept {
-        memory_.reset();
-        capacity_ = 0;
-    }
+    void release() noexcept;
 
 private:
     struct free_aligned {
@@ -133,18 +130,12 @@ public:
     void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
         nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
     }
-    void absent(std::string_view name, const where& at) { nodes_.push_back(std::make_unique<absent_node>(name, at)); }
-    void begin(std::string_view name, const where& at, const container_info& info) {
-        nodes_.push_back(std::make_unique<begin_node>(name, at, info));
-    }
-    void end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
-    void version(const where& at, std::string_view type_name, int version) {
-        nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
-    }
-    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
-        nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
-    }
-    void pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+    void absent(std::string_view name, const where& at);
+    void begin(std::string_view name, const where& at, const container_info& info);
+    void end(const container_info& info);
+    void version(const where& at, std::string_view type_name, int version);
+    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks);
+    void pop_storage();
 
     /// The staging memory copy_tensors() needs: every tensor's bytes, each 64-byte aligned.
     [[nodiscard]] H5SER_CORE_INLINE std::size_t staging_bytes() const noexcept;
