@@ -225,23 +225,38 @@ H5SER_CORE_INLINE void read_whole_tensor(load_state& state, const tree_group& pa
     load_dataset(state, state.tree->hdf5_group(parent, at), name, slot, at);
 }
 
+H5SER_CORE_INLINE std::string expected_text(const expected_node& node) {
+    switch (node.what) {
+        case expected_node::kind::dataset:
+            return "dataset " + std::string(node.dtype);
+        case expected_node::kind::any_dataset:
+            return "dataset of any element type";
+        case expected_node::kind::attribute:
+            return "attribute " + std::string(node.dtype);
+        case expected_node::kind::group:
+            break;
+    }
+    return "group";
+}
+
 H5SER_CORE_INLINE presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at,
-                                       bool as_attribute, std::string (*expected)()) {
-    if (as_attribute) return siblings.has_attribute(name) ? presence::present : presence::absent;
+                                       const expected_node& expected) {
+    if (expected.what == expected_node::kind::attribute) return siblings.has_attribute(name) ? presence::present : presence::absent;
     const auto* link = siblings.find_link(name);
     if (!link) return presence::absent;
     if (link->type != H5L_TYPE_HARD) {
-        report_refused_link(problems, link->type, expected(), at);
+        report_refused_link(problems, link->type, expected_text(expected), at);
         return presence::refused;
     }
     return presence::present;
 }
 
-H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
-                                     std::string (*expected)()) {
-    const presence found = find_member(state.problems, parent.members(), name, at, as_attribute, expected);
+H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at,
+                                     const expected_node& expected) {
+    const presence found = find_member(state.problems, parent.members(), name, at, expected);
     if (found == presence::absent)
-        state.mismatches().add({errc::missing_field, at.field, at.h5_or_root(), expected(), {}, std::string(keeps_value_hint)});
+        state.mismatches().add(
+            {errc::missing_field, at.field, at.h5_or_root(), expected_text(expected), {}, std::string(keeps_value_hint)});
     return found == presence::present;
 }
 
@@ -339,6 +354,13 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state&
                                                                      const attribute_request& want, const where& at) {
     if (const manifest_record* r = state.tree->attribute(parent, name)) return decode_attribute_data(*r, want, at, state.problems);
     return read_attribute_data(state.tree->hdf5_group(parent, at), std::string(name), want, at, state.problems);
+}
+
+H5SER_CORE_INLINE void load_attribute(load_state& state, const tree_group& parent, std::string_view name, const attribute_target& target,
+                                      const where& at, bool checked_present) {
+    if (!checked_present && !field_present(state, parent, name, at, {expected_node::kind::attribute, target.want.dtype})) return;
+    std::optional<attribute_data> data = read_field_attribute(state, parent, name, target.want, at);
+    if (data) target.stage(state.commits, target.field, std::move(*data));
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,

@@ -221,16 +221,34 @@ struct load_context : load_state {
     load_context() : load_state(Lenient, Verify) {}
 };
 
-/// What the file should hold for a field of type T, for messages: "dataset float32", "group".
+/// What the file should hold for a field, for messages (expected_text): a dataset of a dtype or of
+/// any, an attribute of a dtype, or a group.
+struct expected_node {
+    enum class kind { dataset, any_dataset, attribute, group };
+    kind what = kind::group;
+    std::string_view dtype;  ///< a dtype name: static storage
+};
+
+/// The expected_node of a field of type T.
+template <class T>
+constexpr expected_node expected_of() {
+    constexpr field_kind kind = kind_of<T>();
+    if constexpr (runtime_typed_tensor<T>) return {expected_node::kind::any_dataset, {}};
+    else if constexpr (kind == field_kind::tensor)
+        return {expected_node::kind::dataset, dtype_name<typename tensor_adapter<T>::element_type>()};
+    else if constexpr (kind == field_kind::attribute) return {expected_node::kind::attribute, attribute_dtype_name<T>()};
+    else if constexpr (kind == field_kind::optional || kind == field_kind::optimizer_state || kind == field_kind::stored)
+        return expected_of<contained_t<T>>();
+    else return {};
+}
+
+/// "dataset float32", "dataset of any element type", "attribute int32", "group".
+H5SER_CORE_INLINE std::string expected_text(const expected_node& node);
+
+/// What the file should hold for a field of type T, for messages.
 template <class T>
 std::string expected_text() {
-    constexpr field_kind kind = kind_of<T>();
-    if constexpr (runtime_typed_tensor<T>) return "dataset of any element type";
-    else if constexpr (kind == field_kind::tensor) return "dataset " + std::string(dtype_name<typename tensor_adapter<T>::element_type>());
-    else if constexpr (kind == field_kind::attribute) return "attribute " + std::string(attribute_dtype_name<T>());
-    else if constexpr (kind == field_kind::optional || kind == field_kind::optimizer_state || kind == field_kind::stored)
-        return expected_text<contained_t<T>>();
-    else return "group";
+    return expected_text(expected_of<T>());
 }
 
 enum class presence { absent, present, refused };
@@ -238,27 +256,47 @@ enum class presence { absent, present, refused };
 /// Records that a link to where `expected` should be is soft or external.
 H5SER_CORE_INLINE void report_refused_link(problem_list& problems, H5L_type_t type, const std::string& expected, const where& at);
 
-/// Is `name` present among `siblings` where a node would be (an attribute when `as_attribute`, else
-/// a link)? Soft and external links are refused (and reported, with `expected()` the text of what
-/// should be there), never followed.
+/// Is `name` present among `siblings` where `expected` would be (an attribute, else a link)? Soft
+/// and external links are refused (and reported), never followed.
 H5SER_CORE_INLINE presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at,
-                                       bool as_attribute, std::string (*expected)());
+                                       const expected_node& expected);
 
 /// The same where a node of type T would be.
 template <class T>
 presence find_member(problem_list& problems, const member_listing& siblings, std::string_view name, const where& at) {
-    return find_member(problems, siblings, name, at, stored_as_attribute<T>(), &expected_text<T>);
+    return find_member(problems, siblings, name, at, expected_of<T>());
 }
 
 /// Is field `name` of `parent` in the file (find_member)? A missing one is a problem, or a lenient
 /// load's report entry.
-H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at, bool as_attribute,
-                                     std::string (*expected)());
+H5SER_CORE_INLINE bool field_present(load_state& state, const tree_group& parent, std::string_view name, const where& at,
+                                     const expected_node& expected);
 
 /// Reads attribute field `name` of `parent` as `want` says: from the manifest when the file has one,
 /// else through HDF5. Nothing, and a problem recorded, when it does not fit.
 H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state& state, const tree_group& parent, std::string_view name,
                                                                      const attribute_request& want, const where& at);
+
+/// An attribute field as the load walk reads it, whatever its type: what it wants, and the one
+/// operation that needs its type, staging the value made of what was read (attribute_target_of).
+struct attribute_target {
+    void* field = nullptr;
+    attribute_request want;
+    void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;
+};
+
+/// `field` (an attribute field of type X) as an attribute_target.
+template <class X>
+attribute_target attribute_target_of(X& field) {
+    return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
+                commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
+            }};
+}
+
+/// Reads attribute field `name` of `parent` (read_field_attribute) and stages it for `target`;
+/// `checked_present`: field_present already said it is there.
+H5SER_CORE_INLINE void load_attribute(load_state& state, const tree_group& parent, std::string_view name, const attribute_target& target,
+                                      const where& at, bool checked_present = false);
 
 template <class Ctx, class T>
 void load_node(Ctx& ctx, const tree_group& parent, std::string_view name, T& target, const where& at);
@@ -692,12 +730,12 @@ struct load_step {
     }
     template <class X>
     void attribute(X& x) {
-        if (!present<X>()) return;
         if constexpr (Ctx::convert && std::is_arithmetic_v<X> && !std::is_same_v<X, bool>) {
-            if (read_converted_attribute(x)) return;
+            if (!present<X>() || read_converted_attribute(x)) return;
+            load_attribute(ctx, parent, name, attribute_target_of(x), at, true);
+        } else {
+            load_attribute(ctx, parent, name, attribute_target_of(x), at);
         }
-        std::optional<attribute_data> data = read_field_attribute(ctx, parent, name, attribute_request_of<X>(), at);
-        if (data) ctx.commits.move_into(x, attribute_from<X>(std::move(*data)));
     }
     template <class X>
     void group(X& x) {
@@ -859,7 +897,7 @@ private:
     /// Is the field in the file? A missing one is a problem, or a lenient load's report entry.
     template <class X>
     bool present() {
-        return field_present(ctx, parent, name, at, stored_as_attribute<X>(), &expected_text<X>);
+        return field_present(ctx, parent, name, at, expected_of<X>());
     }
     template <class X>
     std::optional<tree_group> open_group() {
