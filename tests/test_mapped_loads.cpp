@@ -2,6 +2,7 @@
 // copy-on-write), verified on the mapping before the model changes; everything else is read
 // through HDF5. h5ser::owned_memory asks for copies.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>

@@ -3,6 +3,7 @@
 // model as it was and name the URL (and the tensor, where one is at fault).
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
