@@ -4004,36 +4004,6 @@ bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t
 /// in pieces of whole rows (first axis), each hashed on a second thread while the next is read.
 H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at);
 
-/// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
-/// value for tensors that size themselves, bytes copied in later for views. With `hash`, the
-/// XXH3-64 of the bytes read is stored there (computed while reading) before `accept(bytes, size)`
-/// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
-/// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
-/// load commits.
-template <adapted_tensor X, class Accept>
-void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash, const Accept& accept) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    std::size_t count = 1;
-    for (const std::size_t d : file_shape) count *= d;
-    handle mem = read_memory_type<element>(file_type, at);
-    const auto read = [&](void* buffer) {
-        if (hash) *hash = read_and_hash(dataset, mem.get(), buffer, count * sizeof(element), at);
-        else if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
-               check_bool_elements<element>(problems, buffer, count, at);
-    };
-    if constexpr (resizable_tensor<X>) {
-        X staged{};
-        adapter::resize_for_overwrite(staged, file_shape);
-        if (read(static_cast<void*>(adapter::data(staged)))) commits.move_into(target, std::move(staged));
-    } else {
-        std::vector<unsigned char> bytes(count * sizeof(element));
-        if (read(bytes.data())) commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
-    }
-}
-
 }  // namespace h5ser::detail
 
 
@@ -4306,12 +4276,11 @@ inline bool is_url(std::string_view path) noexcept {
 }  // namespace h5ser::detail
 
 
-// ---- h5ser/detail/model/c_order.hpp ------------------------------------------------------------
-// h5ser/detail/model/c_order.hpp: tensors whose elements are not in C order (reordered_tensor, e.g. a
-// column-major Eigen matrix). HDF5 datasets are C order, and every reader (h5py, Keras) takes them
-// so: the save walk stores a C-order copy of such a tensor, and the load walk reads into a C-order
-// tensor and copies that into the field, before the load commits. Everything else (the sinks, the
-// readers, checksums, the manifest) only ever sees C-order tensors.
+// ---- h5ser/detail/load/tensor_target.hpp -------------------------------------------------------
+// h5ser/detail/load/tensor_target.hpp: a tensor field as a load reads it, whatever its type
+// (tensor_target), and the one read of a whole dataset into it (stage_dataset), which the load
+// walk and the Keras mapping share.
+
 
 
 // ---- h5ser/detail/model/dynamic_tensor.hpp -----------------------------------------------------
@@ -4418,6 +4387,101 @@ void with_static_type(const X& value, Use&& use, const Refuse& refuse) {
 }
 
 }  // namespace h5ser::detail
+
+
+namespace h5ser::detail {
+
+class mapped_file;  // mapped_file.hpp
+
+/// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
+/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
+template <class X>
+bool takes_file_shape(const X& target) {
+    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
+        return true;  // static_typed_tensor: resizable
+    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
+        const auto current = tensor_adapter<X>::shape(target);
+        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    } else {
+        return false;
+    }
+}
+
+/// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
+/// and can take, and the few operations that need its type (tensor_target_of makes one). The reads
+/// themselves (load_dataset, load_mapped, load_read) are compiled once.
+struct tensor_target {
+    void* target = nullptr;  ///< the field
+    std::string_view dtype;  ///< of its elements (dtype_name)
+    std::size_t element_size = 0;
+    bool bools = false;                                          ///< bool elements: each byte read must be 0 or 1
+    std::size_t rank = 0;                                        ///< its rank; dynamic_rank when known only at run time
+    bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
+    std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
+    void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
+    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
+    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
+    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
+    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
+                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
+    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
+    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+};
+
+/// `target` (a tensor of a static element type) as a tensor_target.
+template <class X>
+tensor_target tensor_target_of(X& target) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    tensor_target s;
+    s.target = &target;
+    s.dtype = dtype_name<element>();
+    s.element_size = sizeof(element);
+    s.bools = std::is_same_v<element, bool>;
+    s.rank = rank;
+    s.unsized = takes_file_shape(target);
+    const auto current = shape_of(std::as_const(target));
+    std::copy(current.begin(), current.end(), s.current.begin());
+    s.data = static_cast<void*>(adapter::data(target));
+    if constexpr (resizable_tensor<X>) {
+        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
+            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
+            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
+            void* data = static_cast<void*>(adapter::data(staged->value));
+            return {std::move(staged), data};
+        };
+    }
+    if constexpr (viewable_tensor<X>) {
+        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
+                          const std::shared_ptr<const mapped_file>& keep) {
+            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
+        };
+    }
+    s.memory_type = &read_memory_type<element>;
+    return s;
+}
+
+/// Reads every element of `dataset` (elements of `file_type`, shape `dims`) into storage staged for
+/// `target`: a new value for a tensor that sizes itself (stage_new), else bytes copied into it when
+/// the load commits. With `verify`, the bytes are hashed while they are read, and `verify(context,
+/// hash)` may refuse them (a checksum mismatch, which it records); bool elements other than 0 and 1
+/// are refused here. A refusal is a problem on the list; nothing reaches the target before the load
+/// commits. True when the value was staged.
+H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problems, const tensor_target& target, hid_t dataset,
+                                     hid_t file_type, std::span<const std::size_t> dims, const where& at,
+                                     bool (*verify)(const void* context, std::uint64_t hash) = nullptr, const void* context = nullptr);
+
+}  // namespace h5ser::detail
+
+
+// ---- h5ser/detail/model/c_order.hpp ------------------------------------------------------------
+// h5ser/detail/model/c_order.hpp: tensors whose elements are not in C order (reordered_tensor, e.g. a
+// column-major Eigen matrix). HDF5 datasets are C order, and every reader (h5py, Keras) takes them
+// so: the save walk stores a C-order copy of such a tensor, and the load walk reads into a C-order
+// tensor and copies that into the field, before the load commits. Everything else (the sinks, the
+// readers, checksums, the manifest) only ever sees C-order tensors.
+
 
 
 namespace h5ser::detail {
@@ -5120,20 +5184,6 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
                                                            std::string_view dtype, std::size_t element_size, const std::size_t* current,
                                                            std::size_t rank, bool unsized, bool reading, const where& at);
 
-/// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
-/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
-template <class X>
-bool takes_file_shape(const X& target) {
-    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
-        return true;  // static_typed_tensor: resizable
-    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
-        const auto current = tensor_adapter<X>::shape(target);
-        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
-    } else {
-        return false;
-    }
-}
-
 /// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
 /// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
 /// recorded, when there is no such dataset.
@@ -5142,61 +5192,6 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
 
 /// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
 H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
-
-/// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
-/// and can take, and the few operations that need its type (tensor_target_of makes one). The reads
-/// themselves (load_dataset, load_mapped, load_read) are compiled once.
-struct tensor_target {
-    void* target = nullptr;  ///< the field
-    std::string_view dtype;  ///< of its elements (dtype_name)
-    std::size_t element_size = 0;
-    bool bools = false;                                          ///< bool elements: each byte read must be 0 or 1
-    std::size_t rank = 0;                                        ///< its rank; dynamic_rank when known only at run time
-    bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
-    std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
-    void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
-    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
-    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
-    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
-    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
-                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
-    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
-    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
-};
-
-/// `target` (a tensor of a static element type) as a tensor_target.
-template <class X>
-tensor_target tensor_target_of(X& target) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
-    tensor_target s;
-    s.target = &target;
-    s.dtype = dtype_name<element>();
-    s.element_size = sizeof(element);
-    s.bools = std::is_same_v<element, bool>;
-    s.rank = rank;
-    s.unsized = takes_file_shape(target);
-    const auto current = shape_of(std::as_const(target));
-    std::copy(current.begin(), current.end(), s.current.begin());
-    s.data = static_cast<void*>(adapter::data(target));
-    if constexpr (resizable_tensor<X>) {
-        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
-            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
-            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
-            void* data = static_cast<void*>(adapter::data(staged->value));
-            return {std::move(staged), data};
-        };
-    }
-    if constexpr (viewable_tensor<X>) {
-        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
-                          const std::shared_ptr<const mapped_file>& keep) {
-            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
-        };
-    }
-    s.memory_type = &read_memory_type<element>;
-    return s;
-}
 
 /// Reads tensor `name` of `parent` (an HDF5 group) whole into staged storage for `slot`, verified
 /// (state.verified).
@@ -12038,6 +12033,44 @@ H5SER_CORE_INLINE sealed_url open_sealed_url(const std::string& url, bool chunke
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/load/tensor_target-inl.hpp ---------------------------------------------------
+// h5ser/detail/load/tensor_target-inl.hpp: definitions of h5ser/detail/load/tensor_target.hpp (compiled once with
+// the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problems, const tensor_target& target, hid_t dataset,
+                                     hid_t file_type, std::span<const std::size_t> dims, const where& at,
+                                     bool (*verify)(const void* context, std::uint64_t hash), const void* context) {
+    std::size_t count = 1;
+    for (const std::size_t d : dims) count *= d;
+    const std::size_t bytes = count * target.element_size;
+    const handle mem = target.memory_type(file_type, at);
+    // Reads into `buffer`, hashed while read when verified, and checks what was read.
+    const auto read = [&](void* buffer) {
+        if (verify) {
+            if (!verify(context, read_and_hash(dataset, mem.get(), buffer, bytes, at))) return false;
+        } else if (count != 0) {
+            check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
+        }
+        return !target.bools || check_bool_elements<bool>(problems, buffer, count, at);
+    };
+    if (target.stage_new) {
+        commit_list::staged_bytes staged = target.stage_new(target.target, dims);
+        if (!read(staged.data)) return false;
+        commits.finish(std::move(staged));
+        return true;
+    }
+    std::vector<unsigned char> copy(bytes);
+    if (!read(copy.data())) return false;
+    commits.copy_into(target.data, std::move(copy));
+    return true;
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/posix/file-inl.hpp -----------------------------------------------------------
 // h5ser/detail/posix/file-inl.hpp: definitions of h5ser/detail/posix/file.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -12399,30 +12432,24 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
     if (!state.read_data && !(state.verified && keeps_unmatchable_checksum(state.contents, opened->dataset.get(), at.h5, at))) return;
     load_walk_detail::dims_of dims;
     dims.assign(opened->view.shape);
-    const hid_t dataset = opened->dataset.get();
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < dims.rank; ++i) count *= dims.size[i];
-    const std::size_t bytes = count * slot.element_size;
-    const handle mem = slot.memory_type(opened->view.type.get(), at);
-    // Reads into `buffer`, hashed while read (verified), and checks what was read.
-    const auto read = [&](void* buffer) {
-        if (state.verified) {
-            const std::uint64_t hash = read_and_hash(dataset, mem.get(), buffer, bytes, at);
-            if (!verify_read_tensor(state.problems, state.fingerprint, state.contents, dataset, hash, slot.dtype, dims.u64.data(),
-                                    dims.rank, at))
-                return false;
-        } else if (count != 0) {
-            check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        }
-        return !slot.bools || check_bool_elements<bool>(state.problems, buffer, count, at);
+    // What checks a verified read's hash: the file's checksum, and the load's fingerprint.
+    struct verification {
+        load_state& state;
+        hid_t dataset;
+        const tensor_target& slot;
+        const load_walk_detail::dims_of& dims;
+        const where& at;
     };
-    if (slot.stage_new) {
-        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
-        if (read(staged.data)) state.commits.finish(std::move(staged));
-    } else {
-        std::vector<unsigned char> copy(bytes);
-        if (read(copy.data())) state.commits.copy_into(slot.data, std::move(copy));
+    const verification v{state, opened->dataset.get(), slot, dims, at};
+    bool (*verify)(const void*, std::uint64_t) = nullptr;
+    if (state.verified) {
+        verify = [](const void* context, std::uint64_t hash) {
+            const auto& c = *static_cast<const verification*>(context);
+            return verify_read_tensor(c.state.problems, c.state.fingerprint, c.state.contents, c.dataset, hash, c.slot.dtype,
+                                      c.dims.u64.data(), c.dims.rank, c.at);
+        };
     }
+    stage_dataset(state.commits, state.problems, slot, opened->dataset.get(), opened->view.type.get(), dims.span(), at, verify, &v);
     state.advance(opened->view.stored_bytes);
 }
 

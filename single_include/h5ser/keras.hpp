@@ -740,11 +740,8 @@ tensor_slot make_slot(X& value, std::string field, std::string rel) {
     } else if constexpr (assert_loadable_tensor<T>()) {
         slot.read = [&value, unsized = slot.unsized](commit_list& commits, hid_t dataset, hid_t file_type,
                                                      const std::vector<std::size_t>& shape, const where& at, problem_list& problems) {
-            std::array<std::size_t, tensor_adapter<T>::rank> dims{};
-            for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = shape[i];  // std::copy into a rank-0 array trips GCC's -Wnonnull
             const auto stage = [&](auto& target) {
-                stage_dataset(commits, problems, target, dataset, file_type, dims, at, nullptr,
-                              [](const void*, std::size_t) { return true; });
+                stage_dataset(commits, problems, tensor_target_of(target), dataset, file_type, shape, at);
             };
             if constexpr (adapted_tensor<T>) {
                 (void)unsized;

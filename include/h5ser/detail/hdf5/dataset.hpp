@@ -245,36 +245,6 @@ bool check_bool_elements(problem_list& problems, const void* buffer, std::size_t
 /// in pieces of whole rows (first axis), each hashed on a second thread while the next is read.
 H5SER_CORE_INLINE std::uint64_t read_and_hash(hid_t dataset, hid_t mem_type, void* buffer, std::size_t bytes, const where& at);
 
-/// Reads every element of `dataset` (shape `file_shape`) into storage staged for `target`: a fresh
-/// value for tensors that size themselves, bytes copied in later for views. With `hash`, the
-/// XXH3-64 of the bytes read is stored there (computed while reading) before `accept(bytes, size)`
-/// may refuse what was read (a checksum mismatch); bool elements other than 0 and 1 are refused
-/// here. Either way a refusal is a problem on the list, and nothing reaches `target` before the
-/// load commits.
-template <adapted_tensor X, class Accept>
-void stage_dataset(commit_list& commits, problem_list& problems, X& target, hid_t dataset, hid_t file_type,
-                   const shape_of_rank<tensor_adapter<X>::rank>& file_shape, const where& at, std::uint64_t* hash, const Accept& accept) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    std::size_t count = 1;
-    for (const std::size_t d : file_shape) count *= d;
-    handle mem = read_memory_type<element>(file_type, at);
-    const auto read = [&](void* buffer) {
-        if (hash) *hash = read_and_hash(dataset, mem.get(), buffer, count * sizeof(element), at);
-        else if (count != 0) check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        return accept(static_cast<const void*>(buffer), count * sizeof(element)) &&
-               check_bool_elements<element>(problems, buffer, count, at);
-    };
-    if constexpr (resizable_tensor<X>) {
-        X staged{};
-        adapter::resize_for_overwrite(staged, file_shape);
-        if (read(static_cast<void*>(adapter::data(staged)))) commits.move_into(target, std::move(staged));
-    } else {
-        std::vector<unsigned char> bytes(count * sizeof(element));
-        if (read(bytes.data())) commits.copy_into(static_cast<void*>(adapter::data(target)), std::move(bytes));
-    }
-}
-
 }  // namespace h5ser::detail
 
 #if H5SER_CORE_DEFINITIONS

@@ -130,30 +130,24 @@ H5SER_CORE_INLINE void load_dataset(load_state& state, hid_t parent, std::string
     if (!state.read_data && !(state.verified && keeps_unmatchable_checksum(state.contents, opened->dataset.get(), at.h5, at))) return;
     load_walk_detail::dims_of dims;
     dims.assign(opened->view.shape);
-    const hid_t dataset = opened->dataset.get();
-    std::size_t count = 1;
-    for (std::size_t i = 0; i < dims.rank; ++i) count *= dims.size[i];
-    const std::size_t bytes = count * slot.element_size;
-    const handle mem = slot.memory_type(opened->view.type.get(), at);
-    // Reads into `buffer`, hashed while read (verified), and checks what was read.
-    const auto read = [&](void* buffer) {
-        if (state.verified) {
-            const std::uint64_t hash = read_and_hash(dataset, mem.get(), buffer, bytes, at);
-            if (!verify_read_tensor(state.problems, state.fingerprint, state.contents, dataset, hash, slot.dtype, dims.u64.data(),
-                                    dims.rank, at))
-                return false;
-        } else if (count != 0) {
-            check(H5Dread(dataset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), at, "cannot read dataset");
-        }
-        return !slot.bools || check_bool_elements<bool>(state.problems, buffer, count, at);
+    // What checks a verified read's hash: the file's checksum, and the load's fingerprint.
+    struct verification {
+        load_state& state;
+        hid_t dataset;
+        const tensor_target& slot;
+        const load_walk_detail::dims_of& dims;
+        const where& at;
     };
-    if (slot.stage_new) {
-        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
-        if (read(staged.data)) state.commits.finish(std::move(staged));
-    } else {
-        std::vector<unsigned char> copy(bytes);
-        if (read(copy.data())) state.commits.copy_into(slot.data, std::move(copy));
+    const verification v{state, opened->dataset.get(), slot, dims, at};
+    bool (*verify)(const void*, std::uint64_t) = nullptr;
+    if (state.verified) {
+        verify = [](const void* context, std::uint64_t hash) {
+            const auto& c = *static_cast<const verification*>(context);
+            return verify_read_tensor(c.state.problems, c.state.fingerprint, c.state.contents, c.dataset, hash, c.slot.dtype,
+                                      c.dims.u64.data(), c.dims.rank, c.at);
+        };
     }
+    stage_dataset(state.commits, state.problems, slot, opened->dataset.get(), opened->view.type.get(), dims.span(), at, verify, &v);
     state.advance(opened->view.stored_bytes);
 }
 

@@ -37,6 +37,7 @@
 #include "h5ser/detail/load/mapped_file.hpp"
 #include "h5ser/detail/load/problems.hpp"
 #include "h5ser/detail/load/ranged_source.hpp"
+#include "h5ser/detail/load/tensor_target.hpp"
 #include "h5ser/detail/model/c_order.hpp"
 #include "h5ser/detail/model/dynamic_tensor.hpp"
 #include "h5ser/detail/model/evolution.hpp"
@@ -321,20 +322,6 @@ H5SER_CORE_INLINE std::optional<opened_tensor> open_tensor(problem_list& problem
                                                            std::string_view dtype, std::size_t element_size, const std::size_t* current,
                                                            std::size_t rank, bool unsized, bool reading, const where& at);
 
-/// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
-/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
-template <class X>
-bool takes_file_shape(const X& target) {
-    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
-        return true;  // static_typed_tensor: resizable
-    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
-        const auto current = tensor_adapter<X>::shape(target);
-        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
-    } else {
-        return false;
-    }
-}
-
 /// The dtype of dataset `name` of `parent` (at `at`), which a run-time-typed tensor takes: from
 /// the manifest `contents` when it lists the dataset, else from HDF5. Nothing, and a problem
 /// recorded, when there is no such dataset.
@@ -343,61 +330,6 @@ H5SER_CORE_INLINE std::optional<std::string> stored_dtype(problem_list& problems
 
 /// The element type of attribute `name` of `object` (at `at`), as describe_type names it.
 H5SER_CORE_INLINE std::string stored_attribute_dtype(hid_t object, std::string_view name, const where& at);
-
-/// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
-/// and can take, and the few operations that need its type (tensor_target_of makes one). The reads
-/// themselves (load_dataset, load_mapped, load_read) are compiled once.
-struct tensor_target {
-    void* target = nullptr;  ///< the field
-    std::string_view dtype;  ///< of its elements (dtype_name)
-    std::size_t element_size = 0;
-    bool bools = false;                                          ///< bool elements: each byte read must be 0 or 1
-    std::size_t rank = 0;                                        ///< its rank; dynamic_rank when known only at run time
-    bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
-    std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
-    void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
-    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
-    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
-    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
-    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
-                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
-    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
-    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
-};
-
-/// `target` (a tensor of a static element type) as a tensor_target.
-template <class X>
-tensor_target tensor_target_of(X& target) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
-    tensor_target s;
-    s.target = &target;
-    s.dtype = dtype_name<element>();
-    s.element_size = sizeof(element);
-    s.bools = std::is_same_v<element, bool>;
-    s.rank = rank;
-    s.unsized = takes_file_shape(target);
-    const auto current = shape_of(std::as_const(target));
-    std::copy(current.begin(), current.end(), s.current.begin());
-    s.data = static_cast<void*>(adapter::data(target));
-    if constexpr (resizable_tensor<X>) {
-        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
-            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
-            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
-            void* data = static_cast<void*>(adapter::data(staged->value));
-            return {std::move(staged), data};
-        };
-    }
-    if constexpr (viewable_tensor<X>) {
-        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
-                          const std::shared_ptr<const mapped_file>& keep) {
-            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
-        };
-    }
-    s.memory_type = &read_memory_type<element>;
-    return s;
-}
 
 /// Reads tensor `name` of `parent` (an HDF5 group) whole into staged storage for `slot`, verified
 /// (state.verified).

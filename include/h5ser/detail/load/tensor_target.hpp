@@ -1,0 +1,114 @@
+// h5ser/detail/load/tensor_target.hpp: a tensor field as a load reads it, whatever its type
+// (tensor_target), and the one read of a whole dataset into it (stage_dataset), which the load
+// walk and the Keras mapping share.
+#pragma once
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "h5ser/config.hpp"
+#include "h5ser/detail/hdf5/dtype.hpp"
+#include "h5ser/detail/hdf5/hdf5.hpp"
+#include "h5ser/detail/load/commit.hpp"
+#include "h5ser/detail/load/problems.hpp"
+#include "h5ser/detail/model/dynamic_tensor.hpp"
+#include "h5ser/detail/model/field_kind.hpp"
+#include "h5ser/tensor_adapter.hpp"
+
+namespace h5ser::detail {
+
+class mapped_file;  // mapped_file.hpp
+
+/// Does `target` take the file's shape? An owning tensor that was never sized (every dimension 0)
+/// does, and so does every tensor whose rank is known only at run time; any other must match the file.
+template <class X>
+bool takes_file_shape(const X& target) {
+    if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
+        return true;  // static_typed_tensor: resizable
+    } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
+        const auto current = tensor_adapter<X>::shape(target);
+        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+    } else {
+        return false;
+    }
+}
+
+/// A tensor field as the load's tensor reads see it, whatever its type: where it is, what it holds
+/// and can take, and the few operations that need its type (tensor_target_of makes one). The reads
+/// themselves (load_dataset, load_mapped, load_read) are compiled once.
+struct tensor_target {
+    void* target = nullptr;  ///< the field
+    std::string_view dtype;  ///< of its elements (dtype_name)
+    std::size_t element_size = 0;
+    bool bools = false;                                          ///< bool elements: each byte read must be 0 or 1
+    std::size_t rank = 0;                                        ///< its rank; dynamic_rank when known only at run time
+    bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
+    std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
+    void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
+    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
+    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
+    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
+    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
+                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
+    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
+    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+};
+
+/// `target` (a tensor of a static element type) as a tensor_target.
+template <class X>
+tensor_target tensor_target_of(X& target) {
+    using adapter = tensor_adapter<X>;
+    using element = typename adapter::element_type;
+    constexpr std::size_t rank = adapter::rank;
+    tensor_target s;
+    s.target = &target;
+    s.dtype = dtype_name<element>();
+    s.element_size = sizeof(element);
+    s.bools = std::is_same_v<element, bool>;
+    s.rank = rank;
+    s.unsized = takes_file_shape(target);
+    const auto current = shape_of(std::as_const(target));
+    std::copy(current.begin(), current.end(), s.current.begin());
+    s.data = static_cast<void*>(adapter::data(target));
+    if constexpr (resizable_tensor<X>) {
+        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
+            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
+            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
+            void* data = static_cast<void*>(adapter::data(staged->value));
+            return {std::move(staged), data};
+        };
+    }
+    if constexpr (viewable_tensor<X>) {
+        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
+                          const std::shared_ptr<const mapped_file>& keep) {
+            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
+        };
+    }
+    s.memory_type = &read_memory_type<element>;
+    return s;
+}
+
+/// Reads every element of `dataset` (elements of `file_type`, shape `dims`) into storage staged for
+/// `target`: a new value for a tensor that sizes itself (stage_new), else bytes copied into it when
+/// the load commits. With `verify`, the bytes are hashed while they are read, and `verify(context,
+/// hash)` may refuse them (a checksum mismatch, which it records); bool elements other than 0 and 1
+/// are refused here. A refusal is a problem on the list; nothing reaches the target before the load
+/// commits. True when the value was staged.
+H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problems, const tensor_target& target, hid_t dataset,
+                                     hid_t file_type, std::span<const std::size_t> dims, const where& at,
+                                     bool (*verify)(const void* context, std::uint64_t hash) = nullptr, const void* context = nullptr);
+
+}  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/load/tensor_target-inl.hpp"
+#endif
