@@ -3726,23 +3726,25 @@ public:
         static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
-        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
+        add(new move_action<T>(target, std::move(value)));
     }
 
     /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
     /// when the load succeeds; call `finish` after the actions that fill it.
     template <class T>
     struct staged {
-        std::unique_ptr<move_action<T>> slot;
-        T& value() noexcept { return slot->value; }
+        std::unique_ptr<action> slot;
+        T* staged_value = nullptr;  ///< in the slot, on the heap: stays where it is
+        T& value() noexcept { return *staged_value; }
     };
     template <class T>
-    staged<T> stage(T& target, T initial) {
-        return {std::make_unique<move_action<T>>(target, std::move(initial))};
+    static staged<T> stage(T& target, T initial) {
+        auto* slot = new move_action<T>(target, std::move(initial));
+        return {std::unique_ptr<action>(slot), &slot->value};
     }
     template <class T>
     void finish(staged<T>&& s) {
-        actions_.push_back(std::move(s.slot));
+        add(std::move(s.slot));
     }
 
     /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
@@ -3751,10 +3753,6 @@ public:
         std::unique_ptr<action> slot;
         void* data = nullptr;
     };
-    template <class T>
-    static std::unique_ptr<move_action<T>> stage_slot(T& target, T initial) {
-        return std::make_unique<move_action<T>>(target, std::move(initial));
-    }
     void finish(staged_bytes&& s);
 
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
@@ -3778,6 +3776,11 @@ public:
     void apply_all(undo_log& undo);
 
 private:
+    /// Adds `a`, taking ownership of it at once (the typed members above make the action; the list
+    /// of owners is one type for all of them, compiled once).
+    void add(action* a);
+    void add(std::unique_ptr<action>&& a);
+
     std::vector<std::unique_ptr<action>> actions_;
 };
 
@@ -4446,10 +4449,10 @@ tensor_target tensor_target_of(X& target) {
     s.data = static_cast<void*>(adapter::data(target));
     if constexpr (resizable_tensor<X>) {
         s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
-            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
-            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
-            void* data = static_cast<void*>(adapter::data(staged->value));
-            return {std::move(staged), data};
+            commit_list::staged<X> staged = commit_list::stage(*static_cast<X*>(t), X{});
+            adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
+            void* data = static_cast<void*>(adapter::data(staged.value()));
+            return {std::move(staged.slot), data};
         };
     }
     if constexpr (viewable_tensor<X>) {
@@ -6185,9 +6188,12 @@ model_to_load model_of(Model& model, bool fresh) {
     model_to_load m;
     m.model = &model;
     m.fresh = fresh;
-    m.weights_cover_everything = weights_cover_everything<Model>();
+    // Facts of the type, worked out while compiling (constexpr), not by code in the program.
+    constexpr bool covers_everything = weights_cover_everything<Model>();
+    constexpr bool whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    m.weights_cover_everything = covers_everything;
     if constexpr (is_object_at_v<Model>) m.object_path = &model.path;
-    m.whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    m.whole_names = whole_names;
     return m;
 }
 
@@ -11504,7 +11510,14 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { actions_.push_back(std::move(s.slot)); }
+H5SER_CORE_INLINE void commit_list::add(action* a) {
+    std::unique_ptr<action> owned(a);
+    actions_.push_back(std::move(owned));
+}
+
+H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
+
+H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { add(std::move(s.slot)); }
 
 H5SER_CORE_INLINE void commit_list::copy_into(void* target, std::vector<unsigned char>&& bytes) {
     actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));

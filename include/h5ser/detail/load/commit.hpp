@@ -74,23 +74,25 @@ public:
         static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
-        actions_.push_back(std::make_unique<move_action<T>>(target, std::move(value)));
+        add(new move_action<T>(target, std::move(value)));
     }
 
     /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
     /// when the load succeeds; call `finish` after the actions that fill it.
     template <class T>
     struct staged {
-        std::unique_ptr<move_action<T>> slot;
-        T& value() noexcept { return slot->value; }
+        std::unique_ptr<action> slot;
+        T* staged_value = nullptr;  ///< in the slot, on the heap: stays where it is
+        T& value() noexcept { return *staged_value; }
     };
     template <class T>
-    staged<T> stage(T& target, T initial) {
-        return {std::make_unique<move_action<T>>(target, std::move(initial))};
+    static staged<T> stage(T& target, T initial) {
+        auto* slot = new move_action<T>(target, std::move(initial));
+        return {std::unique_ptr<action>(slot), &slot->value};
     }
     template <class T>
     void finish(staged<T>&& s) {
-        actions_.push_back(std::move(s.slot));
+        add(std::move(s.slot));
     }
 
     /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
@@ -99,10 +101,6 @@ public:
         std::unique_ptr<action> slot;
         void* data = nullptr;
     };
-    template <class T>
-    static std::unique_ptr<move_action<T>> stage_slot(T& target, T initial) {
-        return std::make_unique<move_action<T>>(target, std::move(initial));
-    }
     void finish(staged_bytes&& s);
 
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
@@ -126,6 +124,11 @@ public:
     void apply_all(undo_log& undo);
 
 private:
+    /// Adds `a`, taking ownership of it at once (the typed members above make the action; the list
+    /// of owners is one type for all of them, compiled once).
+    void add(action* a);
+    void add(std::unique_ptr<action>&& a);
+
     std::vector<std::unique_ptr<action>> actions_;
 };
 

@@ -232,9 +232,12 @@ model_to_load model_of(Model& model, bool fresh) {
     model_to_load m;
     m.model = &model;
     m.fresh = fresh;
-    m.weights_cover_everything = weights_cover_everything<Model>();
+    // Facts of the type, worked out while compiling (constexpr), not by code in the program.
+    constexpr bool covers_everything = weights_cover_everything<Model>();
+    constexpr bool whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    m.weights_cover_everything = covers_everything;
     if constexpr (is_object_at_v<Model>) m.object_path = &model.path;
-    m.whole_names = is_object_at_v<Model> || safetensors::takes_whole_names<Model>();
+    m.whole_names = whole_names;
     return m;
 }
 

@@ -81,10 +81,10 @@ tensor_target tensor_target_of(X& target) {
     s.data = static_cast<void*>(adapter::data(target));
     if constexpr (resizable_tensor<X>) {
         s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
-            auto staged = commit_list::stage_slot(*static_cast<X*>(t), X{});
-            adapter::resize_for_overwrite(staged->value, to_shape<rank>(dims));
-            void* data = static_cast<void*>(adapter::data(staged->value));
-            return {std::move(staged), data};
+            commit_list::staged<X> staged = commit_list::stage(*static_cast<X*>(t), X{});
+            adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
+            void* data = static_cast<void*>(adapter::data(staged.value()));
+            return {std::move(staged.slot), data};
         };
     }
     if constexpr (viewable_tensor<X>) {
