@@ -301,6 +301,12 @@ H5SER_CORE_INLINE void start_walk(load_state& state, const walk_input& in) {
     state.total_bytes = in.size;
 }
 
+H5SER_CORE_INLINE const tree_group& open_root(load_state& state) {
+    state.root_at = where{state.file, {}, "/"};
+    state.root = state.tree->root(state.root_at);
+    return *state.root;
+}
+
 H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in) {
     state.problems.throw_if_any(in.path);
     state.commits.apply_all();

@@ -181,6 +181,8 @@ struct load_state {
     std::vector<mapped_check> mapped_checks;  ///< tensors taken from the mapping, hashed after the walk
     std::vector<range_read> range_reads;      ///< tensors to read from `source`, at the walk's end
     std::vector<range_check> range_checks;    ///< what to check of each once read
+    where root_at;                            ///< the file's root group, as open_root opened it
+    std::optional<tree_group> root;
 
     void advance(std::uint64_t bytes) {
         if (!progress || !*progress) return;
@@ -927,10 +929,13 @@ void load_object_at(Ctx& ctx, const tree_group& root, object_at<X>& target) {
 
 /// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
 /// and, when the load covers everything the file holds, checks the file's fingerprint.
+/// Opens the root group of the file the walk reads: state.root, at state.root_at.
+H5SER_CORE_INLINE const tree_group& open_root(load_state& state);
+
 template <class Ctx, class Model>
 void load_tree(Ctx& ctx, Model& model) {
-    const where at{ctx.file, {}, "/"};
-    const tree_group root = ctx.tree->root(at);
+    const tree_group& root = open_root(ctx);
+    const where& at = ctx.root_at;
     if constexpr (is_object_at_v<Model>) load_object_at(ctx, root, model);
     else if constexpr (string_map_traits<Model>::value) load_map(ctx, root, model, at, true);
     else load_fields(ctx, root, model, at, true);
