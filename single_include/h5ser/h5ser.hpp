@@ -4083,6 +4083,13 @@ namespace h5ser::detail {
 /// manifest) its open HDF5 group.
 class tree_group {
 public:
+    // Made and destroyed in the core: a translation unit that loads holds them, but does not
+    // compile what their members take to destroy.
+    tree_group() = default;
+    H5SER_CORE_INLINE ~tree_group();
+    H5SER_CORE_INLINE tree_group(tree_group&& other) noexcept;
+    H5SER_CORE_INLINE tree_group& operator=(tree_group&& other) noexcept;
+
     [[nodiscard]] const member_listing& members() const noexcept { return members_; }
     /// Its HDF5 path, "/" for the root.
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -4114,10 +4121,10 @@ public:
 
     H5SER_CORE_INLINE tree_group root(const where& at);
 
-    /// Opens child group `name` of `parent`, a link the listing holds; records a kind mismatch
-    /// (`expected` says what the field wants) and returns nothing when it is not a group.
+    /// Opens child group `name` of `parent`, a link the listing holds; records a kind mismatch (a
+    /// group was expected) and returns nothing when it is not a group.
     H5SER_CORE_INLINE std::optional<tree_group> open_group(problem_list& problems, const tree_group& parent, std::string_view name,
-                                                           const std::string& expected, const where& at);
+                                                           const where& at);
 
     /// The type of the object `link` of `group` leads to (H5I_GROUP, H5I_DATASET, ...).
     H5SER_CORE_INLINE H5I_type_t object_type(const tree_group& group, const member_listing::link& link) const;
@@ -5416,7 +5423,7 @@ std::vector<map_entry> map_entries(Tree& tree, problem_list& problems, const tre
             if (root && prefix.empty() && format::is_reserved_root_name(link.name)) continue;
             std::string key = prefix + link.name;
             if (paths && link.type == H5L_TYPE_HARD && tree.object_type(g, link) == H5I_GROUP) {
-                if (auto child = tree.open_group(problems, g, link.name, "group", at.key(key))) {
+                if (auto child = tree.open_group(problems, g, link.name, at.key(key))) {
                     opened.push_back(std::make_unique<tree_group>(std::move(*child)));
                     self(*opened.back(), key + "/", self);
                 }
@@ -5447,7 +5454,7 @@ const tree_group* entry_parent(Tree& tree, problem_list& problems, const tree_gr
             report_refused_link(problems, link->type, "group", at);
             return nullptr;
         }
-        auto child = tree.open_group(problems, *parent, name, "group", at);
+        auto child = tree.open_group(problems, *parent, name, at);
         if (!child) return nullptr;
         opened.push_back(std::make_unique<tree_group>(std::move(*child)));
         parent = opened.back().get();
@@ -5701,7 +5708,7 @@ private:
     template <class X>
     std::optional<tree_group> open_group() {
         if (!present<X>()) return std::nullopt;
-        return ctx.tree->open_group(ctx.problems, parent, name, expected_text<X>(), at);
+        return ctx.tree->open_group(ctx.problems, parent, name, at);
     }
 };
 
@@ -5786,7 +5793,7 @@ void load_object_at(Ctx& ctx, const tree_group& root, object_at<X>& target) {
             return;
         }
         if (leaf) return load_node(ctx, parent, name, target.value, at);
-        auto next = ctx.tree->open_group(ctx.problems, parent, name, "group", at);
+        auto next = ctx.tree->open_group(ctx.problems, parent, name, at);
         if (!next) return;
         group = std::move(next);
     }
@@ -11882,6 +11889,10 @@ H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view n
 
 namespace h5ser::detail {
 
+H5SER_CORE_INLINE tree_group::~tree_group() = default;
+H5SER_CORE_INLINE tree_group::tree_group(tree_group&& other) noexcept = default;
+H5SER_CORE_INLINE tree_group& tree_group::operator=(tree_group&& other) noexcept = default;
+
 namespace tree_detail {
 
 /// What the manifest's group `entry` holds, listed as HDF5 would list it (by name).
@@ -11923,7 +11934,8 @@ H5SER_CORE_INLINE tree_group file_tree::share(const tree_group& group) const {
 }
 
 H5SER_CORE_INLINE std::optional<tree_group> file_tree::open_group(problem_list& problems, const tree_group& parent, std::string_view name,
-                                                                  const std::string& expected, const where& at) {
+                                                                  const where& at) {
+    static const std::string expected = "group";
     tree_group g;
     g.path_ = parent.path_ == "/" ? "/" + std::string(name) : parent.path_ + "/" + std::string(name);
     if (contents_) {

@@ -7,6 +7,10 @@
 
 namespace h5ser::detail {
 
+H5SER_CORE_INLINE tree_group::~tree_group() = default;
+H5SER_CORE_INLINE tree_group::tree_group(tree_group&& other) noexcept = default;
+H5SER_CORE_INLINE tree_group& tree_group::operator=(tree_group&& other) noexcept = default;
+
 namespace tree_detail {
 
 /// What the manifest's group `entry` holds, listed as HDF5 would list it (by name).
@@ -48,7 +52,8 @@ H5SER_CORE_INLINE tree_group file_tree::share(const tree_group& group) const {
 }
 
 H5SER_CORE_INLINE std::optional<tree_group> file_tree::open_group(problem_list& problems, const tree_group& parent, std::string_view name,
-                                                                  const std::string& expected, const where& at) {
+                                                                  const where& at) {
+    static const std::string expected = "group";
     tree_group g;
     g.path_ = parent.path_ == "/" ? "/" + std::string(name) : parent.path_ + "/" + std::string(name);
     if (contents_) {

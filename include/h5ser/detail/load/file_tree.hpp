@@ -27,6 +27,13 @@ namespace h5ser::detail {
 /// manifest) its open HDF5 group.
 class tree_group {
 public:
+    // Made and destroyed in the core: a translation unit that loads holds them, but does not
+    // compile what their members take to destroy.
+    tree_group() = default;
+    H5SER_CORE_INLINE ~tree_group();
+    H5SER_CORE_INLINE tree_group(tree_group&& other) noexcept;
+    H5SER_CORE_INLINE tree_group& operator=(tree_group&& other) noexcept;
+
     [[nodiscard]] const member_listing& members() const noexcept { return members_; }
     /// Its HDF5 path, "/" for the root.
     [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -58,10 +65,10 @@ public:
 
     H5SER_CORE_INLINE tree_group root(const where& at);
 
-    /// Opens child group `name` of `parent`, a link the listing holds; records a kind mismatch
-    /// (`expected` says what the field wants) and returns nothing when it is not a group.
+    /// Opens child group `name` of `parent`, a link the listing holds; records a kind mismatch (a
+    /// group was expected) and returns nothing when it is not a group.
     H5SER_CORE_INLINE std::optional<tree_group> open_group(problem_list& problems, const tree_group& parent, std::string_view name,
-                                                           const std::string& expected, const where& at);
+                                                           const where& at);
 
     /// The type of the object `link` of `group` leads to (H5I_GROUP, H5I_DATASET, ...).
     H5SER_CORE_INLINE H5I_type_t object_type(const tree_group& group, const member_listing::link& link) const;

@@ -551,7 +551,7 @@ std::vector<map_entry> map_entries(Tree& tree, problem_list& problems, const tre
             if (root && prefix.empty() && format::is_reserved_root_name(link.name)) continue;
             std::string key = prefix + link.name;
             if (paths && link.type == H5L_TYPE_HARD && tree.object_type(g, link) == H5I_GROUP) {
-                if (auto child = tree.open_group(problems, g, link.name, "group", at.key(key))) {
+                if (auto child = tree.open_group(problems, g, link.name, at.key(key))) {
                     opened.push_back(std::make_unique<tree_group>(std::move(*child)));
                     self(*opened.back(), key + "/", self);
                 }
@@ -582,7 +582,7 @@ const tree_group* entry_parent(Tree& tree, problem_list& problems, const tree_gr
             report_refused_link(problems, link->type, "group", at);
             return nullptr;
         }
-        auto child = tree.open_group(problems, *parent, name, "group", at);
+        auto child = tree.open_group(problems, *parent, name, at);
         if (!child) return nullptr;
         opened.push_back(std::make_unique<tree_group>(std::move(*child)));
         parent = opened.back().get();
@@ -836,7 +836,7 @@ private:
     template <class X>
     std::optional<tree_group> open_group() {
         if (!present<X>()) return std::nullopt;
-        return ctx.tree->open_group(ctx.problems, parent, name, expected_text<X>(), at);
+        return ctx.tree->open_group(ctx.problems, parent, name, at);
     }
 };
 
@@ -921,7 +921,7 @@ void load_object_at(Ctx& ctx, const tree_group& root, object_at<X>& target) {
             return;
         }
         if (leaf) return load_node(ctx, parent, name, target.value, at);
-        auto next = ctx.tree->open_group(ctx.problems, parent, name, "group", at);
+        auto next = ctx.tree->open_group(ctx.problems, parent, name, at);
         if (!next) return;
         group = std::move(next);
     }
