@@ -315,39 +315,55 @@ H5SER_CORE_INLINE void end_walk(load_state& state, const walk_input& in) {
     if (in.progress) in.progress(state.total_bytes, state.total_bytes);
 }
 
-H5SER_CORE_INLINE bool place_member(load_state& state, const tree_group& group, std::string_view name, const where& at, bool as_attribute,
-                                    bool optional, bool upgrading, std::span<const rename> renames, std::string_view type_name,
-                                    std::vector<std::string_view>& links, std::vector<std::string_view>& attributes,
-                                    std::string_view& stored, where& place) {
-    place = at.child(name);
-    std::vector<std::string_view>& used = as_attribute ? attributes : links;
+H5SER_CORE_INLINE member_reads::member_reads(load_state& state, const tree_group& group, const where& at, std::span<const rename> renames,
+                                             std::string_view type_name, pending_upgrade* upgrade)
+    : state_(state),
+      group_(group),
+      at_(at),
+      renames_(renames),
+      type_name_(type_name),
+      upgrade_(upgrade),
+      first_problem_(state.problems.size()) {}
+
+H5SER_CORE_INLINE member_reads::~member_reads() = default;
+
+H5SER_CORE_INLINE const where* member_reads::place(std::string_view name, bool as_attribute, bool optional, std::string_view& stored) {
+    place_ = at_.child(name);
+    std::vector<std::string_view>& used = as_attribute ? attributes_ : links_;
     used.push_back(name);
-    const member_listing& members = group.members();
+    const member_listing& members = group_.members();
     const auto holds = [&](std::string_view n) { return members.has_attribute(n) || members.find_link(n) != nullptr; };
     stored = name;
-    if (!renames.empty()) {
+    if (!renames_.empty()) {
         std::string_view found = holds(name) ? name : std::string_view{};
-        for (const std::string_view old : old_names_of(renames, name)) {
+        for (const std::string_view old : old_names_of(renames_, name)) {
             if (!holds(old)) continue;
             used.push_back(old);
             if (found.empty()) {
                 found = old;
                 continue;
             }
-            state.problems.add({errc::unexpected_field, at.child(old).field, at.child(old).h5, "'" + std::string(found) + "' only",
-                                "'" + std::string(found) + "' and '" + std::string(old) + "'",
-                                "h5ser::evolution<" + std::string(type_name) + ">::renames reads both as field '" + std::string(name) +
-                                    "'; the file may hold one of them"});
+            state_.problems.add({errc::unexpected_field, at_.child(old).field, at_.child(old).h5, "'" + std::string(found) + "' only",
+                                 "'" + std::string(found) + "' and '" + std::string(old) + "'",
+                                 "h5ser::evolution<" + std::string(type_name_) + ">::renames reads both as field '" + std::string(name) +
+                                     "'; the file may hold one of them"});
         }
         if (!found.empty()) stored = found;
     }
-    if (!optional && upgrading && !holds(stored)) return false;
-    if (stored.data() == name.data()) return true;
+    if (!optional && upgrade_ != nullptr && !holds(stored)) return nullptr;
+    if (stored.data() == name.data()) return &place_;
     // Read under its old name: the field's path, the old object's place in the file.
-    where old_at = at.child(stored);
-    state.renamed.push_back(old_at.field + " -> " + place.field);
-    place.h5 = std::move(old_at.h5);
-    return true;
+    where old_at = at_.child(stored);
+    state_.renamed.push_back(old_at.field + " -> " + place_.field);
+    place_.h5 = std::move(old_at.h5);
+    return &place_;
+}
+
+H5SER_CORE_INLINE void member_reads::finish(bool root) {
+    if (state_.report_unexpected)
+        report_unexpected(upgrade_ ? upgrade_->unexpected : state_.mismatches(), state_.mode, *state_.tree, group_, links_, attributes_,
+                          at_, root);
+    if (!state_.lenient_walk && state_.problems.size() > first_problem_) suggest_renames(state_.problems, first_problem_, at_, type_name_);
 }
 
 H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state& state, const tree_group& parent, std::string_view name,

@@ -392,18 +392,44 @@ H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode,
                                          const std::vector<std::string_view>& links, const std::vector<std::string_view>& attributes,
                                          const where& at, bool root);
 
-/// Where field `name` of the struct read from `group` (at `at`; of type `type_name`, whose
-/// h5ser::evolution declares `renames`) is read from: `stored`, its own name or the old name of one
-/// of its renames the group holds instead, and `place`, where it goes in the model (its own field
-/// path) and where it is in the file. False when the field is not read: an upgraded struct's
-/// (`upgrading`) field that the group lacks, unless `optional`, is its hook's to fill. Every name
-/// of the field the group holds goes into `attributes` or `links` (`as_attribute`: they are not
-/// unexpected); two of them at once are a problem. A field read under an old name is noted in
-/// `state.renamed`.
-H5SER_CORE_INLINE bool place_member(load_state& state, const tree_group& group, std::string_view name, const where& at, bool as_attribute,
-                                    bool optional, bool upgrading, std::span<const rename> renames, std::string_view type_name,
-                                    std::vector<std::string_view>& links, std::vector<std::string_view>& attributes,
-                                    std::string_view& stored, where& place);
+/// What load_members keeps while it reads the fields of one struct from `group` (at `at`; of type
+/// `type_name`, whose h5ser::evolution declares `renames`; `upgrade`: read into a copy its hook
+/// upgrades): the names its fields are read under, and where the field being read is. Compiled
+/// once: the walk's template over the struct only asks it where each field is.
+class member_reads {
+public:
+    H5SER_CORE_INLINE member_reads(load_state& state, const tree_group& group, const where& at, std::span<const rename> renames,
+                                   std::string_view type_name, pending_upgrade* upgrade);
+    H5SER_CORE_INLINE ~member_reads();
+    member_reads(const member_reads&) = delete;
+    member_reads& operator=(const member_reads&) = delete;
+
+    /// Where field `name` is read from: `stored`, its own name or the old name of one of its
+    /// renames the group holds instead, and the place returned: where it goes in the model (its
+    /// own field path) and where it is in the file, valid until the next call. Null when the field
+    /// is not read: an upgraded struct's field that the group lacks, unless `optional`, is its
+    /// hook's to fill. Every name of the field the group holds is used (`as_attribute`: among its
+    /// attributes, else its links); two of them at once are a problem. A field read under an old
+    /// name is noted in `state.renamed`.
+    H5SER_CORE_INLINE const where* place(std::string_view name, bool as_attribute, bool optional, std::string_view& stored);
+
+    /// After the last field: the group's objects no field used are unexpected (when the load
+    /// reports them; an upgraded struct's go to its hook), and a strict load's problems get the
+    /// renames that would explain them (suggest_renames).
+    H5SER_CORE_INLINE void finish(bool root);
+
+private:
+    load_state& state_;
+    const tree_group& group_;
+    const where& at_;
+    std::span<const rename> renames_;
+    std::string_view type_name_;
+    pending_upgrade* upgrade_;
+    std::size_t first_problem_;
+    std::vector<std::string_view> links_;
+    std::vector<std::string_view> attributes_;
+    where place_;
+};
 
 /// The version of the struct group `group` (at `at`) holds: its h5ser_struct_version attribute, 1
 /// without one. Nothing, and a problem recorded, when the attribute is not a version.
@@ -419,23 +445,18 @@ H5SER_CORE_INLINE void report_newer_version(problem_list& problems, const where&
 /// lacks are its hook's to fill, and the objects no field reads go to `upgrade->unexpected`.
 template <class Ctx, class T>
 void load_members(Ctx& ctx, const tree_group& group, T& target, const where& at, bool root, pending_upgrade* upgrade) {
-    const std::size_t first_problem = ctx.problems.size();
-    std::vector<std::string_view> links;
-    std::vector<std::string_view> attributes;
+    member_reads reads(ctx, group, at, renames_of<T>(), type_name<T>(), upgrade);
     for_each_field(target, [&](std::string_view name, auto& field) {
         using field_type = std::remove_cvref_t<decltype(field)>;
         if constexpr (is_stored<field_type, save_mode::full_model>()) {
             if (ctx.mode == save_mode::weights_only && !is_stored<field_type, save_mode::weights_only>()) return;
             std::string_view stored;
-            where place;
-            if (place_member(ctx, group, name, at, stored_as_attribute<field_type>(), kind_of<field_type>() == field_kind::optional,
-                             upgrade != nullptr, renames_of<T>(), type_name<T>(), links, attributes, stored, place))
-                load_node(ctx, group, stored, field, place);
+            if (const where* place =
+                    reads.place(name, stored_as_attribute<field_type>(), kind_of<field_type>() == field_kind::optional, stored))
+                load_node(ctx, group, stored, field, *place);
         }
     });
-    if (ctx.report_unexpected)
-        report_unexpected(upgrade ? upgrade->unexpected : ctx.mismatches(), ctx.mode, *ctx.tree, group, links, attributes, at, root);
-    if (!Ctx::lenient && ctx.problems.size() > first_problem) suggest_renames(ctx.problems, first_problem, at, type_name<T>());
+    reads.finish(root);
 }
 
 /// Reads a struct saved at an older version `file_version` whose h5ser::evolution has an upgrade
