@@ -5677,14 +5677,13 @@ private:
         ctx.converted.push_back(at.field + " (" + found + " -> " + std::string(dtype) + ")");
         with_element_type(*element_kind_named(found), [&]<class S>() {
             if constexpr (std::is_arithmetic_v<S> && !std::is_same_v<S, bool>) {
-                std::optional<S> value;
-                if (r) value = decode_attribute<S>(*r, at, ctx.problems);
-                else value = read_attribute<S>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
-                if (!value) return;
+                std::optional<attribute_data> data = read_field_attribute(ctx, parent, name, attribute_request_of<S>(), at);
+                if (!data) return;
+                const S value = attribute_from<S>(std::move(*data));
                 X converted{};
-                if (convert_elements(&*value, &converted, 1) != 1) {
+                if (convert_elements(&value, &converted, 1) != 1) {
                     ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "a value that fits " + std::string(dtype),
-                                      found + " value " + std::to_string(*value),
+                                      found + " value " + std::to_string(value),
                                       "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
                     return;
                 }
@@ -11543,21 +11542,18 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE void commit_list::add(action* a) {
-    std::unique_ptr<action> owned(a);
-    actions_.push_back(std::move(owned));
-}
+H5SER_CORE_INLINE void commit_list::add(action* a) { add(std::unique_ptr<action>(a)); }
 
 H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
 
 H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { add(std::move(s.slot)); }
 
 H5SER_CORE_INLINE void commit_list::copy_into(void* target, std::vector<unsigned char>&& bytes) {
-    actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    add(std::make_unique<copy_action>(target, std::move(bytes)));
 }
 
 H5SER_CORE_INLINE void commit_list::copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
-    actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
+    add(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
 }
 
 H5SER_CORE_INLINE void commit_list::apply_since(std::size_t mark) noexcept {

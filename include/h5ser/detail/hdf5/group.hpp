@@ -3,7 +3,7 @@
 
 #include <hdf5.h>
 
-#include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 

@@ -29,21 +29,18 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE void commit_list::add(action* a) {
-    std::unique_ptr<action> owned(a);
-    actions_.push_back(std::move(owned));
-}
+H5SER_CORE_INLINE void commit_list::add(action* a) { add(std::unique_ptr<action>(a)); }
 
 H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
 
 H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { add(std::move(s.slot)); }
 
 H5SER_CORE_INLINE void commit_list::copy_into(void* target, std::vector<unsigned char>&& bytes) {
-    actions_.push_back(std::make_unique<copy_action>(target, std::move(bytes)));
+    add(std::make_unique<copy_action>(target, std::move(bytes)));
 }
 
 H5SER_CORE_INLINE void commit_list::copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
-    actions_.push_back(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
+    add(std::make_unique<copy_from_action>(target, source, bytes, std::move(keep)));
 }
 
 H5SER_CORE_INLINE void commit_list::apply_since(std::size_t mark) noexcept {

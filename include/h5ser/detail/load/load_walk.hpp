@@ -805,14 +805,13 @@ private:
         ctx.converted.push_back(at.field + " (" + found + " -> " + std::string(dtype) + ")");
         with_element_type(*element_kind_named(found), [&]<class S>() {
             if constexpr (std::is_arithmetic_v<S> && !std::is_same_v<S, bool>) {
-                std::optional<S> value;
-                if (r) value = decode_attribute<S>(*r, at, ctx.problems);
-                else value = read_attribute<S>(ctx.tree->hdf5_group(parent, at), std::string(name), at, ctx.problems);
-                if (!value) return;
+                std::optional<attribute_data> data = read_field_attribute(ctx, parent, name, attribute_request_of<S>(), at);
+                if (!data) return;
+                const S value = attribute_from<S>(std::move(*data));
                 X converted{};
-                if (convert_elements(&*value, &converted, 1) != 1) {
+                if (convert_elements(&value, &converted, 1) != 1) {
                     ctx.problems.add({errc::invalid_value, at.field, at.h5_or_root(), "a value that fits " + std::string(dtype),
-                                      found + " value " + std::to_string(*value),
+                                      found + " value " + std::to_string(value),
                                       "h5ser::convert_dtypes converts an integer only when its value fits the field's type"});
                     return;
                 }
