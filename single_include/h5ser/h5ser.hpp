@@ -6998,11 +6998,11 @@ namespace h5ser::detail {
 /// Opens the schema of a file saved in `mode` for a model of type `model_type`, before its walk.
 H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::string_view model_type);
 
-/// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
-/// a writer wrapping it), between the schema's opening and the root attributes.
-template <save_mode Mode, class Sink, class Walk>
-void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
-    begin_schema(writer, Mode, model_type);
+/// Runs `walk(sink, root)`, the save walk in `mode` of a model of type `model_type` into `sink`
+/// (`writer`, or a writer wrapping it), between the schema's opening and the root attributes.
+template <class Sink, class Walk>
+void write_walk(Sink& sink, file_writer& writer, save_mode mode, std::string_view model_type, const Walk& walk) {
+    begin_schema(writer, mode, model_type);
     walk(sink, writer.file().at());
     writer.finish(model_type);
 }
@@ -7010,7 +7010,7 @@ void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, co
 /// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
 template <save_mode Mode, class Sink, class Model>
 void write_model(Sink& sink, file_writer& writer, const Model& model) {
-    write_walk<Mode>(sink, writer, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
+    write_walk(sink, writer, Mode, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
 /// Where the extra root attributes of a save (a checkpoint's step and metric) go: `add(name,
@@ -13956,9 +13956,7 @@ H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, con
     if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
     else file.emplace(path, counter.count, counter.manifest.size());
     file_writer writer(mode, *file, storage, progress, counter.bytes);
-    begin_schema(writer, mode, model.model_type);
-    model.write(writer, model.walk, writer.file().at());
-    writer.finish(model.model_type);
+    write_walk(writer, writer, mode, model.model_type, [&](file_writer& sink, const where& root) { model.write(sink, model.walk, root); });
     extra_attributes_writer extra_writer{*file};
     if (extra.write) extra.write(extra_writer, extra.extra);
     file->close();

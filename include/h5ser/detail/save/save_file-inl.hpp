@@ -26,9 +26,7 @@ H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, con
     if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
     else file.emplace(path, counter.count, counter.manifest.size());
     file_writer writer(mode, *file, storage, progress, counter.bytes);
-    begin_schema(writer, mode, model.model_type);
-    model.write(writer, model.walk, writer.file().at());
-    writer.finish(model.model_type);
+    write_walk(writer, writer, mode, model.model_type, [&](file_writer& sink, const where& root) { model.write(sink, model.walk, root); });
     extra_attributes_writer extra_writer{*file};
     if (extra.write) extra.write(extra_writer, extra.extra);
     file->close();

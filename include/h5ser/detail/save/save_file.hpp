@@ -27,11 +27,11 @@ namespace h5ser::detail {
 /// Opens the schema of a file saved in `mode` for a model of type `model_type`, before its walk.
 H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::string_view model_type);
 
-/// Runs `walk(sink, root)`, the save walk of a model of type `model_type` into `sink` (`writer`, or
-/// a writer wrapping it), between the schema's opening and the root attributes.
-template <save_mode Mode, class Sink, class Walk>
-void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, const Walk& walk) {
-    begin_schema(writer, Mode, model_type);
+/// Runs `walk(sink, root)`, the save walk in `mode` of a model of type `model_type` into `sink`
+/// (`writer`, or a writer wrapping it), between the schema's opening and the root attributes.
+template <class Sink, class Walk>
+void write_walk(Sink& sink, file_writer& writer, save_mode mode, std::string_view model_type, const Walk& walk) {
+    begin_schema(writer, mode, model_type);
     walk(sink, writer.file().at());
     writer.finish(model_type);
 }
@@ -39,7 +39,7 @@ void write_walk(Sink& sink, file_writer& writer, std::string_view model_type, co
 /// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
 template <save_mode Mode, class Sink, class Model>
 void write_model(Sink& sink, file_writer& writer, const Model& model) {
-    write_walk<Mode>(sink, writer, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
+    write_walk(sink, writer, Mode, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
 /// Where the extra root attributes of a save (a checkpoint's step and metric) go: `add(name,
