@@ -30,6 +30,7 @@
 #include "h5ser/detail/hdf5/fork_gate.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/isolation/isolation.hpp"
+#include "h5ser/detail/isolation/sanitizer_fork.hpp"
 #include "h5ser/detail/load/opened_file.hpp"  // file_descriptor
 #include "h5ser/detail/posix/file.hpp"        // lock_temporary, temporary_in_use
 
@@ -116,12 +117,14 @@ struct fork_request {
 
 inline herr_t fork_in_callback(unsigned, const H5E_error2_t*, void* data) noexcept {
     auto& r = *static_cast<fork_request*>(data);
+    lock_sanitizer_for_fork();  // nothing allocates from here to the unlock
     r.pid = ::fork();
+    if (r.pid < 0) r.error = errno;
+    unlock_sanitizer_after_fork();
     if (r.pid == 0) {
         ::close(r.fds[0]);
         child_main(r.fds[1], r.parent, *r.work);
     }
-    if (r.pid < 0) r.error = errno;
     return 0;
 }
 
