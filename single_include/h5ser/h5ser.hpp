@@ -9702,13 +9702,20 @@ namespace __sanitizer {
 
 namespace h5ser::detail {
 
+#ifdef H5SER_DETAIL_LOCK_ASAN_FOR_FORK
+/// Did the link find all six functions (the runtime is linked into this program, and has them)?
+inline bool asan_fork_locks_linked() noexcept {
+    return __lsan::LockThreadRegistry && __lsan::UnlockThreadRegistry && __lsan::LockAllocator && __lsan::UnlockAllocator &&
+           __sanitizer::StackDepotLockAll && __sanitizer::StackDepotUnlockAll;
+}
+#endif
+
 /// Takes AddressSanitizer's thread registry, allocator and stack depot locks (nothing else does,
 /// and nothing without that runtime). Call just before fork(), and allocate nothing until
 /// unlock_sanitizer_after_fork, which both processes call just after it.
 inline void lock_sanitizer_for_fork() noexcept {
 #ifdef H5SER_DETAIL_LOCK_ASAN_FOR_FORK
-    if (__lsan::LockThreadRegistry && __lsan::UnlockThreadRegistry && __lsan::LockAllocator && __lsan::UnlockAllocator &&
-        __sanitizer::StackDepotLockAll && __sanitizer::StackDepotUnlockAll) {
+    if (asan_fork_locks_linked()) {
         __lsan::LockThreadRegistry();
         __lsan::LockAllocator();
         __sanitizer::StackDepotLockAll();
@@ -9718,8 +9725,7 @@ inline void lock_sanitizer_for_fork() noexcept {
 
 inline void unlock_sanitizer_after_fork() noexcept {
 #ifdef H5SER_DETAIL_LOCK_ASAN_FOR_FORK
-    if (__lsan::LockThreadRegistry && __lsan::UnlockThreadRegistry && __lsan::LockAllocator && __lsan::UnlockAllocator &&
-        __sanitizer::StackDepotLockAll && __sanitizer::StackDepotUnlockAll) {
+    if (asan_fork_locks_linked()) {
         __sanitizer::StackDepotUnlockAll();
         __lsan::UnlockAllocator();
         __lsan::UnlockThreadRegistry();
@@ -15266,7 +15272,7 @@ inline std::string time_limit_text(std::chrono::milliseconds limit) {
 }
 
 inline attempt_outcome attempt(const std::function<std::string(const progress_callback&)>& work, const progress_callback& progress,
-                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds limit, const std::string& file) {
+                               std::chrono::milliseconds limit, const std::string& file) {
     using clock = std::chrono::steady_clock;
     const pid_t parent = ::getpid();
     int fds[2];
@@ -15292,7 +15298,11 @@ inline attempt_outcome attempt(const std::function<std::string(const progress_ca
     attempt_outcome out;
     std::string buffer;
     bool ready = false;
-    const auto ready_deadline = clock::now() + ready_within;  // the start, apart from the time limit
+    // The time limit counts from the fork: the wait for the gate and for HDF5's lock above (other
+    // threads' saves and HDF5 calls) is the program's time, not the file's.
+    const auto forked = clock::now();
+    const auto deadline = forked + limit;
+    const auto ready_deadline = forked + ready_within;  // the start, apart from the time limit
     std::size_t parsed = 0;
     while (!out.final_tag) {
         const auto until = ready ? deadline : ready_deadline;
@@ -15414,12 +15424,12 @@ H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const 
     std::error_code ec;
     const auto size = std::filesystem::file_size(file, ec);
     const std::chrono::milliseconds limit{isolation_time_limit_ms(ec ? 0 : size)};
-    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto tries_until = std::chrono::steady_clock::now() + limit;  // children that cannot start
     std::chrono::milliseconds pause{10};
     for (;;) {
-        attempt_outcome out = attempt(work, progress, deadline, limit, file);
+        attempt_outcome out = attempt(work, progress, limit, file);
         if (out.hdf5_busy) {
-            if (std::chrono::steady_clock::now() + pause >= deadline)
+            if (std::chrono::steady_clock::now() + pause >= tries_until)
                 throw isolation_error(file, "could not start: libhdf5 was busy in another thread of this program at every try");
             std::this_thread::sleep_for(pause);
             pause = std::min(pause * 2, std::chrono::milliseconds{500});

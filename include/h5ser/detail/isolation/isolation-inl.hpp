@@ -184,7 +184,7 @@ inline std::string time_limit_text(std::chrono::milliseconds limit) {
 }
 
 inline attempt_outcome attempt(const std::function<std::string(const progress_callback&)>& work, const progress_callback& progress,
-                               std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds limit, const std::string& file) {
+                               std::chrono::milliseconds limit, const std::string& file) {
     using clock = std::chrono::steady_clock;
     const pid_t parent = ::getpid();
     int fds[2];
@@ -210,7 +210,11 @@ inline attempt_outcome attempt(const std::function<std::string(const progress_ca
     attempt_outcome out;
     std::string buffer;
     bool ready = false;
-    const auto ready_deadline = clock::now() + ready_within;  // the start, apart from the time limit
+    // The time limit counts from the fork: the wait for the gate and for HDF5's lock above (other
+    // threads' saves and HDF5 calls) is the program's time, not the file's.
+    const auto forked = clock::now();
+    const auto deadline = forked + limit;
+    const auto ready_deadline = forked + ready_within;  // the start, apart from the time limit
     std::size_t parsed = 0;
     while (!out.final_tag) {
         const auto until = ready ? deadline : ready_deadline;
@@ -332,12 +336,12 @@ H5SER_CORE_INLINE std::string run_isolated_bytes(const std::string& file, const 
     std::error_code ec;
     const auto size = std::filesystem::file_size(file, ec);
     const std::chrono::milliseconds limit{isolation_time_limit_ms(ec ? 0 : size)};
-    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto tries_until = std::chrono::steady_clock::now() + limit;  // children that cannot start
     std::chrono::milliseconds pause{10};
     for (;;) {
-        attempt_outcome out = attempt(work, progress, deadline, limit, file);
+        attempt_outcome out = attempt(work, progress, limit, file);
         if (out.hdf5_busy) {
-            if (std::chrono::steady_clock::now() + pause >= deadline)
+            if (std::chrono::steady_clock::now() + pause >= tries_until)
                 throw isolation_error(file, "could not start: libhdf5 was busy in another thread of this program at every try");
             std::this_thread::sleep_for(pause);
             pause = std::min(pause * 2, std::chrono::milliseconds{500});

@@ -31,13 +31,20 @@ namespace __sanitizer {
 
 namespace h5ser::detail {
 
+#ifdef H5SER_DETAIL_LOCK_ASAN_FOR_FORK
+/// Did the link find all six functions (the runtime is linked into this program, and has them)?
+inline bool asan_fork_locks_linked() noexcept {
+    return __lsan::LockThreadRegistry && __lsan::UnlockThreadRegistry && __lsan::LockAllocator && __lsan::UnlockAllocator &&
+           __sanitizer::StackDepotLockAll && __sanitizer::StackDepotUnlockAll;
+}
+#endif
+
 /// Takes AddressSanitizer's thread registry, allocator and stack depot locks (nothing else does,
 /// and nothing without that runtime). Call just before fork(), and allocate nothing until
 /// unlock_sanitizer_after_fork, which both processes call just after it.
 inline void lock_sanitizer_for_fork() noexcept {
 #ifdef H5SER_DETAIL_LOCK_ASAN_FOR_FORK
-    if (__lsan::LockThreadRegistry && __lsan::UnlockThreadRegistry && __lsan::LockAllocator && __lsan::UnlockAllocator &&
-        __sanitizer::StackDepotLockAll && __sanitizer::StackDepotUnlockAll) {
+    if (asan_fork_locks_linked()) {
         __lsan::LockThreadRegistry();
         __lsan::LockAllocator();
         __sanitizer::StackDepotLockAll();
@@ -47,8 +54,7 @@ inline void lock_sanitizer_for_fork() noexcept {
 
 inline void unlock_sanitizer_after_fork() noexcept {
 #ifdef H5SER_DETAIL_LOCK_ASAN_FOR_FORK
-    if (__lsan::LockThreadRegistry && __lsan::UnlockThreadRegistry && __lsan::LockAllocator && __lsan::UnlockAllocator &&
-        __sanitizer::StackDepotLockAll && __sanitizer::StackDepotUnlockAll) {
+    if (asan_fork_locks_linked()) {
         __sanitizer::StackDepotUnlockAll();
         __lsan::UnlockAllocator();
         __lsan::UnlockThreadRegistry();
