@@ -117,10 +117,10 @@ struct fork_request {
 
 inline herr_t fork_in_callback(unsigned, const H5E_error2_t*, void* data) noexcept {
     auto& r = *static_cast<fork_request*>(data);
-    lock_sanitizer_for_fork();  // nothing allocates from here to the unlock
+    mark_isolated_fork(true);  // its fork handlers take ASan's locks (sanitizer_fork.hpp)
     r.pid = ::fork();
     if (r.pid < 0) r.error = errno;
-    unlock_sanitizer_after_fork();
+    mark_isolated_fork(false);
     if (r.pid == 0) {
         ::close(r.fds[0]);
         child_main(r.fds[1], r.parent, *r.work);
