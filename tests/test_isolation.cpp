@@ -364,10 +364,13 @@ TEST_CASE("isolation: a child forked while another thread allocates does not wai
 
 namespace fork_handlers {
 std::atomic<int> prepared{0};
-/// Fork handlers of another library that allocate, as libblosc's child handler does: each child
-/// allocates from a call stack its parent never had (so AddressSanitizer's stack depot must take a
-/// new entry), in sizes a thread may have no block of in its cache.
-void allocate_in_prepare() { prepared += static_cast<int>(std::vector<char>(4096 + static_cast<std::size_t>(prepared % 7)).size() > 0); }
+/// Fork handlers of another library that allocate and free (libblosc's child handler frees): each
+/// child allocates from a call stack its parent never had (so AddressSanitizer's stack depot must
+/// take a new entry), in sizes a thread may have no block of in its cache.
+void allocate_in_prepare() {
+    const std::vector<char> block(4096);
+    prepared += block.empty() ? 0 : 1;
+}
 void allocate_in_child() {
     std::vector<std::unique_ptr<char[]>> blocks;
     for (std::size_t size = 8; size <= 65536; size *= 2) blocks.emplace_back(new char[size]);

@@ -947,11 +947,11 @@ void load_object_at(Ctx& ctx, const tree_group& root, object_at<X>& target) {
     }
 }
 
-/// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
-/// and, when the load covers everything the file holds, checks the file's fingerprint.
 /// Opens the root group of the file the walk reads: state.root, at state.root_at.
 H5SER_CORE_INLINE const tree_group& open_root(load_state& state);
 
+/// Reads the fields of `model` from the file's root group into `ctx` (problems and staged values),
+/// and, when the load covers everything the file holds, checks the file's fingerprint.
 template <class Ctx, class Model>
 void load_tree(Ctx& ctx, Model& model) {
     const tree_group& root = open_root(ctx);
