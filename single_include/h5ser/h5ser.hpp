@@ -3695,12 +3695,34 @@ public:
         virtual void save_undo(undo_log&) const {}
     };
 
+    /// How a staged value of a type only a template knows moves into its field, and is destroyed:
+    /// a table of two functions per type, so that the action holding the value (move_action) is
+    /// one type, compiled once, and no type gets a class and vtable of its own.
+    struct value_ops {
+        void (*move)(void* target, void* value) noexcept;
+        void (*destroy)(void* value) noexcept;
+    };
     template <class T>
+    static void move_value(void* target, void* value) noexcept {
+        *static_cast<T*>(target) = std::move(*static_cast<T*>(value));
+    }
+    template <class T>
+    static void destroy_value(void* value) noexcept {
+        delete static_cast<T*>(value);
+    }
+    template <class T>
+    static constexpr value_ops value_ops_of{&move_value<T>, &destroy_value<T>};
+
+    /// Moves `*value` (on the heap, owned) into `*target`.
     struct move_action final : action {
-        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
-        void apply() noexcept override { *target = std::move(value); }
-        T* target;
-        T value;
+        move_action(void* t, void* v, const value_ops& o) noexcept : target(t), value(v), ops(&o) {}
+        move_action(const move_action&) = delete;
+        move_action& operator=(const move_action&) = delete;
+        ~move_action() override;
+        void apply() noexcept override;
+        void* target;
+        void* value;
+        const value_ops* ops;
     };
     struct copy_action final : action {
         copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
@@ -3727,7 +3749,7 @@ public:
         static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
-        add(new move_action<T>(target, std::move(value)));
+        add(hold(&target, new T(std::move(value)), value_ops_of<T>));
     }
 
     /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
@@ -3740,13 +3762,17 @@ public:
     };
     template <class T>
     static staged<T> stage(T& target, T initial) {
-        auto* slot = new move_action<T>(target, std::move(initial));
-        return {std::unique_ptr<action>(slot), &slot->value};
+        T* value = new T(std::move(initial));
+        return {hold(&target, value, value_ops_of<T>), value};
     }
     template <class T>
     void finish(staged<T>&& s) {
         add(std::move(s.slot));
     }
+
+    /// The action that moves `value` (a new T, as `ops` says) into `target`; it owns `value` from
+    /// the call on, and deletes it when the call throws.
+    static std::unique_ptr<action> hold(void* target, void* value, const value_ops& ops);
 
     /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
     /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
@@ -3777,9 +3803,6 @@ public:
     void apply_all(undo_log& undo);
 
 private:
-    /// Adds `a`, taking ownership of it at once (the typed members above make the action; the list
-    /// of owners is one type for all of them, compiled once).
-    void add(action* a);
     void add(std::unique_ptr<action>&& a);
 
     std::vector<std::unique_ptr<action>> actions_;
@@ -4430,51 +4453,65 @@ struct tensor_target {
     bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
     std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
     void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
-    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
-    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
-    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
-    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
-                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
+    bool resizable = false;  ///< a value of any shape can be made for it (resizable_tensor): stage without elements
+    bool viewable = false;   ///< it can view memory (viewable_tensor): stage with elements
+    /// Stages a new value of shape `dims` for the field, to `finish` when its elements are in: a
+    /// view of `elements`, which `*keep` keeps alive (viewable types), or without elements a value
+    /// of its own, whose elements (indeterminate) are at the result's `data` (resizable types).
+    commit_list::staged_bytes (*stage)(void* target, std::span<const std::size_t> dims, void* elements,
+                                       const std::shared_ptr<const mapped_file>* keep) = nullptr;
     /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
     handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
 };
+
+/// tensor_target::stage for a tensor of type X.
+template <class X>
+commit_list::staged_bytes stage_tensor(void* target, std::span<const std::size_t> dims, void* elements,
+                                       const std::shared_ptr<const mapped_file>* keep) {
+    using adapter = tensor_adapter<X>;
+    constexpr std::size_t rank = adapter::rank;
+    X& field = *static_cast<X*>(target);
+    if constexpr (viewable_tensor<X>) {
+        if (elements) {
+            using element = typename adapter::element_type;
+            commit_list::staged<X> staged =
+                commit_list::stage(field, adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
+            return {std::move(staged.slot), elements};
+        }
+    }
+    if constexpr (resizable_tensor<X>) {
+        commit_list::staged<X> staged = commit_list::stage(field, X{});
+        adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
+        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
+    } else {
+        return {};
+    }
+}
 
 /// `target` (a tensor of a static element type) as a tensor_target.
 template <class X>
 tensor_target tensor_target_of(X& target) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
     tensor_target s;
     s.target = &target;
     s.dtype = dtype_name<element>();
     s.element_size = sizeof(element);
     s.bools = std::is_same_v<element, bool>;
-    s.rank = rank;
+    s.rank = adapter::rank;
     s.unsized = takes_file_shape(target);
     const auto current = shape_of(std::as_const(target));
     std::copy(current.begin(), current.end(), s.current.begin());
     s.data = static_cast<void*>(adapter::data(target));
-    if constexpr (resizable_tensor<X>) {
-        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
-            commit_list::staged<X> staged = commit_list::stage(*static_cast<X*>(t), X{});
-            adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
-            void* data = static_cast<void*>(adapter::data(staged.value()));
-            return {std::move(staged.slot), data};
-        };
-    }
-    if constexpr (viewable_tensor<X>) {
-        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
-                          const std::shared_ptr<const mapped_file>& keep) {
-            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
-        };
-    }
+    s.resizable = resizable_tensor<X>;
+    s.viewable = viewable_tensor<X>;
+    if constexpr (resizable_tensor<X> || viewable_tensor<X>) s.stage = &stage_tensor<X>;
     s.memory_type = &read_memory_type<element>;
     return s;
 }
 
 /// Reads every element of `dataset` (elements of `file_type`, shape `dims`) into storage staged for
-/// `target`: a new value for a tensor that sizes itself (stage_new), else bytes copied into it when
+/// `target`: a new value for a tensor that sizes itself (resizable), else bytes copied into it when
 /// the load commits. With `verify`, the bytes are hashed while they are read, and `verify(context,
 /// hash)` may refuse them (a checksum mismatch, which it records); bool elements other than 0 and 1
 /// are refused here. A refusal is a problem on the list; nothing reaches the target before the load
@@ -11629,7 +11666,18 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE void commit_list::add(action* a) { add(std::unique_ptr<action>(a)); }
+H5SER_CORE_INLINE commit_list::move_action::~move_action() { ops->destroy(value); }
+
+H5SER_CORE_INLINE void commit_list::move_action::apply() noexcept { ops->move(target, value); }
+
+H5SER_CORE_INLINE std::unique_ptr<commit_list::action> commit_list::hold(void* target, void* value, const value_ops& ops) {
+    try {
+        return std::make_unique<move_action>(target, value, ops);
+    } catch (...) {
+        ops.destroy(value);
+        throw;
+    }
+}
 
 H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
 
@@ -12191,8 +12239,8 @@ H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problem
         }
         return !target.bools || check_bool_elements<bool>(problems, buffer, count, at);
     };
-    if (target.stage_new) {
-        commit_list::staged_bytes staged = target.stage_new(target.target, dims);
+    if (target.resizable) {
+        commit_list::staged_bytes staged = target.stage(target.target, dims, nullptr, nullptr);
         if (!read(staged.data)) return false;
         commits.finish(std::move(staged));
         return true;
@@ -12602,10 +12650,10 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
             {{elements, length, 0},
              {r.checksum, r.has_checksum, state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank), at.field, at.h5}});
     state.advance(r.length);
-    if (slot.unsized && viewable && slot.stage_view)
-        return slot.stage_view(state.commits, slot.target, dims.span(), elements, state.mapping);
-    if (slot.unsized && slot.stage_new) {
-        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+    if (slot.unsized && viewable && slot.viewable)
+        return state.commits.finish(slot.stage(slot.target, dims.span(), elements, &state.mapping));
+    if (slot.unsized && slot.resizable) {
+        commit_list::staged_bytes staged = slot.stage(slot.target, dims.span(), nullptr, nullptr);
         if (count != 0) std::memcpy(staged.data, elements, length);
         return state.commits.finish(std::move(staged));
     }
@@ -12626,9 +12674,9 @@ H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, co
         state.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
         state.range_checks.push_back(std::move(check));
     };
-    if (slot.unsized && slot.stage_new) {
+    if (slot.unsized && slot.resizable) {
         // Staged where it stays: the read fills the value the load moves into the model.
-        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        commit_list::staged_bytes staged = slot.stage(slot.target, dims.span(), nullptr, nullptr);
         list(staged.data);
         state.commits.finish(std::move(staged));
         return;

@@ -29,7 +29,18 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE void commit_list::add(action* a) { add(std::unique_ptr<action>(a)); }
+H5SER_CORE_INLINE commit_list::move_action::~move_action() { ops->destroy(value); }
+
+H5SER_CORE_INLINE void commit_list::move_action::apply() noexcept { ops->move(target, value); }
+
+H5SER_CORE_INLINE std::unique_ptr<commit_list::action> commit_list::hold(void* target, void* value, const value_ops& ops) {
+    try {
+        return std::make_unique<move_action>(target, value, ops);
+    } catch (...) {
+        ops.destroy(value);
+        throw;
+    }
+}
 
 H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
 

@@ -42,12 +42,34 @@ public:
         virtual void save_undo(undo_log&) const {}
     };
 
+    /// How a staged value of a type only a template knows moves into its field, and is destroyed:
+    /// a table of two functions per type, so that the action holding the value (move_action) is
+    /// one type, compiled once, and no type gets a class and vtable of its own.
+    struct value_ops {
+        void (*move)(void* target, void* value) noexcept;
+        void (*destroy)(void* value) noexcept;
+    };
     template <class T>
+    static void move_value(void* target, void* value) noexcept {
+        *static_cast<T*>(target) = std::move(*static_cast<T*>(value));
+    }
+    template <class T>
+    static void destroy_value(void* value) noexcept {
+        delete static_cast<T*>(value);
+    }
+    template <class T>
+    static constexpr value_ops value_ops_of{&move_value<T>, &destroy_value<T>};
+
+    /// Moves `*value` (on the heap, owned) into `*target`.
     struct move_action final : action {
-        move_action(T& t, T&& v) : target(&t), value(std::move(v)) {}
-        void apply() noexcept override { *target = std::move(value); }
-        T* target;
-        T value;
+        move_action(void* t, void* v, const value_ops& o) noexcept : target(t), value(v), ops(&o) {}
+        move_action(const move_action&) = delete;
+        move_action& operator=(const move_action&) = delete;
+        ~move_action() override;
+        void apply() noexcept override;
+        void* target;
+        void* value;
+        const value_ops* ops;
     };
     struct copy_action final : action {
         copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
@@ -74,7 +96,7 @@ public:
         static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
-        add(new move_action<T>(target, std::move(value)));
+        add(hold(&target, new T(std::move(value)), value_ops_of<T>));
     }
 
     /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
@@ -87,13 +109,17 @@ public:
     };
     template <class T>
     static staged<T> stage(T& target, T initial) {
-        auto* slot = new move_action<T>(target, std::move(initial));
-        return {std::unique_ptr<action>(slot), &slot->value};
+        T* value = new T(std::move(initial));
+        return {hold(&target, value, value_ops_of<T>), value};
     }
     template <class T>
     void finish(staged<T>&& s) {
         add(std::move(s.slot));
     }
+
+    /// The action that moves `value` (a new T, as `ops` says) into `target`; it owns `value` from
+    /// the call on, and deletes it when the call throws.
+    static std::unique_ptr<action> hold(void* target, void* value, const value_ops& ops);
 
     /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
     /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
@@ -124,9 +150,6 @@ public:
     void apply_all(undo_log& undo);
 
 private:
-    /// Adds `a`, taking ownership of it at once (the typed members above make the action; the list
-    /// of owners is one type for all of them, compiled once).
-    void add(action* a);
     void add(std::unique_ptr<action>&& a);
 
     std::vector<std::unique_ptr<action>> actions_;

@@ -166,10 +166,10 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
             {{elements, length, 0},
              {r.checksum, r.has_checksum, state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank), at.field, at.h5}});
     state.advance(r.length);
-    if (slot.unsized && viewable && slot.stage_view)
-        return slot.stage_view(state.commits, slot.target, dims.span(), elements, state.mapping);
-    if (slot.unsized && slot.stage_new) {
-        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+    if (slot.unsized && viewable && slot.viewable)
+        return state.commits.finish(slot.stage(slot.target, dims.span(), elements, &state.mapping));
+    if (slot.unsized && slot.resizable) {
+        commit_list::staged_bytes staged = slot.stage(slot.target, dims.span(), nullptr, nullptr);
         if (count != 0) std::memcpy(staged.data, elements, length);
         return state.commits.finish(std::move(staged));
     }
@@ -190,9 +190,9 @@ H5SER_CORE_INLINE void load_read(load_state& state, const manifest_record& r, co
         state.range_reads.push_back({into, r.offset, r.length, hash, 0, at.h5_or_root(), at.field});
         state.range_checks.push_back(std::move(check));
     };
-    if (slot.unsized && slot.stage_new) {
+    if (slot.unsized && slot.resizable) {
         // Staged where it stays: the read fills the value the load moves into the model.
-        commit_list::staged_bytes staged = slot.stage_new(slot.target, dims.span());
+        commit_list::staged_bytes staged = slot.stage(slot.target, dims.span(), nullptr, nullptr);
         list(staged.data);
         state.commits.finish(std::move(staged));
         return;

@@ -25,8 +25,8 @@ H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problem
         }
         return !target.bools || check_bool_elements<bool>(problems, buffer, count, at);
     };
-    if (target.stage_new) {
-        commit_list::staged_bytes staged = target.stage_new(target.target, dims);
+    if (target.resizable) {
+        commit_list::staged_bytes staged = target.stage(target.target, dims, nullptr, nullptr);
         if (!read(staged.data)) return false;
         commits.finish(std::move(staged));
         return true;

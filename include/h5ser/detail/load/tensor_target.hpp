@@ -54,51 +54,65 @@ struct tensor_target {
     bool unsized = false;                                        ///< it takes the file's shape (takes_file_shape)
     std::array<std::size_t, dynamic_shape::max_rank> current{};  ///< its shape now, when not unsized
     void* data = nullptr;                                        ///< its elements now: where the bytes of a tensor of a fixed shape go
-    /// Resizable types: a new value of shape `dims` for the field, staged (elements indeterminate).
-    commit_list::staged_bytes (*stage_new)(void* target, std::span<const std::size_t> dims) = nullptr;
-    /// Types that view memory: stages a view of `elements` (shape `dims`), which `keep` keeps.
-    void (*stage_view)(commit_list& commits, void* target, std::span<const std::size_t> dims, void* elements,
-                       const std::shared_ptr<const mapped_file>& keep) = nullptr;
+    bool resizable = false;  ///< a value of any shape can be made for it (resizable_tensor): stage without elements
+    bool viewable = false;   ///< it can view memory (viewable_tensor): stage with elements
+    /// Stages a new value of shape `dims` for the field, to `finish` when its elements are in: a
+    /// view of `elements`, which `*keep` keeps alive (viewable types), or without elements a value
+    /// of its own, whose elements (indeterminate) are at the result's `data` (resizable types).
+    commit_list::staged_bytes (*stage)(void* target, std::span<const std::size_t> dims, void* elements,
+                                       const std::shared_ptr<const mapped_file>* keep) = nullptr;
     /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
     handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
 };
+
+/// tensor_target::stage for a tensor of type X.
+template <class X>
+commit_list::staged_bytes stage_tensor(void* target, std::span<const std::size_t> dims, void* elements,
+                                       const std::shared_ptr<const mapped_file>* keep) {
+    using adapter = tensor_adapter<X>;
+    constexpr std::size_t rank = adapter::rank;
+    X& field = *static_cast<X*>(target);
+    if constexpr (viewable_tensor<X>) {
+        if (elements) {
+            using element = typename adapter::element_type;
+            commit_list::staged<X> staged =
+                commit_list::stage(field, adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
+            return {std::move(staged.slot), elements};
+        }
+    }
+    if constexpr (resizable_tensor<X>) {
+        commit_list::staged<X> staged = commit_list::stage(field, X{});
+        adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
+        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
+    } else {
+        return {};
+    }
+}
 
 /// `target` (a tensor of a static element type) as a tensor_target.
 template <class X>
 tensor_target tensor_target_of(X& target) {
     using adapter = tensor_adapter<X>;
     using element = typename adapter::element_type;
-    constexpr std::size_t rank = adapter::rank;
     tensor_target s;
     s.target = &target;
     s.dtype = dtype_name<element>();
     s.element_size = sizeof(element);
     s.bools = std::is_same_v<element, bool>;
-    s.rank = rank;
+    s.rank = adapter::rank;
     s.unsized = takes_file_shape(target);
     const auto current = shape_of(std::as_const(target));
     std::copy(current.begin(), current.end(), s.current.begin());
     s.data = static_cast<void*>(adapter::data(target));
-    if constexpr (resizable_tensor<X>) {
-        s.stage_new = [](void* t, std::span<const std::size_t> dims) -> commit_list::staged_bytes {
-            commit_list::staged<X> staged = commit_list::stage(*static_cast<X*>(t), X{});
-            adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
-            void* data = static_cast<void*>(adapter::data(staged.value()));
-            return {std::move(staged.slot), data};
-        };
-    }
-    if constexpr (viewable_tensor<X>) {
-        s.stage_view = [](commit_list& commits, void* t, std::span<const std::size_t> dims, void* elements,
-                          const std::shared_ptr<const mapped_file>& keep) {
-            commits.move_into(*static_cast<X*>(t), adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), keep));
-        };
-    }
+    s.resizable = resizable_tensor<X>;
+    s.viewable = viewable_tensor<X>;
+    if constexpr (resizable_tensor<X> || viewable_tensor<X>) s.stage = &stage_tensor<X>;
     s.memory_type = &read_memory_type<element>;
     return s;
 }
 
 /// Reads every element of `dataset` (elements of `file_type`, shape `dims`) into storage staged for
-/// `target`: a new value for a tensor that sizes itself (stage_new), else bytes copied into it when
+/// `target`: a new value for a tensor that sizes itself (resizable), else bytes copied into it when
 /// the load commits. With `verify`, the bytes are hashed while they are read, and `verify(context,
 /// hash)` may refuse them (a checksum mismatch, which it records); bool elements other than 0 and 1
 /// are refused here. A refusal is a problem on the list; nothing reaches the target before the load
