@@ -913,6 +913,11 @@ handle memory_type(const where& at) {
     else return checked(H5Tcopy(predefined_type<T>(false)), at, "H5Tcopy");
 }
 
+/// file_type and memory_type of the element type of `kind`: for the writes that take elements of
+/// any type (tensor_view, attribute_view), compiled once.
+H5SER_CORE_INLINE handle file_type(element_kind kind, const where& at);
+H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at);
+
 /// Names the element type an HDF5 type holds, in the words of dtype_name<T>() ("float32", "bool",
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
 /// `bfloat16_marked`: a 2-byte opaque is bfloat16 (the dataset carries Keras's attribute
@@ -1064,26 +1069,45 @@ H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view nam
 H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
                                                std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
 
+/// An attribute's value as the writes see it, whatever its type (attribute_view_of): its elements
+/// in memory and what they are, so that writing it (to HDF5, the manifest, a snapshot) is compiled
+/// once.
+struct attribute_view {
+    std::string_view dtype;                  ///< attribute_dtype_name (static storage)
+    element_kind kind = element_kind::int8;  ///< of its numbers or bools (an enum's: of its underlying type)
+    bool strings = false;                    ///< its elements are std::string, not numbers or bools
+    bool is_list = false;                    ///< a 1-D list, else a scalar
+    std::size_t count = 1;                   ///< its elements
+    const void* elements = nullptr;          ///< `count` of them: of `kind`, or std::string
+};
+
+/// `value` (an attribute field of type T) as an attribute_view.
 template <attribute_value T>
-void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+attribute_view attribute_view_of(const T& value) noexcept {
     using codec = attribute_codec<T>;
     using element = typename codec::element;
-    const std::size_t count = [&]() -> std::size_t {
-        if constexpr (codec::is_list) return value.size();
-        else return 1;
-    }();
-    const auto* first = [&] {
-        if constexpr (codec::is_list) return value.data();
-        else return &value;
-    }();
-    if constexpr (std::is_same_v<element, std::string>) {
-        write_string_attribute(object, name, first, count, codec::is_list, at, shared);
+    attribute_view a;
+    a.dtype = attribute_dtype_name<T>();
+    a.strings = std::is_same_v<element, std::string>;
+    if constexpr (!std::is_same_v<element, std::string>) a.kind = element_kind_of<element>();
+    a.is_list = codec::is_list;
+    if constexpr (codec::is_list) {
+        a.count = value.size();
+        a.elements = value.data();
     } else {
-        // The file type is little-endian; HDF5 converts from the memory type on write.
-        const handle ftype = file_type<element>(at);
-        const handle mtype = memory_type<element>(at);
-        write_element_attribute(object, name, ftype.get(), mtype.get(), first, count, codec::is_list, at, shared);
+        a.elements = &value;  // an enum is its underlying type in memory
     }
+    return a;
+}
+
+/// Writes `value` as attribute `name` of `object`: UTF-8 variable-length strings, else elements
+/// little-endian in the file.
+H5SER_CORE_INLINE void write_attribute(hid_t object, std::string_view name, const attribute_view& value, const where& at,
+                                       const attribute_ids& shared = {});
+
+template <attribute_value T>
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+    write_attribute(object, name, attribute_view_of(value), at, shared);
 }
 
 // ---- reading --------------------------------------------------------------------------------
@@ -1993,8 +2017,12 @@ public:
     void attribute(std::string_view object_path, std::string_view name, std::string_view dtype, bool is_list, std::size_t count,
                    std::string_view value);
 
+    /// An attribute of `object_path` holding `value`.
+    void attribute(std::string_view object_path, std::string_view name, const attribute_view& value);
     template <attribute_value T>
-    void attribute(std::string_view object_path, std::string_view name, const T& value);
+    void attribute(std::string_view object_path, std::string_view name, const T& value) {
+        attribute(object_path, name, attribute_view_of(value));
+    }
 
     /// The manifest's size in bytes, header included.
     [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
@@ -2014,21 +2042,13 @@ private:
     std::size_t records_ = 0;
 };
 
-/// Appends the manifest encoding of one attribute element to `out`.
-template <class Element>
-void encode_attribute_element(std::string& out, const Element& e) {
-    if constexpr (std::is_same_v<Element, std::string>) {
-        const auto n = static_cast<std::uint32_t>(e.size());
-        for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-        out += e;
-    } else if constexpr (std::is_same_v<Element, bool>) {
-        out.push_back(e ? 1 : 0);
-    } else {
-        char raw[sizeof(Element)];  // little-endian, the file's order, as the host's (hash.hpp)
-        std::memcpy(raw, &e, sizeof(Element));
-        out.append(raw, sizeof(Element));
-    }
-}
+/// Appends the manifest encoding of one string element of an attribute to `out`: its byte length
+/// (4 bytes, little-endian), then its bytes.
+H5SER_CORE_INLINE void encode_attribute_string(std::string& out, std::string_view s);
+
+/// The manifest encoding of `value`'s elements: strings as encode_attribute_string, bools one byte
+/// each (0 or 1), numbers their bytes, little-endian (the file's order, as the host's: hash.hpp).
+H5SER_CORE_INLINE std::string encode_attribute_value(const attribute_view& value);
 
 /// The elements of attribute record `r` (checked by the parser: the value holds exactly its
 /// elements) as `want` says; records a problem and returns nothing when the record's dtype or shape
@@ -2042,21 +2062,6 @@ std::optional<T> decode_attribute(const manifest_record& r, const where& at, pro
     std::optional<attribute_data> data = decode_attribute_data(r, attribute_request_of<T>(), at, problems);
     if (!data) return std::nullopt;
     return attribute_from<T>(std::move(*data));
-}
-
-template <attribute_value T>
-void manifest_builder::attribute(std::string_view object_path, std::string_view name, const T& value) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    std::string encoded;
-    std::size_t count = 1;
-    if constexpr (codec::is_list) {
-        count = value.size();
-        for (const auto& e : value) encode_attribute_element<element>(encoded, static_cast<element>(e));
-    } else {
-        encode_attribute_element<element>(encoded, static_cast<element>(value));
-    }
-    attribute(object_path, name, attribute_dtype_name<T>(), codec::is_list, count, encoded);
 }
 
 }  // namespace h5ser::detail
@@ -3859,35 +3864,44 @@ H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t*
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
                                        const where& at);
 
-/// The dimensions (into the result) and element count of an in-memory tensor.
+/// A tensor as the writes see it, whatever its type (tensor_view_of): its elements in C order in
+/// memory and what they are, so that writing, counting, hashing and snapshotting it is compiled
+/// once.
+struct tensor_view {
+    element_kind kind = element_kind::float32;
+    std::size_t rank = 0;
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    std::uint64_t count = 0;     ///< its elements: the product of `dims`
+    const void* data = nullptr;  ///< its elements (may be null when there are none)
+
+    [[nodiscard]] std::string_view dtype() const noexcept { return dtype_name(kind); }
+    [[nodiscard]] std::size_t element_size() const noexcept { return h5ser::element_size(kind); }
+    [[nodiscard]] std::uint64_t bytes() const noexcept { return count * element_size(); }
+    /// Its element bytes: a valid pointer even when there are none.
+    [[nodiscard]] const void* element_bytes() const noexcept { return count ? data : static_cast<const void*>(""); }
+    /// Its extent as written_tensor keeps it (dims, rank, and its elements when there are any).
+    [[nodiscard]] H5SER_CORE_INLINE written_tensor extent() const noexcept;
+    /// Its extent and the XXH3-64 of its element bytes: what a tensor contributes to its checksum
+    /// and to the fingerprint, whether it is written or not.
+    [[nodiscard]] H5SER_CORE_INLINE written_tensor digest() const;
+};
+
+/// `value` (a tensor whose elements lie in C order: saveable_tensor) as a tensor_view.
 template <saveable_tensor X>
-written_tensor tensor_extent(const X& value, std::size_t& count) {
+tensor_view tensor_view_of(const X& value) noexcept {
     using adapter = tensor_adapter<X>;
+    constexpr element_kind kind = element_kind_of<typename adapter::element_type>();
     const auto& shape = adapter::shape(value);
-    written_tensor out;
-    out.rank = shape.size();
-    count = 1;
-    for (std::size_t i = 0; i < out.rank; ++i) {
-        out.dims[i] = shape[i];
-        count *= shape[i];
+    tensor_view t;
+    t.kind = kind;
+    t.rank = shape.size();
+    t.count = 1;
+    for (std::size_t i = 0; i < t.rank; ++i) {
+        t.dims[i] = shape[i];
+        t.count *= shape[i];
     }
-    if (count != 0) out.elements = tensor_adapter<X>::data(value);
-    return out;
-}
-
-/// The element bytes of an in-memory tensor (a valid pointer even when there are none).
-template <saveable_tensor X>
-const void* element_bytes(const X& value, std::size_t count) {
-    return count ? static_cast<const void*>(tensor_adapter<X>::data(value)) : static_cast<const void*>("");
-}
-
-/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
-/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
-template <saveable_tensor X>
-written_tensor digest_tensor(const X& value, std::size_t& count) {
-    written_tensor out = tensor_extent(value, count);
-    out.data_hash = hash_bytes(element_bytes(value, count), count * sizeof(typename tensor_adapter<X>::element_type));
-    return out;
+    t.data = adapter::data(value);
+    return t;
 }
 
 /// Elements to store: their types in the file and in memory, their shape and their bytes.
@@ -3937,23 +3951,10 @@ H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view n
                                                 std::size_t element_size, const element_block& e, const creation_plists& plists,
                                                 const storage_plan& plan, const where& at);
 
-/// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
-template <saveable_tensor X>
-written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
-                             const where& at, const std::function<void()>* after_piece = nullptr) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    std::size_t count = 0;
-    written_tensor out = tensor_extent(value, count);
-    std::array<hsize_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < out.rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
-    const handle ftype = file_type<element>(at);
-    const handle mtype = memory_type<element>(at);
-    return write_elements(
-        parent, name, out, count, sizeof(element),
-        {ftype.get(), mtype.get(), dims.data(), out.rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece}, plists,
-        plan, at);
-}
+/// Creates dataset `name` in `parent` and writes `tensor` straight from the caller's memory.
+H5SER_CORE_INLINE written_tensor write_dataset(hid_t parent, std::string_view name, const tensor_view& tensor,
+                                               const creation_plists& plists, const storage_plan& plan, const where& at,
+                                               const std::function<void()>* after_piece = nullptr);
 
 /// The facts about a dataset a loader checks before reading any element.
 struct dataset_view {
@@ -6517,7 +6518,8 @@ private:
 // ---- h5ser/detail/save/save_walk.hpp -----------------------------------------------------------
 // h5ser/detail/save/save_walk.hpp: the save walk, the one traversal of a model that save, fingerprint
 // and the MPI writer share, so all of them see the same nodes, in the same (field) order, under
-// the same HDF5 paths. It turns the model into events for a sink: file_writer.hpp writes them.
+// the same HDF5 paths. It turns the model into events for a sink (save_sink): file_writer.hpp
+// writes them, census.hpp counts them, fingerprint_sink.hpp hashes them, snapshot.hpp records them.
 
 
 
@@ -6609,8 +6611,7 @@ std::vector<path_step> path_steps(const Keys& keys, const where& at, bool root) 
 
 /// What a sink that uses tensors' bytes after the walk (the snapshot, the .safetensors writer) keeps
 /// of the tensors the walk made for one call: a reordered tensor's C-order copy (c_order.hpp), a
-/// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each dies when the call returns, so
-/// such a sink takes them as rvalues (`dataset(name, X&& tensor, ...)`) and keeps them here.
+/// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each would die when the call returns.
 class kept_temporaries {
 public:
     template <class X>
@@ -6625,40 +6626,53 @@ private:
     std::vector<std::shared_ptr<const void>> kept_;
 };
 
-/// What the save walk tells a sink about the nodes `Mode` stores:
-///
-///     void dataset(std::string_view name, const X& tensor, const where& at, bool optimizer);
-///     void attribute(std::string_view name, const X& value, const where& at, bool optimizer);
-///     void absent(std::string_view name, const where& at);          // an empty std::optional
-///     void begin(std::string_view name, const where& at, const container_info& info);
-///     void end(const container_info& info);
-///     void version(const where& at, std::string_view type_name, int version);  // of the struct at `at`
-///     void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
-///     void pop_storage();
-///
-/// Sinks that look only at some nodes (the tensors, say) derive from this one, which ignores
-/// everything, and declare just those.
-struct ignoring_sink {
-    template <class X>
-    void dataset(std::string_view, const X&, const where&, bool) noexcept {}
-    template <class X>
-    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
-    void absent(std::string_view, const where&) noexcept {}
-    void begin(std::string_view, const where&, const container_info&) noexcept {}
-    void end(const container_info&) noexcept {}
-    void version(const where&, std::string_view, int) noexcept {}
-    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
-    void pop_storage() noexcept {}
+/// What the save walk tells a sink about the nodes a save stores, in walk order. Each does nothing
+/// unless the sink overrides it, so sinks that look only at some nodes (the tensors, say) override
+/// just those. The events carry tensors and attributes as views (tensor_view, attribute_view), so
+/// the walk of a model is compiled once, whatever sinks it runs into, and the sinks are compiled
+/// once (with the core), whatever the model. (The sinks declare their members H5SER_CORE_INLINE:
+/// header-only, a class whose first virtual function is declared inline has no key function, so
+/// its vtable and members are emitted only where the sink is made, not in every translation unit.)
+class save_sink {
+public:
+    save_sink() = default;
+    save_sink(const save_sink&) = delete;
+    save_sink& operator=(const save_sink&) = delete;
+    virtual ~save_sink() = default;
+
+    /// A tensor: its elements lie in C order in memory until the call returns.
+    H5SER_CORE_INLINE virtual void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer);
+    H5SER_CORE_INLINE virtual void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer);
+    /// An empty std::optional.
+    H5SER_CORE_INLINE virtual void absent(std::string_view name, const where& at);
+    H5SER_CORE_INLINE virtual void begin(std::string_view name, const where& at, const container_info& info);
+    H5SER_CORE_INLINE virtual void end(const container_info& info);
+    /// The version of the struct at `at` (its h5ser::evolution declares one).
+    H5SER_CORE_INLINE virtual void version(const where& at, std::string_view type_name, int version);
+    /// An h5ser::stored field's storage, in force until the matching pop_storage.
+    H5SER_CORE_INLINE virtual void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
+    H5SER_CORE_INLINE virtual void pop_storage();
+
+    /// Where a sink that uses tensors' bytes after the call (the snapshot, the .safetensors writer)
+    /// keeps the tensors the walk made for the call; null for the others, which the walk then
+    /// spares the keeping.
+    [[nodiscard]] kept_temporaries* temporaries() const noexcept { return temporaries_; }
+
+protected:
+    explicit save_sink(kept_temporaries* temporaries) noexcept : temporaries_(temporaries) {}
+
+private:
+    kept_temporaries* temporaries_ = nullptr;
 };
 
-template <save_mode Mode, class Sink, class T>
-void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
+template <save_mode Mode, class T>
+void walk(save_sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
 /// Walks the entries of string-keyed map `map` (located at `at`; `root`: the root of a file). The
 /// keys of a map of tensors may be paths ("encoder/0/w", as a map read from any file keeps them):
 /// their parts become groups (path_steps), so such a map saves back the tree it was read from.
-template <save_mode Mode, class Sink, class T>
-void walk_entries(Sink& sink, const T& map, const where& at, bool optimizer, bool root) {
+template <save_mode Mode, class T>
+void walk_entries(save_sink& sink, const T& map, const where& at, bool optimizer, bool root) {
     if constexpr (kind_of<typename string_map_traits<T>::element>() == field_kind::tensor) {
         if (std::any_of(map.begin(), map.end(), [](const auto& e) { return e.first.find('/') != std::string::npos; })) {
             std::vector<const typename T::mapped_type*> elements;
@@ -6685,8 +6699,8 @@ void walk_entries(Sink& sink, const T& map, const where& at, bool optimizer, boo
 
 /// Walks what `Mode` stores of the members of `value` (located at `at`): the fields of a struct,
 /// or the entries of a string-keyed map that is the root of a file (h5ser::save(state_dict, path)).
-template <save_mode Mode, class Sink, class T>
-void walk_fields(Sink& sink, const T& value, const where& at) {
+template <save_mode Mode, class T>
+void walk_fields(save_sink& sink, const T& value, const where& at) {
     if constexpr (string_map_traits<T>::value) {
         if constexpr (is_stored<T, Mode>()) walk_entries<Mode>(sink, value, at, false, true);
     } else {
@@ -6700,9 +6714,9 @@ void walk_fields(Sink& sink, const T& value, const where& at) {
 }
 
 /// The save walk's visitor for one node: `name` at `at`, inside optimizer state or not.
-template <save_mode Mode, class Sink>
+template <save_mode Mode>
 struct save_step {
-    Sink& sink;
+    save_sink& sink;
     std::string_view name;
     const where& at;
     bool optimizer;
@@ -6713,14 +6727,19 @@ struct save_step {
         // compact datasets in the manifest, so it needs them too), and handed over as a temporary:
         // a sink that keeps pointers past the call (the snapshot) keeps the copy too. A run-time-
         // typed one becomes a dynamic_tensor of its element type (a view, or a C-order copy).
-        const auto to_sink = [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); };
+        const auto to_sink = [&](auto&& c_order) {
+            if constexpr (std::is_lvalue_reference_v<decltype(c_order)>) sink.dataset(name, tensor_view_of(c_order), at, optimizer);
+            else if (kept_temporaries* kept = sink.temporaries())
+                sink.dataset(name, tensor_view_of(kept->keep(std::move(c_order))), at, optimizer);
+            else sink.dataset(name, tensor_view_of(c_order), at, optimizer);
+        };
         if constexpr (runtime_typed_tensor<X>)
             with_static_type(x, to_sink, [&](std::string reason) { refuse_tensor(at, std::move(reason)); });
         else with_c_order(x, to_sink);
     }
     template <class X>
     void attribute(const X& x) {
-        sink.attribute(name, x, at, optimizer);
+        sink.attribute(name, attribute_view_of(x), at, optimizer);
     }
     template <class X>
     void group(const X& x) {
@@ -6766,9 +6785,9 @@ struct save_step {
 };
 
 /// Walks `value`, stored under `name` at `at`, and everything below it that `Mode` stores.
-template <save_mode Mode, class Sink, class T>
-void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer) {
-    visit_field(save_step<Mode, Sink>{sink, name, at, optimizer || is_optimizer_state_v<T>}, value);
+template <save_mode Mode, class T>
+void walk(save_sink& sink, std::string_view name, const T& value, const where& at, bool optimizer) {
+    visit_field(save_step<Mode>{sink, name, at, optimizer || is_optimizer_state_v<T>}, value);
 }
 
 }  // namespace h5ser::detail
@@ -6834,8 +6853,7 @@ public:
     /// Adds a group written at `h5_path` to the manifest.
     void add_group(std::string_view h5_path) { manifest_.group(h5_path); }
     /// Adds attribute `name` of the object at `object_path` to the manifest.
-    template <attribute_value T>
-    void add_attribute(std::string_view object_path, std::string_view name, const T& value) {
+    void add_attribute(std::string_view object_path, std::string_view name, const attribute_view& value) {
         manifest_.attribute(object_path, name, value);
     }
     /// Adds attribute `name` of `object` (at `object_path`), as stored in another h5ser file, to the
@@ -6889,14 +6907,6 @@ H5SER_CORE_INLINE void add_dataset_record(manifest_builder& m, std::string_view 
 
 namespace h5ser::detail {
 
-/// The bytes of a tensor's elements.
-template <class X>
-std::uint64_t tensor_bytes(const X& value) noexcept {
-    std::uint64_t n = sizeof(typename tensor_adapter<X>::element_type);
-    for (const std::size_t d : tensor_adapter<X>::shape(value)) n *= d;
-    return n;
-}
-
 /// The storage plan in force during a save walk: the save's own, overridden by h5ser::stored
 /// fields on the way down (push) and restored on the way up (pop).
 class storage_stack {
@@ -6914,43 +6924,25 @@ private:
 H5SER_CORE_INLINE std::string_view attribute_owner(const where& at, std::string_view name) noexcept;
 
 /// Writes what the save walk visits into `file`, and builds the schema (full model) on the way.
-/// Only dataset() and attribute() depend on the field's type; the rest is compiled once with the
-/// core (h5ser/config.hpp).
+/// Compiled once with the core (h5ser/config.hpp), whatever the model.
 ///
 /// Writers that store tensors their own way (h5ser::mpi writes one slice per rank) wrap this one:
 /// they write through parent(), plists() and plan() and report each tensor to record_dataset().
-class file_writer {
+class file_writer : public save_sink {
 public:
     file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage, const progress_callback& progress,
                 std::uint64_t total_bytes);
 
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
-        plans_.push(field, names_compact, chunks);
-    }
-    void pop_storage() { plans_.pop(); }
-
-    template <class X>
-    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
-        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at, file_.writeback());
-        record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
-    }
-
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
-        write_attribute(parent(), name, value, at, plists().attributes());
-        file_.add_attribute(attribute_owner(at, name), name, value);
-        std::optional<std::size_t> list_length;
-        if constexpr (attribute_codec<X>::is_list) list_length = value.size();
-        record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
-    }
-
-    void absent(std::string_view name, const where& at);
-    void begin(std::string_view name, const where& at, const container_info& info);
-    void end(const container_info& info);
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void absent(std::string_view name, const where& at) override;
+    H5SER_CORE_INLINE void begin(std::string_view name, const where& at, const container_info& info) override;
+    H5SER_CORE_INLINE void end(const container_info& info) override;
     /// Writes the version of the struct at `at` into its group (the group begin() opened last, or
     /// the root) and notes it for the schema's "versions".
-    void version(const where& at, std::string_view type_name, int version);
+    H5SER_CORE_INLINE void version(const where& at, std::string_view type_name, int version) override;
+    H5SER_CORE_INLINE void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) override;
+    H5SER_CORE_INLINE void pop_storage() override;
 
     /// The group the next node is written into, the shared creation plists, the storage plan in force.
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }
@@ -6993,31 +6985,17 @@ namespace h5ser::detail {
 /// What a save will write, found before the file is created: the number of datasets and the
 /// size of the manifest (to size the userblock), and the tensors' bytes (for progress). It
 /// records into a manifest_builder exactly what the file writer will, offsets and checksums aside.
-class save_census : public ignoring_sink {
+/// Compiled once with the core.
+class save_census : public save_sink {
 public:
     explicit save_census(storage_plan storage) : plans_(std::move(storage)) {}
 
-    template <class X>
-    void dataset(std::string_view, const X& value, const where& at, bool) {
-        ++count;
-        bytes += tensor_bytes(value);
-        using element = typename tensor_adapter<X>::element_type;
-        std::size_t elements = 0;
-        const written_tensor w = tensor_extent(value, elements);
-        add_dataset_record(manifest, at.h5, dtype_name<element>(), w, plans_.top());
-        if (stored_layout(plans_.top(), w.rank, elements, sizeof(element)) == record_layout::compact)
-            compact_bytes += elements * sizeof(element);
-    }
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool) {
-        manifest.attribute(attribute_owner(at, name), name, value);
-    }
-    void begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
-    void version(const where& at, std::string_view, int version) { manifest.attribute(at.h5, format::struct_version_attribute, version); }
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
-        plans_.push(field, names_compact, chunks);
-    }
-    void pop_storage() { plans_.pop(); }
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void begin(std::string_view name, const where& at, const container_info& info) override;
+    H5SER_CORE_INLINE void version(const where& at, std::string_view type_name, int version) override;
+    H5SER_CORE_INLINE void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) override;
+    H5SER_CORE_INLINE void pop_storage() override;
 
     std::size_t count = 0;
     std::uint64_t bytes = 0;
@@ -7031,6 +7009,7 @@ private:
 }  // namespace h5ser::detail
 
 
+
 namespace h5ser::detail {
 
 /// Opens the schema of a file saved in `mode` for a model of type `model_type`, before its walk.
@@ -7038,17 +7017,17 @@ H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::st
 
 /// Runs `walk(sink, root)`, the save walk in `mode` of a model of type `model_type` into `sink`
 /// (`writer`, or a writer wrapping it), between the schema's opening and the root attributes.
-template <class Sink, class Walk>
-void write_walk(Sink& sink, file_writer& writer, save_mode mode, std::string_view model_type, const Walk& walk) {
+template <class Walk>
+void write_walk(save_sink& sink, file_writer& writer, save_mode mode, std::string_view model_type, const Walk& walk) {
     begin_schema(writer, mode, model_type);
     walk(sink, writer.file().at());
     writer.finish(model_type);
 }
 
 /// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
-template <save_mode Mode, class Sink, class Model>
-void write_model(Sink& sink, file_writer& writer, const Model& model) {
-    write_walk(sink, writer, Mode, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
+template <save_mode Mode, class Model>
+void write_model(save_sink& sink, file_writer& writer, const Model& model) {
+    write_walk(sink, writer, Mode, type_name<Model>(), [&](save_sink& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
 /// Where the extra root attributes of a save (a checkpoint's step and metric) go: `add(name,
@@ -7065,8 +7044,9 @@ struct extra_attributes_writer {
     sealed_file_writer& file;
     template <attribute_value T>
     void add(const char* name, const T& value) {
-        write_attribute(file.root(), name, value, file.at());
-        file.add_attribute("/", name, value);
+        const attribute_view view = attribute_view_of(value);
+        write_attribute(file.root(), name, view, file.at());
+        file.add_attribute("/", name, view);
     }
 };
 
@@ -7079,13 +7059,12 @@ struct no_extra_root_attributes {
 /// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
 enum class file_target { replace_atomically, write_in_place };
 
-/// A model as the save entry sees it: its type's name, and its save walk instantiated into the
-/// census and into the file writer.
+/// A model as the save entry sees it: its type's name, and its save walk, which `run` runs into
+/// a sink (the census, then the file writer).
 struct model_to_save {
-    const void* walk = nullptr;  ///< what `count` and `write` walk (a save walk of the model)
+    const void* walk = nullptr;  ///< what `run` runs (a save walk of the model)
     std::string_view model_type;
-    void (*count)(save_census& sink, const void* walk, const where& root) = nullptr;
-    void (*write)(file_writer& sink, const void* walk, const where& root) = nullptr;
+    void (*run)(save_sink& sink, const void* walk, const where& root) = nullptr;
 };
 
 /// The root attributes a save adds of its own (a checkpoint's step and metric), as the save entry
@@ -7113,8 +7092,7 @@ void save_walk_of(const std::string& path, std::string_view model_type, const Wa
     model_to_save model;
     model.walk = &walk;
     model.model_type = model_type;
-    model.count = [](save_census& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
-    model.write = [](file_writer& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
+    model.run = [](save_sink& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
     root_attributes_to_save attributes;
     if constexpr (!std::is_same_v<ExtraRootAttributes, no_extra_root_attributes>) {
         attributes.extra = &extra;
@@ -7130,8 +7108,8 @@ template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root
 void save_model(const Model& model, const std::string& path, const storage_plan& storage, const ExtraRootAttributes& extra = {},
                 const progress_callback& progress = {}, file_target target = file_target::replace_atomically) {
     save_walk_of<Mode>(
-        path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage, extra, progress,
-        target);
+        path, type_name<Model>(), [&](save_sink& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage, extra,
+        progress, target);
 }
 
 }  // namespace h5ser::detail
@@ -7199,30 +7177,6 @@ void save(const Model& model, const std::string& path, const progress_callback& 
 
 namespace h5ser::detail {
 
-/// A tensor of a snapshot: its shape, and its elements in staging memory.
-template <class E, std::size_t Rank>
-struct staged_tensor {
-    E* data = nullptr;  ///< null when there are no elements
-    shape_of_rank<Rank> shape{};
-};
-
-}  // namespace h5ser::detail
-
-namespace h5ser {
-
-template <class E, std::size_t Rank>
-struct tensor_adapter<detail::staged_tensor<E, Rank>> {
-    using element_type = E;
-    static constexpr std::size_t rank = Rank;
-    static const shape_of_rank<Rank>& shape(const detail::staged_tensor<E, Rank>& t) noexcept { return t.shape; }
-    static const E* data(const detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
-    static E* data(detail::staged_tensor<E, Rank>& t) noexcept { return t.data; }
-};
-
-}  // namespace h5ser
-
-namespace h5ser::detail {
-
 /// Memory that snapshots copy tensors into, kept from one snapshot to the next: after the first,
 /// taking a snapshot copies into pages that are already there, at memory speed.
 class staging_buffer {
@@ -7249,32 +7203,24 @@ struct staged_bytes {
     void* staged = nullptr;
 };
 
-/// One node of a recorded save walk, replayed into either sink that writes a file: the census
-/// (save_census) and the file writer.
+/// One node of a recorded save walk, replayed into a sink of a file: the census (save_census)
+/// and the file writer.
 struct snapshot_node {
     snapshot_node() = default;
     snapshot_node(const snapshot_node&) = delete;
     snapshot_node& operator=(const snapshot_node&) = delete;
     virtual ~snapshot_node() = default;
-    virtual void replay(save_census& sink) const = 0;
-    virtual void replay(file_writer& sink) const = 0;
-};
-
-/// Implements both replays with `Derived::into(sink)`, a template over the sink.
-template <class Derived>
-struct replayed_node : snapshot_node {
-    void replay(save_census& sink) const final { static_cast<const Derived&>(*this).into(sink); }
-    void replay(file_writer& sink) const final { static_cast<const Derived&>(*this).into(sink); }
+    virtual void replay(save_sink& sink) const = 0;
 };
 
 /// A save walk taken down as it happens (the snapshot is the walk's sink), then replayed, any
 /// number of times, into the sinks of a file. Tensors are recorded as pointers into the model
 /// until copy_tensors() copies them; attributes, names and paths are copied as they are recorded.
-class model_snapshot {
+/// Compiled once with the core, whatever the model.
+class model_snapshot : public save_sink {
 public:
-    model_snapshot(std::string path, std::string_view model_type) : path_(std::move(path)), model_type_(model_type) {}
-    model_snapshot(const model_snapshot&) = delete;
-    model_snapshot& operator=(const model_snapshot&) = delete;
+    model_snapshot(std::string path, std::string_view model_type)
+        : save_sink(&temporaries_), path_(std::move(path)), model_type_(model_type) {}
 
     /// Where the walk starts: the root group of the file at path().
     [[nodiscard]] where root() const { return where{path_, {}, "/"}; }
@@ -7282,35 +7228,14 @@ public:
     [[nodiscard]] std::string_view model_type() const noexcept { return model_type_; }
 
     // The save walk's sink (save_walk.hpp).
-    template <class X>
-    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        std::size_t count = 0;
-        const written_tensor extent = tensor_extent(value, count);
-        auto node = std::make_unique<dataset_node<element, adapter::rank>>(name, at, optimizer);
-        node->shape = shape_of(value);
-        node->bytes = {count ? extent.elements : nullptr, count * sizeof(element), nullptr};
-        tensors_.push_back(&node->bytes);
-        nodes_.push_back(std::move(node));
-    }
-    /// A tensor the walk made for this call (a reordered tensor's C-order copy, c_order.hpp, or a
-    /// run-time-typed tensor's view or copy, dynamic_tensor.hpp): kept until the snapshot is done
-    /// with it, since its elements are copied after the walk.
-    template <class X>
-    requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
-        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
-    }
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
-        nodes_.push_back(std::make_unique<attribute_node<X>>(name, at, optimizer, value));
-    }
-    void absent(std::string_view name, const where& at);
-    void begin(std::string_view name, const where& at, const container_info& info);
-    void end(const container_info& info);
-    void version(const where& at, std::string_view type_name, int version);
-    void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks);
-    void pop_storage();
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void absent(std::string_view name, const where& at) override;
+    H5SER_CORE_INLINE void begin(std::string_view name, const where& at, const container_info& info) override;
+    H5SER_CORE_INLINE void end(const container_info& info) override;
+    H5SER_CORE_INLINE void version(const where& at, std::string_view type_name, int version) override;
+    H5SER_CORE_INLINE void push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) override;
+    H5SER_CORE_INLINE void pop_storage() override;
 
     /// The staging memory copy_tensors() needs: every tensor's bytes, each 64-byte aligned.
     [[nodiscard]] H5SER_CORE_INLINE std::size_t staging_bytes() const noexcept;
@@ -7319,95 +7244,15 @@ public:
     /// the snapshot refers to nothing of the model. Large snapshots are copied by two threads.
     H5SER_CORE_INLINE void copy_tensors(std::byte* staging);
 
-    /// Replays the walk into `sink`: a save_census or a file_writer (the sinks snapshot_node knows).
-    template <class Sink>
-    void replay(Sink& sink) const {
-        for (const auto& node : nodes_) node->replay(sink);
-    }
+    /// Replays the walk into `sink` (a save_census or a file_writer).
+    H5SER_CORE_INLINE void replay(save_sink& sink) const;
 
 private:
-    struct named {
-        named(std::string_view n, const where& a) : name(n), at(a) {}
-        std::string name;
-        where at;
-    };
-    template <class E, std::size_t Rank>
-    struct dataset_node final : replayed_node<dataset_node<E, Rank>>, named {
-        dataset_node(std::string_view n, const where& a, bool o) : named(n, a), optimizer(o) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            const staged_tensor<E, Rank> tensor{static_cast<E*>(bytes.staged), shape};
-            sink.dataset(name, tensor, at, optimizer);
-        }
-        bool optimizer;
-        shape_of_rank<Rank> shape{};
-        staged_bytes bytes;
-    };
-    template <class X>
-    struct attribute_node final : replayed_node<attribute_node<X>>, named {
-        attribute_node(std::string_view n, const where& a, bool o, const X& v) : named(n, a), optimizer(o), value(v) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.attribute(name, value, at, optimizer);
-        }
-        bool optimizer;
-        X value;
-    };
-    struct absent_node final : replayed_node<absent_node>, named {
-        using named::named;
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.absent(name, at);
-        }
-    };
-    struct begin_node final : replayed_node<begin_node>, named {
-        begin_node(std::string_view n, const where& a, const container_info& i) : named(n, a), info(i) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.begin(name, at, info);
-        }
-        container_info info;  // its type_name is a type_name<T>(): static storage
-    };
-    struct end_node final : replayed_node<end_node> {
-        explicit end_node(const container_info& i) : info(i) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.end(info);
-        }
-        container_info info;
-    };
-    struct version_node final : replayed_node<version_node> {
-        version_node(const where& a, std::string_view t, int v) : at(a), type_name(t), version(v) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.version(at, type_name, version);
-        }
-        where at;
-        std::string_view type_name;  // a type_name<T>(): static storage
-        int version;
-    };
-    struct storage_node final : replayed_node<storage_node> {
-        storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.push_storage(plan, names_compact, chunks);
-        }
-        storage_plan plan;
-        bool names_compact;
-        std::vector<std::size_t> chunks;
-    };
-    struct storage_end_node final : replayed_node<storage_end_node> {
-        template <class Sink>
-        void into(Sink& sink) const {
-            sink.pop_storage();
-        }
-    };
-
     std::string path_;
     std::string_view model_type_;  // a type_name<Model>(): static storage
     std::vector<std::unique_ptr<snapshot_node>> nodes_;
     std::vector<staged_bytes*> tensors_;  // into nodes_, in walk order
-    kept_temporaries temporaries_;        // C-order copies the walk made (dataset(tensor&&))
+    kept_temporaries temporaries_;        // C-order copies the walk made (save_sink::temporaries)
 };
 
 /// Takes a snapshot of `model` for a save in `Mode` to `path`, its tensors copied into `staging`.
@@ -7424,7 +7269,7 @@ template <save_mode Mode, class ExtraRootAttributes = no_extra_root_attributes>
 void save_snapshot(const model_snapshot& snapshot, const storage_plan& storage, const ExtraRootAttributes& extra = {},
                    const progress_callback& progress = {}) {
     save_walk_of<Mode>(
-        snapshot.path(), snapshot.model_type(), [&](auto& sink, const where&) { snapshot.replay(sink); }, storage, extra, progress);
+        snapshot.path(), snapshot.model_type(), [&](save_sink& sink, const where&) { snapshot.replay(sink); }, storage, extra, progress);
 }
 
 }  // namespace h5ser::detail
@@ -8427,14 +8272,9 @@ private:
 namespace h5ser::detail {
 
 /// Hashes the tensors the save walk visits, exactly as the file writer does (h5ser::fingerprint).
-class fingerprint_sink : public ignoring_sink {
+class fingerprint_sink : public save_sink {
 public:
-    template <class X>
-    void dataset(std::string_view, const X& value, const where& at, bool) {
-        std::size_t count = 0;
-        const written_tensor t = digest_tensor(value, count);
-        builder_.add_tensor(at.h5, dtype_name<typename tensor_adapter<X>::element_type>(), t.dims.data(), t.rank, t.data_hash);
-    }
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
 
     [[nodiscard]] std::string hex() const { return builder_.hex(); }
 
@@ -8443,6 +8283,7 @@ private:
 };
 
 }  // namespace h5ser::detail
+
 
 
 namespace h5ser {
@@ -8903,31 +8744,13 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
 
 /// The sink of the save walk that collects the tensors a weights-only save stores, and their
 /// fingerprint, as the file writer computes it.
-class tensor_collector : public ignoring_sink {
+class tensor_collector : public save_sink {
 public:
-    explicit tensor_collector(bool whole_names) : whole_names_(whole_names) {}
+    explicit tensor_collector(bool whole_names) : save_sink(&temporaries_), whole_names_(whole_names) {}
 
-    template <class X>
-    void dataset(std::string_view, const X& value, const where& at, bool) {
-        using element = typename tensor_adapter<X>::element_type;
-        std::size_t count = 0;
-        const written_tensor t = digest_tensor(value, count);
-        constexpr std::string_view dtype = dtype_name<element>();
-        fingerprint_.add_tensor(at.h5, dtype, t.dims.data(), t.rank, t.data_hash);
-        tensor_to_write w{tensor_name(at, whole_names_),
-                          dtype,
-                          {t.dims.begin(), t.dims.begin() + static_cast<std::ptrdiff_t>(t.rank)},
-                          element_bytes(value, count),
-                          count * sizeof(element)};
-        tensors_.push_back(std::move(w));
-    }
-
-    /// A tensor the walk made for this call (a C-order copy, a run-time-typed tensor's view): kept
-    /// until the file is written, which reads its bytes after the walk.
-    template <class X>
-    requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
-        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
-    }
+    /// The walk keeps the tensors it makes for a call (a C-order copy, a run-time-typed tensor's
+    /// view) in `temporaries_` until the file is written, which reads their bytes after the walk.
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
 
     [[nodiscard]] const std::vector<tensor_to_write>& tensors() const noexcept { return tensors_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }
@@ -10263,6 +10086,14 @@ H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
     }
 }
 
+H5SER_CORE_INLINE handle file_type(element_kind kind, const where& at) {
+    return with_element_type(kind, [&]<class T>() { return file_type<T>(at); });
+}
+
+H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at) {
+    return with_element_type(kind, [&]<class T>() { return memory_type<T>(at); });
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/load/problems-inl.hpp --------------------------------------------------------
@@ -10508,6 +10339,18 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object
         }
     }
     return data;
+}
+
+H5SER_CORE_INLINE void write_attribute(hid_t object, std::string_view name, const attribute_view& value, const where& at,
+                                       const attribute_ids& shared) {
+    if (value.strings) {
+        write_string_attribute(object, name, static_cast<const std::string*>(value.elements), value.count, value.is_list, at, shared);
+    } else {
+        // The file type is little-endian; HDF5 converts from the memory type on write.
+        const handle ftype = file_type(value.kind, at);
+        const handle mtype = memory_type(value.kind, at);
+        write_element_attribute(object, name, ftype.get(), mtype.get(), value.elements, value.count, value.is_list, at, shared);
+    }
 }
 
 }  // namespace h5ser::detail
@@ -10884,6 +10727,30 @@ H5SER_CORE_INLINE std::optional<attribute_data> decode_attribute_data(const mani
             break;
     }
     return data;
+}
+
+H5SER_CORE_INLINE void encode_attribute_string(std::string& out, std::string_view s) {
+    const auto n = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out += s;
+}
+
+H5SER_CORE_INLINE std::string encode_attribute_value(const attribute_view& value) {
+    std::string out;
+    if (value.strings) {
+        const auto* strings = static_cast<const std::string*>(value.elements);
+        for (std::size_t i = 0; i < value.count; ++i) encode_attribute_string(out, strings[i]);
+    } else if (value.kind == element_kind::bool_) {
+        const auto* bools = static_cast<const bool*>(value.elements);
+        for (std::size_t i = 0; i < value.count; ++i) out.push_back(bools[i] ? 1 : 0);
+    } else if (value.count != 0) {
+        out.assign(static_cast<const char*>(value.elements), value.count * element_size(value.kind));
+    }
+    return out;
+}
+
+H5SER_CORE_INLINE void manifest_builder::attribute(std::string_view object_path, std::string_view name, const attribute_view& value) {
+    attribute(object_path, name, value.dtype, value.is_list, value.count, encode_attribute_value(value));
 }
 
 }  // namespace h5ser::detail
@@ -12030,6 +11897,33 @@ H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view n
     out.data_hash = data_hash.get();
     close_written_dataset(dataset, out, at);
     return out;
+}
+
+H5SER_CORE_INLINE written_tensor tensor_view::extent() const noexcept {
+    written_tensor out;
+    out.rank = rank;
+    out.dims = dims;
+    if (count != 0) out.elements = data;
+    return out;
+}
+
+H5SER_CORE_INLINE written_tensor tensor_view::digest() const {
+    written_tensor out = extent();
+    out.data_hash = hash_bytes(element_bytes(), bytes());
+    return out;
+}
+
+H5SER_CORE_INLINE written_tensor write_dataset(hid_t parent, std::string_view name, const tensor_view& tensor,
+                                               const creation_plists& plists, const storage_plan& plan, const where& at,
+                                               const std::function<void()>* after_piece) {
+    std::array<hsize_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < tensor.rank; ++i) dims[i] = static_cast<hsize_t>(tensor.dims[i]);
+    const handle ftype = file_type(tensor.kind, at);
+    const handle mtype = memory_type(tensor.kind, at);
+    return write_elements(
+        parent, name, tensor.extent(), static_cast<std::size_t>(tensor.count), tensor.element_size(),
+        {ftype.get(), mtype.get(), dims.data(), tensor.rank, tensor.data, tensor.kind == element_kind::bfloat16, after_piece}, plists, plan,
+        at);
 }
 
 }  // namespace h5ser::detail
@@ -13815,6 +13709,15 @@ H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason) {
                 problem{errc::invalid_value, at.field, at.h5_or_root(), "a tensor h5ser can store", std::move(reason), {}});
 }
 
+H5SER_CORE_INLINE void save_sink::dataset(std::string_view, const tensor_view&, const where&, bool) {}
+H5SER_CORE_INLINE void save_sink::attribute(std::string_view, const attribute_view&, const where&, bool) {}
+H5SER_CORE_INLINE void save_sink::absent(std::string_view, const where&) {}
+H5SER_CORE_INLINE void save_sink::begin(std::string_view, const where&, const container_info&) {}
+H5SER_CORE_INLINE void save_sink::end(const container_info&) {}
+H5SER_CORE_INLINE void save_sink::version(const where&, std::string_view, int) {}
+H5SER_CORE_INLINE void save_sink::push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) {}
+H5SER_CORE_INLINE void save_sink::pop_storage() {}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/save/sealed_file-inl.hpp -----------------------------------------------------
@@ -13905,8 +13808,7 @@ H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, s
     if (H5Tget_class(type.get()) == H5T_OPAQUE && H5Tget_size(type.get()) == 2) dtype = "bfloat16";  // attributes carry no marker
     std::string encoded;
     if (dtype == "string") {
-        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at))
-            encode_attribute_element(encoded, e);
+        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at)) encode_attribute_string(encoded, e);
     } else {
         const std::size_t size = manifest_element_size(dtype);
         if (size == 0 || H5Tget_size(type.get()) != size)
@@ -13969,6 +13871,25 @@ H5SER_CORE_INLINE void storage_stack::push(const storage_plan& field, bool names
     plans_.push_back(std::move(plan));
 }
 
+H5SER_CORE_INLINE void file_writer::dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) {
+    const written_tensor w = write_dataset(parent(), name, tensor, plists(), plan(), at, file_.writeback());
+    record_dataset(name, tensor.dtype(), w, tensor.bytes(), at, optimizer);
+}
+
+H5SER_CORE_INLINE void file_writer::attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) {
+    write_attribute(parent(), name, value, at, plists().attributes());
+    file_.add_attribute(attribute_owner(at, name), name, value);
+    std::optional<std::size_t> list_length;
+    if (value.is_list) list_length = value.count;
+    record_attribute(name, value.dtype, list_length, optimizer);
+}
+
+H5SER_CORE_INLINE void file_writer::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+    plans_.push(field, names_compact, chunks);
+}
+
+H5SER_CORE_INLINE void file_writer::pop_storage() { plans_.pop(); }
+
 H5SER_CORE_INLINE void file_writer::absent(std::string_view name, const where&) {
     if (mode_ == save_mode::weights_only) return;
     schema_.begin_object(name);
@@ -14004,7 +13925,7 @@ H5SER_CORE_INLINE void file_writer::end(const container_info&) {
 
 H5SER_CORE_INLINE void file_writer::version(const where& at, std::string_view type_name, int version) {
     write_attribute(parent(), format::struct_version_attribute, version, at, plists().attributes());
-    file_.add_attribute(at.h5, format::struct_version_attribute, version);
+    file_.add_attribute(at.h5, format::struct_version_attribute, attribute_view_of(version));
     for (const auto& [type, v] : versions_)
         if (type == type_name) return;
     versions_.emplace_back(type_name, version);
@@ -14064,6 +13985,39 @@ H5SER_CORE_INLINE void file_writer::finish(std::string_view model_type) {
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/save/census-inl.hpp ----------------------------------------------------------
+// h5ser/detail/save/census-inl.hpp: definitions of h5ser/detail/save/census.hpp (compiled once with the
+// compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void save_census::dataset(std::string_view, const tensor_view& tensor, const where& at, bool) {
+    ++count;
+    bytes += tensor.bytes();
+    const written_tensor w = tensor.extent();
+    add_dataset_record(manifest, at.h5, tensor.dtype(), w, plans_.top());
+    if (stored_layout(plans_.top(), w.rank, tensor.count, tensor.element_size()) == record_layout::compact) compact_bytes += tensor.bytes();
+}
+
+H5SER_CORE_INLINE void save_census::attribute(std::string_view name, const attribute_view& value, const where& at, bool) {
+    manifest.attribute(attribute_owner(at, name), name, value);
+}
+
+H5SER_CORE_INLINE void save_census::begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
+
+H5SER_CORE_INLINE void save_census::version(const where& at, std::string_view, int version) {
+    manifest.attribute(at.h5, format::struct_version_attribute, version);
+}
+
+H5SER_CORE_INLINE void save_census::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+    plans_.push(field, names_compact, chunks);
+}
+
+H5SER_CORE_INLINE void save_census::pop_storage() { plans_.pop(); }
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/save/save_file-inl.hpp -------------------------------------------------------
 // h5ser/detail/save/save_file-inl.hpp: definitions of h5ser/detail/save/save_file.hpp (compiled once with the
 // compiled core; see h5ser/config.hpp).
@@ -14084,14 +14038,14 @@ H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, con
                                     const root_attributes_to_save& extra, const progress_callback& progress, file_target target) {
     hdf5_scope hdf5;
     save_census counter(storage);
-    model.count(counter, model.walk, where{path, {}, "/"});
+    model.run(counter, model.walk, where{path, {}, "/"});
     extra_attributes_census census{counter.manifest};
     if (extra.count) extra.count(census, extra.extra);
     std::optional<sealed_file_writer> file;
     if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
     else file.emplace(path, counter.count, counter.manifest.size());
     file_writer writer(mode, *file, storage, progress, counter.bytes);
-    write_walk(writer, writer, mode, model.model_type, [&](file_writer& sink, const where& root) { model.write(sink, model.walk, root); });
+    write_walk(writer, writer, mode, model.model_type, [&](save_sink& sink, const where& root) { model.run(sink, model.walk, root); });
     extra_attributes_writer extra_writer{*file};
     if (extra.write) extra.write(extra_writer, extra.extra);
     file->close();
@@ -14319,6 +14273,87 @@ constexpr std::size_t alignment = 64;
 constexpr std::size_t aligned(std::size_t bytes) noexcept { return (bytes + alignment - 1) / alignment * alignment; }
 // Below this, a second thread costs more than it saves.
 constexpr std::size_t copied_by_two_threads_from = std::size_t{32} << 20;
+
+struct named {
+    named(std::string_view n, const where& a) : name(n), at(a) {}
+    std::string name;
+    where at;
+};
+
+struct dataset_node final : snapshot_node, named {
+    dataset_node(std::string_view n, const where& a, bool o, const tensor_view& t) : named(n, a), optimizer(o), tensor(t) {
+        bytes = {t.count ? t.data : nullptr, static_cast<std::size_t>(t.bytes()), nullptr};
+        tensor.data = nullptr;  // replayed from the staging copy
+    }
+    void replay(save_sink& sink) const override {
+        tensor_view staged = tensor;
+        staged.data = bytes.staged;
+        sink.dataset(name, staged, at, optimizer);
+    }
+    bool optimizer;
+    tensor_view tensor;
+    staged_bytes bytes;
+};
+
+/// An attribute, its elements copied: strings into `strings`, numbers and bools into `bytes`.
+struct attribute_node final : snapshot_node, named {
+    attribute_node(std::string_view n, const where& a, bool o, const attribute_view& v) : named(n, a), optimizer(o), value(v) {
+        if (v.strings) {
+            const auto* first = static_cast<const std::string*>(v.elements);
+            strings.assign(first, first + v.count);
+        } else {
+            const auto* first = static_cast<const std::byte*>(v.elements);
+            bytes.assign(first, first + v.count * element_size(v.kind));
+        }
+        value.elements = nullptr;
+    }
+    void replay(save_sink& sink) const override {
+        attribute_view copy = value;
+        copy.elements = value.strings ? static_cast<const void*>(strings.data()) : static_cast<const void*>(bytes.data());
+        sink.attribute(name, copy, at, optimizer);
+    }
+    bool optimizer;
+    attribute_view value;  // its dtype is an attribute_dtype_name: static storage
+    std::vector<std::string> strings;
+    std::vector<std::byte> bytes;
+};
+
+struct absent_node final : snapshot_node, named {
+    using named::named;
+    void replay(save_sink& sink) const override { sink.absent(name, at); }
+};
+
+struct begin_node final : snapshot_node, named {
+    begin_node(std::string_view n, const where& a, const container_info& i) : named(n, a), info(i) {}
+    void replay(save_sink& sink) const override { sink.begin(name, at, info); }
+    container_info info;  // its type_name is a type_name<T>(): static storage
+};
+
+struct end_node final : snapshot_node {
+    explicit end_node(const container_info& i) : info(i) {}
+    void replay(save_sink& sink) const override { sink.end(info); }
+    container_info info;
+};
+
+struct version_node final : snapshot_node {
+    version_node(const where& a, std::string_view t, int v) : at(a), type_name(t), version(v) {}
+    void replay(save_sink& sink) const override { sink.version(at, type_name, version); }
+    where at;
+    std::string_view type_name;  // a type_name<T>(): static storage
+    int version;
+};
+
+struct storage_node final : snapshot_node {
+    storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
+    void replay(save_sink& sink) const override { sink.push_storage(plan, names_compact, chunks); }
+    storage_plan plan;
+    bool names_compact;
+    std::vector<std::size_t> chunks;
+};
+
+struct storage_end_node final : snapshot_node {
+    void replay(save_sink& sink) const override { sink.pop_storage(); }
+};
 }  // namespace snapshot_detail
 
 H5SER_CORE_INLINE std::byte* staging_buffer::reserve(std::size_t bytes) {
@@ -14389,20 +14424,33 @@ H5SER_CORE_INLINE void staging_buffer::release() noexcept {
     capacity_ = 0;
 }
 
+H5SER_CORE_INLINE void model_snapshot::dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) {
+    auto node = std::make_unique<snapshot_detail::dataset_node>(name, at, optimizer, tensor);
+    tensors_.push_back(&node->bytes);
+    nodes_.push_back(std::move(node));
+}
+H5SER_CORE_INLINE void model_snapshot::attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) {
+    nodes_.push_back(std::make_unique<snapshot_detail::attribute_node>(name, at, optimizer, value));
+}
 H5SER_CORE_INLINE void model_snapshot::absent(std::string_view name, const where& at) {
-    nodes_.push_back(std::make_unique<absent_node>(name, at));
+    nodes_.push_back(std::make_unique<snapshot_detail::absent_node>(name, at));
 }
 H5SER_CORE_INLINE void model_snapshot::begin(std::string_view name, const where& at, const container_info& info) {
-    nodes_.push_back(std::make_unique<begin_node>(name, at, info));
+    nodes_.push_back(std::make_unique<snapshot_detail::begin_node>(name, at, info));
 }
-H5SER_CORE_INLINE void model_snapshot::end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+H5SER_CORE_INLINE void model_snapshot::end(const container_info& info) {
+    nodes_.push_back(std::make_unique<snapshot_detail::end_node>(info));
+}
 H5SER_CORE_INLINE void model_snapshot::version(const where& at, std::string_view type_name, int version) {
-    nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
+    nodes_.push_back(std::make_unique<snapshot_detail::version_node>(at, type_name, version));
 }
 H5SER_CORE_INLINE void model_snapshot::push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
-    nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
+    nodes_.push_back(std::make_unique<snapshot_detail::storage_node>(plan, names_compact, chunks));
 }
-H5SER_CORE_INLINE void model_snapshot::pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+H5SER_CORE_INLINE void model_snapshot::pop_storage() { nodes_.push_back(std::make_unique<snapshot_detail::storage_end_node>()); }
+H5SER_CORE_INLINE void model_snapshot::replay(save_sink& sink) const {
+    for (const auto& node : nodes_) node->replay(sink);
+}
 
 }  // namespace h5ser::detail
 
@@ -14517,6 +14565,20 @@ H5SER_CORE_INLINE void run_upgrades(std::vector<pending_upgrade>& upgrades, cons
             else fingerprint.append(read->digests);
         }
     }
+}
+
+}  // namespace h5ser::detail
+
+// ---- h5ser/detail/save/fingerprint_sink-inl.hpp ------------------------------------------------
+// h5ser/detail/save/fingerprint_sink-inl.hpp: definitions of h5ser/detail/save/fingerprint_sink.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE void fingerprint_sink::dataset(std::string_view, const tensor_view& tensor, const where& at, bool) {
+    const written_tensor t = tensor.digest();
+    builder_.add_tensor(at.h5, tensor.dtype(), t.dims.data(), t.rank, t.data_hash);
 }
 
 }  // namespace h5ser::detail
@@ -14990,6 +15052,17 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
         }
     }
     out.commit();  // durable, then renamed over `path`
+}
+
+H5SER_CORE_INLINE void tensor_collector::dataset(std::string_view, const tensor_view& tensor, const where& at, bool) {
+    const written_tensor t = tensor.digest();
+    fingerprint_.add_tensor(at.h5, tensor.dtype(), t.dims.data(), t.rank, t.data_hash);
+    tensor_to_write w{tensor_name(at, whole_names_),
+                      tensor.dtype(),
+                      {t.dims.begin(), t.dims.begin() + static_cast<std::ptrdiff_t>(t.rank)},
+                      tensor.element_bytes(),
+                      tensor.bytes()};
+    tensors_.push_back(std::move(w));
 }
 
 }  // namespace h5ser::detail::safetensors

@@ -312,4 +312,28 @@ H5SER_CORE_INLINE std::optional<attribute_data> decode_attribute_data(const mani
     return data;
 }
 
+H5SER_CORE_INLINE void encode_attribute_string(std::string& out, std::string_view s) {
+    const auto n = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out += s;
+}
+
+H5SER_CORE_INLINE std::string encode_attribute_value(const attribute_view& value) {
+    std::string out;
+    if (value.strings) {
+        const auto* strings = static_cast<const std::string*>(value.elements);
+        for (std::size_t i = 0; i < value.count; ++i) encode_attribute_string(out, strings[i]);
+    } else if (value.kind == element_kind::bool_) {
+        const auto* bools = static_cast<const bool*>(value.elements);
+        for (std::size_t i = 0; i < value.count; ++i) out.push_back(bools[i] ? 1 : 0);
+    } else if (value.count != 0) {
+        out.assign(static_cast<const char*>(value.elements), value.count * element_size(value.kind));
+    }
+    return out;
+}
+
+H5SER_CORE_INLINE void manifest_builder::attribute(std::string_view object_path, std::string_view name, const attribute_view& value) {
+    attribute(object_path, name, value.dtype, value.is_list, value.count, encode_attribute_value(value));
+}
+
 }  // namespace h5ser::detail

@@ -180,8 +180,12 @@ public:
     void attribute(std::string_view object_path, std::string_view name, std::string_view dtype, bool is_list, std::size_t count,
                    std::string_view value);
 
+    /// An attribute of `object_path` holding `value`.
+    void attribute(std::string_view object_path, std::string_view name, const attribute_view& value);
     template <attribute_value T>
-    void attribute(std::string_view object_path, std::string_view name, const T& value);
+    void attribute(std::string_view object_path, std::string_view name, const T& value) {
+        attribute(object_path, name, attribute_view_of(value));
+    }
 
     /// The manifest's size in bytes, header included.
     [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
@@ -201,21 +205,13 @@ private:
     std::size_t records_ = 0;
 };
 
-/// Appends the manifest encoding of one attribute element to `out`.
-template <class Element>
-void encode_attribute_element(std::string& out, const Element& e) {
-    if constexpr (std::is_same_v<Element, std::string>) {
-        const auto n = static_cast<std::uint32_t>(e.size());
-        for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-        out += e;
-    } else if constexpr (std::is_same_v<Element, bool>) {
-        out.push_back(e ? 1 : 0);
-    } else {
-        char raw[sizeof(Element)];  // little-endian, the file's order, as the host's (hash.hpp)
-        std::memcpy(raw, &e, sizeof(Element));
-        out.append(raw, sizeof(Element));
-    }
-}
+/// Appends the manifest encoding of one string element of an attribute to `out`: its byte length
+/// (4 bytes, little-endian), then its bytes.
+H5SER_CORE_INLINE void encode_attribute_string(std::string& out, std::string_view s);
+
+/// The manifest encoding of `value`'s elements: strings as encode_attribute_string, bools one byte
+/// each (0 or 1), numbers their bytes, little-endian (the file's order, as the host's: hash.hpp).
+H5SER_CORE_INLINE std::string encode_attribute_value(const attribute_view& value);
 
 /// The elements of attribute record `r` (checked by the parser: the value holds exactly its
 /// elements) as `want` says; records a problem and returns nothing when the record's dtype or shape
@@ -229,21 +225,6 @@ std::optional<T> decode_attribute(const manifest_record& r, const where& at, pro
     std::optional<attribute_data> data = decode_attribute_data(r, attribute_request_of<T>(), at, problems);
     if (!data) return std::nullopt;
     return attribute_from<T>(std::move(*data));
-}
-
-template <attribute_value T>
-void manifest_builder::attribute(std::string_view object_path, std::string_view name, const T& value) {
-    using codec = attribute_codec<T>;
-    using element = typename codec::element;
-    std::string encoded;
-    std::size_t count = 1;
-    if constexpr (codec::is_list) {
-        count = value.size();
-        for (const auto& e : value) encode_attribute_element<element>(encoded, static_cast<element>(e));
-    } else {
-        encode_attribute_element<element>(encoded, static_cast<element>(value));
-    }
-    attribute(object_path, name, attribute_dtype_name<T>(), codec::is_list, count, encoded);
 }
 
 }  // namespace h5ser::detail

@@ -233,4 +233,16 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object
     return data;
 }
 
+H5SER_CORE_INLINE void write_attribute(hid_t object, std::string_view name, const attribute_view& value, const where& at,
+                                       const attribute_ids& shared) {
+    if (value.strings) {
+        write_string_attribute(object, name, static_cast<const std::string*>(value.elements), value.count, value.is_list, at, shared);
+    } else {
+        // The file type is little-endian; HDF5 converts from the memory type on write.
+        const handle ftype = file_type(value.kind, at);
+        const handle mtype = memory_type(value.kind, at);
+        write_element_attribute(object, name, ftype.get(), mtype.get(), value.elements, value.count, value.is_list, at, shared);
+    }
+}
+
 }  // namespace h5ser::detail

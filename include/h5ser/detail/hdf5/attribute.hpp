@@ -105,26 +105,45 @@ H5SER_CORE_INLINE void write_string_attribute(hid_t object, std::string_view nam
 H5SER_CORE_INLINE void write_element_attribute(hid_t object, std::string_view name, hid_t file, hid_t memory, const void* data,
                                                std::size_t count, bool is_list, const where& at, const attribute_ids& shared);
 
+/// An attribute's value as the writes see it, whatever its type (attribute_view_of): its elements
+/// in memory and what they are, so that writing it (to HDF5, the manifest, a snapshot) is compiled
+/// once.
+struct attribute_view {
+    std::string_view dtype;                  ///< attribute_dtype_name (static storage)
+    element_kind kind = element_kind::int8;  ///< of its numbers or bools (an enum's: of its underlying type)
+    bool strings = false;                    ///< its elements are std::string, not numbers or bools
+    bool is_list = false;                    ///< a 1-D list, else a scalar
+    std::size_t count = 1;                   ///< its elements
+    const void* elements = nullptr;          ///< `count` of them: of `kind`, or std::string
+};
+
+/// `value` (an attribute field of type T) as an attribute_view.
 template <attribute_value T>
-void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+attribute_view attribute_view_of(const T& value) noexcept {
     using codec = attribute_codec<T>;
     using element = typename codec::element;
-    const std::size_t count = [&]() -> std::size_t {
-        if constexpr (codec::is_list) return value.size();
-        else return 1;
-    }();
-    const auto* first = [&] {
-        if constexpr (codec::is_list) return value.data();
-        else return &value;
-    }();
-    if constexpr (std::is_same_v<element, std::string>) {
-        write_string_attribute(object, name, first, count, codec::is_list, at, shared);
+    attribute_view a;
+    a.dtype = attribute_dtype_name<T>();
+    a.strings = std::is_same_v<element, std::string>;
+    if constexpr (!std::is_same_v<element, std::string>) a.kind = element_kind_of<element>();
+    a.is_list = codec::is_list;
+    if constexpr (codec::is_list) {
+        a.count = value.size();
+        a.elements = value.data();
     } else {
-        // The file type is little-endian; HDF5 converts from the memory type on write.
-        const handle ftype = file_type<element>(at);
-        const handle mtype = memory_type<element>(at);
-        write_element_attribute(object, name, ftype.get(), mtype.get(), first, count, codec::is_list, at, shared);
+        a.elements = &value;  // an enum is its underlying type in memory
     }
+    return a;
+}
+
+/// Writes `value` as attribute `name` of `object`: UTF-8 variable-length strings, else elements
+/// little-endian in the file.
+H5SER_CORE_INLINE void write_attribute(hid_t object, std::string_view name, const attribute_view& value, const where& at,
+                                       const attribute_ids& shared = {});
+
+template <attribute_value T>
+void write_attribute(hid_t object, std::string_view name, const T& value, const where& at, const attribute_ids& shared = {}) {
+    write_attribute(object, name, attribute_view_of(value), at, shared);
 }
 
 // ---- reading --------------------------------------------------------------------------------

@@ -324,4 +324,31 @@ H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view n
     return out;
 }
 
+H5SER_CORE_INLINE written_tensor tensor_view::extent() const noexcept {
+    written_tensor out;
+    out.rank = rank;
+    out.dims = dims;
+    if (count != 0) out.elements = data;
+    return out;
+}
+
+H5SER_CORE_INLINE written_tensor tensor_view::digest() const {
+    written_tensor out = extent();
+    out.data_hash = hash_bytes(element_bytes(), bytes());
+    return out;
+}
+
+H5SER_CORE_INLINE written_tensor write_dataset(hid_t parent, std::string_view name, const tensor_view& tensor,
+                                               const creation_plists& plists, const storage_plan& plan, const where& at,
+                                               const std::function<void()>* after_piece) {
+    std::array<hsize_t, dynamic_shape::max_rank> dims{};
+    for (std::size_t i = 0; i < tensor.rank; ++i) dims[i] = static_cast<hsize_t>(tensor.dims[i]);
+    const handle ftype = file_type(tensor.kind, at);
+    const handle mtype = memory_type(tensor.kind, at);
+    return write_elements(
+        parent, name, tensor.extent(), static_cast<std::size_t>(tensor.count), tensor.element_size(),
+        {ftype.get(), mtype.get(), dims.data(), tensor.rank, tensor.data, tensor.kind == element_kind::bfloat16, after_piece}, plists, plan,
+        at);
+}
+
 }  // namespace h5ser::detail

@@ -73,35 +73,44 @@ H5SER_CORE_INLINE hid_t unchunked_plist(const storage_plan& plan, const hsize_t*
 H5SER_CORE_INLINE handle dataset_plist(const storage_plan& plan, const hsize_t* dims, std::size_t rank, std::size_t element_size,
                                        const where& at);
 
-/// The dimensions (into the result) and element count of an in-memory tensor.
+/// A tensor as the writes see it, whatever its type (tensor_view_of): its elements in C order in
+/// memory and what they are, so that writing, counting, hashing and snapshotting it is compiled
+/// once.
+struct tensor_view {
+    element_kind kind = element_kind::float32;
+    std::size_t rank = 0;
+    std::array<std::uint64_t, dynamic_shape::max_rank> dims{};
+    std::uint64_t count = 0;     ///< its elements: the product of `dims`
+    const void* data = nullptr;  ///< its elements (may be null when there are none)
+
+    [[nodiscard]] std::string_view dtype() const noexcept { return dtype_name(kind); }
+    [[nodiscard]] std::size_t element_size() const noexcept { return h5ser::element_size(kind); }
+    [[nodiscard]] std::uint64_t bytes() const noexcept { return count * element_size(); }
+    /// Its element bytes: a valid pointer even when there are none.
+    [[nodiscard]] const void* element_bytes() const noexcept { return count ? data : static_cast<const void*>(""); }
+    /// Its extent as written_tensor keeps it (dims, rank, and its elements when there are any).
+    [[nodiscard]] H5SER_CORE_INLINE written_tensor extent() const noexcept;
+    /// Its extent and the XXH3-64 of its element bytes: what a tensor contributes to its checksum
+    /// and to the fingerprint, whether it is written or not.
+    [[nodiscard]] H5SER_CORE_INLINE written_tensor digest() const;
+};
+
+/// `value` (a tensor whose elements lie in C order: saveable_tensor) as a tensor_view.
 template <saveable_tensor X>
-written_tensor tensor_extent(const X& value, std::size_t& count) {
+tensor_view tensor_view_of(const X& value) noexcept {
     using adapter = tensor_adapter<X>;
+    constexpr element_kind kind = element_kind_of<typename adapter::element_type>();
     const auto& shape = adapter::shape(value);
-    written_tensor out;
-    out.rank = shape.size();
-    count = 1;
-    for (std::size_t i = 0; i < out.rank; ++i) {
-        out.dims[i] = shape[i];
-        count *= shape[i];
+    tensor_view t;
+    t.kind = kind;
+    t.rank = shape.size();
+    t.count = 1;
+    for (std::size_t i = 0; i < t.rank; ++i) {
+        t.dims[i] = shape[i];
+        t.count *= shape[i];
     }
-    if (count != 0) out.elements = tensor_adapter<X>::data(value);
-    return out;
-}
-
-/// The element bytes of an in-memory tensor (a valid pointer even when there are none).
-template <saveable_tensor X>
-const void* element_bytes(const X& value, std::size_t count) {
-    return count ? static_cast<const void*>(tensor_adapter<X>::data(value)) : static_cast<const void*>("");
-}
-
-/// The dimensions, element count and XXH3-64 of the element bytes of an in-memory tensor: what a
-/// tensor contributes to its checksum and to the fingerprint, whether it is written or not.
-template <saveable_tensor X>
-written_tensor digest_tensor(const X& value, std::size_t& count) {
-    written_tensor out = tensor_extent(value, count);
-    out.data_hash = hash_bytes(element_bytes(value, count), count * sizeof(typename tensor_adapter<X>::element_type));
-    return out;
+    t.data = adapter::data(value);
+    return t;
 }
 
 /// Elements to store: their types in the file and in memory, their shape and their bytes.
@@ -151,23 +160,10 @@ H5SER_CORE_INLINE written_tensor write_elements(hid_t parent, std::string_view n
                                                 std::size_t element_size, const element_block& e, const creation_plists& plists,
                                                 const storage_plan& plan, const where& at);
 
-/// Creates dataset `name` in `parent` and writes the tensor straight from the caller's memory.
-template <saveable_tensor X>
-written_tensor write_dataset(hid_t parent, std::string_view name, const X& value, const creation_plists& plists, const storage_plan& plan,
-                             const where& at, const std::function<void()>* after_piece = nullptr) {
-    using adapter = tensor_adapter<X>;
-    using element = typename adapter::element_type;
-    std::size_t count = 0;
-    written_tensor out = tensor_extent(value, count);
-    std::array<hsize_t, dynamic_shape::max_rank> dims{};
-    for (std::size_t i = 0; i < out.rank; ++i) dims[i] = static_cast<hsize_t>(out.dims[i]);
-    const handle ftype = file_type<element>(at);
-    const handle mtype = memory_type<element>(at);
-    return write_elements(
-        parent, name, out, count, sizeof(element),
-        {ftype.get(), mtype.get(), dims.data(), out.rank, adapter::data(value), std::is_same_v<element, bfloat16>, after_piece}, plists,
-        plan, at);
-}
+/// Creates dataset `name` in `parent` and writes `tensor` straight from the caller's memory.
+H5SER_CORE_INLINE written_tensor write_dataset(hid_t parent, std::string_view name, const tensor_view& tensor,
+                                               const creation_plists& plists, const storage_plan& plan, const where& at,
+                                               const std::function<void()>* after_piece = nullptr);
 
 /// The facts about a dataset a loader checks before reading any element.
 struct dataset_view {

@@ -85,4 +85,12 @@ H5SER_CORE_INLINE std::string describe_type(hid_t type, bool bfloat16_marked) {
     }
 }
 
+H5SER_CORE_INLINE handle file_type(element_kind kind, const where& at) {
+    return with_element_type(kind, [&]<class T>() { return file_type<T>(at); });
+}
+
+H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at) {
+    return with_element_type(kind, [&]<class T>() { return memory_type<T>(at); });
+}
+
 }  // namespace h5ser::detail

@@ -65,6 +65,11 @@ handle memory_type(const where& at) {
     else return checked(H5Tcopy(predefined_type<T>(false)), at, "H5Tcopy");
 }
 
+/// file_type and memory_type of the element type of `kind`: for the writes that take elements of
+/// any type (tensor_view, attribute_view), compiled once.
+H5SER_CORE_INLINE handle file_type(element_kind kind, const where& at);
+H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at);
+
 /// Names the element type an HDF5 type holds, in the words of dtype_name<T>() ("float32", "bool",
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
 /// `bfloat16_marked`: a 2-byte opaque is bfloat16 (the dataset carries Keras's attribute

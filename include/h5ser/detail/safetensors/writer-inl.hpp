@@ -123,4 +123,15 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
     out.commit();  // durable, then renamed over `path`
 }
 
+H5SER_CORE_INLINE void tensor_collector::dataset(std::string_view, const tensor_view& tensor, const where& at, bool) {
+    const written_tensor t = tensor.digest();
+    fingerprint_.add_tensor(at.h5, tensor.dtype(), t.dims.data(), t.rank, t.data_hash);
+    tensor_to_write w{tensor_name(at, whole_names_),
+                      tensor.dtype(),
+                      {t.dims.begin(), t.dims.begin() + static_cast<std::ptrdiff_t>(t.rank)},
+                      tensor.element_bytes(),
+                      tensor.bytes()};
+    tensors_.push_back(std::move(w));
+}
+
 }  // namespace h5ser::detail::safetensors

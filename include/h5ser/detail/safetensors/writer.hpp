@@ -60,31 +60,13 @@ H5SER_CORE_INLINE void write_file(const std::string& path, const std::vector<ten
 
 /// The sink of the save walk that collects the tensors a weights-only save stores, and their
 /// fingerprint, as the file writer computes it.
-class tensor_collector : public ignoring_sink {
+class tensor_collector : public save_sink {
 public:
-    explicit tensor_collector(bool whole_names) : whole_names_(whole_names) {}
+    explicit tensor_collector(bool whole_names) : save_sink(&temporaries_), whole_names_(whole_names) {}
 
-    template <class X>
-    void dataset(std::string_view, const X& value, const where& at, bool) {
-        using element = typename tensor_adapter<X>::element_type;
-        std::size_t count = 0;
-        const written_tensor t = digest_tensor(value, count);
-        constexpr std::string_view dtype = dtype_name<element>();
-        fingerprint_.add_tensor(at.h5, dtype, t.dims.data(), t.rank, t.data_hash);
-        tensor_to_write w{tensor_name(at, whole_names_),
-                          dtype,
-                          {t.dims.begin(), t.dims.begin() + static_cast<std::ptrdiff_t>(t.rank)},
-                          element_bytes(value, count),
-                          count * sizeof(element)};
-        tensors_.push_back(std::move(w));
-    }
-
-    /// A tensor the walk made for this call (a C-order copy, a run-time-typed tensor's view): kept
-    /// until the file is written, which reads its bytes after the walk.
-    template <class X>
-    requires(!std::is_lvalue_reference_v<X>) void dataset(std::string_view name, X&& value, const where& at, bool optimizer) {
-        dataset(name, temporaries_.keep(std::move(value)), at, optimizer);
-    }
+    /// The walk keeps the tensors it makes for a call (a C-order copy, a run-time-typed tensor's
+    /// view) in `temporaries_` until the file is written, which reads their bytes after the walk.
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
 
     [[nodiscard]] const std::vector<tensor_to_write>& tensors() const noexcept { return tensors_; }
     [[nodiscard]] std::string fingerprint() const { return fingerprint_.hex(); }

@@ -5,12 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-#include "h5ser/detail/format/format.hpp"
+#include "h5ser/config.hpp"
 #include "h5ser/detail/format/manifest.hpp"
-#include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/save/file_writer.hpp"
 #include "h5ser/detail/save/save_walk.hpp"
 
@@ -19,31 +17,17 @@ namespace h5ser::detail {
 /// What a save will write, found before the file is created: the number of datasets and the
 /// size of the manifest (to size the userblock), and the tensors' bytes (for progress). It
 /// records into a manifest_builder exactly what the file writer will, offsets and checksums aside.
-class save_census : public ignoring_sink {
+/// Compiled once with the core.
+class save_census : public save_sink {
 public:
     explicit save_census(storage_plan storage) : plans_(std::move(storage)) {}
 
-    template <class X>
-    void dataset(std::string_view, const X& value, const where& at, bool) {
-        ++count;
-        bytes += tensor_bytes(value);
-        using element = typename tensor_adapter<X>::element_type;
-        std::size_t elements = 0;
-        const written_tensor w = tensor_extent(value, elements);
-        add_dataset_record(manifest, at.h5, dtype_name<element>(), w, plans_.top());
-        if (stored_layout(plans_.top(), w.rank, elements, sizeof(element)) == record_layout::compact)
-            compact_bytes += elements * sizeof(element);
-    }
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool) {
-        manifest.attribute(attribute_owner(at, name), name, value);
-    }
-    void begin(std::string_view, const where& at, const container_info&) { manifest.group(at.h5); }
-    void version(const where& at, std::string_view, int version) { manifest.attribute(at.h5, format::struct_version_attribute, version); }
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
-        plans_.push(field, names_compact, chunks);
-    }
-    void pop_storage() { plans_.pop(); }
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void begin(std::string_view name, const where& at, const container_info& info) override;
+    H5SER_CORE_INLINE void version(const where& at, std::string_view type_name, int version) override;
+    H5SER_CORE_INLINE void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) override;
+    H5SER_CORE_INLINE void pop_storage() override;
 
     std::size_t count = 0;
     std::uint64_t bytes = 0;
@@ -55,3 +39,7 @@ private:
 };
 
 }  // namespace h5ser::detail
+
+#if H5SER_CORE_DEFINITIONS
+#include "h5ser/detail/save/census-inl.hpp"
+#endif

@@ -26,6 +26,25 @@ H5SER_CORE_INLINE void storage_stack::push(const storage_plan& field, bool names
     plans_.push_back(std::move(plan));
 }
 
+H5SER_CORE_INLINE void file_writer::dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) {
+    const written_tensor w = write_dataset(parent(), name, tensor, plists(), plan(), at, file_.writeback());
+    record_dataset(name, tensor.dtype(), w, tensor.bytes(), at, optimizer);
+}
+
+H5SER_CORE_INLINE void file_writer::attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) {
+    write_attribute(parent(), name, value, at, plists().attributes());
+    file_.add_attribute(attribute_owner(at, name), name, value);
+    std::optional<std::size_t> list_length;
+    if (value.is_list) list_length = value.count;
+    record_attribute(name, value.dtype, list_length, optimizer);
+}
+
+H5SER_CORE_INLINE void file_writer::push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+    plans_.push(field, names_compact, chunks);
+}
+
+H5SER_CORE_INLINE void file_writer::pop_storage() { plans_.pop(); }
+
 H5SER_CORE_INLINE void file_writer::absent(std::string_view name, const where&) {
     if (mode_ == save_mode::weights_only) return;
     schema_.begin_object(name);
@@ -61,7 +80,7 @@ H5SER_CORE_INLINE void file_writer::end(const container_info&) {
 
 H5SER_CORE_INLINE void file_writer::version(const where& at, std::string_view type_name, int version) {
     write_attribute(parent(), format::struct_version_attribute, version, at, plists().attributes());
-    file_.add_attribute(at.h5, format::struct_version_attribute, version);
+    file_.add_attribute(at.h5, format::struct_version_attribute, attribute_view_of(version));
     for (const auto& [type, v] : versions_)
         if (type == type_name) return;
     versions_.emplace_back(type_name, version);

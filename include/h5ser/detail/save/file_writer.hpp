@@ -26,14 +26,6 @@
 
 namespace h5ser::detail {
 
-/// The bytes of a tensor's elements.
-template <class X>
-std::uint64_t tensor_bytes(const X& value) noexcept {
-    std::uint64_t n = sizeof(typename tensor_adapter<X>::element_type);
-    for (const std::size_t d : tensor_adapter<X>::shape(value)) n *= d;
-    return n;
-}
-
 /// The storage plan in force during a save walk: the save's own, overridden by h5ser::stored
 /// fields on the way down (push) and restored on the way up (pop).
 class storage_stack {
@@ -51,43 +43,25 @@ private:
 H5SER_CORE_INLINE std::string_view attribute_owner(const where& at, std::string_view name) noexcept;
 
 /// Writes what the save walk visits into `file`, and builds the schema (full model) on the way.
-/// Only dataset() and attribute() depend on the field's type; the rest is compiled once with the
-/// core (h5ser/config.hpp).
+/// Compiled once with the core (h5ser/config.hpp), whatever the model.
 ///
 /// Writers that store tensors their own way (h5ser::mpi writes one slice per rank) wrap this one:
 /// they write through parent(), plists() and plan() and report each tensor to record_dataset().
-class file_writer {
+class file_writer : public save_sink {
 public:
     file_writer(save_mode mode, sealed_file_writer& file, storage_plan storage, const progress_callback& progress,
                 std::uint64_t total_bytes);
 
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
-        plans_.push(field, names_compact, chunks);
-    }
-    void pop_storage() { plans_.pop(); }
-
-    template <class X>
-    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        constexpr std::string_view dtype = dtype_name<typename tensor_adapter<X>::element_type>();
-        const written_tensor w = write_dataset(parent(), name, value, plists(), plan(), at, file_.writeback());
-        record_dataset(name, dtype, w, tensor_bytes(value), at, optimizer);
-    }
-
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
-        write_attribute(parent(), name, value, at, plists().attributes());
-        file_.add_attribute(attribute_owner(at, name), name, value);
-        std::optional<std::size_t> list_length;
-        if constexpr (attribute_codec<X>::is_list) list_length = value.size();
-        record_attribute(name, attribute_dtype_name<X>(), list_length, optimizer);
-    }
-
-    void absent(std::string_view name, const where& at);
-    void begin(std::string_view name, const where& at, const container_info& info);
-    void end(const container_info& info);
+    H5SER_CORE_INLINE void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) override;
+    H5SER_CORE_INLINE void absent(std::string_view name, const where& at) override;
+    H5SER_CORE_INLINE void begin(std::string_view name, const where& at, const container_info& info) override;
+    H5SER_CORE_INLINE void end(const container_info& info) override;
     /// Writes the version of the struct at `at` into its group (the group begin() opened last, or
     /// the root) and notes it for the schema's "versions".
-    void version(const where& at, std::string_view type_name, int version);
+    H5SER_CORE_INLINE void version(const where& at, std::string_view type_name, int version) override;
+    H5SER_CORE_INLINE void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) override;
+    H5SER_CORE_INLINE void pop_storage() override;
 
     /// The group the next node is written into, the shared creation plists, the storage plan in force.
     [[nodiscard]] hid_t parent() const noexcept { return groups_.empty() ? file_.root() : groups_.back().get(); }

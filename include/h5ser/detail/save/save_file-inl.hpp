@@ -19,14 +19,14 @@ H5SER_CORE_INLINE void save_walk_of(save_mode mode, const std::string& path, con
                                     const root_attributes_to_save& extra, const progress_callback& progress, file_target target) {
     hdf5_scope hdf5;
     save_census counter(storage);
-    model.count(counter, model.walk, where{path, {}, "/"});
+    model.run(counter, model.walk, where{path, {}, "/"});
     extra_attributes_census census{counter.manifest};
     if (extra.count) extra.count(census, extra.extra);
     std::optional<sealed_file_writer> file;
     if (target == file_target::write_in_place) file.emplace(in_place_t{}, path, counter.count, counter.manifest.size());
     else file.emplace(path, counter.count, counter.manifest.size());
     file_writer writer(mode, *file, storage, progress, counter.bytes);
-    write_walk(writer, writer, mode, model.model_type, [&](file_writer& sink, const where& root) { model.write(sink, model.walk, root); });
+    write_walk(writer, writer, mode, model.model_type, [&](save_sink& sink, const where& root) { model.run(sink, model.walk, root); });
     extra_attributes_writer extra_writer{*file};
     if (extra.write) extra.write(extra_writer, extra.extra);
     file->close();

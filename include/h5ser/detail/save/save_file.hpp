@@ -29,17 +29,17 @@ H5SER_CORE_INLINE void begin_schema(file_writer& writer, save_mode mode, std::st
 
 /// Runs `walk(sink, root)`, the save walk in `mode` of a model of type `model_type` into `sink`
 /// (`writer`, or a writer wrapping it), between the schema's opening and the root attributes.
-template <class Sink, class Walk>
-void write_walk(Sink& sink, file_writer& writer, save_mode mode, std::string_view model_type, const Walk& walk) {
+template <class Walk>
+void write_walk(save_sink& sink, file_writer& writer, save_mode mode, std::string_view model_type, const Walk& walk) {
     begin_schema(writer, mode, model_type);
     walk(sink, writer.file().at());
     writer.finish(model_type);
 }
 
 /// Walks `model` into `sink` (`writer`, or a writer wrapping it), then writes the root attributes.
-template <save_mode Mode, class Sink, class Model>
-void write_model(Sink& sink, file_writer& writer, const Model& model) {
-    write_walk(sink, writer, Mode, type_name<Model>(), [&](auto& s, const where& root) { walk_fields<Mode>(s, model, root); });
+template <save_mode Mode, class Model>
+void write_model(save_sink& sink, file_writer& writer, const Model& model) {
+    write_walk(sink, writer, Mode, type_name<Model>(), [&](save_sink& s, const where& root) { walk_fields<Mode>(s, model, root); });
 }
 
 /// Where the extra root attributes of a save (a checkpoint's step and metric) go: `add(name,
@@ -56,8 +56,9 @@ struct extra_attributes_writer {
     sealed_file_writer& file;
     template <attribute_value T>
     void add(const char* name, const T& value) {
-        write_attribute(file.root(), name, value, file.at());
-        file.add_attribute("/", name, value);
+        const attribute_view view = attribute_view_of(value);
+        write_attribute(file.root(), name, view, file.at());
+        file.add_attribute("/", name, view);
     }
 };
 
@@ -70,13 +71,12 @@ struct no_extra_root_attributes {
 /// file in place (the memory file of an isolated load's reply; sealed_file_writer's in_place_t).
 enum class file_target { replace_atomically, write_in_place };
 
-/// A model as the save entry sees it: its type's name, and its save walk instantiated into the
-/// census and into the file writer.
+/// A model as the save entry sees it: its type's name, and its save walk, which `run` runs into
+/// a sink (the census, then the file writer).
 struct model_to_save {
-    const void* walk = nullptr;  ///< what `count` and `write` walk (a save walk of the model)
+    const void* walk = nullptr;  ///< what `run` runs (a save walk of the model)
     std::string_view model_type;
-    void (*count)(save_census& sink, const void* walk, const where& root) = nullptr;
-    void (*write)(file_writer& sink, const void* walk, const where& root) = nullptr;
+    void (*run)(save_sink& sink, const void* walk, const where& root) = nullptr;
 };
 
 /// The root attributes a save adds of its own (a checkpoint's step and metric), as the save entry
@@ -104,8 +104,7 @@ void save_walk_of(const std::string& path, std::string_view model_type, const Wa
     model_to_save model;
     model.walk = &walk;
     model.model_type = model_type;
-    model.count = [](save_census& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
-    model.write = [](file_writer& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
+    model.run = [](save_sink& sink, const void* w, const where& root) { (*static_cast<const Walk*>(w))(sink, root); };
     root_attributes_to_save attributes;
     if constexpr (!std::is_same_v<ExtraRootAttributes, no_extra_root_attributes>) {
         attributes.extra = &extra;
@@ -121,8 +120,8 @@ template <save_mode Mode, class Model, class ExtraRootAttributes = no_extra_root
 void save_model(const Model& model, const std::string& path, const storage_plan& storage, const ExtraRootAttributes& extra = {},
                 const progress_callback& progress = {}, file_target target = file_target::replace_atomically) {
     save_walk_of<Mode>(
-        path, type_name<Model>(), [&](auto& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage, extra, progress,
-        target);
+        path, type_name<Model>(), [&](save_sink& sink, const where& root) { walk_fields<Mode>(sink, model, root); }, storage, extra,
+        progress, target);
 }
 
 }  // namespace h5ser::detail

@@ -38,4 +38,13 @@ H5SER_CORE_INLINE void refuse_tensor(const where& at, std::string reason) {
                 problem{errc::invalid_value, at.field, at.h5_or_root(), "a tensor h5ser can store", std::move(reason), {}});
 }
 
+H5SER_CORE_INLINE void save_sink::dataset(std::string_view, const tensor_view&, const where&, bool) {}
+H5SER_CORE_INLINE void save_sink::attribute(std::string_view, const attribute_view&, const where&, bool) {}
+H5SER_CORE_INLINE void save_sink::absent(std::string_view, const where&) {}
+H5SER_CORE_INLINE void save_sink::begin(std::string_view, const where&, const container_info&) {}
+H5SER_CORE_INLINE void save_sink::end(const container_info&) {}
+H5SER_CORE_INLINE void save_sink::version(const where&, std::string_view, int) {}
+H5SER_CORE_INLINE void save_sink::push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) {}
+H5SER_CORE_INLINE void save_sink::pop_storage() {}
+
 }  // namespace h5ser::detail

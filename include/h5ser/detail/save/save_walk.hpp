@@ -1,6 +1,7 @@
 // h5ser/detail/save/save_walk.hpp: the save walk, the one traversal of a model that save, fingerprint
 // and the MPI writer share, so all of them see the same nodes, in the same (field) order, under
-// the same HDF5 paths. It turns the model into events for a sink: file_writer.hpp writes them.
+// the same HDF5 paths. It turns the model into events for a sink (save_sink): file_writer.hpp
+// writes them, census.hpp counts them, fingerprint_sink.hpp hashes them, snapshot.hpp records them.
 #pragma once
 
 #include <algorithm>
@@ -13,11 +14,14 @@
 #include <vector>
 
 #include "h5ser/config.hpp"
+#include "h5ser/detail/hdf5/attribute.hpp"
+#include "h5ser/detail/hdf5/dataset.hpp"
 #include "h5ser/detail/hdf5/hdf5.hpp"
 #include "h5ser/detail/model/c_order.hpp"
 #include "h5ser/detail/model/dynamic_tensor.hpp"
 #include "h5ser/detail/model/evolution.hpp"
 #include "h5ser/detail/model/field_kind.hpp"
+#include "h5ser/detail/model/storage_plan.hpp"
 #include "h5ser/error.hpp"
 #include "h5ser/reflect.hpp"
 
@@ -109,8 +113,7 @@ std::vector<path_step> path_steps(const Keys& keys, const where& at, bool root) 
 
 /// What a sink that uses tensors' bytes after the walk (the snapshot, the .safetensors writer) keeps
 /// of the tensors the walk made for one call: a reordered tensor's C-order copy (c_order.hpp), a
-/// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each dies when the call returns, so
-/// such a sink takes them as rvalues (`dataset(name, X&& tensor, ...)`) and keeps them here.
+/// run-time-typed tensor's view or copy (dynamic_tensor.hpp). Each would die when the call returns.
 class kept_temporaries {
 public:
     template <class X>
@@ -125,40 +128,53 @@ private:
     std::vector<std::shared_ptr<const void>> kept_;
 };
 
-/// What the save walk tells a sink about the nodes `Mode` stores:
-///
-///     void dataset(std::string_view name, const X& tensor, const where& at, bool optimizer);
-///     void attribute(std::string_view name, const X& value, const where& at, bool optimizer);
-///     void absent(std::string_view name, const where& at);          // an empty std::optional
-///     void begin(std::string_view name, const where& at, const container_info& info);
-///     void end(const container_info& info);
-///     void version(const where& at, std::string_view type_name, int version);  // of the struct at `at`
-///     void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
-///     void pop_storage();
-///
-/// Sinks that look only at some nodes (the tensors, say) derive from this one, which ignores
-/// everything, and declare just those.
-struct ignoring_sink {
-    template <class X>
-    void dataset(std::string_view, const X&, const where&, bool) noexcept {}
-    template <class X>
-    void attribute(std::string_view, const X&, const where&, bool) noexcept {}
-    void absent(std::string_view, const where&) noexcept {}
-    void begin(std::string_view, const where&, const container_info&) noexcept {}
-    void end(const container_info&) noexcept {}
-    void version(const where&, std::string_view, int) noexcept {}
-    void push_storage(const storage_plan&, bool, const std::vector<std::size_t>&) noexcept {}
-    void pop_storage() noexcept {}
+/// What the save walk tells a sink about the nodes a save stores, in walk order. Each does nothing
+/// unless the sink overrides it, so sinks that look only at some nodes (the tensors, say) override
+/// just those. The events carry tensors and attributes as views (tensor_view, attribute_view), so
+/// the walk of a model is compiled once, whatever sinks it runs into, and the sinks are compiled
+/// once (with the core), whatever the model. (The sinks declare their members H5SER_CORE_INLINE:
+/// header-only, a class whose first virtual function is declared inline has no key function, so
+/// its vtable and members are emitted only where the sink is made, not in every translation unit.)
+class save_sink {
+public:
+    save_sink() = default;
+    save_sink(const save_sink&) = delete;
+    save_sink& operator=(const save_sink&) = delete;
+    virtual ~save_sink() = default;
+
+    /// A tensor: its elements lie in C order in memory until the call returns.
+    H5SER_CORE_INLINE virtual void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer);
+    H5SER_CORE_INLINE virtual void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer);
+    /// An empty std::optional.
+    H5SER_CORE_INLINE virtual void absent(std::string_view name, const where& at);
+    H5SER_CORE_INLINE virtual void begin(std::string_view name, const where& at, const container_info& info);
+    H5SER_CORE_INLINE virtual void end(const container_info& info);
+    /// The version of the struct at `at` (its h5ser::evolution declares one).
+    H5SER_CORE_INLINE virtual void version(const where& at, std::string_view type_name, int version);
+    /// An h5ser::stored field's storage, in force until the matching pop_storage.
+    H5SER_CORE_INLINE virtual void push_storage(const storage_plan& field_plan, bool names_compact, const std::vector<std::size_t>& chunks);
+    H5SER_CORE_INLINE virtual void pop_storage();
+
+    /// Where a sink that uses tensors' bytes after the call (the snapshot, the .safetensors writer)
+    /// keeps the tensors the walk made for the call; null for the others, which the walk then
+    /// spares the keeping.
+    [[nodiscard]] kept_temporaries* temporaries() const noexcept { return temporaries_; }
+
+protected:
+    explicit save_sink(kept_temporaries* temporaries) noexcept : temporaries_(temporaries) {}
+
+private:
+    kept_temporaries* temporaries_ = nullptr;
 };
 
-template <save_mode Mode, class Sink, class T>
-void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
+template <save_mode Mode, class T>
+void walk(save_sink& sink, std::string_view name, const T& value, const where& at, bool optimizer = false);
 
 /// Walks the entries of string-keyed map `map` (located at `at`; `root`: the root of a file). The
 /// keys of a map of tensors may be paths ("encoder/0/w", as a map read from any file keeps them):
 /// their parts become groups (path_steps), so such a map saves back the tree it was read from.
-template <save_mode Mode, class Sink, class T>
-void walk_entries(Sink& sink, const T& map, const where& at, bool optimizer, bool root) {
+template <save_mode Mode, class T>
+void walk_entries(save_sink& sink, const T& map, const where& at, bool optimizer, bool root) {
     if constexpr (kind_of<typename string_map_traits<T>::element>() == field_kind::tensor) {
         if (std::any_of(map.begin(), map.end(), [](const auto& e) { return e.first.find('/') != std::string::npos; })) {
             std::vector<const typename T::mapped_type*> elements;
@@ -185,8 +201,8 @@ void walk_entries(Sink& sink, const T& map, const where& at, bool optimizer, boo
 
 /// Walks what `Mode` stores of the members of `value` (located at `at`): the fields of a struct,
 /// or the entries of a string-keyed map that is the root of a file (h5ser::save(state_dict, path)).
-template <save_mode Mode, class Sink, class T>
-void walk_fields(Sink& sink, const T& value, const where& at) {
+template <save_mode Mode, class T>
+void walk_fields(save_sink& sink, const T& value, const where& at) {
     if constexpr (string_map_traits<T>::value) {
         if constexpr (is_stored<T, Mode>()) walk_entries<Mode>(sink, value, at, false, true);
     } else {
@@ -200,9 +216,9 @@ void walk_fields(Sink& sink, const T& value, const where& at) {
 }
 
 /// The save walk's visitor for one node: `name` at `at`, inside optimizer state or not.
-template <save_mode Mode, class Sink>
+template <save_mode Mode>
 struct save_step {
-    Sink& sink;
+    save_sink& sink;
     std::string_view name;
     const where& at;
     bool optimizer;
@@ -213,14 +229,19 @@ struct save_step {
         // compact datasets in the manifest, so it needs them too), and handed over as a temporary:
         // a sink that keeps pointers past the call (the snapshot) keeps the copy too. A run-time-
         // typed one becomes a dynamic_tensor of its element type (a view, or a C-order copy).
-        const auto to_sink = [&](auto&& c_order) { sink.dataset(name, std::forward<decltype(c_order)>(c_order), at, optimizer); };
+        const auto to_sink = [&](auto&& c_order) {
+            if constexpr (std::is_lvalue_reference_v<decltype(c_order)>) sink.dataset(name, tensor_view_of(c_order), at, optimizer);
+            else if (kept_temporaries* kept = sink.temporaries())
+                sink.dataset(name, tensor_view_of(kept->keep(std::move(c_order))), at, optimizer);
+            else sink.dataset(name, tensor_view_of(c_order), at, optimizer);
+        };
         if constexpr (runtime_typed_tensor<X>)
             with_static_type(x, to_sink, [&](std::string reason) { refuse_tensor(at, std::move(reason)); });
         else with_c_order(x, to_sink);
     }
     template <class X>
     void attribute(const X& x) {
-        sink.attribute(name, x, at, optimizer);
+        sink.attribute(name, attribute_view_of(x), at, optimizer);
     }
     template <class X>
     void group(const X& x) {
@@ -266,9 +287,9 @@ struct save_step {
 };
 
 /// Walks `value`, stored under `name` at `at`, and everything below it that `Mode` stores.
-template <save_mode Mode, class Sink, class T>
-void walk(Sink& sink, std::string_view name, const T& value, const where& at, bool optimizer) {
-    visit_field(save_step<Mode, Sink>{sink, name, at, optimizer || is_optimizer_state_v<T>}, value);
+template <save_mode Mode, class T>
+void walk(save_sink& sink, std::string_view name, const T& value, const where& at, bool optimizer) {
+    visit_field(save_step<Mode>{sink, name, at, optimizer || is_optimizer_state_v<T>}, value);
 }
 
 }  // namespace h5ser::detail

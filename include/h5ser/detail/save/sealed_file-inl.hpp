@@ -87,8 +87,7 @@ H5SER_CORE_INLINE void add_stored_attribute(manifest_builder& m, hid_t object, s
     if (H5Tget_class(type.get()) == H5T_OPAQUE && H5Tget_size(type.get()) == 2) dtype = "bfloat16";  // attributes carry no marker
     std::string encoded;
     if (dtype == "string") {
-        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at))
-            encode_attribute_element(encoded, e);
+        for (const std::string& e : read_strings(attr.get(), type.get(), space.get(), count, true, at)) encode_attribute_string(encoded, e);
     } else {
         const std::size_t size = manifest_element_size(dtype);
         if (size == 0 || H5Tget_size(type.get()) != size)

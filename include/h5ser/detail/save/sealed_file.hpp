@@ -75,8 +75,7 @@ public:
     /// Adds a group written at `h5_path` to the manifest.
     void add_group(std::string_view h5_path) { manifest_.group(h5_path); }
     /// Adds attribute `name` of the object at `object_path` to the manifest.
-    template <attribute_value T>
-    void add_attribute(std::string_view object_path, std::string_view name, const T& value) {
+    void add_attribute(std::string_view object_path, std::string_view name, const attribute_view& value) {
         manifest_.attribute(object_path, name, value);
     }
     /// Adds attribute `name` of `object` (at `object_path`), as stored in another h5ser file, to the

@@ -15,6 +15,87 @@ constexpr std::size_t alignment = 64;
 constexpr std::size_t aligned(std::size_t bytes) noexcept { return (bytes + alignment - 1) / alignment * alignment; }
 // Below this, a second thread costs more than it saves.
 constexpr std::size_t copied_by_two_threads_from = std::size_t{32} << 20;
+
+struct named {
+    named(std::string_view n, const where& a) : name(n), at(a) {}
+    std::string name;
+    where at;
+};
+
+struct dataset_node final : snapshot_node, named {
+    dataset_node(std::string_view n, const where& a, bool o, const tensor_view& t) : named(n, a), optimizer(o), tensor(t) {
+        bytes = {t.count ? t.data : nullptr, static_cast<std::size_t>(t.bytes()), nullptr};
+        tensor.data = nullptr;  // replayed from the staging copy
+    }
+    void replay(save_sink& sink) const override {
+        tensor_view staged = tensor;
+        staged.data = bytes.staged;
+        sink.dataset(name, staged, at, optimizer);
+    }
+    bool optimizer;
+    tensor_view tensor;
+    staged_bytes bytes;
+};
+
+/// An attribute, its elements copied: strings into `strings`, numbers and bools into `bytes`.
+struct attribute_node final : snapshot_node, named {
+    attribute_node(std::string_view n, const where& a, bool o, const attribute_view& v) : named(n, a), optimizer(o), value(v) {
+        if (v.strings) {
+            const auto* first = static_cast<const std::string*>(v.elements);
+            strings.assign(first, first + v.count);
+        } else {
+            const auto* first = static_cast<const std::byte*>(v.elements);
+            bytes.assign(first, first + v.count * element_size(v.kind));
+        }
+        value.elements = nullptr;
+    }
+    void replay(save_sink& sink) const override {
+        attribute_view copy = value;
+        copy.elements = value.strings ? static_cast<const void*>(strings.data()) : static_cast<const void*>(bytes.data());
+        sink.attribute(name, copy, at, optimizer);
+    }
+    bool optimizer;
+    attribute_view value;  // its dtype is an attribute_dtype_name: static storage
+    std::vector<std::string> strings;
+    std::vector<std::byte> bytes;
+};
+
+struct absent_node final : snapshot_node, named {
+    using named::named;
+    void replay(save_sink& sink) const override { sink.absent(name, at); }
+};
+
+struct begin_node final : snapshot_node, named {
+    begin_node(std::string_view n, const where& a, const container_info& i) : named(n, a), info(i) {}
+    void replay(save_sink& sink) const override { sink.begin(name, at, info); }
+    container_info info;  // its type_name is a type_name<T>(): static storage
+};
+
+struct end_node final : snapshot_node {
+    explicit end_node(const container_info& i) : info(i) {}
+    void replay(save_sink& sink) const override { sink.end(info); }
+    container_info info;
+};
+
+struct version_node final : snapshot_node {
+    version_node(const where& a, std::string_view t, int v) : at(a), type_name(t), version(v) {}
+    void replay(save_sink& sink) const override { sink.version(at, type_name, version); }
+    where at;
+    std::string_view type_name;  // a type_name<T>(): static storage
+    int version;
+};
+
+struct storage_node final : snapshot_node {
+    storage_node(const storage_plan& p, bool n, const std::vector<std::size_t>& c) : plan(p), names_compact(n), chunks(c) {}
+    void replay(save_sink& sink) const override { sink.push_storage(plan, names_compact, chunks); }
+    storage_plan plan;
+    bool names_compact;
+    std::vector<std::size_t> chunks;
+};
+
+struct storage_end_node final : snapshot_node {
+    void replay(save_sink& sink) const override { sink.pop_storage(); }
+};
 }  // namespace snapshot_detail
 
 H5SER_CORE_INLINE std::byte* staging_buffer::reserve(std::size_t bytes) {
@@ -85,19 +166,32 @@ H5SER_CORE_INLINE void staging_buffer::release() noexcept {
     capacity_ = 0;
 }
 
+H5SER_CORE_INLINE void model_snapshot::dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) {
+    auto node = std::make_unique<snapshot_detail::dataset_node>(name, at, optimizer, tensor);
+    tensors_.push_back(&node->bytes);
+    nodes_.push_back(std::move(node));
+}
+H5SER_CORE_INLINE void model_snapshot::attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) {
+    nodes_.push_back(std::make_unique<snapshot_detail::attribute_node>(name, at, optimizer, value));
+}
 H5SER_CORE_INLINE void model_snapshot::absent(std::string_view name, const where& at) {
-    nodes_.push_back(std::make_unique<absent_node>(name, at));
+    nodes_.push_back(std::make_unique<snapshot_detail::absent_node>(name, at));
 }
 H5SER_CORE_INLINE void model_snapshot::begin(std::string_view name, const where& at, const container_info& info) {
-    nodes_.push_back(std::make_unique<begin_node>(name, at, info));
+    nodes_.push_back(std::make_unique<snapshot_detail::begin_node>(name, at, info));
 }
-H5SER_CORE_INLINE void model_snapshot::end(const container_info& info) { nodes_.push_back(std::make_unique<end_node>(info)); }
+H5SER_CORE_INLINE void model_snapshot::end(const container_info& info) {
+    nodes_.push_back(std::make_unique<snapshot_detail::end_node>(info));
+}
 H5SER_CORE_INLINE void model_snapshot::version(const where& at, std::string_view type_name, int version) {
-    nodes_.push_back(std::make_unique<version_node>(at, type_name, version));
+    nodes_.push_back(std::make_unique<snapshot_detail::version_node>(at, type_name, version));
 }
 H5SER_CORE_INLINE void model_snapshot::push_storage(const storage_plan& plan, bool names_compact, const std::vector<std::size_t>& chunks) {
-    nodes_.push_back(std::make_unique<storage_node>(plan, names_compact, chunks));
+    nodes_.push_back(std::make_unique<snapshot_detail::storage_node>(plan, names_compact, chunks));
 }
-H5SER_CORE_INLINE void model_snapshot::pop_storage() { nodes_.push_back(std::make_unique<storage_end_node>()); }
+H5SER_CORE_INLINE void model_snapshot::pop_storage() { nodes_.push_back(std::make_unique<snapshot_detail::storage_end_node>()); }
+H5SER_CORE_INLINE void model_snapshot::replay(save_sink& sink) const {
+    for (const auto& node : nodes_) node->replay(sink);
+}
 
 }  // namespace h5ser::detail

@@ -38,6 +38,41 @@ constexpr bool takes_static_rank() {
 
 using namespace h5ser::detail;  // the core's internals: handle, where, checked, problem_list, ...
 
+/// Checks, when it compiles, that every tensor type of a model takes_static_rank: a walk over the
+/// model's types for the sharded writer, whose save walk sees tensors as views of any rank.
+struct static_rank_check {
+    template <class X>
+    void tensor(const X&) {
+        static_assert(takes_static_rank<X>());
+    }
+    template <class X>
+    void attribute(const X&) {}
+    template <class X>
+    void group(const X& x) {
+        for_each_field(x, [this](std::string_view, const auto& field) { visit_field(*this, field); });
+    }
+    template <class X>
+    void sequence(const X& x) {
+        for (const auto& element : x) visit_field(*this, element);
+    }
+    template <class X>
+    void map(const X& x) {
+        for (const auto& entry : x) visit_field(*this, entry.second);
+    }
+    template <class X>
+    void optional(const X& x) {
+        if (x) visit_field(*this, *x);
+    }
+    template <class X>
+    void optimizer_state(const X& x) {
+        visit_field(*this, x.value);
+    }
+    template <class X>
+    void stored(const X& x) {
+        visit_field(*this, x.value);
+    }
+};
+
 /// Finds the shard of each tensor and remembers which entries were used.
 class shard_lookup {
 public:
@@ -74,13 +109,10 @@ public:
 
 private:
     // Marks the entries naming a tensor field of the model.
-    struct marker : ignoring_sink {
+    struct marker : save_sink {
         explicit marker(shard_lookup& l) noexcept : lookup(l) {}
         shard_lookup& lookup;
-        template <class X>
-        void dataset(std::string_view, const X&, const where& at, bool) {
-            (void)lookup.find(at);
-        }
+        void dataset(std::string_view, const tensor_view&, const where& at, bool) override { (void)lookup.find(at); }
     };
 
     const sharding& shards_;

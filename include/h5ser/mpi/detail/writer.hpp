@@ -37,46 +37,41 @@ struct save_record {
 
 /// The save walk's sink on every rank: tensors are written by all ranks together, each its slice;
 /// everything else goes to the serial file_writer it wraps, once every rank agrees.
-class parallel_file_writer {
+class parallel_file_writer final : public save_sink {
 public:
     parallel_file_writer(file_writer& base, const where& at, const private_comm& comm, rank_agreement& agreement, shard_lookup& shards)
         : base_(base), comm_(comm), agreement_(agreement), shards_(shards), transfer_(collective_transfer(at)), structure_() {}
 
-    template <class X>
-    void dataset(std::string_view name, const X& value, const where& at, bool optimizer) {
-        static_assert(takes_static_rank<X>());
-        using adapter = tensor_adapter<X>;
-        using element = typename adapter::element_type;
-        constexpr std::size_t rank = adapter::rank;
-        constexpr std::string_view dtype = dtype_name<element>();
+    void dataset(std::string_view name, const tensor_view& tensor, const where& at, bool optimizer) override {
+        const std::size_t rank = tensor.rank;
+        const std::string_view dtype = tensor.dtype();
         note_structure(at.h5, dtype);
 
         // 1. Every rank says what it holds; all check the same records.
         save_record mine;
-        std::size_t local_count = 0;
-        const written_tensor local_extent = tensor_extent(value, local_count);
-        const void* local = element_bytes(value, local_count);
+        const void* local = tensor.element_bytes();
         agreement_.together([&] {
             const shard s = shards_.find(at);
-            const auto shape = adapter::shape(value);
             mine.v[save_record::structure] = structure_.digest();
             mine.v[save_record::how] = static_cast<std::uint64_t>(s.how());
             mine.v[save_record::axis] = s.axis();
             mine.v[save_record::offset] = s.offset();
             mine.v[save_record::count] = s.count();
             mine.v[save_record::rank] = rank;
-            for (std::size_t i = 0; i < rank; ++i) mine.v[save_record::dims + i] = local_extent.dims[i];
+            for (std::size_t i = 0; i < rank; ++i) mine.v[save_record::dims + i] = tensor.dims[i];
             if (s.how() == shard::kind::replicated) {
-                mine.v[save_record::local_hash] = hash_bytes(local, local_count * sizeof(element));
+                mine.v[save_record::local_hash] = hash_bytes(local, tensor.bytes());
             } else if (s.axis() >= rank) {
                 throw error(std::string(at.file),
                             problem{errc::invalid_value, at.field, at.h5, "a split axis below " + std::to_string(rank),
                                     "axis " + std::to_string(s.axis()), "h5ser::mpi::shard of a rank-" + std::to_string(rank) + " tensor"});
-            } else if (s.how() == shard::kind::slice && s.count() != shape[s.axis()]) {
+            } else if (s.how() == shard::kind::slice && s.count() != tensor.dims[s.axis()]) {
+                std::array<std::size_t, dynamic_shape::max_rank> shape{};
+                for (std::size_t i = 0; i < rank; ++i) shape[i] = static_cast<std::size_t>(tensor.dims[i]);
                 throw error(std::string(at.file),
                             problem{errc::shape_mismatch, at.field, at.h5,
                                     "a slice of " + std::to_string(s.count()) + " along axis " + std::to_string(s.axis()),
-                                    shape_text(dtype, shape), "the shard's count and the tensor this rank holds differ"});
+                                    shape_text(dtype, shape.data(), rank), "the shard's count and the tensor this rank holds differ"});
             }
         });
         const auto records = allgather(comm_, mine.v);
@@ -85,18 +80,18 @@ public:
         written_tensor w;
         w.rank = rank;
         std::optional<split_geometry> split;
-        agreement_.together([&] { split = whole_tensor(records, at, sizeof(element), w); });
+        agreement_.together([&] { split = whole_tensor(records, at, tensor.element_size(), w); });
         w.data_hash = split ? global_hash(comm_.get(), comm_.rank(), *split, local) : records[0][save_record::local_hash];
 
         // 3. Write it, every rank its part, then its attributes (collective calls).
-        std::array<hsize_t, rank == 0 ? 1 : rank> dims{};
+        std::array<hsize_t, dynamic_shape::max_rank> dims{};
         for (std::size_t i = 0; i < rank; ++i) dims[i] = w.dims[i];
         handle mtype;
         handle dataset;
         bool compact = false;
         agreement_.together([&] {
-            handle ftype = file_type<element>(at);
-            mtype = memory_type<element>(at);
+            handle ftype = file_type(tensor.kind, at);
+            mtype = memory_type(tensor.kind, at);
             dataset =
                 create_tensor_dataset(base_.parent(), name, ftype.get(), dims.data(), rank, base_.plists(), base_.plan(), at, &compact);
         });
@@ -106,20 +101,22 @@ public:
             write_elements(dataset.get(), mtype.get(), dims.data(), rank, split, compact, compact && split ? whole.data() : local, at);
         });
         agreement_.together([&] {
-            write_tensor_attributes(dataset.get(), std::is_same_v<element, bfloat16>, base_.plists(), at);
+            write_tensor_attributes(dataset.get(), tensor.kind == element_kind::bfloat16, base_.plists(), at);
             close_written_dataset(dataset, w, at);
         });
         w.elements = compact && split ? whole.data() : local;
         // User code (the progress callback) may throw on one rank: the next agreement reports it.
-        agreement_.attempt([&] { base_.record_dataset(name, dtype, w, local_count * sizeof(element), at, optimizer); });
+        agreement_.attempt([&] { base_.record_dataset(name, dtype, w, tensor.bytes(), at, optimizer); });
     }
 
-    template <class X>
-    void attribute(std::string_view name, const X& value, const where& at, bool optimizer) {
+    void attribute(std::string_view name, const attribute_view& value, const where& at, bool optimizer) override {
         // Hyperparameters are stored once, so every rank must hold the same.
-        note_structure(at.h5, attribute_dtype_name<X>());
+        note_structure(at.h5, value.dtype);
         std::array<std::uint64_t, 1> digest{};
-        agreement_.together([&] { digest[0] = value_digest(value); });
+        agreement_.together([&] {
+            const std::string encoded = encode_attribute_value(value);
+            digest[0] = hash_bytes(encoded.data(), encoded.size());
+        });
         const auto all = allgather(comm_, digest);
         agreement_.together([&] {
             for (std::size_t r = 1; r < all.size(); ++r) {
@@ -132,22 +129,22 @@ public:
         });
     }
 
-    void absent(std::string_view name, const where& at) {
+    void absent(std::string_view name, const where& at) override {
         note_structure(at.h5, "absent");
         agreement_.together([&] { base_.absent(name, at); });
     }
-    void begin(std::string_view name, const where& at, const container_info& info) {
+    void begin(std::string_view name, const where& at, const container_info& info) override {
         note_structure(at.h5, "group");
         agreement_.together([&] { base_.begin(name, at, info); });
     }
-    void end(const container_info& info) { base_.end(info); }
-    void version(const where& at, std::string_view type_name, int version) {
+    void end(const container_info& info) override { base_.end(info); }
+    void version(const where& at, std::string_view type_name, int version) override {
         agreement_.together([&] { base_.version(at, type_name, version); });
     }
-    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) {
+    void push_storage(const storage_plan& field, bool names_compact, const std::vector<std::size_t>& chunks) override {
         base_.push_storage(field, names_compact, chunks);
     }
-    void pop_storage() { base_.pop_storage(); }
+    void pop_storage() override { base_.pop_storage(); }
 
     /// Collective: checks, after the walk, that every rank walked the same model.
     void check_same_model(const where& at) {
@@ -163,24 +160,6 @@ private:
         structure_.update(&nul, 1);
         structure_.update(what.data(), what.size());
         structure_.update(&nul, 1);
-    }
-
-    template <class X>
-    static std::uint64_t value_digest(const X& value) {
-        using element = typename attribute_codec<X>::element;
-        if constexpr (std::is_same_v<X, std::string>) return hash_bytes(value.data(), value.size());
-        else if constexpr (!attribute_codec<X>::is_list) return hash_bytes(&value, sizeof value);
-        else if constexpr (std::is_same_v<element, std::string>) {
-            xxh3_stream state;
-            for (const std::string& s : value) {
-                const std::uint64_t n = s.size();
-                state.update(&n, sizeof n);
-                state.update(s.data(), s.size());
-            }
-            return state.digest();
-        } else {
-            return hash_bytes(value.data(), value.size() * sizeof(element));
-        }
     }
 
     void check_same_structure(const std::vector<std::array<std::uint64_t, 1>>& digests, const where& at) const {
@@ -281,9 +260,16 @@ private:
     xxh3_stream structure_;
 };
 
+/// Fails compilation when a tensor of `Model` has a rank known only at run time (static_rank_check).
+template <class Model>
+void check_static_ranks(const Model& model) {
+    visit_field(static_rank_check{}, model);
+}
+
 template <save_mode Mode, class Model>
 void parallel_save(const Model& model, const std::string& path, MPI_Comm user_comm, const sharding& shards, const storage_plan& storage,
                    const progress_callback& progress) {
+    (void)&check_static_ranks<Model>;  // compiled, never run: its static_assert names the tensor
     hdf5_scope hdf5;
     const private_comm comm(user_comm, path);
     rank_agreement agreement(comm, path);
