@@ -6,12 +6,11 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
-#include <limits>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <utility>
 
+#include "h5ser/detail/model/tensor_memory.hpp"
 #include "h5ser/element_type.hpp"
 
 namespace h5ser {
@@ -23,30 +22,7 @@ struct uninitialized_t {
 inline constexpr uninitialized_t uninitialized{};
 
 namespace detail {
-
 struct tensor_views;
-
-// 64-byte alignment: reading into a buffer off a cache-line boundary measured 1.43x slower
-//, and it suits SIMD kernels on the user's side too.
-inline constexpr std::size_t tensor_alignment = 64;
-
-struct aligned_free {
-    void operator()(void* p) const noexcept { ::operator delete (p, std::align_val_t{tensor_alignment}); }
-};
-
-/// The element count of `shape` (a range of dimensions), refusing one whose bytes overflow size_t.
-template <class Shape>
-constexpr std::size_t checked_element_count(const Shape& shape, std::size_t element_size) {
-    std::size_t count = 1;
-    for (std::size_t d : shape) {
-        if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) throw std::length_error("h5ser::tensor: shape overflows size_t");
-        count *= d;
-    }
-    if (count > std::numeric_limits<std::size_t>::max() / element_size)
-        throw std::length_error("h5ser::tensor: byte size overflows size_t");
-    return count;
-}
-
 }  // namespace detail
 
 /// An owning, row-major, contiguous tensor of `Rank` dimensions (0 to 32).
@@ -80,33 +56,24 @@ public:
     tensor() : tensor(shape_type{}) {}
 
     /// Allocates `shape` and fills it with zeros.
-    tensor(shape_type shape) : tensor(shape, uninitialized) {  // NOLINT(google-explicit-constructor): tensor({2, 3})
-        if (size_ != 0) std::memset(static_cast<void*>(data_), 0, size_ * sizeof(T));
-    }
+    tensor(shape_type shape)  // NOLINT(google-explicit-constructor): tensor({2, 3})
+        : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))), memory_(size_ * sizeof(T), true) {}
 
     /// Allocates `shape` without initialising the elements; write every element before reading it.
-    tensor(shape_type shape, uninitialized_t) : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))) {
-        if (size_ != 0) {
-            owned_.reset(static_cast<T*>(::operator new (size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
-            data_ = owned_.get();
-        }
-    }
+    tensor(shape_type shape, uninitialized_t)
+        : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))), memory_(size_ * sizeof(T), false) {}
 
     /// Allocates `shape` and copies `values` (row-major); their number must equal the element count.
     tensor(shape_type shape, std::initializer_list<T> values) : tensor(shape, uninitialized) {
         if (values.size() != size_) throw std::invalid_argument("h5ser::tensor: number of values does not match the shape");
-        std::copy(values.begin(), values.end(), data_);
+        std::copy(values.begin(), values.end(), data());
     }
 
     tensor(const tensor& other) : tensor(other.shape_, uninitialized) {
-        if (size_ != 0) std::memcpy(static_cast<void*>(data_), other.data_, size_ * sizeof(T));
+        if (size_ != 0) std::memcpy(static_cast<void*>(data()), other.data(), size_ * sizeof(T));
     }
     tensor(tensor&& other) noexcept
-        : shape_(std::exchange(other.shape_, shape_type{})),
-          size_(std::exchange(other.size_, 0)),
-          owned_(std::move(other.owned_)),
-          mapping_(std::move(other.mapping_)),
-          data_(std::exchange(other.data_, nullptr)) {}
+        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)) {}
     tensor& operator=(const tensor& other) {
         if (this != &other) *this = tensor(other);
         return *this;
@@ -114,9 +81,7 @@ public:
     tensor& operator=(tensor&& other) noexcept {
         shape_ = std::exchange(other.shape_, shape_type{});
         size_ = std::exchange(other.size_, 0);
-        owned_ = std::move(other.owned_);
-        mapping_ = std::move(other.mapping_);
-        data_ = std::exchange(other.data_, nullptr);
+        memory_ = std::move(other.memory_);
         return *this;
     }
     ~tensor() = default;
@@ -125,11 +90,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t size_bytes() const noexcept { return size_ * sizeof(T); }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] T* data() noexcept { return data_; }
-    [[nodiscard]] const T* data() const noexcept { return data_; }
+    [[nodiscard]] T* data() noexcept { return static_cast<T*>(memory_.data()); }
+    [[nodiscard]] const T* data() const noexcept { return static_cast<const T*>(memory_.data()); }
     /// Does this tensor view a mapped file (h5ser::load's default for large tensors) rather than
     /// own its memory? Either way it behaves the same; h5ser::owned_memory asks loads for owned memory.
-    [[nodiscard]] bool maps_file() const noexcept { return mapping_ != nullptr; }
+    [[nodiscard]] bool maps_file() const noexcept { return memory_.is_view(); }
     [[nodiscard]] T* begin() noexcept { return data(); }
     [[nodiscard]] T* end() noexcept { return data() + size_; }
     [[nodiscard]] const T* begin() const noexcept { return data(); }
@@ -138,12 +103,12 @@ public:
     /// Element access, row-major: t(i, j) is data()[i * shape()[1] + j].
     template <class... Index>
     requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...)) [[nodiscard]] T& operator()(Index... index) noexcept {
-        return data_[offset(index...)];
+        return data()[offset(index...)];
     }
     template <class... Index>
     requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...)) [[nodiscard]] const T& operator()(
         Index... index) const noexcept {
-        return data_[offset(index...)];
+        return data()[offset(index...)];
     }
 
     /// Same shape and equal elements (by the element type's ==, so NaN != NaN).
@@ -151,6 +116,9 @@ public:
 
 private:
     friend struct detail::tensor_views;
+
+    tensor(shape_type shape, std::size_t size, detail::tensor_memory&& memory) noexcept
+        : shape_(shape), size_(size), memory_(std::move(memory)) {}
 
     template <class... Index>
     [[nodiscard]] std::size_t offset(Index... index) const noexcept {
@@ -165,9 +133,7 @@ private:
 
     shape_type shape_{};
     std::size_t size_ = 0;
-    std::unique_ptr<T[], detail::aligned_free> owned_;  ///< the elements, unless they are mapped
-    std::shared_ptr<const void> mapping_;               ///< keeps the mapped file alive for a view
-    T* data_ = nullptr;
+    detail::tensor_memory memory_;  ///< the elements: owned, or a view of a mapped file it keeps alive
 };
 
 namespace detail {
@@ -176,13 +142,8 @@ namespace detail {
 struct tensor_views {
     template <class T, std::size_t Rank>
     static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
-        tensor<T, Rank> t;
-        t.owned_.reset();
-        t.shape_ = shape;
-        t.size_ = checked_element_count(shape, sizeof(T));
-        t.mapping_ = std::move(keep);
-        t.data_ = t.size_ ? data : nullptr;
-        return t;
+        const std::size_t size = checked_element_count(shape, sizeof(T));
+        return tensor<T, Rank>(shape, size, tensor_memory(data, size * sizeof(T), std::move(keep)));
     }
 };
 

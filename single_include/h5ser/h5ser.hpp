@@ -37,8 +37,8 @@
 #include <initializer_list>
 #include <span>
 #include <cassert>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <signal.h>
 #include <exception>
 #include <numeric>
@@ -917,6 +917,8 @@ handle memory_type(const where& at) {
 /// any type (tensor_view, attribute_view), compiled once.
 H5SER_CORE_INLINE handle file_type(element_kind kind, const where& at);
 H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at);
+/// read_memory_type of the element type of `kind`, compiled once.
+H5SER_CORE_INLINE handle read_memory_type(element_kind kind, hid_t file_type_id, const where& at);
 
 /// Names the element type an HDF5 type holds, in the words of dtype_name<T>() ("float32", "bool",
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").
@@ -1089,7 +1091,10 @@ attribute_view attribute_view_of(const T& value) noexcept {
     attribute_view a;
     a.dtype = attribute_dtype_name<T>();
     a.strings = std::is_same_v<element, std::string>;
-    if constexpr (!std::is_same_v<element, std::string>) a.kind = element_kind_of<element>();
+    if constexpr (!std::is_same_v<element, std::string>) {
+        constexpr element_kind kind = element_kind_of<element>();
+        a.kind = kind;
+    }
     a.is_list = codec::is_list;
     if constexpr (codec::is_list) {
         a.count = value.size();
@@ -1176,10 +1181,9 @@ struct attribute_request {
     std::string_view dtype;  ///< attribute_dtype_name
     attribute_shape shape;
     elements kind = elements::numbers;
-    std::size_t element_size = 0;  ///< of a number
-    bool bfloat16_field = false;   ///< any 2-byte opaque type is bfloat16
-    /// Numbers: the memory type HDF5 reads them as, for an attribute of `file_type` (read_memory_type).
-    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+    std::size_t element_size = 0;               ///< of a number
+    bool bfloat16_field = false;                ///< any 2-byte opaque type is bfloat16
+    element_kind element = element_kind::int8;  ///< of a number: HDF5 reads it as its read_memory_type
 };
 
 /// The attribute_request of attribute field type T.
@@ -1194,9 +1198,10 @@ attribute_request attribute_request_of() {
     } else if constexpr (std::is_same_v<element, bool>) {
         want.kind = attribute_request::elements::bools;
     } else {
+        constexpr element_kind kind = element_kind_of<element>();
         want.element_size = sizeof(element);
         want.bfloat16_field = std::is_same_v<element, bfloat16>;
-        want.memory_type = &read_memory_type<element>;
+        want.element = kind;
     }
     return want;
 }
@@ -2748,6 +2753,63 @@ static_assert(type_name<reflection_self_check>() == "h5ser_reflection_probe::sel
 // h5ser/tensor.hpp: h5ser::tensor<T, Rank>, an owning, row-major, contiguous, 64-byte aligned array.
 
 
+// ---- h5ser/detail/model/tensor_memory.hpp ------------------------------------------------------
+// h5ser/detail/model/tensor_memory.hpp: the elements of an h5ser::tensor, whatever its element type
+// and rank: memory it owns, 64-byte aligned, or a view of memory another owner keeps alive (a
+// mapped file).
+
+
+
+namespace h5ser::detail {
+
+// 64-byte alignment: reading into a buffer off a cache-line boundary measured 1.43x slower
+//, and it suits SIMD kernels on the user's side too.
+inline constexpr std::size_t tensor_alignment = 64;
+
+struct aligned_free {
+    void operator()(void* p) const noexcept { ::operator delete (p, std::align_val_t{tensor_alignment}); }
+};
+
+/// The element count of `rank` dimensions `dims`, refusing one whose bytes (`element_size` each)
+/// overflow size_t (std::length_error).
+H5SER_CORE_INLINE std::size_t checked_element_count(const std::size_t* dims, std::size_t rank, std::size_t element_size);
+
+/// The same for `shape`, a contiguous range of dimensions (std::array, h5ser::dynamic_shape).
+template <class Shape>
+std::size_t checked_element_count(const Shape& shape, std::size_t element_size) {
+    return checked_element_count(std::data(shape), std::size(shape), element_size);
+}
+
+/// The memory of a tensor's elements: owned (allocated 64-byte aligned) or a view that `keep` keeps
+/// alive. Compiled once, with the core: each tensor type's constructors, moves and destructor call
+/// these instead of compiling their own copy of the allocation and reference counting.
+class tensor_memory {
+public:
+    tensor_memory() noexcept = default;
+    /// `bytes` bytes of its own (none when 0): zeroed when `zero`, else indeterminate.
+    H5SER_CORE_INLINE tensor_memory(std::size_t bytes, bool zero);
+    /// A view of `data` (none when `bytes` is 0), which `keep` keeps alive.
+    H5SER_CORE_INLINE tensor_memory(void* data, std::size_t bytes, std::shared_ptr<const void> keep) noexcept;
+    /// Takes `other`'s memory, leaving it none.
+    H5SER_CORE_INLINE tensor_memory(tensor_memory&& other) noexcept;
+    H5SER_CORE_INLINE tensor_memory& operator=(tensor_memory&& other) noexcept;
+    tensor_memory(const tensor_memory&) = delete;
+    tensor_memory& operator=(const tensor_memory&) = delete;
+    H5SER_CORE_INLINE ~tensor_memory();
+
+    [[nodiscard]] void* data() const noexcept { return data_; }
+    /// Is it a view of memory another owner keeps alive (a mapped file)?
+    [[nodiscard]] bool is_view() const noexcept { return keep_ != nullptr; }
+
+private:
+    void* owned_ = nullptr;  ///< allocated with tensor_alignment, unless a view
+    std::shared_ptr<const void> keep_;
+    void* data_ = nullptr;
+};
+
+}  // namespace h5ser::detail
+
+
 
 namespace h5ser {
 
@@ -2758,30 +2820,7 @@ struct uninitialized_t {
 inline constexpr uninitialized_t uninitialized{};
 
 namespace detail {
-
 struct tensor_views;
-
-// 64-byte alignment: reading into a buffer off a cache-line boundary measured 1.43x slower
-//, and it suits SIMD kernels on the user's side too.
-inline constexpr std::size_t tensor_alignment = 64;
-
-struct aligned_free {
-    void operator()(void* p) const noexcept { ::operator delete (p, std::align_val_t{tensor_alignment}); }
-};
-
-/// The element count of `shape` (a range of dimensions), refusing one whose bytes overflow size_t.
-template <class Shape>
-constexpr std::size_t checked_element_count(const Shape& shape, std::size_t element_size) {
-    std::size_t count = 1;
-    for (std::size_t d : shape) {
-        if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) throw std::length_error("h5ser::tensor: shape overflows size_t");
-        count *= d;
-    }
-    if (count > std::numeric_limits<std::size_t>::max() / element_size)
-        throw std::length_error("h5ser::tensor: byte size overflows size_t");
-    return count;
-}
-
 }  // namespace detail
 
 /// An owning, row-major, contiguous tensor of `Rank` dimensions (0 to 32).
@@ -2815,33 +2854,24 @@ public:
     tensor() : tensor(shape_type{}) {}
 
     /// Allocates `shape` and fills it with zeros.
-    tensor(shape_type shape) : tensor(shape, uninitialized) {  // NOLINT(google-explicit-constructor): tensor({2, 3})
-        if (size_ != 0) std::memset(static_cast<void*>(data_), 0, size_ * sizeof(T));
-    }
+    tensor(shape_type shape)  // NOLINT(google-explicit-constructor): tensor({2, 3})
+        : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))), memory_(size_ * sizeof(T), true) {}
 
     /// Allocates `shape` without initialising the elements; write every element before reading it.
-    tensor(shape_type shape, uninitialized_t) : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))) {
-        if (size_ != 0) {
-            owned_.reset(static_cast<T*>(::operator new (size_ * sizeof(T), std::align_val_t{detail::tensor_alignment})));
-            data_ = owned_.get();
-        }
-    }
+    tensor(shape_type shape, uninitialized_t)
+        : shape_(shape), size_(detail::checked_element_count(shape, sizeof(T))), memory_(size_ * sizeof(T), false) {}
 
     /// Allocates `shape` and copies `values` (row-major); their number must equal the element count.
     tensor(shape_type shape, std::initializer_list<T> values) : tensor(shape, uninitialized) {
         if (values.size() != size_) throw std::invalid_argument("h5ser::tensor: number of values does not match the shape");
-        std::copy(values.begin(), values.end(), data_);
+        std::copy(values.begin(), values.end(), data());
     }
 
     tensor(const tensor& other) : tensor(other.shape_, uninitialized) {
-        if (size_ != 0) std::memcpy(static_cast<void*>(data_), other.data_, size_ * sizeof(T));
+        if (size_ != 0) std::memcpy(static_cast<void*>(data()), other.data(), size_ * sizeof(T));
     }
     tensor(tensor&& other) noexcept
-        : shape_(std::exchange(other.shape_, shape_type{})),
-          size_(std::exchange(other.size_, 0)),
-          owned_(std::move(other.owned_)),
-          mapping_(std::move(other.mapping_)),
-          data_(std::exchange(other.data_, nullptr)) {}
+        : shape_(std::exchange(other.shape_, shape_type{})), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)) {}
     tensor& operator=(const tensor& other) {
         if (this != &other) *this = tensor(other);
         return *this;
@@ -2849,9 +2879,7 @@ public:
     tensor& operator=(tensor&& other) noexcept {
         shape_ = std::exchange(other.shape_, shape_type{});
         size_ = std::exchange(other.size_, 0);
-        owned_ = std::move(other.owned_);
-        mapping_ = std::move(other.mapping_);
-        data_ = std::exchange(other.data_, nullptr);
+        memory_ = std::move(other.memory_);
         return *this;
     }
     ~tensor() = default;
@@ -2860,11 +2888,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t size_bytes() const noexcept { return size_ * sizeof(T); }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] T* data() noexcept { return data_; }
-    [[nodiscard]] const T* data() const noexcept { return data_; }
+    [[nodiscard]] T* data() noexcept { return static_cast<T*>(memory_.data()); }
+    [[nodiscard]] const T* data() const noexcept { return static_cast<const T*>(memory_.data()); }
     /// Does this tensor view a mapped file (h5ser::load's default for large tensors) rather than
     /// own its memory? Either way it behaves the same; h5ser::owned_memory asks loads for owned memory.
-    [[nodiscard]] bool maps_file() const noexcept { return mapping_ != nullptr; }
+    [[nodiscard]] bool maps_file() const noexcept { return memory_.is_view(); }
     [[nodiscard]] T* begin() noexcept { return data(); }
     [[nodiscard]] T* end() noexcept { return data() + size_; }
     [[nodiscard]] const T* begin() const noexcept { return data(); }
@@ -2873,12 +2901,12 @@ public:
     /// Element access, row-major: t(i, j) is data()[i * shape()[1] + j].
     template <class... Index>
     requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...)) [[nodiscard]] T& operator()(Index... index) noexcept {
-        return data_[offset(index...)];
+        return data()[offset(index...)];
     }
     template <class... Index>
     requires(sizeof...(Index) == Rank && (std::is_integral_v<Index> && ...)) [[nodiscard]] const T& operator()(
         Index... index) const noexcept {
-        return data_[offset(index...)];
+        return data()[offset(index...)];
     }
 
     /// Same shape and equal elements (by the element type's ==, so NaN != NaN).
@@ -2886,6 +2914,9 @@ public:
 
 private:
     friend struct detail::tensor_views;
+
+    tensor(shape_type shape, std::size_t size, detail::tensor_memory&& memory) noexcept
+        : shape_(shape), size_(size), memory_(std::move(memory)) {}
 
     template <class... Index>
     [[nodiscard]] std::size_t offset(Index... index) const noexcept {
@@ -2900,9 +2931,7 @@ private:
 
     shape_type shape_{};
     std::size_t size_ = 0;
-    std::unique_ptr<T[], detail::aligned_free> owned_;  ///< the elements, unless they are mapped
-    std::shared_ptr<const void> mapping_;               ///< keeps the mapped file alive for a view
-    T* data_ = nullptr;
+    detail::tensor_memory memory_;  ///< the elements: owned, or a view of a mapped file it keeps alive
 };
 
 namespace detail {
@@ -2911,13 +2940,8 @@ namespace detail {
 struct tensor_views {
     template <class T, std::size_t Rank>
     static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
-        tensor<T, Rank> t;
-        t.owned_.reset();
-        t.shape_ = shape;
-        t.size_ = checked_element_count(shape, sizeof(T));
-        t.mapping_ = std::move(keep);
-        t.data_ = t.size_ ? data : nullptr;
-        return t;
+        const std::size_t size = checked_element_count(shape, sizeof(T));
+        return tensor<T, Rank>(shape, size, tensor_memory(data, size * sizeof(T), std::move(keep)));
     }
 };
 
@@ -4461,8 +4485,7 @@ struct tensor_target {
     /// of its own, whose elements (indeterminate) are at the result's `data` (resizable types).
     commit_list::staged_bytes (*stage)(void* target, std::span<const std::size_t> dims, void* elements,
                                        const std::shared_ptr<const mapped_file>* keep) = nullptr;
-    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
-    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+    element_kind kind = element_kind::float32;  ///< of its elements: HDF5 reads them as its read_memory_type
 };
 
 /// tensor_target::stage for a tensor of type X.
@@ -4471,19 +4494,20 @@ commit_list::staged_bytes stage_tensor(void* target, std::span<const std::size_t
                                        const std::shared_ptr<const mapped_file>* keep) {
     using adapter = tensor_adapter<X>;
     constexpr std::size_t rank = adapter::rank;
-    X& field = *static_cast<X*>(target);
+    // Each value is made where it stays (on the heap, owned by its commit action): no temporary to
+    // move from and destroy.
     if constexpr (viewable_tensor<X>) {
         if (elements) {
             using element = typename adapter::element_type;
-            commit_list::staged<X> staged =
-                commit_list::stage(field, adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
-            return {std::move(staged.slot), elements};
+            X* value = new X(adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
+            return {commit_list::hold(target, value, commit_list::value_ops_of<X>), elements};
         }
     }
     if constexpr (resizable_tensor<X>) {
-        commit_list::staged<X> staged = commit_list::stage(field, X{});
-        adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
-        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
+        X* value = new X();
+        std::unique_ptr<commit_list::action> slot = commit_list::hold(target, value, commit_list::value_ops_of<X>);
+        adapter::resize_for_overwrite(*value, to_shape<rank>(dims));
+        return {std::move(slot), static_cast<void*>(adapter::data(*value))};
     } else {
         return {};
     }
@@ -4507,7 +4531,8 @@ tensor_target tensor_target_of(X& target) {
     s.resizable = resizable_tensor<X>;
     s.viewable = viewable_tensor<X>;
     if constexpr (resizable_tensor<X> || viewable_tensor<X>) s.stage = &stage_tensor<X>;
-    s.memory_type = &read_memory_type<element>;
+    constexpr element_kind kind = element_kind_of<element>();
+    s.kind = kind;
     return s;
 }
 
@@ -5193,18 +5218,25 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state&
 
 /// An attribute field as the load walk reads it, whatever its type: what it wants, and the one
 /// operation that needs its type, staging the value made of what was read (attribute_target_of).
+/// Numbers, enums, bools and arrays of them need none: the bytes read are the field's bytes
+/// (checked: bools are 0 or 1, arrays have their length), copied in when the load commits.
 struct attribute_target {
     void* field = nullptr;
     attribute_request want;
-    void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;
+    void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;  ///< strings; null: copy the bytes
 };
 
 /// `field` (an attribute field of type X) as an attribute_target.
 template <class X>
 attribute_target attribute_target_of(X& field) {
-    return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
-                commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
-            }};
+    if constexpr (std::is_same_v<typename attribute_codec<X>::element, std::string>) {
+        return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
+                    commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
+                }};
+    } else {
+        static_assert(std::is_trivially_copyable_v<X>);
+        return {&field, attribute_request_of<X>(), nullptr};
+    }
 }
 
 /// Reads attribute field `name` of `parent` (read_field_attribute) and stages it for `target`;
@@ -10094,6 +10126,11 @@ H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at) {
     return with_element_type(kind, [&]<class T>() { return memory_type<T>(at); });
 }
 
+H5SER_CORE_INLINE handle read_memory_type(element_kind kind, hid_t file_type_id, const where& at) {
+    if (kind == element_kind::bfloat16) return checked(H5Tcopy(file_type_id), at, "H5Tcopy");
+    return memory_type(kind, at);
+}
+
 }  // namespace h5ser::detail
 
 // ---- h5ser/detail/load/problems-inl.hpp --------------------------------------------------------
@@ -10333,7 +10370,7 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object
         }
         case attribute_request::elements::numbers: {
             unsigned char* bytes = data.bytes.resize(data.count * want.element_size);
-            const handle mem = want.memory_type(opened->type.get(), at);
+            const handle mem = read_memory_type(want.element, opened->type.get(), at);
             check(H5Aread(opened->attr.get(), mem.get(), bytes), at, "cannot read attribute");
             break;
         }
@@ -11384,6 +11421,55 @@ H5SER_CORE_INLINE void checkpoint_directory::prune(const std::string& just_saved
 
 }  // namespace h5ser::detail
 
+// ---- h5ser/detail/model/tensor_memory-inl.hpp --------------------------------------------------
+// h5ser/detail/model/tensor_memory-inl.hpp: definitions of h5ser/detail/model/tensor_memory.hpp
+// (compiled once with the compiled core; see h5ser/config.hpp).
+
+
+
+namespace h5ser::detail {
+
+H5SER_CORE_INLINE std::size_t checked_element_count(const std::size_t* dims, std::size_t rank, std::size_t element_size) {
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < rank; ++i) {
+        const std::size_t d = dims[i];
+        if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) throw std::length_error("h5ser::tensor: shape overflows size_t");
+        count *= d;
+    }
+    if (count > std::numeric_limits<std::size_t>::max() / element_size)
+        throw std::length_error("h5ser::tensor: byte size overflows size_t");
+    return count;
+}
+
+H5SER_CORE_INLINE tensor_memory::tensor_memory(std::size_t bytes, bool zero) {
+    if (bytes == 0) return;
+    owned_ = ::operator new (bytes, std::align_val_t{tensor_alignment});
+    data_ = owned_;
+    if (zero) std::memset(data_, 0, bytes);
+}
+
+H5SER_CORE_INLINE tensor_memory::tensor_memory(void* data, std::size_t bytes, std::shared_ptr<const void> keep) noexcept
+    : keep_(std::move(keep)), data_(bytes ? data : nullptr) {}
+
+H5SER_CORE_INLINE tensor_memory::tensor_memory(tensor_memory&& other) noexcept
+    : owned_(std::exchange(other.owned_, nullptr)), keep_(std::move(other.keep_)), data_(std::exchange(other.data_, nullptr)) {}
+
+H5SER_CORE_INLINE tensor_memory& tensor_memory::operator=(tensor_memory&& other) noexcept {
+    if (this != &other) {
+        if (owned_) aligned_free{}(owned_);
+        owned_ = std::exchange(other.owned_, nullptr);
+        keep_ = std::move(other.keep_);
+        data_ = std::exchange(other.data_, nullptr);
+    }
+    return *this;
+}
+
+H5SER_CORE_INLINE tensor_memory::~tensor_memory() {
+    if (owned_) aligned_free{}(owned_);
+}
+
+}  // namespace h5ser::detail
+
 // ---- h5ser/detail/hdf5/group-inl.hpp -----------------------------------------------------------
 // h5ser/detail/hdf5/group-inl.hpp: definitions of h5ser/detail/hdf5/group.hpp (compiled once with the compiled core; see
 // h5ser/config.hpp).
@@ -12123,7 +12209,7 @@ H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problem
     std::size_t count = 1;
     for (const std::size_t d : dims) count *= d;
     const std::size_t bytes = count * target.element_size;
-    const handle mem = target.memory_type(file_type, at);
+    const handle mem = read_memory_type(target.kind, file_type, at);
     // Reads into `buffer`, hashed while read when verified, and checks what was read.
     const auto read = [&](void* buffer) {
         if (verify) {
@@ -12754,7 +12840,10 @@ H5SER_CORE_INLINE void load_attribute(load_state& state, const tree_group& paren
                                       const where& at, bool checked_present) {
     if (!checked_present && !field_present(state, parent, name, at, {expected_node::kind::attribute, target.want.dtype})) return;
     std::optional<attribute_data> data = read_field_attribute(state, parent, name, target.want, at);
-    if (data) target.stage(state.commits, target.field, std::move(*data));
+    if (!data) return;
+    if (target.stage) return target.stage(state.commits, target.field, std::move(*data));
+    const unsigned char* bytes = data->bytes.data();
+    state.commits.copy_into(target.field, std::vector<unsigned char>(bytes, bytes + data->bytes.size()));
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,

@@ -225,7 +225,7 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_attribute_data(hid_t object
         }
         case attribute_request::elements::numbers: {
             unsigned char* bytes = data.bytes.resize(data.count * want.element_size);
-            const handle mem = want.memory_type(opened->type.get(), at);
+            const handle mem = read_memory_type(want.element, opened->type.get(), at);
             check(H5Aread(opened->attr.get(), mem.get(), bytes), at, "cannot read attribute");
             break;
         }

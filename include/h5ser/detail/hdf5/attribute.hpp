@@ -125,7 +125,10 @@ attribute_view attribute_view_of(const T& value) noexcept {
     attribute_view a;
     a.dtype = attribute_dtype_name<T>();
     a.strings = std::is_same_v<element, std::string>;
-    if constexpr (!std::is_same_v<element, std::string>) a.kind = element_kind_of<element>();
+    if constexpr (!std::is_same_v<element, std::string>) {
+        constexpr element_kind kind = element_kind_of<element>();
+        a.kind = kind;
+    }
     a.is_list = codec::is_list;
     if constexpr (codec::is_list) {
         a.count = value.size();
@@ -212,10 +215,9 @@ struct attribute_request {
     std::string_view dtype;  ///< attribute_dtype_name
     attribute_shape shape;
     elements kind = elements::numbers;
-    std::size_t element_size = 0;  ///< of a number
-    bool bfloat16_field = false;   ///< any 2-byte opaque type is bfloat16
-    /// Numbers: the memory type HDF5 reads them as, for an attribute of `file_type` (read_memory_type).
-    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+    std::size_t element_size = 0;               ///< of a number
+    bool bfloat16_field = false;                ///< any 2-byte opaque type is bfloat16
+    element_kind element = element_kind::int8;  ///< of a number: HDF5 reads it as its read_memory_type
 };
 
 /// The attribute_request of attribute field type T.
@@ -230,9 +232,10 @@ attribute_request attribute_request_of() {
     } else if constexpr (std::is_same_v<element, bool>) {
         want.kind = attribute_request::elements::bools;
     } else {
+        constexpr element_kind kind = element_kind_of<element>();
         want.element_size = sizeof(element);
         want.bfloat16_field = std::is_same_v<element, bfloat16>;
-        want.memory_type = &read_memory_type<element>;
+        want.element = kind;
     }
     return want;
 }

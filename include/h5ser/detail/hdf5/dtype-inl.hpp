@@ -93,4 +93,9 @@ H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at) {
     return with_element_type(kind, [&]<class T>() { return memory_type<T>(at); });
 }
 
+H5SER_CORE_INLINE handle read_memory_type(element_kind kind, hid_t file_type_id, const where& at) {
+    if (kind == element_kind::bfloat16) return checked(H5Tcopy(file_type_id), at, "H5Tcopy");
+    return memory_type(kind, at);
+}
+
 }  // namespace h5ser::detail

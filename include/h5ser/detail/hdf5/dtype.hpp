@@ -69,6 +69,8 @@ handle memory_type(const where& at) {
 /// any type (tensor_view, attribute_view), compiled once.
 H5SER_CORE_INLINE handle file_type(element_kind kind, const where& at);
 H5SER_CORE_INLINE handle memory_type(element_kind kind, const where& at);
+/// read_memory_type of the element type of `kind`, compiled once.
+H5SER_CORE_INLINE handle read_memory_type(element_kind kind, hid_t file_type_id, const where& at);
 
 /// Names the element type an HDF5 type holds, in the words of dtype_name<T>() ("float32", "bool",
 /// "string", ...) when it is one h5ser reads bit for bit, otherwise a description ("compound").

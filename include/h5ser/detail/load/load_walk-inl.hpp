@@ -376,7 +376,10 @@ H5SER_CORE_INLINE void load_attribute(load_state& state, const tree_group& paren
                                       const where& at, bool checked_present) {
     if (!checked_present && !field_present(state, parent, name, at, {expected_node::kind::attribute, target.want.dtype})) return;
     std::optional<attribute_data> data = read_field_attribute(state, parent, name, target.want, at);
-    if (data) target.stage(state.commits, target.field, std::move(*data));
+    if (!data) return;
+    if (target.stage) return target.stage(state.commits, target.field, std::move(*data));
+    const unsigned char* bytes = data->bytes.data();
+    state.commits.copy_into(target.field, std::vector<unsigned char>(bytes, bytes + data->bytes.size()));
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,

@@ -282,18 +282,25 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state&
 
 /// An attribute field as the load walk reads it, whatever its type: what it wants, and the one
 /// operation that needs its type, staging the value made of what was read (attribute_target_of).
+/// Numbers, enums, bools and arrays of them need none: the bytes read are the field's bytes
+/// (checked: bools are 0 or 1, arrays have their length), copied in when the load commits.
 struct attribute_target {
     void* field = nullptr;
     attribute_request want;
-    void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;
+    void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;  ///< strings; null: copy the bytes
 };
 
 /// `field` (an attribute field of type X) as an attribute_target.
 template <class X>
 attribute_target attribute_target_of(X& field) {
-    return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
-                commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
-            }};
+    if constexpr (std::is_same_v<typename attribute_codec<X>::element, std::string>) {
+        return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
+                    commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
+                }};
+    } else {
+        static_assert(std::is_trivially_copyable_v<X>);
+        return {&field, attribute_request_of<X>(), nullptr};
+    }
 }
 
 /// Reads attribute field `name` of `parent` (read_field_attribute) and stages it for `target`;

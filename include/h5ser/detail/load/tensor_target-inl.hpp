@@ -15,7 +15,7 @@ H5SER_CORE_INLINE bool stage_dataset(commit_list& commits, problem_list& problem
     std::size_t count = 1;
     for (const std::size_t d : dims) count *= d;
     const std::size_t bytes = count * target.element_size;
-    const handle mem = target.memory_type(file_type, at);
+    const handle mem = read_memory_type(target.kind, file_type, at);
     // Reads into `buffer`, hashed while read when verified, and checks what was read.
     const auto read = [&](void* buffer) {
         if (verify) {

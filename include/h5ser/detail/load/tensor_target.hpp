@@ -61,8 +61,7 @@ struct tensor_target {
     /// of its own, whose elements (indeterminate) are at the result's `data` (resizable types).
     commit_list::staged_bytes (*stage)(void* target, std::span<const std::size_t> dims, void* elements,
                                        const std::shared_ptr<const mapped_file>* keep) = nullptr;
-    /// The memory type HDF5 reads its elements as, for a dataset of `file_type` (read_memory_type).
-    handle (*memory_type)(hid_t file_type, const where& at) = nullptr;
+    element_kind kind = element_kind::float32;  ///< of its elements: HDF5 reads them as its read_memory_type
 };
 
 /// tensor_target::stage for a tensor of type X.
@@ -71,19 +70,20 @@ commit_list::staged_bytes stage_tensor(void* target, std::span<const std::size_t
                                        const std::shared_ptr<const mapped_file>* keep) {
     using adapter = tensor_adapter<X>;
     constexpr std::size_t rank = adapter::rank;
-    X& field = *static_cast<X*>(target);
+    // Each value is made where it stays (on the heap, owned by its commit action): no temporary to
+    // move from and destroy.
     if constexpr (viewable_tensor<X>) {
         if (elements) {
             using element = typename adapter::element_type;
-            commit_list::staged<X> staged =
-                commit_list::stage(field, adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
-            return {std::move(staged.slot), elements};
+            X* value = new X(adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
+            return {commit_list::hold(target, value, commit_list::value_ops_of<X>), elements};
         }
     }
     if constexpr (resizable_tensor<X>) {
-        commit_list::staged<X> staged = commit_list::stage(field, X{});
-        adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
-        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
+        X* value = new X();
+        std::unique_ptr<commit_list::action> slot = commit_list::hold(target, value, commit_list::value_ops_of<X>);
+        adapter::resize_for_overwrite(*value, to_shape<rank>(dims));
+        return {std::move(slot), static_cast<void*>(adapter::data(*value))};
     } else {
         return {};
     }
@@ -107,7 +107,8 @@ tensor_target tensor_target_of(X& target) {
     s.resizable = resizable_tensor<X>;
     s.viewable = viewable_tensor<X>;
     if constexpr (resizable_tensor<X> || viewable_tensor<X>) s.stage = &stage_tensor<X>;
-    s.memory_type = &read_memory_type<element>;
+    constexpr element_kind kind = element_kind_of<element>();
+    s.kind = kind;
     return s;
 }
 
