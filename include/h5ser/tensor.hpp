@@ -141,9 +141,9 @@ namespace detail {
 /// Makes tensors that view memory kept alive by `keep` (a mapped file); for the loader.
 struct tensor_views {
     template <class T, std::size_t Rank>
-    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, const std::shared_ptr<const void>& keep) {
         const std::size_t size = checked_element_count(shape, sizeof(T));
-        return tensor<T, Rank>(shape, size, tensor_memory(data, size * sizeof(T), std::move(keep)));
+        return tensor<T, Rank>(shape, size, tensor_memory(data, size * sizeof(T), keep));
     }
 };
 

@@ -157,8 +157,8 @@ struct tensor_adapter<tensor<T, Rank>> {
     static void resize_for_overwrite(tensor<T, Rank>& t, const std::array<std::size_t, Rank>& shape) {
         if (t.shape() != shape || t.maps_file()) t = tensor<T, Rank>(shape, uninitialized);
     }
-    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
-        return detail::tensor_views::view(shape, data, std::move(keep));
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, const std::shared_ptr<const void>& keep) {
+        return detail::tensor_views::view(shape, data, keep);
     }
 };
 

@@ -2789,7 +2789,7 @@ public:
     /// `bytes` bytes of its own (none when 0): zeroed when `zero`, else indeterminate.
     H5SER_CORE_INLINE tensor_memory(std::size_t bytes, bool zero);
     /// A view of `data` (none when `bytes` is 0), which `keep` keeps alive.
-    H5SER_CORE_INLINE tensor_memory(void* data, std::size_t bytes, std::shared_ptr<const void> keep) noexcept;
+    H5SER_CORE_INLINE tensor_memory(void* data, std::size_t bytes, const std::shared_ptr<const void>& keep) noexcept;
     /// Takes `other`'s memory, leaving it none.
     H5SER_CORE_INLINE tensor_memory(tensor_memory&& other) noexcept;
     H5SER_CORE_INLINE tensor_memory& operator=(tensor_memory&& other) noexcept;
@@ -2939,9 +2939,9 @@ namespace detail {
 /// Makes tensors that view memory kept alive by `keep` (a mapped file); for the loader.
 struct tensor_views {
     template <class T, std::size_t Rank>
-    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, const std::shared_ptr<const void>& keep) {
         const std::size_t size = checked_element_count(shape, sizeof(T));
-        return tensor<T, Rank>(shape, size, tensor_memory(data, size * sizeof(T), std::move(keep)));
+        return tensor<T, Rank>(shape, size, tensor_memory(data, size * sizeof(T), keep));
     }
 };
 
@@ -3091,8 +3091,8 @@ struct tensor_adapter<tensor<T, Rank>> {
     static void resize_for_overwrite(tensor<T, Rank>& t, const std::array<std::size_t, Rank>& shape) {
         if (t.shape() != shape || t.maps_file()) t = tensor<T, Rank>(shape, uninitialized);
     }
-    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, std::shared_ptr<const void> keep) {
-        return detail::tensor_views::view(shape, data, std::move(keep));
+    static tensor<T, Rank> view(const std::array<std::size_t, Rank>& shape, T* data, const std::shared_ptr<const void>& keep) {
+        return detail::tensor_views::view(shape, data, keep);
     }
 };
 
@@ -3729,7 +3729,9 @@ public:
     /// one type, compiled once, and no type gets a class and vtable of its own.
     struct value_ops {
         void (*move)(void* target, void* value) noexcept;
-        void (*destroy)(void* value) noexcept;
+        void (*destroy)(void* value) noexcept;  ///< runs the destructor (the memory is the action's)
+        std::size_t size;
+        std::size_t align;
     };
     template <class T>
     static void move_value(void* target, void* value) noexcept {
@@ -3737,21 +3739,25 @@ public:
     }
     template <class T>
     static void destroy_value(void* value) noexcept {
-        delete static_cast<T*>(value);
+        static_cast<T*>(value)->~T();
     }
     template <class T>
-    static constexpr value_ops value_ops_of{&move_value<T>, &destroy_value<T>};
+    static constexpr value_ops value_ops_of{&move_value<T>, &destroy_value<T>, sizeof(T), alignof(T)};
 
-    /// Moves `*value` (on the heap, owned) into `*target`.
+    /// Moves its value into `*target`. The value lives in the action's own allocation, after it
+    /// (reserve): one allocation per staged value, as a load of many small tensors needs.
     struct move_action final : action {
         move_action(void* t, void* v, const value_ops& o) noexcept : target(t), value(v), ops(&o) {}
         move_action(const move_action&) = delete;
         move_action& operator=(const move_action&) = delete;
         ~move_action() override;
         void apply() noexcept override;
+        /// Destroys the action and its value, and frees their allocation (aligned for the value).
+        static void operator delete(move_action* a, std::destroying_delete_t) noexcept;
         void* target;
         void* value;
         const value_ops* ops;
+        bool constructed = false;  ///< the value has been constructed in its room
     };
     struct copy_action final : action {
         copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
@@ -3778,7 +3784,7 @@ public:
         static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
-        add(hold(&target, new T(std::move(value)), value_ops_of<T>));
+        add(std::move(emplace(target, std::move(value)).slot));
     }
 
     /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
@@ -3791,17 +3797,25 @@ public:
     };
     template <class T>
     static staged<T> stage(T& target, T initial) {
-        T* value = new T(std::move(initial));
-        return {hold(&target, value, value_ops_of<T>), value};
+        return emplace(target, std::move(initial));
+    }
+    /// The same, the value made from `args` where it stays.
+    template <class T, class... Args>
+    static staged<T> emplace(T& target, Args&&... args) {
+        void* room = nullptr;
+        std::unique_ptr<action> slot = reserve(&target, value_ops_of<T>, room);
+        T* value = ::new (room) T(std::forward<Args>(args)...);
+        static_cast<move_action&>(*slot).constructed = true;
+        return {std::move(slot), value};
     }
     template <class T>
     void finish(staged<T>&& s) {
         add(std::move(s.slot));
     }
 
-    /// The action that moves `value` (a new T, as `ops` says) into `target`; it owns `value` from
-    /// the call on, and deletes it when the call throws.
-    static std::unique_ptr<action> hold(void* target, void* value, const value_ops& ops);
+    /// A move_action for `target` with room (`room`) for a value of the type of `ops`, which the
+    /// caller constructs there and marks constructed.
+    static std::unique_ptr<action> reserve(void* target, const value_ops& ops, void*& room);
 
     /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
     /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
@@ -3813,6 +3827,8 @@ public:
 
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
     void copy_into(void* target, std::vector<unsigned char>&& bytes);
+    /// Copies `size` bytes from `bytes` (copied now: an attribute's few) into `target` when the load succeeds.
+    void copy_into(void* target, const void* bytes, std::size_t size);
 
     /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
     /// model owns when the load succeeds: no staging copy.
@@ -4459,8 +4475,10 @@ bool takes_file_shape(const X& target) {
     if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
         return true;  // static_typed_tensor: resizable
     } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
-        const auto current = tensor_adapter<X>::shape(target);
-        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+        const auto& current = tensor_adapter<X>::shape(target);
+        for (const std::size_t d : current)
+            if (d != 0) return false;
+        return true;
     } else {
         return false;
     }
@@ -4484,30 +4502,40 @@ struct tensor_target {
     /// view of `elements`, which `*keep` keeps alive (viewable types), or without elements a value
     /// of its own, whose elements (indeterminate) are at the result's `data` (resizable types).
     commit_list::staged_bytes (*stage)(void* target, std::span<const std::size_t> dims, void* elements,
-                                       const std::shared_ptr<const mapped_file>* keep) = nullptr;
+                                       const std::shared_ptr<const void>* keep) = nullptr;
     element_kind kind = element_kind::float32;  ///< of its elements: HDF5 reads them as its read_memory_type
 };
+
+/// Is X an h5ser::tensor (which a load makes at its size at once: no resize)?
+template <class X>
+inline constexpr bool is_h5ser_tensor = false;
+template <class T, std::size_t Rank>
+inline constexpr bool is_h5ser_tensor<tensor<T, Rank>> = true;
 
 /// tensor_target::stage for a tensor of type X.
 template <class X>
 commit_list::staged_bytes stage_tensor(void* target, std::span<const std::size_t> dims, void* elements,
-                                       const std::shared_ptr<const mapped_file>* keep) {
+                                       const std::shared_ptr<const void>* keep) {
     using adapter = tensor_adapter<X>;
     constexpr std::size_t rank = adapter::rank;
+    X& field = *static_cast<X*>(target);
     // Each value is made where it stays (on the heap, owned by its commit action): no temporary to
     // move from and destroy.
     if constexpr (viewable_tensor<X>) {
         if (elements) {
             using element = typename adapter::element_type;
-            X* value = new X(adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
-            return {commit_list::hold(target, value, commit_list::value_ops_of<X>), elements};
+            commit_list::staged<X> staged =
+                commit_list::emplace(field, adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
+            return {std::move(staged.slot), elements};
         }
     }
-    if constexpr (resizable_tensor<X>) {
-        X* value = new X();
-        std::unique_ptr<commit_list::action> slot = commit_list::hold(target, value, commit_list::value_ops_of<X>);
-        adapter::resize_for_overwrite(*value, to_shape<rank>(dims));
-        return {std::move(slot), static_cast<void*>(adapter::data(*value))};
+    if constexpr (is_h5ser_tensor<X>) {
+        commit_list::staged<X> staged = commit_list::emplace(field, to_shape<rank>(dims), uninitialized);  // nothing to resize
+        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
+    } else if constexpr (resizable_tensor<X>) {
+        commit_list::staged<X> staged = commit_list::emplace(field);
+        adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
+        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
     } else {
         return {};
     }
@@ -4526,7 +4554,7 @@ tensor_target tensor_target_of(X& target) {
     s.rank = adapter::rank;
     s.unsized = takes_file_shape(target);
     const auto current = shape_of(std::as_const(target));
-    std::copy(current.begin(), current.end(), s.current.begin());
+    for (std::size_t i = 0; i < current.size(); ++i) s.current[i] = current[i];
     s.data = static_cast<void*>(adapter::data(target));
     s.resizable = resizable_tensor<X>;
     s.viewable = viewable_tensor<X>;
@@ -5226,10 +5254,19 @@ struct attribute_target {
     void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;  ///< strings; null: copy the bytes
 };
 
+/// attribute_target::stage of the string attributes models hold most, std::string and
+/// std::vector<std::string> fields: compiled once, with the core.
+H5SER_CORE_INLINE void stage_string_attribute(commit_list& commits, void* field, attribute_data&& data);
+H5SER_CORE_INLINE void stage_string_list_attribute(commit_list& commits, void* field, attribute_data&& data);
+
 /// `field` (an attribute field of type X) as an attribute_target.
 template <class X>
 attribute_target attribute_target_of(X& field) {
-    if constexpr (std::is_same_v<typename attribute_codec<X>::element, std::string>) {
+    if constexpr (std::is_same_v<X, std::string>) {
+        return {&field, attribute_request_of<X>(), &stage_string_attribute};
+    } else if constexpr (std::is_same_v<X, std::vector<std::string>>) {
+        return {&field, attribute_request_of<X>(), &stage_string_list_attribute};
+    } else if constexpr (std::is_same_v<typename attribute_codec<X>::element, std::string>) {
         return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
                     commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
                 }};
@@ -11448,8 +11485,8 @@ H5SER_CORE_INLINE tensor_memory::tensor_memory(std::size_t bytes, bool zero) {
     if (zero) std::memset(data_, 0, bytes);
 }
 
-H5SER_CORE_INLINE tensor_memory::tensor_memory(void* data, std::size_t bytes, std::shared_ptr<const void> keep) noexcept
-    : keep_(std::move(keep)), data_(bytes ? data : nullptr) {}
+H5SER_CORE_INLINE tensor_memory::tensor_memory(void* data, std::size_t bytes, const std::shared_ptr<const void>& keep) noexcept
+    : keep_(keep), data_(bytes ? data : nullptr) {}
 
 H5SER_CORE_INLINE tensor_memory::tensor_memory(tensor_memory&& other) noexcept
     : owned_(std::exchange(other.owned_, nullptr)), keep_(std::move(other.keep_)), data_(std::exchange(other.data_, nullptr)) {}
@@ -11619,17 +11656,32 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE commit_list::move_action::~move_action() { ops->destroy(value); }
+H5SER_CORE_INLINE commit_list::move_action::~move_action() {
+    if (constructed) ops->destroy(value);
+}
 
 H5SER_CORE_INLINE void commit_list::move_action::apply() noexcept { ops->move(target, value); }
 
-H5SER_CORE_INLINE std::unique_ptr<commit_list::action> commit_list::hold(void* target, void* value, const value_ops& ops) {
-    try {
-        return std::make_unique<move_action>(target, value, ops);
-    } catch (...) {
-        ops.destroy(value);
-        throw;
-    }
+namespace commit_detail {
+inline std::size_t slot_alignment(const commit_list::value_ops& ops) noexcept {
+    return std::max(alignof(commit_list::move_action), ops.align);
+}
+inline std::size_t value_offset(const commit_list::value_ops& ops) noexcept {
+    return (sizeof(commit_list::move_action) + ops.align - 1) / ops.align * ops.align;
+}
+}  // namespace commit_detail
+
+H5SER_CORE_INLINE void commit_list::move_action::operator delete(move_action* a, std::destroying_delete_t) noexcept {
+    const std::size_t alignment = commit_detail::slot_alignment(*a->ops);
+    a->~move_action();
+    ::operator delete (static_cast<void*>(a), std::align_val_t{alignment});
+}
+
+H5SER_CORE_INLINE std::unique_ptr<commit_list::action> commit_list::reserve(void* target, const value_ops& ops, void*& room) {
+    const std::size_t offset = commit_detail::value_offset(ops);
+    void* block = ::operator new (offset + ops.size, std::align_val_t{commit_detail::slot_alignment(ops)});
+    room = static_cast<unsigned char*>(block) + offset;
+    return std::unique_ptr<action>(::new (block) move_action(target, room, ops));
 }
 
 H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
@@ -11638,6 +11690,26 @@ H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { add(std::move(s.s
 
 H5SER_CORE_INLINE void commit_list::copy_into(void* target, std::vector<unsigned char>&& bytes) {
     add(std::make_unique<copy_action>(target, std::move(bytes)));
+}
+
+H5SER_CORE_INLINE void commit_list::copy_into(void* target, const void* bytes, std::size_t size) {
+    // As many bytes as a scalar or a short array holds live in the action itself (one allocation).
+    struct small_copy_action final : action {
+        void apply() noexcept override { std::memcpy(target, bytes, size); }
+        void save_undo(undo_log& undo) const override { undo.save(target, size); }
+        void* target = nullptr;
+        std::size_t size = 0;
+        unsigned char bytes[16] = {};
+    };
+    if (size > sizeof(small_copy_action::bytes)) {
+        const auto* first = static_cast<const unsigned char*>(bytes);
+        return copy_into(target, std::vector<unsigned char>(first, first + size));
+    }
+    auto a = std::make_unique<small_copy_action>();
+    a->target = target;
+    a->size = size;
+    if (size != 0) std::memcpy(a->bytes, bytes, size);
+    add(std::move(a));
 }
 
 H5SER_CORE_INLINE void commit_list::copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {
@@ -12630,8 +12702,10 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
             {{elements, length, 0},
              {r.checksum, r.has_checksum, state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank), at.field, at.h5}});
     state.advance(r.length);
-    if (slot.unsized && viewable && slot.viewable)
-        return state.commits.finish(slot.stage(slot.target, dims.span(), elements, &state.mapping));
+    if (slot.unsized && viewable && slot.viewable) {
+        const std::shared_ptr<const void> keep = state.mapping;
+        return state.commits.finish(slot.stage(slot.target, dims.span(), elements, &keep));
+    }
     if (slot.unsized && slot.resizable) {
         commit_list::staged_bytes staged = slot.stage(slot.target, dims.span(), nullptr, nullptr);
         if (count != 0) std::memcpy(staged.data, elements, length);
@@ -12836,14 +12910,21 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state&
     return read_attribute_data(state.tree->hdf5_group(parent, at), std::string(name), want, at, state.problems);
 }
 
+H5SER_CORE_INLINE void stage_string_attribute(commit_list& commits, void* field, attribute_data&& data) {
+    commits.move_into(*static_cast<std::string*>(field), std::move(data.strings.front()));
+}
+
+H5SER_CORE_INLINE void stage_string_list_attribute(commit_list& commits, void* field, attribute_data&& data) {
+    commits.move_into(*static_cast<std::vector<std::string>*>(field), std::move(data.strings));
+}
+
 H5SER_CORE_INLINE void load_attribute(load_state& state, const tree_group& parent, std::string_view name, const attribute_target& target,
                                       const where& at, bool checked_present) {
     if (!checked_present && !field_present(state, parent, name, at, {expected_node::kind::attribute, target.want.dtype})) return;
     std::optional<attribute_data> data = read_field_attribute(state, parent, name, target.want, at);
     if (!data) return;
     if (target.stage) return target.stage(state.commits, target.field, std::move(*data));
-    const unsigned char* bytes = data->bytes.data();
-    state.commits.copy_into(target.field, std::vector<unsigned char>(bytes, bytes + data->bytes.size()));
+    state.commits.copy_into(target.field, data->bytes.data(), data->bytes.size());
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,

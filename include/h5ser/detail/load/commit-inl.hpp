@@ -2,6 +2,7 @@
 // h5ser/config.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 
 #include "h5ser/detail/load/commit.hpp"
@@ -29,17 +30,32 @@ H5SER_CORE_INLINE void commit_list::copy_from_action::apply() noexcept {
 }
 H5SER_CORE_INLINE void commit_list::copy_from_action::save_undo(undo_log& undo) const { undo.save(target, bytes); }
 
-H5SER_CORE_INLINE commit_list::move_action::~move_action() { ops->destroy(value); }
+H5SER_CORE_INLINE commit_list::move_action::~move_action() {
+    if (constructed) ops->destroy(value);
+}
 
 H5SER_CORE_INLINE void commit_list::move_action::apply() noexcept { ops->move(target, value); }
 
-H5SER_CORE_INLINE std::unique_ptr<commit_list::action> commit_list::hold(void* target, void* value, const value_ops& ops) {
-    try {
-        return std::make_unique<move_action>(target, value, ops);
-    } catch (...) {
-        ops.destroy(value);
-        throw;
-    }
+namespace commit_detail {
+inline std::size_t slot_alignment(const commit_list::value_ops& ops) noexcept {
+    return std::max(alignof(commit_list::move_action), ops.align);
+}
+inline std::size_t value_offset(const commit_list::value_ops& ops) noexcept {
+    return (sizeof(commit_list::move_action) + ops.align - 1) / ops.align * ops.align;
+}
+}  // namespace commit_detail
+
+H5SER_CORE_INLINE void commit_list::move_action::operator delete(move_action* a, std::destroying_delete_t) noexcept {
+    const std::size_t alignment = commit_detail::slot_alignment(*a->ops);
+    a->~move_action();
+    ::operator delete (static_cast<void*>(a), std::align_val_t{alignment});
+}
+
+H5SER_CORE_INLINE std::unique_ptr<commit_list::action> commit_list::reserve(void* target, const value_ops& ops, void*& room) {
+    const std::size_t offset = commit_detail::value_offset(ops);
+    void* block = ::operator new (offset + ops.size, std::align_val_t{commit_detail::slot_alignment(ops)});
+    room = static_cast<unsigned char*>(block) + offset;
+    return std::unique_ptr<action>(::new (block) move_action(target, room, ops));
 }
 
 H5SER_CORE_INLINE void commit_list::add(std::unique_ptr<action>&& a) { actions_.push_back(std::move(a)); }
@@ -48,6 +64,26 @@ H5SER_CORE_INLINE void commit_list::finish(staged_bytes&& s) { add(std::move(s.s
 
 H5SER_CORE_INLINE void commit_list::copy_into(void* target, std::vector<unsigned char>&& bytes) {
     add(std::make_unique<copy_action>(target, std::move(bytes)));
+}
+
+H5SER_CORE_INLINE void commit_list::copy_into(void* target, const void* bytes, std::size_t size) {
+    // As many bytes as a scalar or a short array holds live in the action itself (one allocation).
+    struct small_copy_action final : action {
+        void apply() noexcept override { std::memcpy(target, bytes, size); }
+        void save_undo(undo_log& undo) const override { undo.save(target, size); }
+        void* target = nullptr;
+        std::size_t size = 0;
+        unsigned char bytes[16] = {};
+    };
+    if (size > sizeof(small_copy_action::bytes)) {
+        const auto* first = static_cast<const unsigned char*>(bytes);
+        return copy_into(target, std::vector<unsigned char>(first, first + size));
+    }
+    auto a = std::make_unique<small_copy_action>();
+    a->target = target;
+    a->size = size;
+    if (size != 0) std::memcpy(a->bytes, bytes, size);
+    add(std::move(a));
 }
 
 H5SER_CORE_INLINE void commit_list::copy_from(void* target, const void* source, std::size_t bytes, std::shared_ptr<const void> keep) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -47,7 +48,9 @@ public:
     /// one type, compiled once, and no type gets a class and vtable of its own.
     struct value_ops {
         void (*move)(void* target, void* value) noexcept;
-        void (*destroy)(void* value) noexcept;
+        void (*destroy)(void* value) noexcept;  ///< runs the destructor (the memory is the action's)
+        std::size_t size;
+        std::size_t align;
     };
     template <class T>
     static void move_value(void* target, void* value) noexcept {
@@ -55,21 +58,25 @@ public:
     }
     template <class T>
     static void destroy_value(void* value) noexcept {
-        delete static_cast<T*>(value);
+        static_cast<T*>(value)->~T();
     }
     template <class T>
-    static constexpr value_ops value_ops_of{&move_value<T>, &destroy_value<T>};
+    static constexpr value_ops value_ops_of{&move_value<T>, &destroy_value<T>, sizeof(T), alignof(T)};
 
-    /// Moves `*value` (on the heap, owned) into `*target`.
+    /// Moves its value into `*target`. The value lives in the action's own allocation, after it
+    /// (reserve): one allocation per staged value, as a load of many small tensors needs.
     struct move_action final : action {
         move_action(void* t, void* v, const value_ops& o) noexcept : target(t), value(v), ops(&o) {}
         move_action(const move_action&) = delete;
         move_action& operator=(const move_action&) = delete;
         ~move_action() override;
         void apply() noexcept override;
+        /// Destroys the action and its value, and frees their allocation (aligned for the value).
+        static void operator delete(move_action* a, std::destroying_delete_t) noexcept;
         void* target;
         void* value;
         const value_ops* ops;
+        bool constructed = false;  ///< the value has been constructed in its room
     };
     struct copy_action final : action {
         copy_action(void* t, std::vector<unsigned char>&& b) : target(t), bytes(std::move(b)) {}
@@ -96,7 +103,7 @@ public:
         static_assert(moves_without_throwing<T>::value,
                       "h5ser: loaded values are moved into the model at the end of a load and that must not throw; "
                       "give this type a noexcept move assignment");
-        add(hold(&target, new T(std::move(value)), value_ops_of<T>));
+        add(std::move(emplace(target, std::move(value)).slot));
     }
 
     /// Reserves a staged value now (so later actions can fill it) and moves it into `*target`
@@ -109,17 +116,25 @@ public:
     };
     template <class T>
     static staged<T> stage(T& target, T initial) {
-        T* value = new T(std::move(initial));
-        return {hold(&target, value, value_ops_of<T>), value};
+        return emplace(target, std::move(initial));
+    }
+    /// The same, the value made from `args` where it stays.
+    template <class T, class... Args>
+    static staged<T> emplace(T& target, Args&&... args) {
+        void* room = nullptr;
+        std::unique_ptr<action> slot = reserve(&target, value_ops_of<T>, room);
+        T* value = ::new (room) T(std::forward<Args>(args)...);
+        static_cast<move_action&>(*slot).constructed = true;
+        return {std::move(slot), value};
     }
     template <class T>
     void finish(staged<T>&& s) {
         add(std::move(s.slot));
     }
 
-    /// The action that moves `value` (a new T, as `ops` says) into `target`; it owns `value` from
-    /// the call on, and deletes it when the call throws.
-    static std::unique_ptr<action> hold(void* target, void* value, const value_ops& ops);
+    /// A move_action for `target` with room (`room`) for a value of the type of `ops`, which the
+    /// caller constructs there and marks constructed.
+    static std::unique_ptr<action> reserve(void* target, const value_ops& ops, void*& room);
 
     /// A staged value whose type only its slot knows (a tensor_target's new tensor), and where its
     /// elements are; `finish` it to move it into its target when the load succeeds, or drop it.
@@ -131,6 +146,8 @@ public:
 
     /// Copies bytes into memory the model does not own (views) when the load succeeds.
     void copy_into(void* target, std::vector<unsigned char>&& bytes);
+    /// Copies `size` bytes from `bytes` (copied now: an attribute's few) into `target` when the load succeeds.
+    void copy_into(void* target, const void* bytes, std::size_t size);
 
     /// Copies `bytes` bytes from `source`, which `keep` keeps alive (a mapped file), into memory the
     /// model owns when the load succeeds: no staging copy.

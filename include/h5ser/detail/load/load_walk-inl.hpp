@@ -166,8 +166,10 @@ H5SER_CORE_INLINE void load_mapped(load_state& state, const manifest_record& r, 
             {{elements, length, 0},
              {r.checksum, r.has_checksum, state.fingerprint.add_pending(at.h5, slot.dtype, dims.u64.data(), dims.rank), at.field, at.h5}});
     state.advance(r.length);
-    if (slot.unsized && viewable && slot.viewable)
-        return state.commits.finish(slot.stage(slot.target, dims.span(), elements, &state.mapping));
+    if (slot.unsized && viewable && slot.viewable) {
+        const std::shared_ptr<const void> keep = state.mapping;
+        return state.commits.finish(slot.stage(slot.target, dims.span(), elements, &keep));
+    }
     if (slot.unsized && slot.resizable) {
         commit_list::staged_bytes staged = slot.stage(slot.target, dims.span(), nullptr, nullptr);
         if (count != 0) std::memcpy(staged.data, elements, length);
@@ -372,14 +374,21 @@ H5SER_CORE_INLINE std::optional<attribute_data> read_field_attribute(load_state&
     return read_attribute_data(state.tree->hdf5_group(parent, at), std::string(name), want, at, state.problems);
 }
 
+H5SER_CORE_INLINE void stage_string_attribute(commit_list& commits, void* field, attribute_data&& data) {
+    commits.move_into(*static_cast<std::string*>(field), std::move(data.strings.front()));
+}
+
+H5SER_CORE_INLINE void stage_string_list_attribute(commit_list& commits, void* field, attribute_data&& data) {
+    commits.move_into(*static_cast<std::vector<std::string>*>(field), std::move(data.strings));
+}
+
 H5SER_CORE_INLINE void load_attribute(load_state& state, const tree_group& parent, std::string_view name, const attribute_target& target,
                                       const where& at, bool checked_present) {
     if (!checked_present && !field_present(state, parent, name, at, {expected_node::kind::attribute, target.want.dtype})) return;
     std::optional<attribute_data> data = read_field_attribute(state, parent, name, target.want, at);
     if (!data) return;
     if (target.stage) return target.stage(state.commits, target.field, std::move(*data));
-    const unsigned char* bytes = data->bytes.data();
-    state.commits.copy_into(target.field, std::vector<unsigned char>(bytes, bytes + data->bytes.size()));
+    state.commits.copy_into(target.field, data->bytes.data(), data->bytes.size());
 }
 
 H5SER_CORE_INLINE void report_unexpected(problem_list& problems, save_mode mode, const file_tree& tree, const tree_group& group,

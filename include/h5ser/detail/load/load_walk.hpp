@@ -290,10 +290,19 @@ struct attribute_target {
     void (*stage)(commit_list& commits, void* field, attribute_data&& data) = nullptr;  ///< strings; null: copy the bytes
 };
 
+/// attribute_target::stage of the string attributes models hold most, std::string and
+/// std::vector<std::string> fields: compiled once, with the core.
+H5SER_CORE_INLINE void stage_string_attribute(commit_list& commits, void* field, attribute_data&& data);
+H5SER_CORE_INLINE void stage_string_list_attribute(commit_list& commits, void* field, attribute_data&& data);
+
 /// `field` (an attribute field of type X) as an attribute_target.
 template <class X>
 attribute_target attribute_target_of(X& field) {
-    if constexpr (std::is_same_v<typename attribute_codec<X>::element, std::string>) {
+    if constexpr (std::is_same_v<X, std::string>) {
+        return {&field, attribute_request_of<X>(), &stage_string_attribute};
+    } else if constexpr (std::is_same_v<X, std::vector<std::string>>) {
+        return {&field, attribute_request_of<X>(), &stage_string_list_attribute};
+    } else if constexpr (std::is_same_v<typename attribute_codec<X>::element, std::string>) {
         return {&field, attribute_request_of<X>(), [](commit_list& commits, void* f, attribute_data&& data) {
                     commits.move_into(*static_cast<X*>(f), attribute_from<X>(std::move(data)));
                 }};

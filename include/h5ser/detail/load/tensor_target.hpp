@@ -35,8 +35,10 @@ bool takes_file_shape(const X& target) {
     if constexpr (tensor_adapter<X>::rank == dynamic_rank) {
         return true;  // static_typed_tensor: resizable
     } else if constexpr (resizable_tensor<X> && tensor_adapter<X>::rank > 0) {
-        const auto current = tensor_adapter<X>::shape(target);
-        return std::all_of(current.begin(), current.end(), [](std::size_t d) { return d == 0; });
+        const auto& current = tensor_adapter<X>::shape(target);
+        for (const std::size_t d : current)
+            if (d != 0) return false;
+        return true;
     } else {
         return false;
     }
@@ -60,30 +62,40 @@ struct tensor_target {
     /// view of `elements`, which `*keep` keeps alive (viewable types), or without elements a value
     /// of its own, whose elements (indeterminate) are at the result's `data` (resizable types).
     commit_list::staged_bytes (*stage)(void* target, std::span<const std::size_t> dims, void* elements,
-                                       const std::shared_ptr<const mapped_file>* keep) = nullptr;
+                                       const std::shared_ptr<const void>* keep) = nullptr;
     element_kind kind = element_kind::float32;  ///< of its elements: HDF5 reads them as its read_memory_type
 };
+
+/// Is X an h5ser::tensor (which a load makes at its size at once: no resize)?
+template <class X>
+inline constexpr bool is_h5ser_tensor = false;
+template <class T, std::size_t Rank>
+inline constexpr bool is_h5ser_tensor<tensor<T, Rank>> = true;
 
 /// tensor_target::stage for a tensor of type X.
 template <class X>
 commit_list::staged_bytes stage_tensor(void* target, std::span<const std::size_t> dims, void* elements,
-                                       const std::shared_ptr<const mapped_file>* keep) {
+                                       const std::shared_ptr<const void>* keep) {
     using adapter = tensor_adapter<X>;
     constexpr std::size_t rank = adapter::rank;
+    X& field = *static_cast<X*>(target);
     // Each value is made where it stays (on the heap, owned by its commit action): no temporary to
     // move from and destroy.
     if constexpr (viewable_tensor<X>) {
         if (elements) {
             using element = typename adapter::element_type;
-            X* value = new X(adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
-            return {commit_list::hold(target, value, commit_list::value_ops_of<X>), elements};
+            commit_list::staged<X> staged =
+                commit_list::emplace(field, adapter::view(to_shape<rank>(dims), static_cast<element*>(elements), *keep));
+            return {std::move(staged.slot), elements};
         }
     }
-    if constexpr (resizable_tensor<X>) {
-        X* value = new X();
-        std::unique_ptr<commit_list::action> slot = commit_list::hold(target, value, commit_list::value_ops_of<X>);
-        adapter::resize_for_overwrite(*value, to_shape<rank>(dims));
-        return {std::move(slot), static_cast<void*>(adapter::data(*value))};
+    if constexpr (is_h5ser_tensor<X>) {
+        commit_list::staged<X> staged = commit_list::emplace(field, to_shape<rank>(dims), uninitialized);  // nothing to resize
+        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
+    } else if constexpr (resizable_tensor<X>) {
+        commit_list::staged<X> staged = commit_list::emplace(field);
+        adapter::resize_for_overwrite(staged.value(), to_shape<rank>(dims));
+        return {std::move(staged.slot), static_cast<void*>(adapter::data(staged.value()))};
     } else {
         return {};
     }
@@ -102,7 +114,7 @@ tensor_target tensor_target_of(X& target) {
     s.rank = adapter::rank;
     s.unsized = takes_file_shape(target);
     const auto current = shape_of(std::as_const(target));
-    std::copy(current.begin(), current.end(), s.current.begin());
+    for (std::size_t i = 0; i < current.size(); ++i) s.current[i] = current[i];
     s.data = static_cast<void*>(adapter::data(target));
     s.resizable = resizable_tensor<X>;
     s.viewable = viewable_tensor<X>;

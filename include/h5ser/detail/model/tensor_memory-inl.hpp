@@ -30,8 +30,8 @@ H5SER_CORE_INLINE tensor_memory::tensor_memory(std::size_t bytes, bool zero) {
     if (zero) std::memset(data_, 0, bytes);
 }
 
-H5SER_CORE_INLINE tensor_memory::tensor_memory(void* data, std::size_t bytes, std::shared_ptr<const void> keep) noexcept
-    : keep_(std::move(keep)), data_(bytes ? data : nullptr) {}
+H5SER_CORE_INLINE tensor_memory::tensor_memory(void* data, std::size_t bytes, const std::shared_ptr<const void>& keep) noexcept
+    : keep_(keep), data_(bytes ? data : nullptr) {}
 
 H5SER_CORE_INLINE tensor_memory::tensor_memory(tensor_memory&& other) noexcept
     : owned_(std::exchange(other.owned_, nullptr)), keep_(std::move(other.keep_)), data_(std::exchange(other.data_, nullptr)) {}

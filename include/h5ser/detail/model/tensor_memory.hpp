@@ -39,7 +39,7 @@ public:
     /// `bytes` bytes of its own (none when 0): zeroed when `zero`, else indeterminate.
     H5SER_CORE_INLINE tensor_memory(std::size_t bytes, bool zero);
     /// A view of `data` (none when `bytes` is 0), which `keep` keeps alive.
-    H5SER_CORE_INLINE tensor_memory(void* data, std::size_t bytes, std::shared_ptr<const void> keep) noexcept;
+    H5SER_CORE_INLINE tensor_memory(void* data, std::size_t bytes, const std::shared_ptr<const void>& keep) noexcept;
     /// Takes `other`'s memory, leaving it none.
     H5SER_CORE_INLINE tensor_memory(tensor_memory&& other) noexcept;
     H5SER_CORE_INLINE tensor_memory& operator=(tensor_memory&& other) noexcept;
